@@ -1,0 +1,49 @@
+# etrace - build, test, install.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc
+LDLIBS  += -lbpf -lelf -lz
+PREFIX  ?= /usr/local
+
+SRCS := $(wildcard src/*.c src/rt/*.c src/prov/*.c)
+OBJS := $(SRCS:%.c=build/%.o)
+ASAN_OBJS := $(SRCS:%.c=build/asan/%.o)
+DEPS := $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
+
+all: etrace
+
+etrace: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+build/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The same binary under AddressSanitizer + UBSan, for the front-end tests.
+etrace-asan: $(ASAN_OBJS)
+	$(CC) $(CFLAGS) -fsanitize=address,undefined -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -MMD -MP -c -o $@ $<
+
+tests/bin/%: tests/helpers/%.c
+	@mkdir -p tests/bin
+	$(CC) -O1 -g -o $@ $<
+
+HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c))
+
+check: etrace etrace-asan $(HELPERS)
+	tests/run-all.sh
+
+bench: etrace $(HELPERS)
+	bench/run.sh
+
+install: etrace
+	install -D -m 755 etrace $(DESTDIR)$(PREFIX)/bin/etrace
+
+clean:
+	rm -rf build etrace etrace-asan tests/bin
+
+.PHONY: all check bench install clean
+-include $(DEPS)

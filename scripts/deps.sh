@@ -1,0 +1,15 @@
+#!/bin/sh
+# Install everything etrace needs to build, test and benchmark (Debian 12, root).
+set -e
+pkgs="build-essential pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool python3"
+# bpftrace is the reference the tests and benchmarks compare against.
+pkgs="$pkgs bpftrace"
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq $missing >/dev/null
+fi

@@ -1,0 +1,403 @@
+/* etrace.h - shared internal declarations, one section per module.
+ *
+ * Pipeline: lex -> parse (AST) -> sema (types, maps, record layouts)
+ * -> cg (BPF instructions, one program per attach point) -> load
+ * -> prov (attach) -> rt (event loop, printing).
+ *
+ * Memory: everything built while compiling (tokens, nodes, types, map
+ * descriptions) comes from one arena (ealloc) and is freed together.
+ * Errors are returned, never exit()ed, below main.c.
+ */
+#ifndef ETRACE_H
+#define ETRACE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ETRACE_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- util.c */
+
+void *ealloc(size_t n);                 /* zeroed, from the compile arena */
+char *estrdup(const char *s);
+char *estrndup(const char *s, size_t n);
+char *eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void arena_free_all(void);
+
+/* A growable byte buffer (malloc-backed, not arena). */
+typedef struct Buf {
+  char *data;
+  size_t len, cap;
+} Buf;
+void buf_put(Buf *b, const void *p, size_t n);
+void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_free(Buf *b);
+
+char *read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
+
+/* ---------------------------------------------------------------- diag.c */
+
+/* One source text being compiled.  Loc points into it. */
+typedef struct Source {
+  const char *name;      /* file name, or "stdin" / "-e" text name */
+  const char *text;
+} Source;
+
+typedef struct Loc {
+  int line, col;         /* 1-based */
+} Loc;
+
+extern const Source *diag_source;   /* the program being compiled */
+extern int diag_errors;             /* errors reported so far */
+
+/* Print "NAME:LINE:COL: error: MSG", the source line, and a caret. */
+void diag_error(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_warn(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error with no location ("etrace: error: ..."). */
+void diag_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---------------------------------------------------------------- types.c */
+
+typedef enum {
+  TY_NONE,      /* not yet known */
+  TY_VOID,      /* statements, calls with no value */
+  TY_INT,       /* size 1/2/4/8, is_signed; always 8 bytes in memory */
+  TY_STR,       /* NUL-terminated string in a buffer of `size` bytes */
+  TY_TUPLE,     /* fields[] at offsets[] (8-byte aligned), `size` bytes */
+  TY_USERNAME,  /* uid (u64) printed as a user name */
+  TY_PROBE,     /* probe index (u64) printed as the probe's name */
+  TY_TIMESTAMP, /* strftime(): nsecs (u64) + format string in `fmt` */
+  TY_BUF,       /* buf(): u64 length + bytes */
+  TY_CTX,       /* tracepoint `args`: fields from the tracefs format */
+  /* aggregation values (only as map values) */
+  TY_COUNT, TY_SUM, TY_MIN, TY_MAX, TY_AVG, TY_STATS, TY_HIST, TY_LHIST,
+} TypeKind;
+
+typedef struct Type Type;
+struct Type {
+  TypeKind kind;
+  int size;          /* bytes occupied in memory (keys, values, records) */
+  bool is_signed;    /* TY_INT, TY_SUM/MIN/MAX/AVG/STATS: of the argument */
+  int int_size;      /* TY_INT: declared width in bytes (1,2,4,8) */
+  /* TY_TUPLE */
+  int nfields;
+  Type **fields;
+  int *offsets;
+  /* TY_LHIST */
+  int64_t lh_min, lh_max, lh_step;
+  /* TY_TIMESTAMP: strftime format */
+  const char *fmt;
+};
+
+extern Type *ty_void, *ty_u64, *ty_s64, *ty_u32, *ty_s32, *ty_u8;
+void types_init(void);
+Type *ty_int(int int_size, bool is_signed);
+Type *ty_str(int size);
+Type *ty_tuple(Type **fields, int n);
+Type *ty_agg(TypeKind kind, bool is_signed);
+bool ty_is_agg(const Type *t);
+bool ty_is_int(const Type *t);             /* TY_INT, TY_USERNAME? no: INT only */
+bool ty_same(const Type *a, const Type *b); /* same shape (strings: any size) */
+const char *ty_name(const Type *t);         /* "uint64", "string[64]", ... */
+
+#define ETRACE_STRLEN 64  /* default string buffer (BPFTRACE_STRLEN) */
+
+/* Histogram buckets, shared by cg (computing the index in BPF) and rt
+ * (printing).  hist: index 0 holds negative values, 1 holds 0, and
+ * 2 + floor(log2(v)) holds v >= 1.  lhist(v, min, max, step): index 0 holds
+ * v < min, 1 + (v - min) / step for min <= v < max, and the last index
+ * 1 + (max - min) / step holds v >= max. */
+#define HIST_BUCKETS 66
+
+/* ------------------------------------------------------- lex.c, parse.c */
+
+typedef enum {
+  /* expressions */
+  ND_INT,        /* integer literal: ival */
+  ND_STR,        /* string literal: str (unescaped), slen */
+  ND_BUILTIN,    /* pid, comm, nsecs, args, arg0, retval, ...: name */
+  ND_VAR,        /* $name: name (without '$') */
+  ND_POSPARAM,   /* $1..$N: ival = N */
+  ND_POSCOUNT,   /* $# */
+  ND_MAP,        /* @name[args]: name (with '@'; "@" for bare @), args/nargs keys */
+  ND_CALL,       /* name(args): name, args/nargs */
+  ND_BINARY,     /* lhs op rhs (op is an Op, including OP_LAND/OP_LOR) */
+  ND_UNARY,      /* op lhs (OP_NEG, OP_LNOT, OP_BNOT, OP_DEREF) */
+  ND_TERNARY,    /* cond ? then : els */
+  ND_CAST,       /* (cast_type) lhs, e.g. "uint8", "int64", "struct foo *" */
+  ND_FIELD,      /* lhs.name or lhs->name (arrow) */
+  ND_INDEX,      /* lhs[rhs] */
+  ND_TUPLE,      /* (args...), nargs >= 2 */
+  ND_TUPLE_IDX,  /* lhs.ival (tuple element access, e.g. $t.0) */
+  ND_ASSIGN,     /* lhs = rhs; lhs op= rhs when op != OP_NONE */
+  ND_INCDEC,     /* ++lhs / lhs++ (op OP_ADD) and -- (op OP_SUB); prefix flag */
+  /* statements */
+  ND_EXPR_STMT,  /* lhs; */
+  ND_BLOCK,      /* { body } ; body is a list linked by next */
+  ND_IF,         /* if (cond) then else els (els may be ND_IF or ND_BLOCK) */
+  ND_WHILE,      /* while (cond) then */
+  ND_UNROLL,     /* unroll (lhs) then ; lhs is the count expression */
+  ND_FOR_RANGE,  /* for ($name : lhs .. rhs) then */
+  ND_FOR_MAP,    /* for ($name : lhs) then ; lhs is an ND_MAP without keys */
+  ND_BREAK,
+  ND_CONTINUE,
+  ND_RETURN,
+  ND_LET,        /* let $name [= rhs] ; also `let $name: type` (cast_type) */
+} NodeKind;
+
+typedef enum {
+  OP_NONE,
+  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD,
+  OP_BAND, OP_BOR, OP_BXOR, OP_SHL, OP_SHR,
+  OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
+  OP_LAND, OP_LOR,
+  OP_NEG, OP_LNOT, OP_BNOT, OP_DEREF,
+} Op;
+
+const char *op_str(Op op);   /* "+", "&&", ... */
+
+typedef struct MapInfo MapInfo;
+typedef struct VarInfo VarInfo;
+
+typedef struct Node Node;
+struct Node {
+  NodeKind kind;
+  Loc loc;
+  Node *next;          /* next sibling (statement list, argument list) */
+
+  Node *lhs, *rhs;
+  Node *cond, *then, *els;
+  Node *args;          /* argument / key / tuple element list */
+  int nargs;
+  Node *body;          /* ND_BLOCK statements */
+
+  char *name;
+  uint64_t ival;
+  char *str;           /* ND_STR: bytes after escape processing */
+  int slen;            /* ND_STR: length without the final NUL */
+  Op op;
+  bool prefix;         /* ND_INCDEC */
+  bool arrow;          /* ND_FIELD written with -> */
+  char *cast_type;     /* ND_CAST, ND_LET: type text as written */
+
+  /* filled by sema */
+  Type *type;
+  MapInfo *map;        /* ND_MAP */
+  VarInfo *var;        /* ND_VAR, ND_LET, ND_FOR_* */
+  int site;            /* ND_CALL: printf/print/... site id in the record table */
+  int field_off;       /* ND_FIELD on args: offset in the tracepoint record */
+  bool field_data_loc; /* ND_FIELD on args: __data_loc string */
+  bool field_user;     /* ND_FIELD on args: user-space char * */
+};
+
+typedef struct AttachPoint AttachPoint;
+struct AttachPoint {
+  char *text;          /* as written, e.g. "tracepoint:syscalls:sys_enter_*" */
+  Loc loc;
+  AttachPoint *next;
+};
+
+typedef struct Probe Probe;
+struct Probe {
+  AttachPoint *aps;    /* one or more, comma-separated in the source */
+  Node *pred;          /* /predicate/ or NULL */
+  Node *body;          /* ND_BLOCK */
+  Loc loc;
+  Probe *next;
+};
+
+typedef struct Program {
+  Probe *probes;
+  int nprobes;
+} Program;
+
+/* Parse src.  Returns NULL after printing a located error. */
+Program *parse_program(const Source *src);
+/* Print the AST (for -d ast and the front-end tests). */
+void ast_dump(FILE *f, const Program *prog);
+
+/* ---------------------------------------------------------------- sema.c */
+
+/* One BPF map a program uses (user maps and internal ones). */
+struct MapInfo {
+  char *name;          /* "@x", "@" */
+  int id;              /* index in Compiled.maps */
+  Loc loc;             /* first use */
+  Type *key;           /* key type as stored (TY_TUPLE for multi-key) */
+  int nkeys;           /* 0 for a scalar map (@x), whose stored key is u64 0 */
+  Type *val;           /* value type: TY_INT/TY_STR/TY_TUPLE or an aggregation */
+  bool percpu;         /* aggregations live in per-CPU maps */
+  /* hist/lhist: the stored key is `key` followed by a u64 bucket index;
+   * key_size is the full stored key size. */
+  int key_size;
+  int val_size;        /* stored value size (one CPU) */
+  int max_entries;
+  int fd;              /* after load */
+};
+
+struct VarInfo {
+  char *name;
+  Type *type;
+  int stack_off;       /* cg: offset from r10 (negative) */
+};
+
+/* Records sent through the ring buffer: u64 header, then data.
+ * header = (kind << 32) | id. */
+typedef enum {
+  REC_PRINTF = 1,      /* id: site; data: args laid out as site->args */
+  REC_EXIT,            /* data: s64 exit code */
+  REC_PRINT_MAP,       /* id: map id; data: s64 top, s64 div */
+  REC_CLEAR,           /* id: map id */
+  REC_ZERO,            /* id: map id */
+  REC_PRINT_VALUE,     /* id: site; data: value laid out as site->args.fields[0] */
+  REC_TIME,            /* id: site (fmt); data: none */
+  REC_CAT,             /* id: site (fmt + args, like printf) */
+  REC_SYSTEM,          /* id: site (fmt + args, like printf) */
+  REC_JOIN,            /* id: site (separator); data: argv strings */
+} RecKind;
+
+#define REC_HEADER(kind, id) (((uint64_t)(kind) << 32) | (uint32_t)(id))
+
+/* A printf-like call site: the format and the layout of its arguments. */
+typedef struct Site {
+  RecKind kind;
+  const char *fmt;     /* printf/cat/system/time format, join separator */
+  Type *args;          /* TY_TUPLE of the argument values */
+  Loc loc;
+} Site;
+
+/* One attach point after expansion (wildcards resolved). */
+typedef enum {
+  PT_BEGIN, PT_END, PT_TRACEPOINT, PT_INTERVAL, PT_PROFILE,
+} ProbeType;
+
+typedef struct TpFormat TpFormat;
+
+typedef struct Target {
+  ProbeType type;
+  char *name;          /* canonical: "tracepoint:sched:sched_switch", "BEGIN" */
+  Probe *probe;        /* source probe */
+  int probe_index;     /* index of `name` in Compiled.probe_names (probe builtin) */
+  /* PT_TRACEPOINT */
+  char *tp_sys, *tp_event;
+  TpFormat *tp;
+  /* PT_INTERVAL / PT_PROFILE: period in ns, or frequency in Hz */
+  uint64_t period_ns, freq_hz;
+  /* after cg */
+  struct bpf_insn *insns;
+  int ninsns;
+  int prog_fd;
+} Target;
+
+typedef struct Compiled {
+  Program *prog;
+  Target **targets;
+  int ntargets;
+  MapInfo **maps;
+  int nmaps;
+  Site **sites;
+  int nsites;
+  char **probe_names;  /* for the `probe` builtin */
+  int nprobe_names;
+  /* features the runtime must provide */
+  bool uses_rand, uses_cpid, uses_elapsed;
+  int max_posparam;
+} Compiled;
+
+typedef struct Options {
+  const char *const *posparams;   /* $1..$N as strings */
+  int nposparams;
+  bool unsafe;
+  bool verbose;
+  int pid;              /* -p, 0 if none */
+  int cpid;             /* -c child pid (0 if none) */
+  bool json;
+} Options;
+
+/* Resolve names, infer types across probes, expand attach points.
+ * Returns NULL after printing located errors. */
+Compiled *sema_program(Program *prog, const Options *opt);
+
+/* ---------------------------------------------------------------- cg.c */
+
+/* Generate BPF for every target.  Returns 0 or -1 after a located error. */
+int cg_program(Compiled *c, const Options *opt);
+/* Print one program as BPF assembly (for -d and the golden tests). */
+void disasm_print(FILE *f, const struct bpf_insn *insns, int n, const Compiled *c);
+
+/* ---------------------------------------------------------------- tracefs.c */
+
+typedef struct TpField {
+  char *name;
+  char *ctype;         /* as in the format file, e.g. "const char *", "pid_t" */
+  int offset, size;
+  bool is_signed;
+  bool data_loc;       /* __data_loc char[] name */
+  int array_len;       /* char comm[16] -> 16; 0 when not an array */
+  bool user_ptr;       /* a user-space pointer (filename in syscalls) */
+} TpField;
+
+struct TpFormat {
+  char *sys, *event;
+  int id;
+  TpField *fields;     /* without the common_ fields */
+  int nfields;
+};
+
+/* Make sure tracefs is mounted; returns its path, or NULL (errno set). */
+const char *tracefs_root(bool verbose);
+/* Read events/SYS/EVENT/format.  NULL when the event does not exist. */
+TpFormat *tracefs_format(const char *sys, const char *event);
+/* Expand globs over available events; calls fn for each match (sorted).
+ * Returns the number of matches. */
+int tracefs_glob(const char *sys_glob, const char *event_glob,
+                 void (*fn)(const char *sys, const char *event, void *arg), void *arg);
+
+/* ---------------------------------------------------------------- prov.c */
+
+/* Attach a loaded program.  Returns an fd owning the attachment, or -errno. */
+int prov_attach_tracepoint(int prog_fd, int tp_id);
+int prov_attach_perf_clock(int prog_fd, int cpu, uint64_t period_ns, uint64_t freq_hz);
+/* `-l [GLOB]` and `-lv`. */
+int prov_list(FILE *f, const char *glob, bool verbose);
+
+/* ---------------------------------------------------------------- load.c */
+
+/* Create maps and load programs.  Returns 0, or -1 after an error (a
+ * verifier rejection prints the log tail and the probe's location). */
+int load_program(Compiled *c, const Options *opt);
+extern int load_ringbuf_fd, load_drops_fd;
+
+/* ---------------------------------------------------------------- rt/ */
+
+typedef enum { OUT_TEXT, OUT_JSON } OutFormat;
+
+typedef struct Output {
+  FILE *f;
+  OutFormat format;
+  const Compiled *c;   /* for map/site/probe names */
+} Output;
+
+/* Map printing: read the map from the kernel (merging per-CPU values),
+ * sort like bpftrace, print.  top = 0 prints all; div divides values. */
+int rt_print_map(Output *o, const MapInfo *m, int64_t top, int64_t div);
+void rt_print_all_maps(Output *o);   /* at exit: every non-empty map */
+int rt_clear_map(const MapInfo *m);
+int rt_zero_map(const MapInfo *m);
+
+/* Format a value of type t stored at data (for print(), map keys, %s). */
+void rt_format_value(Buf *b, const Type *t, const void *data, OutFormat fmt);
+
+/* printf: check a format against argument types at compile time
+ * (returns NULL or an error message), and format a record at run time. */
+const char *rt_printf_check(const char *fmt, Type **args, int nargs);
+void rt_printf(Buf *b, const char *fmt, const Type *args, const void *data);
+
+/* The event loop: run until exit() / signal / child exit.  Returns the
+ * process exit code. */
+int rt_run(Compiled *c, const Options *opt, Output *o);
+
+#endif
