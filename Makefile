@@ -36,7 +36,7 @@ HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c
 check: etrace etrace-asan $(HELPERS)
 	tests/run-all.sh
 
-bench: etrace $(HELPERS)
+bench: etrace
 	bench/run.sh
 
 install: etrace

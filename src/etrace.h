@@ -302,9 +302,13 @@ typedef struct Compiled {
   int nsites;
   char **probe_names;  /* for the `probe` builtin */
   int nprobe_names;
-  /* features the runtime must provide */
-  bool uses_rand, uses_cpid, uses_elapsed;
-  int max_posparam;
+  /* values compiled into the programs as constants */
+  const char *const *posparams;
+  int nposparams;
+  int cpid;
+  int filter_pid;      /* -p */
+  int ncpus;
+  uint64_t start_ns;   /* CLOCK_MONOTONIC at start, for `elapsed` */
 } Compiled;
 
 typedef struct Options {
@@ -312,9 +316,11 @@ typedef struct Options {
   int nposparams;
   bool unsafe;
   bool verbose;
-  int pid;              /* -p, 0 if none */
+  bool quiet;           /* -q: no "Attaching N probes..." */
+  int pid;              /* -p PID: trace only this process; exit with it */
   int cpid;             /* -c child pid (0 if none) */
-  bool json;
+  int child_pid;        /* same, for the event loop's waitpid */
+  void (*start_child)(void); /* let the -c child exec (after attach) */
 } Options;
 
 /* Resolve names, infer types across probes, expand attach points.

@@ -1,0 +1,123 @@
+/* load.c - create maps and load programs through libbpf's low-level API.
+ * No ELF, no skeleton: the instructions come straight from cg.c. */
+#include "etrace.h"
+#include "insn.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RINGBUF_SIZE (4u << 20)
+#define LOG_SIZE (4u << 20)
+
+int load_ringbuf_fd = -1, load_drops_fd = -1;
+
+static int create_map(MapInfo *m) {
+  enum bpf_map_type type;
+  int key_size = m->key_size, val_size = m->val_size, entries = m->max_entries;
+  if (!strcmp(m->name, ".ringbuf")) {
+    type = BPF_MAP_TYPE_RINGBUF;
+    key_size = val_size = 0;
+    entries = RINGBUF_SIZE;
+  } else if (!strcmp(m->name, ".drops")) {
+    type = BPF_MAP_TYPE_PERCPU_ARRAY;
+  } else {
+    type = m->percpu ? BPF_MAP_TYPE_PERCPU_HASH : BPF_MAP_TYPE_HASH;
+    if (m->val->kind == TY_HIST)
+      entries *= 8; /* one entry per (key, bucket) */
+    else if (m->val->kind == TY_LHIST)
+      entries *= 4;
+  }
+  char name[BPF_OBJ_NAME_LEN] = "";
+  /* kernel map names allow [A-Za-z0-9_.]: '@' is not allowed */
+  for (size_t i = 0, j = 0; m->name[i] && j < sizeof name - 1; i++)
+    if (m->name[i] != '@')
+      name[j++] = m->name[i];
+  int fd = bpf_map_create(type, name[0] ? name : "at", key_size, val_size, entries, NULL);
+  if (fd < 0 && errno == EINVAL)
+    fd = bpf_map_create(type, NULL, key_size, val_size, entries, NULL);
+  return fd;
+}
+
+static enum bpf_prog_type prog_type(const Target *t) {
+  switch (t->type) {
+  case PT_BEGIN:
+  case PT_END:
+    return BPF_PROG_TYPE_RAW_TRACEPOINT;
+  case PT_TRACEPOINT:
+    return BPF_PROG_TYPE_TRACEPOINT;
+  case PT_INTERVAL:
+  case PT_PROFILE:
+    return BPF_PROG_TYPE_PERF_EVENT;
+  }
+  return BPF_PROG_TYPE_UNSPEC;
+}
+
+/* Print the last lines of the verifier log (the reason is at the end). */
+static void print_log_tail(const char *log) {
+  size_t len = strlen(log);
+  const char *p = log + len;
+  int lines = 0;
+  while (p > log && lines < 16)
+    if (*--p == '\n')
+      lines++;
+  if (p > log)
+    p++;
+  fprintf(stderr, "%s", p);
+  if (len && log[len - 1] != '\n')
+    fputc('\n', stderr);
+}
+
+static int load_target(Compiled *c, Target *t) {
+  struct bpf_insn *insns = malloc(sizeof(*insns) * t->ninsns);
+  memcpy(insns, t->insns, sizeof(*insns) * t->ninsns);
+  for (int i = 0; i < t->ninsns; i++)
+    if (insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) && insns[i].src_reg == BPF_PSEUDO_MAP_FD)
+      insns[i].imm = c->maps[insns[i].imm]->fd;
+  LIBBPF_OPTS(bpf_prog_load_opts, opts);
+  int fd = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &opts);
+  if (fd < 0) {
+    int err = errno;
+    char *log = calloc(1, LOG_SIZE);
+    LIBBPF_OPTS(bpf_prog_load_opts, lopts, .log_buf = log, .log_size = LOG_SIZE, .log_level = 1);
+    int fd2 = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &lopts);
+    if (fd2 >= 0)
+      close(fd2);
+    diag_error(t->probe->loc, "the kernel's verifier rejected probe %s (%s)", t->name,
+               strerror(err));
+    if (log[0])
+      print_log_tail(log);
+    if (err == EPERM)
+      fprintf(stderr, "etrace needs root, or CAP_BPF and CAP_PERFMON, to load programs\n");
+    free(log);
+  }
+  free(insns);
+  t->prog_fd = fd;
+  return fd < 0 ? -1 : 0;
+}
+
+int load_program(Compiled *c, const Options *opt) {
+  for (int i = 0; i < c->nmaps; i++) {
+    MapInfo *m = c->maps[i];
+    m->fd = create_map(m);
+    if (m->fd < 0) {
+      int err = errno;
+      diag_error(m->loc, "cannot create map %s: %s", m->name[0] == '.' ? m->name + 1 : m->name,
+                 strerror(err));
+      if (err == EPERM)
+        fprintf(stderr, "etrace needs root, or CAP_BPF and CAP_PERFMON\n");
+      return -1;
+    }
+    if (!strcmp(m->name, ".ringbuf"))
+      load_ringbuf_fd = m->fd;
+    else if (!strcmp(m->name, ".drops"))
+      load_drops_fd = m->fd;
+  }
+  for (int i = 0; i < c->ntargets; i++)
+    if (load_target(c, c->targets[i]) < 0)
+      return -1;
+  return 0;
+}

@@ -1,0 +1,304 @@
+/* main.c - the command line: bpftrace's flags, then the pipeline
+ * parse -> sema -> cg -> load -> run. */
+#include "etrace.h"
+#include "prov.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+  fputs("USAGE:\n"
+        "    etrace [options] filename [args...]\n"
+        "    etrace [options] - [args...]\n"
+        "    etrace [options] -e 'program' [args...]\n"
+        "\n"
+        "OPTIONS:\n"
+        "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
+        "    -c 'CMD'       run CMD and trace it; exit when it exits\n"
+        "    -d STAGE       print a compiler stage: ast, dis (BPF assembly), all\n"
+        "    --dry-run      compile but do not load or run\n"
+        "    -e 'program'   the program to run\n"
+        "    -f FORMAT      output format ('text', 'json')\n"
+        "    -h, --help     show this help message\n"
+        "    -l [GLOB]      list probes (tracepoints); -lv shows their arguments\n"
+        "    -o FILE        write the output to FILE\n"
+        "    -p PID         trace only process PID and exit when it exits\n"
+        "    -q             quiet: no 'Attaching N probes' line\n"
+        "    --unsafe       allow system() and signal()\n"
+        "    -v             verbose: print the generated BPF and the hooks used\n"
+        "    -V, --version  print the version\n"
+        "\n"
+        "EXAMPLES:\n"
+        "etrace -l '*sleep*'\n"
+        "    list tracepoints containing \"sleep\"\n"
+        "etrace -e 'tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }'\n"
+        "    count system calls by process name\n"
+        "etrace -e 'tracepoint:syscalls:sys_enter_openat { printf(\"%s %s\\n\", comm, "
+        "str(args.filename)); }'\n"
+        "    trace files opened, with the process name\n",
+        f);
+}
+
+/* ------------------------------------------------------------ -c child */
+
+static pid_t child;
+static int child_go[2] = {-1, -1};
+
+/* Split CMD into words: whitespace separates, '...' and "..." group. */
+static char **split_command(const char *cmd) {
+  char **argv = calloc(strlen(cmd) / 2 + 2, sizeof(char *));
+  int argc = 0;
+  const char *p = cmd;
+  while (*p) {
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (!*p)
+      break;
+    char *w = malloc(strlen(p) + 1), *q = w;
+    while (*p && *p != ' ' && *p != '\t') {
+      if (*p == '\'' || *p == '"') {
+        char quote = *p++;
+        while (*p && *p != quote)
+          *q++ = *p++;
+        if (*p)
+          p++;
+      } else {
+        *q++ = *p++;
+      }
+    }
+    *q = 0;
+    argv[argc++] = w;
+  }
+  argv[argc] = NULL;
+  return argv;
+}
+
+/* Fork the child now, stopped on a pipe until the probes are attached. */
+static int spawn_child(const char *cmd) {
+  char **argv = split_command(cmd);
+  if (!argv[0]) {
+    diag_fatal("-c: empty command");
+    return -1;
+  }
+  if (pipe(child_go) < 0)
+    return -1;
+  child = fork();
+  if (child < 0) {
+    diag_fatal("-c: fork: %s", strerror(errno));
+    return -1;
+  }
+  if (child == 0) {
+    close(child_go[1]);
+    char c;
+    if (read(child_go[0], &c, 1) != 1)
+      _exit(0); /* the tracer gave up: never run the command */
+    close(child_go[0]);
+    execvp(argv[0], argv);
+    fprintf(stderr, "etrace: -c: cannot run '%s': %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(child_go[0]);
+  for (char **a = argv; *a; a++)
+    free(*a);
+  free(argv);
+  return 0;
+}
+
+static void start_child(void) {
+  if (child_go[1] >= 0) {
+    if (write(child_go[1], "g", 1) != 1)
+      diag_fatal("-c: cannot start the child");
+    close(child_go[1]);
+    child_go[1] = -1;
+  }
+}
+
+static void kill_child(void) {
+  if (child > 0) {
+    if (child_go[1] >= 0) {
+      close(child_go[1]); /* it exits without running the command */
+      child_go[1] = -1;
+    } else {
+      kill(child, SIGKILL);
+    }
+    waitpid(child, NULL, 0);
+    child = 0;
+  }
+}
+
+/* ------------------------------------------------------------ main */
+
+enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_HELP, OPT_VERSION };
+
+int main(int argc, char **argv) {
+  const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
+  const char *dump = NULL, *bufmode = NULL;
+  bool list = false, dry_run = false;
+  Options opt = {0};
+  OutFormat format = OUT_TEXT;
+
+  static const struct option longopts[] = {
+      {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"unsafe", no_argument, 0, OPT_UNSAFE},
+      {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
+      {0, 0, 0, 0},
+  };
+  int ch;
+  while ((ch = getopt_long(argc, argv, "+B:c:d:e:f:hlo:p:qvV", longopts, NULL)) != -1) {
+    switch (ch) {
+    case 'B': bufmode = optarg; break;
+    case 'c': cmd = optarg; break;
+    case 'd':
+      if (optarg[0] == '-') { /* bpftrace 0.17's bare -d */
+        dump = "all";
+        optind--;
+      } else {
+        dump = optarg;
+      }
+      break;
+    case 'e': prog_text = optarg; break;
+    case 'f':
+      if (!strcmp(optarg, "json"))
+        format = OUT_JSON;
+      else if (strcmp(optarg, "text")) {
+        diag_fatal("invalid output format '%s': expected text or json", optarg);
+        return 1;
+      }
+      break;
+    case 'h': usage(stdout); return 0;
+    case 'l': list = true; break;
+    case 'o': out_file = optarg; break;
+    case 'p': {
+      char *end;
+      long pid = strtol(optarg, &end, 10);
+      if (*end || pid <= 0) {
+        diag_fatal("invalid pid '%s'", optarg);
+        return 1;
+      }
+      if (kill(pid, 0) < 0 && errno == ESRCH) {
+        diag_fatal("process %ld does not exist", pid);
+        return 1;
+      }
+      opt.pid = pid;
+      break;
+    }
+    case 'q': opt.quiet = true; break;
+    case 'v': opt.verbose = true; break;
+    case 'V': printf("etrace v%s\n", ETRACE_VERSION); return 0;
+    case OPT_DRY_RUN: dry_run = true; break;
+    case OPT_UNSAFE: opt.unsafe = true; break;
+    default: usage(stderr); return 1;
+    }
+  }
+  if (dump && strcmp(dump, "ast") && strcmp(dump, "dis") && strcmp(dump, "all")) {
+    diag_fatal("unknown -d stage '%s': expected ast, dis or all", dump);
+    return 1;
+  }
+  if (bufmode && strcmp(bufmode, "none") && strcmp(bufmode, "line") && strcmp(bufmode, "full")) {
+    diag_fatal("invalid -B mode '%s': expected none, line or full", bufmode);
+    return 1;
+  }
+
+  if (list) {
+    const char *glob = optind < argc ? argv[optind] : NULL;
+    return prov_list(stdout, glob, opt.verbose) < 0 ? 1 : 0;
+  }
+
+  if (!prog_text) {
+    if (optind >= argc) {
+      usage(stderr);
+      return 1;
+    }
+    prog_file = argv[optind++];
+  }
+  opt.posparams = (const char *const *)argv + optind;
+  opt.nposparams = argc - optind;
+
+  types_init();
+  Source src = {.name = prog_file ? (strcmp(prog_file, "-") ? prog_file : "stdin") : "-e",
+                .text = prog_text};
+  char *file_text = NULL;
+  if (prog_file) {
+    file_text = read_file(prog_file, NULL);
+    if (!file_text) {
+      diag_fatal("cannot read program file '%s': %s", prog_file, strerror(errno));
+      return 1;
+    }
+    src.text = file_text;
+  }
+  diag_source = &src;
+
+  Program *prog = parse_program(&src);
+  if (!prog)
+    return 1;
+  if (dump && (!strcmp(dump, "ast") || !strcmp(dump, "all")))
+    ast_dump(stdout, prog);
+  if (dry_run && dump && !strcmp(dump, "ast"))
+    return 0;
+
+  FILE *out = stdout;
+  if (out_file && !dry_run) {
+    out = fopen(out_file, "w");
+    if (!out) {
+      diag_fatal("cannot open output file '%s': %s", out_file, strerror(errno));
+      return 1;
+    }
+  }
+  if (bufmode && !strcmp(bufmode, "none"))
+    setvbuf(out, NULL, _IONBF, 0);
+  else if (bufmode && !strcmp(bufmode, "full"))
+    setvbuf(out, NULL, _IOFBF, 1 << 16);
+  else
+    setvbuf(out, NULL, _IOLBF, 1 << 16);
+
+  if (cmd && !dry_run) {
+    if (spawn_child(cmd) < 0)
+      return 1;
+    opt.cpid = opt.child_pid = child;
+    opt.start_child = start_child;
+  } else if (cmd) {
+    opt.cpid = 1; /* a placeholder pid: the program is never loaded */
+  }
+
+  int rc = 1;
+  Compiled *c = sema_program(prog, &opt);
+  if (!c)
+    goto out;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  c->start_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+  if (cg_program(c, &opt) < 0)
+    goto out;
+  if (dump && strcmp(dump, "ast")) {
+    FILE *f = dry_run ? stdout : stderr;
+    for (int i = 0; i < c->ntargets; i++) {
+      fprintf(f, "%s:\n", c->targets[i]->name);
+      disasm_print(f, c->targets[i]->insns, c->targets[i]->ninsns, c);
+    }
+  } else if (opt.verbose && !dry_run) {
+    for (int i = 0; i < c->ntargets; i++) {
+      fprintf(stderr, "%s: %d instructions\n", c->targets[i]->name, c->targets[i]->ninsns);
+      disasm_print(stderr, c->targets[i]->insns, c->targets[i]->ninsns, c);
+    }
+  }
+  if (dry_run) {
+    rc = 0;
+    goto out;
+  }
+  if (load_program(c, &opt) < 0)
+    goto out;
+  Output o = {.f = out, .format = format, .c = c};
+  rc = rt_run(c, &opt, &o);
+out:
+  kill_child();
+  if (out != stdout)
+    fclose(out);
+  free(file_text);
+  arena_free_all();
+  return rc;
+}

@@ -1,0 +1,72 @@
+/* rt.h - runtime helpers shared inside src/rt/ and with the event loop.
+ *
+ * etrace.h declares the module's public entry points (rt_print_map,
+ * rt_format_value, rt_printf, ...).  This header adds what the event loop
+ * needs on top of them to print records the way bpftrace does, plus the
+ * pieces the printing files share with each other. */
+#ifndef ETRACE_RT_H
+#define ETRACE_RT_H
+
+#include "etrace.h"
+
+/* ------------------------------------------------------------ format.c */
+
+/* Names for TY_PROBE values (Compiled.probe_names).  Every function taking
+ * an Output sets them from o->c; call this when formatting without one. */
+void rt_set_probe_names(char *const *names, int n);
+
+/* Append s[0..n) as a JSON string literal, quotes included, escaped the
+ * way bpftrace escapes (\" \\ \n \r \t, other control bytes as \u00XX). */
+void rt_json_string(Buf *b, const char *s, size_t n);
+
+/* print(value): "TEXT\n", or {"type": "value", "data": JSON} in JSON. */
+void rt_emit_value(Output *o, const Type *t, const void *data);
+
+/* A message record (printf, time, cat, join, ...): the text as is, or
+ * {"type": "<type>", "data": "<escaped text>"} on one line in JSON. */
+void rt_emit_text(Output *o, const char *type, const char *s, size_t n);
+
+/* Signed or unsigned 64-bit view of an integer slot, normalised to the
+ * declared width (int_size) the way C converts to that type. */
+int64_t rt_int_value(const Type *t, const void *data);
+
+/* ------------------------------------------------------------ printf.c */
+
+/* printf(fmt, args...) record -> text or JSON message line. */
+void rt_emit_printf(Output *o, const char *fmt, const Type *args, const void *data);
+
+/* ----------------------------------------------------------- mapread.c */
+
+/* One user-visible map element after the per-CPU merge. */
+typedef struct MapEntry {
+  unsigned char *key;     /* user key bytes (ukey_size), without a bucket */
+  unsigned char *val;     /* plain maps: the value (val_size bytes) */
+  uint64_t num;           /* count/sum/min/max: merged value (two's compl.) */
+  int64_t sum, count;     /* avg/stats: merged sum and count */
+  uint64_t *buckets;      /* hist/lhist: nbuckets counts */
+  uint64_t total;         /* hist/lhist: sum of the buckets */
+} MapEntry;
+
+typedef struct MapData {
+  MapEntry *e;
+  int n;
+  int ukey_size;          /* bytes of the user key in each entry */
+  int nbuckets;           /* hist/lhist */
+} MapData;
+
+/* Read every element of m (merging per-CPU values; grouping hist buckets
+ * by key).  Returns 0, or -errno with d empty. */
+int rt_map_read(const MapInfo *m, MapData *d);
+void rt_map_data_free(MapData *d);
+int rt_ncpus(void);             /* libbpf_num_possible_cpus(), cached */
+int rt_lhist_buckets(const Type *val);  /* (max - min) / step + 2 */
+
+/* --------------------------------------------------------------- hist.c */
+
+/* The bucket lines of one histogram (text), or its JSON array. */
+void rt_hist_text(Buf *b, const uint64_t *counts, int n, int64_t div);
+void rt_lhist_text(Buf *b, const uint64_t *counts, int n, const Type *val);
+void rt_hist_json(Buf *b, const uint64_t *counts, int n, int64_t div);
+void rt_lhist_json(Buf *b, const uint64_t *counts, int n, const Type *val);
+
+#endif

@@ -1,0 +1,409 @@
+/* run.c - attach, run BEGIN, the event loop, and the exit sequence.
+ *
+ * The loop waits on one epoll set holding the ring buffer and a signalfd;
+ * there is no poll timeout anywhere, so exit() takes effect as soon as
+ * its record arrives.  The exit sequence is: stop reading new work,
+ * detach every probe, drain what is already in the ring buffer, run END,
+ * drain again, print the maps, report drops.
+ */
+#include "etrace.h"
+#include "prov.h"
+#include "rt/rt.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct Run {
+  Compiled *c;
+  const Options *opt;
+  Output *o;
+  struct ring_buffer *rb;
+  int *links;
+  int nlinks;
+  bool exiting;        /* exit() seen: ignore later records */
+  int exit_code;
+  bool child_exited;
+} Run;
+
+static Run R;
+
+static void out_write(const char *s, size_t n) {
+  fwrite(s, 1, n, R.o->f);
+}
+
+static void out_flush(void) { fflush(R.o->f); }
+
+/* ------------------------------------------------------------ records */
+
+static void emit_printf_like(const Site *s, const void *data) {
+  Buf b = {0};
+  rt_printf(&b, s->fmt, s->args, data);
+  if (R.o->format == OUT_JSON) {
+    Buf j = {0};
+    buf_printf(&j, "{\"type\": \"printf\", \"data\": ");
+    rt_json_string(&j, b.data ? b.data : "", b.len);
+    buf_printf(&j, "}\n");
+    out_write(j.data, j.len);
+    buf_free(&j);
+  } else if (b.len) {
+    out_write(b.data, b.len);
+  }
+  buf_free(&b);
+}
+
+static void do_time(const Site *s) {
+  char out[256];
+  time_t now = time(NULL);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  size_t n = strftime(out, sizeof out, s->fmt, &tm);
+  if (R.o->format == OUT_JSON) {
+    Buf j = {0};
+    buf_printf(&j, "{\"type\": \"time\", \"data\": ");
+    rt_json_string(&j, out, n);
+    buf_printf(&j, "}\n");
+    out_write(j.data, j.len);
+    buf_free(&j);
+  } else {
+    out_write(out, n);
+  }
+}
+
+static void do_cat(const Site *s, const void *data) {
+  Buf path = {0};
+  rt_printf(&path, s->fmt, s->args, data);
+  FILE *f = fopen(path.data ? path.data : "", "r");
+  if (!f) {
+    fprintf(stderr, "etrace: cat(\"%s\"): %s\n", path.data ? path.data : "", strerror(errno));
+  } else {
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+      out_write(tmp, n);
+    fclose(f);
+  }
+  buf_free(&path);
+}
+
+static void do_system(const Site *s, const void *data) {
+  Buf cmd = {0};
+  rt_printf(&cmd, s->fmt, s->args, data);
+  out_flush();
+  FILE *p = popen(cmd.data ? cmd.data : "", "r");
+  if (p) {
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, p)) > 0)
+      out_write(tmp, n);
+    pclose(p);
+  }
+  buf_free(&cmd);
+}
+
+static void do_print_value(const Site *s, const void *data) {
+  Buf b = {0};
+  if (R.o->format == OUT_JSON) {
+    buf_printf(&b, "{\"type\": \"value\", \"data\": ");
+    rt_format_value(&b, s->args->fields[0], data, OUT_JSON);
+    buf_printf(&b, "}\n");
+  } else {
+    rt_format_value(&b, s->args->fields[0], data, OUT_TEXT);
+    buf_put(&b, "\n", 1);
+  }
+  out_write(b.data, b.len);
+  buf_free(&b);
+}
+
+static int on_record(void *ctx, void *data, size_t size) {
+  if (R.exiting || size < 8)
+    return 0;
+  uint64_t h;
+  memcpy(&h, data, 8);
+  RecKind kind = h >> 32;
+  uint32_t id = (uint32_t)h;
+  const char *p = (const char *)data + 8;
+  int64_t a = 0, b = 0;
+  if (size >= 24) {
+    memcpy(&a, p, 8);
+    memcpy(&b, p + 8, 8);
+  }
+  switch (kind) {
+  case REC_PRINTF:
+  case REC_CAT:
+  case REC_SYSTEM:
+  case REC_TIME:
+  case REC_PRINT_VALUE: {
+    if (id >= (uint32_t)R.c->nsites)
+      break;
+    const Site *s = R.c->sites[id];
+    if (size < 8 + (size_t)s->args->size)
+      break;
+    if (kind == REC_PRINTF)
+      emit_printf_like(s, p);
+    else if (kind == REC_CAT)
+      do_cat(s, p);
+    else if (kind == REC_SYSTEM)
+      do_system(s, p);
+    else if (kind == REC_TIME)
+      do_time(s);
+    else
+      do_print_value(s, p);
+    break;
+  }
+  case REC_EXIT:
+    R.exiting = true;
+    R.exit_code = (int)a;
+    break;
+  case REC_PRINT_MAP:
+    if (id < (uint32_t)R.c->nmaps)
+      rt_print_map(R.o, R.c->maps[id], a, b);
+    break;
+  case REC_CLEAR:
+    if (id < (uint32_t)R.c->nmaps)
+      rt_clear_map(R.c->maps[id]);
+    break;
+  case REC_ZERO:
+    if (id < (uint32_t)R.c->nmaps)
+      rt_zero_map(R.c->maps[id]);
+    break;
+  default:
+    break;
+  }
+  if (R.opt && R.o->f == stdout && R.opt->verbose)
+    out_flush();
+  return 0;
+}
+
+static void drain(void) {
+  if (R.rb)
+    ring_buffer__consume(R.rb);
+}
+
+/* ------------------------------------------------------------ probes */
+
+static int run_test_prog(Target *t) {
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  int err = bpf_prog_test_run_opts(t->prog_fd, &opts);
+  if (err) {
+    diag_fatal("cannot run %s: %s", t->name, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static int attach_target(Target *t) {
+  if (t->type == PT_TRACEPOINT)
+    return prov_attach_tracepoint(t->prog_fd, t->tp->id);
+  if (t->type == PT_INTERVAL)
+    return prov_attach_perf_clock(t->prog_fd, 0, t->period_ns, t->freq_hz);
+  return -EINVAL;
+}
+
+static void add_link(int fd) {
+  R.links = realloc(R.links, sizeof(int) * (R.nlinks + 1));
+  R.links[R.nlinks++] = fd;
+}
+
+static int attach_all(void) {
+  int ncpu = libbpf_num_possible_cpus();
+  for (int i = 0; i < R.c->ntargets; i++) {
+    Target *t = R.c->targets[i];
+    if (t->type == PT_BEGIN || t->type == PT_END)
+      continue;
+    if (t->type == PT_PROFILE) {
+      /* one sampling event per online CPU */
+      int attached = 0;
+      for (int cpu = 0; cpu < ncpu; cpu++) {
+        int fd = prov_attach_perf_clock(t->prog_fd, cpu, t->period_ns, t->freq_hz);
+        if (fd >= 0) {
+          add_link(fd);
+          attached++;
+        }
+      }
+      if (!attached) {
+        diag_error(t->probe->loc, "cannot attach %s", t->name);
+        return -1;
+      }
+      continue;
+    }
+    int fd = attach_target(t);
+    if (fd < 0) {
+      diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, strerror(-fd));
+      return -1;
+    }
+    add_link(fd);
+  }
+  return 0;
+}
+
+static void detach_all(void) {
+  for (int i = 0; i < R.nlinks; i++)
+    close(R.links[i]);
+  R.nlinks = 0;
+}
+
+static Target *find_special(ProbeType type) {
+  for (int i = 0; i < R.c->ntargets; i++)
+    if (R.c->targets[i]->type == type)
+      return R.c->targets[i];
+  return NULL;
+}
+
+static int count_attached(void) {
+  /* bpftrace counts attach points after wildcard expansion */
+  return R.c->ntargets;
+}
+
+/* ------------------------------------------------------------ drops */
+
+static void report_drops(void) {
+  if (load_drops_fd < 0)
+    return;
+  int ncpu = libbpf_num_possible_cpus();
+  uint64_t *vals = calloc(ncpu, 8);
+  for (uint32_t k = 0; k < 2; k++) {
+    if (bpf_map_lookup_elem(load_drops_fd, &k, vals))
+      continue;
+    uint64_t sum = 0;
+    for (int i = 0; i < ncpu; i++)
+      sum += vals[i];
+    if (!sum)
+      continue;
+    if (k == 0)
+      fprintf(stderr, "etrace: lost %llu events: the ring buffer was full\n",
+              (unsigned long long)sum);
+    else
+      fprintf(stderr,
+              "etrace: %llu map updates failed because a map was full (4096 entries); "
+              "those values are missing from the output\n",
+              (unsigned long long)sum);
+  }
+  free(vals);
+}
+
+/* ------------------------------------------------------------ main loop */
+
+int rt_run(Compiled *c, const Options *opt, Output *o) {
+  R.c = c;
+  R.opt = opt;
+  R.o = o;
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  R.rb = ring_buffer__new(load_ringbuf_fd, on_record, NULL, NULL);
+  if (!R.rb) {
+    diag_fatal("cannot set up the ring buffer: %s", strerror(errno));
+    return 1;
+  }
+  if (attach_all() < 0) {
+    detach_all();
+    return 1;
+  }
+  if (!opt->quiet) {
+    int n = count_attached();
+    if (o->format == OUT_JSON)
+      fprintf(o->f, "{\"type\": \"attached_probes\", \"data\": {\"probes\": %d}}\n", n);
+    else
+      fprintf(o->f, "Attaching %d probe%s...\n", n, n == 1 ? "" : "s");
+  }
+  Target *begin = find_special(PT_BEGIN);
+  if (begin && run_test_prog(begin) < 0) {
+    detach_all();
+    return 1;
+  }
+  drain();
+  out_flush();
+  if (opt->start_child)
+    opt->start_child();
+
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0};
+  epoll_ctl(ep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(R.rb), &ev);
+  ev.data.u32 = 1;
+  epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+  /* -p PID: a pidfd becomes readable when that process exits */
+  int pidfd = opt->pid ? (int)syscall(SYS_pidfd_open, opt->pid, 0) : -1;
+  if (pidfd >= 0) {
+    ev.data.u32 = 2;
+    epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
+  }
+
+  bool stop = R.exiting;
+  while (!stop) {
+    struct epoll_event evs[4];
+    int n = epoll_wait(ep, evs, 4, -1);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.u32 == 0) {
+        drain();
+        if (R.exiting)
+          stop = true;
+        continue;
+      }
+      if (evs[i].data.u32 == 2) {
+        stop = true;
+        continue;
+      }
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+          if (opt->child_pid && waitpid(opt->child_pid, NULL, WNOHANG) == opt->child_pid) {
+            R.child_exited = true;
+            stop = true;
+          }
+        } else {
+          stop = true;
+        }
+      }
+    }
+    out_flush();
+  }
+  /* Exit sequence: detach, drain, END, drain, maps. */
+  detach_all();
+  bool exited = R.exiting;
+  R.exiting = false;
+  if (!exited)
+    drain();
+  R.exiting = false;
+  Target *end = find_special(PT_END);
+  if (end)
+    run_test_prog(end);
+  R.exiting = false;
+  drain();
+  out_flush();
+  if (o->format == OUT_TEXT)
+    fputs("\n\n", o->f);
+  else
+    fputs("\n\n", o->f);
+  rt_print_all_maps(o);
+  out_flush();
+  report_drops();
+  ring_buffer__free(R.rb);
+  close(ep);
+  close(sfd);
+  if (pidfd >= 0)
+    close(pidfd);
+  free(R.links);
+  return R.exit_code;
+}
