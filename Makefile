@@ -1,7 +1,7 @@
 # etrace - build, test, install.
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Ibuild/gen
 LDLIBS  += -lbpf -lelf -lz
 PREFIX  ?= /usr/local
 
@@ -14,6 +14,12 @@ all: etrace
 
 etrace: $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+build/gen/syscall_table.h: scripts/gen-syscalls.sh
+	@mkdir -p $(dir $@)
+	scripts/gen-syscalls.sh > $@
+
+build/src/systp.o build/asan/src/systp.o: build/gen/syscall_table.h
 
 build/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -1207,6 +1207,46 @@ static void cg_stmt(Node *s) {
 
 /* ------------------------------------------------------------ programs */
 
+static bool uses_args(const Node *n) {
+  for (; n; n = n->next)
+    if ((n->kind == ND_BUILTIN && !strcmp(n->name, "args")) || uses_args(n->lhs) ||
+        uses_args(n->rhs) || uses_args(n->cond) || uses_args(n->then) || uses_args(n->els) ||
+        uses_args(n->args) || uses_args(n->body))
+      return true;
+  return false;
+}
+
+/* A syscall target runs as a raw tracepoint (see systp.c): rebuild the
+ * tracefs record on the stack so that args.NAME loads work unchanged,
+ * and point the saved context at it.  Enter: ctx->args[0] is the
+ * struct pt_regs *, whose argument registers are read one by one.
+ * Exit: ctx->args[1] is the return value. */
+static void syscall_record_prologue(Target *t) {
+  static const int regs_off[6] = {112, 104, 96, 56, 72, 64}; /* di si dx r10 r8 r9 */
+  int size = 16 + (t->sys_exit ? 8 : 48);
+  int rec = slot(size, t->probe->loc);
+  emit_zero(rec, size);
+  emit(ST_IMM(BPF_DW, BPF_REG_10, rec + 8, t->sys_nr));
+  if (t->sys_exit) {
+    emit(LDX(BPF_DW, BPF_REG_2, BPF_REG_1, 8));
+    emit(STX(BPF_DW, BPF_REG_10, BPF_REG_2, rec + 16));
+  } else {
+    emit(LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
+    for (int i = 0; i < t->tp->nfields; i++) {
+      int arg = (t->tp->fields[i].offset - 16) / 8;
+      if (t->tp->fields[i].offset < 16 || arg > 5)
+        continue;
+      emit_addr(BPF_REG_1, rec + 16 + 8 * arg);
+      emit(MOV64_IMM(BPF_REG_2, 8));
+      emit(MOV64_REG(BPF_REG_3, BPF_REG_6));
+      emit(ALU64_IMM(BPF_ADD, BPF_REG_3, regs_off[arg]));
+      emit(CALL(BPF_FUNC_probe_read_kernel));
+    }
+  }
+  emit_addr(BPF_REG_1, rec);
+  emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
+}
+
 static int resolve_labels(void) {
   for (int i = 0; i < G->nfixups; i++) {
     int at = G->fixups[i].insn, target = G->labels[G->fixups[i].label];
@@ -1234,6 +1274,8 @@ static int cg_target(Compiled *c, Target *t) {
     emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_imm(BPF_JNE, BPF_REG_0, c->filter_pid, cg.exit_label);
   }
+  if (t->raw_syscall && uses_args(t->probe->pred) | uses_args(t->probe->body))
+    syscall_record_prologue(t);
   declare_vars(t->probe->pred);
   declare_vars(t->probe->body);
   if (t->probe->pred) {

@@ -284,6 +284,9 @@ typedef struct Target {
   /* PT_TRACEPOINT */
   char *tp_sys, *tp_event;
   TpFormat *tp;
+  /* syscalls:* served through the raw tracepoint dispatcher (systp.c) */
+  bool raw_syscall, sys_exit;
+  int sys_nr;
   /* PT_INTERVAL / PT_PROFILE: period in ns, or frequency in Hz */
   uint64_t period_ns, freq_hz;
   /* after cg */
@@ -369,6 +372,13 @@ int prov_attach_tracepoint(int prog_fd, int tp_id);
 int prov_attach_perf_clock(int prog_fd, int cpu, uint64_t period_ns, uint64_t freq_hz);
 /* `-l [GLOB]` and `-lv`. */
 int prov_list(FILE *f, const char *glob, bool verbose);
+
+/* ---------------------------------------------------------------- systp.c */
+
+int systp_nr(const char *event, bool *is_exit);
+void systp_assign(Compiled *c);   /* after sema: pick raw-tracepoint targets */
+int systp_load(Compiled *c);      /* after the targets are loaded */
+int systp_attach(int fds[2]);     /* returns how many links it made, or -1 */
 
 /* ---------------------------------------------------------------- load.c */
 

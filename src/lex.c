@@ -93,10 +93,12 @@ static bool skip_comment(Lexer *L) {
     L->p = p;
     return true;
   }
-  const char *start = p;
+  const char *start = p, *start_line = L->line_start;
+  int line = L->line;
   for (p += 2; !(p[0] == '*' && p[1] == '/'); p++) {
     if (!*p) {
-      L->p = start;
+      L->line = line;   /* report where the comment opens */
+      L->line_start = start_line;
       lex_error(L, start, "unterminated comment");
     }
     if (*p == '\n')
@@ -119,8 +121,9 @@ static void skip_blanks(Lexer *L) {
   }
 }
 
-/* Does a '{' follow p, after blanks and comments?  (Read-only look-ahead
- * used to tell a predicate's closing '/' from a division.) */
+/* Does a '{' (or the end of the text) follow p, after blanks and comments?
+ * Read-only look-ahead, telling a predicate's closing '/' from a division;
+ * at the end of the text the parser then asks for the missing '{'. */
 static bool brace_follows(const char *p) {
   for (;;) {
     while (isspace((unsigned char)*p))
@@ -134,7 +137,7 @@ static bool brace_follows(const char *p) {
         return false;
       p = end + 2;
     } else {
-      return *p == '{';
+      return *p == '{' || *p == '\0';
     }
   }
 }
@@ -453,13 +456,15 @@ static void lex_top_token(Lexer *L) {
 }
 
 Token *lex_tokenize(const Source *src) {
-  Token head = {0};
-  Lexer *L = &(Lexer){0};
+  /* Both live in the arena: nothing the error path reads after longjmp
+   * is a local variable of this function. */
+  Token *head = ealloc(sizeof(Token));
+  Lexer *L = ealloc(sizeof(Lexer));
   L->p = L->line_start = src->text;
   L->line = 1;
-  L->tail = &head;
+  L->tail = head;
   if (setjmp(L->fail))
-    return head.next;
+    return head->next;
   if (L->p[0] == '#' && L->p[1] == '!')   /* shebang line */
     L->p += strcspn(L->p, "\n");
   for (;;) {
@@ -471,6 +476,10 @@ Token *lex_tokenize(const Source *src) {
     else
       lex_code_token(L);
   }
-  add_token(L, TK_EOF, L->p, L->p);
-  return head.next;
+  /* "unexpected end of input" points just past the last token, on its
+   * line, rather than at a blank line after it. */
+  Token *last = L->tail;
+  Token *eof = add_token(L, TK_EOF, L->p, L->p);
+  eof->loc = last == head ? (Loc){1, 1} : (Loc){last->loc.line, last->loc.col + last->len};
+  return head->next;
 }

@@ -48,7 +48,7 @@ static enum bpf_prog_type prog_type(const Target *t) {
   case PT_END:
     return BPF_PROG_TYPE_RAW_TRACEPOINT;
   case PT_TRACEPOINT:
-    return BPF_PROG_TYPE_TRACEPOINT;
+    return t->raw_syscall ? BPF_PROG_TYPE_RAW_TRACEPOINT : BPF_PROG_TYPE_TRACEPOINT;
   case PT_INTERVAL:
   case PT_PROFILE:
     return BPF_PROG_TYPE_PERF_EVENT;
@@ -119,5 +119,5 @@ int load_program(Compiled *c, const Options *opt) {
   for (int i = 0; i < c->ntargets; i++)
     if (load_target(c, c->targets[i]) < 0)
       return -1;
-  return 0;
+  return systp_load(c);
 }

@@ -23,6 +23,7 @@ static void usage(FILE *f) {
         "    -c 'CMD'       run CMD and trace it; exit when it exits\n"
         "    -d STAGE       print a compiler stage: ast, dis (BPF assembly), all\n"
         "    --dry-run      compile but do not load or run\n"
+        "    --verify       compile and load (the kernel verifies), do not attach\n"
         "    -e 'program'   the program to run\n"
         "    -f FORMAT      output format ('text', 'json')\n"
         "    -h, --help     show this help message\n"
@@ -134,17 +135,18 @@ static void kill_child(void) {
 
 /* ------------------------------------------------------------ main */
 
-enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_HELP, OPT_VERSION };
+enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY };
 
 int main(int argc, char **argv) {
   const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
   const char *dump = NULL, *bufmode = NULL;
-  bool list = false, dry_run = false;
+  bool list = false, dry_run = false, verify = false;
   Options opt = {0};
   OutFormat format = OUT_TEXT;
 
   static const struct option longopts[] = {
       {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"unsafe", no_argument, 0, OPT_UNSAFE},
+      {"verify", no_argument, 0, OPT_VERIFY},
       {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0},
   };
@@ -191,6 +193,7 @@ int main(int argc, char **argv) {
     case 'v': opt.verbose = true; break;
     case 'V': printf("etrace v%s\n", ETRACE_VERSION); return 0;
     case OPT_DRY_RUN: dry_run = true; break;
+    case OPT_VERIFY: verify = true; break;
     case OPT_UNSAFE: opt.unsafe = true; break;
     default: usage(stderr); return 1;
     }
@@ -292,6 +295,10 @@ int main(int argc, char **argv) {
   }
   if (load_program(c, &opt) < 0)
     goto out;
+  if (verify) { /* the verifier accepted every program; do not attach */
+    rc = 0;
+    goto out;
+  }
   Output o = {.f = out, .format = format, .c = c};
   rc = rt_run(c, &opt, &o);
 out:

@@ -10,7 +10,9 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <linux/perf_event.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -168,17 +170,15 @@ bool prov_perf_event(const char *provider, const char *name, uint32_t *type,
 
 /* ----------------------------------------------------------- listing */
 
-/* `-l` candidates: "tracepoint:sys:event", "software:name:" ...  The
- * list is sorted with strcmp before printing, as bpftrace does. */
+/* `-l` candidates: "tracepoint:sys:event", "software:name:" ...  Each
+ * comma-separated glob's matches are sorted with strcmp and printed in
+ * turn, as bpftrace does. */
 typedef struct Listing {
   char **names;
   int n, cap;
 } Listing;
 
 static void listing_add(Listing *l, char *name) {
-  for (int i = 0; i < l->n; i++)
-    if (!strcmp(l->names[i], name))
-      return;
   if (l->n == l->cap) {
     l->cap = l->cap ? l->cap * 2 : 256;
     char **nv = ealloc(l->cap * sizeof *nv);
@@ -192,9 +192,6 @@ static void listing_add(Listing *l, char *name) {
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
-
-#include <fnmatch.h>
-#include <stdlib.h>
 
 typedef struct TpGlob {
   Listing *out;
@@ -303,26 +300,28 @@ static void print_tracepoint_args(FILE *f, const char *name) {
 }
 
 int prov_list(FILE *f, const char *glob, bool verbose) {
-  if (!tracefs_root(verbose)) {
+  if (!tracefs_root(false)) {
     int err = errno;
     diag_fatal("cannot find or mount tracefs: %s", strerror(err));
     return -err;
   }
-  Listing l = {0};
   if (!glob || !*glob)
     glob = "*";
   char *all = estrdup(glob);
   for (char *save = NULL, *one = strtok_r(all, ",", &save); one;
        one = strtok_r(NULL, ",", &save)) {
+    Listing l = {0};
     int err = list_one(&l, one);
     if (err < 0)
       return err;
-  }
-  qsort(l.names, l.n, sizeof *l.names, cmp_str);
-  for (int i = 0; i < l.n; i++) {
-    fprintf(f, "%s\n", l.names[i]);
-    if (verbose && !strncmp(l.names[i], "tracepoint:", 11))
-      print_tracepoint_args(f, l.names[i]);
+    qsort(l.names, l.n, sizeof *l.names, cmp_str);
+    for (int i = 0; i < l.n; i++) {
+      if (i > 0 && !strcmp(l.names[i - 1], l.names[i]))
+        continue;
+      fprintf(f, "%s\n", l.names[i]);
+      if (verbose && !strncmp(l.names[i], "tracepoint:", 11))
+        print_tracepoint_args(f, l.names[i]);
+    }
   }
   return 0;
 }

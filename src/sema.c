@@ -1354,5 +1354,6 @@ Compiled *sema_program(Program *prog, const Options *opt) {
   nvars = cap_vars = 0;
   if (diag_errors > errs)
     return NULL;
+  systp_assign(C);
   return C;
 }

@@ -147,7 +147,7 @@ TpFormat *tracefs_format(const char *sys, const char *event) {
     errno = ENOENT;
     return NULL;
   }
-  char path[512];
+  char path[1024];
   snprintf(path, sizeof path, "%s/events/%s/%s/format", root, sys, event);
   char *text = read_file(path, NULL);
   if (!text)
@@ -248,7 +248,7 @@ static int glob_available(const char *root, const char *sys_glob,
 /* Fallback: walk events/SYS/EVENT directories that hold a format file. */
 static int glob_events_dir(const char *root, const char *sys_glob,
                            const char *event_glob, EventName **v, int *n, int *cap) {
-  char path[512];
+  char path[1024];
   snprintf(path, sizeof path, "%s/events", root);
   DIR *d = opendir(path);
   if (!d)

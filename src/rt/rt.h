@@ -26,6 +26,10 @@ void rt_emit_value(Output *o, const Type *t, const void *data);
  * {"type": "<type>", "data": "<escaped text>"} on one line in JSON. */
 void rt_emit_text(Output *o, const char *type, const char *s, size_t n);
 
+/* buf() value as text.  mode 'r': printable ASCII kept, other bytes \xNN
+ * (print() and %r); 'x': every byte \xNN (%rx); 'h': "61 62 63" (%rh). */
+void rt_format_buf(Buf *b, const Type *t, const void *data, char mode);
+
 /* Signed or unsigned 64-bit view of an integer slot, normalised to the
  * declared width (int_size) the way C converts to that type. */
 int64_t rt_int_value(const Type *t, const void *data);
@@ -52,12 +56,19 @@ typedef struct MapData {
   int n;
   int ukey_size;          /* bytes of the user key in each entry */
   int nbuckets;           /* hist/lhist */
+  /* storage the entries point into */
+  unsigned char *keys, *vals;
+  uint64_t *buckets;
 } MapData;
 
 /* Read every element of m (merging per-CPU values; grouping hist buckets
  * by key).  Returns 0, or -errno with d empty. */
 int rt_map_read(const MapInfo *m, MapData *d);
 void rt_map_data_free(MapData *d);
+/* The stored keys of m (rt_map_key_size bytes each), malloc'd. */
+int rt_map_keys(const MapInfo *m, unsigned char **keys, int *n);
+int rt_map_key_size(const MapInfo *m);   /* full stored key */
+int rt_map_val_size(const MapInfo *m);   /* one CPU's value */
 int rt_ncpus(void);             /* libbpf_num_possible_cpus(), cached */
 int rt_lhist_buckets(const Type *val);  /* (max - min) / step + 2 */
 

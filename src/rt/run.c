@@ -216,9 +216,15 @@ static void add_link(int fd) {
 
 static int attach_all(void) {
   int ncpu = libbpf_num_possible_cpus();
+  int sysfds[2];
+  int nsys = systp_attach(sysfds);
+  if (nsys < 0)
+    return -1;
+  for (int i = 0; i < nsys; i++)
+    add_link(sysfds[i]);
   for (int i = 0; i < R.c->ntargets; i++) {
     Target *t = R.c->targets[i];
-    if (t->type == PT_BEGIN || t->type == PT_END)
+    if (t->type == PT_BEGIN || t->type == PT_END || t->raw_syscall)
       continue;
     if (t->type == PT_PROFILE) {
       /* one sampling event per online CPU */
@@ -392,10 +398,6 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
   R.exiting = false;
   drain();
   out_flush();
-  if (o->format == OUT_TEXT)
-    fputs("\n\n", o->f);
-  else
-    fputs("\n\n", o->f);
   rt_print_all_maps(o);
   out_flush();
   report_drops();

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Golden code-generation tests: each tests/codegen/NAME.bt compiles to
+# exactly the BPF listing in NAME.dis (etrace --dry-run -d dis), and the
+# kernel's verifier accepts it (etrace --verify, needs root).
+# UPDATE=1 rewrites the .dis files from the current compiler.
+cd "$(dirname "$0")/../.."
+ET=${ETRACE:-./etrace}
+mkdir -p tests/out/codegen
+for bt in tests/codegen/*.bt; do
+  name=$(basename "$bt" .bt)
+  out=tests/out/codegen/$name.dis
+  $ET --dry-run -d dis "$bt" > "$out" 2> tests/out/codegen/$name.err
+  if [ "${UPDATE:-0}" = 1 ]; then cp "$out" "tests/codegen/$name.dis"; fi
+  if diff -u "tests/codegen/$name.dis" "$out" > tests/out/codegen/$name.diff 2>&1; then
+    echo "PASS codegen/$name"
+  else
+    echo "FAIL codegen/$name"; head -40 tests/out/codegen/$name.diff
+  fi
+  if $ET --verify "$bt" > /dev/null 2> tests/out/codegen/$name.verr; then
+    echo "PASS verifier/$name"
+  else
+    echo "FAIL verifier/$name"; tail -20 tests/out/codegen/$name.verr
+  fi
+done

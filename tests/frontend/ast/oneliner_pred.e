@@ -1,0 +1,1 @@
+kprobe:vfs_read /pid == $1/ { @[comm] = count(); } interval:s:1 { print(@); clear(@); }
