@@ -153,6 +153,14 @@ static void push(Loc loc) {
   G->depth++;
 }
 
+/* Copy the register-stack entry at depth d (0 = bottom) into reg. */
+static void peek(int reg, int d) {
+  if (d < NREGS)
+    emit(MOV64_REG(reg, BPF_REG_6 + d));
+  else
+    emit(LDX(BPF_DW, reg, BPF_REG_10, G->spill[d - NREGS]));
+}
+
 static void pop(int reg) {
   G->depth--;
   if (G->depth < NREGS)
@@ -313,6 +321,57 @@ static void cg_map_read_scalar(Node *e) {
   label_here(miss);
   emit(MOV64_IMM(BPF_REG_0, 0));
   label_here(done);
+}
+
+/* Read a per-CPU aggregation as one number: sum (count, sum), min, max
+ * or the average over every possible CPU's slot. */
+static void cg_map_read_agg(Node *e) {
+  MapInfo *m = e->map;
+  TypeKind k = m->val->kind;
+  bool sgn = m->val->is_signed;
+  int koff = build_key(e);
+  int acc = slot(24, e->loc); /* value, count (avg) / seen (min, max) */
+  emit_zero(acc, 24);
+  for (int cpu = 0; cpu < G->c->possible_cpus; cpu++) {
+    int next = label_new();
+    emit_map(BPF_REG_1, m);
+    emit_addr(BPF_REG_2, koff);
+    emit(MOV64_IMM(BPF_REG_3, cpu));
+    emit(CALL(BPF_FUNC_map_lookup_percpu_elem));
+    jmp_imm(BPF_JEQ, BPF_REG_0, 0, next);
+    emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_0, 0));
+    emit(LDX(BPF_DW, BPF_REG_2, BPF_REG_10, acc));
+    if (k == TY_MIN || k == TY_MAX) {
+      int take = label_new();
+      emit(LDX(BPF_DW, BPF_REG_3, BPF_REG_0, 8));
+      jmp_imm(BPF_JEQ, BPF_REG_3, 0, next);           /* no value on this CPU */
+      emit(LDX(BPF_DW, BPF_REG_3, BPF_REG_10, acc + 8));
+      jmp_imm(BPF_JEQ, BPF_REG_3, 0, take);           /* first value seen */
+      int keep = k == TY_MIN ? (sgn ? BPF_JSGE : BPF_JGE) : (sgn ? BPF_JSLE : BPF_JLE);
+      jmp_reg(keep, BPF_REG_1, BPF_REG_2, next);
+      label_here(take);
+      emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, acc));
+      emit(ST_IMM(BPF_DW, BPF_REG_10, acc + 8, 1));
+    } else {
+      emit(ALU64_REG(BPF_ADD, BPF_REG_2, BPF_REG_1));
+      emit(STX(BPF_DW, BPF_REG_10, BPF_REG_2, acc));
+      if (k == TY_AVG) {
+        emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_0, 8));
+        emit(LDX(BPF_DW, BPF_REG_2, BPF_REG_10, acc + 8));
+        emit(ALU64_REG(BPF_ADD, BPF_REG_2, BPF_REG_1));
+        emit(STX(BPF_DW, BPF_REG_10, BPF_REG_2, acc + 8));
+      }
+    }
+    label_here(next);
+  }
+  emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_10, acc));
+  if (k == TY_AVG) {
+    int done = label_new();
+    emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_10, acc + 8));
+    jmp_imm(BPF_JEQ, BPF_REG_1, 0, done);
+    emit(sgn ? SDIV64_REG(BPF_REG_0, BPF_REG_1) : ALU64_REG(BPF_DIV, BPF_REG_0, BPF_REG_1));
+    label_here(done);
+  }
 }
 
 static void cg_field_scalar(Node *e) {
@@ -592,7 +651,10 @@ static void cg_scalar(Node *e) {
     emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_10, var_slot(e->var)));
     return;
   case ND_MAP:
-    cg_map_read_scalar(e);
+    if (ty_is_agg(e->map->val))
+      cg_map_read_agg(e);
+    else
+      cg_map_read_scalar(e);
     return;
   case ND_FIELD:
     cg_field_scalar(e);
@@ -824,6 +886,8 @@ static void cg_store(Node *e, int off, const Type *dst) {
 /* ------------------------------------------------------------ records */
 
 static void submit_record(int roff, int size) {
+  if (G->t->type != PT_BEGIN && G->t->type != PT_END)
+    G->c->probe_records = true;
   emit_map(BPF_REG_1, internal_map(".ringbuf"));
   emit_addr(BPF_REG_2, roff);
   emit(MOV64_IMM(BPF_REG_3, size));
@@ -865,6 +929,58 @@ static void cg_simple_record(RecKind kind, int id, Node *a, Node *b, Loc loc) {
     }
   }
   submit_record(roff, 24);
+}
+
+/* join(argv): the record (16 strings) is too big for the BPF stack, so it
+ * is written straight into a ring-buffer reservation.  Reserved memory is
+ * not zeroed: every string slot gets a NUL first, then argv[i] is read
+ * until the first NULL pointer. */
+static void cg_join(Node *e) {
+  Site *s = G->c->sites[e->site];
+  int size = 8 + s->args->size, slen = s->args->fields[0]->size;
+  int done = label_new(), out = label_new();
+  cg_scalar(e->args);
+  push(e->loc);
+  int argv_at = G->depth - 1;
+  emit_map(BPF_REG_1, internal_map(".ringbuf"));
+  emit(MOV64_IMM(BPF_REG_2, size));
+  emit(MOV64_IMM(BPF_REG_3, 0));
+  emit(CALL(BPF_FUNC_ringbuf_reserve));
+  int got = label_new();
+  jmp_imm(BPF_JNE, BPF_REG_0, 0, got);
+  count_drop(DROP_RINGBUF);
+  ja(done);
+  label_here(got);
+  push(e->loc);
+  int rec_at = G->depth - 1;
+  emit_imm64(BPF_REG_1, REC_HEADER(REC_JOIN, e->site));
+  emit(STX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+  for (int i = 0; i < JOIN_MAX_ARGS; i++)
+    emit(ST_IMM(BPF_B, BPF_REG_0, 8 + s->args->offsets[i], 0));
+  int tmp = slot(8, e->loc);
+  for (int i = 0; i < JOIN_MAX_ARGS; i++) {
+    emit_addr(BPF_REG_1, tmp);
+    emit(MOV64_IMM(BPF_REG_2, 8));
+    peek(BPF_REG_3, argv_at);
+    emit(ALU64_IMM(BPF_ADD, BPF_REG_3, 8 * i));
+    emit(CALL(BPF_FUNC_probe_read_user));
+    jmp_imm(BPF_JNE, BPF_REG_0, 0, out);
+    emit(LDX(BPF_DW, BPF_REG_3, BPF_REG_10, tmp));
+    jmp_imm(BPF_JEQ, BPF_REG_3, 0, out);
+    peek(BPF_REG_1, rec_at);
+    emit(ALU64_IMM(BPF_ADD, BPF_REG_1, 8 + s->args->offsets[i]));
+    emit(MOV64_IMM(BPF_REG_2, slen));
+    emit(CALL(BPF_FUNC_probe_read_user_str));
+  }
+  label_here(out);
+  peek(BPF_REG_1, rec_at);
+  emit(MOV64_IMM(BPF_REG_2, 0));
+  emit(CALL(BPF_FUNC_ringbuf_submit));
+  pop(BPF_REG_1);
+  label_here(done);
+  pop(BPF_REG_1);
+  if (G->t->type != PT_BEGIN && G->t->type != PT_END)
+    G->c->probe_records = true;
 }
 
 /* ------------------------------------------------------------ aggregations */
@@ -1069,6 +1185,8 @@ static void cg_call_stmt(Node *e) {
     } else {
       cg_site_record(e, e->args);
     }
+  } else if (!strcmp(n, "join")) {
+    cg_join(e);
   } else if (!strcmp(n, "time")) {
     int roff = record_header(REC_TIME, e->site, 0, e->loc);
     submit_record(roff, 8);

@@ -103,7 +103,10 @@ bool ty_is_int(const Type *t);             /* TY_INT, TY_USERNAME? no: INT only 
 bool ty_same(const Type *a, const Type *b); /* same shape (strings: any size) */
 const char *ty_name(const Type *t);         /* "uint64", "string[64]", ... */
 
-#define ETRACE_STRLEN 64  /* default string buffer (BPFTRACE_STRLEN) */
+/* String buffer size: 64 bytes, or BPFTRACE_STRLEN / ETRACE_STRLEN from
+ * the environment (8..200, rounded up to 8). */
+extern int etrace_strlen;
+#define ETRACE_STRLEN etrace_strlen
 
 /* Histogram buckets, shared by cg (computing the index in BPF) and rt
  * (printing).  hist: index 0 holds negative values, 1 holds 0, and
@@ -259,6 +262,8 @@ typedef enum {
   REC_JOIN,            /* id: site (separator); data: argv strings */
 } RecKind;
 
+#define JOIN_MAX_ARGS 16  /* join() reads at most this many argv strings */
+
 #define REC_HEADER(kind, id) (((uint64_t)(kind) << 32) | (uint32_t)(id))
 
 /* A printf-like call site: the format and the layout of its arguments. */
@@ -311,7 +316,9 @@ typedef struct Compiled {
   int cpid;
   int filter_pid;      /* -p */
   int ncpus;
+  int possible_cpus;   /* per-CPU map slots */
   uint64_t start_ns;   /* CLOCK_MONOTONIC at start, for `elapsed` */
+  bool probe_records;  /* probes (not just BEGIN/END) write ring-buffer records */
 } Compiled;
 
 typedef struct Options {

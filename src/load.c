@@ -10,18 +10,31 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RINGBUF_SIZE (4u << 20)
+/* The ring buffer's pages count in our RSS once mapped.  Programs whose
+ * probes emit records (printf on a tracepoint) get 2 MiB; programs that
+ * only emit from BEGIN/END (exit, print) get 64 KiB.  ETRACE_RINGBUF_KB
+ * overrides both (rounded up to a power of two). */
+static uint32_t ringbuf_size(const Compiled *c) {
+  const char *env = getenv("ETRACE_RINGBUF_KB");
+  uint32_t want = c->probe_records ? 2u << 20 : 64u << 10;
+  if (env && atoi(env) > 0)
+    want = (uint32_t)atoi(env) << 10;
+  uint32_t size = 4096;
+  while (size < want && size < (1u << 30))
+    size <<= 1;
+  return size;
+}
 #define LOG_SIZE (4u << 20)
 
 int load_ringbuf_fd = -1, load_drops_fd = -1;
 
-static int create_map(MapInfo *m) {
+static int create_map(const Compiled *c, MapInfo *m) {
   enum bpf_map_type type;
   int key_size = m->key_size, val_size = m->val_size, entries = m->max_entries;
   if (!strcmp(m->name, ".ringbuf")) {
     type = BPF_MAP_TYPE_RINGBUF;
     key_size = val_size = 0;
-    entries = RINGBUF_SIZE;
+    entries = ringbuf_size(c);
   } else if (!strcmp(m->name, ".drops")) {
     type = BPF_MAP_TYPE_PERCPU_ARRAY;
   } else {
@@ -102,7 +115,7 @@ static int load_target(Compiled *c, Target *t) {
 int load_program(Compiled *c, const Options *opt) {
   for (int i = 0; i < c->nmaps; i++) {
     MapInfo *m = c->maps[i];
-    m->fd = create_map(m);
+    m->fd = create_map(c, m);
     if (m->fd < 0) {
       int err = errno;
       diag_error(m->loc, "cannot create map %s: %s", m->name[0] == '.' ? m->name + 1 : m->name,

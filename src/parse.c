@@ -21,7 +21,7 @@
 #include <string.h>
 
 /* Deeper nesting than this is an error rather than a stack overflow. */
-#define MAX_DEPTH 200
+#define MAX_DEPTH 1000
 
 static Token *tok;          /* current token */
 static jmp_buf *fail;       /* where errors go */
@@ -68,7 +68,9 @@ static _Noreturn void unexpected(Token *t, const char *expecting) {
 }
 
 /* Guard recursion: garbage such as 100000 '(' must not overflow the C
- * stack.  Every recursive rule calls enter() and leave(). */
+ * stack, here or in the later passes that walk the tree.  Every recursive
+ * rule calls enter() and leave(), and so does each step of a loop that
+ * nests the tree deeper (a + b + c ..., $x.a.b.c ...). */
 static void enter(void) {
   if (++depth > MAX_DEPTH)
     error_at(tok->loc, "program nested too deeply");
@@ -350,7 +352,8 @@ static Node *incdec(Token *op, Node *operand, bool prefix) {
  *                   | "++" | "--" )* */
 static Node *postfix(void) {
   Node *n = primary();
-  for (;;) {
+  for (int nested = 0;; nested++) {
+    enter();
     Token *t = tok;
     if (equal(t, ".") && t->next->kind == TK_INT) {
       advance();
@@ -368,6 +371,7 @@ static Node *postfix(void) {
       advance();
       n = incdec(t, n, false);
     } else {
+      depth -= nested + 1;
       return n;
     }
   }
@@ -440,10 +444,13 @@ static const struct BinOp *find_binop(Token *t) {
  * is never taken for a division.) */
 static Node *binary(int min_prec) {
   Node *lhs = cast();
-  for (;;) {
+  for (int nested = 0;; nested++) {
     const struct BinOp *b = find_binop(tok);
-    if (!b || b->prec < min_prec)
+    if (!b || b->prec < min_prec) {
+      depth -= nested;
       return lhs;
+    }
+    enter();
     Token *op = tok;
     advance();
     Node *rhs = binary(b->prec + 1);
@@ -457,11 +464,13 @@ static Node *ternary(void) {
   if (!equal(tok, "?"))
     return cond;
   Node *n = new_node(ND_TERNARY, tok->loc);
+  enter();
   advance();
   n->cond = cond;
   n->then = expr();
   expect(":");
   n->els = ternary();
+  leave();
   return n;
 }
 

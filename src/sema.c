@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/libbpf.h>
 
 static Compiled *C;
 static const Options *O;
@@ -41,8 +42,10 @@ static int nvars, cap_vars;
 static Type *store_type(Type *t) {
   if (!t)
     return NULL;
-  if (t->kind == TY_STR)
-    return t->size > ETRACE_STRLEN ? ty_str((t->size + 7) & ~7) : ty_str(ETRACE_STRLEN);
+  if (t->kind == TY_STR) {
+    int size = t->size > ETRACE_STRLEN ? t->size : ETRACE_STRLEN;
+    return ty_str((size + 7) & ~7);
+  }
   if (t->kind == TY_TUPLE) {
     Type **f = ealloc(sizeof(Type *) * t->nfields);
     for (int i = 0; i < t->nfields; i++)
@@ -717,8 +720,20 @@ static Type *check_call(Node *e) {
     return ty_void;
   }
   if (!strcmp(n, "join")) {
-    serr(e->loc, "join() is not supported yet");
-    return NULL;
+    /* join(argv[, sep]): argv is a user char ** (execve's argv) */
+    if (!want_args(e, 1, 2) || !want_int(e->args, n))
+      return NULL;
+    const char *sep = " ";
+    if (e->nargs == 2) {
+      if (!want_str_lit(e->args->next, n, "separator"))
+        return NULL;
+      sep = e->args->next->str;
+    }
+    Type *strs[JOIN_MAX_ARGS];
+    for (int i = 0; i < JOIN_MAX_ARGS; i++)
+      strs[i] = ty_str(ETRACE_STRLEN);
+    e->site = add_site(REC_JOIN, sep, ty_tuple(strs, JOIN_MAX_ARGS), e->loc);
+    return ty_void;
   }
   if (!strcmp(n, "len")) {
     serr(e->loc, "len() is not supported yet");
@@ -831,8 +846,8 @@ static Type *check_field(Node *e) {
 
 static Type *check_expr_inner(Node *e) {
   switch (e->kind) {
-  case ND_INT:
-    return ty_s64;
+  case ND_INT: /* int64, or uint64 when it does not fit */
+    return e->ival > INT64_MAX ? ty_u64 : ty_s64;
   case ND_STR:
     return ty_str(e->slen + 1);
   case ND_BUILTIN:
@@ -860,9 +875,14 @@ static Type *check_expr_inner(Node *e) {
     e->map = m;
     check_map_keys(e, m);
     if (m->val && ty_is_agg(m->val)) {
-      serr(e->loc, "map %s holds %s() values, which cannot be read in an expression yet",
-           m->name, ty_name(m->val));
-      return NULL;
+      /* count/sum/min/max/avg read as one integer merged over the CPUs */
+      TypeKind k = m->val->kind;
+      if (k == TY_STATS || k == TY_HIST || k == TY_LHIST) {
+        serr(e->loc, "map %s holds %s() values, which cannot be read as a number", m->name,
+             ty_name(m->val));
+        return NULL;
+      }
+      return k == TY_COUNT ? ty_u64 : ty_int(8, m->val->is_signed);
     }
     return m->val;
   }
@@ -1308,6 +1328,9 @@ Compiled *sema_program(Program *prog, const Options *opt) {
   C->cpid = opt->cpid;
   C->filter_pid = opt->pid;
   C->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+  C->possible_cpus = libbpf_num_possible_cpus();
+  if (C->possible_cpus < 1)
+    C->possible_cpus = C->ncpus;
   int errs = diag_errors;
   int nbegin = 0, nend = 0;
   for (Probe *p = prog->probes; p; p = p->next)

@@ -5,9 +5,25 @@
  * only matters for casts, arithmetic wrap-around and printing. */
 #include "etrace.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 Type *ty_void, *ty_u64, *ty_s64, *ty_u32, *ty_s32, *ty_u8;
+int etrace_strlen = 64;
+
+static void strlen_from_env(void) {
+  const char *v = getenv("ETRACE_STRLEN");
+  if (!v)
+    v = getenv("BPFTRACE_STRLEN");
+  if (!v)
+    return;
+  int n = atoi(v);
+  if (n < 8)
+    n = 8;
+  if (n > 200)
+    n = 200; /* several strings must fit in the 512-byte BPF stack */
+  etrace_strlen = n;
+}
 
 static Type *new_type(TypeKind kind, int size) {
   Type *t = ealloc(sizeof(Type));
@@ -17,6 +33,7 @@ static Type *new_type(TypeKind kind, int size) {
 }
 
 void types_init(void) {
+  strlen_from_env();
   ty_void = new_type(TY_VOID, 0);
   ty_u64 = ty_int(8, false);
   ty_s64 = ty_int(8, true);

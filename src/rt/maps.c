@@ -230,7 +230,7 @@ int rt_print_map(Output *o, const MapInfo *m, int64_t top, int64_t div) {
   MapEntry zero = {.key = zero_key};
   MapEntry *e = d.e;
   int n = d.n;
-  if (n == 0 && m->nkeys == 0 && m->val->kind == TY_COUNT) {
+  if (n == 0 && m->nkeys <= 0 && m->val->kind == TY_COUNT) {
     e = &zero;
     n = 1;
   }

@@ -2,16 +2,20 @@
  * its argument types, and the run-time formatting of a record.
  *
  * Conversions: %[flags][width][.precision][length]conv with flags "-+ #0",
- * length hh h l ll j z t (integers only), conv d i u o x X c s p, plus
+ * length hh h l ll j z t L (ignored on c and s), conv d i u o x X c s p, plus
  * bpftrace's %r %rx %rh for buf() values.  %% is a literal '%'.  Each
  * conversion is handed to the host snprintf, so integers behave as in C
  * after bpftrace's promotion: no length modifier means int / unsigned int
  * (printf("%x", -1) prints ffffffff), h and hh narrow further, l and ll
  * print all 64 bits.
  *
+ * A '%' followed by anything else ("100%\n", "%Y") is literal text;
+ * floating-point conversions, %n and '*' widths are compile-time errors.
+ *
  * Where bpftrace 0.17 differs (it only counts %-?[0-9]*(.[0-9]+)?, has no
  * %i or + ' ' # flags, prints "%%" verbatim after the last conversion and
- * rejects %s of a non-string), we follow current bpftrace and C. */
+ * rejects %s of a non-string), we follow current bpftrace and C.  The
+ * error messages keep 0.17's wording. */
 #include "rt/rt.h"
 
 #include <stdlib.h>
@@ -21,7 +25,7 @@ typedef struct Spec {
   char flags[8];     /* "-+ #0" as written, each at most once */
   int width;         /* -1: none */
   int prec;          /* -1: none */
-  char len[3];       /* "", "hh", "h", "l", "ll", "j", "z", "t" */
+  char len[3];       /* "", "hh", "h", "l", "ll", "j", "z", "t", "L" */
   char conv;         /* d i u o x X c s p, or r for the %r family */
   char bufmode;      /* %r: 'r', %rx: 'x', %rh: 'h' */
   const char *token; /* for messages: from '%' to the end of the spec */
@@ -34,8 +38,8 @@ static bool is_int_conv(char c) { return c && strchr("diouxXcp", c); }
 
 /* Scan fmt from *pos.  Literal text (with %% folded) goes to lit when it is
  * not NULL.  Returns SCAN_SPEC with *sp filled, SCAN_END, or SCAN_BAD for a
- * conversion we do not support (sp->token spans it).  A '%' not followed
- * by anything that looks like a conversion ("100%\n") is literal text. */
+ * conversion we cannot print: floating point, %n, a '*' width (sp->token
+ * spans it). */
 static int scan(const char *fmt, size_t *pos, Spec *sp, Buf *lit) {
   size_t i = *pos;
   for (;;) {
@@ -74,7 +78,7 @@ static int scan(const char *fmt, size_t *pos, Spec *sp, Buf *lit) {
       while (fmt[j] >= '0' && fmt[j] <= '9')
         j++;
     }
-    static const char *const lens[] = {"hh", "h", "ll", "l", "j", "z", "t"};
+    static const char *const lens[] = {"hh", "h", "ll", "l", "j", "z", "t", "L"};
     for (size_t k = 0; k < sizeof lens / sizeof *lens; k++) {
       size_t n = strlen(lens[k]);
       if (!strncmp(fmt + j, lens[k], n)) {
@@ -84,24 +88,22 @@ static int scan(const char *fmt, size_t *pos, Spec *sp, Buf *lit) {
       }
     }
     char c = fmt[j];
-    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '*';
-    if (!letter) {
-      /* Not a conversion: keep the text literally, like snprintf would. */
+    if (!c || !strchr("diouxXcspr*eEfFgGaAn", c)) {
+      /* Not a conversion ("100%\n", "%Y"): keep the text literally, as
+       * current bpftrace does. */
       if (lit)
         buf_put(lit, fmt + i, j - i);
       i = j;
       continue;
     }
     j++;
-    if (c == 'r' && !sp->len[0]) {
+    if (c == 'r') {
       sp->conv = 'r';
       sp->bufmode = 'r';
       if (fmt[j] == 'x' || fmt[j] == 'h')
         sp->bufmode = fmt[j++];
-    } else if (is_int_conv(c) && (!sp->len[0] || c != 'c')) {
-      sp->conv = c;
-    } else if (c == 's' && !sp->len[0]) {
-      sp->conv = 's';
+    } else if (!strchr("*eEfFgGaAn", c)) {
+      sp->conv = c;   /* a length on c, s or r is accepted and ignored */
     }
     sp->token_len = (int)(j - i);
     *pos = j;
@@ -149,7 +151,9 @@ static bool printable_as_string(const Type *t) {
   }
 }
 
-const char *rt_printf_check(const char *fmt, Type **args, int nargs) {
+/* Messages start with the function's name, as bpftrace's do: "printf: ",
+ * "system: ", "cat: ". */
+const char *rt_format_check(const char *func, const char *fmt, Type **args, int nargs) {
   Spec specs[64];
   int n = 0;
   size_t pos = 0;
@@ -157,19 +161,19 @@ const char *rt_printf_check(const char *fmt, Type **args, int nargs) {
   int r;
   while ((r = scan(fmt, &pos, &sp, NULL)) != SCAN_END) {
     if (r == SCAN_BAD)
-      return eprintf("printf: Unknown format string token: %s", short_token(&sp));
+      return eprintf("%s: Unknown format string token: %s", func, short_token(&sp));
     if (n < (int)(sizeof specs / sizeof *specs))
       specs[n] = sp;
     n++;
   }
   if (nargs < n)
-    return eprintf("printf: Not enough arguments for format string (%d supplied, %d expected)",
-                   nargs, n);
+    return eprintf("%s: Not enough arguments for format string (%d supplied, %d expected)",
+                   func, nargs, n);
   if (nargs > n)
-    return eprintf("printf: Too many arguments for format string (%d supplied, %d expected)",
-                   nargs, n);
+    return eprintf("%s: Too many arguments for format string (%d supplied, %d expected)",
+                   func, nargs, n);
   if (n > (int)(sizeof specs / sizeof *specs))
-    return eprintf("printf: too many conversions (%d, at most %d)", n,
+    return eprintf("%s: too many conversions (%d, at most %d)", func, n,
                    (int)(sizeof specs / sizeof *specs));
   for (int i = 0; i < n; i++) {
     const Type *t = args[i];
@@ -181,10 +185,14 @@ const char *rt_printf_check(const char *fmt, Type **args, int nargs) {
     else if (is_int_conv(specs[i].conv) && t->kind != TY_INT)
       want = "integer";
     if (want)
-      return eprintf("printf: %s specifier expects a value of type %s (%s supplied)",
-                     short_token(&specs[i]), want, type_word(t));
+      return eprintf("%s: %s specifier expects a value of type %s (%s supplied)",
+                     func, short_token(&specs[i]), want, type_word(t));
   }
   return NULL;
+}
+
+const char *rt_printf_check(const char *fmt, Type **args, int nargs) {
+  return rt_format_check("printf", fmt, args, nargs);
 }
 
 /* ------------------------------------------------------------- run time */
@@ -231,7 +239,7 @@ static void format_int(Buf *b, const Spec *sp, int64_t v) {
   } else if (sp->conv == 'c') {
     c_format(cfmt, sizeof cfmt, sp, "", 'c');
     appendf(b, cfmt, (int)v);
-  } else if (sp->len[0] == 'l' || sp->len[0] == 'j' || sp->len[0] == 'z' || sp->len[0] == 't') {
+  } else if (sp->len[0] && sp->len[0] != 'h') {   /* l ll j z t L: 64 bits */
     c_format(cfmt, sizeof cfmt, sp, "ll", sp->conv);
     appendf(b, cfmt, (long long)v);
   } else {

@@ -36,6 +36,10 @@ int64_t rt_int_value(const Type *t, const void *data);
 
 /* ------------------------------------------------------------ printf.c */
 
+/* rt_printf_check for printf-like calls other than printf: messages start
+ * with func ("system: Not enough arguments ..."), as bpftrace's do. */
+const char *rt_format_check(const char *func, const char *fmt, Type **args, int nargs);
+
 /* printf(fmt, args...) record -> text or JSON message line. */
 void rt_emit_printf(Output *o, const char *fmt, const Type *args, const void *data);
 

@@ -124,6 +124,33 @@ static void do_print_value(const Site *s, const void *data) {
   buf_free(&b);
 }
 
+/* join(): the argv strings up to the first empty one, separated. */
+static void do_join(const Site *s, const char *data) {
+  Buf b = {0};
+  for (int i = 0; i < s->args->nfields; i++) {
+    const char *str = data + s->args->offsets[i];
+    int max = s->args->fields[i]->size;
+    size_t len = strnlen(str, max);
+    if (!len)
+      break;
+    if (i)
+      buf_put(&b, s->fmt, strlen(s->fmt));
+    buf_put(&b, str, len);
+  }
+  if (R.o->format == OUT_JSON) {
+    Buf j = {0};
+    buf_printf(&j, "{\"type\": \"join\", \"data\": ");
+    rt_json_string(&j, b.data ? b.data : "", b.len);
+    buf_printf(&j, "}\n");
+    out_write(j.data, j.len);
+    buf_free(&j);
+  } else {
+    buf_put(&b, "\n", 1);
+    out_write(b.data, b.len);
+  }
+  buf_free(&b);
+}
+
 static int on_record(void *ctx, void *data, size_t size) {
   if (R.exiting || size < 8)
     return 0;
@@ -142,6 +169,7 @@ static int on_record(void *ctx, void *data, size_t size) {
   case REC_CAT:
   case REC_SYSTEM:
   case REC_TIME:
+  case REC_JOIN:
   case REC_PRINT_VALUE: {
     if (id >= (uint32_t)R.c->nsites)
       break;
@@ -156,6 +184,8 @@ static int on_record(void *ctx, void *data, size_t size) {
       do_system(s, p);
     else if (kind == REC_TIME)
       do_time(s);
+    else if (kind == REC_JOIN)
+      do_join(s, p);
     else
       do_print_value(s, p);
     break;

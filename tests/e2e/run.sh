@@ -48,11 +48,10 @@
 cd "$(dirname "$0")/../.."
 
 : "${ETRACE:=${TOOL:-./etrace}}"
-out=tests/out/e2e
 cases=tests/e2e/cases
-mkdir -p $out
-
 is_bpftrace() { [ "$(basename "${ETRACE%% *}")" = bpftrace ]; }
+# Results go to tests/out/e2e/TOOL/NAME/{stdout,stderr,status,expected}.
+out_for() { echo "tests/out/e2e/$(basename "${ETRACE%% *}")"; }
 
 KEYWORDS='PROG|ARGS|POS|EXPECT|EXPECT_RE|STDERR_RE|EXIT|TIMEOUT|ENV|QUIET|PROG_FILE|COMPAT'
 
@@ -139,7 +138,7 @@ check() {
 
 # record NAME: replace the EXPECT block with bpftrace's output (3 runs).
 record() {
-  local file=$cases/$1.case dir=$out/$1
+  local file=$cases/$1.case dir=$(out_for)/$1
   parse "$file" || return 1
   if [ -z "$H_EXPECT" ]; then echo "SKIP $1 (no EXPECT block to record)"; return; fi
   mkdir -p "$dir"
@@ -198,7 +197,7 @@ for file in "${files[@]}"; do
     echo "SKIP e2e/$name (etrace-only)"
     continue
   fi
-  dir=$out/$name
+  dir=$(out_for)/$name
   rm -rf "$dir"; mkdir -p "$dir"
   run_case "$name" "$dir"
   problems=$(check "$name" "$dir")

@@ -129,6 +129,13 @@ static void printf_c_flags(void) {
   finish();
 }
 
+/* Like current bpftrace: a '%' before a non-conversion is text, a length
+ * on %s / %c is ignored, L is long long. */
+static void printf_lenient(void) {
+  pf("%Y-%m %ls %hhc %Lx|\n", tuple(3, STR, S64, S64), "s", I(65), I(-1));
+  finish();
+}
+
 /* %s takes any value (current bpftrace); %r %rx %rh print a buf. */
 static void printf_s_any(void) {
   Type *t = tuple(2, S64, STR);
@@ -149,12 +156,17 @@ static void check_c_str(void) { check("%c\n", 1, STR); }
 static void check_r_str(void) { check("%r\n", 1, STR); }
 static void check_username_int(void) { check("%d\n", 1, ty8(TY_USERNAME)); }
 static void check_count(void) { check("%d\n", 1, agg(TY_COUNT, false)); }
+static void check_cat(void) {
+  Type *args[] = {S64};
+  printf("%s\n", rt_format_check("cat", "/tmp/%d %d", args, 1));
+}
 static void check_ok(void) { check("%d %s %5.2x %%\n", 3, S64, STR, S64); }
 /* Manual: deliberate differences from 0.17 (see printf.c). */
 static void check_s_int(void) { check("%s %s\n", 2, S64, tuple(2, S64, STR)); }
 static void check_flags(void) { check("%+d % d %#x %i\n", 4, S64, S64, S64, S64); }
-static void check_unknown(void) { check("%f\n", 1, S64); }
-static void check_ls(void) { check("%ls\n", 1, STR); }
+static void check_unknown(void) { check("%Y %f\n", 1, S64); }
+static void check_star(void) { check("%*d\n", 2, S64, S64); }
+static void check_ls(void) { check("%ls %hhc %Y\n", 2, STR, S64); }
 static void check_pct_only(void) { check("100%%\n", 1, S64); }
 
 const Case cases_printf[] = {
@@ -170,6 +182,7 @@ const Case cases_printf[] = {
   JSON(printf_json, printf_json, P_PRINTF_JSON),
   MANUAL(printf_c_flags, MODE_TEXT, NULL),
   MANUAL(printf_s_any, MODE_TEXT, NULL),
+  MANUAL(printf_lenient, MODE_TEXT, NULL),
   CHECK(check_too_many, "BEGIN { printf(\"%d\\n\", 1, 2); }"),
   CHECK(check_not_enough, "BEGIN { printf(\"%d %s\\n\", 1); }"),
   CHECK(check_int_str, "BEGIN { printf(\"%d\\n\", \"s\"); }"),
@@ -179,11 +192,13 @@ const Case cases_printf[] = {
   CHECK(check_r_str, "BEGIN { printf(\"%r\\n\", \"s\"); }"),
   CHECK(check_username_int, "BEGIN { printf(\"%d\\n\", username); }"),
   CHECK(check_count, "BEGIN { @x = count(); printf(\"%d\\n\", @x); }"),
+  CHECK(check_cat, "BEGIN { cat(\"/tmp/%d %d\", 1); }"),
   CHECK(check_ok, "BEGIN { printf(\"%d %s %5.2x %%\\n\", 1, \"a\", 2); exit(); }"),
   MANUAL(check_s_int, MODE_CHECK, NULL),
   MANUAL(check_flags, MODE_CHECK, NULL),
   MANUAL(check_unknown, MODE_CHECK, NULL),
   MANUAL(check_ls, MODE_CHECK, NULL),
+  MANUAL(check_star, MODE_CHECK, NULL),
   MANUAL(check_pct_only, MODE_CHECK, NULL),
   {0},
 };

@@ -5,6 +5,7 @@
 # JSON attached_probes line) is the expected text.  Check cases keep the
 # message after "ERROR: " (or "(ok)").  Manual cases are left alone.
 # Needs root (bpftrace) and a built tests/out/rt/rt_test (run.sh builds it).
+#   tests/rt/record.sh [NAME...]     (default: every case)
 cd "$(dirname "$0")/../.."
 bin=tests/out/rt/rt_test
 exp=tests/rt/expected
@@ -12,6 +13,9 @@ exp=tests/rt/expected
 tab=$(printf '\t')
 $bin --list | while IFS=$tab read -r name mode origin prog; do
   [ "$origin" = manual ] && continue
+  if [ $# -gt 0 ]; then
+    case " $* " in *" $name "*) ;; *) continue ;; esac
+  fi
   case $mode in
   text) bpftrace -e "$prog" 2>/dev/null | tail -n +2 > $exp/$name.txt ;;
   json) bpftrace -f json -e "$prog" 2>/dev/null | tail -n +2 > $exp/$name.txt ;;
