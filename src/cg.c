@@ -795,12 +795,25 @@ static void cg_field_store(Node *e, int off, const Type *dst) {
 static void cg_store(Node *e, int off, const Type *dst) {
   if (G->failed)
     return;
-  if (dst->kind != TY_STR && dst->kind != TY_TUPLE) {
+  if (dst->kind != TY_STR && dst->kind != TY_TUPLE && dst->kind != TY_BUF) {
     cg_scalar(e);
     emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
   }
   emit_zero(off, dst->size);
+  if (dst->kind == TY_BUF && e->kind == ND_CALL && !strcmp(e->name, "buf")) {
+    /* u64 length, then the bytes */
+    int len = (int)e->type->lh_max;
+    if (len > dst->size - 8)
+      len = dst->size - 8;
+    emit(ST_IMM(BPF_DW, BPF_REG_10, off, len));
+    cg_scalar(e->args);
+    emit(MOV64_REG(BPF_REG_3, BPF_REG_0));
+    emit_addr(BPF_REG_1, off + 8);
+    emit(MOV64_IMM(BPF_REG_2, len));
+    emit(CALL(BPF_FUNC_probe_read));
+    return;
+  }
   switch (e->kind) {
   case ND_STR:
     store_string_literal(e->str, e->slen, off, dst->size);

@@ -11,6 +11,7 @@
  * offsets up again per target.
  */
 #include "etrace.h"
+#include "rt/rt.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -438,7 +439,7 @@ static int check_format_call(Node *e, RecKind kind, int first) {
   }
   if (!known)
     return -1;
-  const char *err = rt_printf_check(fmt->str, types, n);
+  const char *err = rt_format_check(e->name, fmt->str, types, n);
   if (err) {
     serr(fmt->loc, "%s", err);
     return -1;
@@ -660,6 +661,23 @@ static Type *check_call(Node *e) {
       }
     }
     return ty_str(size);
+  }
+  if (!strcmp(n, "buf")) {
+    /* buf(ptr, n): n raw bytes (n a constant; default the string size) */
+    if (!want_args(e, 1, 2) || !want_int(e->args, n))
+      return NULL;
+    int64_t len = ETRACE_STRLEN;
+    if (e->nargs == 2 && !want_const(e->args->next, n, &len))
+      return NULL;
+    if (len < 1 || len > 256) {
+      serr(e->args->next->loc, "buf() length must be between 1 and 256");
+      return NULL;
+    }
+    Type *t = ealloc(sizeof(Type));
+    t->kind = TY_BUF;
+    t->size = 8 + ((len + 7) & ~7);
+    t->lh_max = len; /* bytes to read */
+    return t;
   }
   if (!strcmp(n, "strncmp")) {
     if (!want_args(e, 3, 3))

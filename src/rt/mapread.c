@@ -46,8 +46,10 @@ int rt_map_val_size(const MapInfo *m) {
 int rt_map_keys(const MapInfo *m, unsigned char **keysp, int *np) {
   int ksize = rt_map_key_size(m);
   /* A key deleted while we walk makes get_next_key restart from the
-   * first key; the cap keeps that from looping forever. */
-  int cap = m->max_entries > 0 ? m->max_entries : 1 << 20;
+   * first key; the cap keeps that from looping forever.  It must stay
+   * above the kernel map's size, which for hist maps is a multiple of
+   * max_entries (one element per key and bucket). */
+  long cap = (long)(m->max_entries > 0 ? m->max_entries : 4096) * (HIST_BUCKETS + 1);
   int n = 0, alloc = 16;
   unsigned char *keys = malloc((size_t)alloc * ksize);
   if (!keys)

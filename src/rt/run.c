@@ -45,38 +45,13 @@ static void out_flush(void) { fflush(R.o->f); }
 
 /* ------------------------------------------------------------ records */
 
-static void emit_printf_like(const Site *s, const void *data) {
-  Buf b = {0};
-  rt_printf(&b, s->fmt, s->args, data);
-  if (R.o->format == OUT_JSON) {
-    Buf j = {0};
-    buf_printf(&j, "{\"type\": \"printf\", \"data\": ");
-    rt_json_string(&j, b.data ? b.data : "", b.len);
-    buf_printf(&j, "}\n");
-    out_write(j.data, j.len);
-    buf_free(&j);
-  } else if (b.len) {
-    out_write(b.data, b.len);
-  }
-  buf_free(&b);
-}
-
 static void do_time(const Site *s) {
   char out[256];
   time_t now = time(NULL);
   struct tm tm;
   localtime_r(&now, &tm);
   size_t n = strftime(out, sizeof out, s->fmt, &tm);
-  if (R.o->format == OUT_JSON) {
-    Buf j = {0};
-    buf_printf(&j, "{\"type\": \"time\", \"data\": ");
-    rt_json_string(&j, out, n);
-    buf_printf(&j, "}\n");
-    out_write(j.data, j.len);
-    buf_free(&j);
-  } else {
-    out_write(out, n);
-  }
+  rt_emit_text(R.o, "time", out, n);
 }
 
 static void do_cat(const Site *s, const void *data) {
@@ -110,20 +85,6 @@ static void do_system(const Site *s, const void *data) {
   buf_free(&cmd);
 }
 
-static void do_print_value(const Site *s, const void *data) {
-  Buf b = {0};
-  if (R.o->format == OUT_JSON) {
-    buf_printf(&b, "{\"type\": \"value\", \"data\": ");
-    rt_format_value(&b, s->args->fields[0], data, OUT_JSON);
-    buf_printf(&b, "}\n");
-  } else {
-    rt_format_value(&b, s->args->fields[0], data, OUT_TEXT);
-    buf_put(&b, "\n", 1);
-  }
-  out_write(b.data, b.len);
-  buf_free(&b);
-}
-
 /* join(): the argv strings up to the first empty one, separated. */
 static void do_join(const Site *s, const char *data) {
   Buf b = {0};
@@ -137,17 +98,8 @@ static void do_join(const Site *s, const char *data) {
       buf_put(&b, s->fmt, strlen(s->fmt));
     buf_put(&b, str, len);
   }
-  if (R.o->format == OUT_JSON) {
-    Buf j = {0};
-    buf_printf(&j, "{\"type\": \"join\", \"data\": ");
-    rt_json_string(&j, b.data ? b.data : "", b.len);
-    buf_printf(&j, "}\n");
-    out_write(j.data, j.len);
-    buf_free(&j);
-  } else {
-    buf_put(&b, "\n", 1);
-    out_write(b.data, b.len);
-  }
+  buf_put(&b, "\n", 1);
+  rt_emit_text(R.o, "join", b.data, b.len);
   buf_free(&b);
 }
 
@@ -177,7 +129,7 @@ static int on_record(void *ctx, void *data, size_t size) {
     if (size < 8 + (size_t)s->args->size)
       break;
     if (kind == REC_PRINTF)
-      emit_printf_like(s, p);
+      rt_emit_printf(R.o, s->fmt, s->args, p);
     else if (kind == REC_CAT)
       do_cat(s, p);
     else if (kind == REC_SYSTEM)
@@ -187,7 +139,7 @@ static int on_record(void *ctx, void *data, size_t size) {
     else if (kind == REC_JOIN)
       do_join(s, p);
     else
-      do_print_value(s, p);
+      rt_emit_value(R.o, s->args->fields[0], p);
     break;
   }
   case REC_EXIT:
@@ -333,6 +285,7 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
   R.c = c;
   R.opt = opt;
   R.o = o;
+  rt_set_probe_names(c->probe_names, c->nprobe_names);
 
   sigset_t mask;
   sigemptyset(&mask);

@@ -83,6 +83,21 @@ static void hist_keys(void) {
   "@h[3] = hist(2); @s[\"b\"] = hist(10); @s[\"a\"] = hist(100); "              \
   "@s[\"a\"] = hist(100); exit(); }"
 
+/* More stored elements (key, bucket) than the map's max_entries keys:
+ * all of them must be read. */
+static void hist_many_elements(void) {
+  MapInfo *h = map_new("@h", S64, HIST);
+  h->max_entries = 2;
+  hist(h, key(h, I(1)), 1);
+  hist(h, key(h, I(1)), 1 << 20);
+  hist(h, key(h, I(2)), 0);
+  hist(h, key(h, I(2)), 1 << 30);
+  finish();
+}
+#define P_HIST_MANY_ELEMENTS                                                    \
+  "BEGIN { @h[1] = hist(1); @h[1] = hist(1 << 20); @h[2] = hist(0); "           \
+  "@h[2] = hist(1 << 30); exit(); }"
+
 static void lhist_basic(void) {
   MapInfo *l = map_new("@l", NULL, lhist_type(0, 100, 10));
   MapInfo *k = map_new("@k", S64, lhist_type(0, 100, 10));
@@ -155,6 +170,7 @@ const Case cases_hist[] = {
   TEXT(hist_bars, P_HIST_BARS),
   TEXT(hist_keys, P_HIST_KEYS),
   JSON(hist_keys_json, hist_keys, P_HIST_KEYS),
+  TEXT(hist_many_elements, P_HIST_MANY_ELEMENTS),
   TEXT(lhist_basic, P_LHIST_BASIC),
   JSON(lhist_basic_json, lhist_basic, P_LHIST_BASIC),
   TEXT(lhist_labels, P_LHIST_LABELS),

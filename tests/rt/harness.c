@@ -131,7 +131,9 @@ MapInfo *map_new(const char *name, Type *k, Type *val) {
   m->max_entries = 4096;
   m->id = compiled.nmaps;
   enum bpf_map_type type = m->percpu ? BPF_MAP_TYPE_PERCPU_HASH : BPF_MAP_TYPE_HASH;
-  m->fd = bpf_map_create(type, NULL, m->key_size, m->val_size, m->max_entries, NULL);
+  /* Like load.c: a hist map holds one element per (key, bucket). */
+  int entries = m->max_entries * (is_hist(m) ? 8 : 1);
+  m->fd = bpf_map_create(type, NULL, m->key_size, m->val_size, entries, NULL);
   if (m->fd < 0) {
     fprintf(stderr, "bpf_map_create(%s): %s\n", name, strerror(errno));
     exit(2);
