@@ -278,9 +278,12 @@ static int size_code(int size) {
 static int build_key(Node *mapnode) {
   MapInfo *m = mapnode->map;
   int off = slot(m->key_size, mapnode->loc);
-  emit_zero(off, m->key_size);
-  if (m->nkeys == 0)
+  /* Every key part is 8-byte aligned and sized and cg_store writes all
+   * of it, so only the scalar-map key needs zeroing here. */
+  if (m->nkeys == 0) {
+    emit(ST_IMM(BPF_DW, BPF_REG_10, off, 0));
     return off;
+  }
   if (m->nkeys == 1) {
     cg_store(mapnode->args, off, m->key);
     return off;
@@ -1338,19 +1341,29 @@ static void cg_stmt(Node *s) {
 
 /* ------------------------------------------------------------ programs */
 
-static bool uses_args(const Node *n) {
-  for (; n; n = n->next)
-    if ((n->kind == ND_BUILTIN && !strcmp(n->name, "args")) || uses_args(n->lhs) ||
-        uses_args(n->rhs) || uses_args(n->cond) || uses_args(n->then) || uses_args(n->els) ||
-        uses_args(n->args) || uses_args(n->body))
+/* Does the probe read args.NAME (name == NULL: any field)? */
+static bool uses_field(const Node *n, const char *name) {
+  for (; n; n = n->next) {
+    if (n->kind == ND_FIELD && n->lhs->kind == ND_BUILTIN && !strcmp(n->lhs->name, "args") &&
+        (!name || !strcmp(n->name, name)))
       return true;
+    if (uses_field(n->lhs, name) || uses_field(n->rhs, name) || uses_field(n->cond, name) ||
+        uses_field(n->then, name) || uses_field(n->els, name) || uses_field(n->args, name) ||
+        uses_field(n->body, name))
+      return true;
+  }
   return false;
+}
+
+static bool probe_uses_field(const Probe *p, const char *name) {
+  return uses_field(p->pred, name) || uses_field(p->body, name);
 }
 
 /* A syscall target runs as a raw tracepoint (see systp.c): rebuild the
  * tracefs record on the stack so that args.NAME loads work unchanged,
  * and point the saved context at it.  Enter: ctx->args[0] is the
- * struct pt_regs *, whose argument registers are read one by one.
+ * struct pt_regs *, whose argument registers are read one by one (only
+ * those the probe uses).
  * Exit: ctx->args[1] is the return value. */
 static void syscall_record_prologue(Target *t) {
   static const int regs_off[6] = {112, 104, 96, 56, 72, 64}; /* di si dx r10 r8 r9 */
@@ -1365,7 +1378,8 @@ static void syscall_record_prologue(Target *t) {
     emit(LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
     for (int i = 0; i < t->tp->nfields; i++) {
       int arg = (t->tp->fields[i].offset - 16) / 8;
-      if (t->tp->fields[i].offset < 16 || arg > 5)
+      if (t->tp->fields[i].offset < 16 || arg > 5 ||
+          !probe_uses_field(t->probe, t->tp->fields[i].name))
         continue;
       emit_addr(BPF_REG_1, rec + 16 + 8 * arg);
       emit(MOV64_IMM(BPF_REG_2, 8));
@@ -1391,6 +1405,59 @@ static int resolve_labels(void) {
   return 0;
 }
 
+static bool is_jump(const struct bpf_insn *in) {
+  int op = BPF_OP(in->code);
+  return BPF_CLASS(in->code) == BPF_JMP && op != BPF_CALL && op != BPF_EXIT;
+}
+
+/* The verifier rejects unreachable instructions, and code after exit(),
+ * return or break is unreachable.  Drop it and re-aim the jumps. */
+static void remove_dead_code(void) {
+  int n = G->n;
+  char *live = calloc(n + 1, 1);
+  int *stack = malloc(sizeof(int) * (n + 1)), sp = 0;
+  stack[sp++] = 0;
+  while (sp) {
+    int i = stack[--sp];
+    while (i < n && !live[i]) {
+      live[i] = 1;
+      struct bpf_insn *in = &G->insns[i];
+      if (in->code == (BPF_LD | BPF_DW | BPF_IMM)) {
+        live[i + 1] = 1;
+        i += 2;
+        continue;
+      }
+      if (BPF_CLASS(in->code) == BPF_JMP && BPF_OP(in->code) == BPF_EXIT)
+        break;
+      if (is_jump(in)) {
+        stack[sp++] = i + 1 + in->off;
+        if (BPF_OP(in->code) == BPF_JA)
+          break;
+      }
+      i++;
+    }
+  }
+  int *newpos = malloc(sizeof(int) * (n + 1)), m = 0;
+  for (int i = 0; i < n; i++) {
+    newpos[i] = m;
+    if (live[i])
+      m++;
+  }
+  newpos[n] = m;
+  if (m != n) {
+    for (int i = 0; i < n; i++)
+      if (live[i] && is_jump(&G->insns[i]))
+        G->insns[i].off = newpos[i + 1 + G->insns[i].off] - (newpos[i] + 1);
+    for (int i = 0, j = 0; i < n; i++)
+      if (live[i])
+        G->insns[j++] = G->insns[i];
+    G->n = m;
+  }
+  free(live);
+  free(stack);
+  free(newpos);
+}
+
 static int cg_target(Compiled *c, Target *t) {
   Cg cg = {0};
   G = &cg;
@@ -1405,7 +1472,7 @@ static int cg_target(Compiled *c, Target *t) {
     emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_imm(BPF_JNE, BPF_REG_0, c->filter_pid, cg.exit_label);
   }
-  if (t->raw_syscall && uses_args(t->probe->pred) | uses_args(t->probe->body))
+  if (t->raw_syscall && probe_uses_field(t->probe, NULL))
     syscall_record_prologue(t);
   declare_vars(t->probe->pred);
   declare_vars(t->probe->body);
@@ -1424,7 +1491,7 @@ static int cg_target(Compiled *c, Target *t) {
     diag_error(t->probe->loc, "probe %s is too large: a jump spans more than 32767 instructions",
                t->name);
     rc = -1;
-  } else if (cg.n > 1000000) {
+  } else if ((remove_dead_code(), cg.n > 1000000)) {
     diag_error(t->probe->loc, "probe %s needs %d instructions; the kernel allows 1000000", t->name,
                cg.n);
     rc = -1;
