@@ -29,7 +29,15 @@
 
 typedef struct Fixup {
   int insn, label;
+  bool func;           /* a BPF_PSEUDO_FUNC load: patch imm, not off */
 } Fixup;
+
+/* A callback subprogram, emitted after the main program: the body of a
+ * for-over-map loop, or the empty callback len() counts with. */
+typedef struct Sub {
+  int label;
+  Node *loop;          /* ND_FOR_MAP, or NULL for len() */
+} Sub;
 
 typedef struct Cg {
   struct bpf_insn *insns;
@@ -45,6 +53,8 @@ typedef struct Cg {
   int brk[32], cont[32];/* loop labels */
   int nloops;
   int exit_label;
+  Sub subs[16];
+  int nsubs;
   VarInfo **vars;       /* variables of this target and their slots */
   int nvars;
   Target *t;
@@ -90,11 +100,19 @@ static void label_here(int l) { G->labels[l] = G->n; }
 
 static void jump_to(struct bpf_insn in, int label) {
   G->fixups = realloc(G->fixups, sizeof(Fixup) * (G->nfixups + 1));
-  G->fixups[G->nfixups++] = (Fixup){G->n, label};
+  G->fixups[G->nfixups++] = (Fixup){G->n, label, false};
   emit(in);
 }
 
 static void ja(int label) { jump_to(JA(0), label); }
+
+/* reg = address of the subprogram at label (for bpf_for_each_map_elem) */
+static void emit_func_addr(int reg, int label) {
+  G->fixups = realloc(G->fixups, sizeof(Fixup) * (G->nfixups + 1));
+  G->fixups[G->nfixups++] = (Fixup){G->n, label, true};
+  emit(LD_IMM64_LO(reg, BPF_PSEUDO_FUNC, 0));
+  emit(LD_IMM64_HI(0));
+}
 static void jmp_imm(int op, int reg, int32_t imm, int label) { jump_to(JMP_IMM(op, reg, imm, 0), label); }
 static void jmp_reg(int op, int a, int b, int label) { jump_to(JMP_REG(op, a, b, 0), label); }
 
@@ -235,6 +253,8 @@ static void declare_vars(Node *n) {
   for (; n; n = n->next) {
     if ((n->kind == ND_VAR || n->kind == ND_LET || n->kind == ND_FOR_RANGE) && n->var)
       declare_var(n->var, n->loc);
+    if (n->kind == ND_FOR_MAP)
+      continue; /* its variables live in the callback's frame */
     declare_vars(n->lhs);
     declare_vars(n->rhs);
     declare_vars(n->cond);
@@ -250,6 +270,8 @@ static void declare_vars(Node *n) {
 static void cg_scalar(Node *e);
 static void cg_store(Node *e, int off, const Type *dst);
 static void cg_stmt(Node *s);
+static void cg_for_each(MapInfo *m, Node *loop, Loc loc);
+static void cg_loop_body(Node *body, int brk, int cont);
 
 /* The stack offset where the value of aggregate e can be read: a
  * variable's own slot, or a temporary filled by cg_store. */
@@ -627,6 +649,8 @@ static void cg_call_scalar(Node *e) {
     emit(MOV64_IMM(BPF_REG_0, 1));
     label_here(no);
   }
+  } else if (!strcmp(n, "len")) {
+    cg_for_each(e->args->map, NULL, e->loc);
   } else if (!strcmp(n, "strftime")) {
     cg_scalar(e->args->next);
   } else {
@@ -897,6 +921,73 @@ static void cg_store(Node *e, int off, const Type *dst) {
     break;
   }
   fail(e->loc, "cannot store this expression as a %s", ty_name(dst));
+}
+
+/* ------------------------------------------------------------ map iteration */
+
+/* r0 = bpf_for_each_map_elem(map, callback, NULL, 0): the number of
+ * elements visited. */
+static void cg_for_each(MapInfo *m, Node *loop, Loc loc) {
+  if (G->nsubs == 16) {
+    fail(loc, "too many for loops over maps in one probe%s", "");
+    return;
+  }
+  Sub *sub = &G->subs[G->nsubs++];
+  sub->label = label_new();
+  sub->loop = loop;
+  emit_map(BPF_REG_1, m);
+  emit_func_addr(BPF_REG_2, sub->label);
+  emit(MOV64_IMM(BPF_REG_3, 0));
+  emit(MOV64_IMM(BPF_REG_4, 0));
+  emit(CALL(BPF_FUNC_for_each_map_elem));
+}
+
+/* Emit the callbacks after the main program.  A callback is a function
+ * of its own (r1 map, r2 key, r3 value, r4 ctx) with a fresh stack frame:
+ * it returns 0 to continue and 1 to stop (break, exit(), return). */
+static void emit_subs(void) {
+  for (int i = 0; i < G->nsubs; i++) {
+    Sub sub = G->subs[i];
+    int saved_stack = G->stack, saved_nvars = G->nvars, saved_exit = G->exit_label;
+    VarInfo **saved_vars = G->vars;
+    int saved_spill[64];
+    memcpy(saved_spill, G->spill, sizeof saved_spill);
+    memset(G->spill, 0, sizeof G->spill);
+    G->stack = 8;
+    G->vars = NULL;
+    G->nvars = 0;
+    G->depth = 0;
+    label_here(sub.label);
+    if (!sub.loop) {
+      emit(MOV64_IMM(BPF_REG_0, 0));
+      emit(EXIT_INSN());
+    } else {
+      Node *s = sub.loop;
+      MapInfo *m = s->lhs->map;
+      int stop = label_new(), next = label_new();
+      emit(MOV64_REG(BPF_REG_6, BPF_REG_2));
+      emit(MOV64_REG(BPF_REG_7, BPF_REG_3));
+      declare_var(s->var, s->loc);
+      const Type *kv = s->var->type;
+      emit_copy(s->var->stack_off, BPF_REG_6, 0, m->key->size);
+      emit_copy(s->var->stack_off + kv->offsets[1], BPF_REG_7, 0, m->val_size);
+      declare_vars(s->then);
+      G->exit_label = stop;
+      cg_loop_body(s->then, stop, next);
+      label_here(next);
+      emit(MOV64_IMM(BPF_REG_0, 0));
+      emit(EXIT_INSN());
+      label_here(stop);
+      emit(MOV64_IMM(BPF_REG_0, 1));
+      emit(EXIT_INSN());
+    }
+    free(G->vars);
+    G->vars = saved_vars;
+    G->nvars = saved_nvars;
+    G->stack = saved_stack;
+    G->exit_label = saved_exit;
+    memcpy(G->spill, saved_spill, sizeof saved_spill);
+  }
 }
 
 /* ------------------------------------------------------------ records */
@@ -1314,6 +1405,9 @@ static void cg_stmt(Node *s) {
     /* the limit slot stays reserved: it is live across the loop body */
     return;
   }
+  case ND_FOR_MAP:
+    cg_for_each(s->lhs->map, s, s->loc);
+    break;
   case ND_BREAK:
   case ND_CONTINUE:
     if (!G->nloops) {
@@ -1398,6 +1492,10 @@ static int resolve_labels(void) {
     if (target < 0)
       return -1;
     int off = target - (at + 1);
+    if (G->fixups[i].func) {
+      G->insns[at].imm = off;
+      continue;
+    }
     if (off < -32768 || off > 32767)
       return -1;
     G->insns[at].off = off;
@@ -1415,7 +1513,7 @@ static bool is_jump(const struct bpf_insn *in) {
 static void remove_dead_code(void) {
   int n = G->n;
   char *live = calloc(n + 1, 1);
-  int *stack = malloc(sizeof(int) * (n + 1)), sp = 0;
+  int *stack = malloc(sizeof(int) * (2 * n + 1)), sp = 0;
   stack[sp++] = 0;
   while (sp) {
     int i = stack[--sp];
@@ -1423,6 +1521,8 @@ static void remove_dead_code(void) {
       live[i] = 1;
       struct bpf_insn *in = &G->insns[i];
       if (in->code == (BPF_LD | BPF_DW | BPF_IMM)) {
+        if (in->src_reg == BPF_PSEUDO_FUNC)
+          stack[sp++] = i + 1 + in->imm; /* a callback is reachable too */
         live[i + 1] = 1;
         i += 2;
         continue;
@@ -1445,9 +1545,13 @@ static void remove_dead_code(void) {
   }
   newpos[n] = m;
   if (m != n) {
-    for (int i = 0; i < n; i++)
-      if (live[i] && is_jump(&G->insns[i]))
-        G->insns[i].off = newpos[i + 1 + G->insns[i].off] - (newpos[i] + 1);
+    for (int i = 0; i < n; i++) {
+      struct bpf_insn *in = &G->insns[i];
+      if (live[i] && is_jump(in))
+        in->off = newpos[i + 1 + in->off] - (newpos[i] + 1);
+      else if (live[i] && in->code == (BPF_LD | BPF_DW | BPF_IMM) && in->src_reg == BPF_PSEUDO_FUNC)
+        in->imm = newpos[i + 1 + in->imm] - (newpos[i] + 1);
+    }
     for (int i = 0, j = 0; i < n; i++)
       if (live[i])
         G->insns[j++] = G->insns[i];
@@ -1484,6 +1588,7 @@ static int cg_target(Compiled *c, Target *t) {
   label_here(cg.exit_label);
   emit(MOV64_IMM(BPF_REG_0, 0));
   emit(EXIT_INSN());
+  emit_subs();
   int rc = 0;
   if (cg.failed) {
     rc = -1;

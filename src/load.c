@@ -5,6 +5,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/btf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,63 @@ static enum bpf_prog_type prog_type(const Target *t) {
   return BPF_PROG_TYPE_UNSPEC;
 }
 
+/* Programs with callbacks (for-over-map, len()) must describe every
+ * function with BTF func_info, or the verifier says "missing btf
+ * func_info".  A tiny BTF blob is enough: int, a prototype returning it,
+ * and FUNCs "prog" and "callback" of that prototype (static linkage, so
+ * the verifier takes the arguments from the helper's definition). */
+static int btf_fd = -1;
+
+static int load_func_btf(void) {
+  if (btf_fd >= 0)
+    return btf_fd;
+  static const char strs[] = "\0int\0prog\0callback";
+  uint32_t types[] = {
+      /* [1] int: name, info (KIND_INT), size 4, encoding signed 32 bits */
+      1, BTF_KIND_INT << 24, 4, (BTF_INT_SIGNED << 24) | 32,
+      /* [2] int (void): name, info (FUNC_PROTO, 0 params), return [1] */
+      0, BTF_KIND_FUNC_PROTO << 24, 1,
+      /* [3] prog, [4] callback: FUNC of [2] */
+      5, BTF_KIND_FUNC << 24, 2,
+      10, BTF_KIND_FUNC << 24, 2,
+  };
+  struct btf_header hdr = {
+      .magic = BTF_MAGIC, .version = BTF_VERSION, .hdr_len = sizeof hdr,
+      .type_off = 0, .type_len = sizeof types, .str_off = sizeof types, .str_len = sizeof strs,
+  };
+  unsigned char blob[sizeof hdr + sizeof types + sizeof strs];
+  memcpy(blob, &hdr, sizeof hdr);
+  memcpy(blob + sizeof hdr, types, sizeof types);
+  memcpy(blob + sizeof hdr + sizeof types, strs, sizeof strs);
+  btf_fd = bpf_btf_load(blob, sizeof blob, NULL);
+  return btf_fd;
+}
+
+/* func_info for the program at insn 0 and every callback it loads. */
+static int collect_funcs(const struct bpf_insn *insns, int n, struct bpf_func_info **out) {
+  struct bpf_func_info *fi = malloc(sizeof(*fi) * (n + 1));
+  int nf = 0;
+  fi[nf++] = (struct bpf_func_info){0, 3};
+  for (int i = 0; i < n; i++)
+    if (insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) && insns[i].src_reg == BPF_PSEUDO_FUNC) {
+      uint32_t start = i + 1 + insns[i].imm;
+      bool seen = false;
+      for (int j = 0; j < nf; j++)
+        seen |= fi[j].insn_off == start;
+      if (!seen)
+        fi[nf++] = (struct bpf_func_info){start, 4};
+    }
+  /* the kernel wants them in instruction order */
+  for (int i = 1; i < nf; i++)
+    for (int j = i; j > 0 && fi[j - 1].insn_off > fi[j].insn_off; j--) {
+      struct bpf_func_info t = fi[j];
+      fi[j] = fi[j - 1];
+      fi[j - 1] = t;
+    }
+  *out = fi;
+  return nf;
+}
+
 /* Print the last lines of the verifier log (the reason is at the end). */
 static void print_log_tail(const char *log) {
   size_t len = strlen(log);
@@ -91,11 +149,21 @@ static int load_target(Compiled *c, Target *t) {
     if (insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) && insns[i].src_reg == BPF_PSEUDO_MAP_FD)
       insns[i].imm = c->maps[insns[i].imm]->fd;
   LIBBPF_OPTS(bpf_prog_load_opts, opts);
+  struct bpf_func_info *funcs = NULL;
+  int nfuncs = collect_funcs(insns, t->ninsns, &funcs);
+  if (nfuncs > 1) {
+    opts.prog_btf_fd = load_func_btf();
+    opts.func_info = funcs;
+    opts.func_info_cnt = nfuncs;
+    opts.func_info_rec_size = sizeof(*funcs);
+  }
   int fd = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &opts);
   if (fd < 0) {
     int err = errno;
     char *log = calloc(1, LOG_SIZE);
-    LIBBPF_OPTS(bpf_prog_load_opts, lopts, .log_buf = log, .log_size = LOG_SIZE, .log_level = 1);
+    LIBBPF_OPTS(bpf_prog_load_opts, lopts, .log_buf = log, .log_size = LOG_SIZE, .log_level = 1,
+                .prog_btf_fd = opts.prog_btf_fd, .func_info = opts.func_info,
+                .func_info_cnt = opts.func_info_cnt, .func_info_rec_size = opts.func_info_rec_size);
     int fd2 = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &lopts);
     if (fd2 >= 0)
       close(fd2);
@@ -108,6 +176,7 @@ static int load_target(Compiled *c, Target *t) {
     free(log);
   }
   free(insns);
+  free(funcs);
   t->prog_fd = fd;
   return fd < 0 ? -1 : 0;
 }

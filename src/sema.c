@@ -189,11 +189,26 @@ static void set_map_value(Node *at, MapInfo *m, Type *vt) {
 
 /* ------------------------------------------------------------ variables */
 
-static VarInfo *find_var(const char *name) {
+/* Inside a for-over-map body, variables [0, for_outer_limit) belong to
+ * the enclosing probe's frame and are out of reach. */
+static int for_outer_limit = -1;
+
+static VarInfo *find_var_at(const char *name, int *index) {
   for (int i = 0; i < nvars; i++)
-    if (!strcmp(vars[i]->name, name))
+    if (!strcmp(vars[i]->name, name)) {
+      *index = i;
       return vars[i];
+    }
   return NULL;
+}
+
+static bool var_out_of_reach(Node *at, int index) {
+  if (for_outer_limit >= 0 && index < for_outer_limit) {
+    serr(at->loc, "$%s is declared outside this for loop over a map; its body cannot use it yet",
+         at->name);
+    return true;
+  }
+  return false;
 }
 
 static VarInfo *new_var(const char *name, Type *t) {
@@ -209,7 +224,10 @@ static VarInfo *new_var(const char *name, Type *t) {
 }
 
 static void assign_var(Node *target, Type *t) {
-  VarInfo *v = find_var(target->name);
+  int index;
+  VarInfo *v = find_var_at(target->name, &index);
+  if (v && var_out_of_reach(target, index))
+    return;
   Type *st = store_type(t);
   if (!v) {
     v = new_var(target->name, st);
@@ -754,8 +772,9 @@ static Type *check_call(Node *e) {
     return ty_void;
   }
   if (!strcmp(n, "len")) {
-    serr(e->loc, "len() is not supported yet");
-    return NULL;
+    if (!want_args(e, 1, 1))
+      return NULL;
+    return map_arg(e->args, n) ? ty_s64 : NULL;
   }
   serr(e->loc, "unknown function '%s'", n);
   for (Node *a = e->args; a; a = a->next)
@@ -871,11 +890,14 @@ static Type *check_expr_inner(Node *e) {
   case ND_BUILTIN:
     return check_builtin(e);
   case ND_VAR: {
-    VarInfo *v = find_var(e->name);
+    int index;
+    VarInfo *v = find_var_at(e->name, &index);
     if (!v) {
       serr(e->loc, "undefined variable: $%s", e->name);
       return NULL;
     }
+    if (var_out_of_reach(e, index))
+      return NULL;
     e->var = v;
     return v->type;
   }
@@ -1129,9 +1151,38 @@ static void check_stmt(Node *s) {
     loop_depth--;
     return;
   }
-  case ND_FOR_MAP:
-    serr(s->loc, "for loops over maps are not supported yet");
+  case ND_FOR_MAP: {
+    /* for ($kv : @m): $kv is the tuple (key, value).  The body runs in a
+     * callback with its own stack frame, so it cannot see the probe's
+     * other scratch variables. */
+    MapInfo *m = s->lhs->kind == ND_MAP ? find_map(s->lhs->name) : NULL;
+    if (!m) {
+      serr(s->lhs->loc, "for loops iterate over a map: for ($kv : @map)");
+      return;
+    }
+    if (s->lhs->nargs) {
+      serr(s->lhs->loc, "for loops take the map without keys (%s)", m->name);
+      return;
+    }
+    s->lhs->map = m;
+    if (!m->val || m->val->kind == TY_NONE || (m->nkeys > 0 && (!m->key || m->key->kind == TY_NONE)))
+      return; /* types not known yet (quiet walk) */
+    if (ty_is_agg(m->val)) {
+      serr(s->lhs->loc, "for loops over %s() maps are not supported yet", ty_name(m->val));
+      return;
+    }
+    Type *kv[2] = {m->nkeys > 0 ? m->key : ty_u64, m->val};
+    int outer = nvars, saved_limit = for_outer_limit;
+    Node var = {.kind = ND_VAR, .name = s->name, .loc = s->loc};
+    assign_var(&var, ty_tuple(kv, 2));
+    s->var = var.var;
+    for_outer_limit = outer;
+    loop_depth++;
+    check_stmt(s->then);
+    loop_depth--;
+    for_outer_limit = saved_limit;
     return;
+  }
   case ND_BREAK:
   case ND_CONTINUE:
     if (!loop_depth)
@@ -1169,6 +1220,7 @@ static void check_target(Target *t) {
   cur = t;
   nvars = 0;
   loop_depth = 0;
+  for_outer_limit = -1;
   Probe *p = t->probe;
   if (p->pred) {
     Type *pt = check_expr(p->pred);

@@ -167,7 +167,7 @@ TpFormat *tracefs_format(const char *sys, const char *event) {
     long id;
     if (strncmp(line, "ID:", 3) == 0 && field_attr(line, "ID:", &id)) {
       fmt->id = (int)id;
-    } else if (strstr(line, "field:")) {
+    } else if (strncmp(line + strspn(line, " \t"), "field:", 6) == 0) {
       TpField f = {0};
       if (parse_field(line, &f) && strncmp(f.name, "common_", 7) != 0) {
         f.user_ptr = syscall && strchr(f.ctype, '*') != NULL;
