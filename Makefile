@@ -31,7 +31,7 @@ etrace-asan: $(ASAN_OBJS)
 
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) -Wno-format-truncation -fsanitize=address,undefined -fno-omit-frame-pointer -MMD -MP -c -o $@ $<
 
 tests/bin/%: tests/helpers/%.c
 	@mkdir -p tests/bin

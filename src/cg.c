@@ -653,6 +653,8 @@ static void cg_call_scalar(Node *e) {
     cg_for_each(e->args->map, NULL, e->loc);
   } else if (!strcmp(n, "strftime")) {
     cg_scalar(e->args->next);
+  } else if (!strcmp(n, "strerror")) {
+    cg_scalar(e->args);
   } else {
     fail(e->loc, "%s() does not return a value", n);
   }
@@ -822,12 +824,19 @@ static void cg_field_store(Node *e, int off, const Type *dst) {
 static void cg_store(Node *e, int off, const Type *dst) {
   if (G->failed)
     return;
-  if (dst->kind != TY_STR && dst->kind != TY_TUPLE && dst->kind != TY_BUF) {
+  if (dst->kind != TY_STR && dst->kind != TY_TUPLE && dst->kind != TY_BUF && dst->kind != TY_INET) {
     cg_scalar(e);
     emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
   }
   emit_zero(off, dst->size);
+  if (dst->kind == TY_INET && e->kind == ND_CALL && !strcmp(e->name, "ntop")) {
+    Node *addr = e->nargs == 2 ? e->args->next : e->args;
+    emit(ST_IMM(BPF_DW, BPF_REG_10, off, 2 /* AF_INET */));
+    cg_scalar(addr);
+    emit(STX(BPF_W, BPF_REG_10, BPF_REG_0, off + 8));
+    return;
+  }
   if (dst->kind == TY_BUF && e->kind == ND_CALL && !strcmp(e->name, "buf")) {
     /* u64 length, then the bytes */
     int len = (int)e->type->lh_max;
@@ -1619,7 +1628,7 @@ static MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
   m->val_size = val_size;
   m->key_size = 4;
   m->fd = -1;
-  c->maps = realloc(c->maps, sizeof(MapInfo *) * (c->nmaps + 1));
+  c->maps = egrow(c->maps, c->nmaps, sizeof(MapInfo *));
   c->maps[c->nmaps++] = m;
   return m;
 }

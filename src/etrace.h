@@ -23,6 +23,7 @@
 
 void *ealloc(size_t n);                 /* zeroed, from the compile arena */
 char *estrdup(const char *s);
+void *egrow(void *arr, int n, size_t elem); /* room for arr[n] (arena arrays) */
 char *estrndup(const char *s, size_t n);
 char *eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void arena_free_all(void);
@@ -72,6 +73,8 @@ typedef enum {
   TY_TIMESTAMP, /* strftime(): nsecs (u64) + format string in `fmt` */
   TY_BUF,       /* buf(): u64 length + bytes */
   TY_CTX,       /* tracepoint `args`: fields from the tracefs format */
+  TY_STRERROR,  /* strerror(): errno (u64) printed as its message */
+  TY_INET,      /* ntop(): u64 address family, then 16 address bytes */
   /* aggregation values (only as map values) */
   TY_COUNT, TY_SUM, TY_MIN, TY_MAX, TY_AVG, TY_STATS, TY_HIST, TY_LHIST,
 } TypeKind;

@@ -204,6 +204,10 @@ static void lex_number(Lexer *L) {
       p++;
     lex_error(L, s, "invalid suffix '%.*s' on integer literal", (int)(p - s), s);
   }
+  /* 1.5 is not a number here; but $t.0.1 is two tuple indexes. */
+  bool after_dot = L->tail->kind == TK_PUNCT && L->tail->len == 1 && L->tail->text[0] == '.';
+  if (p[0] == '.' && isdigit((unsigned char)p[1]) && !after_dot)
+    lex_error(L, start, "floating-point numbers are not supported");
   if (overflow)
     lex_error(L, start, "integer literal '%.*s' is too large", (int)(p - start), start);
   Token *t = add_token(L, TK_INT, start, p);

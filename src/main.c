@@ -236,20 +236,23 @@ int main(int argc, char **argv) {
   }
   diag_source = &src;
 
+  int rc = 1;
+  FILE *out = stdout;
   Program *prog = parse_program(&src);
   if (!prog)
-    return 1;
+    goto out;
   if (dump && (!strcmp(dump, "ast") || !strcmp(dump, "all")))
     ast_dump(stdout, prog);
-  if (dry_run && dump && !strcmp(dump, "ast"))
-    return 0;
-
-  FILE *out = stdout;
+  if (dry_run && dump && !strcmp(dump, "ast")) {
+    rc = 0;
+    goto out;
+  }
   if (out_file && !dry_run) {
     out = fopen(out_file, "w");
     if (!out) {
       diag_fatal("cannot open output file '%s': %s", out_file, strerror(errno));
-      return 1;
+      out = stdout;
+      goto out;
     }
   }
   if (bufmode && !strcmp(bufmode, "none"))
@@ -261,14 +264,13 @@ int main(int argc, char **argv) {
 
   if (cmd && !dry_run) {
     if (spawn_child(cmd) < 0)
-      return 1;
+      goto out;
     opt.cpid = opt.child_pid = child;
     opt.start_child = start_child;
   } else if (cmd) {
     opt.cpid = 1; /* a placeholder pid: the program is never loaded */
   }
 
-  int rc = 1;
   Compiled *c = sema_program(prog, &opt);
   if (!c)
     goto out;

@@ -60,7 +60,14 @@ static Type *store_type(Type *t) {
 
 static bool is_scalar(const Type *t) {
   return t && (t->kind == TY_INT || t->kind == TY_USERNAME || t->kind == TY_PROBE ||
-               t->kind == TY_TIMESTAMP);
+               t->kind == TY_TIMESTAMP || t->kind == TY_STRERROR);
+}
+
+static Type *new_kind(TypeKind kind, int size) {
+  Type *t = ealloc(sizeof(Type));
+  t->kind = kind;
+  t->size = size;
+  return t;
 }
 
 /* Merge two stored types; strings take the larger size.  NULL on mismatch. */
@@ -110,7 +117,7 @@ static MapInfo *add_map(const char *name, Loc loc) {
   m->nkeys = -1;      /* unknown until first use */
   m->max_entries = 4096;
   m->fd = -1;
-  C->maps = realloc(C->maps, sizeof(MapInfo *) * (C->nmaps + 1));
+  C->maps = egrow(C->maps, C->nmaps, sizeof(MapInfo *));
   C->maps[C->nmaps++] = m;
   return m;
 }
@@ -255,7 +262,7 @@ static int add_site(RecKind kind, const char *fmt, Type *args, Loc loc) {
   s->fmt = fmt;
   s->args = args;
   s->loc = loc;
-  C->sites = realloc(C->sites, sizeof(Site *) * (C->nsites + 1));
+  C->sites = egrow(C->sites, C->nsites, sizeof(Site *));
   C->sites[C->nsites] = s;
   return C->nsites++;
 }
@@ -680,6 +687,21 @@ static Type *check_call(Node *e) {
     }
     return ty_str(size);
   }
+  if (!strcmp(n, "strerror")) {
+    if (!want_args(e, 1, 1) || !want_int(e->args, n))
+      return NULL;
+    return new_kind(TY_STRERROR, 8);
+  }
+  if (!strcmp(n, "ntop")) {
+    /* ntop(addr) or ntop(AF_INET, addr): an IPv4 address held in an
+     * integer, in network byte order as it sits in memory */
+    if (!want_args(e, 1, 2))
+      return NULL;
+    for (Node *a = e->args; a; a = a->next)
+      if (!want_int(a, n))
+        return NULL;
+    return new_kind(TY_INET, 24);
+  }
   if (!strcmp(n, "buf")) {
     /* buf(ptr, n): n raw bytes (n a constant; default the string size) */
     if (!want_args(e, 1, 2) || !want_int(e->args, n))
@@ -808,6 +830,11 @@ static Type *check_binary(Node *e) {
     return ty_u64;
   }
   if (l->kind == TY_STR || r->kind == TY_STR) {
+    if (e->op != OP_EQ && e->op != OP_NE) {
+      serr(e->loc, "operator %s cannot be used on strings (%s, %s)", op_str(e->op), ty_name(l),
+           ty_name(r));
+      return NULL;
+    }
     if (l->kind != r->kind) {
       serr(e->loc, "type mismatch for '%s': comparing %s with %s", op_str(e->op), ty_name(l),
            ty_name(r));
@@ -1236,7 +1263,7 @@ static int add_probe_name(const char *name) {
   for (int i = 0; i < C->nprobe_names; i++)
     if (!strcmp(C->probe_names[i], name))
       return i;
-  C->probe_names = realloc(C->probe_names, sizeof(char *) * (C->nprobe_names + 1));
+  C->probe_names = egrow(C->probe_names, C->nprobe_names, sizeof(char *));
   C->probe_names[C->nprobe_names] = estrdup(name);
   return C->nprobe_names++;
 }
@@ -1248,7 +1275,7 @@ static Target *add_target(Probe *p, ProbeType type, const char *name) {
   t->name = estrdup(name);
   t->probe_index = add_probe_name(name);
   t->prog_fd = -1;
-  C->targets = realloc(C->targets, sizeof(Target *) * (C->ntargets + 1));
+  C->targets = egrow(C->targets, C->ntargets, sizeof(Target *));
   C->targets[C->ntargets++] = t;
   return t;
 }
@@ -1402,18 +1429,11 @@ Compiled *sema_program(Program *prog, const Options *opt) {
   if (C->possible_cpus < 1)
     C->possible_cpus = C->ncpus;
   int errs = diag_errors;
-  int nbegin = 0, nend = 0;
+  /* Several BEGIN and END probes are allowed (bpftrace 0.25); they run
+   * in program order. */
   for (Probe *p = prog->probes; p; p = p->next)
-    for (AttachPoint *ap = p->aps; ap; ap = ap->next) {
-      int before = C->ntargets;
+    for (AttachPoint *ap = p->aps; ap; ap = ap->next)
       expand_attach_point(p, ap);
-      for (int i = before; i < C->ntargets; i++) {
-        if (C->targets[i]->type == PT_BEGIN && nbegin++)
-          diag_error(ap->loc, "only one BEGIN probe is allowed");
-        if (C->targets[i]->type == PT_END && nend++)
-          diag_error(ap->loc, "only one END probe is allowed");
-      }
-    }
   if (diag_errors > errs)
     return NULL;
 
@@ -1425,8 +1445,11 @@ Compiled *sema_program(Program *prog, const Options *opt) {
   final_pass = true;
   walk_all();
 
+  bool earlier_errors = diag_errors > errs;
   for (int i = 0; i < C->nmaps; i++) {
     MapInfo *m = C->maps[i];
+    if ((!m->val || m->val->kind == TY_NONE) && earlier_errors)
+      continue; /* the error that left it untyped was reported */
     if (!m->val || m->val->kind == TY_NONE) {
       diag_error(m->loc, "map %s is used but never assigned a value", m->name);
       continue;

@@ -289,7 +289,8 @@ int tracefs_glob(const char *sys_glob, const char *event_glob,
   int n = 0, cap = 0;
   if (glob_available(root, sys_glob, event_glob, &v, &n, &cap) < 0)
     glob_events_dir(root, sys_glob, event_glob, &v, &n, &cap);
-  qsort(v, n, sizeof *v, cmp_event);
+  if (n > 1)
+    qsort(v, n, sizeof *v, cmp_event);
   int count = 0;
   for (int i = 0; i < n; i++) {
     if (i > 0 && cmp_event(&v[i - 1], &v[i]) == 0)

@@ -119,6 +119,8 @@ const char *ty_name(const Type *t) {
   case TY_TIMESTAMP: return "timestamp";
   case TY_BUF: return eprintf("buffer[%d]", t->size - 8);
   case TY_CTX: return "args";
+  case TY_STRERROR: return "strerror";
+  case TY_INET: return "inet";
   case TY_COUNT: return "count";
   case TY_SUM: return "sum";
   case TY_MIN: return "min";

@@ -43,6 +43,17 @@ void arena_free_all(void) {
   }
 }
 
+/* Make room for element n of an arena array that holds n elements:
+ * capacity doubles each time n reaches a power of two. */
+void *egrow(void *arr, int n, size_t elem) {
+  if (n > 0 && (n & (n - 1)))
+    return arr;
+  void *p = ealloc(elem * (n ? 2 * (size_t)n : 4));
+  if (n)
+    memcpy(p, arr, elem * n);
+  return p;
+}
+
 char *estrndup(const char *s, size_t n) {
   char *p = ealloc(n + 1);
   memcpy(p, s, n);
@@ -53,8 +64,9 @@ char *estrdup(const char *s) { return estrndup(s, strlen(s)); }
 
 char *eprintf(const char *fmt, ...) {
   va_list ap;
+  char probe[1];
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int n = vsnprintf(probe, sizeof probe, fmt, ap);
   va_end(ap);
   char *p = ealloc(n + 1);
   va_start(ap, fmt);

@@ -7,6 +7,7 @@
 #include "rt/rt.h"
 
 #include <pwd.h>
+#include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
 
@@ -153,6 +154,7 @@ static void format(Buf *b, const Type *t, const unsigned char *data, bool json);
 static bool json_quoted(const Type *t) {
   switch (t->kind) {
   case TY_STR: case TY_USERNAME: case TY_PROBE: case TY_TIMESTAMP: case TY_BUF:
+  case TY_STRERROR: case TY_INET:
     return true;
   default:
     return false;
@@ -200,6 +202,19 @@ static void format_plain(Buf *b, const Type *t, const unsigned char *data) {
   case TY_BUF:
     rt_format_buf(b, t, data, 'r');
     break;
+  case TY_STRERROR: {
+    memcpy(&u, data, 8);
+    const char *msg = strerror((int)u);
+    buf_put(b, msg, strlen(msg));
+    break;
+  }
+  case TY_INET: {
+    char text[INET6_ADDRSTRLEN] = "";
+    memcpy(&u, data, 8);
+    inet_ntop(u == AF_INET6 ? AF_INET6 : AF_INET, data + 8, text, sizeof text);
+    buf_put(b, text, strlen(text));
+    break;
+  }
   case TY_COUNT:
     memcpy(&u, data, 8);
     put_u64(b, u);

@@ -240,11 +240,12 @@ static void detach_all(void) {
   R.nlinks = 0;
 }
 
-static Target *find_special(ProbeType type) {
+/* Run every BEGIN (or END) program, in program order. */
+static int run_special(ProbeType type) {
   for (int i = 0; i < R.c->ntargets; i++)
-    if (R.c->targets[i]->type == type)
-      return R.c->targets[i];
-  return NULL;
+    if (R.c->targets[i]->type == type && run_test_prog(R.c->targets[i]) < 0)
+      return -1;
+  return 0;
 }
 
 static int count_attached(void) {
@@ -312,8 +313,7 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     else
       fprintf(o->f, "Attaching %d probe%s...\n", n, n == 1 ? "" : "s");
   }
-  Target *begin = find_special(PT_BEGIN);
-  if (begin && run_test_prog(begin) < 0) {
+  if (run_special(PT_BEGIN) < 0) {
     detach_all();
     return 1;
   }
@@ -375,9 +375,7 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
   if (!exited)
     drain();
   R.exiting = false;
-  Target *end = find_special(PT_END);
-  if (end)
-    run_test_prog(end);
+  run_special(PT_END);
   R.exiting = false;
   drain();
   out_flush();
