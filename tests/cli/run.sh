@@ -1,0 +1,116 @@
+#!/bin/sh
+# Command-line and process-control behaviour of the real binary on the
+# live kernel: signals, -c, -p, -o, -l, stdin and shebang programs,
+# verifier rejections, exit codes.  One PASS/FAIL line per check.
+cd "$(dirname "$0")/../.."
+ET=${ETRACE:-./etrace}
+WL=tests/bin/workload
+T=tests/out/cli
+mkdir -p $T
+
+check() { # check NAME CONDITION-COMMAND...
+  name=$1; shift
+  if "$@"; then echo "PASS cli/$name"; else echo "FAIL cli/$name"; fi
+}
+has() { grep -q -- "$2" "$1"; }
+hasnt() { ! grep -q -- "$2" "$1"; }
+
+# SIGINT and SIGTERM mid-run: maps printed, clean exit 0.
+for sig in INT TERM HUP; do
+  $ET -q -e 'BEGIN { @started = 1; printf("ready\n"); } interval:ms:10 { @ticks = count(); }' > $T/sig$sig.out 2>&1 &
+  pid=$!
+  i=0; while ! grep -q ready $T/sig$sig.out 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+  sleep 0.2
+  kill -$sig $pid; wait $pid; rc=$?
+  check "signal_$sig" sh -c "[ $rc -eq 0 ] && grep -q '^@started: 1' $T/sig$sig.out && grep -q '^@ticks: [1-9]' $T/sig$sig.out"
+done
+
+# Nothing stays loaded after the tracer is killed (fd-owned links): the
+# program ids the tracer holds (from its fdinfo) are gone afterwards.
+$ET -q -e 'tracepoint:syscalls:sys_enter_getppid { @ = count(); } tracepoint:sched:sched_switch { @s = count(); }' > /dev/null 2>&1 &
+pid=$!; sleep 0.5
+ids=$(cat /proc/$pid/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -u)
+kill -KILL $pid; wait $pid 2>/dev/null; sleep 0.3
+left=0
+for id in $ids; do bpftool prog show id "$id" > /dev/null 2>&1 && left=$((left+1)); done
+check sigkill_leaves_nothing sh -c "[ -n '$ids' ] && [ $left -eq 0 ]"
+
+# -c: the child runs after attach; its exit ends the trace.
+$ET -q -c "$WL getppid 7" -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @ = count(); }' > $T/c.out 2>&1
+check c_counts_child has $T/c.out '^@: 7$'
+# -c with a command that does not exist: an error, no hang.
+timeout 10 $ET -q -c "/nonexistent/cmd" -e 'tracepoint:syscalls:sys_enter_getppid { @ = count(); }' > $T/c2.out 2>&1
+check c_missing_command has $T/c2.out "cannot run '/nonexistent/cmd'"
+# -c with a program that fails to compile: the child never runs.
+timeout 10 $ET -q -c "$WL getppid 1" -e 'BEGIN { $x = ; }' > $T/c3.out 2>&1; rc=$?
+check c_compile_error_exit1 [ $rc -eq 1 ]
+
+# -p PID: only that process, and the trace ends when it exits.
+$WL sleep 300 getppid 5 sleep 300 & wl=$!
+timeout 10 $ET -q -p $wl -e 'tracepoint:syscalls:sys_enter_getppid { @[pid] = count(); }' > $T/p.out 2>&1; rc=$?
+check p_filters_and_ends sh -c "[ $rc -eq 0 ] && grep -q '^@\[$wl\]: 5$' $T/p.out && [ \$(grep -c '^@\[' $T/p.out) -eq 1 ]"
+timeout 5 $ET -q -p 999999 -e 'BEGIN { exit(); }' > $T/p2.out 2>&1; rc=$?
+check p_missing_process sh -c "[ $rc -eq 1 ] && grep -q 'does not exist' $T/p2.out"
+
+# exit(code) sets the exit status.
+$ET -q -e 'BEGIN { exit(3); }' > /dev/null 2>&1; rc=$?
+check exit_code [ $rc -eq 3 ]
+
+# -o FILE: the output goes to the file.
+rm -f $T/o.txt
+$ET -q -o $T/o.txt -e 'BEGIN { printf("to file\n"); exit(); }' > $T/o.stdout 2>&1
+check o_file sh -c "grep -q '^to file$' $T/o.txt && ! grep -q 'to file' $T/o.stdout"
+
+# Program from stdin (-) and from a shebang script, with positional args.
+printf '%s\n' 'BEGIN { printf("stdin %d %s\n", $1, str($2)); exit(); }' | $ET -q - 5 five > $T/stdin.out 2>&1
+check stdin_program has $T/stdin.out '^stdin 5 five$'
+printf '#!/usr/bin/env etrace\nBEGIN { printf("script %%d\\n", $#); exit(); }\n' > $T/script.bt
+chmod +x $T/script.bt
+PATH=$PWD:$PATH $T/script.bt a b c > $T/script.out 2>&1
+check shebang_script has $T/script.out '^script 3$'
+
+# -l and -lv list tracepoints with their arguments.
+$ET -l 'tracepoint:sched:sched_switch' > $T/l.out 2>&1
+check list_one has $T/l.out '^tracepoint:sched:sched_switch$'
+$ET -lv 'tracepoint:syscalls:sys_enter_openat' > $T/lv.out 2>&1
+check list_args sh -c "grep -q 'const char \* filename' $T/lv.out && grep -q 'int flags' $T/lv.out"
+n=$($ET -l 'tracepoint:syscalls:sys_enter_*' | wc -l)
+m=$(ls /sys/kernel/tracing/events/syscalls | grep -c '^sys_enter_')
+check list_glob_count [ "$n" -eq "$m" ]
+
+# --version and -h.
+$ET --version > $T/v.out 2>&1
+check version has $T/v.out '^etrace v'
+$ET -h > $T/h.out 2>&1
+check help has $T/h.out 'USAGE'
+
+# A program the verifier rejects: its log tail and the probe's location.
+timeout 20 $ET -q -e 'BEGIN { $i = 0; while (1) { $i++; } }' > $T/verifier.out 2>&1; rc=$?
+check verifier_rejection sh -c "[ $rc -eq 1 ] && grep -q '^-e:1:1: error: the kernel.s verifier rejected probe BEGIN' $T/verifier.out && grep -qi 'loop\|too large\|processed' $T/verifier.out"
+
+# A missing tracepoint and a missing program file: located errors, status 1.
+$ET -q -e 'tracepoint:sched:no_such_event { exit(); }' > $T/miss.out 2>&1; rc=$?
+check missing_tracepoint sh -c "[ $rc -eq 1 ] && grep -q '^-e:1:1: error: tracepoint not found: sched:no_such_event' $T/miss.out"
+$ET /nonexistent.bt > $T/nofile.out 2>&1; rc=$?
+check missing_file sh -c "[ $rc -eq 1 ] && grep -q 'cannot read program file' $T/nofile.out"
+
+# Dropped events are counted and reported, never silent: a tiny ring
+# buffer and a burst of printf records.
+ETRACE_RINGBUF_KB=4 $ET -q -c "$WL getppid 20000" -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%s %s %s\n", comm, comm, comm); }' > $T/drops.out 2> $T/drops.err
+check drops_reported grep -q 'lost [0-9][0-9]* events' $T/drops.err
+
+# A full map is reported, not silent (4096 entries by default).
+$ET -q -c "$WL getppid 5000" -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @m[@i] = 1; @i++; }' > $T/full.out 2> $T/full.err
+check map_full_reported grep -q 'map updates failed because a map was full' $T/full.err
+
+# -B none / line / full are accepted; an unknown mode is an error.
+$ET -q -B none -e 'BEGIN { printf("b\n"); exit(); }' > $T/b.out 2>&1
+check buffer_none has $T/b.out '^b$'
+$ET -q -B bogus -e 'BEGIN { exit(); }' > $T/b2.out 2>&1; rc=$?
+check buffer_bad_mode [ $rc -eq 1 ]
+
+# tracefs is mounted by etrace when missing (in a private mount namespace).
+if command -v unshare >/dev/null 2>&1; then
+  unshare -m sh -c "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; $ET -v -q -c '$WL getppid 2' -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @ = count(); }'" > $T/mount.out 2>&1
+  check tracefs_mounted has $T/mount.out '^@: 2$'
+fi
