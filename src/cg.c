@@ -410,6 +410,38 @@ static void cg_field_scalar(Node *e) {
   canonicalize(BPF_REG_0, e->type);
 }
 
+/* args.ARRAY[i]: a direct context load for a constant index; for a
+ * computed one, a bounds check and a probe read (the verifier does not
+ * allow variable offsets into the context). */
+static void cg_index(Node *e) {
+  const TpField *f = tp_field(e->lhs->name);
+  if (!f) {
+    fail(e->loc, "tracepoint has no field '%s'", e->lhs->name);
+    return;
+  }
+  int elem = f->size / f->array_len;
+  if (e->rhs->kind == ND_INT) {
+    load_ctx(BPF_REG_1);
+    emit(LDX(size_code(elem), BPF_REG_0, BPF_REG_1, f->offset + (int)e->rhs->ival * elem));
+    canonicalize(BPF_REG_0, e->type);
+    return;
+  }
+  int tmp = slot(8, e->loc), out = label_new();
+  emit(ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
+  cg_scalar(e->rhs);
+  jmp_imm(BPF_JGE, BPF_REG_0, f->array_len, out);
+  emit(ALU64_IMM(BPF_MUL, BPF_REG_0, elem));
+  load_ctx(BPF_REG_3);
+  emit(ALU64_IMM(BPF_ADD, BPF_REG_3, f->offset));
+  emit(ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_0));
+  emit_addr(BPF_REG_1, tmp);
+  emit(MOV64_IMM(BPF_REG_2, elem));
+  emit(CALL(BPF_FUNC_probe_read_kernel));
+  label_here(out);
+  emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_10, tmp));
+  canonicalize(BPF_REG_0, e->type);
+}
+
 static void cg_builtin(Node *e) {
   const char *n = e->name;
   if (!strcmp(n, "pid") || !strcmp(n, "tid")) {
@@ -687,6 +719,9 @@ static void cg_scalar(Node *e) {
     return;
   case ND_FIELD:
     cg_field_scalar(e);
+    return;
+  case ND_INDEX:
+    cg_index(e);
     return;
   case ND_BINARY:
     cg_binary(e);

@@ -908,6 +908,48 @@ static Type *check_field(Node *e) {
   return ft;
 }
 
+/* args.ARRAY[i] on a tracepoint array field such as raw_syscalls'
+ * `unsigned long args[6]`: an integer element.  A constant index is
+ * checked against the bounds here; a computed one is checked at run
+ * time (out of range reads 0). */
+static Type *check_index(Node *e) {
+  Node *f = e->lhs;
+  Type *it = check_expr(e->rhs);
+  if (f->kind != ND_FIELD || f->lhs->kind != ND_BUILTIN || strcmp(f->lhs->name, "args")) {
+    check_expr(f);
+    serr(e->loc, "only tracepoint array arguments (args.NAME[i]) can be indexed");
+    return NULL;
+  }
+  if (!check_expr(f->lhs))
+    return NULL;
+  TpField *tf = ctx_field(f->name);
+  if (!tf) {
+    serr(f->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
+         f->name);
+    return NULL;
+  }
+  f->type = ty_void;
+  if (tf->array_len <= 0 || tf->data_loc || strstr(tf->ctype, "char")) {
+    serr(e->loc, "argument '%s' (%s) is not an array of integers", f->name, tf->ctype);
+    return NULL;
+  }
+  int elem = tf->size / tf->array_len;
+  if (elem != 1 && elem != 2 && elem != 4 && elem != 8) {
+    serr(e->loc, "argument '%s' has elements of %d bytes, which cannot be read yet", f->name, elem);
+    return NULL;
+  }
+  if (it && it->kind != TY_NONE && !is_scalar(it)) {
+    serr(e->rhs->loc, "array index must be an integer, got %s", ty_name(it));
+    return NULL;
+  }
+  if (e->rhs->kind == ND_INT && e->rhs->ival >= (uint64_t)tf->array_len) {
+    serr(e->rhs->loc, "index %llu is out of bounds for %s[%d]", (unsigned long long)e->rhs->ival,
+         f->name, tf->array_len);
+    return NULL;
+  }
+  return ty_int(elem, tf->is_signed);
+}
+
 static Type *check_expr_inner(Node *e) {
   switch (e->kind) {
   case ND_INT: /* int64, or uint64 when it does not fit */
@@ -994,10 +1036,7 @@ static Type *check_expr_inner(Node *e) {
   case ND_FIELD:
     return check_field(e);
   case ND_INDEX:
-    check_expr(e->lhs);
-    check_expr(e->rhs);
-    serr(e->loc, "array indexing is not supported yet");
-    return NULL;
+    return check_index(e);
   case ND_TUPLE: {
     Type **f = ealloc(sizeof(Type *) * e->nargs);
     int i = 0;
