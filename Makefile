@@ -39,7 +39,16 @@ tests/bin/%: tests/helpers/%.c
 
 HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c))
 
-check: etrace etrace-asan $(HELPERS)
+# libFuzzer target over the compiler (clang); make fuzz runs it.
+FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
+fuzz_compile: tests/fuzz/fuzz_compile.c $(FUZZ_SRCS) build/gen/syscall_table.h
+	clang -g -O1 -std=gnu11 -Isrc -Ibuild/gen -fsanitize=fuzzer,address,undefined \
+	  -o $@ tests/fuzz/fuzz_compile.c $(FUZZ_SRCS) $(LDLIBS)
+
+fuzz: fuzz_compile
+	tests/fuzz/run.sh
+
+check: etrace etrace-asan fuzz_compile $(HELPERS)
 	tests/run-all.sh
 
 bench: etrace
@@ -49,7 +58,7 @@ install: etrace
 	install -D -m 755 etrace $(DESTDIR)$(PREFIX)/bin/etrace
 
 clean:
-	rm -rf build etrace etrace-asan tests/bin
+	rm -rf build etrace etrace-asan fuzz_compile tests/bin
 
-.PHONY: all check bench install clean
+.PHONY: all check bench install clean fuzz
 -include $(DEPS)

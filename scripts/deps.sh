@@ -2,6 +2,8 @@
 # Install everything etrace needs to build, test and benchmark (Debian 12, root).
 set -e
 pkgs="build-essential pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool python3"
+# clang and its runtime build the libFuzzer target (make fuzz, CI smoke).
+pkgs="$pkgs clang libclang-rt-14-dev"
 # bpftrace is the reference the tests and benchmarks compare against.
 pkgs="$pkgs bpftrace"
 missing=""

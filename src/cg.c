@@ -1059,6 +1059,10 @@ static int record_header(RecKind kind, int id, int datasize, Loc loc) {
 
 /* printf, cat, system, print(value): header + argument tuple. */
 static void cg_site_record(Node *e, Node *first_arg) {
+  if (e->site < 0 || e->site >= G->c->nsites) {
+    fail(e->loc, "internal error: %s() has no record layout", e->name);
+    return;
+  }
   Site *s = G->c->sites[e->site];
   int roff = record_header(s->kind, e->site, s->args->size, e->loc);
   int i = 0;

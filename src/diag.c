@@ -6,6 +6,9 @@
 
 const Source *diag_source;
 int diag_errors;
+FILE *diag_out;   /* NULL: stderr */
+
+#define OUT (diag_out ? diag_out : stderr)
 
 static void print_source_line(Loc loc) {
   if (!diag_source || !diag_source->text || loc.line <= 0)
@@ -16,20 +19,20 @@ static void print_source_line(Loc loc) {
       l++;
   const char *end = strchr(p, '\n');
   int len = end ? (int)(end - p) : (int)strlen(p);
-  fprintf(stderr, "%.*s\n", len, p);
+  fprintf(OUT, "%.*s\n", len, p);
   for (int i = 1; i < loc.col; i++)
-    fputc(i - 1 < len && p[i - 1] == '\t' ? '\t' : ' ', stderr);
-  fputs("^\n", stderr);
+    fputc(i - 1 < len && p[i - 1] == '\t' ? '\t' : ' ', OUT);
+  fputs("^\n", OUT);
 }
 
 static void report(const char *what, Loc loc, const char *fmt, va_list ap) {
   const char *name = diag_source && diag_source->name ? diag_source->name : "etrace";
   if (loc.line > 0)
-    fprintf(stderr, "%s:%d:%d: %s: ", name, loc.line, loc.col, what);
+    fprintf(OUT, "%s:%d:%d: %s: ", name, loc.line, loc.col, what);
   else
-    fprintf(stderr, "%s: %s: ", name, what);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+    fprintf(OUT, "%s: %s: ", name, what);
+  vfprintf(OUT, fmt, ap);
+  fputc('\n', OUT);
   print_source_line(loc);
 }
 
@@ -51,9 +54,9 @@ void diag_warn(Loc loc, const char *fmt, ...) {
 void diag_fatal(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fputs("etrace: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  fputs("etrace: error: ", OUT);
+  vfprintf(OUT, fmt, ap);
+  fputc('\n', OUT);
   va_end(ap);
   diag_errors++;
 }

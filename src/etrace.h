@@ -53,6 +53,7 @@ typedef struct Loc {
 
 extern const Source *diag_source;   /* the program being compiled */
 extern int diag_errors;             /* errors reported so far */
+extern FILE *diag_out;              /* where diagnostics go (NULL: stderr) */
 
 /* Print "NAME:LINE:COL: error: MSG", the source line, and a caret. */
 void diag_error(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -280,9 +281,11 @@ typedef struct Site {
 /* One attach point after expansion (wildcards resolved). */
 typedef enum {
   PT_BEGIN, PT_END, PT_TRACEPOINT, PT_INTERVAL, PT_PROFILE,
+  PT_UPROBE, PT_URETPROBE, PT_USDT,
 } ProbeType;
 
 typedef struct TpFormat TpFormat;
+typedef struct UsdtProbe UsdtProbe;
 
 typedef struct Target {
   ProbeType type;
@@ -297,6 +300,13 @@ typedef struct Target {
   int sys_nr;
   /* PT_INTERVAL / PT_PROFILE: period in ns, or frequency in Hz */
   uint64_t period_ns, freq_hz;
+  /* PT_UPROBE / PT_URETPROBE / PT_USDT: file and file offset to attach
+   * to, the USDT semaphore's file offset (0: none), the note, and the
+   * probed function's name in Compiled.probe_names (`func`) */
+  char *u_path;
+  uint64_t u_offset, u_ref_ctr;
+  UsdtProbe *usdt;
+  int func_index;
   /* after cg */
   struct bpf_insn *insns;
   int ninsns;
@@ -374,6 +384,90 @@ TpFormat *tracefs_format(const char *sys, const char *event);
  * Returns the number of matches. */
 int tracefs_glob(const char *sys_glob, const char *event_glob,
                  void (*fn)(const char *sys, const char *event, void *arg), void *arg);
+
+/* ---------------------------------------------------------------- elfsym.c */
+
+/* A function symbol of a user-space ELF file. */
+typedef struct ElfSym {
+  char *name;
+  uint64_t vaddr, size;  /* link-time address and size */
+  uint64_t offset;       /* file offset of vaddr: what a uprobe attaches to */
+} ElfSym;
+
+/* One USDT argument spec: "-4@%eax" (UA_REG), "4@$5" (UA_CONST),
+ * "8@-8(%rbp)", "8@(%rdx,%rax,8)", "-8@sym(%rip)" (UA_MEM). */
+typedef enum { UA_CONST, UA_REG, UA_MEM } UsdtArgKind;
+typedef struct UsdtArg {
+  UsdtArgKind kind;
+  int size;              /* 1, 2, 4 or 8 bytes */
+  bool is_signed;        /* a negative size in the spec */
+  int reg;               /* UA_REG, UA_MEM base: offset in struct pt_regs, or -1 */
+  int reg_size;          /* UA_REG: width the register name selects (%al: 1) */
+  int index, scale;      /* UA_MEM: index register (pt_regs offset, or -1) */
+  int64_t value;         /* UA_CONST: the value; UA_MEM: the displacement */
+  bool ip_rel;           /* UA_MEM: address = probe's run-time pc + value */
+  char *sym;             /* UA_MEM: symbolic displacement as written, or NULL */
+} UsdtArg;
+#define USDT_MAX_ARGS 12
+
+struct UsdtProbe {
+  char *provider, *name;
+  uint64_t pc;           /* link-time address (prelink undone) */
+  uint64_t offset;       /* file offset of pc */
+  uint64_t sema_offset;  /* file offset of the semaphore; 0: none */
+  char *args_text;
+  int nargs;
+  bool args_ok;          /* every spec parsed (else argN is an error) */
+  UsdtArg args[USDT_MAX_ARGS];
+};
+
+typedef struct ElfSeg {
+  uint64_t vaddr, filesz, offset;
+} ElfSeg;
+
+typedef struct ElfInfo {
+  char *path;
+  ElfSym *syms;          /* functions, sorted by name, one per name */
+  int nsyms;
+  UsdtProbe *usdt;       /* in note order */
+  int nusdt;
+  ElfSeg *segs;          /* PT_LOAD segments */
+  int nsegs;
+} ElfInfo;
+
+/* Read the symbols and USDT notes of path.  NULL with *err set (a short
+ * reason: "cannot open it", "not an ELF file", ...). */
+ElfInfo *elfsym_open(const char *path, const char **err);
+const ElfSym *elfsym_find(const ElfInfo *e, const char *name);
+const ElfSym *elfsym_at(const ElfInfo *e, uint64_t vaddr); /* function holding vaddr */
+bool elfsym_offset(const ElfInfo *e, uint64_t vaddr, uint64_t *off);
+/* Parse one argument spec.  Returns 0, or -1 when it is not understood. */
+int usdt_parse_arg(const char *spec, UsdtArg *a);
+
+/* ---------------------------------------------------------------- prov_uprobe.c */
+
+/* One uprobe / uretprobe / USDT location from an attach point. */
+typedef struct USite {
+  ProbeType type;
+  char *name;            /* canonical: "uprobe:/usr/bin/bash:readline" */
+  char *path;            /* absolute path of the file */
+  uint64_t offset, ref_ctr;
+  char *func;            /* the probed function (`func`) */
+  UsdtProbe *usdt;
+} USite;
+
+/* Expand "uprobe:BIN:FUNC" (u, uretprobe, ur, usdt, U; FUNC+OFF, ADDR,
+ * wildcards, library short names, $N in the text).  Returns the number
+ * of sites in *out (at least one), or -1 after a located error. */
+int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **out);
+/* Attach to path at file offset; ref_ctr: USDT semaphore offset (0:
+ * none); pid > 0: that process only.  Returns the owning fd or -errno. */
+int prov_attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,
+                       bool retprobe, int pid);
+/* `-l` for uprobe:, uretprobe:, usdt: globs: calls add for each match.
+ * Returns 1 when glob is a user-probe glob (listed), 0 when it is not,
+ * -1 after an error. */
+int prov_uprobe_list(const char *glob, void (*add)(void *arg, char *name), void *arg);
 
 /* ---------------------------------------------------------------- prov.c */
 

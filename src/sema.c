@@ -398,7 +398,7 @@ static bool want_const(Node *a, const char *fn, int64_t *out) {
     *out = -(int64_t)a->lhs->ival;
     return true;
   }
-  if (a->kind == ND_POSPARAM && a->ival <= (uint64_t)O->nposparams) {
+  if (a->kind == ND_POSPARAM && a->ival >= 1 && a->ival <= (uint64_t)O->nposparams) {
     char *end;
     const char *s = O->posparams[a->ival - 1];
     long long v = strtoll(s, &end, 0);
@@ -967,6 +967,10 @@ static Type *check_expr_inner(Node *e) {
     }
     if (var_out_of_reach(e, index))
       return NULL;
+    if (!v->type || v->type->kind == TY_NONE) {
+      serr(e->loc, "$%s is used before it is assigned a value", e->name);
+      return NULL;
+    }
     e->var = v;
     return v->type;
   }
