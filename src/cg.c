@@ -535,7 +535,8 @@ static void cg_str_compare(Node *a, Node *b, int limit) {
 }
 
 /* r0 = 1 if needle occurs in haystack.  Both are on the stack; the
- * search is a bounded double loop the verifier can walk. */
+ * search is fully unrolled (haystack size x needle size compares: 16 x 8
+ * for comm and a short literal), so the verifier walks it in one pass. */
 static void cg_strcontains(Node *hay, Node *needle) {
   int mark = G->stack;
   Type *ht = hay->type->size < 8 ? ty_str(8) : hay->type;
