@@ -5,7 +5,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isr
 LDLIBS  += -lbpf -lelf -lz
 PREFIX  ?= /usr/local
 
-SRCS := $(wildcard src/*.c src/rt/*.c src/prov/*.c)
+SRCS := $(wildcard src/*.c src/rt/*.c src/prov/*.c src/out/*.c)
 OBJS := $(SRCS:%.c=build/%.o)
 ASAN_OBJS := $(SRCS:%.c=build/asan/%.o)
 DEPS := $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
@@ -20,6 +20,9 @@ build/gen/syscall_table.h: scripts/gen-syscalls.sh
 	scripts/gen-syscalls.sh > $@
 
 build/src/systp.o build/asan/src/systp.o: build/gen/syscall_table.h
+
+# `etrace tool` falls back to the installed tools under $(PREFIX).
+build/src/tools.o build/asan/src/tools.o: CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
 
 build/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,6 +59,7 @@ bench: etrace
 
 install: etrace
 	install -D -m 755 etrace $(DESTDIR)$(PREFIX)/bin/etrace
+	install -d $(DESTDIR)$(PREFIX)/share/etrace/tools && install -m 644 tools/*.bt $(DESTDIR)$(PREFIX)/share/etrace/tools/
 
 clean:
 	rm -rf build etrace etrace-asan fuzz_compile tests/bin

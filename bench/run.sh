@@ -10,6 +10,7 @@ ET=./etrace
 mkdir -p tests/out
 cc -O2 -o tests/out/measure bench/measure.c || exit 1
 cc -O2 -o tests/out/getppid bench/getppid.c || exit 1
+cc -O2 -o tests/out/ucall bench/ucall.c || exit 1
 M=tests/out/measure
 G=tests/out/getppid
 have_bpftrace=false
@@ -78,3 +79,22 @@ if $have_bpftrace && [ "${BENCH_SLOW:-0}" = 1 ]; then
 elif $have_bpftrace; then
   echo "bpftrace: skipped (about 27 s here; BENCH_SLOW=1 to run it)"
 fi
+
+echo "== (e) uprobe cost per call: uprobe / uretprobe on a function, { @ = count(); }"
+U=tests/out/ucall
+UCALLS=${BENCH_UCALLS:-500000}
+u_per_call() { "$U" "$UCALLS" | sed -n 's/.*ns_per_call=\([0-9.]*\).*/\1/p'; }
+base=$(u_per_call)
+echo "no tracing: ${base} ns/call"
+for kind in uprobe uretprobe; do
+  prog="$kind:$U:bench_fn { @ = count(); }"
+  $ET -q -e "$prog" > /dev/null & tr=$!; sleep 0.5
+  with_et=$(u_per_call); kill -INT $tr; wait $tr
+  line="$kind: etrace ${with_et} ns/call (+$(awk -v a="$with_et" -v b="$base" 'BEGIN{printf "%.0f", a-b}') ns)"
+  if $have_bpftrace; then
+    bpftrace -e "$prog" > /dev/null 2>&1 & tr=$!; sleep 3
+    with_bt=$(u_per_call); kill -INT $tr; wait $tr
+    line="$line; bpftrace ${with_bt} ns/call (+$(awk -v a="$with_bt" -v b="$base" 'BEGIN{printf "%.0f", a-b}') ns)"
+  fi
+  echo "$line"
+done

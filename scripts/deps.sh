@@ -4,6 +4,10 @@ set -e
 pkgs="build-essential pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool python3"
 # clang and its runtime build the libFuzzer target (make fuzz, CI smoke).
 pkgs="$pkgs clang libclang-rt-14-dev"
+# sys/sdt.h: the USDT probes of tests/helpers/uprobe_target.c.
+pkgs="$pkgs systemtap-sdt-dev"
+# babeltrace2 reads back every CTF trace the tests record (etrace record).
+pkgs="$pkgs babeltrace2"
 # bpftrace is the reference the tests and benchmarks compare against.
 pkgs="$pkgs bpftrace"
 missing=""

@@ -442,6 +442,53 @@ static void cg_index(Node *e) {
   canonicalize(BPF_REG_0, e->type);
 }
 
+/* arg0..argN of uprobes (System V registers, then the stack above the
+ * return address) and USDT probes (as the note's spec says).  ctx is
+ * struct pt_regs: its fields are direct loads. */
+static void cg_user_arg(Node *e, int i) {
+  static const int arg_regs[6] = {112, 104, 96, 88, 72, 64}; /* di si dx cx r8 r9 */
+  UsdtArg a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1};
+  if (G->t->type == PT_USDT)
+    a = G->t->usdt->args[i];
+  else if (i < 6)
+    a.reg = arg_regs[i];
+  else
+    a = (UsdtArg){.kind = UA_MEM, .size = 8, .reg = 152 /* sp */, .index = -1,
+                  .value = 8 * (i - 5)};
+  load_ctx(BPF_REG_1);
+  if (a.kind == UA_CONST) {
+    emit_imm64(BPF_REG_0, a.value);
+  } else if (a.kind == UA_REG) {
+    emit(LDX(size_code(a.size < a.reg_size ? a.size : a.reg_size), BPF_REG_0, BPF_REG_1, a.reg));
+  } else {
+    /* address = base + index * scale + disp (or pc + disp), read from
+     * the process's memory */
+    int tmp = slot(8, e->loc);
+    if (a.ip_rel || a.reg >= 0)
+      emit(LDX(BPF_DW, BPF_REG_3, BPF_REG_1, a.ip_rel ? 128 /* ip */ : a.reg));
+    else
+      emit(MOV64_IMM(BPF_REG_3, 0));
+    if (a.index >= 0) {
+      emit(LDX(BPF_DW, BPF_REG_2, BPF_REG_1, a.index));
+      emit(ALU64_IMM(BPF_MUL, BPF_REG_2, a.scale));
+      emit(ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_2));
+    }
+    if (a.value == (int32_t)a.value) {
+      if (a.value)
+        emit(ALU64_IMM(BPF_ADD, BPF_REG_3, (int32_t)a.value));
+    } else {
+      emit_imm64(BPF_REG_2, a.value);
+      emit(ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_2));
+    }
+    emit(ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
+    emit_addr(BPF_REG_1, tmp);
+    emit(MOV64_IMM(BPF_REG_2, a.size));
+    emit(CALL(BPF_FUNC_probe_read_user));
+    emit(LDX(size_code(a.size), BPF_REG_0, BPF_REG_10, tmp));
+  }
+  canonicalize(BPF_REG_0, e->type);
+}
+
 static void cg_builtin(Node *e) {
   const char *n = e->name;
   if (!strcmp(n, "pid") || !strcmp(n, "tid")) {
@@ -480,6 +527,13 @@ static void cg_builtin(Node *e) {
     emit_imm64(BPF_REG_0, G->t->probe_index);
   } else if (!strcmp(n, "cpid")) {
     emit_imm64(BPF_REG_0, G->c->cpid);
+  } else if (!strcmp(n, "retval")) {
+    load_ctx(BPF_REG_1);
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 80 /* ax */));
+  } else if (!strcmp(n, "func")) {
+    emit_imm64(BPF_REG_0, G->t->func_index);
+  } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9') {
+    cg_user_arg(e, atoi(n + 3));
   } else {
     fail(e->loc, "cannot generate code for '%s'", n);
   }
@@ -584,6 +638,25 @@ static void cg_binary(Node *e) {
     emit(MOV64_IMM(BPF_REG_0, e->op == OP_LAND ? 0 : 1));
     label_here(done);
     return;
+  }
+  if (e->lhs->type->kind == TY_PROBE || e->rhs->type->kind == TY_PROBE) {
+    Node *lit = e->lhs->kind == ND_STR ? e->lhs : e->rhs;
+    Node *probe = lit == e->lhs ? e->rhs : e->lhs;
+    if (lit->kind == ND_STR) {
+      int index = -1;
+      for (int i = 0; i < G->c->nprobe_names; i++)
+        if (!strcmp(G->c->probe_names[i], lit->str))
+          index = i;
+      cg_scalar(probe);
+      int yes = label_new(), done = label_new();
+      jmp_imm(e->op == OP_EQ ? BPF_JEQ : BPF_JNE, BPF_REG_0, index, yes);
+      emit(MOV64_IMM(BPF_REG_0, 0));
+      ja(done);
+      label_here(yes);
+      emit(MOV64_IMM(BPF_REG_0, 1));
+      label_here(done);
+      return;
+    }
   }
   if (e->lhs->type->kind == TY_STR) {
     cg_str_compare(e->lhs, e->rhs, -1);
@@ -1619,8 +1692,9 @@ static int cg_target(Compiled *c, Target *t) {
   cg.exit_label = label_new();
   cg.stack = 8; /* ctx save slot */
   emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
-  if (c->filter_pid && t->type != PT_BEGIN && t->type != PT_END) {
-    /* -p PID: every probe but BEGIN/END ignores other processes */
+  if (c->filter_pid && t->type != PT_BEGIN && t->type != PT_END && t->type != PT_INTERVAL) {
+    /* -p PID: probes ignore other processes; BEGIN/END and interval
+     * timers run in no particular process, so they are not filtered */
     emit(CALL(BPF_FUNC_get_current_pid_tgid));
     emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_imm(BPF_JNE, BPF_REG_0, c->filter_pid, cg.exit_label);

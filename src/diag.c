@@ -36,12 +36,35 @@ static void report(const char *what, Loc loc, const char *fmt, va_list ap) {
   print_source_line(loc);
 }
 
+/* A probe with several attach points is checked once per point, so the
+ * same error can come up several times: print it once. */
+static bool seen_before(Loc loc, const char *fmt, va_list ap) {
+  static struct { int line, col; unsigned long hash; } seen[64];
+  static int nseen;
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  unsigned long h = 5381;
+  for (const char *p = msg; *p; p++)
+    h = h * 33 + (unsigned char)*p;
+  for (int i = 0; i < nseen; i++)
+    if (seen[i].line == loc.line && seen[i].col == loc.col && seen[i].hash == h)
+      return true;
+  if (nseen < 64)
+    seen[nseen++].line = loc.line, seen[nseen - 1].col = loc.col, seen[nseen - 1].hash = h;
+  return false;
+}
+
 void diag_error(Loc loc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  report("error", loc, fmt, ap);
+  bool dup = loc.line > 0 && seen_before(loc, fmt, ap);
   va_end(ap);
   diag_errors++;
+  if (dup)
+    return;
+  va_start(ap, fmt);
+  report("error", loc, fmt, ap);
+  va_end(ap);
 }
 
 void diag_warn(Loc loc, const char *fmt, ...) {

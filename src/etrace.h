@@ -456,6 +456,8 @@ typedef struct USite {
   UsdtProbe *usdt;
 } USite;
 
+/* Is name one of uprobe, u, uretprobe, ur, usdt, U? */
+bool uprobe_provider(const char *name);
 /* Expand "uprobe:BIN:FUNC" (u, uretprobe, ur, usdt, U; FUNC+OFF, ADDR,
  * wildcards, library short names, $N in the text).  Returns the number
  * of sites in *out (at least one), or -1 after a located error. */

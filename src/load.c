@@ -66,6 +66,10 @@ static enum bpf_prog_type prog_type(const Target *t) {
   case PT_INTERVAL:
   case PT_PROFILE:
     return BPF_PROG_TYPE_PERF_EVENT;
+  case PT_UPROBE:
+  case PT_URETPROBE:
+  case PT_USDT:
+    return BPF_PROG_TYPE_KPROBE; /* ctx is struct pt_regs */
   }
   return BPF_PROG_TYPE_UNSPEC;
 }

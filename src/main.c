@@ -2,6 +2,8 @@
  * parse -> sema -> cg -> load -> run. */
 #include "etrace.h"
 #include "prov.h"
+#include "tools.h"
+#include "record.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +19,7 @@ static void usage(FILE *f) {
         "    etrace [options] filename [args...]\n"
         "    etrace [options] - [args...]\n"
         "    etrace [options] -e 'program' [args...]\n"
+        "    etrace tool [NAME [args...]]   (the bundled tools; 'etrace tool' lists them)\n"
         "\n"
         "OPTIONS:\n"
         "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
@@ -27,7 +30,7 @@ static void usage(FILE *f) {
         "    -e 'program'   the program to run\n"
         "    -f FORMAT      output format ('text', 'json')\n"
         "    -h, --help     show this help message\n"
-        "    -l [GLOB]      list probes (tracepoints); -lv shows their arguments\n"
+        "    -l [GLOB]      list probes (tracepoints, uprobes, usdt); -lv shows arguments\n"
         "    -o FILE        write the output to FILE\n"
         "    -p PID         trace only process PID and exit when it exits\n"
         "    -q             quiet: no 'Attaching N probes' line\n"
@@ -138,6 +141,10 @@ static void kill_child(void) {
 enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY };
 
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "tool"))
+    return tool_main(argc - 1, argv + 1);
+  if (argc > 1 && (!strcmp(argv[1], "record") || !strcmp(argv[1], "ctf")))
+    return record_main(argc, argv);
   const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
   const char *dump = NULL, *bufmode = NULL;
   bool list = false, dry_run = false, verify = false;

@@ -51,6 +51,8 @@ static int attach_to_perf(int prog_fd, int pfd) {
   return pfd;
 }
 
+int prov_attach_perf_fd(int prog_fd, int pfd) { return attach_to_perf(prog_fd, pfd); }
+
 int prov_attach_tracepoint(int prog_fd, int tp_id) {
   /* One event on CPU 0 is enough: the program hangs off the tracepoint
    * itself and runs on every CPU. */
@@ -242,8 +244,13 @@ static const char *split_provider(const char *glob, const char **rest) {
   return NULL;
 }
 
+static void listing_add_cb(void *l, char *name) { listing_add(l, name); }
+
 /* Collect the matches of one glob (no commas) into l. */
 static int list_one(Listing *l, const char *glob) {
+  int user = prov_uprobe_list(glob, listing_add_cb, l);
+  if (user)
+    return user < 0 ? -EINVAL : 0;
   const char *rest = NULL;
   const char *provider = split_provider(glob, &rest);
   if (!provider) {

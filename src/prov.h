@@ -22,6 +22,11 @@ int prov_attach_tp_btf(int prog_fd);
 int prov_attach_perf(int prog_fd, uint32_t type, uint64_t config, int cpu,
                      uint64_t period, uint64_t freq);
 
+/* Attach prog_fd to the perf event pfd (already opened, disabled) and
+ * enable it.  Consumes pfd: returns the fd owning the attachment, or
+ * -errno with pfd closed. */
+int prov_attach_perf_fd(int prog_fd, int pfd);
+
 /* A software or hardware event by bpftrace name or alias ("cpu-clock",
  * "cpu", "page-faults", "faults", "cycles" ...).  provider is "software"
  * or "hardware".  Fills the perf type, config and bpftrace's default

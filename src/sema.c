@@ -291,7 +291,33 @@ static Type *field_type(const TpField *f) {
   return ty_int(size, f->is_signed);
 }
 
-static bool is_user_probe(void) { return false; }
+static bool is_user_probe(void) {
+  return cur->type == PT_UPROBE || cur->type == PT_URETPROBE || cur->type == PT_USDT;
+}
+
+/* arg0..argN: uprobe arguments are u64 registers (then stack slots);
+ * USDT arguments are typed by their spec ("-4@%eax": int32). */
+static Type *check_user_arg(Node *e, int i) {
+  if (cur->type == PT_URETPROBE) {
+    serr(e->loc, "%s is not available in uretprobe probes (the arguments are gone when the "
+                 "function returns); read it in a uprobe", e->name);
+    return NULL;
+  }
+  if (cur->type == PT_UPROBE)
+    return ty_u64;
+  UsdtProbe *u = cur->usdt;
+  if (!u->args_ok) {
+    serr(e->loc, "cannot read the arguments of %s: unsupported argument specs '%s'", cur->name,
+         u->args_text);
+    return NULL;
+  }
+  if (i >= u->nargs) {
+    serr(e->loc, "%s has %d argument%s, so there is no %s", cur->name, u->nargs,
+         u->nargs == 1 ? "" : "s", e->name);
+    return NULL;
+  }
+  return ty_int(u->args[i].size, u->args[i].is_signed);
+}
 
 static Type *check_builtin(Node *e) {
   const char *n = e->name;
@@ -333,13 +359,23 @@ static Type *check_builtin(Node *e) {
     t->kind = TY_CTX;
     return t;
   }
-  if (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3]) && !is_user_probe()) {
+  if (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3])) {
+    if (is_user_probe())
+      return check_user_arg(e, atoi(n + 3));
     serr(e->loc, "%s is only available in kprobe and uprobe probes; use args.NAME on tracepoints",
          n);
     return NULL;
   }
-  if (!strcmp(n, "retval") || !strcmp(n, "func")) {
-    serr(e->loc, "the %s builtin is only available in kretprobe/uretprobe/uprobe probes", n);
+  if (!strcmp(n, "retval")) {
+    if (cur->type == PT_URETPROBE)
+      return ty_u64;
+    serr(e->loc, "the retval builtin is only available in kretprobe and uretprobe probes");
+    return NULL;
+  }
+  if (!strcmp(n, "func")) {
+    if (is_user_probe())
+      return new_kind(TY_PROBE, 8); /* the name, from Compiled.probe_names */
+    serr(e->loc, "the func builtin is only available in kprobe, uprobe and usdt probes");
     return NULL;
   }
   if (!strcmp(n, "kstack") || !strcmp(n, "ustack")) {
@@ -460,7 +496,9 @@ static int check_format_call(Node *e, RecKind kind, int first) {
       continue;
     }
     types[i] = t;
-    stored[i] = store_type(t);
+    /* a record is private to its call site: strings keep their own
+     * size (rounded to 8) instead of the map-wide default */
+    stored[i] = t->kind == TY_STR ? ty_str((t->size + 7) & ~7) : store_type(t);
   }
   if (!known)
     return -1;
@@ -817,14 +855,36 @@ static Type *check_posparam(Node *e) {
   return ty_str(strlen(s) + 1);
 }
 
+static bool unknown(const Type *t) { return !t || t->kind == TY_NONE; }
+
 static Type *check_binary(Node *e) {
   Type *l = check_expr(e->lhs), *r = check_expr(e->rhs);
-  if (!l || !r || l->kind == TY_NONE || r->kind == TY_NONE)
+  /* `@m[k] = @m[k] + x` reads @m before any walk has typed it: the
+   * quiet walks take an untyped operand of arithmetic as an integer so
+   * that the map gets its type (the reporting walk then knows it). */
+  if (!final_pass && unknown(l) != unknown(r) && is_scalar(unknown(l) ? r : l) &&
+      e->op != OP_LAND && e->op != OP_LOR) {
+    if (unknown(l))
+      l = ty_s64;
+    else
+      r = ty_s64;
+  }
+  if (unknown(l) || unknown(r))
     return NULL;
   if (e->op == OP_LAND || e->op == OP_LOR) {
     if (!is_scalar(l) || !is_scalar(r)) {
       serr(e->loc, "operator %s expects integer operands (%s, %s)", op_str(e->op), ty_name(l),
            ty_name(r));
+      return NULL;
+    }
+    return ty_u64;
+  }
+  if ((l->kind == TY_PROBE && e->rhs->kind == ND_STR) ||
+      (r->kind == TY_PROBE && e->lhs->kind == ND_STR)) {
+    /* probe == "tracepoint:sched:sched_switch": compared as probe
+     * indexes (cg folds the literal to its index, or to -1) */
+    if (e->op != OP_EQ && e->op != OP_NE) {
+      serr(e->loc, "operator %s cannot compare a probe name", op_str(e->op));
       return NULL;
     }
     return ty_u64;
@@ -1382,8 +1442,7 @@ static bool parse_rate(const char *spec, uint64_t *period_ns, uint64_t *freq_hz)
 static const char *unsupported_provider(const char *prov) {
   static const char *const names[][2] = {
       {"kprobe", "kprobe"}, {"k", "kprobe"}, {"kretprobe", "kretprobe"}, {"kr", "kretprobe"},
-      {"uprobe", "uprobe"}, {"u", "uprobe"}, {"uretprobe", "uretprobe"}, {"ur", "uretprobe"},
-      {"usdt", "usdt"}, {"U", "usdt"}, {"fentry", "fentry"}, {"f", "fentry"},
+      {"fentry", "fentry"}, {"f", "fentry"},
       {"fexit", "fexit"}, {"fr", "fexit"}, {"kfunc", "fentry"}, {"kretfunc", "fexit"},
       {"rawtracepoint", "rawtracepoint"}, {"rt", "rawtracepoint"}, {"software", "software"},
       {"s", "software"}, {"hardware", "hardware"}, {"h", "hardware"},
@@ -1395,8 +1454,37 @@ static const char *unsupported_provider(const char *prov) {
   return NULL;
 }
 
+/* Replace $1..$N in attach-point text (interval:s:$1, uprobe:$1:main).
+ * NULL after an error: a missing parameter. */
+static const char *subst_params(AttachPoint *ap) {
+  const char *t = ap->text;
+  if (!strchr(t, '$'))
+    return t;
+  Buf b = {0};
+  for (const char *p = t; *p;) {
+    if (*p == '$' && isdigit((unsigned char)p[1])) {
+      char *end;
+      long n = strtol(p + 1, &end, 10);
+      if (n < 1 || n > O->nposparams) {
+        diag_error(ap->loc, "positional parameter $%ld is used in probe '%s' but not given", n, t);
+        buf_free(&b);
+        return NULL;
+      }
+      buf_put(&b, O->posparams[n - 1], strlen(O->posparams[n - 1]));
+      p = end;
+    } else {
+      buf_put(&b, p++, 1);
+    }
+  }
+  char *out = estrdup(b.data);
+  buf_free(&b);
+  return out;
+}
+
 static void expand_attach_point(Probe *p, AttachPoint *ap) {
-  const char *s = ap->text;
+  const char *s = subst_params(ap);
+  if (!s)
+    return;
   if (!strcmp(s, "BEGIN") || !strcmp(s, "begin")) {
     add_target(p, PT_BEGIN, "BEGIN");
     return;
@@ -1442,6 +1530,19 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
     Target *t = add_target(p, is_profile ? PT_PROFILE : PT_INTERVAL, name);
     t->period_ns = period;
     t->freq_hz = freq;
+    return;
+  }
+  if (uprobe_provider(prov)) {
+    USite *sites;
+    int n = uprobe_expand(s, ap->loc, O, &sites);
+    for (int i = 0; i < n; i++) {
+      Target *t = add_target(p, sites[i].type, sites[i].name);
+      t->u_path = sites[i].path;
+      t->u_offset = sites[i].offset;
+      t->u_ref_ctr = sites[i].ref_ctr;
+      t->usdt = sites[i].usdt;
+      t->func_index = add_probe_name(sites[i].func);
+    }
     return;
   }
   const char *known = unsupported_provider(prov);

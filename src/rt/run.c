@@ -188,6 +188,9 @@ static int attach_target(Target *t) {
     return prov_attach_tracepoint(t->prog_fd, t->tp->id);
   if (t->type == PT_INTERVAL)
     return prov_attach_perf_clock(t->prog_fd, 0, t->period_ns, t->freq_hz);
+  if (t->type == PT_UPROBE || t->type == PT_URETPROBE || t->type == PT_USDT)
+    return prov_attach_uprobe(t->prog_fd, t->u_path, t->u_offset, t->u_ref_ctr,
+                              t->type == PT_URETPROBE, R.opt->pid);
   return -EINVAL;
 }
 

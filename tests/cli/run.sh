@@ -114,3 +114,9 @@ if command -v unshare >/dev/null 2>&1; then
   unshare -m sh -c "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; $ET -v -q -c '$WL getppid 2' -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @ = count(); }'" > $T/mount.out 2>&1
   check tracefs_mounted has $T/mount.out '^@: 2$'
 fi
+
+# -p with an interval probe: timers are not filtered by pid, so exit() works.
+$WL sleep 3000 & wl=$!
+timeout 5 $ET -q -p $wl -e 'interval:ms:50 { printf("tick\n"); exit(); }' > $T/p_interval.out 2>&1; rc=$?
+kill $wl 2>/dev/null; wait $wl 2>/dev/null
+check p_interval_fires sh -c "[ $rc -eq 0 ] && grep -q '^tick$' $T/p_interval.out"

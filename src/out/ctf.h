@@ -1,0 +1,125 @@
+/* ctf.h - CTF 1.8 trace writer (docs/ctf.md is the implementation note).
+ *
+ * A trace is a directory holding `metadata` (TSDL text, written first via
+ * a temporary file and a rename) and one stream file per CPU,
+ * `channel0_<cpu>`, made of whole packets appended with one write(2).
+ *
+ * Layout (byte-packed, little-endian, every basic type align = 8 bits):
+ *
+ *   packet: header {u32 magic, u8 uuid[16], u32 stream_id,
+ *                   u64 stream_instance_id = cpu}                  24+8 B
+ *           context {u64 timestamp_begin, timestamp_end, content_size,
+ *                    packet_size, packet_seq_num, events_discarded;
+ *                    u32 cpu_id}                                     52 B
+ *           events...
+ *   event:  header {u16 id, u64 timestamp}  context {i32 _pid, i32 _tid}
+ *           payload: fixed fields, then variable fields (strings, sequences)
+ *
+ * The producer (BPF) writes each event as a record whose bytes are the
+ * event's own bytes, except that every variable field sits in a fixed slot
+ * of `slot` bytes: a NUL-terminated string, or a u16 element count followed
+ * by the elements.  ctf_event() packs the slots and appends the event to
+ * the stream's open packet; nothing is formatted as text on that path.
+ */
+#ifndef ETRACE_CTF_H
+#define ETRACE_CTF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CTF_PACKET_HEADER_SIZE 84   /* packet header + packet context */
+#define CTF_EVENT_HEADER_SIZE 18    /* id, timestamp, _pid, _tid */
+#define CTF_EV_ID 0                 /* u16 */
+#define CTF_EV_TIMESTAMP 2          /* u64 */
+#define CTF_EV_PID 10               /* i32 (tgid) */
+#define CTF_EV_TID 14               /* i32 */
+#define CTF_MAGIC 0xC1FC1FC1u
+
+typedef enum {
+  CTF_INT,      /* integer of `size` bytes; an array when count > 0 */
+  CTF_TEXT,     /* char[count] shown as a string (NUL ends it) */
+  CTF_STRING,   /* variable: NUL-terminated string in a slot */
+  CTF_SEQ,      /* variable: u16 count, then count integers of `size` bytes */
+} CtfKind;
+
+typedef struct CtfField {
+  const char *name;    /* as the reader shows it (no '_' prefix) */
+  CtfKind kind;
+  int size;            /* CTF_INT / CTF_SEQ: element size in bytes, 1..8 */
+  bool is_signed;
+  bool hex;            /* print in base 16 (pointers) */
+  int count;           /* CTF_INT array length (0: scalar); CTF_TEXT length */
+  int slot;            /* CTF_STRING / CTF_SEQ: bytes reserved in the record */
+} CtfField;
+
+typedef struct CtfClass {
+  const char *name;
+  CtfField *fields;    /* fixed fields first, then variable ones */
+  int nfields;
+  /* computed by ctf_layout() */
+  int fixed_size;      /* event header + context + fixed fields */
+  int record_size;     /* fixed_size + all slots: what the producer writes */
+  int max_size;        /* largest packed event */
+  int first_var, nvar; /* variable fields: fields[first_var .. +nvar) */
+} CtfClass;
+
+/* Compute the class's sizes.  Returns -1 when a variable field precedes a
+ * fixed one or a size is invalid. */
+int ctf_layout(CtfClass *c);
+
+/* Byte offset of fixed field i inside the event (after ctf_layout). */
+int ctf_field_offset(const CtfClass *c, int i);
+
+typedef struct CtfOptions {
+  const char *trace_name;   /* env trace_name (default: the directory name) */
+  const char *command;      /* env command, when a -c command is traced */
+  size_t packet_size;       /* bytes of content before a packet is closed */
+  uint64_t start_ns;        /* CLOCK_MONOTONIC when recording starts */
+} CtfOptions;
+
+typedef struct CtfWriter CtfWriter;
+
+/* Create DIR (which must not exist, or be empty), write the metadata for
+ * `classes` (ids are their indexes), open one stream file per CPU.
+ * Returns NULL with a message in err. */
+CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
+                    const CtfOptions *opt, char *err, size_t errlen);
+
+/* Append one record (see above) produced on `cpu`.  The hot path. */
+void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size);
+
+/* Update the cumulative count of events lost on `cpu` (never decreases). */
+void ctf_set_discarded(CtfWriter *w, int cpu, uint64_t total);
+
+/* Close every open packet that holds events (the periodic flush). */
+int ctf_flush(CtfWriter *w);
+
+/* Close the open packets, write a final packet per CPU carrying the final
+ * discarded count (stop_ns: the time recording stopped), fsync, free.
+ * Fills *st (when not NULL) with the final figures.  Returns 0, or -1 when
+ * some data could not be written. */
+typedef struct CtfStats CtfStats;
+int ctf_close(CtfWriter *w, uint64_t stop_ns, CtfStats *st);
+
+struct CtfStats {
+  uint64_t events;          /* events received (appended to packets) */
+  uint64_t unwritten;       /* of those, events in packets not written */
+  uint64_t bytes;           /* bytes written to stream files */
+  uint64_t packets;         /* packets written */
+  uint64_t discarded;       /* lost before the writer: sum of the per-CPU counts */
+  uint64_t reordered;       /* events older than the previous one, moved back */
+  uint64_t clamped;         /* events too old to move back: timestamp raised */
+  uint64_t bad;             /* malformed records skipped */
+  uint64_t packets_lost;    /* packets that could not be written */
+  int write_errno;          /* the last write error, or 0 */
+};
+void ctf_stats(const CtfWriter *w, CtfStats *st);
+
+/* `etrace ctf repair DIR`: truncate each stream file after its last
+ * complete packet.  Reports per file on `out`; with dry_run, only reports.
+ * Returns the number of files changed (or that would change), -1 on error. */
+int ctf_repair(const char *dir, FILE *out, bool dry_run);
+
+#endif

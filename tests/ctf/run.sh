@@ -1,0 +1,322 @@
+#!/bin/bash
+# CTF recording tests: `etrace record` on the live kernel, every trace read
+# back by babeltrace2, with assertions on counts and field values.
+#
+#   tests/ctf/run.sh [NAME...]      run all tests, or those named
+#
+# Prints "PASS name" or "FAIL name: why".  Needs root, ./etrace,
+# tests/bin/workload and babeltrace2 (scripts/deps.sh installs it).
+# Traces and logs are kept under tests/out/ctf/NAME/.
+cd "$(dirname "$0")/../.."
+
+ET=./etrace
+WL=tests/bin/workload
+OUT=tests/out/ctf
+NCPU=$(nproc --all 2>/dev/null || nproc)
+export BABELTRACE_TERM_COLOR=NEVER
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+
+# events DIR: the number of events babeltrace2's counter sees (0 if none)
+events() {
+  babeltrace2 "$1" -c sink.utils.counter -p 'step=+0,hide-zero=yes' 2>/dev/null |
+    awk '/Event message/ {n = $1} END {print n + 0}'
+}
+
+# valid DIR: babeltrace2 decodes the whole trace
+valid() { babeltrace2 "$1" -o dummy >/dev/null 2>&1; }
+
+setup() { # setup NAME: fresh directory for the test; sets D (trace) and L (logs)
+  L=$OUT/$1
+  rm -rf "$L"
+  mkdir -p "$L"
+  D=$L/trace
+}
+
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
+ONLY="$*"
+
+if ! command -v babeltrace2 >/dev/null 2>&1; then
+  fail babeltrace2 "not installed (scripts/deps.sh installs it)"
+  exit 1
+fi
+if [ ! -x "$ET" ] || [ ! -x "$WL" ]; then
+  fail setup "build ./etrace and tests/bin/workload first (make check does)"
+  exit 1
+fi
+mkdir -p $OUT
+
+CC=${CC:-cc}
+FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Ibuild/gen"
+
+# --- the recorder and the writer compile without a warning ------------------
+t=no_warnings
+if want $t; then
+  if $CC $FLAGS -Werror -fsyntax-only src/record.c src/out/ctf.c 2>$OUT/warnings.txt; then
+    pass $t
+  else fail $t "$(head -5 $OUT/warnings.txt)"; fi
+fi
+
+# --- the writer alone: every field kind, reordering, losses ------------------
+t=writer_synthetic
+if want $t; then
+  setup $t
+  if ! $CC $FLAGS -g -o $L/writer tests/ctf/writer.c src/out/ctf.c src/util.c 2>$L/build.txt; then
+    fail $t "build: $(head -5 $L/build.txt)"
+  else
+    $L/writer $D > $L/stats 2>$L/stderr
+    rc=$?
+    babeltrace2 --clock-cycles --no-delta $D > $L/text 2>$L/bt.stderr
+    btrc=$?
+    first=$(head -1 $L/text)
+    want_first='[00000000000000002000] '"$(uname -n)"' all_kinds: { cpu_id = 0 }, { pid = 42, tid = 42 }, { u8 = 200, s16 = -300, s32 = -70000, ptr = 0xFFFFFFFF81000000, arr = [ [0] = 1, [1] = 2, [2] = 3 ], comm = "swapper/0", str = "hello, world", _seq_length = 2, seq = [ [0] = 7, [1] = 2748 ], last = "1234567" }'
+    # ticks in timestamp order: seqno 6 (2990) first, then 0 2 1 3 4 5 7 8 13
+    order=$(grep ' tick: ' $L/text | sed 's/.*seqno = \([0-9]*\) }$/\1/' | head -10 | tr '\n' ' ')
+    warned=$(grep -o 'Tracer discarded [0-9]* events' $L/bt.stderr | awk '{s += $3} END {print s + 0}')
+    if [ $rc -ne 0 ]; then fail $t "writer: $(cat $L/stderr)"
+    elif [ $btrc -ne 0 ]; then fail $t "babeltrace2 exited $btrc: $(head -3 $L/bt.stderr)"
+    elif [ "$first" != "$want_first" ]; then fail $t "first event: $first"
+    elif [ "$order" != "6 0 2 1 3 4 5 7 8 13 " ]; then fail $t "tick order: $order"
+    elif [ "$(wc -l < $L/text)" != 51 ]; then fail $t "$(wc -l < $L/text) events, expected 51"
+    elif [ "$warned" != 12 ]; then fail $t "babeltrace2 reported $warned discarded events, expected 12"
+    else pass $t; fi
+  fi
+fi
+
+# --- N getppid calls of the -c command -> exactly N events -------------------
+t=getppid_count
+if want $t; then
+  setup $t
+  $ET record -q -o $D -c "$WL getppid 1000" --cmd-only syscalls:sys_enter_getppid 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  btrc=$?
+  n=$(events $D)
+  lines=$(grep -c 'sys_enter_getppid: { cpu_id = [0-9]* }, { pid = [0-9]*, tid = [0-9]* }, { __syscall_nr = 110 }$' $L/text)
+  pids=$(sed -n 's/.*{ pid = \([0-9]*\), tid = \([0-9]*\) }.*/\1 \2/p' $L/text | sort -u | wc -l)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif ! valid $D || [ $btrc -ne 0 ]; then fail $t "babeltrace2 cannot read the trace"
+  elif [ "$n" != 1000 ]; then fail $t "counter saw $n events, expected 1000"
+  elif [ "$lines" != 1000 ]; then fail $t "$lines well-formed sys_enter_getppid lines, expected 1000"
+  elif [ "$pids" != 1 ]; then fail $t "events from $pids (pid, tid) pairs, expected 1"
+  else pass $t; fi
+fi
+
+# --- system-wide: find the child by its exec event, count its calls ----------
+t=getppid_systemwide
+if want $t; then
+  setup $t
+  $ET record -q -o $D -c "$WL getppid 777" syscalls:sys_enter_getppid sched:sched_process_exec 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  # the exec event's filename is a __data_loc string
+  pid=$(grep 'sched_process_exec: ' $L/text | grep 'filename = "tests/bin/workload"' |
+        sed -n 's/.*{ pid = \([0-9]*\), tid.*/\1/p' | head -1)
+  n=$(grep -c "sys_enter_getppid: { cpu_id = [0-9]* }, { pid = ${pid:-x}, tid = ${pid:-x} }" $L/text)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif ! valid $D; then fail $t "babeltrace2 cannot read the trace"
+  elif [ -z "$pid" ]; then fail $t "no sched_process_exec event with filename \"tests/bin/workload\""
+  elif [ "$n" != 777 ]; then fail $t "$n getppid events from pid $pid, expected 777"
+  else pass $t; fi
+fi
+
+# --- field values: openat's filename (a user string), dfd, flags, ret --------
+t=openat_fields
+if want $t; then
+  setup $t
+  marker=$PWD/$L/marker-file
+  echo hi > $marker
+  $ET record -q -o $D -c "$WL open $marker 5 open /nonexistent/etrace-ctf 3" --cmd-only \
+    syscalls:sys_enter_openat syscalls:sys_exit_openat 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  ok=$(grep -c "sys_enter_openat: .*{ __syscall_nr = 257, dfd = -100, flags = 0, mode = [0-9]*, filename = \"$marker\" }$" $L/text)
+  missing=$(grep -c 'sys_enter_openat: .*filename = "/nonexistent/etrace-ctf" }$' $L/text)
+  # each marker open returns a descriptor (>= 0), each missing file -2 (ENOENT)
+  rets=$(awk '/sys_enter_openat: / { f = $0 ~ /marker-file/ ? "m" : $0 ~ /nonexistent/ ? "n" : "" ; next }
+              /sys_exit_openat: / && f != "" { sub(/.*ret = /, ""); sub(/ }$/, "");
+                                               printf "%s%s ", f, ($1 >= 0 ? "ok" : $1); f = "" }' $L/text)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif ! valid $D; then fail $t "babeltrace2 cannot read the trace"
+  elif [ "$ok" != 5 ]; then fail $t "$ok sys_enter_openat events with filename=$marker dfd=-100 flags=0, expected 5"
+  elif [ "$missing" != 3 ]; then fail $t "$missing opens of the missing file, expected 3"
+  elif [ "$rets" != "mok mok mok mok mok n-2 n-2 n-2 " ]; then fail $t "return values: '$rets'"
+  else pass $t; fi
+fi
+
+# --- forced overflow: a 4 KiB ring buffer, reader and workload on one CPU ----
+t=overflow_discarded
+if want $t; then
+  setup $t
+  N=300000
+  taskset -c 0 $ET record -o $D -b 4 -c "$WL getppid $N" --cmd-only syscalls:sys_enter_getppid 2>$L/stderr
+  rc=$?
+  lost=$(sed -n 's/^etrace: lost \([0-9]*\) events.*/\1/p' $L/stderr)
+  babeltrace2 $D > /dev/null 2>$L/bt.stderr
+  btrc=$?
+  # babeltrace2 warns once per packet that follows losses; the counts add up
+  warned=$(grep -o 'Tracer discarded [0-9]* events' $L/bt.stderr | awk '{s += $3} END {print s + 0}')
+  maybe=$(grep -c 'may have discarded' $L/bt.stderr)
+  n=$(events $D)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $btrc -ne 0 ]; then fail $t "babeltrace2 exited $btrc"
+  elif [ -z "$lost" ] || [ "$lost" -eq 0 ]; then fail $t "etrace reported no loss with a 4 KiB buffer"
+  elif [ "$warned" != "$lost" ]; then fail $t "babeltrace2 warned of $warned discarded events, etrace reported $lost"
+  elif [ "$maybe" != 0 ]; then fail $t "babeltrace2 reported losses without a count"
+  elif [ $((n + lost)) -ne $N ]; then fail $t "$n recorded + $lost lost != $N calls"
+  else pass $t; fi
+fi
+
+# --- sched_switch for 1 s: every field well-formed, context tid = prev_pid ---
+t=sched_switch_1s
+if want $t; then
+  setup $t
+  start=$(date +%s%N)
+  $ET record -q -o $D -d 1 sched:sched_switch 2>$L/stderr
+  rc=$?
+  wall=$(( ($(date +%s%N) - start) / 1000000 ))
+  babeltrace2 --clock-cycles --no-delta $D > $L/text 2>$L/bt.stderr
+  n=$(wc -l < $L/text)
+  re='^\[([0-9]+)\] [^ ]+ sched_switch: \{ cpu_id = ([0-9]+) \}, \{ pid = ([0-9]+), tid = ([0-9]+) \}, \{ prev_comm = ".*", prev_pid = ([0-9]+), prev_prio = [0-9]+, prev_state = -?[0-9]+, next_comm = ".*", next_pid = [0-9]+, next_prio = [0-9]+ \}$'
+  bad=$(grep -Evc "$re" $L/text)
+  # the task running at a switch is the one switched out
+  mism=$(sed -En "s/$re/\4 \5/p" $L/text | awk '$1 != $2' | wc -l)
+  badcpu=$(sed -En "s/$re/\2/p" $L/text | awk -v n=$NCPU '$1 >= n' | wc -l)
+  span=$(sed -En "s/$re/\1/p" $L/text | sort -n | awk 'NR == 1 {a = $1} {b = $1} END {print int((b - a) / 1000000)}')
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif ! valid $D; then fail $t "babeltrace2 cannot read the trace"
+  elif [ "$n" -lt 10 ]; then fail $t "only $n sched_switch events in 1 s"
+  elif [ "$bad" != 0 ]; then fail $t "$bad malformed lines, e.g. $(grep -Ev "$re" $L/text | head -1)"
+  elif [ "$mism" != 0 ]; then fail $t "$mism events whose context tid differs from prev_pid"
+  elif [ "$badcpu" != 0 ]; then fail $t "$badcpu events with cpu_id >= $NCPU"
+  elif [ "$span" -gt 1200 ]; then fail $t "events span $span ms in a 1 s recording"
+  elif [ "$wall" -gt 5000 ]; then fail $t "-d 1 took $wall ms"
+  else pass $t; fi
+fi
+
+# --- layout: metadata first line, only metadata + one stream per CPU ----------
+t=trace_layout
+if want $t; then
+  setup $t
+  $ET record -q -o $D -c "$WL getppid 10" --cmd-only 'syscalls:sys_enter_getpp*' 2>$L/stderr
+  rc=$?
+  first=$(head -1 $D/metadata)
+  files=$(cd $D && ls -A | tr '\n' ' ')
+  expect="channel0_0 "
+  for ((i = 1; i < NCPU; i++)); do expect="${expect}channel0_$i "; done
+  expect="${expect}metadata "
+  expect=$(echo $expect | tr ' ' '\n' | sort | tr '\n' ' ')
+  files=$(echo $files | tr ' ' '\n' | sort | tr '\n' ' ')
+  clocks=$(grep -c '^clock {' $D/metadata)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc"
+  elif [ "$first" != "/* CTF 1.8 */" ]; then fail $t "metadata starts with '$first'"
+  elif [ "$files" != "$expect" ]; then fail $t "files '$files', expected '$expect'"
+  elif [ "$clocks" != 1 ]; then fail $t "$clocks clock blocks"
+  elif ! grep -q 'name = "monotonic";' $D/metadata || ! grep -q 'offset_s = [0-9]*;' $D/metadata; then
+    fail $t "no monotonic clock with a realtime offset"
+  elif ! valid $D; then fail $t "babeltrace2 cannot read the trace"
+  else pass $t; fi
+fi
+
+# --- SIGKILL mid-run: readable; a cut write is repaired ----------------------
+t=sigkill_repair
+if want $t; then
+  setup $t
+  $ET record -q -o $D sched:sched_switch syscalls:sys_enter_getppid 2>$L/stderr &
+  rec=$!
+  sleep 0.5
+  $WL getppid 20000 &
+  wp=$!
+  wait $wp
+  sleep 1.5          # the 1 s flush writes the packets
+  kill -9 $rec
+  wait $rec 2>/dev/null
+  valid $D; v1=$?
+  babeltrace2 $D > $L/text 2>/dev/null
+  got=$(grep -c "sys_enter_getppid: { cpu_id = [0-9]* }, { pid = $wp, tid = $wp }" $L/text)
+  n1=$(events $D)
+  # a write cut short: the first 100 bytes of a packet at a file's end
+  f=$(ls -S $D/channel0_* | head -1)
+  head -c 100 $f >> $f
+  valid $D; v2=$?
+  $ET ctf repair $D > $L/repair 2>&1
+  rrc=$?
+  valid $D; v3=$?
+  n3=$(events $D)
+  if [ $v1 -ne 0 ]; then fail $t "the trace of a killed recorder is not readable"
+  elif [ "$got" != 20000 ]; then fail $t "$got getppid events of pid $wp, expected 20000"
+  elif [ $v2 -eq 0 ]; then fail $t "babeltrace2 accepted a cut packet (test is broken)"
+  elif [ $rrc -ne 0 ]; then fail $t "ctf repair exited $rrc: $(cat $L/repair)"
+  elif ! grep -q "$(basename $f): .* dropped 100 bytes after them (a partial packet)" $L/repair; then
+    fail $t "repair report: $(cat $L/repair)"
+  elif [ $v3 -ne 0 ]; then fail $t "still unreadable after repair"
+  elif [ "$n3" != "$n1" ]; then fail $t "$n3 events after repair, $n1 before the cut"
+  else pass $t; fi
+fi
+
+# --- repair of a complete trace changes nothing --------------------------------
+t=repair_complete
+if want $t; then
+  setup $t
+  $ET record -q -o $D -c "$WL getppid 50" --cmd-only syscalls:sys_enter_getppid 2>$L/stderr
+  before=$(cat $D/channel0_* | md5sum)
+  $ET ctf repair $D > $L/repair 2>&1
+  rrc=$?
+  after=$(cat $D/channel0_* | md5sum)
+  if [ $rrc -ne 0 ]; then fail $t "ctf repair exited $rrc"
+  elif [ "$before" != "$after" ]; then fail $t "repair changed a complete trace"
+  elif ! grep -q ": 0 files truncated" $L/repair; then fail $t "report: $(cat $L/repair)"
+  elif $ET ctf repair $L/nonexistent >/dev/null 2>&1; then fail $t "repair of a missing trace succeeded"
+  else pass $t; fi
+fi
+
+# --- full disk: packets that cannot be written count as discarded -----------
+t=disk_full
+if want $t; then
+  setup $t
+  mkdir -p $L/mnt
+  if ! mount -t tmpfs -o size=300k tmpfs $L/mnt 2>/dev/null; then
+    echo "SKIP $t (cannot mount a tmpfs)"
+  else
+    N=100000
+    $ET record -o $L/mnt/t -c "$WL getppid $N" --cmd-only syscalls:sys_enter_getppid 2>$L/stderr
+    rc=$?
+    babeltrace2 $L/mnt/t > /dev/null 2>$L/bt.stderr
+    btrc=$?
+    n=$(events $L/mnt/t)
+    warned=$(grep -o 'Tracer discarded [0-9]* events' $L/bt.stderr | awk '{s += $3} END {print s + 0}')
+    umount $L/mnt
+    if [ $rc -ne 1 ]; then fail $t "etrace exited $rc on a full disk"
+    elif ! grep -q "could not write .*No space left on device" $L/stderr; then fail $t "no error: $(cat $L/stderr)"
+    elif [ $btrc -ne 0 ]; then fail $t "babeltrace2 cannot read the trace"
+    elif [ $((n + warned)) -ne $N ]; then fail $t "$n events + $warned discarded != $N"
+    else pass $t; fi
+  fi
+fi
+
+# --- every tracepoint's program passes the verifier --------------------------
+t=verify_all_tracepoints
+if want $t; then
+  setup $t
+  total=$(wc -l < /sys/kernel/tracing/available_events 2>/dev/null || echo 0)
+  out=$($ET record --verify '*:*' 2>$L/stderr)
+  if [ "$out" != "$total programs loaded" ]; then
+    fail $t "'$out' for $total tracepoints: $(head -5 $L/stderr)"
+  else pass $t; fi
+fi
+
+# --- errors: non-empty directory, unknown event, bad spec ---------------------
+t=errors
+if want $t; then
+  setup $t
+  mkdir -p $D && touch $D/something
+  $ET record -o $D sched:sched_switch > /dev/null 2>$L/e1; r1=$?
+  $ET record -o $L/t2 nosuch:event > /dev/null 2>$L/e2; r2=$?
+  $ET record -o $L/t3 sched_switch > /dev/null 2>$L/e3; r3=$?
+  if [ $r1 -ne 1 ] || ! grep -q "is not empty" $L/e1; then fail $t "non-empty dir: rc $r1, $(cat $L/e1)"
+  elif [ $r2 -ne 1 ] || ! grep -q "no tracepoint matches 'nosuch:event'" $L/e2; then fail $t "unknown event: rc $r2, $(cat $L/e2)"
+  elif [ $r3 -ne 1 ] || ! grep -q "expected SYSTEM:EVENT" $L/e3; then fail $t "bad spec: rc $r3, $(cat $L/e3)"
+  elif [ -e $L/t2 ] || [ -e $L/t3 ]; then fail $t "a failed record left a directory"
+  else pass $t; fi
+fi
