@@ -20,6 +20,8 @@ static void usage(FILE *f) {
         "    etrace [options] - [args...]\n"
         "    etrace [options] -e 'program' [args...]\n"
         "    etrace tool [NAME [args...]]   (the bundled tools; 'etrace tool' lists them)\n"
+        "    etrace record -o DIR EVENT...  (record tracepoints to a CTF trace)\n"
+        "    etrace ctf repair DIR          (cut a damaged trace to its last whole packet)\n"
         "\n"
         "OPTIONS:\n"
         "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
