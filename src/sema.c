@@ -1512,7 +1512,10 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
       diag_error(ap->loc, "cannot use tracepoints: tracefs is not mounted and mounting it failed");
       return;
     }
-    tracefs_glob(sys, c2 + 1, add_tp, &x);
+    if (strpbrk(s, "*?[")) /* a wildcard: expand over every event */
+      tracefs_glob(sys, c2 + 1, add_tp, &x);
+    else                    /* one event: just read its format file */
+      add_tp(sys, c2 + 1, &x);
     if (x.n == 0)
       diag_error(ap->loc, "tracepoint not found: %s:%s", sys, c2 + 1);
     return;

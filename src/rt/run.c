@@ -371,16 +371,16 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     }
     out_flush();
   }
-  /* Exit sequence: detach, drain, END, drain, maps. */
+  /* Exit sequence: detach, drain, END, drain, maps.  The first drain
+   * prints what was queued before the stop; after an exit() it discards
+   * what other CPUs queued behind the exit record (on_record ignores
+   * records while R.exiting).  END's own output is always printed. */
   detach_all();
-  bool exited = R.exiting;
-  R.exiting = false;
-  if (!exited)
-    drain();
+  drain();
   R.exiting = false;
   run_special(PT_END);
-  R.exiting = false;
   drain();
+  R.exiting = false;
   out_flush();
   rt_print_all_maps(o);
   out_flush();
