@@ -18,7 +18,7 @@ command -v bpftrace >/dev/null 2>&1 && have_bpftrace=true
 
 # median FIELD: read measure lines on stdin, print the median of FIELD
 median() {
-  sed -n "s/.*[ ^]$1=\([-0-9.]*\).*/\1/p" | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'
+  sed "s/^/ /" | sed -n "s/.* $1=\([-0-9.]*\).*/\1/p" | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'
 }
 
 runs() { # runs N MARK CMD... -> N measure lines
