@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define ETRACE_VERSION "0.1.0"
 
@@ -478,6 +479,15 @@ int prov_attach_tracepoint(int prog_fd, int tp_id);
 int prov_attach_perf_clock(int prog_fd, int cpu, uint64_t period_ns, uint64_t freq_hz);
 /* `-l [GLOB]` and `-lv`. */
 int prov_list(FILE *f, const char *glob, bool verbose);
+
+/* ---------------------------------------------------------------- child.c */
+
+/* -c CMD: fork now, held until child_start(); child_kill() releases or
+ * kills it and reaps it (after child_reaped(), it does nothing). */
+pid_t child_spawn(const char *cmd);
+void child_start(void);
+void child_reaped(void);
+void child_kill(void);
 
 /* ---------------------------------------------------------------- systp.c */
 

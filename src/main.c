@@ -51,93 +51,6 @@ static void usage(FILE *f) {
         f);
 }
 
-/* ------------------------------------------------------------ -c child */
-
-static pid_t child;
-static int child_go[2] = {-1, -1};
-
-/* Split CMD into words: whitespace separates, '...' and "..." group. */
-static char **split_command(const char *cmd) {
-  char **argv = calloc(strlen(cmd) / 2 + 2, sizeof(char *));
-  int argc = 0;
-  const char *p = cmd;
-  while (*p) {
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (!*p)
-      break;
-    char *w = malloc(strlen(p) + 1), *q = w;
-    while (*p && *p != ' ' && *p != '\t') {
-      if (*p == '\'' || *p == '"') {
-        char quote = *p++;
-        while (*p && *p != quote)
-          *q++ = *p++;
-        if (*p)
-          p++;
-      } else {
-        *q++ = *p++;
-      }
-    }
-    *q = 0;
-    argv[argc++] = w;
-  }
-  argv[argc] = NULL;
-  return argv;
-}
-
-/* Fork the child now, stopped on a pipe until the probes are attached. */
-static int spawn_child(const char *cmd) {
-  char **argv = split_command(cmd);
-  if (!argv[0]) {
-    diag_fatal("-c: empty command");
-    return -1;
-  }
-  if (pipe(child_go) < 0)
-    return -1;
-  child = fork();
-  if (child < 0) {
-    diag_fatal("-c: fork: %s", strerror(errno));
-    return -1;
-  }
-  if (child == 0) {
-    close(child_go[1]);
-    char c;
-    if (read(child_go[0], &c, 1) != 1)
-      _exit(0); /* the tracer gave up: never run the command */
-    close(child_go[0]);
-    execvp(argv[0], argv);
-    fprintf(stderr, "etrace: -c: cannot run '%s': %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
-  close(child_go[0]);
-  for (char **a = argv; *a; a++)
-    free(*a);
-  free(argv);
-  return 0;
-}
-
-static void start_child(void) {
-  if (child_go[1] >= 0) {
-    if (write(child_go[1], "g", 1) != 1)
-      diag_fatal("-c: cannot start the child");
-    close(child_go[1]);
-    child_go[1] = -1;
-  }
-}
-
-static void kill_child(void) {
-  if (child > 0) {
-    if (child_go[1] >= 0) {
-      close(child_go[1]); /* it exits without running the command */
-      child_go[1] = -1;
-    } else {
-      kill(child, SIGKILL);
-    }
-    waitpid(child, NULL, 0);
-    child = 0;
-  }
-}
-
 /* ------------------------------------------------------------ main */
 
 enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY };
@@ -272,10 +185,11 @@ int main(int argc, char **argv) {
     setvbuf(out, NULL, _IOLBF, 1 << 16);
 
   if (cmd && !dry_run) {
-    if (spawn_child(cmd) < 0)
+    pid_t child = child_spawn(cmd);
+    if (child < 0)
       goto out;
     opt.cpid = opt.child_pid = child;
-    opt.start_child = start_child;
+    opt.start_child = child_start;
   } else if (cmd) {
     opt.cpid = 1; /* a placeholder pid: the program is never loaded */
   }
@@ -313,7 +227,7 @@ int main(int argc, char **argv) {
   Output o = {.f = out, .format = format, .c = c};
   rc = rt_run(c, &opt, &o);
 out:
-  kill_child();
+  child_kill();
   if (out != stdout)
     fclose(out);
   free(file_text);

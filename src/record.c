@@ -118,12 +118,11 @@ typedef struct Rec {
   int nlinks;
   /* child */
   pid_t child;
-  int child_go[2];
   int filter_pid;
 } Rec;
 
 static Rec R = {.outer_fd = -1, .drops_fd = -1, .prog_array = {-1, -1},
-                .dispatcher = {-1, -1}, .child_go = {-1, -1}};
+                .dispatcher = {-1, -1}};
 
 static void add_event(const char *sys, const char *event, void *arg) {
   int *matched = arg;
@@ -814,90 +813,6 @@ static uint64_t update_drops(void) {
   return sum;
 }
 
-/* ------------------------------------------------------------ -c child */
-
-/* Split CMD into words: whitespace separates, '...' and "..." group. */
-static char **split_command(const char *cmd) {
-  char **argv = calloc(strlen(cmd) / 2 + 2, sizeof(char *));
-  int argc = 0;
-  const char *p = cmd;
-  while (*p) {
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (!*p)
-      break;
-    char *w = malloc(strlen(p) + 1), *q = w;
-    while (*p && *p != ' ' && *p != '\t') {
-      if (*p == '\'' || *p == '"') {
-        char quote = *p++;
-        while (*p && *p != quote)
-          *q++ = *p++;
-        if (*p)
-          p++;
-      } else {
-        *q++ = *p++;
-      }
-    }
-    *q = 0;
-    argv[argc++] = w;
-  }
-  argv[argc] = NULL;
-  return argv;
-}
-
-/* Fork the child now, held on a pipe until the probes are attached. */
-static int spawn_child(const char *cmd) {
-  char **argv = split_command(cmd);
-  if (!argv[0]) {
-    diag_fatal("-c: empty command");
-    free(argv);
-    return -1;
-  }
-  if (pipe(R.child_go) < 0)
-    return -1;
-  R.child = fork();
-  if (R.child < 0) {
-    diag_fatal("-c: fork: %s", strerror(errno));
-    return -1;
-  }
-  if (R.child == 0) {
-    close(R.child_go[1]);
-    char c;
-    if (read(R.child_go[0], &c, 1) != 1)
-      _exit(0); /* the recorder gave up: never run the command */
-    close(R.child_go[0]);
-    execvp(argv[0], argv);
-    fprintf(stderr, "etrace: -c: cannot run '%s': %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
-  close(R.child_go[0]);
-  for (char **a = argv; *a; a++)
-    free(*a);
-  free(argv);
-  return 0;
-}
-
-static void start_child(void) {
-  if (R.child_go[1] >= 0) {
-    if (write(R.child_go[1], "g", 1) != 1)
-      diag_fatal("-c: cannot start the child");
-    close(R.child_go[1]);
-    R.child_go[1] = -1;
-  }
-}
-
-static void kill_child(void) {
-  if (R.child > 0) {
-    if (R.child_go[1] >= 0) {
-      close(R.child_go[1]); /* it exits without running the command */
-      R.child_go[1] = -1;
-    } else {
-      kill(R.child, SIGKILL);
-    }
-    waitpid(R.child, NULL, 0);
-    R.child = 0;
-  }
-}
 
 /* ------------------------------------------------------------ the loop */
 
@@ -965,7 +880,7 @@ static int run_loop(void) {
   uint64_t last_events = 0, last_t = now_ns(), lost = 0;
   bool shown = false, stop = false, more = false;
   if (R.child > 0)
-    start_child();
+    child_start();
   while (!stop) {
     struct epoll_event evs[16];
     int n = epoll_wait(ep, evs, 16, more ? 0 : DRAIN_MS);
@@ -994,6 +909,7 @@ static int run_loop(void) {
             stop = true;
           else if (R.child > 0 && waitpid(R.child, NULL, WNOHANG) == R.child) {
             R.child = 0;
+            child_reaped();
             stop = true;
           }
         }
@@ -1074,7 +990,7 @@ enum { OPT_CMD_ONLY = 256, OPT_VERIFY };
 
 static void cleanup(void) {
   detach_all();
-  kill_child();
+  child_kill();
   for (int i = 0; i < R.nev; i++)
     if (R.ev[i].prog_fd >= 0)
       close(R.ev[i].prog_fd);
@@ -1197,7 +1113,7 @@ int record_main(int argc, char **argv) {
   int rc = 1;
   R.ncpus = libbpf_num_possible_cpus();
   drop_vals = calloc(R.ncpus, sizeof(uint64_t));
-  if (R.cmd && spawn_child(R.cmd) < 0)
+  if (R.cmd && (R.child = child_spawn(R.cmd)) < 0)
     goto out;
   R.filter_pid = R.pid ? R.pid : R.cmd_only ? R.child : 0;
   if (create_maps() < 0 || load_all() < 0)

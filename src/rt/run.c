@@ -362,6 +362,7 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
         if (si.ssi_signo == SIGCHLD) {
           if (opt->child_pid && waitpid(opt->child_pid, NULL, WNOHANG) == opt->child_pid) {
             R.child_exited = true;
+            child_reaped();
             stop = true;
           }
         } else {

@@ -1,0 +1,107 @@
+/* child.c - the -c command, shared by tracing and recording.  It is
+ * forked before the probes are loaded (so its pid is known to them) and
+ * held on a pipe until they are attached; on every error path it is
+ * released without running the command, or killed, and always reaped. */
+#include "etrace.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t child;
+static int go[2] = {-1, -1};
+
+/* Split CMD into words: whitespace separates, '...' and "..." group. */
+static char **split_command(const char *cmd) {
+  char **argv = calloc(strlen(cmd) / 2 + 2, sizeof(char *));
+  int argc = 0;
+  const char *p = cmd;
+  while (*p) {
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (!*p)
+      break;
+    char *w = malloc(strlen(p) + 1), *q = w;
+    while (*p && *p != ' ' && *p != '\t') {
+      if (*p == '\'' || *p == '"') {
+        char quote = *p++;
+        while (*p && *p != quote)
+          *q++ = *p++;
+        if (*p)
+          p++;
+      } else {
+        *q++ = *p++;
+      }
+    }
+    *q = 0;
+    argv[argc++] = w;
+  }
+  argv[argc] = NULL;
+  return argv;
+}
+
+static void free_argv(char **argv) {
+  for (char **a = argv; *a; a++)
+    free(*a);
+  free(argv);
+}
+
+pid_t child_spawn(const char *cmd) {
+  char **argv = split_command(cmd);
+  if (!argv[0]) {
+    diag_fatal("-c: empty command");
+    free_argv(argv);
+    return -1;
+  }
+  if (pipe(go) < 0) {
+    diag_fatal("-c: pipe: %s", strerror(errno));
+    free_argv(argv);
+    return -1;
+  }
+  child = fork();
+  if (child < 0) {
+    diag_fatal("-c: fork: %s", strerror(errno));
+    free_argv(argv);
+    return -1;
+  }
+  if (child == 0) {
+    close(go[1]);
+    char c;
+    if (read(go[0], &c, 1) != 1)
+      _exit(0); /* the tracer gave up: never run the command */
+    close(go[0]);
+    execvp(argv[0], argv);
+    fprintf(stderr, "etrace: -c: cannot run '%s': %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(go[0]);
+  free_argv(argv);
+  return child;
+}
+
+void child_start(void) {
+  if (go[1] >= 0) {
+    if (write(go[1], "g", 1) != 1)
+      diag_fatal("-c: cannot start the child");
+    close(go[1]);
+    go[1] = -1;
+  }
+}
+
+void child_reaped(void) { child = 0; }
+
+void child_kill(void) {
+  if (child <= 0)
+    return;
+  if (go[1] >= 0) {
+    close(go[1]); /* it exits without running the command */
+    go[1] = -1;
+  } else {
+    kill(child, SIGKILL);
+  }
+  waitpid(child, NULL, 0);
+  child = 0;
+}
