@@ -203,6 +203,17 @@ static void canonicalize(int reg, const Type *t) {
   }
 }
 
+/* After a conditional jump to `yes`: r0 = 0 on the path that fell
+ * through, r0 = 1 at yes, and both continue after. */
+static void set_r0_bool(int yes) {
+  int done = label_new();
+  emit(MOV64_IMM(BPF_REG_0, 0));
+  ja(done);
+  label_here(yes);
+  emit(MOV64_IMM(BPF_REG_0, 1));
+  label_here(done);
+}
+
 static void load_ctx(int reg) { emit(LDX(BPF_DW, reg, BPF_REG_10, CTX_OFF)); }
 
 /* Count a lost event: drops[idx] += 1 (per-CPU array). */
@@ -596,7 +607,7 @@ static void cg_strcontains(Node *hay, Node *needle) {
   Type *ht = hay->type->size < 8 ? ty_str(8) : hay->type;
   Type *nt = needle->type->size < 8 ? ty_str(8) : needle->type;
   int hoff = cg_addr(hay, ht), noff = cg_addr(needle, nt);
-  int found = label_new(), notfound = label_new(), done = label_new();
+  int found = label_new(), notfound = label_new();
   /* Unrolled: for each start i, compare needle bytes until its NUL. */
   for (int i = 0; i < ht->size; i++) {
     int next = label_new();
@@ -616,11 +627,7 @@ static void cg_strcontains(Node *hay, Node *needle) {
     jmp_imm(BPF_JEQ, BPF_REG_1, 0, notfound);
   }
   label_here(notfound);
-  emit(MOV64_IMM(BPF_REG_0, 0));
-  ja(done);
-  label_here(found);
-  emit(MOV64_IMM(BPF_REG_0, 1));
-  label_here(done);
+  set_r0_bool(found);
   G->stack = mark;
 }
 
@@ -648,13 +655,9 @@ static void cg_binary(Node *e) {
         if (!strcmp(G->c->probe_names[i], lit->str))
           index = i;
       cg_scalar(probe);
-      int yes = label_new(), done = label_new();
+      int yes = label_new();
       jmp_imm(e->op == OP_EQ ? BPF_JEQ : BPF_JNE, BPF_REG_0, index, yes);
-      emit(MOV64_IMM(BPF_REG_0, 0));
-      ja(done);
-      label_here(yes);
-      emit(MOV64_IMM(BPF_REG_0, 1));
-      label_here(done);
+      set_r0_bool(yes);
       return;
     }
   }
@@ -697,13 +700,9 @@ static void cg_binary(Node *e) {
   default: fail(e->loc, "unsupported operator %s", op_str(e->op)); return;
   }
   if (cmp >= 0) {
-    int yes = label_new(), done = label_new();
+    int yes = label_new();
     jmp_reg(cmp, BPF_REG_1, BPF_REG_0, yes);
-    emit(MOV64_IMM(BPF_REG_0, 0));
-    ja(done);
-    label_here(yes);
-    emit(MOV64_IMM(BPF_REG_0, 1));
-    label_here(done);
+    set_r0_bool(yes);
     return;
   }
   emit(MOV64_REG(BPF_REG_0, BPF_REG_1));
@@ -807,13 +806,9 @@ static void cg_scalar(Node *e) {
     else if (e->op == OP_BNOT)
       emit(ALU64_IMM(BPF_XOR, BPF_REG_0, -1));
     else if (e->op == OP_LNOT) {
-      int zero = label_new(), done = label_new();
+      int zero = label_new();
       jmp_imm(BPF_JEQ, BPF_REG_0, 0, zero);
-      emit(MOV64_IMM(BPF_REG_0, 0));
-      ja(done);
-      label_here(zero);
-      emit(MOV64_IMM(BPF_REG_0, 1));
-      label_here(done);
+      set_r0_bool(zero);
     }
     canonicalize(BPF_REG_0, e->type);
     return;
@@ -1359,7 +1354,7 @@ static void cg_assign(Node *s) {
     else
       emit(MOV64_IMM(BPF_REG_0, 1));
     pop(BPF_REG_1);
-    Op op = s->kind == ND_INCDEC ? s->op : s->op;
+    Op op = s->op;
     bool sgn = lhs->type->is_signed && (!rhs || rhs->type->is_signed);
     switch (op) {
     case OP_ADD: emit(ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
