@@ -105,3 +105,17 @@ void child_kill(void) {
   waitpid(child, NULL, 0);
   child = 0;
 }
+
+pid_t pid_arg(const char *arg) {
+  char *end;
+  long pid = strtol(arg, &end, 10);
+  if (*end || pid <= 0 || pid > INT32_MAX) {
+    diag_fatal("invalid pid '%s'", arg);
+    return -1;
+  }
+  if (kill(pid, 0) < 0 && errno == ESRCH) {
+    diag_fatal("process %ld does not exist", pid);
+    return -1;
+  }
+  return pid;
+}

@@ -488,6 +488,8 @@ pid_t child_spawn(const char *cmd);
 void child_start(void);
 void child_reaped(void);
 void child_kill(void);
+/* -p PID: the pid, or -1 after an error (not a number, no such process). */
+pid_t pid_arg(const char *arg);
 
 /* ---------------------------------------------------------------- systp.c */
 

@@ -97,20 +97,10 @@ int main(int argc, char **argv) {
     case 'h': usage(stdout); return 0;
     case 'l': list = true; break;
     case 'o': out_file = optarg; break;
-    case 'p': {
-      char *end;
-      long pid = strtol(optarg, &end, 10);
-      if (*end || pid <= 0) {
-        diag_fatal("invalid pid '%s'", optarg);
+    case 'p':
+      if ((opt.pid = pid_arg(optarg)) < 0)
         return 1;
-      }
-      if (kill(pid, 0) < 0 && errno == ESRCH) {
-        diag_fatal("process %ld does not exist", pid);
-        return 1;
-      }
-      opt.pid = pid;
       break;
-    }
     case 'q': opt.quiet = true; break;
     case 'v': opt.verbose = true; break;
     case 'V': printf("etrace v%s\n", ETRACE_VERSION); return 0;

@@ -1046,20 +1046,10 @@ int record_main(int argc, char **argv) {
       break;
     }
     case 'c': R.cmd = optarg; break;
-    case 'p': {
-      char *end;
-      long pid = strtol(optarg, &end, 10);
-      if (*end || pid <= 0) {
-        diag_fatal("invalid pid '%s'", optarg);
+    case 'p':
+      if ((R.pid = pid_arg(optarg)) < 0)
         return 1;
-      }
-      if (kill(pid, 0) < 0 && errno == ESRCH) {
-        diag_fatal("process %ld does not exist", pid);
-        return 1;
-      }
-      R.pid = pid;
       break;
-    }
     case 'b': {
       char *end;
       long kb = strtol(optarg, &end, 10);
