@@ -453,6 +453,108 @@ static void cg_index(Node *e) {
   canonicalize(BPF_REG_0, e->type);
 }
 
+/* ------------------------------------------------------------ kernel objects
+ *
+ * A chain like curtask->real_parent->comm is address arithmetic on the
+ * object's address, with one probe read per pointer followed: BPF cannot
+ * load kernel memory directly outside BTF-aware program types. */
+
+/* Whether the object e denotes lives in user memory (the root pointer's
+ * address space). */
+static bool object_user(const Node *e) {
+  switch (e->kind) {
+  case ND_FIELD: return e->arrow ? e->lhs->type->user : object_user(e->lhs);
+  case ND_UNARY: return e->lhs->type->user;
+  case ND_INDEX:
+    return e->lhs->type->kind == TY_ARRAY ? object_user(e->lhs) : e->lhs->type->user;
+  default: return false;
+  }
+}
+
+/* Whether e is read from memory: a member of a record, p[i], a[i], *p. */
+static bool is_object_read(const Node *e) {
+  if (e->kind == ND_FIELD)
+    return e->lhs->type->kind != TY_CTX;
+  if (e->kind == ND_INDEX)
+    return e->lhs->type->kind == TY_ARRAY || e->lhs->type->is_ptr;
+  return e->kind == ND_UNARY && e->op == OP_DEREF;
+}
+
+/* r0 = the address of the object e denotes. */
+static void cg_object_addr(Node *e) {
+  switch (e->kind) {
+  case ND_FIELD:
+    if (e->arrow)
+      cg_scalar(e->lhs);
+    else
+      cg_object_addr(e->lhs);
+    if (e->field_off)
+      emit(ALU64_IMM(BPF_ADD, BPF_REG_0, e->field_off));
+    return;
+  case ND_UNARY:
+    cg_scalar(e->lhs);
+    return;
+  case ND_INDEX: {
+    if (e->lhs->type->kind == TY_ARRAY)
+      cg_object_addr(e->lhs);
+    else
+      cg_scalar(e->lhs);
+    int elem = ty_mem_size(e->type);
+    if (e->rhs->kind == ND_INT) {
+      if (e->rhs->ival)
+        emit(ALU64_IMM(BPF_ADD, BPF_REG_0, (int32_t)(e->rhs->ival * elem)));
+      return;
+    }
+    push(e->loc);
+    cg_scalar(e->rhs);
+    emit(ALU64_IMM(BPF_MUL, BPF_REG_0, elem));
+    pop(BPF_REG_1);
+    emit(ALU64_REG(BPF_ADD, BPF_REG_0, BPF_REG_1));
+    return;
+  }
+  default:
+    fail(e->loc, "cannot take the address of this expression%s", "");
+  }
+}
+
+/* r0 = the integer or pointer e denotes in memory (zero if unreadable). */
+static void cg_object_read(Node *e) {
+  int mark = G->stack;
+  int tmp = slot(8, e->loc);
+  int size = e->bit_size ? (e->bit_shift + e->bit_size + 7) / 8 : ty_mem_size(e->type);
+  emit(ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
+  cg_object_addr(e);
+  emit(MOV64_REG(BPF_REG_3, BPF_REG_0));
+  emit_addr(BPF_REG_1, tmp);
+  emit(MOV64_IMM(BPF_REG_2, size));
+  emit(CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
+  if (e->bit_size) {
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_10, tmp));
+    if (e->bit_shift)
+      emit(ALU64_IMM(BPF_RSH, BPF_REG_0, e->bit_shift));
+    if (e->bit_size < 32) {
+      emit(ALU64_IMM(BPF_AND, BPF_REG_0, (1 << e->bit_size) - 1));
+    } else if (e->bit_size < 64) {
+      emit(ALU64_IMM(BPF_LSH, BPF_REG_0, 64 - e->bit_size));
+      emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 64 - e->bit_size));
+    }
+  } else {
+    emit(LDX(size_code(size), BPF_REG_0, BPF_REG_10, tmp));
+    canonicalize(BPF_REG_0, e->type);
+  }
+  G->stack = mark;
+}
+
+/* A char array member (task->comm) into a zeroed string buffer. */
+static void cg_object_string(Node *e, int off, const Type *dst) {
+  int n = e->type->size < dst->size ? e->type->size : dst->size - 1;
+  cg_object_addr(e);
+  emit(MOV64_REG(BPF_REG_3, BPF_REG_0));
+  emit_addr(BPF_REG_1, off);
+  emit(MOV64_IMM(BPF_REG_2, n));
+  emit(CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
+}
+
 /* arg0..argN of uprobes (System V registers, then the stack above the
  * return address) and USDT probes (as the note's spec says).  ctx is
  * struct pt_regs: its fields are direct loads. */
@@ -670,6 +772,8 @@ static void cg_binary(Node *e) {
   cg_scalar(e->lhs);
   push(e->loc);
   cg_scalar(e->rhs);
+  if (e->type->is_ptr && e->ival > 1) /* pointer + n: n elements */
+    emit(ALU64_IMM(BPF_MUL, BPF_REG_0, (int32_t)e->ival));
   pop(BPF_REG_1);
   bool sgn = signed_cmp(e);
   int cmp = -1;
@@ -791,15 +895,22 @@ static void cg_scalar(Node *e) {
       cg_map_read_scalar(e);
     return;
   case ND_FIELD:
-    cg_field_scalar(e);
-    return;
   case ND_INDEX:
-    cg_index(e);
+    if (is_object_read(e))
+      cg_object_read(e);
+    else if (e->kind == ND_FIELD)
+      cg_field_scalar(e);
+    else
+      cg_index(e);
     return;
   case ND_BINARY:
     cg_binary(e);
     return;
   case ND_UNARY:
+    if (e->op == OP_DEREF) {
+      cg_object_read(e);
+      return;
+    }
     cg_scalar(e->lhs);
     if (e->op == OP_NEG)
       emit(NEG64(BPF_REG_0));
@@ -994,8 +1105,17 @@ static void cg_store(Node *e, int off, const Type *dst) {
     return;
   }
   case ND_FIELD:
-    cg_field_store(e, off, dst);
-    return;
+  case ND_INDEX:
+  case ND_UNARY:
+    if (e->type->kind == TY_STR && is_object_read(e)) {
+      cg_object_string(e, off, dst);
+      return;
+    }
+    if (e->kind == ND_FIELD) {
+      cg_field_store(e, off, dst);
+      return;
+    }
+    break;
   case ND_CALL:
     if (!strcmp(e->name, "str")) {
       cg_str_call(e, off, dst);

@@ -77,6 +77,10 @@ typedef enum {
   TY_CTX,       /* tracepoint `args`: fields from the tracefs format */
   TY_STRERROR,  /* strerror(): errno (u64) printed as its message */
   TY_INET,      /* ntop(): u64 address family, then 16 address bytes */
+  TY_RECORD,    /* a kernel struct/union (BTF): only through a pointer; its
+                 * value in a register is its kernel address */
+  TY_ARRAY,     /* an array member (not char): `elem` x `nelems`; its value
+                 * in a register is its kernel address */
   /* aggregation values (only as map values) */
   TY_COUNT, TY_SUM, TY_MIN, TY_MAX, TY_AVG, TY_STATS, TY_HIST, TY_LHIST,
 } TypeKind;
@@ -95,6 +99,16 @@ struct Type {
   int64_t lh_min, lh_max, lh_step;
   /* TY_TIMESTAMP: strftime format */
   const char *fmt;
+  /* TY_INT that is a pointer (printed in hex): what it points to (NULL:
+   * void or a function), and whether it is a user-space address */
+  bool is_ptr, user;
+  Type *pointee;
+  /* TY_RECORD: BTF type id in vmlinux and "struct task_struct" */
+  int btf_id;
+  const char *tag;
+  /* TY_ARRAY */
+  Type *elem;
+  int nelems;
 };
 
 extern Type *ty_void, *ty_u64, *ty_s64, *ty_u32, *ty_s32, *ty_u8;
@@ -107,6 +121,8 @@ bool ty_is_agg(const Type *t);
 bool ty_is_int(const Type *t);             /* TY_INT, TY_USERNAME? no: INT only */
 bool ty_same(const Type *a, const Type *b); /* same shape (strings: any size) */
 const char *ty_name(const Type *t);         /* "uint64", "string[64]", ... */
+Type *ty_ptr(Type *pointee, bool user);     /* a pointer (TY_INT, is_ptr) */
+int ty_mem_size(const Type *t);  /* bytes in kernel memory: int_size for ints */
 
 /* String buffer size: 64 bytes, or BPFTRACE_STRLEN / ETRACE_STRLEN from
  * the environment (8..200, rounded up to 8). */
@@ -199,6 +215,7 @@ struct Node {
   int field_off;       /* ND_FIELD on args: offset in the tracepoint record */
   bool field_data_loc; /* ND_FIELD on args: __data_loc string */
   bool field_user;     /* ND_FIELD on args: user-space char * */
+  int bit_shift, bit_size; /* ND_FIELD on a record: a bitfield */
 };
 
 typedef struct AttachPoint AttachPoint;
@@ -226,6 +243,33 @@ typedef struct Program {
 Program *parse_program(const Source *src);
 /* Print the AST (for -d ast and the front-end tests). */
 void ast_dump(FILE *f, const Program *prog);
+
+/* ----------------------------------------------------------------- btf.c */
+
+/* Kernel types from /sys/kernel/btf/vmlinux, parsed on first use. */
+struct btf;
+struct btf *btf_kernel(void);          /* NULL when the kernel has no BTF */
+Type *btf_type_of(int id, bool user);  /* NULL: void, float, function */
+Type *btf_int_named(const char *name); /* "u32", "int64", "bool" ... or NULL */
+/* A type as written in a cast or sizeof: "struct task_struct *",
+ * "unsigned long", "pid_t".  NULL with *why set when it is unknown. */
+Type *btf_parse_type(const char *text, bool user, const char **why);
+
+typedef struct BtfMember {
+  Type *type;       /* NULL: a member etrace cannot read (float ...) */
+  int type_id;
+  int offset;       /* bytes from the start of the record */
+  int bit_shift;    /* bitfield: bits to shift the u64 at offset right */
+  int bit_size;     /* bitfield width, 0 for ordinary members */
+} BtfMember;
+/* Member `name` of a TY_RECORD, searching anonymous structs/unions. */
+bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *out);
+
+/* rawtracepoint arguments: names and BTF types of tracepoint `name`'s
+ * parameters (without the leading void *__data); -1 when unknown. */
+int btf_tp_params(const char *name, const char ***names, int **type_ids);
+bool btf_has_raw_tp(const char *name);
+int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), void *arg);
 
 /* ---------------------------------------------------------------- sema.c */
 

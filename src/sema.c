@@ -63,6 +63,9 @@ static bool is_scalar(const Type *t) {
                t->kind == TY_TIMESTAMP || t->kind == TY_STRERROR);
 }
 
+/* A struct/union or array in memory: only its members can be read. */
+static bool is_object(const Type *t) { return t && (t->kind == TY_RECORD || t->kind == TY_ARRAY); }
+
 static Type *new_kind(TypeKind kind, int size) {
   Type *t = ealloc(sizeof(Type));
   t->kind = kind;
@@ -136,7 +139,7 @@ static void check_map_keys(Node *e, MapInfo *m) {
       return;
     }
     kt = store_type(t);
-    if (kt && kt->kind == TY_INT)
+    if (kt && kt->kind == TY_INT && !kt->is_ptr)
       kt = ty_int(kt->int_size, kt->is_signed);
   } else {
     Type **f = ealloc(sizeof(Type *) * e->nargs);
@@ -177,6 +180,10 @@ static void set_map_value(Node *at, MapInfo *m, Type *vt) {
   }
   if (vt->kind == TY_CTX) {
     serr(at->loc, "args cannot be stored in a map; use args.FIELD");
+    return;
+  }
+  if (is_object(vt)) {
+    serr(at->loc, "%s cannot be stored in a map; store its members", ty_name(vt));
     return;
   }
   Type *st = store_type(vt);
@@ -325,8 +332,14 @@ static Type *check_builtin(Node *e) {
       !strcmp(n, "cpu") || !strcmp(n, "numaid"))
     return ty_int(4, false);
   if (!strcmp(n, "nsecs") || !strcmp(n, "elapsed") || !strcmp(n, "cgroup") ||
-      !strcmp(n, "jiffies") || !strcmp(n, "curtask"))
+      !strcmp(n, "jiffies"))
     return ty_u64;
+  if (!strcmp(n, "curtask")) {
+    /* struct task_struct * when the kernel has BTF; else an integer */
+    const char *why;
+    Type *t = btf_kernel() ? btf_parse_type("struct task_struct *", false, &why) : NULL;
+    return t ? t : ty_u64;
+  }
   if (!strcmp(n, "rand"))
     return ty_int(4, false);
   if (!strcmp(n, "ncpus"))
@@ -490,7 +503,7 @@ static int check_format_call(Node *e, RecKind kind, int first) {
       known = false;
       continue;
     }
-    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t)) {
+    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
       serr(a->loc, "%s() cannot print a value of type %s", e->name, ty_name(t));
       known = false;
       continue;
@@ -568,8 +581,79 @@ static TypeKind agg_kind(const char *name) {
   return TY_NONE;
 }
 
+/* The member path of offsetof(T, a.b.c): names in order, or 0 if the
+ * argument is not such a path. */
+static int member_path(Node *a, const char **names, int max) {
+  if (a->kind == ND_BUILTIN) {
+    names[0] = a->name;
+    return 1;
+  }
+  if (a->kind == ND_FIELD && !a->arrow) {
+    int n = member_path(a->lhs, names, max - 1);
+    if (n <= 0 || n >= max)
+      return 0;
+    names[n] = a->name;
+    return n + 1;
+  }
+  return 0;
+}
+
+/* sizeof(TYPE), sizeof(EXPR), offsetof(TYPE, MEMBER.PATH): constants,
+ * folded into the node (it becomes an integer literal). */
+static Type *check_sizeof(Node *e) {
+  bool is_sizeof = !strcmp(e->name, "sizeof");
+  const char *why = NULL;
+  Type *t = NULL;
+  if (e->cast_type) {
+    t = btf_parse_type(e->cast_type, is_user_probe(), &why);
+    if (!t) {
+      serr(e->loc, "%s", why);
+      return NULL;
+    }
+  }
+  uint64_t value;
+  if (is_sizeof) {
+    if (!t && e->nargs != 1) {
+      serr(e->loc, "sizeof() expects a type or an expression");
+      return NULL;
+    }
+    if (!t) {
+      t = check_expr(e->args);
+      if (!t || t->kind == TY_NONE)
+        return final_pass ? NULL : ty_u64;
+    }
+    value = t->kind == TY_STR || is_object(t) ? (uint64_t)t->size : (uint64_t)ty_mem_size(t);
+  } else {
+    const char *names[16];
+    int n = t && e->nargs == 1 ? member_path(e->args, names, 16) : 0;
+    if (!t || t->kind != TY_RECORD || n == 0) {
+      serr(e->loc, "offsetof() expects a struct type and a member: offsetof(struct NAME, member)");
+      return NULL;
+    }
+    value = 0;
+    Type *rec = t;
+    for (int i = 0; i < n; i++) {
+      BtfMember m;
+      if (!rec || rec->kind != TY_RECORD || !btf_find_member(rec, names[i], false, &m)) {
+        serr(e->args->loc, "%s has no member named '%s'", rec ? ty_name(rec) : "this type",
+             names[i]);
+        return NULL;
+      }
+      value += m.offset;
+      rec = m.type;
+    }
+  }
+  e->kind = ND_INT;
+  e->ival = value;
+  e->args = NULL;
+  e->nargs = 0;
+  return ty_u64;
+}
+
 static Type *check_call(Node *e) {
   const char *n = e->name;
+  if (!strcmp(n, "sizeof") || !strcmp(n, "offsetof"))
+    return check_sizeof(e);
   if (agg_kind(n) != TY_NONE) {
     serr(e->loc, "%s() can only be assigned to a map: @x = %s(...)", n, n);
     return NULL;
@@ -629,7 +713,7 @@ static Type *check_call(Node *e) {
     Type *t = check_expr(a);
     if (!t || t->kind == TY_NONE)
       return NULL;
-    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t)) {
+    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
       serr(a->loc, "print() cannot print a value of type %s", ty_name(t));
       return NULL;
     }
@@ -912,6 +996,12 @@ static Type *check_binary(Node *e) {
     return NULL;
   }
   bool sgn = l->is_signed && r->is_signed;
+  if ((e->op == OP_ADD || e->op == OP_SUB) && l->is_ptr && !r->is_ptr) {
+    /* pointer arithmetic counts elements, as in C */
+    e->ival = l->pointee && !is_object(l->pointee) && l->pointee->kind != TY_STR
+                  ? ty_mem_size(l->pointee) : l->pointee ? l->pointee->size : 1;
+    return l;
+  }
   switch (e->op) {
   case OP_EQ: case OP_NE: case OP_LT: case OP_LE: case OP_GT: case OP_GE:
     return ty_u64;
@@ -936,22 +1026,111 @@ static Type *check_cast(Node *e) {
       }
       return ty_int(ints[i].size, ints[i].sgn);
     }
-  if (strchr(e->cast_type, '*') || !strncmp(e->cast_type, "struct", 6)) {
-    serr(e->loc, "casts to kernel types (%s) are not supported yet", e->cast_type);
+  const char *why = NULL;
+  Type *to = btf_parse_type(e->cast_type, is_user_probe(), &why);
+  if (!to) {
+    serr(e->loc, "%s", why);
     return NULL;
   }
-  serr(e->loc, "unknown type in cast: %s", e->cast_type);
-  return NULL;
+  if (to->kind == TY_RECORD || to->kind == TY_ARRAY || to->kind == TY_STR) {
+    serr(e->loc, "cannot cast to %s; cast to a pointer (%s *) instead", ty_name(to),
+         ty_name(to));
+    return NULL;
+  }
+  if (t && t->kind != TY_NONE && !is_scalar(t)) {
+    serr(e->loc, "cannot cast %s to %s", ty_name(t), e->cast_type);
+    return NULL;
+  }
+  return to;
+}
+
+/* ------------------------------------------------------------ kernel types
+ *
+ * A value of struct/union (TY_RECORD) or array (TY_ARRAY) type lives in
+ * kernel (or user) memory: sema lets it be the operand of `.`, `[]`, `&`-free
+ * member chains and print(); cg keeps its address and reads the scalar at
+ * the end of the chain with one probe read. */
+
+/* base.NAME (record) or base->NAME (pointer to record). */
+static Type *check_member(Node *e, Type *t) {
+  Type *rec = t;
+  if (e->arrow) {
+    if (!t->is_ptr || !t->pointee || t->pointee->kind != TY_RECORD) {
+      serr(e->loc, "cannot use '->' on a value of type %s: it is not a pointer to a struct",
+           ty_name(t));
+      return NULL;
+    }
+    rec = t->pointee;
+  } else if (t->kind != TY_RECORD) {
+    if (t->is_ptr && t->pointee && t->pointee->kind == TY_RECORD)
+      serr(e->loc, "cannot access field '%s' of %s with '.'; use '->'", e->name, ty_name(t));
+    else
+      serr(e->loc, "cannot access field '%s' of a value of type %s", e->name, ty_name(t));
+    return NULL;
+  }
+  BtfMember m;
+  if (!btf_find_member(rec, e->name, t->user, &m)) {
+    serr(e->loc, "%s has no member named '%s'", ty_name(rec), e->name);
+    return NULL;
+  }
+  if (!m.type) {
+    serr(e->loc, "member '%s' of %s has a type etrace cannot read", e->name, ty_name(rec));
+    return NULL;
+  }
+  if (m.bit_size && (m.type->kind != TY_INT || m.bit_shift + m.bit_size > 64)) {
+    serr(e->loc, "bitfield '%s' of %s cannot be read", e->name, ty_name(rec));
+    return NULL;
+  }
+  e->field_off = m.offset;
+  e->bit_shift = m.bit_shift;
+  e->bit_size = m.bit_size;
+  return m.type;
+}
+
+/* *p: the pointee (a record stays in memory; an integer is read). */
+static Type *check_deref(Node *e, Type *t) {
+  if (!t->is_ptr) {
+    serr(e->loc, "cannot dereference a value of type %s: it is not a pointer", ty_name(t));
+    return NULL;
+  }
+  if (!t->pointee) {
+    serr(e->loc, "cannot dereference a void pointer; cast it to a typed pointer first");
+    return NULL;
+  }
+  if (t->pointee->kind == TY_STR) {
+    serr(e->loc, "cannot dereference %s; use str() to read it", ty_name(t));
+    return NULL;
+  }
+  return t->pointee;
+}
+
+/* p[i] on a pointer, a[i] on an array member. */
+static Type *check_object_index(Node *e, Type *t) {
+  Type *it = check_expr(e->rhs);
+  if (it && it->kind != TY_NONE && !is_scalar(it)) {
+    serr(e->rhs->loc, "array index must be an integer, got %s", ty_name(it));
+    return NULL;
+  }
+  Type *elem = t->kind == TY_ARRAY ? t->elem : t->pointee;
+  if (t->kind == TY_ARRAY && e->rhs->kind == ND_INT && e->rhs->ival >= (uint64_t)t->nelems &&
+      t->nelems > 0) {
+    serr(e->rhs->loc, "index %llu is out of bounds for %s", (unsigned long long)e->rhs->ival,
+         ty_name(t));
+    return NULL;
+  }
+  if (!elem || elem->kind == TY_STR) {
+    serr(e->loc, "cannot index a value of type %s", ty_name(t));
+    return NULL;
+  }
+  return elem;
 }
 
 static Type *check_field(Node *e) {
   Type *t = check_expr(e->lhs);
   if (!t || t->kind == TY_NONE)
     return NULL;
-  if (t->kind != TY_CTX) {
-    serr(e->loc, "cannot access field '%s' of a value of type %s", e->name, ty_name(t));
-    return NULL;
-  }
+  if (t->kind != TY_CTX)
+    return check_member(e, t);
   TpField *f = ctx_field(e->name);
   if (!f) {
     serr(e->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
@@ -974,6 +1153,14 @@ static Type *check_field(Node *e) {
  * time (out of range reads 0). */
 static Type *check_index(Node *e) {
   Node *f = e->lhs;
+  if (!(f->kind == ND_FIELD && f->lhs->kind == ND_BUILTIN && !strcmp(f->lhs->name, "args") &&
+        cur->type == PT_TRACEPOINT)) {
+    Type *t = check_expr(f);
+    if (!t || t->kind == TY_NONE)
+      return NULL;
+    if (t->kind == TY_ARRAY || t->is_ptr)
+      return check_object_index(e, t);
+  }
   Type *it = check_expr(e->rhs);
   if (f->kind != ND_FIELD || f->lhs->kind != ND_BUILTIN || strcmp(f->lhs->name, "args")) {
     check_expr(f);
@@ -1067,10 +1254,8 @@ static Type *check_expr_inner(Node *e) {
     Type *t = check_expr(e->lhs);
     if (!t || t->kind == TY_NONE)
       return NULL;
-    if (e->op == OP_DEREF) {
-      serr(e->loc, "pointer dereference is not supported yet");
-      return NULL;
-    }
+    if (e->op == OP_DEREF)
+      return check_deref(e, t);
     if (!is_scalar(t)) {
       serr(e->loc, "operator %s expects an integer operand, got %s", op_str(e->op), ty_name(t));
       return NULL;
@@ -1109,7 +1294,7 @@ static Type *check_expr_inner(Node *e) {
       f[i] = check_expr(a);
       if (!f[i] || f[i]->kind == TY_NONE)
         ok = false;
-      else if (f[i]->kind == TY_VOID || f[i]->kind == TY_CTX || ty_is_agg(f[i])) {
+      else if (f[i]->kind == TY_VOID || f[i]->kind == TY_CTX || ty_is_agg(f[i]) || is_object(f[i])) {
         serr(a->loc, "a tuple cannot hold a value of type %s", ty_name(f[i]));
         ok = false;
       } else
@@ -1213,7 +1398,7 @@ static void check_assign(Node *s) {
     vt = check_expr(rhs);
   }
   if (lhs->kind == ND_VAR) {
-    if (vt && (vt->kind == TY_VOID || vt->kind == TY_CTX)) {
+    if (vt && (vt->kind == TY_VOID || vt->kind == TY_CTX || is_object(vt))) {
       serr(rhs->loc, "cannot assign a value of type %s to $%s", ty_name(vt), lhs->name);
       return;
     }
