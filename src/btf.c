@@ -332,3 +332,31 @@ int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), 
   }
   return n;
 }
+
+/* A BTF type as C spells it, for -lv: "struct task_struct *",
+ * "unsigned int", "const char *". */
+const char *btf_c_name(int id) {
+  if (!btf_kernel())
+    return "?";
+  const struct btf_type *t = btf__type_by_id(kbtf, id);
+  if (!t || id == 0)
+    return "void";
+  const char *name = btf__name_by_offset(kbtf, t->name_off);
+  switch (btf_kind(t)) {
+  case BTF_KIND_PTR: {
+    const struct btf_type *pt = btf__type_by_id(kbtf, t->type);
+    if (pt && btf_is_func_proto(pt))
+      return "void *"; /* a function pointer */
+    const char *to = btf_c_name(t->type);
+    return eprintf("%s%s*", to, to[strlen(to) - 1] == '*' ? "" : " ");
+  }
+  case BTF_KIND_CONST: return eprintf("const %s", btf_c_name(t->type));
+  case BTF_KIND_VOLATILE: return eprintf("volatile %s", btf_c_name(t->type));
+  case BTF_KIND_RESTRICT: case BTF_KIND_TYPE_TAG: return btf_c_name(t->type);
+  case BTF_KIND_STRUCT: return eprintf("struct %s", name);
+  case BTF_KIND_UNION: return eprintf("union %s", name);
+  case BTF_KIND_ENUM: case BTF_KIND_ENUM64: return eprintf("enum %s", name);
+  case BTF_KIND_ARRAY: return eprintf("%s[%u]", btf_c_name(btf_array(t)->type), btf_array(t)->nelems);
+  default: return name && *name ? name : "?";
+  }
+}

@@ -411,6 +411,12 @@ static void cg_map_read_agg(Node *e) {
 }
 
 static void cg_field_scalar(Node *e) {
+  if (G->t->type == PT_RAWTP) { /* ctx: u64 args[] */
+    load_ctx(BPF_REG_1);
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, e->field_off));
+    canonicalize(BPF_REG_0, e->type);
+    return;
+  }
   const TpField *f = tp_field(e->name);
   if (!f) {
     fail(e->loc, "tracepoint has no field '%s'", e->name);
@@ -645,6 +651,9 @@ static void cg_builtin(Node *e) {
     emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 80 /* ax */));
   } else if (!strcmp(n, "func")) {
     emit_imm64(BPF_REG_0, G->t->func_index);
+  } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9' && G->t->type == PT_RAWTP) {
+    load_ctx(BPF_REG_1);
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8 * atoi(n + 3)));
   } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9') {
     cg_user_arg(e, atoi(n + 3));
   } else {
@@ -1008,6 +1017,11 @@ static void cg_str_call(Node *e, int off, const Type *dst) {
 }
 
 static void cg_field_store(Node *e, int off, const Type *dst) {
+  if (G->t->type == PT_RAWTP) {
+    cg_scalar(e);
+    emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
+    return;
+  }
   const TpField *f = tp_field(e->name);
   if (!f) {
     fail(e->loc, "tracepoint has no field '%s'", e->name);

@@ -269,6 +269,7 @@ bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *ou
  * parameters (without the leading void *__data); -1 when unknown. */
 int btf_tp_params(const char *name, const char ***names, int **type_ids);
 bool btf_has_raw_tp(const char *name);
+const char *btf_c_name(int type_id);   /* "struct task_struct *" */
 int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), void *arg);
 
 /* ---------------------------------------------------------------- sema.c */
@@ -326,7 +327,7 @@ typedef struct Site {
 /* One attach point after expansion (wildcards resolved). */
 typedef enum {
   PT_BEGIN, PT_END, PT_TRACEPOINT, PT_INTERVAL, PT_PROFILE,
-  PT_UPROBE, PT_URETPROBE, PT_USDT,
+  PT_UPROBE, PT_URETPROBE, PT_USDT, PT_RAWTP,
 } ProbeType;
 
 typedef struct TpFormat TpFormat;
@@ -343,6 +344,13 @@ typedef struct Target {
   /* syscalls:* served through the raw tracepoint dispatcher (systp.c) */
   bool raw_syscall, sys_exit;
   int sys_nr;
+  /* PT_RAWTP: the kernel tracepoint, its parameters (BTF), and whether
+   * it was loaded as tp_btf (else raw_tp) */
+  char *rt_name;
+  int rt_nparams;
+  const char **rt_param_names;
+  int *rt_param_types;
+  bool rt_btf;
   /* PT_INTERVAL / PT_PROFILE: period in ns, or frequency in Hz */
   uint64_t period_ns, freq_hz;
   /* PT_UPROBE / PT_URETPROBE / PT_USDT: file and file offset to attach

@@ -186,6 +186,8 @@ static int run_test_prog(Target *t) {
 static int attach_target(Target *t) {
   if (t->type == PT_TRACEPOINT)
     return prov_attach_tracepoint(t->prog_fd, t->tp->id);
+  if (t->type == PT_RAWTP)
+    return t->rt_btf ? prov_attach_tp_btf(t->prog_fd) : prov_attach_raw_tp(t->prog_fd, t->rt_name);
   if (t->type == PT_INTERVAL)
     return prov_attach_perf_clock(t->prog_fd, 0, t->period_ns, t->freq_hz);
   if (t->type == PT_UPROBE || t->type == PT_URETPROBE || t->type == PT_USDT)
