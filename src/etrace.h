@@ -310,9 +310,14 @@ typedef enum {
   REC_CAT,             /* id: site (fmt + args, like printf) */
   REC_SYSTEM,          /* id: site (fmt + args, like printf) */
   REC_JOIN,            /* id: site (separator); data: argv strings */
+  REC_OBJECT,          /* id: site (args: the object's type, fmt: "print",
+                        * "dump" or "compact"); data: its bytes, at most
+                        * OBJECT_COPY_MAX */
 } RecKind;
 
 #define JOIN_MAX_ARGS 16  /* join() reads at most this many argv strings */
+
+#define OBJECT_COPY_MAX 16384 /* bytes of a kernel object print()/dump() copy */
 
 #define REC_HEADER(kind, id) (((uint64_t)(kind) << 32) | (uint32_t)(id))
 

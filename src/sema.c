@@ -722,12 +722,47 @@ static Type *check_call(Node *e) {
     Type *t = check_expr(a);
     if (!t || t->kind == TY_NONE)
       return NULL;
+    if (t->kind == TY_RECORD) { /* print(*p): a copy of the object */
+      e->site = add_site(REC_OBJECT, "print", t, e->loc);
+      return ty_void;
+    }
     if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
       serr(a->loc, "print() cannot print a value of type %s", ty_name(t));
       return NULL;
     }
     Type *one = store_type(t);
     e->site = add_site(REC_PRINT_VALUE, NULL, ty_tuple(&one, 1), e->loc);
+    return ty_void;
+  }
+  if (!strcmp(n, "dump")) { /* dump(ptr or *ptr [, "compact"]) */
+    if (!want_args(e, 1, 2))
+      return NULL;
+    Type *t = check_expr(e->args);
+    if (!t || t->kind == TY_NONE)
+      return NULL;
+    Type *obj = t->kind == TY_RECORD ? t : t->is_ptr && t->pointee &&
+                t->pointee->kind == TY_RECORD ? t->pointee : NULL;
+    if (!obj) {
+      serr(e->args->loc, "dump() expects a struct or a pointer to a struct, got %s", ty_name(t));
+      return NULL;
+    }
+    Node *mode = e->args->next;
+    if (mode && (mode->kind != ND_STR || (strcmp(mode->str, "compact") &&
+                                          strcmp(mode->str, "kernel")))) {
+      serr(mode->loc, "dump()'s second argument must be \"compact\" or \"kernel\"");
+      return NULL;
+    }
+    if (mode && !strcmp(mode->str, "kernel") && cur->type != PT_RAWTP) {
+      /* bpf_snprintf_btf() is a helper of BTF-typed (tracing) programs */
+      serr(mode->loc, "dump(..., \"kernel\") renders in the kernel with bpf_snprintf_btf(), "
+                      "which only rawtracepoint (tp_btf) probes may call");
+      return NULL;
+    }
+    if (mode && !strcmp(mode->str, "kernel") && !t->is_ptr) {
+      serr(e->args->loc, "dump(..., \"kernel\") expects a pointer to a struct");
+      return NULL;
+    }
+    e->site = add_site(REC_OBJECT, mode ? mode->str : "dump", obj, e->loc);
     return ty_void;
   }
   if (!strcmp(n, "clear") || !strcmp(n, "zero")) {
