@@ -270,6 +270,8 @@ bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *ou
 int btf_tp_params(const char *name, const char ***names, int **type_ids);
 bool btf_has_raw_tp(const char *name);
 const char *btf_c_name(int type_id);   /* "struct task_struct *" */
+/* -l / -lv 'struct GLOB' (union, enum): 1 listed, 0 not a type glob, -1 error */
+int btf_list_types(FILE *f, const char *glob, bool verbose);
 int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), void *arg);
 
 /* ---------------------------------------------------------------- sema.c */

@@ -336,6 +336,11 @@ static void print_tracepoint_args(FILE *f, const char *name) {
 }
 
 int prov_list(FILE *f, const char *glob, bool verbose) {
+  if (glob) {
+    int types = btf_list_types(f, glob, verbose);
+    if (types)
+      return types < 0 ? -EINVAL : 0;
+  }
   if (!tracefs_root(false)) {
     int err = errno;
     diag_fatal("cannot find or mount tracefs: %s", strerror(err));

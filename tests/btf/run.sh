@@ -94,3 +94,20 @@ if grep -q '^(struct hstate){' "$OUT/trunc.out" &&
    grep -qx '\.\.\. 16384 of 32920 bytes (the rest was not copied and shows as zero)' "$OUT/trunc.out"
 then pass dump_truncation_reported
 else fail dump_truncation_reported "no truncation note" "$OUT/trunc.out"; fi
+
+# ------------------------------------------------ listing types
+
+"$ET" -lv 'struct path' > "$OUT/lv_path.out" 2>&1
+printf 'struct path {\n\tstruct vfsmount *mnt;\n\tstruct dentry *dentry;\n};\n\n' > "$OUT/lv_path.want"
+if cmp -s "$OUT/lv_path.want" "$OUT/lv_path.out"; then pass lv_struct_definition
+else fail lv_struct_definition "not the C definition" "$OUT/lv_path.out"; fi
+
+"$ET" -l 'struct task_*' > "$OUT/l_task.out" 2>&1
+if grep -qx 'struct task_struct' "$OUT/l_task.out" && ! grep -qv '^struct task_' "$OUT/l_task.out" &&
+   sort -c "$OUT/l_task.out" 2>/dev/null; then pass l_struct_glob
+else fail l_struct_glob "expected sorted struct task_* names" "$OUT/l_task.out"; fi
+
+"$ET" -lv 'rawtracepoint:sched_switch' > "$OUT/lv_rawtp.out" 2>&1
+printf 'rawtracepoint:vmlinux:sched_switch\n    bool preempt\n    struct task_struct * prev\n    struct task_struct * next\n    unsigned int prev_state\n' > "$OUT/lv_rawtp.want"
+if cmp -s "$OUT/lv_rawtp.want" "$OUT/lv_rawtp.out"; then pass lv_rawtracepoint_args
+else fail lv_rawtracepoint_args "arguments differ" "$OUT/lv_rawtp.out"; fi
