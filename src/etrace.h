@@ -28,6 +28,9 @@ void *egrow(void *arr, int n, size_t elem); /* room for arr[n] (arena arrays) */
 char *estrndup(const char *s, size_t n);
 char *eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void arena_free_all(void);
+/* Bumped by arena_free_all: caches of arena objects compare it to know
+ * their contents are gone (one process may compile several programs). */
+int arena_generation(void);
 
 /* A growable byte buffer (malloc-backed, not arena). */
 typedef struct Buf {
