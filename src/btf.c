@@ -62,6 +62,10 @@ static int nunames;
  * looked up once per compilation and remembered (ids < 0 too). */
 static UserName *klookups;
 static int nklookups;
+/* Forward declarations made while converting a self-referencing type
+ * (dwarf.c) and the type they stand for. */
+static int (*fwds)[2];
+static int nfwds;
 
 static void reset_program_types(void) {
   free(recs);
@@ -73,6 +77,9 @@ static void reset_program_types(void) {
   free(klookups);
   klookups = NULL;
   nklookups = 0;
+  free(fwds);
+  fwds = NULL;
+  nfwds = 0;
   if (nbase_types) {
     btf__free(kbtf);
     kbtf = kbase;
@@ -116,6 +123,12 @@ int btf_lookup(const char *name, int kind) {
   klookups = realloc(klookups, sizeof(UserName) * (nklookups + 1));
   klookups[nklookups++] = (UserName){estrdup(name), kind, id};
   return id;
+}
+
+void btf_resolve_fwd(int fwd_id, int real_id) {
+  fwds = realloc(fwds, sizeof *fwds * (nfwds + 1));
+  fwds[nfwds][0] = fwd_id;
+  fwds[nfwds++][1] = real_id;
 }
 
 bool btf_is_kernel_type(int id) { return nbase_types == 0 || id < nbase_types; }
@@ -183,6 +196,9 @@ Type *btf_type_of(int id, bool user) {
   case BTF_KIND_UNION:
     return record_type(id, t);
   case BTF_KIND_FWD: { /* a struct used before its definition was complete */
+    for (int i = 0; i < nfwds; i++)
+      if (fwds[i][0] == id)
+        return btf_type_of(fwds[i][1], user);
     const char *name = btf__name_by_offset(kbtf, t->name_off);
     int def = btf_lookup(name, btf_kflag(t) ? BTF_KIND_UNION : BTF_KIND_STRUCT);
     return def > 0 && def != id ? btf_type_of(def, user) : NULL;
