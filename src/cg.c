@@ -410,10 +410,16 @@ static void cg_map_read_agg(Node *e) {
   }
 }
 
+static void cg_user_arg(Node *e, int i);
+
 static void cg_field_scalar(Node *e) {
   const TpField *f = tp_field(e->name);
   if (!f) {
     fail(e->loc, "tracepoint has no field '%s'", e->name);
+    return;
+  }
+  if (G->t->type == PT_KPROBE) { /* fentry's args.NAME, served by a kprobe */
+    cg_user_arg(e, f->offset / 8);
     return;
   }
   load_ctx(BPF_REG_1);
@@ -459,6 +465,13 @@ static void cg_index(Node *e) {
 static void cg_user_arg(Node *e, int i) {
   static const int arg_regs[6] = {112, 104, 96, 88, 72, 64}; /* di si dx cx r8 r9 */
   UsdtArg a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1};
+  if (G->t->type == PT_FENTRY || G->t->type == PT_FEXIT) {
+    /* fentry/fexit: ctx is an array of u64, argument i at 8 * i */
+    load_ctx(BPF_REG_1);
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8 * i));
+    canonicalize(BPF_REG_0, e->type);
+    return;
+  }
   if (G->t->type == PT_USDT)
     a = G->t->usdt->args[i];
   else if (i < 6)
@@ -494,7 +507,7 @@ static void cg_user_arg(Node *e, int i) {
     emit(ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
     emit_addr(BPF_REG_1, tmp);
     emit(MOV64_IMM(BPF_REG_2, a.size));
-    emit(CALL(BPF_FUNC_probe_read_user));
+    emit(CALL(G->t->type == PT_KPROBE ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
     emit(LDX(size_code(a.size), BPF_REG_0, BPF_REG_10, tmp));
   }
   canonicalize(BPF_REG_0, e->type);
@@ -540,7 +553,11 @@ static void cg_builtin(Node *e) {
     emit_imm64(BPF_REG_0, G->c->cpid);
   } else if (!strcmp(n, "retval")) {
     load_ctx(BPF_REG_1);
-    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 80 /* ax */));
+    if (G->t->type == PT_FEXIT) /* after the arguments in fexit's u64 array */
+      emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, G->t->k_ret->offset));
+    else
+      emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 80 /* ax */));
+    canonicalize(BPF_REG_0, e->type);
   } else if (!strcmp(n, "func")) {
     emit_imm64(BPF_REG_0, G->t->func_index);
   } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9') {

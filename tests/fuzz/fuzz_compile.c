@@ -24,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Source src = {.name = "fuzz", .text = text};
   diag_source = &src;
   static const char *const params[] = {"1", "two"};
-  Options opt = {.posparams = params, .nposparams = 2, .unsafe = true, .cpid = 1};
+  Options opt = {.posparams = params, .nposparams = 2, .unsafe = true, .cpid = 1,
+                 .dry_run = true};
   Program *prog = parse_program(&src);
   if (prog) {
     Compiled *c = sema_program(prog, &opt);
