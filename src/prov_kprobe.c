@@ -231,6 +231,8 @@ static void load_kfuncs(void) {
   for (int i = 0; i < nkfuncs; i++)
     if (!j || strcmp(kfuncs[j - 1], kfuncs[i]))
       kfuncs[j++] = kfuncs[i];
+    else
+      free(kfuncs[i]);
   nkfuncs = j;
 }
 

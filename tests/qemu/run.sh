@@ -32,7 +32,7 @@ cp tests/codegen/kfunc_*.bt $R/codegen/
 
 start=$(date +%s.%N)
 timeout ${QEMU_TIMEOUT:-900} qemu-system-x86_64 -machine accel=tcg -m 512 -smp 1 \
-  -display none -monitor none -no-reboot -serial file:$T/serial.log \
+  -display none -monitor none -nic none -no-reboot -serial file:$T/serial.log \
   -kernel "$KERNEL" -initrd $T/initramfs.gz \
   -append "console=ttyS0 quiet loglevel=1 panic=-1" > $T/qemu.log 2>&1
 rc=$?
