@@ -295,12 +295,15 @@ static int kprobe_retprobe_bit(void) {
   return bit;
 }
 
-/* Can this kernel load fentry programs?  Tried once, with an empty
- * program on a function known to be in BTF.  0, or the errno. */
+/* Can this kernel load fentry programs on the function with BTF id
+ * btf_id?  Tried with an empty program (the kernel also refuses some
+ * functions, e.g. migrate_disable, which trampolines call themselves).
+ * 0, or the errno. */
 static int fentry_errno(int btf_id) {
-  static int err = -1;
-  if (err >= 0)
+  static int last_id = -1, err = -1;
+  if (btf_id == last_id)
     return err;
+  last_id = btf_id;
   if (!vmlinux_btf()) {
     err = ENOENT;
     return err;

@@ -42,6 +42,8 @@ t kretprobe_retval '^@\[12345\]: 5$' -q -c "$WL read 12345 5" \
 # fentry: arguments by name from BTF, and by number
 t fentry_args '^@\[12345, 12345\]: 5$' -q -c "$WL read 12345 5" \
   -e 'fentry:vfs_read /pid == cpid/ { @[args.count, arg2] = count(); }'
+t fentry_func_probe '^@\[vfs_read, fentry:vmlinux:vfs_read\]: 5$' -q -c "$WL read 12345 5" \
+  -e 'f:vfs_read /pid == cpid && args.count == 12345/ { @[func, probe] = count(); }'
 t fentry_signed_arg '^@\[-100\]: 3$' -q -c "$WL open /nonexistent 3" \
   -e 'f:do_sys_openat2 /pid == cpid/ { @[args->dfd] = count(); }'
 # fexit: arguments and the typed return value
@@ -49,6 +51,10 @@ t fexit_retval '^@\[12345, 12345\]: 5$' -q -c "$WL read 12345 5" \
   -e 'fexit:vfs_read /pid == cpid/ { @[args.count, retval] = count(); }'
 t fexit_negative_retval '^@\[-100, -2\]: 3$' -q -c "$WL open /nonexistent 3" \
   -e 'kretfunc:do_sys_openat2 /pid == cpid/ { @[args.dfd, retval] = count(); }'
+# fentry falls back to a kprobe where the kernel refuses fentry (it
+# denies migrate_disable, which its trampolines call themselves)
+t fentry_falls_back_to_kprobe 'fentry:vmlinux:migrate_disable: using a kprobe, since fentry is not available' \
+  -v -q -c "$WL sleep 100" -e 'f:migrate_disable { @ = count(); }'
 # -v says which hook was chosen
 t hook_fentry_reported 'fentry:vmlinux:vfs_read: using fentry' -v -q -c "$WL read 1 1" \
   -e 'f:vfs_read /pid == cpid/ { @ = count(); }'
