@@ -515,6 +515,12 @@ const char *kprobe_tracepoint_hint(const char *func, bool ret);
 /* Attach: returns the fd owning the attachment, or -errno. */
 int prov_attach_kprobe(int prog_fd, const char *func, uint64_t offset, bool retprobe);
 int prov_attach_fentry(int prog_fd, bool fexit);
+/* `-l` for kernel-function globs (kprobe:vfs_*, fentry:tcp_*): calls add
+ * for each match; returns 1 when glob is one, 0 when it is not.  With
+ * -lv, prov_kprobe_print_args prints an fentry/fexit probe's parameters
+ * (and fexit's retval) from BTF. */
+int prov_kprobe_list(const char *glob, void (*add)(void *arg, char *name), void *arg);
+void prov_kprobe_print_args(FILE *f, const char *name);
 
 /* ---------------------------------------------------------------- prov.c */
 

@@ -251,6 +251,8 @@ static int list_one(Listing *l, const char *glob) {
   int user = prov_uprobe_list(glob, listing_add_cb, l);
   if (user)
     return user < 0 ? -EINVAL : 0;
+  if (prov_kprobe_list(glob, listing_add_cb, l))
+    return 0;
   const char *rest = NULL;
   const char *provider = split_provider(glob, &rest);
   if (!provider) {
@@ -328,6 +330,8 @@ int prov_list(FILE *f, const char *glob, bool verbose) {
       fprintf(f, "%s\n", l.names[i]);
       if (verbose && !strncmp(l.names[i], "tracepoint:", 11))
         print_tracepoint_args(f, l.names[i]);
+      else if (verbose)
+        prov_kprobe_print_args(f, l.names[i]);
     }
   }
   return 0;

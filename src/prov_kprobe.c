@@ -585,3 +585,40 @@ int prov_attach_fentry(int prog_fd, bool fexit) {
     fd = bpf_raw_tracepoint_open(NULL, prog_fd);
   return fd < 0 ? -errno : fd;
 }
+
+/* ------------------------------------------------------------ listing */
+
+int prov_kprobe_list(const char *glob, void (*add)(void *arg, char *name), void *arg) {
+  const char *colon = strchr(glob, ':');
+  ProbeType type;
+  if (!colon || !kernel_provider(estrndup(glob, colon - glob), &type))
+    return 0;
+  const char *spec = colon + 1;
+  if (!strncmp(spec, "vmlinux:", 8))
+    spec += 8;
+  if (!*spec)
+    spec = "*";
+  char **names;
+  int n = match_funcs(spec, is_btf_kind(type), &names);
+  for (int i = 0; i < n; i++)
+    add(arg, is_btf_kind(type) ? eprintf("%s:vmlinux:%s", kprobe_kind_name(type), names[i])
+                               : eprintf("%s:%s", kprobe_kind_name(type), names[i]));
+  return 1;
+}
+
+void prov_kprobe_print_args(FILE *f, const char *name) {
+  const char *colon = strchr(name, ':');
+  ProbeType type;
+  if (!colon || !kernel_provider(estrndup(name, colon - name), &type) || !is_btf_kind(type))
+    return;
+  const char *func = strrchr(name, ':') + 1;
+  int id = btf_func_id(func);
+  if (id < 0)
+    return;
+  TpField *ret;
+  TpFormat *args = btf_args(id, func, &ret);
+  for (int i = 0; i < args->nfields; i++)
+    fprintf(f, "    %s %s\n", args->fields[i].ctype, args->fields[i].name);
+  if (type == PT_FEXIT)
+    fprintf(f, "    %s retval\n", ret->ctype);
+}

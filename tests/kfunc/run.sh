@@ -66,3 +66,19 @@ else
     fi
   done
 fi
+
+# -l lists kernel functions for kprobe globs, -lv fentry/fexit parameters
+# from BTF (whether or not this kernel can attach to them).
+$ET -l 'kprobe:vfs_rea*' > $T/list.out 2>&1
+if grep -qx 'kprobe:vfs_read' $T/list.out && ! grep -qv '^kprobe:vfs_rea' $T/list.out; then
+  echo "PASS kfunc/list_kprobe_glob"
+else
+  echo "FAIL kfunc/list_kprobe_glob"; head $T/list.out
+fi
+$ET -lv 'fexit:vfs_read' > $T/listv.out 2>&1
+printf 'fexit:vmlinux:vfs_read\n    struct file * file\n    char * buf\n    size_t count\n    loff_t * pos\n    ssize_t retval\n' > $T/listv.want
+if diff -u $T/listv.want $T/listv.out > $T/listv.diff; then
+  echo "PASS kfunc/list_fexit_args"
+else
+  echo "FAIL kfunc/list_fexit_args"; cat $T/listv.diff
+fi
