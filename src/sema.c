@@ -1041,6 +1041,10 @@ static Type *check_index(Node *e) {
   if (!check_expr(f->lhs))
     return NULL;
   TpField *tf = ctx_field(f->name);
+  if (!tf && is_kernel_probe()) {
+    serr(f->loc, "kernel function %s has no parameter named '%s'", cur->k_func, f->name);
+    return NULL;
+  }
   if (!tf) {
     serr(f->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
          f->name);
