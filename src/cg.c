@@ -413,6 +413,12 @@ static void cg_map_read_agg(Node *e) {
 static void cg_user_arg(Node *e, int i);
 
 static void cg_field_scalar(Node *e) {
+  if (G->t->type == PT_RAWTP) { /* ctx: u64 args[] */
+    load_ctx(BPF_REG_1);
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, e->field_off));
+    canonicalize(BPF_REG_0, e->type);
+    return;
+  }
   const TpField *f = tp_field(e->name);
   if (!f) {
     fail(e->loc, "tracepoint has no field '%s'", e->name);
@@ -457,6 +463,108 @@ static void cg_index(Node *e) {
   label_here(out);
   emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_10, tmp));
   canonicalize(BPF_REG_0, e->type);
+}
+
+/* ------------------------------------------------------------ kernel objects
+ *
+ * A chain like curtask->real_parent->comm is address arithmetic on the
+ * object's address, with one probe read per pointer followed: BPF cannot
+ * load kernel memory directly outside BTF-aware program types. */
+
+/* Whether the object e denotes lives in user memory (the root pointer's
+ * address space). */
+static bool object_user(const Node *e) {
+  switch (e->kind) {
+  case ND_FIELD: return e->arrow ? e->lhs->type->user : object_user(e->lhs);
+  case ND_UNARY: return e->lhs->type->user;
+  case ND_INDEX:
+    return e->lhs->type->kind == TY_ARRAY ? object_user(e->lhs) : e->lhs->type->user;
+  default: return false;
+  }
+}
+
+/* Whether e is read from memory: a member of a record, p[i], a[i], *p. */
+static bool is_object_read(const Node *e) {
+  if (e->kind == ND_FIELD)
+    return e->lhs->type->kind != TY_CTX;
+  if (e->kind == ND_INDEX)
+    return e->lhs->type->kind == TY_ARRAY || e->lhs->type->is_ptr;
+  return e->kind == ND_UNARY && e->op == OP_DEREF;
+}
+
+/* r0 = the address of the object e denotes. */
+static void cg_object_addr(Node *e) {
+  switch (e->kind) {
+  case ND_FIELD:
+    if (e->arrow)
+      cg_scalar(e->lhs);
+    else
+      cg_object_addr(e->lhs);
+    if (e->field_off)
+      emit(ALU64_IMM(BPF_ADD, BPF_REG_0, e->field_off));
+    return;
+  case ND_UNARY:
+    cg_scalar(e->lhs);
+    return;
+  case ND_INDEX: {
+    if (e->lhs->type->kind == TY_ARRAY)
+      cg_object_addr(e->lhs);
+    else
+      cg_scalar(e->lhs);
+    int elem = ty_mem_size(e->type);
+    if (e->rhs->kind == ND_INT) {
+      if (e->rhs->ival)
+        emit(ALU64_IMM(BPF_ADD, BPF_REG_0, (int32_t)(e->rhs->ival * elem)));
+      return;
+    }
+    push(e->loc);
+    cg_scalar(e->rhs);
+    emit(ALU64_IMM(BPF_MUL, BPF_REG_0, elem));
+    pop(BPF_REG_1);
+    emit(ALU64_REG(BPF_ADD, BPF_REG_0, BPF_REG_1));
+    return;
+  }
+  default:
+    fail(e->loc, "cannot take the address of this expression%s", "");
+  }
+}
+
+/* r0 = the integer or pointer e denotes in memory (zero if unreadable). */
+static void cg_object_read(Node *e) {
+  int mark = G->stack;
+  int tmp = slot(8, e->loc);
+  int size = e->bit_size ? (e->bit_shift + e->bit_size + 7) / 8 : ty_mem_size(e->type);
+  emit(ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
+  cg_object_addr(e);
+  emit(MOV64_REG(BPF_REG_3, BPF_REG_0));
+  emit_addr(BPF_REG_1, tmp);
+  emit(MOV64_IMM(BPF_REG_2, size));
+  emit(CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
+  if (e->bit_size) {
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_10, tmp));
+    if (e->bit_shift)
+      emit(ALU64_IMM(BPF_RSH, BPF_REG_0, e->bit_shift));
+    if (e->bit_size < 32) {
+      emit(ALU64_IMM(BPF_AND, BPF_REG_0, (1 << e->bit_size) - 1));
+    } else if (e->bit_size < 64) {
+      emit(ALU64_IMM(BPF_LSH, BPF_REG_0, 64 - e->bit_size));
+      emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 64 - e->bit_size));
+    }
+  } else {
+    emit(LDX(size_code(size), BPF_REG_0, BPF_REG_10, tmp));
+    canonicalize(BPF_REG_0, e->type);
+  }
+  G->stack = mark;
+}
+
+/* A char array member (task->comm) into a zeroed string buffer. */
+static void cg_object_string(Node *e, int off, const Type *dst) {
+  int n = e->type->size < dst->size ? e->type->size : dst->size - 1;
+  cg_object_addr(e);
+  emit(MOV64_REG(BPF_REG_3, BPF_REG_0));
+  emit_addr(BPF_REG_1, off);
+  emit(MOV64_IMM(BPF_REG_2, n));
+  emit(CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
 }
 
 /* arg0..argN of uprobes (System V registers, then the stack above the
@@ -560,6 +668,9 @@ static void cg_builtin(Node *e) {
     canonicalize(BPF_REG_0, e->type);
   } else if (!strcmp(n, "func")) {
     emit_imm64(BPF_REG_0, G->t->func_index);
+  } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9' && G->t->type == PT_RAWTP) {
+    load_ctx(BPF_REG_1);
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8 * atoi(n + 3)));
   } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9') {
     cg_user_arg(e, atoi(n + 3));
   } else {
@@ -687,6 +798,8 @@ static void cg_binary(Node *e) {
   cg_scalar(e->lhs);
   push(e->loc);
   cg_scalar(e->rhs);
+  if (e->type->is_ptr && e->ival > 1) /* pointer + n: n elements */
+    emit(ALU64_IMM(BPF_MUL, BPF_REG_0, (int32_t)e->ival));
   pop(BPF_REG_1);
   bool sgn = signed_cmp(e);
   int cmp = -1;
@@ -808,15 +921,22 @@ static void cg_scalar(Node *e) {
       cg_map_read_scalar(e);
     return;
   case ND_FIELD:
-    cg_field_scalar(e);
-    return;
   case ND_INDEX:
-    cg_index(e);
+    if (is_object_read(e))
+      cg_object_read(e);
+    else if (e->kind == ND_FIELD)
+      cg_field_scalar(e);
+    else
+      cg_index(e);
     return;
   case ND_BINARY:
     cg_binary(e);
     return;
   case ND_UNARY:
+    if (e->op == OP_DEREF) {
+      cg_object_read(e);
+      return;
+    }
     cg_scalar(e->lhs);
     if (e->op == OP_NEG)
       emit(NEG64(BPF_REG_0));
@@ -914,6 +1034,11 @@ static void cg_str_call(Node *e, int off, const Type *dst) {
 }
 
 static void cg_field_store(Node *e, int off, const Type *dst) {
+  if (G->t->type == PT_RAWTP) {
+    cg_scalar(e);
+    emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
+    return;
+  }
   const TpField *f = tp_field(e->name);
   if (!f) {
     fail(e->loc, "tracepoint has no field '%s'", e->name);
@@ -1011,8 +1136,17 @@ static void cg_store(Node *e, int off, const Type *dst) {
     return;
   }
   case ND_FIELD:
-    cg_field_store(e, off, dst);
-    return;
+  case ND_INDEX:
+  case ND_UNARY:
+    if (e->type->kind == TY_STR && is_object_read(e)) {
+      cg_object_string(e, off, dst);
+      return;
+    }
+    if (e->kind == ND_FIELD) {
+      cg_field_store(e, off, dst);
+      return;
+    }
+    break;
   case ND_CALL:
     if (!strcmp(e->name, "str")) {
       cg_str_call(e, off, dst);
@@ -1170,6 +1304,88 @@ static void cg_simple_record(RecKind kind, int id, Node *a, Node *b, Loc loc) {
     }
   }
   submit_record(roff, 24);
+}
+
+/* print(*p) / dump(p): the object is copied straight into a ring-buffer
+ * reservation (kernel structs are far bigger than the 512-byte stack).
+ * probe_read zero-fills on failure, so a bad pointer prints zeros. */
+/* dump(p, "kernel"): the kernel renders the object with
+ * bpf_snprintf_btf() into a ring-buffer string (OBJECT_COPY_MAX bytes). */
+static void cg_object_kernel_dump(Node *e) {
+  Site *s = G->c->sites[e->site];
+  int mark = G->stack;
+  int bp = slot(16, e->loc); /* struct btf_ptr { ptr; u32 type_id; u32 flags; } */
+  cg_scalar(e->args);
+  emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, bp));
+  emit(ST_IMM(BPF_W, BPF_REG_10, bp + 8, s->args->btf_id));
+  emit(ST_IMM(BPF_W, BPF_REG_10, bp + 12, 0));
+  G->c->probe_records = true;
+  emit_map(BPF_REG_1, internal_map(".ringbuf"));
+  emit(MOV64_IMM(BPF_REG_2, 8 + OBJECT_COPY_MAX));
+  emit(MOV64_IMM(BPF_REG_3, 0));
+  emit(CALL(BPF_FUNC_ringbuf_reserve));
+  int full = label_new(), done = label_new();
+  jmp_imm(BPF_JEQ, BPF_REG_0, 0, full);
+  emit_imm64(BPF_REG_1, REC_HEADER(REC_OBJECT, e->site));
+  emit(STX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+  emit(ST_IMM(BPF_B, BPF_REG_0, 8, 0)); /* an empty string if it fails */
+  push(e->loc);
+  emit(MOV64_REG(BPF_REG_1, BPF_REG_0));
+  emit(ALU64_IMM(BPF_ADD, BPF_REG_1, 8));
+  emit(MOV64_IMM(BPF_REG_2, OBJECT_COPY_MAX));
+  emit_addr(BPF_REG_3, bp);
+  emit(MOV64_IMM(BPF_REG_4, 16));
+  emit(MOV64_IMM(BPF_REG_5, 4 /* BTF_F_PTR_RAW: pointers unhashed, as ours */));
+  emit(CALL(BPF_FUNC_snprintf_btf));
+  pop(BPF_REG_1);
+  emit(MOV64_IMM(BPF_REG_2, 0));
+  emit(CALL(BPF_FUNC_ringbuf_submit));
+  ja(done);
+  label_here(full);
+  count_drop(DROP_RINGBUF);
+  label_here(done);
+  G->stack = mark;
+}
+
+static void cg_object_record(Node *e) {
+  Site *s = G->c->sites[e->site];
+  if (!strcmp(s->fmt, "kernel")) {
+    cg_object_kernel_dump(e);
+    return;
+  }
+  Node *a = e->args;
+  int size = s->args->size < OBJECT_COPY_MAX ? s->args->size : OBJECT_COPY_MAX;
+  bool user = a->type->is_ptr ? a->type->user : object_user(a);
+  if (a->type->is_ptr)
+    cg_scalar(a);
+  else
+    cg_object_addr(a);
+  push(e->loc); /* the object's address */
+  int addr_at = G->depth - 1;
+  if (G->t->type != PT_BEGIN && G->t->type != PT_END)
+    G->c->probe_records = true;
+  emit_map(BPF_REG_1, internal_map(".ringbuf"));
+  emit(MOV64_IMM(BPF_REG_2, (8 + size + 7) & ~7));
+  emit(MOV64_IMM(BPF_REG_3, 0));
+  emit(CALL(BPF_FUNC_ringbuf_reserve));
+  int full = label_new(), done = label_new();
+  jmp_imm(BPF_JEQ, BPF_REG_0, 0, full);
+  emit_imm64(BPF_REG_1, REC_HEADER(REC_OBJECT, e->site));
+  emit(STX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+  push(e->loc); /* the reservation survives the helper call */
+  emit(MOV64_REG(BPF_REG_1, BPF_REG_0));
+  emit(ALU64_IMM(BPF_ADD, BPF_REG_1, 8));
+  emit(MOV64_IMM(BPF_REG_2, size));
+  peek(BPF_REG_3, addr_at);
+  emit(CALL(user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
+  pop(BPF_REG_1);
+  emit(MOV64_IMM(BPF_REG_2, 0));
+  emit(CALL(BPF_FUNC_ringbuf_submit));
+  ja(done);
+  label_here(full);
+  count_drop(DROP_RINGBUF);
+  label_here(done);
+  pop(BPF_REG_1);
 }
 
 /* join(argv): the record (16 strings) is too big for the BPF stack, so it
@@ -1423,9 +1639,13 @@ static void cg_call_stmt(Node *e) {
     if (e->site < 0) { /* print(@map[, top[, div]]) */
       Node *top = a->next, *div = top ? top->next : NULL;
       cg_simple_record(REC_PRINT_MAP, a->map->id, top, div, e->loc);
+    } else if (G->c->sites[e->site]->kind == REC_OBJECT) {
+      cg_object_record(e);
     } else {
       cg_site_record(e, e->args);
     }
+  } else if (!strcmp(n, "dump")) {
+    cg_object_record(e);
   } else if (!strcmp(n, "join")) {
     cg_join(e);
   } else if (!strcmp(n, "time")) {

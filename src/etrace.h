@@ -46,6 +46,8 @@ char *read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
 typedef struct Source {
   const char *name;      /* file name, or "stdin" / "-e" text name */
   const char *text;
+  const char *shown;     /* text for diagnostics, when `text` was rewritten
+                          * (C preamble blanked, macros substituted) */
 } Source;
 
 typedef struct Loc {
@@ -77,6 +79,10 @@ typedef enum {
   TY_CTX,       /* tracepoint `args`: fields from the tracefs format */
   TY_STRERROR,  /* strerror(): errno (u64) printed as its message */
   TY_INET,      /* ntop(): u64 address family, then 16 address bytes */
+  TY_RECORD,    /* a kernel struct/union (BTF): only through a pointer; its
+                 * value in a register is its kernel address */
+  TY_ARRAY,     /* an array member (not char): `elem` x `nelems`; its value
+                 * in a register is its kernel address */
   /* aggregation values (only as map values) */
   TY_COUNT, TY_SUM, TY_MIN, TY_MAX, TY_AVG, TY_STATS, TY_HIST, TY_LHIST,
 } TypeKind;
@@ -95,6 +101,16 @@ struct Type {
   int64_t lh_min, lh_max, lh_step;
   /* TY_TIMESTAMP: strftime format */
   const char *fmt;
+  /* TY_INT that is a pointer (printed in hex): what it points to (NULL:
+   * void or a function), and whether it is a user-space address */
+  bool is_ptr, user;
+  Type *pointee;
+  /* TY_RECORD: BTF type id in vmlinux and "struct task_struct" */
+  int btf_id;
+  const char *tag;
+  /* TY_ARRAY */
+  Type *elem;
+  int nelems;
 };
 
 extern Type *ty_void, *ty_u64, *ty_s64, *ty_u32, *ty_s32, *ty_u8;
@@ -107,6 +123,8 @@ bool ty_is_agg(const Type *t);
 bool ty_is_int(const Type *t);             /* TY_INT, TY_USERNAME? no: INT only */
 bool ty_same(const Type *a, const Type *b); /* same shape (strings: any size) */
 const char *ty_name(const Type *t);         /* "uint64", "string[64]", ... */
+Type *ty_ptr(Type *pointee, bool user);     /* a pointer (TY_INT, is_ptr) */
+int ty_mem_size(const Type *t);  /* bytes in kernel memory: int_size for ints */
 
 /* String buffer size: 64 bytes, or BPFTRACE_STRLEN / ETRACE_STRLEN from
  * the environment (8..200, rounded up to 8). */
@@ -199,6 +217,7 @@ struct Node {
   int field_off;       /* ND_FIELD on args: offset in the tracepoint record */
   bool field_data_loc; /* ND_FIELD on args: __data_loc string */
   bool field_user;     /* ND_FIELD on args: user-space char * */
+  int bit_shift, bit_size; /* ND_FIELD on a record: a bitfield */
 };
 
 typedef struct AttachPoint AttachPoint;
@@ -226,6 +245,52 @@ typedef struct Program {
 Program *parse_program(const Source *src);
 /* Print the AST (for -d ast and the front-end tests). */
 void ast_dump(FILE *f, const Program *prog);
+
+/* ----------------------------------------------------------------- btf.c */
+
+/* Kernel types from /sys/kernel/btf/vmlinux, parsed on first use. */
+struct btf;
+struct btf *btf_kernel(void);          /* NULL when the kernel has no BTF */
+Type *btf_type_of(int id, bool user);  /* NULL: void, float, function */
+Type *btf_int_named(const char *name); /* "u32", "int64", "bool" ... or NULL */
+/* A type as written in a cast or sizeof: "struct task_struct *",
+ * "unsigned long", "pid_t".  NULL with *why set when it is unknown. */
+Type *btf_parse_type(const char *text, bool user, const char **why);
+
+typedef struct BtfMember {
+  Type *type;       /* NULL: a member etrace cannot read (float ...) */
+  int type_id;
+  int offset;       /* bytes from the start of the record */
+  int bit_shift;    /* bitfield: bits to shift the u64 at offset right */
+  int bit_size;     /* bitfield width, 0 for ordinary members */
+} BtfMember;
+/* Member `name` of a TY_RECORD, searching anonymous structs/unions. */
+bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *out);
+
+/* rawtracepoint arguments: names and BTF types of tracepoint `name`'s
+ * parameters (without the leading void *__data); -1 when unknown. */
+int btf_tp_params(const char *name, const char ***names, int **type_ids);
+bool btf_has_raw_tp(const char *name);
+const char *btf_c_name(int type_id);   /* "struct task_struct *" */
+/* Program C types (cdefs.c): a BTF split from vmlinux's that takes
+ * additions; names defined by the program shadow the kernel's. */
+struct btf *btf_writable(void);
+void btf_user_define(const char *name, int btf_kind, int id);
+int btf_lookup(const char *name, int btf_kind);  /* program, then kernel; -1 */
+bool btf_is_kernel_type(int id);
+
+/* ---------------------------------------------------------------- cdefs.c */
+
+/* The C preamble of a program (#include, #define, struct/union/enum/
+ * typedef definitions before the first probe): types into the program
+ * BTF, macros and enum constants substituted.  Returns the text for the
+ * lexer (the preamble blanked, lines kept), or NULL after an error. */
+const char *cdefs_process(const Source *src, const char *const *include_dirs, int ndirs,
+                          const char *const *includes, int nincludes);
+
+/* -l / -lv 'struct GLOB' (union, enum): 1 listed, 0 not a type glob, -1 error */
+int btf_list_types(FILE *f, const char *glob, bool verbose);
+int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), void *arg);
 
 /* ---------------------------------------------------------------- sema.c */
 
@@ -265,9 +330,14 @@ typedef enum {
   REC_CAT,             /* id: site (fmt + args, like printf) */
   REC_SYSTEM,          /* id: site (fmt + args, like printf) */
   REC_JOIN,            /* id: site (separator); data: argv strings */
+  REC_OBJECT,          /* id: site (args: the object's type, fmt: "print",
+                        * "dump" or "compact"); data: its bytes, at most
+                        * OBJECT_COPY_MAX */
 } RecKind;
 
 #define JOIN_MAX_ARGS 16  /* join() reads at most this many argv strings */
+
+#define OBJECT_COPY_MAX 16384 /* bytes of a kernel object print()/dump() copy */
 
 #define REC_HEADER(kind, id) (((uint64_t)(kind) << 32) | (uint32_t)(id))
 
@@ -282,7 +352,7 @@ typedef struct Site {
 /* One attach point after expansion (wildcards resolved). */
 typedef enum {
   PT_BEGIN, PT_END, PT_TRACEPOINT, PT_INTERVAL, PT_PROFILE,
-  PT_UPROBE, PT_URETPROBE, PT_USDT,
+  PT_UPROBE, PT_URETPROBE, PT_USDT, PT_RAWTP,
   PT_KPROBE, PT_KRETPROBE, PT_FENTRY, PT_FEXIT,
 } ProbeType;
 
@@ -301,6 +371,13 @@ typedef struct Target {
   /* syscalls:* served through the raw tracepoint dispatcher (systp.c) */
   bool raw_syscall, sys_exit;
   int sys_nr;
+  /* PT_RAWTP: the kernel tracepoint, its parameters (BTF), and whether
+   * it was loaded as tp_btf (else raw_tp) */
+  char *rt_name;
+  int rt_nparams;
+  const char **rt_param_names;
+  int *rt_param_types;
+  bool rt_btf;
   /* PT_INTERVAL / PT_PROFILE: period in ns, or frequency in Hz */
   uint64_t period_ns, freq_hz;
   /* PT_UPROBE / PT_URETPROBE / PT_USDT: file and file offset to attach

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <linux/btf.h>
 
 static Compiled *C;
 static const Options *O;
@@ -62,6 +63,9 @@ static bool is_scalar(const Type *t) {
   return t && (t->kind == TY_INT || t->kind == TY_USERNAME || t->kind == TY_PROBE ||
                t->kind == TY_TIMESTAMP || t->kind == TY_STRERROR);
 }
+
+/* A struct/union or array in memory: only its members can be read. */
+static bool is_object(const Type *t) { return t && (t->kind == TY_RECORD || t->kind == TY_ARRAY); }
 
 static Type *new_kind(TypeKind kind, int size) {
   Type *t = ealloc(sizeof(Type));
@@ -136,7 +140,7 @@ static void check_map_keys(Node *e, MapInfo *m) {
       return;
     }
     kt = store_type(t);
-    if (kt && kt->kind == TY_INT)
+    if (kt && kt->kind == TY_INT && !kt->is_ptr)
       kt = ty_int(kt->int_size, kt->is_signed);
   } else {
     Type **f = ealloc(sizeof(Type *) * e->nargs);
@@ -177,6 +181,10 @@ static void set_map_value(Node *at, MapInfo *m, Type *vt) {
   }
   if (vt->kind == TY_CTX) {
     serr(at->loc, "args cannot be stored in a map; use args.FIELD");
+    return;
+  }
+  if (is_object(vt)) {
+    serr(at->loc, "%s cannot be stored in a map; store its members", ty_name(vt));
     return;
   }
   Type *st = store_type(vt);
@@ -374,8 +382,14 @@ static Type *check_builtin(Node *e) {
       !strcmp(n, "cpu") || !strcmp(n, "numaid"))
     return ty_int(4, false);
   if (!strcmp(n, "nsecs") || !strcmp(n, "elapsed") || !strcmp(n, "cgroup") ||
-      !strcmp(n, "jiffies") || !strcmp(n, "curtask"))
+      !strcmp(n, "jiffies"))
     return ty_u64;
+  if (!strcmp(n, "curtask")) {
+    /* struct task_struct * when the kernel has BTF; else an integer */
+    const char *why;
+    Type *t = btf_kernel() ? btf_parse_type("struct task_struct *", false, &why) : NULL;
+    return t ? t : ty_u64;
+  }
   if (!strcmp(n, "rand"))
     return ty_int(4, false);
   if (!strcmp(n, "ncpus"))
@@ -400,8 +414,8 @@ static Type *check_builtin(Node *e) {
     return ty_int(4, false);
   }
   if (!strcmp(n, "args")) {
-    if (cur->type != PT_TRACEPOINT) {
-      serr(e->loc, "the args builtin can only be used with tracepoint probes");
+    if (cur->type != PT_TRACEPOINT && cur->type != PT_RAWTP) {
+      serr(e->loc, "the args builtin can only be used with tracepoint and rawtracepoint probes");
       return NULL;
     }
     Type *t = ealloc(sizeof(Type));
@@ -411,6 +425,15 @@ static Type *check_builtin(Node *e) {
   if (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3])) {
     if (is_user_probe())
       return check_user_arg(e, atoi(n + 3));
+    if (cur->type == PT_RAWTP) {
+      int i = atoi(n + 3);
+      if (i >= cur->rt_nparams) {
+        serr(e->loc, "%s has %d argument%s, so there is no %s", cur->name, cur->rt_nparams,
+             cur->rt_nparams == 1 ? "" : "s", n);
+        return NULL;
+      }
+      return ty_u64;
+    }
     serr(e->loc, "%s is only available in kprobe and uprobe probes; use args.NAME on tracepoints",
          n);
     return NULL;
@@ -539,7 +562,7 @@ static int check_format_call(Node *e, RecKind kind, int first) {
       known = false;
       continue;
     }
-    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t)) {
+    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
       serr(a->loc, "%s() cannot print a value of type %s", e->name, ty_name(t));
       known = false;
       continue;
@@ -617,8 +640,82 @@ static TypeKind agg_kind(const char *name) {
   return TY_NONE;
 }
 
+/* The member path of offsetof(T, a.b.c): names in order, or 0 if the
+ * argument is not such a path. */
+static int member_path(Node *a, const char **names, int max) {
+  if (a->kind == ND_BUILTIN) {
+    names[0] = a->name;
+    return 1;
+  }
+  if (a->kind == ND_FIELD && !a->arrow) {
+    int n = member_path(a->lhs, names, max - 1);
+    if (n <= 0 || n >= max)
+      return 0;
+    names[n] = a->name;
+    return n + 1;
+  }
+  return 0;
+}
+
+/* sizeof(TYPE), sizeof(EXPR), offsetof(TYPE, MEMBER.PATH): constants,
+ * folded into the node (it becomes an integer literal). */
+static Type *check_sizeof(Node *e) {
+  bool is_sizeof = !strcmp(e->name, "sizeof");
+  const char *why = NULL;
+  Type *t = NULL;
+  if (e->cast_type) {
+    t = btf_parse_type(e->cast_type, is_user_probe(), &why);
+    if (!t) {
+      serr(e->loc, "%s", why);
+      return NULL;
+    }
+  }
+  uint64_t value;
+  if (is_sizeof) {
+    if (!t && e->nargs != 1) {
+      serr(e->loc, "sizeof() expects a type or an expression");
+      return NULL;
+    }
+    if (!t && e->args->kind == ND_BUILTIN &&
+        btf_lookup(e->args->name, BTF_KIND_TYPEDEF) > 0)
+      t = btf_parse_type(e->args->name, is_user_probe(), &why); /* sizeof(handle_t) */
+    if (!t) {
+      t = check_expr(e->args);
+      if (!t || t->kind == TY_NONE)
+        return final_pass ? NULL : ty_u64;
+    }
+    value = t->kind == TY_STR || is_object(t) ? (uint64_t)t->size : (uint64_t)ty_mem_size(t);
+  } else {
+    const char *names[16];
+    int n = t && e->nargs == 1 ? member_path(e->args, names, 16) : 0;
+    if (!t || t->kind != TY_RECORD || n == 0) {
+      serr(e->loc, "offsetof() expects a struct type and a member: offsetof(struct NAME, member)");
+      return NULL;
+    }
+    value = 0;
+    Type *rec = t;
+    for (int i = 0; i < n; i++) {
+      BtfMember m;
+      if (!rec || rec->kind != TY_RECORD || !btf_find_member(rec, names[i], false, &m)) {
+        serr(e->args->loc, "%s has no member named '%s'", rec ? ty_name(rec) : "this type",
+             names[i]);
+        return NULL;
+      }
+      value += m.offset;
+      rec = m.type;
+    }
+  }
+  e->kind = ND_INT;
+  e->ival = value;
+  e->args = NULL;
+  e->nargs = 0;
+  return ty_u64;
+}
+
 static Type *check_call(Node *e) {
   const char *n = e->name;
+  if (!strcmp(n, "sizeof") || !strcmp(n, "offsetof"))
+    return check_sizeof(e);
   if (agg_kind(n) != TY_NONE) {
     serr(e->loc, "%s() can only be assigned to a map: @x = %s(...)", n, n);
     return NULL;
@@ -678,12 +775,52 @@ static Type *check_call(Node *e) {
     Type *t = check_expr(a);
     if (!t || t->kind == TY_NONE)
       return NULL;
-    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t)) {
+    if (t->kind == TY_RECORD) { /* print(*p): a copy of the object */
+      e->site = add_site(REC_OBJECT, "print", t, e->loc);
+      return ty_void;
+    }
+    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
       serr(a->loc, "print() cannot print a value of type %s", ty_name(t));
       return NULL;
     }
     Type *one = store_type(t);
     e->site = add_site(REC_PRINT_VALUE, NULL, ty_tuple(&one, 1), e->loc);
+    return ty_void;
+  }
+  if (!strcmp(n, "dump")) { /* dump(ptr or *ptr [, "compact"]) */
+    if (!want_args(e, 1, 2))
+      return NULL;
+    Type *t = check_expr(e->args);
+    if (!t || t->kind == TY_NONE)
+      return NULL;
+    Type *obj = t->kind == TY_RECORD ? t : t->is_ptr && t->pointee &&
+                t->pointee->kind == TY_RECORD ? t->pointee : NULL;
+    if (!obj) {
+      serr(e->args->loc, "dump() expects a struct or a pointer to a struct, got %s", ty_name(t));
+      return NULL;
+    }
+    Node *mode = e->args->next;
+    if (mode && (mode->kind != ND_STR || (strcmp(mode->str, "compact") &&
+                                          strcmp(mode->str, "kernel")))) {
+      serr(mode->loc, "dump()'s second argument must be \"compact\" or \"kernel\"");
+      return NULL;
+    }
+    if (mode && !strcmp(mode->str, "kernel") && cur->type != PT_RAWTP) {
+      /* bpf_snprintf_btf() is a helper of BTF-typed (tracing) programs */
+      serr(mode->loc, "dump(..., \"kernel\") renders in the kernel with bpf_snprintf_btf(), "
+                      "which only rawtracepoint (tp_btf) probes may call");
+      return NULL;
+    }
+    if (mode && !strcmp(mode->str, "kernel") && !btf_is_kernel_type(obj->btf_id)) {
+      serr(e->args->loc, "dump(..., \"kernel\") can only render kernel types, and %s is the "
+                         "program's own", ty_name(obj));
+      return NULL;
+    }
+    if (mode && !strcmp(mode->str, "kernel") && !t->is_ptr) {
+      serr(e->args->loc, "dump(..., \"kernel\") expects a pointer to a struct");
+      return NULL;
+    }
+    e->site = add_site(REC_OBJECT, mode ? mode->str : "dump", obj, e->loc);
     return ty_void;
   }
   if (!strcmp(n, "clear") || !strcmp(n, "zero")) {
@@ -961,6 +1098,12 @@ static Type *check_binary(Node *e) {
     return NULL;
   }
   bool sgn = l->is_signed && r->is_signed;
+  if ((e->op == OP_ADD || e->op == OP_SUB) && l->is_ptr && !r->is_ptr) {
+    /* pointer arithmetic counts elements, as in C */
+    e->ival = l->pointee && !is_object(l->pointee) && l->pointee->kind != TY_STR
+                  ? ty_mem_size(l->pointee) : l->pointee ? l->pointee->size : 1;
+    return l;
+  }
   switch (e->op) {
   case OP_EQ: case OP_NE: case OP_LT: case OP_LE: case OP_GT: case OP_GE:
     return ty_u64;
@@ -985,11 +1128,125 @@ static Type *check_cast(Node *e) {
       }
       return ty_int(ints[i].size, ints[i].sgn);
     }
-  if (strchr(e->cast_type, '*') || !strncmp(e->cast_type, "struct", 6)) {
-    serr(e->loc, "casts to kernel types (%s) are not supported yet", e->cast_type);
+  const char *why = NULL;
+  Type *to = btf_parse_type(e->cast_type, is_user_probe(), &why);
+  if (!to) {
+    serr(e->loc, "%s", why);
     return NULL;
   }
-  serr(e->loc, "unknown type in cast: %s", e->cast_type);
+  if (to->kind == TY_RECORD || to->kind == TY_ARRAY || to->kind == TY_STR) {
+    serr(e->loc, "cannot cast to %s; cast to a pointer (%s *) instead", ty_name(to),
+         ty_name(to));
+    return NULL;
+  }
+  if (t && t->kind != TY_NONE && !is_scalar(t)) {
+    serr(e->loc, "cannot cast %s to %s", ty_name(t), e->cast_type);
+    return NULL;
+  }
+  return to;
+}
+
+/* ------------------------------------------------------------ kernel types
+ *
+ * A value of struct/union (TY_RECORD) or array (TY_ARRAY) type lives in
+ * kernel (or user) memory: sema lets it be the operand of `.`, `[]`, `&`-free
+ * member chains and print(); cg keeps its address and reads the scalar at
+ * the end of the chain with one probe read. */
+
+/* base.NAME (record) or base->NAME (pointer to record). */
+static Type *check_member(Node *e, Type *t) {
+  Type *rec = t;
+  if (e->arrow) {
+    if (!t->is_ptr || !t->pointee || t->pointee->kind != TY_RECORD) {
+      serr(e->loc, "cannot use '->' on a value of type %s: it is not a pointer to a struct",
+           ty_name(t));
+      return NULL;
+    }
+    rec = t->pointee;
+  } else if (t->kind != TY_RECORD) {
+    if (t->is_ptr && t->pointee && t->pointee->kind == TY_RECORD)
+      serr(e->loc, "cannot access field '%s' of %s with '.'; use '->'", e->name, ty_name(t));
+    else
+      serr(e->loc, "cannot access field '%s' of a value of type %s", e->name, ty_name(t));
+    return NULL;
+  }
+  BtfMember m;
+  if (!btf_find_member(rec, e->name, t->user, &m)) {
+    serr(e->loc, "%s has no member named '%s'", ty_name(rec), e->name);
+    return NULL;
+  }
+  if (!m.type) {
+    serr(e->loc, "member '%s' of %s has a type etrace cannot read", e->name, ty_name(rec));
+    return NULL;
+  }
+  if (m.bit_size && (m.type->kind != TY_INT || m.bit_shift + m.bit_size > 64)) {
+    serr(e->loc, "bitfield '%s' of %s cannot be read", e->name, ty_name(rec));
+    return NULL;
+  }
+  e->field_off = m.offset;
+  e->bit_shift = m.bit_shift;
+  e->bit_size = m.bit_size;
+  return m.type;
+}
+
+/* *p: the pointee (a record stays in memory; an integer is read). */
+static Type *check_deref(Node *e, Type *t) {
+  if (!t->is_ptr) {
+    serr(e->loc, "cannot dereference a value of type %s: it is not a pointer", ty_name(t));
+    return NULL;
+  }
+  if (!t->pointee) {
+    serr(e->loc, "cannot dereference a void pointer; cast it to a typed pointer first");
+    return NULL;
+  }
+  if (t->pointee->kind == TY_STR) {
+    serr(e->loc, "cannot dereference %s; use str() to read it", ty_name(t));
+    return NULL;
+  }
+  return t->pointee;
+}
+
+/* p[i] on a pointer, a[i] on an array member. */
+static Type *check_object_index(Node *e, Type *t) {
+  Type *it = check_expr(e->rhs);
+  if (it && it->kind != TY_NONE && !is_scalar(it)) {
+    serr(e->rhs->loc, "array index must be an integer, got %s", ty_name(it));
+    return NULL;
+  }
+  Type *elem = t->kind == TY_ARRAY ? t->elem : t->pointee;
+  if (t->kind == TY_ARRAY && e->rhs->kind == ND_INT && e->rhs->ival >= (uint64_t)t->nelems &&
+      t->nelems > 0) {
+    serr(e->rhs->loc, "index %llu is out of bounds for %s", (unsigned long long)e->rhs->ival,
+         ty_name(t));
+    return NULL;
+  }
+  if (!elem || elem->kind == TY_STR) {
+    serr(e->loc, "cannot index a value of type %s", ty_name(t));
+    return NULL;
+  }
+  return elem;
+}
+
+/* args.NAME on a rawtracepoint: parameter i is the u64 at ctx + 8*i,
+ * typed from the kernel's BTF prototype. */
+static Type *check_rawtp_arg(Node *e) {
+  for (int i = 0; i < cur->rt_nparams; i++) {
+    if (strcmp(cur->rt_param_names[i], e->name))
+      continue;
+    Type *t = btf_type_of(cur->rt_param_types[i], false);
+    if (!t || is_object(t) || t->kind == TY_STR) {
+      serr(e->loc, "argument '%s' of %s has a type etrace cannot read", e->name, cur->name);
+      return NULL;
+    }
+    e->field_off = 8 * i;
+    return t;
+  }
+  Buf b = {0};
+  for (int i = 0; i < cur->rt_nparams; i++)
+    buf_printf(&b, "%s%s", i ? ", " : "", cur->rt_param_names[i]);
+  serr(e->loc, "%s has no argument named '%s' (it has: %s)", cur->name, e->name,
+       b.data ? b.data : "none");
+  buf_free(&b);
   return NULL;
 }
 
@@ -997,10 +1254,10 @@ static Type *check_field(Node *e) {
   Type *t = check_expr(e->lhs);
   if (!t || t->kind == TY_NONE)
     return NULL;
-  if (t->kind != TY_CTX) {
-    serr(e->loc, "cannot access field '%s' of a value of type %s", e->name, ty_name(t));
-    return NULL;
-  }
+  if (t->kind != TY_CTX)
+    return check_member(e, t);
+  if (cur->type == PT_RAWTP)
+    return check_rawtp_arg(e);
   TpField *f = ctx_field(e->name);
   if (!f && is_kernel_probe()) {
     serr(e->loc, "kernel function %s has no parameter named '%s'", cur->k_func, e->name);
@@ -1032,6 +1289,14 @@ static Type *check_field(Node *e) {
  * time (out of range reads 0). */
 static Type *check_index(Node *e) {
   Node *f = e->lhs;
+  if (!(f->kind == ND_FIELD && f->lhs->kind == ND_BUILTIN && !strcmp(f->lhs->name, "args") &&
+        cur->type == PT_TRACEPOINT)) {
+    Type *t = check_expr(f);
+    if (!t || t->kind == TY_NONE)
+      return NULL;
+    if (t->kind == TY_ARRAY || t->is_ptr)
+      return check_object_index(e, t);
+  }
   Type *it = check_expr(e->rhs);
   if (f->kind != ND_FIELD || f->lhs->kind != ND_BUILTIN || strcmp(f->lhs->name, "args")) {
     check_expr(f);
@@ -1129,10 +1394,8 @@ static Type *check_expr_inner(Node *e) {
     Type *t = check_expr(e->lhs);
     if (!t || t->kind == TY_NONE)
       return NULL;
-    if (e->op == OP_DEREF) {
-      serr(e->loc, "pointer dereference is not supported yet");
-      return NULL;
-    }
+    if (e->op == OP_DEREF)
+      return check_deref(e, t);
     if (!is_scalar(t)) {
       serr(e->loc, "operator %s expects an integer operand, got %s", op_str(e->op), ty_name(t));
       return NULL;
@@ -1171,7 +1434,7 @@ static Type *check_expr_inner(Node *e) {
       f[i] = check_expr(a);
       if (!f[i] || f[i]->kind == TY_NONE)
         ok = false;
-      else if (f[i]->kind == TY_VOID || f[i]->kind == TY_CTX || ty_is_agg(f[i])) {
+      else if (f[i]->kind == TY_VOID || f[i]->kind == TY_CTX || ty_is_agg(f[i]) || is_object(f[i])) {
         serr(a->loc, "a tuple cannot hold a value of type %s", ty_name(f[i]));
         ok = false;
       } else
@@ -1275,7 +1538,7 @@ static void check_assign(Node *s) {
     vt = check_expr(rhs);
   }
   if (lhs->kind == ND_VAR) {
-    if (vt && (vt->kind == TY_VOID || vt->kind == TY_CTX)) {
+    if (vt && (vt->kind == TY_VOID || vt->kind == TY_CTX || is_object(vt))) {
       serr(rhs->loc, "cannot assign a value of type %s to $%s", ty_name(vt), lhs->name);
       return;
     }
@@ -1503,7 +1766,7 @@ static bool parse_rate(const char *spec, uint64_t *period_ns, uint64_t *freq_hz)
 
 static const char *unsupported_provider(const char *prov) {
   static const char *const names[][2] = {
-      {"rawtracepoint", "rawtracepoint"}, {"rt", "rawtracepoint"}, {"software", "software"},
+      {"software", "software"},
       {"s", "software"}, {"hardware", "hardware"}, {"h", "hardware"},
       {"watchpoint", "watchpoint"}, {"w", "watchpoint"}, {"iter", "iter"}, {"it", "iter"},
   };
@@ -1538,6 +1801,45 @@ static const char *subst_params(AttachPoint *ap) {
   char *out = estrdup(b.data);
   buf_free(&b);
   return out;
+}
+
+static void add_rawtp(Probe *p, const char *name) {
+  Target *t = add_target(p, PT_RAWTP, eprintf("rawtracepoint:%s", name));
+  t->rt_name = estrdup(name);
+  t->rt_nparams = btf_tp_params(name, &t->rt_param_names, &t->rt_param_types);
+  if (t->rt_nparams < 0)
+    t->rt_nparams = 0;
+}
+
+typedef struct { Probe *p; int n; } RawTpExpand;
+
+static void add_rawtp_match(void *arg, const char *name) {
+  RawTpExpand *x = arg;
+  add_rawtp(x->p, name);
+  x->n++;
+}
+
+/* rawtracepoint:NAME or rawtracepoint:vmlinux:NAME, globs allowed.  The
+ * names are the kernel's tracepoints known to BTF (btf_trace_NAME). */
+static void expand_rawtp(Probe *p, AttachPoint *ap, const char *rest) {
+  if (!strncmp(rest, "vmlinux:", 8))
+    rest += 8;
+  if (!*rest || strchr(rest, ':')) {
+    diag_error(ap->loc, "invalid rawtracepoint '%s': expected rawtracepoint:NAME", ap->text);
+    return;
+  }
+  if (!btf_kernel()) {
+    diag_error(ap->loc, "rawtracepoint probes need the kernel's BTF (/sys/kernel/btf/vmlinux), "
+                        "which this kernel does not have");
+    return;
+  }
+  RawTpExpand x = {p, 0};
+  if (strpbrk(rest, "*?["))
+    btf_raw_tp_glob(rest, add_rawtp_match, &x);
+  else if (btf_has_raw_tp(rest))
+    add_rawtp_match(&x, rest);
+  if (x.n == 0)
+    diag_error(ap->loc, "rawtracepoint not found: %s", rest);
 }
 
 static void expand_attach_point(Probe *p, AttachPoint *ap) {
@@ -1592,6 +1894,10 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
     Target *t = add_target(p, is_profile ? PT_PROFILE : PT_INTERVAL, name);
     t->period_ns = period;
     t->freq_hz = freq;
+    return;
+  }
+  if (!strcmp(prov, "rawtracepoint") || !strcmp(prov, "rt")) {
+    expand_rawtp(p, ap, rest);
     return;
   }
   if (uprobe_provider(prov)) {

@@ -51,6 +51,20 @@ Type *ty_int(int int_size, bool is_signed) {
 
 Type *ty_str(int size) { return new_type(TY_STR, size); }
 
+Type *ty_ptr(Type *pointee, bool user) {
+  Type *t = ty_int(8, false);
+  t->is_ptr = true;
+  t->user = user;
+  t->pointee = pointee;
+  return t;
+}
+
+int ty_mem_size(const Type *t) {
+  if (t->kind == TY_INT)
+    return t->int_size;
+  return t->size;
+}
+
 Type *ty_tuple(Type **fields, int n) {
   Type *t = new_type(TY_TUPLE, 0);
   t->nfields = n;
@@ -93,6 +107,10 @@ bool ty_same(const Type *a, const Type *b) {
     return true;
   case TY_LHIST:
     return a->lh_min == b->lh_min && a->lh_max == b->lh_max && a->lh_step == b->lh_step;
+  case TY_RECORD:
+    return a->btf_id == b->btf_id;
+  case TY_ARRAY:
+    return a->nelems == b->nelems && ty_same(a->elem, b->elem);
   default:
     return true;
   }
@@ -102,7 +120,12 @@ const char *ty_name(const Type *t) {
   switch (t->kind) {
   case TY_NONE: return "none";
   case TY_VOID: return "void";
-  case TY_INT: return eprintf("%sint%d", t->is_signed ? "" : "u", t->int_size * 8);
+  case TY_INT:
+    if (t->is_ptr)
+      return eprintf("%s *", t->pointee ? ty_name(t->pointee) : "void");
+    return eprintf("%sint%d", t->is_signed ? "" : "u", t->int_size * 8);
+  case TY_RECORD: return t->tag;
+  case TY_ARRAY: return eprintf("%s[%d]", ty_name(t->elem), t->nelems);
   case TY_STR: return eprintf("string[%d]", t->size);
   case TY_TUPLE: {
     Buf b = {0};

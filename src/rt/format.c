@@ -178,7 +178,9 @@ static void format_plain(Buf *b, const Type *t, const unsigned char *data) {
   switch (t->kind) {
   case TY_INT: {
     int64_t v = rt_int_value(t, data);
-    if (t->is_signed)
+    if (t->is_ptr)
+      buf_printf(b, "0x%llx", (unsigned long long)v);
+    else if (t->is_signed)
       put_s64(b, v);
     else
       put_u64(b, (uint64_t)v);

@@ -158,7 +158,9 @@ static void value_of(Buf *b, const MapInfo *m, const MapEntry *e, int64_t div, b
     break;
   case TY_INT: {
     int64_t x = rt_int_value(v, e->val);
-    if (v->is_signed)
+    if (v->is_ptr)
+      buf_printf(b, "0x%llx", (unsigned long long)x);
+    else if (v->is_signed)
       buf_printf(b, "%lld", (long long)(x / div));
     else
       buf_printf(b, "%llu", (unsigned long long)((uint64_t)x / (uint64_t)div));
