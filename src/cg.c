@@ -413,7 +413,12 @@ static void cg_map_read_agg(Node *e) {
 static void cg_user_arg(Node *e, int i);
 
 static void cg_field_scalar(Node *e) {
-  if (G->t->type == PT_RAWTP) { /* ctx: u64 args[] */
+  if (G->t->type == PT_KPROBE) { /* fentry's args.NAME, served by a kprobe */
+    cg_user_arg(e, e->field_off / 8);
+    return;
+  }
+  if (G->t->type == PT_RAWTP || G->t->type == PT_FENTRY || G->t->type == PT_FEXIT) {
+    /* ctx: u64 args[] */
     load_ctx(BPF_REG_1);
     emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, e->field_off));
     canonicalize(BPF_REG_0, e->type);
@@ -422,10 +427,6 @@ static void cg_field_scalar(Node *e) {
   const TpField *f = tp_field(e->name);
   if (!f) {
     fail(e->loc, "tracepoint has no field '%s'", e->name);
-    return;
-  }
-  if (G->t->type == PT_KPROBE) { /* fentry's args.NAME, served by a kprobe */
-    cg_user_arg(e, f->offset / 8);
     return;
   }
   load_ctx(BPF_REG_1);
@@ -1034,7 +1035,7 @@ static void cg_str_call(Node *e, int off, const Type *dst) {
 }
 
 static void cg_field_store(Node *e, int off, const Type *dst) {
-  if (G->t->type == PT_RAWTP) {
+  if (G->t->type == PT_RAWTP || (G->t->type >= PT_KPROBE && G->t->type <= PT_FEXIT)) {
     cg_scalar(e);
     emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;

@@ -458,6 +458,7 @@ struct TpField {
   bool data_loc;       /* __data_loc char[] name */
   int array_len;       /* char comm[16] -> 16; 0 when not an array */
   bool user_ptr;       /* a user-space pointer (filename in syscalls) */
+  int type_id;         /* kernel-function parameters: the BTF type */
 };
 
 struct TpFormat {

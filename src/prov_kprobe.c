@@ -77,17 +77,7 @@ static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
 
 /* ------------------------------------------------------------ vmlinux BTF */
 
-static struct btf *vmlinux_btf(void) {
-  static bool tried;
-  static struct btf *btf;
-  if (!tried) {
-    tried = true;
-    btf = btf__load_vmlinux_btf();
-    if (libbpf_get_error(btf))
-      btf = NULL;
-  }
-  return btf;
-}
+static struct btf *vmlinux_btf(void) { return btf_kernel(); } /* btf.c: loaded once */
 
 static int btf_func_id(const char *name) {
   struct btf *b = vmlinux_btf();
@@ -164,10 +154,12 @@ static TpFormat *btf_args(int func_id, const char *func, TpField **ret) {
     fl->ctype = estrdup(b.data);
     buf_free(&b);
     fl->offset = 8 * i;
+    fl->type_id = p[i].type;
     btf_scalar(btf, p[i].type, &fl->size, &fl->is_signed);
     f->nfields++;
   }
   TpField *r = ealloc(sizeof(TpField));
+  r->type_id = proto->type;
   r->name = "retval";
   Buf b = {0};
   btf_ctype(&b, btf, proto->type);

@@ -343,8 +343,10 @@ static Type *check_kernel_builtin(Node *e) {
                    "%s probes", kind);
       return NULL;
     }
-    if (cur->k_written == PT_FEXIT && cur->k_ret && cur->k_ret->size)
-      return ty_int(cur->k_ret->size, cur->k_ret->is_signed);
+    Type *rt = cur->k_written == PT_FEXIT && cur->k_ret ? btf_type_of(cur->k_ret->type_id, false)
+                                                         : NULL;
+    if (rt && !is_object(rt) && rt->kind != TY_STR)
+      return rt;
     if (cur->k_written == PT_FEXIT && cur->k_ret) {
       serr(e->loc, "%s returns %s, which retval cannot hold", cur->k_func, cur->k_ret->ctype);
       return NULL;
@@ -1250,6 +1252,34 @@ static Type *check_rawtp_arg(Node *e) {
   return NULL;
 }
 
+/* args.NAME of fentry/fexit: typed from the function's BTF prototype
+ * (pointers to kernel structs can be followed); ctx is u64 args[]. */
+static Type *check_kernel_arg(Node *e) {
+  TpField *f = ctx_field(e->name);
+  if (!f) {
+    Buf b = {0};
+    for (int i = 0; i < cur->tp->nfields; i++)
+      buf_printf(&b, "%s%s", i ? ", " : "", cur->tp->fields[i].name);
+    serr(e->loc, "kernel function %s has no parameter named '%s' (it has: %s)", cur->k_func,
+         e->name, b.data ? b.data : "none");
+    buf_free(&b);
+    return NULL;
+  }
+  Type *t = btf_type_of(f->type_id, false);
+  if (!t || is_object(t) || t->kind == TY_STR) {
+    serr(e->loc, "argument '%s' of %s has type '%s', which etrace cannot read", e->name,
+         cur->k_func, f->ctype);
+    return NULL;
+  }
+  if (cur->type == PT_KPROBE && f->offset >= 6 * 8) {
+    serr(e->loc, "argument '%s' is passed on the stack, which the kprobe used instead of fentry "
+                 "cannot read", e->name);
+    return NULL;
+  }
+  e->field_off = f->offset;
+  return t;
+}
+
 static Type *check_field(Node *e) {
   Type *t = check_expr(e->lhs);
   if (!t || t->kind == TY_NONE)
@@ -1258,19 +1288,12 @@ static Type *check_field(Node *e) {
     return check_member(e, t);
   if (cur->type == PT_RAWTP)
     return check_rawtp_arg(e);
+  if (is_kernel_probe())
+    return check_kernel_arg(e);
   TpField *f = ctx_field(e->name);
-  if (!f && is_kernel_probe()) {
-    serr(e->loc, "kernel function %s has no parameter named '%s'", cur->k_func, e->name);
-    return NULL;
-  }
   if (!f) {
     serr(e->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
          e->name);
-    return NULL;
-  }
-  if (cur->type == PT_KPROBE && f->offset >= 6 * 8) {
-    serr(e->loc, "argument '%s' is passed on the stack, which the kprobe used instead of fentry "
-                 "cannot read", e->name);
     return NULL;
   }
   Type *ft = field_type(f);

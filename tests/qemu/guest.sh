@@ -42,6 +42,10 @@ t kretprobe_retval '^@\[12345\]: 5$' -q -c "$WL read 12345 5" \
 # fentry: arguments by name from BTF, and by number
 t fentry_args '^@\[12345, 12345\]: 5$' -q -c "$WL read 12345 5" \
   -e 'fentry:vfs_read /pid == cpid/ { @[args.count, arg2] = count(); }'
+# a pointer argument followed through kernel structs (BTF types):
+# /dev/zero is device 1:5, i_rdev = 1 << 20 | 5
+t fentry_struct_chain '^@\[1048581\]: 5$' -q -c "$WL read 12345 5" \
+  -e 'f:vfs_read /pid == cpid && args.count == 12345/ { @[args->file->f_inode->i_rdev] = count(); }'
 t fentry_func_probe '^@\[vfs_read, fentry:vmlinux:vfs_read\]: 5$' -q -c "$WL read 12345 5" \
   -e 'f:vfs_read /pid == cpid && args.count == 12345/ { @[func, probe] = count(); }'
 t fentry_signed_arg '^@\[-100\]: 3$' -q -c "$WL open /nonexistent 3" \
