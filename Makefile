@@ -44,6 +44,18 @@ tests/bin/%: tests/helpers/%.c
 	@mkdir -p tests/bin
 	$(CC) -O1 -g -o $@ $<
 
+# Statically linked etrace and helpers for the qemu-booted test kernel
+# (tests/qemu: an initramfs holds nothing but busybox and these).
+etrace.static: $(OBJS)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDFLAGS) -lbpf -lelf -lz
+
+tests/bin/static/%: tests/helpers/%.c
+	@mkdir -p tests/bin/static
+	$(CC) -O1 -g -static -o $@ $<
+
+qemu-check: etrace.static tests/bin/static/workload
+	tests/qemu/run.sh
+
 HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c))
 
 # libFuzzer target over the compiler (clang); make fuzz runs it.
@@ -55,7 +67,7 @@ fuzz_compile: tests/fuzz/fuzz_compile.c $(FUZZ_SRCS) build/gen/syscall_table.h
 fuzz: fuzz_compile
 	tests/fuzz/run.sh
 
-check: etrace etrace-asan fuzz_compile $(HELPERS)
+check: etrace etrace-asan fuzz_compile $(HELPERS) etrace.static tests/bin/static/workload
 	tests/run-all.sh
 
 bench: etrace
@@ -66,7 +78,7 @@ install: etrace
 	install -d $(DESTDIR)$(PREFIX)/share/etrace/tools && install -m 644 tools/*.bt $(DESTDIR)$(PREFIX)/share/etrace/tools/
 
 clean:
-	rm -rf build etrace etrace-asan fuzz_compile tests/bin
+	rm -rf build etrace etrace-asan etrace.static fuzz_compile tests/bin
 
-.PHONY: all check bench install clean fuzz
+.PHONY: all check bench install clean fuzz qemu-check
 -include $(DEPS)

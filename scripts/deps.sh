@@ -21,3 +21,16 @@ if [ -n "$missing" ]; then
   apt-get update -qq
   apt-get install -y -qq $missing >/dev/null
 fi
+# tests/qemu boots Debian's own 6.1 kernel (kprobes, fentry, fexit) under
+# qemu with software emulation, from an initramfs holding busybox-static;
+# the kernel is fetched into a cache, not installed.
+qemu_missing=""
+for p in qemu-system-x86 busybox-static; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || qemu_missing="$qemu_missing $p"
+done
+if [ -n "$qemu_missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $qemu_missing >/dev/null
+fi
+"$(dirname "$0")"/qemu-kernel.sh >/dev/null

@@ -201,6 +201,7 @@ int main(int argc, char **argv) {
     opt.cpid = 1; /* a placeholder pid: the program is never loaded */
   }
 
+  opt.dry_run = dry_run;
   Compiled *c = sema_program(prog, &opt);
   if (!c)
     goto out;

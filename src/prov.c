@@ -291,6 +291,8 @@ static int list_one(Listing *l, const char *glob) {
   int user = prov_uprobe_list(glob, listing_add_cb, l);
   if (user)
     return user < 0 ? -EINVAL : 0;
+  if (prov_kprobe_list(glob, listing_add_cb, l))
+    return 0;
   if (list_rawtp(l, glob))
     return 0;
   const char *rest = NULL;
@@ -379,6 +381,8 @@ int prov_list(FILE *f, const char *glob, bool verbose) {
         print_rawtp_args(f, l.names[i]);
       else if (verbose && !strncmp(l.names[i], "uprobe:", 7))
         print_uprobe_args(f, l.names[i]);
+      else if (verbose)
+        prov_kprobe_print_args(f, l.names[i]);
     }
   }
   return 0;
