@@ -417,8 +417,8 @@ static Type *check_builtin(Node *e) {
   }
   if (!strcmp(n, "args")) {
     if (cur->type != PT_TRACEPOINT && cur->type != PT_RAWTP && cur->type != PT_UPROBE) {
-      serr(e->loc, "the args builtin can only be used with tracepoint, rawtracepoint and uprobe "
-                   "probes");
+      serr(e->loc, "the args builtin can only be used with tracepoint, rawtracepoint, uprobe, "
+                   "fentry and fexit probes");
       return NULL;
     }
     Type *t = ealloc(sizeof(Type));
