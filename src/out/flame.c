@@ -211,8 +211,14 @@ int flame_add_folded(FlameProfile *p, const char *line, size_t len, FlameError *
   size_t sp = end;
   while (sp && line[sp - 1] != ' ' && line[sp - 1] != '\t')
     sp--;
-  if (!sp)
-    return fail(err, 1, "expected 'frame;frame;... COUNT': no count after the stack");
+  if (!sp) {
+    bool digits = true;
+    for (size_t i = 0; i < end; i++)
+      digits = digits && line[i] >= '0' && line[i] <= '9';
+    return digits ? fail(err, 1, "expected 'frame;frame;... COUNT': no stack before the count")
+                  : fail(err, (int)end + 1,
+                         "expected 'frame;frame;... COUNT': no sample count at the end of the line");
+  }
   uint64_t count = 0;
   for (size_t i = sp; i < end; i++) {
     unsigned d = (unsigned char)line[i] - '0';
@@ -265,7 +271,8 @@ static int by_name(const void *a, const void *b) {
 }
 
 static void sort_node(FlameNode *n) {
-  qsort(n->kids, n->nkids, sizeof *n->kids, by_name);
+  if (n->nkids > 1)
+    qsort(n->kids, n->nkids, sizeof *n->kids, by_name);
   for (int i = 0; i < n->nkids; i++)
     sort_node(n->kids[i]);
 }
