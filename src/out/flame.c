@@ -7,8 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Nodes come from chunks, freed together. */
+#define NODES_PER_CHUNK 4096
+typedef struct NodeChunk {
+  struct NodeChunk *next;
+  int used;
+  FlameNode nodes[NODES_PER_CHUNK];
+} NodeChunk;
+
 struct FlameProfile {
   FlameNode root;
+  NodeChunk *chunks;
   int max_depth;
   bool sorted;
   /* interned names: open addressing on the string */
@@ -17,6 +26,9 @@ struct FlameProfile {
   /* nodes by (parent, name): open addressing on the pair */
   FlameNode **nodes;
   size_t nnodes, nodecap;
+  /* the path of the last stack added: sorted input and repeated stacks
+   * share prefixes, found here without hashing */
+  FlameNode *last[FLAME_MAX_DEPTH + 1];
 };
 
 static void *xcalloc(size_t n, size_t size) {
@@ -35,10 +47,15 @@ static uint64_t hash_bytes(const char *s, size_t n) {
   return h;
 }
 
+/* Pointers are aligned and close together: mix every bit into the low
+ * ones the table uses (MurmurHash3's 64-bit finaliser). */
 static uint64_t hash_pair(const void *a, const void *b) {
-  uint64_t h = (uint64_t)(uintptr_t)a * 0x9e3779b97f4a7c15ull;
-  h ^= (uint64_t)(uintptr_t)b + 0x632be59bd9b4e019ull + (h << 6) + (h >> 2);
-  return h * 0xff51afd7ed558ccdull;
+  uint64_t h = (uint64_t)(uintptr_t)a * 31 + (uint64_t)(uintptr_t)b;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 33);
 }
 
 FlameProfile *flame_new(void) {
@@ -54,11 +71,13 @@ FlameProfile *flame_new(void) {
 void flame_free(FlameProfile *p) {
   if (!p)
     return;
-  for (size_t i = 0; i < p->nodecap; i++)
-    if (p->nodes[i]) {
-      free(p->nodes[i]->kids);
-      free(p->nodes[i]);
-    }
+  while (p->chunks) {
+    NodeChunk *next = p->chunks->next;
+    for (int i = 0; i < p->chunks->used; i++)
+      free(p->chunks->nodes[i].kids);
+    free(p->chunks);
+    p->chunks = next;
+  }
   for (size_t i = 0; i < p->namecap; i++)
     free(p->names[i]);
   free(p->root.kids);
@@ -144,7 +163,18 @@ static FlameNode *child(FlameProfile *p, FlameNode *parent, const char *name) {
   for (; p->nodes[j]; j = (j + 1) & (p->nodecap - 1))
     if (p->nodes[j]->parent == parent && p->nodes[j]->name == name)
       return p->nodes[j];
-  FlameNode *n = xcalloc(1, sizeof *n);
+  if (!p->chunks || p->chunks->used == NODES_PER_CHUNK) {
+    NodeChunk *c = malloc(sizeof *c);
+    if (!c) {
+      fprintf(stderr, "etrace: out of memory\n");
+      abort();
+    }
+    c->next = p->chunks;
+    c->used = 0;
+    p->chunks = c;
+  }
+  FlameNode *n = &p->chunks->nodes[p->chunks->used++];
+  memset(n, 0, sizeof *n);
   n->name = name;
   n->parent = parent;
   n->depth = parent->depth + 1;
@@ -171,7 +201,9 @@ static void add_interned(FlameProfile *p, const char **names, int n, uint64_t co
   FlameNode *node = &p->root;
   node->total += count;
   for (int i = 0; i < n; i++) {
-    node = child(p, node, names[i]);
+    FlameNode *prev = p->last[i + 1];
+    node = prev && prev->parent == node && prev->name == names[i] ? prev : child(p, node, names[i]);
+    p->last[i + 1] = node;
     node->total += count;
   }
   node->self += count;
@@ -181,10 +213,15 @@ void flame_add_stack(FlameProfile *p, const char *const *frames, int n, uint64_t
   static const char *const unknown[] = {"[unknown]"};
   if (n == 0) /* no frame at all (the stack could not be read) */
     frames = unknown, n = 1;
+  bool cut = n > FLAME_MAX_DEPTH;
+  if (cut)
+    n = FLAME_MAX_DEPTH - 1;
   const char *small[64];
-  const char **names = n <= 64 ? small : xcalloc(n, sizeof *names);
+  const char **names = n + 1 <= 64 ? small : xcalloc(n + 1, sizeof *names);
   for (int i = 0; i < n; i++)
     names[i] = intern(p, frames[i], strlen(frames[i]));
+  if (cut)
+    names[n++] = intern(p, "[truncated]", 11);
   add_interned(p, names, n, count);
   if (names != small)
     free(names);
@@ -247,6 +284,11 @@ int flame_add_folded(FlameProfile *p, const char *line, size_t len, FlameError *
       if (names != small)
         free(names);
       return fail(err, (int)i + 1, "empty frame name in the stack");
+    }
+    if (n == FLAME_MAX_DEPTH) {
+      if (names != small)
+        free(names);
+      return fail(err, (int)start + 1, "the stack is deeper than " FLAME_MAX_DEPTH_STR " frames");
     }
     if (n == cap) {
       const char **bigger = xcalloc(2 * cap, sizeof *bigger);

@@ -45,6 +45,12 @@
 
 #define FLAME_KERNEL_SUFFIX "_[k]"
 
+/* The deepest stack kept, in frames (perf and BPF stop at 127): deeper
+ * folded lines are an error, and flame_add_stack keeps the outermost
+ * FLAME_MAX_DEPTH - 1 frames and a last one named "[truncated]". */
+#define FLAME_MAX_DEPTH 4096
+#define FLAME_MAX_DEPTH_STR "4096"
+
 typedef struct FlameNode FlameNode;
 struct FlameNode {
   const char *name;        /* interned: equal names are equal pointers */
@@ -80,7 +86,8 @@ FlameProfile *flame_new(void);
 void flame_free(FlameProfile *p);
 
 /* Add `count` samples of the stack frames[0..n), root first.  An empty
- * stack (n == 0: none could be read) counts as the one frame "[unknown]".
+ * stack (n == 0: none could be read) counts as the one frame "[unknown]";
+ * one deeper than FLAME_MAX_DEPTH is cut (see above).
  * Names are copied (sanitised: see above). */
 void flame_add_stack(FlameProfile *p, const char *const *frames, int n, uint64_t count);
 

@@ -28,7 +28,10 @@ static void *xcalloc(size_t n, size_t size) {
 }
 
 static size_t slot(const FrameIndex *fi, const char *name) {
-  size_t j = ((uintptr_t)name * 0x9e3779b97f4a7c15ull >> 17) & (fi->cap - 1);
+  uint64_t h = (uintptr_t)name; /* MurmurHash3's finaliser: pointers are aligned */
+  h = (h ^ h >> 33) * 0xff51afd7ed558ccdull;
+  h = (h ^ h >> 33) * 0xc4ceb9fe1a85ec53ull;
+  size_t j = (h ^ h >> 33) & (fi->cap - 1);
   while (fi->keys[j] && fi->keys[j] != name)
     j = (j + 1) & (fi->cap - 1);
   return j;

@@ -34,6 +34,22 @@ int main(void) {
     deep[i] = names[i];
   }
   flame_add_stack(p, deep, 100, 1);     /* deeper than the 64-frame fast path */
+  static char gnames[5000][8];
+  static const char *too_deep[5000];
+  static char line[5000 * 7 + 8];
+  size_t at = 0;
+  for (int i = 0; i < 5000; i++) {
+    snprintf(gnames[i], sizeof gnames[i], "g%d", i);
+    too_deep[i] = gnames[i];
+    at += sprintf(line + at, i ? ";g%d" : "g%d", i);
+  }
+  flame_add_stack(p, too_deep, 5000, 1); /* cut: g0..g4094;[truncated] */
+  strcpy(line + at, " 1");
+  int col = (int)(strstr(line, ";g4096;") - line) + 2;
+  FlameError err = {0};
+  if (flame_add_folded(p, line, strlen(line), &err) == 0 || err.col != col ||
+      !strstr(err.msg, "deeper than 4096 frames"))
+    printf("WRONG ERROR for 5000 frames: col %d (want %d) %s\n", err.col, col, err.msg);
   check_line(p, "main;work;spin 10\r", 0, NULL);
   check_line(p, "   ", 0, NULL);
   check_line(p, "main;a:b;line break;do_syscall_64_[k]  1", 0, NULL);

@@ -86,9 +86,10 @@ if want $t; then
   else
     $OUT/api > $OUT/api.out 2>$OUT/api.err
     deep=$(seq -f 'f%02g' 0 99 | paste -sd';')
-    printf '%s\n' "[unknown] 4" "$deep 1" "main;a:b;line break;do_syscall_64_[k] 4" \
+    cut=$({ seq -f 'g%g' 0 4094; echo '[truncated]'; } | paste -sd';')
+    printf '%s\n' "[unknown] 4" "$deep 1" "$cut 1" "main;a:b;line break;do_syscall_64_[k] 4" \
       "main;work 1" "main;work;spin 17" > $OUT/api.want
-    if cmp -s $OUT/api.want $OUT/api.out && [ "$(cat $OUT/api.err)" = "total 27 depth 100 kernel 1,0" ]; then
+    if cmp -s $OUT/api.want $OUT/api.out && [ "$(cat $OUT/api.err)" = "total 28 depth 4096 kernel 1,0" ]; then
       pass $t
     else fail $t "$(diff $OUT/api.want $OUT/api.out | head -5; cat $OUT/api.err)"; fi
   fi
