@@ -1,13 +1,13 @@
-#!/bin/sh
+#!/bin/bash
 # Flame-graph conversion: wall time, peak RSS and output size of
 # `etrace flamegraph -i FILE.folded -o OUT` for each format, on a large
-# generated profile (BENCH_STACKS distinct stacks, default 200000, 8 to 40
+# generated profile (BENCH_STACKS distinct stacks, default 100000, 8 to 40
 # frames deep, names from a pool of 20000, seeded so every run is the
 # same).  Figures, not a pass/fail test.  Run from anywhere:
 #   bench/flame.sh             (BENCH_RUNS=N runs each, median; default 5)
 set -u
 cd "$(dirname "$0")/.."
-STACKS=${BENCH_STACKS:-200000}
+STACKS=${BENCH_STACKS:-100000}
 N=${BENCH_RUNS:-5}
 ET=./etrace
 OUT=tests/out/bench-flame
@@ -36,16 +36,20 @@ echo "== input: $lines stacks, $((bytes / 1024)) KiB of folded text"
 
 median() { sed -n "s/.*$1=\([-0-9.]*\).*/\1/p" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+TIMEFORMAT='%R %U %S'
 for ext in folded svg speedscope.json; do
   : > $OUT/runs.txt
+  : > $OUT/times.txt
   i=0
   while [ $i -lt "$N" ]; do
     $M -- $ET flamegraph -i $OUT/big.folded -o $OUT/out.$ext 2>/dev/null >> $OUT/runs.txt
+    { time $ET flamegraph -i $OUT/big.folded -o $OUT/out.$ext 2>/dev/null; } 2>> $OUT/times.txt
     i=$((i + 1))
   done
+  cpu=$(awk '{print ($2 + $3) * 1000}' $OUT/times.txt | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   size=$(wc -c < $OUT/out.$ext)
   extra=""
   [ $ext = svg ] && extra=", $(grep -c '^<g class="f' $OUT/out.svg) frames drawn; $(sed -n 's/.*<text id="elided"[^>]*>\([^<]*\)<.*/\1/p' $OUT/out.svg)"
-  printf '%-16s %8s ms  %8s KiB peak RSS  %7s KiB written%s\n' "$ext" \
-    "$(median wall_ms < $OUT/runs.txt)" "$(median rss_kb < $OUT/runs.txt)" "$((size / 1024))" "$extra"
+  printf '%-16s %8s ms wall %7s ms CPU  %7s KiB peak RSS  %6s KiB written%s\n' "$ext" \
+    "$(median wall_ms < $OUT/runs.txt)" "$cpu" "$(median rss_kb < $OUT/runs.txt)" "$((size / 1024))" "$extra"
 done

@@ -88,12 +88,28 @@ void flame_free(FlameProfile *p) {
 
 /* ------------------------------------------------------------ names */
 
+/* ';' separates frames and a newline ends the line; trailing blanks would
+ * merge with the blank before the count. */
 void flame_sanitize_frame(char *name) {
-  for (char *c = name; *c; c++)
+  char *end = name;
+  for (char *c = name; *c; c++) {
     if (*c == ';')
       *c = ':';
     else if (*c == '\n' || *c == '\r')
       *c = ' ';
+    if (*c != ' ' && *c != '\t')
+      end = c + 1;
+  }
+  *end = '\0';
+}
+
+static bool needs_sanitizing(const char *s, size_t n) {
+  if (n == 0 || s[n - 1] == ' ' || s[n - 1] == '\t')
+    return true;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == ';' || s[i] == '\n' || s[i] == '\r')
+      return true;
+  return false;
 }
 
 static void names_grow(FlameProfile *p) {
@@ -115,15 +131,14 @@ static void names_grow(FlameProfile *p) {
 
 /* The one copy of name s[0..n), sanitised. */
 static const char *intern(FlameProfile *p, const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (s[i] == ';' || s[i] == '\n' || s[i] == '\r') {
-      char *copy = xcalloc(n + 1, 1);
-      memcpy(copy, s, n);
-      flame_sanitize_frame(copy);
-      const char *name = intern(p, copy, n);
-      free(copy);
-      return name;
-    }
+  if (needs_sanitizing(s, n)) {
+    char *copy = xcalloc(n + 1, 1);
+    memcpy(copy, s, n);
+    flame_sanitize_frame(copy);
+    const char *name = *copy ? intern(p, copy, strlen(copy)) : intern(p, "[unknown]", 9);
+    free(copy);
+    return name;
+  }
   if (2 * (p->nnames + 1) > p->namecap)
     names_grow(p);
   size_t j = hash_bytes(s, n) & (p->namecap - 1);
@@ -195,18 +210,22 @@ static FlameNode *child(FlameProfile *p, FlameNode *parent, const char *name) {
   return n;
 }
 
+/* Counts stop at UINT64_MAX rather than wrap (a node would outgrow its
+ * parent's width). */
+static uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
 /* Add count to every node of the stack whose frames are the n names
  * frame(i) (interned), root first. */
 static void add_interned(FlameProfile *p, const char **names, int n, uint64_t count) {
   FlameNode *node = &p->root;
-  node->total += count;
+  node->total = add_sat(node->total, count);
   for (int i = 0; i < n; i++) {
     FlameNode *prev = p->last[i + 1];
     node = prev && prev->parent == node && prev->name == names[i] ? prev : child(p, node, names[i]);
     p->last[i + 1] = node;
-    node->total += count;
+    node->total = add_sat(node->total, count);
   }
-  node->self += count;
+  node->self = add_sat(node->self, count);
 }
 
 void flame_add_stack(FlameProfile *p, const char *const *frames, int n, uint64_t count) {
@@ -268,7 +287,8 @@ int flame_add_folded(FlameProfile *p, const char *line, size_t len, FlameError *
     count = count * 10 + d;
   }
   size_t stack_end = sp;
-  while (stack_end && (line[stack_end - 1] == ' ' || line[stack_end - 1] == '\t'))
+  while (stack_end && (line[stack_end - 1] == ' ' || line[stack_end - 1] == '\t' ||
+                       line[stack_end - 1] == '\r'))
     stack_end--;
   if (!stack_end)
     return fail(err, 1, "expected 'frame;frame;... COUNT': no stack before the count");

@@ -12,9 +12,12 @@
  * stackcollapse's), a kernel frame's name ends in "_[k]": the live mode
  * appends it to kernel symbols, the SVG colours such frames apart, and the
  * folded and speedscope files carry it unchanged.  A name cannot contain
- * ';' (the folded separator) nor a newline: flame_add_stack replaces them
- * with ':' and ' ' (flame_sanitize_frame does it for callers who format
- * names themselves).
+ * ';' (the folded separator) nor a newline, nor end in a blank: names are
+ * stored with ';' replaced by ':', '\r' and '\n' by ' ', trailing blanks
+ * cut, and "[unknown]" for a name left empty (flame_sanitize_frame does
+ * the same for callers who format folded lines themselves, except the
+ * last step).  So whatever was added, the folded output reads back as the
+ * same profile.
  *
  * Writers:
  *   folded      "frame;frame;frame COUNT" lines, Brendan Gregg's format, one

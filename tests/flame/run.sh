@@ -304,6 +304,26 @@ if want $t; then
   fi
 fi
 
+# --- fuzzing: the reader and the writers on arbitrary bytes ----------------------
+# fuzz_flame.c aborts on a crash, on folded output that does not read back
+# as the same profile, and on SVG/JSON text that is not clean UTF-8 or
+# leaves markup unescaped.  FLAME_FUZZ_SECONDS bounds the run (default 10).
+t=fuzz
+if want $t; then
+  mkdir -p $OUT/fuzz/corpus
+  cp $SAMPLE $OUT/*.folded $OUT/fuzz/corpus/ 2>/dev/null
+  rm -f $OUT/fuzz/corpus/big.folded
+  if ! clang -g -O1 -std=gnu11 -Isrc -Ibuild/gen -fsanitize=fuzzer,address,undefined \
+         -o $OUT/fuzz/fuzz_flame $T/fuzz_flame.c $WRITERS 2>$OUT/fuzz/build.txt; then
+    fail $t "build (clang, libclang-rt-14-dev): $(head -3 $OUT/fuzz/build.txt)"
+  elif $OUT/fuzz/fuzz_flame -max_total_time=${FLAME_FUZZ_SECONDS:-10} -max_len=2048 -timeout=10 \
+         -artifact_prefix=$OUT/fuzz/ -print_final_stats=1 $OUT/fuzz/corpus > $OUT/fuzz/log.txt 2>&1; then
+    pass "$t ($(sed -n 's/^stat::number_of_executed_units: *//p' $OUT/fuzz/log.txt) inputs, no failure)"
+  else
+    fail $t "$(grep -E -m3 'ERROR|runtime error|bad byte|unescaped|rejected|does not read' $OUT/fuzz/log.txt)"
+  fi
+fi
+
 # --- in a browser: click to zoom, search, tooltips ----------------------------------
 t=browser
 if want $t; then
