@@ -39,11 +39,12 @@ static void usage(FILE *f) {
         "    --minwidth PCT    leave out frames narrower than PCT% of the graph (SVG; 0.1)\n"
         "    --width PX        the SVG's width in pixels (1200)\n"
         "    --unit U          what a count is: samples, ns or us (samples)\n"
+        "    --off-cpu         with -i: the stacks are off-CPU time (blue palette)\n"
         "  live sampling:\n"
         "    -p PID            sample only process PID\n"
         "    -F HZ             sampling frequency (49)\n"
         "    -d SECONDS        sample for SECONDS (default: until Ctrl-C)\n"
-        "    --off-cpu         time spent blocked, by stack, instead of CPU samples\n"
+        "    --off-cpu         time spent blocked, by stack, instead of CPU samples (us)\n"
         "    -v                verbose\n"
         "    -h, --help        show this help message\n"
         "\n"
@@ -191,10 +192,8 @@ int flamegraph_main(int argc, char **argv) {
         return 1;
       live_opt = "-d";
       break;
-    case OPT_OFF_CPU:
-      live.off_cpu = true;
-      if (!live_opt)
-        live_opt = "--off-cpu";
+    case OPT_OFF_CPU: /* with -i: the input is off-CPU time (palette, title) */
+      live.off_cpu = o.off_cpu = true;
       break;
     case 'v': live.verbose = true; break;
     case 'h': usage(stdout); return 0;
@@ -223,6 +222,9 @@ int flamegraph_main(int argc, char **argv) {
     diag_fatal("-F sets the on-CPU sampling frequency: it does not apply to --off-cpu");
     return 1;
   }
+
+  if (!o.title && o.off_cpu)
+    o.title = "Off-CPU Time Flame Graph";
 
   FlameProfile *p = flame_new();
   int rc = input ? read_folded(input, p) : flame_live_sample(&live, p, &o);

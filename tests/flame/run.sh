@@ -44,6 +44,13 @@ conv() { $ET flamegraph "$@" 2>$OUT/stderr; }
   printf "main;it's \xff\xfe bad utf-8 2\n"
   printf 'main;caf\xc3\xa9 1\n'; } > $OUT/esc.folded
 { echo "big;hot 100000"; seq -f 'big;cold;leaf%g 1' 1 5000; } > $OUT/big.folded
+printf 'main;work 3\nmain;work;spin 2\nmain;spin x4\n' > $OUT/bad-count.folded
+printf 'main;work 3\n\nmain;;spin 2\n' > $OUT/bad-frame.folded
+printf '\n \n' > $OUT/empty.folded
+# The SVG most tests look at (svg_wellformed checks that it was written).
+$ET flamegraph -i $SAMPLE -o $OUT/sample.svg --title 'etrace <test> & "flame"' \
+  --subtitle "1,000 samples" 2>$OUT/sample.svg.stderr
+sample_svg_rc=$?
 
 # --- the writers compile without a warning ------------------------------------
 t=no_warnings
@@ -98,10 +105,10 @@ fi
 # --- svg ------------------------------------------------------------------------
 t=svg_wellformed
 if want $t; then
-  if conv -i $SAMPLE -o $OUT/sample.svg --title 'etrace <test> & "flame"' --subtitle "1,000 samples" &&
-     xmllint --noout $OUT/sample.svg 2>$OUT/xmllint.txt; then
+  if [ $sample_svg_rc = 0 ] && xmllint --noout $OUT/sample.svg 2>$OUT/xmllint.txt &&
+     [ "$(xmllint --xpath 'string(//*[@id="title"])' $OUT/sample.svg)" = 'etrace <test> & "flame"' ]; then
     pass $t
-  else fail $t "$(cat $OUT/stderr $OUT/xmllint.txt | head -5)"; fi
+  else fail $t "$(cat $OUT/sample.svg.stderr $OUT/xmllint.txt | head -5)"; fi
 fi
 
 t=svg_frames  # every frame of the tree, with its count, place and width
@@ -192,6 +199,24 @@ if want $t; then
   else fail $t "$all frames at 0, $five at 5 ('$note'); $(head -3 $OUT/check.txt)"; fi
 fi
 
+t=svg_off_cpu  # --off-cpu with -i: blue user frames, purple kernel ones, its title
+if want $t; then
+  conv -i $SAMPLE -o $OUT/off.svg --off-cpu --unit us
+  bad=$(grep -o '^<g class="f[^"]*" data-o="[0-9]*" data-n="[0-9]*" data-d="[1-9].*fill="rgb([0-9,]*)"' $OUT/off.svg |
+        python3 -c "
+import re, sys
+n = 0
+for l in sys.stdin:
+    n += 1
+    r, g, b = map(int, re.search(r'fill=\"rgb\((\d+),(\d+),(\d+)\)\"$', l).groups())
+    if l.startswith('<g class=\"f k\"') != (r > g) or b < max(r, g): print(l[:70])
+if n < 70: print(n, 'frames')" | head -3)
+  title=$(xmllint --xpath 'string(//*[@id="title"])' $OUT/off.svg 2>&1)
+  if [ -z "$bad" ] && [ "$title" = "Off-CPU Time Flame Graph" ]; then
+    pass $t
+  else fail $t "title '$title'; $bad"; fi
+fi
+
 # --- a real profile: perf samples of the workload's spin loop -----------------
 t=real_profile
 if want $t; then
@@ -220,6 +245,7 @@ if want $t; then
   if [ ! -f "$SCHEMA" ]; then
     fail $t "no $SCHEMA: run scripts/deps.sh (npm ci in tests/flame)"
   elif conv -i $SAMPLE -o $OUT/sample.speedscope.json --title "etrace test" &&
+       conv -i $OUT/esc.folded -o $OUT/esc.speedscope.json &&
        node $T/speedscope.js $SCHEMA $OUT/sample.speedscope.json $SAMPLE > $OUT/speedscope.txt &&
        node $T/speedscope.js $SCHEMA $OUT/esc.speedscope.json > $OUT/speedscope-esc.txt; then
     pass $t
@@ -259,9 +285,6 @@ err() {
     pass $name
   else fail $name "exit $rc: $(head -3 $OUT/e.stderr)"; fi
 }
-printf 'main;work 3\nmain;work;spin 2\nmain;spin x4\n' > $OUT/bad-count.folded
-printf 'main;work 3\n\nmain;;spin 2\n' > $OUT/bad-frame.folded
-printf '\n \n' > $OUT/empty.folded
 err err_bad_count "^$OUT/bad-count.folded:3:11: error: expected a sample count" -i $OUT/bad-count.folded -o $OUT/e.svg
 err err_bad_count_caret '^          \^$' -i $OUT/bad-count.folded -o $OUT/e.svg
 err err_empty_frame "^$OUT/bad-frame.folded:3:6: error: empty frame name" -i $OUT/bad-frame.folded -o $OUT/e.svg
@@ -339,7 +362,6 @@ if want $t; then
   else
     # browser.js prints the PASS/FAIL lines; a crash or a timeout that
     # printed none is a failure too
-    [ -f $OUT/sample.svg ] || conv -i $SAMPLE -o $OUT/sample.svg
     real=""
     if [ -f $OUT/real.svg ]; then
       real="$OUT/real.svg $OUT/real-zoomed.png now_ns"
