@@ -439,7 +439,7 @@ void flame_put_json(FILE *out, const char *s) {
   for (const unsigned char *c = (const unsigned char *)s; *c;) {
     int n = utf8_len(c);
     if (!n || *c < 0x20) {
-      fputc(n && *c == '\t' ? ' ' : '?', out);
+      fputs(*c == '\t' ? "\\t" : "?", out);
       c++;
       continue;
     }

@@ -133,8 +133,8 @@ void flame_write_svg(FlameProfile *p, const FlameOptions *o, FILE *out);
 void flame_write_speedscope(FlameProfile *p, const FlameOptions *o, FILE *out);
 
 /* Text escaping shared by the writers.  Bytes that are not valid UTF-8,
- * and control characters, become '?' (XML 1.0 and JSON allow neither
- * raw). */
+ * and control characters but tab, become '?' (XML 1.0 and JSON allow
+ * neither raw); JSON escapes a tab. */
 void flame_put_xml(FILE *out, const char *s);
 void flame_put_json(FILE *out, const char *s);
 
