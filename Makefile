@@ -25,6 +25,13 @@ build/gen/syscall_table.h: scripts/gen-syscalls.sh
 
 build/src/systp.o build/asan/src/systp.o: build/gen/syscall_table.h
 
+# The flame-graph SVG embeds its script (src/out/flame_svg.js) as a string.
+build/gen/flame_svg_js.h: src/out/flame_svg.js scripts/embed-text.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-text.sh flame_svg_js $< > $@
+
+build/src/out/flame_svg.o build/asan/src/out/flame_svg.o: build/gen/flame_svg_js.h
+
 # `etrace tool` falls back to the installed tools under $(PREFIX).
 build/src/tools.o build/asan/src/tools.o: CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
 
@@ -60,7 +67,7 @@ HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c
 
 # libFuzzer target over the compiler (clang); make fuzz runs it.
 FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
-fuzz_compile: tests/fuzz/fuzz_compile.c $(FUZZ_SRCS) build/gen/syscall_table.h
+fuzz_compile: tests/fuzz/fuzz_compile.c $(FUZZ_SRCS) build/gen/syscall_table.h build/gen/flame_svg_js.h
 	clang -g -O1 -std=gnu11 -Isrc -Ibuild/gen -fsanitize=fuzzer,address,undefined \
 	  -o $@ tests/fuzz/fuzz_compile.c $(FUZZ_SRCS) $(LDLIBS)
 

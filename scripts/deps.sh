@@ -12,6 +12,11 @@ pkgs="$pkgs systemtap-sdt-dev"
 pkgs="$pkgs babeltrace2"
 # bpftrace is the reference the tests and benchmarks compare against.
 pkgs="$pkgs bpftrace"
+# Flame-graph tests: xmllint reads the SVG back, Debian's Chromium opens it
+# (driven by playwright-core from npm), perf profiles a real run to draw.
+pkgs="$pkgs libxml2-utils chromium linux-perf"
+# Node.js and npm for those tests (the machine's own when it has them).
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -34,3 +39,10 @@ if [ -n "$qemu_missing" ]; then
   apt-get install -y -qq --no-install-recommends $qemu_missing >/dev/null
 fi
 "$(dirname "$0")"/qemu-kernel.sh >/dev/null
+# The flame-graph tests' npm packages (playwright-core, ajv, speedscope's
+# file-format schema), pinned by tests/flame/package-lock.json.
+flame="$(dirname "$0")/../tests/flame"
+if [ ! -d "$flame/node_modules/playwright-core" ] ||
+   [ "$flame/package-lock.json" -nt "$flame/node_modules/.package-lock.json" ]; then
+  (cd "$flame" && npm ci --no-audit --no-fund --loglevel=error)
+fi
