@@ -53,7 +53,7 @@ FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -I
 # --- the recorder and the writer compile without a warning ------------------
 t=no_warnings
 if want $t; then
-  if $CC $FLAGS -Werror -fsyntax-only src/record.c src/out/ctf.c 2>$OUT/warnings.txt; then
+  if $CC $FLAGS -Werror -fsyntax-only src/record.c src/record_kernel.c src/statedump.c src/out/ctf.c 2>$OUT/warnings.txt; then
     pass $t
   else fail $t "$(head -5 $OUT/warnings.txt)"; fi
 fi
@@ -303,6 +303,47 @@ if want $t; then
   out=$($ET record --verify '*:*' 2>$L/stderr)
   if [ "$out" != "$total programs loaded" ]; then
     fail $t "'$out' for $total tracepoints: $(head -5 $L/stderr)"
+  else pass $t; fi
+fi
+
+# --- --profile kernel: LTTng layout, a known workload, the statedump ----------
+t=kernel_profile
+if want $t; then
+  setup $t
+  # sh forks, the child execs the workload: fork + exec + 123 getppid calls
+  $ET record --profile kernel -q -o $D -c "sh -c '$WL getppid 123; true'" 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  btrc=$?
+  n=$(events $D)
+  python3 tests/ctf/lttng_check.py tests/ctf/lttng-kernel.txt $D/metadata > $L/contract 2>&1
+  crc=$?
+  # the workload: exec event -> its tid; the fork event that made it
+  wtid=$(grep ' sched_process_exec: ' $L/text | grep "filename = \"$WL\"" |
+         sed -n 's/.*{ tid = \([0-9]*\), old_tid = \([0-9]*\), filename.*/\1/p' | head -1)
+  shpid=$(grep ' sched_process_fork: ' $L/text | grep "child_tid = ${wtid:-x}, child_pid = ${wtid:-x}," |
+          sed -n 's/.*parent_comm = "sh", parent_tid = \([0-9]*\), parent_pid = \1,.*/\1/p' | head -1)
+  entries=$(grep -c " syscall_entry_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x} }$" $L/text)
+  exits=$(grep -c " syscall_exit_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x} }, { ret = ${shpid:-x} }$" $L/text)
+  # the statedump: between start and end, with this test's shell and the -c child (sh)
+  dump=$(awk '/ lttng_statedump_start: /{s=1} / lttng_statedump_end: /{e=1} / lttng_statedump_process_state: /{ if (s && !e) n++ } END {print n + 0}' $L/text)
+  self=$(grep -c " lttng_statedump_process_state: .*{ tid = $$, pid = $$, ppid = $PPID, name = \"$(cat /proc/$$/comm)\", type = 0," $L/text)
+  kthread=$(grep -c ' lttng_statedump_process_state: .*name = "kthreadd", type = 1,' $L/text)
+  badstate=$(grep ' sched_switch: ' $L/text | grep -vc 'prev_state = \(0\|1\|2\|4\|8\|16\|32\|64\|128\),')
+  badprio=$(grep ' sched_switch: ' $L/text | grep -c 'prev_prio = 1[0-9][0-9],')
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $btrc -ne 0 ] || ! valid $D; then fail $t "babeltrace2 cannot read the trace: $(head -3 $L/bt.stderr)"
+  elif [ "$n" != "$(wc -l < $L/text)" ]; then fail $t "counter saw $n events, text has $(wc -l < $L/text)"
+  elif [ $crc -ne 0 ]; then fail $t "metadata does not match the LTTng layout: $(head -5 $L/contract | tr '\n' ';')"
+  elif [ -z "$wtid" ]; then fail $t "no sched_process_exec of $WL"
+  elif [ -z "$shpid" ]; then fail $t "no sched_process_fork from sh to tid $wtid"
+  elif [ "$entries" != 123 ] || [ "$exits" != 123 ]; then
+    fail $t "$entries syscall_entry_getppid / $exits syscall_exit_getppid (ret = $shpid) of tid $wtid, expected 123"
+  elif [ "$dump" -lt 10 ]; then fail $t "only $dump threads in the statedump"
+  elif [ "$self" != 1 ]; then fail $t "the statedump lacks this test's shell (pid $$)"
+  elif [ "$kthread" != 1 ]; then fail $t "the statedump lacks kthreadd as a kernel thread"
+  elif [ "$badstate" != 0 ]; then fail $t "$badstate sched_switch events with a prev_state outside LTTng's encoding"
+  elif [ "$badprio" != 0 ]; then fail $t "$badprio sched_switch events with an unadjusted prio (>= 100)"
   else pass $t; fi
 fi
 
