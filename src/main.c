@@ -4,6 +4,7 @@
 #include "prov.h"
 #include "tools.h"
 #include "record.h"
+#include "convert.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@ static void usage(FILE *f) {
         "    etrace tool [NAME [args...]]   (the bundled tools; 'etrace tool' lists them)\n"
         "    etrace record -o DIR EVENT...  (record tracepoints to a CTF trace)\n"
         "    etrace ctf repair DIR          (cut a damaged trace to its last whole packet)\n"
+        "    etrace convert DIR --to chrome|text  (a trace as Chrome JSON or text, next to DIR)\n"
         "\n"
         "OPTIONS:\n"
         "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
@@ -60,6 +62,8 @@ int main(int argc, char **argv) {
     return tool_main(argc - 1, argv + 1);
   if (argc > 1 && (!strcmp(argv[1], "record") || !strcmp(argv[1], "ctf")))
     return record_main(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "convert"))
+    return convert_main(argc, argv);
   const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
   const char *dump = NULL, *bufmode = NULL;
   bool list = false, dry_run = false, verify = false;

@@ -53,7 +53,7 @@ FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -I
 # --- the recorder and the writer compile without a warning ------------------
 t=no_warnings
 if want $t; then
-  if $CC $FLAGS -Werror -fsyntax-only src/record.c src/record_kernel.c src/statedump.c src/out/ctf.c 2>$OUT/warnings.txt; then
+  if $CC $FLAGS -Werror -fsyntax-only src/record.c src/record_kernel.c src/statedump.c src/convert.c src/out/ctf.c src/out/ctfread.c src/out/chrome.c 2>$OUT/warnings.txt; then
     pass $t
   else fail $t "$(head -5 $OUT/warnings.txt)"; fi
 fi
@@ -344,6 +344,88 @@ if want $t; then
   elif [ "$kthread" != 1 ]; then fail $t "the statedump lacks kthreadd as a kernel thread"
   elif [ "$badstate" != 0 ]; then fail $t "$badstate sched_switch events with a prev_state outside LTTng's encoding"
   elif [ "$badprio" != 0 ]; then fail $t "$badprio sched_switch events with an unadjusted prio (>= 100)"
+  else pass $t; fi
+fi
+
+# --- convert --to text: babeltrace2's lines, byte for byte -----------------------
+t=convert_text
+if want $t; then
+  setup $t
+  $ET record -q -o $D -c "$WL getppid 300 open /nonexistent/etrace-conv 2" \
+    sched:sched_switch sched:sched_process_fork syscalls:sys_enter_getppid syscalls:sys_exit_openat \
+    syscalls:sys_enter_openat 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/bt.txt 2>/dev/null
+  $ET convert $D --to text 2>$L/conv.stderr
+  crc=$?
+  if [ $rc -ne 0 ]; then fail $t "etrace record exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $crc -ne 0 ]; then fail $t "convert exited $crc: $(cat $L/conv.stderr)"
+  elif [ ! -s $L/trace.txt ]; then fail $t "no $L/trace.txt next to the trace"
+  elif [ "$(wc -l < $L/trace.txt)" != "$(events $D)" ]; then
+    fail $t "$(wc -l < $L/trace.txt) lines, babeltrace2 counts $(events $D) events"
+  elif ! cmp -s $L/bt.txt $L/trace.txt; then fail $t "differs from babeltrace2: $(diff $L/bt.txt $L/trace.txt | head -3)"
+  elif [ "$(ls -A $D | grep -vc '^channel0_[0-9]*$\|^metadata$')" != 0 ]; then fail $t "convert wrote into the trace"
+  else pass $t; fi
+fi
+
+# --- convert --to chrome: JSON, nested slices, N getppid = N slices --------------
+t=convert_chrome
+if want $t; then
+  setup $t
+  # the kernel profile (syscall_entry/exit_NAME) and the native one (sys_enter/exit_NAME)
+  $ET record --profile kernel -q -o $D -c "sh -c '$WL getppid 250; true'" 2>$L/stderr
+  rc=$?
+  $ET convert $D --to chrome -o $L/k.json 2>$L/conv.stderr
+  crc=$?
+  wtid=$(babeltrace2 $D 2>/dev/null | grep ' sched_process_exec: ' | grep "filename = \"$WL\"" |
+         sed -n 's/.*{ tid = \([0-9]*\), old_tid.*/\1/p' | head -1)
+  python3 tests/ctf/chrome_check.py $L/k.json ${wtid:-0} getppid > $L/check 2>&1
+  chk=$?
+  $ET record -q -o $L/native -c "$WL getppid 77" --cmd-only \
+    syscalls:sys_enter_getppid syscalls:sys_exit_getppid 2>>$L/stderr
+  $ET convert $L/native --to chrome 2>>$L/conv.stderr
+  npid=$(babeltrace2 $L/native 2>/dev/null | sed -n 's/.*{ pid = \([0-9]*\), tid.*/\1/p' | head -1)
+  python3 tests/ctf/chrome_check.py $L/native.json ${npid:-0} getppid > $L/check2 2>&1
+  chk2=$?
+  if [ $rc -ne 0 ]; then fail $t "etrace record exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $crc -ne 0 ]; then fail $t "convert exited $crc: $(cat $L/conv.stderr)"
+  elif ! python3 -m json.tool $L/k.json > /dev/null 2>&1; then fail $t "k.json does not parse"
+  elif [ $chk -ne 0 ]; then fail $t "kernel trace: $(cat $L/check)"
+  elif ! grep -qx "getppid_on_$wtid=250" $L/check; then fail $t "kernel trace: $(tr '\n' ' ' < $L/check), expected 250 getppid slices on tid $wtid"
+  elif ! grep -qx "thread_name=workload" $L/check; then fail $t "kernel trace: the workload's thread is not named: $(tail -1 $L/check)"
+  elif [ $chk2 -ne 0 ]; then fail $t "native trace: $(cat $L/check2)"
+  elif ! grep -qx "getppid_on_$npid=77" $L/check2; then fail $t "native trace: $(tr '\n' ' ' < $L/check2), expected 77"
+  else pass $t; fi
+fi
+
+# --- convert on damaged input: located errors, never a crash ---------------------
+t=convert_errors
+if want $t; then
+  setup $t
+  $ET record -q -o $D -c "$WL getppid 2000 open /nonexistent/x 3" sched:sched_switch \
+    syscalls:sys_enter_getppid syscalls:sys_enter_openat sched:sched_process_exec 2>$L/stderr
+  cp -r $D $L/cut
+  f=$(ls -S $L/cut/channel0_* | head -1)
+  truncate -s -100 $f
+  $ET convert $L/cut --to text 2>$L/e1 >/dev/null; r1=$?
+  $ET convert $D --to chrome -o $D/inside.json 2>$L/e2; r2=$?
+  $ET convert $L/nonexistent --to text 2>$L/e3; r3=$?
+  $ET convert $D --to xml 2>$L/e4; r4=$?
+  crashes=0
+  for s in $(seq 1 60); do
+    python3 tests/ctf/corrupt.py $D $L/fz $s
+    $ET convert $L/fz --to chrome -o $L/fz.json >/dev/null 2>$L/fz.err
+    r=$?
+    if [ $r -gt 1 ] || { [ $r -eq 1 ] && ! grep -q "error: " $L/fz.err; }; then
+      crashes=$((crashes + 1)); echo "seed $s: rc $r $(cat $L/fz.err)" >> $L/fz.log
+    fi
+  done
+  if [ $r1 -ne 1 ] || ! grep -q "$(basename $f): error: packet [0-9]* at byte [0-9]*: .* remain" $L/e1; then
+    fail $t "cut trace: rc $r1, $(cat $L/e1)"
+  elif [ $r2 -ne 1 ] || [ -e $D/inside.json ] || ! grep -q "inside the trace directory" $L/e2; then fail $t "output inside the trace: rc $r2, $(cat $L/e2)"
+  elif [ $r3 -ne 1 ] || ! grep -q "nonexistent/metadata: error: " $L/e3; then fail $t "missing trace: rc $r3, $(cat $L/e3)"
+  elif [ $r4 -ne 1 ] || ! grep -q "unknown format 'xml'" $L/e4; then fail $t "bad format: rc $r4, $(cat $L/e4)"
+  elif [ $crashes -ne 0 ]; then fail $t "$crashes damaged traces crashed convert or gave no error: $(head -2 $L/fz.log)"
   else pass $t; fi
 fi
 
