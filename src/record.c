@@ -116,8 +116,27 @@ static void add_event(const char *sys, const char *event, void *arg) {
   rec_add_event(sys, event);
 }
 
-/* "sys:event", "tracepoint:sys:event" or "t:sys:event"; globs allowed. */
-static int expand(const char *arg) {
+/* "sys:event", "tracepoint:sys:event" or "t:sys:event"; globs allowed;
+ * then an optional filter "/PREDICATE/" (record_filter.c). */
+static int expand(const char *whole) {
+  RecFilter *filter = NULL;
+  const char *slash = strchr(whole, '/');
+  const char *arg = whole;
+  if (slash) {
+    size_t n = strlen(slash);
+    if (n < 2 || slash[n - 1] != '/') {
+      diag_fatal("'%s': a filter is written /PREDICATE/, e.g. "
+                 "'syscalls:sys_enter_openat /args.flags & 1/'", whole);
+      return -1;
+    }
+    size_t len = slash - whole;
+    while (len && (whole[len - 1] == ' ' || whole[len - 1] == '\t'))
+      len--;
+    arg = estrndup(whole, len);
+    if (!(filter = rfilter_parse(estrndup(slash + 1, n - 2), arg)))
+      return -1;
+  }
+  int first = R.nev;
   const char *spec = arg;
   if (!strncmp(spec, "tracepoint:", 11))
     spec += 11;
@@ -135,6 +154,8 @@ static int expand(const char *arg) {
     diag_fatal("no tracepoint matches '%s' (see etrace -l)", arg);
     return -1;
   }
+  for (int i = first; i < R.nev; i++)
+    R.ev[i].filter = filter;
   return 0;
 }
 
@@ -326,19 +347,15 @@ static int prepare_events(void) {
       diag_fatal("tracepoint %s:%s: cannot lay out its fields", e->sys, e->event);
       return -1;
     }
+    if (e->filter && rfilter_check(e->filter, e) < 0)
+      return -1;
   }
   return 0;
 }
 
 /* ------------------------------------------------------------ BPF */
 
-typedef struct Prog {
-  struct bpf_insn *insns;
-  int n, cap;
-  int *to_out, nout;     /* jumps to the exit */
-} Prog;
-
-static void emit(Prog *p, struct bpf_insn in) {
+void rec_emit(Prog *p, struct bpf_insn in) {
   if (p->n == p->cap) {
     p->cap = p->cap ? p->cap * 2 : 256;
     p->insns = realloc(p->insns, sizeof *p->insns * p->cap);
@@ -346,13 +363,16 @@ static void emit(Prog *p, struct bpf_insn in) {
   p->insns[p->n++] = in;
 }
 
+#define emit rec_emit
+#define jmp_out rec_jmp_out
+
 static void emit_map(Prog *p, int reg, int fd) {
   emit(p, LD_IMM64_LO(reg, BPF_PSEUDO_MAP_FD, fd));
   emit(p, LD_IMM64_HI(0));
 }
 
 /* A conditional jump to the program's exit, patched at the end. */
-static void jmp_out(Prog *p, struct bpf_insn in) {
+void rec_jmp_out(Prog *p, struct bpf_insn in) {
   p->to_out = realloc(p->to_out, sizeof(int) * (p->nout + 1));
   p->to_out[p->nout++] = p->n;
   emit(p, in);
@@ -377,8 +397,9 @@ static void copy_ctx(Prog *p, int src, int size, int dst) {
 
 #define REGS_BUF (-80) /* stack copy of the argument registers (64 bytes) */
 
-static void gen_body(Prog *p, const Event *e) {
-  /* System-call entry: one read of the argument registers' span. */
+/* System-call entry: one read of the argument registers' span to the stack
+ * at REGS_BUF.  Returns the lowest register offset read. */
+static int gen_regs(Prog *p, const Event *e) {
   int lo = 1 << 30, hi = 0;
   for (int i = 0; i < e->ncopies; i++) {
     const Copy *c = &e->copies[i];
@@ -396,6 +417,10 @@ static void gen_body(Prog *p, const Event *e) {
     emit(p, MOV64_IMM(BPF_REG_2, hi - lo));
     emit(p, CALL(BPF_FUNC_probe_read_kernel));
   }
+  return lo;
+}
+
+static void gen_body(Prog *p, const Event *e, int lo) {
   for (int i = 0; i < e->ncopies; i++) {
     const Copy *c = &e->copies[i];
     switch (c->kind) {
@@ -498,6 +523,11 @@ static void gen_prog(Prog *p, const Event *e, int id) {
     emit(p, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_out(p, JMP_IMM(BPF_JEQ, BPF_REG_0, getpid(), 0));
   }
+  /* The argument registers are read before the reservation so that a
+   * filter can test them without reserving room for an event it drops. */
+  int lo = gen_regs(p, e);
+  if (e->filter)
+    rfilter_gen(p, e->filter, e, REGS_BUF, lo);
   emit(p, CALL(BPF_FUNC_get_smp_processor_id));
   emit(p, STX(BPF_W, BPF_REG_10, BPF_REG_0, -4));
   emit_map(p, BPF_REG_1, R.outer_fd);
@@ -519,7 +549,7 @@ static void gen_prog(Prog *p, const Event *e, int id) {
   emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_8, CTF_EV_TID));
   emit(p, ALU64_IMM(BPF_RSH, BPF_REG_8, 32));
   emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_8, CTF_EV_PID));
-  gen_body(p, e);
+  gen_body(p, e, lo);
   /* Wake the reader only once the ring is a quarter full: below that it
    * polls every DRAIN_MS (see the top of the file). */
   emit(p, MOV64_REG(BPF_REG_1, BPF_REG_9));

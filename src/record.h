@@ -6,6 +6,8 @@
 #include "etrace.h"
 #include "out/ctf.h"
 
+#include <linux/bpf.h>
+
 int record_main(int argc, char **argv);
 
 /* ---------------------------------------------------------------- internal
@@ -38,6 +40,8 @@ typedef struct Copy {
   int32_t imm; /* CP_IMM */
 } Copy;
 
+typedef struct RecFilter RecFilter;
+
 typedef struct Event Event;
 struct Event {
   char *sys, *event;
@@ -53,7 +57,28 @@ struct Event {
   bool user;              /* written from user space (statedump): no program */
   const char *raw_tp;     /* attach as a raw tracepoint of this name */
   int (*layout)(Event *); /* custom layout (after the format is read); -1: error */
+  RecFilter *filter;      /* EVENT /predicate/, or NULL */
 };
+
+/* A BPF program being built (record.c). */
+typedef struct Prog {
+  struct bpf_insn *insns;
+  int n, cap;
+  int *to_out, nout;     /* jumps to the exit */
+} Prog;
+void rec_emit(Prog *p, struct bpf_insn in);
+void rec_jmp_out(Prog *p, struct bpf_insn in); /* a jump to "drop this event" */
+
+/* Per-event filters (record_filter.c): `EVENT /PREDICATE/`. */
+/* Parse the predicate text (between the slashes); NULL after a located
+ * error.  `spec` names the argument in messages. */
+RecFilter *rfilter_parse(const char *text, const char *spec);
+/* Check the predicate's names against e's fields (after layout). */
+int rfilter_check(RecFilter *f, const Event *e);
+/* Emit the test: r6 = ctx, r8 = pid_tgid, the syscall argument registers
+ * at r10+regs_buf (lowest register offset regs_lo); jumps out when false.
+ * Uses r0-r5 only. */
+void rfilter_gen(Prog *p, const RecFilter *f, const Event *e, int regs_buf, int regs_lo);
 
 /* Add (or find) the event SYS:EVENT; returns its index in the event table.
  * Pointers from rec_event() stay valid until the next rec_add_event(). */

@@ -53,7 +53,7 @@ FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -I
 # --- the recorder and the writer compile without a warning ------------------
 t=no_warnings
 if want $t; then
-  if $CC $FLAGS -Werror -fsyntax-only src/record.c src/record_kernel.c src/statedump.c src/convert.c src/out/ctf.c src/out/ctfread.c src/out/chrome.c 2>$OUT/warnings.txt; then
+  if $CC $FLAGS -Werror -fsyntax-only src/record.c src/record_kernel.c src/record_filter.c src/statedump.c src/convert.c src/out/ctf.c src/out/ctfread.c src/out/chrome.c 2>$OUT/warnings.txt; then
     pass $t
   else fail $t "$(head -5 $OUT/warnings.txt)"; fi
 fi
@@ -426,6 +426,49 @@ if want $t; then
   elif [ $r3 -ne 1 ] || ! grep -q "nonexistent/metadata: error: " $L/e3; then fail $t "missing trace: rc $r3, $(cat $L/e3)"
   elif [ $r4 -ne 1 ] || ! grep -q "unknown format 'xml'" $L/e4; then fail $t "bad format: rc $r4, $(cat $L/e4)"
   elif [ $crashes -ne 0 ]; then fail $t "$crashes damaged traces crashed convert or gave no error: $(head -2 $L/fz.log)"
+  else pass $t; fi
+fi
+
+# --- per-event filters: exact counts, verifier, located errors -------------------
+t=filters
+if want $t; then
+  setup $t
+  marker=$PWD/$L/marker
+  echo hi > $marker
+  # the workload opens with flags 0 (O_RDONLY), the loader with O_CLOEXEC
+  $ET record -q -o $D -c "$WL open $marker 5 open /nonexistent/etrace-f 3 getppid 40" --cmd-only \
+    'syscalls:sys_enter_openat /args.flags == 0 && args.dfd == -100/' \
+    'syscalls:sys_exit_openat /ret < 0/' \
+    'syscalls:sys_enter_getppid /tid == pid && pid > 1/' 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/text 2>/dev/null
+  enters=$(grep -c ' sys_enter_openat: ' $L/text)
+  fails=$(grep -c ' sys_exit_openat: .*ret = -2 }$' $L/text)
+  exits=$(grep -c ' sys_exit_openat: ' $L/text)
+  getppid=$(grep -c ' sys_enter_getppid: ' $L/text)
+  # nothing passes these
+  $ET record -q -o $L/none -c "$WL open $marker 5 getppid 40" --cmd-only \
+    'syscalls:sys_enter_openat /args.flags & 1/' 'syscalls:sys_enter_getppid /pid == 1/' 2>>$L/stderr
+  none=$(events $L/none)
+  # the kernel accepts filtered programs of every shape
+  verify=$($ET record --verify 'sched:* /pid > 1 || !(tid == 3) && -pid < ~5/' \
+    'syscalls:sys_enter_* /args.__syscall_nr != 0 || pid == 0x100000000/' 'syscalls:sys_exit_* /ret != -1/' 2>$L/verify.stderr)
+  $ET record -o $L/t1 'syscalls:sys_enter_openat /nosuch == 1/' 2>$L/e1; r1=$?
+  $ET record -o $L/t2 'syscalls:sys_enter_openat /args.filename == "x"/' 2>$L/e2; r2=$?
+  $ET record -o $L/t3 'syscalls:sys_enter_openat /args.flags &/' 2>$L/e3; r3=$?
+  $ET record -o $L/t4 'syscalls:sys_enter_openat /args.flags' 2>$L/e4; r4=$?
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif ! valid $D; then fail $t "babeltrace2 cannot read the trace"
+  elif [ "$enters" != 8 ]; then fail $t "$enters sys_enter_openat with flags == 0, expected 8"
+  elif [ "$fails" != 3 ] || [ "$exits" != 3 ]; then fail $t "$exits sys_exit_openat ($fails with ret -2), expected 3"
+  elif [ "$getppid" != 40 ]; then fail $t "$getppid getppid events, expected 40"
+  elif [ "$none" != 0 ]; then fail $t "$none events passed filters that nothing passes"
+  elif ! [[ "$verify" =~ ^[0-9]+\ programs\ loaded$ ]]; then fail $t "verify: $verify $(head -3 $L/verify.stderr)"
+  elif [ $r1 -ne 1 ] || ! grep -q "filter of 'syscalls:sys_enter_openat':1:1: error: syscalls:sys_enter_openat has no integer field 'nosuch'" $L/e1; then fail $t "unknown field: $(cat $L/e1)"
+  elif [ $r2 -ne 1 ] || ! grep -q ":1:18: error: filters compare integers" $L/e2; then fail $t "string: $(cat $L/e2)"
+  elif [ $r3 -ne 1 ] || ! grep -q ":1:13: error: unexpected end of the filter" $L/e3; then fail $t "syntax: $(cat $L/e3)"
+  elif [ $r4 -ne 1 ] || ! grep -q "a filter is written /PREDICATE/" $L/e4; then fail $t "unclosed: $(cat $L/e4)"
+  elif ls -d $L/t[1-4] 2>/dev/null | grep -q .; then fail $t "a failed record left a directory"
   else pass $t; fi
 fi
 
