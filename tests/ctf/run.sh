@@ -53,7 +53,7 @@ FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -I
 # --- the recorder and the writer compile without a warning ------------------
 t=no_warnings
 if want $t; then
-  if $CC $FLAGS -Werror -fsyntax-only src/record.c src/record_kernel.c src/record_filter.c src/statedump.c src/convert.c src/out/ctf.c src/out/ctfread.c src/out/chrome.c 2>$OUT/warnings.txt; then
+  if $CC $FLAGS -Werror -fsyntax-only src/rt/ctfout.c src/record.c src/record_kernel.c src/record_filter.c src/statedump.c src/convert.c src/out/ctf.c src/out/ctfread.c src/out/chrome.c 2>$OUT/warnings.txt; then
     pass $t
   else fail $t "$(head -5 $OUT/warnings.txt)"; fi
 fi
@@ -469,6 +469,35 @@ if want $t; then
   elif [ $r3 -ne 1 ] || ! grep -q ":1:13: error: unexpected end of the filter" $L/e3; then fail $t "syntax: $(cat $L/e3)"
   elif [ $r4 -ne 1 ] || ! grep -q "a filter is written /PREDICATE/" $L/e4; then fail $t "unclosed: $(cat $L/e4)"
   elif ls -d $L/t[1-4] 2>/dev/null | grep -q .; then fail $t "a failed record left a directory"
+  else pass $t; fi
+fi
+
+# --- -f ctf: each printf site is an event class with typed fields -------------------
+t=program_ctf
+if want $t; then
+  setup $t
+  $ET -f ctf -o $D -c "$WL getppid 60 open /nonexistent/etrace-p 2" -e '
+    tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%s %d %d\n", comm, tid, -7); }
+    tracepoint:syscalls:sys_exit_openat /pid == cpid && args.ret < 0/ { printf("%d %s\n", args.ret, strerror(-args.ret)); }
+    END { printf("bye\n"); }' > $L/stdout 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  btrc=$?
+  wpid=$(sed -n 's/.* printf_0: .*{ pid = \([0-9]*\), tid = [0-9]* }.*/\1/p' $L/text | head -1)
+  p0=$(grep -c " printf_0: { cpu_id = [0-9]* }, { pid = ${wpid:-x}, tid = ${wpid:-x} }, { arg1 = ${wpid:-x}, arg2 = -7, arg0 = \"workload\" }$" $L/text)
+  p1=$(grep -c ' printf_1: .*{ arg0 = -2, arg1 = "No such file or directory" }$' $L/text)
+  p2=$(grep -c ' printf_2: ' $L/text)
+  types=$(grep -A6 'name = "printf_0"' $D/metadata | grep -c 'signed = true; } _arg2;\|string { encoding = UTF8; } _arg0;\|size = 64; align = 8; signed = [a-z]*; } _arg1;')
+  $ET convert $D --to text -o $L/conv.txt 2>/dev/null
+  $ET -f ctf -e 'BEGIN { exit(); }' > /dev/null 2>$L/e1; r1=$?
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $btrc -ne 0 ]; then fail $t "babeltrace2 exited $btrc: $(head -3 $L/bt.stderr)"
+  elif [ "$p0" != 60 ]; then fail $t "$p0 printf_0 events of pid ${wpid:-?} with typed fields, expected 60"
+  elif [ "$p1" != 2 ]; then fail $t "$p1 printf_1 events (ret -2, strerror text), expected 2"
+  elif [ "$p2" != 1 ]; then fail $t "$p2 printf_2 (END) events, expected 1"
+  elif [ "$types" != 3 ]; then fail $t "printf_0's field types: $(grep -A6 'name = "printf_0"' $D/metadata | tr '\n' ' ')"
+  elif ! cmp -s $L/text $L/conv.txt; then fail $t "convert --to text differs from babeltrace2"
+  elif [ $r1 -ne 1 ] || ! grep -q -- "-f ctf needs -o DIR" $L/e1; then fail $t "-f ctf without -o: rc $r1, $(cat $L/e1)"
   else pass $t; fi
 fi
 
