@@ -412,9 +412,9 @@ if want $t; then
   $ET convert $L/nonexistent --to text 2>$L/e3; r3=$?
   $ET convert $D --to xml 2>$L/e4; r4=$?
   crashes=0
+  python3 tests/ctf/corrupt.py $D $L/fz 60
   for s in $(seq 1 60); do
-    python3 tests/ctf/corrupt.py $D $L/fz $s
-    $ET convert $L/fz --to chrome -o $L/fz.json >/dev/null 2>$L/fz.err
+    $ET convert $L/fz$s --to chrome -o $L/fz.json >/dev/null 2>$L/fz.err
     r=$?
     if [ $r -gt 1 ] || { [ $r -eq 1 ] && ! grep -q "error: " $L/fz.err; }; then
       crashes=$((crashes + 1)); echo "seed $s: rc $r $(cat $L/fz.err)" >> $L/fz.log
