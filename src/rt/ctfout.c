@@ -18,6 +18,7 @@
 #include "etrace.h"
 #include "out/ctf.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,15 @@ void rt_ctf_printf(Output *o, int site, const void *rec, size_t size) {
 }
 
 int rt_ctf_close(Output *o) {
+  /* Records the ring buffer could not take (per CPU, key 0 of the loss
+   * counter) become the streams' discarded-event counts. */
+  int ncpu = libbpf_num_possible_cpus();
+  uint64_t *lost = calloc(ncpu, sizeof *lost);
+  uint32_t key = 0;
+  if (load_drops_fd >= 0 && lost && !bpf_map_lookup_elem(load_drops_fd, &key, lost))
+    for (int i = 0; i < ncpu; i++)
+      ctf_set_discarded(o->ctf, i, lost[i]);
+  free(lost);
   CtfStats st;
   int rc = ctf_close(o->ctf, mono_ns(), &st);
   o->ctf = NULL;

@@ -490,6 +490,12 @@ if want $t; then
   types=$(grep -A6 'name = "printf_0"' $D/metadata | grep -c 'signed = true; } _arg2;\|string { encoding = UTF8; } _arg0;\|size = 64; align = 8; signed = [a-z]*; } _arg1;')
   $ET convert $D --to text -o $L/conv.txt 2>/dev/null
   $ET -f ctf -e 'BEGIN { exit(); }' > /dev/null 2>$L/e1; r1=$?
+  # a tiny ring buffer: what it loses is in the trace as discarded events
+  N=100000
+  ETRACE_RINGBUF_KB=4 taskset -c 0 $ET -f ctf -o $L/small -c "$WL getppid $N" \
+    -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%d\n", tid); }' > /dev/null 2>$L/small.stderr
+  kept=$(events $L/small)
+  dropped=$(babeltrace2 $L/small 2>&1 >/dev/null | grep -o 'Tracer discarded [0-9]* events' | awk '{s += $3} END {print s + 0}')
   if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
   elif [ $btrc -ne 0 ]; then fail $t "babeltrace2 exited $btrc: $(head -3 $L/bt.stderr)"
   elif [ "$p0" != 60 ]; then fail $t "$p0 printf_0 events of pid ${wpid:-?} with typed fields, expected 60"
@@ -498,6 +504,7 @@ if want $t; then
   elif [ "$types" != 3 ]; then fail $t "printf_0's field types: $(grep -A6 'name = "printf_0"' $D/metadata | tr '\n' ' ')"
   elif ! python3 tests/ctf/text_compare.py $L/text $L/conv.txt > $L/compare 2>&1; then fail $t "convert --to text: $(cat $L/compare)"
   elif [ $r1 -ne 1 ] || ! grep -q -- "-f ctf needs -o DIR" $L/e1; then fail $t "-f ctf without -o: rc $r1, $(cat $L/e1)"
+  elif [ "$dropped" = 0 ] || [ $((kept + dropped)) -ne $N ]; then fail $t "small ring: $kept events + $dropped discarded != $N"
   else pass $t; fi
 fi
 
