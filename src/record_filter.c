@@ -32,6 +32,7 @@
 #include "insn.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,8 +61,13 @@ typedef struct P {
   const char *s;
   int pos;
   bool err;
+  int depth;          /* parentheses and unary operators open */
+  int ops;            /* binary operators so far */
   RecFilter *f;
 } P;
+
+#define MAX_OPS 256     /* bounds the tree, hence the recursion of check/gen */
+#define MAX_DEPTH 64    /* deeper needs more than r0-r5 anyway; bounds recursion */
 
 static void perr(P *p, int col, const char *msg, const char *arg) {
   if (p->err)
@@ -109,14 +115,24 @@ static FNode *primary(P *p) {
   const char *s = p->s + p->pos;
   if (*s == '(') {
     p->pos++;
+    if (++p->depth > MAX_DEPTH) {
+      perr(p, col, "the filter nests too deeply%s", "");
+      return node(N_NUM, NULL, NULL, col);
+    }
     FNode *n = expr(p);
+    p->depth--;
     if (!accept(p, ")"))
       perr(p, p->pos, "expected ')'%s", "");
     return n;
   }
   if (isdigit((unsigned char)*s)) {
     char *end;
+    errno = 0;
     unsigned long long v = strtoull(s, &end, 0);
+    if (errno == ERANGE) {
+      perr(p, col, "number out of range (64 bits)%s", "");
+      return node(N_NUM, NULL, NULL, col);
+    }
     if (isalnum((unsigned char)*end) || *end == '_') {
       perr(p, col, "invalid number%s", "");
       return node(N_NUM, NULL, NULL, col);
@@ -171,12 +187,23 @@ static FNode *primary(P *p) {
 static FNode *unary(P *p) {
   skip(p);
   int col = p->pos;
-  if (accept(p, "!"))
-    return node(N_NOT, unary(p), NULL, col);
-  if (accept(p, "-"))
-    return node(N_NEG, unary(p), NULL, col);
-  if (accept(p, "~"))
-    return node(N_INV, unary(p), NULL, col);
+  if (p->depth > MAX_DEPTH) {
+    perr(p, col, "the filter nests too deeply%s", "");
+    return node(N_NUM, NULL, NULL, col);
+  }
+  if (strchr("!-~", p->s[p->pos]) && p->s[p->pos]) {
+    p->depth++;
+    FNode *n = NULL;
+    if (accept(p, "!"))
+      n = node(N_NOT, unary(p), NULL, col);
+    else if (accept(p, "-"))
+      n = node(N_NEG, unary(p), NULL, col);
+    else if (accept(p, "~"))
+      n = node(N_INV, unary(p), NULL, col);
+    p->depth--;
+    if (n)
+      return n;
+  }
   return primary(p);
 }
 
@@ -212,6 +239,10 @@ static FNode *level(P *p, int lv) {
       }
     if (!op || p->err)
       return n;
+    if (++p->ops > MAX_OPS) {
+      perr(p, col, "the filter is too long (more than %s operators)", "256");
+      return n;
+    }
     n = node(op->kind, n, level(p, lv + 1), col);
   }
 }

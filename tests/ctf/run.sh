@@ -450,6 +450,11 @@ if want $t; then
   $ET record -q -o $L/none -c "$WL open $marker 5 getppid 40" --cmd-only \
     'syscalls:sys_enter_openat /args.flags & 1/' 'syscalls:sys_enter_getppid /pid == 1/' 2>>$L/stderr
   none=$(events $L/none)
+  # every operator, on constants: all true, then all false
+  $ET record -q -o $L/ops -c "$WL getppid 10" --cmd-only 'syscalls:sys_enter_getppid /1 + 2 == 3 && ~0 == -1 && (5 ^ 1) == 4 && !(0) && -3 < 2 && 7 >= 7 && (6 | 1) == 7 && 3 - 5 == -2 && 2 <= 2 && 3 > 2 && (12 & 4) != 0 && 0x10 == 16 && (0 || 5) && !(0 && 1)/' 2>>$L/stderr
+  ops_true=$(events $L/ops)
+  $ET record -q -o $L/ops2 -c "$WL getppid 10" --cmd-only 'syscalls:sys_enter_getppid /1 + 2 == 4 || -3 > 2 || 0xffffffffffffffff != -1 || (1 && 0)/' 2>>$L/stderr
+  ops_false=$(events $L/ops2)
   # the kernel accepts filtered programs of every shape
   verify=$($ET record --verify 'sched:* /pid > 1 || !(tid == 3) && -pid < ~5/' \
     'syscalls:sys_enter_* /args.__syscall_nr != 0 || pid == 0x100000000/' 'syscalls:sys_exit_* /ret != -1/' 2>$L/verify.stderr)
@@ -457,18 +462,21 @@ if want $t; then
   $ET record -o $L/t2 'syscalls:sys_enter_openat /args.filename == "x"/' 2>$L/e2; r2=$?
   $ET record -o $L/t3 'syscalls:sys_enter_openat /args.flags &/' 2>$L/e3; r3=$?
   $ET record -o $L/t4 'syscalls:sys_enter_openat /args.flags' 2>$L/e4; r4=$?
+  $ET record -o $L/t5 "syscalls:sys_enter_openat /$(printf '(%.0s' $(seq 1 70))1/" 2>$L/e5; r5=$?
   if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
   elif ! valid $D; then fail $t "babeltrace2 cannot read the trace"
   elif [ "$enters" != 8 ]; then fail $t "$enters sys_enter_openat with flags == 0, expected 8"
   elif [ "$fails" != 3 ] || [ "$exits" != 3 ]; then fail $t "$exits sys_exit_openat ($fails with ret -2), expected 3"
   elif [ "$getppid" != 40 ]; then fail $t "$getppid getppid events, expected 40"
   elif [ "$none" != 0 ]; then fail $t "$none events passed filters that nothing passes"
+  elif [ "$ops_true" != 10 ] || [ "$ops_false" != 0 ]; then fail $t "operators: $ops_true of 10 passed a true filter, $ops_false a false one"
   elif ! [[ "$verify" =~ ^[0-9]+\ programs\ loaded$ ]]; then fail $t "verify: $verify $(head -3 $L/verify.stderr)"
   elif [ $r1 -ne 1 ] || ! grep -q "filter of 'syscalls:sys_enter_openat':1:1: error: syscalls:sys_enter_openat has no integer field 'nosuch'" $L/e1; then fail $t "unknown field: $(cat $L/e1)"
   elif [ $r2 -ne 1 ] || ! grep -q ":1:18: error: filters compare integers" $L/e2; then fail $t "string: $(cat $L/e2)"
   elif [ $r3 -ne 1 ] || ! grep -q ":1:13: error: unexpected end of the filter" $L/e3; then fail $t "syntax: $(cat $L/e3)"
   elif [ $r4 -ne 1 ] || ! grep -q "a filter is written /PREDICATE/" $L/e4; then fail $t "unclosed: $(cat $L/e4)"
-  elif ls -d $L/t[1-4] 2>/dev/null | grep -q .; then fail $t "a failed record left a directory"
+  elif [ $r5 -ne 1 ] || ! grep -q "nests too deeply" $L/e5; then fail $t "deep nesting: $(cat $L/e5)"
+  elif ls -d $L/t[1-5] 2>/dev/null | grep -q .; then fail $t "a failed record left a directory"
   else pass $t; fi
 fi
 
