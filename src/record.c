@@ -607,12 +607,17 @@ static int load_prog(enum bpf_prog_type type, const char *name, const struct bpf
 
 /* enter: tail_call(ctx, array, ctx->args[1])
  * exit:  tail_call(ctx, array, ((struct pt_regs *)ctx->args[0])->orig_ax) */
+static void gen_prog(Prog *p, const Event *e, int id);
+
+/* With --profile kernel, a failed tail call (a system call with no
+ * tracepoint) falls through to the syscall_entry/exit_unknown event. */
 static int load_dispatcher(bool is_exit, int array_fd) {
   Prog p = {0};
+  int unknown = R.kernel ? kprof_unknown(is_exit) : -1;
+  emit(&p, MOV64_REG(BPF_REG_6, BPF_REG_1));
   if (!is_exit) {
     emit(&p, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 8));
   } else {
-    emit(&p, MOV64_REG(BPF_REG_6, BPF_REG_1));
     emit(&p, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 0));
     emit(&p, ALU64_IMM(BPF_ADD, BPF_REG_3, REGS_OFF_ORIG_AX));
     emit(&p, MOV64_REG(BPF_REG_1, BPF_REG_10));
@@ -624,8 +629,14 @@ static int load_dispatcher(bool is_exit, int array_fd) {
   }
   emit_map(&p, BPF_REG_2, array_fd);
   emit(&p, CALL(BPF_FUNC_tail_call));
-  emit(&p, MOV64_IMM(BPF_REG_0, 0));
-  emit(&p, EXIT_INSN());
+  if (unknown >= 0) {
+    emit(&p, MOV64_REG(BPF_REG_1, BPF_REG_6));
+    gen_prog(&p, rec_event(unknown), unknown);
+  } else {
+    emit(&p, MOV64_IMM(BPF_REG_0, 0));
+    emit(&p, EXIT_INSN());
+  }
+  free(p.to_out);
   int fd = load_prog(BPF_PROG_TYPE_RAW_TRACEPOINT, is_exit ? "etrace_rsys_x" : "etrace_rsys_e",
                      p.insns, p.n, is_exit ? "the sys_exit dispatcher" : "the sys_enter dispatcher");
   free(p.insns);

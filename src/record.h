@@ -90,6 +90,9 @@ void rec_add_copy(Event *e, Copy c);
 /* --profile kernel (record_kernel.c): add the LTTng kernel event set.
  * Returns 0, or -1 after an error message. */
 int kprof_add_events(void);
+/* The event (index) written for a system call with no tracepoint:
+ * syscall_entry_unknown / syscall_exit_unknown; -1 if none. */
+int kprof_unknown(bool is_exit);
 /* The class ids of lttng_statedump_start / _process_state / _end. */
 int kprof_statedump_ids(int *start, int *state, int *end);
 /* After ctf_open, before attaching: the statedump of the threads alive now

@@ -12,7 +12,10 @@
  * sequences) come after the fixed ones, because the writer packs them last
  * (out/ctf.h), and system-call arguments are 64-bit integers as the syscall
  * tracepoints give them, not narrowed to their C type.  System calls with no
- * `syscalls:` tracepoint are not recorded (LTTng's syscall_entry_unknown).
+ * `syscalls:` tracepoint, and the exit of rt_sigreturn (which resets
+ * orig_ax to -1), become LTTng's syscall_entry_unknown /
+ * syscall_exit_unknown, written by the raw-tracepoint dispatchers when
+ * their tail call finds no program (record.c).
  *
  * sched_process_fork is taken from the raw tracepoint, whose arguments are
  * the parent and child task_structs: the tracepoint's record has no tgid,
@@ -27,6 +30,7 @@
 #include <string.h>
 
 static int id_start = -1, id_state = -1, id_end = -1;
+static int id_unknown[2] = {-1, -1};
 
 typedef enum { K_TEXT16, K_I32, K_U32, K_PRIO, K_STATE, K_STR } KKind;
 
@@ -224,6 +228,35 @@ static int add_user(const char *name, CtfField *fields, int n) {
   return i;
 }
 
+/* syscall_entry_unknown {id, args[6]} / syscall_exit_unknown {id, ret,
+ * args[6]} (LTTng's syscalls_unknown.h), generated into the raw-tracepoint
+ * dispatchers (record.c) for system calls that have no tracepoint: id is
+ * pt_regs->orig_ax, the arguments are the argument registers. */
+static int add_unknown(bool is_exit) {
+  int i = rec_add_event("lttng_syscall", is_exit ? "unknown_exit" : "unknown_entry");
+  Event *e = rec_event(i);
+  e->user = true;         /* no program of its own: part of the dispatcher */
+  e->syscall = true;
+  e->sys_exit = is_exit;
+  e->cls.name = is_exit ? "syscall_exit_unknown" : "syscall_entry_unknown";
+  int dst = CTF_EVENT_HEADER_SIZE;
+  rec_add_field(e, (CtfField){.name = "id", .kind = CTF_INT, .size = 4, .is_signed = true});
+  rec_add_copy(e, (Copy){.kind = CP_TASK, .src = 0, .off = 120 /* orig_ax */, .size = 4,
+                         .dst = dst});
+  dst += 4;
+  if (is_exit) {
+    rec_add_field(e, (CtfField){.name = "ret", .kind = CTF_INT, .size = 8, .is_signed = true});
+    rec_add_copy(e, (Copy){.kind = CP_SYS_RET, .size = 8, .dst = dst});
+    dst += 8;
+  }
+  rec_add_field(e, (CtfField){.name = "args", .kind = CTF_INT, .size = 8, .count = 6});
+  for (int k = 0; k < 6; k++)
+    rec_add_copy(e, (Copy){.kind = CP_SYS_ARG, .src = k, .size = 8, .dst = dst + 8 * k});
+  return ctf_layout(&e->cls) < 0 ? -1 : i;
+}
+
+int kprof_unknown(bool is_exit) { return id_unknown[is_exit]; }
+
 int kprof_add_events(void) {
   /* The statedump first: its events are written before any other. */
   static CtfField state[] = {
@@ -251,6 +284,10 @@ int kprof_add_events(void) {
   fork->raw_tp = "sched_process_fork";
   tracefs_glob("syscalls", "sys_enter_*", add_syscall, NULL);
   tracefs_glob("syscalls", "sys_exit_*", add_syscall, NULL);
+  if ((id_unknown[0] = add_unknown(false)) < 0 || (id_unknown[1] = add_unknown(true)) < 0) {
+    diag_fatal("--profile kernel: cannot lay out the unknown-syscall events");
+    return -1;
+  }
   return 0;
 }
 

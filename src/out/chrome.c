@@ -283,7 +283,10 @@ int chrome_write(FILE *f, const CtfTrace *t, const char *trace_name, ChromeStats
       th->entry = i;
       continue;
     }
-    if ((sys = sys_exit(name)) && th->open && !strcmp(sys, th->sys)) {
+    /* syscall_exit_unknown: its number was lost (rt_sigreturn resets
+     * orig_ax to -1), so it closes whatever call is open on the thread */
+    if ((sys = sys_exit(name)) && th->open && (!strcmp(sys, th->sys) || !strcmp(sys, "unknown"))) {
+      sys = th->sys;
       const CtfrEvent *b = &t->ev[th->entry];
       fprintf(f, "%s\n{\"ph\":\"X\",\"name\":", first ? "" : ",");
       first = false;

@@ -310,8 +310,9 @@ fi
 t=kernel_profile
 if want $t; then
   setup $t
-  # sh forks, the child execs the workload: fork + exec + 123 getppid calls
-  $ET record --profile kernel -q -o $D -c "sh -c '$WL getppid 123; true'" 2>$L/stderr
+  # sh forks, the child execs the workload: fork + exec + 123 getppid calls;
+  # before that sh signals itself: its rt_sigreturn exits as syscall_exit_unknown
+  $ET record --profile kernel -q -o $D -c "sh -c 'trap true USR1; kill -USR1 \$\$; $WL getppid 123; true'" 2>$L/stderr
   rc=$?
   babeltrace2 $D > $L/text 2>$L/bt.stderr
   btrc=$?
@@ -325,6 +326,9 @@ if want $t; then
           sed -n 's/.*parent_comm = "sh", parent_tid = \([0-9]*\), parent_pid = \1,.*/\1/p' | head -1)
   entries=$(grep -c " syscall_entry_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x} }$" $L/text)
   exits=$(grep -c " syscall_exit_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x} }, { ret = ${shpid:-x} }$" $L/text)
+  sigret=$(grep -c " syscall_entry_rt_sigreturn: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x} }$" $L/text)
+  unknown=$(grep -c " syscall_exit_unknown: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x} }, { id = -1, ret = " $L/text)
+  kill=$(grep -c " syscall_entry_kill: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x} }, { pid = ${shpid:-x}, sig = 10 }$" $L/text)
   # the statedump: between start and end, with this test's shell and the -c child (sh)
   dump=$(awk '/ lttng_statedump_start: /{s=1} / lttng_statedump_end: /{e=1} / lttng_statedump_process_state: /{ if (s && !e) n++ } END {print n + 0}' $L/text)
   self=$(grep -c " lttng_statedump_process_state: .*{ tid = $$, pid = $$, ppid = $PPID, name = \"$(cat /proc/$$/comm)\", type = 0," $L/text)
@@ -339,6 +343,8 @@ if want $t; then
   elif [ -z "$shpid" ]; then fail $t "no sched_process_fork from sh to tid $wtid"
   elif [ "$entries" != 123 ] || [ "$exits" != 123 ]; then
     fail $t "$entries syscall_entry_getppid / $exits syscall_exit_getppid (ret = $shpid) of tid $wtid, expected 123"
+  elif [ "$kill" != 1 ] || [ "$sigret" -lt 1 ] || [ "$unknown" != "$sigret" ]; then
+    fail $t "sh's kill/rt_sigreturn: $kill kill, $sigret rt_sigreturn entries, $unknown syscall_exit_unknown"
   elif [ "$dump" -lt 10 ]; then fail $t "only $dump threads in the statedump"
   elif [ "$self" != 1 ]; then fail $t "the statedump lacks this test's shell (pid $$)"
   elif [ "$kthread" != 1 ]; then fail $t "the statedump lacks kthreadd as a kernel thread"
