@@ -62,6 +62,23 @@ if command -v babeltrace2 > /dev/null 2>&1 && [ "${BENCH_VALIDATE:-0}" = 1 ]; th
 fi
 rm -rf $OUT/trace
 
+# The LTTng kernel profile: every syscall entry and exit, sched, irq events
+# (each getppid call is two events: syscall_entry_getppid, syscall_exit_getppid).
+$ET record --profile kernel -o $OUT/trace 2> $OUT/etrace-kernel.stderr &
+rec=$!
+sleep 1.5
+ms=$(loops)
+cpu=$(cpu_ms $rec)
+kill -INT $rec
+wait $rec
+written=$(sed -n 's/^etrace: recorded \([0-9]*\) events (\([0-9.]*\) MB.*/\1/p' $OUT/etrace-kernel.stderr)
+mb=$(sed -n 's/^etrace: recorded [0-9]* events (\([0-9.]*\) MB.*/\1/p' $OUT/etrace-kernel.stderr)
+lost=$(sed -n 's/^etrace: lost \([0-9]*\) events.*/\1/p' $OUT/etrace-kernel.stderr)
+lost=${lost:-0}
+echo "kernel:     $written events written ($mb MB CTF), $lost lost ($(pct $lost $((written + lost)))%)," \
+     "$(rate $written $ms) events/s over $ms ms ($(rate $total $ms) getppid calls/s); recorder CPU ${cpu} ms"
+rm -rf $OUT/trace
+
 if command -v bpftrace > /dev/null 2>&1; then
   rm -f $OUT/bpftrace.txt
   bpftrace -o $OUT/bpftrace.txt \

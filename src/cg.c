@@ -1290,11 +1290,21 @@ static void cg_site_record(Node *e, Node *first_arg) {
     return;
   }
   Site *s = G->c->sites[e->site];
-  int roff = record_header(s->kind, e->site, s->args->size, e->loc);
+  /* -f ctf: the event's time, pid_tgid and CPU before the arguments */
+  int pre = G->c->ctf_records && s->kind == REC_PRINTF ? 24 : 0;
+  int roff = record_header(s->kind, e->site, pre + s->args->size, e->loc);
+  if (pre) {
+    emit(CALL(BPF_FUNC_ktime_get_ns));
+    emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 8));
+    emit(CALL(BPF_FUNC_get_current_pid_tgid));
+    emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 16));
+    emit(CALL(BPF_FUNC_get_smp_processor_id));
+    emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 24));
+  }
   int i = 0;
   for (Node *a = first_arg; a; a = a->next, i++)
-    cg_store(a, roff + 8 + s->args->offsets[i], s->args->fields[i]);
-  submit_record(roff, 8 + s->args->size);
+    cg_store(a, roff + 8 + pre + s->args->offsets[i], s->args->fields[i]);
+  submit_record(roff, 8 + pre + s->args->size);
 }
 
 static void cg_simple_record(RecKind kind, int id, Node *a, Node *b, Loc loc) {

@@ -446,6 +446,8 @@ typedef struct Compiled {
   int possible_cpus;   /* per-CPU map slots */
   uint64_t start_ns;   /* CLOCK_MONOTONIC at start, for `elapsed` */
   bool probe_records;  /* probes (not just BEGIN/END) write ring-buffer records */
+  bool ctf_records;    /* -f ctf: printf records carry u64 ts, pid_tgid, cpu
+                          after their header (rt/ctfout.c) */
 } Compiled;
 
 typedef struct Options {
@@ -659,13 +661,20 @@ extern int load_ringbuf_fd, load_drops_fd;
 
 /* ---------------------------------------------------------------- rt/ */
 
-typedef enum { OUT_TEXT, OUT_JSON } OutFormat;
+typedef enum { OUT_TEXT, OUT_JSON, OUT_CTF } OutFormat;
 
 typedef struct Output {
   FILE *f;
   OutFormat format;
   const Compiled *c;   /* for map/site/probe names */
+  struct CtfWriter *ctf; /* OUT_CTF: printf records go there; the rest to f */
 } Output;
+
+/* -f ctf -o DIR (rt/ctfout.c): each printf site is a CTF event class with
+ * typed fields (integers, strings; other values as their text). */
+int rt_ctf_open(Output *o, const char *dir);
+void rt_ctf_printf(Output *o, int site, const void *rec, size_t size);
+int rt_ctf_close(Output *o);
 
 /* Map printing: read the map from the kernel (merging per-CPU values),
  * sort like bpftrace, print.  top = 0 prints all; div divides values. */

@@ -5,6 +5,7 @@
 #include "tools.h"
 #include "record.h"
 #include "flamegraph.h"
+#include "convert.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +25,7 @@ static void usage(FILE *f) {
         "    etrace record -o DIR EVENT...  (record tracepoints to a CTF trace)\n"
         "    etrace ctf repair DIR          (cut a damaged trace to its last whole packet)\n"
         "    etrace flamegraph -i F -o OUT  (flame graph: .svg, .folded, .speedscope.json)\n"
+        "    etrace convert DIR --to chrome|text  (a trace as Chrome JSON or text, next to DIR)\n"
         "\n"
         "OPTIONS:\n"
         "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
@@ -32,7 +34,8 @@ static void usage(FILE *f) {
         "    --dry-run      compile but do not load or run\n"
         "    --verify       compile and load (the kernel verifies), do not attach\n"
         "    -e 'program'   the program to run\n"
-        "    -f FORMAT      output format ('text', 'json')\n"
+        "    -f FORMAT      output format ('text', 'json', 'ctf': printf events to a\n"
+        "                   CTF trace in the -o directory, one event class per printf)\n"
         "    -h, --help     show this help message\n"
         "    -I DIR         search DIR for #include files\n"
         "    --include FILE include FILE before the program (C definitions, #define)\n"
@@ -66,6 +69,8 @@ int main(int argc, char **argv) {
     return record_main(argc, argv);
   if (argc > 1 && !strcmp(argv[1], "flamegraph"))
     return flamegraph_main(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "convert"))
+    return convert_main(argc, argv);
   const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
   const char *dump = NULL, *bufmode = NULL;
   bool list = false, dry_run = false, verify = false;
@@ -97,8 +102,10 @@ int main(int argc, char **argv) {
     case 'f':
       if (!strcmp(optarg, "json"))
         format = OUT_JSON;
+      else if (!strcmp(optarg, "ctf"))
+        format = OUT_CTF;
       else if (strcmp(optarg, "text")) {
-        diag_fatal("invalid output format '%s': expected text or json", optarg);
+        diag_fatal("invalid output format '%s': expected text, json or ctf", optarg);
         return 1;
       }
       break;
@@ -180,7 +187,11 @@ int main(int argc, char **argv) {
     rc = 0;
     goto out;
   }
-  if (out_file && !dry_run) {
+  if (format == OUT_CTF && !out_file) {
+    diag_fatal("-f ctf needs -o DIR: the trace directory to write");
+    goto out;
+  }
+  if (out_file && !dry_run && format != OUT_CTF) {
     out = fopen(out_file, "w");
     if (!out) {
       diag_fatal("cannot open output file '%s': %s", out_file, strerror(errno));
@@ -212,6 +223,7 @@ int main(int argc, char **argv) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   c->start_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+  c->ctf_records = format == OUT_CTF;
   if (cg_program(c, &opt) < 0)
     goto out;
   if (dump && strcmp(dump, "ast")) {
@@ -236,8 +248,12 @@ int main(int argc, char **argv) {
     rc = 0;
     goto out;
   }
-  Output o = {.f = out, .format = format, .c = c};
+  Output o = {.f = out, .format = format == OUT_CTF ? OUT_TEXT : format, .c = c};
+  if (format == OUT_CTF && rt_ctf_open(&o, out_file) < 0)
+    goto out;
   rc = rt_run(c, &opt, &o);
+  if (o.ctf && rt_ctf_close(&o) < 0 && rc == 0)
+    rc = 1;
 out:
   child_kill();
   if (out != stdout)

@@ -67,36 +67,6 @@ static const int regs_off[6] = {112, 104, 96, 56, 72, 64};
 
 /* ------------------------------------------------------------ events */
 
-typedef enum {
-  CP_CTX,      /* fixed bytes from the tracepoint record */
-  CP_DATALOC_STR, /* __data_loc char[]: string slot */
-  CP_DATALOC_SEQ, /* __data_loc T[]: count + elements slot */
-  CP_SYS_NR,   /* constant: the syscall number (int) */
-  CP_SYS_ARG,  /* syscall argument `src` (0..5) from pt_regs, 8 bytes */
-  CP_SYS_USTR, /* syscall argument `src` as a user string: slot */
-  CP_SYS_RET,  /* sys_exit: the return value, 8 bytes */
-} CopyKind;
-
-typedef struct Copy {
-  CopyKind kind;
-  int src;     /* record offset, or argument index */
-  int size;    /* bytes (fixed), or slot bytes */
-  int dst;     /* offset in the ring-buffer record */
-  int elem;    /* CP_DATALOC_SEQ: element size */
-  bool sext32; /* CP_SYS_ARG: sign-extend from 32 bits (an int argument) */
-} Copy;
-
-typedef struct Event {
-  char *sys, *event;
-  TpFormat *tp;
-  bool syscall, sys_exit;
-  int sys_nr;
-  CtfClass cls;
-  Copy *copies;
-  int ncopies;
-  int prog_fd;
-} Event;
-
 typedef struct Rec {
   /* options */
   const char *dir;
@@ -106,6 +76,7 @@ typedef struct Rec {
   int pid;                /* -p */
   bool quiet, verbose;
   uint32_t ringbuf_kb;
+  bool kernel;            /* --profile kernel */
   /* events */
   Event *ev;
   int nev;
@@ -124,22 +95,48 @@ typedef struct Rec {
 static Rec R = {.outer_fd = -1, .drops_fd = -1, .prog_array = {-1, -1},
                 .dispatcher = {-1, -1}};
 
-static void add_event(const char *sys, const char *event, void *arg) {
-  int *matched = arg;
-  (*matched)++;
+int rec_add_event(const char *sys, const char *event) {
   for (int i = 0; i < R.nev; i++)
     if (!strcmp(R.ev[i].sys, sys) && !strcmp(R.ev[i].event, event))
-      return;
+      return i;
   R.ev = realloc(R.ev, sizeof *R.ev * (R.nev + 1));
   Event *e = &R.ev[R.nev++];
   memset(e, 0, sizeof *e);
   e->sys = estrdup(sys);
   e->event = estrdup(event);
   e->prog_fd = -1;
+  return R.nev - 1;
 }
 
-/* "sys:event", "tracepoint:sys:event" or "t:sys:event"; globs allowed. */
-static int expand(const char *arg) {
+Event *rec_event(int i) { return &R.ev[i]; }
+
+static void add_event(const char *sys, const char *event, void *arg) {
+  int *matched = arg;
+  (*matched)++;
+  rec_add_event(sys, event);
+}
+
+/* "sys:event", "tracepoint:sys:event" or "t:sys:event"; globs allowed;
+ * then an optional filter "/PREDICATE/" (record_filter.c). */
+static int expand(const char *whole) {
+  RecFilter *filter = NULL;
+  const char *slash = strchr(whole, '/');
+  const char *arg = whole;
+  if (slash) {
+    size_t n = strlen(slash);
+    if (n < 2 || slash[n - 1] != '/') {
+      diag_fatal("'%s': a filter is written /PREDICATE/, e.g. "
+                 "'syscalls:sys_enter_openat /args.flags & 1/'", whole);
+      return -1;
+    }
+    size_t len = slash - whole;
+    while (len && (whole[len - 1] == ' ' || whole[len - 1] == '\t'))
+      len--;
+    arg = estrndup(whole, len);
+    if (!(filter = rfilter_parse(estrndup(slash + 1, n - 2), arg)))
+      return -1;
+  }
+  int first = R.nev;
   const char *spec = arg;
   if (!strncmp(spec, "tracepoint:", 11))
     spec += 11;
@@ -157,6 +154,8 @@ static int expand(const char *arg) {
     diag_fatal("no tracepoint matches '%s' (see etrace -l)", arg);
     return -1;
   }
+  for (int i = first; i < R.nev; i++)
+    R.ev[i].filter = filter;
   return 0;
 }
 
@@ -196,12 +195,12 @@ static bool dataloc_is_string(const char *ctype) {
   return !strcmp(ctype, "__data_loc char[]") || !strcmp(ctype, "__data_loc const char[]");
 }
 
-static void add_field(Event *e, CtfField f) {
+void rec_add_field(Event *e, CtfField f) {
   e->cls.fields = egrow(e->cls.fields, e->cls.nfields, sizeof(CtfField));
   e->cls.fields[e->cls.nfields++] = f;
 }
 
-static void add_copy(Event *e, Copy c) {
+void rec_add_copy(Event *e, Copy c) {
   e->copies = egrow(e->copies, e->ncopies, sizeof(Copy));
   e->copies[e->ncopies++] = c;
 }
@@ -231,8 +230,8 @@ static void layout_tracepoint(Event *e) {
       f.count = tf->size;
       f.is_signed = false;
     }
-    add_field(e, f);
-    add_copy(e, (Copy){.kind = CP_CTX, .src = tf->offset, .size = tf->size, .dst = dst});
+    rec_add_field(e, f);
+    rec_add_copy(e, (Copy){.kind = CP_CTX, .src = tf->offset, .size = tf->size, .dst = dst});
     dst += tf->size;
   }
   for (int i = 0; i < tp->nfields; i++) {
@@ -240,15 +239,15 @@ static void layout_tracepoint(Event *e) {
     if (!tf->data_loc)
       continue;
     if (dataloc_is_string(tf->ctype)) {
-      add_field(e, (CtfField){.name = tf->name, .kind = CTF_STRING, .slot = STR_SLOT});
-      add_copy(e, (Copy){.kind = CP_DATALOC_STR, .src = tf->offset, .size = STR_SLOT, .dst = dst});
+      rec_add_field(e, (CtfField){.name = tf->name, .kind = CTF_STRING, .slot = STR_SLOT});
+      rec_add_copy(e, (Copy){.kind = CP_DATALOC_STR, .src = tf->offset, .size = STR_SLOT, .dst = dst});
       dst += STR_SLOT;
     } else {
       bool hex;
       int elem = dataloc_elem(tf->ctype, &hex);
-      add_field(e, (CtfField){.name = tf->name, .kind = CTF_SEQ, .size = elem, .hex = hex,
+      rec_add_field(e, (CtfField){.name = tf->name, .kind = CTF_SEQ, .size = elem, .hex = hex,
                               .slot = 2 + SEQ_BYTES});
-      add_copy(e, (Copy){.kind = CP_DATALOC_SEQ, .src = tf->offset, .size = 2 + SEQ_BYTES,
+      rec_add_copy(e, (Copy){.kind = CP_DATALOC_SEQ, .src = tf->offset, .size = 2 + SEQ_BYTES,
                          .dst = dst, .elem = elem});
       dst += 2 + SEQ_BYTES;
     }
@@ -275,12 +274,14 @@ static void layout_syscall(Event *e) {
   for (int i = 0; i < tp->nfields; i++) {
     TpField *tf = &tp->fields[i];
     if (!strcmp(tf->name, "__syscall_nr")) {
-      add_field(e, (CtfField){.name = tf->name, .kind = CTF_INT, .size = 4, .is_signed = true});
-      add_copy(e, (Copy){.kind = CP_SYS_NR, .size = 4, .dst = dst});
+      if (e->lttng)
+        continue;       /* LTTng has the syscall in the event name only */
+      rec_add_field(e, (CtfField){.name = tf->name, .kind = CTF_INT, .size = 4, .is_signed = true});
+      rec_add_copy(e, (Copy){.kind = CP_SYS_NR, .size = 4, .dst = dst});
       dst += 4;
     } else if (e->sys_exit) {
-      add_field(e, (CtfField){.name = tf->name, .kind = CTF_INT, .size = 8, .is_signed = true});
-      add_copy(e, (Copy){.kind = CP_SYS_RET, .size = 8, .dst = dst});
+      rec_add_field(e, (CtfField){.name = tf->name, .kind = CTF_INT, .size = 8, .is_signed = true});
+      rec_add_copy(e, (Copy){.kind = CP_SYS_RET, .size = 8, .dst = dst});
       dst += 8;
     } else {
       int arg = (tf->offset - 16) / 8;
@@ -290,8 +291,8 @@ static void layout_syscall(Event *e) {
       CtfField f = {.name = tf->name, .kind = CTF_INT, .size = 8,
                     .is_signed = tf->is_signed || s32 || ctype_is(tf->ctype, signed64),
                     .hex = strchr(tf->ctype, '*') != NULL};
-      add_field(e, f);
-      add_copy(e, (Copy){.kind = CP_SYS_ARG, .src = arg, .size = 8, .dst = dst, .sext32 = s32});
+      rec_add_field(e, f);
+      rec_add_copy(e, (Copy){.kind = CP_SYS_ARG, .src = arg, .size = 8, .dst = dst, .sext32 = s32});
       dst += 8;
     }
   }
@@ -300,8 +301,8 @@ static void layout_syscall(Event *e) {
     int arg = (tf->offset - 16) / 8;
     if (tf->offset < 16 || arg > 5 || !is_user_string(tf))
       continue;
-    add_field(e, (CtfField){.name = tf->name, .kind = CTF_STRING, .slot = STR_SLOT});
-    add_copy(e, (Copy){.kind = CP_SYS_USTR, .src = arg, .size = STR_SLOT, .dst = dst});
+    rec_add_field(e, (CtfField){.name = tf->name, .kind = CTF_STRING, .slot = STR_SLOT});
+    rec_add_copy(e, (Copy){.kind = CP_SYS_USTR, .src = arg, .size = STR_SLOT, .dst = dst});
     dst += STR_SLOT;
   }
 }
@@ -310,6 +311,8 @@ static void layout_syscall(Event *e) {
 static int prepare_events(void) {
   for (int i = 0; i < R.nev; i++) {
     Event *e = &R.ev[i];
+    if (e->user)
+      continue;         /* laid out by its creator */
     e->tp = tracefs_format(e->sys, e->event);
     if (!e->tp) {
       diag_fatal("cannot read the format of tracepoint %s:%s: %s", e->sys, e->event,
@@ -318,7 +321,10 @@ static int prepare_events(void) {
     }
     bool is_exit = false;
     int nr = !strcmp(e->sys, "syscalls") ? systp_nr(e->event, &is_exit) : -1;
-    if (nr >= 0) {
+    if (e->layout) {
+      if (e->layout(e) < 0)
+        return -1;
+    } else if (nr >= 0) {
       e->syscall = true;
       e->sys_exit = is_exit;
       e->sys_nr = nr;
@@ -326,28 +332,30 @@ static int prepare_events(void) {
     } else {
       layout_tracepoint(e);
     }
-    /* Class name: the event's name, or sys:event when two systems share it. */
-    e->cls.name = e->event;
-    for (int j = 0; j < R.nev; j++)
-      if (j != i && !strcmp(R.ev[j].event, e->event))
-        e->cls.name = eprintf("%s:%s", e->sys, e->event);
+    if (e->lttng && e->syscall)
+      e->cls.name = eprintf("syscall_%s_%s", is_exit ? "exit" : "entry",
+                            e->event + (is_exit ? 9 : 10));
+    /* Class name (unless its creator named it): the event's name, or
+     * sys:event when two systems share it. */
+    if (!e->cls.name) {
+      e->cls.name = e->event;
+      for (int j = 0; j < R.nev; j++)
+        if (j != i && !strcmp(R.ev[j].event, e->event))
+          e->cls.name = eprintf("%s:%s", e->sys, e->event);
+    }
     if (ctf_layout(&e->cls) < 0) {
       diag_fatal("tracepoint %s:%s: cannot lay out its fields", e->sys, e->event);
       return -1;
     }
+    if (e->filter && rfilter_check(e->filter, e) < 0)
+      return -1;
   }
   return 0;
 }
 
 /* ------------------------------------------------------------ BPF */
 
-typedef struct Prog {
-  struct bpf_insn *insns;
-  int n, cap;
-  int *to_out, nout;     /* jumps to the exit */
-} Prog;
-
-static void emit(Prog *p, struct bpf_insn in) {
+void rec_emit(Prog *p, struct bpf_insn in) {
   if (p->n == p->cap) {
     p->cap = p->cap ? p->cap * 2 : 256;
     p->insns = realloc(p->insns, sizeof *p->insns * p->cap);
@@ -355,13 +363,16 @@ static void emit(Prog *p, struct bpf_insn in) {
   p->insns[p->n++] = in;
 }
 
+#define emit rec_emit
+#define jmp_out rec_jmp_out
+
 static void emit_map(Prog *p, int reg, int fd) {
   emit(p, LD_IMM64_LO(reg, BPF_PSEUDO_MAP_FD, fd));
   emit(p, LD_IMM64_HI(0));
 }
 
 /* A conditional jump to the program's exit, patched at the end. */
-static void jmp_out(Prog *p, struct bpf_insn in) {
+void rec_jmp_out(Prog *p, struct bpf_insn in) {
   p->to_out = realloc(p->to_out, sizeof(int) * (p->nout + 1));
   p->to_out[p->nout++] = p->n;
   emit(p, in);
@@ -386,8 +397,9 @@ static void copy_ctx(Prog *p, int src, int size, int dst) {
 
 #define REGS_BUF (-80) /* stack copy of the argument registers (64 bytes) */
 
-static void gen_body(Prog *p, const Event *e) {
-  /* System-call entry: one read of the argument registers' span. */
+/* System-call entry: one read of the argument registers' span to the stack
+ * at REGS_BUF.  Returns the lowest register offset read. */
+static int gen_regs(Prog *p, const Event *e) {
   int lo = 1 << 30, hi = 0;
   for (int i = 0; i < e->ncopies; i++) {
     const Copy *c = &e->copies[i];
@@ -405,6 +417,10 @@ static void gen_body(Prog *p, const Event *e) {
     emit(p, MOV64_IMM(BPF_REG_2, hi - lo));
     emit(p, CALL(BPF_FUNC_probe_read_kernel));
   }
+  return lo;
+}
+
+static void gen_body(Prog *p, const Event *e, int lo) {
   for (int i = 0; i < e->ncopies; i++) {
     const Copy *c = &e->copies[i];
     switch (c->kind) {
@@ -461,6 +477,32 @@ static void gen_body(Prog *p, const Event *e) {
       emit(p, LDX(BPF_DW, BPF_REG_1, BPF_REG_6, 8)); /* ctx->args[1] */
       emit(p, STX(BPF_DW, BPF_REG_7, BPF_REG_1, c->dst));
       break;
+    case CP_CTX_PRIO:
+      emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_6, c->src));
+      emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, -100));
+      emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, c->dst));
+      break;
+    case CP_CTX_STATE:
+      emit(p, LDX(BPF_DW, BPF_REG_1, BPF_REG_6, c->src));
+      emit(p, MOV64_REG(BPF_REG_2, BPF_REG_1));
+      emit(p, ALU64_IMM(BPF_AND, BPF_REG_2, 0x100));
+      emit(p, JMP_IMM(BPF_JEQ, BPF_REG_2, 0, 1));
+      emit(p, MOV64_IMM(BPF_REG_1, 0));
+      emit(p, STX(BPF_DW, BPF_REG_7, BPF_REG_1, c->dst));
+      break;
+    case CP_TASK:
+      emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_6, 8 * c->src));
+      emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, c->off));
+      emit(p, MOV64_REG(BPF_REG_1, BPF_REG_7));
+      emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, c->dst));
+      emit(p, MOV64_IMM(BPF_REG_2, c->size));
+      emit(p, CALL(BPF_FUNC_probe_read_kernel));
+      break;
+    case CP_IMM: {
+      int sz = c->size == 8 ? BPF_DW : c->size == 4 ? BPF_W : c->size == 2 ? BPF_H : BPF_B;
+      emit(p, ST_IMM(sz, BPF_REG_7, c->dst, c->imm));
+      break;
+    }
     }
   }
 }
@@ -481,6 +523,11 @@ static void gen_prog(Prog *p, const Event *e, int id) {
     emit(p, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_out(p, JMP_IMM(BPF_JEQ, BPF_REG_0, getpid(), 0));
   }
+  /* The argument registers are read before the reservation so that a
+   * filter can test them without reserving room for an event it drops. */
+  int lo = gen_regs(p, e);
+  if (e->filter)
+    rfilter_gen(p, e->filter, e, REGS_BUF, lo);
   emit(p, CALL(BPF_FUNC_get_smp_processor_id));
   emit(p, STX(BPF_W, BPF_REG_10, BPF_REG_0, -4));
   emit_map(p, BPF_REG_1, R.outer_fd);
@@ -502,7 +549,7 @@ static void gen_prog(Prog *p, const Event *e, int id) {
   emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_8, CTF_EV_TID));
   emit(p, ALU64_IMM(BPF_RSH, BPF_REG_8, 32));
   emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_8, CTF_EV_PID));
-  gen_body(p, e);
+  gen_body(p, e, lo);
   /* Wake the reader only once the ring is a quarter full: below that it
    * polls every DRAIN_MS (see the top of the file). */
   emit(p, MOV64_REG(BPF_REG_1, BPF_REG_9));
@@ -560,12 +607,17 @@ static int load_prog(enum bpf_prog_type type, const char *name, const struct bpf
 
 /* enter: tail_call(ctx, array, ctx->args[1])
  * exit:  tail_call(ctx, array, ((struct pt_regs *)ctx->args[0])->orig_ax) */
+static void gen_prog(Prog *p, const Event *e, int id);
+
+/* With --profile kernel, a failed tail call (a system call with no
+ * tracepoint) falls through to the syscall_entry/exit_unknown event. */
 static int load_dispatcher(bool is_exit, int array_fd) {
   Prog p = {0};
+  int unknown = R.kernel ? kprof_unknown(is_exit) : -1;
+  emit(&p, MOV64_REG(BPF_REG_6, BPF_REG_1));
   if (!is_exit) {
     emit(&p, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 8));
   } else {
-    emit(&p, MOV64_REG(BPF_REG_6, BPF_REG_1));
     emit(&p, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 0));
     emit(&p, ALU64_IMM(BPF_ADD, BPF_REG_3, REGS_OFF_ORIG_AX));
     emit(&p, MOV64_REG(BPF_REG_1, BPF_REG_10));
@@ -577,8 +629,14 @@ static int load_dispatcher(bool is_exit, int array_fd) {
   }
   emit_map(&p, BPF_REG_2, array_fd);
   emit(&p, CALL(BPF_FUNC_tail_call));
-  emit(&p, MOV64_IMM(BPF_REG_0, 0));
-  emit(&p, EXIT_INSN());
+  if (unknown >= 0) {
+    emit(&p, MOV64_REG(BPF_REG_1, BPF_REG_6));
+    gen_prog(&p, rec_event(unknown), unknown);
+  } else {
+    emit(&p, MOV64_IMM(BPF_REG_0, 0));
+    emit(&p, EXIT_INSN());
+  }
+  free(p.to_out);
   int fd = load_prog(BPF_PROG_TYPE_RAW_TRACEPOINT, is_exit ? "etrace_rsys_x" : "etrace_rsys_e",
                      p.insns, p.n, is_exit ? "the sys_exit dispatcher" : "the sys_enter dispatcher");
   free(p.insns);
@@ -629,6 +687,8 @@ static int create_maps(void) {
 static int load_all(void) {
   for (int i = 0; i < R.nev; i++) {
     Event *e = &R.ev[i];
+    if (e->user)
+      continue;
     Prog p = {0};
     gen_prog(&p, e, i);
     char what[256];
@@ -637,7 +697,8 @@ static int load_all(void) {
       fprintf(stderr, "%s: %d instructions, %d-byte records\n", what, p.n, e->cls.record_size);
       disasm_print(stderr, p.insns, p.n, NULL);
     }
-    e->prog_fd = load_prog(e->syscall ? BPF_PROG_TYPE_RAW_TRACEPOINT : BPF_PROG_TYPE_TRACEPOINT,
+    e->prog_fd = load_prog(e->syscall || e->raw_tp ? BPF_PROG_TYPE_RAW_TRACEPOINT
+                                                   : BPF_PROG_TYPE_TRACEPOINT,
                            "etrace_rec", p.insns, p.n, what);
     free(p.insns);
     free(p.to_out);
@@ -687,9 +748,10 @@ static int attach_all(void) {
   }
   for (int i = 0; i < R.nev; i++) {
     Event *e = &R.ev[i];
-    if (e->syscall)
+    if (e->syscall || e->user)
       continue;
-    int fd = prov_attach_tracepoint(e->prog_fd, e->tp->id);
+    int fd = e->raw_tp ? prov_attach_raw_tp(e->prog_fd, e->raw_tp)
+                       : prov_attach_tracepoint(e->prog_fd, e->tp->id);
     if (fd < 0) {
       diag_fatal("cannot attach to tracepoint %s:%s: %s", e->sys, e->event, strerror(-fd));
       return -1;
@@ -935,12 +997,18 @@ static int run_loop(void) {
 static void usage(FILE *f) {
   fputs("USAGE:\n"
         "    etrace record -o DIR [options] EVENT...\n"
+        "    etrace record -o DIR --profile kernel [options] [EVENT...]\n"
         "    etrace ctf repair [-n] DIR\n"
         "\n"
         "Record tracepoints, with all their fields, to a CTF 1.8 trace in DIR\n"
         "(read it with babeltrace2 DIR).  EVENT is SYSTEM:EVENT, globs allowed:\n"
         "sched:sched_switch 'syscalls:sys_enter_open*'.  Recording stops on\n"
         "Ctrl-C or SIGTERM, after -d SECONDS, or when the -c command exits.\n"
+        "An EVENT may carry a filter, a bpftrace predicate over its integer\n"
+        "fields (args.NAME or NAME), pid and tid, with C operators (== != < <=\n"
+        "> >= && || ! & | ^ ~ + -), tested in the kernel before recording:\n"
+        "    'syscalls:sys_enter_openat /args.flags & 1/'\n"
+        "    'sched:sched_switch /prev_pid == 0 || next_pid == 0/'\n"
         "The recorder's own system calls are left out.\n"
         "\n"
         "OPTIONS:\n"
@@ -949,6 +1017,13 @@ static void usage(FILE *f) {
         "    -c 'CMD'       run CMD once the probes are attached; stop when it exits\n"
         "    --cmd-only     with -c: record only events of CMD's process\n"
         "    -p PID         record only events of process PID; stop when it exits\n"
+        "    --profile kernel\n"
+        "                   an LTTng-compatible kernel trace for Trace Compass's kernel\n"
+        "                   views: sched_switch, sched_waking, sched_wakeup_new,\n"
+        "                   sched_process_fork/exec/exit/free, irq_handler_*,\n"
+        "                   irq_softirq_*, syscall_entry_*/syscall_exit_* and a\n"
+        "                   statedump of the threads alive at start (more EVENTs may\n"
+        "                   follow, under their own names)\n"
         "    -b KB          ring buffer size per CPU in KiB (default 4096;\n"
         "                   also ETRACE_RINGBUF_KB)\n"
         "    -q             quiet: no progress line, no summary (losses are still reported)\n"
@@ -986,7 +1061,7 @@ static int repair_main(int argc, char **argv) {
   return 0;
 }
 
-enum { OPT_CMD_ONLY = 256, OPT_VERIFY };
+enum { OPT_CMD_ONLY = 256, OPT_VERIFY, OPT_PROFILE };
 
 static void cleanup(void) {
   detach_all();
@@ -1025,6 +1100,7 @@ int record_main(int argc, char **argv) {
   static const struct option longopts[] = {
     {"cmd-only", no_argument, 0, OPT_CMD_ONLY},
     {"verify", no_argument, 0, OPT_VERIFY},
+    {"profile", required_argument, 0, OPT_PROFILE},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
   };
@@ -1064,6 +1140,14 @@ int record_main(int argc, char **argv) {
     case 'v': R.verbose = true; break;
     case OPT_CMD_ONLY: R.cmd_only = true; break;
     case OPT_VERIFY: verify = true; break;
+    case OPT_PROFILE:
+      if (!strcmp(optarg, "kernel"))
+        R.kernel = true;
+      else if (strcmp(optarg, "native")) {
+        diag_fatal("unknown profile '%s': expected kernel or native", optarg);
+        return 1;
+      }
+      break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 1;
     }
@@ -1073,7 +1157,7 @@ int record_main(int argc, char **argv) {
     usage(stderr);
     return 1;
   }
-  if (optind >= argc) {
+  if (optind >= argc && !R.kernel) {
     diag_fatal("record: no event given (e.g. sched:sched_switch)");
     return 1;
   }
@@ -1088,6 +1172,10 @@ int record_main(int argc, char **argv) {
   types_init();
   if (!tracefs_root(R.verbose)) {
     diag_fatal("cannot find or mount tracefs: %s", strerror(errno));
+    return 1;
+  }
+  if (R.kernel && kprof_add_events() < 0) {
+    cleanup();
     return 1;
   }
   for (int i = optind; i < argc; i++)
@@ -1124,7 +1212,7 @@ int record_main(int argc, char **argv) {
   CtfClass *classes = calloc(R.nev, sizeof *classes);
   for (int i = 0; i < R.nev; i++)
     classes[i] = R.ev[i].cls;
-  CtfOptions copt = {.command = R.cmd, .start_ns = now_ns()};
+  CtfOptions copt = {.command = R.cmd, .start_ns = now_ns(), .lttng_kernel = R.kernel};
   char err[512];
   W = ctf_open(R.dir, R.ncpus, classes, R.nev, &copt, err, sizeof err);
   if (!W) {
@@ -1132,6 +1220,9 @@ int record_main(int argc, char **argv) {
     free(classes);
     goto out;
   }
+  int dumped = R.kernel ? kprof_statedump(W) : 0;
+  if (R.verbose && R.kernel)
+    fprintf(stderr, "etrace: statedump of %d threads\n", dumped);
   if (attach_all() < 0) {
     detach_all();
     ctf_close(W, now_ns(), NULL);
@@ -1141,7 +1232,8 @@ int record_main(int argc, char **argv) {
   }
   uint64_t t0 = now_ns();
   if (!R.quiet)
-    fprintf(stderr, "etrace: recording %d tracepoint%s to %s%s\n", R.nev, R.nev == 1 ? "" : "s",
+    fprintf(stderr, "etrace: recording %d %s to %s%s\n", R.nev,
+            R.kernel ? "event classes (LTTng kernel profile)" : R.nev == 1 ? "tracepoint" : "tracepoints",
             R.dir, R.cmd || R.duration > 0 ? "" : "; Ctrl-C to stop");
   run_loop();
   uint64_t t_end = now_ns();

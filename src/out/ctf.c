@@ -240,15 +240,25 @@ static void build_metadata(Buf *b, const CtfWriter *w, const CtfOptions *opt) {
              uuid);
   buf_printf(b, "env {\n\thostname = ");
   tsdl_string(b, u.nodename);
-  buf_printf(b, ";\n\tdomain = \"etrace\";\n\tsysname = ");
+  /* The kernel profile claims lttng-modules 2.13 so that Trace Compass
+   * picks its Lttng29 event layout (docs/ctf.md §3.1); etrace is named in
+   * tracer_version / ebpf_tracer. */
+  buf_printf(b, ";\n\tdomain = \"%s\";\n\tsysname = ", opt->lttng_kernel ? "kernel" : "etrace");
   tsdl_string(b, u.sysname);
   buf_printf(b, ";\n\tkernel_release = ");
   tsdl_string(b, u.release);
   buf_printf(b, ";\n\tkernel_version = ");
   tsdl_string(b, u.version);
-  buf_printf(b, ";\n\ttracer_name = \"etrace\";\n\ttracer_major = 0;\n\ttracer_minor = 1;\n"
-                "\ttracer_patchlevel = 0;\n\ttracer_version = \"%s\";\n\ttrace_name = ",
-             ETRACE_VERSION);
+  if (opt->lttng_kernel)
+    buf_printf(b, ";\n\ttracer_name = \"lttng-modules\";\n\ttracer_major = 2;\n"
+                  "\ttracer_minor = 13;\n\ttracer_patchlevel = 0;\n"
+                  "\ttrace_buffering_scheme = \"global\";\n"
+                  "\tebpf_tracer = \"etrace %s\";\n\ttrace_name = ",
+               ETRACE_VERSION);
+  else
+    buf_printf(b, ";\n\ttracer_name = \"etrace\";\n\ttracer_major = 0;\n\ttracer_minor = 1;\n"
+                  "\ttracer_patchlevel = 0;\n\ttracer_version = \"%s\";\n\ttrace_name = ",
+               ETRACE_VERSION);
   tsdl_string(b, opt->trace_name);
   buf_printf(b, ";\n\ttrace_creation_datetime = \"%s\";\n", date);
   if (opt->command) {

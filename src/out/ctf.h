@@ -77,6 +77,8 @@ typedef struct CtfOptions {
   const char *command;      /* env command, when a -c command is traced */
   size_t packet_size;       /* bytes of content before a packet is closed */
   uint64_t start_ns;        /* CLOCK_MONOTONIC when recording starts */
+  bool lttng_kernel;        /* env of an LTTng kernel trace (docs/ctf.md §3.3):
+                               domain "kernel", tracer lttng-modules 2.13 */
 } CtfOptions;
 
 typedef struct CtfWriter CtfWriter;

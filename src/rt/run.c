@@ -160,7 +160,9 @@ static int on_record(void *ctx, void *data, size_t size) {
     const Site *s = R.c->sites[id];
     if (size < 8 + (size_t)s->args->size)
       break;
-    if (kind == REC_PRINTF)
+    if (kind == REC_PRINTF && R.o->ctf)
+      rt_ctf_printf(R.o, (int)id, p, size - 8);
+    else if (kind == REC_PRINTF)
       rt_emit_printf(R.o, s->fmt, s->args, p);
     else if (kind == REC_CAT)
       do_cat(s, p);

@@ -53,7 +53,7 @@ FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -I
 # --- the recorder and the writer compile without a warning ------------------
 t=no_warnings
 if want $t; then
-  if $CC $FLAGS -Werror -fsyntax-only src/record.c src/out/ctf.c 2>$OUT/warnings.txt; then
+  if $CC $FLAGS -Werror -fsyntax-only src/rt/ctfout.c src/record.c src/record_kernel.c src/record_filter.c src/statedump.c src/convert.c src/out/ctf.c src/out/ctfread.c src/out/chrome.c 2>$OUT/warnings.txt; then
     pass $t
   else fail $t "$(head -5 $OUT/warnings.txt)"; fi
 fi
@@ -303,6 +303,222 @@ if want $t; then
   out=$($ET record --verify '*:*' 2>$L/stderr)
   if [ "$out" != "$total programs loaded" ]; then
     fail $t "'$out' for $total tracepoints: $(head -5 $L/stderr)"
+  else pass $t; fi
+fi
+
+# --- --profile kernel: LTTng layout, a known workload, the statedump ----------
+t=kernel_profile
+if want $t; then
+  setup $t
+  # sh forks, the child execs the workload: fork + exec + 123 getppid calls;
+  # before that sh signals itself: its rt_sigreturn exits as syscall_exit_unknown
+  $ET record --profile kernel -q -o $D -c "sh -c 'trap true USR1; kill -USR1 \$\$; $WL getppid 123; true'" 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  btrc=$?
+  n=$(events $D)
+  python3 tests/ctf/lttng_check.py tests/ctf/lttng-kernel.txt $D/metadata > $L/contract 2>&1
+  crc=$?
+  # the workload: exec event -> its tid; the fork event that made it
+  wtid=$(grep ' sched_process_exec: ' $L/text | grep "filename = \"$WL\"" |
+         sed -n 's/.*{ tid = \([0-9]*\), old_tid = \([0-9]*\), filename.*/\1/p' | head -1)
+  shpid=$(grep ' sched_process_fork: ' $L/text | grep "child_tid = ${wtid:-x}, child_pid = ${wtid:-x}," |
+          sed -n 's/.*parent_comm = "sh", parent_tid = \([0-9]*\), parent_pid = \1,.*/\1/p' | head -1)
+  entries=$(grep -c " syscall_entry_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x} }$" $L/text)
+  exits=$(grep -c " syscall_exit_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x} }, { ret = ${shpid:-x} }$" $L/text)
+  sigret=$(grep -c " syscall_entry_rt_sigreturn: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x} }$" $L/text)
+  unknown=$(grep -c " syscall_exit_unknown: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x} }, { id = -1, ret = " $L/text)
+  kill=$(grep -c " syscall_entry_kill: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x} }, { pid = ${shpid:-x}, sig = 10 }$" $L/text)
+  # the statedump: between start and end, with this test's shell and the -c child (sh)
+  dump=$(awk '/ lttng_statedump_start: /{s=1} / lttng_statedump_end: /{e=1} / lttng_statedump_process_state: /{ if (s && !e) n++ } END {print n + 0}' $L/text)
+  self=$(grep -c " lttng_statedump_process_state: .*{ tid = $$, pid = $$, ppid = $PPID, name = \"$(cat /proc/$$/comm)\", type = 0," $L/text)
+  kthread=$(grep -c ' lttng_statedump_process_state: .*name = "kthreadd", type = 1,' $L/text)
+  badstate=$(grep ' sched_switch: ' $L/text | grep -vc 'prev_state = \(0\|1\|2\|4\|8\|16\|32\|64\|128\),')
+  badprio=$(grep ' sched_switch: ' $L/text | grep -c 'prev_prio = 1[0-9][0-9],')
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $btrc -ne 0 ] || ! valid $D; then fail $t "babeltrace2 cannot read the trace: $(head -3 $L/bt.stderr)"
+  elif [ "$n" != "$(wc -l < $L/text)" ]; then fail $t "counter saw $n events, text has $(wc -l < $L/text)"
+  elif [ $crc -ne 0 ]; then fail $t "metadata does not match the LTTng layout: $(head -5 $L/contract | tr '\n' ';')"
+  elif [ -z "$wtid" ]; then fail $t "no sched_process_exec of $WL"
+  elif [ -z "$shpid" ]; then fail $t "no sched_process_fork from sh to tid $wtid"
+  elif [ "$entries" != 123 ] || [ "$exits" != 123 ]; then
+    fail $t "$entries syscall_entry_getppid / $exits syscall_exit_getppid (ret = $shpid) of tid $wtid, expected 123"
+  elif [ "$kill" != 1 ] || [ "$sigret" -lt 1 ] || [ "$unknown" != "$sigret" ]; then
+    fail $t "sh's kill/rt_sigreturn: $kill kill, $sigret rt_sigreturn entries, $unknown syscall_exit_unknown"
+  elif [ "$dump" -lt 10 ]; then fail $t "only $dump threads in the statedump"
+  elif [ "$self" != 1 ]; then fail $t "the statedump lacks this test's shell (pid $$)"
+  elif [ "$kthread" != 1 ]; then fail $t "the statedump lacks kthreadd as a kernel thread"
+  elif [ "$badstate" != 0 ]; then fail $t "$badstate sched_switch events with a prev_state outside LTTng's encoding"
+  elif [ "$badprio" != 0 ]; then fail $t "$badprio sched_switch events with an unadjusted prio (>= 100)"
+  else pass $t; fi
+fi
+
+# --- convert --to text: babeltrace2's lines (tests/ctf/text_compare.py) ----------
+t=convert_text
+if want $t; then
+  setup $t
+  $ET record -q -o $D -c "$WL getppid 300 open /nonexistent/etrace-conv 2" \
+    sched:sched_switch sched:sched_process_fork syscalls:sys_enter_getppid syscalls:sys_exit_openat \
+    syscalls:sys_enter_openat 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/bt.txt 2>/dev/null
+  $ET convert $D --to text 2>$L/conv.stderr
+  crc=$?
+  if [ $rc -ne 0 ]; then fail $t "etrace record exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $crc -ne 0 ]; then fail $t "convert exited $crc: $(cat $L/conv.stderr)"
+  elif [ ! -s $L/trace.txt ]; then fail $t "no $L/trace.txt next to the trace"
+  elif [ "$(wc -l < $L/trace.txt)" != "$(events $D)" ]; then
+    fail $t "$(wc -l < $L/trace.txt) lines, babeltrace2 counts $(events $D) events"
+  elif ! python3 tests/ctf/text_compare.py $L/bt.txt $L/trace.txt > $L/compare 2>&1; then fail $t "$(cat $L/compare)"
+  elif [ "$(ls -A $D | grep -vc '^channel0_[0-9]*$\|^metadata$')" != 0 ]; then fail $t "convert wrote into the trace"
+  else pass $t; fi
+fi
+
+# --- convert --to chrome: JSON, nested slices, N getppid = N slices --------------
+t=convert_chrome
+if want $t; then
+  setup $t
+  # the kernel profile (syscall_entry/exit_NAME) and the native one (sys_enter/exit_NAME)
+  $ET record --profile kernel -q -o $D -c "sh -c '$WL getppid 250; true'" 2>$L/stderr
+  rc=$?
+  $ET convert $D --to chrome -o $L/k.json 2>$L/conv.stderr
+  crc=$?
+  wtid=$(babeltrace2 $D 2>/dev/null | grep ' sched_process_exec: ' | grep "filename = \"$WL\"" |
+         sed -n 's/.*{ tid = \([0-9]*\), old_tid.*/\1/p' | head -1)
+  python3 tests/ctf/chrome_check.py $L/k.json ${wtid:-0} getppid > $L/check 2>&1
+  chk=$?
+  $ET record -q -o $L/native -c "$WL getppid 77" --cmd-only \
+    syscalls:sys_enter_getppid syscalls:sys_exit_getppid 2>>$L/stderr
+  $ET convert $L/native --to chrome 2>>$L/conv.stderr
+  npid=$(babeltrace2 $L/native 2>/dev/null | sed -n 's/.*{ pid = \([0-9]*\), tid.*/\1/p' | head -1)
+  python3 tests/ctf/chrome_check.py $L/native.json ${npid:-0} getppid > $L/check2 2>&1
+  chk2=$?
+  if [ $rc -ne 0 ]; then fail $t "etrace record exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $crc -ne 0 ]; then fail $t "convert exited $crc: $(cat $L/conv.stderr)"
+  elif ! python3 -m json.tool $L/k.json > /dev/null 2>&1; then fail $t "k.json does not parse"
+  elif [ $chk -ne 0 ]; then fail $t "kernel trace: $(cat $L/check)"
+  elif ! grep -qx "getppid_on_$wtid=250" $L/check; then fail $t "kernel trace: $(tr '\n' ' ' < $L/check), expected 250 getppid slices on tid $wtid"
+  elif ! grep -qx "thread_name=workload" $L/check; then fail $t "kernel trace: the workload's thread is not named: $(tail -1 $L/check)"
+  elif [ $chk2 -ne 0 ]; then fail $t "native trace: $(cat $L/check2)"
+  elif ! grep -qx "getppid_on_$npid=77" $L/check2; then fail $t "native trace: $(tr '\n' ' ' < $L/check2), expected 77"
+  else pass $t; fi
+fi
+
+# --- convert on damaged input: located errors, never a crash ---------------------
+t=convert_errors
+if want $t; then
+  setup $t
+  $ET record -q -o $D -c "$WL getppid 2000 open /nonexistent/x 3" sched:sched_switch \
+    syscalls:sys_enter_getppid syscalls:sys_enter_openat sched:sched_process_exec 2>$L/stderr
+  cp -r $D $L/cut
+  f=$(ls -S $L/cut/channel0_* | head -1)
+  truncate -s -100 $f
+  $ET convert $L/cut --to text 2>$L/e1 >/dev/null; r1=$?
+  $ET convert $D --to chrome -o $D/inside.json 2>$L/e2; r2=$?
+  $ET convert $L/nonexistent --to text 2>$L/e3; r3=$?
+  $ET convert $D --to xml 2>$L/e4; r4=$?
+  crashes=0
+  python3 tests/ctf/corrupt.py $D $L/fz 60
+  for s in $(seq 1 60); do
+    $ET convert $L/fz$s --to chrome -o $L/fz.json >/dev/null 2>$L/fz.err
+    r=$?
+    if [ $r -gt 1 ] || { [ $r -eq 1 ] && ! grep -q "error: " $L/fz.err; }; then
+      crashes=$((crashes + 1)); echo "seed $s: rc $r $(cat $L/fz.err)" >> $L/fz.log
+    fi
+  done
+  if [ $r1 -ne 1 ] || ! grep -q "$(basename $f): error: packet [0-9]* at byte [0-9]*: .* remain" $L/e1; then
+    fail $t "cut trace: rc $r1, $(cat $L/e1)"
+  elif [ $r2 -ne 1 ] || [ -e $D/inside.json ] || ! grep -q "inside the trace directory" $L/e2; then fail $t "output inside the trace: rc $r2, $(cat $L/e2)"
+  elif [ $r3 -ne 1 ] || ! grep -q "nonexistent/metadata: error: " $L/e3; then fail $t "missing trace: rc $r3, $(cat $L/e3)"
+  elif [ $r4 -ne 1 ] || ! grep -q "unknown format 'xml'" $L/e4; then fail $t "bad format: rc $r4, $(cat $L/e4)"
+  elif [ $crashes -ne 0 ]; then fail $t "$crashes damaged traces crashed convert or gave no error: $(head -2 $L/fz.log)"
+  else pass $t; fi
+fi
+
+# --- per-event filters: exact counts, verifier, located errors -------------------
+t=filters
+if want $t; then
+  setup $t
+  marker=$PWD/$L/marker
+  echo hi > $marker
+  # the workload opens with flags 0 (O_RDONLY), the loader with O_CLOEXEC
+  $ET record -q -o $D -c "$WL open $marker 5 open /nonexistent/etrace-f 3 getppid 40" --cmd-only \
+    'syscalls:sys_enter_openat /args.flags == 0 && args.dfd == -100/' \
+    'syscalls:sys_exit_openat /ret < 0/' \
+    'syscalls:sys_enter_getppid /tid == pid && pid > 1/' 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/text 2>/dev/null
+  enters=$(grep -c ' sys_enter_openat: ' $L/text)
+  fails=$(grep -c ' sys_exit_openat: .*ret = -2 }$' $L/text)
+  exits=$(grep -c ' sys_exit_openat: ' $L/text)
+  getppid=$(grep -c ' sys_enter_getppid: ' $L/text)
+  # nothing passes these
+  $ET record -q -o $L/none -c "$WL open $marker 5 getppid 40" --cmd-only \
+    'syscalls:sys_enter_openat /args.flags & 1/' 'syscalls:sys_enter_getppid /pid == 1/' 2>>$L/stderr
+  none=$(events $L/none)
+  # every operator, on constants: all true, then all false
+  $ET record -q -o $L/ops -c "$WL getppid 10" --cmd-only 'syscalls:sys_enter_getppid /1 + 2 == 3 && ~0 == -1 && (5 ^ 1) == 4 && !(0) && -3 < 2 && 7 >= 7 && (6 | 1) == 7 && 3 - 5 == -2 && 2 <= 2 && 3 > 2 && (12 & 4) != 0 && 0x10 == 16 && (0 || 5) && !(0 && 1)/' 2>>$L/stderr
+  ops_true=$(events $L/ops)
+  $ET record -q -o $L/ops2 -c "$WL getppid 10" --cmd-only 'syscalls:sys_enter_getppid /1 + 2 == 4 || -3 > 2 || 0xffffffffffffffff != -1 || (1 && 0)/' 2>>$L/stderr
+  ops_false=$(events $L/ops2)
+  # the kernel accepts filtered programs of every shape
+  verify=$($ET record --verify 'sched:* /pid > 1 || !(tid == 3) && -pid < ~5/' \
+    'syscalls:sys_enter_* /args.__syscall_nr != 0 || pid == 0x100000000/' 'syscalls:sys_exit_* /ret != -1/' 2>$L/verify.stderr)
+  $ET record -o $L/t1 'syscalls:sys_enter_openat /nosuch == 1/' 2>$L/e1; r1=$?
+  $ET record -o $L/t2 'syscalls:sys_enter_openat /args.filename == "x"/' 2>$L/e2; r2=$?
+  $ET record -o $L/t3 'syscalls:sys_enter_openat /args.flags &/' 2>$L/e3; r3=$?
+  $ET record -o $L/t4 'syscalls:sys_enter_openat /args.flags' 2>$L/e4; r4=$?
+  $ET record -o $L/t5 "syscalls:sys_enter_openat /$(printf '(%.0s' $(seq 1 70))1/" 2>$L/e5; r5=$?
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif ! valid $D; then fail $t "babeltrace2 cannot read the trace"
+  elif [ "$enters" != 8 ]; then fail $t "$enters sys_enter_openat with flags == 0, expected 8"
+  elif [ "$fails" != 3 ] || [ "$exits" != 3 ]; then fail $t "$exits sys_exit_openat ($fails with ret -2), expected 3"
+  elif [ "$getppid" != 40 ]; then fail $t "$getppid getppid events, expected 40"
+  elif [ "$none" != 0 ]; then fail $t "$none events passed filters that nothing passes"
+  elif [ "$ops_true" != 10 ] || [ "$ops_false" != 0 ]; then fail $t "operators: $ops_true of 10 passed a true filter, $ops_false a false one"
+  elif ! [[ "$verify" =~ ^[0-9]+\ programs\ loaded$ ]]; then fail $t "verify: $verify $(head -3 $L/verify.stderr)"
+  elif [ $r1 -ne 1 ] || ! grep -q "filter of 'syscalls:sys_enter_openat':1:1: error: syscalls:sys_enter_openat has no integer field 'nosuch'" $L/e1; then fail $t "unknown field: $(cat $L/e1)"
+  elif [ $r2 -ne 1 ] || ! grep -q ":1:18: error: filters compare integers" $L/e2; then fail $t "string: $(cat $L/e2)"
+  elif [ $r3 -ne 1 ] || ! grep -q ":1:13: error: unexpected end of the filter" $L/e3; then fail $t "syntax: $(cat $L/e3)"
+  elif [ $r4 -ne 1 ] || ! grep -q "a filter is written /PREDICATE/" $L/e4; then fail $t "unclosed: $(cat $L/e4)"
+  elif [ $r5 -ne 1 ] || ! grep -q "nests too deeply" $L/e5; then fail $t "deep nesting: $(cat $L/e5)"
+  elif ls -d $L/t[1-5] 2>/dev/null | grep -q .; then fail $t "a failed record left a directory"
+  else pass $t; fi
+fi
+
+# --- -f ctf: each printf site is an event class with typed fields -------------------
+t=program_ctf
+if want $t; then
+  setup $t
+  $ET -f ctf -o $D -c "$WL getppid 60 open /nonexistent/etrace-p 2" -e '
+    tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%s %d %d\n", comm, tid, -7); }
+    tracepoint:syscalls:sys_exit_openat /pid == cpid && args.ret < 0/ { printf("%d %s\n", args.ret, strerror(-args.ret)); }
+    END { printf("bye\n"); }' > $L/stdout 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  btrc=$?
+  wpid=$(sed -n 's/.* printf_0: .*{ pid = \([0-9]*\), tid = [0-9]* }.*/\1/p' $L/text | head -1)
+  p0=$(grep -c " printf_0: { cpu_id = [0-9]* }, { pid = ${wpid:-x}, tid = ${wpid:-x} }, { arg1 = ${wpid:-x}, arg2 = -7, arg0 = \"workload\" }$" $L/text)
+  p1=$(grep -c ' printf_1: .*{ arg0 = -2, arg1 = "No such file or directory" }$' $L/text)
+  p2=$(grep -c ' printf_2: ' $L/text)
+  types=$(grep -A6 'name = "printf_0"' $D/metadata | grep -c 'signed = true; } _arg2;\|string { encoding = UTF8; } _arg0;\|size = 64; align = 8; signed = [a-z]*; } _arg1;')
+  $ET convert $D --to text -o $L/conv.txt 2>/dev/null
+  $ET -f ctf -e 'BEGIN { exit(); }' > /dev/null 2>$L/e1; r1=$?
+  # a tiny ring buffer: what it loses is in the trace as discarded events
+  N=100000
+  ETRACE_RINGBUF_KB=4 taskset -c 0 $ET -f ctf -o $L/small -c "$WL getppid $N" \
+    -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%d\n", tid); }' > /dev/null 2>$L/small.stderr
+  kept=$(events $L/small)
+  dropped=$(babeltrace2 $L/small 2>&1 >/dev/null | grep -o 'Tracer discarded [0-9]* events' | awk '{s += $3} END {print s + 0}')
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $btrc -ne 0 ]; then fail $t "babeltrace2 exited $btrc: $(head -3 $L/bt.stderr)"
+  elif [ "$p0" != 60 ]; then fail $t "$p0 printf_0 events of pid ${wpid:-?} with typed fields, expected 60"
+  elif [ "$p1" != 2 ]; then fail $t "$p1 printf_1 events (ret -2, strerror text), expected 2"
+  elif [ "$p2" != 1 ]; then fail $t "$p2 printf_2 (END) events, expected 1"
+  elif [ "$types" != 3 ]; then fail $t "printf_0's field types: $(grep -A6 'name = "printf_0"' $D/metadata | tr '\n' ' ')"
+  elif ! python3 tests/ctf/text_compare.py $L/text $L/conv.txt > $L/compare 2>&1; then fail $t "convert --to text: $(cat $L/compare)"
+  elif [ $r1 -ne 1 ] || ! grep -q -- "-f ctf needs -o DIR" $L/e1; then fail $t "-f ctf without -o: rc $r1, $(cat $L/e1)"
+  elif [ "$dropped" = 0 ] || [ $((kept + dropped)) -ne $N ]; then fail $t "small ring: $kept events + $dropped discarded != $N"
   else pass $t; fi
 fi
 
