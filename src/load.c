@@ -65,7 +65,12 @@ static enum bpf_prog_type prog_type(const Target *t) {
     return t->raw_syscall ? BPF_PROG_TYPE_RAW_TRACEPOINT : BPF_PROG_TYPE_TRACEPOINT;
   case PT_INTERVAL:
   case PT_PROFILE:
+  case PT_SOFTWARE:
+  case PT_HARDWARE:
+  case PT_WATCHPOINT:
     return BPF_PROG_TYPE_PERF_EVENT;
+  case PT_ITER:
+    return BPF_PROG_TYPE_TRACING;
   case PT_UPROBE:
   case PT_URETPROBE:
   case PT_USDT:
@@ -161,13 +166,19 @@ static int load_target(Compiled *c, Target *t) {
     opts.func_info_cnt = nfuncs;
     opts.func_info_rec_size = sizeof(*funcs);
   }
+  if (t->type == PT_ITER) { /* prov_iter.c */
+    opts.expected_attach_type = BPF_TRACE_ITER;
+    opts.attach_btf_id = t->iter_btf_id;
+  }
   int fd = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &opts);
   if (fd < 0) {
     int err = errno;
     char *log = calloc(1, LOG_SIZE);
     LIBBPF_OPTS(bpf_prog_load_opts, lopts, .log_buf = log, .log_size = LOG_SIZE, .log_level = 1,
                 .prog_btf_fd = opts.prog_btf_fd, .func_info = opts.func_info,
-                .func_info_cnt = opts.func_info_cnt, .func_info_rec_size = opts.func_info_rec_size);
+                .func_info_cnt = opts.func_info_cnt, .func_info_rec_size = opts.func_info_rec_size,
+                .expected_attach_type = opts.expected_attach_type,
+                .attach_btf_id = opts.attach_btf_id);
     int fd2 = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &lopts);
     if (fd2 >= 0)
       close(fd2);

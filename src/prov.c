@@ -228,7 +228,7 @@ static void add_perf_names(Listing *l, const char *provider, const char *name_gl
 /* Split "provider:rest" into a canonical provider name and rest. */
 static const char *split_provider(const char *glob, const char **rest) {
   static const struct { const char *name, *alias; } providers[] = {
-    {"tracepoint", "t"}, {"software", "s"}, {"hardware", "h"},
+    {"tracepoint", "t"}, {"software", "s"}, {"hardware", "h"}, {"iter", "it"},
   };
   const char *colon = strchr(glob, ':');
   if (!colon)
@@ -259,6 +259,11 @@ static int list_one(Listing *l, const char *glob) {
     tracefs_glob("*", "*", add_tracepoint, &g);
     add_perf_names(l, "software", NULL, glob);
     add_perf_names(l, "hardware", NULL, glob);
+    prov_iter_list(glob, listing_add_cb, l);
+    return 0;
+  }
+  if (!strcmp(provider, "iter")) {
+    prov_iter_list(eprintf("iter:%s", rest), listing_add_cb, l);
     return 0;
   }
   if (!strcmp(provider, "tracepoint")) {
@@ -328,6 +333,8 @@ int prov_list(FILE *f, const char *glob, bool verbose) {
       fprintf(f, "%s\n", l.names[i]);
       if (verbose && !strncmp(l.names[i], "tracepoint:", 11))
         print_tracepoint_args(f, l.names[i]);
+      if (verbose && !strncmp(l.names[i], "iter:", 5))
+        prov_iter_print_fields(f, l.names[i] + 5);
     }
   }
   return 0;

@@ -340,6 +340,12 @@ static Type *check_builtin(Node *e) {
     Type *t = btf_kernel() ? btf_parse_type("struct task_struct *", false, &why) : NULL;
     return t ? t : ty_u64;
   }
+  if (!strcmp(n, "ctx")) {
+    Type *t = iter_ctx_type(cur); /* iter probes: struct bpf_iter__NAME * */
+    if (!t)
+      serr(e->loc, "the ctx builtin can only be used with iter probes in etrace");
+    return t;
+  }
   if (!strcmp(n, "rand"))
     return ty_int(4, false);
   if (!strcmp(n, "ncpus"))
@@ -1629,9 +1635,7 @@ static const char *unsupported_provider(const char *prov) {
       {"kprobe", "kprobe"}, {"k", "kprobe"}, {"kretprobe", "kretprobe"}, {"kr", "kretprobe"},
       {"fentry", "fentry"}, {"f", "fentry"},
       {"fexit", "fexit"}, {"fr", "fexit"}, {"kfunc", "fentry"}, {"kretfunc", "fexit"},
-      {"rawtracepoint", "rawtracepoint"}, {"rt", "rawtracepoint"}, {"software", "software"},
-      {"s", "software"}, {"hardware", "hardware"}, {"h", "hardware"},
-      {"watchpoint", "watchpoint"}, {"w", "watchpoint"}, {"iter", "iter"}, {"it", "iter"},
+      {"rawtracepoint", "rawtracepoint"}, {"rt", "rawtracepoint"},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (!strcmp(prov, names[i][0]))
@@ -1733,6 +1737,17 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
     }
     return;
   }
+  if (perf_provider(prov) || iter_provider(prov)) {
+    /* software, hardware, watchpoint (prov_perf.c); iter (prov_iter.c) */
+    Target x = {0};
+    if ((iter_provider(prov) ? iter_expand(s, ap->loc, &x) : perf_expand(s, ap->loc, O, &x)) < 0)
+      return;
+    Target *t = add_target(p, x.type, x.name);
+    t->perf_type = x.perf_type, t->perf_config = x.perf_config, t->perf_period = x.perf_period;
+    t->wp_addr = x.wp_addr, t->wp_len = x.wp_len, t->wp_mode = x.wp_mode;
+    t->iter_name = x.iter_name, t->iter_btf_id = x.iter_btf_id, t->iter_obj_off = x.iter_obj_off;
+    return;
+  }
   const char *known = unsupported_provider(prov);
   if (known) {
     diag_error(ap->loc, "%s probes are not supported by etrace yet", known);
@@ -1766,7 +1781,7 @@ Compiled *sema_program(Program *prog, const Options *opt) {
   for (Probe *p = prog->probes; p; p = p->next)
     for (AttachPoint *ap = p->aps; ap; ap = ap->next)
       expand_attach_point(p, ap);
-  if (diag_errors > errs)
+  if (diag_errors > errs || iter_check_mix(C) < 0)
     return NULL;
 
   /* Quiet walks learn map types; then one walk reports. */

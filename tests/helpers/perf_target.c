@@ -1,0 +1,87 @@
+/* perf_target - workloads with known counts for the perf-event,
+ * watchpoint and iterator tests (tests/perf/run.sh).  Built without PIE
+ * (Makefile) so that `watched` has its link-time address at run time.
+ *
+ *   perf_target faults N     touch N fresh anonymous pages: N page faults,
+ *                            in batches of 100 with a 10 ms pause between
+ *                            them (the kernel throttles a perf event that
+ *                            samples more than perf_event_max_sample_rate
+ *                            / HZ times in one tick: 400 here)
+ *   perf_target watch K      write the global `watched` K times, read it
+ *                            K times
+ *   perf_target switch N     sleep 1 ms N times: at least N context switches
+ *   perf_target spin MS      burn CPU for MS milliseconds of wall time, then
+ *                            print "cpu_ms=N", the CPU time it got
+ *   perf_target wait         print the pid, then sleep until killed
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+volatile long watched;
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: perf_target faults N | watch K | switch N | spin MS | wait\n");
+    return 2;
+  }
+  long n = argc > 2 ? atol(argv[2]) : 0;
+  if (!strcmp(argv[1], "faults")) {
+    long page = sysconf(_SC_PAGESIZE);
+    char *p = mmap(NULL, n * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+      return 1;
+    madvise(p, n * page, MADV_NOHUGEPAGE); /* one fault per 4 KiB page */
+    for (long i = 0; i < n; i++) {
+      if (i % 100 == 0)
+        sleep_ms(10);
+      p[i * page] = 1;
+    }
+    return 0;
+  }
+  if (!strcmp(argv[1], "watch")) {
+    long sum = 0;
+    for (long i = 0; i < n; i++) {
+      watched = i;
+      sum += watched;
+    }
+    return sum == n * (n - 1) / 2 ? 0 : 1;
+  }
+  if (!strcmp(argv[1], "switch")) {
+    for (long i = 0; i < n; i++)
+      sleep_ms(1);
+    return 0;
+  }
+  if (!strcmp(argv[1], "spin")) {
+    long end = now_ms() + n;
+    volatile unsigned long x = 0;
+    while (now_ms() < end)
+      x++;
+    struct timespec cpu;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    printf("cpu_ms=%ld\n", cpu.tv_sec * 1000L + cpu.tv_nsec / 1000000L);
+    return 0;
+  }
+  if (!strcmp(argv[1], "wait")) {
+    printf("%d\n", getpid());
+    fflush(stdout);
+    pause();
+    return 0;
+  }
+  return 2;
+}
