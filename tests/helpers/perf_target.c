@@ -13,12 +13,20 @@
  *   perf_target spin MS      burn CPU for MS milliseconds of wall time, then
  *                            print "cpu_ms=N", the CPU time it got
  *   perf_target wait         print the pid, then sleep until killed
+ *   perf_target bpcheck      print "bp_hits=N": how many of 10 writes to
+ *                            `watched` a counting hardware breakpoint saw
+ *                            (0 where the hypervisor does not deliver
+ *                            debug-register traps)
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,6 +83,19 @@ int main(int argc, char **argv) {
     struct timespec cpu;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
     printf("cpu_ms=%ld\n", cpu.tv_sec * 1000L + cpu.tv_nsec / 1000000L);
+    return 0;
+  }
+  if (!strcmp(argv[1], "bpcheck")) {
+    struct perf_event_attr a = {.size = sizeof a, .type = PERF_TYPE_BREAKPOINT,
+                                .bp_type = HW_BREAKPOINT_W, .bp_addr = (uintptr_t)&watched,
+                                .bp_len = sizeof watched, .sample_period = 1};
+    int fd = syscall(__NR_perf_event_open, &a, 0, -1, -1, 0);
+    uint64_t hits = 0;
+    for (int i = 0; i < 10; i++)
+      watched = i;
+    if (fd < 0 || read(fd, &hits, sizeof hits) != sizeof hits)
+      return 1;
+    printf("bp_hits=%llu\n", (unsigned long long)hits);
     return 0;
   }
   if (!strcmp(argv[1], "wait")) {
