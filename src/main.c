@@ -32,7 +32,7 @@ static void usage(FILE *f) {
         "    -e 'program'   the program to run\n"
         "    -f FORMAT      output format ('text', 'json')\n"
         "    -h, --help     show this help message\n"
-        "    -l [GLOB]      list probes (tracepoints, uprobes, usdt); -lv shows arguments\n"
+        "    -l [GLOB]      list probes (tracepoints, uprobes, usdt, software, hardware, iter); -lv shows arguments\n"
         "    -o FILE        write the output to FILE\n"
         "    -p PID         trace only process PID and exit when it exits\n"
         "    -q             quiet: no 'Attaching N probes' line\n"

@@ -13,6 +13,7 @@
  *   perf_target spin MS      burn CPU for MS milliseconds of wall time, then
  *                            print "cpu_ms=N", the CPU time it got
  *   perf_target wait         print the pid, then sleep until killed
+ *   perf_target addr         print the address of `watched` ("0x4040b0")
  *   perf_target bpcheck      print "bp_hits=N": how many of 10 writes to
  *                            `watched` a counting hardware breakpoint saw
  *                            (0 where the hypervisor does not deliver
@@ -83,6 +84,10 @@ int main(int argc, char **argv) {
     struct timespec cpu;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
     printf("cpu_ms=%ld\n", cpu.tv_sec * 1000L + cpu.tv_nsec / 1000000L);
+    return 0;
+  }
+  if (!strcmp(argv[1], "addr")) {
+    printf("%p\n", (void *)&watched);
     return 0;
   }
   if (!strcmp(argv[1], "bpcheck")) {
