@@ -31,7 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-volatile long watched;
+/* initialised: in .data, which exec maps from the file; a .bss variable
+ * shares a page the kernel zeroes at exec, which a watchpoint sees as one
+ * more write */
+volatile long watched = -1;
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
