@@ -9,6 +9,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,4 +333,124 @@ int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), 
     n++;
   }
   return n;
+}
+
+/* A BTF type as C spells it, for -lv: "struct task_struct *",
+ * "unsigned int", "const char *". */
+const char *btf_c_name(int id) {
+  if (!btf_kernel())
+    return "?";
+  const struct btf_type *t = btf__type_by_id(kbtf, id);
+  if (!t || id == 0)
+    return "void";
+  const char *name = btf__name_by_offset(kbtf, t->name_off);
+  switch (btf_kind(t)) {
+  case BTF_KIND_PTR: {
+    const struct btf_type *pt = btf__type_by_id(kbtf, t->type);
+    if (pt && btf_is_func_proto(pt))
+      return "void *"; /* a function pointer */
+    const char *to = btf_c_name(t->type);
+    return eprintf("%s%s*", to, to[strlen(to) - 1] == '*' ? "" : " ");
+  }
+  case BTF_KIND_CONST: return eprintf("const %s", btf_c_name(t->type));
+  case BTF_KIND_VOLATILE: return eprintf("volatile %s", btf_c_name(t->type));
+  case BTF_KIND_RESTRICT: case BTF_KIND_TYPE_TAG: return btf_c_name(t->type);
+  case BTF_KIND_STRUCT: return eprintf("struct %s", name);
+  case BTF_KIND_UNION: return eprintf("union %s", name);
+  case BTF_KIND_ENUM: case BTF_KIND_ENUM64: return eprintf("enum %s", name);
+  case BTF_KIND_ARRAY: return eprintf("%s[%u]", btf_c_name(btf_array(t)->type), btf_array(t)->nelems);
+  default: return name && *name ? name : "?";
+  }
+}
+
+/* ------------------------------------------------------------ -l 'struct X' */
+
+static void print_to_file(void *ctx, const char *fmt, va_list ap) { vfprintf(ctx, fmt, ap); }
+
+/* The C definition of a struct/union/enum, one member per line, as
+ * bpftrace's -lv prints it. */
+static void print_definition(FILE *f, struct btf_dump *d, int id) {
+  const struct btf_type *t = btf__type_by_id(kbtf, id);
+  const char *name = btf__name_by_offset(kbtf, t->name_off);
+  if (btf_is_enum(t) || btf_is_enum64(t)) {
+    fprintf(f, "enum %s {\n", name);
+    for (int i = 0; i < btf_vlen(t); i++) {
+      const char *en = btf_is_enum(t) ? btf__name_by_offset(kbtf, btf_enum(t)[i].name_off)
+                                      : btf__name_by_offset(kbtf, btf_enum64(t)[i].name_off);
+      long long v = btf_is_enum(t) ? (long long)btf_enum(t)[i].val
+                                   : (long long)btf_enum64_value(&btf_enum64(t)[i]);
+      fprintf(f, "\t%s = %lld,\n", en, v);
+    }
+    fprintf(f, "};\n\n");
+    return;
+  }
+  fprintf(f, "%s %s {\n", btf_is_union(t) ? "union" : "struct", name);
+  const struct btf_member *m = btf_members(t);
+  for (int i = 0; i < btf_vlen(t); i++, m++) {
+    LIBBPF_OPTS(btf_dump_emit_type_decl_opts, opts,
+                .field_name = btf__name_by_offset(kbtf, m->name_off), .indent_level = 1);
+    fputc('\t', f);
+    btf_dump__emit_type_decl(d, m->type, &opts);
+    if (btf_member_bitfield_size(t, i))
+      fprintf(f, ": %u", btf_member_bitfield_size(t, i));
+    fprintf(f, ";\n");
+  }
+  fprintf(f, "};\n\n");
+}
+
+/* -l / -lv for "struct GLOB", "union GLOB", "enum GLOB".  Returns 1 when
+ * glob names such types (listed), 0 when it does not, -1 without BTF. */
+int btf_list_types(FILE *f, const char *glob, bool verbose) {
+  static const struct { const char *word; int kind; } kinds[] = {
+      {"struct ", BTF_KIND_STRUCT}, {"union ", BTF_KIND_UNION}, {"enum ", BTF_KIND_ENUM}};
+  int kind = -1;
+  const char *pat = NULL;
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (!strncmp(glob, kinds[i].word, strlen(kinds[i].word))) {
+      kind = kinds[i].kind;
+      pat = glob + strlen(kinds[i].word);
+    }
+  if (kind < 0)
+    return 0;
+  if (!btf_kernel()) {
+    diag_fatal("cannot list %s: the kernel has no BTF (/sys/kernel/btf/vmlinux)", glob);
+    return -1;
+  }
+  struct btf_dump *d = btf_dump__new(kbtf, print_to_file, f, NULL);
+  int cnt = btf__type_cnt(kbtf), found = 0;
+  const char **names = NULL;
+  int *ids = NULL;
+  for (int id = 1; id < cnt; id++) {
+    const struct btf_type *t = btf__type_by_id(kbtf, id);
+    int k = btf_kind(t) == BTF_KIND_ENUM64 ? BTF_KIND_ENUM : btf_kind(t);
+    const char *name = btf__name_by_offset(kbtf, t->name_off);
+    if (k != kind || !name || !*name || fnmatch(pat, name, 0))
+      continue;
+    bool dup = false; /* BTF may repeat a name; list it once */
+    for (int j = 0; j < found && !dup; j++)
+      dup = !strcmp(names[j], name);
+    if (dup)
+      continue;
+    names = realloc(names, sizeof(char *) * (found + 1));
+    ids = realloc(ids, sizeof(int) * (found + 1));
+    names[found] = name;
+    ids[found++] = id;
+  }
+  /* sorted by name, as bpftrace lists */
+  for (int i = 1; i < found; i++)
+    for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+      const char *tn = names[j]; names[j] = names[j - 1]; names[j - 1] = tn;
+      int ti = ids[j]; ids[j] = ids[j - 1]; ids[j - 1] = ti;
+    }
+  for (int i = 0; i < found; i++) {
+    if (verbose)
+      print_definition(f, d, ids[i]);
+    else
+      fprintf(f, "%s%s\n", glob[0] == 's' ? "struct " : glob[0] == 'u' ? "union " : "enum ",
+              names[i]);
+  }
+  btf_dump__free(d);
+  free(names);
+  free(ids);
+  return 1;
 }

@@ -411,6 +411,12 @@ static void cg_map_read_agg(Node *e) {
 }
 
 static void cg_field_scalar(Node *e) {
+  if (G->t->type == PT_RAWTP) { /* ctx: u64 args[] */
+    load_ctx(BPF_REG_1);
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, e->field_off));
+    canonicalize(BPF_REG_0, e->type);
+    return;
+  }
   const TpField *f = tp_field(e->name);
   if (!f) {
     fail(e->loc, "tracepoint has no field '%s'", e->name);
@@ -647,6 +653,9 @@ static void cg_builtin(Node *e) {
     emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 80 /* ax */));
   } else if (!strcmp(n, "func")) {
     emit_imm64(BPF_REG_0, G->t->func_index);
+  } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9' && G->t->type == PT_RAWTP) {
+    load_ctx(BPF_REG_1);
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8 * atoi(n + 3)));
   } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9') {
     cg_user_arg(e, atoi(n + 3));
   } else {
@@ -1010,6 +1019,11 @@ static void cg_str_call(Node *e, int off, const Type *dst) {
 }
 
 static void cg_field_store(Node *e, int off, const Type *dst) {
+  if (G->t->type == PT_RAWTP) {
+    cg_scalar(e);
+    emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
+    return;
+  }
   const TpField *f = tp_field(e->name);
   if (!f) {
     fail(e->loc, "tracepoint has no field '%s'", e->name);
@@ -1277,6 +1291,88 @@ static void cg_simple_record(RecKind kind, int id, Node *a, Node *b, Loc loc) {
   submit_record(roff, 24);
 }
 
+/* print(*p) / dump(p): the object is copied straight into a ring-buffer
+ * reservation (kernel structs are far bigger than the 512-byte stack).
+ * probe_read zero-fills on failure, so a bad pointer prints zeros. */
+/* dump(p, "kernel"): the kernel renders the object with
+ * bpf_snprintf_btf() into a ring-buffer string (OBJECT_COPY_MAX bytes). */
+static void cg_object_kernel_dump(Node *e) {
+  Site *s = G->c->sites[e->site];
+  int mark = G->stack;
+  int bp = slot(16, e->loc); /* struct btf_ptr { ptr; u32 type_id; u32 flags; } */
+  cg_scalar(e->args);
+  emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, bp));
+  emit(ST_IMM(BPF_W, BPF_REG_10, bp + 8, s->args->btf_id));
+  emit(ST_IMM(BPF_W, BPF_REG_10, bp + 12, 0));
+  G->c->probe_records = true;
+  emit_map(BPF_REG_1, internal_map(".ringbuf"));
+  emit(MOV64_IMM(BPF_REG_2, 8 + OBJECT_COPY_MAX));
+  emit(MOV64_IMM(BPF_REG_3, 0));
+  emit(CALL(BPF_FUNC_ringbuf_reserve));
+  int full = label_new(), done = label_new();
+  jmp_imm(BPF_JEQ, BPF_REG_0, 0, full);
+  emit_imm64(BPF_REG_1, REC_HEADER(REC_OBJECT, e->site));
+  emit(STX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+  emit(ST_IMM(BPF_B, BPF_REG_0, 8, 0)); /* an empty string if it fails */
+  push(e->loc);
+  emit(MOV64_REG(BPF_REG_1, BPF_REG_0));
+  emit(ALU64_IMM(BPF_ADD, BPF_REG_1, 8));
+  emit(MOV64_IMM(BPF_REG_2, OBJECT_COPY_MAX));
+  emit_addr(BPF_REG_3, bp);
+  emit(MOV64_IMM(BPF_REG_4, 16));
+  emit(MOV64_IMM(BPF_REG_5, 4 /* BTF_F_PTR_RAW: pointers unhashed, as ours */));
+  emit(CALL(BPF_FUNC_snprintf_btf));
+  pop(BPF_REG_1);
+  emit(MOV64_IMM(BPF_REG_2, 0));
+  emit(CALL(BPF_FUNC_ringbuf_submit));
+  ja(done);
+  label_here(full);
+  count_drop(DROP_RINGBUF);
+  label_here(done);
+  G->stack = mark;
+}
+
+static void cg_object_record(Node *e) {
+  Site *s = G->c->sites[e->site];
+  if (!strcmp(s->fmt, "kernel")) {
+    cg_object_kernel_dump(e);
+    return;
+  }
+  Node *a = e->args;
+  int size = s->args->size < OBJECT_COPY_MAX ? s->args->size : OBJECT_COPY_MAX;
+  bool user = a->type->is_ptr ? a->type->user : object_user(a);
+  if (a->type->is_ptr)
+    cg_scalar(a);
+  else
+    cg_object_addr(a);
+  push(e->loc); /* the object's address */
+  int addr_at = G->depth - 1;
+  if (G->t->type != PT_BEGIN && G->t->type != PT_END)
+    G->c->probe_records = true;
+  emit_map(BPF_REG_1, internal_map(".ringbuf"));
+  emit(MOV64_IMM(BPF_REG_2, (8 + size + 7) & ~7));
+  emit(MOV64_IMM(BPF_REG_3, 0));
+  emit(CALL(BPF_FUNC_ringbuf_reserve));
+  int full = label_new(), done = label_new();
+  jmp_imm(BPF_JEQ, BPF_REG_0, 0, full);
+  emit_imm64(BPF_REG_1, REC_HEADER(REC_OBJECT, e->site));
+  emit(STX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+  push(e->loc); /* the reservation survives the helper call */
+  emit(MOV64_REG(BPF_REG_1, BPF_REG_0));
+  emit(ALU64_IMM(BPF_ADD, BPF_REG_1, 8));
+  emit(MOV64_IMM(BPF_REG_2, size));
+  peek(BPF_REG_3, addr_at);
+  emit(CALL(user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
+  pop(BPF_REG_1);
+  emit(MOV64_IMM(BPF_REG_2, 0));
+  emit(CALL(BPF_FUNC_ringbuf_submit));
+  ja(done);
+  label_here(full);
+  count_drop(DROP_RINGBUF);
+  label_here(done);
+  pop(BPF_REG_1);
+}
+
 /* join(argv): the record (16 strings) is too big for the BPF stack, so it
  * is written straight into a ring-buffer reservation.  Reserved memory is
  * not zeroed: every string slot gets a NUL first, then argv[i] is read
@@ -1528,9 +1624,13 @@ static void cg_call_stmt(Node *e) {
     if (e->site < 0) { /* print(@map[, top[, div]]) */
       Node *top = a->next, *div = top ? top->next : NULL;
       cg_simple_record(REC_PRINT_MAP, a->map->id, top, div, e->loc);
+    } else if (G->c->sites[e->site]->kind == REC_OBJECT) {
+      cg_object_record(e);
     } else {
       cg_site_record(e, e->args);
     }
+  } else if (!strcmp(n, "dump")) {
+    cg_object_record(e);
   } else if (!strcmp(n, "join")) {
     cg_join(e);
   } else if (!strcmp(n, "time")) {

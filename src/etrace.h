@@ -269,6 +269,9 @@ bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *ou
  * parameters (without the leading void *__data); -1 when unknown. */
 int btf_tp_params(const char *name, const char ***names, int **type_ids);
 bool btf_has_raw_tp(const char *name);
+const char *btf_c_name(int type_id);   /* "struct task_struct *" */
+/* -l / -lv 'struct GLOB' (union, enum): 1 listed, 0 not a type glob, -1 error */
+int btf_list_types(FILE *f, const char *glob, bool verbose);
 int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), void *arg);
 
 /* ---------------------------------------------------------------- sema.c */
@@ -309,9 +312,14 @@ typedef enum {
   REC_CAT,             /* id: site (fmt + args, like printf) */
   REC_SYSTEM,          /* id: site (fmt + args, like printf) */
   REC_JOIN,            /* id: site (separator); data: argv strings */
+  REC_OBJECT,          /* id: site (args: the object's type, fmt: "print",
+                        * "dump" or "compact"); data: its bytes, at most
+                        * OBJECT_COPY_MAX */
 } RecKind;
 
 #define JOIN_MAX_ARGS 16  /* join() reads at most this many argv strings */
+
+#define OBJECT_COPY_MAX 16384 /* bytes of a kernel object print()/dump() copy */
 
 #define REC_HEADER(kind, id) (((uint64_t)(kind) << 32) | (uint32_t)(id))
 
@@ -326,7 +334,7 @@ typedef struct Site {
 /* One attach point after expansion (wildcards resolved). */
 typedef enum {
   PT_BEGIN, PT_END, PT_TRACEPOINT, PT_INTERVAL, PT_PROFILE,
-  PT_UPROBE, PT_URETPROBE, PT_USDT,
+  PT_UPROBE, PT_URETPROBE, PT_USDT, PT_RAWTP,
   PT_SOFTWARE, PT_HARDWARE, PT_WATCHPOINT, PT_ITER,   /* prov_perf.c, prov_iter.c */
 } ProbeType;
 
@@ -344,6 +352,13 @@ typedef struct Target {
   /* syscalls:* served through the raw tracepoint dispatcher (systp.c) */
   bool raw_syscall, sys_exit;
   int sys_nr;
+  /* PT_RAWTP: the kernel tracepoint, its parameters (BTF), and whether
+   * it was loaded as tp_btf (else raw_tp) */
+  char *rt_name;
+  int rt_nparams;
+  const char **rt_param_names;
+  int *rt_param_types;
+  bool rt_btf;
   /* PT_INTERVAL / PT_PROFILE: period in ns, or frequency in Hz */
   uint64_t period_ns, freq_hz;
   /* PT_UPROBE / PT_URETPROBE / PT_USDT: file and file offset to attach

@@ -5,6 +5,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <bpf/btf.h>
 #include <linux/btf.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -75,6 +76,8 @@ static enum bpf_prog_type prog_type(const Target *t) {
   case PT_URETPROBE:
   case PT_USDT:
     return BPF_PROG_TYPE_KPROBE; /* ctx is struct pt_regs */
+  case PT_RAWTP:
+    return t->rt_btf ? BPF_PROG_TYPE_TRACING : BPF_PROG_TYPE_RAW_TRACEPOINT;
   }
   return BPF_PROG_TYPE_UNSPEC;
 }
@@ -151,6 +154,22 @@ static void print_log_tail(const char *log) {
     fputc('\n', stderr);
 }
 
+static bool opt_verbose;
+
+/* A rawtracepoint loads as tp_btf: a tracing program whose attach target
+ * is the kernel's btf_trace_NAME typedef. */
+static bool rawtp_btf_target(const Target *t, struct bpf_prog_load_opts *opts) {
+  struct btf *b = btf_kernel();
+  if (!b)
+    return false;
+  int id = btf__find_by_name_kind(b, eprintf("btf_trace_%s", t->rt_name), BTF_KIND_TYPEDEF);
+  if (id < 0)
+    return false;
+  opts->expected_attach_type = BPF_TRACE_RAW_TP;
+  opts->attach_btf_id = id;
+  return true;
+}
+
 static int load_target(Compiled *c, Target *t) {
   struct bpf_insn *insns = malloc(sizeof(*insns) * t->ninsns);
   memcpy(insns, t->insns, sizeof(*insns) * t->ninsns);
@@ -170,7 +189,23 @@ static int load_target(Compiled *c, Target *t) {
     opts.expected_attach_type = BPF_TRACE_ITER;
     opts.attach_btf_id = t->iter_btf_id;
   }
-  int fd = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &opts);
+  int fd = -1;
+  if (t->type == PT_RAWTP && rawtp_btf_target(t, &opts)) {
+    /* tp_btf first (typed context); raw_tp when the kernel refuses it */
+    t->rt_btf = true;
+    fd = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &opts);
+    if (fd < 0) {
+      if (opt_verbose)
+        fprintf(stderr, "%s: tp_btf refused (%s), using raw_tp\n", t->name, strerror(errno));
+      t->rt_btf = false;
+      opts.expected_attach_type = 0;
+      opts.attach_btf_id = 0;
+    } else if (opt_verbose) {
+      fprintf(stderr, "%s: attached as tp_btf\n", t->name);
+    }
+  }
+  if (!(t->type == PT_RAWTP && t->rt_btf))
+    fd = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &opts);
   if (fd < 0) {
     int err = errno;
     char *log = calloc(1, LOG_SIZE);
@@ -197,6 +232,7 @@ static int load_target(Compiled *c, Target *t) {
 }
 
 int load_program(Compiled *c, const Options *opt) {
+  opt_verbose = opt->verbose;
   for (int i = 0; i < c->nmaps; i++) {
     MapInfo *m = c->maps[i];
     m->fd = create_map(c, m);

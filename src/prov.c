@@ -246,11 +246,40 @@ static const char *split_provider(const char *glob, const char **rest) {
 
 static void listing_add_cb(void *l, char *name) { listing_add(l, name); }
 
+static void add_rawtp_name(void *l, const char *name) {
+  listing_add(l, eprintf("rawtracepoint:vmlinux:%s", name));
+}
+
+/* rawtracepoint:[vmlinux:]GLOB: the tracepoints vmlinux BTF knows. */
+static bool list_rawtp(Listing *l, const char *glob) {
+  const char *rest;
+  if (!strncmp(glob, "rawtracepoint:", 14))
+    rest = glob + 14;
+  else if (!strncmp(glob, "rt:", 3))
+    rest = glob + 3;
+  else
+    return false;
+  if (!strncmp(rest, "vmlinux:", 8))
+    rest += 8;
+  btf_raw_tp_glob(*rest ? rest : "*", add_rawtp_name, l);
+  return true;
+}
+
+static void print_rawtp_args(FILE *f, const char *name) {
+  const char **names;
+  int *types;
+  int n = btf_tp_params(strrchr(name, ':') + 1, &names, &types);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "    %s %s\n", btf_c_name(types[i]), names[i]);
+}
+
 /* Collect the matches of one glob (no commas) into l. */
 static int list_one(Listing *l, const char *glob) {
   int user = prov_uprobe_list(glob, listing_add_cb, l);
   if (user)
     return user < 0 ? -EINVAL : 0;
+  if (list_rawtp(l, glob))
+    return 0;
   const char *rest = NULL;
   const char *provider = split_provider(glob, &rest);
   if (!provider) {
@@ -312,6 +341,11 @@ static void print_tracepoint_args(FILE *f, const char *name) {
 }
 
 int prov_list(FILE *f, const char *glob, bool verbose) {
+  if (glob) {
+    int types = btf_list_types(f, glob, verbose);
+    if (types)
+      return types < 0 ? -EINVAL : 0;
+  }
   if (!tracefs_root(false)) {
     int err = errno;
     diag_fatal("cannot find or mount tracefs: %s", strerror(err));
@@ -333,7 +367,9 @@ int prov_list(FILE *f, const char *glob, bool verbose) {
       fprintf(f, "%s\n", l.names[i]);
       if (verbose && !strncmp(l.names[i], "tracepoint:", 11))
         print_tracepoint_args(f, l.names[i]);
-      if (verbose && !strncmp(l.names[i], "iter:", 5))
+      else if (verbose && !strncmp(l.names[i], "rawtracepoint:", 14))
+        print_rawtp_args(f, l.names[i]);
+      else if (verbose && !strncmp(l.names[i], "iter:", 5))
         prov_iter_print_fields(f, l.names[i] + 5);
     }
   }

@@ -370,8 +370,8 @@ static Type *check_builtin(Node *e) {
     return ty_int(4, false);
   }
   if (!strcmp(n, "args")) {
-    if (cur->type != PT_TRACEPOINT) {
-      serr(e->loc, "the args builtin can only be used with tracepoint probes");
+    if (cur->type != PT_TRACEPOINT && cur->type != PT_RAWTP) {
+      serr(e->loc, "the args builtin can only be used with tracepoint and rawtracepoint probes");
       return NULL;
     }
     Type *t = ealloc(sizeof(Type));
@@ -381,6 +381,15 @@ static Type *check_builtin(Node *e) {
   if (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3])) {
     if (is_user_probe())
       return check_user_arg(e, atoi(n + 3));
+    if (cur->type == PT_RAWTP) {
+      int i = atoi(n + 3);
+      if (i >= cur->rt_nparams) {
+        serr(e->loc, "%s has %d argument%s, so there is no %s", cur->name, cur->rt_nparams,
+             cur->rt_nparams == 1 ? "" : "s", n);
+        return NULL;
+      }
+      return ty_u64;
+    }
     serr(e->loc, "%s is only available in kprobe and uprobe probes; use args.NAME on tracepoints",
          n);
     return NULL;
@@ -719,12 +728,47 @@ static Type *check_call(Node *e) {
     Type *t = check_expr(a);
     if (!t || t->kind == TY_NONE)
       return NULL;
+    if (t->kind == TY_RECORD) { /* print(*p): a copy of the object */
+      e->site = add_site(REC_OBJECT, "print", t, e->loc);
+      return ty_void;
+    }
     if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
       serr(a->loc, "print() cannot print a value of type %s", ty_name(t));
       return NULL;
     }
     Type *one = store_type(t);
     e->site = add_site(REC_PRINT_VALUE, NULL, ty_tuple(&one, 1), e->loc);
+    return ty_void;
+  }
+  if (!strcmp(n, "dump")) { /* dump(ptr or *ptr [, "compact"]) */
+    if (!want_args(e, 1, 2))
+      return NULL;
+    Type *t = check_expr(e->args);
+    if (!t || t->kind == TY_NONE)
+      return NULL;
+    Type *obj = t->kind == TY_RECORD ? t : t->is_ptr && t->pointee &&
+                t->pointee->kind == TY_RECORD ? t->pointee : NULL;
+    if (!obj) {
+      serr(e->args->loc, "dump() expects a struct or a pointer to a struct, got %s", ty_name(t));
+      return NULL;
+    }
+    Node *mode = e->args->next;
+    if (mode && (mode->kind != ND_STR || (strcmp(mode->str, "compact") &&
+                                          strcmp(mode->str, "kernel")))) {
+      serr(mode->loc, "dump()'s second argument must be \"compact\" or \"kernel\"");
+      return NULL;
+    }
+    if (mode && !strcmp(mode->str, "kernel") && cur->type != PT_RAWTP) {
+      /* bpf_snprintf_btf() is a helper of BTF-typed (tracing) programs */
+      serr(mode->loc, "dump(..., \"kernel\") renders in the kernel with bpf_snprintf_btf(), "
+                      "which only rawtracepoint (tp_btf) probes may call");
+      return NULL;
+    }
+    if (mode && !strcmp(mode->str, "kernel") && !t->is_ptr) {
+      serr(e->args->loc, "dump(..., \"kernel\") expects a pointer to a struct");
+      return NULL;
+    }
+    e->site = add_site(REC_OBJECT, mode ? mode->str : "dump", obj, e->loc);
     return ty_void;
   }
   if (!strcmp(n, "clear") || !strcmp(n, "zero")) {
@@ -1131,12 +1175,37 @@ static Type *check_object_index(Node *e, Type *t) {
   return elem;
 }
 
+/* args.NAME on a rawtracepoint: parameter i is the u64 at ctx + 8*i,
+ * typed from the kernel's BTF prototype. */
+static Type *check_rawtp_arg(Node *e) {
+  for (int i = 0; i < cur->rt_nparams; i++) {
+    if (strcmp(cur->rt_param_names[i], e->name))
+      continue;
+    Type *t = btf_type_of(cur->rt_param_types[i], false);
+    if (!t || is_object(t) || t->kind == TY_STR) {
+      serr(e->loc, "argument '%s' of %s has a type etrace cannot read", e->name, cur->name);
+      return NULL;
+    }
+    e->field_off = 8 * i;
+    return t;
+  }
+  Buf b = {0};
+  for (int i = 0; i < cur->rt_nparams; i++)
+    buf_printf(&b, "%s%s", i ? ", " : "", cur->rt_param_names[i]);
+  serr(e->loc, "%s has no argument named '%s' (it has: %s)", cur->name, e->name,
+       b.data ? b.data : "none");
+  buf_free(&b);
+  return NULL;
+}
+
 static Type *check_field(Node *e) {
   Type *t = check_expr(e->lhs);
   if (!t || t->kind == TY_NONE)
     return NULL;
   if (t->kind != TY_CTX)
     return check_member(e, t);
+  if (cur->type == PT_RAWTP)
+    return check_rawtp_arg(e);
   TpField *f = ctx_field(e->name);
   if (!f) {
     serr(e->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
@@ -1635,7 +1704,6 @@ static const char *unsupported_provider(const char *prov) {
       {"kprobe", "kprobe"}, {"k", "kprobe"}, {"kretprobe", "kretprobe"}, {"kr", "kretprobe"},
       {"fentry", "fentry"}, {"f", "fentry"},
       {"fexit", "fexit"}, {"fr", "fexit"}, {"kfunc", "fentry"}, {"kretfunc", "fexit"},
-      {"rawtracepoint", "rawtracepoint"}, {"rt", "rawtracepoint"},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (!strcmp(prov, names[i][0]))
@@ -1668,6 +1736,45 @@ static const char *subst_params(AttachPoint *ap) {
   char *out = estrdup(b.data);
   buf_free(&b);
   return out;
+}
+
+static void add_rawtp(Probe *p, const char *name) {
+  Target *t = add_target(p, PT_RAWTP, eprintf("rawtracepoint:%s", name));
+  t->rt_name = estrdup(name);
+  t->rt_nparams = btf_tp_params(name, &t->rt_param_names, &t->rt_param_types);
+  if (t->rt_nparams < 0)
+    t->rt_nparams = 0;
+}
+
+typedef struct { Probe *p; int n; } RawTpExpand;
+
+static void add_rawtp_match(void *arg, const char *name) {
+  RawTpExpand *x = arg;
+  add_rawtp(x->p, name);
+  x->n++;
+}
+
+/* rawtracepoint:NAME or rawtracepoint:vmlinux:NAME, globs allowed.  The
+ * names are the kernel's tracepoints known to BTF (btf_trace_NAME). */
+static void expand_rawtp(Probe *p, AttachPoint *ap, const char *rest) {
+  if (!strncmp(rest, "vmlinux:", 8))
+    rest += 8;
+  if (!*rest || strchr(rest, ':')) {
+    diag_error(ap->loc, "invalid rawtracepoint '%s': expected rawtracepoint:NAME", ap->text);
+    return;
+  }
+  if (!btf_kernel()) {
+    diag_error(ap->loc, "rawtracepoint probes need the kernel's BTF (/sys/kernel/btf/vmlinux), "
+                        "which this kernel does not have");
+    return;
+  }
+  RawTpExpand x = {p, 0};
+  if (strpbrk(rest, "*?["))
+    btf_raw_tp_glob(rest, add_rawtp_match, &x);
+  else if (btf_has_raw_tp(rest))
+    add_rawtp_match(&x, rest);
+  if (x.n == 0)
+    diag_error(ap->loc, "rawtracepoint not found: %s", rest);
 }
 
 static void expand_attach_point(Probe *p, AttachPoint *ap) {
@@ -1722,6 +1829,10 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
     Target *t = add_target(p, is_profile ? PT_PROFILE : PT_INTERVAL, name);
     t->period_ns = period;
     t->freq_hz = freq;
+    return;
+  }
+  if (!strcmp(prov, "rawtracepoint") || !strcmp(prov, "rt")) {
+    expand_rawtp(p, ap, rest);
     return;
   }
   if (uprobe_provider(prov)) {

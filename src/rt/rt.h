@@ -43,6 +43,16 @@ const char *rt_format_check(const char *func, const char *fmt, Type **args, int 
 /* printf(fmt, args...) record -> text or JSON message line. */
 void rt_emit_printf(Output *o, const char *fmt, const Type *args, const void *data);
 
+/* ---------------------------------------------------------- btfprint.c */
+
+/* A kernel object (BTF type btf_id, `size` bytes at data) as bpftrace
+ * prints records: "{ .a = 1, .b = { .c = 2 }, .name = bash }", or as a
+ * JSON object. */
+void rt_object_text(Buf *b, int btf_id, const void *data, int size, bool json);
+/* libbpf's typed dump (btf_dump__dump_type_data) of `full` bytes, of which
+ * the first `size` were copied; a note follows when size < full. */
+int rt_object_dump(Buf *b, int btf_id, const void *data, int size, int full, bool compact);
+
 /* ----------------------------------------------------------- mapread.c */
 
 /* One user-visible map element after the per-CPU merge. */

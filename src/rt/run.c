@@ -103,6 +103,38 @@ static void do_join(const Site *s, const char *data) {
   buf_free(&b);
 }
 
+/* print(*p) / dump(p): the copied bytes of a kernel object. */
+static void do_object(const Site *s, const void *data, size_t size) {
+  int full = s->args->size;
+  int have = size < (size_t)full ? (int)size : full;
+  Buf b = {0};
+  if (!strcmp(s->fmt, "print")) {
+    bool json = R.o->format == OUT_JSON;
+    rt_object_text(&b, s->args->btf_id, data, have, json);
+    if (json) {
+      Buf j = {0};
+      buf_printf(&j, "{\"type\": \"value\", \"data\": %s}\n", b.data ? b.data : "null");
+      out_write(j.data, j.len);
+      buf_free(&j);
+    } else {
+      buf_put(&b, "\n", 1);
+      out_write(b.data, b.len);
+    }
+  } else if (!strcmp(s->fmt, "kernel")) { /* rendered by bpf_snprintf_btf */
+    buf_put(&b, data, strnlen(data, size));
+    buf_put(&b, "\n", 1);
+    rt_emit_text(R.o, "dump", b.data, b.len);
+  } else {
+    unsigned char *copy = calloc(1, full);
+    memcpy(copy, data, have);
+    if (rt_object_dump(&b, s->args->btf_id, copy, have, full, !strcmp(s->fmt, "compact")) < 0)
+      buf_printf(&b, "(cannot dump %s)\n", ty_name(s->args));
+    rt_emit_text(R.o, "dump", b.data, b.len);
+    free(copy);
+  }
+  buf_free(&b);
+}
+
 static int on_record(void *ctx, void *data, size_t size) {
   if (R.exiting || size < 8)
     return 0;
@@ -142,6 +174,10 @@ static int on_record(void *ctx, void *data, size_t size) {
       rt_emit_value(R.o, s->args->fields[0], p);
     break;
   }
+  case REC_OBJECT:
+    if (id < (uint32_t)R.c->nsites)
+      do_object(R.c->sites[id], p, size - 8);
+    break;
   case REC_EXIT:
     R.exiting = true;
     R.exit_code = (int)a;
@@ -186,6 +222,8 @@ static int run_test_prog(Target *t) {
 static int attach_target(Target *t) {
   if (t->type == PT_TRACEPOINT)
     return prov_attach_tracepoint(t->prog_fd, t->tp->id);
+  if (t->type == PT_RAWTP)
+    return t->rt_btf ? prov_attach_tp_btf(t->prog_fd) : prov_attach_raw_tp(t->prog_fd, t->rt_name);
   if (t->type == PT_INTERVAL)
     return prov_attach_perf_clock(t->prog_fd, 0, t->period_ns, t->freq_hz);
   if (t->type == PT_UPROBE || t->type == PT_URETPROBE || t->type == PT_USDT)
