@@ -567,8 +567,9 @@ int iter_expand(const char *text, Loc loc, Target *t);
 int iter_check_mix(const Compiled *c);
 /* The type of `ctx` in t: struct bpf_iter__NAME * (NULL: not an iter probe). */
 Type *iter_ctx_type(const Target *t);
-/* The link for t's program (BPF_TRACE_ITER), or -errno. */
-int prov_attach_iter(int prog_fd);
+/* The link for t's program (BPF_TRACE_ITER), or -errno; pid > 0 (-p):
+ * the task iterators visit that process only. */
+int prov_attach_iter(int prog_fd, int pid);
 /* Create an iterator from link and read it to the end; between reads
  * call drain(arg), and stop early once *stop is true.  0 or -errno. */
 int prov_iter_run(int link, void (*drain)(void), const bool *stop);

@@ -121,8 +121,11 @@ Type *iter_ctx_type(const Target *t) {
   return btf_parse_type(eprintf("struct bpf_iter__%s *", t->iter_name), false, &why);
 }
 
-int prov_attach_iter(int prog_fd) {
-  int link = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, NULL);
+int prov_attach_iter(int prog_fd, int pid) {
+  /* -p PID: the task iterators visit that process only (as bpftrace) */
+  union bpf_iter_link_info info = {.task.pid = pid > 0 ? pid : 0};
+  LIBBPF_OPTS(bpf_link_create_opts, opts, .iter_info = &info, .iter_info_len = sizeof info);
+  int link = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, pid > 0 ? &opts : NULL);
   return link < 0 ? -errno : link;
 }
 

@@ -244,7 +244,7 @@ static void add_link(int fd) {
 static int attach_perf_iter(Target *t, int ncpu) {
   int fd;
   if (t->type == PT_ITER) {
-    fd = prov_attach_iter(t->prog_fd);
+    fd = prov_attach_iter(t->prog_fd, R.opt->pid);
     if (fd < 0) {
       diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, strerror(-fd));
       return -1;

@@ -2,7 +2,8 @@
  * watchpoint and iterator tests (tests/perf/run.sh).  Built without PIE
  * (Makefile) so that `watched` has its link-time address at run time.
  *
- *   perf_target faults N     touch N fresh anonymous pages: N page faults,
+ *   perf_target faults N     touch N fresh anonymous pages: N page faults
+ *                            between two getppid() calls (markers),
  *                            in batches of 100 with a 10 ms pause between
  *                            them (the kernel throttles a perf event that
  *                            samples more than perf_event_max_sample_rate
@@ -59,11 +60,13 @@ int main(int argc, char **argv) {
     if (p == MAP_FAILED)
       return 1;
     madvise(p, n * page, MADV_NOHUGEPAGE); /* one fault per 4 KiB page */
+    getppid(); /* markers for the tests: the touching starts */
     for (long i = 0; i < n; i++) {
       if (i % 100 == 0)
         sleep_ms(10);
       p[i * page] = 1;
     }
+    getppid(); /* ... and ends */
     return 0;
   }
   if (!strcmp(argv[1], "watch")) {

@@ -21,22 +21,25 @@ kv() { sed -n "s/^$2=\\([0-9]*\\)\$/\\1/p" "$1" | head -1; }
 if ! [ -x $T ]; then fail setup "$T missing: run make $T"; exit 0; fi
 
 # ------------------------------------------------------------ software
-# page faults: 1001 fresh pages against a run touching 1, so the start-up
-# faults of the dynamically linked helper cancel out.  Each touch is one
-# fault (no huge pages: MADV_NOHUGEPAGE); the helper pauses every 100
-# pages so the kernel's sample-rate throttle (400 per tick here) never
+# page faults: the helper touches 1000 fresh pages between two getppid()
+# calls; a tracepoint on getppid switches @on, so @ counts the faults of
+# the touching loop alone and @all those of the whole run (start-up of
+# the dynamically linked helper included, about 55 here).  Each touch is
+# one fault (no huge pages: MADV_NOHUGEPAGE); the helper pauses every 100
+# pages so the kernel's sample-rate throttle (400 a tick here) never
 # drops a sample.
-faults() {
-  $ET -q -e "$1 /pid == cpid/ { @ = count(); }" -c "$T faults $2" > $out/faults.$2 2>&1
-  at $out/faults.$2
-}
-b=$(faults software:page-faults:1 1)
-c=$(faults software:page-faults:1 1001)
-check page_faults "[ -n '$b' ] && [ -n '$c' ] && [ $c -ge 1001 ] && [ $((c - b)) -ge 995 ] && [ $((c - b)) -le 1010 ]" \
-  "1 page: ${b:-none}, 1001 pages: ${c:-none} (want >= 1001 and a difference of 995..1010)"
-a=$(faults s:faults:1 1001)
-check page_faults_alias "[ -n '$a' ] && [ $((a - c)) -ge -10 ] && [ $((a - c)) -le 10 ]" \
-  "s:faults:1 counted ${a:-none}, software:page-faults:1 counted $c"
+$ET -q -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @on = 1 - @on; }
+software:page-faults:1 /pid == cpid && @on == 1/ { @ = count(); }
+software:page-faults:1 /pid == cpid/ { @all = count(); }' -c "$T faults 1000" > $out/faults 2>&1
+n=$(at $out/faults); all=$(sed -n 's/^@all: //p' $out/faults)
+check page_faults "[ -n '$n' ] && [ $n -ge 1000 ] && [ $n -le 1005 ]" \
+  "counted ${n:-none} faults in the loop (want 1000..1005): $(cat $out/faults)"
+check page_faults_all "[ -n '$all' ] && [ $all -ge 1000 ] && [ $all -le 1150 ]" \
+  "counted ${all:-none} faults in the run (want 1000..1150)"
+$ET -q -e 's:faults:1 /pid == cpid/ { @ = count(); }' -c "$T faults 1000" > $out/faults2 2>&1
+a=$(at $out/faults2)
+check page_faults_alias "[ -n '$a' ] && [ $a -ge 1000 ] && [ $a -le 1150 ]" \
+  "s:faults:1 counted ${a:-none} (want 1000..1150)"
 
 # context switches: 200 1-ms sleeps are 200 voluntary switches, plus a few
 # at start-up and exit
@@ -142,7 +145,13 @@ for i in 1 2 3 4 5 6 7 8 9 10; do [ -s $out/wait2.pid ] && break; sleep 0.1; don
 $ET -q -e 'iter:task_file /ctx->task->pid == $1/ { printf("%d\n", ctx->fd); }' $wpid > $out/iterf 2>&1
 $ET -q -e 'iter:task_vma /ctx->task->pid == $1/ { printf("%lx\n", ctx->vma->vm_start); }' $wpid > $out/iterv 2>&1
 mapfirst=$(head -1 /proc/$wpid/maps | cut -d- -f1 | sed 's/^0*//')
+# -p PID: the kernel walks that process only (bpftrace passes the pid in
+# the link's iterator info); the listing is exactly /proc/PID/fd
+$ET -q -p $wpid -e 'iter:task_file { printf("%d %d\n", ctx->task->pid, ctx->fd); }' 2>&1 \
+  | grep . | sort > $out/iterp
+want=$(ls /proc/$wpid/fd | sed "s/^/$wpid /" | sort)
 kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+check iter_p "[ \"\$(cat $out/iterp)\" = \"$want\" ]" "want: $want; got: $(cat $out/iterp)"
 check iter_task_file "[ \"\$(grep -cE '^[0-2]\$' $out/iterf)\" = 3 ]" "$(cat $out/iterf)"
 check iter_task_vma "grep -qx '$mapfirst' $out/iterv" "want $mapfirst in: $(head -3 $out/iterv)"
 
