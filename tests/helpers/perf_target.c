@@ -3,18 +3,14 @@
  * (Makefile) so that `watched` has its link-time address at run time.
  *
  *   perf_target faults N     touch N fresh anonymous pages: N page faults
- *                            between two getppid() calls (markers),
- *                            in batches of 100 with a 10 ms pause between
- *                            them (the kernel throttles a perf event that
- *                            samples more than perf_event_max_sample_rate
- *                            / HZ times in one tick: 400 here)
+ *                            between two getppid() calls (markers)
  *   perf_target watch K      write the global `watched` K times, read it
  *                            K times
  *   perf_target switch N     sleep 1 ms N times: at least N context switches
  *   perf_target spin MS      burn CPU for MS milliseconds of wall time, then
  *                            print "cpu_ms=N", the CPU time it got
  *   perf_target wait         print the pid, then sleep until killed
- *   perf_target addr         print the address of `watched` ("0x4040b0")
+ *   perf_target addr         print the address of `watched` (e.g. 0x404080)
  *   perf_target bpcheck      print "bp_hits=N": how many of 10 writes to
  *                            `watched` a counting hardware breakpoint saw
  *                            (0 where the hypervisor does not deliver
@@ -61,11 +57,8 @@ int main(int argc, char **argv) {
       return 1;
     madvise(p, n * page, MADV_NOHUGEPAGE); /* one fault per 4 KiB page */
     getppid(); /* markers for the tests: the touching starts */
-    for (long i = 0; i < n; i++) {
-      if (i % 100 == 0)
-        sleep_ms(10);
+    for (long i = 0; i < n; i++)
       p[i * page] = 1;
-    }
     getppid(); /* ... and ends */
     return 0;
   }

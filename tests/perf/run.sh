@@ -25,9 +25,7 @@ if ! [ -x $T ]; then fail setup "$T missing: run make $T"; exit 0; fi
 # calls; a tracepoint on getppid switches @on, so @ counts the faults of
 # the touching loop alone and @all those of the whole run (start-up of
 # the dynamically linked helper included, about 55 here).  Each touch is
-# one fault (no huge pages: MADV_NOHUGEPAGE); the helper pauses every 100
-# pages so the kernel's sample-rate throttle (400 a tick here) never
-# drops a sample.
+# one fault (no huge pages: MADV_NOHUGEPAGE).
 $ET -q -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @on = 1 - @on; }
 software:page-faults:1 /pid == cpid && @on == 1/ { @ = count(); }
 software:page-faults:1 /pid == cpid/ { @all = count(); }' -c "$T faults 1000" > $out/faults 2>&1
