@@ -27,6 +27,53 @@ struct btf *btf_kernel(void) {
   return kbtf;
 }
 
+/* ------------------------------------------------------------ program types
+ *
+ * C definitions in a program (cdefs.c) go into a BTF split from vmlinux
+ * BTF: kernel ids stay the same, program types get ids after them, and
+ * every lookup below sees both.  Program names shadow kernel names. */
+
+static int nbase_types; /* ids below this are the kernel's */
+
+typedef struct UserName {
+  const char *name;
+  int kind, id;
+} UserName;
+static UserName *unames;
+static int nunames;
+
+struct btf *btf_writable(void) {
+  if (nbase_types)
+    return kbtf;
+  struct btf *base = btf_kernel();
+  struct btf *b = base ? btf__new_empty_split(base) : btf__new_empty();
+  if (!b)
+    return NULL;
+  nbase_types = base ? btf__type_cnt(base) : 1;
+  kbtf = b;
+  kbtf_tried = true;
+  return kbtf;
+}
+
+void btf_user_define(const char *name, int kind, int id) {
+  unames = realloc(unames, sizeof(UserName) * (nunames + 1));
+  unames[nunames++] = (UserName){estrdup(name), kind, id};
+}
+
+int btf_lookup(const char *name, int kind) {
+  for (int i = nunames - 1; i >= 0; i--)
+    if (unames[i].kind == kind && !strcmp(unames[i].name, name))
+      return unames[i].id;
+  if (!btf_kernel())
+    return -1;
+  int id = btf__find_by_name_kind(kbtf, name, kind);
+  if (id < 0 && kind == BTF_KIND_ENUM)
+    id = btf__find_by_name_kind(kbtf, name, BTF_KIND_ENUM64);
+  return id;
+}
+
+bool btf_is_kernel_type(int id) { return nbase_types == 0 || id < nbase_types; }
+
 /* Records are made once per BTF id, so that ty_same() and the runtime
  * can compare them by id and a self-referencing struct costs nothing. */
 typedef struct {
@@ -97,6 +144,11 @@ Type *btf_type_of(int id, bool user) {
   case BTF_KIND_STRUCT:
   case BTF_KIND_UNION:
     return record_type(id, t);
+  case BTF_KIND_FWD: { /* a struct used before its definition was complete */
+    const char *name = btf__name_by_offset(kbtf, t->name_off);
+    int def = btf_lookup(name, btf_kflag(t) ? BTF_KIND_UNION : BTF_KIND_STRUCT);
+    return def > 0 && def != id ? btf_type_of(def, user) : NULL;
+  }
   case BTF_KIND_ARRAY: {
     const struct btf_array *a = btf_array(t);
     Type *elem = btf_type_of(a->type, user);
@@ -216,9 +268,7 @@ Type *btf_parse_type(const char *text, bool user, const char **why) {
     }
     int kind = words[0][0] == 's' ? BTF_KIND_STRUCT : words[0][0] == 'u' ? BTF_KIND_UNION
                                                                         : BTF_KIND_ENUM;
-    int id = btf__find_by_name_kind(kbtf, words[1], kind);
-    if (id < 0 && kind == BTF_KIND_ENUM)
-      id = btf__find_by_name_kind(kbtf, words[1], BTF_KIND_ENUM64);
+    int id = btf_lookup(words[1], kind);
     if (id < 0) {
       *why = eprintf("unknown type '%s %s' (not in the kernel's BTF)", words[0], words[1]);
       return NULL;
@@ -229,7 +279,7 @@ Type *btf_parse_type(const char *text, bool user, const char **why) {
   } else if ((base = c_base_type(words, n))) {
     /* C integer types */
   } else if (n == 1) {
-    int id = btf_kernel() ? btf__find_by_name_kind(kbtf, words[0], BTF_KIND_TYPEDEF) : -1;
+    int id = btf_lookup(words[0], BTF_KIND_TYPEDEF);
     if (id < 0) {
       *why = eprintf("unknown type '%s'", words[0]);
       return NULL;
