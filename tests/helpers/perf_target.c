@@ -6,9 +6,10 @@
  *                            between two getppid() calls (markers)
  *   perf_target watch K      write the global `watched` K times, read it
  *                            K times
- *   perf_target switch N     sleep 1 ms N times: at least N context switches
- *   perf_target spin MS      burn CPU for MS milliseconds of wall time, then
- *                            print "cpu_ms=N", the CPU time it got
+ *   perf_target switch N     sleep 1 ms N times: at least N context switches;
+ *                            then print "csw=N", the switches getrusage saw
+ *   perf_target spin MS      burn MS ms of CPU time (at most 20 x MS of wall
+ *                            time), then print "cpu_ms=N", the CPU time used
  *   perf_target wait         print the pid, then sleep until killed
  *   perf_target addr         print the address of `watched` (e.g. 0x404080)
  *   perf_target bpcheck      print "bp_hits=N": how many of 10 writes to
@@ -24,6 +25,7 @@
 #include <linux/perf_event.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,9 +40,9 @@ static void sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
-static long now_ms(void) {
+static long clock_ms(clockid_t clock) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
@@ -73,16 +75,18 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "switch")) {
     for (long i = 0; i < n; i++)
       sleep_ms(1);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("csw=%ld\n", ru.ru_nvcsw + ru.ru_nivcsw);
     return 0;
   }
   if (!strcmp(argv[1], "spin")) {
-    long end = now_ms() + n;
+    /* until it has had MS ms of CPU, or 20 times that of wall time */
+    long start = clock_ms(CLOCK_PROCESS_CPUTIME_ID), deadline = clock_ms(CLOCK_MONOTONIC) + 20 * n;
     volatile unsigned long x = 0;
-    while (now_ms() < end)
+    while (clock_ms(CLOCK_PROCESS_CPUTIME_ID) - start < n && clock_ms(CLOCK_MONOTONIC) < deadline)
       x++;
-    struct timespec cpu;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
-    printf("cpu_ms=%ld\n", cpu.tv_sec * 1000L + cpu.tv_nsec / 1000000L);
+    printf("cpu_ms=%ld\n", clock_ms(CLOCK_PROCESS_CPUTIME_ID));
     return 0;
   }
   if (!strcmp(argv[1], "addr")) {

@@ -39,20 +39,26 @@ a=$(at $out/faults2)
 check page_faults_alias "[ -n '$a' ] && [ $a -ge 1000 ] && [ $a -le 1150 ]" \
   "s:faults:1 counted ${a:-none} (want 1000..1150)"
 
-# context switches: 200 1-ms sleeps are 200 voluntary switches, plus a few
-# at start-up and exit
+# context switches: 200 1-ms sleeps are 200 voluntary switches; on a busy
+# machine preemptions add more, so the count is checked against the
+# helper's own getrusage() total (voluntary + involuntary, read just
+# before it prints and exits)
 $ET -q -e 'software:context-switches:1 /pid == cpid/ { @ = count(); }' -c "$T switch 200" \
   > $out/cs 2>&1
-n=$(at $out/cs)
-check context_switches "[ -n '$n' ] && [ $n -ge 200 ] && [ $n -le 220 ]" \
-  "counted ${n:-none} (want 200..220): $(head -3 $out/cs)"
+n=$(at $out/cs); csw=$(kv $out/cs csw)
+check context_switches "[ -n '$n' ] && [ -n '$csw' ] && [ $n -ge 200 ] && [ $n -ge $((csw - 3)) ] && [ $n -le $((csw + 5)) ]" \
+  "counted ${n:-none}, getrusage ${csw:-none} (want >= 200 and csw-3..csw+5: the child blocks before exec, before the probes attach): $(head -3 $out/cs)"
 
-# cpu-clock: one sample per ms of CPU time (bpftrace's default count,
-# 1000000 ns); the helper reports the CPU time it really got
+# cpu-clock: bpftrace's default count is 1000000 ns, one sample per ms of
+# the CPU's clock, credited to whatever task is running then; the helper
+# burns 300 ms of CPU and reports what it used.  Alone on a CPU the two
+# agree within 1 %; when other work competes for the CPU the attribution
+# wanders (266..343 samples for 305 ms measured with two CPU hogs), so
+# the bound is +-25 % (a wrong period would be off by 10x or more).
 $ET -q -e 'software:cpu-clock /pid == cpid/ { @ = count(); }' -c "$T spin 300" > $out/clock 2>&1
 n=$(at $out/clock); ms=$(kv $out/clock cpu_ms)
-check cpu_clock "[ -n '$n' ] && [ -n '$ms' ] && [ $ms -gt 50 ] && [ $((n * 100)) -ge $((ms * 85)) ] && [ $((n * 100)) -le $((ms * 110 + 500)) ]" \
-  "counted ${n:-none} samples for ${ms:-?} ms of CPU time (want within -15%..+10%)"
+check cpu_clock "[ -n '$n' ] && [ -n '$ms' ] && [ $ms -ge 250 ] && [ $((n * 100)) -ge $((ms * 75)) ] && [ $((n * 100)) -le $((ms * 125)) ]" \
+  "counted ${n:-none} samples for ${ms:-?} ms of CPU time (want within 25 %)"
 
 # the probe name carries the count as written
 $ET -q -e 'software:cs:7 /pid == cpid/ { @[probe] = count(); }' -c "$T switch 20" > $out/name 2>&1
