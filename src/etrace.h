@@ -568,7 +568,7 @@ bool perf_provider(const char *prov);
 /* Fill t's type, name and perf_* / wp_* fields from "software:EVENT[:COUNT]",
  * "hardware:EVENT[:COUNT]" or "watchpoint:ADDR:LEN:MODE".  0, or -1 after
  * a located error. */
-int perf_expand(const char *text, Loc loc, const Options *opt, Target *t);
+int perf_expand(const char *text, Loc loc, Target *t);
 /* A watchpoint on process pid (> 0, any CPU) or on cpu for all processes. */
 int prov_attach_watchpoint(int prog_fd, const Target *t, pid_t pid, int cpu);
 /* Why attaching t failed with errno err, for the user (names a missing PMU). */

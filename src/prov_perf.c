@@ -99,7 +99,7 @@ static int parse_mode(const char *s, Loc loc) {
   return mode;
 }
 
-static int expand_watchpoint(const char *rest, Loc loc, const Options *opt, Target *t) {
+static int expand_watchpoint(const char *rest, Loc loc, Target *t) {
   /* ADDR:LEN:MODE */
   char *spec = estrdup(rest);
   char *parts[3] = {0};
@@ -138,7 +138,6 @@ static int expand_watchpoint(const char *rest, Loc loc, const Options *opt, Targ
   int mode = parse_mode(parts[2], loc);
   if (mode < 0)
     return -1;
-  (void)opt;
   t->type = PT_WATCHPOINT;
   t->wp_addr = addr;
   t->wp_len = (int)len;
@@ -152,11 +151,11 @@ static int expand_watchpoint(const char *rest, Loc loc, const Options *opt, Targ
   return 0;
 }
 
-int perf_expand(const char *text, Loc loc, const Options *opt, Target *t) {
+int perf_expand(const char *text, Loc loc, Target *t) {
   const char *colon = strchr(text, ':');
   char *prov = estrndup(text, colon - text);
   if (prov[0] == 'w')
-    return expand_watchpoint(colon + 1, loc, opt, t);
+    return expand_watchpoint(colon + 1, loc, t);
   return expand_event(prov, colon + 1, loc, t);
 }
 

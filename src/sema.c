@@ -1860,7 +1860,7 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
   if (perf_provider(prov) || iter_provider(prov)) {
     /* software, hardware, watchpoint (prov_perf.c); iter (prov_iter.c) */
     Target x = {0};
-    if ((iter_provider(prov) ? iter_expand(s, ap->loc, &x) : perf_expand(s, ap->loc, O, &x)) < 0)
+    if ((iter_provider(prov) ? iter_expand(s, ap->loc, &x) : perf_expand(s, ap->loc, &x)) < 0)
       return;
     Target *t = add_target(p, x.type, x.name);
     t->perf_type = x.perf_type, t->perf_config = x.perf_config, t->perf_period = x.perf_period;

@@ -180,6 +180,11 @@ $ET -e 'iter:nosuch { }' > $out/ie2 2>&1; rc=$?
 check iter_unknown "[ $rc -ne 0 ] && grep -q 'iter nosuch not available for your kernel version' $out/ie2" "$(cat $out/ie2)"
 $ET -e 'iter:task { } tracepoint:sched:sched_switch { }' > $out/ie3 2>&1; rc=$?
 check iter_mixed "[ $rc -ne 0 ] && grep -q '^-e:1:15: error: an iter probe cannot be mixed with other probes' $out/ie3" "$(cat $out/ie3)"
+$ET -e 'iter:task { } iter:task_file { }' > $out/ie5 2>&1; rc=$?
+check iter_two "[ $rc -ne 0 ] && grep -q '^-e:1:15: error: only one iter probe is allowed in a program (iter:task is already one)' $out/ie5" "$(cat $out/ie5)"
+# records of an iterator go through the ring buffer like any probe's: -f json
+$ET -q -f json -e 'iter:task /ctx->task->pid == 2/ { printf("%s %d\n", ctx->task->comm, ctx->task->pid); }' > $out/ij 2>&1
+check iter_json "[ \"\$(grep . $out/ij)\" = '{\"type\": \"printf\", \"data\": \"kthreadd 2\\n\"}' ]" "$(cat $out/ij)"
 $ET -e 'software:faults { print(ctx); }' > $out/ie4 2>&1; rc=$?
 check ctx_not_iter "[ $rc -ne 0 ] && grep -q 'the ctx builtin can only be used with iter probes' $out/ie4" "$(cat $out/ie4)"
 
