@@ -4,7 +4,9 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Ibuild/gen
 # libbpf, libelf and zlib are linked statically (Debian ships the .a files):
 # no dynamic loading of them at start-up (about 0.5 ms and 0.5 MB less).
-LDLIBS  += -Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic
+# libdw (elfutils) reads DWARF for typed uprobe arguments; it needs
+# liblzma and libbz2 for compressed debug sections.
+LDLIBS  += -Wl,-Bstatic -lbpf -ldw -lelf -lz -llzma -lbz2 -Wl,-Bdynamic
 PREFIX  ?= /usr/local
 
 SRCS := $(wildcard src/*.c src/rt/*.c src/prov/*.c src/out/*.c)

@@ -2,6 +2,8 @@
 # Install everything etrace needs to build, test and benchmark (Debian 12, root).
 set -e
 pkgs="build-essential pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool python3"
+# libdw (static, with its liblzma/libbz2): DWARF-typed uprobe arguments.
+pkgs="$pkgs libdw-dev liblzma-dev libbz2-dev"
 # clang and its runtime build the libFuzzer target (make fuzz, CI smoke).
 pkgs="$pkgs clang libclang-rt-14-dev"
 # sys/sdt.h: the USDT probes of tests/helpers/uprobe_target.c.

@@ -1022,7 +1022,9 @@ const char *cdefs_process(const Source *src, const char *const *dirs, int ndirs,
                           const char *const *includes, int nincludes) {
   inc_dirs = dirs;
   ninc_dirs = ndirs;
-  failed = false;
+  failed = quiet = false;
+  macros = NULL; /* arena memory of an earlier compilation, if any */
+  nmacros = nconds = include_depth = 0;
   /* the fast path: no C at all (most programs) */
   const char *p = src->text;
   while (isspace((unsigned char)*p))

@@ -410,7 +410,13 @@ static void cg_map_read_agg(Node *e) {
   }
 }
 
+static void cg_user_arg(Node *e, int i);
+
 static void cg_field_scalar(Node *e) {
+  if (G->t->type == PT_UPROBE) { /* args.NAME: a DWARF-typed argN */
+    cg_user_arg(e, e->field_off);
+    return;
+  }
   if (G->t->type == PT_RAWTP) { /* ctx: u64 args[] */
     load_ctx(BPF_REG_1);
     emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, e->field_off));
@@ -1019,7 +1025,7 @@ static void cg_str_call(Node *e, int off, const Type *dst) {
 }
 
 static void cg_field_store(Node *e, int off, const Type *dst) {
-  if (G->t->type == PT_RAWTP) {
+  if (G->t->type == PT_RAWTP || G->t->type == PT_UPROBE) {
     cg_scalar(e);
     emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;

@@ -28,6 +28,9 @@ void *egrow(void *arr, int n, size_t elem); /* room for arr[n] (arena arrays) */
 char *estrndup(const char *s, size_t n);
 char *eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void arena_free_all(void);
+/* Bumped by arena_free_all: caches of arena objects compare it to know
+ * their contents are gone (one process may compile several programs). */
+int arena_generation(void);
 
 /* A growable byte buffer (malloc-backed, not arena). */
 typedef struct Buf {
@@ -279,6 +282,21 @@ void btf_user_define(const char *name, int btf_kind, int id);
 int btf_lookup(const char *name, int btf_kind);  /* program, then kernel; -1 */
 bool btf_is_kernel_type(int id);
 
+void btf_resolve_fwd(int fwd_id, int real_id); /* a forward decl now defined */
+
+/* ---------------------------------------------------------------- dwarf.c */
+
+/* A user function's parameter from DWARF: its name, its type converted
+ * into the program BTF, and which argN register holds it at entry (-1:
+ * not in a general register, e.g. after a struct passed by value). */
+typedef struct DwParam {
+  const char *name;
+  int type_id;
+  int arg;
+} DwParam;
+/* Parameters of `func` in the ELF file at path; -1 with *why set. */
+int dwarf_func_params(const char *path, const char *func, DwParam **out, const char **why);
+
 /* ---------------------------------------------------------------- cdefs.c */
 
 /* The C preamble of a program (#include, #define, struct/union/enum/
@@ -386,6 +404,12 @@ typedef struct Target {
   uint64_t u_offset, u_ref_ctr;
   UsdtProbe *usdt;
   int func_index;
+  /* PT_UPROBE args.NAME: the function's parameters from DWARF, read on
+   * first use (u_nparams < 0: none, u_params_why says why) */
+  DwParam *u_params;
+  int u_nparams;
+  bool u_params_read;
+  const char *u_params_why;
   /* PT_SOFTWARE / PT_HARDWARE: perf type, config and sample period;
    * PT_WATCHPOINT: address, length (1, 2, 4, 8) and HW_BREAKPOINT_* mode */
   uint32_t perf_type;

@@ -265,6 +265,19 @@ static bool list_rawtp(Listing *l, const char *glob) {
   return true;
 }
 
+/* -lv for uprobe:PATH:FUNC: the parameters from DWARF, when it has them. */
+static void print_uprobe_args(FILE *f, const char *name) {
+  const char *path = name + strlen("uprobe:");
+  const char *colon = strrchr(path, ':');
+  if (!colon)
+    return;
+  DwParam *params = NULL;
+  const char *why;
+  int n = dwarf_func_params(estrndup(path, colon - path), colon + 1, &params, &why);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "    %s %s\n", btf_c_name(params[i].type_id), params[i].name);
+}
+
 static void print_rawtp_args(FILE *f, const char *name) {
   const char **names;
   int *types;
@@ -369,6 +382,8 @@ int prov_list(FILE *f, const char *glob, bool verbose) {
         print_tracepoint_args(f, l.names[i]);
       else if (verbose && !strncmp(l.names[i], "rawtracepoint:", 14))
         print_rawtp_args(f, l.names[i]);
+      else if (verbose && !strncmp(l.names[i], "uprobe:", 7))
+        print_uprobe_args(f, l.names[i]);
       else if (verbose && !strncmp(l.names[i], "iter:", 5))
         prov_iter_print_fields(f, l.names[i] + 5);
     }

@@ -371,8 +371,9 @@ static Type *check_builtin(Node *e) {
     return ty_int(4, false);
   }
   if (!strcmp(n, "args")) {
-    if (cur->type != PT_TRACEPOINT && cur->type != PT_RAWTP) {
-      serr(e->loc, "the args builtin can only be used with tracepoint and rawtracepoint probes");
+    if (cur->type != PT_TRACEPOINT && cur->type != PT_RAWTP && cur->type != PT_UPROBE) {
+      serr(e->loc, "the args builtin can only be used with tracepoint, rawtracepoint and uprobe "
+                   "probes");
       return NULL;
     }
     Type *t = ealloc(sizeof(Type));
@@ -1207,6 +1208,41 @@ static Type *check_rawtp_arg(Node *e) {
   return NULL;
 }
 
+/* args.NAME on a uprobe: the parameter from the binary's DWARF, read
+ * from its System V register (or stack slot) like argN. */
+static Type *check_uprobe_arg(Node *e) {
+  if (!cur->u_params_read) {
+    cur->u_params_read = true;
+    cur->u_nparams = dwarf_func_params(cur->u_path, C->probe_names[cur->func_index],
+                                       &cur->u_params, &cur->u_params_why);
+  }
+  if (cur->u_nparams < 0) {
+    serr(e->loc, "cannot type args.%s of %s: %s", e->name, cur->name, cur->u_params_why);
+    return NULL;
+  }
+  for (int i = 0; i < cur->u_nparams; i++) {
+    DwParam *p = &cur->u_params[i];
+    if (strcmp(p->name, e->name))
+      continue;
+    Type *t = btf_type_of(p->type_id, true);
+    if (p->arg < 0 || !t || is_object(t) || t->kind == TY_STR) {
+      serr(e->loc, "argument '%s' of %s is not passed in a general register (a struct by value, "
+                   "a floating-point value, or after one), so etrace cannot read it", e->name,
+           cur->name);
+      return NULL;
+    }
+    e->field_off = p->arg;
+    return t;
+  }
+  Buf b = {0};
+  for (int i = 0; i < cur->u_nparams; i++)
+    buf_printf(&b, "%s%s", i ? ", " : "", cur->u_params[i].name);
+  serr(e->loc, "%s has no argument named '%s' (it has: %s)", cur->name, e->name,
+       b.data ? b.data : "none");
+  buf_free(&b);
+  return NULL;
+}
+
 static Type *check_field(Node *e) {
   Type *t = check_expr(e->lhs);
   if (!t || t->kind == TY_NONE)
@@ -1215,6 +1251,8 @@ static Type *check_field(Node *e) {
     return check_member(e, t);
   if (cur->type == PT_RAWTP)
     return check_rawtp_arg(e);
+  if (cur->type == PT_UPROBE)
+    return check_uprobe_arg(e);
   TpField *f = ctx_field(e->name);
   if (!f) {
     serr(e->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
