@@ -47,8 +47,9 @@ fi
 root=$out/root
 rm -rf $root && mkdir -p $root/bin $root/proc $root/sys $root/dev $root/tmp
 objs=$(ls build/src/*.o build/src/rt/*.o build/src/out/*.o 2>/dev/null)
-if [ -z "$objs" ] || ! ${CC:-cc} -static -o $root/bin/etrace $objs \
-    -Wl,-Bstatic -lbpf -lelf -lz > $out/link.log 2>&1; then
+# the libraries the Makefile links (statically already), libc too here
+libs=$(sed -n 's/^LDLIBS *+= *//p' Makefile | sed 's/-Wl,-Bdynamic//g')
+if [ -z "$objs" ] || ! ${CC:-cc} -static -o $root/bin/etrace $objs $libs > $out/link.log 2>&1; then
   fail build "static etrace: $(grep -v warning $out/link.log | head -5) (run make first)"; exit 0
 fi
 if ! ${CC:-cc} -static -no-pie -O1 -o $root/bin/perf_target tests/helpers/perf_target.c 2> $out/cc.log; then
