@@ -246,7 +246,10 @@ static int attach_perf_iter(Target *t, int ncpu) {
   if (t->type == PT_ITER) {
     fd = prov_attach_iter(t->prog_fd, R.opt->pid);
     if (fd < 0) {
-      diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, strerror(-fd));
+      /* bpf_map_elem, sockmap, cgroup ... walk a map or cgroup given by fd */
+      diag_error(t->probe->loc, "cannot attach probe %s: %s%s", t->name, strerror(-fd),
+                 fd == -EBADF ? " (this iterator walks a map or cgroup that etrace cannot "
+                                "name yet)" : "");
       return -1;
     }
     t->iter_link = fd;
