@@ -63,6 +63,11 @@ tests/bin/static/%: tests/helpers/%.c
 qemu-check: etrace.static tests/bin/static/workload
 	tests/qemu/run.sh
 
+# non-PIE: the watchpoint test watches a global at its link-time address
+tests/bin/perf_target: tests/helpers/perf_target.c
+	@mkdir -p tests/bin
+	$(CC) -O1 -g -no-pie -o $@ $<
+
 HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c))
 
 # libFuzzer target over the compiler (clang); make fuzz runs it.

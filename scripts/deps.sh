@@ -10,6 +10,9 @@ pkgs="$pkgs clang libclang-rt-14-dev"
 pkgs="$pkgs systemtap-sdt-dev"
 # babeltrace2 reads back every CTF trace the tests record (etrace record).
 pkgs="$pkgs babeltrace2"
+# tests/perfvm boots Debian's kernel under QEMU (TCG) from a busybox
+# initramfs: watchpoint hits, which this VM's hypervisor never delivers.
+pkgs="$pkgs qemu-system-x86 busybox-static"
 # bpftrace is the reference the tests and benchmarks compare against.
 pkgs="$pkgs bpftrace"
 # Flame-graph tests: xmllint reads the SVG back, Debian's Chromium opens it

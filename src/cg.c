@@ -660,6 +660,8 @@ static void cg_builtin(Node *e) {
     emit(CALL(BPF_FUNC_jiffies64));
   } else if (!strcmp(n, "curtask")) {
     emit(CALL(BPF_FUNC_get_current_task));
+  } else if (!strcmp(n, "ctx")) {
+    load_ctx(BPF_REG_0);
   } else if (!strcmp(n, "probe")) {
     emit_imm64(BPF_REG_0, G->t->probe_index);
   } else if (!strcmp(n, "cpid")) {
@@ -1932,6 +1934,33 @@ static void remove_dead_code(void) {
   free(newpos);
 }
 
+/* iter probes (prov_iter.c).  The kernel calls the program once more
+ * after the last object with the object pointer NULL: skip that call.
+ * Returns the label the skip jumps to (past the epilogue). */
+static int iter_prologue(Target *t) {
+  int skip = label_new();
+  if (t->iter_obj_off >= 0) {
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, t->iter_obj_off));
+    jmp_imm(BPF_JEQ, BPF_REG_0, 0, skip);
+  }
+  return skip;
+}
+
+/* One byte per object into the iterator's seq_file (ctx->meta->seq), so
+ * that a short read() of the iterator fd returns after a few objects and
+ * user space drains the ring buffer before it can fill. */
+static void iter_epilogue(int skip) {
+  int byte = slot(8, G->t->probe->loc);
+  emit(ST_IMM(BPF_DW, BPF_REG_10, byte, '\n'));
+  load_ctx(BPF_REG_1);
+  emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta */
+  emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta->seq */
+  emit_addr(BPF_REG_2, byte);
+  emit(MOV64_IMM(BPF_REG_3, 1));
+  emit(CALL(BPF_FUNC_seq_write));
+  label_here(skip);
+}
+
 static int cg_target(Compiled *c, Target *t) {
   Cg cg = {0};
   G = &cg;
@@ -1940,7 +1969,9 @@ static int cg_target(Compiled *c, Target *t) {
   cg.exit_label = label_new();
   cg.stack = 8; /* ctx save slot */
   emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
-  if (c->filter_pid && t->type != PT_BEGIN && t->type != PT_END && t->type != PT_INTERVAL) {
+  int iter_skip = t->type == PT_ITER ? iter_prologue(t) : -1;
+  if (c->filter_pid && t->type != PT_BEGIN && t->type != PT_END && t->type != PT_INTERVAL &&
+      t->type != PT_ITER) {
     /* -p PID: probes ignore other processes; BEGIN/END and interval
      * timers run in no particular process, so they are not filtered */
     emit(CALL(BPF_FUNC_get_current_pid_tgid));
@@ -1957,6 +1988,8 @@ static int cg_target(Compiled *c, Target *t) {
   }
   cg_block(t->probe->body);
   label_here(cg.exit_label);
+  if (iter_skip >= 0)
+    iter_epilogue(iter_skip);
   emit(MOV64_IMM(BPF_REG_0, 0));
   emit(EXIT_INSN());
   emit_subs();

@@ -372,6 +372,7 @@ typedef enum {
   PT_BEGIN, PT_END, PT_TRACEPOINT, PT_INTERVAL, PT_PROFILE,
   PT_UPROBE, PT_URETPROBE, PT_USDT, PT_RAWTP,
   PT_KPROBE, PT_KRETPROBE, PT_FENTRY, PT_FEXIT,
+  PT_SOFTWARE, PT_HARDWARE, PT_WATCHPOINT, PT_ITER,   /* prov_perf.c, prov_iter.c */
 } ProbeType;
 
 typedef struct TpFormat TpFormat;
@@ -421,6 +422,17 @@ typedef struct Target {
   uint64_t k_offset;
   int k_btf_id;
   TpField *k_ret;
+  /* PT_SOFTWARE / PT_HARDWARE: perf type, config and sample period;
+   * PT_WATCHPOINT: address, length (1, 2, 4, 8) and HW_BREAKPOINT_* mode */
+  uint32_t perf_type;
+  uint64_t perf_config, perf_period;
+  uint64_t wp_addr;
+  int wp_len, wp_mode;
+  /* PT_ITER: iterator name ("task") and the BTF id of bpf_iter_NAME */
+  char *iter_name;
+  int iter_btf_id;
+  int iter_obj_off;    /* ctx offset of the object pointer (NULL: the end call) */
+  int iter_link;       /* after attach: the link iterators are created from */
   /* after cg */
   struct bpf_insn *insns;
   int ninsns;
@@ -625,6 +637,40 @@ int prov_attach_fentry(int prog_fd, bool fexit);
  * (and fexit's retval) from BTF. */
 int prov_kprobe_list(const char *glob, void (*add)(void *arg, char *name), void *arg);
 void prov_kprobe_print_args(FILE *f, const char *name);
+/* ---------------------------------------------------------------- prov_perf.c */
+
+/* software/s, hardware/h, watchpoint/w. */
+bool perf_provider(const char *prov);
+/* Fill t's type, name and perf_* / wp_* fields from "software:EVENT[:COUNT]",
+ * "hardware:EVENT[:COUNT]" or "watchpoint:ADDR:LEN:MODE".  0, or -1 after
+ * a located error. */
+int perf_expand(const char *text, Loc loc, Target *t);
+/* A watchpoint on process pid (> 0, any CPU) or on cpu for all processes. */
+int prov_attach_watchpoint(int prog_fd, const Target *t, pid_t pid, int cpu);
+/* Why attaching t failed with errno err, for the user (names a missing PMU). */
+const char *prov_perf_why(const Target *t, int err);
+
+/* ---------------------------------------------------------------- prov_iter.c */
+
+/* iter/it. */
+bool iter_provider(const char *prov);
+/* Fill t from "iter:NAME": the kernel must have bpf_iter_NAME in its BTF. */
+int iter_expand(const char *text, Loc loc, Target *t);
+/* An iter probe may only share the program with BEGIN and END, and there
+ * may be one.  0, or -1 after a located error. */
+int iter_check_mix(const Compiled *c);
+/* The type of `ctx` in t: struct bpf_iter__NAME * (NULL: not an iter probe). */
+Type *iter_ctx_type(const Target *t);
+/* The link for t's program (BPF_TRACE_ITER), or -errno; pid > 0 (-p):
+ * the task iterators visit that process only. */
+int prov_attach_iter(int prog_fd, int pid);
+/* Create an iterator from link and read it to the end; between reads
+ * call drain(arg), and stop early once *stop is true.  0 or -errno. */
+int prov_iter_run(int link, void (*drain)(void), const bool *stop);
+/* `-l 'iter:GLOB'`: calls add for every iterator of the kernel. */
+void prov_iter_list(const char *glob, void (*add)(void *arg, char *name), void *arg);
+/* `-lv`: the ctx fields of iter:NAME, one "    TYPE NAME" line each. */
+void prov_iter_print_fields(FILE *f, const char *name);
 
 /* ---------------------------------------------------------------- prov.c */
 

@@ -66,7 +66,12 @@ static enum bpf_prog_type prog_type(const Target *t) {
     return t->raw_syscall ? BPF_PROG_TYPE_RAW_TRACEPOINT : BPF_PROG_TYPE_TRACEPOINT;
   case PT_INTERVAL:
   case PT_PROFILE:
+  case PT_SOFTWARE:
+  case PT_HARDWARE:
+  case PT_WATCHPOINT:
     return BPF_PROG_TYPE_PERF_EVENT;
+  case PT_ITER:
+    return BPF_PROG_TYPE_TRACING;
   case PT_UPROBE:
   case PT_URETPROBE:
   case PT_USDT:
@@ -189,6 +194,10 @@ static int load_target(Compiled *c, Target *t) {
   if (t->type == PT_FENTRY || t->type == PT_FEXIT) { /* the function, by vmlinux BTF id */
     opts.expected_attach_type = t->type == PT_FENTRY ? BPF_TRACE_FENTRY : BPF_TRACE_FEXIT;
     opts.attach_btf_id = t->k_btf_id;
+  }
+  if (t->type == PT_ITER) { /* prov_iter.c */
+    opts.expected_attach_type = BPF_TRACE_ITER;
+    opts.attach_btf_id = t->iter_btf_id;
   }
   int fd = -1;
   if (t->type == PT_RAWTP && rawtp_btf_target(t, &opts)) {

@@ -39,7 +39,7 @@ static void usage(FILE *f) {
         "    -h, --help     show this help message\n"
         "    -I DIR         search DIR for #include files\n"
         "    --include FILE include FILE before the program (C definitions, #define)\n"
-        "    -l [GLOB]      list probes (tracepoints, uprobes, usdt); -lv shows arguments\n"
+        "    -l [GLOB]      list probes (tracepoints, uprobes, usdt, software, hardware, iter); -lv shows arguments\n"
         "    -o FILE        write the output to FILE\n"
         "    -p PID         trace only process PID and exit when it exits\n"
         "    -q             quiet: no 'Attaching N probes' line\n"

@@ -228,7 +228,7 @@ static void add_perf_names(Listing *l, const char *provider, const char *name_gl
 /* Split "provider:rest" into a canonical provider name and rest. */
 static const char *split_provider(const char *glob, const char **rest) {
   static const struct { const char *name, *alias; } providers[] = {
-    {"tracepoint", "t"}, {"software", "s"}, {"hardware", "h"},
+    {"tracepoint", "t"}, {"software", "s"}, {"hardware", "h"}, {"iter", "it"},
   };
   const char *colon = strchr(glob, ':');
   if (!colon)
@@ -303,6 +303,11 @@ static int list_one(Listing *l, const char *glob) {
     tracefs_glob("*", "*", add_tracepoint, &g);
     add_perf_names(l, "software", NULL, glob);
     add_perf_names(l, "hardware", NULL, glob);
+    prov_iter_list(glob, listing_add_cb, l);
+    return 0;
+  }
+  if (!strcmp(provider, "iter")) {
+    prov_iter_list(eprintf("iter:%s", rest), listing_add_cb, l);
     return 0;
   }
   if (!strcmp(provider, "tracepoint")) {
@@ -381,6 +386,8 @@ int prov_list(FILE *f, const char *glob, bool verbose) {
         print_rawtp_args(f, l.names[i]);
       else if (verbose && !strncmp(l.names[i], "uprobe:", 7))
         print_uprobe_args(f, l.names[i]);
+      else if (verbose && !strncmp(l.names[i], "iter:", 5))
+        prov_iter_print_fields(f, l.names[i] + 5);
       else if (verbose)
         prov_kprobe_print_args(f, l.names[i]);
     }

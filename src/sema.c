@@ -392,6 +392,12 @@ static Type *check_builtin(Node *e) {
     Type *t = btf_kernel() ? btf_parse_type("struct task_struct *", false, &why) : NULL;
     return t ? t : ty_u64;
   }
+  if (!strcmp(n, "ctx")) {
+    Type *t = iter_ctx_type(cur); /* iter probes: struct bpf_iter__NAME * */
+    if (!t)
+      serr(e->loc, "the ctx builtin can only be used with iter probes in etrace");
+    return t;
+  }
   if (!strcmp(n, "rand"))
     return ty_int(4, false);
   if (!strcmp(n, "ncpus"))
@@ -1825,18 +1831,6 @@ static bool parse_rate(const char *spec, uint64_t *period_ns, uint64_t *freq_hz)
   return true;
 }
 
-static const char *unsupported_provider(const char *prov) {
-  static const char *const names[][2] = {
-      {"software", "software"},
-      {"s", "software"}, {"hardware", "hardware"}, {"h", "hardware"},
-      {"watchpoint", "watchpoint"}, {"w", "watchpoint"}, {"iter", "iter"}, {"it", "iter"},
-  };
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (!strcmp(prov, names[i][0]))
-      return names[i][1];
-  return NULL;
-}
-
 /* Replace $1..$N in attach-point text (interval:s:$1, uprobe:$1:main).
  * NULL after an error: a missing parameter. */
 static const char *subst_params(AttachPoint *ap) {
@@ -1989,9 +1983,15 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
     }
     return;
   }
-  const char *known = unsupported_provider(prov);
-  if (known) {
-    diag_error(ap->loc, "%s probes are not supported by etrace yet", known);
+  if (perf_provider(prov) || iter_provider(prov)) {
+    /* software, hardware, watchpoint (prov_perf.c); iter (prov_iter.c) */
+    Target x = {0};
+    if ((iter_provider(prov) ? iter_expand(s, ap->loc, &x) : perf_expand(s, ap->loc, &x)) < 0)
+      return;
+    Target *t = add_target(p, x.type, x.name);
+    t->perf_type = x.perf_type, t->perf_config = x.perf_config, t->perf_period = x.perf_period;
+    t->wp_addr = x.wp_addr, t->wp_len = x.wp_len, t->wp_mode = x.wp_mode;
+    t->iter_name = x.iter_name, t->iter_btf_id = x.iter_btf_id, t->iter_obj_off = x.iter_obj_off;
     return;
   }
   diag_error(ap->loc, "unknown probe type '%s'", prov);
@@ -2022,7 +2022,7 @@ Compiled *sema_program(Program *prog, const Options *opt) {
   for (Probe *p = prog->probes; p; p = p->next)
     for (AttachPoint *ap = p->aps; ap; ap = ap->next)
       expand_attach_point(p, ap);
-  if (diag_errors > errs)
+  if (diag_errors > errs || iter_check_mix(C) < 0)
     return NULL;
 
   /* Quiet walks learn map types; then one walk reports. */

@@ -243,6 +243,61 @@ static void add_link(int fd) {
   R.links[R.nlinks++] = fd;
 }
 
+/* software / hardware events and watchpoints (prov_perf.c), iterators
+ * (prov_iter.c).  Events count on every CPU, one event each; a watchpoint
+ * follows the -p / -c process, or watches every CPU without one.
+ * Returns 0, 1 when t is not one of these, or -1 after an error. */
+static int attach_perf_iter(Target *t, int ncpu) {
+  int fd;
+  if (t->type == PT_ITER) {
+    fd = prov_attach_iter(t->prog_fd, R.opt->pid);
+    if (fd < 0) {
+      /* bpf_map_elem, sockmap, cgroup ... walk a map or cgroup given by fd */
+      diag_error(t->probe->loc, "cannot attach probe %s: %s%s", t->name, strerror(-fd),
+                 fd == -EBADF ? " (this iterator walks a map or cgroup that etrace cannot "
+                                "name yet)" : "");
+      return -1;
+    }
+    t->iter_link = fd;
+    add_link(fd);
+    return 0;
+  }
+  if (t->type != PT_SOFTWARE && t->type != PT_HARDWARE && t->type != PT_WATCHPOINT)
+    return 1;
+  int pid = R.opt->pid ? R.opt->pid : R.opt->cpid;
+  if (t->type == PT_WATCHPOINT && pid > 0)
+    ncpu = 1;
+  for (int cpu = 0; cpu < ncpu; cpu++) {
+    if (t->type == PT_WATCHPOINT)
+      fd = prov_attach_watchpoint(t->prog_fd, t, pid, cpu);
+    else
+      fd = prov_attach_perf(t->prog_fd, t->perf_type, t->perf_config, cpu, t->perf_period, 0);
+    if (fd == -ENODEV && cpu > 0)
+      continue; /* a possible CPU that is offline */
+    if (fd < 0) {
+      diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, prov_perf_why(t, -fd));
+      return -1;
+    }
+    add_link(fd);
+  }
+  return 0;
+}
+
+/* Read every iterator to its end, draining its records as it goes. */
+static int run_iters(void) {
+  for (int i = 0; i < R.c->ntargets; i++) {
+    Target *t = R.c->targets[i];
+    if (t->type != PT_ITER)
+      continue;
+    int err = prov_iter_run(t->iter_link, drain, &R.exiting);
+    if (err < 0) {
+      diag_fatal("reading iterator %s failed: %s", t->name, strerror(-err));
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int attach_all(void) {
   int ncpu = libbpf_num_possible_cpus();
   int sysfds[2];
@@ -254,6 +309,11 @@ static int attach_all(void) {
   for (int i = 0; i < R.c->ntargets; i++) {
     Target *t = R.c->targets[i];
     if (t->type == PT_BEGIN || t->type == PT_END || t->raw_syscall)
+      continue;
+    int pe = attach_perf_iter(t, ncpu);
+    if (pe < 0)
+      return -1;
+    if (pe == 0)
       continue;
     if (t->type == PT_PROFILE) {
       /* one sampling event per online CPU */
@@ -382,6 +442,13 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
   }
 
   bool stop = R.exiting;
+  /* iter probes: the program ends when the iterators have been read */
+  for (int i = 0; i < c->ntargets && !stop; i++)
+    if (c->targets[i]->type == PT_ITER) {
+      if (run_iters() < 0)
+        R.exit_code = 1;
+      stop = true;
+    }
   while (!stop) {
     struct epoll_event evs[4];
     int n = epoll_wait(ep, evs, 4, -1);

@@ -15,7 +15,7 @@ same() {
 
 if ! ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
     -Werror -Isrc -o $t tests/tracefs/t.c src/tracefs.c src/prov.c src/prov_uprobe.c src/prov_kprobe.c \
-    src/elfsym.c src/btf.c src/dwarf.c src/types.c src/util.c src/diag.c \
+    src/prov_iter.c src/elfsym.c src/btf.c src/dwarf.c src/types.c src/util.c src/diag.c \
     -lbpf -ldw -lelf -lz 2>$out/build.log; then
   fail build "$(cat $out/build.log)"
   exit 0
