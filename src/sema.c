@@ -494,6 +494,8 @@ static MapInfo *map_arg(Node *a, const char *fn) {
   return m;
 }
 
+#define PRINTF_RECORD_MAX 256
+
 /* printf-like: fmt literal then values; builds a Site. */
 static int check_format_call(Node *e, RecKind kind, int first) {
   Node *fmt = arg_n(e, first);
@@ -510,6 +512,22 @@ static int check_format_call(Node *e, RecKind kind, int first) {
     Type *t = check_expr(a);
     if (!t || t->kind == TY_NONE) {
       known = false;
+      continue;
+    }
+    if (t->kind == TY_RECORD && kind == REC_PRINTF) {
+      /* printf("%s", *p): the struct is copied into the record, which is
+       * built on the 512-byte BPF stack; print(*p) prints bigger ones */
+      if (t->size > PRINTF_RECORD_MAX) {
+        serr(a->loc, "printf() can print a struct of at most %d bytes (%s is %d bytes); "
+             "print() prints bigger ones, or print a member", PRINTF_RECORD_MAX, ty_name(t),
+             t->size);
+        known = false;
+        continue;
+      }
+      types[i] = t;
+      stored[i] = ealloc(sizeof(Type));
+      *stored[i] = *t;
+      stored[i]->size = (t->size + 7) & ~7;
       continue;
     }
     if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
