@@ -4,6 +4,7 @@
 #include "prov.h"
 #include "tools.h"
 #include "record.h"
+#include "snoop.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@ static void usage(FILE *f) {
         "    etrace tool [NAME [args...]]   (the bundled tools; 'etrace tool' lists them)\n"
         "    etrace record -o DIR EVENT...  (record tracepoints to a CTF trace)\n"
         "    etrace ctf repair DIR          (cut a damaged trace to its last whole packet)\n"
+        "    etrace snoop 'EVENT(ARGS)'     (trace typed tracepoint arguments; 'etrace snoop -h')\n"
         "\n"
         "OPTIONS:\n"
         "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
@@ -58,6 +60,8 @@ enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY };
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "tool"))
     return tool_main(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "snoop"))
+    return snoop_main(argc - 1, argv + 1);
   if (argc > 1 && (!strcmp(argv[1], "record") || !strcmp(argv[1], "ctf")))
     return record_main(argc, argv);
   const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;

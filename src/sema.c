@@ -494,8 +494,6 @@ static MapInfo *map_arg(Node *a, const char *fn) {
   return m;
 }
 
-#define PRINTF_RECORD_MAX 256
-
 /* printf-like: fmt literal then values; builds a Site. */
 static int check_format_call(Node *e, RecKind kind, int first) {
   Node *fmt = arg_n(e, first);
