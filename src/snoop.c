@@ -875,7 +875,7 @@ int snoop_main(int argc, char **argv) {
       {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "+c:d:ho:np:v", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "c:d:ho:np:v", longopts, NULL)) != -1) {
     switch (ch) {
     case 'c': cmd = optarg; break;
     case 'd': {
