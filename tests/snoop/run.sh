@@ -202,3 +202,19 @@ rc=$?
 if [ $rc -eq 0 ] && grep -q '^rawtracepoint:sched_switch /(args.prev->pid == 1)/ {$' "$OUT/dry.out" &&
    grep -q '^    args.next->comm);$' "$OUT/dry.out"; then pass dry_run_program
 else fail dry_run_program "rc $rc" "$OUT/dry.out"; fi
+
+# ------------------------------------------------ the printf pieces snoop uses
+
+# printf("%s", struct) prints the bpftrace record; %#s a JSON literal
+timeout 20 "$ET" -q -c "$W getppid 1" -e 'rawtracepoint:sched_process_exec /pid == cpid/ {
+  printf("%s|%#s|%#s|%#s\n", args.p->se.load, args.p->se.load, args.p->comm, args.p->pid); }' \
+  > "$OUT/printf_record.out" 2> "$OUT/printf_record.err"
+if grep -Eqx '\{ \.weight = [0-9]+, \.inv_weight = [0-9]+ \}\|\{"weight": [0-9]+, "inv_weight": [0-9]+\}\|"workload"\|[0-9]+' "$OUT/printf_record.out"
+then pass printf_struct_and_json_literal
+else fail printf_struct_and_json_literal "unexpected text" "$OUT/printf_record.out"; fi
+
+"$ET" --dry-run -e 'rawtracepoint:sched_switch { printf("%s\n", *args.prev->mm); }' > "$OUT/printf_big.out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q '^-e:1:45: error: printf() can print a struct of at most 256 bytes (struct mm_struct is [0-9]* bytes)' "$OUT/printf_big.out"
+then pass printf_struct_too_big
+else fail printf_struct_too_big "rc $rc" "$OUT/printf_big.out"; fi
