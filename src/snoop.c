@@ -49,6 +49,7 @@ typedef struct Arg {
   int col;            /* 1-based column of text[0] in the spec */
   ValKind vk;
   const char *cast;   /* "int32": a tracefs field wider than its C type */
+  bool skip;          /* an argument of "print all" that cannot be printed */
 } Arg;
 
 typedef struct Event {
@@ -484,6 +485,19 @@ static void print_info(const Event *ev) {
 
 /* ------------------------------------------------------------ parsing */
 
+/* No list: every parameter.  tracefs arrays other than strings
+ * (raw_syscalls' args[6]) have no value etrace can print: left out. */
+static void all_params(Event *ev) {
+  ev->args = ealloc(sizeof(Arg) * (ev->nparams + 1));
+  ev->nargs = 0;
+  for (int i = 0; i < ev->nparams; i++) {
+    const TpField *fl = ev->kind == EV_TRACEPOINT ? &ev->tp->fields[i] : NULL;
+    if (fl && fl->array_len > 0 && !strstr(fl->ctype, "char"))
+      continue;
+    ev->args[ev->nargs++] = (Arg){.text = ev->params[i], .col = 0};
+  }
+}
+
 /* "NAME" or "NAME(ARG, ARG, ...)" into ev.  Returns false after an error. */
 static bool parse_spec(Event *ev, bool for_info) {
   const char *s = ev->spec;
@@ -503,10 +517,7 @@ static bool parse_spec(Event *ev, bool for_info) {
   if (!paren) {
     if (for_info)
       return true;
-    ev->nargs = ev->nparams;
-    ev->args = ealloc(sizeof(Arg) * (ev->nargs + 1));
-    for (int i = 0; i < ev->nargs; i++)
-      ev->args[i] = (Arg){.text = ev->params[i], .col = 0};
+    all_params(ev);
     return true;
   }
   if (for_info) {
@@ -559,16 +570,13 @@ static bool parse_spec(Event *ev, bool for_info) {
       spec_error(ev->line, (int)(q - s) + 1, "unexpected text after the argument list");
       return false;
     }
-  if (n == 0) { /* NAME(): every parameter, as without a list */
-    ev->nargs = ev->nparams;
-    ev->args = ealloc(sizeof(Arg) * (ev->nargs + 1));
-    for (int i = 0; i < ev->nargs; i++)
-      ev->args[i] = (Arg){.text = ev->params[i], .col = 0};
-    return true;
-  }
-  if (is_predicate(list[n - 1].text)) {
+  if (n > 0 && is_predicate(list[n - 1].text)) {
     ev->pred = &list[n - 1];
     n--;
+  }
+  if (n == 0) { /* NAME() or NAME(predicate): every parameter */
+    all_params(ev);
+    return true;
   }
   for (int i = 0; i < n; i++)
     if (is_predicate(list[i].text)) {
@@ -680,9 +688,12 @@ static void gen_final(Gen *g, const Snoop *S) {
                  ev->label);
     else
       buf_printf(&fmt, "%%-15s %%-16s %%-7d %s", ev->name);
-    for (int k = 0; k < ev->nargs; k++) {
+    for (int k = 0, first = 1; k < ev->nargs; k++) {
+      if (ev->args[k].skip)
+        continue;
       if (S->json) {
-        buf_printf(&fmt, "%s\\\"", k ? ", " : "");
+        buf_printf(&fmt, "%s\\\"", first ? "" : ", ");
+        first = 0;
         put_name(&fmt, ev->args[k].text, true);
         buf_printf(&fmt, "\\\": %s", conv(ev->args[k].vk, true));
       } else {
@@ -697,6 +708,8 @@ static void gen_final(Gen *g, const Snoop *S) {
     buf_free(&fmt);
     gen_printf(g, "\", strftime(\"%%H:%%M:%%S.%%f\", nsecs), comm, pid%s", S->json ? ", tid" : "");
     for (int k = 0; k < ev->nargs; k++) {
+      if (ev->args[k].skip)
+        continue;
       gen_str(g, ",\n    ");
       bool s = ev->args[k].vk == V_CHARPTR;
       if (s)
@@ -740,6 +753,12 @@ static bool learn_types(Snoop *S, Program *prog) {
       int col = a->col ? a->col : 1;
       if (!t) {
         ok = false;
+        continue;
+      }
+      if (!a->col && (t->kind == TY_ARRAY || t->kind == TY_VOID ||
+                      (t->kind == TY_RECORD && t->size > PRINTF_RECORD_MAX) ||
+                      t->kind == TY_CTX || t->kind == TY_NONE)) {
+        a->skip = true; /* print all: what does not fit a line is left out */
         continue;
       }
       const TpField *fl = NULL; /* a tracefs field named as such */
@@ -832,9 +851,9 @@ static void usage(FILE *f) {
 }
 
 static int info_main(int argc, char **argv) {
-  if (argc < 1) {
-    usage(stderr);
-    return 1;
+  if (argc < 1 || argv[0][0] == '-') {
+    usage(argc < 1 ? stderr : stdout);
+    return argc < 1 ? 1 : 0;
   }
   Buf all = {0};
   for (int i = 0; i < argc; i++)

@@ -218,3 +218,14 @@ rc=$?
 if [ $rc -eq 1 ] && grep -q '^-e:1:45: error: printf() can print a struct of at most 256 bytes (struct mm_struct is [0-9]* bytes)' "$OUT/printf_big.out"
 then pass printf_struct_too_big
 else fail printf_struct_too_big "rc $rc" "$OUT/printf_big.out"; fi
+
+# a predicate alone prints every argument; several events in one run
+timeout 20 "$ET" snoop -n -c "$W getppid 2" 'sched:sched_process_exec(p->comm)' \
+  'raw_syscalls:sys_enter(id == 110)' 'sched:sched_process_exit(p->exit_code)' \
+  > "$OUT/multi.out" 2> "$OUT/multi.err"
+if [ "$(grep -c ' sched_process_exec p->comm="workload"$' "$OUT/multi.out")" = 1 ] &&
+   [ "$(grep -Ec ' sys_enter regs=0xffff[0-9a-f]+ id=110$' "$OUT/multi.out")" = 2 ] &&
+   [ "$(grep -c ' sched_process_exit p->exit_code=0$' "$OUT/multi.out")" = 1 ] &&
+   [ "$(wc -l < "$OUT/multi.out")" = 4 ]
+then pass several_events_and_predicate_only
+else fail several_events_and_predicate_only "want exec, 2 x sys_enter, exit" "$OUT/multi.out"; fi
