@@ -15,7 +15,7 @@ const Source *(*diag_remap)(Loc *loc);
 static void print_source_line(const Source *src, Loc loc) {
   if (!src || !src->text || loc.line <= 0)
     return;
-  const char *p = src->text;
+  const char *p = src->shown ? src->shown : src->text;
   for (int l = 1; l < loc.line && *p; p++)
     if (*p == '\n')
       l++;

@@ -28,6 +28,9 @@ void *egrow(void *arr, int n, size_t elem); /* room for arr[n] (arena arrays) */
 char *estrndup(const char *s, size_t n);
 char *eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void arena_free_all(void);
+/* Bumped by arena_free_all: caches of arena objects compare it to know
+ * their contents are gone (one process may compile several programs). */
+int arena_generation(void);
 
 /* A growable byte buffer (malloc-backed, not arena). */
 typedef struct Buf {
@@ -46,6 +49,8 @@ char *read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
 typedef struct Source {
   const char *name;      /* file name, or "stdin" / "-e" text name */
   const char *text;
+  const char *shown;     /* text for diagnostics, when `text` was rewritten
+                          * (C preamble blanked, macros substituted) */
 } Source;
 
 typedef struct Loc {
@@ -273,6 +278,22 @@ bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *ou
 int btf_tp_params(const char *name, const char ***names, int **type_ids);
 bool btf_has_raw_tp(const char *name);
 const char *btf_c_name(int type_id);   /* "struct task_struct *" */
+/* Program C types (cdefs.c): a BTF split from vmlinux's that takes
+ * additions; names defined by the program shadow the kernel's. */
+struct btf *btf_writable(void);
+void btf_user_define(const char *name, int btf_kind, int id);
+int btf_lookup(const char *name, int btf_kind);  /* program, then kernel; -1 */
+bool btf_is_kernel_type(int id);
+
+/* ---------------------------------------------------------------- cdefs.c */
+
+/* The C preamble of a program (#include, #define, struct/union/enum/
+ * typedef definitions before the first probe): types into the program
+ * BTF, macros and enum constants substituted.  Returns the text for the
+ * lexer (the preamble blanked, lines kept), or NULL after an error. */
+const char *cdefs_process(const Source *src, const char *const *include_dirs, int ndirs,
+                          const char *const *includes, int nincludes);
+
 /* -l / -lv 'struct GLOB' (union, enum): 1 listed, 0 not a type glob, -1 error */
 int btf_list_types(FILE *f, const char *glob, bool verbose);
 int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), void *arg);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <linux/btf.h>
 
 static Compiled *C;
 static const Options *O;
@@ -642,6 +643,9 @@ static Type *check_sizeof(Node *e) {
       serr(e->loc, "sizeof() expects a type or an expression");
       return NULL;
     }
+    if (!t && e->args->kind == ND_BUILTIN &&
+        btf_lookup(e->args->name, BTF_KIND_TYPEDEF) > 0)
+      t = btf_parse_type(e->args->name, is_user_probe(), &why); /* sizeof(handle_t) */
     if (!t) {
       t = check_expr(e->args);
       if (!t || t->kind == TY_NONE)
@@ -772,6 +776,11 @@ static Type *check_call(Node *e) {
       /* bpf_snprintf_btf() is a helper of BTF-typed (tracing) programs */
       serr(mode->loc, "dump(..., \"kernel\") renders in the kernel with bpf_snprintf_btf(), "
                       "which only rawtracepoint (tp_btf) probes may call");
+      return NULL;
+    }
+    if (mode && !strcmp(mode->str, "kernel") && !btf_is_kernel_type(obj->btf_id)) {
+      serr(e->args->loc, "dump(..., \"kernel\") can only render kernel types, and %s is the "
+                         "program's own", ty_name(obj));
       return NULL;
     }
     if (mode && !strcmp(mode->str, "kernel") && !t->is_ptr) {

@@ -14,7 +14,7 @@ same() {
 }
 
 if ! ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-    -Werror -Isrc -o $t tests/tracefs/t.c src/tracefs.c src/prov.c src/prov_uprobe.c src/elfsym.c \
+    -Werror -Isrc -o $t tests/tracefs/t.c src/tracefs.c src/prov.c src/prov_uprobe.c src/elfsym.c src/btf.c src/types.c \
     src/util.c src/diag.c \
     -lbpf -lelf -lz 2>$out/build.log; then
   fail build "$(cat $out/build.log)"
