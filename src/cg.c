@@ -1078,6 +1078,15 @@ static void cg_field_store(Node *e, int off, const Type *dst) {
 static void cg_store(Node *e, int off, const Type *dst) {
   if (G->failed)
     return;
+  if (dst->kind == TY_RECORD) { /* printf("%s", *p): a copy of the struct */
+    emit_zero(off, dst->size);
+    cg_object_addr(e);
+    emit(MOV64_REG(BPF_REG_3, BPF_REG_0));
+    emit_addr(BPF_REG_1, off);
+    emit(MOV64_IMM(BPF_REG_2, e->type->size));
+    emit(CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
+    return;
+  }
   if (dst->kind != TY_STR && dst->kind != TY_TUPLE && dst->kind != TY_BUF && dst->kind != TY_INET) {
     cg_scalar(e);
     emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));

@@ -10,10 +10,12 @@ FILE *diag_out;   /* NULL: stderr */
 
 #define OUT (diag_out ? diag_out : stderr)
 
-static void print_source_line(Loc loc) {
-  if (!diag_source || !diag_source->text || loc.line <= 0)
+const Source *(*diag_remap)(Loc *loc);
+
+static void print_source_line(const Source *src, Loc loc) {
+  if (!src || !src->text || loc.line <= 0)
     return;
-  const char *p = diag_source->shown ? diag_source->shown : diag_source->text;
+  const char *p = src->shown ? src->shown : src->text;
   for (int l = 1; l < loc.line && *p; p++)
     if (*p == '\n')
       l++;
@@ -26,14 +28,15 @@ static void print_source_line(Loc loc) {
 }
 
 static void report(const char *what, Loc loc, const char *fmt, va_list ap) {
-  const char *name = diag_source && diag_source->name ? diag_source->name : "etrace";
+  const Source *src = diag_remap && loc.line > 0 ? diag_remap(&loc) : diag_source;
+  const char *name = src && src->name ? src->name : "etrace";
   if (loc.line > 0)
     fprintf(OUT, "%s:%d:%d: %s: ", name, loc.line, loc.col, what);
   else
     fprintf(OUT, "%s: %s: ", name, what);
   vfprintf(OUT, fmt, ap);
   fputc('\n', OUT);
-  print_source_line(loc);
+  print_source_line(src, loc);
 }
 
 /* A probe with several attach points is checked once per point, so the

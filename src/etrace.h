@@ -64,6 +64,9 @@ extern FILE *diag_out;              /* where diagnostics go (NULL: stderr) */
 /* Print "NAME:LINE:COL: error: MSG", the source line, and a caret. */
 void diag_error(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_warn(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* When set (etrace snoop), maps a location in a generated program to the
+ * text the user wrote: returns the Source to show and updates *loc. */
+extern const Source *(*diag_remap)(Loc *loc);
 /* An error with no location ("etrace: error: ..."). */
 void diag_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -354,6 +357,10 @@ typedef enum {
 } RecKind;
 
 #define JOIN_MAX_ARGS 16  /* join() reads at most this many argv strings */
+
+/* printf("%s", *p) copies the struct into the printf record, which lives
+ * on the BPF stack: at most this many bytes */
+#define PRINTF_RECORD_MAX 256
 
 #define OBJECT_COPY_MAX 16384 /* bytes of a kernel object print()/dump() copy */
 
@@ -714,6 +721,7 @@ typedef struct Output {
   OutFormat format;
   const Compiled *c;   /* for map/site/probe names */
   struct CtfWriter *ctf; /* OUT_CTF: printf records go there; the rest to f */
+  bool no_exit_maps;   /* etrace snoop: no exit-time map printing ("\n\n") */
 } Output;
 
 /* -f ctf -o DIR (rt/ctfout.c): each printf site is a CTF event class with

@@ -6,6 +6,7 @@
 #include "record.h"
 #include "flamegraph.h"
 #include "convert.h"
+#include "snoop.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +27,7 @@ static void usage(FILE *f) {
         "    etrace ctf repair DIR          (cut a damaged trace to its last whole packet)\n"
         "    etrace flamegraph -i F -o OUT  (flame graph: .svg, .folded, .speedscope.json)\n"
         "    etrace convert DIR --to chrome|text  (a trace as Chrome JSON or text, next to DIR)\n"
+        "    etrace snoop 'EVENT(ARGS)'     (trace typed tracepoint arguments; 'etrace snoop -h')\n"
         "\n"
         "OPTIONS:\n"
         "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
@@ -65,6 +67,8 @@ enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE };
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "tool"))
     return tool_main(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "snoop"))
+    return snoop_main(argc - 1, argv + 1);
   if (argc > 1 && (!strcmp(argv[1], "record") || !strcmp(argv[1], "ctf")))
     return record_main(argc, argv);
   if (argc > 1 && !strcmp(argv[1], "flamegraph"))

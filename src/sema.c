@@ -571,6 +571,22 @@ static int check_format_call(Node *e, RecKind kind, int first) {
       known = false;
       continue;
     }
+    if (t->kind == TY_RECORD && kind == REC_PRINTF) {
+      /* printf("%s", *p): the struct is copied into the record, which is
+       * built on the 512-byte BPF stack; print(*p) prints bigger ones */
+      if (t->size > PRINTF_RECORD_MAX) {
+        serr(a->loc, "printf() can print a struct of at most %d bytes (%s is %d bytes); "
+             "print() prints bigger ones, or print a member", PRINTF_RECORD_MAX, ty_name(t),
+             t->size);
+        known = false;
+        continue;
+      }
+      types[i] = t;
+      stored[i] = ealloc(sizeof(Type));
+      *stored[i] = *t;
+      stored[i]->size = (t->size + 7) & ~7;
+      continue;
+    }
     if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
       serr(a->loc, "%s() cannot print a value of type %s", e->name, ty_name(t));
       known = false;

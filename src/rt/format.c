@@ -236,6 +236,9 @@ static void format_plain(Buf *b, const Type *t, const unsigned char *data) {
     memcpy(s, data, 16);
     put_s64(b, s[1] ? s[0] / s[1] : 0);
     break;
+  case TY_RECORD: /* printf("%s", *p): the struct the bpftrace way */
+    rt_object_text(b, t->btf_id, data, t->size, false);
+    break;
   default:  /* void, ctx, hist: nothing printable as one value */
     break;
   }
@@ -253,6 +256,10 @@ static void format(Buf *b, const Type *t, const unsigned char *data, bool json) 
     buf_printf(b, json ? "{\"count\": %lld, \"average\": %lld, \"total\": %lld}"
                        : "count %lld, average %lld, total %lld",
                (long long)s[1], (long long)avg, (long long)s[0]);
+    return;
+  }
+  if (json && t->kind == TY_RECORD) {
+    rt_object_text(b, t->btf_id, data, t->size, true);
     return;
   }
   if (!json || !json_quoted(t)) {

@@ -267,6 +267,8 @@ static int cmp_map_name(const void *a, const void *b) {
 }
 
 void rt_print_all_maps(Output *o) {
+  if (o->no_exit_maps)
+    return;
   /* bpftrace always prints two newlines before the exit-time maps, even
    * when there are none (in JSON mode too). */
   fputs("\n\n", o->f);

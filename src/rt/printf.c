@@ -3,7 +3,9 @@
  *
  * Conversions: %[flags][width][.precision][length]conv with flags "-+ #0",
  * length hh h l ll j z t L (ignored on c and s), conv d i u o x X c s p, plus
- * bpftrace's %r %rx %rh for buf() values.  %% is a literal '%'.  Each
+ * bpftrace's %r %rx %rh for buf() values.  %% is a literal '%'.  etrace's
+ * own %#s prints any value as a JSON literal (a quoted, escaped string; a
+ * number; a struct as an object), so a format can build JSON lines.  Each
  * conversion is handed to the host snprintf, so integers behave as in C
  * after bpftrace's promotion: no length modifier means int / unsigned int
  * (printf("%x", -1) prints ffffffff), h and hh narrow further, l and ll
@@ -275,6 +277,14 @@ void rt_printf(Buf *b, const char *fmt, const Type *args, const void *data) {
       continue;
     }
     Buf text = {0};
+    if (sp.conv == 's' && strchr(sp.flags, '#')) {
+      /* %#s (etrace): the value as a JSON literal, for JSON lines */
+      rt_format_value(&text, t, p, OUT_JSON);
+      if (text.data)
+        buf_put(b, text.data, text.len);
+      buf_free(&text);
+      continue;
+    }
     if (sp.conv == 'r' && t->kind == TY_BUF)
       rt_format_buf(&text, t, p, sp.bufmode);
     else
