@@ -7,7 +7,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isr
 LDLIBS  += -Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic
 PREFIX  ?= /usr/local
 
-SRCS := $(wildcard src/*.c src/rt/*.c src/prov/*.c src/out/*.c)
+SRCS := $(wildcard src/*.c src/rt/*.c src/prov/*.c src/out/*.c src/sym/*.c)
 OBJS := $(SRCS:%.c=build/%.o)
 ASAN_OBJS := $(SRCS:%.c=build/asan/%.o)
 DEPS := $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
@@ -40,7 +40,10 @@ build/asan/%.o: %.c
 
 tests/bin/%: tests/helpers/%.c
 	@mkdir -p tests/bin
-	$(CC) -O1 -g -o $@ $<
+	$(CC) -O1 -g $(HELPER_CFLAGS) -o $@ $<
+
+# Frame pointers, so the kernel's user-stack walk reaches main.
+tests/bin/stack_target: HELPER_CFLAGS = -fno-omit-frame-pointer
 
 HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c))
 
