@@ -623,21 +623,34 @@ static int target_index(const Target *t) {
 
 /* The first time ustack/usym sees a process, tell user space (REC_PID)
  * so that it reads the process's maps while it lives (sym/usym.c).  A
- * hash map of reported pids makes it once per pid: lookup, then insert
- * with BPF_NOEXIST, whose failure means another CPU reported it. */
+ * hash map of reported processes makes it once per process: lookup, then
+ * insert with BPF_NOEXIST, whose failure means another CPU reported it.
+ * The key is the pid, the command name, and the time in 268 ms steps:
+ * an exec (which replaces the maps and nearly always the name: a -c
+ * child is etrace until it execs) is reported again at once, and a busy
+ * process again every 268 ms, so that libraries mapped after its first
+ * event (the dynamic loader's work, dlopen) are seen too. */
 static void cg_pid_note(Loc loc) {
   MapInfo *m = internal_map(".pids");
   if (!m) {
     m = add_internal_map(G->c, ".pids", 8);
+    m->key_size = 24; /* u64 pid, char comm[16] */
     m->max_entries = 16384;
   }
   int mark = G->stack;
-  int k = slot(8, loc), v = slot(8, loc);
+  int k = slot(24, loc), v = slot(8, loc);
   int done = label_new();
   emit(CALL(BPF_FUNC_get_current_pid_tgid));
   emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
   jmp_imm(BPF_JEQ, BPF_REG_0, 0, done); /* the idle task has no user stack */
-  emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, k));
+  emit(STX(BPF_W, BPF_REG_10, BPF_REG_0, k));
+  emit(CALL(BPF_FUNC_ktime_get_ns));
+  emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 28));
+  emit(STX(BPF_W, BPF_REG_10, BPF_REG_0, k + 4));
+  emit_zero(k + 8, 16);
+  emit_addr(BPF_REG_1, k + 8);
+  emit(MOV64_IMM(BPF_REG_2, 16));
+  emit(CALL(BPF_FUNC_get_current_comm));
   map_lookup(m, k);
   jmp_imm(BPF_JNE, BPF_REG_0, 0, done);
   emit(ST_IMM(BPF_DW, BPF_REG_10, v, 1));
