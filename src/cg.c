@@ -699,7 +699,10 @@ static void cg_stack(Node *e) {
   MapInfo *m = internal_map(name);
   if (!m) {
     m = add_internal_map(G->c, name, 8 * t->stack_limit);
-    m->max_entries = 4096;
+    /* distinct stacks hash into these buckets; two in one bucket lose
+     * the second (-EEXIST, counted): 8192 keeps that rare for hundreds
+     * of stacks, at about 8 MiB of kernel memory for 127 frames */
+    m->max_entries = 8192;
   }
   if (t->stack_user)
     cg_pid_note(e->loc);

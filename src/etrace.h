@@ -615,6 +615,16 @@ void rt_format_value(Buf *b, const Type *t, const void *data, OutFormat fmt);
 const char *rt_printf_check(const char *fmt, Type **args, int nargs);
 void rt_printf(Buf *b, const char *fmt, const Type *args, const void *data);
 
+/* Folded stacks (rt/folded.c), the input of flame graphs: one line per
+ * distinct call path of a count()/sum() map keyed by kstack and/or ustack
+ * (and optionally comm, and other fields that are ignored):
+ * "comm;root;...;leaf COUNT\n", frames by function name (no offsets, so
+ * samples in one function merge), user frames then kernel frames, lines
+ * sorted and merged.  Appends to out; returns the number of lines, or
+ * -errno (-EINVAL: not such a map).  `etrace flamegraph` can feed this
+ * to the writers of src/out/flame*.c. */
+int rt_folded_stacks(const MapInfo *m, Buf *out);
+
 /* The event loop: run until exit() / signal / child exit.  Returns the
  * process exit code. */
 int rt_run(Compiled *c, const Options *opt, Output *o);

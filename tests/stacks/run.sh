@@ -112,10 +112,22 @@ else
   fail uaddr_unknown "wrong error"; cat $OUT/uaddr_unknown.err
 fi
 
-# 7. no stack was lost on the way
+# 7. no stack was lost on the way (folded_test below reports none)
 if cat $OUT/*.err | grep -q "lost"; then
   fail no_drops "etrace reported lost events"
   grep -h lost $OUT/*.err
 else
   pass no_drops
+fi
+
+# 8. folded stacks (rt_folded_stacks, for flame graphs) from hand-filled
+#    maps: frames by function, root first, offsets merged, sorted
+if cc -O1 -g -std=gnu11 -Isrc -o $OUT/folded_test tests/stacks/folded_test.c \
+     $(ls build/src/*.o build/src/*/*.o | grep -v 'build/src/main.o') \
+     -Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic 2> $OUT/folded.err &&
+   $OUT/folded_test > $OUT/folded.out 2>> $OUT/folded.err &&
+   printf 'nostack 7\nreader;ksys_read;vfs_read 5\nself;main;leaf_fn 4\nlines 2 1\n' | diff - $OUT/folded.out > $OUT/folded.diff; then
+  pass folded
+else
+  fail folded "unexpected folded lines"; cat $OUT/folded.diff 2>/dev/null
 fi
