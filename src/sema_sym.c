@@ -24,7 +24,8 @@
   } while (0)
 
 /* The frames a stack keeps at most: kernel.perf_event_max_stack (a
- * stack map whose values are longer is refused by the kernel). */
+ * stack map whose values are longer is refused by the kernel), capped at
+ * STACK_MAX_FRAMES. */
 int sema_max_stack(void) {
   static int max;
   if (!max) {
@@ -35,7 +36,7 @@ int sema_max_stack(void) {
     if (max < 1 || max > 1024)
       max = STACK_MAX_FRAMES;
     if (max > STACK_MAX_FRAMES)
-      max = STACK_MAX_FRAMES; /* what a map key can name (see etrace.h) */
+      max = STACK_MAX_FRAMES; /* etrace's own cap: rt reads at most this many */
   }
   return max;
 }
