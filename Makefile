@@ -4,7 +4,9 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Ibuild/gen
 # libbpf, libelf and zlib are linked statically (Debian ships the .a files):
 # no dynamic loading of them at start-up (about 0.5 ms and 0.5 MB less).
-LDLIBS  += -Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic
+# libdw (elfutils) reads DWARF for typed uprobe arguments; it needs
+# liblzma and libbz2 for compressed debug sections.
+LDLIBS  += -Wl,-Bstatic -lbpf -ldw -lelf -lz -llzma -lbz2 -Wl,-Bdynamic
 PREFIX  ?= /usr/local
 
 SRCS := $(wildcard src/*.c src/rt/*.c src/prov/*.c src/out/*.c src/sym/*.c)
@@ -22,6 +24,13 @@ build/gen/syscall_table.h: scripts/gen-syscalls.sh
 	scripts/gen-syscalls.sh > $@
 
 build/src/systp.o build/asan/src/systp.o: build/gen/syscall_table.h
+
+# The flame-graph SVG embeds its script (src/out/flame_svg.js) as a string.
+build/gen/flame_svg_js.h: src/out/flame_svg.js scripts/embed-text.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-text.sh flame_svg_js $< > $@
+
+build/src/out/flame_svg.o build/asan/src/out/flame_svg.o: build/gen/flame_svg_js.h
 
 # `etrace tool` falls back to the installed tools under $(PREFIX).
 build/src/tools.o build/asan/src/tools.o: CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
@@ -45,18 +54,30 @@ tests/bin/%: tests/helpers/%.c
 # Frame pointers, so the kernel's user-stack walk reaches main.
 tests/bin/stack_target: HELPER_CFLAGS = -fno-omit-frame-pointer
 
+# Statically linked etrace and helpers for the qemu-booted test kernel
+# (tests/qemu: an initramfs holds nothing but busybox and these).
+etrace.static: $(OBJS)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDFLAGS) -lbpf -lelf -lz
+
+tests/bin/static/%: tests/helpers/%.c
+	@mkdir -p tests/bin/static
+	$(CC) -O1 -g -static -o $@ $<
+
+qemu-check: etrace.static tests/bin/static/workload
+	tests/qemu/run.sh
+
 HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c))
 
 # libFuzzer target over the compiler (clang); make fuzz runs it.
 FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
-fuzz_compile: tests/fuzz/fuzz_compile.c $(FUZZ_SRCS) build/gen/syscall_table.h
+fuzz_compile: tests/fuzz/fuzz_compile.c $(FUZZ_SRCS) build/gen/syscall_table.h build/gen/flame_svg_js.h
 	clang -g -O1 -std=gnu11 -Isrc -Ibuild/gen -fsanitize=fuzzer,address,undefined \
 	  -o $@ tests/fuzz/fuzz_compile.c $(FUZZ_SRCS) $(LDLIBS)
 
 fuzz: fuzz_compile
 	tests/fuzz/run.sh
 
-check: etrace etrace-asan fuzz_compile $(HELPERS)
+check: etrace etrace-asan fuzz_compile $(HELPERS) etrace.static tests/bin/static/workload
 	tests/run-all.sh
 
 bench: etrace
@@ -67,7 +88,7 @@ install: etrace
 	install -d $(DESTDIR)$(PREFIX)/share/etrace/tools && install -m 644 tools/*.bt $(DESTDIR)$(PREFIX)/share/etrace/tools/
 
 clean:
-	rm -rf build etrace etrace-asan fuzz_compile tests/bin
+	rm -rf build etrace etrace-asan etrace.static fuzz_compile tests/bin
 
-.PHONY: all check bench install clean fuzz
+.PHONY: all check bench install clean fuzz qemu-check
 -include $(DEPS)

@@ -14,18 +14,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct btf *kbtf;
+static struct btf *kbtf;  /* vmlinux BTF, or the program's split of it */
+static struct btf *kbase; /* vmlinux BTF */
 static bool kbtf_tried;
+static int cache_generation;
+
+static void reset_program_types(void);
 
 struct btf *btf_kernel(void) {
+  if (cache_generation != arena_generation()) {
+    /* a new compilation: the caches below point into the old arena */
+    cache_generation = arena_generation();
+    reset_program_types();
+  }
   if (!kbtf_tried) {
     kbtf_tried = true;
-    kbtf = btf__load_vmlinux_btf();
-    if (!kbtf)
-      kbtf = NULL; /* libbpf returns NULL and sets errno */
+    kbase = kbtf = btf__load_vmlinux_btf(); /* NULL when the kernel has none */
   }
   return kbtf;
 }
+
+/* ------------------------------------------------------------ program types
+ *
+ * C definitions in a program (cdefs.c) go into a BTF split from vmlinux
+ * BTF: kernel ids stay the same, program types get ids after them, and
+ * every lookup below sees both.  Program names shadow kernel names. */
+
+static int nbase_types; /* ids below this are the kernel's */
 
 /* Records are made once per BTF id, so that ty_same() and the runtime
  * can compare them by id and a self-referencing struct costs nothing. */
@@ -35,6 +50,89 @@ typedef struct {
 } RecCache;
 static RecCache *recs;
 static int nrecs;
+
+
+typedef struct UserName {
+  const char *name;
+  int kind, id;
+} UserName;
+static UserName *unames;
+static int nunames;
+/* Kernel lookups are linear in libbpf (150k types here): each name is
+ * looked up once per compilation and remembered (ids < 0 too). */
+static UserName *klookups;
+static int nklookups;
+/* Forward declarations made while converting a self-referencing type
+ * (dwarf.c) and the type they stand for. */
+static int (*fwds)[2];
+static int nfwds;
+
+static void reset_program_types(void) {
+  free(recs);
+  recs = NULL;
+  nrecs = 0;
+  free(unames);
+  unames = NULL;
+  nunames = 0;
+  free(klookups);
+  klookups = NULL;
+  nklookups = 0;
+  free(fwds);
+  fwds = NULL;
+  nfwds = 0;
+  if (nbase_types) {
+    btf__free(kbtf);
+    kbtf = kbase;
+    nbase_types = 0;
+  }
+}
+
+struct btf *btf_writable(void) {
+  btf_kernel();
+  if (nbase_types)
+    return kbtf;
+  struct btf *base = btf_kernel();
+  struct btf *b = base ? btf__new_empty_split(base) : btf__new_empty();
+  if (!b)
+    return NULL;
+  nbase_types = base ? btf__type_cnt(base) : 1;
+  kbtf = b;
+  kbtf_tried = true;
+  return kbtf;
+}
+
+void btf_user_define(const char *name, int kind, int id) {
+  unames = realloc(unames, sizeof(UserName) * (nunames + 1));
+  unames[nunames++] = (UserName){estrdup(name), kind, id};
+}
+
+int btf_lookup(const char *name, int kind) {
+  if (!btf_kernel())
+    return -1;
+  for (int i = nunames - 1; i >= 0; i--)
+    if (unames[i].kind == kind && !strcmp(unames[i].name, name))
+      return unames[i].id;
+  for (int i = 0; i < nklookups; i++)
+    if (klookups[i].kind == kind && !strcmp(klookups[i].name, name))
+      return klookups[i].id;
+  if (!kbase)
+    return -1;
+  int id = btf__find_by_name_kind(kbase, name, kind);
+  if (id < 0 && kind == BTF_KIND_ENUM)
+    id = btf__find_by_name_kind(kbase, name, BTF_KIND_ENUM64);
+  klookups = realloc(klookups, sizeof(UserName) * (nklookups + 1));
+  klookups[nklookups++] = (UserName){estrdup(name), kind, id};
+  return id;
+}
+
+void btf_resolve_fwd(int fwd_id, int real_id) {
+  fwds = realloc(fwds, sizeof *fwds * (nfwds + 1));
+  fwds[nfwds][0] = fwd_id;
+  fwds[nfwds++][1] = real_id;
+}
+
+bool btf_is_kernel_type(int id) { return nbase_types == 0 || id < nbase_types; }
+
 
 static int skip_modifiers(int id) {
   for (;;) {
@@ -97,6 +195,14 @@ Type *btf_type_of(int id, bool user) {
   case BTF_KIND_STRUCT:
   case BTF_KIND_UNION:
     return record_type(id, t);
+  case BTF_KIND_FWD: { /* a struct used before its definition was complete */
+    for (int i = 0; i < nfwds; i++)
+      if (fwds[i][0] == id)
+        return btf_type_of(fwds[i][1], user);
+    const char *name = btf__name_by_offset(kbtf, t->name_off);
+    int def = btf_lookup(name, btf_kflag(t) ? BTF_KIND_UNION : BTF_KIND_STRUCT);
+    return def > 0 && def != id ? btf_type_of(def, user) : NULL;
+  }
   case BTF_KIND_ARRAY: {
     const struct btf_array *a = btf_array(t);
     Type *elem = btf_type_of(a->type, user);
@@ -216,9 +322,7 @@ Type *btf_parse_type(const char *text, bool user, const char **why) {
     }
     int kind = words[0][0] == 's' ? BTF_KIND_STRUCT : words[0][0] == 'u' ? BTF_KIND_UNION
                                                                         : BTF_KIND_ENUM;
-    int id = btf__find_by_name_kind(kbtf, words[1], kind);
-    if (id < 0 && kind == BTF_KIND_ENUM)
-      id = btf__find_by_name_kind(kbtf, words[1], BTF_KIND_ENUM64);
+    int id = btf_lookup(words[1], kind);
     if (id < 0) {
       *why = eprintf("unknown type '%s %s' (not in the kernel's BTF)", words[0], words[1]);
       return NULL;
@@ -229,7 +333,7 @@ Type *btf_parse_type(const char *text, bool user, const char **why) {
   } else if ((base = c_base_type(words, n))) {
     /* C integer types */
   } else if (n == 1) {
-    int id = btf_kernel() ? btf__find_by_name_kind(kbtf, words[0], BTF_KIND_TYPEDEF) : -1;
+    int id = btf_lookup(words[0], BTF_KIND_TYPEDEF);
     if (id < 0) {
       *why = eprintf("unknown type '%s'", words[0]);
       return NULL;

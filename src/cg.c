@@ -411,8 +411,19 @@ static void cg_map_read_agg(Node *e) {
   }
 }
 
+static void cg_user_arg(Node *e, int i);
+
 static void cg_field_scalar(Node *e) {
-  if (G->t->type == PT_RAWTP) { /* ctx: u64 args[] */
+  if (G->t->type == PT_UPROBE) { /* args.NAME: a DWARF-typed argN */
+    cg_user_arg(e, e->field_off);
+    return;
+  }
+  if (G->t->type == PT_KPROBE) { /* fentry's args.NAME, served by a kprobe */
+    cg_user_arg(e, e->field_off / 8);
+    return;
+  }
+  if (G->t->type == PT_RAWTP || G->t->type == PT_FENTRY || G->t->type == PT_FEXIT) {
+    /* ctx: u64 args[] */
     load_ctx(BPF_REG_1);
     emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, e->field_off));
     canonicalize(BPF_REG_0, e->type);
@@ -568,6 +579,13 @@ static void cg_object_string(Node *e, int off, const Type *dst) {
 static void cg_user_arg(Node *e, int i) {
   static const int arg_regs[6] = {112, 104, 96, 88, 72, 64}; /* di si dx cx r8 r9 */
   UsdtArg a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1};
+  if (G->t->type == PT_FENTRY || G->t->type == PT_FEXIT) {
+    /* fentry/fexit: ctx is an array of u64, argument i at 8 * i */
+    load_ctx(BPF_REG_1);
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8 * i));
+    canonicalize(BPF_REG_0, e->type);
+    return;
+  }
   if (G->t->type == PT_USDT)
     a = G->t->usdt->args[i];
   else if (i < 6)
@@ -603,7 +621,7 @@ static void cg_user_arg(Node *e, int i) {
     emit(ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
     emit_addr(BPF_REG_1, tmp);
     emit(MOV64_IMM(BPF_REG_2, a.size));
-    emit(CALL(BPF_FUNC_probe_read_user));
+    emit(CALL(G->t->type == PT_KPROBE ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
     emit(LDX(size_code(a.size), BPF_REG_0, BPF_REG_10, tmp));
   }
   canonicalize(BPF_REG_0, e->type);
@@ -827,7 +845,11 @@ static void cg_builtin(Node *e) {
     emit_imm64(BPF_REG_0, G->c->cpid);
   } else if (!strcmp(n, "retval")) {
     load_ctx(BPF_REG_1);
-    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 80 /* ax */));
+    if (G->t->type == PT_FEXIT) /* after the arguments in fexit's u64 array */
+      emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, G->t->k_ret->offset));
+    else
+      emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 80 /* ax */));
+    canonicalize(BPF_REG_0, e->type);
   } else if (!strcmp(n, "func")) {
     emit_imm64(BPF_REG_0, G->t->func_index);
   } else if (!strcmp(n, "kstack") || !strcmp(n, "ustack")) {
@@ -1200,7 +1222,8 @@ static void cg_str_call(Node *e, int off, const Type *dst) {
 }
 
 static void cg_field_store(Node *e, int off, const Type *dst) {
-  if (G->t->type == PT_RAWTP) {
+  if (G->t->type == PT_RAWTP || G->t->type == PT_UPROBE ||
+      (G->t->type >= PT_KPROBE && G->t->type <= PT_FEXIT)) {
     cg_scalar(e);
     emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;

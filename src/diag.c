@@ -13,7 +13,7 @@ FILE *diag_out;   /* NULL: stderr */
 static void print_source_line(Loc loc) {
   if (!diag_source || !diag_source->text || loc.line <= 0)
     return;
-  const char *p = diag_source->text;
+  const char *p = diag_source->shown ? diag_source->shown : diag_source->text;
   for (int l = 1; l < loc.line && *p; p++)
     if (*p == '\n')
       l++;

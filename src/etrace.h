@@ -28,6 +28,9 @@ void *egrow(void *arr, int n, size_t elem); /* room for arr[n] (arena arrays) */
 char *estrndup(const char *s, size_t n);
 char *eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void arena_free_all(void);
+/* Bumped by arena_free_all: caches of arena objects compare it to know
+ * their contents are gone (one process may compile several programs). */
+int arena_generation(void);
 
 /* A growable byte buffer (malloc-backed, not arena). */
 typedef struct Buf {
@@ -46,6 +49,8 @@ char *read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
 typedef struct Source {
   const char *name;      /* file name, or "stdin" / "-e" text name */
   const char *text;
+  const char *shown;     /* text for diagnostics, when `text` was rewritten
+                          * (C preamble blanked, macros substituted) */
 } Source;
 
 typedef struct Loc {
@@ -281,6 +286,37 @@ bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *ou
 int btf_tp_params(const char *name, const char ***names, int **type_ids);
 bool btf_has_raw_tp(const char *name);
 const char *btf_c_name(int type_id);   /* "struct task_struct *" */
+/* Program C types (cdefs.c): a BTF split from vmlinux's that takes
+ * additions; names defined by the program shadow the kernel's. */
+struct btf *btf_writable(void);
+void btf_user_define(const char *name, int btf_kind, int id);
+int btf_lookup(const char *name, int btf_kind);  /* program, then kernel; -1 */
+bool btf_is_kernel_type(int id);
+
+void btf_resolve_fwd(int fwd_id, int real_id); /* a forward decl now defined */
+
+/* ---------------------------------------------------------------- dwarf.c */
+
+/* A user function's parameter from DWARF: its name, its type converted
+ * into the program BTF, and which argN register holds it at entry (-1:
+ * not in a general register, e.g. after a struct passed by value). */
+typedef struct DwParam {
+  const char *name;
+  int type_id;
+  int arg;
+} DwParam;
+/* Parameters of `func` in the ELF file at path; -1 with *why set. */
+int dwarf_func_params(const char *path, const char *func, DwParam **out, const char **why);
+
+/* ---------------------------------------------------------------- cdefs.c */
+
+/* The C preamble of a program (#include, #define, struct/union/enum/
+ * typedef definitions before the first probe): types into the program
+ * BTF, macros and enum constants substituted.  Returns the text for the
+ * lexer (the preamble blanked, lines kept), or NULL after an error. */
+const char *cdefs_process(const Source *src, const char *const *include_dirs, int ndirs,
+                          const char *const *includes, int nincludes);
+
 /* -l / -lv 'struct GLOB' (union, enum): 1 listed, 0 not a type glob, -1 error */
 int btf_list_types(FILE *f, const char *glob, bool verbose);
 int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), void *arg);
@@ -348,9 +384,11 @@ typedef struct Site {
 typedef enum {
   PT_BEGIN, PT_END, PT_TRACEPOINT, PT_INTERVAL, PT_PROFILE,
   PT_UPROBE, PT_URETPROBE, PT_USDT, PT_RAWTP,
+  PT_KPROBE, PT_KRETPROBE, PT_FENTRY, PT_FEXIT,
 } ProbeType;
 
 typedef struct TpFormat TpFormat;
+typedef struct TpField TpField;
 typedef struct UsdtProbe UsdtProbe;
 
 typedef struct Target {
@@ -380,6 +418,22 @@ typedef struct Target {
   uint64_t u_offset, u_ref_ctr;
   UsdtProbe *usdt;
   int func_index;
+  /* PT_UPROBE args.NAME: the function's parameters from DWARF, read on
+   * first use (u_nparams < 0: none, u_params_why says why) */
+  DwParam *u_params;
+  int u_nparams;
+  bool u_params_read;
+  const char *u_params_why;
+  /* PT_KPROBE / PT_KRETPROBE / PT_FENTRY / PT_FEXIT (type is the hook
+   * chosen; k_written the probe as written, which decides what the
+   * program may use): the kernel function, the kprobe offset, its BTF
+   * id (0: none), its parameters as tp (args.NAME, fields at 8 * i), and
+   * its return value (fexit's retval, at 8 * nargs) */
+  ProbeType k_written;
+  char *k_func;
+  uint64_t k_offset;
+  int k_btf_id;
+  TpField *k_ret;
   /* after cg */
   struct bpf_insn *insns;
   int ninsns;
@@ -412,6 +466,7 @@ typedef struct Options {
   int nposparams;
   bool unsafe;
   bool verbose;
+  bool dry_run;         /* --dry-run: ask the kernel nothing while compiling */
   bool quiet;           /* -q: no "Attaching N probes..." */
   int pid;              /* -p PID: trace only this process; exit with it */
   int cpid;             /* -c child pid (0 if none) */
@@ -440,7 +495,7 @@ void disasm_print(FILE *f, const struct bpf_insn *insns, int n, const Compiled *
 
 /* ---------------------------------------------------------------- tracefs.c */
 
-typedef struct TpField {
+struct TpField {
   char *name;
   char *ctype;         /* as in the format file, e.g. "const char *", "pid_t" */
   int offset, size;
@@ -448,7 +503,8 @@ typedef struct TpField {
   bool data_loc;       /* __data_loc char[] name */
   int array_len;       /* char comm[16] -> 16; 0 when not an array */
   bool user_ptr;       /* a user-space pointer (filename in syscalls) */
-} TpField;
+  int type_id;         /* kernel-function parameters: the BTF type */
+};
 
 struct TpFormat {
   char *sys, *event;
@@ -556,6 +612,43 @@ int prov_attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t 
  * Returns 1 when glob is a user-probe glob (listed), 0 when it is not,
  * -1 after an error. */
 int prov_uprobe_list(const char *glob, void (*add)(void *arg, char *name), void *arg);
+
+/* ---------------------------------------------------------------- prov_kprobe.c */
+
+/* One kprobe / kretprobe / fentry / fexit site from an attach point. */
+typedef struct KSite {
+  ProbeType type;        /* the hook chosen */
+  ProbeType written;     /* the probe type as written */
+  char *name;            /* canonical: "kprobe:vfs_read", "fentry:vmlinux:vfs_read" */
+  char *func;
+  uint64_t offset;       /* kprobe:FUNC+OFFSET */
+  int btf_id;            /* the function's BTF id, or -1 */
+  TpFormat *args;        /* its parameters (NULL without BTF) */
+  TpField *ret;          /* its return value (NULL without BTF) */
+} KSite;
+
+/* Is name one of kprobe, k, kretprobe, kr, fentry, f, kfunc, fexit, fr,
+ * kretfunc? */
+bool kprobe_provider(const char *name);
+const char *kprobe_kind_name(ProbeType t);   /* "kprobe" ... "fexit" */
+/* Expand an attach point (globs too) and choose each site's hook
+ * (fentry/fexit first for f:/fr:, kprobes for k:/kr:, the other as the
+ * fallback; with opt->dry_run, the hook as written).  Returns the number
+ * of sites in *out, or -1 after a located error (which names the missing
+ * kernel feature and the closest tracepoint). */
+int kprobe_expand(const char *text, Loc loc, const Options *opt, KSite **out);
+/* The tracepoint closest to kernel function func ("syscalls:sys_enter_read"
+ * for vfs_read; sys_exit_ for a return probe), if this kernel has it. */
+const char *kprobe_tracepoint_hint(const char *func, bool ret);
+/* Attach: returns the fd owning the attachment, or -errno. */
+int prov_attach_kprobe(int prog_fd, const char *func, uint64_t offset, bool retprobe);
+int prov_attach_fentry(int prog_fd, bool fexit);
+/* `-l` for kernel-function globs (kprobe:vfs_*, fentry:tcp_*): calls add
+ * for each match; returns 1 when glob is one, 0 when it is not.  With
+ * -lv, prov_kprobe_print_args prints an fentry/fexit probe's parameters
+ * (and fexit's retval) from BTF. */
+int prov_kprobe_list(const char *glob, void (*add)(void *arg, char *name), void *arg);
+void prov_kprobe_print_args(FILE *f, const char *name);
 
 /* ---------------------------------------------------------------- prov.c */
 

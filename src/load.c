@@ -77,6 +77,12 @@ static enum bpf_prog_type prog_type(const Target *t) {
     return BPF_PROG_TYPE_KPROBE; /* ctx is struct pt_regs */
   case PT_RAWTP:
     return t->rt_btf ? BPF_PROG_TYPE_TRACING : BPF_PROG_TYPE_RAW_TRACEPOINT;
+  case PT_KPROBE:
+  case PT_KRETPROBE:
+    return BPF_PROG_TYPE_KPROBE;
+  case PT_FENTRY:
+  case PT_FEXIT:
+    return BPF_PROG_TYPE_TRACING; /* ctx is the arguments as u64s */
   }
   return BPF_PROG_TYPE_UNSPEC;
 }
@@ -184,6 +190,10 @@ static int load_target(Compiled *c, Target *t) {
     opts.func_info_cnt = nfuncs;
     opts.func_info_rec_size = sizeof(*funcs);
   }
+  if (t->type == PT_FENTRY || t->type == PT_FEXIT) { /* the function, by vmlinux BTF id */
+    opts.expected_attach_type = t->type == PT_FENTRY ? BPF_TRACE_FENTRY : BPF_TRACE_FEXIT;
+    opts.attach_btf_id = t->k_btf_id;
+  }
   int fd = -1;
   if (t->type == PT_RAWTP && rawtp_btf_target(t, &opts)) {
     /* tp_btf first (typed context); raw_tp when the kernel refuses it */
@@ -206,7 +216,9 @@ static int load_target(Compiled *c, Target *t) {
     char *log = calloc(1, LOG_SIZE);
     LIBBPF_OPTS(bpf_prog_load_opts, lopts, .log_buf = log, .log_size = LOG_SIZE, .log_level = 1,
                 .prog_btf_fd = opts.prog_btf_fd, .func_info = opts.func_info,
-                .func_info_cnt = opts.func_info_cnt, .func_info_rec_size = opts.func_info_rec_size);
+                .func_info_cnt = opts.func_info_cnt, .func_info_rec_size = opts.func_info_rec_size,
+                .expected_attach_type = opts.expected_attach_type,
+                .attach_btf_id = opts.attach_btf_id);
     int fd2 = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &lopts);
     if (fd2 >= 0)
       close(fd2);

@@ -4,6 +4,7 @@
 #include "prov.h"
 #include "tools.h"
 #include "record.h"
+#include "flamegraph.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@ static void usage(FILE *f) {
         "    etrace tool [NAME [args...]]   (the bundled tools; 'etrace tool' lists them)\n"
         "    etrace record -o DIR EVENT...  (record tracepoints to a CTF trace)\n"
         "    etrace ctf repair DIR          (cut a damaged trace to its last whole packet)\n"
+        "    etrace flamegraph -i F -o OUT  (flame graph: .svg, .folded, .speedscope.json)\n"
         "\n"
         "OPTIONS:\n"
         "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
@@ -32,6 +34,8 @@ static void usage(FILE *f) {
         "    -e 'program'   the program to run\n"
         "    -f FORMAT      output format ('text', 'json')\n"
         "    -h, --help     show this help message\n"
+        "    -I DIR         search DIR for #include files\n"
+        "    --include FILE include FILE before the program (C definitions, #define)\n"
         "    -l [GLOB]      list probes (tracepoints, uprobes, usdt); -lv shows arguments\n"
         "    -o FILE        write the output to FILE\n"
         "    -p PID         trace only process PID and exit when it exits\n"
@@ -53,13 +57,15 @@ static void usage(FILE *f) {
 
 /* ------------------------------------------------------------ main */
 
-enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY };
+enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE };
 
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "tool"))
     return tool_main(argc - 1, argv + 1);
   if (argc > 1 && (!strcmp(argv[1], "record") || !strcmp(argv[1], "ctf")))
     return record_main(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "flamegraph"))
+    return flamegraph_main(argc - 1, argv + 1);
   const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
   const char *dump = NULL, *bufmode = NULL;
   bool list = false, dry_run = false, verify = false;
@@ -68,12 +74,14 @@ int main(int argc, char **argv) {
 
   static const struct option longopts[] = {
       {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"unsafe", no_argument, 0, OPT_UNSAFE},
-      {"verify", no_argument, 0, OPT_VERIFY},
+      {"verify", no_argument, 0, OPT_VERIFY},   {"include", required_argument, 0, OPT_INCLUDE},
       {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0},
   };
   int ch;
-  while ((ch = getopt_long(argc, argv, "+B:c:d:e:f:hlo:p:qvV", longopts, NULL)) != -1) {
+  const char **inc_dirs = NULL, **includes = NULL;
+  int ninc_dirs = 0, nincludes = 0;
+  while ((ch = getopt_long(argc, argv, "+B:c:d:e:f:hI:lo:p:qvV", longopts, NULL)) != -1) {
     switch (ch) {
     case 'B': bufmode = optarg; break;
     case 'c': cmd = optarg; break;
@@ -107,6 +115,14 @@ int main(int argc, char **argv) {
     case OPT_DRY_RUN: dry_run = true; break;
     case OPT_VERIFY: verify = true; break;
     case OPT_UNSAFE: opt.unsafe = true; break;
+    case 'I':
+      inc_dirs = realloc(inc_dirs, sizeof(char *) * (ninc_dirs + 1));
+      inc_dirs[ninc_dirs++] = optarg;
+      break;
+    case OPT_INCLUDE:
+      includes = realloc(includes, sizeof(char *) * (nincludes + 1));
+      includes[nincludes++] = optarg;
+      break;
     default: usage(stderr); return 1;
     }
   }
@@ -150,6 +166,11 @@ int main(int argc, char **argv) {
 
   int rc = 1;
   FILE *out = stdout;
+  /* #include, #define and C type definitions before the first probe */
+  src.shown = src.text;
+  src.text = cdefs_process(&src, inc_dirs, ninc_dirs, includes, nincludes);
+  if (!src.text)
+    goto out;
   Program *prog = parse_program(&src);
   if (!prog)
     goto out;
@@ -184,6 +205,7 @@ int main(int argc, char **argv) {
     opt.cpid = 1; /* a placeholder pid: the program is never loaded */
   }
 
+  opt.dry_run = dry_run;
   Compiled *c = sema_program(prog, &opt);
   if (!c)
     goto out;
@@ -221,6 +243,8 @@ out:
   if (out != stdout)
     fclose(out);
   free(file_text);
+  free(inc_dirs);
+  free(includes);
   arena_free_all();
   return rc;
 }

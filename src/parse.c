@@ -727,11 +727,12 @@ static void check_top_level(void) {
     int n = 1;    /* the directive's name: "#include" */
     while (n < tok->len && isalpha((unsigned char)tok->text[n]))
       n++;
-    error_at(tok->loc, "preprocessor directive '%.*s' is not supported yet", n, tok->text);
+    error_at(tok->loc, "preprocessor directive '%.*s' must come before the first probe", n,
+             tok->text);
   }
   for (size_t i = 0; i < sizeof c_words / sizeof c_words[0]; i++)
     if (is_word(tok, TK_ATTACH, c_words[i]))
-      error_at(tok->loc, "C type definitions ('%s') are not supported yet", c_words[i]);
+      error_at(tok->loc, "C type definitions ('%s') must come before the first probe", c_words[i]);
   if (at_config())
     error_at(tok->loc, "the config block must come before all probes");
 }

@@ -265,6 +265,19 @@ static bool list_rawtp(Listing *l, const char *glob) {
   return true;
 }
 
+/* -lv for uprobe:PATH:FUNC: the parameters from DWARF, when it has them. */
+static void print_uprobe_args(FILE *f, const char *name) {
+  const char *path = name + strlen("uprobe:");
+  const char *colon = strrchr(path, ':');
+  if (!colon)
+    return;
+  DwParam *params = NULL;
+  const char *why;
+  int n = dwarf_func_params(estrndup(path, colon - path), colon + 1, &params, &why);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "    %s %s\n", btf_c_name(params[i].type_id), params[i].name);
+}
+
 static void print_rawtp_args(FILE *f, const char *name) {
   const char **names;
   int *types;
@@ -278,6 +291,8 @@ static int list_one(Listing *l, const char *glob) {
   int user = prov_uprobe_list(glob, listing_add_cb, l);
   if (user)
     return user < 0 ? -EINVAL : 0;
+  if (prov_kprobe_list(glob, listing_add_cb, l))
+    return 0;
   if (list_rawtp(l, glob))
     return 0;
   const char *rest = NULL;
@@ -364,6 +379,10 @@ int prov_list(FILE *f, const char *glob, bool verbose) {
         print_tracepoint_args(f, l.names[i]);
       else if (verbose && !strncmp(l.names[i], "rawtracepoint:", 14))
         print_rawtp_args(f, l.names[i]);
+      else if (verbose && !strncmp(l.names[i], "uprobe:", 7))
+        print_uprobe_args(f, l.names[i]);
+      else if (verbose)
+        prov_kprobe_print_args(f, l.names[i]);
     }
   }
   return 0;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <linux/btf.h>
 
 static Compiled *C;
 static const Options *O;
@@ -333,8 +334,59 @@ static Type *check_user_arg(Node *e, int i) {
   return ty_int(u->args[i].size, u->args[i].is_signed);
 }
 
+/* kprobe / kretprobe / fentry / fexit: what a program may use follows
+ * the probe as written (k_written); the hook only limits args.NAME. */
+static bool is_kernel_probe(void) { return cur->type >= PT_KPROBE && cur->type <= PT_FEXIT; }
+
+static Type *check_kernel_builtin(Node *e) {
+  const char *n = e->name, *kind = kprobe_kind_name(cur->k_written);
+  bool ret = cur->k_written == PT_KRETPROBE || cur->k_written == PT_FEXIT;
+  bool btf_kind = cur->k_written == PT_FENTRY || cur->k_written == PT_FEXIT;
+  if (!strcmp(n, "func"))
+    return new_kind(TY_PROBE, 8);
+  if (!strcmp(n, "retval")) {
+    if (!ret) {
+      serr(e->loc, "the retval builtin is only available in kretprobe and fexit probes, not in "
+                   "%s probes", kind);
+      return NULL;
+    }
+    Type *rt = cur->k_written == PT_FEXIT && cur->k_ret ? btf_type_of(cur->k_ret->type_id, false)
+                                                         : NULL;
+    if (rt && !is_object(rt) && rt->kind != TY_STR)
+      return rt;
+    if (cur->k_written == PT_FEXIT && cur->k_ret) {
+      serr(e->loc, "%s returns %s, which retval cannot hold", cur->k_func, cur->k_ret->ctype);
+      return NULL;
+    }
+    return ty_u64;
+  }
+  if (!strcmp(n, "args")) {
+    if (!btf_kind)
+      serr(e->loc, "the args builtin is not available in %s probes: use arg0..argN, or an "
+                   "fentry probe for the arguments by name", kind);
+    else if (!cur->tp)
+      serr(e->loc, "args needs the BTF prototype of %s, which this kernel does not have",
+           cur->k_func);
+    else if (cur->type == PT_KRETPROBE)
+      serr(e->loc, "args cannot be read: this kernel cannot run fexit programs and the "
+                   "kretprobe used instead does not see the arguments");
+    else
+      return new_kind(TY_CTX, 0);
+    return NULL;
+  }
+  if (ret) {
+    serr(e->loc, "%s is not available in %s probes (the arguments are gone when the function "
+                 "returns)%s", n, kind, btf_kind ? "; use args.NAME" : "");
+    return NULL;
+  }
+  return ty_u64;
+}
+
 static Type *check_builtin(Node *e) {
   const char *n = e->name;
+  if (is_kernel_probe() && (!strcmp(n, "args") || !strcmp(n, "retval") || !strcmp(n, "func") ||
+                            (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3]))))
+    return check_kernel_builtin(e);
   if (!strcmp(n, "pid") || !strcmp(n, "tid") || !strcmp(n, "uid") || !strcmp(n, "gid") ||
       !strcmp(n, "cpu") || !strcmp(n, "numaid"))
     return ty_int(4, false);
@@ -371,8 +423,9 @@ static Type *check_builtin(Node *e) {
     return ty_int(4, false);
   }
   if (!strcmp(n, "args")) {
-    if (cur->type != PT_TRACEPOINT && cur->type != PT_RAWTP) {
-      serr(e->loc, "the args builtin can only be used with tracepoint and rawtracepoint probes");
+    if (cur->type != PT_TRACEPOINT && cur->type != PT_RAWTP && cur->type != PT_UPROBE) {
+      serr(e->loc, "the args builtin can only be used with tracepoint, rawtracepoint, uprobe, "
+                   "fentry and fexit probes");
       return NULL;
     }
     Type *t = ealloc(sizeof(Type));
@@ -631,6 +684,9 @@ static Type *check_sizeof(Node *e) {
       serr(e->loc, "sizeof() expects a type or an expression");
       return NULL;
     }
+    if (!t && e->args->kind == ND_BUILTIN &&
+        btf_lookup(e->args->name, BTF_KIND_TYPEDEF) > 0)
+      t = btf_parse_type(e->args->name, is_user_probe(), &why); /* sizeof(handle_t) */
     if (!t) {
       t = check_expr(e->args);
       if (!t || t->kind == TY_NONE)
@@ -763,6 +819,11 @@ static Type *check_call(Node *e) {
       /* bpf_snprintf_btf() is a helper of BTF-typed (tracing) programs */
       serr(mode->loc, "dump(..., \"kernel\") renders in the kernel with bpf_snprintf_btf(), "
                       "which only rawtracepoint (tp_btf) probes may call");
+      return NULL;
+    }
+    if (mode && !strcmp(mode->str, "kernel") && !btf_is_kernel_type(obj->btf_id)) {
+      serr(e->args->loc, "dump(..., \"kernel\") can only render kernel types, and %s is the "
+                         "program's own", ty_name(obj));
       return NULL;
     }
     if (mode && !strcmp(mode->str, "kernel") && !t->is_ptr) {
@@ -1199,6 +1260,69 @@ static Type *check_rawtp_arg(Node *e) {
   return NULL;
 }
 
+/* args.NAME on a uprobe: the parameter from the binary's DWARF, read
+ * from its System V register (or stack slot) like argN. */
+static Type *check_uprobe_arg(Node *e) {
+  if (!cur->u_params_read) {
+    cur->u_params_read = true;
+    cur->u_nparams = dwarf_func_params(cur->u_path, C->probe_names[cur->func_index],
+                                       &cur->u_params, &cur->u_params_why);
+  }
+  if (cur->u_nparams < 0) {
+    serr(e->loc, "cannot type args.%s of %s: %s", e->name, cur->name, cur->u_params_why);
+    return NULL;
+  }
+  for (int i = 0; i < cur->u_nparams; i++) {
+    DwParam *p = &cur->u_params[i];
+    if (strcmp(p->name, e->name))
+      continue;
+    Type *t = btf_type_of(p->type_id, true);
+    if (p->arg < 0 || !t || is_object(t) || t->kind == TY_STR) {
+      serr(e->loc, "argument '%s' of %s is not passed in a general register (a struct by value, "
+                   "a floating-point value, or after one), so etrace cannot read it", e->name,
+           cur->name);
+      return NULL;
+    }
+    e->field_off = p->arg;
+    return t;
+  }
+  Buf b = {0};
+  for (int i = 0; i < cur->u_nparams; i++)
+    buf_printf(&b, "%s%s", i ? ", " : "", cur->u_params[i].name);
+  serr(e->loc, "%s has no argument named '%s' (it has: %s)", cur->name, e->name,
+       b.data ? b.data : "none");
+  buf_free(&b);
+  return NULL;
+}
+
+/* args.NAME of fentry/fexit: typed from the function's BTF prototype
+ * (pointers to kernel structs can be followed); ctx is u64 args[]. */
+static Type *check_kernel_arg(Node *e) {
+  TpField *f = ctx_field(e->name);
+  if (!f) {
+    Buf b = {0};
+    for (int i = 0; i < cur->tp->nfields; i++)
+      buf_printf(&b, "%s%s", i ? ", " : "", cur->tp->fields[i].name);
+    serr(e->loc, "kernel function %s has no parameter named '%s' (it has: %s)", cur->k_func,
+         e->name, b.data ? b.data : "none");
+    buf_free(&b);
+    return NULL;
+  }
+  Type *t = btf_type_of(f->type_id, false);
+  if (!t || is_object(t) || t->kind == TY_STR) {
+    serr(e->loc, "argument '%s' of %s has type '%s', which etrace cannot read", e->name,
+         cur->k_func, f->ctype);
+    return NULL;
+  }
+  if (cur->type == PT_KPROBE && f->offset >= 6 * 8) {
+    serr(e->loc, "argument '%s' is passed on the stack, which the kprobe used instead of fentry "
+                 "cannot read", e->name);
+    return NULL;
+  }
+  e->field_off = f->offset;
+  return t;
+}
+
 static Type *check_field(Node *e) {
   Type *t = check_expr(e->lhs);
   if (!t || t->kind == TY_NONE)
@@ -1207,6 +1331,10 @@ static Type *check_field(Node *e) {
     return check_member(e, t);
   if (cur->type == PT_RAWTP)
     return check_rawtp_arg(e);
+  if (cur->type == PT_UPROBE)
+    return check_uprobe_arg(e);
+  if (is_kernel_probe())
+    return check_kernel_arg(e);
   TpField *f = ctx_field(e->name);
   if (!f) {
     serr(e->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
@@ -1246,6 +1374,10 @@ static Type *check_index(Node *e) {
   if (!check_expr(f->lhs))
     return NULL;
   TpField *tf = ctx_field(f->name);
+  if (!tf && is_kernel_probe()) {
+    serr(f->loc, "kernel function %s has no parameter named '%s'", cur->k_func, f->name);
+    return NULL;
+  }
   if (!tf) {
     serr(f->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
          f->name);
@@ -1702,9 +1834,6 @@ static bool parse_rate(const char *spec, uint64_t *period_ns, uint64_t *freq_hz)
 
 static const char *unsupported_provider(const char *prov) {
   static const char *const names[][2] = {
-      {"kprobe", "kprobe"}, {"k", "kprobe"}, {"kretprobe", "kretprobe"}, {"kr", "kretprobe"},
-      {"fentry", "fentry"}, {"f", "fentry"},
-      {"fexit", "fexit"}, {"fr", "fexit"}, {"kfunc", "fentry"}, {"kretfunc", "fexit"},
       {"software", "software"},
       {"s", "software"}, {"hardware", "hardware"}, {"h", "hardware"},
       {"watchpoint", "watchpoint"}, {"w", "watchpoint"}, {"iter", "iter"}, {"it", "iter"},
@@ -1848,6 +1977,21 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
       t->u_offset = sites[i].offset;
       t->u_ref_ctr = sites[i].ref_ctr;
       t->usdt = sites[i].usdt;
+      t->func_index = add_probe_name(sites[i].func);
+    }
+    return;
+  }
+  if (kprobe_provider(prov)) {
+    KSite *sites;
+    int n = kprobe_expand(s, ap->loc, O, &sites);
+    for (int i = 0; i < n; i++) {
+      Target *t = add_target(p, sites[i].type, sites[i].name);
+      t->k_written = sites[i].written;
+      t->k_func = sites[i].func;
+      t->k_offset = sites[i].offset;
+      t->k_btf_id = sites[i].btf_id;
+      t->tp = sites[i].args;
+      t->k_ret = sites[i].ret;
       t->func_index = add_probe_name(sites[i].func);
     }
     return;

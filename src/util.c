@@ -35,7 +35,12 @@ void *ealloc(size_t n) {
   return p;
 }
 
+static int generation;
+
+int arena_generation(void) { return generation; }
+
 void arena_free_all(void) {
+  generation++;
   while (arena_head) {
     Chunk *next = arena_head->next;
     free(arena_head);

@@ -234,6 +234,10 @@ static int attach_target(Target *t) {
   if (t->type == PT_UPROBE || t->type == PT_URETPROBE || t->type == PT_USDT)
     return prov_attach_uprobe(t->prog_fd, t->u_path, t->u_offset, t->u_ref_ctr,
                               t->type == PT_URETPROBE, R.opt->pid);
+  if (t->type == PT_KPROBE || t->type == PT_KRETPROBE)
+    return prov_attach_kprobe(t->prog_fd, t->k_func, t->k_offset, t->type == PT_KRETPROBE);
+  if (t->type == PT_FENTRY || t->type == PT_FEXIT)
+    return prov_attach_fentry(t->prog_fd, t->type == PT_FEXIT);
   return -EINVAL;
 }
 

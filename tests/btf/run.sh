@@ -111,3 +111,8 @@ else fail l_struct_glob "expected sorted struct task_* names" "$OUT/l_task.out";
 printf 'rawtracepoint:vmlinux:sched_switch\n    bool preempt\n    struct task_struct * prev\n    struct task_struct * next\n    unsigned int prev_state\n' > "$OUT/lv_rawtp.want"
 if cmp -s "$OUT/lv_rawtp.want" "$OUT/lv_rawtp.out"; then pass lv_rawtracepoint_args
 else fail lv_rawtracepoint_args "arguments differ" "$OUT/lv_rawtp.out"; fi
+
+"$ET" -lv 'uprobe:tests/bin/struct_target:st_visit' > "$OUT/lv_uprobe.out" 2>&1
+if grep -qx 'uprobe:.*/tests/bin/struct_target:st_visit' "$OUT/lv_uprobe.out" &&
+   grep -qx '    struct st_point \* p' "$OUT/lv_uprobe.out"; then pass lv_uprobe_dwarf_args
+else fail lv_uprobe_dwarf_args "expected the DWARF parameter" "$OUT/lv_uprobe.out"; fi

@@ -18,6 +18,10 @@ for bt in tests/codegen/*.bt; do
   fi
   if $ET --verify "$bt" > /dev/null 2> tests/out/codegen/$name.verr; then
     echo "PASS verifier/$name"
+  elif grep -q 'this kernel has no kprobes\|this kernel cannot run' tests/out/codegen/$name.verr; then
+    # kernel-function probes on a kernel without kprobes/fentry: the
+    # verifier check runs in the qemu-booted kernel (tests/qemu)
+    echo "# verifier/$name: not loadable on this kernel, verified in tests/qemu"
   else
     echo "FAIL verifier/$name"; tail -20 tests/out/codegen/$name.verr
   fi

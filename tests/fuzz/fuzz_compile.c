@@ -24,8 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Source src = {.name = "fuzz", .text = text};
   diag_source = &src;
   static const char *const params[] = {"1", "two"};
-  Options opt = {.posparams = params, .nposparams = 2, .unsafe = true, .cpid = 1};
-  Program *prog = parse_program(&src);
+  Options opt = {.posparams = params, .nposparams = 2, .unsafe = true, .cpid = 1,
+                 .dry_run = true};
+  src.shown = src.text; /* the C preamble (#define, struct ...) first */
+  src.text = cdefs_process(&src, NULL, 0, NULL, 0);
+  Program *prog = src.text ? parse_program(&src) : NULL;
   if (prog) {
     Compiled *c = sema_program(prog, &opt);
     if (c)

@@ -83,12 +83,15 @@ hasnt() {
   fi
 }
 
-# narrow NAME: the header (the first two lines) and the workload's lines
-# (those `has` matched) are at most 80 columns wide.  Other lines may be
-# wider where a path or an argument list is.
+# narrow NAME: the header (the first two lines without digits: events of
+# other processes may come before BEGIN's output, as with bpftrace, since
+# BEGIN runs once the probes are attached) and the workload's lines (those
+# `has` matched) are at most 80 columns wide.  Other lines may be wider
+# where a path or an argument list is.
 narrow() {
   local wide
-  wide=$(head -2 "$TOOL_OUT" | cat - "$TOOL_OUT.matched" | awk 'length($0) > 80' | head -3)
+  wide=$(grep -v '[0-9]' "$TOOL_OUT" | head -2 | cat - "$TOOL_OUT.matched" |
+         awk 'length($0) > 80' | head -3)
   if [ -n "$wide" ]; then
     fail "$1" "lines wider than 80 columns: $wide"
     return 1

@@ -14,9 +14,9 @@ same() {
 }
 
 if ! ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-    -Werror -Isrc -o $t tests/tracefs/t.c src/tracefs.c src/prov.c src/prov_uprobe.c src/elfsym.c \
-    src/util.c src/diag.c \
-    -lbpf -lelf -lz 2>$out/build.log; then
+    -Werror -Isrc -o $t tests/tracefs/t.c src/tracefs.c src/prov.c src/prov_uprobe.c src/prov_kprobe.c \
+    src/elfsym.c src/btf.c src/dwarf.c src/types.c src/util.c src/diag.c \
+    -lbpf -ldw -lelf -lz 2>$out/build.log; then
   fail build "$(cat $out/build.log)"
   exit 0
 fi
