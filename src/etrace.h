@@ -713,10 +713,12 @@ void rt_printf(Buf *b, const char *fmt, const Type *args, const void *data);
  * (and optionally comm, and other fields that are ignored):
  * "comm;root;...;leaf COUNT\n", frames by function name (no offsets, so
  * samples in one function merge), user frames then kernel frames, lines
- * sorted and merged.  Appends to out; returns the number of lines, or
- * -errno (-EINVAL: not such a map).  `etrace flamegraph` can feed this
- * to the writers of src/out/flame*.c. */
-int rt_folded_stacks(const MapInfo *m, Buf *out);
+ * sorted and merged; kernel_suffix (NULL: none; FLAME_KERNEL_SUFFIX for
+ * flame graphs) is appended to kernel frames.  Appends to out; returns
+ * the number of lines, or -errno (-EINVAL: not such a map).  Live
+ * `etrace flamegraph` (src/flame_live.c) can feed each line to
+ * flame_add_folded(). */
+int rt_folded_stacks(const MapInfo *m, Buf *out, const char *kernel_suffix);
 
 /* The event loop: run until exit() / signal / child exit.  Returns the
  * process exit code. */

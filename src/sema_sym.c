@@ -104,7 +104,7 @@ static Type *stack_call(Node *e, bool report) {
 /* Probes whose context is struct pt_regs (perf events start with it). */
 static bool ctx_is_pt_regs(ProbeType t) {
   return t == PT_UPROBE || t == PT_URETPROBE || t == PT_USDT || t == PT_PROFILE ||
-         t == PT_INTERVAL;
+         t == PT_INTERVAL || t == PT_KPROBE || t == PT_KRETPROBE;
 }
 
 static const char *probe_kind(ProbeType t) {
@@ -118,6 +118,10 @@ static const char *probe_kind(ProbeType t) {
   case PT_UPROBE: return "uprobe";
   case PT_URETPROBE: return "uretprobe";
   case PT_USDT: return "usdt";
+  case PT_KPROBE: return "kprobe";
+  case PT_KRETPROBE: return "kretprobe";
+  case PT_FENTRY: return "fentry";
+  case PT_FEXIT: return "fexit";
   default: return "this";
   }
 }

@@ -7,7 +7,9 @@
  * first string field) and other fields (a pid, ignored).  With both
  * stacks, the kernel frames follow the user frames (the kernel runs on
  * behalf of the user code below it).  An unknown frame is its address in
- * hex, as in the text output.  Lines come out sorted, duplicates merged.
+ * hex, as in the text output; kernel frames get kernel_suffix appended
+ * when it is not NULL (flame.h's "_[k]" convention).  Lines come out
+ * sorted, duplicates merged.
  */
 #include "rt/rt.h"
 
@@ -24,7 +26,7 @@ static int cmp_line(const void *a, const void *b) {
 }
 
 /* Append the frames of one stack value, root first. */
-static void put_frames(Buf *b, const Type *t, const unsigned char *data) {
+static void put_frames(Buf *b, const Type *t, const unsigned char *data, const char *ksuffix) {
   uint64_t v, ips[STACK_MAX_FRAMES];
   memcpy(&v, data, 8);
   int n = sym_stack_read(t->stack_limit, (int32_t)v, ips);
@@ -40,6 +42,8 @@ static void put_frames(Buf *b, const Type *t, const unsigned char *data) {
       buf_put(b, name, strlen(name));
     else
       buf_printf(b, "0x%llx", (unsigned long long)ips[i]);
+    if (!t->stack_user && ksuffix)
+      buf_put(b, ksuffix, strlen(ksuffix));
   }
 }
 
@@ -61,7 +65,7 @@ static int key_fields(const MapInfo *m, const Type **f, int *off, int max) {
   return n;
 }
 
-int rt_folded_stacks(const MapInfo *m, Buf *out) {
+int rt_folded_stacks(const MapInfo *m, Buf *out, const char *kernel_suffix) {
   const Type *f[16];
   int off[16];
   int nf = key_fields(m, f, off, 16);
@@ -88,9 +92,9 @@ int rt_folded_stacks(const MapInfo *m, Buf *out) {
     if (comm >= 0)
       buf_put(&b, key + off[comm], strnlen((const char *)key + off[comm], f[comm]->size));
     if (ust >= 0)
-      put_frames(&b, f[ust], key + off[ust]);
+      put_frames(&b, f[ust], key + off[ust], NULL);
     if (kst >= 0)
-      put_frames(&b, f[kst], key + off[kst]);
+      put_frames(&b, f[kst], key + off[kst], kernel_suffix);
     buf_put(&b, "", 1);
     lines[i].text = b.data;
     if (vk == TY_INT)

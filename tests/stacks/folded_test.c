@@ -68,8 +68,8 @@ int main(void) {
   add(km, (uint64_t)-1 & 0xffffffff, "nostack", 7); /* id -1: no frames */
   add(um, 2 | (uint64_t)getpid() << 32, "self", 4);
   Buf b = {0};
-  int n1 = rt_folded_stacks(km, &b);
-  int n2 = rt_folded_stacks(um, &b);
+  int n1 = rt_folded_stacks(km, &b, "_[k]");
+  int n2 = rt_folded_stacks(um, &b, "_[k]");
   fwrite(b.data, 1, b.len, stdout);
   printf("lines %d %d\n", n1, n2);
   return 0;
