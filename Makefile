@@ -57,7 +57,7 @@ tests/bin/stack_target: HELPER_CFLAGS = -fno-omit-frame-pointer
 # Statically linked etrace and helpers for the qemu-booted test kernel
 # (tests/qemu: an initramfs holds nothing but busybox and these).
 etrace.static: $(OBJS)
-	$(CC) $(CFLAGS) -static -o $@ $^ $(LDFLAGS) -lbpf -lelf -lz
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDFLAGS) -lbpf -ldw -lelf -lz -llzma -lbz2
 
 tests/bin/static/%: tests/helpers/%.c
 	@mkdir -p tests/bin/static
