@@ -47,6 +47,7 @@ typedef struct UFile {
   unsigned long ino;
   ElfInfo *elf;        /* NULL until loaded, or when it cannot be read */
   bool tried;
+  int generation;      /* arena generation elf was allocated in */
   struct UFile *next;  /* hash chain */
 } UFile;
 
@@ -100,7 +101,14 @@ static UFile *file_get(const char *path, unsigned long ino) {
 }
 
 static ElfInfo *file_elf(UFile *f) {
+  /* elfsym_open allocates from the compile arena: tables loaded before an
+   * arena_free_all() (another compilation in this process) are gone */
+  if (f->tried && f->generation != arena_generation()) {
+    f->tried = false;
+    f->elf = NULL;
+  }
   if (!f->tried) {
+    f->generation = arena_generation();
     f->tried = true;
     const char *err;
     f->elf = elfsym_open(f->load_path ? f->load_path : f->path, &err);
