@@ -9,7 +9,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isr
 LDLIBS  += -Wl,-Bstatic -lbpf -ldw -lelf -lz -llzma -lbz2 -Wl,-Bdynamic
 PREFIX  ?= /usr/local
 
-SRCS := $(wildcard src/*.c src/rt/*.c src/prov/*.c src/out/*.c)
+SRCS := $(wildcard src/*.c src/rt/*.c src/prov/*.c src/out/*.c src/sym/*.c)
 OBJS := $(SRCS:%.c=build/%.o)
 ASAN_OBJS := $(SRCS:%.c=build/asan/%.o)
 DEPS := $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
@@ -49,12 +49,15 @@ build/asan/%.o: %.c
 
 tests/bin/%: tests/helpers/%.c
 	@mkdir -p tests/bin
-	$(CC) -O1 -g -o $@ $<
+	$(CC) -O1 -g $(HELPER_CFLAGS) -o $@ $<
+
+# Frame pointers, so the kernel's user-stack walk reaches main.
+tests/bin/stack_target: HELPER_CFLAGS = -fno-omit-frame-pointer
 
 # Statically linked etrace and helpers for the qemu-booted test kernel
 # (tests/qemu: an initramfs holds nothing but busybox and these).
 etrace.static: $(OBJS)
-	$(CC) $(CFLAGS) -static -o $@ $^ $(LDFLAGS) -lbpf -lelf -lz
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDFLAGS) -lbpf -ldw -lelf -lz -llzma -lbz2
 
 tests/bin/static/%: tests/helpers/%.c
 	@mkdir -p tests/bin/static

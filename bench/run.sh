@@ -98,3 +98,22 @@ for kind in uprobe uretprobe; do
   fi
   echo "$line"
 done
+
+echo "== (f) stack symbolisation throughput (src/sym/, bench/symbolise.c)"
+cc -O2 -std=gnu11 -Isrc -o tests/out/symbolise bench/symbolise.c build/src/sym/*.o \
+  build/src/elfsym.o build/src/util.o build/src/diag.o \
+  -Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic && tests/out/symbolise 2
+
+echo "== (g) profile one-liner: exit() to process end (symbolising and printing every stack)"
+make -s tests/bin/stack_target
+tests/bin/stack_target spin 30000 > /dev/null & spin=$!
+prog='profile:hz:199 { @[kstack, ustack] = count(); } interval:s:3 { printf("bye\n"); exit(); }'
+runs 3 bye $ET -q -e "$prog" > tests/out/g.et
+$ET -q -e "$prog" 2>/dev/null | grep -c '^@\[' > tests/out/g.et.n
+echo "etrace:   $(median after_mark_ms < tests/out/g.et) ms from exit() to the end, $(cat tests/out/g.et.n) stacks printed"
+if $have_bpftrace; then
+  runs 3 bye bpftrace -e "$prog" > tests/out/g.bt
+  bpftrace -e "$prog" 2>/dev/null | grep -c '^@\[' > tests/out/g.bt.n
+  echo "bpftrace: $(median after_mark_ms < tests/out/g.bt) ms, $(cat tests/out/g.bt.n) stacks printed"
+fi
+kill $spin 2>/dev/null; wait $spin 2>/dev/null

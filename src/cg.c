@@ -60,6 +60,7 @@ typedef struct Cg {
   Target *t;
   Compiled *c;
   bool failed;
+  int ctx_off;          /* the program's own ctx (bpf_get_stackid needs it) */
 } Cg;
 
 static Cg *G;
@@ -217,7 +218,7 @@ static void set_r0_bool(int yes) {
 static void load_ctx(int reg) { emit(LDX(BPF_DW, reg, BPF_REG_10, CTX_OFF)); }
 
 /* Count a lost event: drops[idx] += 1 (per-CPU array). */
-enum { DROP_RINGBUF = 0, DROP_MAP_FULL = 1 };
+enum { DROP_RINGBUF = 0, DROP_MAP_FULL = 1, DROP_STACK = 2 };
 
 static MapInfo *internal_map(const char *name) {
   for (int i = 0; i < G->c->nmaps; i++)
@@ -626,6 +627,184 @@ static void cg_user_arg(Node *e, int i) {
   canonicalize(BPF_REG_0, e->type);
 }
 
+/* ------------------------------------------------------------ stacks */
+
+static MapInfo *add_internal_map(Compiled *c, const char *name, int val_size);
+static void submit_record(int roff, int size);
+
+static int target_index(const Target *t) {
+  for (int i = 0; i < G->c->ntargets; i++)
+    if (G->c->targets[i] == t)
+      return i;
+  return 0;
+}
+
+/* The first time ustack/usym sees a process, tell user space (REC_PID)
+ * so that it reads the process's maps while it lives (sym/usym.c).  A
+ * hash map of reported processes makes it once per process: lookup, then
+ * insert with BPF_NOEXIST, whose failure means another CPU reported it.
+ * The key is the pid, the command name, and the time in 268 ms steps:
+ * an exec (which replaces the maps and nearly always the name: a -c
+ * child is etrace until it execs) is reported again at once, and a busy
+ * process again every 268 ms, so that libraries mapped after its first
+ * event (the dynamic loader's work, dlopen) are seen too. */
+static void cg_pid_note(Loc loc) {
+  MapInfo *m = internal_map(".pids");
+  if (!m) {
+    m = add_internal_map(G->c, ".pids", 8);
+    m->key_size = 24; /* u64 pid, char comm[16] */
+    m->max_entries = 16384;
+  }
+  int mark = G->stack;
+  int k = slot(24, loc), v = slot(8, loc);
+  int done = label_new();
+  emit(CALL(BPF_FUNC_get_current_pid_tgid));
+  emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
+  jmp_imm(BPF_JEQ, BPF_REG_0, 0, done); /* the idle task has no user stack */
+  emit(STX(BPF_W, BPF_REG_10, BPF_REG_0, k));
+  emit(CALL(BPF_FUNC_ktime_get_ns));
+  emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 28));
+  emit(STX(BPF_W, BPF_REG_10, BPF_REG_0, k + 4));
+  emit_zero(k + 8, 16);
+  emit_addr(BPF_REG_1, k + 8);
+  emit(MOV64_IMM(BPF_REG_2, 16));
+  emit(CALL(BPF_FUNC_get_current_comm));
+  map_lookup(m, k);
+  jmp_imm(BPF_JNE, BPF_REG_0, 0, done);
+  emit(ST_IMM(BPF_DW, BPF_REG_10, v, 1));
+  emit_map(BPF_REG_1, m);
+  emit_addr(BPF_REG_2, k);
+  emit_addr(BPF_REG_3, v);
+  emit(MOV64_IMM(BPF_REG_4, BPF_NOEXIST));
+  emit(CALL(BPF_FUNC_map_update_elem));
+  jmp_imm(BPF_JNE, BPF_REG_0, 0, done);
+  /* header (REC_PID << 32) | pid, built at run time.  A uprobe or USDT
+   * probe also knows where its file is loaded (ip - the probed
+   * instruction's link-time address): sent along, it places that file
+   * even if the process is gone before its maps are read. */
+  uint64_t probe_vaddr;
+  bool placed = (G->t->type == PT_UPROBE || G->t->type == PT_USDT) &&
+                sym_probe_vaddr(G->t, &probe_vaddr);
+  int roff = slot(placed ? 24 : 8, loc);
+  emit_imm64(BPF_REG_1, REC_HEADER(REC_PID, 0));
+  emit(LDX(BPF_W, BPF_REG_2, BPF_REG_10, k));
+  emit(ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_2));
+  emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, roff));
+  if (placed) {
+    load_ctx(BPF_REG_1);
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 128 /* ip */));
+    emit_imm64(BPF_REG_1, probe_vaddr);
+    emit(ALU64_REG(BPF_SUB, BPF_REG_0, BPF_REG_1));
+    emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 8));
+    emit_imm64(BPF_REG_0, target_index(G->t));
+    emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 16));
+  }
+  submit_record(roff, placed ? 24 : 8);
+  label_here(done);
+  G->stack = mark;
+}
+
+/* r0 = kstack/ustack value: the stack id in the low 32 bits (negative:
+ * none) and, for ustack, the pid above it.  The frames go to the stack
+ * map of this frame count.  Flags: BPF_F_USER_STACK for ustack; neither
+ * FAST_STACK_CMP (a hash collision would merge two stacks) nor
+ * REUSE_STACKID (it would rewrite stacks that map keys still name): a
+ * collision returns -EEXIST and is counted as a lost stack. */
+static void cg_stack(Node *e) {
+  const Type *t = e->type;
+  char name[16];
+  snprintf(name, sizeof name, ".stack%d", t->stack_limit);
+  MapInfo *m = internal_map(name);
+  if (!m) {
+    m = add_internal_map(G->c, name, 8 * t->stack_limit);
+    /* distinct stacks hash into these buckets; two in one bucket lose
+     * the second (-EEXIST, counted): 8192 keeps that rare for hundreds
+     * of stacks, at about 8 MiB of kernel memory for 127 frames */
+    m->max_entries = 8192;
+  }
+  if (t->stack_user)
+    cg_pid_note(e->loc);
+  int mark = G->stack;
+  int id = slot(8, e->loc);
+  emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_10, G->ctx_off));
+  emit_map(BPF_REG_2, m);
+  /* Raw tracepoints (and the syscall dispatcher) take the kernel stack
+   * inside the helper: skip this program, bpf_trace_runN and
+   * __bpf_trace_EVENT so that it starts where a tracepoint's does. */
+  int skip = G->t->raw_syscall || G->t->type == PT_RAWTP ? 3 : 0;
+  emit(MOV64_IMM(BPF_REG_3, t->stack_user ? BPF_F_USER_STACK : skip));
+  emit(CALL(BPF_FUNC_get_stackid));
+  emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, id));
+  int ok = label_new();
+  jmp_imm(BPF_JNE, BPF_REG_0, -17 /* -EEXIST */, ok);
+  count_drop(DROP_STACK);
+  label_here(ok);
+  if (t->stack_user) {
+    emit(CALL(BPF_FUNC_get_current_pid_tgid));
+    emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
+    emit(ALU64_IMM(BPF_LSH, BPF_REG_0, 32));
+    emit(LDX(BPF_W, BPF_REG_1, BPF_REG_10, id));
+    emit(ALU64_REG(BPF_OR, BPF_REG_0, BPF_REG_1));
+  } else {
+    emit(LDX(BPF_W, BPF_REG_0, BPF_REG_10, id));
+  }
+  G->stack = mark;
+}
+
+/* kaddr, uaddr, reg, ksym: 8-byte values in r0. */
+static void cg_sym_call(Node *e) {
+  const char *n = e->name;
+  if (!strcmp(n, "kstack") || !strcmp(n, "ustack")) {
+    cg_stack(e);
+  } else if (!strcmp(n, "ksym")) {
+    cg_scalar(e->args);
+  } else if (!strcmp(n, "kaddr")) {
+    emit_imm64(BPF_REG_0, sym_kernel_addr(e->args->str));
+  } else if (!strcmp(n, "uaddr")) {
+    SymUaddr u;
+    const char *why = sym_uaddr(G->t, e->args->str, &u);
+    if (why) {
+      fail(e->loc, "%s", why);
+      return;
+    }
+    if (u.relative) { /* position-independent: the probe's ip + delta */
+      load_ctx(BPF_REG_1);
+      emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 128 /* ip */));
+      emit_imm64(BPF_REG_1, u.value);
+      emit(ALU64_REG(BPF_ADD, BPF_REG_0, BPF_REG_1));
+    } else {
+      emit_imm64(BPF_REG_0, u.value);
+    }
+  } else if (!strcmp(n, "reg")) {
+    load_ctx(BPF_REG_1);
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, sema_reg_offset(e->args->str)));
+  } else {
+    fail(e->loc, "%s() does not return a number", n);
+  }
+}
+
+/* usym(addr): the address, then the pid that gives it a meaning. */
+static void cg_usym(Node *e, int off) {
+  cg_pid_note(e->loc);
+  cg_scalar(e->args);
+  emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
+  emit(CALL(BPF_FUNC_get_current_pid_tgid));
+  emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
+  emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off + 8));
+}
+
+static bool uses_stack(const Node *n) {
+  for (; n; n = n->next) {
+    if ((n->kind == ND_BUILTIN || n->kind == ND_CALL) &&
+        (!strcmp(n->name, "kstack") || !strcmp(n->name, "ustack")))
+      return true;
+    if (uses_stack(n->lhs) || uses_stack(n->rhs) || uses_stack(n->cond) ||
+        uses_stack(n->then) || uses_stack(n->els) || uses_stack(n->args) || uses_stack(n->body))
+      return true;
+  }
+  return false;
+}
+
 static void cg_builtin(Node *e) {
   const char *n = e->name;
   if (!strcmp(n, "pid") || !strcmp(n, "tid")) {
@@ -675,6 +854,8 @@ static void cg_builtin(Node *e) {
     canonicalize(BPF_REG_0, e->type);
   } else if (!strcmp(n, "func")) {
     emit_imm64(BPF_REG_0, G->t->func_index);
+  } else if (!strcmp(n, "kstack") || !strcmp(n, "ustack")) {
+    cg_stack(e);
   } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9' && G->t->type == PT_RAWTP) {
     load_ctx(BPF_REG_1);
     emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8 * atoi(n + 3)));
@@ -897,6 +1078,8 @@ static void cg_call_scalar(Node *e) {
     cg_scalar(e->args->next);
   } else if (!strcmp(n, "strerror")) {
     cg_scalar(e->args);
+  } else if (sema_sym_name(n)) {
+    cg_sym_call(e);
   } else {
     fail(e->loc, "%s() does not return a value", n);
   }
@@ -1087,7 +1270,8 @@ static void cg_store(Node *e, int off, const Type *dst) {
     emit(CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
     return;
   }
-  if (dst->kind != TY_STR && dst->kind != TY_TUPLE && dst->kind != TY_BUF && dst->kind != TY_INET) {
+  if (dst->kind != TY_STR && dst->kind != TY_TUPLE && dst->kind != TY_BUF && dst->kind != TY_INET &&
+      dst->kind != TY_USYM) {
     cg_scalar(e);
     emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
@@ -1098,6 +1282,10 @@ static void cg_store(Node *e, int off, const Type *dst) {
     emit(ST_IMM(BPF_DW, BPF_REG_10, off, 2 /* AF_INET */));
     cg_scalar(addr);
     emit(STX(BPF_W, BPF_REG_10, BPF_REG_0, off + 8));
+    return;
+  }
+  if (dst->kind == TY_USYM && e->kind == ND_CALL && !strcmp(e->name, "usym")) {
+    cg_usym(e, off);
     return;
   }
   if (dst->kind == TY_BUF && e->kind == ND_CALL && !strcmp(e->name, "buf")) {
@@ -1636,7 +1824,7 @@ static void cg_assign(Node *s) {
   }
   if (lhs->kind == ND_VAR) {
     const Type *vt = lhs->var->type;
-    if (vt->kind == TY_STR || vt->kind == TY_TUPLE) {
+    if (vt->kind == TY_STR || vt->kind == TY_TUPLE || vt->kind == TY_USYM) {
       /* evaluate into a temporary first: the value may read the variable */
       int mark = G->stack;
       int tmp = slot(vt->size, s->loc);
@@ -1978,6 +2166,7 @@ static int cg_target(Compiled *c, Target *t) {
   cg.exit_label = label_new();
   cg.stack = 8; /* ctx save slot */
   emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
+  cg.ctx_off = CTX_OFF;
   int iter_skip = t->type == PT_ITER ? iter_prologue(t) : -1;
   if (c->filter_pid && t->type != PT_BEGIN && t->type != PT_END && t->type != PT_INTERVAL &&
       t->type != PT_ITER) {
@@ -1987,8 +2176,16 @@ static int cg_target(Compiled *c, Target *t) {
     emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_imm(BPF_JNE, BPF_REG_0, c->filter_pid, cg.exit_label);
   }
-  if (t->raw_syscall && probe_uses_field(t->probe, NULL))
+  if (t->raw_syscall && probe_uses_field(t->probe, NULL)) {
+    if (uses_stack(t->probe->pred) || uses_stack(t->probe->body)) {
+      /* the prologue points CTX_OFF at a rebuilt record: keep the
+       * real context for bpf_get_stackid */
+      cg.ctx_off = slot(8, t->probe->loc);
+      emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_10, CTX_OFF));
+      emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, cg.ctx_off));
+    }
     syscall_record_prologue(t);
+  }
   declare_vars(t->probe->pred);
   declare_vars(t->probe->body);
   if (t->probe->pred) {
@@ -2040,7 +2237,7 @@ static MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
 int cg_program(Compiled *c, const Options *opt) {
   add_internal_map(c, ".ringbuf", 0);
   MapInfo *d = add_internal_map(c, ".drops", 8);
-  d->max_entries = 2;
+  d->max_entries = 3; /* DROP_RINGBUF, DROP_MAP_FULL, DROP_STACK */
   d->percpu = true;
   int rc = 0;
   for (int i = 0; i < c->ntargets; i++)

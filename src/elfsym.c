@@ -170,6 +170,8 @@ typedef struct Raw {
   uint64_t vaddr, size;
   int shndx;
   bool func, hidden_version;
+  int bind;              /* 2 global, 1 weak, 0 local: alias preference */
+  int order;             /* position in the tables read, in read order */
 } Raw;
 
 static int cmp_raw(const void *a, const void *b) {
@@ -179,6 +181,35 @@ static int cmp_raw(const void *a, const void *b) {
     return c;
   /* the default version (not hidden) first, then .symtab before .dynsym order */
   return (int)x->hidden_version - (int)y->hidden_version;
+}
+
+/* By address; at one address the preferred alias last: global before
+ * weak before local, then the later one in the tables (so the debug
+ * file's names win over .dynsym's). */
+static int cmp_raw_addr(const void *a, const void *b) {
+  const Raw *x = a, *y = b;
+  if (x->vaddr != y->vaddr)
+    return x->vaddr < y->vaddr ? -1 : 1;
+  if (x->bind != y->bind)
+    return x->bind - y->bind;
+  return x->order - y->order;
+}
+
+/* e->by_addr: functions and data objects sorted by address, one per
+ * address (the preferred alias), for symbolisation (sym/usym.c). */
+static void by_address(ElfInfo *e, const Raw *raw, int nraw) {
+  Raw *r = malloc(sizeof(Raw) * (nraw ? nraw : 1));
+  memcpy(r, raw, sizeof(Raw) * nraw);
+  qsort(r, nraw, sizeof(Raw), cmp_raw_addr);
+  e->by_addr = ealloc(sizeof(ElfSym) * (nraw ? nraw : 1));
+  e->nby_addr = 0;
+  for (int i = 0; i < nraw; i++) {
+    if (i + 1 < nraw && r[i + 1].vaddr == r[i].vaddr)
+      continue; /* a better alias follows */
+    e->by_addr[e->nby_addr++] = (ElfSym){.name = r[i].name, .vaddr = r[i].vaddr,
+                                         .size = r[i].size};
+  }
+  free(r);
 }
 
 static int cmp_sym_name(const void *a, const void *b) {
@@ -229,9 +260,12 @@ static void read_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, Elf_Data *v
       if (gelf_getversym(versym, i, &v))
         hidden = (v & 0x8000) != 0;
     }
+    int bind = GELF_ST_BIND(sym.st_info);
     *raw = egrow(*raw, *nraw, sizeof(Raw));
-    (*raw)[(*nraw)++] = (Raw){estrdup(name), sym.st_value, sym.st_size,
-                             foreign ? 0 : sym.st_shndx, type != STT_OBJECT, hidden};
+    (*raw)[*nraw] = (Raw){estrdup(name), sym.st_value, sym.st_size,
+                          foreign ? 0 : sym.st_shndx, type != STT_OBJECT, hidden,
+                          bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0, *nraw};
+    (*nraw)++;
   }
 }
 
@@ -396,6 +430,9 @@ ElfInfo *elfsym_open(const char *path, const char **err) {
   }
   ElfInfo *e = ealloc(sizeof(ElfInfo));
   e->path = estrdup(path);
+  GElf_Ehdr eh;
+  if (gelf_getehdr(elf, &eh))
+    e->elf_type = eh.e_type;
   ElfSeg *segs = ealloc(sizeof(ElfSeg) * (nphdr + 1));
   int nsegs = 0;
   for (size_t i = 0; i < nphdr; i++) {
@@ -454,6 +491,7 @@ ElfInfo *elfsym_open(const char *path, const char **err) {
   }
   if (notes)
     read_stapsdt(elf, notes, base_addr, have_base, segs, nsegs, raw, nraw, e);
+  by_address(e, raw, nraw);
   /* functions, one per name (the default version when there are several) */
   if (nraw)
     qsort(raw, nraw, sizeof *raw, cmp_raw);

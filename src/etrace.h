@@ -89,6 +89,10 @@ typedef enum {
                  * value in a register is its kernel address */
   TY_ARRAY,     /* an array member (not char): `elem` x `nelems`; its value
                  * in a register is its kernel address */
+  TY_STACK,     /* kstack/ustack: u64, stack id (low 32 bits, negative: no
+                 * stack) | pid << 32 (ustack); see stack_* below */
+  TY_KSYM,      /* ksym(): kernel address (u64) printed as a symbol name */
+  TY_USYM,      /* usym(): user address (u64), then the pid (u64) */
   /* aggregation values (only as map values) */
   TY_COUNT, TY_SUM, TY_MIN, TY_MAX, TY_AVG, TY_STATS, TY_HIST, TY_LHIST,
 } TypeKind;
@@ -117,7 +121,14 @@ struct Type {
   /* TY_ARRAY */
   Type *elem;
   int nelems;
+  /* TY_STACK: ustack or kstack, STACK_MODE_*, frames kept (1..127) */
+  bool stack_user;
+  int stack_mode, stack_limit;
 };
+
+/* How a stack prints (bpftrace's stack modes). */
+enum { STACK_MODE_BPFTRACE, STACK_MODE_PERF, STACK_MODE_RAW };
+#define STACK_MAX_FRAMES 127  /* kernel.perf_event_max_stack's default */
 
 extern Type *ty_void, *ty_u64, *ty_s64, *ty_u32, *ty_s32, *ty_u8;
 void types_init(void);
@@ -354,6 +365,8 @@ typedef enum {
   REC_OBJECT,          /* id: site (args: the object's type, fmt: "print",
                         * "dump" or "compact"); data: its bytes, at most
                         * OBJECT_COPY_MAX */
+  REC_PID = 64,        /* id: a pid that ustack/usym saw for the first time
+                        * (sym/ reads its memory map while it lives) */
 } RecKind;
 
 #define JOIN_MAX_ARGS 16  /* join() reads at most this many argv strings */
@@ -486,6 +499,14 @@ typedef struct Options {
  * Returns NULL after printing located errors. */
 Compiled *sema_program(Program *prog, const Options *opt);
 
+/* sema_sym.c: kstack/ustack, ksym/usym, kaddr/uaddr, reg (called by sema.c
+ * for the names sema_sym_name() accepts; errors only when report is set). */
+bool sema_sym_name(const char *name);
+Type *sema_sym_builtin(Node *e, const Target *t, bool report);
+Type *sema_sym_call(Node *e, const Target *t, bool report, Type *(*check)(Node *));
+int sema_reg_offset(const char *name);  /* reg("ip") -> offset in pt_regs, or -1 */
+int sema_max_stack(void);               /* frames a stack keeps at most */
+
 /* ---------------------------------------------------------------- cg.c */
 
 /* Generate BPF for every target.  Returns 0 or -1 after a located error. */
@@ -570,6 +591,11 @@ typedef struct ElfInfo {
   int nusdt;
   ElfSeg *segs;          /* PT_LOAD segments */
   int nsegs;
+  int elf_type;          /* ET_EXEC, ET_DYN (PIE, shared library) */
+  /* functions and data objects by address, one per address (the global
+   * alias when there are several); their offset field is not set */
+  ElfSym *by_addr;
+  int nby_addr;
 } ElfInfo;
 
 /* Read the symbols and USDT notes of path.  NULL with *err set (a short
@@ -745,8 +771,71 @@ void rt_format_value(Buf *b, const Type *t, const void *data, OutFormat fmt);
 const char *rt_printf_check(const char *fmt, Type **args, int nargs);
 void rt_printf(Buf *b, const char *fmt, const Type *args, const void *data);
 
+/* Folded stacks (rt/folded.c), the input of flame graphs: one line per
+ * distinct call path of a count()/sum() map keyed by kstack and/or ustack
+ * (and optionally comm, and other fields that are ignored):
+ * "comm;root;...;leaf COUNT\n", frames by function name (no offsets, so
+ * samples in one function merge), user frames then kernel frames, lines
+ * sorted and merged; kernel_suffix (NULL: none; FLAME_KERNEL_SUFFIX for
+ * flame graphs) is appended to kernel frames.  Appends to out; returns
+ * the number of lines, or -errno (-EINVAL: not such a map).  Live
+ * `etrace flamegraph` (src/flame_live.c) can feed each line to
+ * flame_add_folded(). */
+int rt_folded_stacks(const MapInfo *m, Buf *out, const char *kernel_suffix);
+
 /* The event loop: run until exit() / signal / child exit.  Returns the
  * process exit code. */
 int rt_run(Compiled *c, const Options *opt, Output *o);
+
+/* ---------------------------------------------------------------- sym/ */
+
+/* Symbols for stacks, ksym(), usym(), kaddr() and uaddr().
+ *
+ * Kernel (sym/kallsyms.c): /proc/kallsyms, read the first time a kernel
+ * symbol is needed, never for programs that print none.
+ *
+ * User (sym/usym.c): a pid's file mappings come from /proc/PID/maps and
+ * each file's symbols from its ELF tables (elfsym.c), loaded once per file
+ * and shared by every process mapping it.  A process may be gone by the
+ * time its stacks print, so the maps are read while it lives: the BPF
+ * program sends a REC_PID record the first time ustack or usym sees a pid
+ * (a per-pid hash map remembers who was reported) and the event loop calls
+ * sym_pid_seen() on it at once; -p PID is read at start.  See usym.c for
+ * the details and the limits. */
+
+/* Kernel: name and offset of addr (false: no symbol). */
+bool sym_kernel(uint64_t addr, const char **name, uint64_t *off);
+uint64_t sym_kernel_addr(const char *name);   /* 0: no such symbol */
+/* User: name, offset and mapped file of addr in pid. */
+bool sym_user(int pid, uint64_t addr, const char **name, uint64_t *off, const char **module);
+void sym_pid_seen(int pid);                    /* read pid's maps now */
+/* Where a uprobe hit in pid saw `path` loaded (run-time address = link-time
+ * + bias): used for that file when pid's maps cannot be read. */
+void sym_pid_bias(int pid, const char *path, uint64_t bias);
+/* The link-time address of a uprobe/usdt target's probed instruction. */
+bool sym_probe_vaddr(const Target *t, uint64_t *vaddr);
+void sym_user_stats(int *procs, int *files, int *syms);  /* for -v and the bench */
+
+/* uaddr("name") in target t: a run-time address is value, or (relative)
+ * the probe's instruction pointer + value in position-independent files.
+ * Returns NULL or why it cannot be resolved. */
+typedef struct SymUaddr {
+  uint64_t value, size;
+  bool relative;
+} SymUaddr;
+const char *sym_uaddr(const Target *t, const char *name, SymUaddr *out);
+
+/* Stacks (sym/stack.c): the stack maps hold frames by stack id, one map
+ * per frame count ("limit").  load.c registers each map's fd. */
+void sym_stack_map_set(int limit, int fd);
+/* The frames of stack id (up to limit), or -1 when there are none. */
+int sym_stack_read(int limit, int32_t id, uint64_t *ips);
+/* A stack as bpftrace prints it: "\n" then one line per frame ("    " x
+ * indent/4 + "sym+off" in bpftrace mode, "\tADDR sym+off (module)" in perf
+ * mode, "ADDR" in raw mode); "" for no stack.  pid: ustack's process. */
+void sym_stack_text(Buf *b, const uint64_t *ips, int n, bool user, int pid, int mode, int indent);
+/* ksym()/usym() text: the name, or 0x-hex when unknown ("0" for 0). */
+void sym_ksym_text(Buf *b, uint64_t addr);
+void sym_usym_text(Buf *b, uint64_t addr, int pid);
 
 #endif

@@ -39,6 +39,10 @@ static int create_map(const Compiled *c, MapInfo *m) {
     entries = ringbuf_size(c);
   } else if (!strcmp(m->name, ".drops")) {
     type = BPF_MAP_TYPE_PERCPU_ARRAY;
+  } else if (!strncmp(m->name, ".stack", 6)) {
+    type = BPF_MAP_TYPE_STACK_TRACE; /* stack id -> frames (cg.c, sym/stack.c) */
+  } else if (!strcmp(m->name, ".pids")) {
+    type = BPF_MAP_TYPE_HASH;        /* pids already reported by REC_PID */
   } else {
     type = m->percpu ? BPF_MAP_TYPE_PERCPU_HASH : BPF_MAP_TYPE_HASH;
     if (m->val->kind == TY_HIST)
@@ -258,6 +262,8 @@ int load_program(Compiled *c, const Options *opt) {
       load_ringbuf_fd = m->fd;
     else if (!strcmp(m->name, ".drops"))
       load_drops_fd = m->fd;
+    else if (!strncmp(m->name, ".stack", 6))
+      sym_stack_map_set(m->val_size / 8, m->fd);
   }
   for (int i = 0; i < c->ntargets; i++)
     if (load_target(c, c->targets[i]) < 0)

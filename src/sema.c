@@ -67,6 +67,11 @@ static bool is_scalar(const Type *t) {
 /* A struct/union or array in memory: only its members can be read. */
 static bool is_object(const Type *t) { return t && (t->kind == TY_RECORD || t->kind == TY_ARRAY); }
 
+/* Stacks and symbols: map keys and printable values, not numbers. */
+static bool is_symbolic(const Type *t) {
+  return t && (t->kind == TY_STACK || t->kind == TY_KSYM || t->kind == TY_USYM);
+}
+
 static Type *new_kind(TypeKind kind, int size) {
   Type *t = ealloc(sizeof(Type));
   t->kind = kind;
@@ -99,7 +104,7 @@ static Type *unify(Type *a, Type *b) {
         return NULL;
     return ty_tuple(f, a->nfields);
   }
-  if (a->kind == TY_LHIST && !ty_same(a, b))
+  if ((a->kind == TY_LHIST || a->kind == TY_STACK) && !ty_same(a, b))
     return NULL;
   return a;
 }
@@ -135,7 +140,8 @@ static void check_map_keys(Node *e, MapInfo *m) {
     kt = ty_u64;
   } else if (e->nargs == 1) {
     Type *t = check_expr(e->args);
-    if (t && !is_scalar(t) && t->kind != TY_STR && t->kind != TY_TUPLE && t->kind != TY_NONE) {
+    if (t && !is_scalar(t) && !is_symbolic(t) && t->kind != TY_STR && t->kind != TY_TUPLE &&
+        t->kind != TY_NONE) {
       serr(e->args->loc, "%s cannot be used as a map key", ty_name(t));
       return;
     }
@@ -150,7 +156,8 @@ static void check_map_keys(Node *e, MapInfo *m) {
       f[i] = store_type(check_expr(a));
       if (!f[i] || f[i]->kind == TY_NONE)
         known = false;
-      else if (!is_scalar(f[i]) && f[i]->kind != TY_STR && f[i]->kind != TY_TUPLE)
+      else if (!is_scalar(f[i]) && !is_symbolic(f[i]) && f[i]->kind != TY_STR &&
+               f[i]->kind != TY_TUPLE)
         serr(a->loc, "%s cannot be used as a map key", ty_name(f[i]));
     }
     kt = known ? ty_tuple(f, e->nargs) : NULL;
@@ -459,10 +466,8 @@ static Type *check_builtin(Node *e) {
     serr(e->loc, "the func builtin is only available in kprobe, uprobe and usdt probes");
     return NULL;
   }
-  if (!strcmp(n, "kstack") || !strcmp(n, "ustack")) {
-    serr(e->loc, "stack traces (%s) are not supported yet", n);
-    return NULL;
-  }
+  if (!strcmp(n, "kstack") || !strcmp(n, "ustack"))
+    return sema_sym_builtin(e, cur, final_pass);
   serr(e->loc, "unknown identifier '%s'", n);
   return NULL;
 }
@@ -739,6 +744,8 @@ static Type *check_sizeof(Node *e) {
 
 static Type *check_call(Node *e) {
   const char *n = e->name;
+  if (sema_sym_name(n))
+    return sema_sym_call(e, cur, final_pass, check_expr);
   if (!strcmp(n, "sizeof") || !strcmp(n, "offsetof"))
     return check_sizeof(e);
   if (agg_kind(n) != TY_NONE) {

@@ -111,6 +111,9 @@ bool ty_same(const Type *a, const Type *b) {
     return a->btf_id == b->btf_id;
   case TY_ARRAY:
     return a->nelems == b->nelems && ty_same(a->elem, b->elem);
+  case TY_STACK:
+    return a->stack_user == b->stack_user && a->stack_mode == b->stack_mode &&
+           a->stack_limit == b->stack_limit;
   default:
     return true;
   }
@@ -144,6 +147,9 @@ const char *ty_name(const Type *t) {
   case TY_CTX: return "args";
   case TY_STRERROR: return "strerror";
   case TY_INET: return "inet";
+  case TY_STACK: return t->stack_user ? "ustack" : "kstack";
+  case TY_KSYM: return "ksym";
+  case TY_USYM: return "usym";
   case TY_COUNT: return "count";
   case TY_SUM: return "sum";
   case TY_MIN: return "min";

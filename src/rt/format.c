@@ -11,6 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+/* Stacks print with 8 spaces before each frame, 4 in map keys. */
+int rt_stack_indent = 8;
+
 static char *const *probe_names;
 static int nprobe_names;
 
@@ -154,7 +157,7 @@ static void format(Buf *b, const Type *t, const unsigned char *data, bool json);
 static bool json_quoted(const Type *t) {
   switch (t->kind) {
   case TY_STR: case TY_USERNAME: case TY_PROBE: case TY_TIMESTAMP: case TY_BUF:
-  case TY_STRERROR: case TY_INET:
+  case TY_STRERROR: case TY_INET: case TY_STACK: case TY_KSYM: case TY_USYM:
     return true;
   default:
     return false;
@@ -215,6 +218,24 @@ static void format_plain(Buf *b, const Type *t, const unsigned char *data) {
     memcpy(&u, data, 8);
     inet_ntop(u == AF_INET6 ? AF_INET6 : AF_INET, data + 8, text, sizeof text);
     buf_put(b, text, strlen(text));
+    break;
+  }
+  case TY_STACK: {
+    uint64_t ips[STACK_MAX_FRAMES];
+    memcpy(&u, data, 8);
+    int n = sym_stack_read(t->stack_limit, (int32_t)u, ips);
+    sym_stack_text(b, ips, n, t->stack_user, (int)(u >> 32), t->stack_mode, rt_stack_indent);
+    break;
+  }
+  case TY_KSYM:
+    memcpy(&u, data, 8);
+    sym_ksym_text(b, u);
+    break;
+  case TY_USYM: {
+    uint64_t pid;
+    memcpy(&u, data, 8);
+    memcpy(&pid, data + 8, 8);
+    sym_usym_text(b, u, (int)pid);
     break;
   }
   case TY_COUNT:

@@ -114,16 +114,18 @@ static void key_text(Buf *b, const MapInfo *m, const MapEntry *e, const char *se
   const Type *k = m->key;
   if (!k)
     return;
+  rt_stack_indent = 4; /* bpftrace indents stacks in keys by 4 */
   if (k->kind != TY_TUPLE) {
     rt_format_value(b, k, e->key, OUT_TEXT);
-    return;
+  } else {
+    /* Multi-keys (and tuple keys) print without the tuple's parentheses. */
+    for (int i = 0; i < k->nfields; i++) {
+      if (i)
+        buf_put(b, sep, strlen(sep));
+      rt_format_value(b, k->fields[i], e->key + k->offsets[i], OUT_TEXT);
+    }
   }
-  /* Multi-keys (and tuple keys) print without the tuple's parentheses. */
-  for (int i = 0; i < k->nfields; i++) {
-    if (i)
-      buf_put(b, sep, strlen(sep));
-    rt_format_value(b, k->fields[i], e->key + k->offsets[i], OUT_TEXT);
-  }
+  rt_stack_indent = 8;
 }
 
 static void value_of(Buf *b, const MapInfo *m, const MapEntry *e, int64_t div, bool json) {

@@ -15,6 +15,10 @@
  * an Output sets them from o->c; call this when formatting without one. */
 void rt_set_probe_names(char *const *names, int n);
 
+/* Spaces before each frame of a stack in bpftrace mode: 8, and 4 while
+ * map keys are formatted (maps.c sets it). */
+extern int rt_stack_indent;
+
 /* Append s[0..n) as a JSON string literal, quotes included, escaped the
  * way bpftrace escapes (\" \\ \n \r \t, other control bytes as \u00XX). */
 void rt_json_string(Buf *b, const char *s, size_t n);

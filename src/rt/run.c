@@ -180,6 +180,11 @@ static int on_record(void *ctx, void *data, size_t size) {
     if (id < (uint32_t)R.c->nsites)
       do_object(R.c->sites[id], p, size - 8);
     break;
+  case REC_PID: /* a process ustack/usym saw first: read its maps now */
+    sym_pid_seen((int)id);
+    if (size >= 24 && b >= 0 && b < R.c->ntargets && R.c->targets[b]->u_path)
+      sym_pid_bias((int)id, R.c->targets[b]->u_path, (uint64_t)a);
+    break;
   case REC_EXIT:
     R.exiting = true;
     R.exit_code = (int)a;
@@ -367,7 +372,7 @@ static void report_drops(void) {
     return;
   int ncpu = libbpf_num_possible_cpus();
   uint64_t *vals = calloc(ncpu, 8);
-  for (uint32_t k = 0; k < 2; k++) {
+  for (uint32_t k = 0; k < 3; k++) {
     if (bpf_map_lookup_elem(load_drops_fd, &k, vals))
       continue;
     uint64_t sum = 0;
@@ -378,16 +383,28 @@ static void report_drops(void) {
     if (k == 0)
       fprintf(stderr, "etrace: lost %llu events: the ring buffer was full\n",
               (unsigned long long)sum);
-    else
+    else if (k == 1)
       fprintf(stderr,
               "etrace: %llu map updates failed because a map was full (4096 entries); "
               "those values are missing from the output\n",
+              (unsigned long long)sum);
+    else
+      fprintf(stderr,
+              "etrace: lost %llu stack traces: the stack map was full or two stacks "
+              "collided in it; they print as empty stacks\n",
               (unsigned long long)sum);
   }
   free(vals);
 }
 
 /* ------------------------------------------------------------ main loop */
+
+static bool has_map(const Compiled *c, const char *name) {
+  for (int i = 0; i < c->nmaps; i++)
+    if (!strcmp(c->maps[i]->name, name))
+      return true;
+  return false;
+}
 
 int rt_run(Compiled *c, const Options *opt, Output *o) {
   R.c = c;
@@ -426,6 +443,8 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
   }
   drain();
   out_flush();
+  if (opt->pid && has_map(c, ".pids"))
+    sym_pid_seen(opt->pid); /* -p PID with ustack/usym: its maps, now */
   if (opt->start_child)
     opt->start_child();
 

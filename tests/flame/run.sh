@@ -298,7 +298,28 @@ err err_bad_minwidth "invalid --minwidth 'x'" -i $SAMPLE -o $OUT/e.svg --minwidt
 err err_unwritable "cannot create '$OUT/no/such/dir.svg'" -i $SAMPLE -o $OUT/no/such/dir.svg
 err err_input_and_live "-p is for live sampling" -i $SAMPLE -p 1 -o $OUT/e.svg
 err err_offcpu_hz "-F sets the on-CPU sampling frequency" --off-cpu -F 99 -o $OUT/e.svg
-err err_live_not_built "live sampling needs stack support \(not built yet\)" -F 99 -d 1 -o $OUT/e.svg
+
+# live sampling: the spinning helper's user frames, root first, in the
+# folded output, and its sleep in an off-CPU graph
+t=live_oncpu
+if want $t; then
+  [ -x tests/bin/stack_target ] || make -s tests/bin/stack_target
+  tests/bin/stack_target spin 3000 & spin=$!
+  $ET flamegraph -p $spin -F 99 -d 1 -o $OUT/live.folded > $OUT/live.stdout 2> $OUT/live.stderr
+  kill $spin 2>/dev/null; wait $spin 2>/dev/null
+  if grep -qE '^stack_target;(.*;)?main;st_spin_outer;st_spin_middle;st_spin_leaf(;[^;]*)* [0-9]+$' $OUT/live.folded; then
+    pass $t
+  else fail $t "no spin stack in $(head -3 $OUT/live.folded) $(head -3 $OUT/live.stderr)"; fi
+fi
+t=live_offcpu
+if want $t; then
+  tests/bin/stack_target $(for _ in $(seq 30); do printf 'sleep 100 '; done) & sleeper=$!
+  $ET flamegraph --off-cpu -p $sleeper -d 1 -o $OUT/live-off.folded > /dev/null 2> $OUT/live-off.stderr
+  kill $sleeper 2>/dev/null; wait $sleeper 2>/dev/null
+  if grep -qE '^stack_target;.*;do_nanosleep_\[k\];.*__schedule_\[k\] [0-9]+$' $OUT/live-off.folded; then
+    pass $t
+  else fail $t "no nanosleep stack in $(head -3 $OUT/live-off.folded) $(head -3 $OUT/live-off.stderr)"; fi
+fi
 err err_bad_pid "invalid pid 'abc'" -p abc -o $OUT/e.svg
 
 t=help

@@ -19,7 +19,7 @@ else
 fi
 
 if ! $CC $FLAGS -g -Itests/rt -o $out/rt_test tests/rt/harness.c tests/rt/cases_*.c \
-    $RT_SRCS src/rt/btfprint.c src/btf.c src/util.c src/diag.c src/types.c -lbpf -lelf -lz 2>$out/build.txt; then
+    $RT_SRCS src/rt/btfprint.c src/btf.c src/util.c src/diag.c src/types.c src/sym/*.c src/elfsym.c -lbpf -lelf -lz 2>$out/build.txt; then
   echo "FAIL rt_build"; cat $out/build.txt
   exit 0
 fi

@@ -558,6 +558,38 @@ RTT_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 
 test_tcprtt() { tcp_session tcprtt $RTT_PORT; }
 check_tcprtt() { has tcprtt '^@usecs: $' '^\[[0-9KM, ]+\) +[0-9]+ \|@+ *\|$'; }
 
+# stack tools: tests/bin/stack_target spins in st_spin_leaf (called from
+# st_spin_middle, st_spin_outer, main) or sleeps in nanosleep
+test_profile() {
+  "$ST" spin 600 &
+  PROF_PID=$!
+  wait $PROF_PID
+}
+check_profile() {
+  has profile '^    st_spin_leaf\+[0-9]+$' '^    st_spin_middle\+[0-9]+$' '^    st_spin_outer\+[0-9]+$' \
+    "^, stack_target, $PROF_PID\]: [0-9]+$" && narrow profile
+}
+
+test_offcputime() {
+  "$ST" sleep 200 &
+  OFF_PID=$!
+  wait $OFF_PID
+}
+check_offcputime() {
+  has offcputime '^    do_nanosleep\+[0-9]+$' \
+    "^, stack_target, $OFF_PID\]: (1[5-9][0-9]{4}|[2-9][0-9]{5})$" && narrow offcputime
+}
+
+test_wakeuptime() {
+  "$ST" sleep 200 &
+  WAKE_PID=$!
+  wait $WAKE_PID
+}
+check_wakeuptime() {
+  has wakeuptime '^    hrtimer_wakeup\+[0-9]+$' '^, stack_target\]: (1[5-9][0-9]{4}|[2-9][0-9]{5})$' &&
+    narrow wakeuptime
+}
+
 # ---------------------------------------------------------------- main
 
 static_checks
@@ -567,6 +599,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 0
 fi
 [ -x "$W" ] || make -s tests/bin/workload
+ST=$PWD/tests/bin/stack_target
+[ -x "$ST" ] || make -s tests/bin/stack_target
 
 live execsnoop execsnoop
 live opensnoop opensnoop -x -n workload
@@ -599,6 +633,9 @@ if want oomkill; then
   fi
 fi
 live capable capable -u
+live profile profile -F 99
+live offcputime offcputime
+live wakeuptime wakeuptime
 live threadsnoop threadsnoop
 live setuids setuids
 live naptime naptime -m 100
