@@ -381,6 +381,8 @@ struct TpFormat {
 const char *tracefs_root(bool verbose);
 /* Read events/SYS/EVENT/format.  NULL when the event does not exist. */
 TpFormat *tracefs_format(const char *sys, const char *event);
+/* The same from the text of a format file (modified in place). */
+TpFormat *tracefs_parse_format(const char *sys, const char *event, char *text);
 /* Expand globs over available events; calls fn for each match (sorted).
  * Returns the number of matches. */
 int tracefs_glob(const char *sys_glob, const char *event_glob,
