@@ -8,6 +8,9 @@ pkgs="$pkgs clang libclang-rt-14-dev"
 pkgs="$pkgs systemtap-sdt-dev"
 # babeltrace2 reads back every CTF trace the tests record (etrace record).
 pkgs="$pkgs babeltrace2"
+# valgrind: tests/valgrind (memcheck over a run using every feature).
+# libcap2-bin: capsh, for the privilege tests (tests/privs).
+pkgs="$pkgs valgrind libcap2-bin"
 # bpftrace is the reference the tests and benchmarks compare against.
 pkgs="$pkgs bpftrace"
 missing=""
