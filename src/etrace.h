@@ -388,6 +388,13 @@ TpFormat *tracefs_parse_format(const char *sys, const char *event, char *text);
 int tracefs_glob(const char *sys_glob, const char *event_glob,
                  void (*fn)(const char *sys, const char *event, void *arg), void *arg);
 
+/* ---------------------------------------------------------------- privs.c */
+
+/* 0 when this process may load and attach BPF programs (CAP_BPF and
+ * CAP_PERFMON, or CAP_SYS_ADMIN); else -1 after an error naming the
+ * missing capabilities. */
+int privs_check(void);
+
 /* ---------------------------------------------------------------- elfsym.c */
 
 /* A function symbol of a user-space ELF file. */

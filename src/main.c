@@ -159,6 +159,8 @@ int main(int argc, char **argv) {
     rc = 0;
     goto out;
   }
+  if (!dry_run && privs_check() < 0) /* before any file, child or map */
+    goto out;
   if (out_file && !dry_run) {
     out = fopen(out_file, "w");
     if (!out) {
