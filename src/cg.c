@@ -60,13 +60,26 @@ typedef struct Cg {
   Target *t;
   Compiled *c;
   bool failed;
+  long unrolled;        /* unroll copies made so far */
 } Cg;
+
+/* Nested unroll()s multiply (100^5 copies would take hours and all
+ * memory): generation stops, with an error, once a probe is past these. */
+#define CG_MAX_EMIT 2000000   /* instructions, twice the kernel's limit */
+#define CG_MAX_UNROLLED 1000000
 
 static Cg *G;
 
 /* ------------------------------------------------------------ emission */
 
 static void emit(struct bpf_insn in) {
+  if (G->n >= CG_MAX_EMIT) {
+    if (!G->failed)
+      diag_error(G->t->probe->loc, "probe %s needs more than %d instructions; the kernel allows 1000000",
+                 G->t->name, CG_MAX_EMIT);
+    G->failed = true;
+    return;
+  }
   if (G->n == G->cap) {
     G->cap = G->cap ? G->cap * 2 : 256;
     G->insns = realloc(G->insns, sizeof(*G->insns) * G->cap);
@@ -1494,6 +1507,10 @@ static void cg_stmt(Node *s) {
   case ND_UNROLL: {
     int end = label_new();
     for (uint64_t i = 0; i < s->ival && !G->failed; i++) {
+      if (++G->unrolled > CG_MAX_UNROLLED) {
+        fail(s->loc, "unroll() expands to more than %s copies of its body", "1000000");
+        break;
+      }
       int next = label_new();
       cg_loop_body(s->then, end, next);
       label_here(next);

@@ -112,6 +112,9 @@ const char *ty_name(const Type *t);         /* "uint64", "string[64]", ... */
  * the environment (8..200, rounded up to 8). */
 extern int etrace_strlen;
 #define ETRACE_STRLEN etrace_strlen
+/* Check BPFTRACE_STRLEN / ETRACE_STRLEN: -1 after an error when it is not
+ * a number or above 200 (bpftrace refuses those too). */
+int types_check_env(void);
 
 /* Histogram buckets, shared by cg (computing the index in BPF) and rt
  * (printing).  hist: index 0 holds negative values, 1 holds 0, and
