@@ -103,8 +103,16 @@ static void emit_map(int reg, const MapInfo *m) {
   emit(LD_IMM64_HI(0));
 }
 
+/* Room for element n of a malloc'd array of n: the capacity doubles when
+ * n reaches a power of two (growing by one made unroll quadratic). */
+static void *grow(void *arr, int n, size_t elem) {
+  if (n > 0 && (n & (n - 1)))
+    return arr;
+  return realloc(arr, elem * (n ? 2 * (size_t)n : 4));
+}
+
 static int label_new(void) {
-  G->labels = realloc(G->labels, sizeof(int) * (G->nlabels + 1));
+  G->labels = grow(G->labels, G->nlabels, sizeof(int));
   G->labels[G->nlabels] = -1;
   return G->nlabels++;
 }
@@ -112,7 +120,7 @@ static int label_new(void) {
 static void label_here(int l) { G->labels[l] = G->n; }
 
 static void jump_to(struct bpf_insn in, int label) {
-  G->fixups = realloc(G->fixups, sizeof(Fixup) * (G->nfixups + 1));
+  G->fixups = grow(G->fixups, G->nfixups, sizeof(Fixup));
   G->fixups[G->nfixups++] = (Fixup){G->n, label, false};
   emit(in);
 }
@@ -121,7 +129,7 @@ static void ja(int label) { jump_to(JA(0), label); }
 
 /* reg = address of the subprogram at label (for bpf_for_each_map_elem) */
 static void emit_func_addr(int reg, int label) {
-  G->fixups = realloc(G->fixups, sizeof(Fixup) * (G->nfixups + 1));
+  G->fixups = grow(G->fixups, G->nfixups, sizeof(Fixup));
   G->fixups[G->nfixups++] = (Fixup){G->n, label, true};
   emit(LD_IMM64_LO(reg, BPF_PSEUDO_FUNC, 0));
   emit(LD_IMM64_HI(0));
