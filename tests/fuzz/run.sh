@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # libFuzzer targets (make fuzz):
 #   compile  program text through lexer, parser, type checker, code generator
 #   tracefs  tracepoint format files through tracefs_parse_format()
@@ -20,18 +20,18 @@ targets=${*:-compile tracefs elfsym usdt}
 seeds() {
   case $1 in
   compile)
-    find tests/frontend tests/semantic tests/codegen tools -name '*.bt' -exec cp {} "$2"/ \; 2>/dev/null
-    i=0
-    for f in tests/e2e/cases/*.case; do
-      sed -n 's/^PROG: //p' "$f" > "$2/e2e_$i.bt"; i=$((i + 1))
-    done ;;
+    find tests/frontend tests/semantic tests/codegen tools -name '*.bt' -exec cp -t "$2"/ {} + 2>/dev/null
+    awk -v dir="$2" 'FNR == 1 { n++ } /^PROG: / { sub(/^PROG: /, ""); print > (dir "/e2e_" n ".bt") }' \
+      tests/e2e/cases/*.case ;;
   tracefs)
     cp tests/fuzz/seeds/tracefs/* "$2"/
     # every format file of the live kernel (tracefs is mounted by the
-    # suites that ran before; a missing one only means fewer seeds)
+    # suites that ran before; a missing one only means fewer seeds).  Bash
+    # builtins only: a process per file took minutes on a loaded machine.
     for f in /sys/kernel/tracing/events/*/*/format; do
       [ -r "$f" ] || continue
-      d=${f%/format}; cp "$f" "$2/$(basename "$(dirname "$d")")__$(basename "$d")"
+      d=${f%/format}; s=${d%/*}
+      printf '%s\n' "$(<"$f")" > "$2/${s##*/}__${d##*/}"
     done 2>/dev/null ;;
   elfsym)
     # the test helpers (PIE executables with symbols and stapsdt notes),
