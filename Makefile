@@ -12,7 +12,7 @@ PREFIX  ?= /usr/local
 SRCS := $(wildcard src/*.c src/rt/*.c src/prov/*.c src/out/*.c src/sym/*.c)
 OBJS := $(SRCS:%.c=build/%.o)
 ASAN_OBJS := $(SRCS:%.c=build/asan/%.o)
-DEPS := $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
+DEPS := $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(SRCS:%.c=build/fuzz/%.d)
 
 all: etrace
 
@@ -30,7 +30,7 @@ build/gen/flame_svg_js.h: src/out/flame_svg.js scripts/embed-text.sh
 	@mkdir -p $(dir $@)
 	scripts/embed-text.sh flame_svg_js $< > $@
 
-build/src/out/flame_svg.o build/asan/src/out/flame_svg.o: build/gen/flame_svg_js.h
+build/src/out/flame_svg.o build/asan/src/out/flame_svg.o build/fuzz/src/out/flame_svg.o: build/gen/flame_svg_js.h
 
 # `etrace tool` falls back to the installed tools under $(PREFIX).
 build/src/tools.o build/asan/src/tools.o: CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
@@ -73,16 +73,28 @@ tests/bin/perf_target: tests/helpers/perf_target.c
 
 HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c))
 
-# libFuzzer target over the compiler (clang); make fuzz runs it.
+# libFuzzer targets (clang): the compiler, the tracefs format parser, the
+# ELF symbol / stapsdt reader and the USDT argument parser; make fuzz runs
+# them all.  The sources are instrumented once, in build/fuzz/.
 FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
-fuzz_compile: tests/fuzz/fuzz_compile.c $(FUZZ_SRCS) build/gen/syscall_table.h build/gen/flame_svg_js.h
-	clang -g -O1 -std=gnu11 -Isrc -Ibuild/gen -fsanitize=fuzzer,address,undefined \
-	  -o $@ tests/fuzz/fuzz_compile.c $(FUZZ_SRCS) $(LDLIBS)
+FUZZ_OBJS := $(FUZZ_SRCS:%.c=build/fuzz/%.o)
+FUZZ_TARGETS := fuzz_compile fuzz_tracefs fuzz_elfsym fuzz_usdt
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Isrc -Ibuild/gen -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-fuzz: fuzz_compile
+build/fuzz/src/systp.o: build/gen/syscall_table.h
+build/fuzz/src/tools.o: FUZZ_CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
+
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+fuzz: $(FUZZ_TARGETS) $(HELPERS)
 	tests/fuzz/run.sh
 
-check: etrace etrace-asan fuzz_compile $(HELPERS) etrace.static tests/bin/static/workload
+check: etrace etrace-asan $(FUZZ_TARGETS) $(HELPERS) etrace.static tests/bin/static/workload
 	tests/run-all.sh
 
 bench: etrace
@@ -93,7 +105,7 @@ install: etrace
 	install -d $(DESTDIR)$(PREFIX)/share/etrace/tools && install -m 644 tools/*.bt $(DESTDIR)$(PREFIX)/share/etrace/tools/
 
 clean:
-	rm -rf build etrace etrace-asan etrace.static fuzz_compile tests/bin
+	rm -rf build etrace etrace-asan etrace.static $(FUZZ_TARGETS) tests/bin
 
 .PHONY: all check bench install clean fuzz qemu-check
 -include $(DEPS)

@@ -13,6 +13,9 @@ pkgs="$pkgs babeltrace2"
 # tests/perfvm boots Debian's kernel under QEMU (TCG) from a busybox
 # initramfs: watchpoint hits, which this VM's hypervisor never delivers.
 pkgs="$pkgs qemu-system-x86 busybox-static"
+# valgrind: tests/valgrind (memcheck over a run using every feature).
+# libcap2-bin: capsh, for the privilege tests (tests/privs).
+pkgs="$pkgs valgrind libcap2-bin"
 # bpftrace is the reference the tests and benchmarks compare against.
 pkgs="$pkgs bpftrace"
 # Flame-graph tests: xmllint reads the SVG back, Debian's Chromium opens it

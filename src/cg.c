@@ -61,13 +61,26 @@ typedef struct Cg {
   Compiled *c;
   bool failed;
   int ctx_off;          /* the program's own ctx (bpf_get_stackid needs it) */
+  long unrolled;        /* unroll copies made so far */
 } Cg;
+
+/* Nested unroll()s multiply (100^5 copies would take hours and all
+ * memory): generation stops, with an error, once a probe is past these. */
+#define CG_MAX_EMIT 2000000   /* instructions, twice the kernel's limit */
+#define CG_MAX_UNROLLED 1000000
 
 static Cg *G;
 
 /* ------------------------------------------------------------ emission */
 
 static void emit(struct bpf_insn in) {
+  if (G->n >= CG_MAX_EMIT) {
+    if (!G->failed)
+      diag_error(G->t->probe->loc, "probe %s needs more than %d instructions; the kernel allows 1000000",
+                 G->t->name, CG_MAX_EMIT);
+    G->failed = true;
+    return;
+  }
   if (G->n == G->cap) {
     G->cap = G->cap ? G->cap * 2 : 256;
     G->insns = realloc(G->insns, sizeof(*G->insns) * G->cap);
@@ -91,8 +104,16 @@ static void emit_map(int reg, const MapInfo *m) {
   emit(LD_IMM64_HI(0));
 }
 
+/* Room for element n of a malloc'd array of n: the capacity doubles when
+ * n reaches a power of two (growing by one made unroll quadratic). */
+static void *grow(void *arr, int n, size_t elem) {
+  if (n > 0 && (n & (n - 1)))
+    return arr;
+  return realloc(arr, elem * (n ? 2 * (size_t)n : 4));
+}
+
 static int label_new(void) {
-  G->labels = realloc(G->labels, sizeof(int) * (G->nlabels + 1));
+  G->labels = grow(G->labels, G->nlabels, sizeof(int));
   G->labels[G->nlabels] = -1;
   return G->nlabels++;
 }
@@ -100,7 +121,7 @@ static int label_new(void) {
 static void label_here(int l) { G->labels[l] = G->n; }
 
 static void jump_to(struct bpf_insn in, int label) {
-  G->fixups = realloc(G->fixups, sizeof(Fixup) * (G->nfixups + 1));
+  G->fixups = grow(G->fixups, G->nfixups, sizeof(Fixup));
   G->fixups[G->nfixups++] = (Fixup){G->n, label, false};
   emit(in);
 }
@@ -109,7 +130,7 @@ static void ja(int label) { jump_to(JA(0), label); }
 
 /* reg = address of the subprogram at label (for bpf_for_each_map_elem) */
 static void emit_func_addr(int reg, int label) {
-  G->fixups = realloc(G->fixups, sizeof(Fixup) * (G->nfixups + 1));
+  G->fixups = grow(G->fixups, G->nfixups, sizeof(Fixup));
   G->fixups[G->nfixups++] = (Fixup){G->n, label, true};
   emit(LD_IMM64_LO(reg, BPF_PSEUDO_FUNC, 0));
   emit(LD_IMM64_HI(0));
@@ -1946,6 +1967,10 @@ static void cg_stmt(Node *s) {
   case ND_UNROLL: {
     int end = label_new();
     for (uint64_t i = 0; i < s->ival && !G->failed; i++) {
+      if (++G->unrolled > CG_MAX_UNROLLED) {
+        fail(s->loc, "unroll() expands to more than %s copies of its body", "1000000");
+        break;
+      }
       int next = label_new();
       cg_loop_body(s->then, end, next);
       label_here(next);

@@ -70,11 +70,14 @@ pid_t child_spawn(const char *cmd) {
   if (child == 0) {
     close(go[1]);
     char c;
-    if (read(go[0], &c, 1) != 1)
+    if (read(go[0], &c, 1) != 1) {
+      free_argv(argv); /* (valgrind checks the forked child for leaks too) */
       _exit(0); /* the tracer gave up: never run the command */
+    }
     close(go[0]);
     execvp(argv[0], argv);
     fprintf(stderr, "etrace: -c: cannot run '%s': %s\n", argv[0], strerror(errno));
+    free_argv(argv);
     _exit(127);
   }
   close(go[0]);

@@ -96,6 +96,8 @@ int usdt_parse_arg(const char *spec, UsdtArg *a) {
   } else {
     size = 8; /* very old notes have no size: a long */
   }
+  if (size < -8 || size > 8) /* also keeps -size from overflowing */
+    return -1;
   if (size < 0) {
     a->is_signed = true;
     size = -size;
@@ -287,9 +289,16 @@ static bool resolve_usdt_syms(UsdtProbe *p, const Raw *raw, int nraw) {
   return true;
 }
 
+/* The bytes of a section, or NULL: a NOBITS section (or one a broken
+ * header places outside the file) has a NULL d_buf with a non-zero size. */
+static Elf_Data *scn_bytes(Elf_Scn *scn) {
+  Elf_Data *d = elf_getdata(scn, NULL);
+  return d && d->d_buf && d->d_size ? d : NULL;
+}
+
 static void read_stapsdt(Elf *elf, Elf_Scn *scn, uint64_t base_addr, bool have_base,
                          const ElfSeg *segs, int nsegs, const Raw *raw, int nraw, ElfInfo *e) {
-  Elf_Data *data = elf_getdata(scn, NULL);
+  Elf_Data *data = scn_bytes(scn);
   if (!data)
     return;
   bool is64 = gelf_getclass(elf) == ELFCLASS64;
@@ -316,11 +325,12 @@ static void read_stapsdt(Elf *elf, Elf_Scn *scn, uint64_t base_addr, bool have_b
     const char *str = (const char *)d + 3 * asz, *end = (const char *)d + nh.n_descsz;
     const char *prov = str;
     const char *name = memchr(prov, 0, end - prov);
-    if (!name++ || name >= end)
+    if (!name || ++name >= end) /* no NUL after the provider: not a probe */
       continue;
     const char *args = memchr(name, 0, end - name);
-    if (!args++)
+    if (!args)
       continue;
+    args++;
     if (args >= end || !memchr(args, 0, end - args))
       args = "";
     /* prelink moved the code: shift by the move of .stapsdt.base */
@@ -458,7 +468,7 @@ ElfInfo *elfsym_open(const char *path, const char **err) {
     if (sh.sh_type == SHT_GNU_versym)
       versym = elf_getdata(scn, NULL);
     else if (sh.sh_type == SHT_NOTE && name && !strcmp(name, ".note.gnu.build-id") &&
-             (d = elf_getdata(scn, NULL))) {
+             (d = scn_bytes(scn))) {
       GElf_Nhdr nh;
       size_t noff, doff;
       if (gelf_getnote(d, 0, &nh, &noff, &doff) && nh.n_type == NT_GNU_BUILD_ID &&
@@ -466,8 +476,8 @@ ElfInfo *elfsym_open(const char *path, const char **err) {
         memcpy(build_id, (char *)d->d_buf + doff, nh.n_descsz);
         build_id_len = nh.n_descsz;
       }
-    } else if (name && !strcmp(name, ".gnu_debuglink") && (d = elf_getdata(scn, NULL)) &&
-               d->d_size && memchr(d->d_buf, 0, d->d_size))
+    } else if (name && !strcmp(name, ".gnu_debuglink") && (d = scn_bytes(scn)) &&
+               memchr(d->d_buf, 0, d->d_size))
       debuglink = estrdup(d->d_buf);
     else if (sh.sh_type == SHT_NOTE && name && !strcmp(name, ".note.stapsdt"))
       notes = scn;

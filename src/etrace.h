@@ -147,6 +147,9 @@ int ty_mem_size(const Type *t);  /* bytes in kernel memory: int_size for ints */
  * the environment (8..200, rounded up to 8). */
 extern int etrace_strlen;
 #define ETRACE_STRLEN etrace_strlen
+/* Check BPFTRACE_STRLEN / ETRACE_STRLEN: -1 after an error when it is not
+ * a number or above 200 (bpftrace refuses those too). */
+int types_check_env(void);
 
 /* Histogram buckets, shared by cg (computing the index in BPF) and rt
  * (printing).  hist: index 0 holds negative values, 1 holds 0, and
@@ -538,10 +541,19 @@ struct TpFormat {
 const char *tracefs_root(bool verbose);
 /* Read events/SYS/EVENT/format.  NULL when the event does not exist. */
 TpFormat *tracefs_format(const char *sys, const char *event);
+/* The same from the text of a format file (modified in place). */
+TpFormat *tracefs_parse_format(const char *sys, const char *event, char *text);
 /* Expand globs over available events; calls fn for each match (sorted).
  * Returns the number of matches. */
 int tracefs_glob(const char *sys_glob, const char *event_glob,
                  void (*fn)(const char *sys, const char *event, void *arg), void *arg);
+
+/* ---------------------------------------------------------------- privs.c */
+
+/* 0 when this process may load and attach BPF programs (CAP_BPF and
+ * CAP_PERFMON, or CAP_SYS_ADMIN); else -1 after an error naming the
+ * missing capabilities. */
+int privs_check(void);
 
 /* ---------------------------------------------------------------- elfsym.c */
 

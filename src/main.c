@@ -161,6 +161,8 @@ int main(int argc, char **argv) {
   opt.posparams = (const char *const *)argv + optind;
   opt.nposparams = argc - optind;
 
+  if (types_check_env() < 0)
+    return 1;
   types_init();
   Source src = {.name = prog_file ? (strcmp(prog_file, "-") ? prog_file : "stdin") : "-e",
                 .text = prog_text};
@@ -195,6 +197,8 @@ int main(int argc, char **argv) {
     diag_fatal("-f ctf needs -o DIR: the trace directory to write");
     goto out;
   }
+  if (!dry_run && privs_check() < 0) /* before any file, child or map */
+    goto out;
   if (out_file && !dry_run && format != OUT_CTF) {
     out = fopen(out_file, "w");
     if (!out) {

@@ -1169,6 +1169,8 @@ int record_main(int argc, char **argv) {
     diag_fatal("-c and -p cannot be used together");
     return 1;
   }
+  if (privs_check() < 0) /* before the trace directory or a child exists */
+    return 1;
   types_init();
   if (!tracefs_root(R.verbose)) {
     diag_fatal("cannot find or mount tracefs: %s", strerror(errno));

@@ -100,7 +100,8 @@ static bool parse_decl(const char *decl, size_t len, TpField *f) {
       open--;
     if (decl[open] != '[')
       return false;
-    f->array_len = (int)strtol(decl + open + 1, NULL, 10);
+    long n = strtol(decl + open + 1, NULL, 10);
+    f->array_len = n < 0 || n > 0xffff ? -1 : (int)n;
     end = open;
   }
   size_t start = end;
@@ -132,6 +133,11 @@ static bool parse_field(const char *line, TpField *f) {
   if (!field_attr(semi, "offset:", &off) || !field_attr(semi, "size:", &size))
     return false;
   field_attr(semi, "signed:", &sign);
+  /* the kernel never writes these, but a field the code generator would
+   * index with them must not get through: drop it */
+  if (off < 0 || off > 0xffff || size < 0 || size > 0xffff || f->array_len < 0 ||
+      (f->array_len > 0 && (size < f->array_len || size % f->array_len)))
+    return false;
   f->offset = (int)off;
   f->size = (int)size;
   f->is_signed = sign != 0;
@@ -152,7 +158,12 @@ TpFormat *tracefs_format(const char *sys, const char *event) {
   char *text = read_file(path, NULL);
   if (!text)
     return NULL;
+  TpFormat *fmt = tracefs_parse_format(sys, event, text);
+  free(text);
+  return fmt;
+}
 
+TpFormat *tracefs_parse_format(const char *sys, const char *event, char *text) {
   TpFormat *fmt = ealloc(sizeof *fmt);
   fmt->sys = estrdup(sys);
   fmt->event = estrdup(event);
@@ -183,7 +194,6 @@ TpFormat *tracefs_format(const char *sys, const char *event) {
     }
     line = nl ? nl + 1 : NULL;
   }
-  free(text);
   if (fmt->id < 0) {
     errno = EINVAL;
     return NULL;

@@ -11,10 +11,34 @@
 Type *ty_void, *ty_u64, *ty_s64, *ty_u32, *ty_s32, *ty_u8;
 int etrace_strlen = 64;
 
-static void strlen_from_env(void) {
-  const char *v = getenv("ETRACE_STRLEN");
+static const char *strlen_env(const char **name) {
+  *name = "ETRACE_STRLEN";
+  const char *v = getenv(*name);
   if (!v)
-    v = getenv("BPFTRACE_STRLEN");
+    v = getenv(*name = "BPFTRACE_STRLEN");
+  return v;
+}
+
+int types_check_env(void) {
+  const char *name, *v = strlen_env(&name);
+  if (!v)
+    return 0;
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (end == v || *end || n <= 0) {
+    diag_fatal("%s '%s' is not a positive number of bytes", name, v);
+    return -1;
+  }
+  if (n > 200) {
+    diag_fatal("%s %s exceeds the maximum of 200 bytes: strings are built on the "
+               "512-byte BPF stack", name, v);
+    return -1;
+  }
+  return 0;
+}
+
+static void strlen_from_env(void) {
+  const char *name, *v = strlen_env(&name);
   if (!v)
     return;
   int n = atoi(v);

@@ -54,7 +54,6 @@ int rt_map_keys(const MapInfo *m, unsigned char **keysp, int *np) {
   unsigned char *keys = malloc((size_t)alloc * ksize);
   if (!keys)
     return -ENOMEM;
-  const void *prev = NULL;
   while (n < cap) {
     if (n == alloc) {
       alloc *= 2;
@@ -65,7 +64,8 @@ int rt_map_keys(const MapInfo *m, unsigned char **keysp, int *np) {
       }
       keys = k;
     }
-    unsigned char *next = keys + (size_t)n * ksize;
+    /* the previous key by index: realloc may have moved keys */
+    unsigned char *next = keys + (size_t)n * ksize, *prev = n ? next - ksize : NULL;
     if (bpf_map_get_next_key(m->fd, prev, next)) {
       int err = errno;
       if (err == ENOENT)
@@ -73,7 +73,6 @@ int rt_map_keys(const MapInfo *m, unsigned char **keysp, int *np) {
       free(keys);
       return -err;
     }
-    prev = next;
     n++;
   }
   *keysp = keys;
@@ -170,7 +169,9 @@ int rt_map_read(const MapInfo *m, MapData *d) {
   int vsize = rt_map_val_size(m);
   int stride = (vsize + 7) & ~7;
   int nvals = m->percpu ? rt_ncpus() : 1;
-  unsigned char *vbuf = malloc((size_t)stride * nvals);
+  /* zeroed: valgrind takes a lookup to fill value_size bytes, not one
+   * slot per CPU, and would flag the other CPUs' values as undefined */
+  unsigned char *vbuf = calloc(nvals, stride);
   d->vals = malloc((size_t)(n ? n : 1) * stride);
   Raw *raw = hist ? calloc(n ? n : 1, sizeof *raw) : NULL;
   if (!hist)
