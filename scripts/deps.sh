@@ -13,6 +13,9 @@ pkgs="$pkgs babeltrace2"
 # tests/perfvm boots Debian's kernel under QEMU (TCG) from a busybox
 # initramfs: watchpoint hits, which this VM's hypervisor never delivers.
 pkgs="$pkgs qemu-system-x86 busybox-static"
+# libc6-dbg: libc's symbols for user stacks (tests/stacks names
+# __libc_start_call_main, which only the detached debug symbols have).
+pkgs="$pkgs libc6-dbg"
 # valgrind: tests/valgrind (memcheck over a run using every feature).
 # libcap2-bin: capsh, for the privilege tests (tests/privs).
 pkgs="$pkgs valgrind libcap2-bin"
