@@ -570,6 +570,53 @@ check_profile() {
     "^, stack_target, $PROF_PID\]: [0-9]+$" && narrow profile
 }
 
+test_bashreadline() {
+  # an interactive bash on a pseudo-terminal (script): only then does
+  # bash read its input with readline()
+  printf 'echo etrace-tools-readline-marker\nexit\n' |
+    script -qc 'bash --norc --noprofile -i' /dev/null > /dev/null 2>&1
+}
+check_bashreadline() {
+  has bashreadline '^[0-9:]+ +[0-9]+ +echo etrace-tools-readline-marker$' && narrow bashreadline
+}
+
+test_cdsnoop() {
+  bash --norc -c 'cd /tmp; cd /etrace-tools-no-such-dir; cd -P /usr/lib' 2>/dev/null &
+  CD_PID=$!
+  wait $CD_PID
+}
+check_cdsnoop() {
+  has cdsnoop "^[0-9:]+ +$CD_PID +OK +/tmp$" \
+    "^[0-9:]+ +$CD_PID +FAILED +/etrace-tools-no-such-dir$" \
+    "^[0-9:]+ +$CD_PID +OK +/usr/lib$" && narrow cdsnoop
+}
+
+test_cdsnoop_x() { test_cdsnoop; }
+check_cdsnoop_x() {
+  has cdsnoop_x "^[0-9:]+ +$CD_PID +FAILED +/etrace-tools-no-such-dir$" &&
+    hasnt cdsnoop_x "^[0-9:]+ +$CD_PID +OK "
+}
+
+test_gethostlatency() {
+  getent ahosts localhost > /dev/null &
+  GH_PID=$!
+  wait $GH_PID
+}
+check_gethostlatency() {
+  has gethostlatency "^[0-9:]+ +$GH_PID +getent +[0-9]+ localhost$" && narrow gethostlatency
+}
+
+test_runqlen() {
+  # four spinning workloads on two CPUs: runnable tasks queue up
+  local i pids=""
+  for i in 1 2 3 4; do "$W" spin 1500 & pids="$pids $!"; done
+  wait $pids
+}
+check_runqlen() {
+  # some samples saw at least one task waiting
+  has runqlen '^@runqlen: $' '^\[[1-9][0-9]*, [0-9]+\) +[1-9][0-9]* \|@*' && narrow runqlen
+}
+
 test_offcputime() {
   "$ST" sleep 200 &
   OFF_PID=$!
@@ -635,6 +682,11 @@ fi
 live capable capable -u
 live profile profile -F 99
 live offcputime offcputime
+live bashreadline bashreadline
+live cdsnoop cdsnoop
+live cdsnoop_x cdsnoop -x
+live gethostlatency gethostlatency
+live runqlen runqlen
 live wakeuptime wakeuptime
 live threadsnoop threadsnoop
 live setuids setuids
