@@ -201,7 +201,8 @@ static int cmp_raw_addr(const void *a, const void *b) {
  * address (the preferred alias), for symbolisation (sym/usym.c). */
 static void by_address(ElfInfo *e, const Raw *raw, int nraw) {
   Raw *r = malloc(sizeof(Raw) * (nraw ? nraw : 1));
-  memcpy(r, raw, sizeof(Raw) * nraw);
+  if (nraw) /* raw is NULL for a file without symbols */
+    memcpy(r, raw, sizeof(Raw) * nraw);
   qsort(r, nraw, sizeof(Raw), cmp_raw_addr);
   e->by_addr = ealloc(sizeof(ElfSym) * (nraw ? nraw : 1));
   e->nby_addr = 0;

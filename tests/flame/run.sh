@@ -309,6 +309,8 @@ if want $t; then
   kill $spin 2>/dev/null; wait $spin 2>/dev/null
   if grep -qE '^stack_target;(.*;)?main;st_spin_outer;st_spin_middle;st_spin_leaf(;[^;]*)* [0-9]+$' $OUT/live.folded; then
     pass $t
+    # the same samples as an SVG, for the browser test below
+    $ET flamegraph -i $OUT/live.folded -o $OUT/live.svg 2>> $OUT/live.stderr
   else fail $t "no spin stack in $(head -3 $OUT/live.folded) $(head -3 $OUT/live.stderr)"; fi
 fi
 t=live_offcpu
@@ -384,7 +386,9 @@ if want $t; then
     # browser.js prints the PASS/FAIL lines; a crash or a timeout that
     # printed none is a failure too
     real=""
-    if [ -f $OUT/real.svg ]; then
+    if [ -f $OUT/live.svg ]; then # etrace's own live profile of the spin helper
+      real="$OUT/live.svg $OUT/real-zoomed.png st_spin_leaf"
+    elif [ -f $OUT/real.svg ]; then # perf's profile of workload spin
       real="$OUT/real.svg $OUT/real-zoomed.png now_ns"
     else
       fail browser_real "no real profile SVG (the real_profile test did not make one)"

@@ -170,11 +170,12 @@ check iter_exit "[ \$(grep -c . $out/iter3) = 1 ]" "$(cat $out/iter3)"
 many='iter:task_vma { @n = count(); printf("%d %lx %lx %s\n", ctx->task->pid, ctx->vma->vm_start, ctx->vma->vm_end, ctx->task->comm); }'
 $ET -q -e "$many" > $out/iterbig 2> $out/iterbig.err; rc=$?
 lines=$(grep -cE '^[0-9]+ [0-9a-f]+ [0-9a-f]+ ' $out/iterbig); n=$(sed -n 's/^@n: //p' $out/iterbig)
-check iter_many "[ $rc -eq 0 ] && [ $lines -gt 500 ] && [ '$lines' = '$n' ] && ! grep -q lost $out/iterbig.err" \
+# (more than twice what a 4 KiB ring buffer holds: ~70 of these records)
+check iter_many "[ $rc -eq 0 ] && [ $lines -gt 150 ] && [ '$lines' = '$n' ] && ! grep -q lost $out/iterbig.err" \
   "exit $rc, $lines lines, count ${n:-none}, stderr: $(cat $out/iterbig.err)"
 ETRACE_RINGBUF_KB=4 $ET -q -e "$many" > $out/itersmall 2> $out/itersmall.err
 lines=$(grep -cE '^[0-9]+ [0-9a-f]+ [0-9a-f]+ ' $out/itersmall); n=$(sed -n 's/^@n: //p' $out/itersmall)
-check iter_small_ringbuf "[ $lines -gt 500 ] && [ '$lines' = '$n' ] && ! grep -q lost $out/itersmall.err" \
+check iter_small_ringbuf "[ $lines -gt 150 ] && [ '$lines' = '$n' ] && ! grep -q lost $out/itersmall.err" \
   "4 KiB ring buffer: $lines lines, count ${n:-none}; $(cat $out/itersmall.err)"
 
 $ET -e 'iter:task* { }' > $out/ie1 2>&1; rc=$?

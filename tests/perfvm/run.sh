@@ -30,27 +30,17 @@ if ! file -L "$(command -v busybox)" | grep -q 'statically linked'; then
 fi
 
 # ------------------------------------------------------------ kernel
-kernel=$(ls $cache/vmlinuz-* 2>/dev/null | head -1)
-if [ -z "$kernel" ]; then
-  mkdir -p $cache
-  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
-  if [ -z "$pkg" ] || ! (cd $cache && apt-get download "$pkg" > $OLDPWD/$out/download.log 2>&1); then
-    fail kernel "cannot download linux-image-amd64 ($pkg): $(tail -2 $out/download.log)"; exit 0
-  fi
-  dpkg-deb --fsys-tarfile $cache/${pkg}_*.deb | tar -x -C $cache --wildcards './boot/vmlinuz-*' &&
-    mv $cache/boot/vmlinuz-* $cache/ && rmdir $cache/boot && rm -f $cache/${pkg}_*.deb
-  kernel=$(ls $cache/vmlinuz-* 2>/dev/null | head -1)
-  [ -n "$kernel" ] || { fail kernel "no vmlinuz in $pkg"; exit 0; }
-fi
+# the same Debian 6.1 kernel tests/qemu boots, from the same cache
+kernel=$(scripts/qemu-kernel.sh 2> $out/download.log)
+[ -n "$kernel" ] && [ -f "$kernel" ] ||
+  { fail kernel "cannot fetch linux-image-amd64: $(tail -2 $out/download.log)"; exit 0; }
 
 # ------------------------------------------------------------ initramfs
 root=$out/root
 rm -rf $root && mkdir -p $root/bin $root/proc $root/sys $root/dev $root/tmp
-objs=$(ls build/src/*.o build/src/rt/*.o build/src/out/*.o 2>/dev/null)
-# the libraries the Makefile links (statically already), libc too here
-libs=$(sed -n 's/^LDLIBS *+= *//p' Makefile | sed 's/-Wl,-Bdynamic//g')
-if [ -z "$objs" ] || ! ${CC:-cc} -static -o $root/bin/etrace $objs $libs > $out/link.log 2>&1; then
-  fail build "static etrace: $(grep -v warning $out/link.log | head -5) (run make first)"; exit 0
+# the statically linked etrace the Makefile builds for tests/qemu
+if ! make -s etrace.static > $out/link.log 2>&1 || ! cp etrace.static $root/bin/etrace; then
+  fail build "static etrace: $(grep -v warning $out/link.log | head -5)"; exit 0
 fi
 if ! ${CC:-cc} -static -no-pie -O1 -o $root/bin/perf_target tests/helpers/perf_target.c 2> $out/cc.log; then
   fail build "static perf_target: $(cat $out/cc.log)"; exit 0
