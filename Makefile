@@ -78,6 +78,7 @@ HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c
 # them all.  The sources are instrumented once, in build/fuzz/.
 FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
 FUZZ_OBJS := $(FUZZ_SRCS:%.c=build/fuzz/%.o)
+.SECONDARY: $(FUZZ_OBJS) # kept between fuzz_% links (make deletes intermediates)
 FUZZ_TARGETS := fuzz_compile fuzz_tracefs fuzz_elfsym fuzz_usdt
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Isrc -Ibuild/gen -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
