@@ -176,11 +176,18 @@ static char *tok_str(const CTok *t) { return estrndup(t->text, t->len); }
 static struct btf *B; /* the program BTF */
 
 /* An integer type in the program BTF (made once per name). */
+static struct { const char *name; int id; } ints[32];
+static int nints;
+
 static int int_type(const char *name, int size, bool sgn) {
-  int id = btf__find_by_name_kind(B, name, BTF_KIND_INT);
-  if (id > 0)
-    return id;
-  return btf__add_int(B, name, size, sgn ? BTF_INT_SIGNED : 0);
+  /* remembered here: libbpf's lookup scans all of vmlinux's types */
+  for (int i = 0; i < nints; i++)
+    if (!strcmp(ints[i].name, name))
+      return ints[i].id;
+  int id = btf__add_int(B, name, size, sgn ? BTF_INT_SIGNED : 0);
+  if (id > 0 && nints < 32)
+    ints[nints].name = estrdup(name), ints[nints++].id = id;
+  return id;
 }
 
 /* A named type: a program typedef, a kernel typedef, or etrace's names. */
@@ -1024,7 +1031,7 @@ const char *cdefs_process(const Source *src, const char *const *dirs, int ndirs,
   ninc_dirs = ndirs;
   failed = quiet = false;
   macros = NULL; /* arena memory of an earlier compilation, if any */
-  nmacros = nconds = include_depth = 0;
+  nmacros = nconds = include_depth = nints = 0;
   /* the fast path: no C at all (most programs) */
   const char *p = src->text;
   while (isspace((unsigned char)*p))
