@@ -1545,6 +1545,36 @@ static void cg_simple_record(RecKind kind, int id, Node *a, Node *b, Loc loc) {
 /* print(*p) / dump(p): the object is copied straight into a ring-buffer
  * reservation (kernel structs are far bigger than the 512-byte stack).
  * probe_read zero-fills on failure, so a bad pointer prints zeros. */
+/* Reserve `size` bytes of the ring buffer for a record written in place
+ * (too big for the stack) and store its header.  On success the
+ * reservation is pushed on the register stack and its depth returned; when
+ * the ring is full the drop is counted and execution goes to `done`, which
+ * the caller places after popping the reservation. */
+static int reserve_record(int size, RecKind kind, int id, int done) {
+  if (G->t->type != PT_BEGIN && G->t->type != PT_END)
+    G->c->probe_records = true;
+  emit_map(BPF_REG_1, internal_map(".ringbuf"));
+  emit(MOV64_IMM(BPF_REG_2, size));
+  emit(MOV64_IMM(BPF_REG_3, 0));
+  emit(CALL(BPF_FUNC_ringbuf_reserve));
+  int got = label_new();
+  jmp_imm(BPF_JNE, BPF_REG_0, 0, got);
+  count_drop(DROP_RINGBUF);
+  ja(done);
+  label_here(got);
+  emit_imm64(BPF_REG_1, REC_HEADER(kind, id));
+  emit(STX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+  push(G->t->probe->loc); /* it must survive helper calls */
+  return G->depth - 1;
+}
+
+/* Submit the reservation on top of the register stack (and pop it). */
+static void submit_reserved(void) {
+  pop(BPF_REG_1);
+  emit(MOV64_IMM(BPF_REG_2, 0));
+  emit(CALL(BPF_FUNC_ringbuf_submit));
+}
+
 /* dump(p, "kernel"): the kernel renders the object with
  * bpf_snprintf_btf() into a ring-buffer string (OBJECT_COPY_MAX bytes). */
 static void cg_object_kernel_dump(Node *e) {
@@ -1555,17 +1585,9 @@ static void cg_object_kernel_dump(Node *e) {
   emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, bp));
   emit(ST_IMM(BPF_W, BPF_REG_10, bp + 8, s->args->btf_id));
   emit(ST_IMM(BPF_W, BPF_REG_10, bp + 12, 0));
-  G->c->probe_records = true;
-  emit_map(BPF_REG_1, internal_map(".ringbuf"));
-  emit(MOV64_IMM(BPF_REG_2, 8 + OBJECT_COPY_MAX));
-  emit(MOV64_IMM(BPF_REG_3, 0));
-  emit(CALL(BPF_FUNC_ringbuf_reserve));
-  int full = label_new(), done = label_new();
-  jmp_imm(BPF_JEQ, BPF_REG_0, 0, full);
-  emit_imm64(BPF_REG_1, REC_HEADER(REC_OBJECT, e->site));
-  emit(STX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+  int done = label_new();
+  reserve_record(8 + OBJECT_COPY_MAX, REC_OBJECT, e->site, done);
   emit(ST_IMM(BPF_B, BPF_REG_0, 8, 0)); /* an empty string if it fails */
-  push(e->loc);
   emit(MOV64_REG(BPF_REG_1, BPF_REG_0));
   emit(ALU64_IMM(BPF_ADD, BPF_REG_1, 8));
   emit(MOV64_IMM(BPF_REG_2, OBJECT_COPY_MAX));
@@ -1573,12 +1595,7 @@ static void cg_object_kernel_dump(Node *e) {
   emit(MOV64_IMM(BPF_REG_4, 16));
   emit(MOV64_IMM(BPF_REG_5, 4 /* BTF_F_PTR_RAW: pointers unhashed, as ours */));
   emit(CALL(BPF_FUNC_snprintf_btf));
-  pop(BPF_REG_1);
-  emit(MOV64_IMM(BPF_REG_2, 0));
-  emit(CALL(BPF_FUNC_ringbuf_submit));
-  ja(done);
-  label_here(full);
-  count_drop(DROP_RINGBUF);
+  submit_reserved();
   label_here(done);
   G->stack = mark;
 }
@@ -1597,29 +1614,14 @@ static void cg_object_record(Node *e) {
   else
     cg_object_addr(a);
   push(e->loc); /* the object's address */
-  int addr_at = G->depth - 1;
-  if (G->t->type != PT_BEGIN && G->t->type != PT_END)
-    G->c->probe_records = true;
-  emit_map(BPF_REG_1, internal_map(".ringbuf"));
-  emit(MOV64_IMM(BPF_REG_2, (8 + size + 7) & ~7));
-  emit(MOV64_IMM(BPF_REG_3, 0));
-  emit(CALL(BPF_FUNC_ringbuf_reserve));
-  int full = label_new(), done = label_new();
-  jmp_imm(BPF_JEQ, BPF_REG_0, 0, full);
-  emit_imm64(BPF_REG_1, REC_HEADER(REC_OBJECT, e->site));
-  emit(STX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
-  push(e->loc); /* the reservation survives the helper call */
+  int addr_at = G->depth - 1, done = label_new();
+  reserve_record((8 + size + 7) & ~7, REC_OBJECT, e->site, done);
   emit(MOV64_REG(BPF_REG_1, BPF_REG_0));
   emit(ALU64_IMM(BPF_ADD, BPF_REG_1, 8));
   emit(MOV64_IMM(BPF_REG_2, size));
   peek(BPF_REG_3, addr_at);
   emit(CALL(user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-  pop(BPF_REG_1);
-  emit(MOV64_IMM(BPF_REG_2, 0));
-  emit(CALL(BPF_FUNC_ringbuf_submit));
-  ja(done);
-  label_here(full);
-  count_drop(DROP_RINGBUF);
+  submit_reserved();
   label_here(done);
   pop(BPF_REG_1);
 }
@@ -1635,19 +1637,7 @@ static void cg_join(Node *e) {
   cg_scalar(e->args);
   push(e->loc);
   int argv_at = G->depth - 1;
-  emit_map(BPF_REG_1, internal_map(".ringbuf"));
-  emit(MOV64_IMM(BPF_REG_2, size));
-  emit(MOV64_IMM(BPF_REG_3, 0));
-  emit(CALL(BPF_FUNC_ringbuf_reserve));
-  int got = label_new();
-  jmp_imm(BPF_JNE, BPF_REG_0, 0, got);
-  count_drop(DROP_RINGBUF);
-  ja(done);
-  label_here(got);
-  push(e->loc);
-  int rec_at = G->depth - 1;
-  emit_imm64(BPF_REG_1, REC_HEADER(REC_JOIN, e->site));
-  emit(STX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+  int rec_at = reserve_record(size, REC_JOIN, e->site, done);
   for (int i = 0; i < JOIN_MAX_ARGS; i++)
     emit(ST_IMM(BPF_B, BPF_REG_0, 8 + s->args->offsets[i], 0));
   int tmp = slot(8, e->loc);
@@ -1666,14 +1656,9 @@ static void cg_join(Node *e) {
     emit(CALL(BPF_FUNC_probe_read_user_str));
   }
   label_here(out);
-  peek(BPF_REG_1, rec_at);
-  emit(MOV64_IMM(BPF_REG_2, 0));
-  emit(CALL(BPF_FUNC_ringbuf_submit));
-  pop(BPF_REG_1);
+  submit_reserved();
   label_here(done);
   pop(BPF_REG_1);
-  if (G->t->type != PT_BEGIN && G->t->type != PT_END)
-    G->c->probe_records = true;
 }
 
 /* ------------------------------------------------------------ aggregations */
