@@ -190,7 +190,13 @@ static void set_map_value(Node *at, MapInfo *m, Type *vt) {
     serr(at->loc, "args cannot be stored in a map; use args.FIELD");
     return;
   }
-  if (is_object(vt)) {
+  if (vt->kind == TY_RECORD && vt->size > PRINTF_RECORD_MAX) {
+    serr(at->loc, "%s (%d bytes) is too big to store in a map (at most %d bytes, the BPF "
+                  "stack holds the copy); store its members, or print() it", ty_name(vt),
+         vt->size, PRINTF_RECORD_MAX);
+    return;
+  }
+  if (is_object(vt) && vt->kind != TY_RECORD) {
     serr(at->loc, "%s cannot be stored in a map; store its members", ty_name(vt));
     return;
   }
