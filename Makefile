@@ -9,7 +9,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isr
 LDLIBS  += -Wl,-Bstatic -lbpf -ldw -lelf -lz -llzma -lbz2 -Wl,-Bdynamic
 PREFIX  ?= /usr/local
 
-SRCS := $(wildcard src/*.c src/rt/*.c src/prov/*.c src/out/*.c src/sym/*.c)
+SRCS := $(wildcard src/*/*.c)
 OBJS := $(SRCS:%.c=build/%.o)
 ASAN_OBJS := $(SRCS:%.c=build/asan/%.o)
 DEPS := $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(SRCS:%.c=build/fuzz/%.d)
@@ -23,17 +23,17 @@ build/gen/syscall_table.h: scripts/gen-syscalls.sh
 	@mkdir -p $(dir $@)
 	scripts/gen-syscalls.sh > $@
 
-build/src/systp.o build/asan/src/systp.o: build/gen/syscall_table.h
+build/src/providers/syscalls.o build/asan/src/providers/syscalls.o: build/gen/syscall_table.h
 
-# The flame-graph SVG embeds its script (src/out/flame_svg.js) as a string.
-build/gen/flame_svg_js.h: src/out/flame_svg.js scripts/embed-text.sh
+# The flame-graph SVG embeds its script (src/formats/flame_svg.js) as a string.
+build/gen/flame_svg_js.h: src/formats/flame_svg.js scripts/embed-text.sh
 	@mkdir -p $(dir $@)
 	scripts/embed-text.sh flame_svg_js $< > $@
 
-build/src/out/flame_svg.o build/asan/src/out/flame_svg.o build/fuzz/src/out/flame_svg.o: build/gen/flame_svg_js.h
+build/src/formats/flame_svg.o build/asan/src/formats/flame_svg.o build/fuzz/src/formats/flame_svg.o: build/gen/flame_svg_js.h
 
 # `etrace tool` falls back to the installed tools under $(PREFIX).
-build/src/tools.o build/asan/src/tools.o: CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
+build/src/commands/tools.o build/asan/src/commands/tools.o: CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
 
 build/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -76,14 +76,14 @@ HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c
 # libFuzzer targets (clang): the compiler, the tracefs format parser, the
 # ELF symbol / stapsdt reader and the USDT argument parser; make fuzz runs
 # them all.  The sources are instrumented once, in build/fuzz/.
-FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
+FUZZ_SRCS := $(filter-out src/commands/main.c,$(SRCS))
 FUZZ_OBJS := $(FUZZ_SRCS:%.c=build/fuzz/%.o)
 .SECONDARY: $(FUZZ_OBJS) # kept between fuzz_% links (make deletes intermediates)
 FUZZ_TARGETS := fuzz_compile fuzz_tracefs fuzz_elfsym fuzz_usdt
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Isrc -Ibuild/gen -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-build/fuzz/src/systp.o: build/gen/syscall_table.h
-build/fuzz/src/tools.o: FUZZ_CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
+build/fuzz/src/providers/syscalls.o: build/gen/syscall_table.h
+build/fuzz/src/commands/tools.o: FUZZ_CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
 
 build/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -99,9 +99,9 @@ for kind in uprobe uretprobe; do
   echo "$line"
 done
 
-echo "== (f) stack symbolisation throughput (src/sym/, bench/symbolise.c)"
-cc -O2 -std=gnu11 -Isrc -o tests/out/symbolise bench/symbolise.c build/src/sym/*.o \
-  build/src/elfsym.o build/src/util.o build/src/diag.o \
+echo "== (f) stack symbolisation throughput (src/symbols/, bench/symbolise.c)"
+cc -O2 -std=gnu11 -Isrc -o tests/out/symbolise bench/symbolise.c build/src/symbols/*.o \
+  build/src/base/util.o build/src/front/diag.o \
   -Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic && tests/out/symbolise 2
 
 echo "== (g) profile one-liner: exit() to process end (symbolising and printing every stack)"

@@ -1,4 +1,4 @@
-/* symbolise.c - stack symbolisation throughput (src/sym/), in frames/s.
+/* symbolise.c - stack symbolisation throughput (src/symbols/), in frames/s.
  *
  *   symbolise [SECONDS]
  *

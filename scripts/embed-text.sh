@@ -1,6 +1,6 @@
 #!/bin/sh
 # Emit a text file as a C string constant: embed-text.sh NAME FILE.
-# The flame-graph SVG embeds its script this way (src/out/flame_svg.js),
+# The flame-graph SVG embeds its script this way (src/formats/flame_svg.js),
 # inside a CDATA section, so the text must not contain "]]>".
 name=$1 file=$2
 if grep -q ']]>' "$file"; then

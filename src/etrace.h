@@ -1,6 +1,6 @@
 /* etrace.h - shared internal declarations, one section per module.
  *
- * Pipeline: lex -> parse (AST) -> sema (types, maps, record layouts)
+ * Pipeline (one folder of src/ per stage): lex -> parse (AST) -> sema (types, maps, record layouts)
  * -> cg (BPF instructions, one program per attach point) -> load
  * -> prov (attach) -> rt (event loop, printing).
  *

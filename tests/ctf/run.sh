@@ -53,7 +53,7 @@ FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -I
 # --- the recorder and the writer compile without a warning ------------------
 t=no_warnings
 if want $t; then
-  if $CC $FLAGS -Werror -fsyntax-only src/rt/ctfout.c src/record.c src/record_kernel.c src/record_filter.c src/statedump.c src/convert.c src/out/ctf.c src/out/ctfread.c src/out/chrome.c 2>$OUT/warnings.txt; then
+  if $CC $FLAGS -Werror -fsyntax-only src/runtime/ctfout.c src/record/record.c src/record/kernel.c src/record/filter.c src/record/statedump.c src/commands/convert.c src/formats/ctf.c src/formats/ctfread.c src/formats/chrome.c 2>$OUT/warnings.txt; then
     pass $t
   else fail $t "$(head -5 $OUT/warnings.txt)"; fi
 fi
@@ -62,7 +62,7 @@ fi
 t=writer_synthetic
 if want $t; then
   setup $t
-  if ! $CC $FLAGS -g -o $L/writer tests/ctf/writer.c src/out/ctf.c src/util.c 2>$L/build.txt; then
+  if ! $CC $FLAGS -g -o $L/writer tests/ctf/writer.c src/formats/ctf.c src/base/util.c 2>$L/build.txt; then
     fail $t "build: $(head -5 $L/build.txt)"
   else
     $L/writer $D > $L/stats 2>$L/stderr

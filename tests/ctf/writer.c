@@ -1,11 +1,11 @@
-/* writer.c - drive the CTF writer (src/out/ctf.c) with synthetic records,
+/* writer.c - drive the CTF writer (src/formats/ctf.c) with synthetic records,
  * no kernel involved: every field kind, small packets, out-of-order
  * timestamps, losses.  tests/ctf/run.sh reads the trace with babeltrace2.
  *
  *   writer DIR     writes the trace, prints what babeltrace2 must show:
  *                  "events N", "discarded N", "reordered N", "clamped N"
  */
-#include "out/ctf.h"
+#include "formats/ctf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

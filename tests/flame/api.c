@@ -3,7 +3,7 @@
  * (flame_add_folded), then written as folded stacks to stdout, with the
  * tree's totals on stderr.  tests/flame/run.sh compares both with what
  * they must be. */
-#include "out/flame.h"
+#include "formats/flame.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  *     character but newline and tab, and the SVG has no '<' or '&' that
  *     its own markup did not put there (every name is escaped).
  * A violation aborts, which libFuzzer reports as a crash. */
-#include "out/flame.h"
+#include "formats/flame.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Flame-graph tests: `etrace flamegraph` and the writers in src/out/flame*.c.
+# Flame-graph tests: `etrace flamegraph` and the writers in src/formats/flame*.c.
 #
 #   tests/flame/run.sh [NAME...]      run all tests, or those named
 #
@@ -20,7 +20,7 @@ OUT=tests/out/flame
 SAMPLE=$T/sample.folded
 CC=${CC:-cc}
 FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Ibuild/gen"
-WRITERS="src/out/flame.c src/out/flame_folded.c src/out/flame_svg.c src/out/flame_speedscope.c"
+WRITERS="src/formats/flame.c src/formats/flame_folded.c src/formats/flame_svg.c src/formats/flame_speedscope.c"
 SCHEMA=$T/node_modules/speedscope/dist/release/file-format-schema.json
 
 pass() { echo "PASS $1"; }
@@ -55,8 +55,8 @@ sample_svg_rc=$?
 # --- the writers compile without a warning ------------------------------------
 t=no_warnings
 if want $t; then
-  if $CC $FLAGS -Werror -fsyntax-only $WRITERS src/flamegraph.c src/flame_live.c 2>$OUT/warnings.txt &&
-     node --check src/out/flame_svg.js 2>>$OUT/warnings.txt; then
+  if $CC $FLAGS -Werror -fsyntax-only $WRITERS src/commands/flamegraph.c src/commands/flame_live.c 2>$OUT/warnings.txt &&
+     node --check src/formats/flame_svg.js 2>>$OUT/warnings.txt; then
     pass $t
   else fail $t "$(head -5 $OUT/warnings.txt)"; fi
 fi

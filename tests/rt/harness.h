@@ -1,4 +1,4 @@
-/* harness.h - unit tests for src/rt: real BPF maps filled from user space,
+/* harness.h - unit tests for src/runtime: real BPF maps filled from user space,
  * printed by the runtime, compared with what bpftrace 0.17 printed.
  *
  * Each case names the bpftrace program it mirrors.  tests/rt/record.sh runs
@@ -12,7 +12,7 @@
 #define RT_HARNESS_H
 
 #include "etrace.h"
-#include "rt/rt.h"
+#include "runtime/rt.h"
 
 typedef enum {
   MODE_TEXT,    /* bpftrace -e PROG */

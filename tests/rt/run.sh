@@ -1,5 +1,5 @@
 #!/bin/sh
-# Unit tests for src/rt (map printing, hist/lhist, printf, values, JSON).
+# Unit tests for src/runtime (map printing, hist/lhist, printf, values, JSON).
 # Builds tests/out/rt/rt_test from the rt sources and the harness, runs
 # every case and diffs it with tests/rt/expected/NAME.txt (recorded from
 # bpftrace 0.17 by record.sh, or written by hand for MANUAL cases).
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 out=tests/out/rt
 mkdir -p $out
 CC=${CC:-cc}
-RT_SRCS="src/rt/format.c src/rt/printf.c src/rt/hist.c src/rt/maps.c src/rt/mapread.c"
+RT_SRCS="src/runtime/format.c src/runtime/printf.c src/runtime/hist.c src/runtime/maps.c src/runtime/mapread.c"
 FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc"
 
 # The rt sources must compile without a single warning.
@@ -19,7 +19,7 @@ else
 fi
 
 if ! $CC $FLAGS -g -Itests/rt -o $out/rt_test tests/rt/harness.c tests/rt/cases_*.c \
-    $RT_SRCS src/rt/btfprint.c src/btf.c src/util.c src/diag.c src/types.c src/sym/*.c src/elfsym.c -lbpf -lelf -lz 2>$out/build.txt; then
+    $RT_SRCS src/runtime/btfprint.c src/sema/btf.c src/base/util.c src/front/diag.c src/sema/types.c src/symbols/*.c -lbpf -lelf -lz 2>$out/build.txt; then
   echo "FAIL rt_build"; cat $out/build.txt
   exit 0
 fi

@@ -7,7 +7,7 @@
  * compares them with the expected text.
  */
 #include "etrace.h"
-#include "rt/rt.h"
+#include "runtime/rt.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Unit tests for src/tracefs.c and src/prov.c on the live kernel (root).
+# Unit tests for src/sema/tracefs.c and src/providers/prov.c on the live kernel (root).
 # Prints "PASS name" / "FAIL name" lines; never stops at the first failure.
 cd "$(dirname "$0")/../.."
 out=tests/out/tracefs
@@ -14,8 +14,8 @@ same() {
 }
 
 if ! ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-    -Werror -Isrc -o $t tests/tracefs/t.c src/tracefs.c src/prov.c src/prov_uprobe.c src/prov_kprobe.c \
-    src/prov_iter.c src/elfsym.c src/btf.c src/dwarf.c src/types.c src/util.c src/diag.c \
+    -Werror -Isrc -o $t tests/tracefs/t.c src/sema/tracefs.c src/providers/prov.c src/providers/uprobe.c src/providers/kprobe.c \
+    src/providers/iter.c src/symbols/elfsym.c src/sema/btf.c src/sema/dwarf.c src/sema/types.c src/base/util.c src/front/diag.c \
     -lbpf -ldw -lelf -lz 2>$out/build.log; then
   fail build "$(cat $out/build.log)"
   exit 0

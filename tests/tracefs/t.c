@@ -11,8 +11,8 @@
  *                           tracepoint | raw_tp | clock; prints "ok ..." or
  *                           "bad ..." lines
  */
-#include "insn.h"
-#include "prov.h"
+#include "codegen/insn.h"
+#include "providers/prov.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>

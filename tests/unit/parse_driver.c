@@ -1,7 +1,7 @@
 /* parse_driver.c - the front end alone, for tests before main.c has -d ast.
  *
  *   cc -std=gnu11 -Isrc -o parse_driver tests/unit/parse_driver.c \
- *      src/lex.c src/parse.c src/ast.c src/util.c src/diag.c src/types.c
+ *      src/front/lex.c src/front/parse.c src/front/ast.c src/base/util.c src/front/diag.c src/sema/types.c
  *   ETRACE=./parse_driver tests/frontend/run.sh
  *
  * Accepts the same command line as `etrace -d ast --dry-run (-e PROG | FILE)`,

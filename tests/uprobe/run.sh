@@ -1,6 +1,6 @@
 #!/bin/bash
 # uprobe / uretprobe / USDT tests that need more than one e2e case can
-# express: the ELF and USDT-argument parsers (src/elfsym.c, through the
+# express: the ELF and USDT-argument parsers (src/symbols/elfsym.c, through the
 # driver t.c) checked against readelf and nm, binary and library name
 # resolution, -l listings (against bpftrace's when it is installed), and
 # -p restricting probes to one of two identical processes.
@@ -26,7 +26,7 @@ if ! [ -x $T ]; then fail setup "$T missing: run make"; exit 0; fi
 # ------------------------------------------------------------ parsers
 t=$out/t
 if ! ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Werror \
-    -Isrc -o $t tests/uprobe/t.c src/elfsym.c src/util.c src/diag.c -lelf -lz 2>$out/build.log; then
+    -Isrc -o $t tests/uprobe/t.c src/symbols/elfsym.c src/base/util.c src/front/diag.c -lelf -lz 2>$out/build.log; then
   fail build "$(cat $out/build.log)"
   exit 0
 fi

@@ -1,4 +1,4 @@
-/* t.c - driver for the unit tests of src/elfsym.c (tests/uprobe/run.sh).
+/* t.c - driver for the unit tests of src/symbols/elfsym.c (tests/uprobe/run.sh).
  *
  *   t arg SPEC...     parse USDT argument specs, one line each:
  *                     "SPEC: const|reg|mem size=N signed=B reg=OFF rsize=N

@@ -1,0 +1,105 @@
+/* flame_live.c - live sampling for `etrace flamegraph` (without -i): the
+ * one place where a profiling program is wired to the flame-graph model.
+ *
+ * It compiles and runs an ordinary etrace program through the usual
+ * pipeline (parse, sema, cg, load, rt_run), with the text output thrown
+ * away, then turns the stack-keyed map into folded lines with
+ * rt_folded_stacks() (kernel frames get FLAME_KERNEL_SUFFIX) and feeds
+ * them to flame_add_folded():
+ *   on-CPU   profile:hz:HZ /FILTER/ { @[kstack, ustack, comm] = count(); }
+ *   off-CPU  sched_switch stores the time and stacks of the task leaving
+ *            the CPU; on its next switch-in the microseconds it was off
+ *            are added to @[kstack, ustack, comm]
+ * The run ends after -d SECONDS (an interval probe calls exit()), at
+ * Ctrl-C, or when -p's process exits.  The idle task is left out.
+ */
+#include "etrace.h"
+#include "formats/flame.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *live_program(const FlameLive *l) {
+  Buf b = {0};
+  if (!l->off_cpu) {
+    buf_printf(&b, "profile:hz:%d /pid != 0/ { @[kstack, ustack, comm] = count(); }\n",
+               l->hz > 0 ? l->hz : 49);
+  } else {
+    buf_printf(&b,
+               "tracepoint:sched:sched_switch {\n"
+               "  if (args.prev_pid != 0 && (%d == 0 || pid == %d)) {\n"
+               "    @start[args.prev_pid] = nsecs;\n"
+               "    @kst[args.prev_pid] = kstack; @ust[args.prev_pid] = ustack;\n"
+               "  }\n"
+               "  $ts = @start[args.next_pid];\n"
+               "  if ($ts) {\n"
+               "    @[@kst[args.next_pid], @ust[args.next_pid], args.next_comm] ="
+               " sum((nsecs - $ts) / 1000);\n"
+               "    delete(@start[args.next_pid]);\n"
+               "  }\n"
+               "}\n",
+               l->pid, l->pid);
+  }
+  if (l->seconds > 0)
+    buf_printf(&b, "interval:ms:%lld { exit(); }\n",
+               (long long)(l->seconds * 1000 + 0.5) > 0 ? (long long)(l->seconds * 1000 + 0.5)
+                                                        : 1LL);
+  return b.data;
+}
+
+int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {
+  types_init(); /* flamegraph_main bypasses main.c's set-up */
+  char *text = live_program(l);
+  Source src = {.name = "flamegraph", .text = text};
+  diag_source = &src;
+  /* -p: on-CPU, etrace's own pid filter (which also ends the run when
+   * the process exits); off-CPU filters in the program, because the
+   * switch back in runs in the context of the task leaving the CPU */
+  Options opt = {.quiet = true, .verbose = l->verbose, .pid = l->off_cpu ? 0 : l->pid};
+  int rc = -1;
+  FILE *null = fopen("/dev/null", "w");
+  Program *prog = parse_program(&src);
+  Compiled *c = prog ? sema_program(prog, &opt) : NULL;
+  if (!c || cg_program(c, &opt) < 0 || load_program(c, &opt) < 0 || !null)
+    goto out;
+  if (!l->off_cpu || l->verbose)
+    fprintf(stderr, "etrace flamegraph: sampling %s%s... Hit Ctrl-C to end.\n",
+            l->off_cpu ? "off-CPU time" : "stacks", l->pid ? " of one process" : "");
+  /* the maps printed at exit go to /dev/null; the symbols they load stay
+   * cached for the folded lines below */
+  Output out = {.f = null, .format = OUT_TEXT, .c = c};
+  rt_run(c, &opt, &out);
+  const MapInfo *m = NULL;
+  for (int i = 0; i < c->nmaps; i++)
+    if (!strcmp(c->maps[i]->name, "@"))
+      m = c->maps[i];
+  Buf folded = {0};
+  int n = m ? rt_folded_stacks(m, &folded, FLAME_KERNEL_SUFFIX) : -1;
+  if (n < 0) {
+    diag_fatal("flamegraph: cannot read the sampled stacks");
+    buf_free(&folded);
+    goto out;
+  }
+  FlameError err;
+  char *line = folded.data;
+  for (int i = 0; i < n && line; i++) {
+    char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    if (flame_add_folded(p, line, len, &err) < 0) {
+      diag_fatal("flamegraph: bad folded line from the sampler: %s", err.msg);
+      buf_free(&folded);
+      goto out;
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  buf_free(&folded);
+  o->unit = l->off_cpu ? FLAME_MICROSECONDS : FLAME_SAMPLES;
+  o->off_cpu = l->off_cpu;
+  rc = 0;
+out:
+  if (null)
+    fclose(null);
+  free(text);
+  return rc;
+}

@@ -1,0 +1,274 @@
+/* main.c - the command line: bpftrace's flags, then the pipeline
+ * parse -> sema -> cg -> load -> run. */
+#include "etrace.h"
+#include "providers/prov.h"
+#include "commands/tools.h"
+#include "record/record.h"
+#include "commands/flamegraph.h"
+#include "commands/convert.h"
+#include "commands/snoop.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+  fputs("USAGE:\n"
+        "    etrace [options] filename [args...]\n"
+        "    etrace [options] - [args...]\n"
+        "    etrace [options] -e 'program' [args...]\n"
+        "    etrace tool [NAME [args...]]   (the bundled tools; 'etrace tool' lists them)\n"
+        "    etrace record -o DIR EVENT...  (record tracepoints to a CTF trace)\n"
+        "    etrace ctf repair DIR          (cut a damaged trace to its last whole packet)\n"
+        "    etrace flamegraph -i F -o OUT  (flame graph: .svg, .folded, .speedscope.json)\n"
+        "    etrace convert DIR --to chrome|text  (a trace as Chrome JSON or text, next to DIR)\n"
+        "    etrace snoop 'EVENT(ARGS)'     (trace typed tracepoint arguments; 'etrace snoop -h')\n"
+        "\n"
+        "OPTIONS:\n"
+        "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
+        "    -c 'CMD'       run CMD and trace it; exit when it exits\n"
+        "    -d STAGE       print a compiler stage: ast, dis (BPF assembly), all\n"
+        "    --dry-run      compile but do not load or run\n"
+        "    --verify       compile and load (the kernel verifies), do not attach\n"
+        "    -e 'program'   the program to run\n"
+        "    -f FORMAT      output format ('text', 'json', 'ctf': printf events to a\n"
+        "                   CTF trace in the -o directory, one event class per printf)\n"
+        "    -h, --help     show this help message\n"
+        "    -I DIR         search DIR for #include files\n"
+        "    --include FILE include FILE before the program (C definitions, #define)\n"
+        "    -l [GLOB]      list probes (tracepoints, uprobes, usdt, software, hardware, iter); -lv shows arguments\n"
+        "    -o FILE        write the output to FILE\n"
+        "    -p PID         trace only process PID and exit when it exits\n"
+        "    -q             quiet: no 'Attaching N probes' line\n"
+        "    --unsafe       allow system() and signal()\n"
+        "    -v             verbose: print the generated BPF and the hooks used\n"
+        "    -V, --version  print the version\n"
+        "\n"
+        "EXAMPLES:\n"
+        "etrace -l '*sleep*'\n"
+        "    list tracepoints containing \"sleep\"\n"
+        "etrace -e 'tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }'\n"
+        "    count system calls by process name\n"
+        "etrace -e 'tracepoint:syscalls:sys_enter_openat { printf(\"%s %s\\n\", comm, "
+        "str(args.filename)); }'\n"
+        "    trace files opened, with the process name\n",
+        f);
+}
+
+/* ------------------------------------------------------------ main */
+
+enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE };
+
+int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "tool"))
+    return tool_main(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "snoop"))
+    return snoop_main(argc - 1, argv + 1);
+  if (argc > 1 && (!strcmp(argv[1], "record") || !strcmp(argv[1], "ctf")))
+    return record_main(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "flamegraph"))
+    return flamegraph_main(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "convert"))
+    return convert_main(argc, argv);
+  const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
+  const char *dump = NULL, *bufmode = NULL;
+  bool list = false, dry_run = false, verify = false;
+  Options opt = {0};
+  OutFormat format = OUT_TEXT;
+
+  static const struct option longopts[] = {
+      {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"unsafe", no_argument, 0, OPT_UNSAFE},
+      {"verify", no_argument, 0, OPT_VERIFY},   {"include", required_argument, 0, OPT_INCLUDE},
+      {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
+      {0, 0, 0, 0},
+  };
+  int ch;
+  const char **inc_dirs = NULL, **includes = NULL;
+  int ninc_dirs = 0, nincludes = 0;
+  while ((ch = getopt_long(argc, argv, "+B:c:d:e:f:hI:lo:p:qvV", longopts, NULL)) != -1) {
+    switch (ch) {
+    case 'B': bufmode = optarg; break;
+    case 'c': cmd = optarg; break;
+    case 'd':
+      if (optarg[0] == '-') { /* bpftrace 0.17's bare -d */
+        dump = "all";
+        optind--;
+      } else {
+        dump = optarg;
+      }
+      break;
+    case 'e': prog_text = optarg; break;
+    case 'f':
+      if (!strcmp(optarg, "json"))
+        format = OUT_JSON;
+      else if (!strcmp(optarg, "ctf"))
+        format = OUT_CTF;
+      else if (strcmp(optarg, "text")) {
+        diag_fatal("invalid output format '%s': expected text, json or ctf", optarg);
+        return 1;
+      }
+      break;
+    case 'h': usage(stdout); return 0;
+    case 'l': list = true; break;
+    case 'o': out_file = optarg; break;
+    case 'p':
+      if ((opt.pid = pid_arg(optarg)) < 0)
+        return 1;
+      break;
+    case 'q': opt.quiet = true; break;
+    case 'v': opt.verbose = true; break;
+    case 'V': printf("etrace v%s\n", ETRACE_VERSION); return 0;
+    case OPT_DRY_RUN: dry_run = true; break;
+    case OPT_VERIFY: verify = true; break;
+    case OPT_UNSAFE: opt.unsafe = true; break;
+    case 'I':
+      inc_dirs = realloc(inc_dirs, sizeof(char *) * (ninc_dirs + 1));
+      inc_dirs[ninc_dirs++] = optarg;
+      break;
+    case OPT_INCLUDE:
+      includes = realloc(includes, sizeof(char *) * (nincludes + 1));
+      includes[nincludes++] = optarg;
+      break;
+    default: usage(stderr); return 1;
+    }
+  }
+  if (dump && strcmp(dump, "ast") && strcmp(dump, "dis") && strcmp(dump, "all")) {
+    diag_fatal("unknown -d stage '%s': expected ast, dis or all", dump);
+    return 1;
+  }
+  if (bufmode && strcmp(bufmode, "none") && strcmp(bufmode, "line") && strcmp(bufmode, "full")) {
+    diag_fatal("invalid -B mode '%s': expected none, line or full", bufmode);
+    return 1;
+  }
+
+  if (list) {
+    const char *glob = optind < argc ? argv[optind] : NULL;
+    return prov_list(stdout, glob, opt.verbose) < 0 ? 1 : 0;
+  }
+
+  if (!prog_text) {
+    if (optind >= argc) {
+      usage(stderr);
+      return 1;
+    }
+    prog_file = argv[optind++];
+  }
+  opt.posparams = (const char *const *)argv + optind;
+  opt.nposparams = argc - optind;
+
+  if (types_check_env() < 0)
+    return 1;
+  types_init();
+  Source src = {.name = prog_file ? (strcmp(prog_file, "-") ? prog_file : "stdin") : "-e",
+                .text = prog_text};
+  char *file_text = NULL;
+  if (prog_file) {
+    file_text = read_file(prog_file, NULL);
+    if (!file_text) {
+      diag_fatal("cannot read program file '%s': %s", prog_file, strerror(errno));
+      return 1;
+    }
+    src.text = file_text;
+  }
+  diag_source = &src;
+
+  int rc = 1;
+  FILE *out = stdout;
+  /* #include, #define and C type definitions before the first probe */
+  src.shown = src.text;
+  src.text = cdefs_process(&src, inc_dirs, ninc_dirs, includes, nincludes);
+  if (!src.text)
+    goto out;
+  Program *prog = parse_program(&src);
+  if (!prog)
+    goto out;
+  if (dump && (!strcmp(dump, "ast") || !strcmp(dump, "all")))
+    ast_dump(stdout, prog);
+  if (dry_run && dump && !strcmp(dump, "ast")) {
+    rc = 0;
+    goto out;
+  }
+  if (format == OUT_CTF && !out_file) {
+    diag_fatal("-f ctf needs -o DIR: the trace directory to write");
+    goto out;
+  }
+  if (!dry_run && privs_check() < 0) /* before any file, child or map */
+    goto out;
+  if (out_file && !dry_run && format != OUT_CTF) {
+    out = fopen(out_file, "w");
+    if (!out) {
+      diag_fatal("cannot open output file '%s': %s", out_file, strerror(errno));
+      out = stdout;
+      goto out;
+    }
+  }
+  if (bufmode && !strcmp(bufmode, "none"))
+    setvbuf(out, NULL, _IONBF, 0);
+  else if (bufmode && !strcmp(bufmode, "full"))
+    setvbuf(out, NULL, _IOFBF, 1 << 16);
+  else
+    setvbuf(out, NULL, _IOLBF, 1 << 16);
+
+  if (cmd && !dry_run) {
+    pid_t child = child_spawn(cmd);
+    if (child < 0)
+      goto out;
+    opt.cpid = opt.child_pid = child;
+    opt.start_child = child_start;
+  } else if (cmd) {
+    opt.cpid = 1; /* a placeholder pid: the program is never loaded */
+  }
+
+  opt.dry_run = dry_run;
+  Compiled *c = sema_program(prog, &opt);
+  if (!c)
+    goto out;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  c->start_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+  c->ctf_records = format == OUT_CTF;
+  if (cg_program(c, &opt) < 0)
+    goto out;
+  if (dump && strcmp(dump, "ast")) {
+    FILE *f = dry_run ? stdout : stderr;
+    for (int i = 0; i < c->ntargets; i++) {
+      fprintf(f, "%s:\n", c->targets[i]->name);
+      disasm_print(f, c->targets[i]->insns, c->targets[i]->ninsns, c);
+    }
+  } else if (opt.verbose && !dry_run) {
+    for (int i = 0; i < c->ntargets; i++) {
+      fprintf(stderr, "%s: %d instructions\n", c->targets[i]->name, c->targets[i]->ninsns);
+      disasm_print(stderr, c->targets[i]->insns, c->targets[i]->ninsns, c);
+    }
+  }
+  if (dry_run) {
+    rc = 0;
+    goto out;
+  }
+  if (load_program(c, &opt) < 0)
+    goto out;
+  if (verify) { /* the verifier accepted every program; do not attach */
+    rc = 0;
+    goto out;
+  }
+  Output o = {.f = out, .format = format == OUT_CTF ? OUT_TEXT : format, .c = c};
+  if (format == OUT_CTF && rt_ctf_open(&o, out_file) < 0)
+    goto out;
+  rc = rt_run(c, &opt, &o);
+  if (o.ctf && rt_ctf_close(&o) < 0 && rc == 0)
+    rc = 1;
+out:
+  child_kill();
+  if (out != stdout)
+    fclose(out);
+  free(file_text);
+  free(inc_dirs);
+  free(includes);
+  arena_free_all();
+  return rc;
+}

@@ -1,0 +1,272 @@
+/* load.c - create maps and load programs through libbpf's low-level API.
+ * No ELF, no skeleton: the instructions come straight from cg.c. */
+#include "etrace.h"
+#include "codegen/insn.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <bpf/btf.h>
+#include <linux/btf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The ring buffer's pages count in our RSS once mapped.  Programs whose
+ * probes emit records (printf on a tracepoint) get 2 MiB; programs that
+ * only emit from BEGIN/END (exit, print) get 64 KiB.  ETRACE_RINGBUF_KB
+ * overrides both (rounded up to a power of two). */
+static uint32_t ringbuf_size(const Compiled *c) {
+  const char *env = getenv("ETRACE_RINGBUF_KB");
+  uint32_t want = c->probe_records ? 2u << 20 : 64u << 10;
+  if (env && atoi(env) > 0)
+    want = (uint32_t)atoi(env) << 10;
+  uint32_t size = 4096;
+  while (size < want && size < (1u << 30))
+    size <<= 1;
+  return size;
+}
+#define LOG_SIZE (4u << 20)
+
+int load_ringbuf_fd = -1, load_drops_fd = -1;
+
+static int create_map(const Compiled *c, MapInfo *m) {
+  enum bpf_map_type type;
+  int key_size = m->key_size, val_size = m->val_size, entries = m->max_entries;
+  if (!strcmp(m->name, ".ringbuf")) {
+    type = BPF_MAP_TYPE_RINGBUF;
+    key_size = val_size = 0;
+    entries = ringbuf_size(c);
+  } else if (!strcmp(m->name, ".drops")) {
+    type = BPF_MAP_TYPE_PERCPU_ARRAY;
+  } else if (!strncmp(m->name, ".stack", 6)) {
+    type = BPF_MAP_TYPE_STACK_TRACE; /* stack id -> frames (cg.c, sym/stack.c) */
+  } else if (!strcmp(m->name, ".pids")) {
+    type = BPF_MAP_TYPE_HASH;        /* pids already reported by REC_PID */
+  } else {
+    type = m->percpu ? BPF_MAP_TYPE_PERCPU_HASH : BPF_MAP_TYPE_HASH;
+    if (m->val->kind == TY_HIST)
+      entries *= 8; /* one entry per (key, bucket) */
+    else if (m->val->kind == TY_LHIST)
+      entries *= 4;
+  }
+  char name[BPF_OBJ_NAME_LEN] = "";
+  /* kernel map names allow [A-Za-z0-9_.]: '@' is not allowed */
+  for (size_t i = 0, j = 0; m->name[i] && j < sizeof name - 1; i++)
+    if (m->name[i] != '@')
+      name[j++] = m->name[i];
+  int fd = bpf_map_create(type, name[0] ? name : "at", key_size, val_size, entries, NULL);
+  if (fd < 0 && errno == EINVAL)
+    fd = bpf_map_create(type, NULL, key_size, val_size, entries, NULL);
+  return fd;
+}
+
+static enum bpf_prog_type prog_type(const Target *t) {
+  switch (t->type) {
+  case PT_BEGIN:
+  case PT_END:
+    return BPF_PROG_TYPE_RAW_TRACEPOINT;
+  case PT_TRACEPOINT:
+    return t->raw_syscall ? BPF_PROG_TYPE_RAW_TRACEPOINT : BPF_PROG_TYPE_TRACEPOINT;
+  case PT_INTERVAL:
+  case PT_PROFILE:
+  case PT_SOFTWARE:
+  case PT_HARDWARE:
+  case PT_WATCHPOINT:
+    return BPF_PROG_TYPE_PERF_EVENT;
+  case PT_ITER:
+    return BPF_PROG_TYPE_TRACING;
+  case PT_UPROBE:
+  case PT_URETPROBE:
+  case PT_USDT:
+    return BPF_PROG_TYPE_KPROBE; /* ctx is struct pt_regs */
+  case PT_RAWTP:
+    return t->rt_btf ? BPF_PROG_TYPE_TRACING : BPF_PROG_TYPE_RAW_TRACEPOINT;
+  case PT_KPROBE:
+  case PT_KRETPROBE:
+    return BPF_PROG_TYPE_KPROBE;
+  case PT_FENTRY:
+  case PT_FEXIT:
+    return BPF_PROG_TYPE_TRACING; /* ctx is the arguments as u64s */
+  }
+  return BPF_PROG_TYPE_UNSPEC;
+}
+
+/* Programs with callbacks (for-over-map, len()) must describe every
+ * function with BTF func_info, or the verifier says "missing btf
+ * func_info".  A tiny BTF blob is enough: int, a prototype returning it,
+ * and FUNCs "prog" and "callback" of that prototype (static linkage, so
+ * the verifier takes the arguments from the helper's definition). */
+static int btf_fd = -1;
+
+static int load_func_btf(void) {
+  if (btf_fd >= 0)
+    return btf_fd;
+  static const char strs[] = "\0int\0prog\0callback";
+  uint32_t types[] = {
+      /* [1] int: name, info (KIND_INT), size 4, encoding signed 32 bits */
+      1, BTF_KIND_INT << 24, 4, (BTF_INT_SIGNED << 24) | 32,
+      /* [2] int (void): name, info (FUNC_PROTO, 0 params), return [1] */
+      0, BTF_KIND_FUNC_PROTO << 24, 1,
+      /* [3] prog, [4] callback: FUNC of [2] */
+      5, BTF_KIND_FUNC << 24, 2,
+      10, BTF_KIND_FUNC << 24, 2,
+  };
+  struct btf_header hdr = {
+      .magic = BTF_MAGIC, .version = BTF_VERSION, .hdr_len = sizeof hdr,
+      .type_off = 0, .type_len = sizeof types, .str_off = sizeof types, .str_len = sizeof strs,
+  };
+  unsigned char blob[sizeof hdr + sizeof types + sizeof strs];
+  memcpy(blob, &hdr, sizeof hdr);
+  memcpy(blob + sizeof hdr, types, sizeof types);
+  memcpy(blob + sizeof hdr + sizeof types, strs, sizeof strs);
+  btf_fd = bpf_btf_load(blob, sizeof blob, NULL);
+  return btf_fd;
+}
+
+/* func_info for the program at insn 0 and every callback it loads. */
+static int collect_funcs(const struct bpf_insn *insns, int n, struct bpf_func_info **out) {
+  struct bpf_func_info *fi = malloc(sizeof(*fi) * (n + 1));
+  int nf = 0;
+  fi[nf++] = (struct bpf_func_info){0, 3};
+  for (int i = 0; i < n; i++)
+    if (insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) && insns[i].src_reg == BPF_PSEUDO_FUNC) {
+      uint32_t start = i + 1 + insns[i].imm;
+      bool seen = false;
+      for (int j = 0; j < nf; j++)
+        seen |= fi[j].insn_off == start;
+      if (!seen)
+        fi[nf++] = (struct bpf_func_info){start, 4};
+    }
+  /* the kernel wants them in instruction order */
+  for (int i = 1; i < nf; i++)
+    for (int j = i; j > 0 && fi[j - 1].insn_off > fi[j].insn_off; j--) {
+      struct bpf_func_info t = fi[j];
+      fi[j] = fi[j - 1];
+      fi[j - 1] = t;
+    }
+  *out = fi;
+  return nf;
+}
+
+/* Print the last lines of the verifier log (the reason is at the end). */
+static void print_log_tail(const char *log) {
+  size_t len = strlen(log);
+  const char *p = log + len;
+  int lines = 0;
+  while (p > log && lines < 16)
+    if (*--p == '\n')
+      lines++;
+  if (p > log)
+    p++;
+  fprintf(stderr, "%s", p);
+  if (len && log[len - 1] != '\n')
+    fputc('\n', stderr);
+}
+
+static bool opt_verbose;
+
+/* A rawtracepoint loads as tp_btf: a tracing program whose attach target
+ * is the kernel's btf_trace_NAME typedef. */
+static bool rawtp_btf_target(const Target *t, struct bpf_prog_load_opts *opts) {
+  struct btf *b = btf_kernel();
+  if (!b)
+    return false;
+  int id = btf__find_by_name_kind(b, eprintf("btf_trace_%s", t->rt_name), BTF_KIND_TYPEDEF);
+  if (id < 0)
+    return false;
+  opts->expected_attach_type = BPF_TRACE_RAW_TP;
+  opts->attach_btf_id = id;
+  return true;
+}
+
+static int load_target(Compiled *c, Target *t) {
+  struct bpf_insn *insns = malloc(sizeof(*insns) * t->ninsns);
+  memcpy(insns, t->insns, sizeof(*insns) * t->ninsns);
+  for (int i = 0; i < t->ninsns; i++)
+    if (insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) && insns[i].src_reg == BPF_PSEUDO_MAP_FD)
+      insns[i].imm = c->maps[insns[i].imm]->fd;
+  LIBBPF_OPTS(bpf_prog_load_opts, opts);
+  struct bpf_func_info *funcs = NULL;
+  int nfuncs = collect_funcs(insns, t->ninsns, &funcs);
+  if (nfuncs > 1) {
+    opts.prog_btf_fd = load_func_btf();
+    opts.func_info = funcs;
+    opts.func_info_cnt = nfuncs;
+    opts.func_info_rec_size = sizeof(*funcs);
+  }
+  if (t->type == PT_FENTRY || t->type == PT_FEXIT) { /* the function, by vmlinux BTF id */
+    opts.expected_attach_type = t->type == PT_FENTRY ? BPF_TRACE_FENTRY : BPF_TRACE_FEXIT;
+    opts.attach_btf_id = t->k_btf_id;
+  }
+  if (t->type == PT_ITER) { /* prov_iter.c */
+    opts.expected_attach_type = BPF_TRACE_ITER;
+    opts.attach_btf_id = t->iter_btf_id;
+  }
+  int fd = -1;
+  if (t->type == PT_RAWTP && rawtp_btf_target(t, &opts)) {
+    /* tp_btf first (typed context); raw_tp when the kernel refuses it */
+    t->rt_btf = true;
+    fd = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &opts);
+    if (fd < 0) {
+      if (opt_verbose)
+        fprintf(stderr, "%s: tp_btf refused (%s), using raw_tp\n", t->name, strerror(errno));
+      t->rt_btf = false;
+      opts.expected_attach_type = 0;
+      opts.attach_btf_id = 0;
+    } else if (opt_verbose) {
+      fprintf(stderr, "%s: attached as tp_btf\n", t->name);
+    }
+  }
+  if (!(t->type == PT_RAWTP && t->rt_btf))
+    fd = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &opts);
+  if (fd < 0) {
+    int err = errno;
+    char *log = calloc(1, LOG_SIZE);
+    LIBBPF_OPTS(bpf_prog_load_opts, lopts, .log_buf = log, .log_size = LOG_SIZE, .log_level = 1,
+                .prog_btf_fd = opts.prog_btf_fd, .func_info = opts.func_info,
+                .func_info_cnt = opts.func_info_cnt, .func_info_rec_size = opts.func_info_rec_size,
+                .expected_attach_type = opts.expected_attach_type,
+                .attach_btf_id = opts.attach_btf_id);
+    int fd2 = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &lopts);
+    if (fd2 >= 0)
+      close(fd2);
+    diag_error(t->probe->loc, "the kernel's verifier rejected probe %s (%s)", t->name,
+               strerror(err));
+    if (log[0])
+      print_log_tail(log);
+    if (err == EPERM)
+      fprintf(stderr, "etrace needs root, or CAP_BPF and CAP_PERFMON, to load programs\n");
+    free(log);
+  }
+  free(insns);
+  free(funcs);
+  t->prog_fd = fd;
+  return fd < 0 ? -1 : 0;
+}
+
+int load_program(Compiled *c, const Options *opt) {
+  opt_verbose = opt->verbose;
+  for (int i = 0; i < c->nmaps; i++) {
+    MapInfo *m = c->maps[i];
+    m->fd = create_map(c, m);
+    if (m->fd < 0) {
+      int err = errno;
+      diag_error(m->loc, "cannot create map %s: %s", m->name[0] == '.' ? m->name + 1 : m->name,
+                 strerror(err));
+      if (err == EPERM)
+        fprintf(stderr, "etrace needs root, or CAP_BPF and CAP_PERFMON\n");
+      return -1;
+    }
+    if (!strcmp(m->name, ".ringbuf"))
+      load_ringbuf_fd = m->fd;
+    else if (!strcmp(m->name, ".drops"))
+      load_drops_fd = m->fd;
+    else if (!strncmp(m->name, ".stack", 6))
+      sym_stack_map_set(m->val_size / 8, m->fd);
+  }
+  for (int i = 0; i < c->ntargets; i++)
+    if (load_target(c, c->targets[i]) < 0)
+      return -1;
+  return systp_load(c);
+}

@@ -1,0 +1,614 @@
+/* prov_uprobe.c - uprobe, uretprobe and USDT attach points.
+ *
+ * Expansion turns "uprobe:BIN:FUNC" into (file, file offset) sites:
+ * BIN is a path, a program found through $PATH, or a library short name
+ * ("libc", "c") found the way the dynamic loader finds it
+ * (/proc/PID/maps with -p, /etc/ld.so.cache, the usual lib dirs); FUNC
+ * is a symbol, a glob over the symbols, SYMBOL+OFF or an address.  USDT
+ * probes ("usdt:BIN:[PROVIDER:]NAME") are the stapsdt notes of BIN.
+ *
+ * Attachment is one perf event of the uprobe PMU per site
+ * (config1 = path, config2 = offset, the retprobe bit of config, and
+ * the USDT semaphore in config's ref_ctr_offset bits, so the kernel
+ * itself increments the semaphore in every process that maps the file),
+ * owned by a BPF link.
+ */
+#define _GNU_SOURCE
+#include "providers/prov.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <linux/perf_event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ names */
+
+static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+/* "uprobe" / "u" ... -> type; false for other providers. */
+static bool user_provider(const char *prov, size_t len, ProbeType *type) {
+  static const struct {
+    const char *name;
+    ProbeType type;
+  } names[] = {
+      {"uprobe", PT_UPROBE}, {"u", PT_UPROBE},   {"uretprobe", PT_URETPROBE},
+      {"ur", PT_URETPROBE},  {"usdt", PT_USDT}, {"U", PT_USDT},
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strlen(names[i].name) == len && !strncmp(prov, names[i].name, len)) {
+      *type = names[i].type;
+      return true;
+    }
+  return false;
+}
+
+bool uprobe_provider(const char *name) {
+  ProbeType type;
+  return user_provider(name, strlen(name), &type);
+}
+
+static const char *type_name(ProbeType t) {
+  return t == PT_URETPROBE ? "uretprobe" : t == PT_USDT ? "usdt" : "uprobe";
+}
+
+/* $1..$N in an attach point take the positional parameters' text. */
+static char *subst_posparams(const char *s, const Options *opt) {
+  Buf b = {0};
+  while (*s) {
+    if (*s == '$' && isdigit((unsigned char)s[1])) {
+      char *end;
+      long n = strtol(s + 1, &end, 10);
+      if (n >= 1 && n <= opt->nposparams)
+        buf_put(&b, opt->posparams[n - 1], strlen(opt->posparams[n - 1]));
+      s = end;
+      continue;
+    }
+    buf_put(&b, s, 1);
+    s++;
+  }
+  char *r = estrdup(b.data ? b.data : "");
+  buf_free(&b);
+  return r;
+}
+
+/* "name" -> name (attach points may quote names with odd characters) */
+static char *unquote(const char *s) {
+  size_t n = strlen(s);
+  if (n >= 2 && s[0] == '"' && s[n - 1] == '"')
+    return estrndup(s + 1, n - 2);
+  return estrdup(s);
+}
+
+/* ------------------------------------------------------------ binaries */
+
+/* Absolute path without "." and ".." components (symlinks kept, as
+ * written: /bin/bash stays /bin/bash). */
+static char *absolute(const char *path) {
+  char cwd[4096];
+  const char *full = path;
+  if (path[0] != '/') {
+    if (!getcwd(cwd, sizeof cwd))
+      return estrdup(path);
+    full = eprintf("%s/%s", cwd, path);
+  }
+  char *out = ealloc(strlen(full) + 2);
+  size_t len = 0;
+  for (const char *p = full; *p;) {
+    while (*p == '/')
+      p++;
+    const char *e = strchrnul(p, '/');
+    size_t n = e - p;
+    if (n == 0 || (n == 1 && p[0] == '.')) {
+      /* skip */
+    } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+      while (len > 0 && out[len - 1] != '/')
+        len--;
+      if (len > 0)
+        len--;
+    } else {
+      out[len++] = '/';
+      memcpy(out + len, p, n);
+      len += n;
+    }
+    p = e;
+  }
+  if (!len)
+    out[len++] = '/';
+  out[len] = 0;
+  return out;
+}
+
+static bool is_file(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool is_elf64(const char *path) {
+  FILE *f = fopen(path, "rb");
+  unsigned char id[5] = {0};
+  if (!f)
+    return false;
+  size_t n = fread(id, 1, 5, f);
+  fclose(f);
+  return n == 5 && !memcmp(id, "\177ELF", 4) && id[4] == (sizeof(void *) == 8 ? 2 : 1);
+}
+
+/* Does file name `name` belong to library `soname` ("libc.so")?  The
+ * name is the soname or the soname followed by a version (".6"). */
+static bool lib_name_matches(const char *name, const char *soname) {
+  size_t n = strlen(soname);
+  return !strncmp(name, soname, n) && (name[n] == 0 || name[n] == '.');
+}
+
+/* /etc/ld.so.cache (glibc's "glibc-ld.so.cache1.1" format, possibly after
+ * an old "ld.so-1.7.0" table): the first library of our word size. */
+static char *ld_cache_lookup(const char *soname) {
+  size_t len;
+  char *data = read_file("/etc/ld.so.cache", &len);
+  if (!data)
+    return NULL;
+  static const char magic[] = "glibc-ld.so.cache1.1";
+  char *hdr = memmem(data, len, magic, sizeof magic - 1);
+  char *found = NULL;
+  if (hdr && (size_t)(hdr - data) + 48 <= len) {
+    size_t base = hdr - data;
+    uint32_t nlibs;
+    memcpy(&nlibs, hdr + 20, 4);
+    for (uint32_t i = 0; i < nlibs && !found; i++) {
+      size_t ent = base + 48 + (size_t)i * 24;
+      if (ent + 24 > len)
+        break;
+      uint32_t key, value;
+      memcpy(&key, data + ent + 4, 4);
+      memcpy(&value, data + ent + 8, 4);
+      if (base + key >= len || base + value >= len ||
+          !memchr(data + base + key, 0, len - base - key) ||
+          !memchr(data + base + value, 0, len - base - value))
+        continue;
+      const char *name = data + base + key, *path = data + base + value;
+      if (lib_name_matches(name, soname) && is_elf64(path))
+        found = estrdup(path);
+    }
+  }
+  free(data);
+  return found;
+}
+
+static char *lib_dirs_lookup(const char *soname) {
+  static const char *const dirs[] = {
+      "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
+      "/lib", "/usr/lib", "/usr/local/lib",
+  };
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    DIR *d = opendir(dirs[i]);
+    if (!d)
+      continue;
+    char *best = NULL;
+    struct dirent *de;
+    while ((de = readdir(d)))
+      if (lib_name_matches(de->d_name, soname) && (!best || strcmp(de->d_name, best) < 0))
+        best = estrdup(de->d_name);
+    closedir(d);
+    if (best) {
+      char *path = eprintf("%s/%s", dirs[i], best);
+      if (is_elf64(path))
+        return path;
+    }
+  }
+  return NULL;
+}
+
+/* A library mapped into process pid. */
+static char *maps_lookup(int pid, const char *soname) {
+  FILE *f = fopen(eprintf("/proc/%d/maps", pid), "r");
+  if (!f)
+    return NULL;
+  char line[4096], *found = NULL;
+  while (!found && fgets(line, sizeof line, f)) {
+    char *path = strchr(line, '/');
+    if (!path)
+      continue;
+    path[strcspn(path, "\n")] = 0;
+    const char *base = strrchr(path, '/') + 1;
+    if (lib_name_matches(base, soname))
+      found = estrdup(path);
+  }
+  fclose(f);
+  return found;
+}
+
+static char *path_lookup(const char *name) {
+  const char *env = getenv("PATH");
+  char *paths = estrdup(env && *env ? env : "/usr/local/bin:/usr/bin:/bin");
+  for (char *save = NULL, *dir = strtok_r(paths, ":", &save); dir;
+       dir = strtok_r(NULL, ":", &save)) {
+    char *p = eprintf("%s/%s", dir, name);
+    if (is_file(p) && access(p, X_OK) == 0)
+      return absolute(p);
+  }
+  return NULL;
+}
+
+/* Resolve BIN to absolute file paths (a glob may give several).
+ * Returns the count, or -1 after a located error. */
+static int resolve_binary(const char *bin, int pid, Loc loc, char ***out) {
+  char **paths = NULL;
+  int n = 0;
+  if (!*bin) {
+    diag_error(loc, "missing binary: expected PROVIDER:BINARY:...");
+    return -1;
+  }
+  if (has_glob(bin)) {
+    glob_t g;
+    if (glob(bin, 0, NULL, &g) == 0) {
+      for (size_t i = 0; i < g.gl_pathc; i++)
+        if (is_file(g.gl_pathv[i])) {
+          paths = egrow(paths, n, sizeof(char *));
+          paths[n++] = absolute(g.gl_pathv[i]);
+        }
+      globfree(&g);
+    }
+    if (!n) {
+      diag_error(loc, "no file matches '%s'", bin);
+      return -1;
+    }
+    *out = paths;
+    return n;
+  }
+  char *path = NULL;
+  if (strchr(bin, '/')) {
+    if (!is_file(bin)) {
+      diag_error(loc, "uprobe target file '%s' does not exist or is not a regular file", bin);
+      return -1;
+    }
+    path = absolute(bin);
+  } else {
+    /* a program on $PATH, else a library: "libc" and "c" are libc.so */
+    char *soname = strstr(bin, ".so")          ? estrdup(bin)
+                   : !strncmp(bin, "lib", 3) ? eprintf("%s.so", bin)
+                                             : eprintf("lib%s.so", bin);
+    path = path_lookup(bin);
+    if (!path && pid > 0)
+      path = maps_lookup(pid, soname);
+    if (!path)
+      path = ld_cache_lookup(soname);
+    if (!path)
+      path = lib_dirs_lookup(soname);
+    if (!path) {
+      diag_error(loc, "cannot find '%s': not a file, a program on $PATH or a library "
+                      "(%s) the dynamic loader knows", bin, soname);
+      return -1;
+    }
+  }
+  paths = egrow(paths, 0, sizeof(char *));
+  paths[0] = path;
+  *out = paths;
+  return 1;
+}
+
+static ElfInfo *open_elf(const char *path, Loc loc) {
+  const char *why = NULL;
+  ElfInfo *e = elfsym_open(path, &why);
+  if (!e)
+    diag_error(loc, "cannot read %s: %s", path, why);
+  return e;
+}
+
+/* ------------------------------------------------------------ expansion */
+
+typedef struct Sites {
+  USite *v;
+  int n;
+} Sites;
+
+static USite *add_site(Sites *s, ProbeType type, char *name, const char *path) {
+  s->v = egrow(s->v, s->n, sizeof(USite));
+  USite *u = &s->v[s->n++];
+  *u = (USite){.type = type, .name = name, .path = (char *)path};
+  return u;
+}
+
+/* A uprobe in the middle of an instruction corrupts the process, and
+ * etrace has no x86 decoder to check: like bpftrace without one, offsets
+ * into functions need --unsafe. */
+static bool offset_allowed(const char *what, bool unsafe, Loc loc) {
+  if (!unsafe)
+    diag_error(loc, "cannot check that %s is the start of an instruction (a uprobe inside an "
+                    "instruction corrupts the process); use --unsafe to attach anyway", what);
+  return unsafe;
+}
+
+static int expand_func(Sites *s, ProbeType type, const ElfInfo *e, const char *spec, Loc loc,
+                       bool unsafe, bool some_file) {
+  const char *tn = type_name(type);
+  char *func = unquote(spec);
+  bool quoted = spec[0] == '"';
+  if (!*func) {
+    diag_error(loc, "missing function name: expected %s:BINARY:FUNCTION", tn);
+    return -1;
+  }
+  if (!quoted && isdigit((unsigned char)func[0])) {
+    /* an address in the file's link-time address space */
+    char *end;
+    errno = 0;
+    unsigned long long addr = strtoull(func, &end, 0);
+    if (*end || errno) {
+      diag_error(loc, "invalid address '%s'", func);
+      return -1;
+    }
+    uint64_t off;
+    if (!elfsym_offset(e, addr, &off)) {
+      diag_error(loc, "address 0x%llx is not in a loaded segment of %s", addr, e->path);
+      return -1;
+    }
+    const ElfSym *in = elfsym_at(e, addr);
+    if ((!in || in->vaddr != addr) && !offset_allowed(func, unsafe, loc))
+      return -1;
+    USite *u = add_site(s, type, eprintf("%s:%s:%llu", tn, e->path, addr), e->path);
+    u->offset = off;
+    u->func = in ? (addr == in->vaddr ? in->name : eprintf("%s+%llu", in->name,
+                                                          (unsigned long long)(addr - in->vaddr)))
+                 : eprintf("0x%llx", addr);
+    return 1;
+  }
+  char *plus = quoted ? NULL : strrchr(func, '+');
+  if (plus) {
+    char *end;
+    errno = 0;
+    unsigned long long off = strtoull(plus + 1, &end, 0);
+    if (*end || errno || plus == func) {
+      diag_error(loc, "invalid function offset '%s': expected FUNCTION+OFFSET", func);
+      return -1;
+    }
+    *plus = 0;
+    if (type == PT_URETPROBE) {
+      diag_error(loc, "a uretprobe cannot be attached at an offset into a function");
+      return -1;
+    }
+    const ElfSym *sym = elfsym_find(e, func);
+    if (!sym && some_file)
+      return 0;
+    if (!sym) {
+      diag_error(loc, "function '%s' not found in %s", func, e->path);
+      return -1;
+    }
+    if (sym->size && off >= sym->size) {
+      diag_error(loc, "offset %llu is outside function '%s' (its size is %llu)", off, func,
+                 (unsigned long long)sym->size);
+      return -1;
+    }
+    if (off && !offset_allowed(eprintf("%s+%llu", func, off), unsafe, loc))
+      return -1;
+    char *name = off ? eprintf("%s:%s:%s+%llu", tn, e->path, func, off)
+                     : eprintf("%s:%s:%s", tn, e->path, func);
+    USite *u = add_site(s, type, name, e->path);
+    u->offset = sym->offset + off;
+    u->func = sym->name;
+    return 1;
+  }
+  if (!quoted && has_glob(func)) {
+    int before = s->n;
+    for (int i = 0; i < e->nsyms; i++)
+      if (fnmatch(func, e->syms[i].name, 0) == 0) {
+        USite *u = add_site(s, type, eprintf("%s:%s:%s", tn, e->path, e->syms[i].name), e->path);
+        u->offset = e->syms[i].offset;
+        u->func = e->syms[i].name;
+      }
+    return s->n - before;
+  }
+  const ElfSym *sym = elfsym_find(e, func);
+  if (!sym && some_file) /* BIN was a glob: the files that have it */
+    return 0;
+  if (!sym) {
+    diag_error(loc, "function '%s' not found in %s", func, e->path);
+    return -1;
+  }
+  USite *u = add_site(s, type, eprintf("%s:%s:%s", tn, e->path, func), e->path);
+  u->offset = sym->offset;
+  u->func = sym->name;
+  return 1;
+}
+
+static int expand_usdt(Sites *s, const ElfInfo *e, const char *prov, const char *name) {
+  int before = s->n;
+  for (int i = 0; i < e->nusdt; i++) {
+    UsdtProbe *p = &e->usdt[i];
+    if ((prov && fnmatch(prov, p->provider, 0)) || fnmatch(name, p->name, 0))
+      continue;
+    USite *u = add_site(s, PT_USDT, eprintf("usdt:%s:%s:%s", e->path, p->provider, p->name),
+                        e->path);
+    u->offset = p->offset;
+    u->ref_ctr = p->sema_offset;
+    u->usdt = p;
+    const ElfSym *in = elfsym_at(e, p->pc);
+    u->func = in ? in->name : eprintf("0x%llx", (unsigned long long)p->pc);
+  }
+  return s->n - before;
+}
+
+/* Split "BIN:REST" at the first ':' outside quotes. */
+static char *split_colon(char *s) {
+  bool q = false;
+  for (; *s; s++) {
+    if (*s == '"')
+      q = !q;
+    else if (*s == ':' && !q) {
+      *s = 0;
+      return s + 1;
+    }
+  }
+  return NULL;
+}
+
+int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **out) {
+  ProbeType type;
+  const char *colon = strchr(text, ':');
+  if (!colon || !user_provider(text, colon - text, &type)) {
+    diag_error(loc, "invalid probe '%s'", text);
+    return -1;
+  }
+  const char *tn = type_name(type);
+  char *rest = subst_posparams(colon + 1, opt);
+  int pid = opt->pid;
+  /* BIN, then FUNC (uprobes) or [PROVIDER:]NAME (usdt) */
+  char *bin = rest, *spec = split_colon(rest);
+  if (!spec && pid > 0) {
+    /* "uprobe:FUNC" with -p: the process's own executable */
+    char exe[4096];
+    ssize_t n = readlink(eprintf("/proc/%d/exe", pid), exe, sizeof exe - 1);
+    if (n > 0) {
+      exe[n] = 0;
+      spec = bin;
+      bin = estrdup(exe);
+    }
+  }
+  if (!spec) {
+    diag_error(loc, "invalid %s '%s': expected %s:BINARY:%s", tn, text, tn,
+               type == PT_USDT ? "[PROVIDER:]NAME" : "FUNCTION");
+    return -1;
+  }
+  char *prov = NULL, *name = spec;
+  if (type == PT_USDT) {
+    char *second = split_colon(spec);
+    if (second) {
+      prov = unquote(spec);
+      name = second;
+    }
+    name = unquote(name);
+    if (!*name || (prov && !*prov)) {
+      diag_error(loc, "invalid usdt '%s': expected usdt:BINARY:[PROVIDER:]NAME", text);
+      return -1;
+    }
+  }
+  char **paths;
+  int npaths = resolve_binary(bin, pid, loc, &paths);
+  if (npaths < 0)
+    return -1;
+  Sites s = {0};
+  for (int i = 0; i < npaths; i++) {
+    ElfInfo *e = open_elf(paths[i], loc);
+    if (!e)
+      return -1;
+    if (type != PT_USDT) {
+      if (expand_func(&s, type, e, spec, loc, opt->unsafe, npaths > 1) < 0)
+        return -1;
+    } else if (!e->nusdt && npaths == 1) {
+      diag_error(loc, "%s has no USDT probes", e->path);
+      return -1;
+    } else {
+      expand_usdt(&s, e, prov, name);
+    }
+  }
+  if (!s.n) {
+    if (type == PT_USDT)
+      diag_error(loc, "no USDT probe %s%s%s in %s", prov ? prov : "", prov ? ":" : "", name,
+                 npaths == 1 ? paths[0] : bin);
+    else
+      diag_error(loc, "no function in %s matches '%s'", npaths == 1 ? paths[0] : bin, spec);
+    return -1;
+  }
+  *out = s.v;
+  return s.n;
+}
+
+/* ------------------------------------------------------------ attach */
+
+/* /sys/bus/event_source/devices/uprobe/format/NAME: "config:0" or
+ * "config:32-63" -> the first bit, or -1. */
+static int pmu_format_bit(const char *name) {
+  char *text = read_file(eprintf("/sys/bus/event_source/devices/uprobe/format/%s", name), NULL);
+  int bit = -1;
+  if (text && !strncmp(text, "config:", 7))
+    bit = atoi(text + 7);
+  free(text);
+  return bit;
+}
+
+static int pmu_type(void) {
+  char *text = read_file("/sys/bus/event_source/devices/uprobe/type", NULL);
+  int type = text ? atoi(text) : -1;
+  free(text);
+  return type;
+}
+
+int prov_attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,
+                       bool retprobe, int pid) {
+  static int type = -2, ret_bit = -2, ref_bit = -2;
+  if (type == -2) {
+    type = pmu_type();
+    ret_bit = pmu_format_bit("retprobe");
+    ref_bit = pmu_format_bit("ref_ctr_offset");
+  }
+  if (type < 0 || (retprobe && ret_bit < 0))
+    return -ENOSYS;
+  if (ref_ctr && ref_bit < 0)
+    return -EOPNOTSUPP;
+  struct perf_event_attr attr = {
+      .size = sizeof attr,
+      .type = type,
+      .config1 = (uint64_t)(uintptr_t)path,
+      .config2 = offset,
+      .sample_period = 1,
+      .wakeup_events = 1,
+      .disabled = 1,
+  };
+  if (retprobe)
+    attr.config |= 1ull << ret_bit;
+  if (ref_ctr)
+    attr.config |= ref_ctr << ref_bit;
+  /* All processes: one event on CPU 0 (the program runs on every CPU);
+   * one process: that process on any CPU. */
+  int fd = syscall(__NR_perf_event_open, &attr, pid > 0 ? pid : -1, pid > 0 ? -1 : 0, -1,
+                   PERF_FLAG_FD_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  return prov_attach_perf_fd(prog_fd, fd);
+}
+
+/* ------------------------------------------------------------ listing */
+
+int prov_uprobe_list(const char *glob, void (*add)(void *arg, char *name), void *arg) {
+  ProbeType type;
+  const char *colon = strchr(glob, ':');
+  if (!colon || !user_provider(glob, colon - glob, &type))
+    return 0;
+  const char *tn = type_name(type);
+  char *rest = estrdup(colon + 1);
+  char *bin = rest, *spec = split_colon(rest);
+  char **paths;
+  Loc none = {0};
+  int npaths = resolve_binary(bin, 0, none, &paths);
+  if (npaths < 0)
+    return -1;
+  for (int i = 0; i < npaths; i++) {
+    ElfInfo *e = open_elf(paths[i], none);
+    if (!e)
+      return -1;
+    if (type != PT_USDT) {
+      const char *pat = spec && *spec ? spec : "*";
+      for (int j = 0; j < e->nsyms; j++)
+        if (fnmatch(pat, e->syms[j].name, 0) == 0)
+          add(arg, eprintf("%s:%s:%s", tn, e->path, e->syms[j].name));
+      continue;
+    }
+    char *prov = NULL, *name = spec && *spec ? spec : "*";
+    char *second = spec ? split_colon(spec) : NULL;
+    if (second) {
+      prov = spec;
+      name = *second ? second : "*";
+    }
+    for (int j = 0; j < e->nusdt; j++) {
+      UsdtProbe *p = &e->usdt[j];
+      if ((!prov || fnmatch(prov, p->provider, 0) == 0) && fnmatch(name, p->name, 0) == 0)
+        add(arg, eprintf("usdt:%s:%s:%s", e->path, p->provider, p->name));
+    }
+  }
+  return 1;
+}

@@ -1,0 +1,299 @@
+/* record_kernel.c - `etrace record --profile kernel`: an LTTng-compatible
+ * kernel trace (docs/ctf.md §3) that Trace Compass's kernel views read.
+ *
+ * Each LTTng event is built from a tracepoint with its fields renamed and
+ * converted as lttng-modules does (tracefs `pid` of a task is LTTng's
+ * `tid`, priorities lose MAX_RT_PRIO, a preempted prev_state is 0), and
+ * the LTTng names of the Lttng29 layout (irq_softirq_*, sched_waking,
+ * syscall_entry_NAME / syscall_exit_NAME).  Field types follow lttng-modules
+ * (pid_t and int: i32, comm: a 16-byte text array, strings) with two
+ * deliberate differences, both harmless to readers that look fields up by
+ * name (Trace Compass, babeltrace2): variable-size fields (strings,
+ * sequences) come after the fixed ones, because the writer packs them last
+ * (out/ctf.h), and system-call arguments are 64-bit integers as the syscall
+ * tracepoints give them, not narrowed to their C type.  System calls with no
+ * `syscalls:` tracepoint, and the exit of rt_sigreturn (which resets
+ * orig_ax to -1), become LTTng's syscall_entry_unknown /
+ * syscall_exit_unknown, written by the raw-tracepoint dispatchers when
+ * their tail call finds no program (record.c).
+ *
+ * sched_process_fork is taken from the raw tracepoint, whose arguments are
+ * the parent and child task_structs: the tracepoint's record has no tgid,
+ * and Trace Compass needs the child's (parent_pid / child_pid).  Offsets of
+ * task_struct's pid, tgid and comm come from the running kernel's BTF.
+ */
+#include "record/record.h"
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <string.h>
+
+static int id_start = -1, id_state = -1, id_end = -1;
+static int id_unknown[2] = {-1, -1};
+
+typedef enum { K_TEXT16, K_I32, K_U32, K_PRIO, K_STATE, K_STR } KKind;
+
+typedef struct KField {
+  const char *name;   /* LTTng's */
+  KKind kind;
+  const char *from;   /* the tracefs field (NULL: same name) */
+} KField;
+
+typedef struct KEvent {
+  const char *sys, *event, *lttng;
+  KField fields[8];
+} KEvent;
+
+/* Variable fields (K_STR) last: see the top of the file. */
+static const KEvent kevents[] = {
+  {"sched", "sched_switch", "sched_switch",
+   {{"prev_comm", K_TEXT16, NULL}, {"prev_tid", K_I32, "prev_pid"}, {"prev_prio", K_PRIO, NULL},
+    {"prev_state", K_STATE, NULL}, {"next_comm", K_TEXT16, NULL}, {"next_tid", K_I32, "next_pid"},
+    {"next_prio", K_PRIO, NULL}}},
+  {"sched", "sched_waking", "sched_waking",
+   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}, {"target_cpu", K_I32, NULL}}},
+  {"sched", "sched_wakeup_new", "sched_wakeup_new",
+   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}, {"target_cpu", K_I32, NULL}}},
+  {"sched", "sched_process_exec", "sched_process_exec",
+   {{"tid", K_I32, "pid"}, {"old_tid", K_I32, "old_pid"}, {"filename", K_STR, NULL}}},
+  {"sched", "sched_process_exit", "sched_process_exit",
+   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}}},
+  {"sched", "sched_process_free", "sched_process_free",
+   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}}},
+  {"irq", "irq_handler_entry", "irq_handler_entry", {{"irq", K_I32, NULL}, {"name", K_STR, NULL}}},
+  {"irq", "irq_handler_exit", "irq_handler_exit", {{"irq", K_I32, NULL}, {"ret", K_I32, NULL}}},
+  /* vec: a plain integer, not an enum (Trace Compass casts it to Long) */
+  {"irq", "softirq_entry", "irq_softirq_entry", {{"vec", K_U32, NULL}}},
+  {"irq", "softirq_exit", "irq_softirq_exit", {{"vec", K_U32, NULL}}},
+  {"irq", "softirq_raise", "irq_softirq_raise", {{"vec", K_U32, NULL}}},
+};
+
+#define STR_SLOT 256
+
+static const KEvent *kevent_of(const Event *e) {
+  for (size_t i = 0; i < sizeof kevents / sizeof *kevents; i++)
+    if (!strcmp(kevents[i].sys, e->sys) && !strcmp(kevents[i].event, e->event))
+      return &kevents[i];
+  return NULL;
+}
+
+static const TpField *tp_field(const TpFormat *tp, const char *name) {
+  for (int i = 0; i < tp->nfields; i++)
+    if (!strcmp(tp->fields[i].name, name))
+      return &tp->fields[i];
+  return NULL;
+}
+
+static int layout_kevent(Event *e) {
+  const KEvent *k = kevent_of(e);
+  int dst = CTF_EVENT_HEADER_SIZE;
+  for (const KField *f = k->fields; f < k->fields + 8 && f->name; f++) {
+    const char *from = f->from ? f->from : f->name;
+    const TpField *tf = tp_field(e->tp, from);
+    int want = f->kind == K_TEXT16 ? 16 : f->kind == K_STATE ? 8 : 4;
+    bool ok = tf && (f->kind == K_STR ? tf->data_loc
+                                      : tf->data_loc ? f->kind == K_TEXT16 : tf->size == want);
+    if (!ok) {
+      diag_fatal("--profile kernel: tracepoint %s:%s has no field '%s' of the expected type",
+                 e->sys, e->event, from);
+      return -1;
+    }
+    switch (f->kind) {
+    case K_TEXT16:
+      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_TEXT, .size = 1, .count = 16});
+      if (tf->data_loc) /* a __data_loc string into the fixed 16 bytes */
+        rec_add_copy(e, (Copy){.kind = CP_DATALOC_STR, .src = tf->offset, .size = 16, .dst = dst});
+      else
+        rec_add_copy(e, (Copy){.kind = CP_CTX, .src = tf->offset, .size = 16, .dst = dst});
+      dst += 16;
+      break;
+    case K_I32:
+    case K_U32:
+    case K_PRIO:
+      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_INT, .size = 4,
+                                  .is_signed = f->kind != K_U32});
+      rec_add_copy(e, (Copy){.kind = f->kind == K_PRIO ? CP_CTX_PRIO : CP_CTX,
+                             .src = tf->offset, .size = 4, .dst = dst});
+      dst += 4;
+      break;
+    case K_STATE:
+      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_INT, .size = 8, .is_signed = true});
+      rec_add_copy(e, (Copy){.kind = CP_CTX_STATE, .src = tf->offset, .size = 8, .dst = dst});
+      dst += 8;
+      break;
+    case K_STR:
+      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_STRING, .slot = STR_SLOT});
+      rec_add_copy(e, (Copy){.kind = CP_DATALOC_STR, .src = tf->offset, .size = STR_SLOT,
+                             .dst = dst});
+      dst += STR_SLOT;
+      break;
+    }
+  }
+  e->cls.name = k->lttng;
+  return 0;
+}
+
+/* ------------------------------------------------------------ fork */
+
+/* Byte offset of member `name` of `type_id`, looking into anonymous
+ * struct/union members (randomized layouts wrap fields in them); -1 if absent. */
+static int btf_member_off(const struct btf *btf, int type_id, const char *name) {
+  const struct btf_type *t = btf__type_by_id(btf, type_id);
+  if (!t || (!btf_is_struct(t) && !btf_is_union(t)))
+    return -1;
+  const struct btf_member *m = btf_members(t);
+  for (int i = 0; i < btf_vlen(t); i++, m++) {
+    uint32_t bits = btf_member_bit_offset(t, i);
+    const char *mn = btf__name_by_offset(btf, m->name_off);
+    if (mn && !strcmp(mn, name))
+      return bits % 8 ? -1 : (int)(bits / 8);
+    if (!mn || !*mn) {
+      int inner = btf_member_off(btf, btf__resolve_type(btf, m->type), name);
+      if (inner >= 0)
+        return (int)(bits / 8) + inner;
+    }
+  }
+  return -1;
+}
+
+static int layout_fork(Event *e) {
+  struct btf *btf = btf__load_vmlinux_btf();
+  if (!btf) {
+    diag_fatal("--profile kernel: cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s",
+               strerror(errno));
+    return -1;
+  }
+  int ts = btf__find_by_name_kind(btf, "task_struct", BTF_KIND_STRUCT);
+  int pid = ts > 0 ? btf_member_off(btf, ts, "pid") : -1;
+  int tgid = ts > 0 ? btf_member_off(btf, ts, "tgid") : -1;
+  int comm = ts > 0 ? btf_member_off(btf, ts, "comm") : -1;
+  btf__free(btf);
+  if (pid < 0 || tgid < 0 || comm < 0) {
+    diag_fatal("--profile kernel: struct task_struct has no pid, tgid or comm in the kernel's BTF");
+    return -1;
+  }
+  /* raw tracepoint sched_process_fork(parent, child): args[0], args[1] */
+  static const struct { const char *name; int task, what; bool imm; } f[] = {
+    {"parent_comm", 0, 2, false}, {"parent_tid", 0, 0, false}, {"parent_pid", 0, 1, false},
+    {"parent_ns_inum", 0, 0, true}, {"child_comm", 1, 2, false}, {"child_tid", 1, 0, false},
+    {"child_pid", 1, 1, false}, {"child_ns_inum", 0, 0, true},
+  };
+  int dst = CTF_EVENT_HEADER_SIZE;
+  for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+    if (f[i].imm) { /* no namespace inode: 0 */
+      rec_add_field(e, (CtfField){.name = f[i].name, .kind = CTF_INT, .size = 4});
+      rec_add_copy(e, (Copy){.kind = CP_IMM, .size = 4, .dst = dst, .imm = 0});
+      dst += 4;
+    } else if (f[i].what == 2) {
+      rec_add_field(e, (CtfField){.name = f[i].name, .kind = CTF_TEXT, .size = 1, .count = 16});
+      rec_add_copy(e, (Copy){.kind = CP_TASK, .src = f[i].task, .off = comm, .size = 16,
+                             .dst = dst});
+      dst += 16;
+    } else {
+      rec_add_field(e, (CtfField){.name = f[i].name, .kind = CTF_INT, .size = 4,
+                                  .is_signed = true});
+      rec_add_copy(e, (Copy){.kind = CP_TASK, .src = f[i].task, .off = f[i].what ? tgid : pid,
+                             .size = 4, .dst = dst});
+      dst += 4;
+    }
+  }
+  /* vtids: the child's tid in each pid namespace; here the root one only */
+  rec_add_field(e, (CtfField){.name = "vtids", .kind = CTF_SEQ, .size = 4, .is_signed = true,
+                              .slot = 2 + 4});
+  rec_add_copy(e, (Copy){.kind = CP_IMM, .size = 2, .dst = dst, .imm = 1});
+  rec_add_copy(e, (Copy){.kind = CP_TASK, .src = 1, .off = pid, .size = 4, .dst = dst + 2});
+  e->cls.name = "sched_process_fork";
+  return 0;
+}
+
+/* ------------------------------------------------------------ the set */
+
+static void add_syscall(const char *sys, const char *event, void *arg) {
+  bool is_exit;
+  if (systp_nr(event, &is_exit) < 0)
+    return;           /* no raw-tracepoint slot: left out */
+  rec_event(rec_add_event(sys, event))->lttng = true;
+}
+
+static int add_user(const char *name, CtfField *fields, int n) {
+  int i = rec_add_event("lttng_statedump", name);
+  Event *e = rec_event(i);
+  e->user = true;
+  e->cls.name = eprintf("lttng_statedump_%s", name);
+  for (int j = 0; j < n; j++)
+    rec_add_field(e, fields[j]);
+  if (ctf_layout(&e->cls) < 0)
+    return -1;
+  return i;
+}
+
+/* syscall_entry_unknown {id, args[6]} / syscall_exit_unknown {id, ret,
+ * args[6]} (LTTng's syscalls_unknown.h), generated into the raw-tracepoint
+ * dispatchers (record.c) for system calls that have no tracepoint: id is
+ * pt_regs->orig_ax, the arguments are the argument registers. */
+static int add_unknown(bool is_exit) {
+  int i = rec_add_event("lttng_syscall", is_exit ? "unknown_exit" : "unknown_entry");
+  Event *e = rec_event(i);
+  e->user = true;         /* no program of its own: part of the dispatcher */
+  e->syscall = true;
+  e->sys_exit = is_exit;
+  e->cls.name = is_exit ? "syscall_exit_unknown" : "syscall_entry_unknown";
+  int dst = CTF_EVENT_HEADER_SIZE;
+  rec_add_field(e, (CtfField){.name = "id", .kind = CTF_INT, .size = 4, .is_signed = true});
+  rec_add_copy(e, (Copy){.kind = CP_TASK, .src = 0, .off = 120 /* orig_ax */, .size = 4,
+                         .dst = dst});
+  dst += 4;
+  if (is_exit) {
+    rec_add_field(e, (CtfField){.name = "ret", .kind = CTF_INT, .size = 8, .is_signed = true});
+    rec_add_copy(e, (Copy){.kind = CP_SYS_RET, .size = 8, .dst = dst});
+    dst += 8;
+  }
+  rec_add_field(e, (CtfField){.name = "args", .kind = CTF_INT, .size = 8, .count = 6});
+  for (int k = 0; k < 6; k++)
+    rec_add_copy(e, (Copy){.kind = CP_SYS_ARG, .src = k, .size = 8, .dst = dst + 8 * k});
+  return ctf_layout(&e->cls) < 0 ? -1 : i;
+}
+
+int kprof_unknown(bool is_exit) { return id_unknown[is_exit]; }
+
+int kprof_add_events(void) {
+  /* The statedump first: its events are written before any other. */
+  static CtfField state[] = {
+    {.name = "tid", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "pid", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "ppid", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "name", .kind = CTF_TEXT, .size = 1, .count = 16},
+    {.name = "type", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "mode", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "submode", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "status", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "cpu", .kind = CTF_INT, .size = 4},
+    {.name = "file_table_address", .kind = CTF_INT, .size = 8, .hex = true},
+  };
+  if ((id_start = add_user("start", NULL, 0)) < 0 ||
+      (id_state = add_user("process_state", state, sizeof state / sizeof *state)) < 0 ||
+      (id_end = add_user("end", NULL, 0)) < 0) {
+    diag_fatal("--profile kernel: cannot lay out the statedump events");
+    return -1;
+  }
+  for (size_t i = 0; i < sizeof kevents / sizeof *kevents; i++)
+    rec_event(rec_add_event(kevents[i].sys, kevents[i].event))->layout = layout_kevent;
+  Event *fork = rec_event(rec_add_event("sched", "sched_process_fork"));
+  fork->layout = layout_fork;
+  fork->raw_tp = "sched_process_fork";
+  tracefs_glob("syscalls", "sys_enter_*", add_syscall, NULL);
+  tracefs_glob("syscalls", "sys_exit_*", add_syscall, NULL);
+  if ((id_unknown[0] = add_unknown(false)) < 0 || (id_unknown[1] = add_unknown(true)) < 0) {
+    diag_fatal("--profile kernel: cannot lay out the unknown-syscall events");
+    return -1;
+  }
+  return 0;
+}
+
+int kprof_statedump_ids(int *start, int *state, int *end) {
+  *start = id_start;
+  *state = id_state;
+  *end = id_end;
+  return id_start >= 0 ? 0 : -1;
+}

@@ -1,0 +1,156 @@
+/* statedump.c - the LTTng statedump of `etrace record --profile kernel`:
+ * one lttng_statedump_process_state event per thread alive when recording
+ * starts, between lttng_statedump_start and _end, so that Trace Compass
+ * knows the threads (names, parents, states) that existed before the
+ * first sched_* event.  LTTng's kernel module walks the task list; here
+ * /proc/PID/task/TID/stat gives the same facts (docs/ctf.md §3.2):
+ *
+ *   tid, pid = tgid, ppid (field 4), name = comm (field 2), cpu (field 39),
+ *   type = 1 for a kernel thread (PF_KTHREAD in flags, field 9), else 0,
+ *   mode = 5 (unknown), submode = 0,
+ *   status: R -> 2 (wait for CPU), S/D/I -> 5 (wait), Z -> 4 (zombie),
+ *           X -> 7 (dead), other -> 0 (unknown): LTTng's enums.
+ *
+ * The events are written from user space into CPU 0's stream before the
+ * probes are attached, so they precede every recorded event there.
+ */
+#include "record/record.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PF_KTHREAD 0x00200000
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The event header and context of a user-space record. */
+static void put_header(unsigned char *rec, int id) {
+  uint16_t id16 = id;
+  uint64_t ts = mono_ns();
+  int32_t pid = getpid();
+  memcpy(rec + CTF_EV_ID, &id16, 2);
+  memcpy(rec + CTF_EV_TIMESTAMP, &ts, 8);
+  memcpy(rec + CTF_EV_PID, &pid, 4);
+  memcpy(rec + CTF_EV_TID, &pid, 4);
+}
+
+static void put_i32(unsigned char *rec, const CtfClass *c, int field, int32_t v) {
+  memcpy(rec + ctf_field_offset(c, field), &v, 4);
+}
+
+static int status_of(char state) {
+  switch (state) {
+  case 'R': return 2;
+  case 'S': case 'D': case 'I': return 5;
+  case 'Z': return 4;
+  case 'X': case 'x': return 7;
+  default: return 0;
+  }
+}
+
+/* One thread: parse its stat line and write the event.  False when the
+ * thread is gone or the line is malformed. */
+static bool dump_thread(CtfWriter *w, const CtfClass *c, int id, int pid, int tid) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return false;
+  char line[1024];
+  bool ok = fgets(line, sizeof line, f) != NULL;
+  fclose(f);
+  if (!ok)
+    return false;
+  /* "TID (COMM) S PPID ..." - comm may hold spaces and ')': take the last ')' */
+  char *lp = strchr(line, '('), *rp = strrchr(line, ')');
+  if (!lp || !rp || rp < lp)
+    return false;
+  char comm[16] = {0};
+  size_t n = rp - lp - 1;
+  memcpy(comm, lp + 1, n < 15 ? n : 15);
+  /* fields from 3 on, numbered as in proc(5) */
+  char state = 0;
+  long ppid = 0, cpu = 0;
+  unsigned long flags = 0;
+  int field = 3;
+  for (char *tok = strtok(rp + 1, " \n"); tok; tok = strtok(NULL, " \n"), field++) {
+    if (field == 3)
+      state = tok[0];
+    else if (field == 4)
+      ppid = strtol(tok, NULL, 10);
+    else if (field == 9)
+      flags = strtoul(tok, NULL, 10);
+    else if (field == 39) {
+      cpu = strtol(tok, NULL, 10);
+      break;
+    }
+  }
+  if (field < 9)
+    return false;
+  unsigned char rec[256];
+  memset(rec, 0, sizeof rec);
+  put_header(rec, id);
+  put_i32(rec, c, 0, tid);
+  put_i32(rec, c, 1, pid);
+  put_i32(rec, c, 2, (int32_t)ppid);
+  memcpy(rec + ctf_field_offset(c, 3), comm, 16);
+  put_i32(rec, c, 4, flags & PF_KTHREAD ? 1 : 0);
+  put_i32(rec, c, 5, 5);
+  put_i32(rec, c, 6, 0);
+  put_i32(rec, c, 7, status_of(state));
+  put_i32(rec, c, 8, (int32_t)cpu);
+  /* file_table_address (field 9) stays 0 */
+  ctf_event(w, 0, rec, c->record_size);
+  return true;
+}
+
+static bool all_digits(const char *s) {
+  if (!*s)
+    return false;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9')
+      return false;
+  return true;
+}
+
+int kprof_statedump(CtfWriter *w) {
+  int id_start, id_state, id_end;
+  if (kprof_statedump_ids(&id_start, &id_state, &id_end) < 0)
+    return 0;
+  const CtfClass *c = &rec_event(id_state)->cls;
+  if (c->record_size > 256)
+    return 0;
+  unsigned char rec[CTF_EVENT_HEADER_SIZE];
+  put_header(rec, id_start);
+  ctf_event(w, 0, rec, sizeof rec);
+  int threads = 0;
+  DIR *proc = opendir("/proc");
+  struct dirent *pe;
+  while (proc && (pe = readdir(proc))) {
+    if (!all_digits(pe->d_name))
+      continue;
+    int pid = atoi(pe->d_name);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *task = opendir(path);
+    struct dirent *te;
+    while (task && (te = readdir(task)))
+      if (all_digits(te->d_name) && dump_thread(w, c, id_state, pid, atoi(te->d_name)))
+        threads++;
+    if (task)
+      closedir(task);
+  }
+  if (proc)
+    closedir(proc);
+  put_header(rec, id_end);
+  ctf_event(w, 0, rec, sizeof rec);
+  return threads;
+}

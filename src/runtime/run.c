@@ -1,0 +1,526 @@
+/* run.c - attach, run BEGIN, the event loop, and the exit sequence.
+ *
+ * The loop waits on one epoll set holding the ring buffer and a signalfd;
+ * there is no poll timeout anywhere, so exit() takes effect as soon as
+ * its record arrives.  The exit sequence is: stop reading new work,
+ * detach every probe, drain what is already in the ring buffer, run END,
+ * drain again, print the maps, report drops.
+ */
+#include "etrace.h"
+#include "providers/prov.h"
+#include "runtime/rt.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct Run {
+  Compiled *c;
+  const Options *opt;
+  Output *o;
+  struct ring_buffer *rb;
+  int *links;
+  int nlinks;
+  bool exiting;        /* exit() seen: ignore later records */
+  int exit_code;
+  bool child_exited;
+} Run;
+
+static Run R;
+
+static void out_write(const char *s, size_t n) {
+  fwrite(s, 1, n, R.o->f);
+}
+
+static void out_flush(void) { fflush(R.o->f); }
+
+/* ------------------------------------------------------------ records */
+
+static void do_time(const Site *s) {
+  char out[256];
+  time_t now = time(NULL);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  size_t n = strftime(out, sizeof out, s->fmt, &tm);
+  rt_emit_text(R.o, "time", out, n);
+}
+
+static void do_cat(const Site *s, const void *data) {
+  Buf path = {0};
+  rt_printf(&path, s->fmt, s->args, data);
+  FILE *f = fopen(path.data ? path.data : "", "r");
+  if (!f) {
+    fprintf(stderr, "etrace: cat(\"%s\"): %s\n", path.data ? path.data : "", strerror(errno));
+  } else {
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+      out_write(tmp, n);
+    fclose(f);
+  }
+  buf_free(&path);
+}
+
+static void do_system(const Site *s, const void *data) {
+  Buf cmd = {0};
+  rt_printf(&cmd, s->fmt, s->args, data);
+  out_flush();
+  FILE *p = popen(cmd.data ? cmd.data : "", "r");
+  if (p) {
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, p)) > 0)
+      out_write(tmp, n);
+    pclose(p);
+  }
+  buf_free(&cmd);
+}
+
+/* join(): the argv strings up to the first empty one, separated. */
+static void do_join(const Site *s, const char *data) {
+  Buf b = {0};
+  for (int i = 0; i < s->args->nfields; i++) {
+    const char *str = data + s->args->offsets[i];
+    int max = s->args->fields[i]->size;
+    size_t len = strnlen(str, max);
+    if (!len)
+      break;
+    if (i)
+      buf_put(&b, s->fmt, strlen(s->fmt));
+    buf_put(&b, str, len);
+  }
+  buf_put(&b, "\n", 1);
+  rt_emit_text(R.o, "join", b.data, b.len);
+  buf_free(&b);
+}
+
+/* print(*p) / dump(p): the copied bytes of a kernel object. */
+static void do_object(const Site *s, const void *data, size_t size) {
+  int full = s->args->size;
+  int have = size < (size_t)full ? (int)size : full;
+  Buf b = {0};
+  if (!strcmp(s->fmt, "print")) {
+    bool json = R.o->format == OUT_JSON;
+    rt_object_text(&b, s->args->btf_id, data, have, json);
+    if (json) {
+      Buf j = {0};
+      buf_printf(&j, "{\"type\": \"value\", \"data\": %s}\n", b.data ? b.data : "null");
+      out_write(j.data, j.len);
+      buf_free(&j);
+    } else {
+      buf_put(&b, "\n", 1);
+      out_write(b.data, b.len);
+    }
+  } else if (!strcmp(s->fmt, "kernel")) { /* rendered by bpf_snprintf_btf */
+    buf_put(&b, data, strnlen(data, size));
+    buf_put(&b, "\n", 1);
+    rt_emit_text(R.o, "dump", b.data, b.len);
+  } else {
+    unsigned char *copy = calloc(1, full);
+    memcpy(copy, data, have);
+    if (rt_object_dump(&b, s->args->btf_id, copy, have, full, !strcmp(s->fmt, "compact")) < 0)
+      buf_printf(&b, "(cannot dump %s)\n", ty_name(s->args));
+    rt_emit_text(R.o, "dump", b.data, b.len);
+    free(copy);
+  }
+  buf_free(&b);
+}
+
+static int on_record(void *ctx, void *data, size_t size) {
+  if (R.exiting || size < 8)
+    return 0;
+  uint64_t h;
+  memcpy(&h, data, 8);
+  RecKind kind = h >> 32;
+  uint32_t id = (uint32_t)h;
+  const char *p = (const char *)data + 8;
+  int64_t a = 0, b = 0;
+  if (size >= 24) {
+    memcpy(&a, p, 8);
+    memcpy(&b, p + 8, 8);
+  }
+  switch (kind) {
+  case REC_PRINTF:
+  case REC_CAT:
+  case REC_SYSTEM:
+  case REC_TIME:
+  case REC_JOIN:
+  case REC_PRINT_VALUE: {
+    if (id >= (uint32_t)R.c->nsites)
+      break;
+    const Site *s = R.c->sites[id];
+    if (size < 8 + (size_t)s->args->size)
+      break;
+    if (kind == REC_PRINTF && R.o->ctf)
+      rt_ctf_printf(R.o, (int)id, p, size - 8);
+    else if (kind == REC_PRINTF)
+      rt_emit_printf(R.o, s->fmt, s->args, p);
+    else if (kind == REC_CAT)
+      do_cat(s, p);
+    else if (kind == REC_SYSTEM)
+      do_system(s, p);
+    else if (kind == REC_TIME)
+      do_time(s);
+    else if (kind == REC_JOIN)
+      do_join(s, p);
+    else
+      rt_emit_value(R.o, s->args->fields[0], p);
+    break;
+  }
+  case REC_OBJECT:
+    if (id < (uint32_t)R.c->nsites)
+      do_object(R.c->sites[id], p, size - 8);
+    break;
+  case REC_PID: /* a process ustack/usym saw first: read its maps now */
+    sym_pid_seen((int)id);
+    if (size >= 24 && b >= 0 && b < R.c->ntargets && R.c->targets[b]->u_path)
+      sym_pid_bias((int)id, R.c->targets[b]->u_path, (uint64_t)a);
+    break;
+  case REC_EXIT:
+    R.exiting = true;
+    R.exit_code = (int)a;
+    break;
+  case REC_PRINT_MAP:
+    if (id < (uint32_t)R.c->nmaps)
+      rt_print_map(R.o, R.c->maps[id], a, b);
+    break;
+  case REC_CLEAR:
+    if (id < (uint32_t)R.c->nmaps)
+      rt_clear_map(R.c->maps[id]);
+    break;
+  case REC_ZERO:
+    if (id < (uint32_t)R.c->nmaps)
+      rt_zero_map(R.c->maps[id]);
+    break;
+  default:
+    break;
+  }
+  if (R.opt && R.o->f == stdout && R.opt->verbose)
+    out_flush();
+  return 0;
+}
+
+static void drain(void) {
+  if (R.rb)
+    ring_buffer__consume(R.rb);
+}
+
+/* ------------------------------------------------------------ probes */
+
+static int run_test_prog(Target *t) {
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  int err = bpf_prog_test_run_opts(t->prog_fd, &opts);
+  if (err) {
+    diag_fatal("cannot run %s: %s", t->name, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static int attach_target(Target *t) {
+  if (t->type == PT_TRACEPOINT)
+    return prov_attach_tracepoint(t->prog_fd, t->tp->id);
+  if (t->type == PT_RAWTP)
+    return t->rt_btf ? prov_attach_tp_btf(t->prog_fd) : prov_attach_raw_tp(t->prog_fd, t->rt_name);
+  if (t->type == PT_INTERVAL)
+    return prov_attach_perf_clock(t->prog_fd, 0, t->period_ns, t->freq_hz);
+  if (t->type == PT_UPROBE || t->type == PT_URETPROBE || t->type == PT_USDT)
+    return prov_attach_uprobe(t->prog_fd, t->u_path, t->u_offset, t->u_ref_ctr,
+                              t->type == PT_URETPROBE, R.opt->pid);
+  if (t->type == PT_KPROBE || t->type == PT_KRETPROBE)
+    return prov_attach_kprobe(t->prog_fd, t->k_func, t->k_offset, t->type == PT_KRETPROBE);
+  if (t->type == PT_FENTRY || t->type == PT_FEXIT)
+    return prov_attach_fentry(t->prog_fd, t->type == PT_FEXIT);
+  return -EINVAL;
+}
+
+static void add_link(int fd) {
+  R.links = realloc(R.links, sizeof(int) * (R.nlinks + 1));
+  R.links[R.nlinks++] = fd;
+}
+
+/* software / hardware events and watchpoints (prov_perf.c), iterators
+ * (prov_iter.c).  Events count on every CPU, one event each; a watchpoint
+ * follows the -p / -c process, or watches every CPU without one.
+ * Returns 0, 1 when t is not one of these, or -1 after an error. */
+static int attach_perf_iter(Target *t, int ncpu) {
+  int fd;
+  if (t->type == PT_ITER) {
+    fd = prov_attach_iter(t->prog_fd, R.opt->pid);
+    if (fd < 0) {
+      /* bpf_map_elem, sockmap, cgroup ... walk a map or cgroup given by fd */
+      diag_error(t->probe->loc, "cannot attach probe %s: %s%s", t->name, strerror(-fd),
+                 fd == -EBADF ? " (this iterator walks a map or cgroup that etrace cannot "
+                                "name yet)" : "");
+      return -1;
+    }
+    t->iter_link = fd;
+    add_link(fd);
+    return 0;
+  }
+  if (t->type != PT_SOFTWARE && t->type != PT_HARDWARE && t->type != PT_WATCHPOINT)
+    return 1;
+  int pid = R.opt->pid ? R.opt->pid : R.opt->cpid;
+  if (t->type == PT_WATCHPOINT && pid > 0)
+    ncpu = 1;
+  for (int cpu = 0; cpu < ncpu; cpu++) {
+    if (t->type == PT_WATCHPOINT)
+      fd = prov_attach_watchpoint(t->prog_fd, t, pid, cpu);
+    else
+      fd = prov_attach_perf(t->prog_fd, t->perf_type, t->perf_config, cpu, t->perf_period, 0);
+    if (fd == -ENODEV && cpu > 0)
+      continue; /* a possible CPU that is offline */
+    if (fd < 0) {
+      diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, prov_perf_why(t, -fd));
+      return -1;
+    }
+    add_link(fd);
+  }
+  return 0;
+}
+
+/* Read every iterator to its end, draining its records as it goes. */
+static int run_iters(void) {
+  for (int i = 0; i < R.c->ntargets; i++) {
+    Target *t = R.c->targets[i];
+    if (t->type != PT_ITER)
+      continue;
+    int err = prov_iter_run(t->iter_link, drain, &R.exiting);
+    if (err < 0) {
+      diag_fatal("reading iterator %s failed: %s", t->name, strerror(-err));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int attach_all(void) {
+  int ncpu = libbpf_num_possible_cpus();
+  int sysfds[2];
+  int nsys = systp_attach(sysfds);
+  if (nsys < 0)
+    return -1;
+  for (int i = 0; i < nsys; i++)
+    add_link(sysfds[i]);
+  for (int i = 0; i < R.c->ntargets; i++) {
+    Target *t = R.c->targets[i];
+    if (t->type == PT_BEGIN || t->type == PT_END || t->raw_syscall)
+      continue;
+    int pe = attach_perf_iter(t, ncpu);
+    if (pe < 0)
+      return -1;
+    if (pe == 0)
+      continue;
+    if (t->type == PT_PROFILE) {
+      /* one sampling event per online CPU */
+      int attached = 0;
+      for (int cpu = 0; cpu < ncpu; cpu++) {
+        int fd = prov_attach_perf_clock(t->prog_fd, cpu, t->period_ns, t->freq_hz);
+        if (fd >= 0) {
+          add_link(fd);
+          attached++;
+        }
+      }
+      if (!attached) {
+        diag_error(t->probe->loc, "cannot attach %s", t->name);
+        return -1;
+      }
+      continue;
+    }
+    int fd = attach_target(t);
+    if (fd < 0) {
+      diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, strerror(-fd));
+      return -1;
+    }
+    add_link(fd);
+  }
+  return 0;
+}
+
+static void detach_all(void) {
+  for (int i = 0; i < R.nlinks; i++)
+    close(R.links[i]);
+  R.nlinks = 0;
+}
+
+/* Run every BEGIN (or END) program, in program order. */
+static int run_special(ProbeType type) {
+  for (int i = 0; i < R.c->ntargets; i++)
+    if (R.c->targets[i]->type == type && run_test_prog(R.c->targets[i]) < 0)
+      return -1;
+  return 0;
+}
+
+static int count_attached(void) {
+  /* bpftrace counts attach points after wildcard expansion */
+  return R.c->ntargets;
+}
+
+/* ------------------------------------------------------------ drops */
+
+static void report_drops(void) {
+  if (load_drops_fd < 0)
+    return;
+  int ncpu = libbpf_num_possible_cpus();
+  uint64_t *vals = calloc(ncpu, 8);
+  for (uint32_t k = 0; k < 3; k++) {
+    if (bpf_map_lookup_elem(load_drops_fd, &k, vals))
+      continue;
+    uint64_t sum = 0;
+    for (int i = 0; i < ncpu; i++)
+      sum += vals[i];
+    if (!sum)
+      continue;
+    if (k == 0)
+      fprintf(stderr, "etrace: lost %llu events: the ring buffer was full\n",
+              (unsigned long long)sum);
+    else if (k == 1)
+      fprintf(stderr,
+              "etrace: %llu map updates failed because a map was full (4096 entries); "
+              "those values are missing from the output\n",
+              (unsigned long long)sum);
+    else
+      fprintf(stderr,
+              "etrace: lost %llu stack traces: the stack map was full or two stacks "
+              "collided in it; they print as empty stacks\n",
+              (unsigned long long)sum);
+  }
+  free(vals);
+}
+
+/* ------------------------------------------------------------ main loop */
+
+static bool has_map(const Compiled *c, const char *name) {
+  for (int i = 0; i < c->nmaps; i++)
+    if (!strcmp(c->maps[i]->name, name))
+      return true;
+  return false;
+}
+
+int rt_run(Compiled *c, const Options *opt, Output *o) {
+  R.c = c;
+  R.opt = opt;
+  R.o = o;
+  rt_set_probe_names(c->probe_names, c->nprobe_names);
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  R.rb = ring_buffer__new(load_ringbuf_fd, on_record, NULL, NULL);
+  if (!R.rb) {
+    diag_fatal("cannot set up the ring buffer: %s", strerror(errno));
+    return 1;
+  }
+  if (attach_all() < 0) {
+    detach_all();
+    return 1;
+  }
+  if (!opt->quiet) {
+    int n = count_attached();
+    if (o->format == OUT_JSON)
+      fprintf(o->f, "{\"type\": \"attached_probes\", \"data\": {\"probes\": %d}}\n", n);
+    else
+      fprintf(o->f, "Attaching %d probe%s...\n", n, n == 1 ? "" : "s");
+  }
+  if (run_special(PT_BEGIN) < 0) {
+    detach_all();
+    return 1;
+  }
+  drain();
+  out_flush();
+  if (opt->pid && has_map(c, ".pids"))
+    sym_pid_seen(opt->pid); /* -p PID with ustack/usym: its maps, now */
+  if (opt->start_child)
+    opt->start_child();
+
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0};
+  epoll_ctl(ep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(R.rb), &ev);
+  ev.data.u32 = 1;
+  epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+  /* -p PID: a pidfd becomes readable when that process exits */
+  int pidfd = opt->pid ? (int)syscall(SYS_pidfd_open, opt->pid, 0) : -1;
+  if (pidfd >= 0) {
+    ev.data.u32 = 2;
+    epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
+  }
+
+  bool stop = R.exiting;
+  /* iter probes: the program ends when the iterators have been read */
+  for (int i = 0; i < c->ntargets && !stop; i++)
+    if (c->targets[i]->type == PT_ITER) {
+      if (run_iters() < 0)
+        R.exit_code = 1;
+      stop = true;
+    }
+  while (!stop) {
+    struct epoll_event evs[4];
+    int n = epoll_wait(ep, evs, 4, -1);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.u32 == 0) {
+        drain();
+        if (R.exiting)
+          stop = true;
+        continue;
+      }
+      if (evs[i].data.u32 == 2) {
+        stop = true;
+        continue;
+      }
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+          if (opt->child_pid && waitpid(opt->child_pid, NULL, WNOHANG) == opt->child_pid) {
+            R.child_exited = true;
+            child_reaped();
+            stop = true;
+          }
+        } else {
+          stop = true;
+        }
+      }
+    }
+    out_flush();
+  }
+  /* Exit sequence: detach, drain, END, drain, maps.  The first drain
+   * prints what was queued before the stop; after an exit() it discards
+   * what other CPUs queued behind the exit record (on_record ignores
+   * records while R.exiting).  END's own output is always printed. */
+  detach_all();
+  drain();
+  R.exiting = false;
+  run_special(PT_END);
+  drain();
+  R.exiting = false;
+  out_flush();
+  rt_print_all_maps(o);
+  out_flush();
+  report_drops();
+  ring_buffer__free(R.rb);
+  close(ep);
+  close(sfd);
+  if (pidfd >= 0)
+    close(pidfd);
+  free(R.links);
+  return R.exit_code;
+}
