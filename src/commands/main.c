@@ -7,6 +7,7 @@
 #include "commands/flamegraph.h"
 #include "commands/convert.h"
 #include "commands/snoop.h"
+#include "commands/info.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -62,7 +63,7 @@ static void usage(FILE *f) {
 
 /* ------------------------------------------------------------ main */
 
-enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE };
+enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE, OPT_INFO, OPT_USDT_FILE_ACT };
 
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "tool"))
@@ -85,6 +86,8 @@ int main(int argc, char **argv) {
       {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"unsafe", no_argument, 0, OPT_UNSAFE},
       {"verify", no_argument, 0, OPT_VERIFY},   {"include", required_argument, 0, OPT_INCLUDE},
       {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
+      {"info", no_argument, 0, OPT_INFO},
+      {"usdt-file-activation", no_argument, 0, OPT_USDT_FILE_ACT},
       {0, 0, 0, 0},
   };
   int ch;
@@ -123,6 +126,10 @@ int main(int argc, char **argv) {
     case 'q': opt.quiet = true; break;
     case 'v': opt.verbose = true; break;
     case 'V': printf("etrace v%s\n", ETRACE_VERSION); return 0;
+    case OPT_INFO: info_print(stdout); return 0;
+    /* USDT semaphores are always set through the uprobe's reference
+     * counter (the kernel's), for every process: nothing left to turn on */
+    case OPT_USDT_FILE_ACT: break;
     case OPT_DRY_RUN: dry_run = true; break;
     case OPT_VERIFY: verify = true; break;
     case OPT_UNSAFE: opt.unsafe = true; break;

@@ -1,0 +1,39 @@
+#!/bin/sh
+# bpftrace's command line and environment, as scripts and test engines use
+# them: --info, the probes-attached
+# notification.  One PASS/FAIL line per check.
+cd "$(dirname "$0")/../.."
+ET=${ETRACE:-./etrace}
+WL=tests/bin/workload
+T=tests/out/compat
+mkdir -p $T
+
+check() { # check NAME CONDITION-COMMAND...
+  name=$1; shift
+  if "$@"; then echo "PASS compat/$name"; else echo "FAIL compat/$name"; fi
+}
+yesno() { if [ -e "$1" ]; then echo yes; else echo no; fi; }
+
+# --info: bpftrace's "NAME: yes|no" lines, answered by this kernel.
+$ET --info > $T/info.out 2>&1; rc=$?
+check info_exit0 [ $rc -eq 0 ]
+check info_btf grep -qx "  btf: $(yesno /sys/kernel/btf/vmlinux)" $T/info.out
+check info_kprobe grep -qx "  kprobe: $(yesno /sys/bus/event_source/devices/kprobe)" $T/info.out
+check info_refcount grep -qx "  uprobe refcount: $(yesno /sys/bus/event_source/devices/uprobe/format/ref_ctr_offset)" $T/info.out
+check info_kernel grep -qx "  OS: Linux $(uname -r) $(uname -v)" $T/info.out
+# Map types and helpers every kernel etrace runs on has (ring buffer: 5.8).
+for l in 'hash: yes' 'percpu array: yes' 'ringbuf: yes' 'probe_read_user: yes' 'Loop support: yes'; do
+  check "info_$(echo "$l" | tr -d ' :')" grep -qx "  $l" $T/info.out
+done
+# send_signal works when --info says so: the child dies in its sleep and
+# never makes the getppid call after it.
+if grep -qx '  send_signal: yes' $T/info.out; then
+  $ET -q --unsafe -c "$WL sleep 200 getppid 1" -e 'tracepoint:syscalls:sys_enter_nanosleep /pid == cpid/ { signal("KILL"); } tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @g = count(); }' > $T/sig.out 2>&1; rc=$?
+  check info_send_signal_works sh -c "[ $rc -eq 0 ] && ! grep -q '@g: [1-9]' $T/sig.out"
+fi
+
+# The probes-attached line appears only when asked for.
+$ET -q -e 'BEGIN { exit(); }' > $T/nonotify.out 2>&1
+check no_notify_unasked sh -c "! grep -q NOTIFY $T/nonotify.out"
+__BPFTRACE_NOTIFY_PROBES_ATTACHED=1 $ET -q -e 'BEGIN { printf("begin\n"); exit(); }' > $T/notify.out 2> $T/notify.err
+check notify_on_stderr sh -c "grep -qx __BPFTRACE_NOTIFY_PROBES_ATTACHED $T/notify.err && grep -qx begin $T/notify.out && ! grep -q NOTIFY $T/notify.out"
