@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
   int ch;
   const char **inc_dirs = NULL, **includes = NULL;
   int ninc_dirs = 0, nincludes = 0;
-  while ((ch = getopt_long(argc, argv, "+B:c:d:e:f:hI:lo:p:qvV", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "B:c:d:e:f:hI:lo:p:qvV", longopts, NULL)) != -1) {
     switch (ch) {
     case 'B': bufmode = optarg; break;
     case 'c': cmd = optarg; break;

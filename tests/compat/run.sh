@@ -1,6 +1,6 @@
 #!/bin/sh
 # bpftrace's command line and environment, as scripts and test engines use
-# them: --info, the probes-attached
+# them: --info, options after the program file, the probes-attached
 # notification.  One PASS/FAIL line per check.
 cd "$(dirname "$0")/../.."
 ET=${ETRACE:-./etrace}
@@ -31,6 +31,15 @@ if grep -qx '  send_signal: yes' $T/info.out; then
   $ET -q --unsafe -c "$WL sleep 200 getppid 1" -e 'tracepoint:syscalls:sys_enter_nanosleep /pid == cpid/ { signal("KILL"); } tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @g = count(); }' > $T/sig.out 2>&1; rc=$?
   check info_send_signal_works sh -c "[ $rc -eq 0 ] && ! grep -q '@g: [1-9]' $T/sig.out"
 fi
+
+# Options after the program file (bpftrace's getopt permutes arguments):
+# `etrace FILE -c CMD` runs CMD.
+printf '%s\n' 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @ = count(); }' > $T/after.bt
+$ET $T/after.bt -q -c "$WL getppid 4" > $T/after.out 2>&1
+check option_after_file grep -qx '@: 4' $T/after.out
+# `--` still ends the options: what follows are positional parameters.
+$ET -q -e 'BEGIN { printf("%d %s\n", $1, str($2)); exit(); }' -- -5 -x > $T/dashdash.out 2>&1
+check double_dash_positional grep -qx -- '-5 -x' $T/dashdash.out
 
 # The probes-attached line appears only when asked for.
 $ET -q -e 'BEGIN { exit(); }' > $T/nonotify.out 2>&1
