@@ -530,8 +530,10 @@ static int parse_enum(Cur *c, const char *name) {
   return id;
 }
 
-/* struct/union/enum definitions and typedefs, up to the closing ';'. */
-static bool parse_definition(Cur *c) {
+/* struct/union/enum definitions and typedefs, up to the closing ';'.
+ * In the program itself (not a header) a struct/union/enum body may end
+ * without its ';' before the first probe, as bpftrace accepts it. */
+static bool parse_definition(Cur *c, bool has_body) {
   CTok first = peek_tok(c);
   if (is(&first, "typedef")) {
     next_tok(c);
@@ -549,8 +551,12 @@ static bool parse_definition(Cur *c) {
   int base = parse_specifier(c);
   if (base < 0)
     return false;
-  CTok t = next_tok(c);
-  if (is(&t, ";"))
+  CTok t = peek_tok(c);
+  if (is(&t, ";")) {
+    next_tok(c);
+    return true;
+  }
+  if (has_body && !c->header)
     return true;
   cerr(t.loc, c->src, "expected ';' after the definition, got '%s'",
        t.kind == CT_EOF ? "end of file" : tok_str(&t));
@@ -950,7 +956,7 @@ static bool process_text(const Source *src, char *blank, bool header, const char
          * matters if the program uses it, and then that is the error */
         Cur before = c;
         quiet = header;
-        bool ok = parse_definition(&c);
+        bool ok = parse_definition(&c, is(&after, "{"));
         quiet = false;
         if (!ok && !header)
           return false;
