@@ -1029,6 +1029,10 @@ static void predefine(void) {
     return;
   for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
     define(defs[i][0], defs[i][1], false);
+  /* bpftrace's own: programs (and the tools Debian ships) skip their
+   * #include of kernel headers when the kernel's types come from BTF */
+  if (access("/sys/kernel/btf/vmlinux", R_OK) == 0)
+    define("BPFTRACE_HAVE_BTF", "1", false);
 }
 
 const char *cdefs_process(const Source *src, const char *const *dirs, int ndirs,
