@@ -69,6 +69,9 @@ void diag_warn(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3
 extern const Source *(*diag_remap)(Loc *loc);
 /* An error with no location ("etrace: error: ..."). */
 void diag_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An error about the command line or the environment worded as bpftrace
+ * words it ("ERROR: ..."): scripts and test engines match that text. */
+void diag_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---------------------------------------------------------------- types.c */
 

@@ -112,7 +112,7 @@ int main(int argc, char **argv) {
       else if (!strcmp(optarg, "ctf"))
         format = OUT_CTF;
       else if (strcmp(optarg, "text")) {
-        diag_fatal("invalid output format '%s': expected text, json or ctf", optarg);
+        diag_cli_error("Invalid output format \"%s\"\nValid formats: 'text', 'json', 'ctf'", optarg);
         return 1;
       }
       break;
@@ -177,7 +177,7 @@ int main(int argc, char **argv) {
   if (prog_file) {
     file_text = read_file(prog_file, NULL);
     if (!file_text) {
-      diag_fatal("cannot read program file '%s': %s", prog_file, strerror(errno));
+      diag_cli_error("failed to open file '%s': %s", prog_file, strerror(errno));
       return 1;
     }
     src.text = file_text;

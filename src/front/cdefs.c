@@ -692,7 +692,7 @@ static bool include_file(Cur *c, const char *name, bool quoted, Loc loc) {
   if (!text && (text = builtin_header(name)))
     path = eprintf("<built-in %s>", name);
   if (!text) {
-    cerr(loc, c->src, "cannot find include file '%s' (add its directory with -I)", name);
+    cerr(loc, c->src, "'%s' file not found (add its directory with -I)", name);
     return false;
   }
   if (++include_depth > 32) {

@@ -59,7 +59,7 @@ static void do_cat(const Site *s, const void *data) {
   rt_printf(&path, s->fmt, s->args, data);
   FILE *f = fopen(path.data ? path.data : "", "r");
   if (!f) {
-    fprintf(stderr, "etrace: cat(\"%s\"): %s\n", path.data ? path.data : "", strerror(errno));
+    fprintf(stderr, "ERROR: failed to open file '%s': %s\n", path.data ? path.data : "", strerror(errno));
   } else {
     char tmp[4096];
     size_t n;

@@ -46,3 +46,17 @@ $ET -q -e 'BEGIN { exit(); }' > $T/nonotify.out 2>&1
 check no_notify_unasked sh -c "! grep -q NOTIFY $T/nonotify.out"
 __BPFTRACE_NOTIFY_PROBES_ATTACHED=1 $ET -q -e 'BEGIN { printf("begin\n"); exit(); }' > $T/notify.out 2> $T/notify.err
 check notify_on_stderr sh -c "grep -qx __BPFTRACE_NOTIFY_PROBES_ATTACHED $T/notify.err && grep -qx begin $T/notify.out && ! grep -q NOTIFY $T/notify.out"
+
+# Command-line and environment errors in bpftrace's words (scripts and
+# test engines match them); program errors keep their file:line:col form.
+$ET -p a1111 -e 'BEGIN { exit(); }' > $T/pid1.out 2>&1; rc=$?
+check pid_not_decimal sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: pid 'a1111' is not a valid decimal number\" $T/pid1.out"
+$ET -p 5000000 -e 'BEGIN { exit(); }' > $T/pid2.out 2>&1; rc=$?
+check pid_out_of_range sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: pid '5000000' out of valid pid range \\[1,4194304\\]\" $T/pid2.out"
+$ET -f jsonx -e 'BEGIN { exit(); }' > $T/fmt.out 2>&1; rc=$?
+check invalid_format sh -c "[ $rc -eq 1 ] && grep -qx 'ERROR: Invalid output format \"jsonx\"' $T/fmt.out"
+$ET $T/no_such_program.bt > $T/nofile.out 2>&1; rc=$?
+check missing_program_file sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: failed to open file '$T/no_such_program.bt': No such file or directory\" $T/nofile.out"
+# cat() of a missing file: reported, and the program carries on.
+$ET -q -e 'BEGIN { cat("/nonexistent/file"); printf("after\n"); exit(); }' > $T/cat.out 2>&1; rc=$?
+check cat_missing_file sh -c "[ $rc -eq 0 ] && grep -qx \"ERROR: failed to open file '/nonexistent/file': No such file or directory\" $T/cat.out && grep -qx after $T/cat.out"
