@@ -441,16 +441,17 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     detach_all();
     return 1;
   }
+  /* bpftrace's runtime test engine sets this and starts a test's AFTER
+   * command (and its timeout) when the line appears: probes are live.
+   * bpftrace prints it before BEGIN's output reaches the terminal. */
+  if (getenv("__BPFTRACE_NOTIFY_PROBES_ATTACHED"))
+    fprintf(stderr, "__BPFTRACE_NOTIFY_PROBES_ATTACHED\n");
   drain();
   out_flush();
   if (opt->pid && has_map(c, ".pids"))
     sym_pid_seen(opt->pid); /* -p PID with ustack/usym: its maps, now */
   if (opt->start_child)
     opt->start_child();
-  /* bpftrace's runtime test engine sets this and starts a test's AFTER
-   * command (and its timeout) when the line appears: probes are live. */
-  if (getenv("__BPFTRACE_NOTIFY_PROBES_ATTACHED"))
-    fprintf(stderr, "__BPFTRACE_NOTIFY_PROBES_ATTACHED\n");
 
   int ep = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0};

@@ -60,3 +60,7 @@ check missing_program_file sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: failed to o
 # cat() of a missing file: reported, and the program carries on.
 $ET -q -e 'BEGIN { cat("/nonexistent/file"); printf("after\n"); exit(); }' > $T/cat.out 2>&1; rc=$?
 check cat_missing_file sh -c "[ $rc -eq 0 ] && grep -qx \"ERROR: failed to open file '/nonexistent/file': No such file or directory\" $T/cat.out && grep -qx after $T/cat.out"
+# The notification comes before BEGIN's output, as with bpftrace (whose
+# test engine reads the output from there on).
+__BPFTRACE_NOTIFY_PROBES_ATTACHED=1 $ET -q -e 'BEGIN { printf("BEGIN"); exit(); } END { printf("-END\n"); }' > $T/notify2.out 2>&1
+check notify_before_begin_output sh -c "[ \"\$(cat $T/notify2.out)\" = \"\$(printf '__BPFTRACE_NOTIFY_PROBES_ATTACHED\nBEGIN-END')\" ]"
