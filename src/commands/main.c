@@ -9,6 +9,7 @@
 #include "commands/snoop.h"
 #include "commands/info.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -155,6 +156,12 @@ int main(int argc, char **argv) {
 
   if (list) {
     const char *glob = optind < argc ? argv[optind] : NULL;
+    for (const char *p = glob; p && *p; p++)
+      if (*p == '\\' || !isprint((unsigned char)*p)) { /* no probe name has one */
+        diag_cli_error("invalid character '%c' in search expression",
+                       isprint((unsigned char)*p) ? *p : '?');
+        return 1;
+      }
     return prov_list(stdout, glob, opt.verbose) < 0 ? 1 : 0;
   }
 

@@ -64,3 +64,6 @@ check cat_missing_file sh -c "[ $rc -eq 0 ] && grep -qx \"ERROR: failed to open 
 # test engine reads the output from there on).
 __BPFTRACE_NOTIFY_PROBES_ATTACHED=1 $ET -q -e 'BEGIN { printf("BEGIN"); exit(); } END { printf("-END\n"); }' > $T/notify2.out 2>&1
 check notify_before_begin_output sh -c "[ \"\$(cat $T/notify2.out)\" = \"\$(printf '__BPFTRACE_NOTIFY_PROBES_ATTACHED\nBEGIN-END')\" ]"
+# -l with a character no probe name has: an error, as bpftrace's lexer gives.
+$ET -l 'tracepoint:sched:\n' > $T/lbad.out 2>&1; rc=$?
+check list_invalid_character sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: invalid character '\\\\\\\\' in search expression\" $T/lbad.out"
