@@ -388,7 +388,7 @@ static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
   next_tok(c); /* '{' */
   Field *f = NULL;
   int nf = 0;
-  for (;;) {
+  for (bool closed = false; !closed;) {
     CTok t = peek_tok(c);
     if (t.kind == CT_PUNCT && is(&t, "}")) {
       next_tok(c);
@@ -428,6 +428,10 @@ static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
       f[nf++] = (Field){mname, id, bits};
       if (is(&sep, ";"))
         break;
+      if (is(&sep, "}")) { /* the last member's ';' may be left out (C compilers warn) */
+        closed = true;
+        break;
+      }
       if (!is(&sep, ",")) {
         cerr(sep.loc, c->src, "expected ';' or ',' after member '%s'", mname);
         return -1;
