@@ -426,6 +426,11 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     diag_fatal("cannot set up the ring buffer: %s", strerror(errno));
     return 1;
   }
+  /* BEGIN runs before any other probe is attached (as in bpftrace), so no
+   * probe sees the maps before BEGIN has set them; its output is read
+   * after the "Attaching" line. */
+  if (run_special(PT_BEGIN) < 0)
+    return 1;
   if (attach_all() < 0) {
     detach_all();
     return 1;
@@ -436,10 +441,6 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
       fprintf(o->f, "{\"type\": \"attached_probes\", \"data\": {\"probes\": %d}}\n", n);
     else
       fprintf(o->f, "Attaching %d probe%s...\n", n, n == 1 ? "" : "s");
-  }
-  if (run_special(PT_BEGIN) < 0) {
-    detach_all();
-    return 1;
   }
   /* bpftrace's runtime test engine sets this and starts a test's AFTER
    * command (and its timeout) when the line appears: probes are live.
