@@ -234,6 +234,7 @@ struct Node {
   MapInfo *map;        /* ND_MAP */
   VarInfo *var;        /* ND_VAR, ND_LET, ND_FOR_* */
   int site;            /* ND_CALL: printf/print/... site id in the record table */
+  const struct Builtin *builtin; /* ND_BUILTIN, ND_CALL: its builtin table entry */
   int field_off;       /* ND_FIELD on args: offset in the tracepoint record */
   bool field_data_loc; /* ND_FIELD on args: __data_loc string */
   bool field_user;     /* ND_FIELD on args: user-space char * */

@@ -18,60 +18,16 @@
  * scratch variables follow; then temporaries, released per statement.
  */
 #include "etrace.h"
-#include "codegen/insn.h"
+#include "codegen/cg.h"
+#include "builtins/builtin.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define STACK_MAX 512
-#define NREGS 4          /* r6..r9 */
-#define CTX_OFF (-8)
-
-typedef struct Fixup {
-  int insn, label;
-  bool func;           /* a BPF_PSEUDO_FUNC load: patch imm, not off */
-} Fixup;
-
-/* A callback subprogram, emitted after the main program: the body of a
- * for-over-map loop, or the empty callback len() counts with. */
-typedef struct Sub {
-  int label;
-  Node *loop;          /* ND_FOR_MAP, or NULL for len() */
-} Sub;
-
-typedef struct Cg {
-  struct bpf_insn *insns;
-  int n, cap;
-  int *labels;          /* label -> insn index, -1 until placed */
-  int nlabels;
-  Fixup *fixups;
-  int nfixups;
-  int stack;            /* bytes in use below r10 */
-  int max_stack;
-  int depth;            /* register-stack depth */
-  int spill[64];        /* stack slot of each spilled depth (0: none yet) */
-  int brk[32], cont[32];/* loop labels */
-  int nloops;
-  int exit_label;
-  Sub subs[16];
-  int nsubs;
-  VarInfo **vars;       /* variables of this target and their slots */
-  int nvars;
-  Target *t;
-  Compiled *c;
-  bool failed;
-  int ctx_off;          /* the program's own ctx (bpf_get_stackid needs it) */
-  long unrolled;        /* unroll copies made so far */
-} Cg;
-
-/* Nested unroll()s multiply (100^5 copies would take hours and all
- * memory): generation stops, with an error, once a probe is past these. */
-#define CG_MAX_EMIT 2000000   /* instructions, twice the kernel's limit */
-#define CG_MAX_UNROLLED 1000000
 
 /* ------------------------------------------------------------ emission */
 
-static void emit(Cg *cg, struct bpf_insn in) {
+void emit(Cg *cg, struct bpf_insn in) {
   if (cg->n >= CG_MAX_EMIT) {
     if (!cg->failed)
       diag_error(cg->t->probe->loc, "probe %s needs more than %d instructions; the kernel allows 1000000",
@@ -86,7 +42,7 @@ static void emit(Cg *cg, struct bpf_insn in) {
   cg->insns[cg->n++] = in;
 }
 
-static void emit_imm64(Cg *cg, int reg, uint64_t v) {
+void emit_imm64(Cg *cg, int reg, uint64_t v) {
   if ((int64_t)v == (int32_t)v) {
     emit(cg, MOV64_IMM(reg, (int32_t)v));
     return;
@@ -97,7 +53,7 @@ static void emit_imm64(Cg *cg, int reg, uint64_t v) {
 
 /* Load a map's address.  imm holds the map id until load.c patches in
  * the fd. */
-static void emit_map(Cg *cg, int reg, const MapInfo *m) {
+void emit_map(Cg *cg, int reg, const MapInfo *m) {
   emit(cg, LD_IMM64_LO(reg, BPF_PSEUDO_MAP_FD, m->id));
   emit(cg, LD_IMM64_HI(0));
 }
@@ -110,13 +66,13 @@ static void *grow(void *arr, int n, size_t elem) {
   return realloc(arr, elem * (n ? 2 * (size_t)n : 4));
 }
 
-static int label_new(Cg *cg) {
+int label_new(Cg *cg) {
   cg->labels = grow(cg->labels, cg->nlabels, sizeof(int));
   cg->labels[cg->nlabels] = -1;
   return cg->nlabels++;
 }
 
-static void label_here(Cg *cg, int l) { cg->labels[l] = cg->n; }
+void label_here(Cg *cg, int l) { cg->labels[l] = cg->n; }
 
 static void jump_to(Cg *cg, struct bpf_insn in, int label) {
   cg->fixups = grow(cg->fixups, cg->nfixups, sizeof(Fixup));
@@ -124,7 +80,7 @@ static void jump_to(Cg *cg, struct bpf_insn in, int label) {
   emit(cg, in);
 }
 
-static void ja(Cg *cg, int label) { jump_to(cg, JA(0), label); }
+void ja(Cg *cg, int label) { jump_to(cg, JA(0), label); }
 
 /* reg = address of the subprogram at label (for bpf_for_each_map_elem) */
 static void emit_func_addr(Cg *cg, int reg, int label) {
@@ -133,10 +89,10 @@ static void emit_func_addr(Cg *cg, int reg, int label) {
   emit(cg, LD_IMM64_LO(reg, BPF_PSEUDO_FUNC, 0));
   emit(cg, LD_IMM64_HI(0));
 }
-static void jmp_imm(Cg *cg, int op, int reg, int32_t imm, int label) { jump_to(cg, JMP_IMM(op, reg, imm, 0), label); }
-static void jmp_reg(Cg *cg, int op, int a, int b, int label) { jump_to(cg, JMP_REG(op, a, b, 0), label); }
+void jmp_imm(Cg *cg, int op, int reg, int32_t imm, int label) { jump_to(cg, JMP_IMM(op, reg, imm, 0), label); }
+void jmp_reg(Cg *cg, int op, int a, int b, int label) { jump_to(cg, JMP_REG(op, a, b, 0), label); }
 
-static void fail(Cg *cg, Loc loc, const char *fmt, const char *arg) {
+void fail(Cg *cg, Loc loc, const char *fmt, const char *arg) {
   if (!cg->failed)
     diag_error(loc, fmt, arg);
   cg->failed = true;
@@ -144,7 +100,7 @@ static void fail(Cg *cg, Loc loc, const char *fmt, const char *arg) {
 
 /* ------------------------------------------------------------ stack */
 
-static int slot(Cg *cg, int size, Loc loc) {
+int slot(Cg *cg, int size, Loc loc) {
   size = (size + 7) & ~7;
   cg->stack += size;
   if (cg->stack > cg->max_stack)
@@ -155,27 +111,27 @@ static int slot(Cg *cg, int size, Loc loc) {
   return -cg->stack;
 }
 
-static void emit_zero(Cg *cg, int off, int size) {
+void emit_zero(Cg *cg, int off, int size) {
   for (int i = 0; i < size; i += 8)
     emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off + i, 0));
 }
 
 /* Copy size bytes (a multiple of 8) from src_reg+soff to r10+doff. */
-static void emit_copy(Cg *cg, int doff, int src_reg, int soff, int size) {
+void emit_copy(Cg *cg, int doff, int src_reg, int soff, int size) {
   for (int i = 0; i + 8 <= size; i += 8) {
     emit(cg, LDX(BPF_DW, BPF_REG_1, src_reg, soff + i));
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, doff + i));
   }
 }
 
-static void emit_addr(Cg *cg, int reg, int off) {
+void emit_addr(Cg *cg, int reg, int off) {
   emit(cg, MOV64_REG(reg, BPF_REG_10));
   emit(cg, ALU64_IMM(BPF_ADD, reg, off));
 }
 
 /* ------------------------------------------------------------ register stack */
 
-static void push(Cg *cg, Loc loc) {
+void push(Cg *cg, Loc loc) {
   if (cg->depth < NREGS) {
     emit(cg, MOV64_REG(BPF_REG_6 + cg->depth, BPF_REG_0));
   } else {
@@ -192,14 +148,14 @@ static void push(Cg *cg, Loc loc) {
 }
 
 /* Copy the register-stack entry at depth d (0 = bottom) into reg. */
-static void peek(Cg *cg, int reg, int d) {
+void peek(Cg *cg, int reg, int d) {
   if (d < NREGS)
     emit(cg, MOV64_REG(reg, BPF_REG_6 + d));
   else
     emit(cg, LDX(BPF_DW, reg, BPF_REG_10, cg->spill[d - NREGS]));
 }
 
-static void pop(Cg *cg, int reg) {
+void pop(Cg *cg, int reg) {
   cg->depth--;
   if (cg->depth < NREGS)
     emit(cg, MOV64_REG(reg, BPF_REG_6 + cg->depth));
@@ -209,7 +165,7 @@ static void pop(Cg *cg, int reg) {
 
 /* ------------------------------------------------------------ helpers */
 
-static void canonicalize(Cg *cg, int reg, const Type *t) {
+void canonicalize(Cg *cg, int reg, const Type *t) {
   if (t->kind != TY_INT || t->int_size == 8)
     return;
   int bits = t->int_size * 8;
@@ -225,7 +181,7 @@ static void canonicalize(Cg *cg, int reg, const Type *t) {
 
 /* After a conditional jump to `yes`: r0 = 0 on the path that fell
  * through, r0 = 1 at yes, and both continue after. */
-static void set_r0_bool(Cg *cg, int yes) {
+void set_r0_bool(Cg *cg, int yes) {
   int done = label_new(cg);
   emit(cg, MOV64_IMM(BPF_REG_0, 0));
   ja(cg, done);
@@ -234,19 +190,17 @@ static void set_r0_bool(Cg *cg, int yes) {
   label_here(cg, done);
 }
 
-static void load_ctx(Cg *cg, int reg) { emit(cg, LDX(BPF_DW, reg, BPF_REG_10, CTX_OFF)); }
+void load_ctx(Cg *cg, int reg) { emit(cg, LDX(BPF_DW, reg, BPF_REG_10, CTX_OFF)); }
 
-/* Count a lost event: drops[idx] += 1 (per-CPU array). */
-enum { DROP_RINGBUF = 0, DROP_MAP_FULL = 1, DROP_STACK = 2 };
 
-static MapInfo *internal_map(Cg *cg, const char *name) {
+MapInfo *internal_map(Cg *cg, const char *name) {
   for (int i = 0; i < cg->c->nmaps; i++)
     if (!strcmp(cg->c->maps[i]->name, name))
       return cg->c->maps[i];
   return NULL;
 }
 
-static void count_drop(Cg *cg, int idx) {
+void count_drop(Cg *cg, int idx) {
   int k = slot(cg, 8, (Loc){0});
   emit(cg, ST_IMM(BPF_W, BPF_REG_10, k, idx));
   emit_map(cg, BPF_REG_1, internal_map(cg, ".drops"));
@@ -261,7 +215,7 @@ static void count_drop(Cg *cg, int idx) {
 
 /* ------------------------------------------------------------ variables */
 
-static int var_slot(Cg *cg, VarInfo *v) {
+int var_slot(Cg *cg, VarInfo *v) {
   for (int i = 0; i < cg->nvars; i++)
     if (cg->vars[i] == v)
       return v->stack_off;
@@ -298,15 +252,15 @@ static void declare_vars(Cg *cg, Node *n) {
 
 /* ------------------------------------------------------------ expressions */
 
-static void cg_scalar(Cg *cg, Node *e);
-static void cg_store(Cg *cg, Node *e, int off, const Type *dst);
+void cg_scalar(Cg *cg, Node *e);
+void cg_store(Cg *cg, Node *e, int off, const Type *dst);
 static void cg_stmt(Cg *cg, Node *s);
-static void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc);
+void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc);
 static void cg_loop_body(Cg *cg, Node *body, int brk, int cont);
 
 /* The stack offset where the value of aggregate e can be read: a
  * variable's own slot, or a temporary filled by cg_store. */
-static int cg_addr(Cg *cg, Node *e, const Type *as) {
+int cg_addr(Cg *cg, Node *e, const Type *as) {
   if (e->kind == ND_VAR && e->var && var_slot(cg, e->var))
     return e->var->stack_off;
   int off = slot(cg, as->size, e->loc);
@@ -322,13 +276,13 @@ static const TpField *tp_field(Cg *cg, const char *name) {
   return NULL;
 }
 
-static int size_code(int size) {
+int size_code(int size) {
   return size == 1 ? BPF_B : size == 2 ? BPF_H : size == 4 ? BPF_W : BPF_DW;
 }
 
 /* Key of a map access, built on the stack; hist maps leave room for the
  * bucket index after the user key.  Returns the slot offset. */
-static int build_key(Cg *cg, Node *mapnode) {
+int build_key(Cg *cg, Node *mapnode) {
   MapInfo *m = mapnode->map;
   int off = slot(cg, m->key_size, mapnode->loc);
   /* Every key part is 8-byte aligned and sized and cg_store writes all
@@ -348,13 +302,13 @@ static int build_key(Cg *cg, Node *mapnode) {
 }
 
 /* r0 = lookup(map, r10+koff) */
-static void map_lookup(Cg *cg, const MapInfo *m, int koff) {
+void map_lookup(Cg *cg, const MapInfo *m, int koff) {
   emit_map(cg, BPF_REG_1, m);
   emit_addr(cg, BPF_REG_2, koff);
   emit(cg, CALL(BPF_FUNC_map_lookup_elem));
 }
 
-static void map_update(Cg *cg, const MapInfo *m, int koff, int voff) {
+void map_update(Cg *cg, const MapInfo *m, int koff, int voff) {
   emit_map(cg, BPF_REG_1, m);
   emit_addr(cg, BPF_REG_2, koff);
   emit_addr(cg, BPF_REG_3, voff);
@@ -430,7 +384,7 @@ static void cg_map_read_agg(Cg *cg, Node *e) {
   }
 }
 
-static void cg_user_arg(Cg *cg, Node *e, int i);
+void cg_user_arg(Cg *cg, Node *e, int i);
 
 static void cg_field_scalar(Cg *cg, Node *e) {
   if (cg->t->type == PT_UPROBE) { /* args.NAME: a DWARF-typed argN */
@@ -498,7 +452,7 @@ static void cg_index(Cg *cg, Node *e) {
 
 /* Whether the object e denotes lives in user memory (the root pointer's
  * address space). */
-static bool object_user(const Node *e) {
+bool object_user(const Node *e) {
   switch (e->kind) {
   case ND_FIELD: return e->arrow ? e->lhs->type->user : object_user(e->lhs);
   case ND_UNARY: return e->lhs->type->user;
@@ -518,7 +472,7 @@ static bool is_object_read(const Node *e) {
 }
 
 /* r0 = the address of the object e denotes. */
-static void cg_object_addr(Cg *cg, Node *e) {
+void cg_object_addr(Cg *cg, Node *e) {
   switch (e->kind) {
   case ND_FIELD:
     if (e->arrow)
@@ -595,7 +549,7 @@ static void cg_object_string(Cg *cg, Node *e, int off, const Type *dst) {
 /* arg0..argN of uprobes (System V registers, then the stack above the
  * return address) and USDT probes (as the note's spec says).  ctx is
  * struct pt_regs: its fields are direct loads. */
-static void cg_user_arg(Cg *cg, Node *e, int i) {
+void cg_user_arg(Cg *cg, Node *e, int i) {
   static const int arg_regs[6] = {112, 104, 96, 88, 72, 64}; /* di si dx cx r8 r9 */
   UsdtArg a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1};
   if (cg->t->type == PT_FENTRY || cg->t->type == PT_FEXIT) {
@@ -648,241 +602,27 @@ static void cg_user_arg(Cg *cg, Node *e, int i) {
 
 /* ------------------------------------------------------------ stacks */
 
-static MapInfo *add_internal_map(Compiled *c, const char *name, int val_size);
-static void submit_record(Cg *cg, int roff, int size);
+MapInfo *add_internal_map(Compiled *c, const char *name, int val_size);
+void submit_record(Cg *cg, int roff, int size);
 
-static int target_index(Cg *cg, const Target *t) {
+int target_index(Cg *cg, const Target *t) {
   for (int i = 0; i < cg->c->ntargets; i++)
     if (cg->c->targets[i] == t)
       return i;
   return 0;
 }
 
-/* The first time ustack/usym sees a process, tell user space (REC_PID)
- * so that it reads the process's maps while it lives (sym/usym.c).  A
- * hash map of reported processes makes it once per process: lookup, then
- * insert with BPF_NOEXIST, whose failure means another CPU reported it.
- * The key is the pid, the command name, and the time in 268 ms steps:
- * an exec (which replaces the maps and nearly always the name: a -c
- * child is etrace until it execs) is reported again at once, and a busy
- * process again every 268 ms, so that libraries mapped after its first
- * event (the dynamic loader's work, dlopen) are seen too. */
-static void cg_pid_note(Cg *cg, Loc loc) {
-  MapInfo *m = internal_map(cg, ".pids");
-  if (!m) {
-    m = add_internal_map(cg->c, ".pids", 8);
-    m->key_size = 24; /* u64 pid, char comm[16] */
-    m->max_entries = 16384;
-  }
-  int mark = cg->stack;
-  int k = slot(cg, 24, loc), v = slot(cg, 8, loc);
-  int done = label_new(cg);
-  emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
-  emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
-  jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, done); /* the idle task has no user stack */
-  emit(cg, STX(BPF_W, BPF_REG_10, BPF_REG_0, k));
-  emit(cg, CALL(BPF_FUNC_ktime_get_ns));
-  emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 28));
-  emit(cg, STX(BPF_W, BPF_REG_10, BPF_REG_0, k + 4));
-  emit_zero(cg, k + 8, 16);
-  emit_addr(cg, BPF_REG_1, k + 8);
-  emit(cg, MOV64_IMM(BPF_REG_2, 16));
-  emit(cg, CALL(BPF_FUNC_get_current_comm));
-  map_lookup(cg, m, k);
-  jmp_imm(cg, BPF_JNE, BPF_REG_0, 0, done);
-  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, v, 1));
-  emit_map(cg, BPF_REG_1, m);
-  emit_addr(cg, BPF_REG_2, k);
-  emit_addr(cg, BPF_REG_3, v);
-  emit(cg, MOV64_IMM(BPF_REG_4, BPF_NOEXIST));
-  emit(cg, CALL(BPF_FUNC_map_update_elem));
-  jmp_imm(cg, BPF_JNE, BPF_REG_0, 0, done);
-  /* header (REC_PID << 32) | pid, built at run time.  A uprobe or USDT
-   * probe also knows where its file is loaded (ip - the probed
-   * instruction's link-time address): sent along, it places that file
-   * even if the process is gone before its maps are read. */
-  uint64_t probe_vaddr;
-  bool placed = (cg->t->type == PT_UPROBE || cg->t->type == PT_USDT) &&
-                sym_probe_vaddr(cg->t, &probe_vaddr);
-  int roff = slot(cg, placed ? 24 : 8, loc);
-  emit_imm64(cg, BPF_REG_1, REC_HEADER(REC_PID, 0));
-  emit(cg, LDX(BPF_W, BPF_REG_2, BPF_REG_10, k));
-  emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_2));
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, roff));
-  if (placed) {
-    load_ctx(cg, BPF_REG_1);
-    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 128 /* ip */));
-    emit_imm64(cg, BPF_REG_1, probe_vaddr);
-    emit(cg, ALU64_REG(BPF_SUB, BPF_REG_0, BPF_REG_1));
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 8));
-    emit_imm64(cg, BPF_REG_0, target_index(cg, cg->t));
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 16));
-  }
-  submit_record(cg, roff, placed ? 24 : 8);
-  label_here(cg, done);
-  cg->stack = mark;
-}
-
-/* r0 = kstack/ustack value: the stack id in the low 32 bits (negative:
- * none) and, for ustack, the pid above it.  The frames go to the stack
- * map of this frame count.  Flags: BPF_F_USER_STACK for ustack; neither
- * FAST_STACK_CMP (a hash collision would merge two stacks) nor
- * REUSE_STACKID (it would rewrite stacks that map keys still name): a
- * collision returns -EEXIST and is counted as a lost stack. */
-static void cg_stack(Cg *cg, Node *e) {
-  const Type *t = e->type;
-  char name[16];
-  snprintf(name, sizeof name, ".stack%d", t->stack_limit);
-  MapInfo *m = internal_map(cg, name);
-  if (!m) {
-    m = add_internal_map(cg->c, name, 8 * t->stack_limit);
-    /* distinct stacks hash into these buckets; two in one bucket lose
-     * the second (-EEXIST, counted): 8192 keeps that rare for hundreds
-     * of stacks, at about 8 MiB of kernel memory for 127 frames */
-    m->max_entries = 8192;
-  }
-  if (t->stack_user)
-    cg_pid_note(cg, e->loc);
-  int mark = cg->stack;
-  int id = slot(cg, 8, e->loc);
-  emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, cg->ctx_off));
-  emit_map(cg, BPF_REG_2, m);
-  /* Raw tracepoints (and the syscall dispatcher) take the kernel stack
-   * inside the helper: skip this program, bpf_trace_runN and
-   * __bpf_trace_EVENT so that it starts where a tracepoint's does. */
-  int skip = cg->t->raw_syscall || cg->t->type == PT_RAWTP ? 3 : 0;
-  emit(cg, MOV64_IMM(BPF_REG_3, t->stack_user ? BPF_F_USER_STACK : skip));
-  emit(cg, CALL(BPF_FUNC_get_stackid));
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, id));
-  int ok = label_new(cg);
-  jmp_imm(cg, BPF_JNE, BPF_REG_0, -17 /* -EEXIST */, ok);
-  count_drop(cg, DROP_STACK);
-  label_here(cg, ok);
-  if (t->stack_user) {
-    emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
-    emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
-    emit(cg, ALU64_IMM(BPF_LSH, BPF_REG_0, 32));
-    emit(cg, LDX(BPF_W, BPF_REG_1, BPF_REG_10, id));
-    emit(cg, ALU64_REG(BPF_OR, BPF_REG_0, BPF_REG_1));
-  } else {
-    emit(cg, LDX(BPF_W, BPF_REG_0, BPF_REG_10, id));
-  }
-  cg->stack = mark;
-}
-
-/* kaddr, uaddr, reg, ksym: 8-byte values in r0. */
-static void cg_sym_call(Cg *cg, Node *e) {
-  const char *n = e->name;
-  if (!strcmp(n, "kstack") || !strcmp(n, "ustack")) {
-    cg_stack(cg, e);
-  } else if (!strcmp(n, "ksym")) {
-    cg_scalar(cg, e->args);
-  } else if (!strcmp(n, "kaddr")) {
-    emit_imm64(cg, BPF_REG_0, sym_kernel_addr(e->args->str));
-  } else if (!strcmp(n, "uaddr")) {
-    SymUaddr u;
-    const char *why = sym_uaddr(cg->t, e->args->str, &u);
-    if (why) {
-      fail(cg, e->loc, "%s", why);
-      return;
-    }
-    if (u.relative) { /* position-independent: the probe's ip + delta */
-      load_ctx(cg, BPF_REG_1);
-      emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 128 /* ip */));
-      emit_imm64(cg, BPF_REG_1, u.value);
-      emit(cg, ALU64_REG(BPF_ADD, BPF_REG_0, BPF_REG_1));
-    } else {
-      emit_imm64(cg, BPF_REG_0, u.value);
-    }
-  } else if (!strcmp(n, "reg")) {
-    load_ctx(cg, BPF_REG_1);
-    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, sema_reg_offset(e->args->str)));
-  } else {
-    fail(cg, e->loc, "%s() does not return a number", n);
-  }
-}
-
-/* usym(addr): the address, then the pid that gives it a meaning. */
-static void cg_usym(Cg *cg, Node *e, int off) {
-  cg_pid_note(cg, e->loc);
-  cg_scalar(cg, e->args);
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
-  emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
-  emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off + 8));
-}
-
-static bool uses_stack(const Node *n) {
+/* Does the code use a builtin that needs the program's real context? */
+static bool uses_real_ctx(const Node *n) {
   for (; n; n = n->next) {
-    if ((n->kind == ND_BUILTIN || n->kind == ND_CALL) &&
-        (!strcmp(n->name, "kstack") || !strcmp(n->name, "ustack")))
+    if (builtin_has(n, BUILTIN_REAL_CTX))
       return true;
-    if (uses_stack(n->lhs) || uses_stack(n->rhs) || uses_stack(n->cond) ||
-        uses_stack(n->then) || uses_stack(n->els) || uses_stack(n->args) || uses_stack(n->body))
+    if (uses_real_ctx(n->lhs) || uses_real_ctx(n->rhs) || uses_real_ctx(n->cond) ||
+        uses_real_ctx(n->then) || uses_real_ctx(n->els) || uses_real_ctx(n->args) ||
+        uses_real_ctx(n->body))
       return true;
   }
   return false;
-}
-
-static void cg_builtin(Cg *cg, Node *e) {
-  const char *n = e->name;
-  if (!strcmp(n, "pid") || !strcmp(n, "tid")) {
-    emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
-    if (n[0] == 'p')
-      emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
-    else
-      emit(cg, MOV32_REG(BPF_REG_0, BPF_REG_0));
-  } else if (!strcmp(n, "uid") || !strcmp(n, "gid") || !strcmp(n, "username")) {
-    emit(cg, CALL(BPF_FUNC_get_current_uid_gid));
-    if (n[0] == 'g')
-      emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
-    else
-      emit(cg, MOV32_REG(BPF_REG_0, BPF_REG_0));
-  } else if (!strcmp(n, "nsecs")) {
-    emit(cg, CALL(BPF_FUNC_ktime_get_ns));
-  } else if (!strcmp(n, "elapsed")) {
-    emit(cg, CALL(BPF_FUNC_ktime_get_ns));
-    emit_imm64(cg, BPF_REG_1, cg->c->start_ns);
-    emit(cg, ALU64_REG(BPF_SUB, BPF_REG_0, BPF_REG_1));
-  } else if (!strcmp(n, "cpu")) {
-    emit(cg, CALL(BPF_FUNC_get_smp_processor_id));
-  } else if (!strcmp(n, "numaid")) {
-    emit(cg, CALL(BPF_FUNC_get_numa_node_id));
-  } else if (!strcmp(n, "ncpus")) {
-    emit_imm64(cg, BPF_REG_0, cg->c->ncpus);
-  } else if (!strcmp(n, "rand")) {
-    emit(cg, CALL(BPF_FUNC_get_prandom_u32));
-  } else if (!strcmp(n, "cgroup")) {
-    emit(cg, CALL(BPF_FUNC_get_current_cgroup_id));
-  } else if (!strcmp(n, "jiffies")) {
-    emit(cg, CALL(BPF_FUNC_jiffies64));
-  } else if (!strcmp(n, "curtask")) {
-    emit(cg, CALL(BPF_FUNC_get_current_task));
-  } else if (!strcmp(n, "ctx")) {
-    load_ctx(cg, BPF_REG_0);
-  } else if (!strcmp(n, "probe")) {
-    emit_imm64(cg, BPF_REG_0, cg->t->probe_index);
-  } else if (!strcmp(n, "cpid")) {
-    emit_imm64(cg, BPF_REG_0, cg->c->cpid);
-  } else if (!strcmp(n, "retval")) {
-    load_ctx(cg, BPF_REG_1);
-    if (cg->t->type == PT_FEXIT) /* after the arguments in fexit's u64 array */
-      emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, cg->t->k_ret->offset));
-    else
-      emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 80 /* ax */));
-    canonicalize(cg, BPF_REG_0, e->type);
-  } else if (!strcmp(n, "func")) {
-    emit_imm64(cg, BPF_REG_0, cg->t->func_index);
-  } else if (!strcmp(n, "kstack") || !strcmp(n, "ustack")) {
-    cg_stack(cg, e);
-  } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9' && cg->t->type == PT_RAWTP) {
-    load_ctx(cg, BPF_REG_1);
-    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8 * atoi(n + 3)));
-  } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9') {
-    cg_user_arg(cg, e, atoi(n + 3));
-  } else {
-    fail(cg, e->loc, "cannot generate code for '%s'", n);
-  }
 }
 
 static bool signed_cmp(Node *e) { return e->lhs->type->is_signed && e->rhs->type->is_signed; }
@@ -915,7 +655,7 @@ static void cg_str_eq(Cg *cg, int aoff, int asize, int boff, int bsize, const No
 }
 
 /* r0 = (a == b) for strings; literal operands are not materialised. */
-static void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
+void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
   if (a->kind == ND_STR && b->kind != ND_STR) {
     Node *t = a;
     a = b;
@@ -931,38 +671,6 @@ static void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
     int boff = cg_addr(cg, b, bt);
     cg_str_eq(cg, aoff, at->size, boff, bt->size, NULL, limit);
   }
-  cg->stack = mark;
-}
-
-/* r0 = 1 if needle occurs in haystack.  Both are on the stack; the
- * search is fully unrolled (haystack size x needle size compares: 16 x 8
- * for comm and a short literal), so the verifier walks it in one pass. */
-static void cg_strcontains(Cg *cg, Node *hay, Node *needle) {
-  int mark = cg->stack;
-  Type *ht = hay->type->size < 8 ? ty_str(8) : hay->type;
-  Type *nt = needle->type->size < 8 ? ty_str(8) : needle->type;
-  int hoff = cg_addr(cg, hay, ht), noff = cg_addr(cg, needle, nt);
-  int found = label_new(cg), notfound = label_new(cg);
-  /* Unrolled: for each start i, compare needle bytes until its NUL. */
-  for (int i = 0; i < ht->size; i++) {
-    int next = label_new(cg);
-    for (int j = 0; j < nt->size && i + j <= ht->size; j++) {
-      emit(cg, LDX(BPF_B, BPF_REG_2, BPF_REG_10, noff + j));
-      jmp_imm(cg, BPF_JEQ, BPF_REG_2, 0, found);
-      if (i + j == ht->size) {
-        ja(cg, next);
-        break;
-      }
-      emit(cg, LDX(BPF_B, BPF_REG_1, BPF_REG_10, hoff + i + j));
-      jmp_reg(cg, BPF_JNE, BPF_REG_1, BPF_REG_2, next);
-    }
-    ja(cg, found);
-    label_here(cg, next);
-    emit(cg, LDX(BPF_B, BPF_REG_1, BPF_REG_10, hoff + i));
-    jmp_imm(cg, BPF_JEQ, BPF_REG_1, 0, notfound);
-  }
-  label_here(cg, notfound);
-  set_r0_bool(cg, found);
   cg->stack = mark;
 }
 
@@ -1045,66 +753,13 @@ static void cg_binary(Cg *cg, Node *e) {
   emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
 }
 
-static int64_t posparam_int(Cg *cg, Node *e) {
+int64_t posparam_int(Cg *cg, Node *e) {
   if (e->ival == 0 || e->ival > (uint64_t)cg->c->nposparams)
     return 0;
   return strtoll(cg->c->posparams[e->ival - 1], NULL, 0);
 }
 
-static void cg_call_scalar(Cg *cg, Node *e) {
-  const char *n = e->name;
-  if (!strcmp(n, "strncmp")) {
-    Node *a = e->args, *b = a->next, *len = b->next;
-    int64_t limit = len->kind == ND_INT ? (int64_t)len->ival : posparam_int(cg, len);
-    cg_str_compare(cg, a, b, limit < 0 ? 0 : (int)limit);
-    /* strncmp returns 0 when equal */
-    emit(cg, ALU64_IMM(BPF_XOR, BPF_REG_0, 1));
-  } else if (!strcmp(n, "strcontains")) {
-    cg_strcontains(cg, e->args, e->args->next);
-  } else if (!strcmp(n, "has_key")) {
-    Node *a = e->args, *key = a->next;
-    Node probe = *a;
-    probe.next = NULL;
-    if (key->kind == ND_TUPLE && a->map->nkeys > 1) {
-      probe.args = key->args;
-      probe.nargs = key->nargs;
-    } else {
-      Node k = *key;
-      k.next = NULL;
-      probe.args = &k;
-      probe.nargs = 1;
-      int mark = cg->stack;
-      int koff = build_key(cg, &probe);
-      map_lookup(cg, a->map, koff);
-      cg->stack = mark;
-      goto bool_r0;
-    }
-    {
-      int mark = cg->stack;
-      int koff = build_key(cg, &probe);
-      map_lookup(cg, a->map, koff);
-      cg->stack = mark;
-    }
-  bool_r0: {
-    int no = label_new(cg);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, no);
-    emit(cg, MOV64_IMM(BPF_REG_0, 1));
-    label_here(cg, no);
-  }
-  } else if (!strcmp(n, "len")) {
-    cg_for_each(cg, e->args->map, NULL, e->loc);
-  } else if (!strcmp(n, "strftime")) {
-    cg_scalar(cg, e->args->next);
-  } else if (!strcmp(n, "strerror")) {
-    cg_scalar(cg, e->args);
-  } else if (sema_sym_name(n)) {
-    cg_sym_call(cg, e);
-  } else {
-    fail(cg, e->loc, "%s() does not return a value", n);
-  }
-}
-
-static void cg_scalar(Cg *cg, Node *e) {
+void cg_scalar(Cg *cg, Node *e) {
   if (cg->failed)
     return;
   switch (e->kind) {
@@ -1118,7 +773,10 @@ static void cg_scalar(Cg *cg, Node *e) {
     emit_imm64(cg, BPF_REG_0, cg->c->nposparams);
     return;
   case ND_BUILTIN:
-    cg_builtin(cg, e);
+    if (e->builtin && e->builtin->gen_value)
+      e->builtin->gen_value(cg, e);
+    else
+      fail(cg, e->loc, "cannot generate code for '%s'", e->name);
     return;
   case ND_VAR:
     emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, var_slot(cg, e->var)));
@@ -1181,7 +839,10 @@ static void cg_scalar(Cg *cg, Node *e) {
     return;
   }
   case ND_CALL:
-    cg_call_scalar(cg, e);
+    if (e->builtin && e->builtin->gen_value)
+      e->builtin->gen_value(cg, e);
+    else
+      fail(cg, e->loc, "%s() does not return a value", e->name);
     return;
   default:
     fail(cg, e->loc, "cannot compute this expression as an integer%s", "");
@@ -1189,13 +850,13 @@ static void cg_scalar(Cg *cg, Node *e) {
 }
 
 /* Read a string from a pointer in r3 into r10+off (size bytes). */
-static void read_str(Cg *cg, int off, int size, int helper) {
+void read_str(Cg *cg, int off, int size, int helper) {
   emit_addr(cg, BPF_REG_1, off);
   emit(cg, MOV64_IMM(BPF_REG_2, size));
   emit(cg, CALL(helper));
 }
 
-static void store_string_literal(Cg *cg, const char *s, int len, int off, int size) {
+void store_string_literal(Cg *cg, const char *s, int len, int off, int size) {
   /* 4-byte immediate stores; the buffer is already zeroed. */
   int n = len + 1 < size ? len + 1 : size - 1;
   for (int i = 0; i < n; i += 4) {
@@ -1207,39 +868,6 @@ static void store_string_literal(Cg *cg, const char *s, int len, int off, int si
     if (w)
       emit(cg, ST_IMM(BPF_W, BPF_REG_10, off + i, (int32_t)w));
   }
-}
-
-static void cg_str_call(Cg *cg, Node *e, int off, const Type *dst) {
-  Node *p = e->args;
-  if (p->type->kind == TY_STR) { /* str("literal") or str($1) */
-    cg_store(cg, p, off, dst);
-    return;
-  }
-  int size = e->type->size < dst->size ? e->type->size : dst->size;
-  int helper = BPF_FUNC_probe_read_str; /* x86: kernel or user address */
-  if (p->kind == ND_FIELD && p->field_user)
-    helper = BPF_FUNC_probe_read_user_str;
-  if (e->nargs == 2 && e->args->next->kind != ND_INT && e->args->next->kind != ND_POSPARAM) {
-    /* runtime length: clamp to the buffer so the verifier sees a bound */
-    cg_scalar(cg, p);
-    push(cg, e->loc);
-    cg_scalar(cg, e->args->next);
-    int ok = label_new(cg);
-    jmp_imm(cg, BPF_JLE, BPF_REG_0, size, ok);
-    emit(cg, MOV64_IMM(BPF_REG_0, size));
-    label_here(cg, ok);
-    emit(cg, MOV64_REG(BPF_REG_2, BPF_REG_0));
-    pop(cg, BPF_REG_3);
-    int skip = label_new(cg);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_2, 0, skip);
-    emit_addr(cg, BPF_REG_1, off);
-    emit(cg, CALL(helper));
-    label_here(cg, skip);
-    return;
-  }
-  cg_scalar(cg, p);
-  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
-  read_str(cg, off, size, helper);
 }
 
 static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
@@ -1277,7 +905,7 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
 }
 
 /* Evaluate e into r10+off laid out as dst (already the stored type). */
-static void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
+void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   if (cg->failed)
     return;
   if (dst->kind == TY_RECORD) { /* printf("%s", *p): a copy of the struct */
@@ -1296,28 +924,8 @@ static void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     return;
   }
   emit_zero(cg, off, dst->size);
-  if (dst->kind == TY_INET && e->kind == ND_CALL && !strcmp(e->name, "ntop")) {
-    Node *addr = e->nargs == 2 ? e->args->next : e->args;
-    emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off, 2 /* AF_INET */));
-    cg_scalar(cg, addr);
-    emit(cg, STX(BPF_W, BPF_REG_10, BPF_REG_0, off + 8));
-    return;
-  }
-  if (dst->kind == TY_USYM && e->kind == ND_CALL && !strcmp(e->name, "usym")) {
-    cg_usym(cg, e, off);
-    return;
-  }
-  if (dst->kind == TY_BUF && e->kind == ND_CALL && !strcmp(e->name, "buf")) {
-    /* u64 length, then the bytes */
-    int len = (int)e->type->lh_max;
-    if (len > dst->size - 8)
-      len = dst->size - 8;
-    emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off, len));
-    cg_scalar(cg, e->args);
-    emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
-    emit_addr(cg, BPF_REG_1, off + 8);
-    emit(cg, MOV64_IMM(BPF_REG_2, len));
-    emit(cg, CALL(BPF_FUNC_probe_read));
+  if ((e->kind == ND_CALL || e->kind == ND_BUILTIN) && e->builtin && e->builtin->gen_store) {
+    e->builtin->gen_store(cg, e, off, dst);
     return;
   }
   switch (e->kind) {
@@ -1329,14 +937,6 @@ static void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     store_string_literal(cg, s, strlen(s), off, dst->size);
     return;
   }
-  case ND_BUILTIN:
-    if (!strcmp(e->name, "comm")) {
-      emit_addr(cg, BPF_REG_1, off);
-      emit(cg, MOV64_IMM(BPF_REG_2, dst->size < 16 ? dst->size : 16));
-      emit(cg, CALL(BPF_FUNC_get_current_comm));
-      return;
-    }
-    break;
   case ND_VAR: {
     int size = e->var->type->size < dst->size ? e->var->type->size : dst->size;
     if (dst->kind == TY_TUPLE && !ty_same(e->var->type, dst))
@@ -1368,12 +968,6 @@ static void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     }
     if (e->kind == ND_FIELD) {
       cg_field_store(cg, e, off, dst);
-      return;
-    }
-    break;
-  case ND_CALL:
-    if (!strcmp(e->name, "str")) {
-      cg_str_call(cg, e, off, dst);
       return;
     }
     break;
@@ -1415,7 +1009,7 @@ static void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
 
 /* r0 = bpf_for_each_map_elem(map, callback, NULL, 0): the number of
  * elements visited. */
-static void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc) {
+void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc) {
   if (cg->nsubs == 16) {
     fail(cg, loc, "too many for loops over maps in one probe%s", "");
     return;
@@ -1480,7 +1074,7 @@ static void emit_subs(Cg *cg) {
 
 /* ------------------------------------------------------------ records */
 
-static void submit_record(Cg *cg, int roff, int size) {
+void submit_record(Cg *cg, int roff, int size) {
   if (cg->t->type != PT_BEGIN && cg->t->type != PT_END)
     cg->c->probe_records = true;
   emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
@@ -1494,50 +1088,11 @@ static void submit_record(Cg *cg, int roff, int size) {
   label_here(cg, ok);
 }
 
-static int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc) {
+int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc) {
   int roff = slot(cg, 8 + datasize, loc);
   emit_imm64(cg, BPF_REG_1, REC_HEADER(kind, id));
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, roff));
   return roff;
-}
-
-/* printf, cat, system, print(value): header + argument tuple. */
-static void cg_site_record(Cg *cg, Node *e, Node *first_arg) {
-  if (e->site < 0 || e->site >= cg->c->nsites) {
-    fail(cg, e->loc, "internal error: %s() has no record layout", e->name);
-    return;
-  }
-  Site *s = cg->c->sites[e->site];
-  /* -f ctf: the event's time, pid_tgid and CPU before the arguments */
-  int pre = cg->c->ctf_records && s->kind == REC_PRINTF ? 24 : 0;
-  int roff = record_header(cg, s->kind, e->site, pre + s->args->size, e->loc);
-  if (pre) {
-    emit(cg, CALL(BPF_FUNC_ktime_get_ns));
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 8));
-    emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 16));
-    emit(cg, CALL(BPF_FUNC_get_smp_processor_id));
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 24));
-  }
-  int i = 0;
-  for (Node *a = first_arg; a; a = a->next, i++)
-    cg_store(cg, a, roff + 8 + pre + s->args->offsets[i], s->args->fields[i]);
-  submit_record(cg, roff, 8 + pre + s->args->size);
-}
-
-static void cg_simple_record(Cg *cg, RecKind kind, int id, Node *a, Node *b, Loc loc) {
-  int roff = record_header(cg, kind, id, 16, loc);
-  int vals[2] = {8, 16};
-  Node *args[2] = {a, b};
-  for (int i = 0; i < 2; i++) {
-    if (args[i]) {
-      cg_scalar(cg, args[i]);
-      emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + vals[i]));
-    } else {
-      emit(cg, ST_IMM(BPF_DW, BPF_REG_10, roff + vals[i], 0));
-    }
-  }
-  submit_record(cg, roff, 24);
 }
 
 /* print(*p) / dump(p): the object is copied straight into a ring-buffer
@@ -1548,7 +1103,7 @@ static void cg_simple_record(Cg *cg, RecKind kind, int id, Node *a, Node *b, Loc
  * reservation is pushed on the register stack and its depth returned; when
  * the ring is full the drop is counted and execution goes to `done`, which
  * the caller places after popping the reservation. */
-static int reserve_record(Cg *cg, int size, RecKind kind, int id, int done) {
+int reserve_record(Cg *cg, int size, RecKind kind, int id, int done) {
   if (cg->t->type != PT_BEGIN && cg->t->type != PT_END)
     cg->c->probe_records = true;
   emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
@@ -1567,212 +1122,13 @@ static int reserve_record(Cg *cg, int size, RecKind kind, int id, int done) {
 }
 
 /* Submit the reservation on top of the register stack (and pop it). */
-static void submit_reserved(Cg *cg) {
+void submit_reserved(Cg *cg) {
   pop(cg, BPF_REG_1);
   emit(cg, MOV64_IMM(BPF_REG_2, 0));
   emit(cg, CALL(BPF_FUNC_ringbuf_submit));
 }
 
-/* dump(p, "kernel"): the kernel renders the object with
- * bpf_snprintf_btf() into a ring-buffer string (OBJECT_COPY_MAX bytes). */
-static void cg_object_kernel_dump(Cg *cg, Node *e) {
-  Site *s = cg->c->sites[e->site];
-  int mark = cg->stack;
-  int bp = slot(cg, 16, e->loc); /* struct btf_ptr { ptr; u32 type_id; u32 flags; } */
-  cg_scalar(cg, e->args);
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, bp));
-  emit(cg, ST_IMM(BPF_W, BPF_REG_10, bp + 8, s->args->btf_id));
-  emit(cg, ST_IMM(BPF_W, BPF_REG_10, bp + 12, 0));
-  int done = label_new(cg);
-  reserve_record(cg, 8 + OBJECT_COPY_MAX, REC_OBJECT, e->site, done);
-  emit(cg, ST_IMM(BPF_B, BPF_REG_0, 8, 0)); /* an empty string if it fails */
-  emit(cg, MOV64_REG(BPF_REG_1, BPF_REG_0));
-  emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_1, 8));
-  emit(cg, MOV64_IMM(BPF_REG_2, OBJECT_COPY_MAX));
-  emit_addr(cg, BPF_REG_3, bp);
-  emit(cg, MOV64_IMM(BPF_REG_4, 16));
-  emit(cg, MOV64_IMM(BPF_REG_5, 4 /* BTF_F_PTR_RAW: pointers unhashed, as ours */));
-  emit(cg, CALL(BPF_FUNC_snprintf_btf));
-  submit_reserved(cg);
-  label_here(cg, done);
-  cg->stack = mark;
-}
-
-static void cg_object_record(Cg *cg, Node *e) {
-  Site *s = cg->c->sites[e->site];
-  if (!strcmp(s->fmt, "kernel")) {
-    cg_object_kernel_dump(cg, e);
-    return;
-  }
-  Node *a = e->args;
-  int size = s->args->size < OBJECT_COPY_MAX ? s->args->size : OBJECT_COPY_MAX;
-  bool user = a->type->is_ptr ? a->type->user : object_user(a);
-  if (a->type->is_ptr)
-    cg_scalar(cg, a);
-  else
-    cg_object_addr(cg, a);
-  push(cg, e->loc); /* the object's address */
-  int addr_at = cg->depth - 1, done = label_new(cg);
-  reserve_record(cg, (8 + size + 7) & ~7, REC_OBJECT, e->site, done);
-  emit(cg, MOV64_REG(BPF_REG_1, BPF_REG_0));
-  emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_1, 8));
-  emit(cg, MOV64_IMM(BPF_REG_2, size));
-  peek(cg, BPF_REG_3, addr_at);
-  emit(cg, CALL(user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-  submit_reserved(cg);
-  label_here(cg, done);
-  pop(cg, BPF_REG_1);
-}
-
-/* join(argv): the record (16 strings) is too big for the BPF stack, so it
- * is written straight into a ring-buffer reservation.  Reserved memory is
- * not zeroed: every string slot gets a NUL first, then argv[i] is read
- * until the first NULL pointer. */
-static void cg_join(Cg *cg, Node *e) {
-  Site *s = cg->c->sites[e->site];
-  int size = 8 + s->args->size, slen = s->args->fields[0]->size;
-  int done = label_new(cg), out = label_new(cg);
-  cg_scalar(cg, e->args);
-  push(cg, e->loc);
-  int argv_at = cg->depth - 1;
-  int rec_at = reserve_record(cg, size, REC_JOIN, e->site, done);
-  for (int i = 0; i < JOIN_MAX_ARGS; i++)
-    emit(cg, ST_IMM(BPF_B, BPF_REG_0, 8 + s->args->offsets[i], 0));
-  int tmp = slot(cg, 8, e->loc);
-  for (int i = 0; i < JOIN_MAX_ARGS; i++) {
-    emit_addr(cg, BPF_REG_1, tmp);
-    emit(cg, MOV64_IMM(BPF_REG_2, 8));
-    peek(cg, BPF_REG_3, argv_at);
-    emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_3, 8 * i));
-    emit(cg, CALL(BPF_FUNC_probe_read_user));
-    jmp_imm(cg, BPF_JNE, BPF_REG_0, 0, out);
-    emit(cg, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, tmp));
-    jmp_imm(cg, BPF_JEQ, BPF_REG_3, 0, out);
-    peek(cg, BPF_REG_1, rec_at);
-    emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_1, 8 + s->args->offsets[i]));
-    emit(cg, MOV64_IMM(BPF_REG_2, slen));
-    emit(cg, CALL(BPF_FUNC_probe_read_user_str));
-  }
-  label_here(cg, out);
-  submit_reserved(cg);
-  label_here(cg, done);
-  pop(cg, BPF_REG_1);
-}
-
 /* ------------------------------------------------------------ aggregations */
-
-/* r0 = hist bucket of the value in r0 (see HIST_BUCKETS in etrace.h). */
-static void hist_index(Cg *cg) {
-  int neg = label_new(cg), zero = label_new(cg), done = label_new(cg);
-  jmp_imm(cg, BPF_JSLT, BPF_REG_0, 0, neg);
-  jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, zero);
-  emit(cg, MOV64_REG(BPF_REG_1, BPF_REG_0));
-  emit(cg, MOV64_IMM(BPF_REG_0, 2));
-  for (int shift = 32; shift >= 1; shift /= 2) {
-    int skip = label_new(cg);
-    emit(cg, MOV64_REG(BPF_REG_2, BPF_REG_1));
-    emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_2, shift));
-    jmp_imm(cg, BPF_JEQ, BPF_REG_2, 0, skip);
-    emit(cg, MOV64_REG(BPF_REG_1, BPF_REG_2));
-    emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_0, shift));
-    label_here(cg, skip);
-  }
-  ja(cg, done);
-  label_here(cg, neg);
-  emit(cg, MOV64_IMM(BPF_REG_0, 0));
-  ja(cg, done);
-  label_here(cg, zero);
-  emit(cg, MOV64_IMM(BPF_REG_0, 1));
-  label_here(cg, done);
-}
-
-static void lhist_index(Cg *cg, const Type *t) {
-  int below = label_new(cg), above = label_new(cg), done = label_new(cg);
-  emit_imm64(cg, BPF_REG_1, t->lh_min);
-  jmp_reg(cg, BPF_JSLT, BPF_REG_0, BPF_REG_1, below);
-  emit_imm64(cg, BPF_REG_1, t->lh_max);
-  jmp_reg(cg, BPF_JSGE, BPF_REG_0, BPF_REG_1, above);
-  emit_imm64(cg, BPF_REG_1, t->lh_min);
-  emit(cg, ALU64_REG(BPF_SUB, BPF_REG_0, BPF_REG_1));
-  emit_imm64(cg, BPF_REG_1, t->lh_step);
-  emit(cg, ALU64_REG(BPF_DIV, BPF_REG_0, BPF_REG_1));
-  emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_0, 1));
-  ja(cg, done);
-  label_here(cg, below);
-  emit(cg, MOV64_IMM(BPF_REG_0, 0));
-  ja(cg, done);
-  label_here(cg, above);
-  emit_imm64(cg, BPF_REG_0, 1 + (t->lh_max - t->lh_min) / t->lh_step);
-  label_here(cg, done);
-}
-
-/* @m[k] = count() / sum(v) / min(v) / max(v) / avg(v) / stats(v) /
- * hist(v) / lhist(v, ...).  Per-CPU maps, so plain read-modify-write is
- * safe: a BPF program is never migrated off its CPU while it runs. */
-static void cg_aggregate(Cg *cg, Node *lhs, Node *call) {
-  MapInfo *m = lhs->map;
-  TypeKind k = m->val->kind;
-  bool has_value = k != TY_COUNT;
-  if (has_value) {
-    cg_scalar(cg, call->args);
-    push(cg, call->loc);
-  }
-  int koff = build_key(cg, lhs);
-  if (k == TY_HIST || k == TY_LHIST) {
-    pop(cg, BPF_REG_0);
-    if (k == TY_HIST)
-      hist_index(cg);
-    else
-      lhist_index(cg, m->val);
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, koff + m->key->size));
-    has_value = false;
-  }
-  int voff = slot(cg, 16, lhs->loc);
-  map_lookup(cg, m, koff);
-  if (has_value)
-    pop(cg, BPF_REG_1);
-  else
-    emit(cg, MOV64_IMM(BPF_REG_1, 1));
-  int init = label_new(cg), done = label_new(cg);
-  jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, init);
-  switch (k) {
-  case TY_COUNT: case TY_SUM: case TY_HIST: case TY_LHIST:
-    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_0, 0));
-    emit(cg, ALU64_REG(BPF_ADD, BPF_REG_2, BPF_REG_1));
-    emit(cg, STX(BPF_DW, BPF_REG_0, BPF_REG_2, 0));
-    break;
-  case TY_MIN: case TY_MAX: {
-    int set = label_new(cg);
-    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_0, 8));
-    jmp_imm(cg, BPF_JEQ, BPF_REG_2, 0, set);
-    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_0, 0));
-    bool s = m->val->is_signed;
-    int keep = k == TY_MIN ? (s ? BPF_JSGE : BPF_JGE) : (s ? BPF_JSLE : BPF_JLE);
-    jmp_reg(cg, keep, BPF_REG_1, BPF_REG_2, done);
-    label_here(cg, set);
-    emit(cg, STX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
-    emit(cg, ST_IMM(BPF_DW, BPF_REG_0, 8, 1));
-    break;
-  }
-  case TY_AVG: case TY_STATS:
-    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_0, 0));
-    emit(cg, ALU64_REG(BPF_ADD, BPF_REG_2, BPF_REG_1));
-    emit(cg, STX(BPF_DW, BPF_REG_0, BPF_REG_2, 0));
-    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_0, 8));
-    emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
-    emit(cg, STX(BPF_DW, BPF_REG_0, BPF_REG_2, 8));
-    break;
-  default:
-    break;
-  }
-  ja(cg, done);
-  label_here(cg, init);
-  /* first value on this CPU: {v} for count/sum/hist, {v, 1} otherwise */
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, voff));
-  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, voff + 8, 1));
-  map_update(cg, m, koff, voff);
-  label_here(cg, done);
-}
 
 /* ------------------------------------------------------------ statements */
 
@@ -1792,9 +1148,10 @@ static void store_scalar_to(Cg *cg, Node *target, Loc loc) {
 
 static void cg_assign(Cg *cg, Node *s) {
   Node *lhs = s->lhs, *rhs = s->rhs;
-  if (rhs && rhs->kind == ND_CALL && lhs->kind == ND_MAP && ty_is_agg(lhs->map->val) &&
+  if (rhs && rhs->kind == ND_CALL && rhs->builtin && rhs->builtin->gen_assign &&
+      lhs->kind == ND_MAP && ty_is_agg(lhs->map->val) &&
       s->op == OP_NONE && s->kind == ND_ASSIGN) {
-    cg_aggregate(cg, lhs, rhs);
+    rhs->builtin->gen_assign(cg, lhs, rhs);
     return;
   }
   if (s->kind == ND_INCDEC || s->op != OP_NONE) {
@@ -1849,48 +1206,6 @@ static void cg_assign(Cg *cg, Node *s) {
   map_update(cg, m, koff, voff);
 }
 
-static void cg_call_stmt(Cg *cg, Node *e) {
-  const char *n = e->name;
-  if (!strcmp(n, "printf") || !strcmp(n, "cat") || !strcmp(n, "system")) {
-    cg_site_record(cg, e, e->args->next);
-  } else if (!strcmp(n, "print")) {
-    Node *a = e->args;
-    if (e->site < 0) { /* print(@map[, top[, div]]) */
-      Node *top = a->next, *div = top ? top->next : NULL;
-      cg_simple_record(cg, REC_PRINT_MAP, a->map->id, top, div, e->loc);
-    } else if (cg->c->sites[e->site]->kind == REC_OBJECT) {
-      cg_object_record(cg, e);
-    } else {
-      cg_site_record(cg, e, e->args);
-    }
-  } else if (!strcmp(n, "dump")) {
-    cg_object_record(cg, e);
-  } else if (!strcmp(n, "join")) {
-    cg_join(cg, e);
-  } else if (!strcmp(n, "time")) {
-    int roff = record_header(cg, REC_TIME, e->site, 0, e->loc);
-    submit_record(cg, roff, 8);
-  } else if (!strcmp(n, "exit")) {
-    cg_simple_record(cg, REC_EXIT, 0, e->args, NULL, e->loc);
-    ja(cg, cg->exit_label);
-  } else if (!strcmp(n, "clear") || !strcmp(n, "zero")) {
-    cg_simple_record(cg, n[0] == 'c' ? REC_CLEAR : REC_ZERO, e->args->map->id, NULL, NULL, e->loc);
-  } else if (!strcmp(n, "delete")) {
-    Node *a = e->args;
-    int koff = build_key(cg, a);
-    emit_map(cg, BPF_REG_1, a->map);
-    emit_addr(cg, BPF_REG_2, koff);
-    emit(cg, CALL(BPF_FUNC_map_delete_elem));
-  } else if (!strcmp(n, "signal")) {
-    cg_scalar(cg, e->args);
-    emit(cg, MOV64_REG(BPF_REG_1, BPF_REG_0));
-    emit(cg, CALL(BPF_FUNC_send_signal));
-  } else {
-    /* a value call used as a statement: evaluate for its effects */
-    cg_scalar(cg, e);
-  }
-}
-
 static void cg_block(Cg *cg, Node *b) {
   for (Node *s = b->body; s && !cg->failed; s = s->next)
     cg_stmt(cg, s);
@@ -1914,8 +1229,10 @@ static void cg_stmt(Cg *cg, Node *s) {
   case ND_EXPR_STMT:
     if (s->lhs->kind == ND_ASSIGN || s->lhs->kind == ND_INCDEC)
       cg_assign(cg, s->lhs);
+    else if (s->lhs->kind == ND_CALL && s->lhs->builtin && s->lhs->builtin->gen_stmt)
+      s->lhs->builtin->gen_stmt(cg, s->lhs);
     else if (s->lhs->kind == ND_CALL)
-      cg_call_stmt(cg, s->lhs);
+      cg_scalar(cg, s->lhs); /* a value call used as a statement: for its effects */
     else if (s->lhs->type && (s->lhs->type->kind == TY_STR || s->lhs->type->kind == TY_TUPLE))
       ; /* a string or tuple value alone does nothing */
     else
@@ -2015,7 +1332,8 @@ static void cg_stmt(Cg *cg, Node *s) {
 /* Does the probe read args.NAME (name == NULL: any field)? */
 static bool uses_field(const Node *n, const char *name) {
   for (; n; n = n->next) {
-    if (n->kind == ND_FIELD && n->lhs->kind == ND_BUILTIN && !strcmp(n->lhs->name, "args") &&
+    if (n->kind == ND_FIELD && n->lhs->kind == ND_BUILTIN &&
+        builtin_has(n->lhs, BUILTIN_ARGS_RECORD) &&
         (!name || !strcmp(n->name, name)))
       return true;
     if (uses_field(n->lhs, name) || uses_field(n->rhs, name) || uses_field(n->cond, name) ||
@@ -2184,7 +1502,7 @@ static int cg_target(Compiled *c, Target *t) {
     jmp_imm(cg, BPF_JNE, BPF_REG_0, c->filter_pid, cg->exit_label);
   }
   if (t->raw_syscall && probe_uses_field(t->probe, NULL)) {
-    if (uses_stack(t->probe->pred) || uses_stack(t->probe->body)) {
+    if (uses_real_ctx(t->probe->pred) || uses_real_ctx(t->probe->body)) {
       /* the prologue points CTX_OFF at a rebuilt record: keep the
        * real context for bpf_get_stackid */
       cg->ctx_off = slot(cg, 8, t->probe->loc);
@@ -2228,7 +1546,7 @@ static int cg_target(Compiled *c, Target *t) {
   return rc;
 }
 
-static MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
+MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
   MapInfo *m = ealloc(sizeof(MapInfo));
   m->name = estrdup(name);
   m->id = c->nmaps;

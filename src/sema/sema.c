@@ -12,6 +12,7 @@
  */
 #include "etrace.h"
 #include "runtime/rt.h"
+#include "builtins/builtin.h"
 #include "sema/sema.h"
 
 #include <ctype.h>
@@ -27,7 +28,7 @@
 /* The type a value has once stored in a map, variable or record:
  * strings get the default buffer size so that values from different
  * sources (comm is 16 bytes, str() 64) share one layout. */
-static Type *store_type(Type *t) {
+Type *store_type(Type *t) {
   if (!t)
     return NULL;
   if (t->kind == TY_STR) {
@@ -45,20 +46,20 @@ static Type *store_type(Type *t) {
   return t;
 }
 
-static bool is_scalar(const Type *t) {
+bool is_scalar(const Type *t) {
   return t && (t->kind == TY_INT || t->kind == TY_USERNAME || t->kind == TY_PROBE ||
                t->kind == TY_TIMESTAMP || t->kind == TY_STRERROR);
 }
 
 /* A struct/union or array in memory: only its members can be read. */
-static bool is_object(const Type *t) { return t && (t->kind == TY_RECORD || t->kind == TY_ARRAY); }
+bool is_object(const Type *t) { return t && (t->kind == TY_RECORD || t->kind == TY_ARRAY); }
 
 /* Stacks and symbols: map keys and printable values, not numbers. */
-static bool is_symbolic(const Type *t) {
+bool is_symbolic(const Type *t) {
   return t && (t->kind == TY_STACK || t->kind == TY_KSYM || t->kind == TY_USYM);
 }
 
-static Type *new_kind(TypeKind kind, int size) {
+Type *new_kind(TypeKind kind, int size) {
   Type *t = ealloc(sizeof(Type));
   t->kind = kind;
   t->size = size;
@@ -97,7 +98,7 @@ static Type *unify(Type *a, Type *b) {
 
 /* ------------------------------------------------------------ maps */
 
-static MapInfo *find_map(Sema *sema, const char *name) {
+MapInfo *find_map(Sema *sema, const char *name) {
   for (int i = 0; i < sema->c->nmaps; i++)
     if (!strcmp(sema->c->maps[i]->name, name))
       return sema->c->maps[i];
@@ -117,10 +118,10 @@ static MapInfo *add_map(Sema *sema, const char *name, Loc loc) {
   return m;
 }
 
-static Type *check_expr(Sema *sema, Node *e);
+Type *check_expr(Sema *sema, Node *e);
 
 /* Key type of a map access; records it on the map (unifying). */
-static void check_map_keys(Sema *sema, Node *e, MapInfo *m) {
+void check_map_keys(Sema *sema, Node *e, MapInfo *m) {
   Type *kt;
   if (e->nargs == 0) {
     kt = ty_u64;
@@ -259,7 +260,7 @@ static void assign_var(Sema *sema, Node *target, Type *t) {
 
 /* ------------------------------------------------------------ sites */
 
-static int add_site(Sema *sema, RecKind kind, const char *fmt, Type *args, Loc loc) {
+int add_site(Sema *sema, RecKind kind, const char *fmt, Type *args, Loc loc) {
   Site *s = ealloc(sizeof(Site));
   s->kind = kind;
   s->fmt = fmt;
@@ -294,182 +295,24 @@ static Type *field_type(const TpField *f) {
   return ty_int(size, f->is_signed);
 }
 
-static bool is_user_probe(Sema *sema) {
+bool is_user_probe(Sema *sema) {
   return sema->cur->type == PT_UPROBE || sema->cur->type == PT_URETPROBE || sema->cur->type == PT_USDT;
-}
-
-/* arg0..argN: uprobe arguments are u64 registers (then stack slots);
- * USDT arguments are typed by their spec ("-4@%eax": int32). */
-static Type *check_user_arg(Sema *sema, Node *e, int i) {
-  if (sema->cur->type == PT_URETPROBE) {
-    serr(sema, e->loc, "%s is not available in uretprobe probes (the arguments are gone when the "
-                 "function returns); read it in a uprobe", e->name);
-    return NULL;
-  }
-  if (sema->cur->type == PT_UPROBE)
-    return ty_u64;
-  UsdtProbe *u = sema->cur->usdt;
-  if (!u->args_ok) {
-    serr(sema, e->loc, "cannot read the arguments of %s: unsupported argument specs '%s'", sema->cur->name,
-         u->args_text);
-    return NULL;
-  }
-  if (i >= u->nargs) {
-    serr(sema, e->loc, "%s has %d argument%s, so there is no %s", sema->cur->name, u->nargs,
-         u->nargs == 1 ? "" : "s", e->name);
-    return NULL;
-  }
-  return ty_int(u->args[i].size, u->args[i].is_signed);
 }
 
 /* kprobe / kretprobe / fentry / fexit: what a program may use follows
  * the probe as written (k_written); the hook only limits args.NAME. */
-static bool is_kernel_probe(Sema *sema) { return sema->cur->type >= PT_KPROBE && sema->cur->type <= PT_FEXIT; }
-
-static Type *check_kernel_builtin(Sema *sema, Node *e) {
-  const char *n = e->name, *kind = kprobe_kind_name(sema->cur->k_written);
-  bool ret = sema->cur->k_written == PT_KRETPROBE || sema->cur->k_written == PT_FEXIT;
-  bool btf_kind = sema->cur->k_written == PT_FENTRY || sema->cur->k_written == PT_FEXIT;
-  if (!strcmp(n, "func"))
-    return new_kind(TY_PROBE, 8);
-  if (!strcmp(n, "retval")) {
-    if (!ret) {
-      serr(sema, e->loc, "the retval builtin is only available in kretprobe and fexit probes, not in "
-                   "%s probes", kind);
-      return NULL;
-    }
-    Type *rt = sema->cur->k_written == PT_FEXIT && sema->cur->k_ret ? btf_type_of(sema->cur->k_ret->type_id, false)
-                                                         : NULL;
-    if (rt && !is_object(rt) && rt->kind != TY_STR)
-      return rt;
-    if (sema->cur->k_written == PT_FEXIT && sema->cur->k_ret) {
-      serr(sema, e->loc, "%s returns %s, which retval cannot hold", sema->cur->k_func, sema->cur->k_ret->ctype);
-      return NULL;
-    }
-    return ty_u64;
-  }
-  if (!strcmp(n, "args")) {
-    if (!btf_kind)
-      serr(sema, e->loc, "the args builtin is not available in %s probes: use arg0..argN, or an "
-                   "fentry probe for the arguments by name", kind);
-    else if (!sema->cur->tp)
-      serr(sema, e->loc, "args needs the BTF prototype of %s, which this kernel does not have",
-           sema->cur->k_func);
-    else if (sema->cur->type == PT_KRETPROBE)
-      serr(sema, e->loc, "args cannot be read: this kernel cannot run fexit programs and the "
-                   "kretprobe used instead does not see the arguments");
-    else
-      return new_kind(TY_CTX, 0);
-    return NULL;
-  }
-  if (ret) {
-    serr(sema, e->loc, "%s is not available in %s probes (the arguments are gone when the function "
-                 "returns)%s", n, kind, btf_kind ? "; use args.NAME" : "");
-    return NULL;
-  }
-  return ty_u64;
-}
-
-static Type *check_builtin(Sema *sema, Node *e) {
-  const char *n = e->name;
-  if (is_kernel_probe(sema) && (!strcmp(n, "args") || !strcmp(n, "retval") || !strcmp(n, "func") ||
-                            (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3]))))
-    return check_kernel_builtin(sema, e);
-  if (!strcmp(n, "pid") || !strcmp(n, "tid") || !strcmp(n, "uid") || !strcmp(n, "gid") ||
-      !strcmp(n, "cpu") || !strcmp(n, "numaid"))
-    return ty_int(4, false);
-  if (!strcmp(n, "nsecs") || !strcmp(n, "elapsed") || !strcmp(n, "cgroup") ||
-      !strcmp(n, "jiffies"))
-    return ty_u64;
-  if (!strcmp(n, "curtask")) {
-    /* struct task_struct * when the kernel has BTF; else an integer */
-    const char *why;
-    Type *t = btf_kernel() ? btf_parse_type("struct task_struct *", false, &why) : NULL;
-    return t ? t : ty_u64;
-  }
-  if (!strcmp(n, "ctx")) {
-    Type *t = iter_ctx_type(sema->cur); /* iter probes: struct bpf_iter__NAME * */
-    if (!t)
-      serr(sema, e->loc, "the ctx builtin can only be used with iter probes in etrace");
-    return t;
-  }
-  if (!strcmp(n, "rand"))
-    return ty_int(4, false);
-  if (!strcmp(n, "ncpus"))
-    return ty_u64;
-  if (!strcmp(n, "comm"))
-    return ty_str(16);
-  if (!strcmp(n, "username")) {
-    Type *t = ealloc(sizeof(Type));
-    t->kind = TY_USERNAME;
-    t->size = 8;
-    return t;
-  }
-  if (!strcmp(n, "probe")) {
-    Type *t = ealloc(sizeof(Type));
-    t->kind = TY_PROBE;
-    t->size = 8;
-    return t;
-  }
-  if (!strcmp(n, "cpid")) {
-    if (!sema->opt->cpid)
-      serr(sema, e->loc, "cpid cannot be used without a child command (-c)");
-    return ty_int(4, false);
-  }
-  if (!strcmp(n, "args")) {
-    if (sema->cur->type != PT_TRACEPOINT && sema->cur->type != PT_RAWTP && sema->cur->type != PT_UPROBE) {
-      serr(sema, e->loc, "the args builtin can only be used with tracepoint, rawtracepoint, uprobe, "
-                   "fentry and fexit probes");
-      return NULL;
-    }
-    Type *t = ealloc(sizeof(Type));
-    t->kind = TY_CTX;
-    return t;
-  }
-  if (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3])) {
-    if (is_user_probe(sema))
-      return check_user_arg(sema, e, atoi(n + 3));
-    if (sema->cur->type == PT_RAWTP) {
-      int i = atoi(n + 3);
-      if (i >= sema->cur->rt_nparams) {
-        serr(sema, e->loc, "%s has %d argument%s, so there is no %s", sema->cur->name, sema->cur->rt_nparams,
-             sema->cur->rt_nparams == 1 ? "" : "s", n);
-        return NULL;
-      }
-      return ty_u64;
-    }
-    serr(sema, e->loc, "%s is only available in kprobe and uprobe probes; use args.NAME on tracepoints",
-         n);
-    return NULL;
-  }
-  if (!strcmp(n, "retval")) {
-    if (sema->cur->type == PT_URETPROBE)
-      return ty_u64;
-    serr(sema, e->loc, "the retval builtin is only available in kretprobe and uretprobe probes");
-    return NULL;
-  }
-  if (!strcmp(n, "func")) {
-    if (is_user_probe(sema))
-      return new_kind(TY_PROBE, 8); /* the name, from Compiled.probe_names */
-    serr(sema, e->loc, "the func builtin is only available in kprobe, uprobe and usdt probes");
-    return NULL;
-  }
-  if (!strcmp(n, "kstack") || !strcmp(n, "ustack"))
-    return sema_sym_builtin(e, sema->cur, sema->final_pass);
-  serr(sema, e->loc, "unknown identifier '%s'", n);
-  return NULL;
-}
+bool is_kernel_probe(Sema *sema) { return sema->cur->type >= PT_KPROBE && sema->cur->type <= PT_FEXIT; }
 
 /* ------------------------------------------------------------ calls */
 
-static Node *arg_n(Node *e, int i) {
+Node *arg_n(Node *e, int i) {
   Node *a = e->args;
   while (a && i--)
     a = a->next;
   return a;
 }
 
-static bool want_args(Sema *sema, Node *e, int min, int max) {
+bool want_args(Sema *sema, Node *e, int min, int max) {
   if (e->nargs < min || e->nargs > max) {
     if (min == max)
       serr(sema, e->loc, "%s() takes %d argument%s, got %d", e->name, min, min == 1 ? "" : "s",
@@ -481,7 +324,7 @@ static bool want_args(Sema *sema, Node *e, int min, int max) {
   return true;
 }
 
-static bool want_int(Sema *sema, Node *a, const char *fn) {
+bool want_int(Sema *sema, Node *a, const char *fn) {
   Type *t = check_expr(sema, a);
   if (t && t->kind != TY_NONE && !is_scalar(t)) {
     serr(sema, a->loc, "%s() expects an integer argument, got %s", fn, ty_name(t));
@@ -490,7 +333,7 @@ static bool want_int(Sema *sema, Node *a, const char *fn) {
   return true;
 }
 
-static bool want_str_lit(Sema *sema, Node *a, const char *fn, const char *what) {
+bool want_str_lit(Sema *sema, Node *a, const char *fn, const char *what) {
   if (a->kind != ND_STR) {
     serr(sema, a->loc, "%s() expects a string literal as its %s", fn, what);
     return false;
@@ -499,7 +342,7 @@ static bool want_str_lit(Sema *sema, Node *a, const char *fn, const char *what) 
   return true;
 }
 
-static bool want_const(Sema *sema, Node *a, const char *fn, int64_t *out) {
+bool want_const(Sema *sema, Node *a, const char *fn, int64_t *out) {
   if (a->kind == ND_INT) {
     *out = (int64_t)a->ival;
     return true;
@@ -521,7 +364,7 @@ static bool want_const(Sema *sema, Node *a, const char *fn, int64_t *out) {
   return false;
 }
 
-static bool want_map(Sema *sema, Node *a, const char *fn) {
+bool want_map(Sema *sema, Node *a, const char *fn) {
   if (a->kind != ND_MAP) {
     serr(sema, a->loc, "%s() expects a map argument", fn);
     return false;
@@ -530,7 +373,7 @@ static bool want_map(Sema *sema, Node *a, const char *fn) {
 }
 
 /* A map named bare (no keys) as an argument: print(@m), clear(@m). */
-static MapInfo *map_arg(Sema *sema, Node *a, const char *fn) {
+MapInfo *map_arg(Sema *sema, Node *a, const char *fn) {
   if (!want_map(sema, a, fn))
     return NULL;
   MapInfo *m = find_map(sema, a->name);
@@ -546,507 +389,6 @@ static MapInfo *map_arg(Sema *sema, Node *a, const char *fn) {
   return m;
 }
 
-/* printf-like: fmt literal then values; builds a Site. */
-static int check_format_call(Sema *sema, Node *e, RecKind kind, int first) {
-  Node *fmt = arg_n(e, first);
-  if (!fmt || !want_str_lit(sema, fmt, e->name, "format"))
-    return -1;
-  int n = 0;
-  for (Node *a = fmt->next; a; a = a->next)
-    n++;
-  Type **types = ealloc(sizeof(Type *) * (n ? n : 1));
-  Type **stored = ealloc(sizeof(Type *) * (n ? n : 1));
-  int i = 0;
-  bool known = true;
-  for (Node *a = fmt->next; a; a = a->next, i++) {
-    Type *t = check_expr(sema, a);
-    if (!t || t->kind == TY_NONE) {
-      known = false;
-      continue;
-    }
-    if (t->kind == TY_RECORD && kind == REC_PRINTF) {
-      /* printf("%s", *p): the struct is copied into the record, which is
-       * built on the 512-byte BPF stack; print(*p) prints bigger ones */
-      if (t->size > PRINTF_RECORD_MAX) {
-        serr(sema, a->loc, "printf() can print a struct of at most %d bytes (%s is %d bytes); "
-             "print() prints bigger ones, or print a member", PRINTF_RECORD_MAX, ty_name(t),
-             t->size);
-        known = false;
-        continue;
-      }
-      types[i] = t;
-      stored[i] = ealloc(sizeof(Type));
-      *stored[i] = *t;
-      stored[i]->size = (t->size + 7) & ~7;
-      continue;
-    }
-    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
-      serr(sema, a->loc, "%s() cannot print a value of type %s", e->name, ty_name(t));
-      known = false;
-      continue;
-    }
-    types[i] = t;
-    /* a record is private to its call site: strings keep their own
-     * size (rounded to 8) instead of the map-wide default */
-    stored[i] = t->kind == TY_STR ? ty_str((t->size + 7) & ~7) : store_type(t);
-  }
-  if (!known)
-    return -1;
-  const char *err = rt_format_check(e->name, fmt->str, types, n);
-  if (err) {
-    serr(sema, fmt->loc, "%s", err);
-    return -1;
-  }
-  return add_site(sema, kind, fmt->str, ty_tuple(stored, n), e->loc);
-}
-
-static Type *agg_call(Sema *sema, Node *e, TypeKind kind) {
-  int nargs = kind == TY_COUNT ? 0 : kind == TY_LHIST ? 4 : 1;
-  if (!want_args(sema, e, nargs, nargs))
-    return NULL;
-  bool is_signed = true;
-  if (nargs) {
-    Type *t = check_expr(sema, e->args);
-    if (t && t->kind != TY_NONE && t->kind != TY_INT) {
-      serr(sema, e->args->loc, "%s() expects an integer, got %s", e->name, ty_name(t));
-      return NULL;
-    }
-    if (t && t->kind == TY_INT)
-      is_signed = t->is_signed;
-  }
-  Type *at = ty_agg(kind, is_signed);
-  if (kind == TY_LHIST) {
-    int64_t mn, mx, st;
-    if (!want_const(sema, arg_n(e, 1), "lhist", &mn) || !want_const(sema, arg_n(e, 2), "lhist", &mx) ||
-        !want_const(sema, arg_n(e, 3), "lhist", &st))
-      return NULL;
-    if (st <= 0) {
-      serr(sema, arg_n(e, 3)->loc, "lhist() step must be >= 1 (%lld)", (long long)st);
-      return NULL;
-    }
-    if (mn < 0) {
-      serr(sema, arg_n(e, 1)->loc, "lhist() min must be non-negative (%lld)", (long long)mn);
-      return NULL;
-    }
-    if (mx <= mn) {
-      serr(sema, arg_n(e, 2)->loc, "lhist() max must be greater than min");
-      return NULL;
-    }
-    if ((mx - mn) / st > 1000) {
-      serr(sema, arg_n(e, 3)->loc, "lhist() has too many buckets (max 1000)");
-      return NULL;
-    }
-    at->lh_min = mn;
-    at->lh_max = mx;
-    at->lh_step = st;
-  }
-  return at;
-}
-
-static const struct {
-  const char *name;
-  TypeKind kind;
-} aggs[] = {
-    {"count", TY_COUNT}, {"sum", TY_SUM},     {"min", TY_MIN},   {"max", TY_MAX},
-    {"avg", TY_AVG},     {"stats", TY_STATS}, {"hist", TY_HIST}, {"lhist", TY_LHIST},
-};
-
-static TypeKind agg_kind(const char *name) {
-  for (size_t i = 0; i < sizeof aggs / sizeof aggs[0]; i++)
-    if (!strcmp(aggs[i].name, name))
-      return aggs[i].kind;
-  return TY_NONE;
-}
-
-/* The member path of offsetof(T, a.b.c): names in order, or 0 if the
- * argument is not such a path. */
-static int member_path(Node *a, const char **names, int max) {
-  if (a->kind == ND_BUILTIN) {
-    names[0] = a->name;
-    return 1;
-  }
-  if (a->kind == ND_FIELD && !a->arrow) {
-    int n = member_path(a->lhs, names, max - 1);
-    if (n <= 0 || n >= max)
-      return 0;
-    names[n] = a->name;
-    return n + 1;
-  }
-  return 0;
-}
-
-/* sizeof(TYPE), sizeof(EXPR), offsetof(TYPE, MEMBER.PATH): constants,
- * folded into the node (it becomes an integer literal). */
-static Type *check_sizeof(Sema *sema, Node *e) {
-  bool is_sizeof = !strcmp(e->name, "sizeof");
-  const char *why = NULL;
-  Type *t = NULL;
-  if (e->cast_type) {
-    t = btf_parse_type(e->cast_type, is_user_probe(sema), &why);
-    if (!t) {
-      serr(sema, e->loc, "%s", why);
-      return NULL;
-    }
-  }
-  uint64_t value;
-  if (is_sizeof) {
-    if (!t && e->nargs != 1) {
-      serr(sema, e->loc, "sizeof() expects a type or an expression");
-      return NULL;
-    }
-    if (!t && e->args->kind == ND_BUILTIN &&
-        btf_lookup(e->args->name, BTF_KIND_TYPEDEF) > 0)
-      t = btf_parse_type(e->args->name, is_user_probe(sema), &why); /* sizeof(handle_t) */
-    if (!t) {
-      t = check_expr(sema, e->args);
-      if (!t || t->kind == TY_NONE)
-        return sema->final_pass ? NULL : ty_u64;
-    }
-    value = t->kind == TY_STR || is_object(t) ? (uint64_t)t->size : (uint64_t)ty_mem_size(t);
-  } else {
-    const char *names[16];
-    int n = t && e->nargs == 1 ? member_path(e->args, names, 16) : 0;
-    if (!t || t->kind != TY_RECORD || n == 0) {
-      serr(sema, e->loc, "offsetof() expects a struct type and a member: offsetof(struct NAME, member)");
-      return NULL;
-    }
-    value = 0;
-    Type *rec = t;
-    for (int i = 0; i < n; i++) {
-      BtfMember m;
-      if (!rec || rec->kind != TY_RECORD || !btf_find_member(rec, names[i], false, &m)) {
-        serr(sema, e->args->loc, "%s has no member named '%s'", rec ? ty_name(rec) : "this type",
-             names[i]);
-        return NULL;
-      }
-      value += m.offset;
-      rec = m.type;
-    }
-  }
-  e->kind = ND_INT;
-  e->ival = value;
-  e->args = NULL;
-  e->nargs = 0;
-  return ty_u64;
-}
-
-static Type *check_call(Sema *sema, Node *e) {
-  const char *n = e->name;
-  if (sema_sym_name(n))
-    return sema_sym_call(e, sema->cur, sema->final_pass, check_expr);
-  if (!strcmp(n, "sizeof") || !strcmp(n, "offsetof"))
-    return check_sizeof(sema, e);
-  if (agg_kind(n) != TY_NONE) {
-    serr(sema, e->loc, "%s() can only be assigned to a map: @x = %s(...)", n, n);
-    return NULL;
-  }
-  if (!strcmp(n, "printf")) {
-    if (!want_args(sema, e, 1, 64))
-      return NULL;
-    e->site = check_format_call(sema, e, REC_PRINTF, 0);
-    return ty_void;
-  }
-  if (!strcmp(n, "system") || !strcmp(n, "cat")) {
-    if (!want_args(sema, e, 1, 64))
-      return NULL;
-    if (!strcmp(n, "system") && !sema->opt->unsafe) {
-      serr(sema, e->loc, "system() is unsafe and needs --unsafe");
-      return NULL;
-    }
-    e->site = check_format_call(sema, e, !strcmp(n, "cat") ? REC_CAT : REC_SYSTEM, 0);
-    return ty_void;
-  }
-  if (!strcmp(n, "time")) {
-    if (!want_args(sema, e, 0, 1))
-      return NULL;
-    const char *fmt = "%H:%M:%S\n";
-    if (e->nargs) {
-      if (!want_str_lit(sema, e->args, n, "format"))
-        return NULL;
-      fmt = e->args->str;
-    }
-    e->site = add_site(sema, REC_TIME, fmt, ty_tuple(NULL, 0), e->loc);
-    return ty_void;
-  }
-  if (!strcmp(n, "exit")) {
-    if (!want_args(sema, e, 0, 1))
-      return NULL;
-    if (e->nargs)
-      want_int(sema, e->args, n);
-    return ty_void;
-  }
-  if (!strcmp(n, "print")) {
-    if (!want_args(sema, e, 1, 3))
-      return NULL;
-    Node *a = e->args;
-    if (a->kind == ND_MAP && a->nargs == 0 && find_map(sema, a->name)) {
-      MapInfo *m = map_arg(sema, a, n);
-      if (!m)
-        return NULL;
-      for (Node *x = a->next; x; x = x->next)
-        want_int(sema, x, n);
-      e->site = -1; /* a map print, not a value print */
-      return ty_void;
-    }
-    if (e->nargs > 1) {
-      serr(sema, e->loc, "print() with top and div arguments expects a map");
-      return NULL;
-    }
-    Type *t = check_expr(sema, a);
-    if (!t || t->kind == TY_NONE)
-      return NULL;
-    if (t->kind == TY_RECORD) { /* print(*p): a copy of the object */
-      e->site = add_site(sema, REC_OBJECT, "print", t, e->loc);
-      return ty_void;
-    }
-    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
-      serr(sema, a->loc, "print() cannot print a value of type %s", ty_name(t));
-      return NULL;
-    }
-    Type *one = store_type(t);
-    e->site = add_site(sema, REC_PRINT_VALUE, NULL, ty_tuple(&one, 1), e->loc);
-    return ty_void;
-  }
-  if (!strcmp(n, "dump")) { /* dump(ptr or *ptr [, "compact"]) */
-    if (!want_args(sema, e, 1, 2))
-      return NULL;
-    Type *t = check_expr(sema, e->args);
-    if (!t || t->kind == TY_NONE)
-      return NULL;
-    Type *obj = t->kind == TY_RECORD ? t : t->is_ptr && t->pointee &&
-                t->pointee->kind == TY_RECORD ? t->pointee : NULL;
-    if (!obj) {
-      serr(sema, e->args->loc, "dump() expects a struct or a pointer to a struct, got %s", ty_name(t));
-      return NULL;
-    }
-    Node *mode = e->args->next;
-    if (mode && (mode->kind != ND_STR || (strcmp(mode->str, "compact") &&
-                                          strcmp(mode->str, "kernel")))) {
-      serr(sema, mode->loc, "dump()'s second argument must be \"compact\" or \"kernel\"");
-      return NULL;
-    }
-    if (mode && !strcmp(mode->str, "kernel") && sema->cur->type != PT_RAWTP) {
-      /* bpf_snprintf_btf() is a helper of BTF-typed (tracing) programs */
-      serr(sema, mode->loc, "dump(..., \"kernel\") renders in the kernel with bpf_snprintf_btf(), "
-                      "which only rawtracepoint (tp_btf) probes may call");
-      return NULL;
-    }
-    if (mode && !strcmp(mode->str, "kernel") && !btf_is_kernel_type(obj->btf_id)) {
-      serr(sema, e->args->loc, "dump(..., \"kernel\") can only render kernel types, and %s is the "
-                         "program's own", ty_name(obj));
-      return NULL;
-    }
-    if (mode && !strcmp(mode->str, "kernel") && !t->is_ptr) {
-      serr(sema, e->args->loc, "dump(..., \"kernel\") expects a pointer to a struct");
-      return NULL;
-    }
-    e->site = add_site(sema, REC_OBJECT, mode ? mode->str : "dump", obj, e->loc);
-    return ty_void;
-  }
-  if (!strcmp(n, "clear") || !strcmp(n, "zero")) {
-    if (!want_args(sema, e, 1, 1))
-      return NULL;
-    map_arg(sema, e->args, n);
-    return ty_void;
-  }
-  if (!strcmp(n, "delete")) {
-    if (!want_args(sema, e, 1, 2))
-      return NULL;
-    Node *a = e->args;
-    if (!want_map(sema, a, n))
-      return NULL;
-    MapInfo *m = find_map(sema, a->name);
-    if (!m) {
-      serr(sema, a->loc, "undefined map: %s", a->name);
-      return NULL;
-    }
-    a->map = m;
-    if (e->nargs == 2) {
-      /* delete(@m, key): rewrite as the old form delete(@m[key]). */
-      if (a->nargs) {
-        serr(sema, a->loc, "delete(@m, key) expects the map without keys");
-        return NULL;
-      }
-      Node *key = a->next;
-      if (key->kind == ND_TUPLE && m->nkeys > 1) {
-        a->args = key->args;
-        a->nargs = key->nargs;
-      } else {
-        a->args = key;
-        a->nargs = 1;
-      }
-      key->next = NULL;
-      a->next = NULL;
-      e->nargs = 1;
-    }
-    check_map_keys(sema, a, m);
-    return ty_void;
-  }
-  if (!strcmp(n, "has_key")) {
-    if (!want_args(sema, e, 2, 2))
-      return NULL;
-    Node *a = e->args;
-    MapInfo *m = map_arg(sema, a, n);
-    if (!m)
-      return NULL;
-    Node *key = a->next;
-    Node probe = *a;   /* check the key as if written @m[key] */
-    probe.next = NULL;
-    if (key->kind == ND_TUPLE && m->nkeys > 1) {
-      probe.args = key->args;
-      probe.nargs = key->nargs;
-    } else {
-      probe.args = key;
-      probe.nargs = 1;
-    }
-    Node *saved_next = key->next;
-    check_map_keys(sema, &probe, m);
-    key->next = saved_next;
-    return ty_u64;
-  }
-  if (!strcmp(n, "str")) {
-    if (!want_args(sema, e, 1, 2))
-      return NULL;
-    Type *t = check_expr(sema, e->args);
-    if (t && t->kind == TY_STR)
-      return t;
-    if (t && t->kind != TY_NONE && t->kind != TY_INT) {
-      serr(sema, e->args->loc, "str() expects a pointer or integer, got %s", ty_name(t));
-      return NULL;
-    }
-    int size = ETRACE_STRLEN;
-    if (e->nargs == 2) {
-      int64_t len;
-      if (e->args->next->kind == ND_INT || e->args->next->kind == ND_POSPARAM) {
-        if (!want_const(sema, e->args->next, n, &len))
-          return NULL;
-        if (len < 1 || len > 256) {
-          serr(sema, e->args->next->loc, "str() length must be between 1 and 256");
-          return NULL;
-        }
-        size = len; /* current bpftrace: n bytes including the NUL */
-      } else if (!want_int(sema, e->args->next, n)) {
-        return NULL;
-      }
-    }
-    return ty_str(size);
-  }
-  if (!strcmp(n, "strerror")) {
-    if (!want_args(sema, e, 1, 1) || !want_int(sema, e->args, n))
-      return NULL;
-    return new_kind(TY_STRERROR, 8);
-  }
-  if (!strcmp(n, "ntop")) {
-    /* ntop(addr) or ntop(AF_INET, addr): an IPv4 address held in an
-     * integer, in network byte order as it sits in memory */
-    if (!want_args(sema, e, 1, 2))
-      return NULL;
-    for (Node *a = e->args; a; a = a->next)
-      if (!want_int(sema, a, n))
-        return NULL;
-    return new_kind(TY_INET, 24);
-  }
-  if (!strcmp(n, "buf")) {
-    /* buf(ptr, n): n raw bytes (n a constant; default the string size) */
-    if (!want_args(sema, e, 1, 2) || !want_int(sema, e->args, n))
-      return NULL;
-    int64_t len = ETRACE_STRLEN;
-    if (e->nargs == 2 && !want_const(sema, e->args->next, n, &len))
-      return NULL;
-    if (len < 1 || len > 256) {
-      serr(sema, e->args->next->loc, "buf() length must be between 1 and 256");
-      return NULL;
-    }
-    Type *t = ealloc(sizeof(Type));
-    t->kind = TY_BUF;
-    t->size = 8 + ((len + 7) & ~7);
-    t->lh_max = len; /* bytes to read */
-    return t;
-  }
-  if (!strcmp(n, "strncmp")) {
-    if (!want_args(sema, e, 3, 3))
-      return NULL;
-    Type *a = check_expr(sema, e->args), *b = check_expr(sema, e->args->next);
-    int64_t len;
-    if (!want_const(sema, arg_n(e, 2), n, &len))
-      return NULL;
-    if ((a && a->kind != TY_STR && a->kind != TY_NONE) || (b && b->kind != TY_STR && b->kind != TY_NONE)) {
-      serr(sema, e->loc, "strncmp() expects two strings");
-      return NULL;
-    }
-    return ty_u64;
-  }
-  if (!strcmp(n, "strcontains")) {
-    if (!want_args(sema, e, 2, 2))
-      return NULL;
-    Type *a = check_expr(sema, e->args), *b = check_expr(sema, e->args->next);
-    if ((a && a->kind != TY_STR && a->kind != TY_NONE) || (b && b->kind != TY_STR && b->kind != TY_NONE)) {
-      serr(sema, e->loc, "strcontains() expects two strings");
-      return NULL;
-    }
-    return ty_u64;
-  }
-  if (!strcmp(n, "strftime")) {
-    if (!want_args(sema, e, 2, 2))
-      return NULL;
-    if (!want_str_lit(sema, e->args, n, "format") || !want_int(sema, e->args->next, n))
-      return NULL;
-    Type *t = ealloc(sizeof(Type));
-    t->kind = TY_TIMESTAMP;
-    t->size = 8;
-    t->fmt = e->args->str;
-    return t;
-  }
-  if (!strcmp(n, "signal")) {
-    if (!want_args(sema, e, 1, 1))
-      return NULL;
-    if (!sema->opt->unsafe) {
-      serr(sema, e->loc, "signal() is unsafe and needs --unsafe");
-      return NULL;
-    }
-    if (e->args->kind == ND_STR) {
-      static const char *names[] = {"", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP",
-                                    "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1",
-                                    "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM"};
-      for (int i = 1; i < 16; i++)
-        if (!strcmp(e->args->str, names[i]) || !strcmp(e->args->str, names[i] + 3)) {
-          e->args->kind = ND_INT;
-          e->args->ival = i;
-        }
-      if (e->args->kind == ND_STR) {
-        serr(sema, e->args->loc, "unknown signal name '%s'", e->args->str);
-        return NULL;
-      }
-    }
-    want_int(sema, e->args, n);
-    return ty_void;
-  }
-  if (!strcmp(n, "join")) {
-    /* join(argv[, sep]): argv is a user char ** (execve's argv) */
-    if (!want_args(sema, e, 1, 2) || !want_int(sema, e->args, n))
-      return NULL;
-    const char *sep = " ";
-    if (e->nargs == 2) {
-      if (!want_str_lit(sema, e->args->next, n, "separator"))
-        return NULL;
-      sep = e->args->next->str;
-    }
-    Type *strs[JOIN_MAX_ARGS];
-    for (int i = 0; i < JOIN_MAX_ARGS; i++)
-      strs[i] = ty_str(ETRACE_STRLEN);
-    e->site = add_site(sema, REC_JOIN, sep, ty_tuple(strs, JOIN_MAX_ARGS), e->loc);
-    return ty_void;
-  }
-  if (!strcmp(n, "len")) {
-    if (!want_args(sema, e, 1, 1))
-      return NULL;
-    return map_arg(sema, e->args, n) ? ty_s64 : NULL;
-  }
-  serr(sema, e->loc, "unknown function '%s'", n);
-  for (Node *a = e->args; a; a = a->next)
-    check_expr(sema, a);
-  return NULL;
-}
 
 /* ------------------------------------------------------------ expressions */
 
@@ -1367,7 +709,7 @@ static Type *check_field(Sema *sema, Node *e) {
  * time (out of range reads 0). */
 static Type *check_index(Sema *sema, Node *e) {
   Node *f = e->lhs;
-  if (!(f->kind == ND_FIELD && f->lhs->kind == ND_BUILTIN && !strcmp(f->lhs->name, "args") &&
+  if (!(f->kind == ND_FIELD && builtin_has(f->lhs, BUILTIN_ARGS_RECORD) &&
         sema->cur->type == PT_TRACEPOINT)) {
     Type *t = check_expr(sema, f);
     if (!t || t->kind == TY_NONE)
@@ -1376,7 +718,7 @@ static Type *check_index(Sema *sema, Node *e) {
       return check_object_index(sema, e, t);
   }
   Type *it = check_expr(sema, e->rhs);
-  if (f->kind != ND_FIELD || f->lhs->kind != ND_BUILTIN || strcmp(f->lhs->name, "args")) {
+  if (f->kind != ND_FIELD || !builtin_has(f->lhs, BUILTIN_ARGS_RECORD)) {
     check_expr(sema, f);
     serr(sema, e->loc, "only tracepoint array arguments (args.NAME[i]) can be indexed");
     return NULL;
@@ -1422,7 +764,7 @@ static Type *check_expr_inner(Sema *sema, Node *e) {
   case ND_STR:
     return ty_str(e->slen + 1);
   case ND_BUILTIN:
-    return check_builtin(sema, e);
+    return builtin_check(sema, e);
   case ND_VAR: {
     int index;
     VarInfo *v = find_var_at(sema, e->name, &index);
@@ -1465,7 +807,7 @@ static Type *check_expr_inner(Sema *sema, Node *e) {
     return m->val;
   }
   case ND_CALL:
-    return check_call(sema, e);
+    return builtin_check(sema, e);
   case ND_BINARY:
     return check_binary(sema, e);
   case ND_UNARY: {
@@ -1546,7 +888,7 @@ static Type *check_expr_inner(Sema *sema, Node *e) {
   }
 }
 
-static Type *check_expr(Sema *sema, Node *e) {
+Type *check_expr(Sema *sema, Node *e) {
   Type *t = check_expr_inner(sema, e);
   e->type = t ? t : ealloc(sizeof(Type)); /* TY_NONE */
   return t;
@@ -1563,13 +905,15 @@ static void check_assign(Sema *sema, Node *s) {
     return;
   }
   /* @m = count(), hist(x), ...: aggregation maps */
-  if (rhs && rhs->kind == ND_CALL && agg_kind(rhs->name) != TY_NONE && s->kind == ND_ASSIGN &&
+  const Builtin *agg;
+  if (rhs && rhs->kind == ND_CALL && (agg = builtin_find(rhs->name, BUILTIN_FUNC)) && agg->check_assign && s->kind == ND_ASSIGN &&
       s->op == OP_NONE) {
     if (lhs->kind != ND_MAP) {
       serr(sema, rhs->loc, "%s() can only be assigned to a map", rhs->name);
       return;
     }
-    Type *at = agg_call(sema, rhs, agg_kind(rhs->name));
+    rhs->builtin = agg;
+    Type *at = agg->check_assign(sema, rhs);
     MapInfo *m = find_map(sema, lhs->name);
     if (!m)
       m = add_map(sema, lhs->name, lhs->loc);

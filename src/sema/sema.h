@@ -27,4 +27,24 @@ typedef struct Sema {
       diag_error(loc, __VA_ARGS__); \
   } while (0)
 
+/* Helpers of sema.c that the builtins' type checks use. */
+Type *store_type(Type *t);
+bool is_scalar(const Type *t);
+bool is_object(const Type *t);
+bool is_symbolic(const Type *t);
+Type *new_kind(TypeKind kind, int size);
+MapInfo *find_map(Sema *sema, const char *name);
+void check_map_keys(Sema *sema, Node *e, MapInfo *m);
+int add_site(Sema *sema, RecKind kind, const char *fmt, Type *args, Loc loc);
+bool is_user_probe(Sema *sema);
+bool is_kernel_probe(Sema *sema);
+Node *arg_n(Node *e, int i);
+bool want_args(Sema *sema, Node *e, int min, int max);
+bool want_int(Sema *sema, Node *a, const char *fn);
+bool want_str_lit(Sema *sema, Node *a, const char *fn, const char *what);
+bool want_const(Sema *sema, Node *a, const char *fn, int64_t *out);
+bool want_map(Sema *sema, Node *a, const char *fn);
+MapInfo *map_arg(Sema *sema, Node *a, const char *fn);
+Type *check_expr(Sema *sema, Node *e);
+
 #endif
