@@ -94,10 +94,10 @@ static Type *check_bswap(Sema *sema, Node *e) {
 static void gen_bswap(Cg *cg, Node *e) {
   int bits = e->type->int_size * 8;
   cg_scalar(cg, e->args);
-  if (bits > 8) /* BPF_END with BPF_TO_BE swaps on a little-endian machine */
-    emit(cg, (struct bpf_insn){.code = BPF_ALU | BPF_END | BPF_TO_BE, .dst_reg = BPF_REG_0,
-                               .imm = bits});
-  canonicalize(cg, BPF_REG_0, e->type);
+  if (bits == 8)
+    canonicalize(cg, BPF_REG_0, e->type); /* an unsigned byte, unchanged */
+  else /* to big-endian is a swap on x86; it clears the bits above the width */
+    emit(cg, TO_BE(BPF_REG_0, bits));
 }
 
 const Builtin builtins_integers[] = {
