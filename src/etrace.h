@@ -503,13 +503,8 @@ typedef struct Options {
  * Returns NULL after printing located errors. */
 Compiled *sema_program(Program *prog, const Options *opt);
 
-/* sema_sym.c: kstack/ustack, ksym/usym, kaddr/uaddr, reg (called by sema.c
- * for the names sema_sym_name() accepts; errors only when report is set). */
-bool sema_sym_name(const char *name);
-Type *sema_sym_builtin(Node *e, const Target *t, bool report);
-Type *sema_sym_call(Node *e, const Target *t, bool report, Type *(*check)(Node *));
+/* The builtins (kstack, ksym, reg ...) are one table: src/builtins/builtin.h. */
 int sema_reg_offset(const char *name);  /* reg("ip") -> offset in pt_regs, or -1 */
-int sema_max_stack(void);               /* frames a stack keeps at most */
 
 /* ---------------------------------------------------------------- cg.c */
 

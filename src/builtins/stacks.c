@@ -19,19 +19,19 @@
 /* The frames a stack keeps at most: kernel.perf_event_max_stack (a
  * stack map whose values are longer is refused by the kernel), capped at
  * STACK_MAX_FRAMES. */
-int sema_max_stack(void) {
-  static int max;
-  if (!max) {
+static int max_stack(Sema *sema) {
+  if (!sema->max_stack) {
     size_t len;
     char *s = read_file("/proc/sys/kernel/perf_event_max_stack", &len);
-    max = s ? atoi(s) : 0;
+    int max = s ? atoi(s) : 0;
     free(s);
     if (max < 1 || max > 1024)
       max = STACK_MAX_FRAMES;
     if (max > STACK_MAX_FRAMES)
       max = STACK_MAX_FRAMES; /* etrace's own cap: rt reads at most this many */
+    sema->max_stack = max;
   }
-  return max;
+  return sema->max_stack;
 }
 
 static Type *stack_type(bool user, int mode, int limit) {
@@ -50,7 +50,7 @@ static const char *const mode_names[] = {"bpftrace", "perf", "raw"};
  * literal. */
 static Type *check_stack_call(Sema *sema, Node *e) {
   bool user = e->name[0] == 'u';
-  int mode = STACK_MODE_BPFTRACE, limit = sema_max_stack();
+  int mode = STACK_MODE_BPFTRACE, limit = max_stack(sema);
   if (e->nargs > 2) {
     serr(sema, e->loc, "%s() takes up to 2 arguments (%d provided)", e->name, e->nargs);
     return NULL;
@@ -83,10 +83,10 @@ static Type *check_stack_call(Sema *sema, Node *e) {
       return NULL;
     }
     a->type = ty_s64;
-    if (a->ival < 1 || a->ival > (uint64_t)sema_max_stack()) {
+    if (a->ival < 1 || a->ival > (uint64_t)max_stack(sema)) {
       serr(sema, a->loc, "%s(): the number of frames must be between 1 and %d "
                   "(kernel.perf_event_max_stack), got %lld",
-          e->name, sema_max_stack(), (long long)a->ival);
+          e->name, max_stack(sema), (long long)a->ival);
       return NULL;
     }
     limit = (int)a->ival;
@@ -128,7 +128,7 @@ static bool str_arg(Sema *sema, Node *e) {
 static Type *check_stack(Sema *sema, Node *e) {
   if (e->kind == ND_CALL)
     return check_stack_call(sema, e);
-  return stack_type(e->name[0] == 'u', STACK_MODE_BPFTRACE, sema_max_stack());
+  return stack_type(e->name[0] == 'u', STACK_MODE_BPFTRACE, max_stack(sema));
 }
 
 static Type *check_sym(Sema *sema, Node *e) {

@@ -18,6 +18,7 @@ typedef struct Sema {
   /* Inside a for-over-map body, variables [0, for_outer_limit) belong to
    * the enclosing probe's frame and are out of reach (-1: not in one). */
   int for_outer_limit;
+  int max_stack;        /* frames a stack keeps at most (read once; 0: not yet) */
 } Sema;
 
 /* An error, reported only by the last walk (the quiet walks learn types). */
