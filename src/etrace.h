@@ -124,6 +124,9 @@ struct Type {
   /* TY_STACK: ustack or kstack, STACK_MODE_*, frames kept (1..127) */
   bool stack_user;
   int stack_mode, stack_limit;
+  /* A builtin's printed type (ksym, ntop ...): its text, from the builtin
+   * table (src/builtins/), so that the runtime needs no case for it. */
+  void (*print)(struct Buf *b, const Type *t, const unsigned char *data);
 };
 
 /* How a stack prints (bpftrace's stack modes). */

@@ -70,15 +70,14 @@ typedef struct Builtin {
   void (*gen_value)(Cg *cg, Node *e);
   void (*gen_store)(Cg *cg, Node *e, int off, const Type *dst);
   void (*gen_stmt)(Cg *cg, Node *e);
-  /* A printed type (ksym ...): the kind it returns and its text. */
+  /* A printed type (ksym ...): the kind it returns and its text, which
+   * builtin_check attaches to the type (Type.print) for the runtime. */
   TypeKind prints;
   void (*format)(Buf *b, const Type *t, const unsigned char *data);
 } Builtin;
 
 /* The entry for NAME written as `form` (BUILTIN_VAR or BUILTIN_FUNC), or NULL. */
 const Builtin *builtin_find(const char *name, int form);
-/* The entry that prints values of type kind `kind`, or NULL. */
-const Builtin *builtin_printer(TypeKind kind);
 /* Type-check e (ND_BUILTIN or ND_CALL) through its entry: arity, probe
  * capabilities, then the entry's check; records the entry in e->builtin. */
 Type *builtin_check(Sema *sema, Node *e);

@@ -27,14 +27,6 @@ const Builtin *builtin_find(const char *name, int form) {
   return NULL;
 }
 
-const Builtin *builtin_printer(TypeKind kind) {
-  for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
-    for (const Builtin *b = tables[i]; b->name; b++)
-      if (b->format && b->prints == kind)
-        return b;
-  return NULL;
-}
-
 bool builtin_has(const Node *e, unsigned flags) {
   if (e->kind != ND_BUILTIN && e->kind != ND_CALL)
     return false;
@@ -117,5 +109,8 @@ Type *builtin_check(Sema *sema, Node *e) {
     needs_error(sema, b, e);
     return NULL;
   }
-  return b->check(sema, e);
+  Type *t = b->check(sema, e);
+  if (t && b->format && t->kind == b->prints)
+    t->print = b->format; /* how the runtime prints it */
+  return t;
 }

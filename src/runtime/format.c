@@ -5,7 +5,6 @@
  * 8-byte slots sign-extended from their declared width, strings are
  * `size`-byte buffers, tuples hold their fields at 8-byte aligned offsets. */
 #include "runtime/rt.h"
-#include "builtins/builtin.h"
 
 #include <pwd.h>
 #include <string.h>
@@ -160,7 +159,7 @@ static bool json_quoted(const Type *t) {
   case TY_STACK:
     return true;
   default: /* builtins' printed types (ksym ...) are text */
-    return builtin_printer(t->kind) != NULL;
+    return t->print != NULL;
   }
 }
 
@@ -236,12 +235,10 @@ static void format_plain(Buf *b, const Type *t, const unsigned char *data) {
   case TY_RECORD: /* printf("%s", *p): the struct the bpftrace way */
     rt_object_text(b, t->btf_id, data, t->size, false);
     break;
-  default: { /* a builtin's printed type (ksym ...); void, ctx, hist: nothing */
-    const Builtin *p = builtin_printer(t->kind);
-    if (p)
-      p->format(b, t, data);
+  default: /* a builtin's printed type (ksym ...); void, ctx, hist: nothing */
+    if (t->print)
+      t->print(b, t, data);
     break;
-  }
   }
 }
 
