@@ -89,8 +89,8 @@ extern const Builtin builtins_aggregations[], builtins_strings[], builtins_time[
     builtins_stacks[], builtins_network[], builtins_output[], builtins_maps[],
     builtins_process[], builtins_context[], builtins_integers[];
 
-/* Shared by theme files. */
+/* output.c: a record of two integers (exit code, map id, top/div) for
+ * user space; also clear() and zero() (maps.c). */
 void cg_simple_record(Cg *cg, RecKind kind, int id, Node *a, Node *b, Loc loc);
-void cg_pid_note(Cg *cg, Loc loc);
 
 #endif

@@ -186,7 +186,7 @@ static Type *check_reg(Sema *sema, Node *e) {
  * child is etrace until it execs) is reported again at once, and a busy
  * process again every 268 ms, so that libraries mapped after its first
  * event (the dynamic loader's work, dlopen) are seen too. */
-void cg_pid_note(Cg *cg, Loc loc) {
+static void cg_pid_note(Cg *cg, Loc loc) {
   MapInfo *m = internal_map(cg, ".pids");
   if (!m) {
     m = add_internal_map(cg->c, ".pids", 8);
