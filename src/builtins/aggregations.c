@@ -28,7 +28,8 @@ static Type *agg_call(Sema *sema, Node *e) {
   Type *at = ty_agg(kind, is_signed);
   if (kind == TY_LHIST) {
     int64_t mn, mx, st;
-    if (!want_const(sema, arg_n(e, 1), "lhist", &mn) || !want_const(sema, arg_n(e, 2), "lhist", &mx) ||
+    if (!want_const(sema, arg_n(e, 1), "lhist", &mn) ||
+        !want_const(sema, arg_n(e, 2), "lhist", &mx) ||
         !want_const(sema, arg_n(e, 3), "lhist", &st))
       return NULL;
     if (st <= 0) {

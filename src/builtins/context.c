@@ -11,8 +11,12 @@
 /* kprobe / kretprobe / fentry / fexit: what a program may use follows
  * the probe as written (k_written); the hook only limits args.NAME.
  * Returns false when e is none of args, argN, retval, func. */
-static bool kernel_ret(const Target *t) { return t->k_written == PT_KRETPROBE || t->k_written == PT_FEXIT; }
-static bool kernel_btf(const Target *t) { return t->k_written == PT_FENTRY || t->k_written == PT_FEXIT; }
+static bool kernel_ret(const Target *t) {
+  return t->k_written == PT_KRETPROBE || t->k_written == PT_FEXIT;
+}
+static bool kernel_btf(const Target *t) {
+  return t->k_written == PT_FENTRY || t->k_written == PT_FEXIT;
+}
 
 static Type *check_kernel_retval(Sema *sema, Node *e) {
   Target *cur = sema->cur;
@@ -66,7 +70,9 @@ static Type *check_args(Sema *sema, Node *e) {
   return new_kind(TY_CTX, 0);
 }
 
-static void gen_args(Cg *cg, Node *e) { fail(cg, e->loc, "cannot generate code for '%s'", e->name); }
+static void gen_args(Cg *cg, Node *e) {
+  fail(cg, e->loc, "cannot generate code for '%s'", e->name);
+}
 
 /* ------------------------------------------------------------ arg0..argN */
 

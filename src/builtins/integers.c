@@ -52,7 +52,8 @@ static Type *check_size(Sema *sema, Node *e, bool is_sizeof) {
     const char *names[16];
     int n = t && e->nargs == 1 ? member_path(e->args, names, 16) : 0;
     if (!t || t->kind != TY_RECORD || n == 0) {
-      serr(sema, e->loc, "offsetof() expects a struct type and a member: offsetof(struct NAME, member)");
+      serr(sema, e->loc,
+           "offsetof() expects a struct type and a member: offsetof(struct NAME, member)");
       return NULL;
     }
     value = 0;

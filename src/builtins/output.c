@@ -220,6 +220,9 @@ static void cg_object_kernel_dump(Cg *cg, Node *e) {
   cg->stack = mark;
 }
 
+/* print(*p) / dump(p): the object is copied straight into a ring-buffer
+ * reservation (kernel structs are far bigger than the 512-byte stack).
+ * probe_read zero-fills on failure, so a bad pointer prints zeros. */
 static void cg_object_record(Cg *cg, Node *e) {
   Site *s = cg->c->sites[e->site];
   if (!strcmp(s->fmt, "kernel")) {

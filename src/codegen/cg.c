@@ -30,8 +30,9 @@
 void emit(Cg *cg, struct bpf_insn in) {
   if (cg->n >= CG_MAX_EMIT) {
     if (!cg->failed)
-      diag_error(cg->t->probe->loc, "probe %s needs more than %d instructions; the kernel allows 1000000",
-                 cg->t->name, CG_MAX_EMIT);
+      diag_error(cg->t->probe->loc,
+                 "probe %s needs more than %d instructions; the kernel allows 1000000", cg->t->name,
+                 CG_MAX_EMIT);
     cg->failed = true;
     return;
   }
@@ -89,7 +90,9 @@ static void emit_func_addr(Cg *cg, int reg, int label) {
   emit(cg, LD_IMM64_LO(reg, BPF_PSEUDO_FUNC, 0));
   emit(cg, LD_IMM64_HI(0));
 }
-void jmp_imm(Cg *cg, int op, int reg, int32_t imm, int label) { jump_to(cg, JMP_IMM(op, reg, imm, 0), label); }
+void jmp_imm(Cg *cg, int op, int reg, int32_t imm, int label) {
+  jump_to(cg, JMP_IMM(op, reg, imm, 0), label);
+}
 void jmp_reg(Cg *cg, int op, int a, int b, int label) { jump_to(cg, JMP_REG(op, a, b, 0), label); }
 
 void fail(Cg *cg, Loc loc, const char *fmt, const char *arg) {
@@ -106,7 +109,8 @@ int slot(Cg *cg, int size, Loc loc) {
   if (cg->stack > cg->max_stack)
     cg->max_stack = cg->stack;
   if (cg->stack > STACK_MAX)
-    fail(cg, loc, "this probe needs more than the %s bytes of BPF stack; use fewer or shorter strings",
+    fail(cg, loc,
+         "this probe needs more than the %s bytes of BPF stack; use fewer or shorter strings",
          "512");
   return -cg->stack;
 }
@@ -570,7 +574,8 @@ void cg_user_arg(Cg *cg, Node *e, int i) {
   if (a.kind == UA_CONST) {
     emit_imm64(cg, BPF_REG_0, a.value);
   } else if (a.kind == UA_REG) {
-    emit(cg, LDX(size_code(a.size < a.reg_size ? a.size : a.reg_size), BPF_REG_0, BPF_REG_1, a.reg));
+    emit(cg,
+         LDX(size_code(a.size < a.reg_size ? a.size : a.reg_size), BPF_REG_0, BPF_REG_1, a.reg));
   } else {
     /* address = base + index * scale + disp (or pc + disp), read from
      * the process's memory */
@@ -594,16 +599,12 @@ void cg_user_arg(Cg *cg, Node *e, int i) {
     emit(cg, ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
     emit_addr(cg, BPF_REG_1, tmp);
     emit(cg, MOV64_IMM(BPF_REG_2, a.size));
-    emit(cg, CALL(cg->t->type == PT_KPROBE ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
+    emit(cg,
+         CALL(cg->t->type == PT_KPROBE ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
     emit(cg, LDX(size_code(a.size), BPF_REG_0, BPF_REG_10, tmp));
   }
   canonicalize(cg, BPF_REG_0, e->type);
 }
-
-/* ------------------------------------------------------------ stacks */
-
-MapInfo *add_internal_map(Compiled *c, const char *name, int val_size);
-void submit_record(Cg *cg, int roff, int size);
 
 int target_index(Cg *cg, const Target *t) {
   for (int i = 0; i < cg->c->ntargets; i++)
@@ -629,7 +630,8 @@ static bool signed_cmp(Node *e) { return e->lhs->type->is_signed && e->rhs->type
 
 /* Byte compare of two strings on the stack; r0 = 1 when equal.  A
  * literal side only needs its own length + 1 bytes compared. */
-static void cg_str_eq(Cg *cg, int aoff, int asize, int boff, int bsize, const Node *lit, int limit) {
+static void cg_str_eq(Cg *cg, int aoff, int asize, int boff, int bsize, const Node *lit,
+                      int limit) {
   int ne = label_new(cg), eq = label_new(cg), done = label_new(cg);
   int n = asize < bsize ? asize : bsize;
   if (lit && lit->slen + 1 < n)
@@ -726,7 +728,8 @@ static void cg_binary(Cg *cg, Node *e) {
   case OP_MOD: {
     /* Division by zero yields 0 in BPF; keep that (bpftrace warns). */
     if (sgn)
-      emit(cg, e->op == OP_DIV ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : SMOD64_REG(BPF_REG_1, BPF_REG_0));
+      emit(cg,
+           e->op == OP_DIV ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : SMOD64_REG(BPF_REG_1, BPF_REG_0));
     else
       emit(cg, ALU64_REG(e->op == OP_DIV ? BPF_DIV : BPF_MOD, BPF_REG_1, BPF_REG_0));
     break;
@@ -735,7 +738,9 @@ static void cg_binary(Cg *cg, Node *e) {
   case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
   case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
   case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SHR: emit(cg, ALU64_REG(e->lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0)); break;
+  case OP_SHR:
+    emit(cg, ALU64_REG(e->lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
+    break;
   case OP_EQ: cmp = BPF_JEQ; break;
   case OP_NE: cmp = BPF_JNE; break;
   case OP_LT: cmp = sgn ? BPF_JSLT : BPF_JLT; break;
@@ -933,7 +938,8 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     store_string_literal(cg, e->str, e->slen, off, dst->size);
     return;
   case ND_POSPARAM: {
-    const char *s = e->ival && e->ival <= (uint64_t)cg->c->nposparams ? cg->c->posparams[e->ival - 1] : "";
+    const char *s =
+        e->ival && e->ival <= (uint64_t)cg->c->nposparams ? cg->c->posparams[e->ival - 1] : "";
     store_string_literal(cg, s, strlen(s), off, dst->size);
     return;
   }
@@ -995,7 +1001,8 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     const Type *tt = e->lhs->type;
     int toff = cg_addr(cg, e->lhs, tt);
     const Type *ft = tt->fields[e->ival];
-    emit_copy(cg, off, BPF_REG_10, toff + tt->offsets[e->ival], ft->size < dst->size ? ft->size : dst->size);
+    emit_copy(cg, off, BPF_REG_10, toff + tt->offsets[e->ival],
+              ft->size < dst->size ? ft->size : dst->size);
     cg->stack = mark;
     return;
   }
@@ -1095,9 +1102,6 @@ int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc) {
   return roff;
 }
 
-/* print(*p) / dump(p): the object is copied straight into a ring-buffer
- * reservation (kernel structs are far bigger than the 512-byte stack).
- * probe_read zero-fills on failure, so a bad pointer prints zeros. */
 /* Reserve `size` bytes of the ring buffer for a record written in place
  * (too big for the stack) and store its header.  On success the
  * reservation is pushed on the register stack and its depth returned; when
@@ -1127,8 +1131,6 @@ void submit_reserved(Cg *cg) {
   emit(cg, MOV64_IMM(BPF_REG_2, 0));
   emit(cg, CALL(BPF_FUNC_ringbuf_submit));
 }
-
-/* ------------------------------------------------------------ aggregations */
 
 /* ------------------------------------------------------------ statements */
 
@@ -1169,13 +1171,19 @@ static void cg_assign(Cg *cg, Node *s) {
     case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
     case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
     case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); break;
-    case OP_DIV: emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0)); break;
-    case OP_MOD: emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0)); break;
+    case OP_DIV:
+      emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
+      break;
+    case OP_MOD:
+      emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
+      break;
     case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); break;
     case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
     case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
     case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
-    case OP_SHR: emit(cg, ALU64_REG(lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0)); break;
+    case OP_SHR:
+      emit(cg, ALU64_REG(lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
+      break;
     default: fail(cg, s->loc, "unsupported compound operator %s", op_str(op)); return;
     }
     emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));

@@ -215,8 +215,8 @@ static VarInfo *find_var_at(Sema *sema, const char *name, int *index) {
 
 static bool var_out_of_reach(Sema *sema, Node *at, int index) {
   if (sema->for_outer_limit >= 0 && index < sema->for_outer_limit) {
-    serr(sema, at->loc, "$%s is declared outside this for loop over a map; its body cannot use it yet",
-         at->name);
+    serr(sema, at->loc,
+         "$%s is declared outside this for loop over a map; its body cannot use it yet", at->name);
     return true;
   }
   return false;
@@ -248,8 +248,9 @@ static void assign_var(Sema *sema, Node *target, Type *t) {
     } else {
       Type *u = unify(v->type, st);
       if (!u)
-        serr(sema, target->loc, "type mismatch for $%s: trying to assign %s to a variable of type %s",
-             target->name, ty_name(st), ty_name(v->type));
+        serr(sema, target->loc,
+             "type mismatch for $%s: trying to assign %s to a variable of type %s", target->name,
+             ty_name(st), ty_name(v->type));
       else
         v->type = u;
     }
@@ -271,7 +272,7 @@ int add_site(Sema *sema, RecKind kind, const char *fmt, Type *args, Loc loc) {
   return sema->c->nsites++;
 }
 
-/* ------------------------------------------------------------ builtins */
+/* ------------------------------------------------------------ the probe's context */
 
 static TpField *ctx_field(Sema *sema, const char *name) {
   if (!sema->cur->tp)
@@ -296,14 +297,19 @@ static Type *field_type(const TpField *f) {
 }
 
 bool is_user_probe(Sema *sema) {
-  return sema->cur->type == PT_UPROBE || sema->cur->type == PT_URETPROBE || sema->cur->type == PT_USDT;
+  return sema->cur->type == PT_UPROBE || sema->cur->type == PT_URETPROBE ||
+         sema->cur->type == PT_USDT;
 }
 
 /* kprobe / kretprobe / fentry / fexit: what a program may use follows
  * the probe as written (k_written); the hook only limits args.NAME. */
-bool is_kernel_probe(Sema *sema) { return sema->cur->type >= PT_KPROBE && sema->cur->type <= PT_FEXIT; }
+bool is_kernel_probe(Sema *sema) {
+  return sema->cur->type >= PT_KPROBE && sema->cur->type <= PT_FEXIT;
+}
 
-/* ------------------------------------------------------------ calls */
+/* ------------------------------------------------------------ builtin arguments
+ *
+ * Shared with the builtin table's type checks (src/builtins/). */
 
 Node *arg_n(Node *e, int i) {
   Node *a = e->args;
@@ -439,8 +445,8 @@ static Type *check_binary(Sema *sema, Node *e) {
   }
   if (l->kind == TY_STR || r->kind == TY_STR) {
     if (e->op != OP_EQ && e->op != OP_NE) {
-      serr(sema, e->loc, "operator %s cannot be used on strings (%s, %s)", op_str(e->op), ty_name(l),
-           ty_name(r));
+      serr(sema, e->loc, "operator %s cannot be used on strings (%s, %s)", op_str(e->op),
+           ty_name(l), ty_name(r));
       return NULL;
     }
     if (l->kind != r->kind) {
@@ -597,7 +603,8 @@ static Type *check_rawtp_arg(Sema *sema, Node *e) {
       continue;
     Type *t = btf_type_of(sema->cur->rt_param_types[i], false);
     if (!t || is_object(t) || t->kind == TY_STR) {
-      serr(sema, e->loc, "argument '%s' of %s has a type etrace cannot read", e->name, sema->cur->name);
+      serr(sema, e->loc, "argument '%s' of %s has a type etrace cannot read", e->name,
+           sema->cur->name);
       return NULL;
     }
     e->field_off = 8 * i;
@@ -617,11 +624,13 @@ static Type *check_rawtp_arg(Sema *sema, Node *e) {
 static Type *check_uprobe_arg(Sema *sema, Node *e) {
   if (!sema->cur->u_params_read) {
     sema->cur->u_params_read = true;
-    sema->cur->u_nparams = dwarf_func_params(sema->cur->u_path, sema->c->probe_names[sema->cur->func_index],
-                                       &sema->cur->u_params, &sema->cur->u_params_why);
+    sema->cur->u_nparams =
+        dwarf_func_params(sema->cur->u_path, sema->c->probe_names[sema->cur->func_index],
+                          &sema->cur->u_params, &sema->cur->u_params_why);
   }
   if (sema->cur->u_nparams < 0) {
-    serr(sema, e->loc, "cannot type args.%s of %s: %s", e->name, sema->cur->name, sema->cur->u_params_why);
+    serr(sema, e->loc, "cannot type args.%s of %s: %s", e->name, sema->cur->name,
+         sema->cur->u_params_why);
     return NULL;
   }
   for (int i = 0; i < sema->cur->u_nparams; i++) {
@@ -630,9 +639,10 @@ static Type *check_uprobe_arg(Sema *sema, Node *e) {
       continue;
     Type *t = btf_type_of(p->type_id, true);
     if (p->arg < 0 || !t || is_object(t) || t->kind == TY_STR) {
-      serr(sema, e->loc, "argument '%s' of %s is not passed in a general register (a struct by value, "
-                   "a floating-point value, or after one), so etrace cannot read it", e->name,
-           sema->cur->name);
+      serr(sema, e->loc,
+           "argument '%s' of %s is not passed in a general register (a struct by value, "
+           "a floating-point value, or after one), so etrace cannot read it",
+           e->name, sema->cur->name);
       return NULL;
     }
     e->field_off = p->arg;
@@ -655,8 +665,8 @@ static Type *check_kernel_arg(Sema *sema, Node *e) {
     Buf b = {0};
     for (int i = 0; i < sema->cur->tp->nfields; i++)
       buf_printf(&b, "%s%s", i ? ", " : "", sema->cur->tp->fields[i].name);
-    serr(sema, e->loc, "kernel function %s has no parameter named '%s' (it has: %s)", sema->cur->k_func,
-         e->name, b.data ? b.data : "none");
+    serr(sema, e->loc, "kernel function %s has no parameter named '%s' (it has: %s)",
+         sema->cur->k_func, e->name, b.data ? b.data : "none");
     buf_free(&b);
     return NULL;
   }
@@ -667,8 +677,10 @@ static Type *check_kernel_arg(Sema *sema, Node *e) {
     return NULL;
   }
   if (sema->cur->type == PT_KPROBE && f->offset >= 6 * 8) {
-    serr(sema, e->loc, "argument '%s' is passed on the stack, which the kprobe used instead of fentry "
-                 "cannot read", e->name);
+    serr(sema, e->loc,
+         "argument '%s' is passed on the stack, which the kprobe used instead of fentry "
+         "cannot read",
+         e->name);
     return NULL;
   }
   e->field_off = f->offset;
@@ -689,13 +701,14 @@ static Type *check_field(Sema *sema, Node *e) {
     return check_kernel_arg(sema, e);
   TpField *f = ctx_field(sema, e->name);
   if (!f) {
-    serr(sema, e->loc, "tracepoint %s:%s has no argument named '%s'", sema->cur->tp_sys, sema->cur->tp_event,
-         e->name);
+    serr(sema, e->loc, "tracepoint %s:%s has no argument named '%s'", sema->cur->tp_sys,
+         sema->cur->tp_event, e->name);
     return NULL;
   }
   Type *ft = field_type(f);
   if (!ft) {
-    serr(sema, e->loc, "argument '%s' has type '%s', which is not supported yet", e->name, f->ctype);
+    serr(sema, e->loc, "argument '%s' has type '%s', which is not supported yet", e->name,
+         f->ctype);
     return NULL;
   }
   e->field_data_loc = f->data_loc;
@@ -727,12 +740,13 @@ static Type *check_index(Sema *sema, Node *e) {
     return NULL;
   TpField *tf = ctx_field(sema, f->name);
   if (!tf && is_kernel_probe(sema)) {
-    serr(sema, f->loc, "kernel function %s has no parameter named '%s'", sema->cur->k_func, f->name);
+    serr(sema, f->loc, "kernel function %s has no parameter named '%s'", sema->cur->k_func,
+         f->name);
     return NULL;
   }
   if (!tf) {
-    serr(sema, f->loc, "tracepoint %s:%s has no argument named '%s'", sema->cur->tp_sys, sema->cur->tp_event,
-         f->name);
+    serr(sema, f->loc, "tracepoint %s:%s has no argument named '%s'", sema->cur->tp_sys,
+         sema->cur->tp_event, f->name);
     return NULL;
   }
   f->type = ty_void;
@@ -742,7 +756,8 @@ static Type *check_index(Sema *sema, Node *e) {
   }
   int elem = tf->size / tf->array_len;
   if (elem != 1 && elem != 2 && elem != 4 && elem != 8) {
-    serr(sema, e->loc, "argument '%s' has elements of %d bytes, which cannot be read yet", f->name, elem);
+    serr(sema, e->loc, "argument '%s' has elements of %d bytes, which cannot be read yet", f->name,
+         elem);
     return NULL;
   }
   if (it && it->kind != TY_NONE && !is_scalar(it)) {
@@ -750,8 +765,8 @@ static Type *check_index(Sema *sema, Node *e) {
     return NULL;
   }
   if (e->rhs->kind == ND_INT && e->rhs->ival >= (uint64_t)tf->array_len) {
-    serr(sema, e->rhs->loc, "index %llu is out of bounds for %s[%d]", (unsigned long long)e->rhs->ival,
-         f->name, tf->array_len);
+    serr(sema, e->rhs->loc, "index %llu is out of bounds for %s[%d]",
+         (unsigned long long)e->rhs->ival, f->name, tf->array_len);
     return NULL;
   }
   return ty_int(elem, tf->is_signed);
@@ -817,7 +832,8 @@ static Type *check_expr_inner(Sema *sema, Node *e) {
     if (e->op == OP_DEREF)
       return check_deref(sema, e, t);
     if (!is_scalar(t)) {
-      serr(sema, e->loc, "operator %s expects an integer operand, got %s", op_str(e->op), ty_name(t));
+      serr(sema, e->loc, "operator %s expects an integer operand, got %s", op_str(e->op),
+           ty_name(t));
       return NULL;
     }
     if (e->op == OP_LNOT)
@@ -835,7 +851,8 @@ static Type *check_expr_inner(Sema *sema, Node *e) {
       return ty_void;
     Type *u = unify(store_type(a), store_type(b));
     if (!u || !(is_scalar(u) || u->kind == TY_STR || u->kind == TY_TUPLE)) {
-      serr(sema, e->loc, "ternary branches have different types: %s and %s", ty_name(a), ty_name(b));
+      serr(sema, e->loc, "ternary branches have different types: %s and %s", ty_name(a),
+           ty_name(b));
       return NULL;
     }
     return is_scalar(a) ? a : u;
@@ -854,7 +871,8 @@ static Type *check_expr_inner(Sema *sema, Node *e) {
       f[i] = check_expr(sema, a);
       if (!f[i] || f[i]->kind == TY_NONE)
         ok = false;
-      else if (f[i]->kind == TY_VOID || f[i]->kind == TY_CTX || ty_is_agg(f[i]) || is_object(f[i])) {
+      else if (f[i]->kind == TY_VOID || f[i]->kind == TY_CTX || ty_is_agg(f[i]) ||
+               is_object(f[i])) {
         serr(sema, a->loc, "a tuple cannot hold a value of type %s", ty_name(f[i]));
         ok = false;
       } else
@@ -906,8 +924,8 @@ static void check_assign(Sema *sema, Node *s) {
   }
   /* @m = count(), hist(x), ...: aggregation maps */
   const Builtin *agg;
-  if (rhs && rhs->kind == ND_CALL && (agg = builtin_find(rhs->name, BUILTIN_FUNC)) && agg->check_assign && s->kind == ND_ASSIGN &&
-      s->op == OP_NONE) {
+  if (rhs && rhs->kind == ND_CALL && (agg = builtin_find(rhs->name, BUILTIN_FUNC)) &&
+      agg->check_assign && s->kind == ND_ASSIGN && s->op == OP_NONE) {
     if (lhs->kind != ND_MAP) {
       serr(sema, rhs->loc, "%s() can only be assigned to a map", rhs->name);
       return;
@@ -923,7 +941,8 @@ static void check_assign(Sema *sema, Node *s) {
     if (!at)
       return;
     if (m->val && m->val->kind != TY_NONE && (m->val->kind != at->kind || !ty_same(m->val, at))) {
-      serr(sema, s->loc, "map %s is %s here but %s elsewhere", m->name, ty_name(at), ty_name(m->val));
+      serr(sema, s->loc, "map %s is %s here but %s elsewhere", m->name, ty_name(at),
+           ty_name(m->val));
       return;
     }
     if (!m->val || m->val->kind == TY_NONE)
@@ -1042,7 +1061,8 @@ static void check_stmt(Sema *sema, Node *s) {
       return;
     }
     s->lhs->map = m;
-    if (!m->val || m->val->kind == TY_NONE || (m->nkeys > 0 && (!m->key || m->key->kind == TY_NONE)))
+    if (!m->val || m->val->kind == TY_NONE ||
+        (m->nkeys > 0 && (!m->key || m->key->kind == TY_NONE)))
       return; /* types not known yet (quiet walk) */
     if (ty_is_agg(m->val)) {
       serr(sema, s->lhs->loc, "for loops over %s() maps are not supported yet", ty_name(m->val));
