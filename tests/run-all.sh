@@ -6,7 +6,7 @@ out=tests/out
 export FUZZ_SECONDS=${FUZZ_SECONDS:-12}  # per fuzz target: 4 targets, under a minute
 mkdir -p $out
 : > $out/results.txt
-for suite in tests/*/run.sh; do
+for suite in tests/*/run.sh tests/*/*/run.sh; do
   [ -x "$suite" ] || continue
   name=$(basename "$(dirname "$suite")")
   echo "== $name"

@@ -2,7 +2,7 @@
 # Command-line and process-control behaviour of the real binary on the
 # live kernel: signals, -c, -p, -o, -l, stdin and shebang programs,
 # verifier rejections, exit codes.  One PASS/FAIL line per check.
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
 ET=${ETRACE:-./etrace}
 WL=tests/bin/workload
 T=tests/out/cli

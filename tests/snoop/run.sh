@@ -11,7 +11,7 @@
 #
 #   tests/snoop/run.sh          Prints PASS/FAIL lines.  Needs root, ./etrace,
 #                               tests/bin/workload, python3.
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
 
 ET=$PWD/etrace
 W=$PWD/tests/bin/workload

@@ -10,7 +10,7 @@
 # "SKIP name (why)".  The live checks need root, ./etrace and
 # tests/bin/workload; each tool runs in the background, is known to be
 # attached once its BEGIN header appears, and is stopped with SIGINT.
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
 
 ET=$PWD/etrace
 W=$PWD/tests/bin/workload
