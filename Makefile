@@ -98,6 +98,14 @@ fuzz: $(FUZZ_TARGETS) $(HELPERS)
 check: etrace etrace-asan $(FUZZ_TARGETS) $(HELPERS) etrace.static tests/bin/static/workload
 	tests/run-all.sh
 
+# Rewrite the golden files (AST dumps, located errors, code listings) from
+# the current binary; review `git diff` before committing.  The suites
+# compare and never rewrite otherwise, whatever the environment holds.
+update-goldens: etrace
+	tests/language/frontend/run.sh --update
+	tests/language/semantic/run.sh --update
+	tests/language/codegen/run.sh --update
+
 bench: etrace
 	bench/run.sh
 
@@ -108,5 +116,5 @@ install: etrace
 clean:
 	rm -rf build etrace etrace-asan etrace.static $(FUZZ_TARGETS) tests/bin
 
-.PHONY: all check bench install clean fuzz qemu-check
+.PHONY: all check bench install clean fuzz qemu-check update-goldens
 -include $(DEPS)

@@ -189,6 +189,7 @@ if [ $# -gt 0 ]; then
 else
   files=($cases/*.case)
 fi
+plan ${#files[@]}
 
 for file in "${files[@]}"; do
   name=$(basename "$file" .case)

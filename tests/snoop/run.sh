@@ -12,6 +12,7 @@
 #   tests/snoop/run.sh          Prints PASS/FAIL lines.  Needs root, ./etrace,
 #                               tests/bin/workload, python3.
 . "$(dirname "$0")/../lib.sh"
+plan 25
 
 ET=$PWD/etrace
 W=$PWD/tests/bin/workload

@@ -55,6 +55,9 @@ seeds() {
   esac
 }
 
+n=0
+for t in $targets; do n=$((n + 1 + $(ls tests/env/fuzz/regressions/$t 2>/dev/null | wc -l))); done
+plan $n
 for t in $targets; do
   bin=./fuzz_$t
   out=$top/$t

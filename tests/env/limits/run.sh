@@ -10,6 +10,7 @@
 #                 reached quickly (100^5 copies used to run for hours)
 # Prints "PASS name" / "FAIL name"; needs root, ./etrace, tests/bin/workload.
 . "$(dirname "$0")/../../lib.sh"
+plan 12
 out=tests/out/limits
 rm -rf $out; mkdir -p $out
 ET=./etrace

@@ -13,6 +13,7 @@
 # once with apt-get download into $PERFVM_CACHE, default
 # /var/cache/etrace-vm).  Prints PASS / FAIL / SKIP lines.
 . "$(dirname "$0")/../../lib.sh"
+plan 7
 out=tests/out/perfvm
 mkdir -p $out
 cache=${PERFVM_CACHE:-/var/cache/etrace-vm}
@@ -21,7 +22,7 @@ pass() { echo "PASS perfvm/$1"; }
 fail() { echo "FAIL perfvm/$1"; [ -n "$2" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
 skip() { echo "SKIP perfvm/$1 ($2)"; }
 
-if [ "$(uname -m)" != x86_64 ]; then skip all "x86_64 only"; exit 0; fi
+if [ "$(uname -m)" != x86_64 ]; then skip_rest "x86_64 only"; exit 0; fi
 for tool in qemu-system-x86_64 busybox; do
   command -v $tool > /dev/null || { fail setup "$tool missing: run scripts/deps.sh"; exit 0; }
 done

@@ -5,6 +5,7 @@
 # created (the check comes before any map or program).  Capabilities are dropped with
 # setpriv (util-linux) and capsh (libcap2-bin); `nobody` is tried too.
 . "$(dirname "$0")/../../lib.sh"
+plan 7
 out=$PWD/tests/out/privs
 rm -rf "$out"; mkdir -p "$out"
 chmod 777 "$out"  # nobody writes its -o file attempt here

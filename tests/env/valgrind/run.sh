@@ -7,6 +7,7 @@
 # Suppressions (libbpf.supp) cover false reports of valgrind's bpf(2)
 # wrapper only; each is explained there.
 . "$(dirname "$0")/../../lib.sh"
+plan 5
 out=tests/out/valgrind
 rm -rf $out; mkdir -p $out
 pass() { echo "PASS valgrind/$1"; }

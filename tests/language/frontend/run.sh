@@ -9,19 +9,21 @@
 #                 exactly and the exit status must be 1
 #
 # ETRACE selects the binary (default ./etrace; CI also runs ./etrace-asan).
-# UPDATE=1 rewrites the expected files from the current output instead of
-# comparing (review the diff before committing).
+# `run.sh --update` (make update-goldens) rewrites the expected files from
+# the current output instead of comparing (review the diff before
+# committing); nothing in the environment does.
 . "$(dirname "$0")/../../lib.sh"
 ETRACE=${ETRACE:-./etrace}
 dir=tests/language/frontend
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/etrace-frontend.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
+make_tmp || exit 1
+tmp=$TMPD
+update=; update_mode "$@" && update=1
+plan $(ls "$dir"/ast/*.bt "$dir"/ast/*.e "$dir"/errors/*.bt 2>/dev/null | wc -l)
 
 # check NAME EXPECTED ACTUAL [STATUS-NOTE]
 failed=0
 check() {
-  [ -n "$UPDATE" ] && [ -z "$4" ] && cp "$3" "$2"
+  [ -n "$update" ] && [ -z "$4" ] && cp "$3" "$2"
   if [ -z "$4" ] && cmp -s "$2" "$3"; then
     echo "PASS $1"
   else

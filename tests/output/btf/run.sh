@@ -10,6 +10,7 @@
 #   tests/output/btf/run.sh          Prints PASS/FAIL lines.  Needs root, ./etrace,
 #                             tests/bin/workload.
 . "$(dirname "$0")/../../lib.sh"
+plan 11
 
 ET=$PWD/etrace
 W=$PWD/tests/bin/workload

@@ -7,6 +7,7 @@
 . "$(dirname "$0")/../../lib.sh"
 out=tests/out/rt
 mkdir -p $out
+plan 2  # rt_no_warnings, rt_build; the cases are planned once rt_test lists them
 CC=${CC:-cc}
 RT_SRCS="src/runtime/format.c src/runtime/printf.c src/runtime/hist.c src/runtime/maps.c src/runtime/mapread.c"
 FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc"
@@ -27,6 +28,7 @@ echo "PASS rt_build"
 
 tab=$(printf '\t')
 $out/rt_test --list > $out/cases.txt
+plan $(wc -l < $out/cases.txt)
 while IFS=$tab read -r name mode origin prog; do
   want=tests/output/rt/expected/$name.txt
   got=$out/$name.out

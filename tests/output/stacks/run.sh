@@ -11,6 +11,7 @@
 # here also shows that symbols survive the process (bpftrace 0.17 prints
 # bare addresses there).  Needs root, ./etrace and tests/bin/stack_target.
 . "$(dirname "$0")/../../lib.sh"
+plan 9
 ET=./etrace
 T=tests/bin/stack_target
 OUT=tests/out/stacks

@@ -7,6 +7,7 @@
 # programs must load instead.  (End-to-end runs are in tests/env/qemu, on a
 # kernel that has every hook.)
 . "$(dirname "$0")/../../lib.sh"
+plan 12
 ET=${ETRACE:-./etrace}
 T=tests/out/kfunc
 mkdir -p $T

@@ -4,6 +4,7 @@
 # CPU-time and write counts), and their -l listings.
 # Prints "PASS name" / "FAIL name" / "SKIP name (why)" lines; needs root.
 . "$(dirname "$0")/../../lib.sh"
+plan 38
 out=tests/out/perf
 mkdir -p $out
 ET=${ETRACE:-./etrace}

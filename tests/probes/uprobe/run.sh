@@ -13,6 +13,7 @@ mkdir -p $out
 ET=${ETRACE:-./etrace}
 T=tests/bin/uprobe_target
 TA=$PWD/$T
+plan 27
 
 pass() { echo "PASS uprobe/$1"; }
 fail() { echo "FAIL uprobe/$1"; [ -n "$2" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
@@ -114,7 +115,10 @@ same list-usdt "$(printf 'usdt:%s:ut:%s\n' $TA guarded $TA konst $TA tick $TA tw
 same list-usdt-provider "usdt:$TA:ut:tick" "$($ET -l "usdt:$T:ut:ti*")"
 same list-usdt-bare "$(printf 'usdt:%s:ut:%s\n' $TA guarded $TA konst $TA tick $TA twice)" \
   "$($ET -l "U:$T")"
-if command -v bpftrace >/dev/null; then
+if ! have bpftrace; then
+  skip uprobe/list-bash-vs-bpftrace "bpftrace missing: no listing to compare with"
+  skip uprobe/list-usdt-vs-bpftrace "bpftrace missing: no listing to compare with"
+else
   # the same symbols as bpftrace for a stripped program (.dynsym only)
   bash=/bin/bash
   $ET -l "uprobe:$bash:*" > $out/bash.etrace 2>&1

@@ -8,6 +8,7 @@
 # tests/bin/workload and babeltrace2 (scripts/deps.sh installs it).
 # Traces and logs are kept under tests/out/ctf/NAME/.
 . "$(dirname "$0")/../../lib.sh"
+[ $# -eq 0 ] && plan 19
 
 ET=./etrace
 WL=tests/bin/workload
