@@ -7,9 +7,9 @@
 # it) and sets SUITE (the suite's folder name, e.g. "frontend").
 #
 # Result lines, one per case, read by tests/run-all.sh:
-#   PASS NAME
-#   FAIL NAME: WHY            (followed by indented detail lines)
-#   SKIP NAME: WHY
+#   PASS SUITE/NAME
+#   FAIL SUITE/NAME: WHY      (or indented detail lines below it)
+#   SKIP SUITE/NAME: WHY
 #   PLAN N                    the number of cases the suite has (plan N)
 #   SKIP-REST SUITE: WHY      every case not yet reported is skipped
 # run-all.sh checks that PASS + FAIL + SKIP equals the PLAN total and that
@@ -22,16 +22,33 @@ ROOT=$_d
 SUITE=$(basename "$(dirname "$0")")
 unset _d
 
-# pass NAME / fail NAME WHY [FILE] / skip NAME WHY.  Suites whose case
-# names are already qualified call these as they are; FILE's first 30
-# lines are shown under a failure.
-pass() { echo "PASS $1"; }
+# pass NAME / fail NAME [WHY] [FILE] / skip NAME WHY: one result line,
+# the name qualified by the suite ("PASS btf/task_fields").  A one-line
+# WHY follows the name; a longer one (a diff) is indented below it, and
+# so are the first 30 lines of FILE.
+pass() { echo "PASS $SUITE/$1"; }
 fail() {
-  echo "FAIL $1${2:+: $2}"
+  case $2 in
+  *"
+"*) echo "FAIL $SUITE/$1"; printf '%s\n' "$2" | sed 's/^/    /' ;;
+  "") echo "FAIL $SUITE/$1" ;;
+  *)  echo "FAIL $SUITE/$1: $2" ;;
+  esac
   if [ -n "$3" ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | head -30; fi
   return 0
 }
-skip() { echo "SKIP $1: $2"; }
+skip() { echo "SKIP $SUITE/$1: $2"; }
+
+# same NAME EXPECTED ACTUAL: pass when the texts are equal, else fail
+# with their diff
+same() {
+  if [ "$2" = "$3" ]; then pass "$1"; return; fi
+  _a=$(mktemp) _b=$(mktemp)
+  printf '%s\n' "$2" > "$_a"; printf '%s\n' "$3" > "$_b"
+  fail "$1" "$(diff "$_a" "$_b")
+"
+  rm -f "$_a" "$_b"
+}
 
 # plan N: the suite has N cases (run-all.sh checks the count).
 plan() { echo "PLAN $1"; }

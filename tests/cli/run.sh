@@ -11,7 +11,7 @@ plan 27
 
 check() { # check NAME CONDITION-COMMAND...
   name=$1; shift
-  if "$@"; then echo "PASS cli/$name"; else echo "FAIL cli/$name"; fi
+  if "$@"; then pass "$name"; else fail "$name"; fi
 }
 has() { grep -q -- "$2" "$1"; }
 hasnt() { ! grep -q -- "$2" "$1"; }
@@ -29,7 +29,7 @@ done
 # Nothing stays loaded after the tracer is killed (fd-owned links): the
 # program ids the tracer holds (from its fdinfo) are gone afterwards.
 if ! have bpftool; then
-  skip cli/sigkill_leaves_nothing "bpftool missing: it checks that no program stays loaded"
+  skip sigkill_leaves_nothing "bpftool missing: it checks that no program stays loaded"
 else
 $ET -q -e 'tracepoint:syscalls:sys_enter_getppid { @ = count(); } tracepoint:sched:sched_switch { @s = count(); }' > /dev/null 2>&1 &
 pid=$!; sleep 0.5
@@ -119,7 +119,7 @@ if command -v unshare >/dev/null 2>&1; then
   unshare -m sh -c "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; $ET -v -q -c '$WL getppid 2' -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @ = count(); }'" > $T/mount.out 2>&1
   check tracefs_mounted has $T/mount.out '^@: 2$'
 else
-  skip cli/tracefs_mounted "unshare missing (util-linux)"
+  skip tracefs_mounted "unshare missing (util-linux)"
 fi
 
 # -p with an interval probe: timers are not filtered by pid, so exit() works.

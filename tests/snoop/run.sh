@@ -20,11 +20,6 @@ OUT=$PWD/tests/out/snoop
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-pass() { echo "PASS snoop/$1"; }
-fail() {
-  echo "FAIL snoop/$1: $2"
-  [ -n "$3" ] && [ -f "$3" ] && sed 's/^/    | /' "$3" | head -30
-}
 
 # ------------------------------------------------ snoop info
 

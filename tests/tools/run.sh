@@ -23,11 +23,9 @@ export ETRACE_TOOLS_DIR=$PWD/tools
 only=" $* "
 want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
 
-pass() { echo "PASS tools/$1"; }
-skip() { echo "SKIP tools/$1 ($2)"; }
 # fail NAME WHY [FILE]: report, with the file's contents
 fail() {
-  echo "FAIL tools/$1: $2"
+  echo "FAIL $SUITE/$1: $2"
   if [ -n "$3" ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | head -40; fi
   if [ -s "$OUT/$1.err" ]; then sed 's/^/    ! /' "$OUT/$1.err" | head -10; fi
 }

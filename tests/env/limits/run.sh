@@ -15,8 +15,6 @@ out=tests/out/limits
 rm -rf $out; mkdir -p $out
 ET=./etrace
 WL=tests/bin/workload
-pass() { echo "PASS limits/$1"; }
-fail() { echo "FAIL limits/$1"; [ -n "$2" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
 if ! [ -x $ET ] || ! [ -x $WL ]; then fail setup "build ./etrace and tests/bin/workload (make)"; exit 0; fi
 
 # rejects NAME REGEX ENV... -- ARGS...: exit 1 within 20 s, stderr matches

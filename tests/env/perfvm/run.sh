@@ -18,9 +18,6 @@ out=tests/out/perfvm
 mkdir -p $out
 cache=${PERFVM_CACHE:-/var/cache/etrace-vm}
 
-pass() { echo "PASS perfvm/$1"; }
-fail() { echo "FAIL perfvm/$1"; [ -n "$2" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
-skip() { echo "SKIP perfvm/$1 ($2)"; }
 
 if [ "$(uname -m)" != x86_64 ]; then skip_rest "x86_64 only"; exit 0; fi
 for tool in qemu-system-x86_64 busybox; do

@@ -10,8 +10,6 @@ out=$PWD/tests/out/privs
 rm -rf "$out"; mkdir -p "$out"
 chmod 777 "$out"  # nobody writes its -o file attempt here
 ET=$PWD/etrace
-pass() { echo "PASS privs/$1"; }
-fail() { echo "FAIL privs/$1"; [ -n "$2" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
 if ! [ -x "$ET" ]; then fail setup "./etrace not built"; exit 0; fi
 if ! command -v capsh > /dev/null; then fail setup "capsh missing (libcap2-bin)"; exit 0; fi
 PROG='tracepoint:syscalls:sys_enter_getppid { @n = count(); }'

@@ -25,9 +25,9 @@ failed=0
 check() {
   [ -n "$update" ] && [ -z "$4" ] && cp "$3" "$2"
   if [ -z "$4" ] && cmp -s "$2" "$3"; then
-    echo "PASS $1"
+    echo "PASS $SUITE/$1"
   else
-    echo "FAIL $1${4:+ ($4)}"
+    echo "FAIL $SUITE/$1${4:+ ($4)}"
     diff -u "$2" "$3" | sed -n '3,40p'
     failed=1
   fi

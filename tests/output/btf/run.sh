@@ -18,11 +18,6 @@ OUT=$PWD/tests/out/btf
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-pass() { echo "PASS btf/$1"; }
-fail() {
-  echo "FAIL btf/$1: $2"
-  [ -n "$3" ] && [ -f "$3" ] && sed 's/^/    | /' "$3" | head -30
-}
 
 # /proc/PID/stat: "pid (comm) state ppid ..."
 proc_stat() { sed -E 's/^([0-9]+) \((.*)\) . ([0-9]+) .*/\1 \2 \3/' "/proc/$1/stat"; }

@@ -24,8 +24,6 @@ FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -I
 WRITERS="src/formats/flame.c src/formats/flame_folded.c src/formats/flame_svg.c src/formats/flame_speedscope.c"
 SCHEMA=$T/node_modules/speedscope/dist/release/file-format-schema.json
 
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
 want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 ONLY="$*"
 

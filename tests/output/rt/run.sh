@@ -7,24 +7,24 @@
 . "$(dirname "$0")/../../lib.sh"
 out=tests/out/rt
 mkdir -p $out
-plan 2  # rt_no_warnings, rt_build; the cases are planned once rt_test lists them
+plan 2  # no_warnings, build; the cases are planned once rt_test lists them
 CC=${CC:-cc}
 RT_SRCS="src/runtime/format.c src/runtime/printf.c src/runtime/hist.c src/runtime/maps.c src/runtime/mapread.c"
 FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc"
 
 # The rt sources must compile without a single warning.
 if $CC $FLAGS -Werror -fsyntax-only $RT_SRCS 2>$out/warnings.txt; then
-  echo "PASS rt_no_warnings"
+  pass no_warnings
 else
-  echo "FAIL rt_no_warnings"; cat $out/warnings.txt
+  fail no_warnings; cat $out/warnings.txt
 fi
 
 if ! $CC $FLAGS -g -Itests/output/rt -o $out/rt_test tests/output/rt/harness.c tests/output/rt/cases_*.c \
     $RT_SRCS src/runtime/btfprint.c src/sema/btf.c src/base/util.c src/front/diag.c src/sema/types.c src/symbols/*.c -lbpf -lelf -lz 2>$out/build.txt; then
-  echo "FAIL rt_build"; cat $out/build.txt
+  fail build; cat $out/build.txt
   exit 0
 fi
-echo "PASS rt_build"
+pass build
 
 tab=$(printf '\t')
 $out/rt_test --list > $out/cases.txt
@@ -33,14 +33,14 @@ while IFS=$tab read -r name mode origin prog; do
   want=tests/output/rt/expected/$name.txt
   got=$out/$name.out
   if [ ! -f "$want" ]; then
-    echo "FAIL $name (no $want)"
+    fail "$name" "no $want"
     continue
   fi
   $out/rt_test "$name" > "$got" 2>$out/$name.err
   if cmp -s "$want" "$got"; then
-    echo "PASS $name"
+    pass "$name"
   else
-    echo "FAIL $name"
+    fail "$name"
     diff -u "$want" "$got" | head -40
     cat $out/$name.err
   fi

@@ -17,9 +17,9 @@ T=tests/bin/stack_target
 OUT=tests/out/stacks
 mkdir -p $OUT
 
-pass() { echo "PASS stacks/$1"; }
+# fail NAME WHY: with the run's stdout and stderr
 fail() {
-  echo "FAIL stacks/$1: $2"
+  echo "FAIL $SUITE/$1: $2"
   [ -f "$OUT/$1.out" ] && sed 's/^/    | /' "$OUT/$1.out" | head -30
   [ -s "$OUT/$1.err" ] && sed 's/^/    ! /' "$OUT/$1.err" | head -10
 }

@@ -10,9 +10,6 @@ mkdir -p $out
 ET=${ETRACE:-./etrace}
 T=tests/bin/perf_target
 
-pass() { echo "PASS perf/$1"; }
-fail() { echo "FAIL perf/$1"; [ -n "$2" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
-skip() { echo "SKIP perf/$1 ($2)"; }
 # check NAME CONDITION-TEXT: pass when the (arithmetic) test holds
 check() { if eval "$2"; then pass "$1"; else fail "$1" "$3"; fi; }
 # value of "@: N" (or "NAME=N") in a file

@@ -7,12 +7,6 @@ mkdir -p $out
 plan 48
 t=$out/t
 
-pass() { echo "PASS tracefs/$1"; }
-fail() { echo "FAIL tracefs/$1"; [ -n "$2" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
-# same NAME EXPECTED ACTUAL: pass when equal, else fail with a diff
-same() {
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3"))"; fi
-}
 
 if ! ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
     -Werror -Isrc -o $t tests/probes/tracefs/t.c src/sema/tracefs.c src/providers/prov.c src/providers/uprobe.c src/providers/kprobe.c \
@@ -81,7 +75,7 @@ for g in 'tracepoint:sched:sched_sw*' 't:sched:sched_sw*' '*sched_switch*' \
          'tracepoint:syscalls:sys_enter_open*' 'tracepoint:*:sched_switch' \
          'tracepoint:sched:sched_wakeup,tracepoint:irq:*' 'tracepoint:*'; do
   for v in "" v; do
-    if ! have bpftrace; then skip "tracefs/list$v/$g" "bpftrace missing: no listing to compare with"; continue; fi
+    if ! have bpftrace; then skip "list$v/$g" "bpftrace missing: no listing to compare with"; continue; fi
     want=$(bpftrace -l$v "$g" 2>/dev/null | grep -v '^software:\|^hardware:')
     got=$($t list "$g" ${v:+-v} | grep -v '^software:\|^hardware:')
     same "list$v/$g" "$want" "$got"

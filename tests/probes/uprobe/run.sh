@@ -15,12 +15,6 @@ T=tests/bin/uprobe_target
 TA=$PWD/$T
 plan 27
 
-pass() { echo "PASS uprobe/$1"; }
-fail() { echo "FAIL uprobe/$1"; [ -n "$2" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
-# same NAME EXPECTED ACTUAL
-same() {
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3"))"; fi
-}
 
 if ! [ -x $T ]; then fail setup "$T missing: run make"; exit 0; fi
 
@@ -116,8 +110,8 @@ same list-usdt-provider "usdt:$TA:ut:tick" "$($ET -l "usdt:$T:ut:ti*")"
 same list-usdt-bare "$(printf 'usdt:%s:ut:%s\n' $TA guarded $TA konst $TA tick $TA twice)" \
   "$($ET -l "U:$T")"
 if ! have bpftrace; then
-  skip uprobe/list-bash-vs-bpftrace "bpftrace missing: no listing to compare with"
-  skip uprobe/list-usdt-vs-bpftrace "bpftrace missing: no listing to compare with"
+  skip list-bash-vs-bpftrace "bpftrace missing: no listing to compare with"
+  skip list-usdt-vs-bpftrace "bpftrace missing: no listing to compare with"
 else
   # the same symbols as bpftrace for a stripped program (.dynsym only)
   bash=/bin/bash

@@ -16,8 +16,6 @@ OUT=tests/out/ctf
 NCPU=$(nproc --all 2>/dev/null || nproc)
 export BABELTRACE_TERM_COLOR=NEVER
 
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
 
 # events DIR: the number of events babeltrace2's counter sees (0 if none)
 events() {
