@@ -55,9 +55,14 @@ seeds() {
   esac
 }
 
-n=0
+n=1
 for t in $targets; do n=$((n + 1 + $(ls tests/env/fuzz/regressions/$t 2>/dev/null | wc -l))); done
 plan $n
+
+# a regression outside every target's folder would never be replayed
+stray=$(find tests/env/fuzz/regressions -mindepth 1 -maxdepth 1 ! -type d)
+if [ -z "$stray" ]; then pass regressions-in-target-folders
+else fail regressions-in-target-folders "not replayed (move under regressions/TARGET/): $(echo $stray)"; fi
 for t in $targets; do
   bin=./fuzz_$t
   out=$top/$t
