@@ -369,6 +369,9 @@ if want $t; then
   elif [ "$(wc -l < $L/trace.txt)" != "$(events $D)" ]; then
     fail $t "$(wc -l < $L/trace.txt) lines, babeltrace2 counts $(events $D) events"
   elif ! python3 tests/record/ctf/text_compare.py $L/bt.txt $L/trace.txt > $L/compare 2>&1; then fail $t "$(cat $L/compare)"
+  elif sed 's/"[^"]*"/""/g' $L/trace.txt > $L/blanked.txt &&
+       python3 tests/record/ctf/text_compare.py $L/bt.txt $L/blanked.txt > /dev/null 2>&1; then
+    fail $t "text_compare.py accepts the trace with every string blanked"
   elif [ "$(ls -A $D | grep -vc '^channel0_[0-9]*$\|^metadata$')" != 0 ]; then fail $t "convert wrote into the trace"
   else pass $t; fi
 fi
