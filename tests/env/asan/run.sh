@@ -17,7 +17,7 @@ export ETRACE=./etrace-asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99:log_path=$logs/asan
 export UBSAN_OPTIONS=halt_on_error=1:exitcode=98:print_stacktrace=1:log_path=$logs/ubsan
 plan 1  # no-sanitizer-reports; the suites below declare their own
-if ! [ -x ./etrace-asan ]; then echo "FAIL asan/setup (etrace-asan not built: make etrace-asan)"; exit 0; fi
+need_files ./etrace-asan || exit 1
 for suite in language/frontend language/semantic e2e cli; do
   tests/$suite/run.sh | sed 's/^\(PASS\|FAIL\|SKIP\) /\1 asan\//'
 done

@@ -15,7 +15,7 @@ out=tests/out/limits
 rm -rf $out; mkdir -p $out
 ET=./etrace
 WL=tests/bin/workload
-if ! [ -x $ET ] || ! [ -x $WL ]; then fail setup "build ./etrace and tests/bin/workload (make)"; exit 0; fi
+need_files $ET $WL || exit 1
 
 # rejects NAME REGEX ENV... -- ARGS...: exit 1 within 20 s, stderr matches
 # REGEX, nothing on stdout (nothing ran)

@@ -10,7 +10,7 @@ out=$PWD/tests/out/privs
 rm -rf "$out"; mkdir -p "$out"
 chmod 777 "$out"  # nobody writes its -o file attempt here
 ET=$PWD/etrace
-if ! [ -x "$ET" ]; then fail setup "./etrace not built"; exit 0; fi
+need_files "$ET" || exit 1
 if ! command -v capsh > /dev/null; then fail setup "capsh missing (libcap2-bin)"; exit 0; fi
 PROG='tracepoint:syscalls:sys_enter_getppid { @n = count(); }'
 NOCAPS=(setpriv --inh-caps=-all --bounding-set=-all)

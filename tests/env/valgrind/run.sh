@@ -12,9 +12,7 @@ out=tests/out/valgrind
 rm -rf $out; mkdir -p $out
 
 if ! command -v valgrind > /dev/null; then fail setup "valgrind missing (scripts/deps.sh)"; exit 0; fi
-if ! [ -x ./etrace ] || ! [ -x tests/bin/workload ] || ! [ -x tests/bin/uprobe_target ]; then
-  fail setup "build ./etrace and tests/bin first (make)"; exit 0
-fi
+need_files ./etrace tests/bin/workload tests/bin/uprobe_target || exit 1
 VG=(valgrind --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=42
     --suppressions=tests/env/valgrind/libbpf.supp)

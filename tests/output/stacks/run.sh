@@ -24,10 +24,7 @@ fail() {
   [ -s "$OUT/$1.err" ] && sed 's/^/    ! /' "$OUT/$1.err" | head -10
 }
 
-if ! [ -x $T ] || ! [ -x $ET ]; then
-  echo "FAIL stacks/setup (needs ./etrace and $T: make etrace $T)"
-  exit 0
-fi
+need_files $ET $T || exit 1
 
 # run NAME ETRACE-ARGS...: stdout in $OUT/NAME.out, stderr in .err
 run() {

@@ -16,7 +16,7 @@ check() { if eval "$2"; then pass "$1"; else fail "$1" "$3"; fi; }
 at() { sed -n 's/^@: \([0-9]*\)$/\1/p' "$1" | head -1; }
 kv() { sed -n "s/^$2=\\([0-9]*\\)\$/\\1/p" "$1" | head -1; }
 
-if ! [ -x $T ]; then fail setup "$T missing: run make $T"; exit 0; fi
+need_files $T || exit 1
 
 # ------------------------------------------------------------ software
 # page faults: the helper touches 1000 fresh pages between two getppid()

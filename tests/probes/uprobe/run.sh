@@ -16,7 +16,7 @@ TA=$PWD/$T
 plan 27
 
 
-if ! [ -x $T ]; then fail setup "$T missing: run make"; exit 0; fi
+need_files $T || exit 1
 
 # ------------------------------------------------------------ parsers
 t=$out/t
