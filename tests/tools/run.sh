@@ -634,7 +634,7 @@ test_tcprtt() { tcp_session tcprtt $RTT_PORT; }
 # the listening side receives a few segments (the handshake's last ACK,
 # 3000 bytes, ACKs, the FIN) on loopback: microseconds each
 check_tcprtt() {
-  has tcprtt '^@usecs: $' '^\[[0-9KM, ]+\) +[0-9]+ \|@+ *\|$' || return 1
+  has tcprtt '^@usecs: $' '^\[[0-9KM, ]+[])] +[0-9]+ \|@+ *\|$' || return 1
   set -- $(hist_sum '^@usecs: $')
   within tcprtt "RTT samples" "$1" 1 10 && within tcprtt "the largest possible RTT sum (us)" "$3" 1 10000
 }
