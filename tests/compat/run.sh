@@ -1,16 +1,18 @@
 #!/bin/sh
 # bpftrace's command line and environment, as scripts and test engines use
 # them: --info, options after the program file, the probes-attached
-# notification.  One PASS/FAIL line per check.
-cd "$(dirname "$0")/../.."
+# notification, errors in bpftrace's words.  One PASS/FAIL line per check.
+. "$(dirname "$0")/../lib.sh"
 ET=${ETRACE:-./etrace}
 WL=tests/bin/workload
 T=tests/out/compat
 mkdir -p $T
+plan 22
+need_files "$ET" $WL || exit 1
 
 check() { # check NAME CONDITION-COMMAND...
   name=$1; shift
-  if "$@"; then echo "PASS compat/$name"; else echo "FAIL compat/$name"; fi
+  if "$@"; then pass "$name"; else fail "$name"; fi
 }
 yesno() { if [ -e "$1" ]; then echo yes; else echo no; fi; }
 
@@ -30,6 +32,8 @@ done
 if grep -qx '  send_signal: yes' $T/info.out; then
   $ET -q --unsafe -c "$WL sleep 200 getppid 1" -e 'tracepoint:syscalls:sys_enter_nanosleep /pid == cpid/ { signal("KILL"); } tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @g = count(); }' > $T/sig.out 2>&1; rc=$?
   check info_send_signal_works sh -c "[ $rc -eq 0 ] && ! grep -q '@g: [1-9]' $T/sig.out"
+else
+  skip info_send_signal_works "--info says this kernel has no send_signal"
 fi
 
 # Options after the program file (bpftrace's getopt permutes arguments):

@@ -6,12 +6,12 @@
 # is not listed, or a listed case that passes now.
 #   CONFORMANCE_FILTER='suite.case*'  run only matching cases
 #   CONFORMANCE_TRACER=/usr/bin/bpftrace  measure another tracer (no list)
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
 out=tests/out/conformance
 mkdir -p $out
 if ! work=$(sh tests/conformance/prepare.sh 2> $out/prepare.log); then
-  tail -5 $out/prepare.log
-  echo "FAIL conformance/prepare: cannot fetch or build bpftrace's runtime tests (see $out/prepare.log)"
+  plan 1
+  fail prepare "cannot fetch or build bpftrace's runtime tests (see $out/prepare.log)" $out/prepare.log
   exit 1
 fi
 tracer=${CONFORMANCE_TRACER:-./etrace}

@@ -35,16 +35,19 @@ test engine, as written in the engine shipped in the same source package:
 Outcome against the expected-failure list (expected-failures.txt, lines
 `suite.case<TAB or 2+ spaces>reason`):
 - pass, not listed            -> PASS
-- fail, listed                -> XFAIL (not a failure: known, with its reason)
+- fail, listed                -> SKIP "expected failure: REASON" (known)
 - fail, not listed            -> FAIL (a regression, or a new case)
 - pass, listed                -> FAIL "passes now: remove it from the list".
   Decided so that the list only ever shrinks with the work that fixes a
   case; the fix's commit updates the list in the same change.
 - listed with a reason starting "flaky:" -> either outcome is accepted
-  (XPASS/XFAIL), for cases whose result depends on timing on a busy machine.
+  (PASS or the SKIP above), for cases whose result depends on timing on a
+  busy machine.
 - skipped (REQUIRES, feature, kernel version, arch) -> SKIP.
-The closing line is `N passed, M failed, K skipped` (XFAIL lines counted
-apart); the exit status is 1 when M > 0.
+Lines are tests/lib.sh's (PLAN first: one line per case, plus one per
+stale list entry).  The closing line is `N passed, M failed, K skipped`
+followed by how many of the skipped are expected failures; the exit
+status is 1 when M > 0.
 
 Parallelism (--jobs, default 2): whole suites run side by side, the cases
 of one suite one after another (they share /tmp files and test programs).
@@ -527,15 +530,15 @@ def main():
         name = a.prefix + c.key
         flaky = reason is not None and reason.startswith("flaky:")
         if outcome == "skip":
-            line, k = "SKIP %s (%s)" % (name, detail), "skip"
+            line, k = "SKIP %s: %s" % (name, detail), "skip"
         elif outcome == "pass" and reason is None:
             line, k = "PASS %s" % name, "pass"
         elif outcome == "pass" and flaky:
-            line, k = "PASS %s (listed as %s)" % (name, reason), "pass"
+            line, k = "PASS %s" % name, "pass"
         elif outcome == "pass":
             line, k = "FAIL %s: passes now, remove it from expected-failures.txt" % name, "fail"
         elif reason is not None:
-            line, k = "XFAIL %s (%s)" % (name, reason), "xfail"
+            line, k = "SKIP %s: expected failure: %s" % (name, reason), "xfail"
         else:
             line, k = "FAIL %s: %s" % (name, detail), "fail"
         with lock:
@@ -545,6 +548,8 @@ def main():
             if log and outcome == "fail":
                 log.write("== %s\n%s\ncommand: %s\n%s\n" % (c.key, detail, runner.command(c), output))
 
+    stale = sorted(set(expected) - {c.key for c in cases}) if a.filter == "*" else []
+    print("PLAN %d" % (len(cases) + len(stale)), flush=True)
     suites = {}
     for c in cases:
         suites.setdefault(c.suite, []).append(c)
@@ -570,17 +575,17 @@ def main():
     with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
         list(pool.map(run_suite, order))
 
-    for key in sorted(set(expected) - {c.key for c in cases}):
-        if a.filter == "*":
-            print("FAIL %s%s: listed in expected-failures.txt but no such case" % (a.prefix, key))
-            counts["fail"] += 1
+    for key in stale:
+        print("FAIL %s%s: listed in expected-failures.txt but no such case" % (a.prefix, key))
+        counts["fail"] += 1
     if a.record:
         with open(a.record, "w") as f:
             for c in cases:
                 o, d = results.get(c.key, ("fail", "not run"))
                 f.write("%s\t%s\t%s\n" % (c.key, o, d))
-    print("%d expected failures (listed)" % counts["xfail"])
-    print("%d passed, %d failed, %d skipped" % (counts["pass"], counts["fail"], counts["skip"]))
+    print("%d passed, %d failed, %d skipped" % (counts["pass"], counts["fail"],
+                                               counts["skip"] + counts["xfail"]))
+    print("(%d of the skipped are listed expected failures)" % counts["xfail"])
     return 1 if counts["fail"] else 0
 
 
