@@ -774,6 +774,7 @@ int rt_ctf_close(Output *o);
  * sort like bpftrace, print.  top = 0 prints all; div divides values. */
 int rt_print_map(Output *o, const MapInfo *m, int64_t top, int64_t div);
 void rt_print_all_maps(Output *o);   /* at exit: every non-empty map */
+int rt_check_env(void); /* bpftrace's runtime variables: -1 (reported) when bad */
 int rt_clear_map(const MapInfo *m);
 int rt_zero_map(const MapInfo *m);
 

@@ -175,7 +175,7 @@ int main(int argc, char **argv) {
   opt.posparams = (const char *const *)argv + optind;
   opt.nposparams = argc - optind;
 
-  if (types_check_env() < 0)
+  if (types_check_env() < 0 || rt_check_env() < 0)
     return 1;
   types_init();
   Source src = {.name = prog_file ? (strcmp(prog_file, "-") ? prog_file : "stdin") : "-e",

@@ -54,34 +54,48 @@ static void do_time(const Site *s) {
   rt_emit_text(R.o, "time", out, n);
 }
 
+/* cat(): at most BPFTRACE_CAT_BYTES_MAX bytes of the file; one "cat"
+ * record with -f json. */
 static void do_cat(const Site *s, const void *data) {
-  Buf path = {0};
+  Buf path = {0}, text = {0};
   rt_printf(&path, s->fmt, s->args, data);
   FILE *f = fopen(path.data ? path.data : "", "r");
   if (!f) {
     fprintf(stderr, "ERROR: failed to open file '%s': %s\n", path.data ? path.data : "", strerror(errno));
   } else {
+    long max = rt_cat_bytes_max();
     char tmp[4096];
     size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-      out_write(tmp, n);
+    while ((long)text.len < max && (n = fread(tmp, 1, sizeof tmp, f)) > 0)
+      buf_put(&text, tmp, (long)(text.len + n) > max ? (size_t)(max - (long)text.len) : n);
     fclose(f);
+    rt_emit_text(R.o, "cat", text.data ? text.data : "", text.len);
   }
+  buf_free(&text);
   buf_free(&path);
 }
 
+/* system(): the command's output; one "syscall" record with -f json
+ * (bpftrace's name for it). */
 static void do_system(const Site *s, const void *data) {
-  Buf cmd = {0};
+  Buf cmd = {0}, text = {0};
   rt_printf(&cmd, s->fmt, s->args, data);
   out_flush();
   FILE *p = popen(cmd.data ? cmd.data : "", "r");
   if (p) {
     char tmp[4096];
     size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, p)) > 0)
-      out_write(tmp, n);
+    while ((n = fread(tmp, 1, sizeof tmp, p)) > 0) {
+      if (R.o->format == OUT_JSON)
+        buf_put(&text, tmp, n);
+      else
+        out_write(tmp, n); /* as it comes: a long-running command streams */
+    }
     pclose(p);
+    if (R.o->format == OUT_JSON)
+      rt_emit_text(R.o, "syscall", text.data ? text.data : "", text.len);
   }
+  buf_free(&text);
   buf_free(&cmd);
 }
 
