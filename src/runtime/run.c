@@ -432,6 +432,7 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGHUP);
   sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGUSR1);
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
@@ -509,7 +510,11 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
       }
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGCHLD) {
+        if (si.ssi_signo == SIGUSR1) { /* bpftrace's: print every map, carry on */
+          drain();
+          out_flush();
+          rt_print_all_maps(o);
+        } else if (si.ssi_signo == SIGCHLD) {
           if (opt->child_pid && waitpid(opt->child_pid, NULL, WNOHANG) == opt->child_pid) {
             R.child_exited = true;
             child_reaped();

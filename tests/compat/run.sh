@@ -7,7 +7,7 @@ ET=${ETRACE:-./etrace}
 WL=tests/bin/workload
 T=tests/out/compat
 mkdir -p $T
-plan 22
+plan 25
 need_files "$ET" $WL || exit 1
 
 check() { # check NAME CONDITION-COMMAND...
@@ -71,3 +71,21 @@ check notify_before_begin_output sh -c "[ \"\$(cat $T/notify2.out)\" = \"\$(prin
 # -l with a character no probe name has: an error, as bpftrace's lexer gives.
 $ET -l 'tracepoint:sched:\n' > $T/lbad.out 2>&1; rc=$?
 check list_invalid_character sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: invalid character '\\\\\\\\' in search expression\" $T/lbad.out"
+
+# SIGUSR1 prints every map and the trace carries on (then SIGINT: maps again).
+$ET -q -e 'BEGIN { @a = 5; printf("ready\n"); } interval:ms:10 { @ticks = count(); }' > $T/usr1.out 2>&1 &
+pid=$!
+i=0; while ! grep -q ready $T/usr1.out 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+kill -USR1 $pid
+i=0; while ! grep -q '^@a: 5' $T/usr1.out 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+alive=no; kill -0 $pid 2>/dev/null && alive=yes
+kill -INT $pid; wait $pid; rc=$?
+check sigusr1_prints_maps sh -c "[ $alive = yes ] && [ $rc -eq 0 ] && [ \$(grep -c '^@a: 5$' $T/usr1.out) -eq 2 ]"
+
+# BPFTRACE_CAT_BYTES_MAX: cat() prints at most that many bytes; a bad
+# value is an error before anything runs.
+printf '0123456789\n' > $T/digits.txt
+BPFTRACE_CAT_BYTES_MAX=4 $ET -q -e "BEGIN { cat(\"$T/digits.txt\"); printf(\"|\\n\"); exit(); }" > $T/catmax.out 2>&1
+check cat_bytes_max grep -qx '0123|' $T/catmax.out
+BPFTRACE_CAT_BYTES_MAX=lots $ET -q -e 'BEGIN { exit(); }' > $T/catbad.out 2>&1; rc=$?
+check cat_bytes_max_invalid sh -c "[ $rc -eq 1 ] && grep -q \"^ERROR: Env var 'BPFTRACE_CAT_BYTES_MAX' did not contain a valid\" $T/catbad.out"
