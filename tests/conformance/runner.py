@@ -30,7 +30,9 @@ test engine, as written in the engine shipped in the same source package:
 - REQUIRES commands run with the machine's PATH; a non-zero exit skips the
   case.  REQUIRES_FEATURE reads the tracer's `--info` like the engine does.
 - Processes are signalled only by process group id of groups this runner
-  created (each case's tracer, BEFORE and AFTER run in their own session).
+  created (each case's tracer, BEFORE and AFTER run in their own session);
+  an AFTER command's `$(pidof bpftrace)` becomes the pid of the case's own
+  tracer (found in its session by executable), never a lookup by name.
 
 Outcome against the expected-failure list (expected-failures.txt, lines
 `suite.case<TAB or 2+ spaces>reason`):
@@ -300,6 +302,27 @@ def session_pid_named(sid, name):
     return None
 
 
+def session_pid_of_exe(sid, exe):
+    """A process of session `sid` running the executable `exe`."""
+    want = os.path.realpath(exe)
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+            if int(st[st.rindex(")") + 2:].split()[3]) != sid:
+                continue
+            if os.path.realpath("/proc/%s/exe" % d) == want:
+                return int(d)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+PIDOF_TRACER = re.compile(r"\$\(pidof bpftrace\)|`pidof bpftrace`")
+
+
 def read_until(p, buf, deadline, stop_at_notify):
     """Append p's output to buf until EOF, the deadline, or (optionally) the
     notify line.  Returns 'eof', 'timeout' or 'notify'."""
@@ -419,7 +442,11 @@ class Runner:
             how = read_until(p, buf, time.monotonic() + ATTACH_TIMEOUT, True)
             if how == "notify":
                 if c.after:
-                    after = popen_group(c.after, cwd=self.tests_dir)
+                    # `$(pidof bpftrace)` would signal every bpftrace on the
+                    # machine: it becomes the pid of this case's tracer.
+                    cmd_after = PIDOF_TRACER.sub(
+                        lambda m: str(session_pid_of_exe(p.pid, self.tracer) or p.pid), c.after)
+                    after = popen_group(cmd_after, cwd=self.tests_dir)
                 how = read_until(p, buf, time.monotonic() + c.timeout, False)
             if how == "timeout":
                 timed_out = True
