@@ -317,6 +317,13 @@ static int run_iters(void) {
   return 0;
 }
 
+/* The kernel runs the programs on a uprobe, a kprobe, an fentry or a
+ * software event newest first (their consumer lists are prepended to). */
+static bool fires_newest_first(ProbeType t) {
+  return t == PT_UPROBE || t == PT_URETPROBE || t == PT_USDT || t == PT_KPROBE ||
+         t == PT_FENTRY || t == PT_SOFTWARE || t == PT_ITER;
+}
+
 static int attach_all(void) {
   int ncpu = libbpf_num_possible_cpus();
   int sysfds[2];
@@ -325,9 +332,15 @@ static int attach_all(void) {
     return -1;
   for (int i = 0; i < nsys; i++)
     add_link(sysfds[i]);
-  for (int i = 0; i < R.c->ntargets; i++) {
+  /* Several probes on one event run in program order, as in bpftrace:
+   * the first pass attaches in order the kinds the kernel runs oldest
+   * first, the second in reverse order the kinds it runs newest first. */
+  for (int k = 0; k < 2 * R.c->ntargets; k++) {
+    bool reverse = k >= R.c->ntargets;
+    int i = reverse ? 2 * R.c->ntargets - 1 - k : k;
     Target *t = R.c->targets[i];
-    if (t->type == PT_BEGIN || t->type == PT_END || t->raw_syscall)
+    if (t->type == PT_BEGIN || t->type == PT_END || t->raw_syscall ||
+        fires_newest_first(t->type) != reverse)
       continue;
     int pe = attach_perf_iter(t, ncpu);
     if (pe < 0)
