@@ -112,8 +112,9 @@ static void do_join(const Site *s, const char *data) {
       buf_put(&b, s->fmt, strlen(s->fmt));
     buf_put(&b, str, len);
   }
-  buf_put(&b, "\n", 1);
-  rt_emit_text(R.o, "join", b.data, b.len);
+  if (R.o->format != OUT_JSON) /* a JSON record's data has no newline */
+    buf_put(&b, "\n", 1);
+  rt_emit_text(R.o, "join", b.data ? b.data : "", b.len);
   buf_free(&b);
 }
 
