@@ -325,21 +325,31 @@ static bool fires_newest_first(ProbeType t) {
          t == PT_FENTRY || t == PT_SOFTWARE || t == PT_ITER;
 }
 
-static int attach_all(void) {
+/* Several probes on one event run in program order, as in bpftrace: the
+ * first pass (order[0..n)) visits the targets in order, for the kinds the
+ * kernel runs oldest first; the second (order[n..2n)) visits the probes
+ * last to first, each probe's own targets (a wildcard's matches) still in
+ * order, for the kinds it runs newest first. */
+static void attach_order(int *order) {
+  Target **t = R.c->targets;
+  int n = R.c->ntargets, m = 0;
+  for (int i = 0; i < n; i++)
+    order[m++] = i;
+  for (int end = n; end > 0;) {
+    int start = end - 1;
+    while (start > 0 && t[start - 1]->probe == t[end - 1]->probe)
+      start--;
+    for (int i = start; i < end; i++)
+      order[m++] = i;
+    end = start;
+  }
+}
+
+static int attach_targets(const int *order) {
   int ncpu = libbpf_num_possible_cpus();
-  int sysfds[2];
-  int nsys = systp_attach(sysfds);
-  if (nsys < 0)
-    return -1;
-  for (int i = 0; i < nsys; i++)
-    add_link(sysfds[i]);
-  /* Several probes on one event run in program order, as in bpftrace:
-   * the first pass attaches in order the kinds the kernel runs oldest
-   * first, the second in reverse order the kinds it runs newest first. */
   for (int k = 0; k < 2 * R.c->ntargets; k++) {
     bool reverse = k >= R.c->ntargets;
-    int i = reverse ? 2 * R.c->ntargets - 1 - k : k;
-    Target *t = R.c->targets[i];
+    Target *t = R.c->targets[order[k]];
     if (t->type == PT_BEGIN || t->type == PT_END || t->raw_syscall ||
         fires_newest_first(t->type) != reverse)
       continue;
@@ -372,6 +382,22 @@ static int attach_all(void) {
     add_link(fd);
   }
   return 0;
+}
+
+static int attach_all(void) {
+  int sysfds[2];
+  int nsys = systp_attach(sysfds);
+  if (nsys < 0)
+    return -1;
+  for (int i = 0; i < nsys; i++)
+    add_link(sysfds[i]);
+  int *order = malloc(sizeof(int) * (2 * R.c->ntargets + 1));
+  if (!order)
+    return -1;
+  attach_order(order);
+  int rc = attach_targets(order);
+  free(order);
+  return rc;
 }
 
 static void detach_all(void) {
