@@ -33,6 +33,7 @@ typedef struct Run {
   bool exiting;        /* exit() seen: ignore later records */
   int exit_code;
   bool child_exited;
+  unsigned records;    /* records handled: a signal check every so many */
 } Run;
 
 static Run R;
@@ -150,7 +151,18 @@ static void do_object(const Site *s, const void *data, size_t size) {
   buf_free(&b);
 }
 
+/* Is a SIGINT, SIGTERM or SIGHUP waiting (they are blocked and read from
+ * a signalfd between drains)?  A drain can last as long as events keep
+ * coming, e.g. when each record runs system() and that makes new events. */
+static bool stop_signal_pending(void) {
+  sigset_t s;
+  return sigpending(&s) == 0 &&
+         (sigismember(&s, SIGINT) || sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP));
+}
+
 static int on_record(void *ctx, void *data, size_t size) {
+  if (++R.records % 256 == 0 && !R.exiting && stop_signal_pending())
+    R.exiting = true; /* stop as asked: what is still queued is dropped */
   if (R.exiting || size < 8)
     return 0;
   uint64_t h;

@@ -7,7 +7,7 @@ ET=${ETRACE:-./etrace}
 WL=tests/bin/workload
 T=tests/out/compat
 mkdir -p $T
-plan 25
+plan 26
 need_files "$ET" $WL || exit 1
 
 check() { # check NAME CONDITION-COMMAND...
@@ -89,3 +89,14 @@ BPFTRACE_CAT_BYTES_MAX=4 $ET -q -e "BEGIN { cat(\"$T/digits.txt\"); printf(\"|\\
 check cat_bytes_max grep -qx '0123|' $T/catmax.out
 BPFTRACE_CAT_BYTES_MAX=lots $ET -q -e 'BEGIN { exit(); }' > $T/catbad.out 2>&1; rc=$?
 check cat_bytes_max_invalid sh -c "[ $rc -eq 1 ] && grep -q \"^ERROR: Env var 'BPFTRACE_CAT_BYTES_MAX' did not contain a valid\" $T/catbad.out"
+
+# SIGINT is honoured under load: each sched_switch runs system(), which
+# makes more sched_switch events; the trace still stops and runs END.
+$ET -q --unsafe -e 'tracepoint:sched:sched_switch { system("true"); } END { printf("end\n"); }' > $T/load.out 2>&1 &
+pid=$!
+sleep 1
+kill -INT $pid
+i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+alive=no; kill -0 $pid 2>/dev/null && alive=yes
+kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
+check sigint_under_load sh -c "[ $alive = no ] && grep -qx end $T/load.out"
