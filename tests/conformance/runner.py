@@ -32,7 +32,10 @@ test engine, as written in the engine shipped in the same source package:
 - Processes are signalled only by process group id of groups this runner
   created (each case's tracer, BEFORE and AFTER run in their own session);
   an AFTER command's `$(pidof bpftrace)` becomes the pid of the case's own
-  tracer (found in its session by executable), never a lookup by name.
+  tracer (found in its session by executable) and `pkill -SIG bpftrace`
+  becomes `kill -SIG` of that pid; a RUN line's `$(pidof PROG)` of the
+  BEFORE program becomes that program's pid.  Nothing is looked up or
+  signalled by name.
 
 Outcome against the expected-failure list (expected-failures.txt, lines
 `suite.case<TAB or 2+ spaces>reason`):
@@ -321,6 +324,21 @@ def session_pid_of_exe(sid, exe):
 
 
 PIDOF_TRACER = re.compile(r"\$\(pidof bpftrace\)|`pidof bpftrace`")
+PKILL_TRACER = re.compile(r"\bpkill\s+(-\S+\s+)?bpftrace\b")
+PIDOF_ANY = re.compile(r"\$\(pidof ([\w.-]+)\)")
+
+
+def tracer_by_pid(cmd, pid):
+    """The case's own commands name the tracer by pid, never by name:
+    `$(pidof bpftrace)` and `pkill [-SIG] bpftrace` would reach every
+    bpftrace on this shared machine."""
+    cmd = PIDOF_TRACER.sub(str(pid), cmd)
+
+    def kill(m):  # /bin/sh's kill wants `-s NAME` (no SIG prefix) or `-NUM`
+        sig = (m.group(1) or "-TERM").strip().lstrip("-")
+        sig = sig[3:] if sig.upper().startswith("SIG") else sig
+        return "kill -%s %d" % (sig, pid) if sig.isdigit() else "kill -s %s %d" % (sig, pid)
+    return PKILL_TRACER.sub(kill, cmd)
 
 
 def read_until(p, buf, deadline, stop_at_notify):
@@ -435,6 +453,9 @@ class Runner:
                 return "fail", err, ""
             if bpid:
                 cmd = cmd.replace("{{BEFORE_PID}}", str(bpid))
+                # `$(pidof PROG)` of the BEFORE program: its pid, not a lookup
+                cmd = PIDOF_ANY.sub(lambda m: str(bpid) if m.group(1) == os.path.basename(
+                    c.befores[-1].split()[-1]) else m.group(0), cmd)
             env = {"test": c.name, NOTIFY: "1",
                    "__BPFTRACE_NOTIFY_AOT_PORTABILITY_DISABLED": "1"}
             env.update(c.env)
@@ -444,9 +465,8 @@ class Runner:
                 if c.after:
                     # `$(pidof bpftrace)` would signal every bpftrace on the
                     # machine: it becomes the pid of this case's tracer.
-                    cmd_after = PIDOF_TRACER.sub(
-                        lambda m: str(session_pid_of_exe(p.pid, self.tracer) or p.pid), c.after)
-                    after = popen_group(cmd_after, cwd=self.tests_dir)
+                    tpid = session_pid_of_exe(p.pid, self.tracer) or p.pid
+                    after = popen_group(tracer_by_pid(c.after, tpid), cwd=self.tests_dir)
                 how = read_until(p, buf, time.monotonic() + c.timeout, False)
             if how == "timeout":
                 timed_out = True
