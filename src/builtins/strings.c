@@ -132,7 +132,7 @@ static void gen_strcontains(Cg *cg, Node *e) {
   }
   label_here(cg, notfound);
   set_r0_bool(cg, found);
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* ------------------------------------------------------------ buf */

@@ -115,6 +115,17 @@ int slot(Cg *cg, int size, Loc loc) {
   return -cg->stack;
 }
 
+/* Give back the slots above mark (a statement or a temporary is done).
+ * A spilled register-stack entry cached in one of them is forgotten: the
+ * next spill at that depth takes a fresh slot, where reusing the old
+ * offset would share it with whatever slot() hands out there next. */
+void stack_release(Cg *cg, int mark) {
+  cg->stack = mark;
+  for (int d = 0; d < 64; d++)
+    if (cg->spill[d] && -cg->spill[d] > mark)
+      cg->spill[d] = 0;
+}
+
 void emit_zero(Cg *cg, int off, int size) {
   for (int i = 0; i < size; i += 8)
     emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off + i, 0));
@@ -537,7 +548,7 @@ static void cg_object_read(Cg *cg, Node *e) {
     emit(cg, LDX(size_code(size), BPF_REG_0, BPF_REG_10, tmp));
     canonicalize(cg, BPF_REG_0, e->type);
   }
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* A char array member (task->comm) into a zeroed string buffer. */
@@ -673,7 +684,7 @@ void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
     int boff = cg_addr(cg, b, bt);
     cg_str_eq(cg, aoff, at->size, boff, bt->size, NULL, limit);
   }
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 static void cg_binary(Cg *cg, Node *e) {
@@ -840,7 +851,7 @@ void cg_scalar(Cg *cg, Node *e) {
     int mark = cg->stack;
     int off = cg_addr(cg, e->lhs, e->lhs->type->kind == TY_TUPLE ? e->lhs->type : e->lhs->type);
     emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, off + e->lhs->type->offsets[e->ival]));
-    cg->stack = mark;
+    stack_release(cg, mark);
     return;
   }
   case ND_CALL:
@@ -962,7 +973,7 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
       emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, off + i));
     }
     label_here(cg, miss);
-    cg->stack = mark;
+    stack_release(cg, mark);
     return;
   }
   case ND_FIELD:
@@ -1003,7 +1014,7 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     const Type *ft = tt->fields[e->ival];
     emit_copy(cg, off, BPF_REG_10, toff + tt->offsets[e->ival],
               ft->size < dst->size ? ft->size : dst->size);
-    cg->stack = mark;
+    stack_release(cg, mark);
     return;
   }
   default:
@@ -1199,7 +1210,7 @@ static void cg_assign(Cg *cg, Node *s) {
       int tmp = slot(cg, vt->size, s->loc);
       cg_store(cg, rhs, tmp, vt);
       emit_copy(cg, var_slot(cg, lhs->var), BPF_REG_10, tmp, vt->size);
-      cg->stack = mark;
+      stack_release(cg, mark);
     } else {
       cg_scalar(cg, rhs);
       canonicalize(cg, BPF_REG_0, vt);
@@ -1332,7 +1343,7 @@ static void cg_stmt(Cg *cg, Node *s) {
   default:
     fail(cg, s->loc, "cannot generate code for this statement%s", "");
   }
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* ------------------------------------------------------------ programs */
