@@ -271,6 +271,7 @@ void cg_scalar(Cg *cg, Node *e);
 void cg_store(Cg *cg, Node *e, int off, const Type *dst);
 static void cg_stmt(Cg *cg, Node *s);
 void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc);
+static void cg_incdec_value(Cg *cg, Node *e);
 static void cg_loop_body(Cg *cg, Node *body, int brk, int cont);
 
 /* The stack offset where the value of aggregate e can be read: a
@@ -860,6 +861,9 @@ void cg_scalar(Cg *cg, Node *e) {
     else
       fail(cg, e->loc, "%s() does not return a value", e->name);
     return;
+  case ND_INCDEC:
+    cg_incdec_value(cg, e);
+    return;
   default:
     fail(cg, e->loc, "cannot compute this expression as an integer%s", "");
   }
@@ -1159,6 +1163,53 @@ static void store_scalar_to(Cg *cg, Node *target, Loc loc) {
   map_update(cg, target->map, koff, voff);
 }
 
+/* x op= y and x++ / x--: r0 = the target's new value (not stored yet). */
+static void cg_modified_value(Cg *cg, Node *s) {
+  Node *lhs = s->lhs, *rhs = s->rhs;
+  cg_scalar(cg, lhs);
+  push(cg, s->loc);
+  if (rhs)
+    cg_scalar(cg, rhs);
+  else
+    emit(cg, MOV64_IMM(BPF_REG_0, 1));
+  pop(cg, BPF_REG_1);
+  Op op = s->op;
+  bool sgn = lhs->type->is_signed && (!rhs || rhs->type->is_signed);
+  switch (op) {
+  case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
+  case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
+  case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); break;
+  case OP_DIV:
+    emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
+    break;
+  case OP_MOD:
+    emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
+    break;
+  case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); break;
+  case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
+  case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
+  case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
+  case OP_SHR:
+    emit(cg, ALU64_REG(lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
+    break;
+  default: fail(cg, s->loc, "unsupported compound operator %s", op_str(op)); return;
+  }
+  emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
+  canonicalize(cg, BPF_REG_0, lhs->type);
+}
+
+/* x++ / ++x as a value: the target is updated, r0 = its old / new value */
+static void cg_incdec_value(Cg *cg, Node *e) {
+  cg_modified_value(cg, e);
+  push(cg, e->loc);
+  store_scalar_to(cg, e->lhs, e->loc);
+  pop(cg, BPF_REG_0);
+  if (!e->prefix) {
+    emit(cg, ALU64_IMM(e->op == OP_ADD ? BPF_SUB : BPF_ADD, BPF_REG_0, 1));
+    canonicalize(cg, BPF_REG_0, e->lhs->type);
+  }
+}
+
 static void cg_assign(Cg *cg, Node *s) {
   Node *lhs = s->lhs, *rhs = s->rhs;
   if (rhs && rhs->kind == ND_CALL && rhs->builtin && rhs->builtin->gen_assign &&
@@ -1168,37 +1219,7 @@ static void cg_assign(Cg *cg, Node *s) {
     return;
   }
   if (s->kind == ND_INCDEC || s->op != OP_NONE) {
-    /* read-modify-write on an integer target */
-    cg_scalar(cg, lhs);
-    push(cg, s->loc);
-    if (rhs)
-      cg_scalar(cg, rhs);
-    else
-      emit(cg, MOV64_IMM(BPF_REG_0, 1));
-    pop(cg, BPF_REG_1);
-    Op op = s->op;
-    bool sgn = lhs->type->is_signed && (!rhs || rhs->type->is_signed);
-    switch (op) {
-    case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
-    case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
-    case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); break;
-    case OP_DIV:
-      emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
-      break;
-    case OP_MOD:
-      emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
-      break;
-    case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); break;
-    case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
-    case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
-    case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
-    case OP_SHR:
-      emit(cg, ALU64_REG(lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
-      break;
-    default: fail(cg, s->loc, "unsupported compound operator %s", op_str(op)); return;
-    }
-    emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
-    canonicalize(cg, BPF_REG_0, lhs->type);
+    cg_modified_value(cg, s);
     store_scalar_to(cg, lhs, s->loc);
     return;
   }
