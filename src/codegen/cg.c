@@ -131,11 +131,16 @@ void emit_zero(Cg *cg, int off, int size) {
     emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off + i, 0));
 }
 
-/* Copy size bytes (a multiple of 8) from src_reg+soff to r10+doff. */
+/* Copy size bytes from src_reg+soff to r10+doff: 8 at a time, then the
+ * tail (a string cut to n - 1 bytes) in 4, 2 and 1-byte moves. */
 void emit_copy(Cg *cg, int doff, int src_reg, int soff, int size) {
-  for (int i = 0; i + 8 <= size; i += 8) {
-    emit(cg, LDX(BPF_DW, BPF_REG_1, src_reg, soff + i));
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, doff + i));
+  int i = 0;
+  for (int w = 8; w >= 1; w /= 2) {
+    int sz = w == 8 ? BPF_DW : w == 4 ? BPF_W : w == 2 ? BPF_H : BPF_B;
+    for (; i + w <= size; i += w) {
+      emit(cg, LDX(sz, BPF_REG_1, src_reg, soff + i));
+      emit(cg, STX(sz, BPF_REG_10, BPF_REG_1, doff + i));
+    }
   }
 }
 
