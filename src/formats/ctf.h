@@ -72,6 +72,28 @@ int ctf_layout(CtfClass *c);
 /* Byte offset of fixed field i inside the event (after ctf_layout). */
 int ctf_field_offset(const CtfClass *c, int i);
 
+/* Where finished packets go when not to stream files in a directory: the
+ * writer hands each packet, whole, with the fields of its packet index
+ * (a relay daemon's live viewers seek with them). */
+typedef struct CtfPacketInfo {
+  int cpu;                  /* the stream (stream_instance_id) */
+  uint64_t ts_begin, ts_end;
+  uint64_t content_bits, size_bits;
+  uint64_t seq;             /* packet_seq_num */
+  uint64_t discarded;       /* events_discarded, cumulative */
+} CtfPacketInfo;
+
+typedef struct CtfSink {
+  void *ctx;
+  /* Once, before any packet: nstreams streams and the metadata text.
+   * 0, or -1 when the sink cannot take the trace. */
+  int (*open)(void *ctx, int nstreams, const char *metadata, size_t len);
+  /* One whole packet: 0, or -1 with errno (the packet is lost). */
+  int (*packet)(void *ctx, const void *buf, size_t len, const CtfPacketInfo *pi);
+  /* Stream `cpu` has no event before ts (a live beacon); may be NULL. */
+  int (*idle)(void *ctx, int cpu, uint64_t ts);
+} CtfSink;
+
 typedef struct CtfOptions {
   const char *trace_name;   /* env trace_name (default: the directory name) */
   const char *command;      /* env command, when a -c command is traced */
@@ -79,12 +101,17 @@ typedef struct CtfOptions {
   uint64_t start_ns;        /* CLOCK_MONOTONIC when recording starts */
   bool lttng_kernel;        /* env of an LTTng kernel trace (docs/ctf.md §3.3):
                                domain "kernel", tracer lttng-modules 2.13 */
+  const CtfSink *sink;      /* NULL: stream files in the directory; else the
+                               sink takes the metadata and the packets, each
+                               stream starts with an empty packet, and
+                               ctf_flush() sends beacons for idle streams */
 } CtfOptions;
 
 typedef struct CtfWriter CtfWriter;
 
 /* Create DIR (which must not exist, or be empty), write the metadata for
  * `classes` (ids are their indexes), open one stream file per CPU.
+ * With opt->sink, DIR only names the trace: nothing is written locally.
  * Returns NULL with a message in err. */
 CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
                     const CtfOptions *opt, char *err, size_t errlen);

@@ -38,6 +38,7 @@
 #include "formats/ctf.h"
 #include "providers/prov.h"
 #include "record/record.h"
+#include "record/relay.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -77,6 +78,10 @@ typedef struct Rec {
   bool quiet, verbose;
   uint32_t ringbuf_kb;
   bool kernel;            /* --profile kernel */
+  const char *relay_url;  /* --relay (instead of -o) */
+  const char *session;    /* --session */
+  double flush_s;         /* --live-timer: packet flush period */
+  Relay *relay;
   /* events */
   Event *ev;
   int nev;
@@ -92,7 +97,7 @@ typedef struct Rec {
   int filter_pid;
 } Rec;
 
-static Rec R = {.outer_fd = -1, .drops_fd = -1, .prog_array = {-1, -1},
+static Rec R = {.outer_fd = -1, .drops_fd = -1, .prog_array = {-1, -1}, .flush_s = 1,
                 .dispatcher = {-1, -1}};
 
 int rec_add_event(const char *sys, const char *event) {
@@ -917,7 +922,9 @@ static int run_loop(void) {
   ev.data.u32 = EV_SIGNAL;
   epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
   int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
+  time_t fs = (time_t)R.flush_s;
+  long fns = (long)((R.flush_s - fs) * 1e9);
+  struct itimerspec its = {.it_interval = {fs, fns}, .it_value = {fs, fns}};
   timerfd_settime(tfd, 0, &its, NULL);
   ev.data.u32 = EV_TIMER;
   epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
@@ -957,7 +964,8 @@ static int run_loop(void) {
         uint64_t x;
         if (read(tfd, &x, sizeof x) < 0) { /* nothing */ }
         lost = update_drops();
-        ctf_flush(W);
+        if (ctf_flush(W) < 0 && R.relay)
+          stop = true; /* the relay is gone: stop, count what was not delivered */
         if (tty) {
           progress(&last_events, &last_t, lost);
           shown = true;
@@ -998,6 +1006,7 @@ static void usage(FILE *f) {
   fputs("USAGE:\n"
         "    etrace record -o DIR [options] EVENT...\n"
         "    etrace record -o DIR --profile kernel [options] [EVENT...]\n"
+        "    etrace record --relay net://HOST[:PORT[:DATA_PORT]] [--session NAME] [options] EVENT...\n"
         "    etrace ctf repair [-n] DIR\n"
         "\n"
         "Record tracepoints, with all their fields, to a CTF 1.8 trace in DIR\n"
@@ -1013,6 +1022,17 @@ static void usage(FILE *f) {
         "\n"
         "OPTIONS:\n"
         "    -o DIR         the trace directory (new, or empty)\n"
+        "    --relay net://HOST[:CONTROL_PORT[:DATA_PORT]]\n"
+        "                   stream the trace to an lttng-relayd (ports 5342/5343 by\n"
+        "                   default) instead of -o: it lands under the relay's output\n"
+        "                   as HOSTNAME/SESSION-DATE/kernel/, and live viewers\n"
+        "                   (babeltrace2 --input-format=lttng-live) read it while it is\n"
+        "                   recorded.  If the relay goes away, recording stops and the\n"
+        "                   events not delivered are counted (nothing is kept locally)\n"
+        "    --session NAME the relay session's name (default etrace-DATE)\n"
+        "    --live-timer SECONDS\n"
+        "                   flush partial packets (and tell live viewers which CPUs\n"
+        "                   are idle) every SECONDS (default 1)\n"
         "    -d SECONDS     stop after SECONDS (decimals allowed)\n"
         "    -c 'CMD'       run CMD once the probes are attached; stop when it exits\n"
         "    --cmd-only     with -c: record only events of CMD's process\n"
@@ -1061,10 +1081,13 @@ static int repair_main(int argc, char **argv) {
   return 0;
 }
 
-enum { OPT_CMD_ONLY = 256, OPT_VERIFY, OPT_PROFILE };
+enum { OPT_CMD_ONLY = 256, OPT_VERIFY, OPT_PROFILE, OPT_RELAY, OPT_SESSION, OPT_LIVE_TIMER };
 
 static void cleanup(void) {
   detach_all();
+  if (R.relay)
+    relay_close(R.relay, NULL, 0);
+  R.relay = NULL;
   child_kill();
   for (int i = 0; i < R.nev; i++)
     if (R.ev[i].prog_fd >= 0)
@@ -1101,6 +1124,9 @@ int record_main(int argc, char **argv) {
     {"cmd-only", no_argument, 0, OPT_CMD_ONLY},
     {"verify", no_argument, 0, OPT_VERIFY},
     {"profile", required_argument, 0, OPT_PROFILE},
+    {"relay", required_argument, 0, OPT_RELAY},
+    {"session", required_argument, 0, OPT_SESSION},
+    {"live-timer", required_argument, 0, OPT_LIVE_TIMER},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
   };
@@ -1148,12 +1174,31 @@ int record_main(int argc, char **argv) {
         return 1;
       }
       break;
+    case OPT_RELAY: R.relay_url = optarg; break;
+    case OPT_SESSION: R.session = optarg; break;
+    case OPT_LIVE_TIMER: {
+      char *end;
+      R.flush_s = strtod(optarg, &end);
+      if (*end || !(R.flush_s >= 0.01 && R.flush_s <= 3600)) {
+        diag_fatal("invalid --live-timer '%s': expected seconds, 0.01 to 3600", optarg);
+        return 1;
+      }
+      break;
+    }
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 1;
     }
   }
-  if (!R.dir && !verify) {
-    diag_fatal("record: -o DIR is required");
+  if (R.dir && R.relay_url) {
+    diag_fatal("record: -o DIR and --relay are exclusive: the relay writes the trace");
+    return 1;
+  }
+  if (R.session && !R.relay_url) {
+    diag_fatal("--session needs --relay");
+    return 1;
+  }
+  if (!R.dir && !verify && !R.relay_url) {
+    diag_fatal("record: -o DIR (or --relay URL) is required");
     usage(stderr);
     return 1;
   }
@@ -1216,9 +1261,26 @@ int record_main(int argc, char **argv) {
     classes[i] = R.ev[i].cls;
   CtfOptions copt = {.command = R.cmd, .start_ns = now_ns(), .lttng_kernel = R.kernel};
   char err[512];
+  CtfSink sink;
+  if (R.relay_url) {
+    if (!(R.relay = relay_open(R.relay_url, R.session, R.flush_s, err, sizeof err))) {
+      diag_fatal("%s", err);
+      free(classes);
+      goto out;
+    }
+    sink = relay_sink(R.relay);
+    copt.sink = &sink;
+    copt.trace_name = R.session;
+    static char relay_dir[4096]; /* outlives the relay, for the summary */
+    snprintf(relay_dir, sizeof relay_dir, "%s", relay_path(R.relay));
+    R.dir = relay_dir;
+  }
   W = ctf_open(R.dir, R.ncpus, classes, R.nev, &copt, err, sizeof err);
   if (!W) {
-    diag_fatal("%s", err);
+    if (R.relay)
+      diag_fatal("%s: %s", err, relay_error(R.relay));
+    else
+      diag_fatal("%s", err);
     free(classes);
     goto out;
   }
@@ -1234,9 +1296,9 @@ int record_main(int argc, char **argv) {
   }
   uint64_t t0 = now_ns();
   if (!R.quiet)
-    fprintf(stderr, "etrace: recording %d %s to %s%s\n", R.nev,
+    fprintf(stderr, "etrace: recording %d %s to %s%s%s\n", R.nev,
             R.kernel ? "event classes (LTTng kernel profile)" : R.nev == 1 ? "tracepoint" : "tracepoints",
-            R.dir, R.cmd || R.duration > 0 ? "" : "; Ctrl-C to stop");
+            R.relay ? "the relay, " : "", R.dir, R.cmd || R.duration > 0 ? "" : "; Ctrl-C to stop");
   run_loop();
   uint64_t t_end = now_ns();
 
@@ -1248,6 +1310,10 @@ int record_main(int argc, char **argv) {
   CtfStats st;
   int cerr = ctf_close(W, t1, &st);
   W = NULL;
+  char rerr[512] = "";
+  if (R.relay && relay_close(R.relay, rerr, sizeof rerr) < 0)
+    cerr = -1;
+  R.relay = NULL;
   free(classes);
   if (!R.quiet)
     fprintf(stderr, "etrace: recorded %llu events (%.2f MB, %llu packets) to %s in %.2f s\n",
@@ -1266,7 +1332,10 @@ int record_main(int argc, char **argv) {
             (unsigned long long)st.clamped);
   if (st.bad)
     fprintf(stderr, "etrace: %llu malformed records skipped\n", (unsigned long long)st.bad);
-  if (cerr < 0)
+  if (cerr < 0 && rerr[0])
+    fprintf(stderr, "etrace: %s: %llu events not delivered (%llu packets)\n", rerr,
+            (unsigned long long)st.unwritten, (unsigned long long)st.packets_lost);
+  else if (cerr < 0)
     fprintf(stderr, "etrace: could not write %llu packets (%llu events, counted as discarded "
                     "in the trace): %s\n",
             (unsigned long long)st.packets_lost, (unsigned long long)st.unwritten,

@@ -1,0 +1,559 @@
+/* relay.c - lttng-relayd client (relay.h describes the protocol's shape).
+ *
+ * Commands go on the control connection: a 24-byte header {u64 circuit_id
+ * (unused, 0), u64 payload size, u32 command, u32 command version (0)},
+ * then the payload; most commands get a reply.  Packets go on the data
+ * connection: a 32-byte header {u64 circuit_id, u64 relay stream id,
+ * u64 network sequence number, u32 size, u32 padding} then the bytes.
+ * All integers are big-endian.  The relay writes a packet's index entry
+ * once it has both the packet (data connection) and its index command
+ * (control connection) carrying the same sequence number.
+ */
+#include "record/relay.h"
+#include "etrace.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Commands (lttng-tools' enum lttcomm_relayd_command). */
+enum {
+  CMD_ADD_STREAM = 1,
+  CMD_CREATE_SESSION = 2,
+  CMD_VERSION = 5,
+  CMD_SEND_METADATA = 6,
+  CMD_CLOSE_STREAM = 7,
+  CMD_DATA_PENDING = 8,
+  CMD_SEND_INDEX = 13,
+  CMD_STREAMS_SENT = 16,
+};
+
+#define PROTO_MAJOR 2
+#define PROTO_MINOR 10        /* the last version without trace chunks */
+#define PROTO_MIN_MINOR 4     /* live sessions and indexes appeared in 2.4 */
+#define RELAY_OK 10           /* LTTNG_OK */
+#define SESSION_NAME_LEN 255  /* create session (2.4): char[255] */
+#define HOSTNAME_LEN 64       /* create session (2.4): char[64] */
+#define CHANNEL_NAME_LEN 264  /* add stream (2.2): char[264] */
+#define PATHNAME_LEN 4096     /* add stream (2.2): char[4096] */
+#define METADATA_CHUNK 65536  /* metadata bytes per command */
+
+typedef struct RelayStream {
+  uint64_t handle;            /* the relay's id for the stream */
+  uint64_t next_seq;          /* next network sequence number */
+} RelayStream;
+
+struct Relay {
+  int ctrl, data;
+  uint32_t minor;             /* negotiated protocol minor version */
+  int timeout_ms;
+  uint64_t session_id;
+  char *path;
+  char where[300];            /* HOST:PORT of the control connection */
+  RelayStream meta;
+  RelayStream *streams;
+  int nstreams;
+  bool dead;
+  char err[512];
+};
+
+static void fail(Relay *r, const char *fmt, ...) {
+  if (r->dead)
+    return;
+  r->dead = true;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->err, sizeof r->err, fmt, ap);
+  va_end(ap);
+}
+
+static void put_be32(unsigned char *p, uint32_t v) {
+  v = htobe32(v);
+  memcpy(p, &v, 4);
+}
+static void put_be64(unsigned char *p, uint64_t v) {
+  v = htobe64(v);
+  memcpy(p, &v, 8);
+}
+static uint32_t get_be32(const unsigned char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return be32toh(v);
+}
+static uint64_t get_be64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return be64toh(v);
+}
+
+/* ------------------------------------------------------------ sockets */
+
+static void set_timeouts(int fd, int ms) {
+  struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+/* Connect to host:port within ms milliseconds.  Returns the fd, or -1 with
+ * the reason in err. */
+static int tcp_connect(const char *host, int port, int ms, char *err, size_t errlen) {
+  char svc[16];
+  snprintf(svc, sizeof svc, "%d", port);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+  int g = getaddrinfo(host, svc, &hints, &res);
+  if (g) {
+    snprintf(err, errlen, "cannot resolve relay host '%s': %s", host, gai_strerror(g));
+    return -1;
+  }
+  int fd = -1, e = 0;
+  for (struct addrinfo *a = res; a; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) {
+      e = errno;
+      continue;
+    }
+    if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
+      e = errno;
+    } else {
+      struct pollfd p = {.fd = fd, .events = POLLOUT};
+      int n = poll(&p, 1, ms);
+      socklen_t len = sizeof e;
+      if (n == 0)
+        e = ETIMEDOUT;
+      else if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+        e = errno;
+      if (!e)
+        break;
+    }
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot connect to relay %s:%d: %s", host, port, strerror(e));
+    return -1;
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  set_timeouts(fd, ms);
+  return fd;
+}
+
+/* Send the iovecs whole; false (and the relay marked dead) otherwise. */
+static bool send_iov(Relay *r, int fd, struct iovec *iov, int n) {
+  while (n > 0) {
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = n};
+    ssize_t k = sendmsg(fd, &m, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        fail(r, "the relay at %s accepted no data for %.1f s", r->where, r->timeout_ms / 1e3);
+      else
+        fail(r, "lost the connection to the relay at %s: %s", r->where, strerror(errno));
+      return false;
+    }
+    while (n > 0 && (size_t)k >= iov->iov_len) {
+      k -= iov->iov_len;
+      iov++;
+      n--;
+    }
+    if (n > 0) {
+      iov->iov_base = (char *)iov->iov_base + k;
+      iov->iov_len -= k;
+    }
+  }
+  return true;
+}
+
+static bool recv_all(Relay *r, void *buf, size_t len) {
+  char *p = buf;
+  while (len) {
+    ssize_t k = recv(r->ctrl, p, len, 0);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k == 0) {
+      fail(r, "the relay at %s closed the connection", r->where);
+      return false;
+    }
+    if (k < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        fail(r, "the relay at %s sent no reply for %.1f s", r->where, r->timeout_ms / 1e3);
+      else
+        fail(r, "lost the connection to the relay at %s: %s", r->where, strerror(errno));
+      return false;
+    }
+    p += k;
+    len -= k;
+  }
+  return true;
+}
+
+/* One command on the control connection; reads `rlen` bytes of reply
+ * when reply is not NULL. */
+static bool command(Relay *r, uint32_t cmd, const void *payload, size_t len, void *reply,
+                    size_t rlen) {
+  if (r->dead)
+    return false;
+  unsigned char hdr[24] = {0};
+  put_be64(hdr + 8, len);
+  put_be32(hdr + 16, cmd);
+  struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)payload, len}};
+  if (!send_iov(r, r->ctrl, iov, len ? 2 : 1))
+    return false;
+  return !reply || recv_all(r, reply, rlen);
+}
+
+/* A command whose reply is {u32 ret_code}; true when it is LTTNG_OK. */
+static bool command_ok(Relay *r, uint32_t cmd, const void *payload, size_t len,
+                       const char *what) {
+  unsigned char rep[4];
+  if (!command(r, cmd, payload, len, rep, sizeof rep))
+    return false;
+  uint32_t code = get_be32(rep);
+  if (code != RELAY_OK) {
+    fail(r, "the relay at %s refused %s (code %u)", r->where, what, code);
+    return false;
+  }
+  return true;
+}
+
+/* ------------------------------------------------------------ session */
+
+int relay_parse_url(const char *url, RelayTarget *t, char *err, size_t errlen) {
+  const char *p = url;
+  if (!strncmp(p, "net://", 6) || !strncmp(p, "tcp://", 6))
+    p += 6;
+  else if (strstr(p, "://")) {
+    snprintf(err, errlen, "relay URL '%s': expected net://HOST[:CONTROL_PORT[:DATA_PORT]]", url);
+    return -1;
+  }
+  t->control_port = RELAY_DEFAULT_CONTROL_PORT;
+  t->data_port = RELAY_DEFAULT_DATA_PORT;
+  const char *ports;
+  size_t hl;
+  if (*p == '[') { /* [IPv6] */
+    const char *end = strchr(p, ']');
+    if (!end) {
+      snprintf(err, errlen, "relay URL '%s': missing ']'", url);
+      return -1;
+    }
+    p++;
+    hl = end - p;
+    ports = end + 1;
+  } else {
+    ports = strchr(p, ':');
+    if (!ports)
+      ports = p + strlen(p);
+    hl = ports - p;
+  }
+  if (hl == 0 || hl >= sizeof t->host) {
+    snprintf(err, errlen, "relay URL '%s': expected a host name", url);
+    return -1;
+  }
+  memcpy(t->host, p, hl);
+  t->host[hl] = 0;
+  int *port[2] = {&t->control_port, &t->data_port};
+  for (int i = 0; i < 2 && *ports == ':'; i++) {
+    char *end;
+    long v = strtol(ports + 1, &end, 10);
+    if (end == ports + 1 || v <= 0 || v > 65535 || (*end && *end != ':' && *end != '/')) {
+      snprintf(err, errlen, "relay URL '%s': invalid port '%.*s'", url,
+               (int)strcspn(ports + 1, ":/"), ports + 1);
+      return -1;
+    }
+    *port[i] = (int)v;
+    if (i == 0)
+      t->data_port = (int)v + 1; /* as lttng: the data port follows the control port */
+    ports = end;
+  }
+  if (*ports && strcmp(ports, "/")) {
+    snprintf(err, errlen, "relay URL '%s': unexpected '%s'", url, ports);
+    return -1;
+  }
+  return 0;
+}
+
+static bool handshake(Relay *r) {
+  unsigned char v[8], rep[8];
+  put_be32(v, PROTO_MAJOR);
+  put_be32(v + 4, PROTO_MINOR);
+  if (!command(r, CMD_VERSION, v, sizeof v, rep, sizeof rep)) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", r->err);
+    r->dead = false;
+    fail(r, "no version reply from %s (%s): is it an lttng-relayd?", r->where, why);
+    return false;
+  }
+  uint32_t major = get_be32(rep), minor = get_be32(rep + 4);
+  if (major != PROTO_MAJOR || minor < PROTO_MIN_MINOR) {
+    fail(r, "%s speaks relay protocol %u.%u; etrace speaks %d.%d to %d.%d (lttng-relayd 2.4 or "
+            "later)",
+         r->where, major, minor, PROTO_MAJOR, PROTO_MIN_MINOR, PROTO_MAJOR, PROTO_MINOR);
+    return false;
+  }
+  r->minor = minor < PROTO_MINOR ? minor : PROTO_MINOR;
+  return true;
+}
+
+static bool create_session(Relay *r, const RelayOptions *opt) {
+  unsigned char m[SESSION_NAME_LEN + HOSTNAME_LEN + 8] = {0};
+  snprintf((char *)m, SESSION_NAME_LEN, "%s", opt->session);
+  snprintf((char *)m + SESSION_NAME_LEN, HOSTNAME_LEN, "%s", opt->hostname);
+  put_be32(m + SESSION_NAME_LEN + HOSTNAME_LEN, opt->live_timer_us);
+  put_be32(m + SESSION_NAME_LEN + HOSTNAME_LEN + 4, 0); /* not a snapshot */
+  unsigned char rep[12];
+  if (!command(r, CMD_CREATE_SESSION, m, sizeof m, rep, sizeof rep))
+    return false;
+  if (get_be32(rep + 8) != RELAY_OK) {
+    fail(r, "the relay at %s refused to create session '%s' (code %u)", r->where, opt->session,
+         get_be32(rep + 8));
+    return false;
+  }
+  r->session_id = get_be64(rep);
+  return true;
+}
+
+Relay *relay_connect(const RelayTarget *t, const RelayOptions *opt, char *err, size_t errlen) {
+  Relay *r = calloc(1, sizeof *r);
+  r->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : 5000;
+  r->data = -1;
+  snprintf(r->where, sizeof r->where, "%s:%d", t->host, t->control_port);
+  r->ctrl = tcp_connect(t->host, t->control_port, r->timeout_ms, err, errlen);
+  if (r->ctrl < 0) {
+    free(r);
+    return NULL;
+  }
+  if (!handshake(r) || !create_session(r, opt))
+    goto fail;
+  r->data = tcp_connect(t->host, t->data_port, r->timeout_ms, r->err, sizeof r->err);
+  if (r->data < 0) {
+    r->dead = true;
+    goto fail;
+  }
+  r->path = strdup(opt->path);
+  return r;
+fail:
+  snprintf(err, errlen, "%s", r->err);
+  close(r->ctrl);
+  if (r->data >= 0)
+    close(r->data);
+  free(r);
+  return NULL;
+}
+
+Relay *relay_open(const char *url, const char *session, double live_timer_s, char *err,
+                  size_t errlen) {
+  RelayTarget t;
+  if (relay_parse_url(url, &t, err, errlen) < 0)
+    return NULL;
+  char host[HOSTNAME_LEN], date[32], name[SESSION_NAME_LEN], path[PATHNAME_LEN];
+  if (gethostname(host, sizeof host) < 0 || !host[0])
+    snprintf(host, sizeof host, "localhost");
+  host[sizeof host - 1] = 0;
+  time_t now = time(NULL);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  strftime(date, sizeof date, "%Y%m%d-%H%M%S", &tm);
+  if (session) {
+    if (!session[0] || session[0] == '.' || strchr(session, '/') ||
+        strlen(session) >= SESSION_NAME_LEN - 16) {
+      snprintf(err, errlen, "invalid session name '%s': it names a directory (no '/', no "
+                            "leading '.', at most %d bytes)", session, SESSION_NAME_LEN - 17);
+      return NULL;
+    }
+    snprintf(name, sizeof name, "%s", session);
+    snprintf(path, sizeof path, "%s/%s-%s/kernel", host, session, date);
+  } else {
+    snprintf(name, sizeof name, "etrace-%s", date);
+    snprintf(path, sizeof path, "%s/%s/kernel", host, name);
+  }
+  RelayOptions o = {.session = name, .hostname = host, .path = path,
+                    .live_timer_us = (uint32_t)(live_timer_s * 1e6), .timeout_ms = 5000};
+  return relay_connect(&t, &o, err, errlen);
+}
+
+/* ------------------------------------------------------------ streams */
+
+static bool add_stream(Relay *r, const char *name, RelayStream *s) {
+  static unsigned char m[CHANNEL_NAME_LEN + PATHNAME_LEN + 16];
+  memset(m, 0, sizeof m);
+  snprintf((char *)m, CHANNEL_NAME_LEN, "%s", name);
+  snprintf((char *)m + CHANNEL_NAME_LEN, PATHNAME_LEN, "%s", r->path);
+  /* tracefile_size, tracefile_count: 0, one file of any size */
+  unsigned char rep[12];
+  if (!command(r, CMD_ADD_STREAM, m, sizeof m, rep, sizeof rep))
+    return false;
+  if (get_be32(rep + 8) != RELAY_OK) {
+    fail(r, "the relay at %s refused stream %s/%s (code %u)", r->where, r->path, name,
+         get_be32(rep + 8));
+    return false;
+  }
+  s->handle = get_be64(rep);
+  s->next_seq = 0;
+  return true;
+}
+
+static bool send_metadata(Relay *r, const char *text, size_t len) {
+  unsigned char *m = malloc(12 + METADATA_CHUNK);
+  bool ok = true;
+  for (size_t off = 0; ok && off < len; off += METADATA_CHUNK) {
+    size_t n = len - off < METADATA_CHUNK ? len - off : METADATA_CHUNK;
+    put_be64(m, r->meta.handle);
+    put_be32(m + 8, 0); /* padding */
+    memcpy(m + 12, text + off, n);
+    ok = command(r, CMD_SEND_METADATA, m, 12 + n, NULL, 0); /* no reply */
+  }
+  free(m);
+  return ok;
+}
+
+/* The sink's open: one relay stream per CTF stream, the metadata, then
+ * "streams sent", which makes them visible to live viewers. */
+static int sink_open(void *ctx, int nstreams, const char *metadata, size_t len) {
+  Relay *r = ctx;
+  r->streams = calloc(nstreams, sizeof *r->streams);
+  r->nstreams = nstreams;
+  if (!add_stream(r, "metadata", &r->meta))
+    return -1;
+  for (int i = 0; i < nstreams; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "channel0_%d", i);
+    if (!add_stream(r, name, &r->streams[i]))
+      return -1;
+  }
+  if (!send_metadata(r, metadata, len) || !command_ok(r, CMD_STREAMS_SENT, NULL, 0, "the streams"))
+    return -1;
+  return 0;
+}
+
+/* The index command's payload (struct lttcomm_relayd_index): 10 u64, the
+ * last two since protocol 2.8. */
+static size_t index_payload(const Relay *r, unsigned char *m, const RelayStream *s, uint64_t seq,
+                            const CtfPacketInfo *pi) {
+  uint64_t f[10] = {s->handle,  seq,           pi->size_bits, pi->content_bits, pi->ts_begin,
+                    pi->ts_end, pi->discarded, 0 /* stream class id */, (uint64_t)pi->cpu,
+                    pi->seq};
+  for (int i = 0; i < 10; i++)
+    put_be64(m + 8 * i, f[i]);
+  return r->minor >= 8 ? 80 : 64;
+}
+
+static int sink_packet(void *ctx, const void *buf, size_t len, const CtfPacketInfo *pi) {
+  Relay *r = ctx;
+  if (r->dead || pi->cpu < 0 || pi->cpu >= r->nstreams) {
+    errno = EPIPE;
+    return -1;
+  }
+  RelayStream *s = &r->streams[pi->cpu];
+  uint64_t seq = s->next_seq;
+  unsigned char hdr[32] = {0};
+  put_be64(hdr + 8, s->handle);
+  put_be64(hdr + 16, seq);
+  put_be32(hdr + 24, (uint32_t)len);
+  struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)buf, len}};
+  if (!send_iov(r, r->data, iov, 2)) {
+    errno = EPIPE;
+    return -1;
+  }
+  s->next_seq++;
+  unsigned char m[80];
+  size_t n = index_payload(r, m, s, seq, pi);
+  if (!command_ok(r, CMD_SEND_INDEX, m, n, "a packet index")) {
+    errno = EPIPE;
+    return -1;
+  }
+  return 0;
+}
+
+/* A beacon: an index of packet_size 0 telling live viewers that stream
+ * `cpu` has no event before ts. */
+static int sink_idle(void *ctx, int cpu, uint64_t ts) {
+  Relay *r = ctx;
+  if (r->dead || cpu < 0 || cpu >= r->nstreams)
+    return -1;
+  RelayStream *s = &r->streams[cpu];
+  CtfPacketInfo pi = {.cpu = cpu, .ts_begin = ts, .ts_end = ts};
+  unsigned char m[80];
+  size_t n = index_payload(r, m, s, s->next_seq ? s->next_seq - 1 : 0, &pi);
+  return command_ok(r, CMD_SEND_INDEX, m, n, "a live beacon") ? 0 : -1;
+}
+
+CtfSink relay_sink(Relay *r) {
+  return (CtfSink){.ctx = r, .open = sink_open, .packet = sink_packet, .idle = sink_idle};
+}
+
+const char *relay_error(const Relay *r) { return r->err; }
+const char *relay_path(const Relay *r) { return r->path; }
+
+/* ------------------------------------------------------------ close */
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Ask until the relay has written every packet (and index) sent, within
+ * the timeout.  Returns false when data is still pending then. */
+static bool wait_written(Relay *r) {
+  uint64_t deadline = mono_ms() + r->timeout_ms;
+  for (int i = 0; i < r->nstreams && !r->dead; i++) {
+    RelayStream *s = &r->streams[i];
+    if (!s->next_seq)
+      continue;
+    for (;;) {
+      unsigned char m[16], rep[4];
+      put_be64(m, s->handle);
+      put_be64(m + 8, s->next_seq - 1);
+      if (!command(r, CMD_DATA_PENDING, m, sizeof m, rep, sizeof rep))
+        return false;
+      if (get_be32(rep) == 0)
+        break;
+      if (mono_ms() > deadline) {
+        fail(r, "the relay at %s had not written all the data after %.1f s", r->where,
+             r->timeout_ms / 1e3);
+        return false;
+      }
+      usleep(2000);
+    }
+  }
+  return !r->dead;
+}
+
+static bool close_stream(Relay *r, const RelayStream *s, uint64_t last_seq) {
+  unsigned char m[16];
+  put_be64(m, s->handle);
+  put_be64(m + 8, last_seq);
+  return command_ok(r, CMD_CLOSE_STREAM, m, sizeof m, "to close a stream");
+}
+
+int relay_close(Relay *r, char *err, size_t errlen) {
+  if (!r)
+    return 0;
+  if (!r->dead && r->streams && wait_written(r)) {
+    /* the metadata stream has no data packets: no last sequence number */
+    close_stream(r, &r->meta, UINT64_MAX);
+    for (int i = 0; i < r->nstreams && !r->dead; i++)
+      close_stream(r, &r->streams[i], r->streams[i].next_seq - 1);
+  }
+  int rc = r->dead ? -1 : 0;
+  if (err && errlen)
+    snprintf(err, errlen, "%s", r->err);
+  close(r->ctrl);
+  if (r->data >= 0)
+    close(r->data);
+  free(r->streams);
+  free(r->path);
+  free(r);
+  return rc;
+}
