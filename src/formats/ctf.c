@@ -671,8 +671,10 @@ int ctf_flush(CtfWriter *w) {
   w->last_flush_ns = clock_ns(CLOCK_MONOTONIC);
   for (int i = 0; i < w->ncpus; i++) {
     Stream *s = &w->s[i];
-    if (!s->pkt_events && w->sink && w->sink->idle)
-      mark_idle(w, s, quiet);
+    /* distinct per stream: live viewers warn about streams whose next
+     * messages tie */
+    if (!s->pkt_events && w->sink && w->sink->idle && quiet > (uint64_t)s->cpu)
+      mark_idle(w, s, quiet - s->cpu);
     close_packet(w, s);
   }
   return w->st.write_errno ? -1 : 0;

@@ -58,6 +58,7 @@ struct Relay {
   uint32_t minor;             /* negotiated protocol minor version */
   int timeout_ms;
   uint64_t session_id;
+  uint32_t live_timer_us;
   char *path;
   char where[300];            /* HOST:PORT of the control connection */
   RelayStream meta;
@@ -341,6 +342,7 @@ Relay *relay_connect(const RelayTarget *t, const RelayOptions *opt, char *err, s
     goto fail;
   }
   r->path = strdup(opt->path);
+  r->live_timer_us = opt->live_timer_us;
   return r;
 fail:
   snprintf(err, errlen, "%s", r->err);
@@ -537,10 +539,26 @@ static bool close_stream(Relay *r, const RelayStream *s, uint64_t last_seq) {
   return command_ok(r, CMD_CLOSE_STREAM, m, sizeof m, "to close a stream");
 }
 
+/* The end of a live session: every event has been sent, so each stream
+ * is idle from now on; then give viewers one live period to fetch the
+ * last packets before the session closes (a viewer stops reading a
+ * stream of a closed session). */
+static void live_linger(Relay *r) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+  for (int i = 0; i < r->nstreams && !r->dead; i++)
+    sink_idle(r, i, now - i);
+  uint32_t us = r->live_timer_us < 2000000 ? r->live_timer_us : 2000000;
+  usleep(us);
+}
+
 int relay_close(Relay *r, char *err, size_t errlen) {
   if (!r)
     return 0;
   if (!r->dead && r->streams && wait_written(r)) {
+    if (r->live_timer_us)
+      live_linger(r);
     /* the metadata stream has no data packets: no last sequence number */
     close_stream(r, &r->meta, UINT64_MAX);
     for (int i = 0; i < r->nstreams && !r->dead; i++)

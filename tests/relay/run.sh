@@ -1,0 +1,303 @@
+#!/bin/bash
+# Relay tests: `etrace record --relay` streaming to a real lttng-relayd
+# (lttng-tools), started here on 127.0.0.1 with its own ports and stopped
+# by pid; the traces it writes are read back by babeltrace2, live ones
+# through babeltrace2's lttng-live source.
+#
+#   tests/relay/run.sh [NAME...]      run all tests, or those named
+#
+# Prints "PASS name" or "FAIL name: why".  Needs root, ./etrace,
+# tests/bin/workload, lttng-relayd and babeltrace2 (scripts/deps.sh).
+# Logs and the relays' output trees are kept under tests/out/relay/NAME/.
+cd "$(dirname "$0")/../.."
+
+ET=./etrace
+WL=tests/bin/workload
+OUT=tests/out/relay
+FAKE=tests/relay/fake_relay.py
+HOST=$(uname -n)
+NCPU=$(nproc --all 2>/dev/null || nproc)
+export BABELTRACE_TERM_COLOR=NEVER
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
+ONLY="$*"
+
+for tool in lttng-relayd babeltrace2 python3; do
+  if ! command -v $tool >/dev/null 2>&1; then
+    fail setup "$tool is not installed (scripts/deps.sh installs it)"
+    exit 1
+  fi
+done
+if [ ! -x "$ET" ] || [ ! -x "$WL" ]; then
+  fail setup "build ./etrace and tests/bin/workload first (make check does)"
+  exit 1
+fi
+mkdir -p $OUT
+
+setup() { # setup NAME: fresh directory for the test's logs and relay output
+  L=$OUT/$1
+  rm -rf "$L"
+  mkdir -p "$L"
+}
+
+# listening PORT: something listens on 127.0.0.1:PORT
+listening() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+
+# free_ports: sets P1 P2 P3, three consecutive ports nobody listens on
+free_ports() {
+  local base=$((20000 + ($$ * 7 + RANDOM) % 30000))
+  for _ in $(seq 1 50); do
+    if ! listening $base && ! listening $((base + 1)) && ! listening $((base + 2)); then
+      P1=$base P2=$((base + 1)) P3=$((base + 2))
+      return 0
+    fi
+    base=$((base + 3))
+  done
+  return 1
+}
+
+# start_relay: lttng-relayd on P1 (control) P2 (data) P3 (live), output
+# $L/out; sets RPID.  Waits (at most 5 s) until the three ports listen.
+start_relay() {
+  free_ports || return 1
+  lttng-relayd -C tcp://127.0.0.1:$P1 -D tcp://127.0.0.1:$P2 -L tcp://127.0.0.1:$P3 \
+    -o "$PWD/$L/out" >"$L/relayd.log" 2>&1 &
+  RPID=$!
+  for _ in $(seq 1 50); do
+    if listening $P1 && listening $P2 && listening $P3; then return 0; fi
+    kill -0 $RPID 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+stop_relay() {
+  [ -n "$RPID" ] || return 0
+  kill -CONT $RPID 2>/dev/null
+  kill $RPID 2>/dev/null
+  wait $RPID 2>/dev/null
+  RPID=
+}
+trap stop_relay EXIT
+
+# session_dir SESSION: the trace directory the relay made for SESSION
+session_dir() {
+  find "$L/out/$HOST" -mindepth 2 -maxdepth 2 -type d -path "*/$1-*/kernel" 2>/dev/null | head -1
+}
+
+# count EVENT DIR: events named EVENT in the trace (babeltrace2's text)
+count() { babeltrace2 "$2" 2>/dev/null | grep -c " $1: "; }
+
+ms() { date +%s%3N; }
+
+# --- N events through the relay: exactly N in the relay's output tree ---------
+t=stream_count
+if want $t; then
+  setup $t
+  if ! start_relay; then fail $t "lttng-relayd did not start: $(head -c 300 $L/relayd.log)"
+  else
+    $ET record -q --relay net://127.0.0.1:$P1:$P2 --session count -c "$WL getppid 5000" \
+      --cmd-only syscalls:sys_enter_getppid 2>$L/stderr
+    rc=$?
+    D=$(session_dir count)
+    n=$([ -n "$D" ] && count sys_enter_getppid "$D")
+    pids=$([ -n "$D" ] && babeltrace2 "$D" 2>/dev/null | sed -n 's/.*{ pid = \([0-9]*\), tid.*/\1/p' | sort -u | wc -l)
+    idx=$(ls "$D"/index/channel0_*.idx 2>/dev/null | wc -l)
+    stop_relay
+    if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+    elif [ -z "$D" ]; then fail $t "no $HOST/count-DATE/kernel under the relay's output: $(find $L/out | head -5)"
+    elif ! [[ "$D" =~ /$HOST/count-[0-9]{8}-[0-9]{6}/kernel$ ]]; then fail $t "unexpected layout $D"
+    elif ! babeltrace2 "$D" -o dummy >/dev/null 2>&1; then fail $t "babeltrace2 cannot read $D"
+    elif [ "$n" != 5000 ]; then fail $t "$n sys_enter_getppid events in the relay's trace, expected 5000"
+    elif [ "$pids" != 1 ]; then fail $t "events from $pids processes, expected 1"
+    elif [ "$idx" != "$NCPU" ]; then fail $t "$idx index files, expected one per CPU ($NCPU)"
+    else pass $t; fi
+  fi
+fi
+
+# --- the index files: one entry per packet, matching the stream files --------
+t=stream_index
+if want $t; then
+  L=$OUT/stream_count
+  D=$(session_dir count)
+  if [ -z "$D" ]; then fail $t "needs stream_count's trace"
+  elif ! python3 - "$D" "$NCPU" >$L/index.txt 2>&1 <<'EOF'; then fail $t "$(tail -3 $L/index.txt)"; else pass $t; fi
+import os, struct, sys
+d, ncpu = sys.argv[1], int(sys.argv[2])
+for cpu in range(ncpu):
+    data = open(f"{d}/channel0_{cpu}", "rb").read()
+    idx = open(f"{d}/index/channel0_{cpu}.idx", "rb").read()
+    magic, major, minor, plen = struct.unpack(">IIII", idx[:16])
+    assert magic == 0xC1F1DCC1 and (major, minor) == (1, 1) and plen == 72, (magic, major, minor, plen)
+    entries = [struct.unpack(">9Q", idx[o:o + 72]) for o in range(16, len(idx), 72)]
+    assert entries, f"cpu {cpu}: no index entry"
+    off = 0
+    for seq, (offset, psize, csize, tb, te, disc, sid, inst, pseq) in enumerate(entries):
+        assert offset == off, f"cpu {cpu} entry {seq}: offset {offset}, expected {off}"
+        assert inst == cpu and pseq == seq and sid == 0 and te >= tb and csize == psize
+        # the packet context in the stream file says the same
+        ctx = struct.unpack("<6Q", data[offset + 32:offset + 80])
+        assert ctx[0] == tb and ctx[1] == te and ctx[2] == csize and ctx[4] == pseq, (ctx, tb, te)
+        off += psize // 8
+    assert off == len(data), f"cpu {cpu}: index covers {off} of {len(data)} bytes"
+print("ok")
+EOF
+fi
+
+# --- a live viewer sees events while etrace records ----------------------------
+t=live
+if want $t; then
+  setup $t
+  if ! start_relay; then fail $t "lttng-relayd did not start: $(head -c 300 $L/relayd.log)"
+  else
+    # 2.5 s idle (the viewer attaches), 300 calls, 3 s idle, 200 calls, 0.5 s idle
+    $ET record -q --relay net://127.0.0.1:$P1:$P2 --session live --live-timer 0.5 \
+      -c "$WL sleep 2500 getppid 300 sleep 3000 getppid 200 sleep 500" --cmd-only \
+      syscalls:sys_enter_getppid 2>$L/stderr &
+    EP=$!
+    for _ in $(seq 1 40); do # the session is listed once its streams are sent
+      babeltrace2 --input-format=lttng-live net://127.0.0.1:$P3 2>/dev/null | grep -q "/host/$HOST/live " && break
+      sleep 0.05
+    done
+    timeout 30 babeltrace2 ${BT_LOG:-} --input-format=lttng-live "net://127.0.0.1:$P3/host/$HOST/live" \
+      >$L/live.txt 2>$L/live.err &
+    BP=$!
+    seen_while_recording=0
+    for _ in $(seq 1 100); do # while etrace runs: the first 300 events must show up
+      sleep 0.1
+      kill -0 $EP 2>/dev/null || break
+      k=$(grep -c ' sys_enter_getppid: ' $L/live.txt)
+      [ "$k" -ge 300 ] && seen_while_recording=$k && break
+    done
+    wait $EP
+    rc=$?
+    wait $BP
+    brc=$?
+    total=$(grep -c ' sys_enter_getppid: ' $L/live.txt)
+    D=$(session_dir live)
+    stored=$([ -n "$D" ] && count sys_enter_getppid "$D")
+    stop_relay
+    if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+    elif [ "$seen_while_recording" != 300 ]; then fail $t "the live viewer saw $seen_while_recording of the first 300 events while etrace was recording (expected 300)"
+    elif [ $brc -ne 0 ]; then fail $t "babeltrace2 lttng-live exited $brc: $(head -c 300 $L/live.err)"
+    elif [ "$total" != 500 ]; then fail $t "the live viewer saw $total events in all, expected 500"
+    elif [ "$stored" != 500 ]; then fail $t "the relay stored $stored events, expected 500"
+    else pass $t; fi
+  fi
+fi
+
+# --- no relay at the address: clear error, exit 1, nothing run ---------------
+t=relay_absent
+if want $t; then
+  setup $t
+  free_ports
+  t0=$(ms)
+  $ET record -q --relay net://127.0.0.1:$P1 -c "touch $L/ran" syscalls:sys_enter_getppid \
+    2>$L/stderr
+  rc=$?
+  dt=$(($(ms) - t0))
+  if [ $rc -ne 1 ]; then fail $t "exit status $rc, expected 1"
+  elif ! grep -q "error: cannot connect to relay 127.0.0.1:$P1: Connection refused" $L/stderr; then fail $t "message: $(head -c 300 $L/stderr)"
+  elif [ -e $L/ran ]; then fail $t "the -c command ran"
+  elif [ $dt -gt 5000 ]; then fail $t "took $dt ms"
+  else pass $t; fi
+fi
+
+# --- a listener that never answers: no version reply, exit 1 ------------------
+t=not_a_relay
+if want $t; then
+  setup $t
+  free_ports
+  python3 $FAKE $P1 silent >$L/fake.out 2>&1 &
+  FP=$!
+  for _ in $(seq 1 50); do listening $P1 && break; sleep 0.1; done
+  t0=$(ms)
+  $ET record -q --relay net://127.0.0.1:$P1 -c "touch $L/ran" syscalls:sys_enter_getppid \
+    2>$L/stderr
+  rc=$?
+  dt=$(($(ms) - t0))
+  kill $FP 2>/dev/null
+  wait $FP 2>/dev/null
+  if [ $rc -ne 1 ]; then fail $t "exit status $rc, expected 1"
+  elif ! grep -q "error: no version reply from 127.0.0.1:$P1 (the relay at 127.0.0.1:$P1 sent no reply for 5.0 s): is it an lttng-relayd?" $L/stderr; then fail $t "message: $(head -c 300 $L/stderr)"
+  elif [ -e $L/ran ]; then fail $t "the -c command ran"
+  elif [ $dt -gt 10000 ]; then fail $t "took $dt ms"
+  else pass $t; fi
+fi
+
+# --- a peer answering another protocol version -------------------------------
+t=other_version
+if want $t; then
+  setup $t
+  free_ports
+  python3 $FAKE $P1 version 3 0 >$L/fake.out 2>&1 &
+  FP=$!
+  for _ in $(seq 1 50); do listening $P1 && break; sleep 0.1; done
+  $ET record -q --relay net://127.0.0.1:$P1 syscalls:sys_enter_getppid 2>$L/stderr
+  rc=$?
+  kill $FP 2>/dev/null
+  wait $FP 2>/dev/null
+  if [ $rc -ne 1 ]; then fail $t "exit status $rc, expected 1"
+  elif ! grep -q "error: 127.0.0.1:$P1 speaks relay protocol 3.0; etrace speaks 2.4 to 2.10" $L/stderr; then fail $t "message: $(head -c 300 $L/stderr)"
+  else pass $t; fi
+fi
+
+# --- bad URLs -----------------------------------------------------------------
+t=bad_url
+if want $t; then
+  setup $t
+  ok=1
+  for u in "http://127.0.0.1" "net://127.0.0.1:0" "net://127.0.0.1:5342:x" "net://:5342"; do
+    $ET record --relay "$u" syscalls:sys_enter_getppid 2>>$L/stderr
+    rc=$?
+    [ $rc -eq 1 ] || { ok=0; fail $t "$u: exit status $rc"; break; }
+  done
+  $ET record --relay net://127.0.0.1 -o $L/x syscalls:sys_enter_getppid 2>>$L/stderr
+  [ $? -eq 1 ] || { ok=0; fail $t "-o with --relay accepted"; }
+  if [ $ok = 1 ]; then
+    if [ "$(grep -c "error: relay URL '" $L/stderr)" != 4 ]; then fail $t "messages: $(head -c 400 $L/stderr)"
+    elif ! grep -q "error: record: -o DIR and --relay are exclusive" $L/stderr; then fail $t "no message for -o with --relay"
+    else pass $t; fi
+  fi
+fi
+
+# relay_fault NAME SIGNAL: the relay gets SIGNAL 1.5 s into a 10 s recording;
+# etrace must stop by itself, say why, and count the events not delivered.
+relay_fault() {
+  local t=$1 sig=$2 limit=$3 pattern=$4
+  setup $t
+  if ! start_relay; then fail $t "lttng-relayd did not start: $(head -c 300 $L/relayd.log)"; return; fi
+  $ET record --relay net://127.0.0.1:$P1:$P2 --session fault --live-timer 0.5 \
+    -c "$WL nanosleep 1000 10000" --cmd-only syscalls:sys_enter_nanosleep 2>$L/stderr &
+  EP=$!
+  sleep 1.5
+  t0=$(ms)
+  kill -$sig $RPID
+  [ $sig = KILL ] && { wait $RPID 2>/dev/null; RPID=; }
+  for _ in $(seq 1 $((limit * 10))); do kill -0 $EP 2>/dev/null || break; sleep 0.1; done
+  dt=$(($(ms) - t0))
+  if kill -0 $EP 2>/dev/null; then
+    kill -INT $EP; wait $EP
+    fail $t "etrace still running $limit s after the relay got SIG$sig"
+  else
+    wait $EP
+    rc=$?
+    undelivered=$(sed -n 's/.*: \([0-9]*\) events not delivered.*/\1/p' $L/stderr)
+    if [ $rc -ne 1 ]; then fail $t "exit status $rc, expected 1: $(head -c 300 $L/stderr)"
+    elif ! grep -q "$pattern" $L/stderr; then fail $t "message: $(head -c 400 $L/stderr)"
+    elif [ -z "$undelivered" ] || [ "$undelivered" -lt 1 ]; then fail $t "no count of undelivered events: $(head -c 400 $L/stderr)"
+    else pass $t; fi
+  fi
+  stop_relay
+}
+
+t=relay_killed
+want $t && relay_fault $t KILL 4 "etrace: .*relay at 127.0.0.1:[0-9]*.*connection.*: [0-9]* events not delivered"
+
+# --- a relay that stops reading (SIGSTOP): reported after the 5 s timeout ------
+t=relay_stalled
+want $t && relay_fault $t STOP 9 "etrace: the relay at 127.0.0.1:[0-9]* \(sent no reply\|accepted no data\) for 5.0 s: [0-9]* events not delivered"
+
+exit 0
