@@ -146,6 +146,30 @@ print("ok")
 EOF
 fi
 
+# --- --profile kernel through the relay, read by LTTng's analyses ------------
+t=kernel_analyses
+if want $t; then
+  setup $t
+  if ! command -v lttng-syscallstats >/dev/null 2>&1; then fail $t "lttng-syscallstats (python3-lttnganalyses) is not installed (scripts/deps.sh installs it)"
+  elif ! start_relay; then fail $t "lttng-relayd did not start: $(head -c 300 $L/relayd.log)"
+  else
+    $ET record -q --profile kernel --relay net://127.0.0.1:$P1:$P2 --session kernel \
+      -c "$WL getppid 321" 2>$L/stderr
+    rc=$?
+    D=$(session_dir kernel)
+    stop_relay
+    timeout 300 lttng-syscallstats "$D" >$L/syscallstats.txt 2>&1
+    src=$?
+    # the thread whose statistics hold exactly 321 getppid calls
+    hits=$(grep -cE '^ - getppid +321 ' $L/syscallstats.txt)
+    if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+    elif [ -z "$D" ]; then fail $t "no $HOST/kernel-DATE/kernel under the relay's output"
+    elif [ $src -ne 0 ]; then fail $t "lttng-syscallstats exited $src: $(tail -3 $L/syscallstats.txt)"
+    elif [ "$hits" != 1 ]; then fail $t "$hits threads with 321 getppid calls in lttng-syscallstats' report, expected 1"
+    else pass $t; fi
+  fi
+fi
+
 # --- a live viewer sees events while etrace records ----------------------------
 t=live
 if want $t; then
