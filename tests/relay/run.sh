@@ -146,6 +146,26 @@ print("ok")
 EOF
 fi
 
+# --- a program's printf events (-f ctf) through the relay ---------------------
+t=program_ctf
+if want $t; then
+  setup $t
+  if ! start_relay; then fail $t "lttng-relayd did not start: $(head -c 300 $L/relayd.log)"
+  else
+    $ET -f ctf -o net://127.0.0.1:$P1:$P2 -c "$WL getppid 77" \
+      -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%d %s\n", pid, comm); }' \
+      >$L/stdout 2>$L/stderr
+    rc=$?
+    D=$(find "$L/out/$HOST" -mindepth 2 -maxdepth 2 -type d -path "*/etrace-*/kernel" | head -1)
+    n=$([ -n "$D" ] && babeltrace2 "$D" 2>/dev/null | grep -c 'printf_0: .*{ arg0 = [0-9]*, arg1 = "workload" }$')
+    stop_relay
+    if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+    elif [ -z "$D" ]; then fail $t "no $HOST/etrace-DATE/kernel under the relay's output"
+    elif [ "$n" != 77 ]; then fail $t "$n printf events in the relay's trace, expected 77"
+    else pass $t; fi
+  fi
+fi
+
 # --- --profile kernel through the relay, read by LTTng's analyses ------------
 t=kernel_analyses
 if want $t; then
