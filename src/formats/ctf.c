@@ -86,6 +86,8 @@ struct CtfWriter {
   uint64_t start_ns;
   const CtfSink *sink;      /* NULL: stream files */
   uint64_t last_flush_ns;   /* the previous ctf_flush() */
+  int trig_first, trig_last;  /* classes counted as triggers */
+  uint64_t triggered;
   CtfStats st;
 };
 
@@ -464,6 +466,7 @@ static uint64_t discarded(const Stream *s) { return s->kdiscarded + s->wdiscarde
  * Returns false when it could not be written. */
 static bool write_packet(CtfWriter *w, Stream *s, unsigned char *buf, size_t len,
                          uint64_t ts_begin, uint64_t ts_end, uint64_t discarded) {
+  uint64_t events = buf == s->buf ? s->pkt_events : 0;
   put32(buf + PK_MAGIC, CTF_MAGIC);
   memcpy(buf + PK_UUID, w->uuid, 16);
   put32(buf + PK_STREAM_ID, 0);
@@ -479,7 +482,7 @@ static bool write_packet(CtfWriter *w, Stream *s, unsigned char *buf, size_t len
   if (w->sink) {
     CtfPacketInfo pi = {.cpu = s->cpu, .ts_begin = ts_begin, .ts_end = ts_end,
                         .content_bits = (uint64_t)len * 8, .size_bits = (uint64_t)len * 8,
-                        .seq = s->seq - 1, .discarded = discarded};
+                        .seq = s->seq - 1, .discarded = discarded, .events = events};
     n = w->sink->packet(w->sink->ctx, buf, len, &pi) < 0 ? -1 : (ssize_t)len;
   } else {
     n = write(s->fd, buf, len);
@@ -588,6 +591,28 @@ static void reorder(CtfWriter *w, Stream *s, size_t n, uint64_t ts) {
   w->st.reordered++;
 }
 
+void ctf_set_trigger(CtfWriter *w, int first, int last) {
+  w->trig_first = first;
+  w->trig_last = last;
+}
+
+uint64_t ctf_triggered(const CtfWriter *w) { return w->triggered; }
+
+void ctf_packet_set_discarded(unsigned char *pkt, uint64_t discarded) {
+  put64(pkt + PK_DISCARDED, discarded);
+}
+
+void ctf_packet_empty_like(unsigned char out[CTF_PACKET_HEADER_SIZE], const unsigned char *pkt,
+                           uint64_t ts, uint64_t seq, uint64_t discarded) {
+  memcpy(out, pkt, CTF_PACKET_HEADER_SIZE);
+  put64(out + PK_TS_BEGIN, ts);
+  put64(out + PK_TS_END, ts);
+  put64(out + PK_CONTENT, CTF_PACKET_HEADER_SIZE * 8);
+  put64(out + PK_SIZE, CTF_PACKET_HEADER_SIZE * 8);
+  put64(out + PK_SEQ, seq);
+  put64(out + PK_DISCARDED, discarded);
+}
+
 void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size) {
   const unsigned char *p = rec;
   if ((unsigned)cpu >= (unsigned)w->ncpus || size < CTF_EVENT_HEADER_SIZE) {
@@ -602,6 +627,8 @@ void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size) {
   }
   const CtfClass *c = &w->classes[id];
   Stream *s = &w->s[cpu];
+  if (id >= w->trig_first && id < w->trig_last)
+    w->triggered++;
   if (s->len + c->max_size > w->cap)
     close_packet(w, s);
   unsigned char *d = s->buf + s->len;

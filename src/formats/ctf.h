@@ -81,6 +81,7 @@ typedef struct CtfPacketInfo {
   uint64_t content_bits, size_bits;
   uint64_t seq;             /* packet_seq_num */
   uint64_t discarded;       /* events_discarded, cumulative */
+  uint64_t events;          /* events in the packet */
 } CtfPacketInfo;
 
 typedef struct CtfSink {
@@ -115,6 +116,18 @@ typedef struct CtfWriter CtfWriter;
  * Returns NULL with a message in err. */
 CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
                     const CtfOptions *opt, char *err, size_t errlen);
+
+/* Count the events of classes [first, last) as they are appended: a
+ * snapshot trigger (ctf_triggered() returns the count so far). */
+void ctf_set_trigger(CtfWriter *w, int first, int last);
+uint64_t ctf_triggered(const CtfWriter *w);
+
+/* Packets handed to a sink, rewritten (snapshots): set the cumulative
+ * events_discarded of pkt; build an empty packet of the same trace and
+ * stream covering [ts, ts]. */
+void ctf_packet_set_discarded(unsigned char *pkt, uint64_t discarded);
+void ctf_packet_empty_like(unsigned char out[CTF_PACKET_HEADER_SIZE], const unsigned char *pkt,
+                           uint64_t ts, uint64_t seq, uint64_t discarded);
 
 /* Append one record (see above) produced on `cpu`.  The hot path. */
 void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size);

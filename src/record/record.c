@@ -39,6 +39,7 @@
 #include "providers/prov.h"
 #include "record/record.h"
 #include "record/relay.h"
+#include "record/snapshot.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -82,6 +83,10 @@ typedef struct Rec {
   const char *session;    /* --session */
   double flush_s;         /* --live-timer: packet flush period */
   Relay *relay;
+  size_t snap_size;       /* --snapshot: bytes kept per CPU (0: off) */
+  const char *trigger;    /* --trigger */
+  int trig_first, trig_last; /* its events */
+  Snapshot *snap;
   /* events */
   Event *ev;
   int nev;
@@ -904,6 +909,26 @@ static void progress(uint64_t *last_events, uint64_t *last_t, uint64_t lost) {
 
 enum { EV_RING = 0, EV_SIGNAL = 1 << 20, EV_TIMER, EV_DEADLINE, EV_PIDFD };
 
+/* --snapshot: write one when asked (SIGUSR1) or when a trigger event was
+ * recorded since the last look; the open packets are closed first. */
+static void snapshot_poll(bool *requested) {
+  static uint64_t trig_seen;
+  uint64_t t = ctf_triggered(W);
+  if (!*requested && t == trig_seen)
+    return;
+  trig_seen = t;
+  *requested = false;
+  ctf_flush(W);
+  SnapStats st;
+  char err[512];
+  if (snap_write(R.snap, &st, err, sizeof err) < 0)
+    fprintf(stderr, "etrace: snapshot: %s\n", err);
+  else if (!R.quiet)
+    fprintf(stderr, "etrace: snapshot %d: %llu events in %s/snapshot-%d (%llu older events "
+                    "overwritten)\n",
+            st.n, (unsigned long long)st.events, R.dir, st.n, (unsigned long long)st.overwritten);
+}
+
 static int run_loop(void) {
   sigset_t mask;
   sigemptyset(&mask);
@@ -911,6 +936,8 @@ static int run_loop(void) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGHUP);
   sigaddset(&mask, SIGCHLD);
+  if (R.snap)
+    sigaddset(&mask, SIGUSR1); /* take a snapshot */
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -947,7 +974,7 @@ static int run_loop(void) {
 
   bool tty = !R.quiet && isatty(2);
   uint64_t last_events = 0, last_t = now_ns(), lost = 0;
-  bool shown = false, stop = false, more = false;
+  bool shown = false, stop = false, more = false, snap_req = false;
   if (R.child > 0)
     child_start();
   while (!stop) {
@@ -975,7 +1002,9 @@ static int run_loop(void) {
       } else if (tag == EV_SIGNAL) {
         struct signalfd_siginfo si;
         while (read(sfd, &si, sizeof si) == sizeof si) {
-          if (si.ssi_signo != SIGCHLD)
+          if (si.ssi_signo == SIGUSR1)
+            snap_req = true;
+          else if (si.ssi_signo != SIGCHLD)
             stop = true;
           else if (R.child > 0 && waitpid(R.child, NULL, WNOHANG) == R.child) {
             R.child = 0;
@@ -987,6 +1016,8 @@ static int run_loop(void) {
     }
     /* Rings: consume on readiness or while a previous pass left records. */
     more = consume_all(1 << 16);
+    if (R.snap)
+      snapshot_poll(&snap_req);
   }
   if (shown)
     fputc('\n', stderr);
@@ -1007,6 +1038,7 @@ static void usage(FILE *f) {
         "    etrace record -o DIR [options] EVENT...\n"
         "    etrace record -o DIR --profile kernel [options] [EVENT...]\n"
         "    etrace record --relay net://HOST[:PORT[:DATA_PORT]] [--session NAME] [options] EVENT...\n"
+        "    etrace record --snapshot SIZE -o DIR [--trigger 'EVENT /PREDICATE/'] [options] EVENT...\n"
         "    etrace ctf repair [-n] DIR\n"
         "\n"
         "Record tracepoints, with all their fields, to a CTF 1.8 trace in DIR\n"
@@ -1030,6 +1062,17 @@ static void usage(FILE *f) {
         "                   recorded.  If the relay goes away, recording stops and the\n"
         "                   events not delivered are counted (nothing is kept locally)\n"
         "    --session NAME the relay session's name (default etrace-DATE)\n"
+        "    --snapshot SIZE\n"
+        "                   flight recorder: keep the newest SIZE (e.g. 64M) of whole\n"
+        "                   packets per CPU in memory, overwriting the oldest; on\n"
+        "                   SIGUSR1 or a --trigger event write them as a complete trace\n"
+        "                   to DIR/snapshot-N/ (overwritten events are counted as\n"
+        "                   discarded) and keep recording.  Memory: SIZE per CPU plus\n"
+        "                   one packet (SIZE/8, at most 1 MiB) per CPU\n"
+        "    --trigger 'EVENT /PREDICATE/'\n"
+        "                   with --snapshot: take a snapshot each time EVENT (a\n"
+        "                   tracepoint not otherwise recorded; it is recorded too)\n"
+        "                   passes PREDICATE, e.g. 'syscalls:sys_exit_openat /ret < 0/'\n"
         "    --live-timer SECONDS\n"
         "                   flush partial packets (and tell live viewers which CPUs\n"
         "                   are idle) every SECONDS (default 1)\n"
@@ -1081,10 +1124,13 @@ static int repair_main(int argc, char **argv) {
   return 0;
 }
 
-enum { OPT_CMD_ONLY = 256, OPT_VERIFY, OPT_PROFILE, OPT_RELAY, OPT_SESSION, OPT_LIVE_TIMER };
+enum { OPT_CMD_ONLY = 256, OPT_VERIFY, OPT_PROFILE, OPT_RELAY, OPT_SESSION, OPT_LIVE_TIMER,
+       OPT_SNAPSHOT, OPT_TRIGGER };
 
 static void cleanup(void) {
   detach_all();
+  snap_free(R.snap);
+  R.snap = NULL;
   if (R.relay)
     relay_close(R.relay, NULL, 0);
   R.relay = NULL;
@@ -1127,6 +1173,8 @@ int record_main(int argc, char **argv) {
     {"relay", required_argument, 0, OPT_RELAY},
     {"session", required_argument, 0, OPT_SESSION},
     {"live-timer", required_argument, 0, OPT_LIVE_TIMER},
+    {"snapshot", required_argument, 0, OPT_SNAPSHOT},
+    {"trigger", required_argument, 0, OPT_TRIGGER},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
   };
@@ -1185,12 +1233,28 @@ int record_main(int argc, char **argv) {
       }
       break;
     }
+    case OPT_SNAPSHOT:
+      if (!(R.snap_size = snap_parse_size(optarg)) || R.snap_size < 4096) {
+        diag_fatal("invalid --snapshot size '%s': expected bytes per CPU, at least 4K, "
+                   "e.g. 64M", optarg);
+        return 1;
+      }
+      break;
+    case OPT_TRIGGER: R.trigger = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 1;
     }
   }
   if (R.dir && R.relay_url) {
     diag_fatal("record: -o DIR and --relay are exclusive: the relay writes the trace");
+    return 1;
+  }
+  if (R.snap_size && R.relay_url) {
+    diag_fatal("--snapshot writes snapshots under -o DIR: not with --relay");
+    return 1;
+  }
+  if (R.trigger && !R.snap_size) {
+    diag_fatal("--trigger needs --snapshot SIZE");
     return 1;
   }
   if (R.session && !R.relay_url) {
@@ -1230,6 +1294,21 @@ int record_main(int argc, char **argv) {
       cleanup();
       return 1;
     }
+  if (R.trigger) { /* after the recorded events: its own programs and classes */
+    int first = R.nev;
+    if (expand(R.trigger) < 0) {
+      cleanup();
+      return 1;
+    }
+    if (R.nev == first) {
+      diag_fatal("--trigger '%s': its tracepoint is also recorded; trigger on another one",
+                 R.trigger);
+      cleanup();
+      return 1;
+    }
+    R.trig_first = first;
+    R.trig_last = R.nev;
+  }
   if (prepare_events() < 0) {
     cleanup();
     return 1;
@@ -1275,6 +1354,18 @@ int record_main(int argc, char **argv) {
     snprintf(relay_dir, sizeof relay_dir, "%s", relay_path(R.relay));
     R.dir = relay_dir;
   }
+  if (R.snap_size) {
+    if (!(R.snap = snap_new(R.dir, R.snap_size, err, sizeof err))) {
+      diag_fatal("%s", err);
+      free(classes);
+      goto out;
+    }
+    sink = snap_sink(R.snap);
+    copt.sink = &sink;
+    /* several packets per SIZE, so that the oldest go a little at a time */
+    size_t ps = R.snap_size / 8;
+    copt.packet_size = ps < 4096 ? 4096 : ps > (1u << 20) ? 1u << 20 : ps;
+  }
   W = ctf_open(R.dir, R.ncpus, classes, R.nev, &copt, err, sizeof err);
   if (!W) {
     if (R.relay)
@@ -1284,6 +1375,7 @@ int record_main(int argc, char **argv) {
     free(classes);
     goto out;
   }
+  ctf_set_trigger(W, R.trig_first, R.trig_last);
   int dumped = R.kernel ? kprof_statedump(W) : 0;
   if (R.verbose && R.kernel)
     fprintf(stderr, "etrace: statedump of %d threads\n", dumped);
@@ -1319,6 +1411,10 @@ int record_main(int argc, char **argv) {
     fprintf(stderr, "etrace: recorded %llu events (%.2f MB, %llu packets) to %s in %.2f s\n",
             (unsigned long long)(st.events - st.unwritten), st.bytes / 1e6,
             (unsigned long long)st.packets, R.dir, (t_end - t0) / 1e9);
+  if (R.snap && !R.quiet)
+    fprintf(stderr, "etrace: flight recorder held at most %.2f MiB of packets (%d CPUs x %.2f "
+                    "MiB kept)\n",
+            snap_peak(R.snap) / 1048576.0, R.ncpus, R.snap_size / 1048576.0);
   if (lost)
     fprintf(stderr, "etrace: lost %llu events: the ring buffer was full (raise -b)\n",
             (unsigned long long)lost);
