@@ -4,23 +4,22 @@
 # by pid; the traces it writes are read back by babeltrace2, live ones
 # through babeltrace2's lttng-live source.
 #
-#   tests/relay/run.sh [NAME...]      run all tests, or those named
+#   tests/record/relay/run.sh [NAME...]      run all tests, or those named
 #
 # Prints "PASS name" or "FAIL name: why".  Needs root, ./etrace,
 # tests/bin/workload, lttng-relayd and babeltrace2 (scripts/deps.sh).
 # Logs and the relays' output trees are kept under tests/out/relay/NAME/.
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../../lib.sh"
+[ $# -eq 0 ] && plan 11
 
 ET=./etrace
 WL=tests/bin/workload
 OUT=tests/out/relay
-FAKE=tests/relay/fake_relay.py
+FAKE=tests/record/relay/fake_relay.py
 HOST=$(uname -n)
 NCPU=$(nproc --all 2>/dev/null || nproc)
 export BABELTRACE_TERM_COLOR=NEVER
 
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
 want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 ONLY="$*"
 
@@ -298,8 +297,10 @@ if want $t; then
     rc=$?
     [ $rc -eq 1 ] || { ok=0; fail $t "$u: exit status $rc"; break; }
   done
-  $ET record --relay net://127.0.0.1 -o $L/x syscalls:sys_enter_getppid 2>>$L/stderr
-  [ $? -eq 1 ] || { ok=0; fail $t "-o with --relay accepted"; }
+  if [ $ok = 1 ]; then
+    $ET record --relay net://127.0.0.1 -o $L/x syscalls:sys_enter_getppid 2>>$L/stderr
+    [ $? -eq 1 ] || { ok=0; fail $t "-o with --relay accepted"; }
+  fi
   if [ $ok = 1 ]; then
     if [ "$(grep -c "error: relay URL '" $L/stderr)" != 4 ]; then fail $t "messages: $(head -c 400 $L/stderr)"
     elif ! grep -q "error: record: -o DIR and --relay are exclusive" $L/stderr; then fail $t "no message for -o with --relay"
