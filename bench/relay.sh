@@ -1,8 +1,11 @@
 #!/bin/sh
-# Streaming to lttng-relayd: events/s recorded and events lost while one
-# getppid loop runs on each CPU, for
+# Streaming to lttng-relayd, and the flight recorder: events/s recorded,
+# events lost and the recorder's CPU time per event while one getppid loop
+# runs on each CPU, for
 #   - no tracer (the ceiling: how fast the loops call getppid),
 #   - etrace record -o DIR (local CTF files),
+#   - etrace record --snapshot 4M -o DIR (packets kept in memory; one
+#     snapshot written at the end by SIGUSR1),
 #   - etrace record --relay to an lttng-relayd on 127.0.0.1 (own ports;
 #     --live-timer 0.1: a session ends with one live period for viewers),
 # then the relay's trace is counted with babeltrace2.  Figures, not a
@@ -29,7 +32,9 @@ loops() {
   wait
   echo $(( $(now_ms) - t0 ))
 }
-cpu_ms() {
+# cpu_ms PID: CPU time of the (single-threaded) recorder so far, ms
+cpu_ms() { awk '{ printf "%.1f", $1 / 1e6 }' /proc/$1/schedstat 2>/dev/null || echo 0; }
+relayd_cpu_ms() {
   awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' /proc/$1/stat 2>/dev/null || echo 0
 }
 rate() { awk -v n="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.0f", n * 1000 / ms; else print 0 }'; }
@@ -49,8 +54,10 @@ run_etrace() {
   sleep 0.5
   t0=$(now_ms)
   ms=$(loops)
+  [ -n "${SNAP:-}" ] && kill -USR1 $rec && sleep 0.3
   kill -INT $rec
-  while kill -0 $rec 2> /dev/null; do cpu=$(cpu_ms $rec); sleep 0.05; done
+  cpu=0
+  while kill -0 $rec 2> /dev/null; do cpu=$(cpu_ms $rec); sleep 0.02; done
   wait $rec
   e2e=$(( $(now_ms) - t0 ))
   written=$(field 'recorded \([0-9]*\) events' $OUT/$label.stderr)
@@ -58,10 +65,13 @@ run_etrace() {
   undelivered=$(field '.*: \([0-9]*\) events not delivered' $OUT/$label.stderr)
   echo "etrace $label: ${written:-0} events recorded, ${lost:-0} lost in the ring buffers," \
        "${undelivered:-0} not delivered; loops took $ms ms, all events stored after $e2e ms:" \
-       "$(rate ${written:-0} $e2e) events/s end to end; recorder CPU about $cpu ms"
+       "$(rate ${written:-0} $e2e) events/s end to end; recorder CPU $cpu ms" \
+       "($(awk -v c="$cpu" -v n="${written:-0}" 'BEGIN { if (n > 0) printf "%.1f", c * 1e6 / n }') ns/event)"
 }
 
 run_etrace local -o $OUT/trace
+SNAP=1 run_etrace snapshot --snapshot 4M -o $OUT/snap
+grep '^etrace: \(snapshot\|flight\)' $OUT/snapshot.stderr
 
 port=$((30000 + $$ % 20000))
 lttng-relayd -C tcp://127.0.0.1:$port -D tcp://127.0.0.1:$((port + 1)) \
@@ -69,7 +79,7 @@ lttng-relayd -C tcp://127.0.0.1:$port -D tcp://127.0.0.1:$((port + 1)) \
 relayd=$!
 sleep 0.5
 run_etrace relay --relay net://127.0.0.1:$port:$((port + 1)) --session bench --live-timer 0.1
-echo "lttng-relayd CPU $(cpu_ms $relayd) ms"
+echo "lttng-relayd CPU $(relayd_cpu_ms $relayd) ms"
 kill $relayd
 wait $relayd 2> /dev/null
 d=$(find $OUT/relay -type d -name kernel | head -1)
