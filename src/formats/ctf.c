@@ -15,7 +15,7 @@
  *    the first/last event (§4.3);
  *  - a final packet per CPU carries the final discarded count (§4.2).
  * With a sink (CtfOptions.sink, e.g. a relay daemon) the same packets go
- * to the sink instead of stream files.
+ * to the sink instead of stream files, or to both (CtfOptions.tee).
  */
 #include "formats/ctf.h"
 #include "etrace.h"
@@ -84,7 +84,8 @@ struct CtfWriter {
   size_t cap;               /* packet buffer size */
   unsigned char *scratch;   /* one event, while it is moved back */
   uint64_t start_ns;
-  const CtfSink *sink;      /* NULL: stream files */
+  const CtfSink *sink;      /* NULL: stream files only */
+  bool files;               /* stream files in dir (no sink, or tee) */
   uint64_t last_flush_ns;   /* the previous ctf_flush() */
   int trig_first, trig_last;  /* classes counted as triggers */
   uint64_t triggered;
@@ -383,7 +384,7 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
     return NULL;
   }
   cap += CTF_PACKET_HEADER_SIZE + maxev;
-  if (!opt->sink && make_dir(dir, err, errlen) < 0)
+  if ((!opt->sink || opt->tee) && make_dir(dir, err, errlen) < 0)
     return NULL;
 
   CtfWriter *w = calloc(1, sizeof *w);
@@ -396,6 +397,7 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
   w->start_ns = opt->start_ns ? opt->start_ns : clock_ns(CLOCK_MONOTONIC);
   w->last_flush_ns = w->start_ns;
   w->sink = opt->sink;
+  w->files = !opt->sink || opt->tee;
   if (getrandom(w->uuid, sizeof w->uuid, 0) != sizeof w->uuid) {
     uint64_t a = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32), b = clock_ns(CLOCK_MONOTONIC);
     memcpy(w->uuid, &a, 8);
@@ -411,9 +413,9 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
   }
   Buf meta = {0};
   build_metadata(&meta, w, &o);
-  if (w->sink ? w->sink->open(w->sink->ctx, ncpus, meta.data, meta.len) < 0
-              : write_metadata(dir, &meta) < 0) {
-    if (!w->sink)
+  bool file_err = w->files && write_metadata(dir, &meta) < 0;
+  if (file_err || (w->sink && w->sink->open(w->sink->ctx, ncpus, meta.data, meta.len) < 0)) {
+    if (file_err)
       snprintf(err, errlen, "cannot write %s/metadata: %s", dir, strerror(errno));
     else
       snprintf(err, errlen, "cannot send the trace's metadata");
@@ -430,9 +432,9 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
     Stream *s = &w->s[i];
     char path[4096];
     snprintf(path, sizeof path, "%s/channel0_%d", dir, i);
-    s->fd = w->sink ? -1 : open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    s->fd = !w->files ? -1 : open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
     s->buf = malloc(cap);
-    if ((!w->sink && s->fd < 0) || !s->buf) {
+    if ((w->files && s->fd < 0) || !s->buf) {
       snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
       for (int j = 0; j <= i; j++) {
         if (w->s[j].fd >= 0)
@@ -478,15 +480,22 @@ static bool write_packet(CtfWriter *w, Stream *s, unsigned char *buf, size_t len
   put64(buf + PK_SEQ, s->seq++);
   put64(buf + PK_DISCARDED, discarded);
   put32(buf + PK_CPU, s->cpu);
-  ssize_t n;
-  if (w->sink) {
+  ssize_t n = (ssize_t)len;
+  if (w->sink && !w->st.sink_failed) {
     CtfPacketInfo pi = {.cpu = s->cpu, .ts_begin = ts_begin, .ts_end = ts_end,
                         .content_bits = (uint64_t)len * 8, .size_bits = (uint64_t)len * 8,
                         .seq = s->seq - 1, .discarded = discarded, .events = events};
-    n = w->sink->packet(w->sink->ctx, buf, len, &pi) < 0 ? -1 : (ssize_t)len;
-  } else {
-    n = write(s->fd, buf, len);
+    if (w->sink->packet(w->sink->ctx, buf, len, &pi) < 0) {
+      if (w->files)
+        w->st.sink_failed = true;   /* leave it; the files go on */
+      else
+        n = -1;
+    }
   }
+  if (w->st.sink_failed)
+    w->st.undelivered += events;
+  if (w->files)
+    n = write(s->fd, buf, len);
   s->last_end = ts_end;
   if (n == (ssize_t)len) {
     s->file_size += len;
@@ -501,7 +510,7 @@ static bool write_packet(CtfWriter *w, Stream *s, unsigned char *buf, size_t len
    * events count as discarded in the next packet written. */
   w->st.write_errno = n < 0 ? errno : ENOSPC;
   w->st.packets_lost++;
-  if (n > 0 && !w->sink && ftruncate(s->fd, s->file_size) < 0)
+  if (n > 0 && w->files && ftruncate(s->fd, s->file_size) < 0)
     w->st.write_errno = errno;
   return false;
 }
@@ -693,6 +702,8 @@ static void mark_idle(CtfWriter *w, Stream *s, uint64_t ts) {
   s->ts_last = ts;
 }
 
+bool ctf_sink_failed(const CtfWriter *w) { return w->st.sink_failed; }
+
 int ctf_flush(CtfWriter *w) {
   uint64_t quiet = w->last_flush_ns;
   w->last_flush_ns = clock_ns(CLOCK_MONOTONIC);
@@ -700,7 +711,8 @@ int ctf_flush(CtfWriter *w) {
     Stream *s = &w->s[i];
     /* distinct per stream: live viewers warn about streams whose next
      * messages tie */
-    if (!s->pkt_events && w->sink && w->sink->idle && quiet > (uint64_t)s->cpu)
+    if (!s->pkt_events && w->sink && w->sink->idle && !w->st.sink_failed &&
+        quiet > (uint64_t)s->cpu)
       mark_idle(w, s, quiet - s->cpu);
     close_packet(w, s);
   }

@@ -106,6 +106,10 @@ typedef struct CtfOptions {
                                sink takes the metadata and the packets, each
                                stream starts with an empty packet, and
                                ctf_flush() sends beacons for idle streams */
+  bool tee;                 /* with sink: the stream files in the directory
+                               too; a sink that fails is then left (its
+                               events counted as undelivered) and the files
+                               go on */
 } CtfOptions;
 
 typedef struct CtfWriter CtfWriter;
@@ -135,6 +139,9 @@ void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size);
 /* Update the cumulative count of events lost on `cpu` (never decreases). */
 void ctf_set_discarded(CtfWriter *w, int cpu, uint64_t total);
 
+/* With tee: the sink has failed (the files go on). */
+bool ctf_sink_failed(const CtfWriter *w);
+
 /* Close every open packet that holds events (the periodic flush). */
 int ctf_flush(CtfWriter *w);
 
@@ -156,6 +163,8 @@ struct CtfStats {
   uint64_t bad;             /* malformed records skipped */
   uint64_t packets_lost;    /* packets that could not be written */
   int write_errno;          /* the last write error, or 0 */
+  bool sink_failed;         /* tee: the sink failed, the files went on */
+  uint64_t undelivered;     /* tee: events the sink did not take */
 };
 void ctf_stats(const CtfWriter *w, CtfStats *st);
 

@@ -83,6 +83,8 @@ typedef struct Rec {
   const char *session;    /* --session */
   double flush_s;         /* --live-timer: packet flush period */
   Relay *relay;
+  char relay_dir[4096];   /* the session's directory under the relay's output */
+  bool tee;               /* --relay with -o: local files too */
   size_t snap_size;       /* --snapshot: bytes kept per CPU (0: off) */
   const char *trigger;    /* --trigger */
   int trig_first, trig_last; /* its events */
@@ -974,7 +976,7 @@ static int run_loop(void) {
 
   bool tty = !R.quiet && isatty(2);
   uint64_t last_events = 0, last_t = now_ns(), lost = 0;
-  bool shown = false, stop = false, more = false, snap_req = false;
+  bool shown = false, stop = false, more = false, snap_req = false, relay_left = false;
   if (R.child > 0)
     child_start();
   while (!stop) {
@@ -991,8 +993,13 @@ static int run_loop(void) {
         uint64_t x;
         if (read(tfd, &x, sizeof x) < 0) { /* nothing */ }
         lost = update_drops();
-        if (ctf_flush(W) < 0 && R.relay)
+        if (ctf_flush(W) < 0 && R.relay && !R.tee)
           stop = true; /* the relay is gone: stop, count what was not delivered */
+        if (R.tee && ctf_sink_failed(W) && !relay_left) {
+          relay_left = true;
+          fprintf(stderr, "etrace: %s: recording goes on in %s only\n", relay_error(R.relay),
+                  R.dir);
+        }
         if (tty) {
           progress(&last_events, &last_t, lost);
           shown = true;
@@ -1037,7 +1044,7 @@ static void usage(FILE *f) {
   fputs("USAGE:\n"
         "    etrace record -o DIR [options] EVENT...\n"
         "    etrace record -o DIR --profile kernel [options] [EVENT...]\n"
-        "    etrace record --relay net://HOST[:PORT[:DATA_PORT]] [--session NAME] [options] EVENT...\n"
+        "    etrace record --relay net://HOST[:PORT[:DATA_PORT]] [--session NAME] [-o DIR] [options] EVENT...\n"
         "    etrace record --snapshot SIZE -o DIR [--trigger 'EVENT /PREDICATE/'] [options] EVENT...\n"
         "    etrace ctf repair [-n] DIR\n"
         "\n"
@@ -1056,11 +1063,13 @@ static void usage(FILE *f) {
         "    -o DIR         the trace directory (new, or empty)\n"
         "    --relay net://HOST[:CONTROL_PORT[:DATA_PORT]]\n"
         "                   stream the trace to an lttng-relayd (ports 5342/5343 by\n"
-        "                   default) instead of -o: it lands under the relay's output\n"
-        "                   as HOSTNAME/SESSION-DATE/kernel/, and live viewers\n"
+        "                   default): it lands under the relay's output as\n"
+        "                   HOSTNAME/SESSION-DATE/kernel/, and live viewers\n"
         "                   (babeltrace2 --input-format=lttng-live) read it while it is\n"
-        "                   recorded.  If the relay goes away, recording stops and the\n"
-        "                   events not delivered are counted (nothing is kept locally)\n"
+        "                   recorded.  If the relay goes away or stops reading (5 s),\n"
+        "                   recording stops (exit status 1) and the events not\n"
+        "                   delivered are counted; with -o DIR too, the trace is also\n"
+        "                   written to DIR and recording goes on there\n"
         "    --session NAME the relay session's name (default etrace-DATE)\n"
         "    --snapshot SIZE\n"
         "                   flight recorder: keep the newest SIZE (e.g. 64M) of whole\n"
@@ -1245,10 +1254,6 @@ int record_main(int argc, char **argv) {
     default: usage(stderr); return 1;
     }
   }
-  if (R.dir && R.relay_url) {
-    diag_fatal("record: -o DIR and --relay are exclusive: the relay writes the trace");
-    return 1;
-  }
   if (R.snap_size && R.relay_url) {
     diag_fatal("--snapshot writes snapshots under -o DIR: not with --relay");
     return 1;
@@ -1350,9 +1355,10 @@ int record_main(int argc, char **argv) {
     sink = relay_sink(R.relay);
     copt.sink = &sink;
     copt.trace_name = R.session;
-    static char relay_dir[4096]; /* outlives the relay, for the summary */
-    snprintf(relay_dir, sizeof relay_dir, "%s", relay_path(R.relay));
-    R.dir = relay_dir;
+    snprintf(R.relay_dir, sizeof R.relay_dir, "%s", relay_path(R.relay));
+    copt.tee = R.tee = R.dir != NULL;
+    if (!R.dir)
+      R.dir = R.relay_dir;
   }
   if (R.snap_size) {
     if (!(R.snap = snap_new(R.dir, R.snap_size, err, sizeof err))) {
@@ -1388,9 +1394,10 @@ int record_main(int argc, char **argv) {
   }
   uint64_t t0 = now_ns();
   if (!R.quiet)
-    fprintf(stderr, "etrace: recording %d %s to %s%s%s\n", R.nev,
+    fprintf(stderr, "etrace: recording %d %s to %s%s%s%s%s\n", R.nev,
             R.kernel ? "event classes (LTTng kernel profile)" : R.nev == 1 ? "tracepoint" : "tracepoints",
-            R.relay ? "the relay, " : "", R.dir, R.cmd || R.duration > 0 ? "" : "; Ctrl-C to stop");
+            R.relay ? "the relay, " : "", R.relay ? R.relay_dir : "", R.tee ? " and to " : "",
+            R.relay && !R.tee ? "" : R.dir, R.cmd || R.duration > 0 ? "" : "; Ctrl-C to stop");
   run_loop();
   uint64_t t_end = now_ns();
 
@@ -1403,9 +1410,12 @@ int record_main(int argc, char **argv) {
   int cerr = ctf_close(W, t1, &st);
   W = NULL;
   char rerr[512] = "";
-  if (R.relay && relay_close(R.relay, rerr, sizeof rerr) < 0)
+  if (R.relay && relay_close(R.relay, rerr, sizeof rerr) < 0 && !R.tee)
     cerr = -1;
   R.relay = NULL;
+  if (R.tee && rerr[0])
+    fprintf(stderr, "etrace: %s: %llu events not delivered to the relay (all of them are in %s)\n",
+            rerr, (unsigned long long)st.undelivered, R.dir);
   free(classes);
   if (!R.quiet)
     fprintf(stderr, "etrace: recorded %llu events (%.2f MB, %llu packets) to %s in %.2f s\n",

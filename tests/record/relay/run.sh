@@ -10,7 +10,7 @@
 # tests/bin/workload, lttng-relayd and babeltrace2 (scripts/deps.sh).
 # Logs and the relays' output trees are kept under tests/out/relay/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 11
+[ $# -eq 0 ] && plan 12
 
 ET=./etrace
 WL=tests/bin/workload
@@ -298,12 +298,7 @@ if want $t; then
     [ $rc -eq 1 ] || { ok=0; fail $t "$u: exit status $rc"; break; }
   done
   if [ $ok = 1 ]; then
-    $ET record --relay net://127.0.0.1 -o $L/x syscalls:sys_enter_getppid 2>>$L/stderr
-    [ $? -eq 1 ] || { ok=0; fail $t "-o with --relay accepted"; }
-  fi
-  if [ $ok = 1 ]; then
     if [ "$(grep -c "error: relay URL '" $L/stderr)" != 4 ]; then fail $t "messages: $(head -c 400 $L/stderr)"
-    elif ! grep -q "error: record: -o DIR and --relay are exclusive" $L/stderr; then fail $t "no message for -o with --relay"
     else pass $t; fi
   fi
 fi
@@ -337,6 +332,31 @@ relay_fault() {
   fi
   stop_relay
 }
+
+# --- the relay killed while -o DIR is also given: recording goes on locally -----
+t=relay_killed_local
+if want $t; then
+  setup $t
+  if ! start_relay; then fail $t "lttng-relayd did not start: $(head -c 300 $L/relayd.log)"
+  else
+    $ET record --relay net://127.0.0.1:$P1:$P2 --session tee -o $L/local --live-timer 0.5 \
+      -c "$WL nanosleep 300 10000" --cmd-only syscalls:sys_enter_nanosleep 2>$L/stderr &
+    EP=$!
+    sleep 1.5
+    kill -KILL $RPID
+    wait $RPID 2>/dev/null
+    RPID=
+    wait $EP
+    rc=$?
+    n=$(count sys_enter_nanosleep $L/local)
+    undelivered=$(sed -n 's/.*: \([0-9]*\) events not delivered to the relay (all of them are in .*)$/\1/p' $L/stderr)
+    if [ $rc -ne 0 ]; then fail $t "exit status $rc: $(head -c 300 $L/stderr)"
+    elif [ "$n" != 300 ]; then fail $t "$n events in the local trace, expected 300"
+    elif ! grep -q "^etrace: the relay at 127.0.0.1:$P1 closed the connection: recording goes on in $L/local only$" $L/stderr; then fail $t "no notice: $(head -c 400 $L/stderr)"
+    elif [ -z "$undelivered" ] || [ "$undelivered" -lt 1 ] || [ "$undelivered" -gt 300 ]; then fail $t "undelivered count '$undelivered': $(head -c 400 $L/stderr)"
+    else pass $t; fi
+  fi
+fi
 
 t=relay_killed
 want $t && relay_fault $t KILL 4 "etrace: .*relay at 127.0.0.1:[0-9]*.*connection.*: [0-9]* events not delivered"
