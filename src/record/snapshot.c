@@ -136,10 +136,10 @@ static int sink_packet(void *ctx, const void *buf, size_t len, const CtfPacketIn
   c->tail = p;
   c->bytes += len;
   s->held += sizeof *p + len;
+  if (s->held > s->peak) /* before the oldest go: both are in memory now */
+    s->peak = s->held;
   while (c->bytes > s->size && c->head != c->tail)
     drop_oldest(s, c);
-  if (s->held > s->peak)
-    s->peak = s->held;
   return 0;
 }
 

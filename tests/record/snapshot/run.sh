@@ -9,7 +9,7 @@
 # Prints "PASS name" or "FAIL name: why".  Needs root, ./etrace,
 # tests/bin/seqcalls and babeltrace2.  Output under tests/out/snapshot/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 3
+[ $# -eq 0 ] && plan 4
 
 ET=./etrace
 SEQ=tests/bin/seqcalls
@@ -92,6 +92,23 @@ if want $t; then
   [ -z "$why" ] && ! tail -1 $D/snapshot-1.txt | grep -q 'sys_enter_getsid: .*, pid = -12000 }$' && why="last event: $(tail -1 $D/snapshot-1.txt)"
   [ -z "$why" ] && [ -e $D/snapshot-2 ] && why="a second snapshot"
   if [ -n "$why" ]; then fail $t "$why"; else pass $t; fi
+fi
+
+# --- memory: SIZE per CPU plus one packet (SIZE/8) ---------------------------------
+t=memory_bound
+if want $t; then
+  setup $t
+  NCPU=$(nproc --all 2>/dev/null || nproc)
+  $ET record --snapshot 1M -o $D -c "taskset -c 0 $SEQ 200000 signal:200000" --cmd-only \
+    syscalls:sys_enter_getpgid 2>$L/stderr
+  rc=$?
+  held=$(sed -n 's/^etrace: flight recorder held at most \([0-9.]*\) MiB of packets.*/\1/p' $L/stderr)
+  bytes=$(cat $D/snapshot-1/channel0_* 2>/dev/null | wc -c)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ -z "$held" ]; then fail $t "no memory figure: $(head -c 300 $L/stderr)"
+  elif ! awk -v h="$held" -v n="$NCPU" 'BEGIN { exit !(h >= 0.9 && h <= n * 1.15) }'; then fail $t "held $held MiB, expected 0.9 to $NCPU x 1.15"
+  elif [ "$bytes" -lt 900000 ] || [ "$bytes" -gt $((NCPU * 1206000)) ]; then fail $t "the snapshot holds $bytes bytes of packets"
+  else pass $t; fi
 fi
 
 # --- option errors ------------------------------------------------------------------
