@@ -87,3 +87,28 @@ if [ -n "$d" ] && command -v babeltrace2 > /dev/null; then
   n=$(babeltrace2 "$d" -c sink.utils.counter -p 'step=+0' | awk '/Event message/ {print $1}')
   echo "the relay's trace holds $n events ($(du -sm "$d" | cut -f1) MB)"
 fi
+
+# Live latency: how long after an event a live viewer prints it
+# (babeltrace2 lttng-live; etrace's default --live-timer of 1 s).
+port=$((port + 3))
+lttng-relayd -C tcp://127.0.0.1:$port -D tcp://127.0.0.1:$((port + 1)) \
+  -L tcp://127.0.0.1:$((port + 2)) -o "$PWD/$OUT/relay-live" > $OUT/relayd-live.log 2>&1 &
+relayd=$!
+sleep 0.5
+$ET record -q --relay net://127.0.0.1:$port:$((port + 1)) --session live --cmd-only \
+  -c "tests/bin/workload sleep 2000 getppid 1 sleep 1500 getppid 1 sleep 1500 getppid 1 sleep 1500" \
+  syscalls:sys_enter_getppid 2> $OUT/live.stderr &
+rec=$!
+for _ in $(seq 1 40); do
+  babeltrace2 --input-format=lttng-live net://127.0.0.1:$((port + 2)) 2> /dev/null | grep -q /live && break
+  sleep 0.05
+done
+timeout 15 babeltrace2 --clock-seconds --input-format=lttng-live \
+  "net://127.0.0.1:$((port + 2))/host/$(uname -n)/live" 2> /dev/null |
+  while read -r line; do echo "$(date +%s.%N) $line"; done > $OUT/live.txt
+wait $rec
+kill $relayd
+wait $relayd 2> /dev/null
+# each line: arrival (epoch s), then [event time (epoch s)]
+awk '{ t = $2; gsub(/[\[\]]/, "", t); d = $1 - t; s += d; if (d > m) m = d; n++ }
+     END { if (n) printf "live latency: %d events seen by babeltrace2 lttng-live %.2f s after they happened on average, %.2f s at most\n", n, s / n, m }' $OUT/live.txt

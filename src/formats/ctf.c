@@ -704,8 +704,9 @@ static void mark_idle(CtfWriter *w, Stream *s, uint64_t ts) {
 
 bool ctf_sink_failed(const CtfWriter *w) { return w->st.sink_failed; }
 
-int ctf_flush(CtfWriter *w) {
-  uint64_t quiet = w->last_flush_ns;
+int ctf_flush(CtfWriter *w) { return ctf_flush_at(w, w->last_flush_ns); }
+
+int ctf_flush_at(CtfWriter *w, uint64_t quiet) {
   w->last_flush_ns = clock_ns(CLOCK_MONOTONIC);
   for (int i = 0; i < w->ncpus; i++) {
     Stream *s = &w->s[i];

@@ -142,8 +142,13 @@ void ctf_set_discarded(CtfWriter *w, int cpu, uint64_t total);
 /* With tee: the sink has failed (the files go on). */
 bool ctf_sink_failed(const CtfWriter *w);
 
-/* Close every open packet that holds events (the periodic flush). */
+/* Close every open packet that holds events (the periodic flush).  A
+ * sink's idle streams are announced as having no event before the
+ * previous flush. */
 int ctf_flush(CtfWriter *w);
+/* The same, announcing idle streams up to `quiet`: the caller has handed
+ * over every event older than that. */
+int ctf_flush_at(CtfWriter *w, uint64_t quiet);
 
 /* Close the open packets, write a final packet per CPU carrying the final
  * discarded count (stop_ns: the time recording stopped), fsync, free.

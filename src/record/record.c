@@ -993,7 +993,11 @@ static int run_loop(void) {
         uint64_t x;
         if (read(tfd, &x, sizeof x) < 0) { /* nothing */ }
         lost = update_drops();
-        if (ctf_flush(W) < 0 && R.relay && !R.tee)
+        /* every event older than q is in a ring (bar one being written:
+         * 1 ms of margin) and, once drained, handed over */
+        uint64_t q = now_ns() - 1000000;
+        bool drained = !consume_all(1 << 20);
+        if ((drained ? ctf_flush_at(W, q) : ctf_flush(W)) < 0 && R.relay && !R.tee)
           stop = true; /* the relay is gone: stop, count what was not delivered */
         if (R.tee && ctf_sink_failed(W) && !relay_left) {
           relay_left = true;
