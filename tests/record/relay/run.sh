@@ -41,8 +41,13 @@ setup() { # setup NAME: fresh directory for the test's logs and relay output
   mkdir -p "$L"
 }
 
-# listening PORT: something listens on 127.0.0.1:PORT
-listening() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+# listening PORT: a TCP socket listens on PORT (state 0A in /proc/net/tcp*)
+listening() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v p=":$hex" '$2 ~ p"$" && $4 == "0A" { found = 1 } END { exit !found }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
 
 # free_ports: sets P1 P2 P3, three consecutive ports nobody listens on
 free_ports() {
