@@ -1176,6 +1176,108 @@ static void cleanup(void) {
   arena_free_all();
 }
 
+/* --relay, --session, --live-timer, --snapshot, --trigger. */
+static int sink_option(int ch, const char *arg) {
+  char *end;
+  switch (ch) {
+  case OPT_RELAY: R.relay_url = arg; break;
+  case OPT_SESSION: R.session = arg; break;
+  case OPT_LIVE_TIMER:
+    R.flush_s = strtod(arg, &end);
+    if (*end || !(R.flush_s >= 0.01 && R.flush_s <= 3600)) {
+      diag_fatal("invalid --live-timer '%s': expected seconds, 0.01 to 3600", arg);
+      return -1;
+    }
+    break;
+  case OPT_SNAPSHOT:
+    if (!(R.snap_size = snap_parse_size(arg)) || R.snap_size < 4096) {
+      diag_fatal("invalid --snapshot size '%s': expected bytes per CPU, at least 4K, e.g. 64M",
+                 arg);
+      return -1;
+    }
+    break;
+  case OPT_TRIGGER: R.trigger = arg; break;
+  }
+  return 0;
+}
+
+/* --relay / --snapshot / --trigger / --session combinations. */
+static int check_sink_options(void) {
+  if (R.snap_size && R.relay_url) {
+    diag_fatal("--snapshot writes snapshots under -o DIR: not with --relay");
+    return -1;
+  }
+  if (R.trigger && !R.snap_size) {
+    diag_fatal("--trigger needs --snapshot SIZE");
+    return -1;
+  }
+  if (R.session && !R.relay_url) {
+    diag_fatal("--session needs --relay");
+    return -1;
+  }
+  return 0;
+}
+
+/* --trigger, after the recorded events: its own programs and classes. */
+static int add_trigger(void) {
+  int first = R.nev;
+  if (expand(R.trigger) < 0)
+    return -1;
+  if (R.nev == first) {
+    diag_fatal("--trigger '%s': its tracepoint is also recorded; trigger on another one",
+               R.trigger);
+    return -1;
+  }
+  R.trig_first = first;
+  R.trig_last = R.nev;
+  return 0;
+}
+
+/* Where the packets go besides (or instead of) -o DIR: the relay, or the
+ * flight recorder.  Fills copt->sink with *sink. */
+static int open_sink(CtfOptions *copt, CtfSink *sink) {
+  char err[512];
+  if (R.relay_url) {
+    if (!(R.relay = relay_open(R.relay_url, R.session, R.flush_s, err, sizeof err))) {
+      diag_fatal("%s", err);
+      return -1;
+    }
+    *sink = relay_sink(R.relay);
+    copt->sink = sink;
+    copt->trace_name = R.session;
+    snprintf(R.relay_dir, sizeof R.relay_dir, "%s", relay_path(R.relay));
+    copt->tee = R.tee = R.dir != NULL;
+    if (!R.dir)
+      R.dir = R.relay_dir;
+  }
+  if (R.snap_size) {
+    if (!(R.snap = snap_new(R.dir, R.snap_size, err, sizeof err))) {
+      diag_fatal("%s", err);
+      return -1;
+    }
+    *sink = snap_sink(R.snap);
+    copt->sink = sink;
+    /* several packets per SIZE, so that the oldest go a little at a time */
+    size_t ps = R.snap_size / 8;
+    copt->packet_size = ps < 4096 ? 4096 : ps > (1u << 20) ? 1u << 20 : ps;
+  }
+  return 0;
+}
+
+/* After ctf_close: close the session on the relay (waiting until it has
+ * written everything).  -1 when events were not delivered and no local
+ * copy has them (the reason in err). */
+static int close_relay(const CtfStats *st, char *err, size_t errlen) {
+  if (!R.relay)
+    return 0;
+  int rc = relay_close(R.relay, err, errlen);
+  R.relay = NULL;
+  if (R.tee && err[0])
+    fprintf(stderr, "etrace: %s: %llu events not delivered to the relay (all of them are in %s)\n",
+            err, (unsigned long long)st->undelivered, R.dir);
+  return R.tee ? 0 : rc;
+}
+
 int record_main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "ctf"))
     return repair_main(argc, argv);
@@ -1235,41 +1337,20 @@ int record_main(int argc, char **argv) {
         return 1;
       }
       break;
-    case OPT_RELAY: R.relay_url = optarg; break;
-    case OPT_SESSION: R.session = optarg; break;
-    case OPT_LIVE_TIMER: {
-      char *end;
-      R.flush_s = strtod(optarg, &end);
-      if (*end || !(R.flush_s >= 0.01 && R.flush_s <= 3600)) {
-        diag_fatal("invalid --live-timer '%s': expected seconds, 0.01 to 3600", optarg);
-        return 1;
-      }
-      break;
-    }
+    case OPT_RELAY:
+    case OPT_SESSION:
+    case OPT_LIVE_TIMER:
     case OPT_SNAPSHOT:
-      if (!(R.snap_size = snap_parse_size(optarg)) || R.snap_size < 4096) {
-        diag_fatal("invalid --snapshot size '%s': expected bytes per CPU, at least 4K, "
-                   "e.g. 64M", optarg);
+    case OPT_TRIGGER:
+      if (sink_option(ch, optarg) < 0)
         return 1;
-      }
       break;
-    case OPT_TRIGGER: R.trigger = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 1;
     }
   }
-  if (R.snap_size && R.relay_url) {
-    diag_fatal("--snapshot writes snapshots under -o DIR: not with --relay");
+  if (check_sink_options() < 0)
     return 1;
-  }
-  if (R.trigger && !R.snap_size) {
-    diag_fatal("--trigger needs --snapshot SIZE");
-    return 1;
-  }
-  if (R.session && !R.relay_url) {
-    diag_fatal("--session needs --relay");
-    return 1;
-  }
   if (!R.dir && !verify && !R.relay_url) {
     diag_fatal("record: -o DIR (or --relay URL) is required");
     usage(stderr);
@@ -1303,20 +1384,9 @@ int record_main(int argc, char **argv) {
       cleanup();
       return 1;
     }
-  if (R.trigger) { /* after the recorded events: its own programs and classes */
-    int first = R.nev;
-    if (expand(R.trigger) < 0) {
-      cleanup();
-      return 1;
-    }
-    if (R.nev == first) {
-      diag_fatal("--trigger '%s': its tracepoint is also recorded; trigger on another one",
-                 R.trigger);
-      cleanup();
-      return 1;
-    }
-    R.trig_first = first;
-    R.trig_last = R.nev;
+  if (R.trigger && add_trigger() < 0) {
+    cleanup();
+    return 1;
   }
   if (prepare_events() < 0) {
     cleanup();
@@ -1350,31 +1420,9 @@ int record_main(int argc, char **argv) {
   CtfOptions copt = {.command = R.cmd, .start_ns = now_ns(), .lttng_kernel = R.kernel};
   char err[512];
   CtfSink sink;
-  if (R.relay_url) {
-    if (!(R.relay = relay_open(R.relay_url, R.session, R.flush_s, err, sizeof err))) {
-      diag_fatal("%s", err);
-      free(classes);
-      goto out;
-    }
-    sink = relay_sink(R.relay);
-    copt.sink = &sink;
-    copt.trace_name = R.session;
-    snprintf(R.relay_dir, sizeof R.relay_dir, "%s", relay_path(R.relay));
-    copt.tee = R.tee = R.dir != NULL;
-    if (!R.dir)
-      R.dir = R.relay_dir;
-  }
-  if (R.snap_size) {
-    if (!(R.snap = snap_new(R.dir, R.snap_size, err, sizeof err))) {
-      diag_fatal("%s", err);
-      free(classes);
-      goto out;
-    }
-    sink = snap_sink(R.snap);
-    copt.sink = &sink;
-    /* several packets per SIZE, so that the oldest go a little at a time */
-    size_t ps = R.snap_size / 8;
-    copt.packet_size = ps < 4096 ? 4096 : ps > (1u << 20) ? 1u << 20 : ps;
+  if (open_sink(&copt, &sink) < 0) {
+    free(classes);
+    goto out;
   }
   W = ctf_open(R.dir, R.ncpus, classes, R.nev, &copt, err, sizeof err);
   if (!W) {
@@ -1414,12 +1462,8 @@ int record_main(int argc, char **argv) {
   int cerr = ctf_close(W, t1, &st);
   W = NULL;
   char rerr[512] = "";
-  if (R.relay && relay_close(R.relay, rerr, sizeof rerr) < 0 && !R.tee)
+  if (close_relay(&st, rerr, sizeof rerr) < 0)
     cerr = -1;
-  R.relay = NULL;
-  if (R.tee && rerr[0])
-    fprintf(stderr, "etrace: %s: %llu events not delivered to the relay (all of them are in %s)\n",
-            rerr, (unsigned long long)st.undelivered, R.dir);
   free(classes);
   if (!R.quiet)
     fprintf(stderr, "etrace: recorded %llu events (%.2f MB, %llu packets) to %s in %.2f s\n",
