@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -36,11 +37,15 @@ enum {
   CMD_DATA_PENDING = 8,
   CMD_SEND_INDEX = 13,
   CMD_STREAMS_SENT = 16,
+  CMD_CREATE_TRACE_CHUNK = 19,
+  CMD_CLOSE_TRACE_CHUNK = 20,
 };
 
 #define PROTO_MAJOR 2
-#define PROTO_MINOR 10        /* the last version without trace chunks */
+#define PROTO_MINOR 13        /* announced: lttng-relayd 2.13's protocol */
+#define CHUNKS_MINOR 11       /* sessions hold trace chunks since 2.11 */
 #define PROTO_MIN_MINOR 4     /* live sessions and indexes appeared in 2.4 */
+#define CHUNK_ID 0            /* the session's one trace chunk */
 #define RELAY_OK 10           /* LTTNG_OK */
 #define SESSION_NAME_LEN 255  /* create session (2.4): char[255] */
 #define HOSTNAME_LEN 64       /* create session (2.4): char[64] */
@@ -59,7 +64,9 @@ struct Relay {
   int timeout_ms;
   uint64_t session_id;
   uint32_t live_timer_us;
-  char *path;
+  bool chunk;                 /* protocol 2.11+: the trace chunk is open */
+  char *path;                 /* the trace's directory below the relay's output */
+  const char *stream_path;    /* the streams' path in the add-stream command */
   char where[300];            /* HOST:PORT of the control connection */
   RelayStream meta;
   RelayStream *streams;
@@ -284,10 +291,10 @@ int relay_parse_url(const char *url, RelayTarget *t, char *err, size_t errlen) {
   return 0;
 }
 
-static bool handshake(Relay *r) {
+static bool handshake(Relay *r, uint32_t max_minor) {
   unsigned char v[8], rep[8];
   put_be32(v, PROTO_MAJOR);
-  put_be32(v + 4, PROTO_MINOR);
+  put_be32(v + 4, max_minor);
   if (!command(r, CMD_VERSION, v, sizeof v, rep, sizeof rep)) {
     char why[512];
     snprintf(why, sizeof why, "%s", r->err);
@@ -302,11 +309,13 @@ static bool handshake(Relay *r) {
          r->where, major, minor, PROTO_MAJOR, PROTO_MIN_MINOR, PROTO_MAJOR, PROTO_MINOR);
     return false;
   }
-  r->minor = minor < PROTO_MINOR ? minor : PROTO_MINOR;
+  r->minor = minor < max_minor ? minor : max_minor;
   return true;
 }
 
-static bool create_session(Relay *r, const RelayOptions *opt) {
+/* Protocol 2.4 to 2.10: fixed-size names; the streams carry the whole
+ * path below the relay's output directory. */
+static bool create_session_2_4(Relay *r, const RelayOptions *opt) {
   unsigned char m[SESSION_NAME_LEN + HOSTNAME_LEN + 8] = {0};
   snprintf((char *)m, SESSION_NAME_LEN, "%s", opt->session);
   snprintf((char *)m + SESSION_NAME_LEN, HOSTNAME_LEN, "%s", opt->hostname);
@@ -321,7 +330,107 @@ static bool create_session(Relay *r, const RelayOptions *opt) {
     return false;
   }
   r->session_id = get_be64(rep);
+  char date[32];
+  struct tm tm;
+  localtime_r(&opt->creation_time, &tm);
+  strftime(date, sizeof date, "%Y%m%d-%H%M%S", &tm);
+  char path[PATHNAME_LEN];
+  if (opt->name_has_date)
+    snprintf(path, sizeof path, "%s/%s/kernel", opt->hostname, opt->session);
+  else
+    snprintf(path, sizeof path, "%s/%s-%s/kernel", opt->hostname, opt->session, date);
+  r->path = strdup(path);
+  r->stream_path = r->path;
   return true;
+}
+
+/* Protocol 2.11+ (struct lttcomm_relayd_create_session_2_11): lengths,
+ * live timer, flags, the session daemon's UUID and session id (etrace's
+ * own, random), the creation time, no current trace chunk; then the names.
+ * The reply gives the session's directory; the relay names it. */
+static bool create_session_2_11(Relay *r, const RelayOptions *opt) {
+  size_t ln = strlen(opt->session) + 1, lh = strlen(opt->hostname) + 1, lb = 1;
+  size_t len = 59 + ln + lh + lb;
+  unsigned char *m = calloc(1, len), uuid[16];
+  put_be32(m, ln);
+  put_be32(m + 4, lh);
+  put_be32(m + 8, lb);
+  put_be32(m + 12, opt->live_timer_us);
+  m[16] = 0;                        /* not a snapshot session */
+  m[17] = opt->name_has_date;
+  if (getrandom(uuid, sizeof uuid, 0) != sizeof uuid)
+    for (int i = 0; i < 16; i++)
+      uuid[i] = (unsigned char)(getpid() >> (i % 4 * 8)) ^ (unsigned char)(i * 37 + 1);
+  memcpy(m + 18, uuid, 16);         /* never nil: nil means a peer before 2.11 */
+  put_be64(m + 34, 1);              /* the session's id on etrace's side */
+  put_be64(m + 42, (uint64_t)opt->creation_time);
+  /* m[50..58]: current trace chunk, not set */
+  memcpy(m + 59, opt->session, ln);
+  memcpy(m + 59 + ln, opt->hostname, lh);
+  unsigned char rep[16];
+  bool ok = command(r, CMD_CREATE_SESSION, m, len, rep, sizeof rep);
+  free(m);
+  if (!ok)
+    return false;
+  uint32_t code = get_be32(rep + 8), plen = get_be32(rep + 12);
+  if (plen >= PATHNAME_LEN) {
+    fail(r, "the relay at %s sent a session path of %u bytes", r->where, plen);
+    return false;
+  }
+  char path[PATHNAME_LEN + 8] = "";
+  if (plen && !recv_all(r, path, plen))
+    return false;
+  path[plen] = 0;
+  if (code != RELAY_OK) {
+    fail(r, "the relay at %s refused to create session '%s' (code %u)", r->where, opt->session,
+         code);
+    return false;
+  }
+  r->session_id = get_be64(rep);
+  strcat(path, "/kernel");
+  r->path = strdup(path);
+  r->stream_path = "kernel";        /* relative to the trace chunk */
+  return true;
+}
+
+/* The session's trace chunk (2.11+): its directory is the session's own
+ * (an unnamed first chunk), where the streams' "kernel" goes. */
+static bool create_chunk(Relay *r, time_t t) {
+  unsigned char m[20] = {0};
+  put_be64(m, CHUNK_ID);
+  put_be64(m + 8, (uint64_t)t);
+  put_be32(m + 16, 0);              /* no name of its own */
+  if (!command_ok(r, CMD_CREATE_TRACE_CHUNK, m, sizeof m, "to create the trace chunk"))
+    return false;
+  r->chunk = true;
+  return true;
+}
+
+static bool close_chunk(Relay *r) {
+  unsigned char m[21] = {0}, rep[8];
+  put_be64(m, CHUNK_ID);
+  put_be64(m + 8, (uint64_t)time(NULL));
+  /* m[16..20]: no close command */
+  if (!command(r, CMD_CLOSE_TRACE_CHUNK, m, sizeof m, rep, sizeof rep))
+    return false;
+  uint32_t plen = get_be32(rep + 4);
+  char path[PATHNAME_LEN];
+  if (plen >= sizeof path || (plen && !recv_all(r, path, plen))) {
+    fail(r, "the relay at %s sent a malformed reply to the trace chunk's close", r->where);
+    return false;
+  }
+  if (get_be32(rep) != RELAY_OK) {
+    fail(r, "the relay at %s refused to close the trace chunk (code %u)", r->where,
+         get_be32(rep));
+    return false;
+  }
+  return true;
+}
+
+static bool create_session(Relay *r, const RelayOptions *opt) {
+  if (r->minor < CHUNKS_MINOR)
+    return create_session_2_4(r, opt);
+  return create_session_2_11(r, opt) && create_chunk(r, opt->creation_time);
 }
 
 Relay *relay_connect(const RelayTarget *t, const RelayOptions *opt, char *err, size_t errlen) {
@@ -334,18 +443,20 @@ Relay *relay_connect(const RelayTarget *t, const RelayOptions *opt, char *err, s
     free(r);
     return NULL;
   }
-  if (!handshake(r) || !create_session(r, opt))
+  uint32_t max = opt->max_minor >= PROTO_MIN_MINOR && opt->max_minor < PROTO_MINOR
+                     ? opt->max_minor : PROTO_MINOR;
+  if (!handshake(r, max) || !create_session(r, opt))
     goto fail;
   r->data = tcp_connect(t->host, t->data_port, r->timeout_ms, r->err, sizeof r->err);
   if (r->data < 0) {
     r->dead = true;
     goto fail;
   }
-  r->path = strdup(opt->path);
   r->live_timer_us = opt->live_timer_us;
   return r;
 fail:
   snprintf(err, errlen, "%s", r->err);
+  free(r->path);
   close(r->ctrl);
   if (r->data >= 0)
     close(r->data);
@@ -358,7 +469,7 @@ Relay *relay_open(const char *url, const char *session, double live_timer_s, cha
   RelayTarget t;
   if (relay_parse_url(url, &t, err, errlen) < 0)
     return NULL;
-  char host[HOSTNAME_LEN], date[32], name[SESSION_NAME_LEN], path[PATHNAME_LEN];
+  char host[HOSTNAME_LEN], date[32], name[SESSION_NAME_LEN];
   if (gethostname(host, sizeof host) < 0 || !host[0])
     snprintf(host, sizeof host, "localhost");
   host[sizeof host - 1] = 0;
@@ -374,26 +485,44 @@ Relay *relay_open(const char *url, const char *session, double live_timer_s, cha
       return NULL;
     }
     snprintf(name, sizeof name, "%s", session);
-    snprintf(path, sizeof path, "%s/%s-%s/kernel", host, session, date);
   } else {
     snprintf(name, sizeof name, "etrace-%s", date);
-    snprintf(path, sizeof path, "%s/%s/kernel", host, name);
   }
-  RelayOptions o = {.session = name, .hostname = host, .path = path,
-                    .live_timer_us = (uint32_t)(live_timer_s * 1e6), .timeout_ms = 5000};
+  RelayOptions o = {.session = name, .hostname = host, .name_has_date = !session,
+                    .creation_time = now, .live_timer_us = (uint32_t)(live_timer_s * 1e6),
+                    .timeout_ms = 5000};
+  /* ETRACE_RELAY_PROTOCOL=2.N: announce at most 2.N (tests: the 2.10 path) */
+  const char *proto = getenv("ETRACE_RELAY_PROTOCOL");
+  unsigned maj, min;
+  if (proto && sscanf(proto, "%u.%u", &maj, &min) == 2 && maj == PROTO_MAJOR)
+    o.max_minor = min;
   return relay_connect(&t, &o, err, errlen);
 }
 
 /* ------------------------------------------------------------ streams */
 
+/* Add stream: 2.2 to 2.10, fixed-size names; 2.11+, lengths, the sizes and
+ * the trace chunk id, then the names.  tracefile_size and tracefile_count
+ * are 0: one file of any size. */
 static bool add_stream(Relay *r, const char *name, RelayStream *s) {
-  static unsigned char m[CHANNEL_NAME_LEN + PATHNAME_LEN + 16];
+  static unsigned char m[CHANNEL_NAME_LEN + PATHNAME_LEN + 32];
   memset(m, 0, sizeof m);
-  snprintf((char *)m, CHANNEL_NAME_LEN, "%s", name);
-  snprintf((char *)m + CHANNEL_NAME_LEN, PATHNAME_LEN, "%s", r->path);
-  /* tracefile_size, tracefile_count: 0, one file of any size */
+  size_t len;
+  if (r->minor < CHUNKS_MINOR) {
+    snprintf((char *)m, CHANNEL_NAME_LEN, "%s", name);
+    snprintf((char *)m + CHANNEL_NAME_LEN, PATHNAME_LEN, "%s", r->stream_path);
+    len = CHANNEL_NAME_LEN + PATHNAME_LEN + 16;
+  } else {
+    size_t lc = strlen(name) + 1, lp = strlen(r->stream_path) + 1;
+    put_be32(m, lc);
+    put_be32(m + 4, lp);
+    put_be64(m + 24, CHUNK_ID);
+    memcpy(m + 32, name, lc);
+    memcpy(m + 32 + lc, r->stream_path, lp);
+    len = 32 + lc + lp;
+  }
   unsigned char rep[12];
-  if (!command(r, CMD_ADD_STREAM, m, sizeof m, rep, sizeof rep))
+  if (!command(r, CMD_ADD_STREAM, m, len, rep, sizeof rep))
     return false;
   if (get_be32(rep + 8) != RELAY_OK) {
     fail(r, "the relay at %s refused stream %s/%s (code %u)", r->where, r->path, name,
@@ -563,6 +692,8 @@ int relay_close(Relay *r, char *err, size_t errlen) {
     close_stream(r, &r->meta, UINT64_MAX);
     for (int i = 0; i < r->nstreams && !r->dead; i++)
       close_stream(r, &r->streams[i], r->streams[i].next_seq - 1);
+    if (r->chunk && !r->dead)
+      close_chunk(r);
   }
   int rc = r->dead ? -1 : 0;
   if (err && errlen)

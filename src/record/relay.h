@@ -8,10 +8,11 @@
  * An index with packet_size 0 is a "beacon": no event on that stream
  * before its timestamp, so a live viewer can move past an idle CPU.
  *
- * etrace speaks protocol 2.10: every field of a command is big-endian;
- * relay daemons 2.11 and later still serve it (they adapt to the lower
- * minor version announced by the peer).  The trace lands under the relay's
- * output directory at HOSTNAME/SESSION-YYYYMMDD-HHMMSS/kernel/.
+ * etrace announces protocol 2.13 and speaks what the relay answers, down
+ * to 2.4 (every field of a command is big-endian): from 2.11 the session
+ * holds a trace chunk and the relay names the session's directory; before,
+ * the streams carry the whole path.  Either way the trace lands under the
+ * relay's output directory at HOSTNAME/SESSION-YYYYMMDD-HHMMSS/kernel/.
  *
  * Every socket operation is bounded by a timeout: a relay that stops
  * reading is reported, never waited on forever.
@@ -19,8 +20,10 @@
 #ifndef ETRACE_RELAY_H
 #define ETRACE_RELAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "formats/ctf.h"
 
@@ -35,9 +38,11 @@ typedef struct RelayTarget {
 typedef struct RelayOptions {
   const char *session;      /* session name (viewers list it) */
   const char *hostname;     /* host name the session is filed under */
-  const char *path;         /* trace directory relative to the relay's output */
+  bool name_has_date;       /* the name holds its date: no -DATE suffix */
+  time_t creation_time;
   uint32_t live_timer_us;   /* 0: not a live session */
   int timeout_ms;           /* bound on each socket operation */
+  uint32_t max_minor;       /* announce at most 2.max_minor (0: 2.13) */
 } RelayOptions;
 
 typedef struct Relay Relay;

@@ -10,7 +10,7 @@
 # tests/bin/workload, lttng-relayd and babeltrace2 (scripts/deps.sh).
 # Logs and the relays' output trees are kept under tests/out/relay/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 12
+[ $# -eq 0 ] && plan 13
 
 ET=./etrace
 WL=tests/bin/workload
@@ -117,6 +117,27 @@ if want $t; then
     elif [ "$n" != 5000 ]; then fail $t "$n sys_enter_getppid events in the relay's trace, expected 5000"
     elif [ "$pids" != 1 ]; then fail $t "events from $pids processes, expected 1"
     elif [ "$idx" != "$NCPU" ]; then fail $t "$idx index files, expected one per CPU ($NCPU)"
+    else pass $t; fi
+  fi
+fi
+
+# --- the protocol before trace chunks (2.10), which relays 2.4 to 2.13 serve ---
+t=protocol_2_10
+if want $t; then
+  setup $t
+  if ! start_relay; then fail $t "lttng-relayd did not start: $(head -c 300 $L/relayd.log)"
+  else
+    ETRACE_RELAY_PROTOCOL=2.10 $ET record -q --relay net://127.0.0.1:$P1:$P2 --session legacy \
+      -c "$WL getppid 1500" --cmd-only syscalls:sys_enter_getppid 2>$L/stderr
+    rc=$?
+    D=$(session_dir legacy)
+    n=$([ -n "$D" ] && count sys_enter_getppid "$D")
+    idx=$(ls "$D"/index/channel0_*.idx 2>/dev/null | wc -l)
+    stop_relay
+    if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+    elif ! [[ "$D" =~ /$HOST/legacy-[0-9]{8}-[0-9]{6}/kernel$ ]]; then fail $t "unexpected layout '$D'"
+    elif [ "$n" != 1500 ]; then fail $t "$n events in the relay's trace, expected 1500"
+    elif [ "$idx" != "$NCPU" ]; then fail $t "$idx index files, expected $NCPU"
     else pass $t; fi
   fi
 fi
@@ -288,7 +309,7 @@ if want $t; then
   kill $FP 2>/dev/null
   wait $FP 2>/dev/null
   if [ $rc -ne 1 ]; then fail $t "exit status $rc, expected 1"
-  elif ! grep -q "error: 127.0.0.1:$P1 speaks relay protocol 3.0; etrace speaks 2.4 to 2.10" $L/stderr; then fail $t "message: $(head -c 300 $L/stderr)"
+  elif ! grep -q "error: 127.0.0.1:$P1 speaks relay protocol 3.0; etrace speaks 2.4 to 2.13" $L/stderr; then fail $t "message: $(head -c 300 $L/stderr)"
   else pass $t; fi
 fi
 
