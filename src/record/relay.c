@@ -291,6 +291,16 @@ int relay_parse_url(const char *url, RelayTarget *t, char *err, size_t errlen) {
   return 0;
 }
 
+/* The bytes as text for a message, '.' for the unprintable ones. */
+static const char *printable(const unsigned char *p, size_t n) {
+  static char out[64];
+  size_t i = 0;
+  for (; i < n && i + 1 < sizeof out; i++)
+    out[i] = p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' ? (char)p[i] : '.';
+  out[i] = 0;
+  return out;
+}
+
 static bool handshake(Relay *r, uint32_t max_minor) {
   unsigned char v[8], rep[8];
   put_be32(v, PROTO_MAJOR);
@@ -303,6 +313,12 @@ static bool handshake(Relay *r, uint32_t max_minor) {
     return false;
   }
   uint32_t major = get_be32(rep), minor = get_be32(rep + 4);
+  if (major > 255 || minor > 255) { /* e.g. "HTTP/1.1" */
+    fail(r, "%s answered the version handshake with bytes that are not a relay version "
+            "(\"%.8s\"...): is it an lttng-relayd?",
+         r->where, printable(rep, sizeof rep));
+    return false;
+  }
   if (major != PROTO_MAJOR || minor < PROTO_MIN_MINOR) {
     fail(r, "%s speaks relay protocol %u.%u; etrace speaks %d.%d to %d.%d (lttng-relayd 2.4 or "
             "later)",

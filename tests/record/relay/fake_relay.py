@@ -3,6 +3,7 @@
 
     fake_relay.py PORT silent          accept, read, never answer
     fake_relay.py PORT version MAJ MIN answer the version command with MAJ.MIN
+    fake_relay.py PORT http            answer like a web server
 
 It serves one connection, then exits; it exits by itself after 30 s.
 Prints "ready" once it listens.
@@ -33,7 +34,9 @@ try:
         hdr += chunk
     _, size, cmd, _ = struct.unpack(">QQII", hdr)
     payload = conn.recv(size) if size else b""
-    if mode == "version" and cmd == 5:
+    if mode == "http":
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    elif mode == "version" and cmd == 5:
         conn.sendall(struct.pack(">II", int(sys.argv[3]), int(sys.argv[4])))
         conn.recv(1)  # wait for the peer to hang up
     else:

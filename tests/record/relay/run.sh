@@ -10,7 +10,7 @@
 # tests/bin/workload, lttng-relayd and babeltrace2 (scripts/deps.sh).
 # Logs and the relays' output trees are kept under tests/out/relay/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 13
+[ $# -eq 0 ] && plan 14
 
 ET=./etrace
 WL=tests/bin/workload
@@ -310,6 +310,23 @@ if want $t; then
   wait $FP 2>/dev/null
   if [ $rc -ne 1 ]; then fail $t "exit status $rc, expected 1"
   elif ! grep -q "error: 127.0.0.1:$P1 speaks relay protocol 3.0; etrace speaks 2.4 to 2.13" $L/stderr; then fail $t "message: $(head -c 300 $L/stderr)"
+  else pass $t; fi
+fi
+
+# --- a web server at the relay's port -------------------------------------------
+t=http_server
+if want $t; then
+  setup $t
+  free_ports
+  python3 $FAKE $P1 http >$L/fake.out 2>&1 &
+  FP=$!
+  for _ in $(seq 1 50); do listening $P1 && break; sleep 0.1; done
+  $ET record -q --relay net://127.0.0.1:$P1 syscalls:sys_enter_getppid 2>$L/stderr
+  rc=$?
+  kill $FP 2>/dev/null
+  wait $FP 2>/dev/null
+  if [ $rc -ne 1 ]; then fail $t "exit status $rc, expected 1"
+  elif ! grep -qF "error: 127.0.0.1:$P1 answered the version handshake with bytes that are not a relay version (\"HTTP/1.1\"...): is it an lttng-relayd?" $L/stderr; then fail $t "message: $(head -c 300 $L/stderr)"
   else pass $t; fi
 fi
 
