@@ -49,11 +49,18 @@ listening() {
     /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# free_ports: sets P1 P2 P3, three consecutive ports nobody listens on
+# in_use PORT: a TCP socket of this machine has PORT as its local port
+in_use() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v p=":$hex" '$2 ~ p"$" { found = 1 } END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# free_ports: sets P1 P2 P3, three consecutive ports no socket uses
 free_ports() {
   local base=$((20000 + ($$ * 7 + RANDOM) % 30000))
   for _ in $(seq 1 50); do
-    if ! listening $base && ! listening $((base + 1)) && ! listening $((base + 2)); then
+    if ! in_use $base && ! in_use $((base + 1)) && ! in_use $((base + 2)); then
       P1=$base P2=$((base + 1)) P3=$((base + 2))
       return 0
     fi
@@ -63,16 +70,22 @@ free_ports() {
 }
 
 # start_relay: lttng-relayd on P1 (control) P2 (data) P3 (live), output
-# $L/out; sets RPID.  Waits (at most 5 s) until the three ports listen.
+# $L/out; sets RPID.  Waits (at most 5 s) until the three ports listen;
+# other ports are tried (3 times) when another process took one meanwhile.
 start_relay() {
-  free_ports || return 1
-  lttng-relayd -C tcp://127.0.0.1:$P1 -D tcp://127.0.0.1:$P2 -L tcp://127.0.0.1:$P3 \
-    -o "$PWD/$L/out" >"$L/relayd.log" 2>&1 &
-  RPID=$!
-  for _ in $(seq 1 50); do
-    if listening $P1 && listening $P2 && listening $P3; then return 0; fi
-    kill -0 $RPID 2>/dev/null || return 1
-    sleep 0.1
+  local try
+  for try in 1 2 3; do
+    free_ports || return 1
+    lttng-relayd -C tcp://127.0.0.1:$P1 -D tcp://127.0.0.1:$P2 -L tcp://127.0.0.1:$P3 \
+      -o "$PWD/$L/out" >"$L/relayd.log" 2>&1 &
+    RPID=$!
+    for _ in $(seq 1 50); do
+      if listening $P1 && listening $P2 && listening $P3; then return 0; fi
+      kill -0 $RPID 2>/dev/null || break
+      sleep 0.1
+    done
+    stop_relay
+    grep -q "Address already in use" "$L/relayd.log" || return 1
   done
   return 1
 }
