@@ -690,9 +690,8 @@ void ctf_set_discarded(CtfWriter *w, int cpu, uint64_t total) {
     w->s[cpu].kdiscarded = total;
 }
 
-/* A sink's idle stream: no event before the previous flush.  Events
- * older than that were in the ring buffers for a whole flush period and
- * have been read since; one that is not is clamped (and counted). */
+/* A sink's idle stream: no event before ts (see ctf_flush_at).  An event
+ * older than that arriving later is clamped to ts (and counted). */
 static void mark_idle(CtfWriter *w, Stream *s, uint64_t ts) {
   if (ts <= s->last_end || ts < s->ts_last)
     return;

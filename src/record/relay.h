@@ -72,9 +72,10 @@ const char *relay_error(const Relay *r);
 /* The session's directory, relative to the relay's output. */
 const char *relay_path(const Relay *r);
 
-/* Close the streams, wait (bounded) until the relay has written all the
- * data sent, disconnect and free.  Returns 0, or -1 (see relay_error
- * before the call... the message is copied to err). */
+/* Wait (bounded) until the relay has written all the data sent, give live
+ * viewers one live period, close the streams (and the trace chunk),
+ * disconnect and free.  Returns 0, or -1 when the relay failed at any
+ * point (its first error copied to err, when err is not NULL). */
 int relay_close(Relay *r, char *err, size_t errlen);
 
 #endif
