@@ -16,7 +16,8 @@
  * prints (maps at exit, print(), time()) still goes to the text output.
  *
  * `-o net://HOST[:PORT[:DATA_PORT]]` streams the trace to an lttng-relayd
- * instead (record/relay.h); packets reach it as they fill and at exit.
+ * instead (record/relay.h).  The run loop closes the open packets every
+ * second (rt_ctf_tick), so live viewers see events within about a second.
  */
 #include "etrace.h"
 #include "formats/ctf.h"
@@ -106,6 +107,12 @@ int rt_ctf_open(Output *o, const char *dir) {
     return -1;
   }
   return 0;
+}
+
+int rt_ctf_tick(Output *o, void (*drain)(void)) {
+  uint64_t quiet = mono_ns() - 1000000; /* older events are in the rings (1 ms margin) */
+  drain();
+  return ctf_flush_at(o->ctf, quiet) < 0 && relay ? -1 : 0;
 }
 
 /* rec: u64 ts, u64 pid_tgid, u64 cpu, then the arguments (site->args). */

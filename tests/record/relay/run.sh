@@ -10,7 +10,7 @@
 # tests/bin/workload, lttng-relayd and babeltrace2 (scripts/deps.sh).
 # Logs and the relays' output trees are kept under tests/out/relay/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 14
+[ $# -eq 0 ] && plan 15
 
 ET=./etrace
 WL=tests/bin/workload
@@ -200,6 +200,46 @@ if want $t; then
     if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
     elif [ -z "$D" ]; then fail $t "no $HOST/etrace-DATE/kernel under the relay's output"
     elif [ "$n" != 77 ]; then fail $t "$n printf events in the relay's trace, expected 77"
+    else pass $t; fi
+  fi
+fi
+
+# --- a program's printf events, read live while it runs -------------------------
+t=program_live
+if want $t; then
+  setup $t
+  if ! start_relay; then fail $t "lttng-relayd did not start: $(head -c 300 $L/relayd.log)"
+  else
+    $ET -f ctf -o net://127.0.0.1:$P1:$P2 -c "$WL sleep 2000 getppid 100 sleep 3000" \
+      -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%d\n", pid); }' \
+      >$L/stdout 2>$L/stderr &
+    EP=$!
+    S=""
+    for _ in $(seq 1 40); do # the program's session: etrace-DATE
+      S=$(babeltrace2 --input-format=lttng-live net://127.0.0.1:$P3 2>/dev/null |
+          grep -o "net://127.0.0.1:$P3/host/$HOST/etrace-[0-9-]*" | head -1)
+      [ -n "$S" ] && break
+      sleep 0.05
+    done
+    seen=0
+    if [ -n "$S" ]; then
+      timeout 30 babeltrace2 --input-format=lttng-live "$S" >$L/live.txt 2>$L/live.err &
+      BP=$!
+      for _ in $(seq 1 100); do
+        sleep 0.1
+        kill -0 $EP 2>/dev/null || break
+        k=$(grep -c ' printf_0: ' $L/live.txt)
+        [ "$k" -ge 100 ] && seen=$k && break
+      done
+      wait $BP
+    fi
+    wait $EP
+    rc=$?
+    stop_relay
+    if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+    elif [ -z "$S" ]; then fail $t "the relay listed no etrace session"
+    elif [ "$seen" != 100 ]; then fail $t "the live viewer saw $seen of 100 events while the program ran"
+    elif [ "$(grep -c ' printf_0: ' $L/live.txt)" != 100 ]; then fail $t "the live viewer saw $(grep -c ' printf_0: ' $L/live.txt) events in all, expected 100"
     else pass $t; fi
   fi
 fi
