@@ -1,295 +1,24 @@
-/* relay.c - lttng-relayd client (relay.h describes the protocol's shape).
+/* relay.c - lttng-relayd client: version, session, trace chunk, streams,
+ * metadata, packets, beacons, close (relay.h describes the protocol's
+ * shape; relay_conn.c the connection and its commands).
  *
- * Commands go on the control connection: a 24-byte header {u64 circuit_id
- * (unused, 0), u64 payload size, u32 command, u32 command version (0)},
- * then the payload; most commands get a reply.  Packets go on the data
- * connection: a 32-byte header {u64 circuit_id, u64 relay stream id,
- * u64 network sequence number, u32 size, u32 padding} then the bytes.
- * All integers are big-endian.  The relay writes a packet's index entry
- * once it has both the packet (data connection) and its index command
- * (control connection) carrying the same sequence number.
+ * Packets go on the data connection: a 32-byte header {u64 circuit_id,
+ * u64 relay stream id, u64 network sequence number, u32 size, u32
+ * padding} then the bytes.  The relay writes a packet's index entry once
+ * it has both the packet (data connection) and its index command (control
+ * connection) carrying the same sequence number.
  */
-#include "record/relay.h"
+#include "record/relay_conn.h"
 #include "etrace.h"
 
-#include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Commands (lttng-tools' enum lttcomm_relayd_command). */
-enum {
-  CMD_ADD_STREAM = 1,
-  CMD_CREATE_SESSION = 2,
-  CMD_VERSION = 5,
-  CMD_SEND_METADATA = 6,
-  CMD_CLOSE_STREAM = 7,
-  CMD_DATA_PENDING = 8,
-  CMD_SEND_INDEX = 13,
-  CMD_STREAMS_SENT = 16,
-  CMD_CREATE_TRACE_CHUNK = 19,
-  CMD_CLOSE_TRACE_CHUNK = 20,
-};
-
-#define PROTO_MAJOR 2
-#define PROTO_MINOR 13        /* announced: lttng-relayd 2.13's protocol */
-#define CHUNKS_MINOR 11       /* sessions hold trace chunks since 2.11 */
-#define PROTO_MIN_MINOR 4     /* live sessions and indexes appeared in 2.4 */
-#define CHUNK_ID 0            /* the session's one trace chunk */
-#define RELAY_OK 10           /* LTTNG_OK */
-#define SESSION_NAME_LEN 255  /* create session (2.4): char[255] */
-#define HOSTNAME_LEN 64       /* create session (2.4): char[64] */
-#define CHANNEL_NAME_LEN 264  /* add stream (2.2): char[264] */
-#define PATHNAME_LEN 4096     /* add stream (2.2): char[4096] */
-#define METADATA_CHUNK 65536  /* metadata bytes per command */
-
-typedef struct RelayStream {
-  uint64_t handle;            /* the relay's id for the stream */
-  uint64_t next_seq;          /* next network sequence number */
-} RelayStream;
-
-struct Relay {
-  int ctrl, data;
-  uint32_t minor;             /* negotiated protocol minor version */
-  int timeout_ms;
-  uint64_t session_id;
-  uint32_t live_timer_us;
-  bool chunk;                 /* protocol 2.11+: the trace chunk is open */
-  char *path;                 /* the trace's directory below the relay's output */
-  const char *stream_path;    /* the streams' path in the add-stream command */
-  char where[300];            /* HOST:PORT of the control connection */
-  RelayStream meta;
-  RelayStream *streams;
-  int nstreams;
-  bool dead;
-  char err[512];
-};
-
-static void fail(Relay *r, const char *fmt, ...) {
-  if (r->dead)
-    return;
-  r->dead = true;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(r->err, sizeof r->err, fmt, ap);
-  va_end(ap);
-}
-
-static void put_be32(unsigned char *p, uint32_t v) {
-  v = htobe32(v);
-  memcpy(p, &v, 4);
-}
-static void put_be64(unsigned char *p, uint64_t v) {
-  v = htobe64(v);
-  memcpy(p, &v, 8);
-}
-static uint32_t get_be32(const unsigned char *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return be32toh(v);
-}
-static uint64_t get_be64(const unsigned char *p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return be64toh(v);
-}
-
-/* ------------------------------------------------------------ sockets */
-
-static void set_timeouts(int fd, int ms) {
-  struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-}
-
-/* Connect to host:port within ms milliseconds.  Returns the fd, or -1 with
- * the reason in err. */
-static int tcp_connect(const char *host, int port, int ms, char *err, size_t errlen) {
-  char svc[16];
-  snprintf(svc, sizeof svc, "%d", port);
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
-  int g = getaddrinfo(host, svc, &hints, &res);
-  if (g) {
-    snprintf(err, errlen, "cannot resolve relay host '%s': %s", host, gai_strerror(g));
-    return -1;
-  }
-  int fd = -1, e = 0;
-  for (struct addrinfo *a = res; a; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-    if (fd < 0) {
-      e = errno;
-      continue;
-    }
-    if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
-      e = errno;
-    } else {
-      struct pollfd p = {.fd = fd, .events = POLLOUT};
-      int n = poll(&p, 1, ms);
-      socklen_t len = sizeof e;
-      if (n == 0)
-        e = ETIMEDOUT;
-      else if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-        e = errno;
-      if (!e)
-        break;
-    }
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    snprintf(err, errlen, "cannot connect to relay %s:%d: %s", host, port, strerror(e));
-    return -1;
-  }
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  set_timeouts(fd, ms);
-  return fd;
-}
-
-/* Send the iovecs whole; false (and the relay marked dead) otherwise. */
-static bool send_iov(Relay *r, int fd, struct iovec *iov, int n) {
-  while (n > 0) {
-    struct msghdr m = {.msg_iov = iov, .msg_iovlen = n};
-    ssize_t k = sendmsg(fd, &m, MSG_NOSIGNAL);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        fail(r, "the relay at %s accepted no data for %.1f s", r->where, r->timeout_ms / 1e3);
-      else
-        fail(r, "lost the connection to the relay at %s: %s", r->where, strerror(errno));
-      return false;
-    }
-    while (n > 0 && (size_t)k >= iov->iov_len) {
-      k -= iov->iov_len;
-      iov++;
-      n--;
-    }
-    if (n > 0) {
-      iov->iov_base = (char *)iov->iov_base + k;
-      iov->iov_len -= k;
-    }
-  }
-  return true;
-}
-
-static bool recv_all(Relay *r, void *buf, size_t len) {
-  char *p = buf;
-  while (len) {
-    ssize_t k = recv(r->ctrl, p, len, 0);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k == 0) {
-      fail(r, "the relay at %s closed the connection", r->where);
-      return false;
-    }
-    if (k < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        fail(r, "the relay at %s sent no reply for %.1f s", r->where, r->timeout_ms / 1e3);
-      else
-        fail(r, "lost the connection to the relay at %s: %s", r->where, strerror(errno));
-      return false;
-    }
-    p += k;
-    len -= k;
-  }
-  return true;
-}
-
-/* One command on the control connection; reads `rlen` bytes of reply
- * when reply is not NULL. */
-static bool command(Relay *r, uint32_t cmd, const void *payload, size_t len, void *reply,
-                    size_t rlen) {
-  if (r->dead)
-    return false;
-  unsigned char hdr[24] = {0};
-  put_be64(hdr + 8, len);
-  put_be32(hdr + 16, cmd);
-  struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)payload, len}};
-  if (!send_iov(r, r->ctrl, iov, len ? 2 : 1))
-    return false;
-  return !reply || recv_all(r, reply, rlen);
-}
-
-/* A command whose reply is {u32 ret_code}; true when it is LTTNG_OK. */
-static bool command_ok(Relay *r, uint32_t cmd, const void *payload, size_t len,
-                       const char *what) {
-  unsigned char rep[4];
-  if (!command(r, cmd, payload, len, rep, sizeof rep))
-    return false;
-  uint32_t code = get_be32(rep);
-  if (code != RELAY_OK) {
-    fail(r, "the relay at %s refused %s (code %u)", r->where, what, code);
-    return false;
-  }
-  return true;
-}
-
-/* ------------------------------------------------------------ session */
-
-int relay_parse_url(const char *url, RelayTarget *t, char *err, size_t errlen) {
-  const char *p = url;
-  if (!strncmp(p, "net://", 6) || !strncmp(p, "tcp://", 6))
-    p += 6;
-  else if (strstr(p, "://")) {
-    snprintf(err, errlen, "relay URL '%s': expected net://HOST[:CONTROL_PORT[:DATA_PORT]]", url);
-    return -1;
-  }
-  t->control_port = RELAY_DEFAULT_CONTROL_PORT;
-  t->data_port = RELAY_DEFAULT_DATA_PORT;
-  const char *ports;
-  size_t hl;
-  if (*p == '[') { /* [IPv6] */
-    const char *end = strchr(p, ']');
-    if (!end) {
-      snprintf(err, errlen, "relay URL '%s': missing ']'", url);
-      return -1;
-    }
-    p++;
-    hl = end - p;
-    ports = end + 1;
-  } else {
-    ports = strchr(p, ':');
-    if (!ports)
-      ports = p + strlen(p);
-    hl = ports - p;
-  }
-  if (hl == 0 || hl >= sizeof t->host) {
-    snprintf(err, errlen, "relay URL '%s': expected a host name", url);
-    return -1;
-  }
-  memcpy(t->host, p, hl);
-  t->host[hl] = 0;
-  int *port[2] = {&t->control_port, &t->data_port};
-  for (int i = 0; i < 2 && *ports == ':'; i++) {
-    char *end;
-    long v = strtol(ports + 1, &end, 10);
-    if (end == ports + 1 || v <= 0 || v > 65535 || (*end && *end != ':' && *end != '/')) {
-      snprintf(err, errlen, "relay URL '%s': invalid port '%.*s'", url,
-               (int)strcspn(ports + 1, ":/"), ports + 1);
-      return -1;
-    }
-    *port[i] = (int)v;
-    if (i == 0)
-      t->data_port = (int)v + 1; /* as lttng: the data port follows the control port */
-    ports = end;
-  }
-  if (*ports && strcmp(ports, "/")) {
-    snprintf(err, errlen, "relay URL '%s': unexpected '%s'", url, ports);
-    return -1;
-  }
-  return 0;
-}
 
 /* The bytes as text for a message, '.' for the unprintable ones. */
 static const char *printable(const unsigned char *p, size_t n) {
@@ -305,22 +34,22 @@ static bool handshake(Relay *r, uint32_t max_minor) {
   unsigned char v[8], rep[8];
   put_be32(v, PROTO_MAJOR);
   put_be32(v + 4, max_minor);
-  if (!command(r, CMD_VERSION, v, sizeof v, rep, sizeof rep)) {
+  if (!relay_command(r, CMD_VERSION, v, sizeof v, rep, sizeof rep)) {
     char why[512];
     snprintf(why, sizeof why, "%s", r->err);
     r->dead = false;
-    fail(r, "no version reply from %s (%s): is it an lttng-relayd?", r->where, why);
+    relay_fail(r, "no version reply from %s (%s): is it an lttng-relayd?", r->where, why);
     return false;
   }
   uint32_t major = get_be32(rep), minor = get_be32(rep + 4);
   if (major > 255 || minor > 255) { /* e.g. "HTTP/1.1" */
-    fail(r, "%s answered the version handshake with bytes that are not a relay version "
+    relay_fail(r, "%s answered the version handshake with bytes that are not a relay version "
             "(\"%.8s\"...): is it an lttng-relayd?",
          r->where, printable(rep, sizeof rep));
     return false;
   }
   if (major != PROTO_MAJOR || minor < PROTO_MIN_MINOR) {
-    fail(r, "%s speaks relay protocol %u.%u; etrace speaks %d.%d to %d.%d (lttng-relayd 2.4 or "
+    relay_fail(r, "%s speaks relay protocol %u.%u; etrace speaks %d.%d to %d.%d (lttng-relayd 2.4 or "
             "later)",
          r->where, major, minor, PROTO_MAJOR, PROTO_MIN_MINOR, PROTO_MAJOR, PROTO_MINOR);
     return false;
@@ -338,10 +67,10 @@ static bool create_session_2_4(Relay *r, const RelayOptions *opt) {
   put_be32(m + SESSION_NAME_LEN + HOSTNAME_LEN, opt->live_timer_us);
   put_be32(m + SESSION_NAME_LEN + HOSTNAME_LEN + 4, 0); /* not a snapshot */
   unsigned char rep[12];
-  if (!command(r, CMD_CREATE_SESSION, m, sizeof m, rep, sizeof rep))
+  if (!relay_command(r, CMD_CREATE_SESSION, m, sizeof m, rep, sizeof rep))
     return false;
   if (get_be32(rep + 8) != RELAY_OK) {
-    fail(r, "the relay at %s refused to create session '%s' (code %u)", r->where, opt->session,
+    relay_fail(r, "the relay at %s refused to create session '%s' (code %u)", r->where, opt->session,
          get_be32(rep + 8));
     return false;
   }
@@ -384,21 +113,21 @@ static bool create_session_2_11(Relay *r, const RelayOptions *opt) {
   memcpy(m + 59, opt->session, ln);
   memcpy(m + 59 + ln, opt->hostname, lh);
   unsigned char rep[16];
-  bool ok = command(r, CMD_CREATE_SESSION, m, len, rep, sizeof rep);
+  bool ok = relay_command(r, CMD_CREATE_SESSION, m, len, rep, sizeof rep);
   free(m);
   if (!ok)
     return false;
   uint32_t code = get_be32(rep + 8), plen = get_be32(rep + 12);
   if (plen >= PATHNAME_LEN) {
-    fail(r, "the relay at %s sent a session path of %u bytes", r->where, plen);
+    relay_fail(r, "the relay at %s sent a session path of %u bytes", r->where, plen);
     return false;
   }
   char path[PATHNAME_LEN + 8] = "";
-  if (plen && !recv_all(r, path, plen))
+  if (plen && !relay_recv_all(r, path, plen))
     return false;
   path[plen] = 0;
   if (code != RELAY_OK) {
-    fail(r, "the relay at %s refused to create session '%s' (code %u)", r->where, opt->session,
+    relay_fail(r, "the relay at %s refused to create session '%s' (code %u)", r->where, opt->session,
          code);
     return false;
   }
@@ -416,7 +145,7 @@ static bool create_chunk(Relay *r, time_t t) {
   put_be64(m, CHUNK_ID);
   put_be64(m + 8, (uint64_t)t);
   put_be32(m + 16, 0);              /* no name of its own */
-  if (!command_ok(r, CMD_CREATE_TRACE_CHUNK, m, sizeof m, "to create the trace chunk"))
+  if (!relay_command_ok(r, CMD_CREATE_TRACE_CHUNK, m, sizeof m, "to create the trace chunk"))
     return false;
   r->chunk = true;
   return true;
@@ -427,16 +156,16 @@ static bool close_chunk(Relay *r) {
   put_be64(m, CHUNK_ID);
   put_be64(m + 8, (uint64_t)time(NULL));
   /* m[16..20]: no close command */
-  if (!command(r, CMD_CLOSE_TRACE_CHUNK, m, sizeof m, rep, sizeof rep))
+  if (!relay_command(r, CMD_CLOSE_TRACE_CHUNK, m, sizeof m, rep, sizeof rep))
     return false;
   uint32_t plen = get_be32(rep + 4);
   char path[PATHNAME_LEN];
-  if (plen >= sizeof path || (plen && !recv_all(r, path, plen))) {
-    fail(r, "the relay at %s sent a malformed reply to the trace chunk's close", r->where);
+  if (plen >= sizeof path || (plen && !relay_recv_all(r, path, plen))) {
+    relay_fail(r, "the relay at %s sent a malformed reply to the trace chunk's close", r->where);
     return false;
   }
   if (get_be32(rep) != RELAY_OK) {
-    fail(r, "the relay at %s refused to close the trace chunk (code %u)", r->where,
+    relay_fail(r, "the relay at %s refused to close the trace chunk (code %u)", r->where,
          get_be32(rep));
     return false;
   }
@@ -454,7 +183,7 @@ Relay *relay_connect(const RelayTarget *t, const RelayOptions *opt, char *err, s
   r->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : 5000;
   r->data = -1;
   snprintf(r->where, sizeof r->where, "%s:%d", t->host, t->control_port);
-  r->ctrl = tcp_connect(t->host, t->control_port, r->timeout_ms, err, errlen);
+  r->ctrl = relay_tcp_connect(t->host, t->control_port, r->timeout_ms, err, errlen);
   if (r->ctrl < 0) {
     free(r);
     return NULL;
@@ -463,7 +192,7 @@ Relay *relay_connect(const RelayTarget *t, const RelayOptions *opt, char *err, s
                      ? opt->max_minor : PROTO_MINOR;
   if (!handshake(r, max) || !create_session(r, opt))
     goto fail;
-  r->data = tcp_connect(t->host, t->data_port, r->timeout_ms, r->err, sizeof r->err);
+  r->data = relay_tcp_connect(t->host, t->data_port, r->timeout_ms, r->err, sizeof r->err);
   if (r->data < 0) {
     r->dead = true;
     goto fail;
@@ -538,10 +267,10 @@ static bool add_stream(Relay *r, const char *name, RelayStream *s) {
     len = 32 + lc + lp;
   }
   unsigned char rep[12];
-  if (!command(r, CMD_ADD_STREAM, m, len, rep, sizeof rep))
+  if (!relay_command(r, CMD_ADD_STREAM, m, len, rep, sizeof rep))
     return false;
   if (get_be32(rep + 8) != RELAY_OK) {
-    fail(r, "the relay at %s refused stream %s/%s (code %u)", r->where, r->path, name,
+    relay_fail(r, "the relay at %s refused stream %s/%s (code %u)", r->where, r->path, name,
          get_be32(rep + 8));
     return false;
   }
@@ -558,7 +287,7 @@ static bool send_metadata(Relay *r, const char *text, size_t len) {
     put_be64(m, r->meta.handle);
     put_be32(m + 8, 0); /* padding */
     memcpy(m + 12, text + off, n);
-    ok = command(r, CMD_SEND_METADATA, m, 12 + n, NULL, 0); /* no reply */
+    ok = relay_command(r, CMD_SEND_METADATA, m, 12 + n, NULL, 0); /* no reply */
   }
   free(m);
   return ok;
@@ -578,7 +307,7 @@ static int sink_open(void *ctx, int nstreams, const char *metadata, size_t len) 
     if (!add_stream(r, name, &r->streams[i]))
       return -1;
   }
-  if (!send_metadata(r, metadata, len) || !command_ok(r, CMD_STREAMS_SENT, NULL, 0, "the streams"))
+  if (!send_metadata(r, metadata, len) || !relay_command_ok(r, CMD_STREAMS_SENT, NULL, 0, "the streams"))
     return -1;
   return 0;
 }
@@ -608,14 +337,14 @@ static int sink_packet(void *ctx, const void *buf, size_t len, const CtfPacketIn
   put_be64(hdr + 16, seq);
   put_be32(hdr + 24, (uint32_t)len);
   struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)buf, len}};
-  if (!send_iov(r, r->data, iov, 2)) {
+  if (!relay_send_iov(r, r->data, iov, 2)) {
     errno = EPIPE;
     return -1;
   }
   s->next_seq++;
   unsigned char m[80];
   size_t n = index_payload(r, m, s, seq, pi);
-  if (!command_ok(r, CMD_SEND_INDEX, m, n, "a packet index")) {
+  if (!relay_command_ok(r, CMD_SEND_INDEX, m, n, "a packet index")) {
     errno = EPIPE;
     return -1;
   }
@@ -632,7 +361,7 @@ static int sink_idle(void *ctx, int cpu, uint64_t ts) {
   CtfPacketInfo pi = {.cpu = cpu, .ts_begin = ts, .ts_end = ts};
   unsigned char m[80];
   size_t n = index_payload(r, m, s, s->next_seq ? s->next_seq - 1 : 0, &pi);
-  return command_ok(r, CMD_SEND_INDEX, m, n, "a live beacon") ? 0 : -1;
+  return relay_command_ok(r, CMD_SEND_INDEX, m, n, "a live beacon") ? 0 : -1;
 }
 
 CtfSink relay_sink(Relay *r) {
@@ -662,12 +391,12 @@ static bool wait_written(Relay *r) {
       unsigned char m[16], rep[4];
       put_be64(m, s->handle);
       put_be64(m + 8, s->next_seq - 1);
-      if (!command(r, CMD_DATA_PENDING, m, sizeof m, rep, sizeof rep))
+      if (!relay_command(r, CMD_DATA_PENDING, m, sizeof m, rep, sizeof rep))
         return false;
       if (get_be32(rep) == 0)
         break;
       if (mono_ms() > deadline) {
-        fail(r, "the relay at %s had not written all the data after %.1f s", r->where,
+        relay_fail(r, "the relay at %s had not written all the data after %.1f s", r->where,
              r->timeout_ms / 1e3);
         return false;
       }
@@ -681,7 +410,7 @@ static bool close_stream(Relay *r, const RelayStream *s, uint64_t last_seq) {
   unsigned char m[16];
   put_be64(m, s->handle);
   put_be64(m + 8, last_seq);
-  return command_ok(r, CMD_CLOSE_STREAM, m, sizeof m, "to close a stream");
+  return relay_command_ok(r, CMD_CLOSE_STREAM, m, sizeof m, "to close a stream");
 }
 
 /* The end of a live session: every event has been sent, so each stream
