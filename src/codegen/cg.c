@@ -19,6 +19,7 @@
  */
 #include "etrace.h"
 #include "codegen/insn.h"
+#include "providers/provider.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -317,7 +318,7 @@ static int cg_addr(Node *e, const Type *as) {
 }
 
 static const TpField *tp_field(const char *name) {
-  TpFormat *tp = G->t->tp;
+  const TpFormat *tp = target_record(G->t);
   for (int i = 0; tp && i < tp->nfields; i++)
     if (!strcmp(tp->fields[i].name, name))
       return &tp->fields[i];
@@ -432,22 +433,11 @@ static void cg_map_read_agg(Node *e) {
   }
 }
 
-static void cg_user_arg(Node *e, int i);
+static void cg_arg(Node *e, ArgRef ref, int i);
 
 static void cg_field_scalar(Node *e) {
-  if (G->t->type == PT_UPROBE) { /* args.NAME: a DWARF-typed argN */
-    cg_user_arg(e, e->field_off);
-    return;
-  }
-  if (G->t->type == PT_KPROBE) { /* fentry's args.NAME, served by a kprobe */
-    cg_user_arg(e, e->field_off / 8);
-    return;
-  }
-  if (G->t->type == PT_RAWTP || G->t->type == PT_FENTRY || G->t->type == PT_FEXIT) {
-    /* ctx: u64 args[] */
-    load_ctx(BPF_REG_1);
-    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, e->field_off));
-    canonicalize(BPF_REG_0, e->type);
+  if (G->t->prov->arg_loc) { /* args.NAME where the provider says */
+    cg_arg(e, ARG_FIELD, e->field_off);
     return;
   }
   const TpField *f = tp_field(e->name);
@@ -594,26 +584,20 @@ static void cg_object_string(Node *e, int off, const Type *dst) {
   emit(CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
 }
 
-/* arg0..argN of uprobes (System V registers, then the stack above the
- * return address) and USDT probes (as the note's spec says).  ctx is
- * struct pt_regs: its fields are direct loads. */
-static void cg_user_arg(Node *e, int i) {
-  static const int arg_regs[6] = {112, 104, 96, 88, 72, 64}; /* di si dx cx r8 r9 */
-  UsdtArg a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1};
-  if (G->t->type == PT_FENTRY || G->t->type == PT_FEXIT) {
-    /* fentry/fexit: ctx is an array of u64, argument i at 8 * i */
-    load_ctx(BPF_REG_1);
-    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8 * i));
-    canonicalize(BPF_REG_0, e->type);
+/* argN, args.NAME, retval and func where the target's provider puts
+ * them: a constant, or an argument spec on the context (a u64 at a ctx
+ * offset, a pt_regs register, memory addressed from registers). */
+static void cg_arg(Node *e, ArgRef ref, int i) {
+  ArgLoc loc;
+  if (!G->t->prov->arg_loc || !G->t->prov->arg_loc(G->t, ref, i, &loc)) {
+    fail(e->loc, "cannot generate code for '%s' in this probe", e->name);
     return;
   }
-  if (G->t->type == PT_USDT)
-    a = G->t->usdt->args[i];
-  else if (i < 6)
-    a.reg = arg_regs[i];
-  else
-    a = (UsdtArg){.kind = UA_MEM, .size = 8, .reg = 152 /* sp */, .index = -1,
-                  .value = 8 * (i - 5)};
+  if (loc.is_const) {
+    emit_imm64(BPF_REG_0, loc.value);
+    return;
+  }
+  UsdtArg a = loc.a;
   load_ctx(BPF_REG_1);
   if (a.kind == UA_CONST) {
     emit_imm64(BPF_REG_0, a.value);
@@ -642,7 +626,7 @@ static void cg_user_arg(Node *e, int i) {
     emit(ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
     emit_addr(BPF_REG_1, tmp);
     emit(MOV64_IMM(BPF_REG_2, a.size));
-    emit(CALL(G->t->type == PT_KPROBE ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
+    emit(CALL(loc.kernel_mem ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
     emit(LDX(size_code(a.size), BPF_REG_0, BPF_REG_10, tmp));
   }
   canonicalize(BPF_REG_0, e->type);
@@ -704,8 +688,8 @@ static void cg_pid_note(Loc loc) {
    * instruction's link-time address): sent along, it places that file
    * even if the process is gone before its maps are read. */
   uint64_t probe_vaddr;
-  bool placed = (G->t->type == PT_UPROBE || G->t->type == PT_USDT) &&
-                sym_probe_vaddr(G->t, &probe_vaddr);
+  const UserSite *site = target_user_site(G->t);
+  bool placed = site && !site->is_return && sym_probe_vaddr(site, &probe_vaddr);
   int roff = slot(placed ? 24 : 8, loc);
   emit_imm64(BPF_REG_1, REC_HEADER(REC_PID, 0));
   emit(LDX(BPF_W, BPF_REG_2, BPF_REG_10, k));
@@ -749,10 +733,9 @@ static void cg_stack(Node *e) {
   int id = slot(8, e->loc);
   emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_10, G->ctx_off));
   emit_map(BPF_REG_2, m);
-  /* Raw tracepoints (and the syscall dispatcher) take the kernel stack
-   * inside the helper: skip this program, bpf_trace_runN and
-   * __bpf_trace_EVENT so that it starts where a tracepoint's does. */
-  int skip = G->t->raw_syscall || G->t->type == PT_RAWTP ? 3 : 0;
+  /* frames of the provider's own (raw tracepoints take the kernel stack
+   * inside the helper) */
+  int skip = G->t->prov->stack_skip;
   emit(MOV64_IMM(BPF_REG_3, t->stack_user ? BPF_F_USER_STACK : skip));
   emit(CALL(BPF_FUNC_get_stackid));
   emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, id));
@@ -783,7 +766,8 @@ static void cg_sym_call(Node *e) {
     emit_imm64(BPF_REG_0, sym_kernel_addr(e->args->str));
   } else if (!strcmp(n, "uaddr")) {
     SymUaddr u;
-    const char *why = sym_uaddr(G->t, e->args->str, &u);
+    const UserSite *site = target_user_site(G->t);
+    const char *why = site ? sym_uaddr(site, e->args->str, &u) : "uaddr() needs a user probe";
     if (why) {
       fail(e->loc, "%s", why);
       return;
@@ -867,21 +851,13 @@ static void cg_builtin(Node *e) {
   } else if (!strcmp(n, "cpid")) {
     emit_imm64(BPF_REG_0, G->c->cpid);
   } else if (!strcmp(n, "retval")) {
-    load_ctx(BPF_REG_1);
-    if (G->t->type == PT_FEXIT) /* after the arguments in fexit's u64 array */
-      emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, G->t->k_ret->offset));
-    else
-      emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 80 /* ax */));
-    canonicalize(BPF_REG_0, e->type);
+    cg_arg(e, ARG_RETVAL, 0);
   } else if (!strcmp(n, "func")) {
-    emit_imm64(BPF_REG_0, G->t->func_index);
+    cg_arg(e, ARG_FUNC, 0);
   } else if (!strcmp(n, "kstack") || !strcmp(n, "ustack")) {
     cg_stack(e);
-  } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9' && G->t->type == PT_RAWTP) {
-    load_ctx(BPF_REG_1);
-    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8 * atoi(n + 3)));
   } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9') {
-    cg_user_arg(e, atoi(n + 3));
+    cg_arg(e, ARG_INDEX, atoi(n + 3));
   } else {
     fail(e->loc, "cannot generate code for '%s'", n);
   }
@@ -1245,8 +1221,7 @@ static void cg_str_call(Node *e, int off, const Type *dst) {
 }
 
 static void cg_field_store(Node *e, int off, const Type *dst) {
-  if (G->t->type == PT_RAWTP || G->t->type == PT_UPROBE ||
-      (G->t->type >= PT_KPROBE && G->t->type <= PT_FEXIT)) {
+  if (G->t->prov->arg_loc) { /* not a tracefs record */
     cg_scalar(e);
     emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
@@ -1483,7 +1458,7 @@ static void emit_subs(void) {
 /* ------------------------------------------------------------ records */
 
 static void submit_record(int roff, int size) {
-  if (G->t->type != PT_BEGIN && G->t->type != PT_END)
+  if (!(G->t->caps & TC_IN_ETRACE))
     G->c->probe_records = true;
   emit_map(BPF_REG_1, internal_map(".ringbuf"));
   emit_addr(BPF_REG_2, roff);
@@ -1551,7 +1526,7 @@ static void cg_simple_record(RecKind kind, int id, Node *a, Node *b, Loc loc) {
  * the ring is full the drop is counted and execution goes to `done`, which
  * the caller places after popping the reservation. */
 static int reserve_record(int size, RecKind kind, int id, int done) {
-  if (G->t->type != PT_BEGIN && G->t->type != PT_END)
+  if (!(G->t->caps & TC_IN_ETRACE))
     G->c->probe_records = true;
   emit_map(BPF_REG_1, internal_map(".ringbuf"));
   emit(MOV64_IMM(BPF_REG_2, size));
@@ -2032,39 +2007,6 @@ static bool probe_uses_field(const Probe *p, const char *name) {
   return uses_field(p->pred, name) || uses_field(p->body, name);
 }
 
-/* A syscall target runs as a raw tracepoint (see systp.c): rebuild the
- * tracefs record on the stack so that args.NAME loads work unchanged,
- * and point the saved context at it.  Enter: ctx->args[0] is the
- * struct pt_regs *, whose argument registers are read one by one (only
- * those the probe uses).
- * Exit: ctx->args[1] is the return value. */
-static void syscall_record_prologue(Target *t) {
-  static const int regs_off[6] = {112, 104, 96, 56, 72, 64}; /* di si dx r10 r8 r9 */
-  int size = 16 + (t->sys_exit ? 8 : 48);
-  int rec = slot(size, t->probe->loc);
-  emit_zero(rec, size);
-  emit(ST_IMM(BPF_DW, BPF_REG_10, rec + 8, t->sys_nr));
-  if (t->sys_exit) {
-    emit(LDX(BPF_DW, BPF_REG_2, BPF_REG_1, 8));
-    emit(STX(BPF_DW, BPF_REG_10, BPF_REG_2, rec + 16));
-  } else {
-    emit(LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
-    for (int i = 0; i < t->tp->nfields; i++) {
-      int arg = (t->tp->fields[i].offset - 16) / 8;
-      if (t->tp->fields[i].offset < 16 || arg > 5 ||
-          !probe_uses_field(t->probe, t->tp->fields[i].name))
-        continue;
-      emit_addr(BPF_REG_1, rec + 16 + 8 * arg);
-      emit(MOV64_IMM(BPF_REG_2, 8));
-      emit(MOV64_REG(BPF_REG_3, BPF_REG_6));
-      emit(ALU64_IMM(BPF_ADD, BPF_REG_3, regs_off[arg]));
-      emit(CALL(BPF_FUNC_probe_read_kernel));
-    }
-  }
-  emit_addr(BPF_REG_1, rec);
-  emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
-}
-
 static int resolve_labels(void) {
   for (int i = 0; i < G->nfixups; i++) {
     int at = G->fixups[i].insn, target = G->labels[G->fixups[i].label];
@@ -2141,32 +2083,29 @@ static void remove_dead_code(void) {
   free(newpos);
 }
 
-/* iter probes (prov_iter.c).  The kernel calls the program once more
- * after the last object with the object pointer NULL: skip that call.
- * Returns the label the skip jumps to (past the epilogue). */
-static int iter_prologue(Target *t) {
-  int skip = label_new();
-  if (t->iter_obj_off >= 0) {
-    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, t->iter_obj_off));
-    jmp_imm(BPF_JEQ, BPF_REG_0, 0, skip);
-  }
-  return skip;
+/* ------------------------------------------------------------ provider hooks */
+
+/* What providers' prologue and epilogue hooks emit with (provider.h).
+ * They run inside cg_target, while g is the program being generated. */
+void cg_emit(Cg *g, struct bpf_insn in) { emit(in); }
+int cg_label_new(Cg *g) { return label_new(); }
+void cg_label_here(Cg *g, int label) { label_here(label); }
+void cg_jmp_imm(Cg *g, int op, int reg, int32_t imm, int label) { jmp_imm(op, reg, imm, label); }
+int cg_slot(Cg *g, int size, Loc loc) { return slot(size, loc); }
+void cg_emit_zero(Cg *g, int off, int size) { emit_zero(off, size); }
+void cg_emit_addr(Cg *g, int reg, int off) { emit_addr(reg, off); }
+void cg_load_ctx(Cg *g, int reg) { load_ctx(reg); }
+void cg_set_ctx(Cg *g, int reg) { emit(STX(BPF_DW, BPF_REG_10, reg, CTX_OFF)); }
+
+void cg_keep_real_ctx(Cg *g, Loc loc) {
+  g->ctx_off = slot(8, loc);
+  emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_10, CTX_OFF));
+  emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, g->ctx_off));
 }
 
-/* One byte per object into the iterator's seq_file (ctx->meta->seq), so
- * that a short read() of the iterator fd returns after a few objects and
- * user space drains the ring buffer before it can fill. */
-static void iter_epilogue(int skip) {
-  int byte = slot(8, G->t->probe->loc);
-  emit(ST_IMM(BPF_DW, BPF_REG_10, byte, '\n'));
-  load_ctx(BPF_REG_1);
-  emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta */
-  emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta->seq */
-  emit_addr(BPF_REG_2, byte);
-  emit(MOV64_IMM(BPF_REG_3, 1));
-  emit(CALL(BPF_FUNC_seq_write));
-  label_here(skip);
-}
+bool cg_probe_uses_field(const Probe *p, const char *name) { return probe_uses_field(p, name); }
+
+bool cg_probe_uses_stack(const Probe *p) { return uses_stack(p->pred) || uses_stack(p->body); }
 
 static int cg_target(Compiled *c, Target *t) {
   Cg cg = {0};
@@ -2177,25 +2116,14 @@ static int cg_target(Compiled *c, Target *t) {
   cg.stack = 8; /* ctx save slot */
   emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
   cg.ctx_off = CTX_OFF;
-  int iter_skip = t->type == PT_ITER ? iter_prologue(t) : -1;
-  if (c->filter_pid && t->type != PT_BEGIN && t->type != PT_END && t->type != PT_INTERVAL &&
-      t->type != PT_ITER) {
+  if (c->filter_pid && !(t->caps & TC_ANY_PROCESS)) {
     /* -p PID: probes ignore other processes; BEGIN/END and interval
      * timers run in no particular process, so they are not filtered */
     emit(CALL(BPF_FUNC_get_current_pid_tgid));
     emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_imm(BPF_JNE, BPF_REG_0, c->filter_pid, cg.exit_label);
   }
-  if (t->raw_syscall && probe_uses_field(t->probe, NULL)) {
-    if (uses_stack(t->probe->pred) || uses_stack(t->probe->body)) {
-      /* the prologue points CTX_OFF at a rebuilt record: keep the
-       * real context for bpf_get_stackid */
-      cg.ctx_off = slot(8, t->probe->loc);
-      emit(LDX(BPF_DW, BPF_REG_1, BPF_REG_10, CTX_OFF));
-      emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, cg.ctx_off));
-    }
-    syscall_record_prologue(t);
-  }
+  int prologue = t->prov->prologue ? t->prov->prologue(&cg, t) : -1;
   declare_vars(t->probe->pred);
   declare_vars(t->probe->body);
   if (t->probe->pred) {
@@ -2204,8 +2132,8 @@ static int cg_target(Compiled *c, Target *t) {
   }
   cg_block(t->probe->body);
   label_here(cg.exit_label);
-  if (iter_skip >= 0)
-    iter_epilogue(iter_skip);
+  if (t->prov->epilogue)
+    t->prov->epilogue(&cg, t, prologue);
   emit(MOV64_IMM(BPF_REG_0, 0));
   emit(EXIT_INSN());
   emit_subs();

@@ -11,6 +11,7 @@
  * offsets up again per target.
  */
 #include "etrace.h"
+#include "providers/provider.h"
 #include "runtime/rt.h"
 
 #include <ctype.h>
@@ -290,12 +291,12 @@ static int add_site(RecKind kind, const char *fmt, Type *args, Loc loc) {
 
 /* ------------------------------------------------------------ builtins */
 
+/* A field of the tracefs record args points at (tracepoints). */
 static TpField *ctx_field(const char *name) {
-  if (!cur->tp)
-    return NULL;
-  for (int i = 0; i < cur->tp->nfields; i++)
-    if (!strcmp(cur->tp->fields[i].name, name))
-      return &cur->tp->fields[i];
+  const TpFormat *tp = target_record(cur);
+  for (int i = 0; tp && i < tp->nfields; i++)
+    if (!strcmp(tp->fields[i].name, name))
+      return &tp->fields[i];
   return NULL;
 }
 
@@ -312,87 +313,15 @@ static Type *field_type(const TpField *f) {
   return ty_int(size, f->is_signed);
 }
 
-static bool is_user_probe(void) {
-  return cur->type == PT_UPROBE || cur->type == PT_URETPROBE || cur->type == PT_USDT;
-}
-
-/* arg0..argN: uprobe arguments are u64 registers (then stack slots);
- * USDT arguments are typed by their spec ("-4@%eax": int32). */
-static Type *check_user_arg(Node *e, int i) {
-  if (cur->type == PT_URETPROBE) {
-    serr(e->loc, "%s is not available in uretprobe probes (the arguments are gone when the "
-                 "function returns); read it in a uprobe", e->name);
-    return NULL;
-  }
-  if (cur->type == PT_UPROBE)
-    return ty_u64;
-  UsdtProbe *u = cur->usdt;
-  if (!u->args_ok) {
-    serr(e->loc, "cannot read the arguments of %s: unsupported argument specs '%s'", cur->name,
-         u->args_text);
-    return NULL;
-  }
-  if (i >= u->nargs) {
-    serr(e->loc, "%s has %d argument%s, so there is no %s", cur->name, u->nargs,
-         u->nargs == 1 ? "" : "s", e->name);
-    return NULL;
-  }
-  return ty_int(u->args[i].size, u->args[i].is_signed);
-}
-
-/* kprobe / kretprobe / fentry / fexit: what a program may use follows
- * the probe as written (k_written); the hook only limits args.NAME. */
-static bool is_kernel_probe(void) { return cur->type >= PT_KPROBE && cur->type <= PT_FEXIT; }
-
-static Type *check_kernel_builtin(Node *e) {
-  const char *n = e->name, *kind = kprobe_kind_name(cur->k_written);
-  bool ret = cur->k_written == PT_KRETPROBE || cur->k_written == PT_FEXIT;
-  bool btf_kind = cur->k_written == PT_FENTRY || cur->k_written == PT_FEXIT;
-  if (!strcmp(n, "func"))
-    return new_kind(TY_PROBE, 8);
-  if (!strcmp(n, "retval")) {
-    if (!ret) {
-      serr(e->loc, "the retval builtin is only available in kretprobe and fexit probes, not in "
-                   "%s probes", kind);
-      return NULL;
-    }
-    Type *rt = cur->k_written == PT_FEXIT && cur->k_ret ? btf_type_of(cur->k_ret->type_id, false)
-                                                         : NULL;
-    if (rt && !is_object(rt) && rt->kind != TY_STR)
-      return rt;
-    if (cur->k_written == PT_FEXIT && cur->k_ret) {
-      serr(e->loc, "%s returns %s, which retval cannot hold", cur->k_func, cur->k_ret->ctype);
-      return NULL;
-    }
-    return ty_u64;
-  }
-  if (!strcmp(n, "args")) {
-    if (!btf_kind)
-      serr(e->loc, "the args builtin is not available in %s probes: use arg0..argN, or an "
-                   "fentry probe for the arguments by name", kind);
-    else if (!cur->tp)
-      serr(e->loc, "args needs the BTF prototype of %s, which this kernel does not have",
-           cur->k_func);
-    else if (cur->type == PT_KRETPROBE)
-      serr(e->loc, "args cannot be read: this kernel cannot run fexit programs and the "
-                   "kretprobe used instead does not see the arguments");
-    else
-      return new_kind(TY_CTX, 0);
-    return NULL;
-  }
-  if (ret) {
-    serr(e->loc, "%s is not available in %s probes (the arguments are gone when the function "
-                 "returns)%s", n, kind, btf_kind ? "; use args.NAME" : "");
-    return NULL;
-  }
-  return ty_u64;
-}
+/* Casts in user probes name user-space pointers. */
+static bool is_user_probe(void) { return target_user_site(cur) != NULL; }
 
 static Type *check_builtin(Node *e) {
   const char *n = e->name;
-  if (is_kernel_probe() && (!strcmp(n, "args") || !strcmp(n, "retval") || !strcmp(n, "func") ||
-                            (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3]))))
-    return check_kernel_builtin(e);
+  Type *pt;
+  ProvSema ps = {C, O, final_pass};
+  if (cur->prov->type_builtin && cur->prov->type_builtin(&ps, cur, e, &pt))
+    return pt; /* args, argN, retval, func, ctx as the probe's provider has them */
   if (!strcmp(n, "pid") || !strcmp(n, "tid") || !strcmp(n, "uid") || !strcmp(n, "gid") ||
       !strcmp(n, "cpu") || !strcmp(n, "numaid"))
     return ty_int(4, false);
@@ -406,10 +335,8 @@ static Type *check_builtin(Node *e) {
     return t ? t : ty_u64;
   }
   if (!strcmp(n, "ctx")) {
-    Type *t = iter_ctx_type(cur); /* iter probes: struct bpf_iter__NAME * */
-    if (!t)
-      serr(e->loc, "the ctx builtin can only be used with iter probes in etrace");
-    return t;
+    serr(e->loc, "the ctx builtin can only be used with iter probes in etrace");
+    return NULL;
   }
   if (!strcmp(n, "rand"))
     return ty_int(4, false);
@@ -435,40 +362,20 @@ static Type *check_builtin(Node *e) {
     return ty_int(4, false);
   }
   if (!strcmp(n, "args")) {
-    if (cur->type != PT_TRACEPOINT && cur->type != PT_RAWTP && cur->type != PT_UPROBE) {
-      serr(e->loc, "the args builtin can only be used with tracepoint, rawtracepoint, uprobe, "
-                   "fentry and fexit probes");
-      return NULL;
-    }
-    Type *t = ealloc(sizeof(Type));
-    t->kind = TY_CTX;
-    return t;
+    serr(e->loc, "the args builtin can only be used with tracepoint, rawtracepoint, uprobe, "
+                 "fentry and fexit probes");
+    return NULL;
   }
   if (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3])) {
-    if (is_user_probe())
-      return check_user_arg(e, atoi(n + 3));
-    if (cur->type == PT_RAWTP) {
-      int i = atoi(n + 3);
-      if (i >= cur->rt_nparams) {
-        serr(e->loc, "%s has %d argument%s, so there is no %s", cur->name, cur->rt_nparams,
-             cur->rt_nparams == 1 ? "" : "s", n);
-        return NULL;
-      }
-      return ty_u64;
-    }
     serr(e->loc, "%s is only available in kprobe and uprobe probes; use args.NAME on tracepoints",
          n);
     return NULL;
   }
   if (!strcmp(n, "retval")) {
-    if (cur->type == PT_URETPROBE)
-      return ty_u64;
     serr(e->loc, "the retval builtin is only available in kretprobe and uretprobe probes");
     return NULL;
   }
   if (!strcmp(n, "func")) {
-    if (is_user_probe())
-      return new_kind(TY_PROBE, 8); /* the name, from Compiled.probe_names */
     serr(e->loc, "the func builtin is only available in kprobe, uprobe and usdt probes");
     return NULL;
   }
@@ -843,7 +750,7 @@ static Type *check_call(Node *e) {
       serr(mode->loc, "dump()'s second argument must be \"compact\" or \"kernel\"");
       return NULL;
     }
-    if (mode && !strcmp(mode->str, "kernel") && cur->type != PT_RAWTP) {
+    if (mode && !strcmp(mode->str, "kernel") && !(cur->caps & TC_BTF_HELPERS)) {
       /* bpf_snprintf_btf() is a helper of BTF-typed (tracing) programs */
       serr(mode->loc, "dump(..., \"kernel\") renders in the kernel with bpf_snprintf_btf(), "
                       "which only rawtracepoint (tp_btf) probes may call");
@@ -1265,108 +1172,21 @@ static Type *check_object_index(Node *e, Type *t) {
   return elem;
 }
 
-/* args.NAME on a rawtracepoint: parameter i is the u64 at ctx + 8*i,
- * typed from the kernel's BTF prototype. */
-static Type *check_rawtp_arg(Node *e) {
-  for (int i = 0; i < cur->rt_nparams; i++) {
-    if (strcmp(cur->rt_param_names[i], e->name))
-      continue;
-    Type *t = btf_type_of(cur->rt_param_types[i], false);
-    if (!t || is_object(t) || t->kind == TY_STR) {
-      serr(e->loc, "argument '%s' of %s has a type etrace cannot read", e->name, cur->name);
-      return NULL;
-    }
-    e->field_off = 8 * i;
-    return t;
-  }
-  Buf b = {0};
-  for (int i = 0; i < cur->rt_nparams; i++)
-    buf_printf(&b, "%s%s", i ? ", " : "", cur->rt_param_names[i]);
-  serr(e->loc, "%s has no argument named '%s' (it has: %s)", cur->name, e->name,
-       b.data ? b.data : "none");
-  buf_free(&b);
-  return NULL;
-}
-
-/* args.NAME on a uprobe: the parameter from the binary's DWARF, read
- * from its System V register (or stack slot) like argN. */
-static Type *check_uprobe_arg(Node *e) {
-  if (!cur->u_params_read) {
-    cur->u_params_read = true;
-    cur->u_nparams = dwarf_func_params(cur->u_path, C->probe_names[cur->func_index],
-                                       &cur->u_params, &cur->u_params_why);
-  }
-  if (cur->u_nparams < 0) {
-    serr(e->loc, "cannot type args.%s of %s: %s", e->name, cur->name, cur->u_params_why);
-    return NULL;
-  }
-  for (int i = 0; i < cur->u_nparams; i++) {
-    DwParam *p = &cur->u_params[i];
-    if (strcmp(p->name, e->name))
-      continue;
-    Type *t = btf_type_of(p->type_id, true);
-    if (p->arg < 0 || !t || is_object(t) || t->kind == TY_STR) {
-      serr(e->loc, "argument '%s' of %s is not passed in a general register (a struct by value, "
-                   "a floating-point value, or after one), so etrace cannot read it", e->name,
-           cur->name);
-      return NULL;
-    }
-    e->field_off = p->arg;
-    return t;
-  }
-  Buf b = {0};
-  for (int i = 0; i < cur->u_nparams; i++)
-    buf_printf(&b, "%s%s", i ? ", " : "", cur->u_params[i].name);
-  serr(e->loc, "%s has no argument named '%s' (it has: %s)", cur->name, e->name,
-       b.data ? b.data : "none");
-  buf_free(&b);
-  return NULL;
-}
-
-/* args.NAME of fentry/fexit: typed from the function's BTF prototype
- * (pointers to kernel structs can be followed); ctx is u64 args[]. */
-static Type *check_kernel_arg(Node *e) {
-  TpField *f = ctx_field(e->name);
-  if (!f) {
-    Buf b = {0};
-    for (int i = 0; i < cur->tp->nfields; i++)
-      buf_printf(&b, "%s%s", i ? ", " : "", cur->tp->fields[i].name);
-    serr(e->loc, "kernel function %s has no parameter named '%s' (it has: %s)", cur->k_func,
-         e->name, b.data ? b.data : "none");
-    buf_free(&b);
-    return NULL;
-  }
-  Type *t = btf_type_of(f->type_id, false);
-  if (!t || is_object(t) || t->kind == TY_STR) {
-    serr(e->loc, "argument '%s' of %s has type '%s', which etrace cannot read", e->name,
-         cur->k_func, f->ctype);
-    return NULL;
-  }
-  if (cur->type == PT_KPROBE && f->offset >= 6 * 8) {
-    serr(e->loc, "argument '%s' is passed on the stack, which the kprobe used instead of fentry "
-                 "cannot read", e->name);
-    return NULL;
-  }
-  e->field_off = f->offset;
-  return t;
-}
-
 static Type *check_field(Node *e) {
   Type *t = check_expr(e->lhs);
   if (!t || t->kind == TY_NONE)
     return NULL;
   if (t->kind != TY_CTX)
     return check_member(e, t);
-  if (cur->type == PT_RAWTP)
-    return check_rawtp_arg(e);
-  if (cur->type == PT_UPROBE)
-    return check_uprobe_arg(e);
-  if (is_kernel_probe())
-    return check_kernel_arg(e);
+  if (cur->prov->type_field) {
+    ProvSema ps = {C, O, final_pass};
+    return cur->prov->type_field(&ps, cur, e);
+  }
   TpField *f = ctx_field(e->name);
   if (!f) {
-    serr(e->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
-         e->name);
+    const TpFormat *rec = target_record(cur);
+    serr(e->loc, "tracepoint %s:%s has no argument named '%s'", rec ? rec->sys : "?",
+         rec ? rec->event : "?", e->name);
     return NULL;
   }
   Type *ft = field_type(f);
@@ -1386,7 +1206,7 @@ static Type *check_field(Node *e) {
 static Type *check_index(Node *e) {
   Node *f = e->lhs;
   if (!(f->kind == ND_FIELD && f->lhs->kind == ND_BUILTIN && !strcmp(f->lhs->name, "args") &&
-        cur->type == PT_TRACEPOINT)) {
+        target_record(cur))) {
     Type *t = check_expr(f);
     if (!t || t->kind == TY_NONE)
       return NULL;
@@ -1402,13 +1222,13 @@ static Type *check_index(Node *e) {
   if (!check_expr(f->lhs))
     return NULL;
   TpField *tf = ctx_field(f->name);
-  if (!tf && is_kernel_probe()) {
-    serr(f->loc, "kernel function %s has no parameter named '%s'", cur->k_func, f->name);
+  const TpFormat *rec = target_record(cur);
+  if (!tf && !rec) {
+    serr(e->loc, "only tracepoint array arguments (args.NAME[i]) can be indexed");
     return NULL;
   }
   if (!tf) {
-    serr(f->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
-         f->name);
+    serr(f->loc, "tracepoint %s:%s has no argument named '%s'", rec->sys, rec->event, f->name);
     return NULL;
   }
   f->type = ty_void;
@@ -1783,83 +1603,6 @@ static void check_target(Target *t) {
 
 /* ------------------------------------------------------------ attach points */
 
-static int add_probe_name(const char *name) {
-  for (int i = 0; i < C->nprobe_names; i++)
-    if (!strcmp(C->probe_names[i], name))
-      return i;
-  C->probe_names = egrow(C->probe_names, C->nprobe_names, sizeof(char *));
-  C->probe_names[C->nprobe_names] = estrdup(name);
-  return C->nprobe_names++;
-}
-
-static Target *add_target(Probe *p, ProbeType type, const char *name) {
-  Target *t = ealloc(sizeof(Target));
-  t->type = type;
-  t->probe = p;
-  t->name = estrdup(name);
-  t->probe_index = add_probe_name(name);
-  t->prog_fd = -1;
-  C->targets = egrow(C->targets, C->ntargets, sizeof(Target *));
-  C->targets[C->ntargets++] = t;
-  return t;
-}
-
-typedef struct {
-  Probe *p;
-  int n;
-} TpExpand;
-
-static void add_tp(const char *sys, const char *event, void *arg) {
-  TpExpand *x = arg;
-  Target *t = add_target(x->p, PT_TRACEPOINT, eprintf("tracepoint:%s:%s", sys, event));
-  t->tp_sys = estrdup(sys);
-  t->tp_event = estrdup(event);
-  t->tp = tracefs_format(sys, event);
-  if (t->tp)
-    x->n++;
-  else
-    C->ntargets--;
-}
-
-/* interval:s:1, interval:1s, interval:hz:10, profile:hz:99, profile:ms:10 */
-static bool parse_rate(const char *spec, uint64_t *period_ns, uint64_t *freq_hz) {
-  char unit[8] = "";
-  unsigned long long n = 0;
-  const char *colon = strchr(spec, ':');
-  char *end;
-  if (colon) {
-    size_t ul = colon - spec;
-    if (ul >= sizeof unit)
-      return false;
-    memcpy(unit, spec, ul);
-    unit[ul] = 0;
-    n = strtoull(colon + 1, &end, 10);
-    if (end == colon + 1 || *end)
-      return false;
-  } else {
-    n = strtoull(spec, &end, 10);
-    if (end == spec || strlen(end) >= sizeof unit)
-      return false;
-    strcpy(unit, end);
-  }
-  if (n == 0)
-    return false;
-  *period_ns = *freq_hz = 0;
-  if (!strcmp(unit, "s"))
-    *period_ns = n * 1000000000ull;
-  else if (!strcmp(unit, "ms"))
-    *period_ns = n * 1000000ull;
-  else if (!strcmp(unit, "us"))
-    *period_ns = n * 1000ull;
-  else if (!strcmp(unit, "ns") || !*unit)
-    *period_ns = n;
-  else if (!strcmp(unit, "hz"))
-    *freq_hz = n;
-  else
-    return false;
-  return true;
-}
-
 /* Replace $1..$N in attach-point text (interval:s:$1, uprobe:$1:main).
  * NULL after an error: a missing parameter. */
 static const char *subst_params(AttachPoint *ap) {
@@ -1887,143 +1630,26 @@ static const char *subst_params(AttachPoint *ap) {
   return out;
 }
 
-static void add_rawtp(Probe *p, const char *name) {
-  Target *t = add_target(p, PT_RAWTP, eprintf("rawtracepoint:%s", name));
-  t->rt_name = estrdup(name);
-  t->rt_nparams = btf_tp_params(name, &t->rt_param_names, &t->rt_param_types);
-  if (t->rt_nparams < 0)
-    t->rt_nparams = 0;
-}
-
-typedef struct { Probe *p; int n; } RawTpExpand;
-
-static void add_rawtp_match(void *arg, const char *name) {
-  RawTpExpand *x = arg;
-  add_rawtp(x->p, name);
-  x->n++;
-}
-
-/* rawtracepoint:NAME or rawtracepoint:vmlinux:NAME, globs allowed.  The
- * names are the kernel's tracepoints known to BTF (btf_trace_NAME). */
-static void expand_rawtp(Probe *p, AttachPoint *ap, const char *rest) {
-  if (!strncmp(rest, "vmlinux:", 8))
-    rest += 8;
-  if (!*rest || strchr(rest, ':')) {
-    diag_error(ap->loc, "invalid rawtracepoint '%s': expected rawtracepoint:NAME", ap->text);
-    return;
-  }
-  if (!btf_kernel()) {
-    diag_error(ap->loc, "rawtracepoint probes need the kernel's BTF (/sys/kernel/btf/vmlinux), "
-                        "which this kernel does not have");
-    return;
-  }
-  RawTpExpand x = {p, 0};
-  if (strpbrk(rest, "*?["))
-    btf_raw_tp_glob(rest, add_rawtp_match, &x);
-  else if (btf_has_raw_tp(rest))
-    add_rawtp_match(&x, rest);
-  if (x.n == 0)
-    diag_error(ap->loc, "rawtracepoint not found: %s", rest);
-}
-
+/* Hand the attach point to the provider it names (PROVIDER:..., or a
+ * bare name such as BEGIN). */
 static void expand_attach_point(Probe *p, AttachPoint *ap) {
   const char *s = subst_params(ap);
   if (!s)
     return;
-  if (!strcmp(s, "BEGIN") || !strcmp(s, "begin")) {
-    add_target(p, PT_BEGIN, "BEGIN");
-    return;
-  }
-  if (!strcmp(s, "END") || !strcmp(s, "end")) {
-    add_target(p, PT_END, "END");
-    return;
-  }
   const char *colon = strchr(s, ':');
-  if (!colon) {
+  size_t len = colon ? (size_t)(colon - s) : strlen(s);
+  const Provider *prov = provider_find(s, len);
+  if (!colon && !(prov && prov->bare)) {
     diag_error(ap->loc, "invalid probe '%s': expected PROVIDER:TARGET", s);
     return;
   }
-  char *prov = estrndup(s, colon - s);
-  const char *rest = colon + 1;
-  if (!strcmp(prov, "tracepoint") || !strcmp(prov, "t")) {
-    const char *c2 = strchr(rest, ':');
-    if (!c2 || !c2[1] || c2 == rest || strchr(c2 + 1, ':')) {
-      diag_error(ap->loc, "invalid tracepoint '%s': expected tracepoint:CATEGORY:EVENT", s);
-      return;
-    }
-    char *sys = estrndup(rest, c2 - rest);
-    TpExpand x = {p, 0};
-    if (!tracefs_root(O->verbose)) {
-      diag_error(ap->loc, "cannot use tracepoints: tracefs is not mounted and mounting it failed");
-      return;
-    }
-    if (strpbrk(s, "*?[")) /* a wildcard: expand over every event */
-      tracefs_glob(sys, c2 + 1, add_tp, &x);
-    else                    /* one event: just read its format file */
-      add_tp(sys, c2 + 1, &x);
-    if (x.n == 0)
-      diag_error(ap->loc, "tracepoint not found: %s:%s", sys, c2 + 1);
+  if (!prov) {
+    diag_error(ap->loc, "unknown probe type '%.*s'", (int)len, s);
     return;
   }
-  if (!strcmp(prov, "interval") || !strcmp(prov, "i") || !strcmp(prov, "profile") ||
-      !strcmp(prov, "p")) {
-    bool is_profile = prov[0] == 'p';
-    uint64_t period, freq;
-    if (!parse_rate(rest, &period, &freq)) {
-      diag_error(ap->loc, "invalid %s rate '%s': expected UNIT:N with UNIT one of s, ms, us, hz",
-                 is_profile ? "profile" : "interval", rest);
-      return;
-    }
-    char *name = eprintf("%s:%s", is_profile ? "profile" : "interval", rest);
-    Target *t = add_target(p, is_profile ? PT_PROFILE : PT_INTERVAL, name);
-    t->period_ns = period;
-    t->freq_hz = freq;
-    return;
-  }
-  if (!strcmp(prov, "rawtracepoint") || !strcmp(prov, "rt")) {
-    expand_rawtp(p, ap, rest);
-    return;
-  }
-  if (uprobe_provider(prov)) {
-    USite *sites;
-    int n = uprobe_expand(s, ap->loc, O, &sites);
-    for (int i = 0; i < n; i++) {
-      Target *t = add_target(p, sites[i].type, sites[i].name);
-      t->u_path = sites[i].path;
-      t->u_offset = sites[i].offset;
-      t->u_ref_ctr = sites[i].ref_ctr;
-      t->usdt = sites[i].usdt;
-      t->func_index = add_probe_name(sites[i].func);
-    }
-    return;
-  }
-  if (kprobe_provider(prov)) {
-    KSite *sites;
-    int n = kprobe_expand(s, ap->loc, O, &sites);
-    for (int i = 0; i < n; i++) {
-      Target *t = add_target(p, sites[i].type, sites[i].name);
-      t->k_written = sites[i].written;
-      t->k_func = sites[i].func;
-      t->k_offset = sites[i].offset;
-      t->k_btf_id = sites[i].btf_id;
-      t->tp = sites[i].args;
-      t->k_ret = sites[i].ret;
-      t->func_index = add_probe_name(sites[i].func);
-    }
-    return;
-  }
-  if (perf_provider(prov) || iter_provider(prov)) {
-    /* software, hardware, watchpoint (prov_perf.c); iter (prov_iter.c) */
-    Target x = {0};
-    if ((iter_provider(prov) ? iter_expand(s, ap->loc, &x) : perf_expand(s, ap->loc, &x)) < 0)
-      return;
-    Target *t = add_target(p, x.type, x.name);
-    t->perf_type = x.perf_type, t->perf_config = x.perf_config, t->perf_period = x.perf_period;
-    t->wp_addr = x.wp_addr, t->wp_len = x.wp_len, t->wp_mode = x.wp_mode;
-    t->iter_name = x.iter_name, t->iter_btf_id = x.iter_btf_id, t->iter_obj_off = x.iter_obj_off;
-    return;
-  }
-  diag_error(ap->loc, "unknown probe type '%s'", prov);
+  ProvExpand x = {.c = C, .opt = O, .probe = p, .text = s, .prefix = estrndup(s, len),
+                  .rest = colon ? colon + 1 : NULL, .loc = ap->loc};
+  prov->expand(&x);
 }
 
 /* ------------------------------------------------------------ entry */
@@ -2051,8 +1677,11 @@ Compiled *sema_program(Program *prog, const Options *opt) {
   for (Probe *p = prog->probes; p; p = p->next)
     for (AttachPoint *ap = p->aps; ap; ap = ap->next)
       expand_attach_point(p, ap);
-  if (diag_errors > errs || iter_check_mix(C) < 0)
+  if (diag_errors > errs)
     return NULL;
+  for (int i = 0; i < nproviders; i++)
+    if (providers[i]->check_program && providers[i]->check_program(C) < 0)
+      return NULL;
 
   /* Quiet walks learn map types; then one walk reports. */
   final_pass = false;
@@ -2087,6 +1716,8 @@ Compiled *sema_program(Program *prog, const Options *opt) {
   nvars = cap_vars = 0;
   if (diag_errors > errs)
     return NULL;
-  systp_assign(C);
+  for (int i = 0; i < nproviders; i++)
+    if (providers[i]->finish)
+      providers[i]->finish(C);
   return C;
 }

@@ -13,6 +13,7 @@
  * what is decided here back from the node's type and from sym/.
  */
 #include "etrace.h"
+#include "providers/provider.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -101,31 +102,6 @@ static Type *stack_call(Node *e, bool report) {
   return stack_type(user, mode, limit);
 }
 
-/* Probes whose context is struct pt_regs (perf events start with it). */
-static bool ctx_is_pt_regs(ProbeType t) {
-  return t == PT_UPROBE || t == PT_URETPROBE || t == PT_USDT || t == PT_PROFILE ||
-         t == PT_INTERVAL || t == PT_KPROBE || t == PT_KRETPROBE;
-}
-
-static const char *probe_kind(ProbeType t) {
-  switch (t) {
-  case PT_BEGIN: return "BEGIN";
-  case PT_END: return "END";
-  case PT_TRACEPOINT: return "tracepoint";
-  case PT_RAWTP: return "rawtracepoint";
-  case PT_INTERVAL: return "interval";
-  case PT_PROFILE: return "profile";
-  case PT_UPROBE: return "uprobe";
-  case PT_URETPROBE: return "uretprobe";
-  case PT_USDT: return "usdt";
-  case PT_KPROBE: return "kprobe";
-  case PT_KRETPROBE: return "kretprobe";
-  case PT_FENTRY: return "fentry";
-  case PT_FEXIT: return "fexit";
-  default: return "this";
-  }
-}
-
 /* x86-64 struct pt_regs, in bpftrace's register names. */
 static const struct {
   const char *name;
@@ -202,13 +178,14 @@ Type *sema_sym_call(Node *e, const Target *t, bool report, Type *(*check)(Node *
   if (!strcmp(n, "uaddr")) {
     if (!str_arg(e, report))
       return NULL;
-    if (t->type != PT_UPROBE && t->type != PT_URETPROBE && t->type != PT_USDT) {
+    const UserSite *site = target_user_site(t);
+    if (!site) {
       err(e->loc, "uaddr() can only be used in uprobe, uretprobe and usdt probes (not %s)",
-          probe_kind(t->type));
+          t->kind);
       return NULL;
     }
     SymUaddr u;
-    const char *why = sym_uaddr(t, e->args->str, &u);
+    const char *why = sym_uaddr(site, e->args->str, &u);
     if (why) {
       err(e->args->loc, "uaddr(\"%s\"): %s", e->args->str, why);
       return NULL;
@@ -219,9 +196,9 @@ Type *sema_sym_call(Node *e, const Target *t, bool report, Type *(*check)(Node *
   /* reg */
   if (!str_arg(e, report))
     return NULL;
-  if (!ctx_is_pt_regs(t->type)) {
+  if (!(t->caps & TC_PT_REGS)) {
     err(e->loc, "reg() can not be used with \"%s\" probes: their context holds no registers",
-        probe_kind(t->type));
+        t->kind);
     return NULL;
   }
   if (sema_reg_offset(e->args->str) < 0) {
