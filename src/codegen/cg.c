@@ -2122,6 +2122,8 @@ static int cg_target(Compiled *c, Target *t) {
     emit(CALL(BPF_FUNC_get_current_pid_tgid));
     emit(ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_imm(BPF_JNE, BPF_REG_0, c->filter_pid, cg.exit_label);
+    if (t->prov->prologue)
+      load_ctx(BPF_REG_1); /* the call clobbered it; prologues start from ctx in r1 */
   }
   int prologue = t->prov->prologue ? t->prov->prologue(&cg, t) : -1;
   declare_vars(t->probe->pred);

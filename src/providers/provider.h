@@ -163,8 +163,8 @@ struct Provider {
   /* Where argN (i), args.NAME (i: e->field_off), retval and func live. */
   bool (*arg_loc)(const Target *t, ArgRef ref, int i, ArgLoc *out);
   int stack_skip;                 /* kernel frames kstack skips */
-  /* Code before the predicate; returns a state for the epilogue (-1:
-   * none).  The epilogue runs after the probe body, before exit. */
+  /* Code before the predicate, with the context in r1; returns a state
+   * for the epilogue (-1: none).  The epilogue runs after the probe body, before exit. */
   int (*prologue)(Cg *g, Target *t);
   void (*epilogue)(Cg *g, Target *t, int state);
 

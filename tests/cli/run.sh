@@ -49,6 +49,12 @@ check c_compile_error_exit1 [ $rc -eq 1 ]
 $WL sleep 300 getppid 5 sleep 300 & wl=$!
 timeout 10 $ET -q -p $wl -e 'tracepoint:syscalls:sys_enter_getppid { @[pid] = count(); }' > $T/p.out 2>&1; rc=$?
 check p_filters_and_ends sh -c "[ $rc -eq 0 ] && grep -q '^@\[$wl\]: 5$' $T/p.out && [ \$(grep -c '^@\[' $T/p.out) -eq 1 ]"
+# ... also when the probe reads args of a syscall (served by the dispatcher,
+# whose prologue rebuilds the record after the pid check): 4 opens of the
+# file by the -p process, none of other processes' opens.
+$WL sleep 300 open /etc/hostname 4 sleep 300 & wl=$!
+timeout 10 $ET -q -p $wl -e 'tracepoint:syscalls:sys_enter_openat { @[str(args.filename)] = count(); }' > $T/p3.out 2>&1; rc=$?
+check p_filters_syscall_args sh -c "[ $rc -eq 0 ] && grep -q '^@\[/etc/hostname\]: 4$' $T/p3.out && [ \$(grep -c '^@\[' $T/p3.out) -eq 1 ]"
 timeout 5 $ET -q -p 999999 -e 'BEGIN { exit(); }' > $T/p2.out 2>&1; rc=$?
 check p_missing_process sh -c "[ $rc -eq 1 ] && grep -q 'does not exist' $T/p2.out"
 
