@@ -124,6 +124,9 @@ struct Type {
   /* TY_STACK: ustack or kstack, STACK_MODE_*, frames kept (1..127) */
   bool stack_user;
   int stack_mode, stack_limit;
+  /* A builtin's printed type (ksym, ntop ...): its text, from the builtin
+   * table (src/builtins/), so that the runtime needs no case for it. */
+  void (*print)(struct Buf *b, const Type *t, const unsigned char *data);
 };
 
 /* How a stack prints (bpftrace's stack modes). */
@@ -234,6 +237,7 @@ struct Node {
   MapInfo *map;        /* ND_MAP */
   VarInfo *var;        /* ND_VAR, ND_LET, ND_FOR_* */
   int site;            /* ND_CALL: printf/print/... site id in the record table */
+  const struct Builtin *builtin; /* ND_BUILTIN, ND_CALL: its builtin table entry */
   int field_off;       /* ND_FIELD on args: offset in the tracepoint record */
   bool field_data_loc; /* ND_FIELD on args: __data_loc string */
   bool field_user;     /* ND_FIELD on args: user-space char * */
@@ -395,12 +399,19 @@ typedef struct TpField TpField;
 typedef struct UsdtProbe UsdtProbe;
 typedef struct Provider Provider;   /* providers/provider.h */
 
-/* What a program on a target may use (filled by its provider). */
+/* What a probe's provider defines for a target (Target.caps).  A builtin
+ * lists the ones it needs (src/builtins/); elsewhere it is an error. */
 enum {
-  TC_PT_REGS = 1 << 0,     /* ctx is struct pt_regs: reg() reads it */
-  TC_ANY_PROCESS = 1 << 1, /* runs in no particular process: -p does not filter it */
-  TC_IN_ETRACE = 1 << 2,   /* runs in etrace itself (BEGIN/END, by BPF_PROG_TEST_RUN) */
-  TC_BTF_HELPERS = 1 << 3, /* a BTF-typed program: may call bpf_snprintf_btf() */
+  PROBE_CAP_ARGS = 1 << 0,     /* args / args.NAME: a typed argument record */
+  PROBE_CAP_ARGN = 1 << 1,     /* arg0..argN */
+  PROBE_CAP_RETVAL = 1 << 2,   /* retval */
+  PROBE_CAP_FUNC = 1 << 3,     /* func: the probed function's name */
+  PROBE_CAP_PT_REGS = 1 << 4,  /* reg(): the context is struct pt_regs */
+  PROBE_CAP_USER = 1 << 5,     /* uaddr(): the probe runs in a user binary */
+  PROBE_CAP_ITER = 1 << 6,     /* ctx: an iterator's context */
+  PROBE_CAP_BTF_HELPERS = 1 << 7, /* a BTF-typed program: may call bpf_snprintf_btf() */
+  PROBE_CAP_ANY_PROCESS = 1 << 8, /* runs in no particular process: -p does not filter it */
+  PROBE_CAP_IN_ETRACE = 1 << 9,   /* runs in etrace itself (BEGIN/END, BPF_PROG_TEST_RUN) */
 };
 
 /* One attach point after expansion (wildcards resolved).  What only one
@@ -410,7 +421,7 @@ typedef struct Target {
   const Provider *prov;
   void *data;          /* the provider's own description of the target */
   const char *kind;    /* the probe type as written, for messages: "uretprobe" */
-  unsigned caps;       /* TC_* */
+  unsigned caps;       /* PROBE_CAP_* */
   char *name;          /* canonical: "tracepoint:sched:sched_switch", "BEGIN" */
   Probe *probe;        /* source probe */
   int probe_index;     /* index of `name` in Compiled.probe_names (probe builtin) */
@@ -463,13 +474,8 @@ typedef struct Options {
  * Returns NULL after printing located errors. */
 Compiled *sema_program(Program *prog, const Options *opt);
 
-/* sema_sym.c: kstack/ustack, ksym/usym, kaddr/uaddr, reg (called by sema.c
- * for the names sema_sym_name() accepts; errors only when report is set). */
-bool sema_sym_name(const char *name);
-Type *sema_sym_builtin(Node *e, const Target *t, bool report);
-Type *sema_sym_call(Node *e, const Target *t, bool report, Type *(*check)(Node *));
+/* The builtins (kstack, ksym, reg ...) are one table: src/builtins/builtin.h. */
 int sema_reg_offset(const char *name);  /* reg("ip") -> offset in pt_regs, or -1 */
-int sema_max_stack(void);               /* frames a stack keeps at most */
 
 /* ---------------------------------------------------------------- cg.c */
 

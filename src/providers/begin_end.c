@@ -23,7 +23,7 @@ static int expand(ProvExpand *x) {
   bool end = x->prefix[0] == 'E' || x->prefix[0] == 'e';
   /* data: the phase the program runs in */
   prov_add_target(x, &provider_begin_end, end ? "END" : "BEGIN", end ? "END" : "BEGIN",
-                  TC_ANY_PROCESS | TC_IN_ETRACE, (void *)(uintptr_t)(end ? RUN_END : RUN_BEGIN));
+                  PROBE_CAP_ANY_PROCESS | PROBE_CAP_IN_ETRACE, (void *)(uintptr_t)(end ? RUN_END : RUN_BEGIN));
   return 0;
 }
 

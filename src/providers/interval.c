@@ -70,7 +70,7 @@ static int expand(ProvExpand *x) {
   }
   /* interval timers run in no particular process: -p does not filter them */
   prov_add_target(x, &provider_interval, eprintf("%s:%s", kind, rest), kind,
-                  TC_PT_REGS | (tm->profile ? 0 : TC_ANY_PROCESS), tm);
+                  PROBE_CAP_PT_REGS | (tm->profile ? 0 : PROBE_CAP_ANY_PROCESS), tm);
   return 0;
 }
 

@@ -99,7 +99,7 @@ static int expand(ProvExpand *x) {
   it->obj_off = object_offset(st);
   it->link = -1;
   /* iterators run in the reading process, etrace: -p does not filter them */
-  prov_add_target(x, &provider_iter, eprintf("iter:%s", name), "iter", TC_ANY_PROCESS, it);
+  prov_add_target(x, &provider_iter, eprintf("iter:%s", name), "iter", PROBE_CAP_ITER | PROBE_CAP_ANY_PROCESS, it);
   return 0;
 }
 
@@ -120,7 +120,7 @@ static int check_program(const Compiled *c) {
     return 0;
   for (int i = 0; i < c->ntargets; i++) {
     const Target *t = c->targets[i];
-    if (t->prov != &provider_iter && !(t->caps & TC_IN_ETRACE)) {
+    if (t->prov != &provider_iter && !(t->caps & PROBE_CAP_IN_ETRACE)) {
       diag_error(t->probe->loc,
                  "an iter probe cannot be mixed with other probes (only BEGIN and END): %s", t->name);
       return -1;
@@ -130,14 +130,14 @@ static int check_program(const Compiled *c) {
 }
 
 /* ctx: struct bpf_iter__NAME * */
-static bool type_builtin(const ProvSema *s, Target *t, Node *e, Type **out) {
+static bool type_builtin(Sema *sema, Target *t, Node *e, Type **out) {
   if (strcmp(e->name, "ctx"))
     return false;
   const Iter *it = t->data;
   const char *why;
   *out = btf_parse_type(eprintf("struct bpf_iter__%s *", it->name), false, &why);
   if (!*out)
-    prov_error(s, e->loc, "cannot type ctx of %s: %s", t->name, why);
+    serr(sema, e->loc, "cannot type ctx of %s: %s", t->name, why);
   return true;
 }
 
@@ -146,10 +146,10 @@ static bool type_builtin(const ProvSema *s, Target *t, Node *e, Type **out) {
  * to (past the epilogue). */
 static int prologue(Cg *g, Target *t) {
   const Iter *it = t->data;
-  int skip = cg_label_new(g);
+  int skip = label_new(g);
   if (it->obj_off >= 0) {
-    cg_emit(g, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, it->obj_off));
-    cg_jmp_imm(g, BPF_JEQ, BPF_REG_0, 0, skip);
+    emit(g, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, it->obj_off));
+    jmp_imm(g, BPF_JEQ, BPF_REG_0, 0, skip);
   }
   return skip;
 }
@@ -158,15 +158,15 @@ static int prologue(Cg *g, Target *t) {
  * that a short read() of the iterator fd returns after a few objects and
  * user space drains the ring buffer before it can fill. */
 static void epilogue(Cg *g, Target *t, int skip) {
-  int byte = cg_slot(g, 8, t->probe->loc);
-  cg_emit(g, ST_IMM(BPF_DW, BPF_REG_10, byte, '\n'));
-  cg_load_ctx(g, BPF_REG_1);
-  cg_emit(g, LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta */
-  cg_emit(g, LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta->seq */
-  cg_emit_addr(g, BPF_REG_2, byte);
-  cg_emit(g, MOV64_IMM(BPF_REG_3, 1));
-  cg_emit(g, CALL(BPF_FUNC_seq_write));
-  cg_label_here(g, skip);
+  int byte = slot(g, 8, t->probe->loc);
+  emit(g, ST_IMM(BPF_DW, BPF_REG_10, byte, '\n'));
+  load_ctx(g, BPF_REG_1);
+  emit(g, LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta */
+  emit(g, LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta->seq */
+  emit_addr(g, BPF_REG_2, byte);
+  emit(g, MOV64_IMM(BPF_REG_3, 1));
+  emit(g, CALL(BPF_FUNC_seq_write));
+  label_here(g, skip);
 }
 
 static int prog_spec(Target *t, int attempt, ProgSpec *out) {

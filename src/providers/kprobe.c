@@ -651,16 +651,19 @@ static int expand(ProvExpand *x) {
   for (int i = 0; i < n; i++) {
     KSite *k = &sites[i];
     bool regs = k->type == K_KPROBE || k->type == K_KRETPROBE;
+    /* what the probe as written allows is refined by type_builtin */
     prov_add_target(x, &provider_kprobe, k->name, kprobe_kind_name(k->type),
-                    regs ? TC_PT_REGS : 0, k);
+                    PROBE_CAP_ARGS | PROBE_CAP_ARGN | PROBE_CAP_RETVAL | PROBE_CAP_FUNC |
+                        (regs ? PROBE_CAP_PT_REGS : 0),
+                    k);
     k->func_index = prov_probe_name(x->c, k->func);
   }
   return n < 0 ? -1 : 0;
 }
 
-static Type *type_retval(const ProvSema *s, const KSite *k, Node *e) {
+static Type *type_retval(Sema *sema, const KSite *k, Node *e) {
   if (!is_exit(k->written)) {
-    prov_error(s, e->loc, "the retval builtin is only available in kretprobe and fexit probes, "
+    serr(sema, e->loc, "the retval builtin is only available in kretprobe and fexit probes, "
                           "not in %s probes", kprobe_kind_name(k->written));
     return NULL;
   }
@@ -668,21 +671,21 @@ static Type *type_retval(const ProvSema *s, const KSite *k, Node *e) {
   if (rt && rt->kind != TY_RECORD && rt->kind != TY_ARRAY && rt->kind != TY_STR)
     return rt;
   if (k->written == K_FEXIT && k->ret) {
-    prov_error(s, e->loc, "%s returns %s, which retval cannot hold", k->func, k->ret->ctype);
+    serr(sema, e->loc, "%s returns %s, which retval cannot hold", k->func, k->ret->ctype);
     return NULL;
   }
   return ty_u64;
 }
 
-static Type *type_args(const ProvSema *s, const KSite *k, Node *e) {
+static Type *type_args(Sema *sema, const KSite *k, Node *e) {
   if (!is_btf_kind(k->written))
-    prov_error(s, e->loc, "the args builtin is not available in %s probes: use arg0..argN, or an "
+    serr(sema, e->loc, "the args builtin is not available in %s probes: use arg0..argN, or an "
                           "fentry probe for the arguments by name", kprobe_kind_name(k->written));
   else if (!k->args)
-    prov_error(s, e->loc, "args needs the BTF prototype of %s, which this kernel does not have",
+    serr(sema, e->loc, "args needs the BTF prototype of %s, which this kernel does not have",
                k->func);
   else if (k->type == K_KRETPROBE)
-    prov_error(s, e->loc, "args cannot be read: this kernel cannot run fexit programs and the "
+    serr(sema, e->loc, "args cannot be read: this kernel cannot run fexit programs and the "
                           "kretprobe used instead does not see the arguments");
   else {
     Type *t = ealloc(sizeof(Type));
@@ -692,7 +695,7 @@ static Type *type_args(const ProvSema *s, const KSite *k, Node *e) {
   return NULL;
 }
 
-static bool type_builtin(const ProvSema *s, Target *t, Node *e, Type **out) {
+static bool type_builtin(Sema *sema, Target *t, Node *e, Type **out) {
   const KSite *k = t->data;
   const char *n = e->name;
   if (!strcmp(n, "func")) {
@@ -700,13 +703,13 @@ static bool type_builtin(const ProvSema *s, Target *t, Node *e, Type **out) {
     (*out)->kind = TY_PROBE;
     (*out)->size = 8;
   } else if (!strcmp(n, "retval")) {
-    *out = type_retval(s, k, e);
+    *out = type_retval(sema, k, e);
   } else if (!strcmp(n, "args")) {
-    *out = type_args(s, k, e);
+    *out = type_args(sema, k, e);
   } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9') {
     *out = ty_u64;
     if (is_exit(k->written)) {
-      prov_error(s, e->loc, "%s is not available in %s probes (the arguments are gone when the "
+      serr(sema, e->loc, "%s is not available in %s probes (the arguments are gone when the "
                             "function returns)%s", n, kprobe_kind_name(k->written),
                  is_btf_kind(k->written) ? "; use args.NAME" : "");
       *out = NULL;
@@ -719,7 +722,7 @@ static bool type_builtin(const ProvSema *s, Target *t, Node *e, Type **out) {
 
 /* args.NAME of fentry/fexit: typed from the function's BTF prototype
  * (pointers to kernel structs can be followed); ctx is u64 args[]. */
-static Type *type_field(const ProvSema *s, Target *t, Node *e) {
+static Type *type_field(Sema *sema, Target *t, Node *e) {
   const KSite *k = t->data;
   const TpField *f = NULL;
   for (int i = 0; k->args && i < k->args->nfields; i++)
@@ -729,19 +732,19 @@ static Type *type_field(const ProvSema *s, Target *t, Node *e) {
     Buf b = {0};
     for (int i = 0; k->args && i < k->args->nfields; i++)
       buf_printf(&b, "%s%s", i ? ", " : "", k->args->fields[i].name);
-    prov_error(s, e->loc, "kernel function %s has no parameter named '%s' (it has: %s)", k->func,
+    serr(sema, e->loc, "kernel function %s has no parameter named '%s' (it has: %s)", k->func,
                e->name, b.data ? b.data : "none");
     buf_free(&b);
     return NULL;
   }
   Type *ty = btf_type_of(f->type_id, false);
   if (!ty || ty->kind == TY_RECORD || ty->kind == TY_ARRAY || ty->kind == TY_STR) {
-    prov_error(s, e->loc, "argument '%s' of %s has type '%s', which etrace cannot read", e->name,
+    serr(sema, e->loc, "argument '%s' of %s has type '%s', which etrace cannot read", e->name,
                k->func, f->ctype);
     return NULL;
   }
   if (k->type == K_KPROBE && f->offset >= 6 * 8) {
-    prov_error(s, e->loc, "argument '%s' is passed on the stack, which the kprobe used instead "
+    serr(sema, e->loc, "argument '%s' is passed on the stack, which the kprobe used instead "
                           "of fentry cannot read", e->name);
     return NULL;
   }

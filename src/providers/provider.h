@@ -21,10 +21,10 @@
 #define PROVIDER_H
 
 #include "etrace.h"
+#include "codegen/cg.h"
+#include "sema/sema.h"
 
 #include <linux/bpf.h>
-
-typedef struct Cg Cg;   /* one program being generated (codegen/cg.c) */
 
 /* ------------------------------------------------------- semantic analysis */
 
@@ -46,15 +46,6 @@ Target *prov_add_target(ProvExpand *x, const Provider *p, const char *name, cons
 /* Index of name in c->probe_names, added when new (`probe`, `func`). */
 int prov_probe_name(Compiled *c, const char *name);
 
-/* Typing hooks run in several passes; only the last reports errors. */
-typedef struct ProvSema {
-  Compiled *c;
-  const Options *opt;
-  bool report;
-} ProvSema;
-void prov_error(const ProvSema *s, Loc loc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* ----------------------------------------------------------- code generation */
 
 /* Where a value a builtin reads lives: a constant, or an argument spec on
@@ -74,21 +65,7 @@ typedef struct ArgLoc {
 void prov_regs_arg(int i, bool kernel, ArgLoc *out);
 void prov_regs_retval(ArgLoc *out);
 
-/* Emitting helpers for prologue/epilogue hooks (codegen/cg.c). */
-void cg_emit(Cg *g, struct bpf_insn in);
-int cg_label_new(Cg *g);
-void cg_label_here(Cg *g, int label);
-void cg_jmp_imm(Cg *g, int op, int reg, int32_t imm, int label);
-int cg_slot(Cg *g, int size, Loc loc);     /* stack bytes below r10 */
-void cg_emit_zero(Cg *g, int off, int size);
-void cg_emit_addr(Cg *g, int reg, int off); /* reg = r10 + off */
-void cg_load_ctx(Cg *g, int reg);           /* reg = the context pointer */
-void cg_set_ctx(Cg *g, int reg);            /* the context pointer = reg */
-/* Before cg_set_ctx points the context at a rebuilt record: keep the
- * real one for stack walks (bpf_get_stackid).  Leaves it in r1. */
-void cg_keep_real_ctx(Cg *g, Loc loc);
-bool cg_probe_uses_field(const Probe *p, const char *name); /* args.NAME (NULL: any) */
-bool cg_probe_uses_stack(const Probe *p);
+/* Prologue and epilogue hooks emit with the shared emitter (codegen/cg.h). */
 
 /* ------------------------------------------------------- load, attach, run */
 
@@ -148,13 +125,14 @@ struct Provider {
   /* After semantic analysis (the syscall dispatcher takes over
    * syscalls:* tracepoint targets). */
   void (*finish)(Compiled *c);
-  /* The type of builtin e (args, argN, retval, func, ctx) on t.  False:
-   * the provider gives it no meaning (sema says where it is allowed);
-   * true with *out NULL: an error, reported when s->report. */
-  bool (*type_builtin)(const ProvSema *s, Target *t, Node *e, Type **out);
+  /* The type of builtin e (args, argN, retval, func, ctx: those its
+   * target's caps allow) on t, in *out (NULL after an error, reported
+   * with serr).  False: the usual type (args: a record, argN and retval:
+   * u64, func: a probe name). */
+  bool (*type_builtin)(Sema *sema, Target *t, Node *e, Type **out);
   /* args.NAME (e->name): its type, setting e->field_off, or NULL after an
    * error.  NULL hook: args is the record of record(). */
-  Type *(*type_field)(const ProvSema *s, Target *t, Node *e);
+  Type *(*type_field)(Sema *sema, Target *t, Node *e);
   /* The record args points at, when it is a tracefs-style record. */
   const TpFormat *(*record)(const Target *t);
   /* Where t sits in a user file (uprobes), for uaddr() and usym(). */

@@ -35,7 +35,8 @@ static void add_rawtp(void *arg, const char *name) {
     r->nparams = 0;
   r->btf_target = -2;
   prov_add_target(x, &provider_rawtracepoint, eprintf("rawtracepoint:%s", name),
-                  "rawtracepoint", TC_BTF_HELPERS, r);
+                  "rawtracepoint",
+                  PROBE_CAP_ARGS | PROBE_CAP_ARGN | PROBE_CAP_BTF_HELPERS, r);
 }
 
 /* rawtracepoint:NAME or rawtracepoint:vmlinux:NAME, globs allowed. */
@@ -64,20 +65,15 @@ static int expand(ProvExpand *x) {
   return 0;
 }
 
-static bool type_builtin(const ProvSema *s, Target *t, Node *e, Type **out) {
+static bool type_builtin(Sema *sema, Target *t, Node *e, Type **out) {
   const RawTarget *r = t->data;
   const char *n = e->name;
-  if (!strcmp(n, "args")) {
-    *out = ealloc(sizeof(Type));
-    (*out)->kind = TY_CTX;
-    return true;
-  }
   if (strncmp(n, "arg", 3) || n[3] < '0' || n[3] > '9')
     return false;
   int i = atoi(n + 3);
   *out = NULL;
   if (i >= r->nparams)
-    prov_error(s, e->loc, "%s has %d argument%s, so there is no %s", t->name, r->nparams,
+    serr(sema, e->loc, "%s has %d argument%s, so there is no %s", t->name, r->nparams,
                r->nparams == 1 ? "" : "s", n);
   else
     *out = ty_u64;
@@ -85,14 +81,14 @@ static bool type_builtin(const ProvSema *s, Target *t, Node *e, Type **out) {
 }
 
 /* args.NAME: parameter i is the u64 at ctx + 8*i, typed from BTF. */
-static Type *type_field(const ProvSema *s, Target *t, Node *e) {
+static Type *type_field(Sema *sema, Target *t, Node *e) {
   const RawTarget *r = t->data;
   for (int i = 0; i < r->nparams; i++) {
     if (strcmp(r->param_names[i], e->name))
       continue;
     Type *ty = btf_type_of(r->param_types[i], false);
     if (!ty || ty->kind == TY_RECORD || ty->kind == TY_ARRAY || ty->kind == TY_STR) {
-      prov_error(s, e->loc, "argument '%s' of %s has a type etrace cannot read", e->name, t->name);
+      serr(sema, e->loc, "argument '%s' of %s has a type etrace cannot read", e->name, t->name);
       return NULL;
     }
     e->field_off = 8 * i;
@@ -101,7 +97,7 @@ static Type *type_field(const ProvSema *s, Target *t, Node *e) {
   Buf b = {0};
   for (int i = 0; i < r->nparams; i++)
     buf_printf(&b, "%s%s", i ? ", " : "", r->param_names[i]);
-  prov_error(s, e->loc, "%s has no argument named '%s' (it has: %s)", t->name, e->name,
+  serr(sema, e->loc, "%s has no argument named '%s' (it has: %s)", t->name, e->name,
              b.data ? b.data : "none");
   buf_free(&b);
   return NULL;

@@ -103,27 +103,27 @@ static int prologue(Cg *g, Target *t) {
   if (cg_probe_uses_stack(t->probe))
     cg_keep_real_ctx(g, t->probe->loc);
   int size = 16 + (st->exit ? 8 : 48);
-  int rec = cg_slot(g, size, t->probe->loc);
-  cg_emit_zero(g, rec, size);
-  cg_emit(g, ST_IMM(BPF_DW, BPF_REG_10, rec + 8, st->nr));
+  int rec = slot(g, size, t->probe->loc);
+  emit_zero(g, rec, size);
+  emit(g, ST_IMM(BPF_DW, BPF_REG_10, rec + 8, st->nr));
   if (st->exit) {
-    cg_emit(g, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, 8));
-    cg_emit(g, STX(BPF_DW, BPF_REG_10, BPF_REG_2, rec + 16));
+    emit(g, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, 8));
+    emit(g, STX(BPF_DW, BPF_REG_10, BPF_REG_2, rec + 16));
   } else {
-    cg_emit(g, LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
+    emit(g, LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
     for (int i = 0; i < st->fmt->nfields; i++) {
       const TpField *f = &st->fmt->fields[i];
       int arg = (f->offset - 16) / 8;
       if (f->offset < 16 || arg > 5 || !cg_probe_uses_field(t->probe, f->name))
         continue;
-      cg_emit_addr(g, BPF_REG_1, rec + 16 + 8 * arg);
-      cg_emit(g, MOV64_IMM(BPF_REG_2, 8));
-      cg_emit(g, MOV64_REG(BPF_REG_3, BPF_REG_6));
-      cg_emit(g, ALU64_IMM(BPF_ADD, BPF_REG_3, regs_off[arg]));
-      cg_emit(g, CALL(BPF_FUNC_probe_read_kernel));
+      emit_addr(g, BPF_REG_1, rec + 16 + 8 * arg);
+      emit(g, MOV64_IMM(BPF_REG_2, 8));
+      emit(g, MOV64_REG(BPF_REG_3, BPF_REG_6));
+      emit(g, ALU64_IMM(BPF_ADD, BPF_REG_3, regs_off[arg]));
+      emit(g, CALL(BPF_FUNC_probe_read_kernel));
     }
   }
-  cg_emit_addr(g, BPF_REG_1, rec);
+  emit_addr(g, BPF_REG_1, rec);
   cg_set_ctx(g, BPF_REG_1);
   return -1;
 }

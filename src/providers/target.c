@@ -29,17 +29,6 @@ Target *prov_add_target(ProvExpand *x, const Provider *p, const char *name, cons
   return t;
 }
 
-void prov_error(const ProvSema *s, Loc loc, const char *fmt, ...) {
-  if (!s->report)
-    return;
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  diag_error(loc, "%s", msg);
-}
-
 void prov_attach_error(const Target *t, int err) {
   diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, strerror(-err));
 }

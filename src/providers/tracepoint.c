@@ -1,7 +1,8 @@
 /* tracepoint.c - tracepoint:CATEGORY:EVENT (t:), through perf events.
  *
  * `args` is the event's record as its tracefs format file describes it;
- * sema and codegen read its fields through the record hook.  syscalls:*
+ * sema and codegen read its fields through the record hook (no
+ * type_field, no arg_loc).  syscalls:*
  * events are usually served by the syscall dispatcher instead
  * (syscalls.c takes their targets over after semantic analysis).
  */
@@ -26,7 +27,7 @@ static void add_tp(const char *sys, const char *event, void *arg) {
   if (!fmt)
     return;
   prov_add_target(e->x, &provider_tracepoint, eprintf("tracepoint:%s:%s", sys, event),
-                  "tracepoint", 0, fmt);
+                  "tracepoint", PROBE_CAP_ARGS, fmt);
   e->n++;
 }
 
@@ -52,14 +53,6 @@ static int expand(ProvExpand *x) {
     return -1;
   }
   return 0;
-}
-
-static bool type_builtin(const ProvSema *s, Target *t, Node *e, Type **out) {
-  if (strcmp(e->name, "args"))
-    return false;
-  *out = ealloc(sizeof(Type));
-  (*out)->kind = TY_CTX;
-  return true;
 }
 
 static const TpFormat *record(const Target *t) { return t->data; }
@@ -145,7 +138,6 @@ const Provider provider_tracepoint = {
     .name = "tracepoint",
     .aliases = aliases,
     .expand = expand,
-    .type_builtin = type_builtin,
     .record = record,
     .prog_spec = prog_spec,
     .attach = attach,

@@ -338,7 +338,7 @@ typedef struct Sites {
   int n;
 } Sites;
 
-static USite *add_site(Sites *s, UKind type, char *name, const char *path) {
+static USite *add_usite(Sites *s, UKind type, char *name, const char *path) {
   s->v = egrow(s->v, s->n, sizeof(USite));
   USite *u = &s->v[s->n++];
   *u = (USite){.type = type, .name = name, .path = (char *)path};
@@ -381,7 +381,7 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
     const ElfSym *in = elfsym_at(e, addr);
     if ((!in || in->vaddr != addr) && !offset_allowed(func, unsafe, loc))
       return -1;
-    USite *u = add_site(s, type, eprintf("%s:%s:%llu", tn, e->path, addr), e->path);
+    USite *u = add_usite(s, type, eprintf("%s:%s:%llu", tn, e->path, addr), e->path);
     u->offset = off;
     u->func = in ? (addr == in->vaddr ? in->name : eprintf("%s+%llu", in->name,
                                                           (unsigned long long)(addr - in->vaddr)))
@@ -418,7 +418,7 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
       return -1;
     char *name = off ? eprintf("%s:%s:%s+%llu", tn, e->path, func, off)
                      : eprintf("%s:%s:%s", tn, e->path, func);
-    USite *u = add_site(s, type, name, e->path);
+    USite *u = add_usite(s, type, name, e->path);
     u->offset = sym->offset + off;
     u->func = sym->name;
     return 1;
@@ -427,7 +427,7 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
     int before = s->n;
     for (int i = 0; i < e->nsyms; i++)
       if (fnmatch(func, e->syms[i].name, 0) == 0) {
-        USite *u = add_site(s, type, eprintf("%s:%s:%s", tn, e->path, e->syms[i].name), e->path);
+        USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, e->path, e->syms[i].name), e->path);
         u->offset = e->syms[i].offset;
         u->func = e->syms[i].name;
       }
@@ -440,7 +440,7 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
     diag_error(loc, "function '%s' not found in %s", func, e->path);
     return -1;
   }
-  USite *u = add_site(s, type, eprintf("%s:%s:%s", tn, e->path, func), e->path);
+  USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, e->path, func), e->path);
   u->offset = sym->offset;
   u->func = sym->name;
   return 1;
@@ -452,7 +452,7 @@ static int expand_usdt(Sites *s, const ElfInfo *e, const char *prov, const char 
     UsdtProbe *p = &e->usdt[i];
     if ((prov && fnmatch(prov, p->provider, 0)) || fnmatch(name, p->name, 0))
       continue;
-    USite *u = add_site(s, U_USDT, eprintf("usdt:%s:%s:%s", e->path, p->provider, p->name),
+    USite *u = add_usite(s, U_USDT, eprintf("usdt:%s:%s:%s", e->path, p->provider, p->name),
                         e->path);
     u->offset = p->offset;
     u->ref_ctr = p->sema_offset;
@@ -668,6 +668,15 @@ static void list_verbose(FILE *f, const char *name) {
 
 static const char *const aliases[] = {"u", "uretprobe", "ur", "usdt", "U", NULL};
 
+/* args.NAME in uprobes only; argN is typed (uretprobe: gone) */
+static const unsigned caps[] = {
+    [U_UPROBE] = PROBE_CAP_ARGS | PROBE_CAP_ARGN | PROBE_CAP_FUNC | PROBE_CAP_PT_REGS |
+                 PROBE_CAP_USER,
+    [U_URETPROBE] = PROBE_CAP_ARGN | PROBE_CAP_RETVAL | PROBE_CAP_FUNC | PROBE_CAP_PT_REGS |
+                    PROBE_CAP_USER,
+    [U_USDT] = PROBE_CAP_ARGN | PROBE_CAP_FUNC | PROBE_CAP_PT_REGS | PROBE_CAP_USER,
+};
+
 static int expand(ProvExpand *x) {
   USite *sites;
   int n = uprobe_expand(x->text, x->loc, x->opt, &sites);
@@ -678,7 +687,7 @@ static int expand(ProvExpand *x) {
     u->ref_ctr = sites[i].ref_ctr;
     u->usdt = sites[i].usdt;
     u->func = sites[i].func;
-    prov_add_target(x, &provider_uprobe, sites[i].name, type_name(u->type), TC_PT_REGS, u);
+    prov_add_target(x, &provider_uprobe, sites[i].name, type_name(u->type), caps[u->type], u);
     u->func_index = prov_probe_name(x->c, sites[i].func);
   }
   return n < 0 ? -1 : 0;
@@ -686,59 +695,47 @@ static int expand(ProvExpand *x) {
 
 /* arg0..argN: uprobe arguments are u64 registers (then stack slots);
  * USDT arguments are typed by their spec ("-4@%eax": int32). */
-static Type *type_arg(const ProvSema *s, Target *t, Node *e, int i) {
+static Type *type_arg(Sema *sema, Target *t, Node *e, int i) {
   const UTarget *u = t->data;
   if (u->type == U_URETPROBE) {
-    prov_error(s, e->loc, "%s is not available in uretprobe probes (the arguments are gone when "
+    serr(sema, e->loc, "%s is not available in uretprobe probes (the arguments are gone when "
                           "the function returns); read it in a uprobe", e->name);
     return NULL;
   }
   if (u->type == U_UPROBE)
     return ty_u64;
   if (!u->usdt->args_ok) {
-    prov_error(s, e->loc, "cannot read the arguments of %s: unsupported argument specs '%s'",
+    serr(sema, e->loc, "cannot read the arguments of %s: unsupported argument specs '%s'",
                t->name, u->usdt->args_text);
     return NULL;
   }
   if (i >= u->usdt->nargs) {
-    prov_error(s, e->loc, "%s has %d argument%s, so there is no %s", t->name, u->usdt->nargs,
+    serr(sema, e->loc, "%s has %d argument%s, so there is no %s", t->name, u->usdt->nargs,
                u->usdt->nargs == 1 ? "" : "s", e->name);
     return NULL;
   }
   return ty_int(u->usdt->args[i].size, u->usdt->args[i].is_signed);
 }
 
-static bool type_builtin(const ProvSema *s, Target *t, Node *e, Type **out) {
-  const UTarget *u = t->data;
+/* argN (args, retval and func have their usual types) */
+static bool type_builtin(Sema *sema, Target *t, Node *e, Type **out) {
   const char *n = e->name;
-  *out = NULL;
-  if (!strcmp(n, "args") && u->type == U_UPROBE) {
-    *out = ealloc(sizeof(Type));
-    (*out)->kind = TY_CTX;
-  } else if (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3])) {
-    *out = type_arg(s, t, e, atoi(n + 3));
-  } else if (!strcmp(n, "retval") && u->type == U_URETPROBE) {
-    *out = ty_u64;
-  } else if (!strcmp(n, "func")) {
-    *out = ealloc(sizeof(Type)); /* the name, from Compiled.probe_names */
-    (*out)->kind = TY_PROBE;
-    (*out)->size = 8;
-  } else {
+  if (strncmp(n, "arg", 3) || !isdigit((unsigned char)n[3]))
     return false;
-  }
+  *out = type_arg(sema, t, e, atoi(n + 3));
   return true;
 }
 
 /* args.NAME on a uprobe: the parameter from the binary's DWARF, read
  * from its System V register (or stack slot) like argN. */
-static Type *type_field(const ProvSema *s, Target *t, Node *e) {
+static Type *type_field(Sema *sema, Target *t, Node *e) {
   UTarget *u = t->data;
   if (!u->params_read) {
     u->params_read = true;
     u->nparams = dwarf_func_params(u->site.path, u->func, &u->params, &u->params_why);
   }
   if (u->nparams < 0) {
-    prov_error(s, e->loc, "cannot type args.%s of %s: %s", e->name, t->name, u->params_why);
+    serr(sema, e->loc, "cannot type args.%s of %s: %s", e->name, t->name, u->params_why);
     return NULL;
   }
   for (int i = 0; i < u->nparams; i++) {
@@ -747,7 +744,7 @@ static Type *type_field(const ProvSema *s, Target *t, Node *e) {
       continue;
     Type *ty = btf_type_of(p->type_id, true);
     if (p->arg < 0 || !ty || ty->kind == TY_RECORD || ty->kind == TY_ARRAY || ty->kind == TY_STR) {
-      prov_error(s, e->loc, "argument '%s' of %s is not passed in a general register (a struct "
+      serr(sema, e->loc, "argument '%s' of %s is not passed in a general register (a struct "
                             "by value, a floating-point value, or after one), so etrace cannot "
                             "read it", e->name, t->name);
       return NULL;
@@ -758,7 +755,7 @@ static Type *type_field(const ProvSema *s, Target *t, Node *e) {
   Buf b = {0};
   for (int i = 0; i < u->nparams; i++)
     buf_printf(&b, "%s%s", i ? ", " : "", u->params[i].name);
-  prov_error(s, e->loc, "%s has no argument named '%s' (it has: %s)", t->name, e->name,
+  serr(sema, e->loc, "%s has no argument named '%s' (it has: %s)", t->name, e->name,
              b.data ? b.data : "none");
   buf_free(&b);
   return NULL;
