@@ -11,7 +11,7 @@
  * Adding a provider: write src/providers/NAME.c exporting
  * `const Provider provider_NAME = {...}` and add X(provider_NAME) to the
  * list in registry.c.  Every hook may be NULL (the field says what that
- * means); a provider needs at least names, expand and prog_spec.
+ * means); a provider needs at least a name, expand, prog_spec and attach.
  *
  * Layering: providers call the attach helpers (attach.h) and the target
  * helpers below; list.c and the stages call providers through the

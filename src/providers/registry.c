@@ -1,9 +1,11 @@
-/* registry.c - every provider, in the order listing and expansion try them.
+/* registry.c - every provider.  The once-per-program hooks (check_program,
+ * finish, loaded, attach_program) run in this order.
  * Adding a provider is one line here (and its file). */
 #include "providers/provider.h"
 
 #include <string.h>
 
+/* One line per provider (each line ends with a backslash). */
 #define PROVIDERS(X)        \
   X(provider_begin_end)     \
   X(provider_tracepoint)    \
@@ -14,7 +16,8 @@
   X(provider_kprobe)        \
   X(provider_perf)          \
   X(provider_watchpoint)    \
-  X(provider_iter)
+  X(provider_iter)          \
+  /* end of the list */
 
 #define DECLARE(p) extern const Provider p;
 PROVIDERS(DECLARE)
