@@ -138,6 +138,12 @@ run_p() { # NAME PROG EXPECT: etrace -p on the first of two processes (PID in EX
   local name=$1 prog=$2
   $T -w 1000 add 5 usdt 5 guarded 5 & local a=$!
   $T -w 1000 add 9 usdt 9 guarded 9 & local b=$!
+  # until the forked shell has exec'd the target, /proc/PID/exe is the
+  # shell (uprobe:FUNC with -p reads it): wait for the exec, at most 2 s
+  local i=0
+  while [ "$(readlink /proc/$a/exe)" != "$(readlink -f $T)" ] && [ $i -lt 200 ]; do
+    sleep 0.01; i=$((i + 1))
+  done
   timeout 20 $ET -q -p $a -e "$prog" > $out/$name.out 2> $out/$name.err
   local rc=$?
   wait $a $b
