@@ -89,7 +89,7 @@ static int attach(Target *t, const AttachEnv *env) {
       prov_attach_error(t, fd);
       return -1;
     }
-    env->add_link(fd);
+    attach_keep(env, fd);
     return 0;
   }
   /* one sampling event per online CPU */
@@ -97,7 +97,7 @@ static int attach(Target *t, const AttachEnv *env) {
   for (int cpu = 0; cpu < env->ncpu; cpu++) {
     int fd = prov_attach_perf_clock(t->prog_fd, cpu, tm->period_ns, tm->freq_hz);
     if (fd >= 0) {
-      env->add_link(fd);
+      attach_keep(env, fd);
       attached++;
     }
   }

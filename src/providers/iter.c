@@ -197,25 +197,26 @@ static int attach(Target *t, const AttachEnv *env) {
     return -1;
   }
   it->link = fd;
-  env->add_link(fd);
+  attach_keep(env, fd);
   return 0;
 }
 
 /* Create an iterator from link and read it to the end; between reads
- * call drain(), and stop early once *stop is true.  0 or -errno. */
-static int iter_read(int link, void (*drain)(void), const bool *stop) {
+ * drain the ring buffer, and stop early once *env->stop is true.  0 or
+ * -errno. */
+static int iter_read(int link, const RunEnv *env) {
   int fd = bpf_iter_create(link);
   if (fd < 0)
     return -errno;
   char buf[ITER_BATCH];
   int err = 0;
-  while (!*stop) {
+  while (!*env->stop) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
       continue; /* the kernel pauses a walk after a million objects */
     if (n < 0)
       err = -errno;
-    drain();
+    env->drain(env->arg);
     if (n <= 0)
       break;
   }
@@ -228,7 +229,7 @@ static int run(Target *t, RunPhase phase, const RunEnv *env) {
   if (phase != RUN_MAIN)
     return 0;
   const Iter *it = t->data;
-  int err = iter_read(it->link, env->drain, env->stop);
+  int err = iter_read(it->link, env);
   if (err < 0) {
     diag_fatal("reading iterator %s failed: %s", t->name, strerror(-err));
     return -1;

@@ -83,8 +83,12 @@ typedef struct AttachEnv {
   int pid;              /* -p */
   int cpid;             /* -c child */
   int ncpu;             /* possible CPUs */
-  void (*add_link)(int fd);  /* an fd owning an attachment, closed at detach */
+  /* keep an fd owning an attachment (closed at detach): add_link(arg, fd) */
+  void (*add_link)(void *arg, int fd);
+  void *arg;
 } AttachEnv;
+
+static inline void attach_keep(const AttachEnv *env, int fd) { env->add_link(env->arg, fd); }
 
 /* Say why attaching t failed with -errno err (the usual message). */
 void prov_attach_error(const Target *t, int err);
@@ -95,7 +99,8 @@ typedef enum {
   RUN_END,              /* after detaching */
 } RunPhase;
 typedef struct RunEnv {
-  void (*drain)(void);  /* read the ring buffer */
+  void (*drain)(void *arg);  /* read the ring buffer: drain(arg) */
+  void *arg;
   const bool *stop;     /* set when the program should stop */
 } RunEnv;
 

@@ -146,7 +146,7 @@ static int attach(Target *t, const AttachEnv *env) {
     prov_attach_error(t, fd);
     return -1;
   }
-  env->add_link(fd);
+  attach_keep(env, fd);
   return 0;
 }
 

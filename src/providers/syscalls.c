@@ -199,7 +199,7 @@ static int attach_program(Compiled *c, const AttachEnv *env) {
                  strerror(-fd));
       return -1;
     }
-    env->add_link(fd);
+    attach_keep(env, fd);
   }
   return 0;
 }

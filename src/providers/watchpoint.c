@@ -180,7 +180,7 @@ static int attach(Target *t, const AttachEnv *env) {
       diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, why(w, -fd));
       return -1;
     }
-    env->add_link(fd);
+    attach_keep(env, fd);
   }
   return 0;
 }

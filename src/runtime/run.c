@@ -219,7 +219,9 @@ static void drain(void) {
 
 /* ------------------------------------------------------------ probes */
 
-static void add_link(int fd) {
+static void drain_arg(void *arg) { drain(); }
+
+static void add_link(void *arg, int fd) {
   R.links = realloc(R.links, sizeof(int) * (R.nlinks + 1));
   R.links[R.nlinks++] = fd;
 }
@@ -242,7 +244,7 @@ static int attach_all(void) {
 /* Run every target's work for phase (BEGIN and END programs in program
  * order, iterators): 1 when one says the program is done, -1 on error. */
 static int run_phase(RunPhase phase) {
-  RunEnv env = {.drain = drain, .stop = &R.exiting};
+  RunEnv env = {.drain = drain_arg, .stop = &R.exiting};
   int done = 0;
   for (int i = 0; i < R.c->ntargets; i++) {
     Target *t = R.c->targets[i];
