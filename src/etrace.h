@@ -496,6 +496,12 @@ typedef struct Options {
   int cpid;             /* -c child pid (0 if none) */
   int child_pid;        /* same, for the event loop's waitpid */
   void (*start_child)(void); /* let the -c child exec (after attach) */
+  /* One more fd for the event loop (etrace exporter's HTTP server): when
+   * loop_ready is set and loop_fd is readable, loop_ready(loop_ctx) runs
+   * between ring-buffer drains.  It must not block. */
+  int loop_fd;
+  void (*loop_ready)(void *ctx);
+  void *loop_ctx;
 } Options;
 
 /* Resolve names, infer types across probes, expand attach points.

@@ -459,6 +459,10 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     ev.data.u32 = 2;
     epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
   }
+  if (opt->loop_ready) {
+    ev.data.u32 = 3;
+    epoll_ctl(ep, EPOLL_CTL_ADD, opt->loop_fd, &ev);
+  }
 
   bool stop = R.exiting;
   /* iter probes: the program ends when the iterators have been read */
@@ -485,6 +489,10 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
       }
       if (evs[i].data.u32 == 2) {
         stop = true;
+        continue;
+      }
+      if (evs[i].data.u32 == 3) {
+        opt->loop_ready(opt->loop_ctx);
         continue;
       }
       struct signalfd_siginfo si;
