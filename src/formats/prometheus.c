@@ -132,7 +132,7 @@ void prom_sample(Buf *b, PromFormat f, const char *name, const char *suffix,
       if (le.le_inf)
         buf_put(b, "le=\"+Inf\"", 9);
       else
-        buf_printf(b, "le=\"%lld%s\"", (long long)le.le, f == PROM_OPENMETRICS ? ".0" : "");
+        buf_printf(b, "le=\"%lld.0\"", (long long)le.le);
     }
     buf_put(b, "}", 1);
   }

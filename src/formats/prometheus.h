@@ -6,8 +6,9 @@
  *     as NAME in OpenMetrics; its samples are NAME_total in both, so
  *     Prometheus stores the same series whichever format it negotiated;
  *   - HELP text escapes backslash and newline (text) and also '"' (OM);
- *   - OpenMetrics writes histogram bounds as floats ("1.0") and ends with
- *     "# EOF".
+ *   - OpenMetrics ends with "# EOF".
+ * Histogram bounds are written as floats ("127.0") in both, so a series
+ * keeps its labels whichever format Prometheus negotiated.
  * Label values are escaped (\\, \", \n) and made valid UTF-8 (a byte that
  * does not start a valid sequence becomes U+FFFD). */
 #ifndef ETRACE_PROMETHEUS_H
