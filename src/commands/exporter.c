@@ -7,17 +7,20 @@
 #include "export/export.h"
 #include "export/httpd.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:9435"
 
 static void usage(FILE *f) {
   fputs("USAGE:\n"
-        "    etrace exporter [options] PROGRAM.bt... [-e 'program']...\n"
+        "    etrace exporter [options] PROGRAM.bt|DIR... [-e 'program']...\n"
         "\n"
+        "A DIR stands for the *.bt files in it (e.g. /etc/etrace/exporter.d).\n"
         "Runs every program in one process and serves their maps as Prometheus\n"
         "metrics: GET /metrics (text format 0.0.4, or OpenMetrics 1.0 when the\n"
         "Accept header asks for it) and GET / (the programs, maps and metric names).\n"
@@ -157,6 +160,46 @@ static int add_program(Exporter *x, const char *name, const char *text, char *fi
   return 0;
 }
 
+static int add_file(Exporter *x, const char *path) {
+  char *text = read_file(path, NULL);
+  if (!text) {
+    diag_fatal("cannot read program file '%s': %s", path, strerror(errno));
+    return -1;
+  }
+  return add_program(x, path, text, text);
+}
+
+static int is_bt(const struct dirent *d) {
+  size_t n = strlen(d->d_name);
+  return d->d_name[0] != '.' && n > 3 && !strcmp(d->d_name + n - 3, ".bt");
+}
+
+/* A directory (/etc/etrace/exporter.d) stands for its *.bt files, in
+ * name order. */
+static int add_path(Exporter *x, const char *path) {
+  struct stat st;
+  if (stat(path, &st) || !S_ISDIR(st.st_mode))
+    return add_file(x, path);
+  struct dirent **list;
+  int n = scandir(path, &list, is_bt, alphasort);
+  if (n < 0) {
+    diag_fatal("cannot read directory '%s': %s", path, strerror(errno));
+    return -1;
+  }
+  int rc = 0;
+  for (int i = 0; i < n; i++) {
+    if (!rc)
+      rc = add_file(x, eprintf("%s/%s", path, list[i]->d_name));
+    free(list[i]);
+  }
+  free(list);
+  if (!rc && n == 0) {
+    diag_fatal("no *.bt program in directory '%s'", path);
+    return -1;
+  }
+  return rc;
+}
+
 int exporter_main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"listen", required_argument, 0, OPT_LISTEN}, {"prefix", required_argument, 0, OPT_PREFIX},
@@ -189,14 +232,9 @@ int exporter_main(int argc, char **argv) {
     diag_fatal("invalid --prefix '%s': a metric name is [a-zA-Z_:][a-zA-Z0-9_:]*", a.prefix);
     goto out;
   }
-  for (int i = optind; i < argc; i++) {
-    char *text = read_file(argv[i], NULL);
-    if (!text) {
-      diag_fatal("cannot read program file '%s': %s", argv[i], strerror(errno));
+  for (int i = optind; i < argc; i++)
+    if (add_path(&x, argv[i]) < 0)
       goto out;
-    }
-    add_program(&x, argv[i], text, text);
-  }
   if (!x.nprogs) {
     usage(stderr);
     goto out;
