@@ -8,11 +8,13 @@
 #include "export/httpd.h"
 
 #include <dirent.h>
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:9435"
 
@@ -35,6 +37,9 @@ static void usage(FILE *f) {
         "    --stacks         export stack-keyed maps with a folded 'stack' label\n"
         "                     (skipped otherwise: stacks make many series)\n"
         "    --map-keys N     room for N keys in each map (default 4096)\n"
+        "    --bpf-stats      turn on the kernel's BPF run-time accounting while the\n"
+        "                     exporter runs (as kernel.bpf_stats_enabled=1 does) and\n"
+        "                     export each program's run time and run count\n"
         "    -e 'program'     a program given on the command line (repeatable)\n"
         "    -v               verbose: the generated BPF and the hooks used\n"
         "    -h, --help       show this help\n"
@@ -46,7 +51,7 @@ static void usage(FILE *f) {
 
 typedef struct Args {
   const char *listen, *prefix;
-  bool stacks, verbose;
+  bool stacks, verbose, bpf_stats;
   int map_keys;
 } Args;
 
@@ -131,6 +136,13 @@ static int serve(Exporter *x, const Args *a) {
   if (export_build(x) < 0 || cg_program(c, &opt) < 0 || load_program(c, &opt) < 0)
     return 1;
   x->drops_fd = load_drops_fd;
+  /* an fd-held switch: the kernel turns the accounting off again when the
+   * exporter exits, however it exits */
+  int stats_fd = a->bpf_stats ? bpf_enable_stats(BPF_STATS_RUN_TIME) : -1;
+  if (a->bpf_stats && stats_fd < 0) {
+    diag_fatal("--bpf-stats: cannot enable BPF run-time statistics: %s", strerror(errno));
+    return 1;
+  }
   char err[256], bound[160];
   Httpd *h = httpd_open(a->listen, handle, x, err, sizeof err, bound, sizeof bound);
   if (!h) {
@@ -148,10 +160,12 @@ static int serve(Exporter *x, const Args *a) {
   int rc = rt_run(c, &opt, &o);
   httpd_close(h);
   fclose(null);
+  if (stats_fd >= 0)
+    close(stats_fd);
   return rc;
 }
 
-enum { OPT_LISTEN = 256, OPT_PREFIX, OPT_STACKS, OPT_MAP_KEYS };
+enum { OPT_LISTEN = 256, OPT_PREFIX, OPT_STACKS, OPT_MAP_KEYS, OPT_BPF_STATS };
 
 static int add_program(Exporter *x, const char *name, const char *text, char *file_text) {
   x->progs = realloc(x->progs, sizeof *x->progs * (x->nprogs + 1));
@@ -204,7 +218,8 @@ int exporter_main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"listen", required_argument, 0, OPT_LISTEN}, {"prefix", required_argument, 0, OPT_PREFIX},
       {"stacks", no_argument, 0, OPT_STACKS},       {"map-keys", required_argument, 0, OPT_MAP_KEYS},
-      {"help", no_argument, 0, 'h'},                {0, 0, 0, 0},
+      {"bpf-stats", no_argument, 0, OPT_BPF_STATS}, {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
   };
   Args a = {.listen = DEFAULT_LISTEN, .prefix = "etrace"};
   Exporter x = {.drops_fd = -1};
@@ -218,6 +233,7 @@ int exporter_main(int argc, char **argv) {
     case OPT_LISTEN: a.listen = optarg; break;
     case OPT_PREFIX: a.prefix = optarg; break;
     case OPT_STACKS: a.stacks = true; break;
+    case OPT_BPF_STATS: a.bpf_stats = true; break;
     case OPT_MAP_KEYS:
       a.map_keys = (int)strtol(optarg, &end, 10);
       if (*end || a.map_keys <= 0 || a.map_keys > (1 << 24)) {
@@ -241,6 +257,7 @@ int exporter_main(int argc, char **argv) {
   }
   x.prefix = a.prefix;
   x.stacks = a.stacks;
+  x.bpf_stats = a.bpf_stats;
   rc = serve(&x, &a);
 out:
   for (int i = 0; i < x.nprogs; i++)

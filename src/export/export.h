@@ -57,6 +57,8 @@ typedef struct Exporter {
   int nprogs;
   const char *prefix;
   bool stacks;           /* --stacks: export stack-keyed maps */
+  bool bpf_stats;        /* --bpf-stats: run-time accounting held on by an fd
+                            (the sysctl does not show it) */
   ExportName *names;
   int nnames;
   Compiled *c;

@@ -122,9 +122,14 @@ static const MapInfo *find_map(const Compiled *c, const char *name) {
   return NULL;
 }
 
-/* Names a family would take, with the suffixes its samples add. */
 static bool clashes(const ExportMap *a, const ExportMap *b) {
   return !strcmp(a->family, b->family);
+}
+
+/* The exporter's own families (scrape.c) */
+static bool reserved(const char *family) {
+  return !strcmp(family, "etrace_programs_loaded") || !strcmp(family, "etrace_events_lost") ||
+         !strncmp(family, "etrace_program_run", 18) || !strncmp(family, "etrace_exporter_", 16);
 }
 
 static int add_map(Exporter *x, MapInfo *m) {
@@ -151,6 +156,10 @@ static int add_map(Exporter *x, MapInfo *m) {
     e.skip = "its name is not a valid Prometheus metric name";
   if (e.skip) {
     fprintf(stderr, "etrace exporter: %s: %s is not exported: %s\n", p->name, n->orig, e.skip);
+  } else if (reserved(e.family)) {
+    diag_fatal("metric %s of %s in %s is one of the exporter's own metrics: rename the map or "
+               "use --prefix", e.family, n->orig, p->name);
+    return -1;
   } else {
     for (int i = 0; i < x->nmaps; i++) {
       if (!x->maps[i].skip && clashes(&x->maps[i], &e)) {

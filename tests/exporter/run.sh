@@ -358,6 +358,35 @@ if start_exporter stacks2 --stacks -e "tracepoint:syscalls:sys_enter_getppid /co
   kill "$EPID"; wait "$EPID"
 else fail stacks_folded_label "exporter did not start" "$OUT/stacks2.stderr"; fi
 
+# --bpf-stats: the kernel's run-time accounting, per probe
+if start_exporter bstats --bpf-stats -e "tracepoint:sched:sched_process_exec /comm == \"$COMM\"/ { @execs = count(); }"; then
+  for _ in 1 2 3 4 5; do "$W" getppid 1; done
+  scrape > "$OUT/bstats.prom"
+  runs=$(sed -n 's/^etrace_program_runs_total{program="-e",probe="tracepoint:sched:sched_process_exec"} //p' "$OUT/bstats.prom")
+  secs=$(sed -n 's/^etrace_program_run_seconds_total{program="-e",probe="tracepoint:sched:sched_process_exec"} //p' "$OUT/bstats.prom")
+  if [ -n "$runs" ] && [ "$runs" -ge 5 ] && python3 -c "import sys; sys.exit(0 if float('$secs') > 0 else 1)" &&
+     grep -qx 'etrace_execs_total 5' "$OUT/bstats.prom"; then pass bpf_stats_run_time
+  else fail bpf_stats_run_time "runs '$runs' (want >= 5), seconds '$secs'" "$OUT/bstats.prom"; fi
+  kill "$EPID"; wait "$EPID"
+else fail bpf_stats_run_time "exporter did not start" "$OUT/bstats.stderr"; fi
+
+# printing is a no-op (an interval probe that prints works); _sum per key
+PRINTS="tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { printf(\"hit\\n\"); @h[pid] = hist(5); @h[0] = hist(7); }
+interval:ms:100 { print(@h); time(); }"
+if start_exporter prints -e "$PRINTS"; then
+  "$W" getppid 4 &
+  wpid=$!
+  wait $wpid
+  sleep 0.3
+  scrape > "$OUT/prints.prom"
+  if [ ! -s "$OUT/prints.stdout" ] && grep -qx "etrace_h_sum{pid=\"$wpid\"} 20" "$OUT/prints.prom" &&
+     grep -qx "etrace_h_bucket{pid=\"$wpid\",le=\"7.0\"} 4" "$OUT/prints.prom" &&
+     grep -qx 'etrace_h_sum{pid="0"} 28' "$OUT/prints.prom"; then pass printing_is_noop_hist_sums
+  else fail printing_is_noop_hist_sums "stdout not empty or hist wrong" "$OUT/prints.prom"; fi
+  kill -INT "$EPID"; wait "$EPID"; rc=$?
+  if [ $rc = 0 ]; then pass sigint_exits_0; else fail sigint_exits_0 "rc $rc"; fi
+else fail printing_is_noop_hist_sums "exporter did not start" "$OUT/prints.stderr"; fi
+
 LPORT=$(free_port)
 "$ET" exporter --listen 127.0.0.1:$LPORT -e 'tracepoint:syscalls:sys_enter_getppid { @x = count( }' > "$OUT/err1.out" 2>&1
 rc=$?
