@@ -2,7 +2,8 @@
 # etrace exporter: scrape latency, exporter memory and CPU per scrape for
 # maps of 1k, 10k and 100k series (count() keyed by a sequence number, one
 # key per getppid call of a known workload), and for a hist() map of 1000
-# keys.  Prints figures; never a pass/fail test.  Run as root from the
+# keys, and for 50 maps of 200 keys; then the exporter's RSS after 50
+# scrapers at once on 10k series.  Prints figures; never a pass/fail test.  Run as root from the
 # repository root after `make etrace tests/bin/workload`:
 #   bench/exporter.sh            (SCRAPES=20 scrapes per size by default)
 # Figures per size: series served, scrape wall time seen by curl (median
@@ -50,6 +51,13 @@ run_size() { # run_size LABEL KEYS PROGRAM
     {a[NR] = $1 * 1000} END {
       printf "%-12s %7d series  scrape median %7.1f ms  max %7.1f ms  own %7.1f ms  cpu/scrape %6.1f ms  rss %6.1f MB  growth over %d scrapes %+.2f MB\n",
         l, s, a[int((NR + 1) / 2)], a[NR], own, cpu * 1000 / hz / n, r0 / 1024, n, (r1 - r0) / 1024 }'
+  if [ -n "${PARALLEL:-}" ]; then
+    local cpids=()
+    for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/metrics" & cpids+=($!); done
+    wait "${cpids[@]}"
+    printf '%-12s 50 parallel scrapes: rss %.1f MB (%+.2f MB)\n' "$label" \
+      "$(echo "$(rss_kb $pid) / 1024" | bc -l)" "$(echo "($(rss_kb $pid) - $rss1) / 1024" | bc -l)"
+  fi
   kill $pid
   wait $pid 2>/dev/null
 }
@@ -58,5 +66,11 @@ SEQ="tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { @seq[@n] = coun
 for n in 1000 10000 100000; do
   run_size count_$n $n "$SEQ" "getppid $n"
 done
+# 50 maps of 200 keys, in two probes (a BPF program uses at most 64 maps)
+MAPS1="" MAPS2=""
+for i in $(seq 0 24); do MAPS1="$MAPS1 @a$i[@n % 200] = count();"; MAPS2="$MAPS2 @b$i[@n % 200] = count();"; done
+run_size maps_50x200 200 "tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { $MAPS1 }
+tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { $MAPS2 @n = @n + 1; }" "getppid 200"
+PARALLEL=1 run_size count_10000 10000 "$SEQ" "getppid 10000"
 HIST="tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { @lat[@n % 1000] = hist(@n); @n = @n + 1; }"
 run_size hist_1000x $((1000)) "$HIST" "getppid 100000"

@@ -19,7 +19,7 @@ typedef struct Conn {
   int fd;                  /* -1: free slot */
   char in[HTTPD_MAX_REQUEST];
   size_t inlen;
-  Buf out;                 /* kept between connections: no regrowth */
+  Buf out;                 /* kept between connections when small */
   size_t outpos;
   bool answered;
   uint64_t deadline_ms;
@@ -127,6 +127,10 @@ static void conn_close(Httpd *s, Conn *c) {
   close(c->fd);
   c->fd = -1;
   c->out.len = 0;
+  /* a big answer's copy is not kept per slot: 64 slots of a large
+   * exposition would pin that much memory after a burst of scrapers */
+  if (c->out.cap > (256u << 10))
+    buf_free(&c->out);
   s->nconns--;
 }
 

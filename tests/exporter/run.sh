@@ -410,6 +410,12 @@ rc=$?
 if [ $rc = 1 ] && grep -Eq 'metric etrace_a of @a in .* clashes with @a in ' "$OUT/err4.out"; then pass metric_clash_is_error
 else fail metric_clash_is_error "rc $rc" "$OUT/err4.out"; fi
 
+"$ET" exporter --listen 127.0.0.1:$LPORT -e 'BEGIN { @programs_loaded = 1; }' > "$OUT/err6.out" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q "metric etrace_programs_loaded of @programs_loaded in -e is one of the exporter's own metrics" "$OUT/err6.out"
+then pass own_metric_name_reserved
+else fail own_metric_name_reserved "rc $rc" "$OUT/err6.out"; fi
+
 "$ET" exporter --listen 127.0.0.1:$LPORT --prefix 'bad-prefix' "$OUT/good.bt" > "$OUT/err5.out" 2>&1
 rc=$?
 if [ $rc = 1 ] && grep -q "invalid --prefix 'bad-prefix'" "$OUT/err5.out"; then pass bad_prefix
