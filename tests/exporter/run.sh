@@ -62,7 +62,7 @@ start_exporter() {
   PIDS+=("$EPID")
   EPORT=
   for _ in $(seq 100); do
-    EPORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$OUT/$name.stderr" | head -1 | sed 's/.*://')
+    EPORT=$(grep -so 'http://127.0.0.1:[0-9]*' "$OUT/$name.stderr" | head -1 | sed 's/.*://')
     if [ -n "$EPORT" ] && curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$EPORT/metrics"; then
       return 0
     fi
@@ -337,8 +337,13 @@ if [ "$v" = 25 ]; then pass maps_count_after_faults; else fail maps_count_after_
 ids=$(for f in /proc/$EPID/fdinfo/*; do awk '/^prog_id:/ {print $2}' "$f" 2>/dev/null; done | sort -u)
 kill -TERM "$EPID"
 wait "$EPID"; rc=$?
-left=""
-for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
+# the kernel frees a program after an RCU grace period: poll, bounded
+for _ in $(seq 50); do
+  left=""
+  for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
+  [ -z "$left" ] && break
+  sleep 0.1
+done
 if [ $rc = 0 ] && [ -n "$ids" ] && [ -z "$left" ]; then pass sigterm_detaches
 else fail sigterm_detaches "rc $rc, programs '$ids', still loaded '$left'" "$OUT/main.stderr"; fi
 
