@@ -147,6 +147,10 @@ static void accept_all(Httpd *s) {
       close(fd);
       continue;
     }
+    /* bound the kernel memory a client that never reads can pin: the
+     * rest of its answer waits here, in c->out, until the deadline */
+    int sndbuf = 256 << 10;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     c->fd = fd;
     c->inlen = c->outpos = 0;
     c->out.len = 0;

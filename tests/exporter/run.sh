@@ -392,6 +392,45 @@ if start_exporter prints -e "$PRINTS"; then
   if [ $rc = 0 ]; then pass sigint_exits_0; else fail sigint_exits_0 "rc $rc"; fi
 else fail printing_is_noop_hist_sums "exporter did not start" "$OUT/prints.stderr"; fi
 
+# a full map is counted as lost events, exactly
+if start_exporter full --map-keys 10 -e "tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { @k[@n] = count(); @n = @n + 1; }"; then
+  "$W" getppid 30
+  scrape > "$OUT/full.prom"
+  if grep -qx 'etrace_events_lost_total{reason="map_full"} 20' "$OUT/full.prom" &&
+     [ "$(grep -c '^etrace_k_total' "$OUT/full.prom")" = 10 ]; then pass map_full_counted
+  else fail map_full_counted "expected 10 series and 20 map_full losses" "$OUT/full.prom"; fi
+  kill "$EPID"; wait "$EPID"
+else fail map_full_counted "exporter did not start" "$OUT/full.stderr"; fi
+
+# a client that never reads a large answer (the server's writes would
+# block): other scrapes are answered meanwhile, and it is cut at the timeout
+if start_exporter big --map-keys 20016 -e "tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { @seq[@n] = count(); @n = @n + 1; }"; then
+  "$W" getppid 20000
+  fds0=$(ls /proc/$EPID/fd | wc -l)
+  python3 - "$EPORT" > "$OUT/noread.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+time.sleep(13)
+print("done")
+PY
+  NR=$!
+  sleep 0.5
+  fds1=$(ls /proc/$EPID/fd | wc -l)
+  ok=yes
+  for i in 1 2 3; do
+    n=$(scrape | grep -c '^etrace_seq_total')
+    [ "$n" = 20000 ] || ok=no
+  done
+  sleep 11
+  fds2=$(ls /proc/$EPID/fd | wc -l)
+  if [ $ok = yes ] && [ "$fds1" -gt "$fds0" ] && [ "$fds2" -eq "$fds0" ]; then pass non_reading_client
+  else fail non_reading_client "scrapes ok=$ok (20000 series each), fds $fds0 -> $fds1 -> $fds2 (want the extra one closed)"; fi
+  wait $NR
+  kill "$EPID"; wait "$EPID"
+else fail non_reading_client "exporter did not start" "$OUT/big.stderr"; fi
+
 LPORT=$(free_port)
 "$ET" exporter --listen 127.0.0.1:$LPORT -e 'tracepoint:syscalls:sys_enter_getppid { @x = count( }' > "$OUT/err1.out" 2>&1
 rc=$?
