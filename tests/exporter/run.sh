@@ -18,24 +18,22 @@
 #   tests/exporter/run.sh     Prints PASS/FAIL lines.  Needs root, ./etrace,
 #                             tests/bin/workload, prometheus, promtool,
 #                             curl, python3, bpftool.
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
+plan 40
 
 ET=$PWD/etrace
 OUT=$PWD/tests/out/exporter
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-pass() { echo "PASS exporter/$1"; }
-fail() {
-  echo "FAIL exporter/$1: $2"
-  [ -n "$3" ] && [ -f "$3" ] && sed 's/^/    | /' "$3" | head -30
-}
+need_files "$ET" tests/bin/workload || exit 0
 for tool in prometheus promtool curl python3 bpftool; do
-  if ! command -v $tool >/dev/null; then
-    echo "FAIL exporter/setup: $tool is missing (scripts/deps.sh installs it)"
+  if ! have $tool; then
+    skip_rest "$tool is missing (scripts/deps.sh installs it)"
     exit 0
   fi
 done
+is_root || { skip_rest "needs root"; exit 0; }
 
 PIDS=()
 cleanup() {
@@ -91,6 +89,7 @@ PROG2="tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { $ODD @last = 
 
 if ! start_exporter main "$OUT/syscalls.bt" -e "$PROG2"; then
   fail start "the exporter did not serve /metrics" "$OUT/main.stderr"
+  skip_rest "no exporter"
   exit 0
 fi
 pass start
