@@ -32,6 +32,7 @@ struct Httpd {
   Buf body;                /* the handler's body, reused */
   Conn conns[HTTPD_MAX_CONNS];
   int nconns;
+  bool listen_paused;      /* out of fds: accept again at the next tick */
 };
 
 #define TAG_LISTEN (-1)
@@ -137,6 +138,13 @@ static void conn_close(Httpd *s, Conn *c) {
 static void accept_all(Httpd *s) {
   for (int n = 0; n < 256; n++) {
     int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+      /* the pending connection stays queued and the listening socket
+       * readable: stop watching it for a tick rather than spin */
+      epoll_ctl(s->ep, EPOLL_CTL_DEL, s->lfd, NULL);
+      s->listen_paused = true;
+      return;
+    }
     if (fd < 0)
       return;
     Conn *c = NULL;
@@ -251,6 +259,11 @@ static void expire(Httpd *s) {
   uint64_t buf;
   while (read(s->tfd, &buf, sizeof buf) > 0)
     ;
+  if (s->listen_paused) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)(int64_t)TAG_LISTEN};
+    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev);
+    s->listen_paused = false;
+  }
   uint64_t now = now_ms();
   for (int i = 0; i < HTTPD_MAX_CONNS; i++)
     if (s->conns[i].fd >= 0 && now >= s->conns[i].deadline_ms)

@@ -19,7 +19,7 @@
 #                             tests/bin/workload, prometheus, promtool,
 #                             curl, python3, bpftool.
 . "$(dirname "$0")/../lib.sh"
-plan 40
+plan 41
 
 ET=$PWD/etrace
 OUT=$PWD/tests/out/exporter
@@ -429,6 +429,35 @@ PY
   wait $NR
   kill "$EPID"; wait "$EPID"
 else fail non_reading_client "exporter did not start" "$OUT/big.stderr"; fi
+
+# out of file descriptors (ulimit -n 40, a flood of 100 connections):
+# the exporter waits instead of spinning on its listening socket, and
+# serves again once the flood is gone
+( ulimit -n 40; exec "$ET" exporter --listen 127.0.0.1:0 \
+    -e "tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { @c = count(); }" ) \
+  > "$OUT/emfile.stdout" 2> "$OUT/emfile.stderr" &
+EPID=$!
+PIDS+=("$EPID")
+EPORT=
+for _ in $(seq 100); do
+  EPORT=$(grep -so 'http://127.0.0.1:[0-9]*' "$OUT/emfile.stderr" | sed 's/.*://')
+  [ -n "$EPORT" ] && curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$EPORT/" && break
+  sleep 0.1
+done
+t0=$(awk '{print $14 + $15}' /proc/$EPID/stat)
+python3 - "$EPORT" <<'PY'
+import socket, sys, time
+socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for i in range(100)]
+time.sleep(3)
+for s in socks: s.close()
+PY
+t1=$(awk '{print $14 + $15}' /proc/$EPID/stat)
+"$W" getppid 7
+v=$(curl -s --max-time 12 "http://127.0.0.1:$EPORT/metrics" | sed -n 's/^etrace_c_total //p')
+# 3 s of spinning would be ~300 ticks; allow 30
+if [ -n "$EPORT" ] && [ $((t1 - t0)) -lt 30 ] && [ "$v" = 7 ]; then pass fd_exhaustion_no_spin
+else fail fd_exhaustion_no_spin "cpu ticks during the flood $((t1 - t0)), count '$v' (want 7)" "$OUT/emfile.stderr"; fi
+kill "$EPID"; wait "$EPID"
 
 LPORT=$(free_port)
 "$ET" exporter --listen 127.0.0.1:$LPORT -e 'tracepoint:syscalls:sys_enter_getppid { @x = count( }' > "$OUT/err1.out" 2>&1
