@@ -55,8 +55,9 @@ typedef struct Args {
   int map_keys;
 } Args;
 
-/* Read, preprocess, parse and rewrite program i.  NULL after an error. */
-static Program *front(Exporter *x, int i) {
+/* Read, preprocess, parse and rewrite program i (its maps renamed as
+ * program `as` of the set).  NULL after an error. */
+static Program *front(Exporter *x, int i, int as) {
   ExportProgram *p = &x->progs[i];
   diag_source = &p->src;
   if (!p->src.shown) {
@@ -68,7 +69,7 @@ static Program *front(Exporter *x, int i) {
   Program *prog = parse_program(&p->src);
   if (!prog || export_check_program(prog) < 0)
     return NULL;
-  export_rewrite(x, prog, i);
+  export_rewrite(x, prog, as);
   return prog;
 }
 
@@ -76,8 +77,13 @@ static Program *front(Exporter *x, int i) {
  * the right file), then their probes are chained and compiled together. */
 static Compiled *compile_all(Exporter *x, const Options *opt) {
   if (x->nprogs > 1) {
+    /* alone, each program keeps its own map names (for the messages),
+     * recorded in a scratch table */
+    Exporter alone = *x;
+    alone.names = NULL;
+    alone.nnames = 0;
     for (int i = 0; i < x->nprogs; i++) {
-      Program *p = front(x, i);
+      Program *p = front(&alone, i, 0);
       if (!p || !sema_program(p, opt))
         return NULL;
     }
@@ -85,7 +91,7 @@ static Compiled *compile_all(Exporter *x, const Options *opt) {
   Program *all = NULL;
   Probe **tail = NULL;
   for (int i = 0; i < x->nprogs; i++) {
-    Program *p = front(x, i);
+    Program *p = front(x, i, i);
     if (!p)
       return NULL;
     x->progs[i].prog = p;

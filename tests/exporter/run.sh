@@ -471,10 +471,10 @@ if [ $rc = 1 ] && grep -q '^-e:1:16: error: exit() cannot be used in an exporter
 else fail exit_is_error "rc $rc" "$OUT/err2.out"; fi
 
 printf 'tracepoint:syscalls:sys_enter_getppid { @a = count(); }\n' > "$OUT/good.bt"
-printf '\ntracepoint:syscalls:sys_enter_getppid { @b = nosuch(); }\n' > "$OUT/bad.bt"
+printf '\ntracepoint:syscalls:sys_enter_getppid { @b = count(); @b = 1; }\n' > "$OUT/bad.bt"
 "$ET" exporter --listen 127.0.0.1:$LPORT "$OUT/good.bt" "$OUT/bad.bt" > "$OUT/err3.out" 2>&1
 rc=$?
-if [ $rc = 1 ] && grep -q "^$OUT/bad.bt:2:[0-9]*: error:" "$OUT/err3.out"; then pass error_in_second_file
+if [ $rc = 1 ] && grep -q "^$OUT/bad.bt:2:[0-9]*: error: map @b holds count() values" "$OUT/err3.out"; then pass error_in_second_file
 else fail error_in_second_file "rc $rc" "$OUT/err3.out"; fi
 
 "$ET" exporter --listen 127.0.0.1:$LPORT "$OUT/good.bt" -e 'tracepoint:syscalls:sys_enter_getpid { @a = count(); }' > "$OUT/err4.out" 2>&1
