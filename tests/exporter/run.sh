@@ -19,7 +19,7 @@
 #                             tests/bin/workload, prometheus, promtool,
 #                             curl, python3, bpftool.
 . "$(dirname "$0")/../lib.sh"
-plan 41
+plan 42
 
 ET=$PWD/etrace
 OUT=$PWD/tests/out/exporter
@@ -458,6 +458,35 @@ v=$(curl -s --max-time 12 "http://127.0.0.1:$EPORT/metrics" | sed -n 's/^etrace_
 if [ -n "$EPORT" ] && [ $((t1 - t0)) -lt 30 ] && [ "$v" = 7 ]; then pass fd_exhaustion_no_spin
 else fail fd_exhaustion_no_spin "cpu ticks during the flood $((t1 - t0)), count '$v' (want 7)" "$OUT/emfile.stderr"; fi
 kill "$EPID"; wait "$EPID"
+
+# memcheck over scrapes of every kind of map in both formats, the index,
+# a 404 and a garbage request: no error, no lost block
+if have valgrind; then
+  VGPROG="tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { @c[comm, pid] = count(); @h = hist(pid);
+  @s = stats(pid); @st[kstack] = count(); @odd[\"a\\\"b\"] = max(5); @l[comm] = lhist(pid, 0, 100000, 1000); @a = avg(pid); }"
+  valgrind -q --error-exitcode=42 --leak-check=full --show-leak-kinds=definite,indirect \
+    --errors-for-leak-kinds=definite,indirect --suppressions=tests/env/valgrind/libbpf.supp \
+    "$ET" exporter --listen 127.0.0.1:0 --stacks -e "$VGPROG" > "$OUT/vg.stdout" 2> "$OUT/vg.stderr" &
+  EPID=$!
+  PIDS+=("$EPID")
+  EPORT=
+  for _ in $(seq 300); do
+    EPORT=$(grep -so 'http://127.0.0.1:[0-9]*' "$OUT/vg.stderr" | sed 's/.*://')
+    [ -n "$EPORT" ] && curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$EPORT/" && break
+    sleep 0.1
+  done
+  "$W" getppid 5
+  scrape > "$OUT/vg.prom"
+  curl -s --max-time 5 -H 'Accept: application/openmetrics-text' "http://127.0.0.1:$EPORT/metrics" > /dev/null
+  curl -s --max-time 5 "http://127.0.0.1:$EPORT/nope" > /dev/null
+  g=$(status 'b"garbage\x01\r\n\r\n"')
+  kill "$EPID"; wait "$EPID"; rc=$?
+  if [ $rc = 0 ] && grep -q '^etrace_c_total{comm=' "$OUT/vg.prom" && grep -q '^etrace_st_total{stack=' "$OUT/vg.prom" &&
+     [[ "$g" == "HTTP/1.1 400"* ]]; then pass valgrind_clean
+  else fail valgrind_clean "rc $rc (42: memcheck errors)" "$OUT/vg.stderr"; fi
+else
+  skip valgrind_clean "valgrind missing"
+fi
 
 LPORT=$(free_port)
 "$ET" exporter --listen 127.0.0.1:$LPORT -e 'tracepoint:syscalls:sys_enter_getppid { @x = count( }' > "$OUT/err1.out" 2>&1
