@@ -749,7 +749,7 @@ int systp_load(Compiled *c);      /* after the targets are loaded */
 int systp_attach(int fds[2]);     /* returns how many links it made, or -1 */
 /* The loaded dispatcher program of sys_enter (0) or sys_exit (1), or -1:
  * the kernel accounts run time to it, not to the targets it tail-calls. */
-int systp_dispatcher_fd(int is_exit);
+int systp_dispatcher_fd(const Compiled *c, int is_exit);
 
 /* ---------------------------------------------------------------- load.c */
 

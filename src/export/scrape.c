@@ -241,8 +241,8 @@ static void write_run_times(Exporter *x, PromFormat f, Buf *out) {
       if (!t->raw_syscall && t->type != PT_BEGIN && t->type != PT_END)
         run_time_sample(x, f, out, k, t->prog_fd, x->progs[program_of(x, t->probe)].name, t->name);
     }
-    run_time_sample(x, f, out, k, systp_dispatcher_fd(0), "*", "syscalls:sys_enter_*");
-    run_time_sample(x, f, out, k, systp_dispatcher_fd(1), "*", "syscalls:sys_exit_*");
+    run_time_sample(x, f, out, k, systp_dispatcher_fd(x->c, 0), "*", "syscalls:sys_enter_*");
+    run_time_sample(x, f, out, k, systp_dispatcher_fd(x->c, 1), "*", "syscalls:sys_exit_*");
   }
 }
 

@@ -75,7 +75,7 @@ void systp_assign(Compiled *c) {
 
 static int prog_array[2] = {-1, -1}, dispatcher[2] = {-1, -1};
 
-int systp_dispatcher_fd(int is_exit) { return dispatcher[is_exit ? 1 : 0]; }
+int systp_dispatcher_fd(const Compiled *c, int is_exit) { return dispatcher[is_exit ? 1 : 0]; }
 
 /* enter: tail_call(ctx, array, ctx->args[1])
  * exit:  tail_call(ctx, array, ((struct pt_regs *)ctx->args[0])->orig_ax) */
