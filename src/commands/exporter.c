@@ -151,11 +151,14 @@ static int serve(Exporter *x, const Args *a) {
   }
   char err[256], bound[160];
   Httpd *h = httpd_open(a->listen, handle, x, err, sizeof err, bound, sizeof bound);
-  if (!h) {
-    diag_fatal("%s", err);
+  FILE *null = h ? fopen("/dev/null", "w") : NULL;
+  if (!h || !null) {
+    diag_fatal("%s", h ? "cannot open /dev/null" : err);
+    httpd_close(h);
+    if (stats_fd >= 0)
+      close(stats_fd);
     return 1;
   }
-  FILE *null = fopen("/dev/null", "w");
   Output o = {.f = null, .format = OUT_TEXT, .c = c, .no_exit_maps = true};
   opt.loop_fd = httpd_fd(h);
   opt.loop_ready = httpd_ready;

@@ -19,7 +19,7 @@
 #                             tests/bin/workload, prometheus, promtool,
 #                             curl, python3, bpftool.
 . "$(dirname "$0")/../lib.sh"
-plan 42
+plan 43
 
 ET=$PWD/etrace
 OUT=$PWD/tests/out/exporter
@@ -516,6 +516,16 @@ rc=$?
 if [ $rc = 1 ] && grep -q "metric etrace_programs_loaded of @programs_loaded in -e is one of the exporter's own metrics" "$OUT/err6.out"
 then pass own_metric_name_reserved
 else fail own_metric_name_reserved "rc $rc" "$OUT/err6.out"; fi
+
+"$ET" exporter --listen nonsense "$OUT/good.bt" > "$OUT/err7.out" 2>&1
+rc1=$?
+# a port already taken: the Prometheus started above holds $PPORT
+"$ET" exporter --listen 127.0.0.1:$PPORT "$OUT/good.bt" > "$OUT/err8.out" 2>&1
+rc2=$?
+if [ $rc1 = 1 ] && grep -q "invalid listen address 'nonsense': expected HOST:PORT" "$OUT/err7.out" &&
+   [ $rc2 = 1 ] && grep -q "cannot listen on 127.0.0.1:$PPORT: Address already in use" "$OUT/err8.out"
+then pass bad_listen_address
+else fail bad_listen_address "rc $rc1 / $rc2" "$OUT/err8.out"; fi
 
 "$ET" exporter --listen 127.0.0.1:$LPORT --prefix 'bad-prefix' "$OUT/good.bt" > "$OUT/err5.out" 2>&1
 rc=$?
