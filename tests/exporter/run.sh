@@ -19,7 +19,7 @@
 #                             tests/bin/workload, prometheus, promtool,
 #                             curl, python3, bpftool.
 . "$(dirname "$0")/../lib.sh"
-plan 43
+plan 44
 
 ET=$PWD/etrace
 OUT=$PWD/tests/out/exporter
@@ -487,6 +487,21 @@ if have valgrind; then
 else
   skip valgrind_clean "valgrind missing"
 fi
+
+# names: bare @ after the file (or "value" for -e); labels after the key
+# expressions (args.X -> X, probe, cpu, a repeated name or an expression
+# -> keyN by position)
+printf '%s\n' "tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { @ = count(); }" > "$OUT/my-prog.bt"
+NAMES="tracepoint:syscalls:sys_enter_write /comm == \"$COMM\"/ { @ = count(); @w[args.count, probe, comm, comm, args.count * 2] = count(); }"
+if start_exporter names "$OUT/my-prog.bt" -e "$NAMES"; then
+  "$W" getppid 3 write 12 2
+  scrape > "$OUT/names.prom"
+  if grep -qx 'etrace_my_prog_total 3' "$OUT/names.prom" && grep -qx 'etrace_value_total 2' "$OUT/names.prom" &&
+     grep -qx "etrace_w_total{count=\"12\",probe=\"tracepoint:syscalls:sys_enter_write\",comm=\"$COMM\",key3=\"$COMM\",key4=\"24\"} 2" "$OUT/names.prom"
+  then pass metric_and_label_names
+  else fail metric_and_label_names "names not as documented" "$OUT/names.prom"; fi
+  kill "$EPID"; wait "$EPID"
+else fail metric_and_label_names "exporter did not start" "$OUT/names.stderr"; fi
 
 LPORT=$(free_port)
 "$ET" exporter --listen 127.0.0.1:$LPORT -e 'tracepoint:syscalls:sys_enter_getppid { @x = count( }' > "$OUT/err1.out" 2>&1
