@@ -213,18 +213,23 @@ static void answer(Httpd *s, Conn *c, int status, const HttpRequest *req) {
 }
 
 static void on_readable(Httpd *s, Conn *c) {
+  bool eof = false;
   for (;;) {
     if (c->inlen == sizeof c->in) {
       answer(s, c, 413, NULL);
       return;
     }
     ssize_t n = recv(c->fd, c->in + c->inlen, sizeof c->in - c->inlen, 0);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno != EAGAIN) {
       conn_close(s, c);
       return;
     }
-    if (n < 0)
+    if (n <= 0) {
+      eof = n == 0; /* a client may shut its side down once it has asked */
       break;
+    }
     c->inlen += n;
   }
   HttpRequest req;
@@ -235,6 +240,8 @@ static void on_readable(Httpd *s, Conn *c) {
     answer(s, c, 400, NULL);
   else if (rc == HTTP_PARSE_TOO_BIG)
     answer(s, c, 413, NULL);
+  else if (eof)
+    conn_close(s, c);
 }
 
 static void on_writable(Httpd *s, Conn *c) {

@@ -19,7 +19,7 @@
 #                             tests/bin/workload, prometheus, promtool,
 #                             curl, python3, bpftool.
 . "$(dirname "$0")/../lib.sh"
-plan 44
+plan 45
 
 ET=$PWD/etrace
 OUT=$PWD/tests/out/exporter
@@ -264,6 +264,22 @@ p=$(status 'b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n"')
 n=$(status 'b"GET /nope HTTP/1.0\r\n\r\n"')
 if [[ "$p" == "HTTP/1.1 405"* ]] && [[ "$n" == "HTTP/1.1 404"* ]]; then pass method_and_path
 else fail method_and_path "POST: '$p', unknown path: '$n'"; fi
+
+# a client that shuts its side down after asking still gets its answer
+hc=$(python3 - "$EPORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d: break
+    data += d
+print(data.split(b"\r\n", 1)[0].decode(), b"etrace_programs_loaded 2" in data)
+PY
+)
+if [ "$hc" = "HTTP/1.1 200 OK True" ]; then pass half_closed_request; else fail half_closed_request "got '$hc'"; fi
 
 # a stalled client (connects, sends half a request) and one that never
 # reads its answer: others are served meanwhile; the stalled one is cut
