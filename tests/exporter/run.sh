@@ -476,10 +476,12 @@ else fail fd_exhaustion_no_spin "cpu ticks during the flood $((t1 - t0)), count 
 kill "$EPID"; wait "$EPID"
 
 # memcheck over scrapes of every kind of map in both formats, the index,
-# a 404 and a garbage request: no error, no lost block
+# a 404 and a garbage request: no error, no lost block; promtool accepts
+# the exposition of every kind of map
 if have valgrind; then
-  VGPROG="tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { @c[comm, pid] = count(); @h = hist(pid);
-  @s = stats(pid); @st[kstack] = count(); @odd[\"a\\\"b\"] = max(5); @l[comm] = lhist(pid, 0, 100000, 1000); @a = avg(pid); }"
+  VGPROG="tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { @c[comm, pid] = count(); @hpid = hist(pid);
+  @pstats = stats(pid); @stk[kstack] = count(); @odd[\"a\\\"b\"] = max(5); @lin[comm] = lhist(pid, 0, 100000, 1000);
+  @average = avg(pid); @least[comm] = min(pid); @total = sum(pid); @last = pid; }"
   valgrind -q --error-exitcode=42 --leak-check=full --show-leak-kinds=definite,indirect \
     --errors-for-leak-kinds=definite,indirect --suppressions=tests/env/valgrind/libbpf.supp \
     "$ET" exporter --listen 127.0.0.1:0 --stacks -e "$VGPROG" > "$OUT/vg.stdout" 2> "$OUT/vg.stderr" &
@@ -497,9 +499,11 @@ if have valgrind; then
   curl -s --max-time 5 "http://127.0.0.1:$EPORT/nope" > /dev/null
   g=$(status 'b"garbage\x01\r\n\r\n"')
   kill "$EPID"; wait "$EPID"; rc=$?
-  if [ $rc = 0 ] && grep -q '^etrace_c_total{comm=' "$OUT/vg.prom" && grep -q '^etrace_st_total{stack=' "$OUT/vg.prom" &&
+  promtool check metrics < "$OUT/vg.prom" > "$OUT/vg.promtool" 2>&1; prc=$?
+  if [ $rc = 0 ] && [ $prc = 0 ] && grep -q '^etrace_c_total{comm=' "$OUT/vg.prom" && grep -q '^etrace_stk_total{stack=' "$OUT/vg.prom" &&
+     grep -q '^etrace_pstats_avg ' "$OUT/vg.prom" && grep -q '^etrace_least{comm=' "$OUT/vg.prom" &&
      [[ "$g" == "HTTP/1.1 400"* ]]; then pass valgrind_clean
-  else fail valgrind_clean "rc $rc (42: memcheck errors)" "$OUT/vg.stderr"; fi
+  else fail valgrind_clean "rc $rc (42: memcheck errors), promtool $prc" "$OUT/vg.stderr"; sed 's/^/    | /' "$OUT/vg.promtool"; fi
 else
   skip valgrind_clean "valgrind missing"
 fi
