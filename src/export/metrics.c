@@ -139,6 +139,11 @@ static int add_map(Exporter *x, MapInfo *m) {
   const ExportProgram *p = &x->progs[n->prog];
   ExportMap e = {.m = m, .prog = n->prog, .orig = n->orig, .lo = -1, .hi = -1};
   e.family = family_name(x, p, n->orig);
+  /* @requests_total = count(): samples etrace_requests_total, not _total_total */
+  size_t flen = strlen(e.family);
+  if ((m->val->kind == TY_COUNT || m->val->kind == TY_SUM) && flen > 6 &&
+      !strcmp(e.family + flen - 6, "_total"))
+    e.family[flen - 6] = 0;
   e.avg_family = eprintf("%s_avg", e.family);
   const Node *def = export_defining_node(p->prog, m->name);
   e.help = help_line(p, def ? def->loc : m->loc);

@@ -481,7 +481,7 @@ kill "$EPID"; wait "$EPID"
 if have valgrind; then
   VGPROG="tracepoint:syscalls:sys_enter_getppid /comm == \"$COMM\"/ { @c[comm, pid] = count(); @hpid = hist(pid);
   @pstats = stats(pid); @stk[kstack] = count(); @odd[\"a\\\"b\"] = max(5); @lin[comm] = lhist(pid, 0, 100000, 1000);
-  @average = avg(pid); @least[comm] = min(pid); @total = sum(pid); @last = pid; }"
+  @average = avg(pid); @least[comm] = min(pid); @pids_total = sum(pid); @last = pid; }"
   valgrind -q --error-exitcode=42 --leak-check=full --show-leak-kinds=definite,indirect \
     --errors-for-leak-kinds=definite,indirect --suppressions=tests/env/valgrind/libbpf.supp \
     "$ET" exporter --listen 127.0.0.1:0 --stacks -e "$VGPROG" > "$OUT/vg.stdout" 2> "$OUT/vg.stderr" &
@@ -502,6 +502,7 @@ if have valgrind; then
   promtool check metrics < "$OUT/vg.prom" > "$OUT/vg.promtool" 2>&1; prc=$?
   if [ $rc = 0 ] && [ $prc = 0 ] && grep -q '^etrace_c_total{comm=' "$OUT/vg.prom" && grep -q '^etrace_stk_total{stack=' "$OUT/vg.prom" &&
      grep -q '^etrace_pstats_avg ' "$OUT/vg.prom" && grep -q '^etrace_least{comm=' "$OUT/vg.prom" &&
+     grep -q '^etrace_pids_total [0-9]' "$OUT/vg.prom" &&
      [[ "$g" == "HTTP/1.1 400"* ]]; then pass valgrind_clean
   else fail valgrind_clean "rc $rc (42: memcheck errors), promtool $prc" "$OUT/vg.stderr"; sed 's/^/    | /' "$OUT/vg.promtool"; fi
 else
