@@ -141,7 +141,9 @@ static int serve(Exporter *x, const Args *a) {
         c->maps[i]->max_entries = a->map_keys;
   if (export_build(x) < 0 || cg_program(c, &opt) < 0 || load_program(c, &opt) < 0)
     return 1;
-  x->drops_fd = load_drops_fd;
+  for (int i = 0; i < c->nmaps; i++) /* the per-CPU drop counters (cg, load) */
+    if (c->maps[i]->name && !strcmp(c->maps[i]->name, ".drops"))
+      x->drops_fd = c->maps[i]->fd;
   /* an fd-held switch: the kernel turns the accounting off again when the
    * exporter exits, however it exits */
   int stats_fd = a->bpf_stats ? bpf_enable_stats(BPF_STATS_RUN_TIME) : -1;
