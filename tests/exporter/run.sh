@@ -262,8 +262,10 @@ b=$(status 'b"GET /metrics HTTP/1.1\r\nX-Pad: " + b"a" * 9000 + b"\r\n\r\n"')
 if [[ "$b" == "HTTP/1.1 413"* ]]; then pass oversized_is_413; else fail oversized_is_413 "got '$b'"; fi
 p=$(status 'b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n"')
 n=$(status 'b"GET /nope HTTP/1.0\r\n\r\n"')
-if [[ "$p" == "HTTP/1.1 405"* ]] && [[ "$n" == "HTTP/1.1 404"* ]]; then pass method_and_path
-else fail method_and_path "POST: '$p', unknown path: '$n'"; fi
+curl -s --max-time 5 -I "http://127.0.0.1:$EPORT/metrics" > "$OUT/head.out"
+if [[ "$p" == "HTTP/1.1 405"* ]] && [[ "$n" == "HTTP/1.1 404"* ]] && grep -q '^HTTP/1.1 200' "$OUT/head.out" &&
+   grep -qi '^Content-Length: [1-9]' "$OUT/head.out"; then pass method_and_path
+else fail method_and_path "POST: '$p', unknown path: '$n', HEAD:" "$OUT/head.out"; fi
 
 # a client that shuts its side down after asking still gets its answer
 hc=$(python3 - "$EPORT" <<'PY'
