@@ -775,6 +775,9 @@ typedef struct Output {
 int rt_ctf_open(Output *o, const char *dir);
 void rt_ctf_printf(Output *o, int site, const void *rec, size_t size);
 int rt_ctf_close(Output *o);
+/* The periodic flush: drain() hands over the events the rings hold, then
+ * the open packets are closed.  -1 when the trace's relay is gone. */
+int rt_ctf_tick(Output *o, void (*drain)(void));
 
 /* Map printing: read the map from the kernel (merging per-CPU values),
  * sort like bpftrace, print.  top = 0 prints all; div divides values. */

@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -459,8 +460,16 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     ev.data.u32 = 2;
     epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
   }
-  if (opt->loop_ready) {
+  /* -f ctf: close the open packets every second (live relay viewers) */
+  int tfd = o->ctf ? timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK) : -1;
+  if (tfd >= 0) {
+    struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
+    timerfd_settime(tfd, 0, &its, NULL);
     ev.data.u32 = 3;
+    epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+  }
+  if (opt->loop_ready) {
+    ev.data.u32 = 4;
     epoll_ctl(ep, EPOLL_CTL_ADD, opt->loop_fd, &ev);
   }
 
@@ -492,6 +501,13 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
         continue;
       }
       if (evs[i].data.u32 == 3) {
+        uint64_t x;
+        if (read(tfd, &x, sizeof x) < 0) { /* nothing */ }
+        if (rt_ctf_tick(o, drain) < 0)
+          stop = true; /* the relay is gone */
+        continue;
+      }
+      if (evs[i].data.u32 == 4) {
         opt->loop_ready(opt->loop_ctx);
         continue;
       }
@@ -526,6 +542,8 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
   report_drops();
   ring_buffer__free(R.rb);
   close(ep);
+  if (tfd >= 0)
+    close(tfd);
   close(sfd);
   if (pidfd >= 0)
     close(pidfd);
