@@ -238,7 +238,7 @@ static void write_run_times(Exporter *x, PromFormat f, Buf *out) {
     prom_family(out, f, names[k], PROM_COUNTER, helps[k]);
     for (int i = 0; i < x->c->ntargets; i++) {
       const Target *t = x->c->targets[i];
-      if (!t->raw_syscall && t->type != PT_BEGIN && t->type != PT_END)
+      if (!(t->caps & (PROBE_CAP_TAIL_CALLED | PROBE_CAP_IN_ETRACE)))
         run_time_sample(x, f, out, k, t->prog_fd, x->progs[program_of(x, t->probe)].name, t->name);
     }
     run_time_sample(x, f, out, k, systp_dispatcher_fd(x->c, 0), "*", "syscalls:sys_enter_*");

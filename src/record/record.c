@@ -36,7 +36,7 @@
 #include "etrace.h"
 #include "codegen/insn.h"
 #include "formats/ctf.h"
-#include "providers/prov.h"
+#include "providers/attach.h"
 #include "record/record.h"
 #include "record/relay.h"
 #include "record/snapshot.h"
