@@ -693,6 +693,26 @@ static int expand(ProvExpand *x) {
   return n < 0 ? -1 : 0;
 }
 
+/* argN of a USDT target: its spec's width and sign ("-4@%eax": int32).
+ * One node serves every target of the probe, so when the probe's USDT
+ * targets disagree (a wildcard over probes of several types), argN is
+ * an int64 that each target fills from its own spec. */
+static Type *usdt_arg_type(const Compiled *c, const Target *t, int i) {
+  const UsdtArg *mine = &((const UTarget *)t->data)->usdt->args[i];
+  for (int k = 0; k < c->ntargets; k++) {
+    const Target *o = c->targets[k];
+    if (o->probe != t->probe || o->prov != t->prov)
+      continue;
+    const UTarget *ou = o->data;
+    if (ou->type != U_USDT || !ou->usdt->args_ok || i >= ou->usdt->nargs)
+      continue;
+    const UsdtArg *a = &ou->usdt->args[i];
+    if (a->size != mine->size || a->is_signed != mine->is_signed)
+      return ty_int(8, true);
+  }
+  return ty_int(mine->size, mine->is_signed);
+}
+
 /* arg0..argN: uprobe arguments are u64 registers (then stack slots);
  * USDT arguments are typed by their spec ("-4@%eax": int32). */
 static Type *type_arg(Sema *sema, Target *t, Node *e, int i) {
@@ -714,7 +734,7 @@ static Type *type_arg(Sema *sema, Target *t, Node *e, int i) {
                u->usdt->nargs == 1 ? "" : "s", e->name);
     return NULL;
   }
-  return ty_int(u->usdt->args[i].size, u->usdt->args[i].is_signed);
+  return usdt_arg_type(sema->c, t, i);
 }
 
 /* argN (args, retval and func have their usual types) */
