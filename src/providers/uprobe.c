@@ -266,7 +266,9 @@ static char *path_lookup(const char *name) {
   return NULL;
 }
 
-/* Resolve BIN to absolute file paths (a glob may give several).
+/* Resolve BIN to file paths (a glob may give several): a path as
+ * written (names and listings show it so, as bpftrace does), a program
+ * or library found by lookup as an absolute path.
  * Returns the count, or -1 after a located error. */
 static int resolve_binary(const char *bin, int pid, Loc loc, char ***out) {
   char **paths = NULL;
@@ -281,7 +283,7 @@ static int resolve_binary(const char *bin, int pid, Loc loc, char ***out) {
       for (size_t i = 0; i < g.gl_pathc; i++)
         if (is_file(g.gl_pathv[i])) {
           paths = egrow(paths, n, sizeof(char *));
-          paths[n++] = absolute(g.gl_pathv[i]);
+          paths[n++] = estrdup(g.gl_pathv[i]);
         }
       globfree(&g);
     }
@@ -298,7 +300,7 @@ static int resolve_binary(const char *bin, int pid, Loc loc, char ***out) {
       diag_error(loc, "uprobe target file '%s' does not exist or is not a regular file", bin);
       return -1;
     }
-    path = absolute(bin);
+    path = estrdup(bin);
   } else {
     /* a program on $PATH, else a library: "libc" and "c" are libc.so */
     char *soname = strstr(bin, ".so")          ? estrdup(bin)
@@ -355,7 +357,8 @@ static bool offset_allowed(const char *what, bool unsafe, Loc loc) {
   return unsafe;
 }
 
-static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec, Loc loc,
+static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *shown,
+                       const char *spec, Loc loc,
                        bool unsafe, bool some_file) {
   const char *tn = type_name(type);
   char *func = unquote(spec);
@@ -375,13 +378,13 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
     }
     uint64_t off;
     if (!elfsym_offset(e, addr, &off)) {
-      diag_error(loc, "address 0x%llx is not in a loaded segment of %s", addr, e->path);
+      diag_error(loc, "address 0x%llx is not in a loaded segment of %s", addr, shown);
       return -1;
     }
     const ElfSym *in = elfsym_at(e, addr);
     if ((!in || in->vaddr != addr) && !offset_allowed(func, unsafe, loc))
       return -1;
-    USite *u = add_usite(s, type, eprintf("%s:%s:%llu", tn, e->path, addr), e->path);
+    USite *u = add_usite(s, type, eprintf("%s:%s:%llu", tn, shown, addr), e->path);
     u->offset = off;
     u->func = in ? (addr == in->vaddr ? in->name : eprintf("%s+%llu", in->name,
                                                           (unsigned long long)(addr - in->vaddr)))
@@ -406,7 +409,7 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
     if (!sym && some_file)
       return 0;
     if (!sym) {
-      diag_error(loc, "function '%s' not found in %s", func, e->path);
+      diag_error(loc, "function '%s' not found in %s", func, shown);
       return -1;
     }
     if (sym->size && off >= sym->size) {
@@ -416,8 +419,8 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
     }
     if (off && !offset_allowed(eprintf("%s+%llu", func, off), unsafe, loc))
       return -1;
-    char *name = off ? eprintf("%s:%s:%s+%llu", tn, e->path, func, off)
-                     : eprintf("%s:%s:%s", tn, e->path, func);
+    char *name = off ? eprintf("%s:%s:%s+%llu", tn, shown, func, off)
+                     : eprintf("%s:%s:%s", tn, shown, func);
     USite *u = add_usite(s, type, name, e->path);
     u->offset = sym->offset + off;
     u->func = sym->name;
@@ -427,7 +430,7 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
     int before = s->n;
     for (int i = 0; i < e->nsyms; i++)
       if (fnmatch(func, e->syms[i].name, 0) == 0) {
-        USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, e->path, e->syms[i].name), e->path);
+        USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, shown, e->syms[i].name), e->path);
         u->offset = e->syms[i].offset;
         u->func = e->syms[i].name;
       }
@@ -437,22 +440,23 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
   if (!sym && some_file) /* BIN was a glob: the files that have it */
     return 0;
   if (!sym) {
-    diag_error(loc, "function '%s' not found in %s", func, e->path);
+    diag_error(loc, "function '%s' not found in %s", func, shown);
     return -1;
   }
-  USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, e->path, func), e->path);
+  USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, shown, func), e->path);
   u->offset = sym->offset;
   u->func = sym->name;
   return 1;
 }
 
-static int expand_usdt(Sites *s, const ElfInfo *e, const char *prov, const char *name) {
+static int expand_usdt(Sites *s, const ElfInfo *e, const char *shown, const char *prov,
+                       const char *name) {
   int before = s->n;
   for (int i = 0; i < e->nusdt; i++) {
     UsdtProbe *p = &e->usdt[i];
     if ((prov && fnmatch(prov, p->provider, 0)) || fnmatch(name, p->name, 0))
       continue;
-    USite *u = add_usite(s, U_USDT, eprintf("usdt:%s:%s:%s", e->path, p->provider, p->name),
+    USite *u = add_usite(s, U_USDT, eprintf("usdt:%s:%s:%s", shown, p->provider, p->name),
                         e->path);
     u->offset = p->offset;
     u->ref_ctr = p->sema_offset;
@@ -526,17 +530,17 @@ static int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **
     return -1;
   Sites s = {0};
   for (int i = 0; i < npaths; i++) {
-    ElfInfo *e = open_elf(paths[i], loc);
+    ElfInfo *e = open_elf(absolute(paths[i]), loc);
     if (!e)
       return -1;
     if (type != U_USDT) {
-      if (expand_func(&s, type, e, spec, loc, opt->unsafe, npaths > 1) < 0)
+      if (expand_func(&s, type, e, paths[i], spec, loc, opt->unsafe, npaths > 1) < 0)
         return -1;
     } else if (!e->nusdt && npaths == 1) {
-      diag_error(loc, "%s has no USDT probes", e->path);
+      diag_error(loc, "%s has no USDT probes", paths[i]);
       return -1;
     } else {
-      expand_usdt(&s, e, prov, name);
+      expand_usdt(&s, e, paths[i], prov, name);
     }
   }
   if (!s.n) {
@@ -624,14 +628,14 @@ static int list(const ListQuery *q) {
   if (npaths < 0)
     return -1;
   for (int i = 0; i < npaths; i++) {
-    ElfInfo *e = open_elf(paths[i], none);
+    ElfInfo *e = open_elf(absolute(paths[i]), none);
     if (!e)
       return -1;
     if (type != U_USDT) {
       const char *pat = spec && *spec ? spec : "*";
       for (int j = 0; j < e->nsyms; j++)
         if (fnmatch(pat, e->syms[j].name, 0) == 0)
-          add(arg, eprintf("%s:%s:%s", tn, e->path, e->syms[j].name));
+          add(arg, eprintf("%s:%s:%s", tn, paths[i], e->syms[j].name));
       continue;
     }
     char *prov = NULL, *name = spec && *spec ? spec : "*";
@@ -643,7 +647,7 @@ static int list(const ListQuery *q) {
     for (int j = 0; j < e->nusdt; j++) {
       UsdtProbe *p = &e->usdt[j];
       if ((!prov || fnmatch(prov, p->provider, 0) == 0) && fnmatch(name, p->name, 0) == 0)
-        add(arg, eprintf("usdt:%s:%s:%s", e->path, p->provider, p->name));
+        add(arg, eprintf("usdt:%s:%s:%s", paths[i], p->provider, p->name));
     }
   }
   return 0;
