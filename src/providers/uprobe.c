@@ -266,13 +266,71 @@ static char *path_lookup(const char *name) {
   return NULL;
 }
 
+/* The files of process pid, as bpftrace names them: the executable
+ * (all: false) or every ELF file it maps (all: true), each as
+ * /proc/PID/root/PATH so that a process in another mount namespace is
+ * reached through its own root.  Returns the count. */
+static int process_files(int pid, bool all, char ***out) {
+  char **paths = NULL;
+  int n = 0;
+  char exe[4096];
+  ssize_t len = readlink(eprintf("/proc/%d/exe", pid), exe, sizeof exe - 1);
+  if (len > 0 && !all) {
+    exe[len] = 0;
+    paths = egrow(paths, n, sizeof(char *));
+    paths[n++] = eprintf("/proc/%d/root%s", pid, exe);
+  }
+  FILE *f = all ? fopen(eprintf("/proc/%d/maps", pid), "r") : NULL;
+  char line[4096];
+  while (f && fgets(line, sizeof line, f)) {
+    char *path = strchr(line, '/');
+    if (!path || strstr(path, " (deleted)"))
+      continue;
+    path[strcspn(path, "\n")] = 0;
+    char *full = eprintf("/proc/%d/root%s", pid, path);
+    bool seen = false;
+    for (int i = 0; i < n && !seen; i++)
+      seen = !strcmp(paths[i], full);
+    if (seen || !is_elf64(full))
+      continue;
+    paths = egrow(paths, n, sizeof(char *));
+    paths[n++] = full;
+  }
+  if (f)
+    fclose(f);
+  *out = paths;
+  return n;
+}
+
+/* A file named by an absolute path with -p: the process's own when it
+ * sees another file there (another mount namespace), else ours. */
+static const char *in_process(const char *path, int pid) {
+  if (pid <= 0 || path[0] != '/')
+    return path;
+  char *theirs = eprintf("/proc/%d/root%s", pid, path);
+  struct stat a, b;
+  if (stat(theirs, &b) != 0 || !S_ISREG(b.st_mode))
+    return path;
+  if (stat(path, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+    return path;
+  return theirs;
+}
+
 /* Resolve BIN to file paths (a glob may give several): a path as
  * written (names and listings show it so, as bpftrace does), a program
  * or library found by lookup as an absolute path.
  * Returns the count, or -1 after a located error. */
-static int resolve_binary(const char *bin, int pid, Loc loc, char ***out) {
+static int resolve_binary(const char *bin, int pid, Loc loc, bool usdt, char ***out) {
   char **paths = NULL;
   int n = 0;
+  if (pid > 0 && (!*bin || !strcmp(bin, "*"))) {
+    /* with -p, no binary or "*": the process's executable (uprobes) or
+     * every file it maps (USDT) */
+    n = process_files(pid, usdt, out);
+    if (!n)
+      diag_error(loc, "cannot read the files of process %d", pid);
+    return n ? n : -1;
+  }
   if (!*bin) {
     diag_error(loc, "missing binary: expected PROVIDER:BINARY:...");
     return -1;
@@ -296,7 +354,7 @@ static int resolve_binary(const char *bin, int pid, Loc loc, char ***out) {
   }
   char *path = NULL;
   if (strchr(bin, '/')) {
-    if (!is_file(bin)) {
+    if (!is_file(in_process(bin, pid))) {
       diag_error(loc, "uprobe target file '%s' does not exist or is not a regular file", bin);
       return -1;
     }
@@ -517,20 +575,22 @@ static int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **
     if (second) {
       prov = unquote(spec);
       name = second;
+      if (!*prov) /* usdt:BIN::NAME: any provider */
+        prov = NULL;
     }
     name = unquote(name);
-    if (!*name || (prov && !*prov)) {
+    if (!*name) {
       diag_error(loc, "invalid usdt '%s': expected usdt:BINARY:[PROVIDER:]NAME", text);
       return -1;
     }
   }
   char **paths;
-  int npaths = resolve_binary(bin, pid, loc, &paths);
+  int npaths = resolve_binary(bin, pid, loc, type == U_USDT, &paths);
   if (npaths < 0)
     return -1;
   Sites s = {0};
   for (int i = 0; i < npaths; i++) {
-    ElfInfo *e = open_elf(absolute(paths[i]), loc);
+    ElfInfo *e = open_elf(absolute(in_process(paths[i], pid)), loc);
     if (!e)
       return -1;
     if (type != U_USDT) {
@@ -622,13 +682,20 @@ static int list(const ListQuery *q) {
   const char *tn = type_name(type);
   char *rest = estrdup(colon + 1);
   char *bin = rest, *spec = split_colon(rest);
+  /* usdt: [PROVIDER:]NAME, split once for every file */
+  char *prov = NULL, *name = spec && *spec ? spec : "*";
+  char *second = type == U_USDT && spec ? split_colon(spec) : NULL;
+  if (second) {
+    prov = *spec ? spec : NULL;
+    name = *second ? second : "*";
+  }
   char **paths;
   Loc none = {0};
-  int npaths = resolve_binary(bin, 0, none, &paths);
+  int npaths = resolve_binary(bin, q->pid, none, type == U_USDT, &paths);
   if (npaths < 0)
     return -1;
   for (int i = 0; i < npaths; i++) {
-    ElfInfo *e = open_elf(absolute(paths[i]), none);
+    ElfInfo *e = open_elf(absolute(in_process(paths[i], q->pid)), none);
     if (!e)
       return -1;
     if (type != U_USDT) {
@@ -637,12 +704,6 @@ static int list(const ListQuery *q) {
         if (fnmatch(pat, e->syms[j].name, 0) == 0)
           add(arg, eprintf("%s:%s:%s", tn, paths[i], e->syms[j].name));
       continue;
-    }
-    char *prov = NULL, *name = spec && *spec ? spec : "*";
-    char *second = spec ? split_colon(spec) : NULL;
-    if (second) {
-      prov = spec;
-      name = *second ? second : "*";
     }
     for (int j = 0; j < e->nusdt; j++) {
       UsdtProbe *p = &e->usdt[j];

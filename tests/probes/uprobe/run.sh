@@ -13,7 +13,7 @@ mkdir -p $out
 ET=${ETRACE:-./etrace}
 T=tests/bin/uprobe_target
 TA=$PWD/$T
-plan 28
+plan 32
 
 
 need_files $T || exit 1
@@ -163,6 +163,29 @@ run_p p-usdt "usdt:$T:ut:tick { @[pid] = count(); } usdt:$T:ut:guarded { @g = su
   '\n\n@[PID]: 5\n@g: 15 (exit 0)'
 # uprobe:FUNC with -p: the process's own executable
 run_p p-own-binary "uprobe:ut_add { @ = count(); }" '\n\n@: 5 (exit 0)'
+# usdt::PROVIDER:NAME with -p: the probes of every file the process maps;
+# an empty provider matches any (usdt:BIN::NAME)
+run_p p-usdt-any-file "usdt::ut:tick { @[pid] = count(); } usdt:::guarded { @g = sum(arg0); }" \
+  '\n\n@[PID]: 5\n@g: 15 (exit 0)'
+run_p p-usdt-any-provider "usdt:$T::t* { @[probe] = count(); }" \
+  "\\n\\n@[usdt:$T:ut:tick]: 5 (exit 0)"
+
+# -l -p PID: the uprobes of the process's executable and the USDT probes
+# of every file it maps, named through /proc/PID/root as bpftrace names them
+$T pause & lp=$!
+wait_exec $lp
+same list-p-usdt "$(printf "usdt:/proc/$lp/root%s:ut:%s\n" $TA guarded $TA konst $TA tick $TA twice)" \
+  "$($ET -l 'usdt:*:ut:*' -p $lp)"
+if have bpftrace; then
+  $ET -l -p $lp > $out/list-p.etrace 2>&1
+  bpftrace -l -p $lp > $out/list-p.bpftrace 2>/dev/null
+  if grep -q "^uprobe:/proc/$lp/root$TA:ut_add$" $out/list-p.etrace &&
+     cmp -s $out/list-p.etrace $out/list-p.bpftrace; then pass list-p-vs-bpftrace
+  else fail list-p-vs-bpftrace "$(diff $out/list-p.bpftrace $out/list-p.etrace | head)"; fi
+else
+  skip list-p-vs-bpftrace "bpftrace missing: no listing to compare with"
+fi
+kill $lp; wait $lp 2>/dev/null
 
 # ------------------------------------------------------------ addresses
 # uprobe:BIN:ADDR (a link-time address; bpftrace names it in decimal)
