@@ -671,13 +671,42 @@ static int attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_
 
 /* ------------------------------------------------------------ listing */
 
+static int list(const ListQuery *q);
+
+/* "*:BIN:..." (a wildcard provider naming a file): the uprobes (a
+ * FUNC pattern) and USDT probes of BIN that the provider glob matches,
+ * as bpftrace lists them; a glob without a file path is not ours. */
+static int list_any_type(const ListQuery *q) {
+  const char *colon = strchr(q->glob, ':');
+  if (!colon)
+    return 0;
+  char *ptype = estrndup(q->glob, colon - q->glob);
+  char *bin = estrdup(colon + 1), *spec = split_colon(bin);
+  if (!has_glob(ptype) || !strchr(bin, '/') ||
+      (!has_glob(bin) && !is_file(in_process(bin, q->pid))))
+    return 0;
+  static const char *const types[] = {"uprobe", "usdt"};
+  for (int i = 0; i < 2; i++) {
+    if (fnmatch(ptype, types[i], 0) || (i == 0 && spec && strchr(spec, ':')))
+      continue;
+    ListQuery one = *q;
+    one.prefix = types[i];
+    one.glob = eprintf("%s:%s", types[i], colon + 1);
+    if (list(&one) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 static int list(const ListQuery *q) {
   UKind type;
   const char *glob = q->glob;
   void (*add)(void *, char *) = q->add;
   void *arg = q->arg;
   const char *colon = strchr(glob, ':');
-  if (!q->prefix || !colon || !user_provider(glob, colon - glob, &type))
+  if (!q->prefix)
+    return list_any_type(q);
+  if (!colon || !user_provider(glob, colon - glob, &type))
     return 0;
   const char *tn = type_name(type);
   char *rest = estrdup(colon + 1);

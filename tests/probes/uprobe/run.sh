@@ -13,7 +13,7 @@ mkdir -p $out
 ET=${ETRACE:-./etrace}
 T=tests/bin/uprobe_target
 TA=$PWD/$T
-plan 32
+plan 34
 
 
 need_files $T || exit 1
@@ -112,6 +112,11 @@ same list-usdt "$(printf 'usdt:%s:ut:%s\n' $T guarded $T konst $T tick $T twice)
 same list-usdt-provider "usdt:$T:ut:tick" "$($ET -l "usdt:$T:ut:ti*")"
 same list-usdt-bare "$(printf 'usdt:%s:ut:%s\n' $T guarded $T konst $T tick $T twice)" \
   "$($ET -l "U:$T")"
+# a wildcard provider with a file: its uprobes and USDT probes (bpftrace 0.17)
+same list-any-type "$(printf 'uprobe:%s:ut_add\nusdt:%s:ut:tick\n' $T $T)" \
+  "$($ET -l "*:$T:*t_add"; $ET -l "*:$T:*:ti*")"
+same list-any-type-both "$(printf 'usdt:%s:ut:%s\n' $T konst $T tick; printf 'uprobe:%s:%s\n' $T ut_many $T ut_mul)" \
+  "$($ET -l "u*:$T:*k*"; $ET -l "u*:$T:ut_m*")"
 if ! have bpftrace; then
   skip list-bash-vs-bpftrace "bpftrace missing: no listing to compare with"
   skip list-usdt-vs-bpftrace "bpftrace missing: no listing to compare with"
