@@ -65,7 +65,7 @@ static void gen_str(Cg *cg, Node *e, int off, const Type *dst) {
   }
   int size = e->type->size < dst->size ? e->type->size : dst->size;
   int helper = BPF_FUNC_probe_read_str; /* x86: kernel or user address */
-  if (p->kind == ND_FIELD && p->field_user)
+  if ((p->kind == ND_FIELD && p->field_user) || p->type->user) /* uptr(p) too */
     helper = BPF_FUNC_probe_read_user_str;
   if (e->nargs == 2 && e->args->next->kind != ND_INT && e->args->next->kind != ND_POSPARAM) {
     /* runtime length: clamp to the buffer so the verifier sees a bound */
