@@ -304,6 +304,8 @@ int btf_lookup(const char *name, int btf_kind);  /* program, then kernel; -1 */
 bool btf_is_kernel_type(int id);
 
 void btf_resolve_fwd(int fwd_id, int real_id); /* a forward decl now defined */
+/* A kernel enumerator's value (an identifier such as TASK_COMM_LEN). */
+bool btf_enum_value(const char *name, uint64_t *out);
 
 /* ---------------------------------------------------------------- dwarf.c */
 
