@@ -863,6 +863,8 @@ void cg_scalar(Cg *cg, Node *e) {
   case ND_CALL:
     if (e->builtin && e->builtin->gen_value)
       e->builtin->gen_value(cg, e);
+    else if (e->builtin && e->builtin->gen_stmt && e->type->kind == TY_VOID)
+      e->builtin->gen_stmt(cg, e); /* a branch of c ? printf(..) : exit() */
     else
       fail(cg, e->loc, "%s() does not return a value", e->name);
     return;
