@@ -142,6 +142,7 @@ Type *ty_agg(TypeKind kind, bool is_signed);
 bool ty_is_agg(const Type *t);
 bool ty_is_int(const Type *t);             /* TY_INT, TY_USERNAME? no: INT only */
 bool ty_same(const Type *a, const Type *b); /* same shape (strings: any size) */
+bool ty_in_memory(const Type *t); /* held as bytes: strings, tuples, buf() ... */
 const char *ty_name(const Type *t);         /* "uint64", "string[64]", ... */
 Type *ty_ptr(Type *pointee, bool user);     /* a pointer (TY_INT, is_ptr) */
 int ty_mem_size(const Type *t);  /* bytes in kernel memory: int_size for ints */

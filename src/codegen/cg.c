@@ -944,8 +944,7 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
     return;
   }
-  if (dst->kind != TY_STR && dst->kind != TY_TUPLE && dst->kind != TY_BUF && dst->kind != TY_INET &&
-      dst->kind != TY_USYM) {
+  if (!ty_in_memory(dst)) {
     cg_scalar(cg, e);
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
@@ -1232,7 +1231,7 @@ static void cg_assign(Cg *cg, Node *s) {
   }
   if (lhs->kind == ND_VAR) {
     const Type *vt = lhs->var->type;
-    if (vt->kind == TY_STR || vt->kind == TY_TUPLE || vt->kind == TY_USYM) {
+    if (ty_in_memory(vt)) {
       /* evaluate into a temporary first: the value may read the variable */
       int mark = cg->stack;
       int tmp = slot(cg, vt->size, s->loc);

@@ -127,8 +127,7 @@ void check_map_keys(Sema *sema, Node *e, MapInfo *m) {
     kt = ty_u64;
   } else if (e->nargs == 1) {
     Type *t = check_expr(sema, e->args);
-    if (t && !is_scalar(t) && !is_symbolic(t) && t->kind != TY_STR && t->kind != TY_TUPLE &&
-        t->kind != TY_NONE) {
+    if (t && !is_scalar(t) && !is_symbolic(t) && !ty_in_memory(t) && t->kind != TY_NONE) {
       serr(sema, e->args->loc, "%s cannot be used as a map key", ty_name(t));
       return;
     }
@@ -143,8 +142,7 @@ void check_map_keys(Sema *sema, Node *e, MapInfo *m) {
       f[i] = store_type(check_expr(sema, a));
       if (!f[i] || f[i]->kind == TY_NONE)
         known = false;
-      else if (!is_scalar(f[i]) && !is_symbolic(f[i]) && f[i]->kind != TY_STR &&
-               f[i]->kind != TY_TUPLE)
+      else if (!is_scalar(f[i]) && !is_symbolic(f[i]) && !ty_in_memory(f[i]))
         serr(sema, a->loc, "%s cannot be used as a map key", ty_name(f[i]));
     }
     kt = known ? ty_tuple(f, e->nargs) : NULL;
