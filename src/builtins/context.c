@@ -7,6 +7,7 @@
 #include "providers/provider.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* The provider's type for e, else the usual one. */
 static Type *provider_type(Sema *sema, Node *e, Type *usual) {
@@ -39,8 +40,8 @@ static void gen_argn(Cg *cg, Node *e) { cg_arg(cg, e, ARG_INDEX, atoi(e->name + 
  * entry, above the return address (sp + 8 * (N + 1) on x86-64), for
  * arguments passed on the stack; kprobe and uprobe only, as bpftrace. */
 static Type *check_sarg(Sema *sema, Node *e) {
-  ProbeType t = sema->cur->type;
-  if (t != PT_UPROBE && t != PT_KPROBE) {
+  const char *kind = sema->cur->kind;
+  if (strcmp(kind, "uprobe") && strcmp(kind, "kprobe")) { /* bpftrace's rule */
     serr(sema, e->loc, "the %s builtin can only be used with kprobe and uprobe probes", e->name);
     return NULL;
   }
@@ -62,7 +63,8 @@ static void gen_sarg(Cg *cg, Node *e) {
   emit(cg, ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
   emit_addr(cg, BPF_REG_1, tmp);
   emit(cg, MOV64_IMM(BPF_REG_2, 8));
-  emit(cg, CALL(cg->t->type == PT_KPROBE ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
+  emit(cg, CALL(cg->t->caps & PROBE_CAP_USER ? BPF_FUNC_probe_read_user
+                                             : BPF_FUNC_probe_read_kernel));
   emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, tmp));
 }
 
