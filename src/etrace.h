@@ -93,6 +93,9 @@ typedef enum {
                  * stack) | pid << 32 (ustack); see stack_* below */
   TY_KSYM,      /* ksym(): kernel address (u64) printed as a symbol name */
   TY_USYM,      /* usym(): user address (u64), then the pid (u64) */
+  TY_MACADDR,   /* macaddr(): the 6 address bytes (8 in memory) */
+  TY_CGROUP_PATH, /* cgroup_path(): cgroup id (u64) printed as its paths; fmt:
+                 * the hierarchy filter */
   /* aggregation values (only as map values) */
   TY_COUNT, TY_SUM, TY_MIN, TY_MAX, TY_AVG, TY_STATS, TY_HIST, TY_LHIST,
 } TypeKind;
