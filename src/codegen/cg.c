@@ -512,6 +512,9 @@ void cg_object_addr(Cg *cg, Node *e) {
     emit(cg, ALU64_REG(BPF_ADD, BPF_REG_0, BPF_REG_1));
     return;
   }
+  case ND_CALL: /* an array a builtin makes (pton): its value is its address */
+    cg_scalar(cg, e);
+    return;
   default:
     fail(cg, e->loc, "cannot take the address of this expression%s", "");
   }
