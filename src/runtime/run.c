@@ -371,6 +371,10 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     ev.data.u32 = 3;
     epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
   }
+  if (opt->loop_ready) {
+    ev.data.u32 = 4;
+    epoll_ctl(ep, EPOLL_CTL_ADD, opt->loop_fd, &ev);
+  }
 
   bool stop = R.exiting;
   /* iter probes: the program ends when the iterators have been read */
@@ -404,6 +408,10 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
         if (read(tfd, &x, sizeof x) < 0) { /* nothing */ }
         if (rt_ctf_tick(o, drain) < 0)
           stop = true; /* the relay is gone */
+        continue;
+      }
+      if (evs[i].data.u32 == 4) {
+        opt->loop_ready(opt->loop_ctx);
         continue;
       }
       struct signalfd_siginfo si;
