@@ -678,6 +678,26 @@ void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
   stack_release(cg, mark);
 }
 
+/* r0 = 1 when buffers a and b hold the same length and bytes: both are
+ * laid out as the bigger one (zero-filled), then compared word by word. */
+static void cg_bytes_compare(Cg *cg, Node *a, Node *b) {
+  int mark = cg->stack;
+  const Type *t = a->type->size >= b->type->size ? a->type : b->type;
+  int aoff = cg_addr(cg, a, t), boff = cg_addr(cg, b, t);
+  int differ = label_new(cg), done = label_new(cg);
+  for (int i = 0; i + 8 <= t->size; i += 8) {
+    emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, aoff + i));
+    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_10, boff + i));
+    jmp_reg(cg, BPF_JNE, BPF_REG_1, BPF_REG_2, differ);
+  }
+  emit(cg, MOV64_IMM(BPF_REG_0, 1));
+  ja(cg, done);
+  label_here(cg, differ);
+  emit(cg, MOV64_IMM(BPF_REG_0, 0));
+  label_here(cg, done);
+  stack_release(cg, mark);
+}
+
 static void cg_binary(Cg *cg, Node *e) {
   if (e->op == OP_LAND || e->op == OP_LOR) {
     int short_label = label_new(cg), done = label_new(cg);
@@ -707,6 +727,12 @@ static void cg_binary(Cg *cg, Node *e) {
       set_r0_bool(cg, yes);
       return;
     }
+  }
+  if (e->lhs->type->kind == TY_BUF) {
+    cg_bytes_compare(cg, e->lhs, e->rhs);
+    if (e->op == OP_NE)
+      emit(cg, ALU64_IMM(BPF_XOR, BPF_REG_0, 1));
+    return;
   }
   if (e->lhs->type->kind == TY_STR) {
     cg_str_compare(cg, e->lhs, e->rhs, -1);

@@ -434,6 +434,8 @@ static Type *check_binary(Sema *sema, Node *e) {
     }
     return ty_u64;
   }
+  if (l->kind == TY_BUF && r->kind == TY_BUF && (e->op == OP_EQ || e->op == OP_NE))
+    return ty_u64; /* buf(..) == buf(..): same length and bytes */
   if (l->kind == TY_STR || r->kind == TY_STR) {
     if (e->op != OP_EQ && e->op != OP_NE) {
       serr(sema, e->loc, "operator %s cannot be used on strings (%s, %s)", op_str(e->op),
