@@ -628,11 +628,12 @@ static bool uses_real_ctx(const Node *n) {
 
 static bool signed_cmp(Node *e) { return e->lhs->type->is_signed && e->rhs->type->is_signed; }
 
-/* Byte compare of two strings on the stack; r0 = 1 when equal.  A
- * literal side only needs its own length + 1 bytes compared. */
-static void cg_str_eq(Cg *cg, int aoff, int asize, int boff, int bsize, const Node *lit,
-                      int limit) {
-  int ne = label_new(cg), eq = label_new(cg), done = label_new(cg);
+/* Byte compare of two strings on the stack: jumps to `ne` at the first
+ * difference, falls through when equal.  A literal side only needs its
+ * own length + 1 bytes compared. */
+static void str_eq_jumps(Cg *cg, int aoff, int asize, int boff, int bsize, const Node *lit,
+                         int limit, int ne) {
+  int eq = label_new(cg);
   int n = asize < bsize ? asize : bsize;
   if (lit && lit->slen + 1 < n)
     n = lit->slen + 1;
@@ -645,19 +646,17 @@ static void cg_str_eq(Cg *cg, int aoff, int asize, int boff, int bsize, const No
     } else {
       emit(cg, LDX(BPF_B, BPF_REG_2, BPF_REG_10, boff + i));
       jmp_reg(cg, BPF_JNE, BPF_REG_1, BPF_REG_2, ne);
-      jmp_imm(cg, BPF_JEQ, BPF_REG_1, 0, eq);
+      if (i + 1 < n)
+        jmp_imm(cg, BPF_JEQ, BPF_REG_1, 0, eq);
     }
   }
   label_here(cg, eq);
-  emit(cg, MOV64_IMM(BPF_REG_0, 1));
-  ja(cg, done);
-  label_here(cg, ne);
-  emit(cg, MOV64_IMM(BPF_REG_0, 0));
-  label_here(cg, done);
 }
 
-/* r0 = (a == b) for strings; literal operands are not materialised. */
-void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
+/* Compare strings a and b (at most limit bytes when limit >= 0): jump to
+ * `ne` when they differ, fall through when equal.  Literal operands are
+ * not materialised. */
+void cg_str_jumps(Cg *cg, Node *a, Node *b, int limit, int ne) {
   if (a->kind == ND_STR && b->kind != ND_STR) {
     Node *t = a;
     a = b;
@@ -667,51 +666,72 @@ void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
   Type *at = a->type->size < 8 ? ty_str(8) : a->type;
   int aoff = cg_addr(cg, a, at);
   if (b->kind == ND_STR) {
-    cg_str_eq(cg, aoff, at->size, 0, b->slen + 1, b, limit);
+    str_eq_jumps(cg, aoff, at->size, 0, b->slen + 1, b, limit, ne);
   } else {
     Type *bt = b->type->size < 8 ? ty_str(8) : b->type;
     int boff = cg_addr(cg, b, bt);
-    cg_str_eq(cg, aoff, at->size, boff, bt->size, NULL, limit);
+    str_eq_jumps(cg, aoff, at->size, boff, bt->size, NULL, limit, ne);
   }
   cg->stack = mark;
 }
 
+/* r0 = (a == b) for strings. */
+void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
+  int ne = label_new(cg), done = label_new(cg);
+  cg_str_jumps(cg, a, b, limit, ne);
+  emit(cg, MOV64_IMM(BPF_REG_0, 1));
+  ja(cg, done);
+  label_here(cg, ne);
+  emit(cg, MOV64_IMM(BPF_REG_0, 0));
+  label_here(cg, done);
+}
+
+/* r0 = r0 OP imm for an arithmetic operator whose right side is a
+ * constant that the immediate form computes exactly; false otherwise. */
+static bool arith_imm(Cg *cg, Node *e) {
+  int32_t imm;
+  if (e->type->is_ptr || !cg_const_imm(cg, e->rhs, &imm))
+    return false;
+  bool sgn = e->lhs->type->is_signed && e->rhs->type->is_signed;
+  int op;
+  switch (e->op) {
+  case OP_ADD: op = BPF_ADD; break;
+  case OP_SUB: op = BPF_SUB; break;
+  case OP_MUL: op = BPF_MUL; break;
+  case OP_BAND: op = BPF_AND; break;
+  case OP_BOR: op = BPF_OR; break;
+  case OP_BXOR: op = BPF_XOR; break;
+  case OP_DIV: case OP_MOD:
+    if (imm <= 0) /* BPF_K divides by imm as an unsigned 64-bit number */
+      return false;
+    op = e->op == OP_DIV ? BPF_DIV : BPF_MOD;
+    break;
+  case OP_SHL: case OP_SHR:
+    if (imm < 0 || imm > 63) /* the verifier refuses other shift counts */
+      return false;
+    op = e->op == OP_SHL ? BPF_LSH : e->lhs->type->is_signed ? BPF_ARSH : BPF_RSH;
+    break;
+  default:
+    return false;
+  }
+  cg_scalar(cg, e->lhs);
+  /* signed division and modulo: the off field selects them (cpu v4) */
+  emit(cg, INSN(BPF_ALU64 | BPF_OP(op) | BPF_K, BPF_REG_0, 0,
+                sgn && (op == BPF_DIV || op == BPF_MOD), imm));
+  return true;
+}
+
 static void cg_binary(Cg *cg, Node *e) {
-  if (e->op == OP_LAND || e->op == OP_LOR) {
-    int short_label = label_new(cg), done = label_new(cg);
-    int op = e->op == OP_LAND ? BPF_JEQ : BPF_JNE;
-    cg_scalar(cg, e->lhs);
-    jmp_imm(cg, op, BPF_REG_0, 0, short_label);
-    cg_scalar(cg, e->rhs);
-    jmp_imm(cg, op, BPF_REG_0, 0, short_label);
-    emit(cg, MOV64_IMM(BPF_REG_0, e->op == OP_LAND ? 1 : 0));
-    ja(cg, done);
-    label_here(cg, short_label);
-    emit(cg, MOV64_IMM(BPF_REG_0, e->op == OP_LAND ? 0 : 1));
-    label_here(cg, done);
-    return;
-  }
-  if (e->lhs->type->kind == TY_PROBE || e->rhs->type->kind == TY_PROBE) {
-    Node *lit = e->lhs->kind == ND_STR ? e->lhs : e->rhs;
-    Node *probe = lit == e->lhs ? e->rhs : e->lhs;
-    if (lit->kind == ND_STR) {
-      int index = -1;
-      for (int i = 0; i < cg->c->nprobe_names; i++)
-        if (!strcmp(cg->c->probe_names[i], lit->str))
-          index = i;
-      cg_scalar(cg, probe);
-      int yes = label_new(cg);
-      jmp_imm(cg, e->op == OP_EQ ? BPF_JEQ : BPF_JNE, BPF_REG_0, index, yes);
-      set_r0_bool(cg, yes);
-      return;
-    }
-  }
-  if (e->lhs->type->kind == TY_STR) {
+  if (e->lhs->type->kind == TY_STR && e->op != OP_EQ && e->op != OP_NE) {
     cg_str_compare(cg, e->lhs, e->rhs, -1);
-    if (e->op == OP_NE)
-      emit(cg, ALU64_IMM(BPF_XOR, BPF_REG_0, 1));
     return;
   }
+  if (cg_is_condition(e)) {
+    cg_bool_value(cg, e);
+    return;
+  }
+  if (arith_imm(cg, e))
+    return;
   cg_scalar(cg, e->lhs);
   push(cg, e->loc);
   cg_scalar(cg, e->rhs);
@@ -719,7 +739,6 @@ static void cg_binary(Cg *cg, Node *e) {
     emit(cg, ALU64_IMM(BPF_MUL, BPF_REG_0, (int32_t)e->ival));
   pop(cg, BPF_REG_1);
   bool sgn = signed_cmp(e);
-  int cmp = -1;
   switch (e->op) {
   case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
   case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
@@ -741,19 +760,7 @@ static void cg_binary(Cg *cg, Node *e) {
   case OP_SHR:
     emit(cg, ALU64_REG(e->lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
     break;
-  case OP_EQ: cmp = BPF_JEQ; break;
-  case OP_NE: cmp = BPF_JNE; break;
-  case OP_LT: cmp = sgn ? BPF_JSLT : BPF_JLT; break;
-  case OP_LE: cmp = sgn ? BPF_JSLE : BPF_JLE; break;
-  case OP_GT: cmp = sgn ? BPF_JSGT : BPF_JGT; break;
-  case OP_GE: cmp = sgn ? BPF_JSGE : BPF_JGE; break;
   default: fail(cg, e->loc, "unsupported operator %s", op_str(e->op)); return;
-  }
-  if (cmp >= 0) {
-    int yes = label_new(cg);
-    jmp_reg(cg, cmp, BPF_REG_1, BPF_REG_0, yes);
-    set_r0_bool(cg, yes);
-    return;
   }
   emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
 }
@@ -809,22 +816,20 @@ void cg_scalar(Cg *cg, Node *e) {
       cg_object_read(cg, e);
       return;
     }
+    if (e->op == OP_LNOT) {
+      cg_bool_value(cg, e);
+      return;
+    }
     cg_scalar(cg, e->lhs);
     if (e->op == OP_NEG)
       emit(cg, NEG64(BPF_REG_0));
     else if (e->op == OP_BNOT)
       emit(cg, ALU64_IMM(BPF_XOR, BPF_REG_0, -1));
-    else if (e->op == OP_LNOT) {
-      int zero = label_new(cg);
-      jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, zero);
-      set_r0_bool(cg, zero);
-    }
     canonicalize(cg, BPF_REG_0, e->type);
     return;
   case ND_TERNARY: {
     int els = label_new(cg), done = label_new(cg);
-    cg_scalar(cg, e->cond);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, els);
+    cg_cond(cg, e->cond, els, false);
     cg_scalar(cg, e->then);
     ja(cg, done);
     label_here(cg, els);
@@ -928,11 +933,13 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
   }
-  emit_zero(cg, off, dst->size);
   if ((e->kind == ND_CALL || e->kind == ND_BUILTIN) && e->builtin && e->builtin->gen_store) {
+    int filled = e->builtin->store_fills < dst->size ? e->builtin->store_fills : dst->size;
+    emit_zero(cg, off + filled, dst->size - filled);
     e->builtin->gen_store(cg, e, off, dst);
     return;
   }
+  emit_zero(cg, off, dst->size);
   switch (e->kind) {
   case ND_STR:
     store_string_literal(cg, e->str, e->slen, off, dst->size);
@@ -979,8 +986,7 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     break;
   case ND_TERNARY: {
     int els = label_new(cg), done = label_new(cg);
-    cg_scalar(cg, e->cond);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, els);
+    cg_cond(cg, e->cond, els, false);
     cg_store(cg, e->then, off, dst);
     ja(cg, done);
     label_here(cg, els);
@@ -1251,8 +1257,7 @@ static void cg_stmt(Cg *cg, Node *s) {
     break;
   case ND_IF: {
     int els = label_new(cg), done = label_new(cg);
-    cg_scalar(cg, s->cond);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, els);
+    cg_cond(cg, s->cond, els, false);
     cg_stmt(cg, s->then);
     if (s->els)
       ja(cg, done);
@@ -1265,8 +1270,7 @@ static void cg_stmt(Cg *cg, Node *s) {
   case ND_WHILE: {
     int top = label_new(cg), end = label_new(cg);
     label_here(cg, top);
-    cg_scalar(cg, s->cond);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, end);
+    cg_cond(cg, s->cond, end, false);
     cg_loop_body(cg, s->then, end, top);
     ja(cg, top);
     label_here(cg, end);
@@ -1521,10 +1525,8 @@ static int cg_target(Compiled *c, Target *t) {
   }
   declare_vars(cg, t->probe->pred);
   declare_vars(cg, t->probe->body);
-  if (t->probe->pred) {
-    cg_scalar(cg, t->probe->pred);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, cg->exit_label);
-  }
+  if (t->probe->pred)
+    cg_cond(cg, t->probe->pred, cg->exit_label, false);
   cg_block(cg, t->probe->body);
   label_here(cg, cg->exit_label);
   if (iter_skip >= 0)

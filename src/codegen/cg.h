@@ -86,6 +86,12 @@ void cg_user_arg(Cg *cg, Node *e, int i);
 void cg_object_addr(Cg *cg, Node *e);
 bool object_user(const Node *e);
 void cg_str_compare(Cg *cg, Node *a, Node *b, int limit);
+void cg_str_jumps(Cg *cg, Node *a, Node *b, int limit, int ne);
+/* cond.c: conditions as jumps */
+void cg_cond(Cg *cg, Node *e, int label, bool when);
+bool cg_is_condition(const Node *e);
+void cg_bool_value(Cg *cg, Node *e);
+bool cg_const_imm(Cg *cg, const Node *e, int32_t *out);
 void cg_scalar(Cg *cg, Node *e);
 void read_str(Cg *cg, int off, int size, int helper);
 void store_string_literal(Cg *cg, const char *s, int len, int off, int size);
