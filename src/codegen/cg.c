@@ -1419,7 +1419,8 @@ static bool is_jump(const struct bpf_insn *in) {
  * return or break is unreachable.  Drop it and re-aim the jumps. */
 static void remove_dead_code(Cg *cg) {
   int n = cg->n;
-  char *live = calloc(n + 1, 1);
+  char *live = calloc(n + 1, 1), *kill = calloc(n + 1, 1);
+  peephole(cg, kill);
   int *stack = malloc(sizeof(int) * (2 * n + 1)), sp = 0;
   stack[sp++] = 0;
   while (sp) {
@@ -1444,6 +1445,9 @@ static void remove_dead_code(Cg *cg) {
       i++;
     }
   }
+  for (int i = 0; i < n; i++)
+    if (kill[i])
+      live[i] = 0;
   int *newpos = malloc(sizeof(int) * (n + 1)), m = 0;
   for (int i = 0; i < n; i++) {
     newpos[i] = m;
@@ -1465,6 +1469,7 @@ static void remove_dead_code(Cg *cg) {
     cg->n = m;
   }
   free(live);
+  free(kill);
   free(stack);
   free(newpos);
 }

@@ -92,6 +92,8 @@ void cg_cond(Cg *cg, Node *e, int label, bool when);
 bool cg_is_condition(const Node *e);
 void cg_bool_value(Cg *cg, Node *e);
 bool cg_const_imm(Cg *cg, const Node *e, int32_t *out);
+/* peephole.c: marks in kill[] the instructions that can go */
+void peephole(Cg *cg, char *kill);
 void cg_scalar(Cg *cg, Node *e);
 void read_str(Cg *cg, int off, int size, int helper);
 void store_string_literal(Cg *cg, const char *s, int len, int off, int size);
