@@ -204,9 +204,8 @@ MapInfo *internal_map(Cg *cg, const char *name) {
   return NULL;
 }
 
-void count_drop(Cg *cg, int idx) {
-  int k = slot(cg, 8, (Loc){0});
-  emit(cg, ST_IMM(BPF_W, BPF_REG_10, k, idx));
+/* The body of count_drop: .drops[idx]++ on this CPU. */
+static void emit_drop_count(Cg *cg, int k) {
   emit_map(cg, BPF_REG_1, internal_map(cg, ".drops"));
   emit_addr(cg, BPF_REG_2, k);
   emit(cg, CALL(BPF_FUNC_map_lookup_elem));
@@ -215,6 +214,34 @@ void count_drop(Cg *cg, int idx) {
   emit(cg, MOV64_IMM(BPF_REG_1, 1));
   emit(cg, ATOMIC_ADD64(BPF_REG_0, BPF_REG_1, 0));
   label_here(cg, skip);
+}
+
+/* With two or more drop sites in a program, one subprogram counts them
+ * all (r1 = the counter's index; a bpf-to-bpf call keeps r6..r9). */
+static void emit_drop_sub(Cg *cg) {
+  if (cg->drop_label < 0)
+    return;
+  label_here(cg, cg->drop_label);
+  emit(cg, STX(BPF_W, BPF_REG_10, BPF_REG_1, -16)); /* its own frame; -8 is left alone */
+  emit_drop_count(cg, -16);
+  emit(cg, MOV64_IMM(BPF_REG_0, 0));
+  emit(cg, EXIT_INSN());
+}
+
+void count_drop(Cg *cg, int idx) {
+  cg->drop_sites++;
+  if (cg->drop_sub) {
+    if (cg->drop_label < 0)
+      cg->drop_label = label_new(cg);
+    emit(cg, MOV64_IMM(BPF_REG_1, idx));
+    cg->fixups = grow(cg->fixups, cg->nfixups, sizeof(Fixup));
+    cg->fixups[cg->nfixups++] = (Fixup){cg->n, cg->drop_label, true};
+    emit(cg, INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 0));
+    return;
+  }
+  int k = slot(cg, 8, (Loc){0});
+  emit(cg, ST_IMM(BPF_W, BPF_REG_10, k, idx));
+  emit_drop_count(cg, k);
 }
 
 /* ------------------------------------------------------------ variables */
@@ -1437,6 +1464,8 @@ static void remove_dead_code(Cg *cg) {
       }
       if (BPF_CLASS(in->code) == BPF_JMP && BPF_OP(in->code) == BPF_EXIT)
         break;
+      if (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL)
+        stack[sp++] = i + 1 + in->imm; /* a subprogram it calls */
       if (is_jump(in)) {
         stack[sp++] = i + 1 + in->off;
         if (BPF_OP(in->code) == BPF_JA)
@@ -1460,7 +1489,9 @@ static void remove_dead_code(Cg *cg) {
       struct bpf_insn *in = &cg->insns[i];
       if (live[i] && is_jump(in))
         in->off = newpos[i + 1 + in->off] - (newpos[i] + 1);
-      else if (live[i] && in->code == (BPF_LD | BPF_DW | BPF_IMM) && in->src_reg == BPF_PSEUDO_FUNC)
+      else if (live[i] && ((in->code == (BPF_LD | BPF_DW | BPF_IMM) &&
+                            in->src_reg == BPF_PSEUDO_FUNC) ||
+                           (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL)))
         in->imm = newpos[i + 1 + in->imm] - (newpos[i] + 1);
     }
     for (int i = 0, j = 0; i < n; i++)
@@ -1501,10 +1532,12 @@ static void iter_epilogue(Cg *cg, int skip) {
   label_here(cg, skip);
 }
 
-static int cg_target(Compiled *c, Target *t) {
+static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
   Cg state = {0}, *cg = &state;
   cg->t = t;
   cg->c = c;
+  cg->drop_sub = drop_sub;
+  cg->drop_label = -1;
   cg->exit_label = label_new(cg);
   cg->stack = 8; /* ctx save slot */
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
@@ -1539,6 +1572,8 @@ static int cg_target(Compiled *c, Target *t) {
   emit(cg, MOV64_IMM(BPF_REG_0, 0));
   emit(cg, EXIT_INSN());
   emit_subs(cg);
+  emit_drop_sub(cg);
+  *drop_sites = cg->drop_sites;
   int rc = 0;
   if (cg->failed) {
     rc = -1;
@@ -1579,8 +1614,17 @@ int cg_program(Compiled *c, const Options *opt) {
   d->max_entries = 3; /* DROP_RINGBUF, DROP_MAP_FULL, DROP_STACK */
   d->percpu = true;
   int rc = 0;
-  for (int i = 0; i < c->ntargets; i++)
-    if (cg_target(c, c->targets[i]) < 0)
+  for (int i = 0; i < c->ntargets; i++) {
+    Target *t = c->targets[i];
+    int sites = 0;
+    if (cg_target(c, t, false, &sites) < 0) {
       rc = -1;
+    } else if (sites >= 2) {
+      /* again, with one shared drop counter instead of a copy per site
+       * (the first listing stays in the arena until exit) */
+      if (cg_target(c, t, true, &sites) < 0)
+        rc = -1;
+    }
+  }
   return rc;
 }

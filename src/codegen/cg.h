@@ -46,6 +46,9 @@ typedef struct Cg {
   bool failed;
   int ctx_off;          /* the program's own ctx (bpf_get_stackid needs it) */
   long unrolled;        /* unroll copies made so far */
+  bool drop_sub;        /* count drops by calling one shared subprogram */
+  int drop_label;       /* its label (-1: not called yet) */
+  int drop_sites;       /* drop counts emitted */
 } Cg;
 
 /* Nested unroll()s multiply (100^5 copies would take hours and all

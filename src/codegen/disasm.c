@@ -100,7 +100,9 @@ static void print_insn(FILE *f, const struct bpf_insn *in, const struct bpf_insn
     }
     break;
   case BPF_JMP:
-    if (op == BPF_CALL)
+    if (op == BPF_CALL && in->src_reg == BPF_PSEUDO_CALL)
+      fprintf(f, "call pc%+d", in->imm);
+    else if (op == BPF_CALL)
       fprintf(f, "call %d", in->imm);
     else if (op == BPF_EXIT)
       fprintf(f, "exit");

@@ -138,6 +138,9 @@ void peephole(Cg *cg, char *kill) {
       continue;
     }
     int op = BPF_OP(in->code);
+    if (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL &&
+        i + 1 + in->imm >= 0 && i + 1 + in->imm <= n)
+      target[i + 1 + in->imm] = 1; /* a subprogram starts there */
     if (is_branch(in) && op != BPF_CALL && op != BPF_EXIT && i + 1 + in->off <= n &&
         i + 1 + in->off >= 0)
       target[i + 1 + in->off] = 1;
