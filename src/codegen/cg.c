@@ -355,13 +355,11 @@ void map_update(Cg *cg, const MapInfo *m, int koff, int voff) {
 static void cg_map_read_scalar(Cg *cg, Node *e) {
   int koff = build_key(cg, e);
   map_lookup(cg, e->map, koff);
-  int miss = label_new(cg), done = label_new(cg);
+  int miss = label_new(cg);
+  /* a miss leaves r0 = NULL, which is the 0 a missing key reads as */
   jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, miss);
   emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_0, 0));
-  ja(cg, done);
   label_here(cg, miss);
-  emit(cg, MOV64_IMM(BPF_REG_0, 0));
-  label_here(cg, done);
 }
 
 /* Read a per-CPU aggregation as one number: sum (count, sum), min, max
@@ -748,6 +746,40 @@ static bool arith_imm(Cg *cg, Node *e) {
   return true;
 }
 
+/* r0 = top OP r0 where the left operand (top of the register stack) is
+ * in a register: commutative operators combine into r0 directly, the
+ * others into the stack register, which is then copied.  False (nothing
+ * emitted) for operators it does not handle. */
+static bool binary_on_top(Cg *cg, Op op, bool lhs_signed, bool sgn) {
+  int code;
+  bool commutes = false;
+  switch (op) {
+  case OP_ADD: code = BPF_ADD; commutes = true; break;
+  case OP_MUL: code = BPF_MUL; commutes = true; break;
+  case OP_BAND: code = BPF_AND; commutes = true; break;
+  case OP_BOR: code = BPF_OR; commutes = true; break;
+  case OP_BXOR: code = BPF_XOR; commutes = true; break;
+  case OP_SUB: code = BPF_SUB; break;
+  case OP_SHL: code = BPF_LSH; break;
+  case OP_SHR: code = lhs_signed ? BPF_ARSH : BPF_RSH; break;
+  case OP_DIV: case OP_MOD:
+    if (sgn)
+      return false;
+    code = op == OP_DIV ? BPF_DIV : BPF_MOD;
+    break;
+  default: return false;
+  }
+  cg->depth--;
+  int top = BPF_REG_6 + cg->depth;
+  if (commutes) {
+    emit(cg, ALU64_REG(code, BPF_REG_0, top));
+  } else {
+    emit(cg, ALU64_REG(code, top, BPF_REG_0));
+    emit(cg, MOV64_REG(BPF_REG_0, top));
+  }
+  return true;
+}
+
 static void cg_binary(Cg *cg, Node *e) {
   if (e->lhs->type->kind == TY_STR && e->op != OP_EQ && e->op != OP_NE) {
     cg_str_compare(cg, e->lhs, e->rhs, -1);
@@ -764,8 +796,10 @@ static void cg_binary(Cg *cg, Node *e) {
   cg_scalar(cg, e->rhs);
   if (e->type->is_ptr && e->ival > 1) /* pointer + n: n elements */
     emit(cg, ALU64_IMM(BPF_MUL, BPF_REG_0, (int32_t)e->ival));
-  pop(cg, BPF_REG_1);
   bool sgn = signed_cmp(e);
+  if (cg->depth <= NREGS && binary_on_top(cg, e->op, e->lhs->type->is_signed, sgn))
+    return;
+  pop(cg, BPF_REG_1);
   switch (e->op) {
   case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
   case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;

@@ -7,6 +7,7 @@
  *  - a stack store that the next store to the same bytes replaces, with
  *    only register arithmetic and other stack stores between;
  *  - loads of the context pointer into a register that still holds it;
+ *  - register moves into a register that already holds the value;
  *  - jumps to the next instruction.
  *
  * Only straight-line stretches are looked at: an instruction some jump
@@ -124,6 +125,53 @@ static void reused_ctx_loads(const struct bpf_insn *insns, int n, const char *ta
   }
 }
 
+/* Forget what is known about register r. */
+static void clobber(bool eq[11][11], int r) {
+  for (int k = 0; k < 11; k++)
+    eq[r][k] = eq[k][r] = false;
+}
+
+/* Register moves whose destination already holds the source's value
+ * (r6 = r0 ... r0 = r6 with neither written between) in a straight-line
+ * stretch. */
+static void redundant_moves(const struct bpf_insn *insns, int n, const char *target, char *kill) {
+  bool eq[11][11] = {{0}};
+  for (int i = 0; i < n; i++) {
+    const struct bpf_insn *in = &insns[i];
+    if (target[i])
+      memset(eq, 0, sizeof eq);
+    if (kill[i])
+      continue;
+    if (in->code == (BPF_ALU64 | BPF_MOV | BPF_X) && in->dst_reg < 11 && in->src_reg < 11) {
+      int d = in->dst_reg, r = in->src_reg;
+      if (d == r || eq[d][r]) {
+        kill[i] = 1;
+        continue;
+      }
+      clobber(eq, d);
+      eq[d][r] = eq[r][d] = true;
+      for (int k = 0; k < 11; k++) /* d now equals whatever r equals */
+        if (eq[r][k] && k != d)
+          eq[d][k] = eq[k][d] = true;
+      continue;
+    }
+    if (is_branch(in)) {
+      int op = BPF_OP(in->code);
+      if (op == BPF_CALL)
+        for (int r = 0; r <= 5; r++)
+          clobber(eq, r);
+      else if (op == BPF_EXIT || op == BPF_JA)
+        memset(eq, 0, sizeof eq);
+      continue;
+    }
+    int w = written_reg(in);
+    if (w >= 0 && w < 11)
+      clobber(eq, w);
+    if (is_ld_imm64(in))
+      i++;
+  }
+}
+
 void peephole(Cg *cg, char *kill) {
   int n = cg->n;
   struct bpf_insn *insns = cg->insns;
@@ -146,6 +194,7 @@ void peephole(Cg *cg, char *kill) {
       target[i + 1 + in->off] = 1;
   }
   reused_ctx_loads(insns, n, target, kill);
+  redundant_moves(insns, n, target, kill);
   for (int i = 0; i < n; i++)
     if (reads_ctx_slot(&insns[i]) && !kill[i])
       ctx_read = true;
