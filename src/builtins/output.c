@@ -129,7 +129,7 @@ static Type *check_dump(Sema *sema, Node *e) {
     return NULL;
   }
   bool kernel = mode && !strcmp(mode->str, "kernel");
-  if (kernel && sema->cur->type != PT_RAWTP) {
+  if (kernel && !(sema->cur->caps & PROBE_CAP_BTF_HELPERS)) {
     /* bpf_snprintf_btf() is a helper of BTF-typed (tracing) programs */
     serr(sema, mode->loc, "dump(..., \"kernel\") renders in the kernel with bpf_snprintf_btf(), "
                           "which only rawtracepoint (tp_btf) probes may call");
@@ -217,7 +217,7 @@ static void cg_object_kernel_dump(Cg *cg, Node *e) {
   emit(cg, CALL(BPF_FUNC_snprintf_btf));
   submit_reserved(cg);
   label_here(cg, done);
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* print(*p) / dump(p): the object is copied straight into a ring-buffer

@@ -20,6 +20,7 @@
 #include "etrace.h"
 #include "codegen/cg.h"
 #include "builtins/builtin.h"
+#include "providers/provider.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -115,16 +116,32 @@ int slot(Cg *cg, int size, Loc loc) {
   return -cg->stack;
 }
 
+/* Give back the slots above mark (a statement or a temporary is done).
+ * A spilled register-stack entry cached in one of them is forgotten: the
+ * next spill at that depth takes a fresh slot, where reusing the old
+ * offset would share it with whatever slot() hands out there next. */
+void stack_release(Cg *cg, int mark) {
+  cg->stack = mark;
+  for (int d = 0; d < 64; d++)
+    if (cg->spill[d] && -cg->spill[d] > mark)
+      cg->spill[d] = 0;
+}
+
 void emit_zero(Cg *cg, int off, int size) {
   for (int i = 0; i < size; i += 8)
     emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off + i, 0));
 }
 
-/* Copy size bytes (a multiple of 8) from src_reg+soff to r10+doff. */
+/* Copy size bytes from src_reg+soff to r10+doff: 8 at a time, then the
+ * tail (a string cut to n - 1 bytes) in 4, 2 and 1-byte moves. */
 void emit_copy(Cg *cg, int doff, int src_reg, int soff, int size) {
-  for (int i = 0; i + 8 <= size; i += 8) {
-    emit(cg, LDX(BPF_DW, BPF_REG_1, src_reg, soff + i));
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, doff + i));
+  int i = 0;
+  for (int w = 8; w >= 1; w /= 2) {
+    int sz = w == 8 ? BPF_DW : w == 4 ? BPF_W : w == 2 ? BPF_H : BPF_B;
+    for (; i + w <= size; i += w) {
+      emit(cg, LDX(sz, BPF_REG_1, src_reg, soff + i));
+      emit(cg, STX(sz, BPF_REG_10, BPF_REG_1, doff + i));
+    }
   }
 }
 
@@ -287,6 +304,7 @@ void cg_scalar(Cg *cg, Node *e);
 void cg_store(Cg *cg, Node *e, int off, const Type *dst);
 static void cg_stmt(Cg *cg, Node *s);
 void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc);
+static void cg_incdec_value(Cg *cg, Node *e);
 static void cg_loop_body(Cg *cg, Node *body, int brk, int cont);
 
 /* The stack offset where the value of aggregate e can be read: a
@@ -300,7 +318,7 @@ int cg_addr(Cg *cg, Node *e, const Type *as) {
 }
 
 static const TpField *tp_field(Cg *cg, const char *name) {
-  TpFormat *tp = cg->t->tp;
+  const TpFormat *tp = target_record(cg->t);
   for (int i = 0; tp && i < tp->nfields; i++)
     if (!strcmp(tp->fields[i].name, name))
       return &tp->fields[i];
@@ -413,22 +431,9 @@ static void cg_map_read_agg(Cg *cg, Node *e) {
   }
 }
 
-void cg_user_arg(Cg *cg, Node *e, int i);
-
 static void cg_field_scalar(Cg *cg, Node *e) {
-  if (cg->t->type == PT_UPROBE) { /* args.NAME: a DWARF-typed argN */
-    cg_user_arg(cg, e, e->field_off);
-    return;
-  }
-  if (cg->t->type == PT_KPROBE) { /* fentry's args.NAME, served by a kprobe */
-    cg_user_arg(cg, e, e->field_off / 8);
-    return;
-  }
-  if (cg->t->type == PT_RAWTP || cg->t->type == PT_FENTRY || cg->t->type == PT_FEXIT) {
-    /* ctx: u64 args[] */
-    load_ctx(cg, BPF_REG_1);
-    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, e->field_off));
-    canonicalize(cg, BPF_REG_0, e->type);
+  if (cg->t->prov->arg_loc) { /* args.NAME where the provider says */
+    cg_arg(cg, e, ARG_FIELD, e->field_off);
     return;
   }
   const TpField *f = tp_field(cg, e->name);
@@ -562,7 +567,7 @@ static void cg_object_read(Cg *cg, Node *e) {
     emit(cg, LDX(size_code(size), BPF_REG_0, BPF_REG_10, tmp));
     canonicalize(cg, BPF_REG_0, e->type);
   }
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* A char array member (task->comm) into a zeroed string buffer. */
@@ -575,26 +580,20 @@ static void cg_object_string(Cg *cg, Node *e, int off, const Type *dst) {
   emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
 }
 
-/* arg0..argN of uprobes (System V registers, then the stack above the
- * return address) and USDT probes (as the note's spec says).  ctx is
- * struct pt_regs: its fields are direct loads. */
-void cg_user_arg(Cg *cg, Node *e, int i) {
-  static const int arg_regs[6] = {112, 104, 96, 88, 72, 64}; /* di si dx cx r8 r9 */
-  UsdtArg a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1};
-  if (cg->t->type == PT_FENTRY || cg->t->type == PT_FEXIT) {
-    /* fentry/fexit: ctx is an array of u64, argument i at 8 * i */
-    load_ctx(cg, BPF_REG_1);
-    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8 * i));
-    canonicalize(cg, BPF_REG_0, e->type);
+/* argN, args.NAME, retval and func where the target's provider puts
+ * them: a constant, or an argument spec on the context (a u64 at a ctx
+ * offset, a pt_regs register, memory addressed from registers). */
+void cg_arg(Cg *cg, Node *e, int ref, int i) {
+  ArgLoc loc;
+  if (!cg->t->prov->arg_loc || !cg->t->prov->arg_loc(cg->t, ref, i, &loc)) {
+    fail(cg, e->loc, "cannot generate code for '%s' in this probe", e->name);
     return;
   }
-  if (cg->t->type == PT_USDT)
-    a = cg->t->usdt->args[i];
-  else if (i < 6)
-    a.reg = arg_regs[i];
-  else
-    a = (UsdtArg){.kind = UA_MEM, .size = 8, .reg = 152 /* sp */, .index = -1,
-                  .value = 8 * (i - 5)};
+  if (loc.is_const) {
+    emit_imm64(cg, BPF_REG_0, loc.value);
+    return;
+  }
+  UsdtArg a = loc.a;
   load_ctx(cg, BPF_REG_1);
   if (a.kind == UA_CONST) {
     emit_imm64(cg, BPF_REG_0, a.value);
@@ -625,7 +624,7 @@ void cg_user_arg(Cg *cg, Node *e, int i) {
     emit_addr(cg, BPF_REG_1, tmp);
     emit(cg, MOV64_IMM(BPF_REG_2, a.size));
     emit(cg,
-         CALL(cg->t->type == PT_KPROBE ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
+         CALL(loc.kernel_mem ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
     emit(cg, LDX(size_code(a.size), BPF_REG_0, BPF_REG_10, tmp));
   }
   canonicalize(cg, BPF_REG_0, e->type);
@@ -697,7 +696,7 @@ void cg_str_jumps(Cg *cg, Node *a, Node *b, int limit, int ne) {
     int boff = cg_addr(cg, b, bt);
     str_eq_jumps(cg, aoff, at->size, boff, bt->size, NULL, limit, ne);
   }
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* r0 = (a == b) for strings. */
@@ -906,7 +905,7 @@ void cg_scalar(Cg *cg, Node *e) {
     int mark = cg->stack;
     int off = cg_addr(cg, e->lhs, e->lhs->type->kind == TY_TUPLE ? e->lhs->type : e->lhs->type);
     emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, off + e->lhs->type->offsets[e->ival]));
-    cg->stack = mark;
+    stack_release(cg, mark);
     return;
   }
   case ND_CALL:
@@ -914,6 +913,9 @@ void cg_scalar(Cg *cg, Node *e) {
       e->builtin->gen_value(cg, e);
     else
       fail(cg, e->loc, "%s() does not return a value", e->name);
+    return;
+  case ND_INCDEC:
+    cg_incdec_value(cg, e);
     return;
   default:
     fail(cg, e->loc, "cannot compute this expression as an integer%s", "");
@@ -942,8 +944,7 @@ void store_string_literal(Cg *cg, const char *s, int len, int off, int size) {
 }
 
 static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
-  if (cg->t->type == PT_RAWTP || cg->t->type == PT_UPROBE ||
-      (cg->t->type >= PT_KPROBE && cg->t->type <= PT_FEXIT)) {
+  if (cg->t->prov->arg_loc) { /* not a tracefs record */
     cg_scalar(cg, e);
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
@@ -1030,7 +1031,7 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
       emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, off + i));
     }
     label_here(cg, miss);
-    cg->stack = mark;
+    stack_release(cg, mark);
     return;
   }
   case ND_FIELD:
@@ -1070,7 +1071,7 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     const Type *ft = tt->fields[e->ival];
     emit_copy(cg, off, BPF_REG_10, toff + tt->offsets[e->ival],
               ft->size < dst->size ? ft->size : dst->size);
-    cg->stack = mark;
+    stack_release(cg, mark);
     return;
   }
   default:
@@ -1149,7 +1150,7 @@ static void emit_subs(Cg *cg) {
 /* ------------------------------------------------------------ records */
 
 void submit_record(Cg *cg, int roff, int size) {
-  if (cg->t->type != PT_BEGIN && cg->t->type != PT_END)
+  if (!(cg->t->caps & PROBE_CAP_IN_ETRACE))
     cg->c->probe_records = true;
   emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
   emit_addr(cg, BPF_REG_2, roff);
@@ -1175,7 +1176,7 @@ int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc) {
  * the ring is full the drop is counted and execution goes to `done`, which
  * the caller places after popping the reservation. */
 int reserve_record(Cg *cg, int size, RecKind kind, int id, int done) {
-  if (cg->t->type != PT_BEGIN && cg->t->type != PT_END)
+  if (!(cg->t->caps & PROBE_CAP_IN_ETRACE))
     cg->c->probe_records = true;
   emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
   emit(cg, MOV64_IMM(BPF_REG_2, size));
@@ -1215,6 +1216,53 @@ static void store_scalar_to(Cg *cg, Node *target, Loc loc) {
   map_update(cg, target->map, koff, voff);
 }
 
+/* x op= y and x++ / x--: r0 = the target's new value (not stored yet). */
+static void cg_modified_value(Cg *cg, Node *s) {
+  Node *lhs = s->lhs, *rhs = s->rhs;
+  cg_scalar(cg, lhs);
+  push(cg, s->loc);
+  if (rhs)
+    cg_scalar(cg, rhs);
+  else
+    emit(cg, MOV64_IMM(BPF_REG_0, 1));
+  pop(cg, BPF_REG_1);
+  Op op = s->op;
+  bool sgn = lhs->type->is_signed && (!rhs || rhs->type->is_signed);
+  switch (op) {
+  case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
+  case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
+  case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); break;
+  case OP_DIV:
+    emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
+    break;
+  case OP_MOD:
+    emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
+    break;
+  case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); break;
+  case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
+  case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
+  case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
+  case OP_SHR:
+    emit(cg, ALU64_REG(lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
+    break;
+  default: fail(cg, s->loc, "unsupported compound operator %s", op_str(op)); return;
+  }
+  emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
+  canonicalize(cg, BPF_REG_0, lhs->type);
+}
+
+/* x++ / ++x as a value: the target is updated, r0 = its old / new value */
+static void cg_incdec_value(Cg *cg, Node *e) {
+  cg_modified_value(cg, e);
+  push(cg, e->loc);
+  store_scalar_to(cg, e->lhs, e->loc);
+  pop(cg, BPF_REG_0);
+  if (!e->prefix) {
+    emit(cg, ALU64_IMM(e->op == OP_ADD ? BPF_SUB : BPF_ADD, BPF_REG_0, 1));
+    canonicalize(cg, BPF_REG_0, e->lhs->type);
+  }
+}
+
 static void cg_assign(Cg *cg, Node *s) {
   Node *lhs = s->lhs, *rhs = s->rhs;
   if (rhs && rhs->kind == ND_CALL && rhs->builtin && rhs->builtin->gen_assign &&
@@ -1224,37 +1272,7 @@ static void cg_assign(Cg *cg, Node *s) {
     return;
   }
   if (s->kind == ND_INCDEC || s->op != OP_NONE) {
-    /* read-modify-write on an integer target */
-    cg_scalar(cg, lhs);
-    push(cg, s->loc);
-    if (rhs)
-      cg_scalar(cg, rhs);
-    else
-      emit(cg, MOV64_IMM(BPF_REG_0, 1));
-    pop(cg, BPF_REG_1);
-    Op op = s->op;
-    bool sgn = lhs->type->is_signed && (!rhs || rhs->type->is_signed);
-    switch (op) {
-    case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
-    case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
-    case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); break;
-    case OP_DIV:
-      emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
-      break;
-    case OP_MOD:
-      emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
-      break;
-    case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); break;
-    case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
-    case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
-    case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
-    case OP_SHR:
-      emit(cg, ALU64_REG(lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
-      break;
-    default: fail(cg, s->loc, "unsupported compound operator %s", op_str(op)); return;
-    }
-    emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
-    canonicalize(cg, BPF_REG_0, lhs->type);
+    cg_modified_value(cg, s);
     store_scalar_to(cg, lhs, s->loc);
     return;
   }
@@ -1266,7 +1284,7 @@ static void cg_assign(Cg *cg, Node *s) {
       int tmp = slot(cg, vt->size, s->loc);
       cg_store(cg, rhs, tmp, vt);
       emit_copy(cg, var_slot(cg, lhs->var), BPF_REG_10, tmp, vt->size);
-      cg->stack = mark;
+      stack_release(cg, mark);
     } else {
       cg_scalar(cg, rhs);
       canonicalize(cg, BPF_REG_0, vt);
@@ -1397,7 +1415,7 @@ static void cg_stmt(Cg *cg, Node *s) {
   default:
     fail(cg, s->loc, "cannot generate code for this statement%s", "");
   }
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* ------------------------------------------------------------ programs */
@@ -1419,39 +1437,6 @@ static bool uses_field(const Node *n, const char *name) {
 
 static bool probe_uses_field(const Probe *p, const char *name) {
   return uses_field(p->pred, name) || uses_field(p->body, name);
-}
-
-/* A syscall target runs as a raw tracepoint (see systp.c): rebuild the
- * tracefs record on the stack so that args.NAME loads work unchanged,
- * and point the saved context at it.  Enter: ctx->args[0] is the
- * struct pt_regs *, whose argument registers are read one by one (only
- * those the probe uses).
- * Exit: ctx->args[1] is the return value. */
-static void syscall_record_prologue(Cg *cg, Target *t) {
-  static const int regs_off[6] = {112, 104, 96, 56, 72, 64}; /* di si dx r10 r8 r9 */
-  int size = 16 + (t->sys_exit ? 8 : 48);
-  int rec = slot(cg, size, t->probe->loc);
-  emit_zero(cg, rec, size);
-  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, rec + 8, t->sys_nr));
-  if (t->sys_exit) {
-    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, 8));
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_2, rec + 16));
-  } else {
-    emit(cg, LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
-    for (int i = 0; i < t->tp->nfields; i++) {
-      int arg = (t->tp->fields[i].offset - 16) / 8;
-      if (t->tp->fields[i].offset < 16 || arg > 5 ||
-          !probe_uses_field(t->probe, t->tp->fields[i].name))
-        continue;
-      emit_addr(cg, BPF_REG_1, rec + 16 + 8 * arg);
-      emit(cg, MOV64_IMM(BPF_REG_2, 8));
-      emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_6));
-      emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_3, regs_off[arg]));
-      emit(cg, CALL(BPF_FUNC_probe_read_kernel));
-    }
-  }
-  emit_addr(cg, BPF_REG_1, rec);
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
 }
 
 static int resolve_labels(Cg *cg) {
@@ -1539,31 +1524,21 @@ static void remove_dead_code(Cg *cg) {
   free(newpos);
 }
 
-/* iter probes (prov_iter.c).  The kernel calls the program once more
- * after the last object with the object pointer NULL: skip that call.
- * Returns the label the skip jumps to (past the epilogue). */
-static int iter_prologue(Cg *cg, Target *t) {
-  int skip = label_new(cg);
-  if (t->iter_obj_off >= 0) {
-    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, t->iter_obj_off));
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, skip);
-  }
-  return skip;
+/* ------------------------------------------------------------ provider hooks */
+
+/* What providers' prologues use besides the emitter (cg.h). */
+void cg_set_ctx(Cg *cg, int reg) { emit(cg, STX(BPF_DW, BPF_REG_10, reg, CTX_OFF)); }
+
+void cg_keep_real_ctx(Cg *cg, Loc loc) {
+  cg->ctx_off = slot(cg, 8, loc);
+  emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, CTX_OFF));
+  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, cg->ctx_off));
 }
 
-/* One byte per object into the iterator's seq_file (ctx->meta->seq), so
- * that a short read() of the iterator fd returns after a few objects and
- * user space drains the ring buffer before it can fill. */
-static void iter_epilogue(Cg *cg, int skip) {
-  int byte = slot(cg, 8, cg->t->probe->loc);
-  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, byte, '\n'));
-  load_ctx(cg, BPF_REG_1);
-  emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta */
-  emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta->seq */
-  emit_addr(cg, BPF_REG_2, byte);
-  emit(cg, MOV64_IMM(BPF_REG_3, 1));
-  emit(cg, CALL(BPF_FUNC_seq_write));
-  label_here(cg, skip);
+bool cg_probe_uses_field(const Probe *p, const char *name) { return probe_uses_field(p, name); }
+
+bool cg_probe_uses_stack(const Probe *p) {
+  return uses_real_ctx(p->pred) || uses_real_ctx(p->body);
 }
 
 static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
@@ -1576,33 +1551,24 @@ static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
   cg->stack = 8; /* ctx save slot */
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
   cg->ctx_off = CTX_OFF;
-  int iter_skip = t->type == PT_ITER ? iter_prologue(cg, t) : -1;
-  if (c->filter_pid && t->type != PT_BEGIN && t->type != PT_END && t->type != PT_INTERVAL &&
-      t->type != PT_ITER) {
+  if (c->filter_pid && !(t->caps & PROBE_CAP_ANY_PROCESS)) {
     /* -p PID: probes ignore other processes; BEGIN/END and interval
      * timers run in no particular process, so they are not filtered */
     emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
     emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_imm(cg, BPF_JNE, BPF_REG_0, c->filter_pid, cg->exit_label);
+    if (t->prov->prologue)
+      load_ctx(cg, BPF_REG_1); /* the call clobbered it; prologues start from ctx in r1 */
   }
-  if (t->raw_syscall && probe_uses_field(t->probe, NULL)) {
-    if (uses_real_ctx(t->probe->pred) || uses_real_ctx(t->probe->body)) {
-      /* the prologue points CTX_OFF at a rebuilt record: keep the
-       * real context for bpf_get_stackid */
-      cg->ctx_off = slot(cg, 8, t->probe->loc);
-      emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, CTX_OFF));
-      emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, cg->ctx_off));
-    }
-    syscall_record_prologue(cg, t);
-  }
+  int prologue = t->prov->prologue ? t->prov->prologue(cg, t) : -1;
   declare_vars(cg, t->probe->pred);
   declare_vars(cg, t->probe->body);
   if (t->probe->pred)
     cg_cond(cg, t->probe->pred, cg->exit_label, false);
   cg_block(cg, t->probe->body);
   label_here(cg, cg->exit_label);
-  if (iter_skip >= 0)
-    iter_epilogue(cg, iter_skip);
+  if (t->prov->epilogue)
+    t->prov->epilogue(cg, t, prologue);
   emit(cg, MOV64_IMM(BPF_REG_0, 0));
   emit(cg, EXIT_INSN());
   emit_subs(cg);

@@ -1,0 +1,37 @@
+/* attach.h - attaching loaded programs to kernel hooks (attach.c): the
+ * base layer providers (and etrace record) build on.  It calls nothing
+ * above it.  Every attach function returns one fd that owns the whole
+ * attachment (closing it detaches), or -errno.
+ */
+#ifndef ATTACH_H
+#define ATTACH_H
+
+#include "etrace.h"
+
+/* raw_tp: a BPF_PROG_TYPE_RAW_TRACEPOINT program on tracepoint `name`
+ * (e.g. "sched_switch", "sys_enter"). */
+int prov_attach_raw_tp(int prog_fd, const char *name);
+
+/* tp_btf: a BPF_PROG_TYPE_TRACING program loaded with expected attach type
+ * BPF_TRACE_RAW_TP and its BTF target; the target is in the program. */
+int prov_attach_tp_btf(int prog_fd);
+
+/* Any perf event (PERF_TYPE_SOFTWARE / PERF_TYPE_HARDWARE ...) on one CPU
+ * (cpu >= 0) for all processes, sampling every `period` events, or `freq`
+ * times a second when freq != 0.  Never grouped with other events. */
+int prov_attach_perf(int prog_fd, uint32_t type, uint64_t config, int cpu,
+                     uint64_t period, uint64_t freq);
+
+/* Attach prog_fd to the perf event pfd (already opened, disabled) and
+ * enable it.  Consumes pfd: returns the fd owning the attachment, or
+ * -errno with pfd closed. */
+int prov_attach_perf_fd(int prog_fd, int pfd);
+
+/* A tracepoint by its tracefs id, as a perf event. */
+int prov_attach_tracepoint(int prog_fd, int tp_id);
+
+/* The cpu-clock software event on one CPU: every period_ns, or freq_hz
+ * times a second. */
+int prov_attach_perf_clock(int prog_fd, int cpu, uint64_t period_ns, uint64_t freq_hz);
+
+#endif
