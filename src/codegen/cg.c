@@ -663,16 +663,22 @@ static void str_eq_jumps(Cg *cg, int aoff, int asize, int boff, int bsize, const
     n = lit->slen + 1;
   if (limit >= 0 && limit < n)
     n = limit;
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; lit && i < n;) {
+    /* a literal is compared 4, 2 or 1 bytes at a time (little-endian words) */
+    int w = n - i >= 4 ? 4 : n - i >= 2 ? 2 : 1;
+    uint32_t v = 0;
+    for (int j = 0; j < w; j++)
+      v |= (uint32_t)(unsigned char)(i + j < lit->slen ? lit->str[i + j] : 0) << (8 * j);
+    emit(cg, LDX(size_code(w), BPF_REG_1, BPF_REG_10, aoff + i));
+    jump_to(cg, JMP32_IMM(BPF_JNE, BPF_REG_1, (int32_t)v, 0), ne);
+    i += w;
+  }
+  for (int i = 0; !lit && i < n; i++) {
     emit(cg, LDX(BPF_B, BPF_REG_1, BPF_REG_10, aoff + i));
-    if (lit) {
-      jmp_imm(cg, BPF_JNE, BPF_REG_1, (unsigned char)lit->str[i], ne);
-    } else {
-      emit(cg, LDX(BPF_B, BPF_REG_2, BPF_REG_10, boff + i));
-      jmp_reg(cg, BPF_JNE, BPF_REG_1, BPF_REG_2, ne);
-      if (i + 1 < n)
-        jmp_imm(cg, BPF_JEQ, BPF_REG_1, 0, eq);
-    }
+    emit(cg, LDX(BPF_B, BPF_REG_2, BPF_REG_10, boff + i));
+    jmp_reg(cg, BPF_JNE, BPF_REG_1, BPF_REG_2, ne);
+    if (i + 1 < n)
+      jmp_imm(cg, BPF_JEQ, BPF_REG_1, 0, eq);
   }
   label_here(cg, eq);
 }
@@ -1457,8 +1463,8 @@ static int resolve_labels(Cg *cg) {
 }
 
 static bool is_jump(const struct bpf_insn *in) {
-  int op = BPF_OP(in->code);
-  return BPF_CLASS(in->code) == BPF_JMP && op != BPF_CALL && op != BPF_EXIT;
+  int op = BPF_OP(in->code), cls = BPF_CLASS(in->code);
+  return (cls == BPF_JMP || cls == BPF_JMP32) && op != BPF_CALL && op != BPF_EXIT;
 }
 
 /* The verifier rejects unreachable instructions, and code after exit(),

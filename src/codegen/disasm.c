@@ -113,6 +113,12 @@ static void print_insn(FILE *f, const struct bpf_insn *in, const struct bpf_insn
     else
       fprintf(f, "if r%d %s %d goto %+d", in->dst_reg, jmp_op(op), in->imm, in->off);
     break;
+  case BPF_JMP32: /* compares the low 32 bits */
+    if (BPF_SRC(in->code) == BPF_X)
+      fprintf(f, "if w%d %s w%d goto %+d", in->dst_reg, jmp_op(op), in->src_reg, in->off);
+    else
+      fprintf(f, "if w%d %s %d goto %+d", in->dst_reg, jmp_op(op), in->imm, in->off);
+    break;
   default:
     fprintf(f, "(code 0x%02x)", in->code);
   }

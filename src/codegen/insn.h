@@ -32,6 +32,8 @@
 
 #define JMP_REG(op, d, s, o) INSN(BPF_JMP | BPF_OP(op) | BPF_X, d, s, o, 0)
 #define JMP_IMM(op, d, i, o) INSN(BPF_JMP | BPF_OP(op) | BPF_K, d, 0, o, i)
+/* compares the low 32 bits of d with imm */
+#define JMP32_IMM(op, d, i, o) INSN(BPF_JMP32 | BPF_OP(op) | BPF_K, d, 0, o, i)
 #define JA(o) INSN(BPF_JMP | BPF_JA, 0, 0, o, 0)
 #define CALL(fn) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, fn)
 #define EXIT_INSN() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
