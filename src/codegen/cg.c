@@ -191,8 +191,7 @@ void canonicalize(Cg *cg, int reg, const Type *t) {
     return;
   int bits = t->int_size * 8;
   if (t->is_signed) {
-    emit(cg, ALU64_IMM(BPF_LSH, reg, 64 - bits));
-    emit(cg, ALU64_IMM(BPF_ARSH, reg, 64 - bits));
+    emit(cg, MOVSX64_REG(reg, reg, bits));
   } else if (bits == 32) {
     emit(cg, MOV32_REG(reg, reg));
   } else {

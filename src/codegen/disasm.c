@@ -65,6 +65,10 @@ static void print_insn(FILE *f, const struct bpf_insn *in, const struct bpf_insn
               in->imm, in->dst_reg);
       break;
     }
+    if (op == BPF_MOV && BPF_SRC(in->code) == BPF_X && in->off) { /* sign extension */
+      fprintf(f, "%s%d = (s%d)%s%d", r, in->dst_reg, in->off, r, in->src_reg);
+      break;
+    }
     const char *o = alu_op(op);
     if ((op == BPF_DIV || op == BPF_MOD) && in->off == 1)
       o = op == BPF_DIV ? "s/=" : "s%=";

@@ -7,7 +7,8 @@
  *  - a stack store that the next store to the same bytes replaces, with
  *    only register arithmetic and other stack stores between;
  *  - loads of the context pointer into a register that still holds it;
- *  - register moves into a register that already holds the value;
+ *  - register moves into a register that already holds the value, and a
+ *    stack load right after a store of the same register to the same slot;
  *  - jumps to the next instruction.
  *
  * Only straight-line stretches are looked at: an instruction some jump
@@ -142,7 +143,8 @@ static void redundant_moves(const struct bpf_insn *insns, int n, const char *tar
       memset(eq, 0, sizeof eq);
     if (kill[i])
       continue;
-    if (in->code == (BPF_ALU64 | BPF_MOV | BPF_X) && in->dst_reg < 11 && in->src_reg < 11) {
+    if (in->code == (BPF_ALU64 | BPF_MOV | BPF_X) && in->off == 0 /* not a sign extension */ &&
+        in->dst_reg < 11 && in->src_reg < 11) {
       int d = in->dst_reg, r = in->src_reg;
       if (d == r || eq[d][r]) {
         kill[i] = 1;
@@ -210,6 +212,12 @@ void peephole(Cg *cg, char *kill) {
         kill[i] = 1;
       else if (store_replaced(insns, n, target, i))
         kill[i] = 1;
+    } else if (i > 0 && !target[i] && BPF_CLASS(in->code) == BPF_LDX && in->src_reg == BPF_REG_10 &&
+               BPF_MODE(in->code) == BPF_MEM &&
+               insns[i - 1].code == (BPF_STX | BPF_DW | BPF_MEM) && BPF_SIZE(in->code) == BPF_DW &&
+               insns[i - 1].dst_reg == BPF_REG_10 && insns[i - 1].off == in->off &&
+               insns[i - 1].src_reg == in->dst_reg && !kill[i - 1]) {
+      kill[i] = 1; /* a load of what the previous instruction stored from the same register */
     } else if (in->code == (BPF_JMP | BPF_JA) && in->off == 0) {
       kill[i] = 1;
     }
