@@ -7,7 +7,7 @@
 #   bench/codegen-size.sh [--tools]
 set -u
 cd "$(dirname "$0")/.."
-ET=./etrace
+ET=${ETRACE:-./etrace}
 have_bpftrace=false
 command -v bpftrace >/dev/null 2>&1 && have_bpftrace=true
 command -v bpftool >/dev/null 2>&1 || { echo "bpftool is needed" >&2; exit 1; }

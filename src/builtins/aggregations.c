@@ -64,11 +64,17 @@ static void hist_index(Cg *cg) {
   emit(cg, MOV64_REG(BPF_REG_1, BPF_REG_0));
   emit(cg, MOV64_IMM(BPF_REG_0, 2));
   for (int shift = 32; shift >= 1; shift /= 2) {
+    /* if (r1 >= 1 << shift) { r1 >>= shift; r0 += shift; } */
     int skip = label_new(cg);
-    emit(cg, MOV64_REG(BPF_REG_2, BPF_REG_1));
-    emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_2, shift));
-    jmp_imm(cg, BPF_JEQ, BPF_REG_2, 0, skip);
-    emit(cg, MOV64_REG(BPF_REG_1, BPF_REG_2));
+    if (shift == 32) { /* 1 << 32 is no 32-bit immediate */
+      emit(cg, MOV64_REG(BPF_REG_2, BPF_REG_1));
+      emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_2, shift));
+      jmp_imm(cg, BPF_JEQ, BPF_REG_2, 0, skip);
+      emit(cg, MOV64_REG(BPF_REG_1, BPF_REG_2));
+    } else {
+      jmp_imm(cg, BPF_JLT, BPF_REG_1, 1 << shift, skip);
+      emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_1, shift));
+    }
     emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_0, shift));
     label_here(cg, skip);
   }
