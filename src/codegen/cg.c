@@ -1224,6 +1224,18 @@ static void store_scalar_to(Cg *cg, Node *target, Loc loc) {
 /* x op= y and x++ / x--: r0 = the target's new value (not stored yet). */
 static void cg_modified_value(Cg *cg, Node *s) {
   Node *lhs = s->lhs, *rhs = s->rhs;
+  int32_t imm = 1;
+  if ((!rhs || cg_const_imm(cg, rhs, &imm)) &&
+      (s->op == OP_ADD || s->op == OP_SUB || s->op == OP_BAND || s->op == OP_BOR ||
+       s->op == OP_BXOR || s->op == OP_MUL)) {
+    /* x++, x -= 2, x |= 4 ...: the constant as an immediate operand */
+    static const int codes[] = {[OP_ADD] = BPF_ADD, [OP_SUB] = BPF_SUB, [OP_MUL] = BPF_MUL,
+                                [OP_BAND] = BPF_AND, [OP_BOR] = BPF_OR, [OP_BXOR] = BPF_XOR};
+    cg_scalar(cg, lhs);
+    emit(cg, ALU64_IMM(codes[s->op], BPF_REG_0, imm));
+    canonicalize(cg, BPF_REG_0, lhs->type);
+    return;
+  }
   cg_scalar(cg, lhs);
   push(cg, s->loc);
   if (rhs)
