@@ -1282,6 +1282,7 @@ static void cg_incdec_value(Cg *cg, Node *e) {
 
 static void cg_assign(Cg *cg, Node *s) {
   Node *lhs = s->lhs, *rhs = s->rhs;
+  int32_t imm;
   if (rhs && rhs->kind == ND_CALL && rhs->builtin && rhs->builtin->gen_assign &&
       lhs->kind == ND_MAP && ty_is_agg(lhs->map->val) &&
       s->op == OP_NONE && s->kind == ND_ASSIGN) {
@@ -1302,6 +1303,8 @@ static void cg_assign(Cg *cg, Node *s) {
       cg_store(cg, rhs, tmp, vt);
       emit_copy(cg, var_slot(cg, lhs->var), BPF_REG_10, tmp, vt->size);
       stack_release(cg, mark);
+    } else if (vt->kind == TY_INT && vt->int_size == 8 && cg_const_imm(cg, rhs, &imm)) {
+      emit(cg, ST_IMM(BPF_DW, BPF_REG_10, var_slot(cg, lhs->var), imm)); /* $x = constant */
     } else {
       cg_scalar(cg, rhs);
       canonicalize(cg, BPF_REG_0, vt);

@@ -18,6 +18,8 @@ bool cg_const_imm(Cg *cg, const Node *e, int32_t *out) {
   int64_t v;
   if (e->kind == ND_INT)
     v = (int64_t)e->ival;
+  else if (e->kind == ND_UNARY && e->op == OP_NEG && e->lhs->kind == ND_INT)
+    v = -(int64_t)e->lhs->ival;
   else if (e->kind == ND_POSPARAM && e->type && e->type->kind == TY_INT)
     v = posparam_int(cg, (Node *)e);
   else
