@@ -30,6 +30,17 @@ stats() {
   echo "$t $c"
 }
 
+# stop PID: SIGINT (the tracers print their maps and exit), then SIGTERM
+# if it is still there after 5 s (a SIGINT that arrives before a tracer
+# installs its handler is ignored in a background job)
+stop() {
+  kill -INT "$1" 2>/dev/null
+  n=0
+  while kill -0 "$1" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+  kill -TERM "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+
 # one CMD... -> "NS_PER_EVENT NS_PER_CALL" for one run under the tracer
 one() {
   "$@" >/dev/null 2>&1 &
@@ -40,7 +51,7 @@ one() {
   s0=$(stats $pid)
   call=$($G "$CALLS" | sed -n 's/.*ns_per_call=\([0-9.]*\).*/\1/p')
   s1=$(stats $pid)
-  kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null
+  stop $pid
   awk -v a="$s0" -v b="$s1" -v call="$call" 'BEGIN {
     split(a, x, " "); split(b, y, " ");
     n = y[2] - x[2]; printf "%.0f %s\n", (n > 0 ? (y[1] - x[1]) / n : 0), call }'

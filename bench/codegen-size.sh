@@ -27,6 +27,17 @@ progs() {
   echo "$x $v"
 }
 
+# stop PID: SIGINT (the tracers print their maps and exit), then SIGTERM
+# if it is still there after 5 s (a SIGINT that arrives before a tracer
+# installs its handler is ignored in a background job)
+stop() {
+  kill -INT "$1" 2>/dev/null
+  n=0
+  while kill -0 "$1" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+  kill -TERM "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+
 # measure CMD... -> "XLATED VERIFIED" once the tracer has attached
 measure() {
   "$@" >/dev/null 2>&1 &
@@ -41,7 +52,7 @@ measure() {
     last=$out
     i=$((i+1))
   done
-  kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null
+  stop $pid
   echo "$out"
 }
 
