@@ -168,7 +168,9 @@ void cg_cond(Cg *cg, Node *e, int label, bool when) {
       string_jump(cg, e, label, when);
       return;
     }
-    if (e->lhs->type->kind != TY_STR && compare_jump(cg, e, label, when))
+    /* buffers (cg_binary compares their bytes) are no integers */
+    if (e->lhs->type->kind != TY_STR && e->lhs->type->kind != TY_BUF &&
+        compare_jump(cg, e, label, when))
       return;
   }
   if (cg_const_imm(cg, e, &imm)) {
