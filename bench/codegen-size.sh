@@ -56,7 +56,7 @@ measure() {
   echo "$out"
 }
 
-total_et=0; total_bt=0; total_etv=0; total_btv=0; worst=0; worst_name=""
+tools_et=0; tools_etv=0; total_et=0; total_bt=0; total_etv=0; total_btv=0; worst=0; worst_name=""
 row() { # row NAME ET BT ETV BTV
   r=$(awk -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
   printf '%-28s %7s %8s %6s %9s %9s\n' "$1" "$2" "$3" "$r" "$4" "$5"
@@ -91,8 +91,14 @@ if [ "${1:-}" = --tools ]; then
     et=$(measure $ET -q "$f"); bt="0 0"
     if $have_bpftrace; then bt=$(measure bpftrace "$f"); fi
     row "tools/$n" "${et%% *}" "${bt%% *}" "${et#* }" "${bt#* }"
-    total_et=$((total_et + ${et%% *})); total_bt=$((total_bt + ${bt%% *}))
-    total_etv=$((total_etv + ${et#* })); total_btv=$((total_btv + ${bt#* }))
+    tools_et=$((tools_et + ${et%% *})); tools_etv=$((tools_etv + ${et#* }))
+    # the totals pair programs both tracers loaded (tools/ is written in
+    # etrace's dialect: bpftrace 0.17 refuses args.NAME)
+    if [ "${bt%% *}" != 0 ] && [ "${et%% *}" != 0 ]; then
+      total_et=$((total_et + ${et%% *})); total_bt=$((total_bt + ${bt%% *}))
+      total_etv=$((total_etv + ${et#* })); total_btv=$((total_btv + ${bt#* }))
+    fi
   done
+  row "tools (etrace)" "$tools_et" - "$tools_etv" -
 fi
 row total "$total_et" "$total_bt" "$total_etv" "$total_btv"
