@@ -507,7 +507,6 @@ Compiled *sema_program(Program *prog, const Options *opt);
 bool sema_sym_name(const char *name);
 Type *sema_sym_builtin(Node *e, const Target *t, bool report);
 Type *sema_sym_call(Node *e, const Target *t, bool report, Type *(*check)(Node *));
-int sema_reg_offset(const char *name);  /* reg("ip") -> offset in pt_regs, or -1 */
 int sema_max_stack(void);               /* frames a stack keeps at most */
 
 /* ---------------------------------------------------------------- cg.c */

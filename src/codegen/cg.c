@@ -18,6 +18,7 @@
  * scratch variables follow; then temporaries, released per statement.
  */
 #include "etrace.h"
+#include "arch/arch.h"
 #include "codegen/insn.h"
 
 #include <stdlib.h>
@@ -598,7 +599,7 @@ static void cg_object_string(Node *e, int off, const Type *dst) {
  * return address) and USDT probes (as the note's spec says).  ctx is
  * struct pt_regs: its fields are direct loads. */
 static void cg_user_arg(Node *e, int i) {
-  static const int arg_regs[6] = {112, 104, 96, 88, 72, 64}; /* di si dx cx r8 r9 */
+  int stack_off;
   UsdtArg a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1};
   if (G->t->type == PT_FENTRY || G->t->type == PT_FEXIT) {
     /* fentry/fexit: ctx is an array of u64, argument i at 8 * i */
@@ -609,11 +610,9 @@ static void cg_user_arg(Node *e, int i) {
   }
   if (G->t->type == PT_USDT)
     a = G->t->usdt->args[i];
-  else if (i < 6)
-    a.reg = arg_regs[i];
-  else
-    a = (UsdtArg){.kind = UA_MEM, .size = 8, .reg = 152 /* sp */, .index = -1,
-                  .value = 8 * (i - 5)};
+  else if (!arch_func_arg(i, &a.reg, &stack_off))
+    a = (UsdtArg){.kind = UA_MEM, .size = 8, .reg = arch_current()->sp, .index = -1,
+                  .value = stack_off};
   load_ctx(BPF_REG_1);
   if (a.kind == UA_CONST) {
     emit_imm64(BPF_REG_0, a.value);
@@ -624,7 +623,7 @@ static void cg_user_arg(Node *e, int i) {
      * the process's memory */
     int tmp = slot(8, e->loc);
     if (a.ip_rel || a.reg >= 0)
-      emit(LDX(BPF_DW, BPF_REG_3, BPF_REG_1, a.ip_rel ? 128 /* ip */ : a.reg));
+      emit(LDX(BPF_DW, BPF_REG_3, BPF_REG_1, a.ip_rel ? arch_current()->ip : a.reg));
     else
       emit(MOV64_IMM(BPF_REG_3, 0));
     if (a.index >= 0) {
@@ -713,7 +712,7 @@ static void cg_pid_note(Loc loc) {
   emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, roff));
   if (placed) {
     load_ctx(BPF_REG_1);
-    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 128 /* ip */));
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, arch_current()->ip));
     emit_imm64(BPF_REG_1, probe_vaddr);
     emit(ALU64_REG(BPF_SUB, BPF_REG_0, BPF_REG_1));
     emit(STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 8));
@@ -790,7 +789,7 @@ static void cg_sym_call(Node *e) {
     }
     if (u.relative) { /* position-independent: the probe's ip + delta */
       load_ctx(BPF_REG_1);
-      emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 128 /* ip */));
+      emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, arch_current()->ip));
       emit_imm64(BPF_REG_1, u.value);
       emit(ALU64_REG(BPF_ADD, BPF_REG_0, BPF_REG_1));
     } else {
@@ -798,7 +797,7 @@ static void cg_sym_call(Node *e) {
     }
   } else if (!strcmp(n, "reg")) {
     load_ctx(BPF_REG_1);
-    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, sema_reg_offset(e->args->str)));
+    emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, arch_reg_offset(e->args->str)));
   } else {
     fail(e->loc, "%s() does not return a number", n);
   }
@@ -871,7 +870,7 @@ static void cg_builtin(Node *e) {
     if (G->t->type == PT_FEXIT) /* after the arguments in fexit's u64 array */
       emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, G->t->k_ret->offset));
     else
-      emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 80 /* ax */));
+      emit(LDX(BPF_DW, BPF_REG_0, BPF_REG_1, arch_current()->retval));
     canonicalize(BPF_REG_0, e->type);
   } else if (!strcmp(n, "func")) {
     emit_imm64(BPF_REG_0, G->t->func_index);
@@ -2039,7 +2038,6 @@ static bool probe_uses_field(const Probe *p, const char *name) {
  * those the probe uses).
  * Exit: ctx->args[1] is the return value. */
 static void syscall_record_prologue(Target *t) {
-  static const int regs_off[6] = {112, 104, 96, 56, 72, 64}; /* di si dx r10 r8 r9 */
   int size = 16 + (t->sys_exit ? 8 : 48);
   int rec = slot(size, t->probe->loc);
   emit_zero(rec, size);
@@ -2051,13 +2049,13 @@ static void syscall_record_prologue(Target *t) {
     emit(LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
     for (int i = 0; i < t->tp->nfields; i++) {
       int arg = (t->tp->fields[i].offset - 16) / 8;
-      if (t->tp->fields[i].offset < 16 || arg > 5 ||
+      if (t->tp->fields[i].offset < 16 || arg >= arch_current()->nsyscall_args ||
           !probe_uses_field(t->probe, t->tp->fields[i].name))
         continue;
       emit_addr(BPF_REG_1, rec + 16 + 8 * arg);
       emit(MOV64_IMM(BPF_REG_2, 8));
       emit(MOV64_REG(BPF_REG_3, BPF_REG_6));
-      emit(ALU64_IMM(BPF_ADD, BPF_REG_3, regs_off[arg]));
+      emit(ALU64_IMM(BPF_ADD, BPF_REG_3, arch_current()->syscall_args[arg]));
       emit(CALL(BPF_FUNC_probe_read_kernel));
     }
   }

@@ -13,6 +13,7 @@
  * (cg.c builds it on the stack), so `args.NAME` works unchanged.
  */
 #include "etrace.h"
+#include "arch/arch.h"
 #include "codegen/insn.h"
 #include "providers/prov.h"
 
@@ -85,7 +86,7 @@ static int load_dispatcher(bool is_exit, int array_fd) {
   } else {
     insns[n++] = MOV64_REG(BPF_REG_6, BPF_REG_1);
     insns[n++] = LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 0);
-    insns[n++] = ALU64_IMM(BPF_ADD, BPF_REG_3, 120); /* offsetof(struct pt_regs, orig_ax) */
+    insns[n++] = ALU64_IMM(BPF_ADD, BPF_REG_3, arch_current()->syscall_nr);
     insns[n++] = MOV64_REG(BPF_REG_1, BPF_REG_10);
     insns[n++] = ALU64_IMM(BPF_ADD, BPF_REG_1, -8);
     insns[n++] = MOV64_IMM(BPF_REG_2, 8);

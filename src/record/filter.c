@@ -28,6 +28,7 @@
  * the ring-buffer reservation, so a rejected event costs no ring space.
  * String comparisons are not supported (a located error says so).
  */
+#include "arch/arch.h"
 #include "record/record.h"
 #include "codegen/insn.h"
 
@@ -321,8 +322,7 @@ int rfilter_check(RecFilter *f, const Event *e) {
 
 /* ------------------------------------------------------------ code */
 
-#define regs_off_of(i) (regs_off_tab[i])
-static const int regs_off_tab[6] = {112, 104, 96, 56, 72, 64}; /* as record.c */
+#define regs_off_of(i) (arch_current()->syscall_args[i])
 
 typedef struct G {
   Prog *p;

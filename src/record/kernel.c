@@ -22,6 +22,7 @@
  * and Trace Compass needs the child's (parent_pid / child_pid).  Offsets of
  * task_struct's pid, tgid and comm come from the running kernel's BTF.
  */
+#include "arch/arch.h"
 #include "record/record.h"
 
 #include <bpf/btf.h>
@@ -241,7 +242,7 @@ static int add_unknown(bool is_exit) {
   e->cls.name = is_exit ? "syscall_exit_unknown" : "syscall_entry_unknown";
   int dst = CTF_EVENT_HEADER_SIZE;
   rec_add_field(e, (CtfField){.name = "id", .kind = CTF_INT, .size = 4, .is_signed = true});
-  rec_add_copy(e, (Copy){.kind = CP_TASK, .src = 0, .off = 120 /* orig_ax */, .size = 4,
+  rec_add_copy(e, (Copy){.kind = CP_TASK, .src = 0, .off = arch_current()->syscall_nr, .size = 4,
                          .dst = dst});
   dst += 4;
   if (is_exit) {

@@ -34,6 +34,7 @@
  * would otherwise record more events to write).
  */
 #include "etrace.h"
+#include "arch/arch.h"
 #include "codegen/insn.h"
 #include "formats/ctf.h"
 #include "providers/prov.h"
@@ -60,10 +61,9 @@
 #define MAX_SYSCALL 1024        /* as systp.c */
 #define DEFAULT_RINGBUF_KB 4096 /* per CPU */
 #define DRAIN_MS 10             /* ring buffer poll period */
-#define REGS_OFF_ORIG_AX 120    /* offsetof(struct pt_regs, orig_ax), x86-64 */
 
-/* x86-64 syscall argument registers: di si dx r10 r8 r9 (pt_regs offsets) */
-static const int regs_off[6] = {112, 104, 96, 56, 72, 64};
+/* the system-call argument registers' offsets in struct pt_regs */
+#define regs_off (arch_current()->syscall_args)
 
 /* ------------------------------------------------------------ events */
 
@@ -285,7 +285,7 @@ static void layout_syscall(Event *e) {
       dst += 8;
     } else {
       int arg = (tf->offset - 16) / 8;
-      if (tf->offset < 16 || arg > 5 || is_user_string(tf))
+      if (tf->offset < 16 || arg >= arch_current()->nsyscall_args || is_user_string(tf))
         continue;
       bool s32 = ctype_is(tf->ctype, signed32);
       CtfField f = {.name = tf->name, .kind = CTF_INT, .size = 8,
@@ -299,7 +299,7 @@ static void layout_syscall(Event *e) {
   for (int i = 0; i < tp->nfields && !e->sys_exit; i++) {
     TpField *tf = &tp->fields[i];
     int arg = (tf->offset - 16) / 8;
-    if (tf->offset < 16 || arg > 5 || !is_user_string(tf))
+    if (tf->offset < 16 || arg >= arch_current()->nsyscall_args || !is_user_string(tf))
       continue;
     rec_add_field(e, (CtfField){.name = tf->name, .kind = CTF_STRING, .slot = STR_SLOT});
     rec_add_copy(e, (Copy){.kind = CP_SYS_USTR, .src = arg, .size = STR_SLOT, .dst = dst});
@@ -619,7 +619,7 @@ static int load_dispatcher(bool is_exit, int array_fd) {
     emit(&p, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 8));
   } else {
     emit(&p, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 0));
-    emit(&p, ALU64_IMM(BPF_ADD, BPF_REG_3, REGS_OFF_ORIG_AX));
+    emit(&p, ALU64_IMM(BPF_ADD, BPF_REG_3, arch_current()->syscall_nr));
     emit(&p, MOV64_REG(BPF_REG_1, BPF_REG_10));
     emit(&p, ALU64_IMM(BPF_ADD, BPF_REG_1, -8));
     emit(&p, MOV64_IMM(BPF_REG_2, 8));

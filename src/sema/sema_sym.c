@@ -13,6 +13,7 @@
  * what is decided here back from the node's type and from sym/.
  */
 #include "etrace.h"
+#include "arch/arch.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -126,24 +127,6 @@ static const char *probe_kind(ProbeType t) {
   }
 }
 
-/* x86-64 struct pt_regs, in bpftrace's register names. */
-static const struct {
-  const char *name;
-  int off;
-} regs[] = {
-    {"r15", 0},  {"r14", 8},  {"r13", 16}, {"r12", 24}, {"bp", 32},      {"bx", 40},
-    {"r11", 48}, {"r10", 56}, {"r9", 64},  {"r8", 72},  {"ax", 80},      {"cx", 88},
-    {"dx", 96},  {"si", 104}, {"di", 112}, {"orig_ax", 120}, {"ip", 128}, {"cs", 136},
-    {"flags", 144}, {"sp", 152}, {"ss", 160},
-};
-
-int sema_reg_offset(const char *name) {
-  for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
-    if (!strcmp(regs[i].name, name))
-      return regs[i].off;
-  return -1;
-}
-
 static bool str_arg(Node *e, bool report) {
   if (e->nargs != 1) {
     err(e->loc, "%s() takes 1 argument, got %d", e->name, e->nargs);
@@ -224,9 +207,9 @@ Type *sema_sym_call(Node *e, const Target *t, bool report, Type *(*check)(Node *
         probe_kind(t->type));
     return NULL;
   }
-  if (sema_reg_offset(e->args->str) < 0) {
-    err(e->args->loc, "'%s' is not a valid register on this architecture (x86_64)",
-        e->args->str);
+  if (arch_reg_offset(e->args->str) < 0) {
+    err(e->args->loc, "'%s' is not a valid register on this architecture (%s)",
+        e->args->str, arch_current()->name);
     return NULL;
   }
   return ty_u64;
