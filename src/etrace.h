@@ -410,7 +410,7 @@ typedef struct Target {
   /* PT_TRACEPOINT */
   char *tp_sys, *tp_event;
   TpFormat *tp;
-  /* syscalls:* served through the raw tracepoint dispatcher (systp.c) */
+  /* syscalls:* served through the raw tracepoint dispatcher (providers/syscalls.c, sysdispatch.c) */
   bool raw_syscall, sys_exit;
   int sys_nr;
   /* PT_RAWTP: the kernel tracepoint, its parameters (BTF), and whether
@@ -483,6 +483,7 @@ typedef struct Compiled {
   bool probe_records;  /* probes (not just BEGIN/END) write ring-buffer records */
   bool ctf_records;    /* -f ctf: printf records carry u64 ts, pid_tgid, cpu
                           after their header (rt/ctfout.c) */
+  struct SysDispatch *sysdisp; /* after load: the syscalls:* dispatcher, or NULL */
 } Compiled;
 
 typedef struct Options {
@@ -710,7 +711,7 @@ Type *iter_ctx_type(const Target *t);
 int prov_attach_iter(int prog_fd, int pid);
 /* Create an iterator from link and read it to the end; between reads
  * call drain(arg), and stop early once *stop is true.  0 or -errno. */
-int prov_iter_run(int link, void (*drain)(void), const bool *stop);
+int prov_iter_run(int link, void (*drain)(void *arg), void *arg, const bool *stop);
 /* `-l 'iter:GLOB'`: calls add for every iterator of the kernel. */
 void prov_iter_list(const char *glob, void (*add)(void *arg, char *name), void *arg);
 /* `-lv`: the ctx fields of iter:NAME, one "    TYPE NAME" line each. */
@@ -735,19 +736,20 @@ void child_kill(void);
 /* -p PID: the pid, or -1 after an error (not a number, no such process). */
 pid_t pid_arg(const char *arg);
 
-/* ---------------------------------------------------------------- systp.c */
+/* ---------------------------------------------------------------- providers/syscalls.c */
 
 int systp_nr(const char *event, bool *is_exit);
 void systp_assign(Compiled *c);   /* after sema: pick raw-tracepoint targets */
 int systp_load(Compiled *c);      /* after the targets are loaded */
-int systp_attach(int fds[2]);     /* returns how many links it made, or -1 */
+struct Links;
+int systp_attach(Compiled *c, struct Links *l); /* the dispatchers' links; 0 or -1 */
+void systp_close(Compiled *c);    /* the dispatcher programs and arrays */
 
 /* ---------------------------------------------------------------- load.c */
 
 /* Create maps and load programs.  Returns 0, or -1 after an error (a
  * verifier rejection prints the log tail and the probe's location). */
 int load_program(Compiled *c, const Options *opt);
-extern int load_ringbuf_fd, load_drops_fd;
 
 /* ---------------------------------------------------------------- rt/ */
 
@@ -794,9 +796,19 @@ void rt_printf(Buf *b, const char *fmt, const Type *args, const void *data);
  * flame_add_folded(). */
 int rt_folded_stacks(const MapInfo *m, Buf *out, const char *kernel_suffix);
 
-/* The event loop: run until exit() / signal / child exit.  Returns the
- * process exit code. */
-int rt_run(Compiled *c, const Options *opt, Output *o);
+/* Ways into a run's event loop (runtime/loop.h): loop_ready is called
+ * once the loop holds the ring buffer, before it runs; it may loop_add()
+ * its own fds with handlers (the exporter's listening socket). */
+struct Loop;
+typedef struct RunHooks {
+  void (*loop_ready)(struct Loop *loop, void *arg);
+  void *arg;
+} RunHooks;
+
+/* Attach, run BEGIN, the event loop until exit() / signal / child exit,
+ * then detach, END and the maps (runtime/session.h drives it).  Returns
+ * the process exit code.  hooks may be NULL. */
+int rt_run(Compiled *c, const Options *opt, Output *o, const RunHooks *hooks);
 
 /* ---------------------------------------------------------------- sym/ */
 

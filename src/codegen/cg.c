@@ -19,6 +19,7 @@
  */
 #include "etrace.h"
 #include "arch/arch.h"
+#include "codegen/emit.h"
 #include "codegen/insn.h"
 
 #include <stdlib.h>
@@ -28,11 +29,6 @@
 #define NREGS 4          /* r6..r9 */
 #define CTX_OFF (-8)
 
-typedef struct Fixup {
-  int insn, label;
-  bool func;           /* a BPF_PSEUDO_FUNC load: patch imm, not off */
-} Fixup;
-
 /* A callback subprogram, emitted after the main program: the body of a
  * for-over-map loop, or the empty callback len() counts with. */
 typedef struct Sub {
@@ -41,12 +37,7 @@ typedef struct Sub {
 } Sub;
 
 typedef struct Cg {
-  struct bpf_insn *insns;
-  int n, cap;
-  int *labels;          /* label -> insn index, -1 until placed */
-  int nlabels;
-  Fixup *fixups;
-  int nfixups;
+  Emitter em;           /* instructions, labels, jump fixups (emit.c) */
   int stack;            /* bytes in use below r10 */
   int max_stack;
   int depth;            /* register-stack depth */
@@ -74,19 +65,16 @@ static Cg *G;
 
 /* ------------------------------------------------------------ emission */
 
+static void too_many(void) {
+  if (!G->failed)
+    diag_error(G->t->probe->loc, "probe %s needs more than %d instructions; the kernel allows 1000000",
+               G->t->name, CG_MAX_EMIT);
+  G->failed = true;
+}
+
 static void emit(struct bpf_insn in) {
-  if (G->n >= CG_MAX_EMIT) {
-    if (!G->failed)
-      diag_error(G->t->probe->loc, "probe %s needs more than %d instructions; the kernel allows 1000000",
-                 G->t->name, CG_MAX_EMIT);
-    G->failed = true;
-    return;
-  }
-  if (G->n == G->cap) {
-    G->cap = G->cap ? G->cap * 2 : 256;
-    G->insns = realloc(G->insns, sizeof(*G->insns) * G->cap);
-  }
-  G->insns[G->n++] = in;
+  if (!em_insn(&G->em, in))
+    too_many();
 }
 
 static void emit_imm64(int reg, uint64_t v) {
@@ -105,36 +93,21 @@ static void emit_map(int reg, const MapInfo *m) {
   emit(LD_IMM64_HI(0));
 }
 
-/* Room for element n of a malloc'd array of n: the capacity doubles when
- * n reaches a power of two (growing by one made unroll quadratic). */
-static void *grow(void *arr, int n, size_t elem) {
-  if (n > 0 && (n & (n - 1)))
-    return arr;
-  return realloc(arr, elem * (n ? 2 * (size_t)n : 4));
-}
+static int label_new(void) { return em_label(&G->em); }
 
-static int label_new(void) {
-  G->labels = grow(G->labels, G->nlabels, sizeof(int));
-  G->labels[G->nlabels] = -1;
-  return G->nlabels++;
-}
-
-static void label_here(int l) { G->labels[l] = G->n; }
+static void label_here(int l) { em_place(&G->em, l); }
 
 static void jump_to(struct bpf_insn in, int label) {
-  G->fixups = grow(G->fixups, G->nfixups, sizeof(Fixup));
-  G->fixups[G->nfixups++] = (Fixup){G->n, label, false};
-  emit(in);
+  if (!em_jump(&G->em, in, label))
+    too_many();
 }
 
 static void ja(int label) { jump_to(JA(0), label); }
 
 /* reg = address of the subprogram at label (for bpf_for_each_map_elem) */
 static void emit_func_addr(int reg, int label) {
-  G->fixups = grow(G->fixups, G->nfixups, sizeof(Fixup));
-  G->fixups[G->nfixups++] = (Fixup){G->n, label, true};
-  emit(LD_IMM64_LO(reg, BPF_PSEUDO_FUNC, 0));
-  emit(LD_IMM64_HI(0));
+  if (!em_func_addr(&G->em, reg, label))
+    too_many();
 }
 static void jmp_imm(int op, int reg, int32_t imm, int label) { jump_to(JMP_IMM(op, reg, imm, 0), label); }
 static void jmp_reg(int op, int a, int b, int label) { jump_to(JMP_REG(op, a, b, 0), label); }
@@ -2031,7 +2004,7 @@ static bool probe_uses_field(const Probe *p, const char *name) {
   return uses_field(p->pred, name) || uses_field(p->body, name);
 }
 
-/* A syscall target runs as a raw tracepoint (see systp.c): rebuild the
+/* A syscall target runs as a raw tracepoint (see providers/sysdispatch.h): rebuild the
  * tracefs record on the stack so that args.NAME loads work unchanged,
  * and point the saved context at it.  Enter: ctx->args[0] is the
  * struct pt_regs *, whose argument registers are read one by one (only
@@ -2063,82 +2036,6 @@ static void syscall_record_prologue(Target *t) {
   emit(STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
 }
 
-static int resolve_labels(void) {
-  for (int i = 0; i < G->nfixups; i++) {
-    int at = G->fixups[i].insn, target = G->labels[G->fixups[i].label];
-    if (target < 0)
-      return -1;
-    int off = target - (at + 1);
-    if (G->fixups[i].func) {
-      G->insns[at].imm = off;
-      continue;
-    }
-    if (off < -32768 || off > 32767)
-      return -1;
-    G->insns[at].off = off;
-  }
-  return 0;
-}
-
-static bool is_jump(const struct bpf_insn *in) {
-  int op = BPF_OP(in->code);
-  return BPF_CLASS(in->code) == BPF_JMP && op != BPF_CALL && op != BPF_EXIT;
-}
-
-/* The verifier rejects unreachable instructions, and code after exit(),
- * return or break is unreachable.  Drop it and re-aim the jumps. */
-static void remove_dead_code(void) {
-  int n = G->n;
-  char *live = calloc(n + 1, 1);
-  int *stack = malloc(sizeof(int) * (2 * n + 1)), sp = 0;
-  stack[sp++] = 0;
-  while (sp) {
-    int i = stack[--sp];
-    while (i < n && !live[i]) {
-      live[i] = 1;
-      struct bpf_insn *in = &G->insns[i];
-      if (in->code == (BPF_LD | BPF_DW | BPF_IMM)) {
-        if (in->src_reg == BPF_PSEUDO_FUNC)
-          stack[sp++] = i + 1 + in->imm; /* a callback is reachable too */
-        live[i + 1] = 1;
-        i += 2;
-        continue;
-      }
-      if (BPF_CLASS(in->code) == BPF_JMP && BPF_OP(in->code) == BPF_EXIT)
-        break;
-      if (is_jump(in)) {
-        stack[sp++] = i + 1 + in->off;
-        if (BPF_OP(in->code) == BPF_JA)
-          break;
-      }
-      i++;
-    }
-  }
-  int *newpos = malloc(sizeof(int) * (n + 1)), m = 0;
-  for (int i = 0; i < n; i++) {
-    newpos[i] = m;
-    if (live[i])
-      m++;
-  }
-  newpos[n] = m;
-  if (m != n) {
-    for (int i = 0; i < n; i++) {
-      struct bpf_insn *in = &G->insns[i];
-      if (live[i] && is_jump(in))
-        in->off = newpos[i + 1 + in->off] - (newpos[i] + 1);
-      else if (live[i] && in->code == (BPF_LD | BPF_DW | BPF_IMM) && in->src_reg == BPF_PSEUDO_FUNC)
-        in->imm = newpos[i + 1 + in->imm] - (newpos[i] + 1);
-    }
-    for (int i = 0, j = 0; i < n; i++)
-      if (live[i])
-        G->insns[j++] = G->insns[i];
-    G->n = m;
-  }
-  free(live);
-  free(stack);
-  free(newpos);
-}
-
 /* iter probes (prov_iter.c).  The kernel calls the program once more
  * after the last object with the object pointer NULL: skip that call.
  * Returns the label the skip jumps to (past the epilogue). */
@@ -2167,7 +2064,7 @@ static void iter_epilogue(int skip) {
 }
 
 static int cg_target(Compiled *c, Target *t) {
-  Cg cg = {0};
+  Cg cg = {.em.max = CG_MAX_EMIT};
   G = &cg;
   cg.t = t;
   cg.c = c;
@@ -2210,21 +2107,19 @@ static int cg_target(Compiled *c, Target *t) {
   int rc = 0;
   if (cg.failed) {
     rc = -1;
-  } else if (resolve_labels() < 0) {
+  } else if (em_resolve(&cg.em) < 0) {
     diag_error(t->probe->loc, "probe %s is too large: a jump spans more than 32767 instructions",
                t->name);
     rc = -1;
-  } else if ((remove_dead_code(), cg.n > 1000000)) {
+  } else if ((em_remove_dead_code(&cg.em), cg.em.n > 1000000)) {
     diag_error(t->probe->loc, "probe %s needs %d instructions; the kernel allows 1000000", t->name,
-               cg.n);
+               cg.em.n);
     rc = -1;
   }
-  t->insns = ealloc(sizeof(struct bpf_insn) * cg.n);
-  memcpy(t->insns, cg.insns, sizeof(struct bpf_insn) * cg.n);
-  t->ninsns = cg.n;
-  free(cg.insns);
-  free(cg.labels);
-  free(cg.fixups);
+  t->insns = ealloc(sizeof(struct bpf_insn) * cg.em.n);
+  memcpy(t->insns, cg.em.insns, sizeof(struct bpf_insn) * cg.em.n);
+  t->ninsns = cg.em.n;
+  em_free(&cg.em);
   free(cg.vars);
   G = NULL;
   return rc;

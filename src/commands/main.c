@@ -7,6 +7,7 @@
 #include "commands/flamegraph.h"
 #include "commands/convert.h"
 #include "commands/snoop.h"
+#include "runtime/session.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static void usage(FILE *f) {
@@ -225,43 +225,15 @@ int main(int argc, char **argv) {
   }
 
   opt.dry_run = dry_run;
-  Compiled *c = sema_program(prog, &opt);
-  if (!c)
-    goto out;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  c->start_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-  c->ctf_records = format == OUT_CTF;
-  if (cg_program(c, &opt) < 0)
-    goto out;
-  if (dump && strcmp(dump, "ast")) {
-    FILE *f = dry_run ? stdout : stderr;
-    for (int i = 0; i < c->ntargets; i++) {
-      fprintf(f, "%s:\n", c->targets[i]->name);
-      disasm_print(f, c->targets[i]->insns, c->targets[i]->ninsns, c);
-    }
-  } else if (opt.verbose && !dry_run) {
-    for (int i = 0; i < c->ntargets; i++) {
-      fprintf(stderr, "%s: %d instructions\n", c->targets[i]->name, c->targets[i]->ninsns);
-      disasm_print(stderr, c->targets[i]->insns, c->targets[i]->ninsns, c);
-    }
-  }
-  if (dry_run) {
-    rc = 0;
-    goto out;
-  }
-  if (load_program(c, &opt) < 0)
-    goto out;
-  if (verify) { /* the verifier accepted every program; do not attach */
-    rc = 0;
-    goto out;
-  }
-  Output o = {.f = out, .format = format == OUT_CTF ? OUT_TEXT : format, .c = c};
-  if (format == OUT_CTF && rt_ctf_open(&o, out_file) < 0)
-    goto out;
-  rc = rt_run(c, &opt, &o);
-  if (o.ctf && rt_ctf_close(&o) < 0 && rc == 0)
-    rc = 1;
+  Session session = {
+      .prog = prog, .opt = &opt,
+      .out = {.f = out, .format = format == OUT_CTF ? OUT_TEXT : format},
+      .ctf_dir = format == OUT_CTF ? out_file : NULL,
+      .compile_only = dry_run, .verify_only = verify,
+      .dump_dis = dump && strcmp(dump, "ast"), .show_programs = opt.verbose,
+  };
+  rc = session_run(&session);
+  session_close(&session);
 out:
   child_kill();
   if (out != stdout)

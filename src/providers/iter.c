@@ -129,7 +129,7 @@ int prov_attach_iter(int prog_fd, int pid) {
   return link < 0 ? -errno : link;
 }
 
-int prov_iter_run(int link, void (*drain)(void), const bool *stop) {
+int prov_iter_run(int link, void (*drain)(void *arg), void *arg, const bool *stop) {
   int fd = bpf_iter_create(link);
   if (fd < 0)
     return -errno;
@@ -141,7 +141,7 @@ int prov_iter_run(int link, void (*drain)(void), const bool *stop) {
       continue; /* the kernel pauses a walk after a million objects */
     if (n < 0)
       err = -errno;
-    drain();
+    drain(arg);
     if (n <= 0)
       break;
   }

@@ -16,6 +16,7 @@
  * prints (maps at exit, print(), time()) still goes to the text output.
  */
 #include "etrace.h"
+#include "load/load.h"
 #include "formats/ctf.h"
 
 #include <bpf/bpf.h>
@@ -152,7 +153,8 @@ int rt_ctf_close(Output *o) {
   int ncpu = libbpf_num_possible_cpus();
   uint64_t *lost = calloc(ncpu, sizeof *lost);
   uint32_t key = 0;
-  if (load_drops_fd >= 0 && lost && !bpf_map_lookup_elem(load_drops_fd, &key, lost))
+  int drops_fd = load_map_fd(o->c, ".drops");
+  if (drops_fd >= 0 && lost && !bpf_map_lookup_elem(drops_fd, &key, lost))
     for (int i = 0; i < ncpu; i++)
       ctf_set_discarded(o->ctf, i, lost[i]);
   free(lost);

@@ -1,13 +1,16 @@
 /* run.c - attach, run BEGIN, the event loop, and the exit sequence.
  *
- * The loop waits on one epoll set holding the ring buffer and a signalfd;
- * there is no poll timeout anywhere, so exit() takes effect as soon as
- * its record arrives.  The exit sequence is: stop reading new work,
+ * The loop (loop.c) waits on the ring buffer (read with ring.c), a
+ * signalfd and whatever a caller adds; there is no poll timeout, so
+ * exit() takes effect as soon as its record arrives.  The exit sequence is: stop reading new work,
  * detach every probe, drain what is already in the ring buffer, run END,
  * drain again, print the maps, report drops.
  */
 #include "etrace.h"
+#include "load/load.h"
 #include "providers/prov.h"
+#include "runtime/loop.h"
+#include "runtime/ring.h"
 #include "runtime/rt.h"
 
 #include <bpf/bpf.h>
@@ -16,45 +19,40 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+/* One program's run: what it prints to, its ring buffer, its links. */
 typedef struct Run {
   Compiled *c;
   const Options *opt;
   Output *o;
-  struct ring_buffer *rb;
-  int *links;
-  int nlinks;
+  Ring ring;
+  Links links;
   bool exiting;        /* exit() seen: ignore later records */
   int exit_code;
-  bool child_exited;
 } Run;
 
-static Run R;
-
-static void out_write(const char *s, size_t n) {
-  fwrite(s, 1, n, R.o->f);
+static void out_write(Run *r, const char *s, size_t n) {
+  fwrite(s, 1, n, r->o->f);
 }
 
-static void out_flush(void) { fflush(R.o->f); }
+static void out_flush(Run *r) { fflush(r->o->f); }
 
 /* ------------------------------------------------------------ records */
 
-static void do_time(const Site *s) {
+static void do_time(Run *r, const Site *s) {
   char out[256];
   time_t now = time(NULL);
   struct tm tm;
   localtime_r(&now, &tm);
   size_t n = strftime(out, sizeof out, s->fmt, &tm);
-  rt_emit_text(R.o, "time", out, n);
+  rt_emit_text(r->o, "time", out, n);
 }
 
-static void do_cat(const Site *s, const void *data) {
+static void do_cat(Run *r, const Site *s, const void *data) {
   Buf path = {0};
   rt_printf(&path, s->fmt, s->args, data);
   FILE *f = fopen(path.data ? path.data : "", "r");
@@ -64,29 +62,29 @@ static void do_cat(const Site *s, const void *data) {
     char tmp[4096];
     size_t n;
     while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-      out_write(tmp, n);
+      out_write(r, tmp, n);
     fclose(f);
   }
   buf_free(&path);
 }
 
-static void do_system(const Site *s, const void *data) {
+static void do_system(Run *r, const Site *s, const void *data) {
   Buf cmd = {0};
   rt_printf(&cmd, s->fmt, s->args, data);
-  out_flush();
+  out_flush(r);
   FILE *p = popen(cmd.data ? cmd.data : "", "r");
   if (p) {
     char tmp[4096];
     size_t n;
     while ((n = fread(tmp, 1, sizeof tmp, p)) > 0)
-      out_write(tmp, n);
+      out_write(r, tmp, n);
     pclose(p);
   }
   buf_free(&cmd);
 }
 
 /* join(): the argv strings up to the first empty one, separated. */
-static void do_join(const Site *s, const char *data) {
+static void do_join(Run *r, const Site *s, const char *data) {
   Buf b = {0};
   for (int i = 0; i < s->args->nfields; i++) {
     const char *str = data + s->args->offsets[i];
@@ -99,45 +97,46 @@ static void do_join(const Site *s, const char *data) {
     buf_put(&b, str, len);
   }
   buf_put(&b, "\n", 1);
-  rt_emit_text(R.o, "join", b.data, b.len);
+  rt_emit_text(r->o, "join", b.data, b.len);
   buf_free(&b);
 }
 
 /* print(*p) / dump(p): the copied bytes of a kernel object. */
-static void do_object(const Site *s, const void *data, size_t size) {
+static void do_object(Run *r, const Site *s, const void *data, size_t size) {
   int full = s->args->size;
   int have = size < (size_t)full ? (int)size : full;
   Buf b = {0};
   if (!strcmp(s->fmt, "print")) {
-    bool json = R.o->format == OUT_JSON;
+    bool json = r->o->format == OUT_JSON;
     rt_object_text(&b, s->args->btf_id, data, have, json);
     if (json) {
       Buf j = {0};
       buf_printf(&j, "{\"type\": \"value\", \"data\": %s}\n", b.data ? b.data : "null");
-      out_write(j.data, j.len);
+      out_write(r, j.data, j.len);
       buf_free(&j);
     } else {
       buf_put(&b, "\n", 1);
-      out_write(b.data, b.len);
+      out_write(r, b.data, b.len);
     }
   } else if (!strcmp(s->fmt, "kernel")) { /* rendered by bpf_snprintf_btf */
     buf_put(&b, data, strnlen(data, size));
     buf_put(&b, "\n", 1);
-    rt_emit_text(R.o, "dump", b.data, b.len);
+    rt_emit_text(r->o, "dump", b.data, b.len);
   } else {
     unsigned char *copy = calloc(1, full);
     memcpy(copy, data, have);
     if (rt_object_dump(&b, s->args->btf_id, copy, have, full, !strcmp(s->fmt, "compact")) < 0)
       buf_printf(&b, "(cannot dump %s)\n", ty_name(s->args));
-    rt_emit_text(R.o, "dump", b.data, b.len);
+    rt_emit_text(r->o, "dump", b.data, b.len);
     free(copy);
   }
   buf_free(&b);
 }
 
-static int on_record(void *ctx, void *data, size_t size) {
-  if (R.exiting || size < 8)
-    return 0;
+static void on_record(void *arg, const Ring *ring, const void *data, size_t size) {
+  Run *r = arg;
+  if (r->exiting || size < 8)
+    return;
   uint64_t h;
   memcpy(&h, data, 8);
   RecKind kind = h >> 32;
@@ -155,63 +154,63 @@ static int on_record(void *ctx, void *data, size_t size) {
   case REC_TIME:
   case REC_JOIN:
   case REC_PRINT_VALUE: {
-    if (id >= (uint32_t)R.c->nsites)
+    if (id >= (uint32_t)r->c->nsites)
       break;
-    const Site *s = R.c->sites[id];
+    const Site *s = r->c->sites[id];
     if (size < 8 + (size_t)s->args->size)
       break;
-    if (kind == REC_PRINTF && R.o->ctf)
-      rt_ctf_printf(R.o, (int)id, p, size - 8);
+    if (kind == REC_PRINTF && r->o->ctf)
+      rt_ctf_printf(r->o, (int)id, p, size - 8);
     else if (kind == REC_PRINTF)
-      rt_emit_printf(R.o, s->fmt, s->args, p);
+      rt_emit_printf(r->o, s->fmt, s->args, p);
     else if (kind == REC_CAT)
-      do_cat(s, p);
+      do_cat(r, s, p);
     else if (kind == REC_SYSTEM)
-      do_system(s, p);
+      do_system(r, s, p);
     else if (kind == REC_TIME)
-      do_time(s);
+      do_time(r, s);
     else if (kind == REC_JOIN)
-      do_join(s, p);
+      do_join(r, s, p);
     else
-      rt_emit_value(R.o, s->args->fields[0], p);
+      rt_emit_value(r->o, s->args->fields[0], p);
     break;
   }
   case REC_OBJECT:
-    if (id < (uint32_t)R.c->nsites)
-      do_object(R.c->sites[id], p, size - 8);
+    if (id < (uint32_t)r->c->nsites)
+      do_object(r, r->c->sites[id], p, size - 8);
     break;
   case REC_PID: /* a process ustack/usym saw first: read its maps now */
     sym_pid_seen((int)id);
-    if (size >= 24 && b >= 0 && b < R.c->ntargets && R.c->targets[b]->u_path)
-      sym_pid_bias((int)id, R.c->targets[b]->u_path, (uint64_t)a);
+    if (size >= 24 && b >= 0 && b < r->c->ntargets && r->c->targets[b]->u_path)
+      sym_pid_bias((int)id, r->c->targets[b]->u_path, (uint64_t)a);
     break;
   case REC_EXIT:
-    R.exiting = true;
-    R.exit_code = (int)a;
+    r->exiting = true;
+    r->exit_code = (int)a;
     break;
   case REC_PRINT_MAP:
-    if (id < (uint32_t)R.c->nmaps)
-      rt_print_map(R.o, R.c->maps[id], a, b);
+    if (id < (uint32_t)r->c->nmaps)
+      rt_print_map(r->o, r->c->maps[id], a, b);
     break;
   case REC_CLEAR:
-    if (id < (uint32_t)R.c->nmaps)
-      rt_clear_map(R.c->maps[id]);
+    if (id < (uint32_t)r->c->nmaps)
+      rt_clear_map(r->c->maps[id]);
     break;
   case REC_ZERO:
-    if (id < (uint32_t)R.c->nmaps)
-      rt_zero_map(R.c->maps[id]);
+    if (id < (uint32_t)r->c->nmaps)
+      rt_zero_map(r->c->maps[id]);
     break;
   default:
     break;
   }
-  if (R.opt && R.o->f == stdout && R.opt->verbose)
-    out_flush();
-  return 0;
+  if (r->opt && r->o->f == stdout && r->opt->verbose)
+    out_flush(r);
 }
 
-static void drain(void) {
-  if (R.rb)
-    ring_buffer__consume(R.rb);
+static void drain(void *arg) {
+  Run *r = arg;
+  if (r->ring.consumer)
+    ring_consume(&r->ring, 1L << 62, on_record, r);
 }
 
 /* ------------------------------------------------------------ probes */
@@ -226,7 +225,7 @@ static int run_test_prog(Target *t) {
   return 0;
 }
 
-static int attach_target(Target *t) {
+static int attach_target(Run *r, Target *t) {
   if (t->type == PT_TRACEPOINT)
     return prov_attach_tracepoint(t->prog_fd, t->tp->id);
   if (t->type == PT_RAWTP)
@@ -235,7 +234,7 @@ static int attach_target(Target *t) {
     return prov_attach_perf_clock(t->prog_fd, 0, t->period_ns, t->freq_hz);
   if (t->type == PT_UPROBE || t->type == PT_URETPROBE || t->type == PT_USDT)
     return prov_attach_uprobe(t->prog_fd, t->u_path, t->u_offset, t->u_ref_ctr,
-                              t->type == PT_URETPROBE, R.opt->pid);
+                              t->type == PT_URETPROBE, r->opt->pid);
   if (t->type == PT_KPROBE || t->type == PT_KRETPROBE)
     return prov_attach_kprobe(t->prog_fd, t->k_func, t->k_offset, t->type == PT_KRETPROBE);
   if (t->type == PT_FENTRY || t->type == PT_FEXIT)
@@ -243,19 +242,14 @@ static int attach_target(Target *t) {
   return -EINVAL;
 }
 
-static void add_link(int fd) {
-  R.links = realloc(R.links, sizeof(int) * (R.nlinks + 1));
-  R.links[R.nlinks++] = fd;
-}
-
 /* software / hardware events and watchpoints (prov_perf.c), iterators
  * (prov_iter.c).  Events count on every CPU, one event each; a watchpoint
  * follows the -p / -c process, or watches every CPU without one.
  * Returns 0, 1 when t is not one of these, or -1 after an error. */
-static int attach_perf_iter(Target *t, int ncpu) {
+static int attach_perf_iter(Run *r, Target *t, int ncpu) {
   int fd;
   if (t->type == PT_ITER) {
-    fd = prov_attach_iter(t->prog_fd, R.opt->pid);
+    fd = prov_attach_iter(t->prog_fd, r->opt->pid);
     if (fd < 0) {
       /* bpf_map_elem, sockmap, cgroup ... walk a map or cgroup given by fd */
       diag_error(t->probe->loc, "cannot attach probe %s: %s%s", t->name, strerror(-fd),
@@ -264,12 +258,12 @@ static int attach_perf_iter(Target *t, int ncpu) {
       return -1;
     }
     t->iter_link = fd;
-    add_link(fd);
+    links_add(&r->links, fd);
     return 0;
   }
   if (t->type != PT_SOFTWARE && t->type != PT_HARDWARE && t->type != PT_WATCHPOINT)
     return 1;
-  int pid = R.opt->pid ? R.opt->pid : R.opt->cpid;
+  int pid = r->opt->pid ? r->opt->pid : r->opt->cpid;
   if (t->type == PT_WATCHPOINT && pid > 0)
     ncpu = 1;
   for (int cpu = 0; cpu < ncpu; cpu++) {
@@ -283,18 +277,18 @@ static int attach_perf_iter(Target *t, int ncpu) {
       diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, prov_perf_why(t, -fd));
       return -1;
     }
-    add_link(fd);
+    links_add(&r->links, fd);
   }
   return 0;
 }
 
 /* Read every iterator to its end, draining its records as it goes. */
-static int run_iters(void) {
-  for (int i = 0; i < R.c->ntargets; i++) {
-    Target *t = R.c->targets[i];
+static int run_iters(Run *r) {
+  for (int i = 0; i < r->c->ntargets; i++) {
+    Target *t = r->c->targets[i];
     if (t->type != PT_ITER)
       continue;
-    int err = prov_iter_run(t->iter_link, drain, &R.exiting);
+    int err = prov_iter_run(t->iter_link, drain, r, &r->exiting);
     if (err < 0) {
       diag_fatal("reading iterator %s failed: %s", t->name, strerror(-err));
       return -1;
@@ -303,19 +297,15 @@ static int run_iters(void) {
   return 0;
 }
 
-static int attach_all(void) {
+static int attach_all(Run *r) {
   int ncpu = libbpf_num_possible_cpus();
-  int sysfds[2];
-  int nsys = systp_attach(sysfds);
-  if (nsys < 0)
+  if (systp_attach(r->c, &r->links) < 0)
     return -1;
-  for (int i = 0; i < nsys; i++)
-    add_link(sysfds[i]);
-  for (int i = 0; i < R.c->ntargets; i++) {
-    Target *t = R.c->targets[i];
+  for (int i = 0; i < r->c->ntargets; i++) {
+    Target *t = r->c->targets[i];
     if (t->type == PT_BEGIN || t->type == PT_END || t->raw_syscall)
       continue;
-    int pe = attach_perf_iter(t, ncpu);
+    int pe = attach_perf_iter(r, t, ncpu);
     if (pe < 0)
       return -1;
     if (pe == 0)
@@ -326,7 +316,7 @@ static int attach_all(void) {
       for (int cpu = 0; cpu < ncpu; cpu++) {
         int fd = prov_attach_perf_clock(t->prog_fd, cpu, t->period_ns, t->freq_hz);
         if (fd >= 0) {
-          add_link(fd);
+          links_add(&r->links, fd);
           attached++;
         }
       }
@@ -336,44 +326,39 @@ static int attach_all(void) {
       }
       continue;
     }
-    int fd = attach_target(t);
+    int fd = attach_target(r, t);
     if (fd < 0) {
       diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, strerror(-fd));
       return -1;
     }
-    add_link(fd);
+    links_add(&r->links, fd);
   }
   return 0;
 }
 
-static void detach_all(void) {
-  for (int i = 0; i < R.nlinks; i++)
-    close(R.links[i]);
-  R.nlinks = 0;
-}
-
 /* Run every BEGIN (or END) program, in program order. */
-static int run_special(ProbeType type) {
-  for (int i = 0; i < R.c->ntargets; i++)
-    if (R.c->targets[i]->type == type && run_test_prog(R.c->targets[i]) < 0)
+static int run_special(Run *r, ProbeType type) {
+  for (int i = 0; i < r->c->ntargets; i++)
+    if (r->c->targets[i]->type == type && run_test_prog(r->c->targets[i]) < 0)
       return -1;
   return 0;
 }
 
-static int count_attached(void) {
+static int count_attached(Run *r) {
   /* bpftrace counts attach points after wildcard expansion */
-  return R.c->ntargets;
+  return r->c->ntargets;
 }
 
 /* ------------------------------------------------------------ drops */
 
-static void report_drops(void) {
-  if (load_drops_fd < 0)
+static void report_drops(const Compiled *c) {
+  int drops_fd = load_map_fd(c, ".drops");
+  if (drops_fd < 0)
     return;
   int ncpu = libbpf_num_possible_cpus();
   uint64_t *vals = calloc(ncpu, 8);
   for (uint32_t k = 0; k < 3; k++) {
-    if (bpf_map_lookup_elem(load_drops_fd, &k, vals))
+    if (bpf_map_lookup_elem(drops_fd, &k, vals))
       continue;
     uint64_t sum = 0;
     for (int i = 0; i < ncpu; i++)
@@ -406,121 +391,100 @@ static bool has_map(const Compiled *c, const char *name) {
   return false;
 }
 
-int rt_run(Compiled *c, const Options *opt, Output *o) {
-  R.c = c;
-  R.opt = opt;
-  R.o = o;
-  rt_set_probe_names(c->probe_names, c->nprobe_names);
+/* The ring buffer is readable: print what it holds; exit() stops. */
+static bool on_ring(Loop *l, int fd, void *arg) {
+  Run *r = arg;
+  drain(r);
+  return r->exiting;
+}
 
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGHUP);
-  sigaddset(&mask, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &mask, NULL);
-  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+static bool after_wakeup(void *arg) {
+  out_flush(arg);
+  return false;
+}
 
-  R.rb = ring_buffer__new(load_ringbuf_fd, on_record, NULL, NULL);
-  if (!R.rb) {
-    diag_fatal("cannot set up the ring buffer: %s", strerror(errno));
-    return 1;
-  }
-  if (attach_all() < 0) {
-    detach_all();
-    return 1;
-  }
-  if (!opt->quiet) {
-    int n = count_attached();
-    if (o->format == OUT_JSON)
-      fprintf(o->f, "{\"type\": \"attached_probes\", \"data\": {\"probes\": %d}}\n", n);
+/* Attach, BEGIN, start the -c child.  0, or -1 after an error. */
+static int start(Run *r) {
+  if (attach_all(r) < 0)
+    return -1;
+  if (!r->opt->quiet) {
+    int n = count_attached(r);
+    if (r->o->format == OUT_JSON)
+      fprintf(r->o->f, "{\"type\": \"attached_probes\", \"data\": {\"probes\": %d}}\n", n);
     else
-      fprintf(o->f, "Attaching %d probe%s...\n", n, n == 1 ? "" : "s");
+      fprintf(r->o->f, "Attaching %d probe%s...\n", n, n == 1 ? "" : "s");
   }
-  if (run_special(PT_BEGIN) < 0) {
-    detach_all();
+  if (run_special(r, PT_BEGIN) < 0)
+    return -1;
+  drain(r);
+  out_flush(r);
+  if (r->opt->pid && has_map(r->c, ".pids"))
+    sym_pid_seen(r->opt->pid); /* -p PID with ustack/usym: its maps, now */
+  if (r->opt->start_child)
+    r->opt->start_child();
+  return 0;
+}
+
+/* Exit sequence: detach, drain, END, drain, maps.  The first drain
+ * prints what was queued before the stop; after an exit() it discards
+ * what other CPUs queued behind the exit record (on_record ignores
+ * records while exiting).  END's own output is always printed. */
+static void finish(Run *r) {
+  links_close(&r->links);
+  drain(r);
+  r->exiting = false;
+  run_special(r, PT_END);
+  drain(r);
+  r->exiting = false;
+  out_flush(r);
+  rt_print_all_maps(r->o);
+  out_flush(r);
+  report_drops(r->c);
+}
+
+static bool has_iter(const Compiled *c) {
+  for (int i = 0; i < c->ntargets; i++)
+    if (c->targets[i]->type == PT_ITER)
+      return true;
+  return false;
+}
+
+int rt_run(Compiled *c, const Options *opt, Output *o, const RunHooks *hooks) {
+  Run run = {.c = c, .opt = opt, .o = o}, *r = &run;
+  rt_set_probe_names(c->probe_names, c->nprobe_names);
+  Loop loop;
+  if (loop_init(&loop, opt->pid, opt->child_pid) < 0) {
+    diag_fatal("cannot set up the event loop: %s", strerror(errno));
+    loop_fini(&loop);
     return 1;
   }
-  drain();
-  out_flush();
-  if (opt->pid && has_map(c, ".pids"))
-    sym_pid_seen(opt->pid); /* -p PID with ustack/usym: its maps, now */
-  if (opt->start_child)
-    opt->start_child();
-
-  int ep = epoll_create1(EPOLL_CLOEXEC);
-  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0};
-  epoll_ctl(ep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(R.rb), &ev);
-  ev.data.u32 = 1;
-  epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-  /* -p PID: a pidfd becomes readable when that process exits */
-  int pidfd = opt->pid ? (int)syscall(SYS_pidfd_open, opt->pid, 0) : -1;
-  if (pidfd >= 0) {
-    ev.data.u32 = 2;
-    epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
+  int rb_fd = load_map_fd(c, ".ringbuf");
+  if (rb_fd < 0 || ring_map(&r->ring, rb_fd, 0) < 0) {
+    diag_fatal("cannot set up the ring buffer: %s", strerror(errno));
+    loop_fini(&loop);
+    return 1;
   }
-
-  bool stop = R.exiting;
+  if (start(r) < 0) {
+    links_free(&r->links);
+    ring_unmap(&r->ring);
+    loop_fini(&loop);
+    return 1;
+  }
+  loop_add(&loop, rb_fd, on_ring, r);
+  loop.after = after_wakeup;
+  loop.after_arg = r;
+  if (hooks && hooks->loop_ready)
+    hooks->loop_ready(&loop, hooks->arg);
   /* iter probes: the program ends when the iterators have been read */
-  for (int i = 0; i < c->ntargets && !stop; i++)
-    if (c->targets[i]->type == PT_ITER) {
-      if (run_iters() < 0)
-        R.exit_code = 1;
-      stop = true;
-    }
-  while (!stop) {
-    struct epoll_event evs[4];
-    int n = epoll_wait(ep, evs, 4, -1);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      break;
-    }
-    for (int i = 0; i < n; i++) {
-      if (evs[i].data.u32 == 0) {
-        drain();
-        if (R.exiting)
-          stop = true;
-        continue;
-      }
-      if (evs[i].data.u32 == 2) {
-        stop = true;
-        continue;
-      }
-      struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGCHLD) {
-          if (opt->child_pid && waitpid(opt->child_pid, NULL, WNOHANG) == opt->child_pid) {
-            R.child_exited = true;
-            child_reaped();
-            stop = true;
-          }
-        } else {
-          stop = true;
-        }
-      }
-    }
-    out_flush();
+  if (!r->exiting && has_iter(c)) {
+    if (run_iters(r) < 0)
+      r->exit_code = 1;
+  } else if (!r->exiting) {
+    loop_run(&loop);
   }
-  /* Exit sequence: detach, drain, END, drain, maps.  The first drain
-   * prints what was queued before the stop; after an exit() it discards
-   * what other CPUs queued behind the exit record (on_record ignores
-   * records while R.exiting).  END's own output is always printed. */
-  detach_all();
-  drain();
-  R.exiting = false;
-  run_special(PT_END);
-  drain();
-  R.exiting = false;
-  out_flush();
-  rt_print_all_maps(o);
-  out_flush();
-  report_drops();
-  ring_buffer__free(R.rb);
-  close(ep);
-  close(sfd);
-  if (pidfd >= 0)
-    close(pidfd);
-  free(R.links);
-  return R.exit_code;
+  finish(r);
+  ring_unmap(&r->ring);
+  links_free(&r->links);
+  loop_fini(&loop);
+  return r->exit_code;
 }

@@ -19,7 +19,7 @@ else
 fi
 
 if ! $CC $FLAGS -g -Itests/rt -o $out/rt_test tests/rt/harness.c tests/rt/cases_*.c \
-    $RT_SRCS src/runtime/btfprint.c src/sema/btf.c src/base/util.c src/front/diag.c src/sema/types.c src/symbols/*.c -lbpf -lelf -lz 2>$out/build.txt; then
+    $RT_SRCS src/runtime/btfprint.c src/sema/btf.c src/base/util.c src/front/diag.c src/sema/types.c src/symbols/*.c src/arch/*.c -lbpf -lelf -lz 2>$out/build.txt; then
   echo "FAIL rt_build"; cat $out/build.txt
   exit 0
 fi

@@ -15,7 +15,7 @@ same() {
 
 if ! ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
     -Werror -Isrc -o $t tests/tracefs/t.c src/sema/tracefs.c src/providers/prov.c src/providers/uprobe.c src/providers/kprobe.c \
-    src/providers/iter.c src/symbols/elfsym.c src/sema/btf.c src/sema/dwarf.c src/sema/types.c src/base/util.c src/front/diag.c \
+    src/providers/iter.c src/symbols/elfsym.c src/arch/*.c src/sema/btf.c src/sema/dwarf.c src/sema/types.c src/base/util.c src/front/diag.c \
     -lbpf -ldw -lelf -lz 2>$out/build.log; then
   fail build "$(cat $out/build.log)"
   exit 0

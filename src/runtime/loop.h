@@ -1,0 +1,55 @@
+/* loop.h - the one event loop: epoll over the ring buffers, a signalfd,
+ * the -p process's pidfd, timers, and any fd a caller adds.
+ *
+ * SIGINT, SIGTERM and SIGHUP stop it; SIGCHLD stops it when the -c child
+ * exits (the child is reaped here); the -p process exiting stops it.
+ * There is no poll timeout unless a caller asks for one (the recorder
+ * polls its rings every few ms instead of being woken per event).
+ *
+ * Hooking into it (the exporter, a caller serving requests while
+ * programs run): loop_add(loop, fd, handler, arg) before loop_run; the
+ * handler runs whenever fd is readable and returns true to stop the
+ * loop.  Several compiled programs can share one Loop: each adds its own
+ * ring buffer with its handler.
+ */
+#ifndef ETRACE_LOOP_H
+#define ETRACE_LOOP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct Loop Loop;
+/* fd is readable.  Return true to stop the loop. */
+typedef bool (*LoopFn)(Loop *l, int fd, void *arg);
+
+typedef struct LoopFd {
+  int fd;
+  LoopFn fn;
+  void *arg;
+  bool owned;          /* closed by loop_fini (timers) */
+} LoopFd;
+
+struct Loop {
+  int ep, sfd, pidfd;
+  pid_t child;         /* -c: stop when it exits */
+  bool child_exited;
+  LoopFd *fds;
+  int nfds;
+  int poll_ms;         /* wait at most this long (-1: no timeout) */
+  /* after every wake-up (and poll_ms timeout): returns true while work
+   * remains, so that the next wait does not sleep */
+  bool (*after)(void *arg);
+  void *after_arg;
+};
+
+/* Block the stop signals and take them through a signalfd; watch pid
+ * (-p, 0: none) and the child (-c, 0: none).  0 or -1 (errno). */
+int loop_init(Loop *l, int pid, pid_t child);
+void loop_add(Loop *l, int fd, LoopFn fn, void *arg);
+/* A timer firing after `seconds`, then every `seconds` when repeat. */
+int loop_add_timer(Loop *l, double seconds, bool repeat, LoopFn fn, void *arg);
+/* Run until a handler, a signal, the child or the -p process stops it. */
+void loop_run(Loop *l);
+void loop_fini(Loop *l);
+
+#endif

@@ -1,0 +1,37 @@
+/* session.h - the one compile-and-run entry point: check a parsed (or
+ * parse a) program, generate its code, load it, attach, run the event
+ * loop, detach.  The main command, `etrace snoop`, the live flame-graph
+ * sampler and the exporter all run programs through it.
+ *
+ * To serve something while the program runs (the exporter's HTTP
+ * socket), set hooks.loop_ready: it gets the Loop before it runs and can
+ * loop_add(loop, fd, handler, arg) (runtime/loop.h).  The maps stay
+ * readable after session_run (s->c->maps) until session_close, so a
+ * caller can read them after the run ends. */
+#ifndef ETRACE_SESSION_H
+#define ETRACE_SESSION_H
+
+#include "etrace.h"
+
+typedef struct Session {
+  /* the program: prog when the caller parsed it, else src is parsed */
+  Program *prog;
+  const Source *src;
+  Options *opt;
+  Output out;            /* f, format, no_exit_maps (out.c is set here) */
+  const char *ctf_dir;   /* -f ctf: printf events to this trace */
+  bool compile_only;     /* --dry-run: no kernel objects */
+  bool verify_only;      /* --verify: load (the verifier runs), no attach */
+  bool dump_dis;         /* -d dis: each program as BPF assembly */
+  bool show_programs;    /* -v: the same on stderr, with sizes */
+  RunHooks hooks;
+  /* results */
+  Compiled *c;
+} Session;
+
+/* Returns the exit code: the program's, or 1 after an error (printed). */
+int session_run(Session *s);
+/* Close the programs, maps and dispatcher of s->c. */
+void session_close(Session *s);
+
+#endif
