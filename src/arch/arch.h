@@ -34,7 +34,6 @@ typedef struct ArchUsdtReg {
 
 typedef struct Arch {
   const char *name;           /* "x86_64": uname -m, and in messages */
-  int pt_regs_size;           /* sizeof(struct pt_regs) */
   int ip, sp;                 /* instruction and stack pointer offsets */
   int retval;                 /* return value (uretprobe, kretprobe) */
   int syscall_nr;             /* the system-call number (orig_ax on x86-64) */
@@ -47,9 +46,11 @@ typedef struct Arch {
   int stack_arg0;
   const ArchReg *regs;        /* every pt_regs field, by the name reg() takes */
   int nregs;
-  /* USDT: parse one register name at *s (which the spec syntax of this
-   * architecture introduces, e.g. "%" on x86-64); on success advance *s
-   * and set the offset and width.  false when it is not a register. */
+  /* USDT: parse one register name at *s ("%eax" on x86-64); on success
+   * advance *s and set the offset and width.  false when it is not a
+   * register.  (The memory-operand syntax around it, "-8(%rbp)", is
+   * parsed by symbols/elfsym.c; an architecture writing it differently,
+   * arm64's "[sp, 16]", extends that parser.) */
   bool (*usdt_reg)(const char **s, int *off, int *size);
 } Arch;
 

@@ -74,7 +74,6 @@ static bool usdt_reg(const char **sp, int *off, int *size) {
 
 const Arch arch_x86_64 = {
     .name = "x86_64",
-    .pt_regs_size = 168,
     .ip = IP,
     .sp = SP,
     .retval = AX,
