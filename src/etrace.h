@@ -497,6 +497,12 @@ typedef struct Options {
   int cpid;             /* -c child pid (0 if none) */
   int child_pid;        /* same, for the event loop's waitpid */
   void (*start_child)(void); /* let the -c child exec (after attach) */
+  /* One more fd for the event loop (etrace exporter's HTTP server): when
+   * loop_ready is set and loop_fd is readable, loop_ready(loop_ctx) runs
+   * between ring-buffer drains.  It must not block. */
+  int loop_fd;
+  void (*loop_ready)(void *ctx);
+  void *loop_ctx;
 } Options;
 
 /* Resolve names, infer types across probes, expand attach points.
@@ -744,6 +750,9 @@ int systp_load(Compiled *c);      /* after the targets are loaded */
 struct Links;
 int systp_attach(Compiled *c, struct Links *l); /* the dispatchers' links; 0 or -1 */
 void systp_close(Compiled *c);    /* the dispatcher programs and arrays */
+/* The loaded dispatcher program of sys_enter (0) or sys_exit (1), or -1:
+ * the kernel accounts run time to it, not to the targets it tail-calls. */
+int systp_dispatcher_fd(const Compiled *c, int is_exit);
 
 /* ---------------------------------------------------------------- load.c */
 
@@ -796,19 +805,10 @@ void rt_printf(Buf *b, const char *fmt, const Type *args, const void *data);
  * flame_add_folded(). */
 int rt_folded_stacks(const MapInfo *m, Buf *out, const char *kernel_suffix);
 
-/* Ways into a run's event loop (runtime/loop.h): loop_ready is called
- * once the loop holds the ring buffer, before it runs; it may loop_add()
- * its own fds with handlers (the exporter's listening socket). */
-struct Loop;
-typedef struct RunHooks {
-  void (*loop_ready)(struct Loop *loop, void *arg);
-  void *arg;
-} RunHooks;
-
-/* Attach, run BEGIN, the event loop until exit() / signal / child exit,
- * then detach, END and the maps (runtime/session.h drives it).  Returns
- * the process exit code.  hooks may be NULL. */
-int rt_run(Compiled *c, const Options *opt, Output *o, const RunHooks *hooks);
+/* Attach, run BEGIN, the event loop until exit() / signal / child exit
+ * (opt->loop_fd joins it), then detach, END and the maps
+ * (runtime/session.h drives it).  Returns the process exit code. */
+int rt_run(Compiled *c, const Options *opt, Output *o);
 
 /* ---------------------------------------------------------------- sym/ */
 

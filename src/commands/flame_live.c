@@ -49,8 +49,8 @@ static char *live_program(const FlameLive *l) {
   return b.data;
 }
 
-/* Once the probes are attached. */
-static void announce(struct Loop *loop, void *arg) {
+/* Once the programs are loaded. */
+static void announce(void *arg) {
   const FlameLive *l = arg;
   if (!l->off_cpu || l->verbose)
     fprintf(stderr, "etrace flamegraph: sampling %s%s... Hit Ctrl-C to end.\n",
@@ -73,7 +73,7 @@ int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {
   /* the maps printed at exit go to /dev/null; the symbols they load stay
    * cached for the folded lines below */
   Session s = {.src = &src, .opt = &opt, .out = {.f = null, .format = OUT_TEXT},
-               .hooks = {.loop_ready = announce, .arg = (void *)l}};
+               .loaded = announce, .loaded_arg = (void *)l};
   session_run(&s);
   Compiled *c = s.c;
   if (!c || c->ntargets == 0 || c->targets[0]->prog_fd < 0)

@@ -79,6 +79,10 @@ int systp_attach(Compiled *c, Links *l) {
   return c->sysdisp ? sysdisp_attach(c->sysdisp, l, false) : 0;
 }
 
+int systp_dispatcher_fd(const Compiled *c, int is_exit) {
+  return c->sysdisp ? c->sysdisp->dispatcher[is_exit ? 1 : 0] : -1;
+}
+
 void systp_close(Compiled *c) {
   if (c->sysdisp)
     sysdisp_close(c->sysdisp);

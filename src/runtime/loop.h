@@ -6,11 +6,12 @@
  * There is no poll timeout unless a caller asks for one (the recorder
  * polls its rings every few ms instead of being woken per event).
  *
- * Hooking into it (the exporter, a caller serving requests while
- * programs run): loop_add(loop, fd, handler, arg) before loop_run; the
+ * Hooking into it: loop_add(loop, fd, handler, arg) before loop_run; the
  * handler runs whenever fd is readable and returns true to stop the
- * loop.  Several compiled programs can share one Loop: each adds its own
- * ring buffer with its handler.
+ * loop.  A program run through session.h gets one such fd from
+ * Options.loop_fd / loop_ready (the exporter's HTTP server).  Several
+ * compiled programs can share one Loop: each adds its own ring buffer
+ * (ring.h) with its handler.
  */
 #ifndef ETRACE_LOOP_H
 #define ETRACE_LOOP_H

@@ -398,6 +398,13 @@ static bool on_ring(Loop *l, int fd, void *arg) {
   return r->exiting;
 }
 
+/* Options.loop_fd is readable (the exporter's server). */
+static bool on_caller_fd(Loop *l, int fd, void *arg) {
+  const Options *opt = arg;
+  opt->loop_ready(opt->loop_ctx);
+  return false;
+}
+
 static bool after_wakeup(void *arg) {
   out_flush(arg);
   return false;
@@ -449,7 +456,7 @@ static bool has_iter(const Compiled *c) {
   return false;
 }
 
-int rt_run(Compiled *c, const Options *opt, Output *o, const RunHooks *hooks) {
+int rt_run(Compiled *c, const Options *opt, Output *o) {
   Run run = {.c = c, .opt = opt, .o = o}, *r = &run;
   rt_set_probe_names(c->probe_names, c->nprobe_names);
   Loop loop;
@@ -473,8 +480,8 @@ int rt_run(Compiled *c, const Options *opt, Output *o, const RunHooks *hooks) {
   loop_add(&loop, rb_fd, on_ring, r);
   loop.after = after_wakeup;
   loop.after_arg = r;
-  if (hooks && hooks->loop_ready)
-    hooks->loop_ready(&loop, hooks->arg);
+  if (opt->loop_ready)
+    loop_add(&loop, opt->loop_fd, on_caller_fd, (void *)opt);
   /* iter probes: the program ends when the iterators have been read */
   if (!r->exiting && has_iter(c)) {
     if (run_iters(r) < 0)

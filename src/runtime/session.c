@@ -50,7 +50,9 @@ int session_run(Session *s) {
   s->out.c = s->c;
   if (s->ctf_dir && rt_ctf_open(&s->out, s->ctf_dir) < 0)
     return 1;
-  int rc = rt_run(s->c, s->opt, &s->out, &s->hooks);
+  if (s->loaded)
+    s->loaded(s->loaded_arg);
+  int rc = rt_run(s->c, s->opt, &s->out);
   if (s->out.ctf && rt_ctf_close(&s->out) < 0 && rc == 0)
     rc = 1;
   return rc;

@@ -4,10 +4,14 @@
  * sampler and the exporter all run programs through it.
  *
  * To serve something while the program runs (the exporter's HTTP
- * socket), set hooks.loop_ready: it gets the Loop before it runs and can
- * loop_add(loop, fd, handler, arg) (runtime/loop.h).  The maps stay
- * readable after session_run (s->c->maps) until session_close, so a
- * caller can read them after the run ends. */
+ * socket), set opt->loop_fd and opt->loop_ready: the event loop
+ * (runtime/loop.h) calls loop_ready(loop_ctx) whenever loop_fd is
+ * readable, between ring-buffer drains.  The maps stay readable after
+ * session_run (s->c->maps) until session_close, so a caller can read
+ * them while the program runs (from loop_ready) and after it ends.
+ * Several programs: one Session each, run one after the other; a caller
+ * wanting them concurrently builds on loop.h and ring.h directly (one
+ * Loop, each program's ring buffer added with its own handler). */
 #ifndef ETRACE_SESSION_H
 #define ETRACE_SESSION_H
 
@@ -24,7 +28,9 @@ typedef struct Session {
   bool verify_only;      /* --verify: load (the verifier runs), no attach */
   bool dump_dis;         /* -d dis: each program as BPF assembly */
   bool show_programs;    /* -v: the same on stderr, with sizes */
-  RunHooks hooks;
+  /* after loading, before attaching (flame graph: "sampling...") */
+  void (*loaded)(void *arg);
+  void *loaded_arg;
   /* results */
   Compiled *c;
 } Session;
