@@ -10,14 +10,14 @@ pkgs="$pkgs clang libclang-rt-14-dev"
 pkgs="$pkgs systemtap-sdt-dev"
 # babeltrace2 reads back every CTF trace the tests record (etrace record).
 pkgs="$pkgs babeltrace2"
-# tests/perfvm boots Debian's kernel under QEMU (TCG) from a busybox
+# tests/env/perfvm boots Debian's kernel under QEMU (TCG) from a busybox
 # initramfs: watchpoint hits, which this VM's hypervisor never delivers.
 pkgs="$pkgs qemu-system-x86 busybox-static"
-# libc6-dbg: libc's symbols for user stacks (tests/stacks names
+# libc6-dbg: libc's symbols for user stacks (tests/output/stacks names
 # __libc_start_call_main, which only the detached debug symbols have).
 pkgs="$pkgs libc6-dbg"
-# valgrind: tests/valgrind (memcheck over a run using every feature).
-# libcap2-bin: capsh, for the privilege tests (tests/privs).
+# valgrind: tests/env/valgrind (memcheck over a run using every feature).
+# libcap2-bin: capsh, for the privilege tests (tests/env/privs).
 pkgs="$pkgs valgrind libcap2-bin"
 # bpftrace is the reference the tests and benchmarks compare against.
 pkgs="$pkgs bpftrace"
@@ -35,7 +35,7 @@ if [ -n "$missing" ]; then
   apt-get update -qq
   apt-get install -y -qq $missing >/dev/null
 fi
-# tests/qemu boots Debian's own 6.1 kernel (kprobes, fentry, fexit) under
+# tests/env/qemu boots Debian's own 6.1 kernel (kprobes, fentry, fexit) under
 # qemu with software emulation, from an initramfs holding busybox-static;
 # the kernel is fetched into a cache, not installed.
 qemu_missing=""
@@ -49,8 +49,8 @@ if [ -n "$qemu_missing" ]; then
 fi
 "$(dirname "$0")"/qemu-kernel.sh >/dev/null
 # The flame-graph tests' npm packages (playwright-core, ajv, speedscope's
-# file-format schema), pinned by tests/flame/package-lock.json.
-flame="$(dirname "$0")/../tests/flame"
+# file-format schema), pinned by tests/output/flame/package-lock.json.
+flame="$(dirname "$0")/../tests/output/flame"
 if [ ! -d "$flame/node_modules/playwright-core" ] ||
    [ "$flame/package-lock.json" -nt "$flame/node_modules/.package-lock.json" ]; then
   (cd "$flame" && npm ci --no-audit --no-fund --loglevel=error)
