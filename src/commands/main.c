@@ -62,6 +62,49 @@ static void usage(FILE *f) {
 
 /* ------------------------------------------------------------ main */
 
+/* -d STAGE and -B MODE: 0, or -1 after an error. */
+static int check_modes(const char *dump, const char *bufmode) {
+  if (dump && strcmp(dump, "ast") && strcmp(dump, "dis") && strcmp(dump, "all")) {
+    diag_fatal("unknown -d stage '%s': expected ast, dis or all", dump);
+    return -1;
+  }
+  if (bufmode && strcmp(bufmode, "none") && strcmp(bufmode, "line") && strcmp(bufmode, "full")) {
+    diag_fatal("invalid -B mode '%s': expected none, line or full", bufmode);
+    return -1;
+  }
+  return 0;
+}
+
+/* -o FILE (NULL: stdout) with -B's buffering.  NULL after an error. */
+static FILE *open_output(const char *file, const char *bufmode) {
+  FILE *out = stdout;
+  if (file && !(out = fopen(file, "w"))) {
+    diag_fatal("cannot open output file '%s': %s", file, strerror(errno));
+    return NULL;
+  }
+  if (bufmode && !strcmp(bufmode, "none"))
+    setvbuf(out, NULL, _IONBF, 0);
+  else if (bufmode && !strcmp(bufmode, "full"))
+    setvbuf(out, NULL, _IOFBF, 1 << 16);
+  else
+    setvbuf(out, NULL, _IOLBF, 1 << 16);
+  return out;
+}
+
+/* -c CMD: the child, held until the probes are attached.  0, or -1. */
+static int spawn_child(const char *cmd, bool dry_run, Options *opt) {
+  if (dry_run) {
+    opt->cpid = 1; /* a placeholder pid: the program is never loaded */
+    return 0;
+  }
+  pid_t child = child_spawn(cmd);
+  if (child < 0)
+    return -1;
+  opt->cpid = opt->child_pid = child;
+  opt->start_child = child_start;
+  return 0;
+}
+
 enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE };
 
 int main(int argc, char **argv) {
@@ -137,14 +180,8 @@ int main(int argc, char **argv) {
     default: usage(stderr); return 1;
     }
   }
-  if (dump && strcmp(dump, "ast") && strcmp(dump, "dis") && strcmp(dump, "all")) {
-    diag_fatal("unknown -d stage '%s': expected ast, dis or all", dump);
+  if (check_modes(dump, bufmode) < 0)
     return 1;
-  }
-  if (bufmode && strcmp(bufmode, "none") && strcmp(bufmode, "line") && strcmp(bufmode, "full")) {
-    diag_fatal("invalid -B mode '%s': expected none, line or full", bufmode);
-    return 1;
-  }
 
   if (list) {
     const char *glob = optind < argc ? argv[optind] : NULL;
@@ -167,13 +204,9 @@ int main(int argc, char **argv) {
   Source src = {.name = prog_file ? (strcmp(prog_file, "-") ? prog_file : "stdin") : "-e",
                 .text = prog_text};
   char *file_text = NULL;
-  if (prog_file) {
-    file_text = read_file(prog_file, NULL);
-    if (!file_text) {
-      diag_fatal("cannot read program file '%s': %s", prog_file, strerror(errno));
-      return 1;
-    }
-    src.text = file_text;
+  if (prog_file && !(src.text = file_text = read_file(prog_file, NULL))) {
+    diag_fatal("cannot read program file '%s': %s", prog_file, strerror(errno));
+    return 1;
   }
   diag_source = &src;
 
@@ -199,30 +232,10 @@ int main(int argc, char **argv) {
   }
   if (!dry_run && privs_check() < 0) /* before any file, child or map */
     goto out;
-  if (out_file && !dry_run && format != OUT_CTF) {
-    out = fopen(out_file, "w");
-    if (!out) {
-      diag_fatal("cannot open output file '%s': %s", out_file, strerror(errno));
-      out = stdout;
-      goto out;
-    }
-  }
-  if (bufmode && !strcmp(bufmode, "none"))
-    setvbuf(out, NULL, _IONBF, 0);
-  else if (bufmode && !strcmp(bufmode, "full"))
-    setvbuf(out, NULL, _IOFBF, 1 << 16);
-  else
-    setvbuf(out, NULL, _IOLBF, 1 << 16);
-
-  if (cmd && !dry_run) {
-    pid_t child = child_spawn(cmd);
-    if (child < 0)
-      goto out;
-    opt.cpid = opt.child_pid = child;
-    opt.start_child = child_start;
-  } else if (cmd) {
-    opt.cpid = 1; /* a placeholder pid: the program is never loaded */
-  }
+  if (!(out = open_output(out_file && !dry_run && format != OUT_CTF ? out_file : NULL, bufmode)))
+    goto out;
+  if (cmd && spawn_child(cmd, dry_run, &opt) < 0)
+    goto out;
 
   opt.dry_run = dry_run;
   Session session = {
@@ -236,7 +249,7 @@ int main(int argc, char **argv) {
   session_close(&session);
 out:
   child_kill();
-  if (out != stdout)
+  if (out && out != stdout)
     fclose(out);
   free(file_text);
   free(inc_dirs);
