@@ -22,12 +22,11 @@ static void dump_programs(const Session *s) {
 
 /* sema and code generation.  0, or -1 after located errors. */
 static int compile(Session *s) {
-  Program *prog = s->prog ? s->prog : parse_program(s->src);
-  if (!prog)
-    return -1;
-  s->c = sema_program(prog, s->opt);
-  if (!s->c)
-    return -1;
+  if (!s->c) {
+    Program *prog = s->prog ? s->prog : parse_program(s->src);
+    if (!prog || !(s->c = sema_program(prog, s->opt)))
+      return -1;
+  }
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   s->c->start_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;

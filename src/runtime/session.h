@@ -18,7 +18,10 @@
 #include "etrace.h"
 
 typedef struct Session {
-  /* the program: prog when the caller parsed it, else src is parsed */
+  /* the program: c when the caller checked it already (sema_program:
+   * the exporter adjusts its maps before code generation), else prog when
+   * the caller parsed it, else src is parsed */
+  Compiled *c;
   Program *prog;
   const Source *src;
   Options *opt;
@@ -28,11 +31,10 @@ typedef struct Session {
   bool verify_only;      /* --verify: load (the verifier runs), no attach */
   bool dump_dis;         /* -d dis: each program as BPF assembly */
   bool show_programs;    /* -v: the same on stderr, with sizes */
-  /* after loading, before attaching (flame graph: "sampling...") */
+  /* after loading, before attaching (flame graph: "sampling...", the
+   * exporter's map fds) */
   void (*loaded)(void *arg);
   void *loaded_arg;
-  /* results */
-  Compiled *c;
 } Session;
 
 /* Returns the exit code: the program's, or 1 after an error (printed). */
