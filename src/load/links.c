@@ -15,6 +15,8 @@ void links_add(Links *l, int fd) {
   l->fds[l->n++] = fd;
 }
 
+void links_keep(void *links, int fd) { links_add(links, fd); }
+
 void links_close(Links *l) {
   for (int i = 0; i < l->n; i++)
     close(l->fds[i]);

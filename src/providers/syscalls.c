@@ -1,14 +1,23 @@
-/* syscalls.c - syscall tracepoints of the language, served by raw
- * tracepoints through the dispatcher of sysdispatch.c (the reason is
- * there).
+/* syscalls.c - syscall tracepoints served by raw tracepoints, through
+ * the dispatcher of sysdispatch.c (the reason is there).
  *
  * The target programs see the same record layout as the tracefs format
- * (cg.c builds it on the stack), so `args.NAME` works unchanged.
+ * (their prologue builds it on the stack), so `args.NAME` works unchanged.
+ *
+ * This provider is never written in a program: after semantic analysis
+ * it takes over tracepoint targets on syscalls:* (finish hook).
  */
 #include "etrace.h"
+#include "arch/arch.h"
+#include "codegen/insn.h"
+#include "providers/attach.h"
+#include "providers/provider.h"
 #include "providers/sysdispatch.h"
 
+#include <bpf/bpf.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct {
   const char *name;
@@ -16,6 +25,15 @@ static const struct {
 } syscall_table[] = {
 #include "syscall_table.h"
 };
+
+extern const Provider provider_syscalls, provider_tracepoint;
+
+/* A syscalls:sys_enter_NAME / sys_exit_NAME target. */
+typedef struct SysTarget {
+  TpFormat *fmt;       /* the tracefs format the record copies */
+  int nr;
+  bool exit;
+} SysTarget;
 
 int systp_nr(const char *event, bool *is_exit) {
   const char *name;
@@ -37,46 +55,98 @@ int systp_nr(const char *event, bool *is_exit) {
 /* Decide which syscall targets take the raw-tracepoint path: one program
  * per (direction, number); a second probe on the same syscall keeps the
  * perf-event path. */
-void systp_assign(Compiled *c) {
+static void finish(Compiled *c) {
   for (int i = 0; i < c->ntargets; i++) {
     Target *t = c->targets[i];
-    if (t->type != PT_TRACEPOINT || strcmp(t->tp_sys, "syscalls"))
+    TpFormat *fmt = t->data;
+    if (t->prov != &provider_tracepoint || strcmp(fmt->sys, "syscalls"))
       continue;
     bool is_exit;
-    int nr = systp_nr(t->tp_event, &is_exit);
+    int nr = systp_nr(fmt->event, &is_exit);
     if (nr < 0)
       continue;
     bool taken = false;
     for (int j = 0; j < i; j++) {
       Target *o = c->targets[j];
-      if (o->raw_syscall && o->sys_nr == nr && o->sys_exit == is_exit)
+      SysTarget *os = o->data;
+      if (o->prov == &provider_syscalls && os->nr == nr && os->exit == is_exit)
         taken = true;
     }
     if (taken)
       continue;
-    t->raw_syscall = true;
-    t->sys_nr = nr;
-    t->sys_exit = is_exit;
+    SysTarget *st = ealloc(sizeof *st);
+    *st = (SysTarget){fmt, nr, is_exit};
+    t->prov = &provider_syscalls;
+    t->data = st;
   }
 }
 
-int systp_load(Compiled *c) {
+static const TpFormat *record(const Target *t) { return ((SysTarget *)t->data)->fmt; }
+
+/* Rebuild the tracefs record on the stack so that args.NAME loads work
+ * unchanged, and point the saved context at it.  Enter: ctx->args[0] is
+ * the struct pt_regs *, whose argument registers are read one by one
+ * (only those the probe uses).  Exit: ctx->args[1] is the return value. */
+static int prologue(Cg *g, Target *t) {
+  const SysTarget *st = t->data;
+  if (!cg_probe_uses_field(t->probe, NULL))
+    return -1;
+  if (cg_probe_uses_stack(t->probe))
+    cg_keep_real_ctx(g, t->probe->loc);
+  int size = 16 + (st->exit ? 8 : 48);
+  int rec = slot(g, size, t->probe->loc);
+  emit_zero(g, rec, size);
+  emit(g, ST_IMM(BPF_DW, BPF_REG_10, rec + 8, st->nr));
+  if (st->exit) {
+    emit(g, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, 8));
+    emit(g, STX(BPF_DW, BPF_REG_10, BPF_REG_2, rec + 16));
+  } else {
+    emit(g, LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
+    for (int i = 0; i < st->fmt->nfields; i++) {
+      const TpField *f = &st->fmt->fields[i];
+      int arg = (f->offset - 16) / 8;
+      if (f->offset < 16 || arg >= arch_current()->nsyscall_args ||
+          !cg_probe_uses_field(t->probe, f->name))
+        continue;
+      emit_addr(g, BPF_REG_1, rec + 16 + 8 * arg);
+      emit(g, MOV64_IMM(BPF_REG_2, 8));
+      emit(g, MOV64_REG(BPF_REG_3, BPF_REG_6));
+      emit(g, ALU64_IMM(BPF_ADD, BPF_REG_3, arch_current()->syscall_args[arg]));
+      emit(g, CALL(BPF_FUNC_probe_read_kernel));
+    }
+  }
+  emit_addr(g, BPF_REG_1, rec);
+  cg_set_ctx(g, BPF_REG_1);
+  return -1;
+}
+
+static int prog_spec(Target *t, int attempt, ProgSpec *out) {
+  if (attempt > 0)
+    return -1;
+  *out = (ProgSpec){.type = BPF_PROG_TYPE_RAW_TRACEPOINT};
+  return 0;
+}
+
+/* Register every target program under its syscall number. */
+static int loaded(Compiled *c) {
   for (int i = 0; i < c->ntargets; i++) {
     Target *t = c->targets[i];
-    if (!t->raw_syscall)
+    if (t->prov != &provider_syscalls)
       continue;
+    const SysTarget *st = t->data;
     if (!c->sysdisp) {
       c->sysdisp = ealloc(sizeof(SysDispatch));
       sysdisp_init(c->sysdisp, "etrace_sys_enter", "etrace_sys_exit", NULL, NULL);
     }
-    if (sysdisp_add(c->sysdisp, t->sys_exit, t->sys_nr, t->prog_fd, &t->probe->loc, t->name) < 0)
+    if (sysdisp_add(c->sysdisp, st->exit, st->nr, t->prog_fd, &t->probe->loc, t->name) < 0)
       return -1;
   }
   return 0;
 }
 
-int systp_attach(Compiled *c, Links *l) {
-  return c->sysdisp ? sysdisp_attach(c->sysdisp, l, false) : 0;
+/* Attach the dispatchers. */
+static int attach_program(Compiled *c, const AttachEnv *env) {
+  return c->sysdisp ? sysdisp_attach(c->sysdisp, env->add_link, env->arg, false) : 0;
 }
 
 int systp_dispatcher_fd(const Compiled *c, int is_exit) {
@@ -87,3 +157,21 @@ void systp_close(Compiled *c) {
   if (c->sysdisp)
     sysdisp_close(c->sysdisp);
 }
+
+/* Served by the dispatcher: nothing of its own to attach. */
+static int attach(Target *t, const AttachEnv *env) { return 0; }
+
+const Provider provider_syscalls = {
+    .name = "syscalls",
+    .finish = finish,
+    .record = record,
+    /* the kernel stack is taken inside the helper: skip this program,
+     * bpf_trace_runN and __bpf_trace_EVENT so that it starts where a
+     * tracepoint's does */
+    .stack_skip = 3,
+    .prologue = prologue,
+    .prog_spec = prog_spec,
+    .loaded = loaded,
+    .attach_program = attach_program,
+    .attach = attach,
+};

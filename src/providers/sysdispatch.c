@@ -3,7 +3,7 @@
 #include "providers/sysdispatch.h"
 #include "arch/arch.h"
 #include "codegen/insn.h"
-#include "providers/prov.h"
+#include "providers/attach.h"
 
 #include <errno.h>
 #include <string.h>
@@ -76,7 +76,7 @@ int sysdisp_add(SysDispatch *d, bool is_exit, int nr, int prog_fd, const Loc *lo
   return 0;
 }
 
-int sysdisp_attach(SysDispatch *d, Links *l, bool verbose) {
+int sysdisp_attach(SysDispatch *d, void (*keep)(void *arg, int fd), void *arg, bool verbose) {
   for (int x = 0; x < 2; x++) {
     if (d->dispatcher[x] < 0)
       continue;
@@ -89,7 +89,7 @@ int sysdisp_attach(SysDispatch *d, Links *l, bool verbose) {
     if (verbose)
       fprintf(stderr, "etrace: syscalls:sys_%s_* through raw tracepoint %s\n",
               x ? "exit" : "enter", tp);
-    links_add(l, fd);
+    keep(arg, fd);
   }
   return 0;
 }

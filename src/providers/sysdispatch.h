@@ -40,9 +40,10 @@ void sysdisp_init(SysDispatch *d, const char *enter_name, const char *exit_name,
  * array and dispatcher on first use.  0, or -1 after an error. */
 int sysdisp_add(SysDispatch *d, bool is_exit, int nr, int prog_fd, const Loc *loc,
                 const char *what);
-/* Attach the dispatchers in use (links go to l).  With verbose, say so.
- * 0, or -1 after an error. */
-int sysdisp_attach(SysDispatch *d, Links *l, bool verbose);
+/* Attach the dispatchers in use, handing each link to keep(arg, fd)
+ * (links_keep for a Links list).  With verbose, say so.  0, or -1 after
+ * an error. */
+int sysdisp_attach(SysDispatch *d, void (*keep)(void *arg, int fd), void *arg, bool verbose);
 /* Close the programs and arrays (the links belong to the Links list). */
 void sysdisp_close(SysDispatch *d);
 

@@ -7,7 +7,7 @@
 #include "arch/arch.h"
 #include "codegen/insn.h"
 #include "load/load.h"
-#include "providers/prov.h"
+#include "providers/attach.h"
 #include "record/record.h"
 
 #include <errno.h>
@@ -306,7 +306,7 @@ int rec_load_all(Rec *r) {
 }
 
 int rec_attach_all(Rec *r) {
-  if (sysdisp_attach(&r->sys, &r->links, r->verbose) < 0)
+  if (sysdisp_attach(&r->sys, links_keep, &r->links, r->verbose) < 0)
     return -1;
   for (int i = 0; i < r->nev; i++) {
     Event *e = &r->ev[i];

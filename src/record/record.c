@@ -313,6 +313,8 @@ static void usage(FILE *f) {
   fputs("USAGE:\n"
         "    etrace record -o DIR [options] EVENT...\n"
         "    etrace record -o DIR --profile kernel [options] [EVENT...]\n"
+        "    etrace record --relay net://HOST[:PORT[:DATA_PORT]] [--session NAME] [-o DIR] [options] EVENT...\n"
+        "    etrace record --snapshot SIZE -o DIR [--trigger 'EVENT /PREDICATE/'] [options] EVENT...\n"
         "    etrace ctf repair [-n] DIR\n"
         "\n"
         "Record tracepoints, with all their fields, to a CTF 1.8 trace in DIR\n"
@@ -328,6 +330,30 @@ static void usage(FILE *f) {
         "\n"
         "OPTIONS:\n"
         "    -o DIR         the trace directory (new, or empty)\n"
+        "    --relay net://HOST[:CONTROL_PORT[:DATA_PORT]]\n"
+        "                   stream the trace to an lttng-relayd (ports 5342/5343 by\n"
+        "                   default): it lands under the relay's output as\n"
+        "                   HOSTNAME/SESSION-DATE/kernel/, and live viewers\n"
+        "                   (babeltrace2 --input-format=lttng-live) read it while it is\n"
+        "                   recorded.  If the relay goes away or stops reading (5 s),\n"
+        "                   recording stops (exit status 1) and the events not\n"
+        "                   delivered are counted; with -o DIR too, the trace is also\n"
+        "                   written to DIR and recording goes on there\n"
+        "    --session NAME the relay session's name (default etrace-DATE)\n"
+        "    --snapshot SIZE\n"
+        "                   flight recorder: keep the newest SIZE (e.g. 64M) of whole\n"
+        "                   packets per CPU in memory, overwriting the oldest; on\n"
+        "                   SIGUSR1 or a --trigger event write them as a complete trace\n"
+        "                   to DIR/snapshot-N/ (overwritten events are counted as\n"
+        "                   discarded) and keep recording.  Memory: SIZE per CPU plus\n"
+        "                   one packet (SIZE/8, at most 1 MiB) per CPU\n"
+        "    --trigger 'EVENT /PREDICATE/'\n"
+        "                   with --snapshot: take a snapshot each time EVENT (a\n"
+        "                   tracepoint not otherwise recorded; it is recorded too)\n"
+        "                   passes PREDICATE, e.g. 'syscalls:sys_exit_openat /ret < 0/'\n"
+        "    --live-timer SECONDS\n"
+        "                   flush partial packets (and tell live viewers which CPUs\n"
+        "                   are idle) every SECONDS (default 1)\n"
         "    -d SECONDS     stop after SECONDS (decimals allowed)\n"
         "    -c 'CMD'       run CMD once the probes are attached; stop when it exits\n"
         "    --cmd-only     with -c: record only events of CMD's process\n"
@@ -376,10 +402,13 @@ static int repair_main(int argc, char **argv) {
   return 0;
 }
 
-enum { OPT_CMD_ONLY = 256, OPT_VERIFY, OPT_PROFILE };
-
 static void cleanup(Rec *r) {
   links_free(&r->links);
+  snap_free(r->snap);
+  r->snap = NULL;
+  if (r->relay)
+    relay_close(r->relay, NULL, 0);
+  r->relay = NULL;
   child_kill();
   for (int i = 0; i < r->nev; i++)
     if (r->ev[i].prog_fd >= 0)
@@ -403,9 +432,14 @@ static void cleanup(Rec *r) {
 /* The options; *verify for --verify.  0, 1 (exit 0: -h) or -1. */
 static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
   static const struct option longopts[] = {
-    {"cmd-only", no_argument, 0, OPT_CMD_ONLY},
-    {"verify", no_argument, 0, OPT_VERIFY},
-    {"profile", required_argument, 0, OPT_PROFILE},
+    {"cmd-only", no_argument, 0, REC_OPT_CMD_ONLY},
+    {"verify", no_argument, 0, REC_OPT_VERIFY},
+    {"profile", required_argument, 0, REC_OPT_PROFILE},
+    {"relay", required_argument, 0, REC_OPT_RELAY},
+    {"session", required_argument, 0, REC_OPT_SESSION},
+    {"live-timer", required_argument, 0, REC_OPT_LIVE_TIMER},
+    {"snapshot", required_argument, 0, REC_OPT_SNAPSHOT},
+    {"trigger", required_argument, 0, REC_OPT_TRIGGER},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
   };
@@ -442,9 +476,17 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
     }
     case 'q': r->quiet = true; break;
     case 'v': r->verbose = true; break;
-    case OPT_CMD_ONLY: r->cmd_only = true; break;
-    case OPT_VERIFY: *verify = true; break;
-    case OPT_PROFILE:
+    case REC_OPT_CMD_ONLY: r->cmd_only = true; break;
+    case REC_OPT_VERIFY: *verify = true; break;
+    case REC_OPT_RELAY:
+    case REC_OPT_SESSION:
+    case REC_OPT_LIVE_TIMER:
+    case REC_OPT_SNAPSHOT:
+    case REC_OPT_TRIGGER:
+      if (rec_sink_option(r, ch, optarg) < 0)
+        return -1;
+      break;
+    case REC_OPT_PROFILE:
       if (!strcmp(optarg, "kernel"))
         r->kernel = true;
       else if (strcmp(optarg, "native")) {
@@ -456,8 +498,10 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
     default: usage(stderr); return -1;
     }
   }
-  if (!r->dir && !*verify) {
-    diag_fatal("record: -o DIR is required");
+  if (rec_check_sink_options(r) < 0)
+    return -1;
+  if (!r->dir && !*verify && !r->relay_url) {
+    diag_fatal("record: -o DIR (or --relay URL) is required");
     usage(stderr);
     return -1;
   }
@@ -476,12 +520,32 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
   return 0;
 }
 
+/* --trigger, after the recorded events: its own programs and classes. */
+static int add_trigger(Rec *r) {
+  int first = r->nev;
+  if (expand(r, r->trigger) < 0)
+    return -1;
+  if (r->nev == first) {
+    diag_fatal("--trigger '%s': its tracepoint is also recorded; trigger on another one",
+               r->trigger);
+    return -1;
+  }
+  r->trig_first = first;
+  r->trig_last = r->nev;
+  return 0;
+}
+
 /* The closing summary on stderr. */
-static void report(const Rec *r, const CtfStats *st, uint64_t lost, double seconds, int cerr) {
+static void report(const Rec *r, const CtfStats *st, uint64_t lost, double seconds, int cerr,
+                   const char *rerr) {
   if (!r->quiet)
     fprintf(stderr, "etrace: recorded %llu events (%.2f MB, %llu packets) to %s in %.2f s\n",
             (unsigned long long)(st->events - st->unwritten), st->bytes / 1e6,
             (unsigned long long)st->packets, r->dir, seconds);
+  if (r->snap && !r->quiet)
+    fprintf(stderr, "etrace: flight recorder held at most %.2f MiB of packets (%d CPUs x %.2f "
+                    "MiB kept)\n",
+            snap_peak(r->snap) / 1048576.0, r->ncpus, r->snap_size / 1048576.0);
   if (lost)
     fprintf(stderr, "etrace: lost %llu events: the ring buffer was full (raise -b)\n",
             (unsigned long long)lost);
@@ -495,7 +559,10 @@ static void report(const Rec *r, const CtfStats *st, uint64_t lost, double secon
             (unsigned long long)st->clamped);
   if (st->bad)
     fprintf(stderr, "etrace: %llu malformed records skipped\n", (unsigned long long)st->bad);
-  if (cerr < 0)
+  if (cerr < 0 && rerr[0])
+    fprintf(stderr, "etrace: %s: %llu events not delivered (%llu packets)\n", rerr,
+            (unsigned long long)st->unwritten, (unsigned long long)st->packets_lost);
+  else if (cerr < 0)
     fprintf(stderr, "etrace: could not write %llu packets (%llu events, counted as discarded "
                     "in the trace): %s\n",
             (unsigned long long)st->packets_lost, (unsigned long long)st->unwritten,
@@ -514,12 +581,21 @@ static int record_run(Rec *r) {
     classes[i] = r->ev[i].cls;
   CtfOptions copt = {.command = r->cmd, .start_ns = rec_now_ns(), .lttng_kernel = r->kernel};
   char err[512];
-  r->w = ctf_open(r->dir, r->ncpus, classes, r->nev, &copt, err, sizeof err);
-  if (!r->w) {
-    diag_fatal("%s", err);
+  CtfSink sink;
+  if (rec_open_sink(r, &copt, &sink) < 0) {
     free(classes);
     return 1;
   }
+  r->w = ctf_open(r->dir, r->ncpus, classes, r->nev, &copt, err, sizeof err);
+  if (!r->w) {
+    if (r->relay)
+      diag_fatal("%s: %s", err, relay_error(r->relay));
+    else
+      diag_fatal("%s", err);
+    free(classes);
+    return 1;
+  }
+  ctf_set_trigger(r->w, r->trig_first, r->trig_last);
   int dumped = r->kernel ? kprof_statedump(r, r->w) : 0;
   if (r->verbose && r->kernel)
     fprintf(stderr, "etrace: statedump of %d threads\n", dumped);
@@ -532,9 +608,10 @@ static int record_run(Rec *r) {
   }
   uint64_t t0 = rec_now_ns();
   if (!r->quiet)
-    fprintf(stderr, "etrace: recording %d %s to %s%s\n", r->nev,
+    fprintf(stderr, "etrace: recording %d %s to %s%s%s%s%s\n", r->nev,
             r->kernel ? "event classes (LTTng kernel profile)" : r->nev == 1 ? "tracepoint" : "tracepoints",
-            r->dir, r->cmd || r->duration > 0 ? "" : "; Ctrl-C to stop");
+            r->relay ? "the relay, " : "", r->relay ? r->relay_dir : "", r->tee ? " and to " : "",
+            r->relay && !r->tee ? "" : r->dir, r->cmd || r->duration > 0 ? "" : "; Ctrl-C to stop");
   rec_run_loop(r);
   uint64_t t_end = rec_now_ns();
 
@@ -545,15 +622,18 @@ static int record_run(Rec *r) {
   CtfStats st;
   int cerr = ctf_close(r->w, rec_now_ns(), &st);
   r->w = NULL;
+  char rerr[512] = "";
+  if (rec_close_relay(r, &st, rerr, sizeof rerr) < 0)
+    cerr = -1;
   free(classes);
-  report(r, &st, lost, (t_end - t0) / 1e9, cerr);
+  report(r, &st, lost, (t_end - t0) / 1e9, cerr, rerr);
   return cerr < 0 ? 1 : 0;
 }
 
 int record_main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "ctf"))
     return repair_main(argc, argv);
-  Rec rec = {.outer_fd = -1, .drops_fd = -1,
+  Rec rec = {.outer_fd = -1, .drops_fd = -1, .flush_s = 1,
              .kprof = {.start = -1, .state = -1, .end = -1, .unknown = {-1, -1}}};
   Rec *r = &rec;
   sysdisp_init(&r->sys, NULL, NULL, NULL, NULL);
@@ -574,6 +654,8 @@ int record_main(int argc, char **argv) {
   for (int i = optind; i < argc; i++)
     if (expand(r, argv[i]) < 0)
       goto out;
+  if (r->trigger && add_trigger(r) < 0)
+    goto out;
   if (prepare_events(r) < 0)
     goto out;
   r->ncpus = libbpf_num_possible_cpus();

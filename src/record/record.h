@@ -8,6 +8,8 @@
 #include "formats/ctf.h"
 #include "load/load.h"
 #include "providers/sysdispatch.h"
+#include "record/relay.h"
+#include "record/snapshot.h"
 #include "runtime/loop.h"
 #include "runtime/ring.h"
 
@@ -109,6 +111,16 @@ typedef struct Rec {
   bool quiet, verbose;
   uint32_t ringbuf_kb;
   bool kernel;            /* --profile kernel */
+  const char *relay_url;  /* --relay (instead of -o) */
+  const char *session;    /* --session */
+  double flush_s;         /* --live-timer: packet flush period */
+  Relay *relay;
+  char relay_dir[4096];   /* the session's directory under the relay's output */
+  bool tee;               /* --relay with -o: local files too */
+  size_t snap_size;       /* --snapshot: bytes kept per CPU (0: off) */
+  const char *trigger;    /* --trigger */
+  int trig_first, trig_last; /* its events */
+  Snapshot *snap;
   /* events */
   Event *ev;
   int nev;
@@ -127,6 +139,9 @@ typedef struct Rec {
   int filter_pid;
   bool shown;             /* the progress line was drawn */
   uint64_t last_events, last_t;
+  bool snap_req;          /* SIGUSR1 asked for a snapshot */
+  uint64_t trig_seen;     /* trigger events already answered with one */
+  bool relay_left;        /* with -o too: the relay went away, said once */
 } Rec;
 
 /* progs.c */
@@ -134,6 +149,18 @@ uint32_t rec_ringbuf_bytes(const Rec *r);
 int rec_create_maps(Rec *r);
 int rec_load_all(Rec *r);      /* generate and load every event's program */
 int rec_attach_all(Rec *r);    /* links go to r->links */
+
+/* sinks.c: --relay, --session, --live-timer, --snapshot, --trigger */
+int rec_sink_option(Rec *r, int opt, const char *arg); /* opt: REC_OPT_* */
+int rec_check_sink_options(const Rec *r);
+/* Where the packets go besides (or instead of) -o DIR: the relay, or the
+ * flight recorder.  Fills copt->sink with *sink. */
+int rec_open_sink(Rec *r, CtfOptions *copt, CtfSink *sink);
+/* After ctf_close: close the relay session.  -1 when events were not
+ * delivered and no local copy has them (the reason in err). */
+int rec_close_relay(Rec *r, const CtfStats *st, char *err, size_t errlen);
+enum { REC_OPT_CMD_ONLY = 256, REC_OPT_VERIFY, REC_OPT_PROFILE, REC_OPT_RELAY, REC_OPT_SESSION,
+       REC_OPT_LIVE_TIMER, REC_OPT_SNAPSHOT, REC_OPT_TRIGGER };
 
 /* stream.c */
 uint64_t rec_now_ns(void);

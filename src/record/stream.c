@@ -5,9 +5,10 @@
  * Programs submit without waking the reader unless their ring is a
  * quarter full, so the loop polls the rings every DRAIN_MS and after any
  * wake-up; a second pass follows at once while a pass stopped on its
- * budget.  A 1 s timer flushes packets, reads the loss counters and
- * redraws the progress line; -d adds a deadline timer; the -c child and
- * the -p process end the run through the loop itself. */
+ * budget.  A timer (1 s, --live-timer) flushes packets, reads the loss
+ * counters and redraws the progress line; -d adds a deadline timer;
+ * SIGUSR1 and trigger events take --snapshot's snapshots; the -c child
+ * and the -p process end the run through the loop itself. */
 #include "etrace.h"
 #include "record/record.h"
 
@@ -95,12 +96,46 @@ static void progress(Rec *r, uint64_t lost) {
   r->shown = true;
 }
 
-static bool on_second(Loop *l, int fd, void *arg) {
+static bool on_flush_timer(Loop *l, int fd, void *arg) {
   Rec *r = arg;
+  bool stop = false;
   uint64_t lost = rec_update_drops(r);
-  ctf_flush(r->w);
+  /* every event older than q is in a ring (bar one being written: 1 ms
+   * of margin) and, once drained, handed over */
+  uint64_t q = rec_now_ns() - 1000000;
+  bool drained = !consume_all(r, 1 << 20);
+  if ((drained ? ctf_flush_at(r->w, q) : ctf_flush(r->w)) < 0 && r->relay && !r->tee)
+    stop = true; /* the relay is gone: stop, count what was not delivered */
+  if (r->tee && ctf_sink_failed(r->w) && !r->relay_left) {
+    r->relay_left = true;
+    fprintf(stderr, "etrace: %s: recording goes on in %s only\n", relay_error(r->relay), r->dir);
+  }
   if (!r->quiet && isatty(2))
     progress(r, lost);
+  return stop;
+}
+
+/* --snapshot: write one when asked (SIGUSR1) or when a trigger event was
+ * recorded since the last look; the open packets are closed first. */
+static void snapshot_poll(Rec *r) {
+  uint64_t t = ctf_triggered(r->w);
+  if (!r->snap_req && t == r->trig_seen)
+    return;
+  r->trig_seen = t;
+  r->snap_req = false;
+  ctf_flush(r->w);
+  SnapStats st;
+  char err[512];
+  if (snap_write(r->snap, &st, err, sizeof err) < 0)
+    fprintf(stderr, "etrace: snapshot: %s\n", err);
+  else if (!r->quiet)
+    fprintf(stderr, "etrace: snapshot %d: %llu events in %s/snapshot-%d (%llu older events "
+                    "overwritten)\n",
+            st.n, (unsigned long long)st.events, r->dir, st.n, (unsigned long long)st.overwritten);
+}
+
+static bool on_sigusr1(Loop *l, int signo, void *arg) {
+  ((Rec *)arg)->snap_req = true;
   return false;
 }
 
@@ -109,7 +144,13 @@ static bool on_deadline(Loop *l, int fd, void *arg) { return true; }
 /* The rings are consumed on readiness and after every wake-up. */
 static bool on_ring(Loop *l, int fd, void *arg) { return false; }
 
-static bool after_wakeup(void *arg) { return consume_all(arg, 1 << 16); }
+static bool after_wakeup(void *arg) {
+  Rec *r = arg;
+  bool more = consume_all(r, 1 << 16);
+  if (r->snap)
+    snapshot_poll(r);
+  return more;
+}
 
 int rec_run_loop(Rec *r) {
   Loop loop;
@@ -120,7 +161,9 @@ int rec_run_loop(Rec *r) {
   }
   for (int i = 0; i < r->ncpus; i++)
     loop_add(&loop, r->rings[i].fd, on_ring, r);
-  loop_add_timer(&loop, 1, true, on_second, r);
+  loop_add_timer(&loop, r->flush_s, true, on_flush_timer, r);
+  if (r->snap)
+    loop_add_signal(&loop, SIGUSR1, on_sigusr1, r);
   if (r->duration > 0)
     loop_add_timer(&loop, r->duration, false, on_deadline, r);
   loop.poll_ms = DRAIN_MS;

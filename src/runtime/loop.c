@@ -21,14 +21,13 @@ static void watch(Loop *l, int fd, int tag) {
 
 int loop_init(Loop *l, int pid, pid_t child) {
   *l = (Loop){.ep = -1, .sfd = -1, .pidfd = -1, .child = child, .poll_ms = -1};
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGHUP);
-  sigaddset(&mask, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &mask, NULL);
-  l->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  sigemptyset(&l->mask);
+  sigaddset(&l->mask, SIGINT);
+  sigaddset(&l->mask, SIGTERM);
+  sigaddset(&l->mask, SIGHUP);
+  sigaddset(&l->mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &l->mask, NULL);
+  l->sfd = signalfd(-1, &l->mask, SFD_CLOEXEC | SFD_NONBLOCK);
   l->ep = epoll_create1(EPOLL_CLOEXEC);
   if (l->sfd < 0 || l->ep < 0)
     return -1;
@@ -47,6 +46,15 @@ static void add(Loop *l, int fd, LoopFn fn, void *arg, bool owned) {
 }
 
 void loop_add(Loop *l, int fd, LoopFn fn, void *arg) { add(l, fd, fn, arg, false); }
+
+void loop_add_signal(Loop *l, int signo, LoopFn fn, void *arg) {
+  l->signo = signo;
+  l->on_signo = fn;
+  l->signo_arg = arg;
+  sigaddset(&l->mask, signo);
+  sigprocmask(SIG_BLOCK, &l->mask, NULL);
+  signalfd(l->sfd, &l->mask, SFD_CLOEXEC | SFD_NONBLOCK); /* the same fd, one more signal */
+}
 
 int loop_add_timer(Loop *l, double seconds, bool repeat, LoopFn fn, void *arg) {
   int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -69,7 +77,9 @@ static bool on_signal(Loop *l) {
   bool stop = false;
   struct signalfd_siginfo si;
   while (read(l->sfd, &si, sizeof si) == sizeof si) {
-    if (si.ssi_signo != SIGCHLD)
+    if (l->signo && (int)si.ssi_signo == l->signo)
+      stop |= l->on_signo(l, l->signo, l->signo_arg);
+    else if (si.ssi_signo != SIGCHLD)
       stop = true;
     else if (l->child > 0 && waitpid(l->child, NULL, WNOHANG) == l->child) {
       l->child = 0;

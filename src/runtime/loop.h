@@ -16,6 +16,7 @@
 #ifndef ETRACE_LOOP_H
 #define ETRACE_LOOP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -32,6 +33,10 @@ typedef struct LoopFd {
 
 struct Loop {
   int ep, sfd, pidfd;
+  sigset_t mask;       /* the signals the signalfd takes */
+  int signo;           /* one more signal with a handler (0: none) */
+  LoopFn on_signo;
+  void *signo_arg;
   pid_t child;         /* -c: stop when it exits */
   bool child_exited;
   LoopFd *fds;
@@ -47,6 +52,9 @@ struct Loop {
  * (-p, 0: none) and the child (-c, 0: none).  0 or -1 (errno). */
 int loop_init(Loop *l, int pid, pid_t child);
 void loop_add(Loop *l, int fd, LoopFn fn, void *arg);
+/* Signal signo (SIGUSR1: record's snapshot) runs fn(l, signo, arg)
+ * instead of being ignored or fatal; fn returns true to stop. */
+void loop_add_signal(Loop *l, int signo, LoopFn fn, void *arg);
 /* A timer firing after `seconds`, then every `seconds` when repeat. */
 int loop_add_timer(Loop *l, double seconds, bool repeat, LoopFn fn, void *arg);
 /* Run until a handler, a signal, the child or the -p process stops it. */

@@ -8,7 +8,7 @@
  */
 #include "etrace.h"
 #include "load/load.h"
-#include "providers/prov.h"
+#include "providers/provider.h"
 #include "runtime/loop.h"
 #include "runtime/ring.h"
 #include "runtime/rt.h"
@@ -16,11 +16,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -179,11 +176,14 @@ static void on_record(void *arg, const Ring *ring, const void *data, size_t size
     if (id < (uint32_t)r->c->nsites)
       do_object(r, r->c->sites[id], p, size - 8);
     break;
-  case REC_PID: /* a process ustack/usym saw first: read its maps now */
+  case REC_PID: { /* a process ustack/usym saw first: read its maps now */
     sym_pid_seen((int)id);
-    if (size >= 24 && b >= 0 && b < r->c->ntargets && r->c->targets[b]->u_path)
-      sym_pid_bias((int)id, r->c->targets[b]->u_path, (uint64_t)a);
+    const UserSite *site =
+        size >= 24 && b >= 0 && b < r->c->ntargets ? target_user_site(r->c->targets[b]) : NULL;
+    if (site)
+      sym_pid_bias((int)id, site->path, (uint64_t)a);
     break;
+  }
   case REC_EXIT:
     r->exiting = true;
     r->exit_code = (int)a;
@@ -215,136 +215,38 @@ static void drain(void *arg) {
 
 /* ------------------------------------------------------------ probes */
 
-static int run_test_prog(Target *t) {
-  LIBBPF_OPTS(bpf_test_run_opts, opts);
-  int err = bpf_prog_test_run_opts(t->prog_fd, &opts);
-  if (err) {
-    diag_fatal("cannot run %s: %s", t->name, strerror(errno));
-    return -1;
-  }
-  return 0;
-}
-
-static int attach_target(Run *r, Target *t) {
-  if (t->type == PT_TRACEPOINT)
-    return prov_attach_tracepoint(t->prog_fd, t->tp->id);
-  if (t->type == PT_RAWTP)
-    return t->rt_btf ? prov_attach_tp_btf(t->prog_fd) : prov_attach_raw_tp(t->prog_fd, t->rt_name);
-  if (t->type == PT_INTERVAL)
-    return prov_attach_perf_clock(t->prog_fd, 0, t->period_ns, t->freq_hz);
-  if (t->type == PT_UPROBE || t->type == PT_URETPROBE || t->type == PT_USDT)
-    return prov_attach_uprobe(t->prog_fd, t->u_path, t->u_offset, t->u_ref_ctr,
-                              t->type == PT_URETPROBE, r->opt->pid);
-  if (t->type == PT_KPROBE || t->type == PT_KRETPROBE)
-    return prov_attach_kprobe(t->prog_fd, t->k_func, t->k_offset, t->type == PT_KRETPROBE);
-  if (t->type == PT_FENTRY || t->type == PT_FEXIT)
-    return prov_attach_fentry(t->prog_fd, t->type == PT_FEXIT);
-  return -EINVAL;
-}
-
-/* software / hardware events and watchpoints (prov_perf.c), iterators
- * (prov_iter.c).  Events count on every CPU, one event each; a watchpoint
- * follows the -p / -c process, or watches every CPU without one.
- * Returns 0, 1 when t is not one of these, or -1 after an error. */
-static int attach_perf_iter(Run *r, Target *t, int ncpu) {
-  int fd;
-  if (t->type == PT_ITER) {
-    fd = prov_attach_iter(t->prog_fd, r->opt->pid);
-    if (fd < 0) {
-      /* bpf_map_elem, sockmap, cgroup ... walk a map or cgroup given by fd */
-      diag_error(t->probe->loc, "cannot attach probe %s: %s%s", t->name, strerror(-fd),
-                 fd == -EBADF ? " (this iterator walks a map or cgroup that etrace cannot "
-                                "name yet)" : "");
-      return -1;
-    }
-    t->iter_link = fd;
-    links_add(&r->links, fd);
-    return 0;
-  }
-  if (t->type != PT_SOFTWARE && t->type != PT_HARDWARE && t->type != PT_WATCHPOINT)
-    return 1;
-  int pid = r->opt->pid ? r->opt->pid : r->opt->cpid;
-  if (t->type == PT_WATCHPOINT && pid > 0)
-    ncpu = 1;
-  for (int cpu = 0; cpu < ncpu; cpu++) {
-    if (t->type == PT_WATCHPOINT)
-      fd = prov_attach_watchpoint(t->prog_fd, t, pid, cpu);
-    else
-      fd = prov_attach_perf(t->prog_fd, t->perf_type, t->perf_config, cpu, t->perf_period, 0);
-    if (fd == -ENODEV && cpu > 0)
-      continue; /* a possible CPU that is offline */
-    if (fd < 0) {
-      diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, prov_perf_why(t, -fd));
-      return -1;
-    }
-    links_add(&r->links, fd);
-  }
-  return 0;
-}
-
-/* Read every iterator to its end, draining its records as it goes. */
-static int run_iters(Run *r) {
-  for (int i = 0; i < r->c->ntargets; i++) {
-    Target *t = r->c->targets[i];
-    if (t->type != PT_ITER)
-      continue;
-    int err = prov_iter_run(t->iter_link, drain, r, &r->exiting);
-    if (err < 0) {
-      diag_fatal("reading iterator %s failed: %s", t->name, strerror(-err));
-      return -1;
-    }
-  }
-  return 0;
-}
-
+/* Every provider's program-wide attachments, then every target's. */
 static int attach_all(Run *r) {
-  int ncpu = libbpf_num_possible_cpus();
-  if (systp_attach(r->c, &r->links) < 0)
-    return -1;
+  AttachEnv env = {.pid = r->opt->pid, .cpid = r->opt->cpid, .ncpu = libbpf_num_possible_cpus(),
+                   .add_link = links_keep, .arg = &r->links};
+  for (int i = 0; i < nproviders; i++)
+    if (providers[i]->attach_program && providers[i]->attach_program(r->c, &env) < 0)
+      return -1;
   for (int i = 0; i < r->c->ntargets; i++) {
     Target *t = r->c->targets[i];
-    if (t->type == PT_BEGIN || t->type == PT_END || t->raw_syscall)
-      continue;
-    int pe = attach_perf_iter(r, t, ncpu);
-    if (pe < 0)
+    if (t->prov->attach(t, &env) < 0)
       return -1;
-    if (pe == 0)
-      continue;
-    if (t->type == PT_PROFILE) {
-      /* one sampling event per online CPU */
-      int attached = 0;
-      for (int cpu = 0; cpu < ncpu; cpu++) {
-        int fd = prov_attach_perf_clock(t->prog_fd, cpu, t->period_ns, t->freq_hz);
-        if (fd >= 0) {
-          links_add(&r->links, fd);
-          attached++;
-        }
-      }
-      if (!attached) {
-        diag_error(t->probe->loc, "cannot attach %s", t->name);
-        return -1;
-      }
-      continue;
-    }
-    int fd = attach_target(r, t);
-    if (fd < 0) {
-      diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, strerror(-fd));
-      return -1;
-    }
-    links_add(&r->links, fd);
   }
   return 0;
 }
 
-/* Run every BEGIN (or END) program, in program order. */
-static int run_special(Run *r, ProbeType type) {
-  for (int i = 0; i < r->c->ntargets; i++)
-    if (r->c->targets[i]->type == type && run_test_prog(r->c->targets[i]) < 0)
+/* Run every target's work for phase (BEGIN and END programs in program
+ * order, iterators): 1 when one says the program is done, -1 on error. */
+static int run_phase(Run *r, RunPhase phase) {
+  RunEnv env = {.drain = drain, .arg = r, .stop = &r->exiting};
+  int done = 0;
+  for (int i = 0; i < r->c->ntargets; i++) {
+    Target *t = r->c->targets[i];
+    int rc = t->prov->run ? t->prov->run(t, phase, &env) : 0;
+    if (rc < 0)
       return -1;
-  return 0;
+    if (rc > 0)
+      done = 1;
+  }
+  return done;
 }
 
-static int count_attached(Run *r) {
+static int count_attached(const Run *r) {
   /* bpftrace counts attach points after wildcard expansion */
   return r->c->ntargets;
 }
@@ -398,6 +300,13 @@ static bool on_ring(Loop *l, int fd, void *arg) {
   return r->exiting;
 }
 
+/* -f ctf: close the open packets every second (live relay viewers); a
+ * relay that went away stops the run. */
+static bool on_ctf_tick(Loop *l, int fd, void *arg) {
+  Run *r = arg;
+  return rt_ctf_tick(r->o, drain, r) < 0;
+}
+
 /* Options.loop_fd is readable (the exporter's server). */
 static bool on_caller_fd(Loop *l, int fd, void *arg) {
   const Options *opt = arg;
@@ -421,7 +330,7 @@ static int start(Run *r) {
     else
       fprintf(r->o->f, "Attaching %d probe%s...\n", n, n == 1 ? "" : "s");
   }
-  if (run_special(r, PT_BEGIN) < 0)
+  if (run_phase(r, RUN_BEGIN) < 0)
     return -1;
   drain(r);
   out_flush(r);
@@ -440,20 +349,13 @@ static void finish(Run *r) {
   links_close(&r->links);
   drain(r);
   r->exiting = false;
-  run_special(r, PT_END);
+  run_phase(r, RUN_END);
   drain(r);
   r->exiting = false;
   out_flush(r);
   rt_print_all_maps(r->o);
   out_flush(r);
   report_drops(r->c);
-}
-
-static bool has_iter(const Compiled *c) {
-  for (int i = 0; i < c->ntargets; i++)
-    if (c->targets[i]->type == PT_ITER)
-      return true;
-  return false;
 }
 
 int rt_run(Compiled *c, const Options *opt, Output *o) {
@@ -478,16 +380,19 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     return 1;
   }
   loop_add(&loop, rb_fd, on_ring, r);
-  loop.after = after_wakeup;
-  loop.after_arg = r;
+  if (o->ctf)
+    loop_add_timer(&loop, 1, true, on_ctf_tick, r);
   if (opt->loop_ready)
     loop_add(&loop, opt->loop_fd, on_caller_fd, (void *)opt);
+  loop.after = after_wakeup;
+  loop.after_arg = r;
   /* iter probes: the program ends when the iterators have been read */
-  if (!r->exiting && has_iter(c)) {
-    if (run_iters(r) < 0)
+  if (!r->exiting) {
+    int rc = run_phase(r, RUN_MAIN);
+    if (rc < 0)
       r->exit_code = 1;
-  } else if (!r->exiting) {
-    loop_run(&loop);
+    if (rc == 0)
+      loop_run(&loop);
   }
   finish(r);
   ring_unmap(&r->ring);

@@ -234,7 +234,7 @@ static void dispatcher_cases(void) {
   sysdisp_init(&d, "core_sys_enter", "core_sys_exit", NULL, NULL);
   Links links = {0};
   if (nr < 0 || prog < 0 || sysdisp_add(&d, false, nr, prog, NULL, "getppid") < 0 ||
-      sysdisp_attach(&d, &links, false) < 0) {
+      sysdisp_attach(&d, links_keep, &links, false) < 0) {
     check("dispatcher_count", false, "cannot set up the dispatcher");
     return;
   }
