@@ -24,6 +24,8 @@ pkgs="$pkgs bpftrace"
 # Flame-graph tests: xmllint reads the SVG back, Debian's Chromium opens it
 # (driven by playwright-core from npm), perf profiles a real run to draw.
 pkgs="$pkgs libxml2-utils chromium linux-perf"
+# tests/exporter: a real Prometheus (and promtool) scraping etrace exporter.
+pkgs="$pkgs prometheus"
 # Node.js and npm for those tests (the machine's own when it has them).
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 missing=""

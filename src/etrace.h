@@ -412,6 +412,8 @@ enum {
   PROBE_CAP_BTF_HELPERS = 1 << 7, /* a BTF-typed program: may call bpf_snprintf_btf() */
   PROBE_CAP_ANY_PROCESS = 1 << 8, /* runs in no particular process: -p does not filter it */
   PROBE_CAP_IN_ETRACE = 1 << 9,   /* runs in etrace itself (BEGIN/END, BPF_PROG_TEST_RUN) */
+  PROBE_CAP_TAIL_CALLED = 1 << 10, /* entered by tail call from a dispatcher, which the
+                                      kernel's run-time statistics count instead */
 };
 
 /* One attach point after expansion (wildcards resolved).  What only one

@@ -6,6 +6,7 @@
 #include "commands/flamegraph.h"
 #include "commands/convert.h"
 #include "commands/snoop.h"
+#include "commands/exporter.h"
 #include "runtime/session.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ static void usage(FILE *f) {
         "    etrace flamegraph -i F -o OUT  (flame graph: .svg, .folded, .speedscope.json)\n"
         "    etrace convert DIR --to chrome|text  (a trace as Chrome JSON or text, next to DIR)\n"
         "    etrace snoop 'EVENT(ARGS)'     (trace typed tracepoint arguments; 'etrace snoop -h')\n"
+        "    etrace exporter PROGRAM.bt...  (serve maps as Prometheus metrics; no authentication)\n"
         "\n"
         "OPTIONS:\n"
         "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
@@ -115,6 +117,8 @@ int main(int argc, char **argv) {
     return record_main(argc, argv);
   if (argc > 1 && !strcmp(argv[1], "flamegraph"))
     return flamegraph_main(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "exporter"))
+    return exporter_main(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "convert"))
     return convert_main(argc, argv);
   const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;

@@ -78,6 +78,7 @@ static void finish(Compiled *c) {
     *st = (SysTarget){fmt, nr, is_exit};
     t->prov = &provider_syscalls;
     t->data = st;
+    t->caps |= PROBE_CAP_TAIL_CALLED;
   }
 }
 
