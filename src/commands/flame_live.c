@@ -50,11 +50,12 @@ static char *live_program(const FlameLive *l) {
 }
 
 /* Once the programs are loaded. */
-static void announce(void *arg) {
+static int announce(void *arg) {
   const FlameLive *l = arg;
   if (!l->off_cpu || l->verbose)
     fprintf(stderr, "etrace flamegraph: sampling %s%s... Hit Ctrl-C to end.\n",
             l->off_cpu ? "off-CPU time" : "stacks", l->pid ? " of one process" : "");
+  return 0;
 }
 
 int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {

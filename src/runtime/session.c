@@ -49,8 +49,8 @@ int session_run(Session *s) {
   s->out.c = s->c;
   if (s->ctf_dir && rt_ctf_open(&s->out, s->ctf_dir) < 0)
     return 1;
-  if (s->loaded)
-    s->loaded(s->loaded_arg);
+  if (s->loaded && s->loaded(s->loaded_arg) < 0)
+    return 1;
   int rc = rt_run(s->c, s->opt, &s->out);
   if (s->out.ctf && rt_ctf_close(&s->out) < 0 && rc == 0)
     rc = 1;

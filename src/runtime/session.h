@@ -32,8 +32,9 @@ typedef struct Session {
   bool dump_dis;         /* -d dis: each program as BPF assembly */
   bool show_programs;    /* -v: the same on stderr, with sizes */
   /* after loading, before attaching (flame graph: "sampling...", the
-   * exporter's map fds) */
-  void (*loaded)(void *arg);
+   * exporter's HTTP server): 0, or -1 to stop there (session_run
+   * returns 1) */
+  int (*loaded)(void *arg);
   void *loaded_arg;
 } Session;
 
