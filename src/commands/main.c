@@ -108,19 +108,30 @@ static int spawn_child(const char *cmd, bool dry_run, Options *opt) {
 
 enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE };
 
+/* `etrace NAME ...` for a subcommand: its exit status in *rc, true. */
+static bool subcommand(int argc, char **argv, int *rc) {
+  const char *n = argc > 1 ? argv[1] : "";
+  if (!strcmp(n, "tool"))
+    *rc = tool_main(argc - 1, argv + 1);
+  else if (!strcmp(n, "snoop"))
+    *rc = snoop_main(argc - 1, argv + 1);
+  else if (!strcmp(n, "record") || !strcmp(n, "ctf"))
+    *rc = record_main(argc, argv);
+  else if (!strcmp(n, "flamegraph"))
+    *rc = flamegraph_main(argc - 1, argv + 1);
+  else if (!strcmp(n, "exporter"))
+    *rc = exporter_main(argc - 1, argv + 1);
+  else if (!strcmp(n, "convert"))
+    *rc = convert_main(argc, argv);
+  else
+    return false;
+  return true;
+}
+
 int main(int argc, char **argv) {
-  if (argc > 1 && !strcmp(argv[1], "tool"))
-    return tool_main(argc - 1, argv + 1);
-  if (argc > 1 && !strcmp(argv[1], "snoop"))
-    return snoop_main(argc - 1, argv + 1);
-  if (argc > 1 && (!strcmp(argv[1], "record") || !strcmp(argv[1], "ctf")))
-    return record_main(argc, argv);
-  if (argc > 1 && !strcmp(argv[1], "flamegraph"))
-    return flamegraph_main(argc - 1, argv + 1);
-  if (argc > 1 && !strcmp(argv[1], "exporter"))
-    return exporter_main(argc - 1, argv + 1);
-  if (argc > 1 && !strcmp(argv[1], "convert"))
-    return convert_main(argc, argv);
+  int sub_rc;
+  if (subcommand(argc, argv, &sub_rc))
+    return sub_rc;
   const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
   const char *dump = NULL, *bufmode = NULL;
   bool list = false, dry_run = false, verify = false;
