@@ -19,8 +19,9 @@ pkgs="$pkgs libc6-dbg"
 # valgrind: tests/env/valgrind (memcheck over a run using every feature).
 # libcap2-bin: capsh, for the privilege tests (tests/env/privs).
 pkgs="$pkgs valgrind libcap2-bin"
-# bpftrace is the reference the tests and benchmarks compare against.
-pkgs="$pkgs bpftrace"
+# bpftrace is the reference the tests and benchmarks compare against;
+# dpkg-dev unpacks its source package (tests/conformance, at test time).
+pkgs="$pkgs bpftrace dpkg-dev"
 # Flame-graph tests: xmllint reads the SVG back, Debian's Chromium opens it
 # (driven by playwright-core from npm), perf profiles a real run to draw.
 pkgs="$pkgs libxml2-utils chromium linux-perf"

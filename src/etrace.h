@@ -69,6 +69,9 @@ void diag_warn(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3
 extern const Source *(*diag_remap)(Loc *loc);
 /* An error with no location ("etrace: error: ..."). */
 void diag_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An error about the command line or the environment worded as bpftrace
+ * words it ("ERROR: ..."): scripts and test engines match that text. */
+void diag_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---------------------------------------------------------------- types.c */
 
@@ -650,6 +653,7 @@ int rt_ctf_tick(Output *o, void (*drain)(void *arg), void *arg);
  * sort like bpftrace, print.  top = 0 prints all; div divides values. */
 int rt_print_map(Output *o, const MapInfo *m, int64_t top, int64_t div);
 void rt_print_all_maps(Output *o);   /* at exit: every non-empty map */
+int rt_check_env(void); /* bpftrace's runtime variables: -1 (reported) when bad */
 int rt_clear_map(const MapInfo *m);
 int rt_zero_map(const MapInfo *m);
 

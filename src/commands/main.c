@@ -6,9 +6,11 @@
 #include "commands/flamegraph.h"
 #include "commands/convert.h"
 #include "commands/snoop.h"
+#include "commands/info.h"
 #include "commands/exporter.h"
 #include "runtime/session.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -106,7 +108,7 @@ static int spawn_child(const char *cmd, bool dry_run, Options *opt) {
   return 0;
 }
 
-enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE };
+enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE, OPT_INFO, OPT_USDT_FILE_ACT };
 
 /* `etrace NAME ...` for a subcommand: its exit status in *rc, true. */
 static bool subcommand(int argc, char **argv, int *rc) {
@@ -142,12 +144,14 @@ int main(int argc, char **argv) {
       {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"unsafe", no_argument, 0, OPT_UNSAFE},
       {"verify", no_argument, 0, OPT_VERIFY},   {"include", required_argument, 0, OPT_INCLUDE},
       {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
+      {"info", no_argument, 0, OPT_INFO},
+      {"usdt-file-activation", no_argument, 0, OPT_USDT_FILE_ACT},
       {0, 0, 0, 0},
   };
   int ch;
   const char **inc_dirs = NULL, **includes = NULL;
   int ninc_dirs = 0, nincludes = 0;
-  while ((ch = getopt_long(argc, argv, "+B:c:d:e:f:hI:lo:p:qvV", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "B:c:d:e:f:hI:lo:p:qvV", longopts, NULL)) != -1) {
     switch (ch) {
     case 'B': bufmode = optarg; break;
     case 'c': cmd = optarg; break;
@@ -166,7 +170,7 @@ int main(int argc, char **argv) {
       else if (!strcmp(optarg, "ctf"))
         format = OUT_CTF;
       else if (strcmp(optarg, "text")) {
-        diag_fatal("invalid output format '%s': expected text, json or ctf", optarg);
+        diag_cli_error("Invalid output format \"%s\"\nValid formats: 'text', 'json', 'ctf'", optarg);
         return 1;
       }
       break;
@@ -180,6 +184,10 @@ int main(int argc, char **argv) {
     case 'q': opt.quiet = true; break;
     case 'v': opt.verbose = true; break;
     case 'V': printf("etrace v%s\n", ETRACE_VERSION); return 0;
+    case OPT_INFO: info_print(stdout); return 0;
+    /* USDT semaphores are always set through the uprobe's reference
+     * counter (the kernel's), for every process: nothing left to turn on */
+    case OPT_USDT_FILE_ACT: break;
     case OPT_DRY_RUN: dry_run = true; break;
     case OPT_VERIFY: verify = true; break;
     case OPT_UNSAFE: opt.unsafe = true; break;
@@ -199,6 +207,12 @@ int main(int argc, char **argv) {
 
   if (list) {
     const char *glob = optind < argc ? argv[optind] : NULL;
+    for (const char *p = glob; p && *p; p++)
+      if (*p == '\\' || !isprint((unsigned char)*p)) { /* no probe name has one */
+        diag_cli_error("invalid character '%c' in search expression",
+                       isprint((unsigned char)*p) ? *p : '?');
+        return 1;
+      }
     return prov_list(stdout, glob, opt.verbose) < 0 ? 1 : 0;
   }
 
@@ -212,14 +226,14 @@ int main(int argc, char **argv) {
   opt.posparams = (const char *const *)argv + optind;
   opt.nposparams = argc - optind;
 
-  if (types_check_env() < 0)
+  if (types_check_env() < 0 || rt_check_env() < 0)
     return 1;
   types_init();
   Source src = {.name = prog_file ? (strcmp(prog_file, "-") ? prog_file : "stdin") : "-e",
                 .text = prog_text};
   char *file_text = NULL;
   if (prog_file && !(src.text = file_text = read_file(prog_file, NULL))) {
-    diag_fatal("cannot read program file '%s': %s", prog_file, strerror(errno));
+    diag_cli_error("failed to open file '%s': %s", prog_file, strerror(errno));
     return 1;
   }
   diag_source = &src;

@@ -548,13 +548,15 @@ int tool_main(int argc, char **argv) {
     return 1;
   }
 
-  /* etrace -q FLAGS PATH $1..$N */
-  char **args = calloc(npass + t.nparams + 4, sizeof(char *));
+  /* etrace -q FLAGS -- PATH $1..$N ("--": a parameter such as -1 is not
+   * an option, wherever it stands) */
+  char **args = calloc(npass + t.nparams + 5, sizeof(char *));
   int n = 0;
   args[n++] = "etrace";
   args[n++] = "-q";
   for (int k = 0; k < npass; k++)
     args[n++] = (char *)pass[k];
+  args[n++] = "--";
   args[n++] = path;
   for (int k = 1; k <= t.nparams; k++)
     args[n++] = (char *)params[k];

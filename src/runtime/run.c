@@ -1,4 +1,4 @@
-/* run.c - attach, run BEGIN, the event loop, and the exit sequence.
+/* run.c - run BEGIN, attach, the event loop, and the exit sequence.
  *
  * The loop (loop.c) waits on the ring buffer (read with ring.c), a
  * signalfd and whatever a caller adds; there is no poll timeout, so
@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +31,7 @@ typedef struct Run {
   Links links;
   bool exiting;        /* exit() seen: ignore later records */
   int exit_code;
+  unsigned records;    /* records handled: a signal check every so many */
 } Run;
 
 static void out_write(Run *r, const char *s, size_t n) {
@@ -49,34 +51,48 @@ static void do_time(Run *r, const Site *s) {
   rt_emit_text(r->o, "time", out, n);
 }
 
+/* cat(): at most BPFTRACE_CAT_BYTES_MAX bytes of the file; one "cat"
+ * record with -f json. */
 static void do_cat(Run *r, const Site *s, const void *data) {
-  Buf path = {0};
+  Buf path = {0}, text = {0};
   rt_printf(&path, s->fmt, s->args, data);
   FILE *f = fopen(path.data ? path.data : "", "r");
   if (!f) {
-    fprintf(stderr, "etrace: cat(\"%s\"): %s\n", path.data ? path.data : "", strerror(errno));
+    fprintf(stderr, "ERROR: failed to open file '%s': %s\n", path.data ? path.data : "", strerror(errno));
   } else {
+    long max = rt_cat_bytes_max();
     char tmp[4096];
     size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-      out_write(r, tmp, n);
+    while ((long)text.len < max && (n = fread(tmp, 1, sizeof tmp, f)) > 0)
+      buf_put(&text, tmp, (long)(text.len + n) > max ? (size_t)(max - (long)text.len) : n);
     fclose(f);
+    rt_emit_text(r->o, "cat", text.data ? text.data : "", text.len);
   }
+  buf_free(&text);
   buf_free(&path);
 }
 
+/* system(): the command's output; one "syscall" record with -f json
+ * (bpftrace's name for it). */
 static void do_system(Run *r, const Site *s, const void *data) {
-  Buf cmd = {0};
+  Buf cmd = {0}, text = {0};
   rt_printf(&cmd, s->fmt, s->args, data);
   out_flush(r);
   FILE *p = popen(cmd.data ? cmd.data : "", "r");
   if (p) {
     char tmp[4096];
     size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, p)) > 0)
-      out_write(r, tmp, n);
+    while ((n = fread(tmp, 1, sizeof tmp, p)) > 0) {
+      if (r->o->format == OUT_JSON)
+        buf_put(&text, tmp, n);
+      else
+        out_write(r, tmp, n); /* as it comes: a long-running command streams */
+    }
     pclose(p);
+    if (r->o->format == OUT_JSON)
+      rt_emit_text(r->o, "syscall", text.data ? text.data : "", text.len);
   }
+  buf_free(&text);
   buf_free(&cmd);
 }
 
@@ -93,8 +109,9 @@ static void do_join(Run *r, const Site *s, const char *data) {
       buf_put(&b, s->fmt, strlen(s->fmt));
     buf_put(&b, str, len);
   }
-  buf_put(&b, "\n", 1);
-  rt_emit_text(r->o, "join", b.data, b.len);
+  if (r->o->format != OUT_JSON) /* a JSON record's data has no newline */
+    buf_put(&b, "\n", 1);
+  rt_emit_text(r->o, "join", b.data ? b.data : "", b.len);
   buf_free(&b);
 }
 
@@ -130,8 +147,19 @@ static void do_object(Run *r, const Site *s, const void *data, size_t size) {
   buf_free(&b);
 }
 
+/* Is a SIGINT, SIGTERM or SIGHUP waiting (they are blocked and read from
+ * a signalfd between drains)?  A drain can last as long as events keep
+ * coming, e.g. when each record runs system() and that makes new events. */
+static bool stop_signal_pending(void) {
+  sigset_t s;
+  return sigpending(&s) == 0 &&
+         (sigismember(&s, SIGINT) || sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP));
+}
+
 static void on_record(void *arg, const Ring *ring, const void *data, size_t size) {
   Run *r = arg;
+  if (++r->records % 256 == 0 && !r->exiting && stop_signal_pending())
+    r->exiting = true; /* stop as asked: what is still queued is dropped */
   if (r->exiting || size < 8)
     return;
   uint64_t h;
@@ -215,6 +243,30 @@ static void drain(void *arg) {
 
 /* ------------------------------------------------------------ probes */
 
+/* Several probes on one event run in program order, as in bpftrace: the
+ * first pass (order[0..n)) visits the targets in order, for the hooks the
+ * kernel runs oldest first; the second (order[n..2n)) visits the probes
+ * last to first, each probe's own targets (a wildcard's matches) still in
+ * order, for the hooks it runs newest first (Provider.newest_first). */
+static void attach_order(const Compiled *c, int *order) {
+  Target **t = c->targets;
+  int n = c->ntargets, m = 0;
+  for (int i = 0; i < n; i++)
+    order[m++] = i;
+  for (int end = n; end > 0;) {
+    int start = end - 1;
+    while (start > 0 && t[start - 1]->probe == t[end - 1]->probe)
+      start--;
+    for (int i = start; i < end; i++)
+      order[m++] = i;
+    end = start;
+  }
+}
+
+static bool newest_first(const Target *t) {
+  return t->prov->newest_first && t->prov->newest_first(t);
+}
+
 /* Every provider's program-wide attachments, then every target's. */
 static int attach_all(Run *r) {
   AttachEnv env = {.pid = r->opt->pid, .cpid = r->opt->cpid, .ncpu = libbpf_num_possible_cpus(),
@@ -222,12 +274,17 @@ static int attach_all(Run *r) {
   for (int i = 0; i < nproviders; i++)
     if (providers[i]->attach_program && providers[i]->attach_program(r->c, &env) < 0)
       return -1;
-  for (int i = 0; i < r->c->ntargets; i++) {
-    Target *t = r->c->targets[i];
-    if (t->prov->attach(t, &env) < 0)
-      return -1;
+  int n = r->c->ntargets, *order = malloc(sizeof(int) * (2 * n + 1)), rc = 0;
+  if (!order)
+    return -1;
+  attach_order(r->c, order);
+  for (int k = 0; k < 2 * n && rc == 0; k++) {
+    Target *t = r->c->targets[order[k]];
+    if (newest_first(t) == (k >= n) && t->prov->attach(t, &env) < 0)
+      rc = -1;
   }
-  return 0;
+  free(order);
+  return rc;
 }
 
 /* Run every target's work for phase (BEGIN and END programs in program
@@ -314,13 +371,27 @@ static bool on_caller_fd(Loop *l, int fd, void *arg) {
   return false;
 }
 
+/* SIGUSR1, as bpftrace: print every map and carry on. */
+static bool on_sigusr1(Loop *l, int signo, void *arg) {
+  Run *r = arg;
+  drain(r);
+  out_flush(r);
+  rt_print_all_maps(r->o);
+  return false;
+}
+
 static bool after_wakeup(void *arg) {
   out_flush(arg);
   return false;
 }
 
-/* Attach, BEGIN, start the -c child.  0, or -1 after an error. */
+/* BEGIN, attach, start the -c child.  0, or -1 after an error. */
 static int start(Run *r) {
+  /* BEGIN runs before any other probe is attached (as in bpftrace), so no
+   * probe sees the maps before BEGIN has set them; its output is read
+   * after the "Attaching" line. */
+  if (run_phase(r, RUN_BEGIN) < 0)
+    return -1;
   if (attach_all(r) < 0)
     return -1;
   if (!r->opt->quiet) {
@@ -330,8 +401,11 @@ static int start(Run *r) {
     else
       fprintf(r->o->f, "Attaching %d probe%s...\n", n, n == 1 ? "" : "s");
   }
-  if (run_phase(r, RUN_BEGIN) < 0)
-    return -1;
+  /* bpftrace's runtime test engine sets this and starts a test's AFTER
+   * command (and its timeout) when the line appears: probes are live.
+   * bpftrace prints it before BEGIN's output reaches the terminal. */
+  if (getenv("__BPFTRACE_NOTIFY_PROBES_ATTACHED"))
+    fprintf(stderr, "__BPFTRACE_NOTIFY_PROBES_ATTACHED\n");
   drain(r);
   out_flush(r);
   if (r->opt->pid && has_map(r->c, ".pids"))
@@ -367,6 +441,7 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     loop_fini(&loop);
     return 1;
   }
+  loop_add_signal(&loop, SIGUSR1, on_sigusr1, r);
   int rb_fd = load_map_fd(c, ".ringbuf");
   if (rb_fd < 0 || ring_map(&r->ring, rb_fd, 0) < 0) {
     diag_fatal("cannot set up the ring buffer: %s", strerror(errno));
