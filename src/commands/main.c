@@ -110,6 +110,17 @@ static int spawn_child(const char *cmd, bool dry_run, Options *opt) {
 
 enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE, OPT_INFO, OPT_USDT_FILE_ACT };
 
+/* -l [GLOB]: the exit status. */
+static int list_probes(const char *glob, bool verbose) {
+  for (const char *p = glob; p && *p; p++)
+    if (*p == '\\' || !isprint((unsigned char)*p)) { /* no probe name has one */
+      diag_cli_error("invalid character '%c' in search expression",
+                     isprint((unsigned char)*p) ? *p : '?');
+      return 1;
+    }
+  return prov_list(stdout, glob, verbose) < 0 ? 1 : 0;
+}
+
 /* `etrace NAME ...` for a subcommand: its exit status in *rc, true. */
 static bool subcommand(int argc, char **argv, int *rc) {
   const char *n = argc > 1 ? argv[1] : "";
@@ -205,16 +216,8 @@ int main(int argc, char **argv) {
   if (check_modes(dump, bufmode) < 0)
     return 1;
 
-  if (list) {
-    const char *glob = optind < argc ? argv[optind] : NULL;
-    for (const char *p = glob; p && *p; p++)
-      if (*p == '\\' || !isprint((unsigned char)*p)) { /* no probe name has one */
-        diag_cli_error("invalid character '%c' in search expression",
-                       isprint((unsigned char)*p) ? *p : '?');
-        return 1;
-      }
-    return prov_list(stdout, glob, opt.verbose) < 0 ? 1 : 0;
-  }
+  if (list)
+    return list_probes(optind < argc ? argv[optind] : NULL, opt.verbose);
 
   if (!prog_text) {
     if (optind >= argc) {
