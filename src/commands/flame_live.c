@@ -15,6 +15,7 @@
  */
 #include "etrace.h"
 #include "formats/flame.h"
+#include "runtime/session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,15 @@ static char *live_program(const FlameLive *l) {
   return b.data;
 }
 
+/* Once the programs are loaded. */
+static int announce(void *arg) {
+  const FlameLive *l = arg;
+  if (!l->off_cpu || l->verbose)
+    fprintf(stderr, "etrace flamegraph: sampling %s%s... Hit Ctrl-C to end.\n",
+            l->off_cpu ? "off-CPU time" : "stacks", l->pid ? " of one process" : "");
+  return 0;
+}
+
 int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {
   types_init(); /* flamegraph_main bypasses main.c's set-up */
   char *text = live_program(l);
@@ -59,17 +69,16 @@ int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {
   Options opt = {.quiet = true, .verbose = l->verbose, .pid = l->off_cpu ? 0 : l->pid};
   int rc = -1;
   FILE *null = fopen("/dev/null", "w");
-  Program *prog = parse_program(&src);
-  Compiled *c = prog ? sema_program(prog, &opt) : NULL;
-  if (!c || cg_program(c, &opt) < 0 || load_program(c, &opt) < 0 || !null)
-    goto out;
-  if (!l->off_cpu || l->verbose)
-    fprintf(stderr, "etrace flamegraph: sampling %s%s... Hit Ctrl-C to end.\n",
-            l->off_cpu ? "off-CPU time" : "stacks", l->pid ? " of one process" : "");
+  if (!null)
+    return -1;
   /* the maps printed at exit go to /dev/null; the symbols they load stay
    * cached for the folded lines below */
-  Output out = {.f = null, .format = OUT_TEXT, .c = c};
-  rt_run(c, &opt, &out);
+  Session s = {.src = &src, .opt = &opt, .out = {.f = null, .format = OUT_TEXT},
+               .loaded = announce, .loaded_arg = (void *)l};
+  session_run(&s);
+  Compiled *c = s.c;
+  if (!c || c->ntargets == 0 || c->targets[0]->prog_fd < 0)
+    goto out;
   const MapInfo *m = NULL;
   for (int i = 0; i < c->nmaps; i++)
     if (!strcmp(c->maps[i]->name, "@"))
@@ -98,8 +107,8 @@ int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {
   o->off_cpu = l->off_cpu;
   rc = 0;
 out:
-  if (null)
-    fclose(null);
+  session_close(&s);
+  fclose(null);
   free(text);
   return rc;
 }
