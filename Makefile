@@ -23,7 +23,12 @@ build/gen/syscall_table.h: scripts/gen-syscalls.sh
 	@mkdir -p $(dir $@)
 	scripts/gen-syscalls.sh > $@
 
-build/src/providers/syscalls.o build/asan/src/providers/syscalls.o: build/gen/syscall_table.h
+build/gen/syscall_table_arm64.h: scripts/gen-syscalls-arm64.sh
+	@mkdir -p $(dir $@)
+	scripts/gen-syscalls-arm64.sh > $@
+
+build/src/arch/x86_64.o build/asan/src/arch/x86_64.o build/fuzz/src/arch/x86_64.o: build/gen/syscall_table.h
+build/src/arch/arm64.o build/asan/src/arch/arm64.o build/fuzz/src/arch/arm64.o: build/gen/syscall_table_arm64.h
 
 # The flame-graph SVG embeds its script (src/formats/flame_svg.js) as a string.
 build/gen/flame_svg_js.h: src/formats/flame_svg.js scripts/embed-text.sh
@@ -83,7 +88,6 @@ FUZZ_OBJS := $(FUZZ_SRCS:%.c=build/fuzz/%.o)
 FUZZ_TARGETS := fuzz_compile fuzz_tracefs fuzz_elfsym fuzz_usdt fuzz_httpreq
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Isrc -Ibuild/gen -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-build/fuzz/src/providers/syscalls.o: build/gen/syscall_table.h
 build/fuzz/src/commands/tools.o: FUZZ_CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
 
 build/fuzz/%.o: %.c

@@ -39,6 +39,35 @@ static bool parse_num(const char **sp, int64_t *v) {
   return true;
 }
 
+/* The operand after "N@" in arm64's syntax: a register "x0"/"w2"/"sp", a
+ * memory operand "[sp]", "[sp, 16]", "[x1, -8]", or a bare constant "5". */
+static int parse_arm_operand(const char *s, UsdtArg *a) {
+  if (*s == '[') {
+    int sz;
+    s++;
+    a->kind = UA_MEM;
+    a->scale = 1;
+    if (!parse_reg(&s, &a->reg, &sz) || sz != 8)
+      return -1;
+    if (*s == ',') {
+      s++;
+      while (*s == ' ')
+        s++;
+      if (*s == '#') /* some assemblers write immediates "#16" */
+        s++;
+      if (!parse_num(&s, &a->value))
+        return -1;
+    }
+    return *s == ']' && !s[1] ? 0 : -1;
+  }
+  if (*s == '-' || *s == '+' || (*s >= '0' && *s <= '9')) {
+    a->kind = UA_CONST;
+    return parse_num(&s, &a->value) && !*s ? 0 : -1;
+  }
+  a->kind = UA_REG;
+  return parse_reg(&s, &a->reg, &a->reg_size) && !*s ? 0 : -1;
+}
+
 int usdt_parse_arg(const char *spec, UsdtArg *a) {
   memset(a, 0, sizeof *a);
   a->reg = a->index = -1;
@@ -61,6 +90,8 @@ int usdt_parse_arg(const char *spec, UsdtArg *a) {
   if (size != 1 && size != 2 && size != 4 && size != 8)
     return -1;
   a->size = (int)size;
+  if (arch_current()->usdt_syntax == USDT_SYNTAX_ARM)
+    return parse_arm_operand(s, a);
   if (*s == '$') { /* constant */
     s++;
     if (!parse_num(&s, &a->value) || *s)
