@@ -110,6 +110,7 @@ update-goldens: etrace
 	tests/language/frontend/run.sh --update
 	tests/language/semantic/run.sh --update
 	tests/language/codegen/run.sh --update
+	tests/language/arch/run.sh --update
 
 bench: etrace
 	bench/run.sh
