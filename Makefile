@@ -14,7 +14,12 @@ OBJS := $(SRCS:%.c=build/%.o)
 ASAN_OBJS := $(SRCS:%.c=build/asan/%.o)
 DEPS := $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(SRCS:%.c=build/fuzz/%.d)
 
+# make ARCH=arm64: the static aarch64 etrace-arm64 (below) instead.
+ifeq ($(ARCH),arm64)
+all: etrace-arm64
+else
 all: etrace
+endif
 
 etrace: $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
@@ -63,6 +68,26 @@ tests/bin/stack_target: HELPER_CFLAGS = -fno-omit-frame-pointer
 # (tests/env/qemu: an initramfs holds nothing but busybox and these).
 etrace.static: $(OBJS)
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDFLAGS) -lbpf -ldw -lelf -lz -llzma -lbz2
+
+# Cross build for arm64 (make ARCH=arm64, or make etrace-arm64): Debian's
+# gcc-aarch64-linux-gnu with the arm64 -dev packages installed through
+# multiarch (scripts/deps-arm64.sh), linked fully static like
+# etrace.static so it runs in a bare initramfs or under qemu-aarch64.
+CROSS_COMPILE ?= aarch64-linux-gnu-
+ARM64_OBJS := $(SRCS:%.c=build/arm64/%.o)
+DEPS += $(ARM64_OBJS:.o=.d)
+
+etrace-arm64: $(ARM64_OBJS)
+	$(CROSS_COMPILE)gcc $(CFLAGS) -static -o $@ $^ $(LDFLAGS) -lbpf -ldw -lelf -lz -llzma -lbz2
+
+build/arm64/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CROSS_COMPILE)gcc $(CFLAGS) -MMD -MP -c -o $@ $<
+
+build/arm64/src/arch/x86_64.o: build/gen/syscall_table.h
+build/arm64/src/arch/arm64.o: build/gen/syscall_table_arm64.h
+build/arm64/src/formats/flame_svg.o: build/gen/flame_svg_js.h
+build/arm64/src/commands/tools.o: CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
 
 tests/bin/static/%: tests/helpers/%.c
 	@mkdir -p tests/bin/static
@@ -120,7 +145,7 @@ install: etrace
 	install -d $(DESTDIR)$(PREFIX)/share/etrace/tools && install -m 644 tools/*.bt $(DESTDIR)$(PREFIX)/share/etrace/tools/
 
 clean:
-	rm -rf build etrace etrace-asan etrace.static $(FUZZ_TARGETS) tests/bin
+	rm -rf build etrace etrace-asan etrace.static etrace-arm64 $(FUZZ_TARGETS) tests/bin
 
 .PHONY: all check bench install clean fuzz qemu-check update-goldens
 -include $(DEPS)

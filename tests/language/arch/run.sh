@@ -13,7 +13,7 @@ mkdir -p $out
 update=; update_mode "$@" && update=1
 archs="x86_64 arm64"
 nbt=$(ls tests/language/arch/*.bt | wc -l)
-plan $((nbt * 2 + 15))
+plan $((nbt * 3 + 15))
 need_files $ET tests/bin/uprobe_target || exit 1
 
 for bt in tests/language/arch/*.bt; do
@@ -33,6 +33,24 @@ for bt in tests/language/arch/*.bt; do
       fail $name.$a "$(head -40 $out/$name.$a.diff)"
     fi
   done
+done
+
+# The cross-built etrace-arm64 (make ARCH=arm64) under qemu-user picks
+# arm64's table by itself: its listings are the arm64 goldens.
+qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64)
+for bt in tests/language/arch/*.bt; do
+  name=$(basename "$bt" .bt)
+  if ! [ -x ./etrace-arm64 ] || [ -z "$qemu" ]; then
+    skip native-arm64.$name "no ./etrace-arm64 (make ARCH=arm64) or no qemu-aarch64"; continue
+  fi
+  g=tests/language/arch/$name.arm64
+  $qemu ./etrace-arm64 --dry-run -d dis "$bt" > $out/native.$name.dis 2> $out/native.$name.err
+  if [ -f $g.dis ]; then kind=dis; else kind=err; fi
+  if diff -u $g.$kind $out/native.$name.$kind > $out/native.$name.diff; then
+    pass native-arm64.$name
+  else
+    fail native-arm64.$name "$(head -40 $out/native.$name.diff)"
+  fi
 done
 
 # has NAME ARCH 'PROGRAM' 'LISTING LINE PATTERN'...: every pattern (an ERE
