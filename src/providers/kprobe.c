@@ -399,7 +399,7 @@ static const char *kprobe_tracepoint_hint(const char *func, bool ret) {
     if (!strcmp(func, tp_hints[i][0]))
       tp = tp_hints[i][1];
   /* a syscall's own entry points: __x64_sys_NAME, __do_sys_NAME ... */
-  static const char *const sys_prefixes[] = {"__x64_sys_", "__ia32_sys_", "__se_sys_",
+  static const char *const sys_prefixes[] = {"__x64_sys_", "__ia32_sys_", "__arm64_sys_", "__se_sys_",
                                              "__do_sys_", "ksys_"};
   for (size_t i = 0; i < sizeof sys_prefixes / sizeof sys_prefixes[0] && !tp; i++)
     if (!strncmp(func, sys_prefixes[i], strlen(sys_prefixes[i])))
