@@ -89,6 +89,17 @@ build/arm64/src/arch/arm64.o: build/gen/syscall_table_arm64.h
 build/arm64/src/formats/flame_svg.o: build/gen/flame_svg_js.h
 build/arm64/src/commands/tools.o: CFLAGS += -DETRACE_PREFIX='"$(PREFIX)"'
 
+# The arm64 guest's helpers (tests/env/qemu-arm64), static like etrace-arm64.
+tests/bin/arm64/%: tests/helpers/%.c
+	@mkdir -p tests/bin/arm64
+	$(CROSS_COMPILE)gcc -O1 -g -static $(HELPER_CFLAGS) -o $@ $<
+
+tests/bin/arm64/stack_target: HELPER_CFLAGS = -fno-omit-frame-pointer
+
+# Debian's arm64 kernel under qemu-system-aarch64 (TCG), the same way.
+qemu-check-arm64: etrace-arm64 tests/bin/arm64/workload tests/bin/arm64/uprobe_target tests/bin/arm64/stack_target
+	tests/env/qemu-arm64/run.sh
+
 tests/bin/static/%: tests/helpers/%.c
 	@mkdir -p tests/bin/static
 	$(CC) -O1 -g -static -o $@ $<
@@ -147,5 +158,5 @@ install: etrace
 clean:
 	rm -rf build etrace etrace-asan etrace.static etrace-arm64 $(FUZZ_TARGETS) tests/bin
 
-.PHONY: all check bench install clean fuzz qemu-check update-goldens
+.PHONY: all check bench install clean fuzz qemu-check qemu-check-arm64 update-goldens
 -include $(DEPS)

@@ -152,6 +152,25 @@ int usdt_parse_arg(const char *spec, UsdtArg *a) {
   return 0;
 }
 
+/* The next blank-separated spec of a note's argument list, NUL-terminated
+ * in place, or NULL at the end.  A blank inside brackets belongs to the
+ * spec: arm64 writes "-8@[x1, 8]". */
+static char *next_spec(char **sp) {
+  char *s = *sp;
+  while (*s == ' ' || *s == '\t')
+    s++;
+  if (!*s)
+    return NULL;
+  char *start = s;
+  int depth = 0;
+  for (; *s && (depth > 0 || (*s != ' ' && *s != '\t')); s++)
+    depth += *s == '[' ? 1 : *s == ']' && depth > 0 ? -1 : 0;
+  if (*s)
+    *s++ = 0;
+  *sp = s;
+  return start;
+}
+
 /* ------------------------------------------------------------ ELF */
 
 typedef struct Raw {
@@ -334,9 +353,9 @@ static void read_stapsdt(Elf *elf, Elf_Scn *scn, uint64_t base_addr, bool have_b
     if (sema && !to_offset(elf, segs, nsegs, sema, 0, &p.sema_offset))
       continue;
     /* arguments: whitespace-separated specs */
-    char *copy = estrdup(args), *save = NULL;
+    char *copy = estrdup(args), *save = copy;
     bool ok = true;
-    for (char *a = strtok_r(copy, " \t", &save); a; a = strtok_r(NULL, " \t", &save)) {
+    for (char *a = next_spec(&save); a; a = next_spec(&save)) {
       if (p.nargs == USDT_MAX_ARGS || usdt_parse_arg(a, &p.args[p.nargs]) < 0) {
         ok = false;
         break;
