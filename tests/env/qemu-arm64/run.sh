@@ -1,0 +1,57 @@
+#!/bin/sh
+# etrace on arm64, end to end: Debian's arm64 kernel (6.1: kprobes, fentry,
+# BTF) booted once under qemu-system-aarch64 -M virt -cpu max with
+# software emulation (TCG), from an initramfs of busybox-static:arm64
+# (scripts/qemu-kernel-arm64.sh fetches both into the qemu cache), the
+# cross-built static etrace-arm64 and the arm64 test helpers (make
+# qemu-check-arm64 builds them; scripts/deps-arm64.sh installs the cross
+# toolchain).  tests/env/qemu-arm64/guest.sh runs the cases inside and
+# prints PASS/FAIL lines on the serial console (tests/env/qemu/init starts
+# it); this script passes them on, with the boot and suite times.
+. "$(dirname "$0")/../../lib.sh"
+G=tests/env/qemu-arm64
+plan $(( $(grep -c '^t ' $G/guest.sh) + 1 ))  # the guest's cases, and the boot
+T=tests/out/qemu-arm64
+mkdir -p $T
+setup_fail() { echo "FAIL qemu-arm64/setup ($1)"; exit 1; }
+
+make -s etrace-arm64 tests/bin/arm64/workload tests/bin/arm64/uprobe_target \
+  tests/bin/arm64/stack_target > $T/build.log 2>&1 ||
+  setup_fail "cannot build etrace-arm64: see $T/build.log (scripts/deps-arm64.sh installs the cross toolchain)"
+command -v qemu-system-aarch64 > /dev/null ||
+  setup_fail "qemu-system-aarch64 missing: apt-get install qemu-system-arm"
+scripts/qemu-kernel-arm64.sh > $T/fetch.out 2> $T/fetch.log ||
+  setup_fail "cannot fetch the arm64 kernel: $(tail -1 $T/fetch.log)"
+KERNEL=$(sed -n 1p $T/fetch.out) BB=$(sed -n 2p $T/fetch.out)
+
+# The initramfs.
+R=$T/root
+rm -rf $R
+mkdir -p $R/bin $R/proc $R/sys $R/dev $R/tmp
+cp "$BB" $R/bin/busybox
+cp tests/env/qemu/init $R/init
+cp $G/guest.sh $R/
+cp etrace-arm64 $R/etrace
+cp tests/bin/arm64/workload tests/bin/arm64/uprobe_target tests/bin/arm64/stack_target $R/
+HOSTBB=$(command -v busybox) || setup_fail "no busybox on the host (its cpio packs the initramfs)"
+(cd $R && find . | "$HOSTBB" cpio -o -H newc 2>/dev/null) | gzip -1 > $T/initramfs.gz
+
+start=$(date +%s.%N)
+timeout ${QEMU_TIMEOUT:-900} qemu-system-aarch64 -M virt -cpu max -accel tcg -m 1024 -smp 1 \
+  -display none -monitor none -nic none -no-reboot -serial file:$T/serial.log \
+  -kernel "$KERNEL" -initrd $T/initramfs.gz \
+  -append "console=ttyAMA0 quiet loglevel=1 panic=-1" > $T/qemu.log 2>&1
+rc=$?
+end=$(date +%s.%N)
+tr -d '\r' < $T/serial.log > $T/console.txt
+grep -E '^(PASS|FAIL|SKIP) qemu-arm64/|^#' $T/console.txt
+up=$(sed -n 's/^ETRACE-GUEST-START //p' $T/console.txt)
+down=$(sed -n 's/^ETRACE-GUEST-END //p' $T/console.txt)
+if [ -n "$down" ]; then
+  echo "PASS qemu-arm64/boot_and_run"
+  echo "# qemu-system-aarch64 (TCG, -cpu max): $(basename "$KERNEL"), init started ${up} s after boot," \
+    "cases done at ${down} s, wall $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"
+else
+  echo "FAIL qemu-arm64/boot_and_run (qemu exit status $rc; the guest did not finish: see $T/console.txt)"
+  tail -20 $T/console.txt | sed 's/^/#   /'
+fi
