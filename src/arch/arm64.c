@@ -6,8 +6,10 @@
  * orig_x0 and the 32-bit syscallno.  Functions take their integer
  * arguments in x0..x7 (AAPCS64) and return in x0; the return address is
  * in x30, so stack arguments start at sp itself.  System calls take their
- * arguments in x0..x5, but x0 is overwritten by the return value, so the
- * first is read from orig_x0, the kernel's copy made at entry. */
+ * arguments in x0..x5; at sys_exit x0 holds the return value (orig_x0
+ * keeps the first argument), but every reader of syscall_args runs at
+ * sys_enter, where x0 is still the argument the call will use, and
+ * x0..x5 are one span that one read copies (etrace record). */
 #include "arch/arch.h"
 
 #include <stdlib.h>
@@ -65,7 +67,7 @@ const Arch arch_arm64 = {
     .nfunc_args = 8,
     .func_args = {X(0), X(1), X(2), X(3), X(4), X(5), X(6), X(7)},
     .nsyscall_args = 6,
-    .syscall_args = {ORIG_X0, X(1), X(2), X(3), X(4), X(5)},
+    .syscall_args = {X(0), X(1), X(2), X(3), X(4), X(5)},
     .stack_arg0 = 0, /* the return address is in x30, not on the stack */
     .regs = regs,
     .nregs = sizeof regs / sizeof regs[0],

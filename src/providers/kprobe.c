@@ -804,6 +804,13 @@ static int attach(Target *t, const AttachEnv *env) {
   int fd = is_btf_kind(k->type) ? attach_fentry(t->prog_fd, k->type == K_FEXIT)
                                 : attach_kprobe(t->prog_fd, k->func, k->offset,
                                                 k->type == K_KRETPROBE);
+  if (fd < 0 && fd == -524 && is_btf_kind(k->type)) { /* the kernel's ENOTSUPP */
+    /* fentry programs load, but the trampoline cannot be installed: arm64
+     * kernels before 6.4 have no ftrace direct calls */
+    diag_error(t->probe->loc, "cannot attach probe %s: this kernel cannot attach fentry/fexit "
+               "trampolines (ENOTSUPP); use kprobe:%s or kretprobe:%s", t->name, k->func, k->func);
+    return -1;
+  }
   if (fd < 0) {
     prov_attach_error(t, fd);
     return -1;

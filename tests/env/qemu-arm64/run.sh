@@ -10,7 +10,7 @@
 # it); this script passes them on, with the boot and suite times.
 . "$(dirname "$0")/../../lib.sh"
 G=tests/env/qemu-arm64
-plan $(( $(grep -c '^t ' $G/guest.sh) + 1 ))  # the guest's cases, and the boot
+plan $(( $(grep -cE '^(t|tfail) ' $G/guest.sh) + 2 ))  # the guest's cases, the CTF trace, the boot
 T=tests/out/qemu-arm64
 mkdir -p $T
 setup_fail() { echo "FAIL qemu-arm64/setup ($1)"; exit 1; }
@@ -47,6 +47,21 @@ tr -d '\r' < $T/serial.log > $T/console.txt
 grep -E '^(PASS|FAIL|SKIP) qemu-arm64/|^#' $T/console.txt
 up=$(sed -n 's/^ETRACE-GUEST-START //p' $T/console.txt)
 down=$(sed -n 's/^ETRACE-GUEST-END //p' $T/console.txt)
+# etrace record's trace, read back here with babeltrace2: the three
+# openat calls of the workload, with their arguments by name.
+rm -rf $T/trace
+sed -n '/^ETRACE-CTF-BEGIN$/,/^ETRACE-CTF-END$/p' $T/console.txt | sed '1d;$d' |
+  base64 -d 2>/dev/null | tar -C $T -xz 2>/dev/null
+if ! [ -d $T/trace ]; then
+  echo "FAIL qemu-arm64/record_ctf (no trace came back from the guest)"
+elif ! command -v babeltrace2 > /dev/null; then
+  echo "SKIP qemu-arm64/record_ctf: no babeltrace2 (apt-get install babeltrace2)"
+else
+  n=$(babeltrace2 $T/trace 2> $T/bt.err | grep -c 'filename = "/nonexistent"')
+  if [ "$n" = 3 ]; then echo "PASS qemu-arm64/record_ctf"
+  else echo "FAIL qemu-arm64/record_ctf ($n events with filename = \"/nonexistent\", wanted 3)"
+  fi
+fi
 if [ -n "$down" ]; then
   echo "PASS qemu-arm64/boot_and_run"
   echo "# qemu-system-aarch64 (TCG, -cpu max): $(basename "$KERNEL"), init started ${up} s after boot," \

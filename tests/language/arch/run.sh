@@ -78,11 +78,11 @@ has arm64-reg-x1 arm64 "$U:ut_add { @ = reg(\"x1\"); }" 'r0 = \*\(u64 \*\)\(r1 \
 has arm64-reg-x30 arm64 "$U:ut_add { @ = reg(\"x30\"); }" 'r0 = \*\(u64 \*\)\(r1 \+240\)'
 has arm64-reg-sp-pc arm64 "$U:ut_add { @a = reg(\"sp\"); @b = reg(\"pc\"); }" \
   'r0 = \*\(u64 \*\)\(r1 \+248\)' 'r0 = \*\(u64 \*\)\(r1 \+256\)'
-# the generic syscall table: openat is 56 (x86-64: 257); the first
-# argument comes from orig_x0, the others from x1..
+# the generic syscall table: openat is 56 (x86-64: 257); arguments from
+# x0 (at sys_enter it still holds the first), x1..
 has arm64-syscall-openat arm64 \
   'tracepoint:syscalls:sys_enter_openat { printf("%d %d\n", args.dfd, args.flags); }' \
-  '\*\(u64 \*\)\(r10 -[0-9]+\) = 56' 'r3 \+= 272' 'r3 \+= 16'
+  '\*\(u64 \*\)\(r10 -[0-9]+\) = 56' 'r3 \+= 0' 'r3 \+= 16'
 has arm64-syscall-read arm64 'tracepoint:syscalls:sys_exit_read { @ = args.ret; }' \
   '\*\(u64 \*\)\(r10 -[0-9]+\) = 63'
 # x86-64: rdi rsi rdx rcx r8 r9, stack past the return address, rax
