@@ -175,7 +175,11 @@ void canonicalize(Cg *cg, int reg, const Type *t) {
     return;
   int bits = t->int_size * 8;
   if (t->is_signed) {
-    emit(cg, MOVSX64_REG(reg, reg, bits));
+    /* two shifts, not one movsx: the sign-extending move (cpu v4) needs
+     * kernel 6.6, and Debian 12's 6.1 refuses it ("BPF_MOV uses reserved
+     * fields") */
+    emit(cg, ALU64_IMM(BPF_LSH, reg, 64 - bits));
+    emit(cg, ALU64_IMM(BPF_ARSH, reg, 64 - bits));
   } else if (bits == 32) {
     emit(cg, MOV32_REG(reg, reg));
   } else {
