@@ -659,6 +659,7 @@ int rt_zero_map(const MapInfo *m);
 
 /* Format a value of type t stored at data (for print(), map keys, %s). */
 void rt_format_value(Buf *b, const Type *t, const void *data, OutFormat fmt);
+void rt_format_key(Buf *b, const Type *t, const void *data);
 
 /* printf: check a format against argument types at compile time
  * (returns NULL or an error message), and format a record at run time. */

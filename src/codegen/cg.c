@@ -1158,6 +1158,8 @@ static void cg_modified_value(Cg *cg, Node *s) {
     cg_scalar(cg, rhs);
   else
     emit(cg, MOV64_IMM(BPF_REG_0, 1));
+  if (s->ival > 1) /* pointer += n: n elements (sema sets ival) */
+    emit(cg, ALU64_IMM(BPF_MUL, BPF_REG_0, (int32_t)s->ival));
   pop(cg, BPF_REG_1);
   Op op = s->op;
   bool sgn = lhs->type->is_signed && (!rhs || rhs->type->is_signed);
@@ -1191,7 +1193,8 @@ static void cg_incdec_value(Cg *cg, Node *e) {
   store_scalar_to(cg, e->lhs, e->loc);
   pop(cg, BPF_REG_0);
   if (!e->prefix) {
-    emit(cg, ALU64_IMM(e->op == OP_ADD ? BPF_SUB : BPF_ADD, BPF_REG_0, 1));
+    emit(cg, ALU64_IMM(e->op == OP_ADD ? BPF_SUB : BPF_ADD, BPF_REG_0,
+                       e->ival > 1 ? (int32_t)e->ival : 1));
     canonicalize(cg, BPF_REG_0, e->lhs->type);
   }
 }

@@ -180,9 +180,7 @@ static void format_plain(Buf *b, const Type *t, const unsigned char *data) {
   switch (t->kind) {
   case TY_INT: {
     int64_t v = rt_int_value(t, data);
-    if (t->is_ptr)
-      buf_printf(b, "0x%llx", (unsigned long long)v);
-    else if (t->is_signed)
+    if (t->is_signed || t->is_ptr) /* bpftrace prints pointer values signed */
       put_s64(b, v);
     else
       put_u64(b, (uint64_t)v);
@@ -272,6 +270,14 @@ static void format(Buf *b, const Type *t, const unsigned char *data, bool json) 
 
 void rt_format_value(Buf *b, const Type *t, const void *data, OutFormat fmt) {
   format(b, t, data, fmt == OUT_JSON);
+}
+
+/* Map keys print as values do, except pointers: in hex, as bpftrace. */
+void rt_format_key(Buf *b, const Type *t, const void *data) {
+  if (t->kind == TY_INT && t->is_ptr)
+    buf_printf(b, "0x%llx", (unsigned long long)rt_int_value(t, data));
+  else
+    format(b, t, data, false);
 }
 
 /* ----------------------------------------------------------- emit records */

@@ -404,6 +404,17 @@ static Type *check_posparam(Sema *sema, Node *e) {
 
 static bool unknown(const Type *t) { return !t || t->kind == TY_NONE; }
 
+
+/* Pointer arithmetic counts elements, as in C: the bytes one step of a
+ * pointer to `p->pointee` moves (1 for void and functions). */
+static int pointer_step(const Type *p) {
+  if (!p->pointee)
+    return 1;
+  if (!is_object(p->pointee) && p->pointee->kind != TY_STR)
+    return ty_mem_size(p->pointee);
+  return p->pointee->size;
+}
+
 static Type *check_binary(Sema *sema, Node *e) {
   Type *l = check_expr(sema, e->lhs), *r = check_expr(sema, e->rhs);
   /* `@m[k] = @m[k] + x` reads @m before any walk has typed it: the
@@ -460,9 +471,7 @@ static Type *check_binary(Sema *sema, Node *e) {
   }
   bool sgn = l->is_signed && r->is_signed;
   if ((e->op == OP_ADD || e->op == OP_SUB) && l->is_ptr && !r->is_ptr) {
-    /* pointer arithmetic counts elements, as in C */
-    e->ival = l->pointee && !is_object(l->pointee) && l->pointee->kind != TY_STR
-                  ? ty_mem_size(l->pointee) : l->pointee ? l->pointee->size : 1;
+    e->ival = pointer_step(l);
     return l;
   }
   switch (e->op) {
@@ -878,6 +887,8 @@ static void check_assign(Sema *sema, Node *s) {
       cur_t = NULL;
     }
     vt = cur_t && cur_t->kind != TY_NONE ? cur_t : ty_s64;
+    /* p++, p += n on a pointer move by elements (cg scales by ival) */
+    s->ival = vt->is_ptr && (s->op == OP_ADD || s->op == OP_SUB) ? pointer_step(vt) : 1;
   } else {
     vt = check_expr(sema, rhs);
   }
