@@ -480,9 +480,40 @@ static bool is_object_read(const Node *e) {
   return e->kind == ND_UNARY && e->op == OP_DEREF;
 }
 
+/* r0 = the address of a struct or array held as a value: a variable's
+ * slot, a map value (0 when the key is absent: the read then fails and
+ * yields zeros), a tuple member.  These live in BPF memory, read with
+ * probe_read_kernel like any object (object_user() is false for them). */
+static void cg_held_object_addr(Cg *cg, Node *e) {
+  switch (e->kind) {
+  case ND_VAR:
+    emit_addr(cg, BPF_REG_0, var_slot(cg, e->var));
+    return;
+  case ND_MAP: {
+    map_lookup(cg, e->map, build_key(cg, e));
+    /* the verifier allows no arithmetic on a maybe-NULL map value */
+    int found = label_new(cg);
+    jmp_imm(cg, BPF_JNE, BPF_REG_0, 0, found);
+    emit(cg, MOV64_IMM(BPF_REG_0, 0));
+    label_here(cg, found);
+    return;
+  }
+  case ND_TUPLE_IDX: /* the tuple's slot stays reserved until the statement ends */
+    emit_addr(cg, BPF_REG_0, cg_addr(cg, e->lhs, e->lhs->type) + e->lhs->type->offsets[e->ival]);
+    return;
+  default:
+    fail(cg, e->loc, "cannot take the address of this expression%s", "");
+  }
+}
+
 /* r0 = the address of the object e denotes. */
 void cg_object_addr(Cg *cg, Node *e) {
   switch (e->kind) {
+  case ND_VAR:
+  case ND_MAP:
+  case ND_TUPLE_IDX:
+    cg_held_object_addr(cg, e);
+    return;
   case ND_FIELD:
     if (e->arrow)
       cg_scalar(cg, e->lhs);
@@ -507,9 +538,20 @@ void cg_object_addr(Cg *cg, Node *e) {
     }
     push(cg, e->loc);
     cg_scalar(cg, e->rhs);
-    emit(cg, ALU64_IMM(BPF_MUL, BPF_REG_0, elem));
     pop(cg, BPF_REG_1);
+    int nelems = e->lhs->type->kind == TY_ARRAY ? e->lhs->type->nelems : 0;
+    int out = label_new(cg), done = label_new(cg);
+    if (nelems > 0) /* out of bounds reads address 0: zeros (and the verifier
+                     * needs the bound to add the index to a held copy's address) */
+      jmp_imm(cg, BPF_JGE, BPF_REG_0, nelems, out);
+    emit(cg, ALU64_IMM(BPF_MUL, BPF_REG_0, elem));
     emit(cg, ALU64_REG(BPF_ADD, BPF_REG_0, BPF_REG_1));
+    if (nelems > 0) {
+      ja(cg, done);
+      label_here(cg, out);
+      emit(cg, MOV64_IMM(BPF_REG_0, 0));
+      label_here(cg, done);
+    }
     return;
   }
   default:
@@ -543,6 +585,18 @@ static void cg_object_read(Cg *cg, Node *e) {
     canonicalize(cg, BPF_REG_0, e->type);
   }
   stack_release(cg, mark);
+}
+
+/* A struct or array in memory (*p, p->member, a[i]) into a zeroed
+ * buffer of dst->size bytes: only the object's own size is read (a
+ * user object may end at the end of a page). */
+static void cg_object_copy(Cg *cg, Node *e, int off, const Type *dst) {
+  int n = e->type->size < dst->size ? e->type->size : dst->size;
+  cg_object_addr(cg, e);
+  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
+  emit_addr(cg, BPF_REG_1, off);
+  emit(cg, MOV64_IMM(BPF_REG_2, n));
+  emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
 }
 
 /* A char array member (task->comm) into a zeroed string buffer. */
@@ -675,6 +729,28 @@ void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
   stack_release(cg, mark);
 }
 
+/* r0 = (a == b) or (a != b) for two structs or arrays of one type: both
+ * copied into zeroed 8-byte-word buffers, compared word by word. */
+static void cg_object_compare(Cg *cg, Node *e) {
+  int mark = cg->stack;
+  Type held = *e->lhs->type;
+  held.size = (held.size + 7) & ~7;
+  int a = cg_addr(cg, e->lhs, &held);
+  int b = cg_addr(cg, e->rhs, &held);
+  int differ = label_new(cg), done = label_new(cg);
+  for (int i = 0; i < held.size; i += 8) {
+    emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, a + i));
+    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_10, b + i));
+    jmp_reg(cg, BPF_JNE, BPF_REG_1, BPF_REG_2, differ);
+  }
+  emit(cg, MOV64_IMM(BPF_REG_0, e->op == OP_EQ));
+  ja(cg, done);
+  label_here(cg, differ);
+  emit(cg, MOV64_IMM(BPF_REG_0, e->op != OP_EQ));
+  label_here(cg, done);
+  stack_release(cg, mark);
+}
+
 static void cg_binary(Cg *cg, Node *e) {
   if (e->op == OP_LAND || e->op == OP_LOR) {
     int short_label = label_new(cg), done = label_new(cg);
@@ -704,6 +780,10 @@ static void cg_binary(Cg *cg, Node *e) {
       set_r0_bool(cg, yes);
       return;
     }
+  }
+  if (e->lhs->type->kind == TY_RECORD || e->lhs->type->kind == TY_ARRAY) {
+    cg_object_compare(cg, e);
+    return;
   }
   if (e->lhs->type->kind == TY_STR) {
     cg_str_compare(cg, e->lhs, e->rhs, -1);
@@ -914,17 +994,8 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
 void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   if (cg->failed)
     return;
-  if (dst->kind == TY_RECORD) { /* printf("%s", *p): a copy of the struct */
-    emit_zero(cg, off, dst->size);
-    cg_object_addr(cg, e);
-    emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
-    emit_addr(cg, BPF_REG_1, off);
-    emit(cg, MOV64_IMM(BPF_REG_2, e->type->size));
-    emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-    return;
-  }
   if (dst->kind != TY_STR && dst->kind != TY_TUPLE && dst->kind != TY_BUF && dst->kind != TY_INET &&
-      dst->kind != TY_USYM) {
+      dst->kind != TY_USYM && dst->kind != TY_RECORD && dst->kind != TY_ARRAY) {
     cg_scalar(cg, e);
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
@@ -969,6 +1040,10 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   case ND_FIELD:
   case ND_INDEX:
   case ND_UNARY:
+    if ((dst->kind == TY_RECORD || dst->kind == TY_ARRAY) && is_object_read(e)) {
+      cg_object_copy(cg, e, off, dst);
+      return;
+    }
     if (e->type->kind == TY_STR && is_object_read(e)) {
       cg_object_string(cg, e, off, dst);
       return;
@@ -1214,7 +1289,8 @@ static void cg_assign(Cg *cg, Node *s) {
   }
   if (lhs->kind == ND_VAR) {
     const Type *vt = lhs->var->type;
-    if (vt->kind == TY_STR || vt->kind == TY_TUPLE || vt->kind == TY_USYM) {
+    if (vt->kind == TY_STR || vt->kind == TY_TUPLE || vt->kind == TY_USYM ||
+        vt->kind == TY_RECORD || vt->kind == TY_ARRAY) {
       /* evaluate into a temporary first: the value may read the variable */
       int mark = cg->stack;
       int tmp = slot(cg, vt->size, s->loc);
