@@ -554,6 +554,9 @@ void cg_object_addr(Cg *cg, Node *e) {
     }
     return;
   }
+  case ND_CALL: /* an array a builtin makes (pton): its value is its address */
+    cg_scalar(cg, e);
+    return;
   default:
     fail(cg, e->loc, "cannot take the address of this expression%s", "");
   }
@@ -751,6 +754,26 @@ static void cg_object_compare(Cg *cg, Node *e) {
   stack_release(cg, mark);
 }
 
+/* r0 = 1 when buffers a and b hold the same length and bytes: both are
+ * laid out as the bigger one (zero-filled), then compared word by word. */
+static void cg_bytes_compare(Cg *cg, Node *a, Node *b) {
+  int mark = cg->stack;
+  const Type *t = a->type->size >= b->type->size ? a->type : b->type;
+  int aoff = cg_addr(cg, a, t), boff = cg_addr(cg, b, t);
+  int differ = label_new(cg), done = label_new(cg);
+  for (int i = 0; i + 8 <= t->size; i += 8) {
+    emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, aoff + i));
+    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_10, boff + i));
+    jmp_reg(cg, BPF_JNE, BPF_REG_1, BPF_REG_2, differ);
+  }
+  emit(cg, MOV64_IMM(BPF_REG_0, 1));
+  ja(cg, done);
+  label_here(cg, differ);
+  emit(cg, MOV64_IMM(BPF_REG_0, 0));
+  label_here(cg, done);
+  stack_release(cg, mark);
+}
+
 static void cg_binary(Cg *cg, Node *e) {
   if (e->op == OP_LAND || e->op == OP_LOR) {
     int short_label = label_new(cg), done = label_new(cg);
@@ -783,6 +806,12 @@ static void cg_binary(Cg *cg, Node *e) {
   }
   if (e->lhs->type->kind == TY_RECORD || e->lhs->type->kind == TY_ARRAY) {
     cg_object_compare(cg, e);
+    return;
+  }
+  if (e->lhs->type->kind == TY_BUF) {
+    cg_bytes_compare(cg, e->lhs, e->rhs);
+    if (e->op == OP_NE)
+      emit(cg, ALU64_IMM(BPF_XOR, BPF_REG_0, 1));
     return;
   }
   if (e->lhs->type->kind == TY_STR) {
@@ -925,6 +954,8 @@ void cg_scalar(Cg *cg, Node *e) {
   case ND_CALL:
     if (e->builtin && e->builtin->gen_value)
       e->builtin->gen_value(cg, e);
+    else if (e->builtin && e->builtin->gen_stmt && e->type->kind == TY_VOID)
+      e->builtin->gen_stmt(cg, e); /* a branch of c ? printf(..) : exit() */
     else
       fail(cg, e->loc, "%s() does not return a value", e->name);
     return;
@@ -994,8 +1025,7 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
 void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   if (cg->failed)
     return;
-  if (dst->kind != TY_STR && dst->kind != TY_TUPLE && dst->kind != TY_BUF && dst->kind != TY_INET &&
-      dst->kind != TY_USYM && dst->kind != TY_RECORD && dst->kind != TY_ARRAY) {
+  if (!ty_in_memory(dst)) {
     cg_scalar(cg, e);
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
@@ -1037,10 +1067,12 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     stack_release(cg, mark);
     return;
   }
+  case ND_CALL: /* an array a builtin makes (pton) */
   case ND_FIELD:
   case ND_INDEX:
   case ND_UNARY:
-    if ((dst->kind == TY_RECORD || dst->kind == TY_ARRAY) && is_object_read(e)) {
+    if ((dst->kind == TY_RECORD || dst->kind == TY_ARRAY) &&
+        (e->kind == ND_CALL || is_object_read(e))) {
       cg_object_copy(cg, e, off, dst);
       return;
     }
@@ -1289,8 +1321,7 @@ static void cg_assign(Cg *cg, Node *s) {
   }
   if (lhs->kind == ND_VAR) {
     const Type *vt = lhs->var->type;
-    if (vt->kind == TY_STR || vt->kind == TY_TUPLE || vt->kind == TY_USYM ||
-        vt->kind == TY_RECORD || vt->kind == TY_ARRAY) {
+    if (ty_in_memory(vt)) {
       /* evaluate into a temporary first: the value may read the variable */
       int mark = cg->stack;
       int tmp = slot(cg, vt->size, s->loc);
