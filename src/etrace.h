@@ -126,7 +126,7 @@ struct Type {
   /* TY_RECORD: BTF type id in vmlinux and "struct task_struct" */
   int btf_id;
   const char *tag;
-  /* TY_ARRAY */
+  /* TY_ARRAY; a TY_STR that is a char array member: its elements */
   Type *elem;
   int nelems;
   /* TY_STACK: ustack or kstack, STACK_MODE_*, frames kept (1..127) */

@@ -459,6 +459,12 @@ static void cg_index(Cg *cg, Node *e) {
  * object's address, with one probe read per pointer followed: BPF cannot
  * load kernel memory directly outside BTF-aware program types. */
 
+/* An array in memory: TY_ARRAY, or a char array member read as a string
+ * that is indexed (p->name[0]). */
+static bool is_member_array(const Type *t) {
+  return t->kind == TY_ARRAY || (t->kind == TY_STR && t->elem);
+}
+
 /* Whether the object e denotes lives in user memory (the root pointer's
  * address space). */
 bool object_user(const Node *e) {
@@ -466,7 +472,7 @@ bool object_user(const Node *e) {
   case ND_FIELD: return e->arrow ? e->lhs->type->user : object_user(e->lhs);
   case ND_UNARY: return e->lhs->type->user;
   case ND_INDEX:
-    return e->lhs->type->kind == TY_ARRAY ? object_user(e->lhs) : e->lhs->type->user;
+    return is_member_array(e->lhs->type) ? object_user(e->lhs) : e->lhs->type->user;
   default: return false;
   }
 }
@@ -476,7 +482,7 @@ static bool is_object_read(const Node *e) {
   if (e->kind == ND_FIELD)
     return e->lhs->type->kind != TY_CTX;
   if (e->kind == ND_INDEX)
-    return e->lhs->type->kind == TY_ARRAY || e->lhs->type->is_ptr;
+    return is_member_array(e->lhs->type) || e->lhs->type->is_ptr;
   return e->kind == ND_UNARY && e->op == OP_DEREF;
 }
 
@@ -526,7 +532,7 @@ void cg_object_addr(Cg *cg, Node *e) {
     cg_scalar(cg, e->lhs);
     return;
   case ND_INDEX: {
-    if (e->lhs->type->kind == TY_ARRAY)
+    if (is_member_array(e->lhs->type))
       cg_object_addr(cg, e->lhs);
     else
       cg_scalar(cg, e->lhs);
@@ -539,7 +545,7 @@ void cg_object_addr(Cg *cg, Node *e) {
     push(cg, e->loc);
     cg_scalar(cg, e->rhs);
     pop(cg, BPF_REG_1);
-    int nelems = e->lhs->type->kind == TY_ARRAY ? e->lhs->type->nelems : 0;
+    int nelems = is_member_array(e->lhs->type) ? e->lhs->type->nelems : 0;
     int out = label_new(cg), done = label_new(cg);
     if (nelems > 0) /* out of bounds reads address 0: zeros (and the verifier
                      * needs the bound to add the index to a held copy's address) */

@@ -610,8 +610,8 @@ static Type *check_object_index(Sema *sema, Node *e, Type *t) {
     serr(sema, e->rhs->loc, "array index must be an integer, got %s", ty_name(it));
     return NULL;
   }
-  Type *elem = t->kind == TY_ARRAY ? t->elem : t->pointee;
-  if (t->kind == TY_ARRAY && e->rhs->kind == ND_INT && e->rhs->ival >= (uint64_t)t->nelems &&
+  Type *elem = t->kind == TY_ARRAY || t->kind == TY_STR ? t->elem : t->pointee;
+  if ((t->kind == TY_ARRAY || t->kind == TY_STR) && e->rhs->kind == ND_INT && e->rhs->ival >= (uint64_t)t->nelems &&
       t->nelems > 0) {
     serr(sema, e->rhs->loc, "the index %llu is out of bounds for array of size %d",
          (unsigned long long)e->rhs->ival, t->nelems);
@@ -661,7 +661,7 @@ static Type *check_index(Sema *sema, Node *e) {
     Type *t = check_expr(sema, f);
     if (!t || t->kind == TY_NONE)
       return NULL;
-    if (t->kind == TY_ARRAY || t->is_ptr)
+    if (t->kind == TY_ARRAY || t->is_ptr || (t->kind == TY_STR && t->elem))
       return check_object_index(sema, e, t);
   }
   Type *it = check_expr(sema, e->rhs);
