@@ -26,6 +26,7 @@
  */
 #include "etrace.h"
 #include "commands/snoop.h"
+#include "commands/cmdline.h"
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -600,7 +601,7 @@ typedef struct Snoop {
   Event *events;
   int nevents;
   bool json;
-  int duration;       /* -d SECONDS, 0: none */
+  int duration_ms;    /* -D SECONDS, 0: none */
   bool child;         /* -c: only the child */
   bool header;
 } Snoop;
@@ -722,8 +723,8 @@ static void gen_final(Gen *g, const Snoop *S) {
     }
     gen_str(g, ");\n}\n");
   }
-  if (S->duration)
-    gen_printf(g, "interval:s:%d { exit(); }\n", S->duration);
+  if (S->duration_ms)
+    gen_printf(g, "interval:ms:%d { exit(); }\n", S->duration_ms);
 }
 
 /* Syscall tracepoints store every argument in 8 bytes (the register),
@@ -833,11 +834,12 @@ static void usage(FILE *f) {
         "prev->se.load).  A last expression that compares (prev->pid == 1) is a\n"
         "predicate: only events where it holds print.  No ARGS: every argument.\n"
         "\n"
-        "OPTIONS:\n"
+        "OPTIONS (anywhere among the events; -- ends them):\n"
         "    -p PID       only process PID (exit when it exits)\n"
         "    -c 'CMD'     run CMD and trace only it; exit when it exits\n"
-        "    -d SECONDS   stop after SECONDS\n"
-        "    -o FORMAT    output: text (default) or json (one object per line)\n"
+        "    -D SECONDS   stop after SECONDS (--duration)\n"
+        "    -f FORMAT    output: text (default) or json (one object per line)\n"
+        "    -o FILE      write the output to FILE\n"
         "    -n           no header line\n"
         "    -v           verbose: print the generated program and the hooks used\n"
         "    --dry-run    print the generated program, do not run it\n"
@@ -846,14 +848,29 @@ static void usage(FILE *f) {
         "etrace snoop info sched:sched_switch\n"
         "etrace snoop 'sched:sched_switch(prev->comm, next->comm, prev->pid == 1)'\n"
         "etrace snoop -c 'ls' 'sched:sched_process_exec(p->comm, p->pid)'\n"
-        "etrace snoop -o json 'raw_syscalls:sys_enter(id, id == 0)'\n",
+        "etrace snoop -f json 'raw_syscalls:sys_enter(id, id == 0)'\n",
         f);
 }
 
 static int info_main(int argc, char **argv) {
-  if (argc < 1 || argv[0][0] == '-') {
-    usage(argc < 1 ? stderr : stdout);
-    return argc < 1 ? 1 : 0;
+  int nev = 0;
+  bool only_events = false;
+  for (int i = 0; i < argc; i++) { /* -h anywhere; `--` ends the options */
+    if (!only_events && !strcmp(argv[i], "--"))
+      only_events = true;
+    else if (!only_events && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))) {
+      usage(stdout);
+      return 0;
+    } else if (!only_events && argv[i][0] == '-') {
+      diag_fatal("snoop info: unknown option '%s'", argv[i]);
+      return 1;
+    } else
+      argv[nev++] = argv[i];
+  }
+  argc = nev;
+  if (argc < 1) {
+    usage(stderr);
+    return 1;
   }
   Buf all = {0};
   for (int i = 0; i < argc; i++)
@@ -875,7 +892,72 @@ static int info_main(int argc, char **argv) {
   return rc;
 }
 
-enum { OPT_DRY_RUN = 256 };
+enum { OPT_DRY_RUN = 256, OPT_DURATION };
+
+/* -o json / -o text: the output format in older versions (now -f). */
+static bool format_arg(Snoop *S, const char *arg) {
+  if (!strcmp(arg, "json"))
+    S->json = true;
+  else if (!strcmp(arg, "text"))
+    S->json = false;
+  else {
+    diag_fatal("snoop: invalid output format '%s': expected text or json", arg);
+    return false;
+  }
+  return true;
+}
+
+/* The options, anywhere among the events (argv is permuted so that the
+ * events follow them from optind on).  Returns -1 to exit with 1, 1 when
+ * -h was handled, 0 to go on. */
+static int parse_options(int argc, char **argv, Snoop *S, Options *opt, const char **cmd,
+                         const char **out_file, bool *dry_run) {
+  static const struct option longopts[] = {{"dry-run", no_argument, 0, OPT_DRY_RUN},
+                                           {"duration", required_argument, 0, OPT_DURATION},
+                                           {"help", no_argument, 0, 'h'},
+                                           {0, 0, 0, 0}};
+  double secs = 0;
+  int ch;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "c:d:D:f:ho:np:v", longopts, NULL)) != -1) {
+    switch (ch) {
+    case 'c': *cmd = optarg; break;
+    case 'd':
+      if (!cmdline_old_duration("snoop", optarg, &secs))
+        return -1;
+      break;
+    case 'D':
+    case OPT_DURATION:
+      if (!cmdline_seconds("duration", optarg, &secs))
+        return -1;
+      break;
+    case 'f':
+      if (!format_arg(S, optarg))
+        return -1;
+      break;
+    case 'h': usage(stdout); return 1;
+    case 'n': S->header = false; break;
+    case 'o':
+      if (!strcmp(optarg, "json") || !strcmp(optarg, "text")) {
+        cmdline_deprecated("snoop", "-o FORMAT", "-f FORMAT");
+        format_arg(S, optarg);
+      } else {
+        *out_file = optarg;
+      }
+      break;
+    case 'p':
+      if ((opt->pid = pid_arg(optarg)) < 0)
+        return -1;
+      break;
+    case 'v': opt->verbose = true; opt->quiet = false; break;
+    case OPT_DRY_RUN: *dry_run = true; break;
+    default: usage(stderr); return -1;
+    }
+  }
+  if (secs > 0)
+    S->duration_ms = secs * 1000 < 1 ? 1 : (int)(secs * 1000 + 0.5);
+  return 0;
+}
 
 int snoop_main(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -888,44 +970,11 @@ int snoop_main(int argc, char **argv) {
 
   Snoop S = {.header = true};
   Options opt = {.quiet = true};
-  const char *cmd = NULL;
+  const char *cmd = NULL, *out_file = NULL;
   bool dry_run = false;
-  static const struct option longopts[] = {
-      {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  int ch;
-  optind = 1;
-  while ((ch = getopt_long(argc, argv, "c:d:ho:np:v", longopts, NULL)) != -1) {
-    switch (ch) {
-    case 'c': cmd = optarg; break;
-    case 'd': {
-      char *end;
-      long d = strtol(optarg, &end, 10);
-      if (*end || d <= 0 || d > 86400 * 365) {
-        diag_fatal("snoop: -d expects a number of seconds, got '%s'", optarg);
-        return 1;
-      }
-      S.duration = (int)d;
-      break;
-    }
-    case 'h': usage(stdout); return 0;
-    case 'n': S.header = false; break;
-    case 'o':
-      if (!strcmp(optarg, "json"))
-        S.json = true;
-      else if (strcmp(optarg, "text")) {
-        diag_fatal("snoop: invalid output format '%s': expected text or json", optarg);
-        return 1;
-      }
-      break;
-    case 'p':
-      if ((opt.pid = pid_arg(optarg)) < 0)
-        return 1;
-      break;
-    case 'v': opt.verbose = true; opt.quiet = false; break;
-    case OPT_DRY_RUN: dry_run = true; break;
-    default: usage(stderr); return 1;
-    }
-  }
+  int prc = parse_options(argc, argv, &S, &opt, &cmd, &out_file, &dry_run);
+  if (prc)
+    return prc < 0 ? 1 : 0;
   if (optind >= argc) {
     usage(stderr);
     return 1;
@@ -986,9 +1035,18 @@ int snoop_main(int argc, char **argv) {
   c->start_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
   if (cg_program(c, &opt) < 0 || load_program(c, &opt) < 0)
     goto out;
-  setvbuf(stdout, NULL, _IOLBF, 1 << 16);
-  Output o = {.f = stdout, .format = OUT_TEXT, .c = c, .no_exit_maps = true};
+  FILE *outf = stdout;
+  if (out_file && !(outf = fopen(out_file, "w"))) {
+    diag_fatal("snoop: cannot open output file '%s': %s", out_file, strerror(errno));
+    goto out;
+  }
+  setvbuf(outf, NULL, _IOLBF, 1 << 16);
+  Output o = {.f = outf, .format = OUT_TEXT, .c = c, .no_exit_maps = true};
   rc = rt_run(c, &opt, &o);
+  if (outf != stdout && fclose(outf) != 0 && rc == 0) {
+    diag_fatal("snoop: cannot write '%s': %s", out_file, strerror(errno));
+    rc = 1;
+  }
 out:
   child_kill();
   diag_remap = NULL;

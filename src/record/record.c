@@ -35,6 +35,7 @@
  */
 #include "etrace.h"
 #include "codegen/insn.h"
+#include "commands/cmdline.h"
 #include "formats/ctf.h"
 #include "providers/prov.h"
 #include "record/record.h"
@@ -998,12 +999,12 @@ static void usage(FILE *f) {
   fputs("USAGE:\n"
         "    etrace record -o DIR [options] EVENT...\n"
         "    etrace record -o DIR --profile kernel [options] [EVENT...]\n"
-        "    etrace ctf repair [-n] DIR\n"
+        "    etrace ctf repair [--dry-run] DIR\n"
         "\n"
         "Record tracepoints, with all their fields, to a CTF 1.8 trace in DIR\n"
         "(read it with babeltrace2 DIR).  EVENT is SYSTEM:EVENT, globs allowed:\n"
         "sched:sched_switch 'syscalls:sys_enter_open*'.  Recording stops on\n"
-        "Ctrl-C or SIGTERM, after -d SECONDS, or when the -c command exits.\n"
+        "Ctrl-C or SIGTERM, after -D SECONDS, or when the -c command exits.\n"
         "An EVENT may carry a filter, a bpftrace predicate over its integer\n"
         "fields (args.NAME or NAME), pid and tid, with C operators (== != < <=\n"
         "> >= && || ! & | ^ ~ + -), tested in the kernel before recording:\n"
@@ -1011,9 +1012,9 @@ static void usage(FILE *f) {
         "    'sched:sched_switch /prev_pid == 0 || next_pid == 0/'\n"
         "The recorder's own system calls are left out.\n"
         "\n"
-        "OPTIONS:\n"
+        "OPTIONS (anywhere among the events; -- ends them):\n"
         "    -o DIR         the trace directory (new, or empty)\n"
-        "    -d SECONDS     stop after SECONDS (decimals allowed)\n"
+        "    -D SECONDS     stop after SECONDS (decimals allowed; --duration)\n"
         "    -c 'CMD'       run CMD once the probes are attached; stop when it exits\n"
         "    --cmd-only     with -c: record only events of CMD's process\n"
         "    -p PID         record only events of process PID; stop when it exits\n"
@@ -1032,36 +1033,53 @@ static void usage(FILE *f) {
         "                   then exit without recording\n"
         "\n"
         "`etrace ctf repair DIR` truncates each stream file of a trace cut short\n"
-        "(SIGKILL, full disk) after its last complete packet; -n only reports.\n",
+        "(SIGKILL, full disk) after its last complete packet; --dry-run only reports.\n",
         f);
 }
 
 static int repair_main(int argc, char **argv) {
-  bool dry = false;
-  int i = 2;
-  if (i < argc && !strcmp(argv[i], "repair"))
-    i++;
-  else {
-    fputs("usage: etrace ctf repair [-n] DIR\n", stderr);
+  static const char use[] = "usage: etrace ctf repair [--dry-run] DIR\n";
+  bool dry = false, only_args = false;
+  const char *dir = NULL;
+  if (argc < 3 || strcmp(argv[2], "repair")) {
+    fputs(use, stderr);
     return 1;
   }
-  if (i < argc && !strcmp(argv[i], "-n")) {
-    dry = true;
-    i++;
+  for (int i = 3; i < argc; i++) { /* options anywhere; `--` ends them */
+    const char *a = argv[i];
+    if (!only_args && !strcmp(a, "--"))
+      only_args = true;
+    else if (!only_args && !strcmp(a, "--dry-run"))
+      dry = true;
+    else if (!only_args && !strcmp(a, "-n")) { /* -n is "no header" in snoop */
+      cmdline_deprecated("ctf repair", "-n", "--dry-run");
+      dry = true;
+    } else if (!only_args && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+      fputs(use, stdout);
+      return 0;
+    } else if (!only_args && a[0] == '-' && a[1]) {
+      diag_fatal("ctf repair: unknown option '%s'", a);
+      fputs(use, stderr);
+      return 1;
+    } else if (dir) {
+      diag_fatal("ctf repair: more than one trace directory ('%s', '%s')", dir, a);
+      return 1;
+    } else
+      dir = a;
   }
-  if (i + 1 != argc) {
-    fputs("usage: etrace ctf repair [-n] DIR\n", stderr);
+  if (!dir) {
+    fputs(use, stderr);
     return 1;
   }
-  int n = ctf_repair(argv[i], stdout, dry);
+  int n = ctf_repair(dir, stdout, dry);
   if (n < 0)
     return 1;
-  printf("%s: %d file%s %s\n", argv[i], n, n == 1 ? "" : "s",
+  printf("%s: %d file%s %s\n", dir, n, n == 1 ? "" : "s",
          dry ? "would be truncated" : "truncated");
   return 0;
 }
 
-enum { OPT_CMD_ONLY = 256, OPT_VERIFY, OPT_PROFILE };
+enum { OPT_CMD_ONLY = 256, OPT_VERIFY, OPT_PROFILE, OPT_DURATION };
 
 static void cleanup(void) {
   detach_all();
@@ -1101,6 +1119,7 @@ int record_main(int argc, char **argv) {
     {"cmd-only", no_argument, 0, OPT_CMD_ONLY},
     {"verify", no_argument, 0, OPT_VERIFY},
     {"profile", required_argument, 0, OPT_PROFILE},
+    {"duration", required_argument, 0, OPT_DURATION},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
   };
@@ -1109,18 +1128,19 @@ int record_main(int argc, char **argv) {
   R.ringbuf_kb = env_kb && atoi(env_kb) > 0 ? (uint32_t)atoi(env_kb) : DEFAULT_RINGBUF_KB;
   optind = 2;
   int ch;
-  while ((ch = getopt_long(argc, argv, "+o:d:c:p:b:qvh", longopts, NULL)) != -1) {
+  /* options anywhere among the events (commands/cmdline.h's letters) */
+  while ((ch = getopt_long(argc, argv, "o:d:D:c:p:b:qvh", longopts, NULL)) != -1) {
     switch (ch) {
     case 'o': R.dir = optarg; break;
-    case 'd': {
-      char *end;
-      R.duration = strtod(optarg, &end);
-      if (*end || !(R.duration > 0)) {
-        diag_fatal("invalid duration '%s': expected seconds, e.g. 5 or 0.5", optarg);
+    case 'd':
+      if (!cmdline_old_duration("record", optarg, &R.duration))
         return 1;
-      }
       break;
-    }
+    case 'D':
+    case OPT_DURATION:
+      if (!cmdline_seconds("duration", optarg, &R.duration))
+        return 1;
+      break;
     case 'c': R.cmd = optarg; break;
     case 'p':
       if ((R.pid = pid_arg(optarg)) < 0)

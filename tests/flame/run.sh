@@ -305,7 +305,7 @@ t=live_oncpu
 if want $t; then
   [ -x tests/bin/stack_target ] || make -s tests/bin/stack_target
   tests/bin/stack_target spin 3000 & spin=$!
-  $ET flamegraph -p $spin -F 99 -d 1 -o $OUT/live.folded > $OUT/live.stdout 2> $OUT/live.stderr
+  $ET flamegraph -p $spin -F 99 -D 1 -o $OUT/live.folded > $OUT/live.stdout 2> $OUT/live.stderr
   kill $spin 2>/dev/null; wait $spin 2>/dev/null
   if grep -qE '^stack_target;(.*;)?main;st_spin_outer;st_spin_middle;st_spin_leaf(;[^;]*)* [0-9]+$' $OUT/live.folded; then
     pass $t
@@ -316,7 +316,7 @@ fi
 t=live_offcpu
 if want $t; then
   tests/bin/stack_target $(for _ in $(seq 30); do printf 'sleep 100 '; done) & sleeper=$!
-  $ET flamegraph --off-cpu -p $sleeper -d 1 -o $OUT/live-off.folded > /dev/null 2> $OUT/live-off.stderr
+  $ET flamegraph --off-cpu -p $sleeper -D 1 -o $OUT/live-off.folded > /dev/null 2> $OUT/live-off.stderr
   kill $sleeper 2>/dev/null; wait $sleeper 2>/dev/null
   if grep -qE '^stack_target;.*;do_nanosleep_\[k\];.*__schedule_\[k\] [0-9]+$' $OUT/live-off.folded; then
     pass $t

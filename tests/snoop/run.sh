@@ -113,9 +113,9 @@ all=$(grep -c 'sys_enter' "$OUT/pid.out")
 if [ $rc -eq 0 ] && [ "$n" = 5 ] && [ "$all" = 5 ]; then pass pid_filter
 else fail pid_filter "rc $rc, $n of $all lines from pid $wl, want 5" "$OUT/pid.out"; fi
 
-# -d: stops by itself
+# -D: stops by itself
 start=$(date +%s)
-timeout 20 "$ET" snoop -n -d 1 'sched:sched_switch(prev->pid, next->comm)' > "$OUT/dur.out" 2> "$OUT/dur.err"
+timeout 20 "$ET" snoop -n -D 1 'sched:sched_switch(prev->pid, next->comm)' > "$OUT/dur.out" 2> "$OUT/dur.err"
 rc=$?
 took=$(( $(date +%s) - start ))
 if [ $rc -eq 0 ] && [ $took -le 5 ] && grep -Eq ' sched_switch prev->pid=[0-9]+ next->comm=".*"$' "$OUT/dur.out"
@@ -137,9 +137,9 @@ n=$(grep -c ' sys_enter_openat filename="/etc/hostname" dfd=-100$' "$OUT/openat.
 if [ "$n" = 2 ]; then pass tracefs_event_fields
 else fail tracefs_event_fields "$n lines for /etc/hostname, want 2" "$OUT/openat.out"; fi
 
-# ------------------------------------------------ -o json
+# ------------------------------------------------ -f json
 
-timeout 20 "$ET" snoop -o json -c "$W getppid 3" \
+timeout 20 "$ET" snoop -f json -c "$W getppid 3" \
   'raw_syscalls:sys_enter(id, regs, regs->orig_ax, id == 110)' > "$OUT/json.out" 2> "$OUT/json.err"
 if python3 - "$OUT/json.out" > "$OUT/json.check" 2>&1 <<'EOF'
 import json, sys
@@ -157,7 +157,7 @@ EOF
 then pass json_lines
 else fail json_lines "$(tail -1 "$OUT/json.check")" "$OUT/json.out"; fi
 
-timeout 20 "$ET" snoop -o json -c "$W getppid 1" 'sched:sched_process_exec(p->se.load, bprm->filename)' \
+timeout 20 "$ET" snoop -f json -c "$W getppid 1" 'sched:sched_process_exec(p->se.load, bprm->filename)' \
   > "$OUT/json2.out" 2> "$OUT/json2.err"
 if python3 -c '
 import json, sys
