@@ -147,6 +147,9 @@ static const char *tools_dir(void) {
       if (is_dir(buf))
         return buf;
       snprintf(buf, sizeof buf, "%s/../share/etrace/tools", exe);
+      char real[PATH_MAX]; /* /usr/share/etrace/tools, not /usr/bin/../share/... */
+      if (is_dir(buf) && realpath(buf, real) && strlen(real) < sizeof buf)
+        strcpy(buf, real);
       if (is_dir(buf))
         return buf;
     }
