@@ -10,7 +10,7 @@
  *   off-CPU  sched_switch stores the time and stacks of the task leaving
  *            the CPU; on its next switch-in the microseconds it was off
  *            are added to @[kstack, ustack, comm]
- * The run ends after -d SECONDS (an interval probe calls exit()), at
+ * The run ends after -D SECONDS (an interval probe calls exit()), at
  * Ctrl-C, or when -p's process exits.  The idle task is left out.
  */
 #include "etrace.h"

@@ -1,7 +1,7 @@
 /* record.c - `etrace record`: tracepoints, with all their fields, to a
  * CTF 1.8 trace (src/out/ctf.c writes it); and `etrace ctf repair`.
  *
- *   etrace record -o DIR [-d SECONDS] [-c CMD [--cmd-only]] [-p PID] EVENT...
+ *   etrace record -o DIR [-D SECONDS] [-c CMD [--cmd-only]] [-p PID] EVENT...
  *
  * Each event gets a small BPF program built here with the insn.h macros
  * (not through the language compiler).  It reserves a record in the ring
