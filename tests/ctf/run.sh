@@ -5,7 +5,7 @@
 #   tests/ctf/run.sh [NAME...]      run all tests, or those named
 #
 # Prints "PASS name" or "FAIL name: why".  Needs root, ./etrace,
-# tests/bin/workload and babeltrace2 (scripts/deps.sh installs it).
+# tests/bin/workload and babeltrace2 (scripts/deps.sh --test installs it).
 # Traces and logs are kept under tests/out/ctf/NAME/.
 cd "$(dirname "$0")/../.."
 
@@ -38,7 +38,7 @@ want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 ONLY="$*"
 
 if ! command -v babeltrace2 >/dev/null 2>&1; then
-  fail babeltrace2 "not installed (scripts/deps.sh installs it)"
+  fail babeltrace2 "not installed (scripts/deps.sh --test installs it)"
   exit 1
 fi
 if [ ! -x "$ET" ] || [ ! -x "$WL" ]; then

@@ -8,7 +8,7 @@
 # folded stacks collapsed from a real `perf record` of tests/bin/workload,
 # and generated profiles.  Needs ./etrace, tests/bin/workload, xmllint,
 # python3, perf, node with tests/flame/node_modules (npm ci) and Debian's
-# chromium: scripts/deps.sh installs them all.  Chromium alone may be
+# chromium: scripts/deps.sh --test installs them all.  Chromium alone may be
 # missing on a developer's machine: the browser tests then SKIP, loudly;
 # under CI they FAIL.  Outputs are kept under tests/out/flame/.
 cd "$(dirname "$0")/../.."
@@ -243,7 +243,7 @@ fi
 t=speedscope_schema
 if want $t; then
   if [ ! -f "$SCHEMA" ]; then
-    fail $t "no $SCHEMA: run scripts/deps.sh (npm ci in tests/flame)"
+    fail $t "no $SCHEMA: run scripts/deps.sh --test (npm ci in tests/flame)"
   elif conv -i $SAMPLE -o $OUT/sample.speedscope.json --title "etrace test" &&
        conv -i $OUT/esc.folded -o $OUT/esc.speedscope.json &&
        node $T/speedscope.js $SCHEMA $OUT/sample.speedscope.json $SAMPLE > $OUT/speedscope.txt &&
@@ -376,12 +376,12 @@ if want $t; then
   CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
   if [ ! -x "$CHROMIUM" ]; then
     if [ -n "$CI" ]; then
-      fail $t "no $CHROMIUM: CI must install Debian's chromium (scripts/deps.sh)"
+      fail $t "no $CHROMIUM: CI must install Debian's chromium (scripts/deps.sh --test)"
     else
       echo "SKIP $t: *** no $CHROMIUM: the browser tests did NOT run (apt-get install chromium) ***"
     fi
   elif [ ! -d $T/node_modules/playwright-core ]; then
-    fail $t "no playwright-core: run scripts/deps.sh (npm ci in tests/flame)"
+    fail $t "no playwright-core: run scripts/deps.sh --test (npm ci in tests/flame)"
   else
     # browser.js prints the PASS/FAIL lines; a crash or a timeout that
     # printed none is a failure too

@@ -12,7 +12,7 @@ rm -rf $out; mkdir -p $out
 pass() { echo "PASS valgrind/$1"; }
 fail() { echo "FAIL valgrind/$1"; [ -n "$2" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
 
-if ! command -v valgrind > /dev/null; then fail setup "valgrind missing (scripts/deps.sh)"; exit 0; fi
+if ! command -v valgrind > /dev/null; then fail setup "valgrind missing (scripts/deps.sh --test)"; exit 0; fi
 if ! [ -x ./etrace ] || ! [ -x tests/bin/workload ] || ! [ -x tests/bin/uprobe_target ]; then
   fail setup "build ./etrace and tests/bin first (make)"; exit 0
 fi
