@@ -175,56 +175,77 @@ static bool is_object_builtin(const char *s, size_t n) {
          (n == 3 && !strncmp(s, "ctx", 3));
 }
 
+/* One token of an argument's text, t[start..end).  A root name is an
+ * identifier that is not a member (after . or ->), a struct/union/enum
+ * tag or a call: a parameter, a builtin, or unknown. */
+typedef struct Tok {
+  size_t start, end;
+  bool root;
+  bool accessed; /* followed by ., -> or [ */
+  bool after_member, after_tag; /* scanner state */
+} Tok;
+
+/* The token at *i (advanced past it); false at the end of t. */
+static bool next_tok(const char *t, size_t *i, Tok *k) {
+  size_t n = strlen(t), j = *i;
+  if (j >= n)
+    return false;
+  char c = t[j];
+  k->start = j;
+  k->root = false;
+  if (c == '"') {
+    for (j++; j < n && t[j] != '"'; j++)
+      if (t[j] == '\\' && j + 1 < n)
+        j++;
+    if (j < n)
+      j++;
+    k->after_member = k->after_tag = false;
+  } else if (c == '$' || c == '@' || isdigit((unsigned char)c)) {
+    for (j++; j < n && is_ident_char(t[j]); j++)
+      ;
+    k->after_member = k->after_tag = false;
+  } else if (is_ident_start(c)) {
+    while (j < n && is_ident_char(t[j]))
+      j++;
+    size_t m = j;
+    while (m < n && isspace((unsigned char)t[m]))
+      m++;
+    k->accessed = m < n && (t[m] == '.' || t[m] == '[' || (t[m] == '-' && t[m + 1] == '>'));
+    k->root = !k->after_member && !k->after_tag && !(m < n && t[m] == '(');
+    const char *w = t + k->start;
+    size_t wn = j - k->start;
+    k->after_tag = (wn == 6 && !strncmp(w, "struct", 6)) || (wn == 5 && !strncmp(w, "union", 5)) ||
+                   (wn == 4 && !strncmp(w, "enum", 4));
+    k->after_member = false;
+  } else if (c == '-' && t[j + 1] == '>') {
+    j += 2;
+    k->after_member = true;
+  } else if (c == '.') {
+    j++;
+    k->after_member = true;
+  } else if (isspace((unsigned char)c)) {
+    j++;
+  } else {
+    j++;
+    k->after_member = k->after_tag = false;
+  }
+  k->end = *i = j;
+  return true;
+}
+
 /* The user's expression with parameter names turned into args.NAME.  A
  * name that is not a parameter but is used like one (followed by ->, .
  * or [) is turned too, so the compiler names the parameters it lacks. */
 static void gen_expr(Gen *g, const Event *ev, const Arg *a) {
   const char *t = a->text;
-  size_t n = strlen(t), i = 0;
-  bool after_member = false, after_tag = false;
-  while (i < n) {
-    size_t start = i;
-    char c = t[i];
-    if (c == '"') {
-      for (i++; i < n && t[i] != '"'; i++)
-        if (t[i] == '\\' && i + 1 < n)
-          i++;
-      if (i < n)
-        i++;
-      after_member = after_tag = false;
-    } else if (c == '$' || c == '@' || isdigit((unsigned char)c)) {
-      for (i++; i < n && is_ident_char(t[i]); i++)
-        ;
-      after_member = after_tag = false;
-    } else if (is_ident_start(c)) {
-      while (i < n && is_ident_char(t[i]))
-        i++;
-      size_t k = i;
-      while (k < n && isspace((unsigned char)t[k]))
-        k++;
-      bool accessed = k < n && (t[k] == '.' || t[k] == '[' || (t[k] == '-' && t[k + 1] == '>'));
-      bool call = k < n && t[k] == '(';
-      const char *w = t + start;
-      size_t wn = i - start;
-      if (!after_member && !after_tag && !call &&
-          (is_param(ev, w, wn) || (accessed && !is_object_builtin(w, wn))))
-        gen_put(g, "args.", 5, ev->line, a->col + (int)start, false);
-      after_tag = (wn == 6 && (!strncmp(w, "struct", 6))) || (wn == 5 && !strncmp(w, "union", 5)) ||
-                  (wn == 4 && !strncmp(w, "enum", 4));
-      after_member = false;
-    } else if (c == '-' && t[i + 1] == '>') {
-      i += 2;
-      after_member = true;
-    } else if (c == '.') {
-      i++;
-      after_member = true;
-    } else if (isspace((unsigned char)c)) {
-      i++;
-    } else {
-      i++;
-      after_member = after_tag = false;
-    }
-    gen_put(g, t + start, i - start, ev->line, a->col + (int)start, true);
+  size_t i = 0;
+  Tok k = {0};
+  while (next_tok(t, &i, &k)) {
+    const char *w = t + k.start;
+    size_t wn = k.end - k.start;
+    if (k.root && (is_param(ev, w, wn) || (k.accessed && !is_object_builtin(w, wn))))
+      gen_put(g, "args.", 5, ev->line, a->col + (int)k.start, false);
+    gen_put(g, w, wn, ev->line, a->col + (int)k.start, true);
   }
 }
 
@@ -378,6 +399,17 @@ static const char *func_note(const char *fn) {
              : eprintf("%s; no tracepoint by that name", why);
 }
 
+/* Trace the tracefs tracepoint: its format's fields are the names. */
+static void use_tracefs_fields(Event *ev) {
+  ev->kind = EV_TRACEPOINT;
+  ev->nparams = ev->tp->nfields;
+  ev->params = ealloc(sizeof(char *) * (ev->nparams + 1));
+  for (int i = 0; i < ev->nparams; i++)
+    ev->params[i] = ev->tp->fields[i].name;
+  ev->param_types = NULL;
+  ev->probe = eprintf("tracepoint:%s:%s", ev->sys, ev->name);
+}
+
 /* Find what `name` (as written, at line/col) names.  for_info: a kernel
  * function is fine (it is described, not traced). */
 static bool resolve(Event *ev, const char *name, int col, bool for_info) {
@@ -417,12 +449,7 @@ static bool resolve(Event *ev, const char *name, int col, bool for_info) {
     return true;
   }
   if (ev->tp) {
-    ev->kind = EV_TRACEPOINT;
-    ev->nparams = ev->tp->nfields;
-    ev->params = ealloc(sizeof(char *) * (ev->nparams + 1));
-    for (int i = 0; i < ev->nparams; i++)
-      ev->params[i] = ev->tp->fields[i].name;
-    ev->probe = eprintf("tracepoint:%s:%s", ev->sys, ev->name);
+    use_tracefs_fields(ev);
     return true;
   }
   struct btf *btf = btf_kernel();
@@ -497,6 +524,75 @@ static void all_params(Event *ev) {
       continue;
     ev->args[ev->nargs++] = (Arg){.text = ev->params[i], .col = 0};
   }
+}
+
+static bool is_tracefs_field(const Event *ev, const char *s, size_t n) {
+  for (int i = 0; ev->tp && i < ev->tp->nfields; i++)
+    if (strlen(ev->tp->fields[i].name) == n && !strncmp(ev->tp->fields[i].name, s, n))
+      return true;
+  return false;
+}
+
+/* Count the root names of the arguments (and the predicate) that only
+ * the BTF arguments have, only the tracefs fields have, or neither. */
+static void count_names(const Event *ev, const Arg *args, int n, const Arg *pred, int *btf_only,
+                        int *tracefs_only, int *neither) {
+  *btf_only = *tracefs_only = *neither = 0;
+  for (int i = 0; i <= n; i++) {
+    const Arg *a = i < n ? &args[i] : pred;
+    size_t j = 0;
+    Tok k = {0};
+    while (a && next_tok(a->text, &j, &k)) {
+      if (!k.root)
+        continue;
+      const char *w = a->text + k.start;
+      size_t wn = k.end - k.start;
+      bool btf = ev->kind == EV_RAWTP && is_param(ev, w, wn), tf = is_tracefs_field(ev, w, wn);
+      *btf_only += btf && !tf;
+      *tracefs_only += tf && !btf;
+      *neither += !btf && !tf;
+    }
+  }
+}
+
+/* `etrace snoop info` shows both the BTF arguments and the tracefs fields
+ * of a tracepoint: names that only the tracefs format has (filename of
+ * sched_process_exec) make snoop trace the tracefs tracepoint, unless a
+ * name only the BTF arguments have is used too. */
+static void choose_names(Event *ev, const Arg *args, int n, const Arg *pred) {
+  int btf_only, tracefs_only, neither;
+  if (ev->kind != EV_RAWTP || !ev->tp)
+    return;
+  count_names(ev, args, n, pred, &btf_only, &tracefs_only, &neither);
+  if (tracefs_only && !btf_only)
+    use_tracefs_fields(ev);
+}
+
+/* After a failed compilation: the names an event offers, when the
+ * arguments used a name it has neither as BTF argument nor tracefs field,
+ * or names of both kinds (one event is traced one way or the other). */
+static void note_names(const Event *ev) {
+  int btf_only, tracefs_only, neither;
+  count_names(ev, ev->args, ev->args && ev->args[0].col ? ev->nargs : 0, ev->pred, &btf_only,
+              &tracefs_only, &neither);
+  if (!neither && !(btf_only && tracefs_only)) /* unknown names, or both kinds mixed */
+    return;
+  Buf b = {0};
+  if (ev->kind == EV_RAWTP) {
+    for (int i = 0; i < ev->nparams; i++)
+      buf_printf(&b, "%s%s", i ? ", " : "", ev->params[i]);
+    buf_printf(&b, " (BTF arguments)");
+  }
+  if (ev->tp) {
+    buf_printf(&b, "%s", b.len ? "; " : "");
+    for (int i = 0; i < ev->tp->nfields; i++)
+      buf_printf(&b, "%s%s", i ? ", " : "", ev->tp->fields[i].name);
+    buf_printf(&b, " (tracefs fields%s)", ev->kind == EV_RAWTP ? ", used when no BTF-only "
+                                                                 "argument is named" : "");
+  }
+  if (b.len)
+    fprintf(stderr, "etrace snoop: note: %s has %s\n", ev->label, b.data);
+  buf_free(&b);
 }
 
 /* "NAME" or "NAME(ARG, ARG, ...)" into ev.  Returns false after an error. */
@@ -575,6 +671,7 @@ static bool parse_spec(Event *ev, bool for_info) {
     ev->pred = &list[n - 1];
     n--;
   }
+  choose_names(ev, list, n, ev->pred);
   if (n == 0) { /* NAME() or NAME(predicate): every parameter */
     all_params(ev);
     return true;
@@ -1007,8 +1104,11 @@ int snoop_main(int argc, char **argv) {
   /* 1: check the expressions and learn their types */
   gen_check(&check, &S);
   prog = compile_text(&check, &opt, &c);
-  if (!prog || !learn_types(&S, prog))
+  if (!prog || !learn_types(&S, prog)) {
+    for (int i = 0; i < S.nevents; i++)
+      note_names(&S.events[i]);
     goto out;
+  }
 
   /* 2: the program that prints them */
   S.child = cmd != NULL;

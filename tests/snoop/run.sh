@@ -232,3 +232,23 @@ if [ "$(grep -c ' sched_process_exec p->comm="workload"$' "$OUT/multi.out")" = 1
    [ "$(wc -l < "$OUT/multi.out")" = 4 ]
 then pass several_events_and_predicate_only
 else fail several_events_and_predicate_only "want exec, 2 x sys_enter, exit" "$OUT/multi.out"; fi
+
+# names that only the tracefs format has (snoop info lists both kinds):
+# the tracefs tracepoint is traced, and its fields print
+timeout 20 "$ET" snoop -n -c "$W getppid 1" 'sched:sched_process_exec(filename, pid)' \
+  > "$OUT/tfnames.out" 2> "$OUT/tfnames.err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(wc -l < "$OUT/tfnames.out")" = 1 ] &&
+   awk '$4 == "sched_process_exec" && $5 ~ /^filename=".*tests\/bin\/workload"$/ && $6 == "pid=" $3 { ok = 1 } END { exit !ok }' "$OUT/tfnames.out"
+then pass tracefs_field_names
+else fail tracefs_field_names "rc $rc, want one exec line with filename and the pid" "$OUT/tfnames.out"; fi
+
+# a name of neither kind, or names of both kinds: the error, then a note
+# with the names the event has
+timeout 20 "$ET" snoop -c "$W getppid 1" 'sched:sched_process_exec(p->comm, filename)' \
+  > "$OUT/mixed.out" 2> "$OUT/mixed.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "^snoop:1:35: error: unknown identifier 'filename'" "$OUT/mixed.err" &&
+   grep -qx 'etrace snoop: note: sched:sched_process_exec has p, old_pid, bprm (BTF arguments); filename, pid, old_pid (tracefs fields, used when no BTF-only argument is named)' "$OUT/mixed.err"
+then pass names_note
+else fail names_note "rc $rc, want the error and the note" "$OUT/mixed.err"; fi
