@@ -331,6 +331,43 @@ if want $t; then
   else fail $t "usage text"; fi
 fi
 
+# a system-wide profile leaves etrace itself out (run here under its own
+# name, so that other etrace processes on the machine do not count), and
+# the frames of a stripped binary merge into one [FILE] box per level
+# instead of one box per address
+t=live_self_and_stripped
+if want $t; then
+  [ -x tests/bin/stack_target ] || make -s tests/bin/stack_target
+  cp "$ET" $OUT/etrace-selftest
+  strip -o $OUT/stripped_spin tests/bin/stack_target
+  $OUT/stripped_spin spin 3000 & spin=$!
+  $OUT/etrace-selftest flamegraph -F 199 -D 1 -o $OUT/self.folded > /dev/null 2> $OUT/self.stderr
+  kill $spin 2>/dev/null; wait $spin 2>/dev/null
+  self=$(grep -c '^etrace-selftest;' $OUT/self.folded)
+  stripped=$(grep '^stripped_spin;' $OUT/self.folded | awk '{ n += $NF } END { print n + 0 }')
+  merged=$(grep '^stripped_spin;' $OUT/self.folded | grep -c '\[stripped_spin\]')
+  hex=$(grep -c ';0x[0-9a-f]*[; ]' $OUT/self.folded)
+  if [ "$self" = 0 ] && [ "$stripped" -ge 20 ] && [ "$merged" -ge 1 ] && [ "$hex" = 0 ]; then
+    pass $t
+  else fail $t "etrace's own lines $self (want 0), stripped_spin samples $stripped (want >= 20) in $merged lines with [stripped_spin], $hex hex frames (want 0)"; fi
+fi
+
+# the SVG's subtitle says what was sampled
+t=live_subtitle
+if want $t; then
+  tests/bin/stack_target spin 3000 & spin=$!
+  for _ in $(seq 100); do [ "$(cat /proc/$spin/comm 2>/dev/null)" = stack_target ] && break; sleep 0.01; done
+  $ET flamegraph -p $spin -F 99 -D 1 -o $OUT/sub.svg > /dev/null 2> $OUT/sub.stderr
+  kill $spin 2>/dev/null; wait $spin 2>/dev/null
+  sub=$(sed -n 's/.*<text id="subtitle"[^>]*>\([^<]*\)<.*/\1/p' $OUT/sub.svg)
+  n=$(sed -n 's/.*: \([0-9]*\) samples, .*/\1/p' <<< "$sub")
+  if [[ $sub =~ ^pid\ $spin\ \(stack_target\),\ 99\ Hz,\ [0-9.]+\ s:\ [0-9]+\ samples,\ [0-9]+\ samples?\ without\ a\ stack$ ]] &&
+     [ "${n:-0}" -ge 20 ]; then
+    pass $t
+  else fail $t "subtitle '$sub'"; fi
+fi
+
+
 # --- the same conversions under AddressSanitizer + UBSan --------------------------
 t=asan
 if want $t; then
