@@ -12,6 +12,7 @@
 #include "etrace.h"
 #include "formats/chrome.h"
 #include "formats/ctfread.h"
+#include "base/progress.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -79,8 +80,11 @@ static int write_text(FILE *f, const CtfTrace *t) {
       maxf = t->classes[i].nfields;
   CtfrVal *vals = malloc(sizeof *vals * maxf);
   uint64_t prev = 0;
+  Progress pr;
+  progress_begin(&pr, "converting", "events", t->nev);
   for (size_t i = 0; i < t->nev; i++) {
     const CtfrEvent *e = &t->ev[i];
+    progress_step(&pr, i);
     int64_t real = (int64_t)e->ts + t->clock_offset_ns;
     time_t sec = (time_t)(real / 1000000000);
     long ns = (long)(real % 1000000000);
@@ -129,6 +133,7 @@ static int write_text(FILE *f, const CtfTrace *t) {
     }
     fputc('\n', f);
   }
+  progress_end(&pr);
   free(vals);
   return ferror(f) ? -1 : 0;
 }

@@ -14,6 +14,7 @@
  * sorted, duplicates merged.
  */
 #include "runtime/rt.h"
+#include "base/progress.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,11 @@ int rt_folded_stacks(const MapInfo *m, Buf *out, const char *kernel_suffix) {
   if (err)
     return err;
   Line *lines = calloc(d.n ? d.n : 1, sizeof(Line));
+  Progress pr;
+  progress_begin(&pr, "symbolising", "stacks", d.n);
   for (int i = 0; i < d.n; i++) {
     const unsigned char *key = d.e[i].key;
+    progress_step(&pr, i);
     Buf b = {0};
     if (comm >= 0)
       buf_put(&b, key + off[comm], strnlen((const char *)key + off[comm], f[comm]->size));
@@ -106,6 +110,7 @@ int rt_folded_stacks(const MapInfo *m, Buf *out, const char *kernel_suffix) {
     else
       lines[i].count = d.e[i].num;
   }
+  progress_end(&pr);
   qsort(lines, d.n, sizeof(Line), cmp_line);
   int nout = 0;
   for (int i = 0; i < d.n;) {
