@@ -394,7 +394,7 @@ typedef struct Pass {
 } Pass;
 
 /* If argv[*i] is one of etrace's own flags (-o FILE, -f FORMAT, -B MODE,
- * -v, --dry-run, --verify; -oFILE and --flag=VALUE too), add it to `pass`
+ * -v, --dry-run, --verify; -oFILE too), add it to `pass`
  * and return 1 (advancing *i past its argument); 0 when it is not one;
  * -1 after a message. */
 static int etrace_flag(int argc, char **argv, int *i, Pass *pass) {
