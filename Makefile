@@ -55,7 +55,7 @@ tests/bin/%: tests/helpers/%.c
 tests/bin/stack_target: HELPER_CFLAGS = -fno-omit-frame-pointer
 
 # Statically linked etrace and helpers for the qemu-booted test kernel
-# (tests/qemu: an initramfs holds nothing but busybox and these).
+# (tests/env/qemu: an initramfs holds nothing but busybox and these).
 etrace.static: $(OBJS)
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDFLAGS) -lbpf -ldw -lelf -lz -llzma -lbz2
 
@@ -64,7 +64,7 @@ tests/bin/static/%: tests/helpers/%.c
 	$(CC) -O1 -g -static -o $@ $<
 
 qemu-check: etrace.static tests/bin/static/workload
-	tests/qemu/run.sh
+	tests/env/qemu/run.sh
 
 # non-PIE: the watchpoint test watches a global at its link-time address
 tests/bin/perf_target: tests/helpers/perf_target.c
@@ -89,14 +89,22 @@ build/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
-fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+fuzz_%: tests/env/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
 
 fuzz: $(FUZZ_TARGETS) $(HELPERS)
-	tests/fuzz/run.sh
+	tests/env/fuzz/run.sh
 
 check: etrace etrace-asan $(FUZZ_TARGETS) $(HELPERS) etrace.static tests/bin/static/workload
 	tests/run-all.sh
+
+# Rewrite the golden files (AST dumps, located errors, code listings) from
+# the current binary; review `git diff` before committing.  The suites
+# compare and never rewrite otherwise, whatever the environment holds.
+update-goldens: etrace
+	tests/language/frontend/run.sh --update
+	tests/language/semantic/run.sh --update
+	tests/language/codegen/run.sh --update
 
 bench: etrace
 	bench/run.sh
@@ -122,5 +130,5 @@ $(DEB): etrace.static scripts/build-deb.sh $(wildcard debian/* tools/*.bt) docs/
 clean:
 	rm -rf build etrace etrace-asan etrace.static $(FUZZ_TARGETS) tests/bin etrace_*.deb
 
-.PHONY: all check bench install clean fuzz qemu-check deb
+.PHONY: all check bench install clean fuzz qemu-check update-goldens deb
 -include $(DEPS)

@@ -42,11 +42,11 @@ pkgs="$pkgs clang libclang-rt-14-dev"
 pkgs="$pkgs systemtap-sdt-dev"
 # babeltrace2 reads back every CTF trace the tests record (etrace record).
 pkgs="$pkgs babeltrace2"
-# libc6-dbg: libc's symbols for user stacks (tests/stacks names
+# libc6-dbg: libc's symbols for user stacks (tests/output/stacks names
 # __libc_start_call_main, which only the detached debug symbols have).
 pkgs="$pkgs libc6-dbg"
-# valgrind: tests/valgrind (memcheck over a run using every feature).
-# libcap2-bin: capsh, for the privilege tests (tests/privs).
+# valgrind: tests/env/valgrind (memcheck over a run using every feature).
+# libcap2-bin: capsh, for the privilege tests (tests/env/privs).
 pkgs="$pkgs valgrind libcap2-bin"
 # bpftrace is the reference the tests and benchmarks compare against.
 pkgs="$pkgs bpftrace"
@@ -59,14 +59,15 @@ pkgs="$pkgs lintian bash-completion man-db"
 # Node.js and npm for those tests (the machine's own when it has them).
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 install $pkgs
-# tests/qemu boots Debian's own 6.1 kernel (kprobes, fentry, fexit) under
-# qemu with software emulation, from an initramfs holding busybox-static;
-# the kernel is fetched into a cache, not installed.
+# tests/env/qemu boots Debian's own 6.1 kernel (kprobes, fentry, fexit), and
+# tests/env/perfvm checks watchpoint hits (which this VM's hypervisor never
+# delivers), under QEMU with software emulation, from an initramfs holding
+# busybox-static; the kernel is fetched into a cache, not installed.
 install --no-install-recommends qemu-system-x86 busybox-static
 "$(dirname "$0")"/qemu-kernel.sh >/dev/null
 # The flame-graph tests' npm packages (playwright-core, ajv, speedscope's
-# file-format schema), pinned by tests/flame/package-lock.json.
-flame="$(dirname "$0")/../tests/flame"
+# file-format schema), pinned by tests/output/flame/package-lock.json.
+flame="$(dirname "$0")/../tests/output/flame"
 if [ ! -d "$flame/node_modules/playwright-core" ] ||
    [ "$flame/package-lock.json" -nt "$flame/node_modules/.package-lock.json" ]; then
   (cd "$flame" && npm ci --no-audit --no-fund --loglevel=error)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Fetch Debian's own kernel (linux-image-amd64, 6.1: kprobes, fentry,
-# fexit) for tests/qemu, without installing it: `apt-get download` of the
+# fexit) for tests/env/qemu, without installing it: `apt-get download` of the
 # image package the metapackage points to, unpacked with dpkg-deb into a
 # cache directory.  Prints the path of the vmlinuz.
 #   scripts/qemu-kernel.sh [CACHE_DIR]   (default /var/cache/etrace-qemu)

@@ -124,6 +124,9 @@ struct Type {
   /* TY_STACK: ustack or kstack, STACK_MODE_*, frames kept (1..127) */
   bool stack_user;
   int stack_mode, stack_limit;
+  /* A builtin's printed type (ksym, ntop ...): its text, from the builtin
+   * table (src/builtins/), so that the runtime needs no case for it. */
+  void (*print)(struct Buf *b, const Type *t, const unsigned char *data);
 };
 
 /* How a stack prints (bpftrace's stack modes). */
@@ -234,6 +237,7 @@ struct Node {
   MapInfo *map;        /* ND_MAP */
   VarInfo *var;        /* ND_VAR, ND_LET, ND_FOR_* */
   int site;            /* ND_CALL: printf/print/... site id in the record table */
+  const struct Builtin *builtin; /* ND_BUILTIN, ND_CALL: its builtin table entry */
   int field_off;       /* ND_FIELD on args: offset in the tracepoint record */
   bool field_data_loc; /* ND_FIELD on args: __data_loc string */
   bool field_user;     /* ND_FIELD on args: user-space char * */
@@ -502,13 +506,8 @@ typedef struct Options {
  * Returns NULL after printing located errors. */
 Compiled *sema_program(Program *prog, const Options *opt);
 
-/* sema_sym.c: kstack/ustack, ksym/usym, kaddr/uaddr, reg (called by sema.c
- * for the names sema_sym_name() accepts; errors only when report is set). */
-bool sema_sym_name(const char *name);
-Type *sema_sym_builtin(Node *e, const Target *t, bool report);
-Type *sema_sym_call(Node *e, const Target *t, bool report, Type *(*check)(Node *));
+/* The builtins (kstack, ksym, reg ...) are one table: src/builtins/builtin.h. */
 int sema_reg_offset(const char *name);  /* reg("ip") -> offset in pt_regs, or -1 */
-int sema_max_stack(void);               /* frames a stack keeps at most */
 
 /* ---------------------------------------------------------------- cg.c */
 

@@ -60,6 +60,11 @@ static void print_insn(FILE *f, const struct bpf_insn *in, const struct bpf_insn
       fprintf(f, "%s%d = -%s%d", r, in->dst_reg, r, in->dst_reg);
       break;
     }
+    if (op == BPF_END) { /* byte order: r0 = be16 r0 */
+      fprintf(f, "r%d = %s%d r%d", in->dst_reg, BPF_SRC(in->code) == BPF_TO_BE ? "be" : "le",
+              in->imm, in->dst_reg);
+      break;
+    }
     const char *o = alu_op(op);
     if ((op == BPF_DIV || op == BPF_MOD) && in->off == 1)
       o = op == BPF_DIV ? "s/=" : "s%=";

@@ -15,6 +15,8 @@
 #define MOV64_IMM(d, i) INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
 #define MOV32_IMM(d, i) INSN(BPF_ALU | BPF_MOV | BPF_K, d, 0, 0, i)
 #define NEG64(d) INSN(BPF_ALU64 | BPF_NEG, d, 0, 0, 0)
+/* d = d in big-endian byte order, bits 16/32/64 wide: a byte swap on x86 */
+#define TO_BE(d, bits) INSN(BPF_ALU | BPF_END | BPF_TO_BE, d, 0, 0, bits)
 /* Signed division and modulo: the off field selects them (cpu v4). */
 #define SDIV64_REG(d, s) INSN(BPF_ALU64 | BPF_DIV | BPF_X, d, s, 1, 0)
 #define SMOD64_REG(d, s) INSN(BPF_ALU64 | BPF_MOD | BPF_X, d, s, 1, 0)

@@ -7,7 +7,6 @@
 #include "runtime/rt.h"
 
 #include <pwd.h>
-#include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
 
@@ -157,10 +156,10 @@ static void format(Buf *b, const Type *t, const unsigned char *data, bool json);
 static bool json_quoted(const Type *t) {
   switch (t->kind) {
   case TY_STR: case TY_USERNAME: case TY_PROBE: case TY_TIMESTAMP: case TY_BUF:
-  case TY_STRERROR: case TY_INET: case TY_STACK: case TY_KSYM: case TY_USYM:
+  case TY_STACK:
     return true;
-  default:
-    return false;
+  default: /* builtins' printed types (ksym ...) are text */
+    return t->print != NULL;
   }
 }
 
@@ -207,35 +206,11 @@ static void format_plain(Buf *b, const Type *t, const unsigned char *data) {
   case TY_BUF:
     rt_format_buf(b, t, data, 'r');
     break;
-  case TY_STRERROR: {
-    memcpy(&u, data, 8);
-    const char *msg = strerror((int)u);
-    buf_put(b, msg, strlen(msg));
-    break;
-  }
-  case TY_INET: {
-    char text[INET6_ADDRSTRLEN] = "";
-    memcpy(&u, data, 8);
-    inet_ntop(u == AF_INET6 ? AF_INET6 : AF_INET, data + 8, text, sizeof text);
-    buf_put(b, text, strlen(text));
-    break;
-  }
   case TY_STACK: {
     uint64_t ips[STACK_MAX_FRAMES];
     memcpy(&u, data, 8);
     int n = sym_stack_read(t->stack_limit, (int32_t)u, ips);
     sym_stack_text(b, ips, n, t->stack_user, (int)(u >> 32), t->stack_mode, rt_stack_indent);
-    break;
-  }
-  case TY_KSYM:
-    memcpy(&u, data, 8);
-    sym_ksym_text(b, u);
-    break;
-  case TY_USYM: {
-    uint64_t pid;
-    memcpy(&u, data, 8);
-    memcpy(&pid, data + 8, 8);
-    sym_usym_text(b, u, (int)pid);
     break;
   }
   case TY_COUNT:
@@ -260,7 +235,9 @@ static void format_plain(Buf *b, const Type *t, const unsigned char *data) {
   case TY_RECORD: /* printf("%s", *p): the struct the bpftrace way */
     rt_object_text(b, t->btf_id, data, t->size, false);
     break;
-  default:  /* void, ctx, hist: nothing printable as one value */
+  default: /* a builtin's printed type (ksym ...); void, ctx, hist: nothing */
+    if (t->print)
+      t->print(b, t, data);
     break;
   }
 }

@@ -1,6 +1,6 @@
 /* maps.c - print(@m, top, div), the maps printed at exit, clear(), zero().
  *
- * Output rules, checked against bpftrace 0.17 (tests/rt/expected/):
+ * Output rules, checked against bpftrace 0.17 (tests/output/rt/expected/):
  *  - count/sum/min/max and integer-valued maps are sorted by value,
  *    ascending; avg/stats by average; hist/lhist by the sum of their
  *    buckets; every other map by key (integers unsigned, strings bytewise,

@@ -12,6 +12,8 @@
  */
 #include "etrace.h"
 #include "runtime/rt.h"
+#include "builtins/builtin.h"
+#include "sema/sema.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -20,28 +22,13 @@
 #include <bpf/libbpf.h>
 #include <linux/btf.h>
 
-static Compiled *C;
-static const Options *O;
-static Target *cur;        /* target being checked */
-static bool final_pass;    /* report errors only in the last walk */
-static int loop_depth;
-
-/* Scratch variables are scoped to one probe walk (bpftrace 0.17 rule). */
-static VarInfo **vars;
-static int nvars, cap_vars;
-
-#define serr(loc, ...)              \
-  do {                              \
-    if (final_pass)                 \
-      diag_error(loc, __VA_ARGS__); \
-  } while (0)
 
 /* ------------------------------------------------------------ types */
 
 /* The type a value has once stored in a map, variable or record:
  * strings get the default buffer size so that values from different
  * sources (comm is 16 bytes, str() 64) share one layout. */
-static Type *store_type(Type *t) {
+Type *store_type(Type *t) {
   if (!t)
     return NULL;
   if (t->kind == TY_STR) {
@@ -59,20 +46,20 @@ static Type *store_type(Type *t) {
   return t;
 }
 
-static bool is_scalar(const Type *t) {
+bool is_scalar(const Type *t) {
   return t && (t->kind == TY_INT || t->kind == TY_USERNAME || t->kind == TY_PROBE ||
                t->kind == TY_TIMESTAMP || t->kind == TY_STRERROR);
 }
 
 /* A struct/union or array in memory: only its members can be read. */
-static bool is_object(const Type *t) { return t && (t->kind == TY_RECORD || t->kind == TY_ARRAY); }
+bool is_object(const Type *t) { return t && (t->kind == TY_RECORD || t->kind == TY_ARRAY); }
 
 /* Stacks and symbols: map keys and printable values, not numbers. */
-static bool is_symbolic(const Type *t) {
+bool is_symbolic(const Type *t) {
   return t && (t->kind == TY_STACK || t->kind == TY_KSYM || t->kind == TY_USYM);
 }
 
-static Type *new_kind(TypeKind kind, int size) {
+Type *new_kind(TypeKind kind, int size) {
   Type *t = ealloc(sizeof(Type));
   t->kind = kind;
   t->size = size;
@@ -111,38 +98,38 @@ static Type *unify(Type *a, Type *b) {
 
 /* ------------------------------------------------------------ maps */
 
-static MapInfo *find_map(const char *name) {
-  for (int i = 0; i < C->nmaps; i++)
-    if (!strcmp(C->maps[i]->name, name))
-      return C->maps[i];
+MapInfo *find_map(Sema *sema, const char *name) {
+  for (int i = 0; i < sema->c->nmaps; i++)
+    if (!strcmp(sema->c->maps[i]->name, name))
+      return sema->c->maps[i];
   return NULL;
 }
 
-static MapInfo *add_map(const char *name, Loc loc) {
+static MapInfo *add_map(Sema *sema, const char *name, Loc loc) {
   MapInfo *m = ealloc(sizeof(MapInfo));
   m->name = estrdup(name);
   m->loc = loc;
-  m->id = C->nmaps;
+  m->id = sema->c->nmaps;
   m->nkeys = -1;      /* unknown until first use */
   m->max_entries = 4096;
   m->fd = -1;
-  C->maps = egrow(C->maps, C->nmaps, sizeof(MapInfo *));
-  C->maps[C->nmaps++] = m;
+  sema->c->maps = egrow(sema->c->maps, sema->c->nmaps, sizeof(MapInfo *));
+  sema->c->maps[sema->c->nmaps++] = m;
   return m;
 }
 
-static Type *check_expr(Node *e);
+Type *check_expr(Sema *sema, Node *e);
 
 /* Key type of a map access; records it on the map (unifying). */
-static void check_map_keys(Node *e, MapInfo *m) {
+void check_map_keys(Sema *sema, Node *e, MapInfo *m) {
   Type *kt;
   if (e->nargs == 0) {
     kt = ty_u64;
   } else if (e->nargs == 1) {
-    Type *t = check_expr(e->args);
+    Type *t = check_expr(sema, e->args);
     if (t && !is_scalar(t) && !is_symbolic(t) && t->kind != TY_STR && t->kind != TY_TUPLE &&
         t->kind != TY_NONE) {
-      serr(e->args->loc, "%s cannot be used as a map key", ty_name(t));
+      serr(sema, e->args->loc, "%s cannot be used as a map key", ty_name(t));
       return;
     }
     kt = store_type(t);
@@ -153,17 +140,17 @@ static void check_map_keys(Node *e, MapInfo *m) {
     int i = 0;
     bool known = true;
     for (Node *a = e->args; a; a = a->next, i++) {
-      f[i] = store_type(check_expr(a));
+      f[i] = store_type(check_expr(sema, a));
       if (!f[i] || f[i]->kind == TY_NONE)
         known = false;
       else if (!is_scalar(f[i]) && !is_symbolic(f[i]) && f[i]->kind != TY_STR &&
                f[i]->kind != TY_TUPLE)
-        serr(a->loc, "%s cannot be used as a map key", ty_name(f[i]));
+        serr(sema, a->loc, "%s cannot be used as a map key", ty_name(f[i]));
     }
     kt = known ? ty_tuple(f, e->nargs) : NULL;
   }
   if (m->nkeys >= 0 && m->nkeys != e->nargs) {
-    serr(e->loc, "map %s used with %d key%s here but %d elsewhere", m->name, e->nargs,
+    serr(sema, e->loc, "map %s used with %d key%s here but %d elsewhere", m->name, e->nargs,
          e->nargs == 1 ? "" : "s", m->nkeys);
     return;
   }
@@ -172,43 +159,43 @@ static void check_map_keys(Node *e, MapInfo *m) {
     return;
   Type *u = unify(m->key, kt);
   if (!u) {
-    serr(e->loc, "map %s key type mismatch: %s here, %s elsewhere", m->name, ty_name(kt),
+    serr(sema, e->loc, "map %s key type mismatch: %s here, %s elsewhere", m->name, ty_name(kt),
          ty_name(m->key));
     return;
   }
   m->key = u;
 }
 
-static void set_map_value(Node *at, MapInfo *m, Type *vt) {
+static void set_map_value(Sema *sema, Node *at, MapInfo *m, Type *vt) {
   if (!vt || vt->kind == TY_NONE)
     return;
   if (vt->kind == TY_VOID) {
-    serr(at->loc, "cannot assign a value of type void to map %s", m->name);
+    serr(sema, at->loc, "cannot assign a value of type void to map %s", m->name);
     return;
   }
   if (vt->kind == TY_CTX) {
-    serr(at->loc, "args cannot be stored in a map; use args.FIELD");
+    serr(sema, at->loc, "args cannot be stored in a map; use args.FIELD");
     return;
   }
   if (vt->kind == TY_RECORD && vt->size > PRINTF_RECORD_MAX) {
-    serr(at->loc, "%s (%d bytes) is too big to store in a map (at most %d bytes, the BPF "
+    serr(sema, at->loc, "%s (%d bytes) is too big to store in a map (at most %d bytes, the BPF "
                   "stack holds the copy); store its members, or print() it", ty_name(vt),
          vt->size, PRINTF_RECORD_MAX);
     return;
   }
   if (is_object(vt) && vt->kind != TY_RECORD) {
-    serr(at->loc, "%s cannot be stored in a map; store its members", ty_name(vt));
+    serr(sema, at->loc, "%s cannot be stored in a map; store its members", ty_name(vt));
     return;
   }
   Type *st = store_type(vt);
   if (st->kind == TY_INT && m->val && ty_is_agg(m->val)) {
-    serr(at->loc, "map %s holds %s() values and cannot be assigned an integer", m->name,
+    serr(sema, at->loc, "map %s holds %s() values and cannot be assigned an integer", m->name,
          ty_name(m->val));
     return;
   }
   Type *u = unify(m->val, st);
   if (!u) {
-    serr(at->loc, "map %s value type mismatch: %s here, %s elsewhere", m->name, ty_name(st),
+    serr(sema, at->loc, "map %s value type mismatch: %s here, %s elsewhere", m->name, ty_name(st),
          ty_name(m->val));
     return;
   }
@@ -217,56 +204,53 @@ static void set_map_value(Node *at, MapInfo *m, Type *vt) {
 
 /* ------------------------------------------------------------ variables */
 
-/* Inside a for-over-map body, variables [0, for_outer_limit) belong to
- * the enclosing probe's frame and are out of reach. */
-static int for_outer_limit = -1;
-
-static VarInfo *find_var_at(const char *name, int *index) {
-  for (int i = 0; i < nvars; i++)
-    if (!strcmp(vars[i]->name, name)) {
+static VarInfo *find_var_at(Sema *sema, const char *name, int *index) {
+  for (int i = 0; i < sema->nvars; i++)
+    if (!strcmp(sema->vars[i]->name, name)) {
       *index = i;
-      return vars[i];
+      return sema->vars[i];
     }
   return NULL;
 }
 
-static bool var_out_of_reach(Node *at, int index) {
-  if (for_outer_limit >= 0 && index < for_outer_limit) {
-    serr(at->loc, "$%s is declared outside this for loop over a map; its body cannot use it yet",
-         at->name);
+static bool var_out_of_reach(Sema *sema, Node *at, int index) {
+  if (sema->for_outer_limit >= 0 && index < sema->for_outer_limit) {
+    serr(sema, at->loc,
+         "$%s is declared outside this for loop over a map; its body cannot use it yet", at->name);
     return true;
   }
   return false;
 }
 
-static VarInfo *new_var(const char *name, Type *t) {
-  if (nvars == cap_vars) {
-    cap_vars = cap_vars ? cap_vars * 2 : 16;
-    vars = realloc(vars, sizeof(VarInfo *) * cap_vars);
+static VarInfo *new_var(Sema *sema, const char *name, Type *t) {
+  if (sema->nvars == sema->cap_vars) {
+    sema->cap_vars = sema->cap_vars ? sema->cap_vars * 2 : 16;
+    sema->vars = realloc(sema->vars, sizeof(VarInfo *) * sema->cap_vars);
   }
   VarInfo *v = ealloc(sizeof(VarInfo));
   v->name = estrdup(name);
   v->type = t;
-  vars[nvars++] = v;
+  sema->vars[sema->nvars++] = v;
   return v;
 }
 
-static void assign_var(Node *target, Type *t) {
+static void assign_var(Sema *sema, Node *target, Type *t) {
   int index;
-  VarInfo *v = find_var_at(target->name, &index);
-  if (v && var_out_of_reach(target, index))
+  VarInfo *v = find_var_at(sema, target->name, &index);
+  if (v && var_out_of_reach(sema, target, index))
     return;
   Type *st = store_type(t);
   if (!v) {
-    v = new_var(target->name, st);
+    v = new_var(sema, target->name, st);
   } else if (st && st->kind != TY_NONE) {
     if (!v->type || v->type->kind == TY_NONE) {
       v->type = st;
     } else {
       Type *u = unify(v->type, st);
       if (!u)
-        serr(target->loc, "type mismatch for $%s: trying to assign %s to a variable of type %s",
-             target->name, ty_name(st), ty_name(v->type));
+        serr(sema, target->loc,
+             "type mismatch for $%s: trying to assign %s to a variable of type %s", target->name,
+             ty_name(st), ty_name(v->type));
       else
         v->type = u;
     }
@@ -277,25 +261,25 @@ static void assign_var(Node *target, Type *t) {
 
 /* ------------------------------------------------------------ sites */
 
-static int add_site(RecKind kind, const char *fmt, Type *args, Loc loc) {
+int add_site(Sema *sema, RecKind kind, const char *fmt, Type *args, Loc loc) {
   Site *s = ealloc(sizeof(Site));
   s->kind = kind;
   s->fmt = fmt;
   s->args = args;
   s->loc = loc;
-  C->sites = egrow(C->sites, C->nsites, sizeof(Site *));
-  C->sites[C->nsites] = s;
-  return C->nsites++;
+  sema->c->sites = egrow(sema->c->sites, sema->c->nsites, sizeof(Site *));
+  sema->c->sites[sema->c->nsites] = s;
+  return sema->c->nsites++;
 }
 
-/* ------------------------------------------------------------ builtins */
+/* ------------------------------------------------------------ the probe's context */
 
-static TpField *ctx_field(const char *name) {
-  if (!cur->tp)
+static TpField *ctx_field(Sema *sema, const char *name) {
+  if (!sema->cur->tp)
     return NULL;
-  for (int i = 0; i < cur->tp->nfields; i++)
-    if (!strcmp(cur->tp->fields[i].name, name))
-      return &cur->tp->fields[i];
+  for (int i = 0; i < sema->cur->tp->nfields; i++)
+    if (!strcmp(sema->cur->tp->fields[i].name, name))
+      return &sema->cur->tp->fields[i];
   return NULL;
 }
 
@@ -312,212 +296,59 @@ static Type *field_type(const TpField *f) {
   return ty_int(size, f->is_signed);
 }
 
-static bool is_user_probe(void) {
-  return cur->type == PT_UPROBE || cur->type == PT_URETPROBE || cur->type == PT_USDT;
-}
-
-/* arg0..argN: uprobe arguments are u64 registers (then stack slots);
- * USDT arguments are typed by their spec ("-4@%eax": int32). */
-static Type *check_user_arg(Node *e, int i) {
-  if (cur->type == PT_URETPROBE) {
-    serr(e->loc, "%s is not available in uretprobe probes (the arguments are gone when the "
-                 "function returns); read it in a uprobe", e->name);
-    return NULL;
-  }
-  if (cur->type == PT_UPROBE)
-    return ty_u64;
-  UsdtProbe *u = cur->usdt;
-  if (!u->args_ok) {
-    serr(e->loc, "cannot read the arguments of %s: unsupported argument specs '%s'", cur->name,
-         u->args_text);
-    return NULL;
-  }
-  if (i >= u->nargs) {
-    serr(e->loc, "%s has %d argument%s, so there is no %s", cur->name, u->nargs,
-         u->nargs == 1 ? "" : "s", e->name);
-    return NULL;
-  }
-  return ty_int(u->args[i].size, u->args[i].is_signed);
+bool is_user_probe(Sema *sema) {
+  return sema->cur->type == PT_UPROBE || sema->cur->type == PT_URETPROBE ||
+         sema->cur->type == PT_USDT;
 }
 
 /* kprobe / kretprobe / fentry / fexit: what a program may use follows
  * the probe as written (k_written); the hook only limits args.NAME. */
-static bool is_kernel_probe(void) { return cur->type >= PT_KPROBE && cur->type <= PT_FEXIT; }
-
-static Type *check_kernel_builtin(Node *e) {
-  const char *n = e->name, *kind = kprobe_kind_name(cur->k_written);
-  bool ret = cur->k_written == PT_KRETPROBE || cur->k_written == PT_FEXIT;
-  bool btf_kind = cur->k_written == PT_FENTRY || cur->k_written == PT_FEXIT;
-  if (!strcmp(n, "func"))
-    return new_kind(TY_PROBE, 8);
-  if (!strcmp(n, "retval")) {
-    if (!ret) {
-      serr(e->loc, "the retval builtin is only available in kretprobe and fexit probes, not in "
-                   "%s probes", kind);
-      return NULL;
-    }
-    Type *rt = cur->k_written == PT_FEXIT && cur->k_ret ? btf_type_of(cur->k_ret->type_id, false)
-                                                         : NULL;
-    if (rt && !is_object(rt) && rt->kind != TY_STR)
-      return rt;
-    if (cur->k_written == PT_FEXIT && cur->k_ret) {
-      serr(e->loc, "%s returns %s, which retval cannot hold", cur->k_func, cur->k_ret->ctype);
-      return NULL;
-    }
-    return ty_u64;
-  }
-  if (!strcmp(n, "args")) {
-    if (!btf_kind)
-      serr(e->loc, "the args builtin is not available in %s probes: use arg0..argN, or an "
-                   "fentry probe for the arguments by name", kind);
-    else if (!cur->tp)
-      serr(e->loc, "args needs the BTF prototype of %s, which this kernel does not have",
-           cur->k_func);
-    else if (cur->type == PT_KRETPROBE)
-      serr(e->loc, "args cannot be read: this kernel cannot run fexit programs and the "
-                   "kretprobe used instead does not see the arguments");
-    else
-      return new_kind(TY_CTX, 0);
-    return NULL;
-  }
-  if (ret) {
-    serr(e->loc, "%s is not available in %s probes (the arguments are gone when the function "
-                 "returns)%s", n, kind, btf_kind ? "; use args.NAME" : "");
-    return NULL;
-  }
-  return ty_u64;
+bool is_kernel_probe(Sema *sema) {
+  return sema->cur->type >= PT_KPROBE && sema->cur->type <= PT_FEXIT;
 }
 
-static Type *check_builtin(Node *e) {
-  const char *n = e->name;
-  if (is_kernel_probe() && (!strcmp(n, "args") || !strcmp(n, "retval") || !strcmp(n, "func") ||
-                            (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3]))))
-    return check_kernel_builtin(e);
-  if (!strcmp(n, "pid") || !strcmp(n, "tid") || !strcmp(n, "uid") || !strcmp(n, "gid") ||
-      !strcmp(n, "cpu") || !strcmp(n, "numaid"))
-    return ty_int(4, false);
-  if (!strcmp(n, "nsecs") || !strcmp(n, "elapsed") || !strcmp(n, "cgroup") ||
-      !strcmp(n, "jiffies"))
-    return ty_u64;
-  if (!strcmp(n, "curtask")) {
-    /* struct task_struct * when the kernel has BTF; else an integer */
-    const char *why;
-    Type *t = btf_kernel() ? btf_parse_type("struct task_struct *", false, &why) : NULL;
-    return t ? t : ty_u64;
-  }
-  if (!strcmp(n, "ctx")) {
-    Type *t = iter_ctx_type(cur); /* iter probes: struct bpf_iter__NAME * */
-    if (!t)
-      serr(e->loc, "the ctx builtin can only be used with iter probes in etrace");
-    return t;
-  }
-  if (!strcmp(n, "rand"))
-    return ty_int(4, false);
-  if (!strcmp(n, "ncpus"))
-    return ty_u64;
-  if (!strcmp(n, "comm"))
-    return ty_str(16);
-  if (!strcmp(n, "username")) {
-    Type *t = ealloc(sizeof(Type));
-    t->kind = TY_USERNAME;
-    t->size = 8;
-    return t;
-  }
-  if (!strcmp(n, "probe")) {
-    Type *t = ealloc(sizeof(Type));
-    t->kind = TY_PROBE;
-    t->size = 8;
-    return t;
-  }
-  if (!strcmp(n, "cpid")) {
-    if (!O->cpid)
-      serr(e->loc, "cpid cannot be used without a child command (-c)");
-    return ty_int(4, false);
-  }
-  if (!strcmp(n, "args")) {
-    if (cur->type != PT_TRACEPOINT && cur->type != PT_RAWTP && cur->type != PT_UPROBE) {
-      serr(e->loc, "the args builtin can only be used with tracepoint, rawtracepoint, uprobe, "
-                   "fentry and fexit probes");
-      return NULL;
-    }
-    Type *t = ealloc(sizeof(Type));
-    t->kind = TY_CTX;
-    return t;
-  }
-  if (!strncmp(n, "arg", 3) && isdigit((unsigned char)n[3])) {
-    if (is_user_probe())
-      return check_user_arg(e, atoi(n + 3));
-    if (cur->type == PT_RAWTP) {
-      int i = atoi(n + 3);
-      if (i >= cur->rt_nparams) {
-        serr(e->loc, "%s has %d argument%s, so there is no %s", cur->name, cur->rt_nparams,
-             cur->rt_nparams == 1 ? "" : "s", n);
-        return NULL;
-      }
-      return ty_u64;
-    }
-    serr(e->loc, "%s is only available in kprobe and uprobe probes; use args.NAME on tracepoints",
-         n);
-    return NULL;
-  }
-  if (!strcmp(n, "retval")) {
-    if (cur->type == PT_URETPROBE)
-      return ty_u64;
-    serr(e->loc, "the retval builtin is only available in kretprobe and uretprobe probes");
-    return NULL;
-  }
-  if (!strcmp(n, "func")) {
-    if (is_user_probe())
-      return new_kind(TY_PROBE, 8); /* the name, from Compiled.probe_names */
-    serr(e->loc, "the func builtin is only available in kprobe, uprobe and usdt probes");
-    return NULL;
-  }
-  if (!strcmp(n, "kstack") || !strcmp(n, "ustack"))
-    return sema_sym_builtin(e, cur, final_pass);
-  serr(e->loc, "unknown identifier '%s'", n);
-  return NULL;
-}
+/* ------------------------------------------------------------ builtin arguments
+ *
+ * Shared with the builtin table's type checks (src/builtins/). */
 
-/* ------------------------------------------------------------ calls */
-
-static Node *arg_n(Node *e, int i) {
+Node *arg_n(Node *e, int i) {
   Node *a = e->args;
   while (a && i--)
     a = a->next;
   return a;
 }
 
-static bool want_args(Node *e, int min, int max) {
+bool want_args(Sema *sema, Node *e, int min, int max) {
   if (e->nargs < min || e->nargs > max) {
     if (min == max)
-      serr(e->loc, "%s() takes %d argument%s, got %d", e->name, min, min == 1 ? "" : "s",
+      serr(sema, e->loc, "%s() takes %d argument%s, got %d", e->name, min, min == 1 ? "" : "s",
            e->nargs);
     else
-      serr(e->loc, "%s() takes %d to %d arguments, got %d", e->name, min, max, e->nargs);
+      serr(sema, e->loc, "%s() takes %d to %d arguments, got %d", e->name, min, max, e->nargs);
     return false;
   }
   return true;
 }
 
-static bool want_int(Node *a, const char *fn) {
-  Type *t = check_expr(a);
+bool want_int(Sema *sema, Node *a, const char *fn) {
+  Type *t = check_expr(sema, a);
   if (t && t->kind != TY_NONE && !is_scalar(t)) {
-    serr(a->loc, "%s() expects an integer argument, got %s", fn, ty_name(t));
+    serr(sema, a->loc, "%s() expects an integer argument, got %s", fn, ty_name(t));
     return false;
   }
   return true;
 }
 
-static bool want_str_lit(Node *a, const char *fn, const char *what) {
+bool want_str_lit(Sema *sema, Node *a, const char *fn, const char *what) {
   if (a->kind != ND_STR) {
-    serr(a->loc, "%s() expects a string literal as its %s", fn, what);
+    serr(sema, a->loc, "%s() expects a string literal as its %s", fn, what);
     return false;
   }
   a->type = ty_str(a->slen + 1);
   return true;
 }
 
-static bool want_const(Node *a, const char *fn, int64_t *out) {
+bool want_const(Sema *sema, Node *a, const char *fn, int64_t *out) {
   if (a->kind == ND_INT) {
     *out = (int64_t)a->ival;
     return true;
@@ -526,552 +357,51 @@ static bool want_const(Node *a, const char *fn, int64_t *out) {
     *out = -(int64_t)a->lhs->ival;
     return true;
   }
-  if (a->kind == ND_POSPARAM && a->ival >= 1 && a->ival <= (uint64_t)O->nposparams) {
+  if (a->kind == ND_POSPARAM && a->ival >= 1 && a->ival <= (uint64_t)sema->opt->nposparams) {
     char *end;
-    const char *s = O->posparams[a->ival - 1];
+    const char *s = sema->opt->posparams[a->ival - 1];
     long long v = strtoll(s, &end, 0);
     if (*s && !*end) {
       *out = v;
       return true;
     }
   }
-  serr(a->loc, "%s() expects an integer literal here", fn);
+  serr(sema, a->loc, "%s() expects an integer literal here", fn);
   return false;
 }
 
-static bool want_map(Node *a, const char *fn) {
+bool want_map(Sema *sema, Node *a, const char *fn) {
   if (a->kind != ND_MAP) {
-    serr(a->loc, "%s() expects a map argument", fn);
+    serr(sema, a->loc, "%s() expects a map argument", fn);
     return false;
   }
   return true;
 }
 
 /* A map named bare (no keys) as an argument: print(@m), clear(@m). */
-static MapInfo *map_arg(Node *a, const char *fn) {
-  if (!want_map(a, fn))
+MapInfo *map_arg(Sema *sema, Node *a, const char *fn) {
+  if (!want_map(sema, a, fn))
     return NULL;
-  MapInfo *m = find_map(a->name);
+  MapInfo *m = find_map(sema, a->name);
   if (!m) {
-    serr(a->loc, "undefined map: %s", a->name);
+    serr(sema, a->loc, "undefined map: %s", a->name);
     return NULL;
   }
   if (a->nargs) {
-    serr(a->loc, "%s() expects a map without keys (%s, not %s[...])", fn, a->name, a->name);
+    serr(sema, a->loc, "%s() expects a map without keys (%s, not %s[...])", fn, a->name, a->name);
     return NULL;
   }
   a->map = m;
   return m;
 }
 
-/* printf-like: fmt literal then values; builds a Site. */
-static int check_format_call(Node *e, RecKind kind, int first) {
-  Node *fmt = arg_n(e, first);
-  if (!fmt || !want_str_lit(fmt, e->name, "format"))
-    return -1;
-  int n = 0;
-  for (Node *a = fmt->next; a; a = a->next)
-    n++;
-  Type **types = ealloc(sizeof(Type *) * (n ? n : 1));
-  Type **stored = ealloc(sizeof(Type *) * (n ? n : 1));
-  int i = 0;
-  bool known = true;
-  for (Node *a = fmt->next; a; a = a->next, i++) {
-    Type *t = check_expr(a);
-    if (!t || t->kind == TY_NONE) {
-      known = false;
-      continue;
-    }
-    if (t->kind == TY_RECORD && kind == REC_PRINTF) {
-      /* printf("%s", *p): the struct is copied into the record, which is
-       * built on the 512-byte BPF stack; print(*p) prints bigger ones */
-      if (t->size > PRINTF_RECORD_MAX) {
-        serr(a->loc, "printf() can print a struct of at most %d bytes (%s is %d bytes); "
-             "print() prints bigger ones, or print a member", PRINTF_RECORD_MAX, ty_name(t),
-             t->size);
-        known = false;
-        continue;
-      }
-      types[i] = t;
-      stored[i] = ealloc(sizeof(Type));
-      *stored[i] = *t;
-      stored[i]->size = (t->size + 7) & ~7;
-      continue;
-    }
-    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
-      serr(a->loc, "%s() cannot print a value of type %s", e->name, ty_name(t));
-      known = false;
-      continue;
-    }
-    types[i] = t;
-    /* a record is private to its call site: strings keep their own
-     * size (rounded to 8) instead of the map-wide default */
-    stored[i] = t->kind == TY_STR ? ty_str((t->size + 7) & ~7) : store_type(t);
-  }
-  if (!known)
-    return -1;
-  const char *err = rt_format_check(e->name, fmt->str, types, n);
-  if (err) {
-    serr(fmt->loc, "%s", err);
-    return -1;
-  }
-  return add_site(kind, fmt->str, ty_tuple(stored, n), e->loc);
-}
-
-static Type *agg_call(Node *e, TypeKind kind) {
-  int nargs = kind == TY_COUNT ? 0 : kind == TY_LHIST ? 4 : 1;
-  if (!want_args(e, nargs, nargs))
-    return NULL;
-  bool is_signed = true;
-  if (nargs) {
-    Type *t = check_expr(e->args);
-    if (t && t->kind != TY_NONE && t->kind != TY_INT) {
-      serr(e->args->loc, "%s() expects an integer, got %s", e->name, ty_name(t));
-      return NULL;
-    }
-    if (t && t->kind == TY_INT)
-      is_signed = t->is_signed;
-  }
-  Type *at = ty_agg(kind, is_signed);
-  if (kind == TY_LHIST) {
-    int64_t mn, mx, st;
-    if (!want_const(arg_n(e, 1), "lhist", &mn) || !want_const(arg_n(e, 2), "lhist", &mx) ||
-        !want_const(arg_n(e, 3), "lhist", &st))
-      return NULL;
-    if (st <= 0) {
-      serr(arg_n(e, 3)->loc, "lhist() step must be >= 1 (%lld)", (long long)st);
-      return NULL;
-    }
-    if (mn < 0) {
-      serr(arg_n(e, 1)->loc, "lhist() min must be non-negative (%lld)", (long long)mn);
-      return NULL;
-    }
-    if (mx <= mn) {
-      serr(arg_n(e, 2)->loc, "lhist() max must be greater than min");
-      return NULL;
-    }
-    if ((mx - mn) / st > 1000) {
-      serr(arg_n(e, 3)->loc, "lhist() has too many buckets (max 1000)");
-      return NULL;
-    }
-    at->lh_min = mn;
-    at->lh_max = mx;
-    at->lh_step = st;
-  }
-  return at;
-}
-
-static const struct {
-  const char *name;
-  TypeKind kind;
-} aggs[] = {
-    {"count", TY_COUNT}, {"sum", TY_SUM},     {"min", TY_MIN},   {"max", TY_MAX},
-    {"avg", TY_AVG},     {"stats", TY_STATS}, {"hist", TY_HIST}, {"lhist", TY_LHIST},
-};
-
-static TypeKind agg_kind(const char *name) {
-  for (size_t i = 0; i < sizeof aggs / sizeof aggs[0]; i++)
-    if (!strcmp(aggs[i].name, name))
-      return aggs[i].kind;
-  return TY_NONE;
-}
-
-/* The member path of offsetof(T, a.b.c): names in order, or 0 if the
- * argument is not such a path. */
-static int member_path(Node *a, const char **names, int max) {
-  if (a->kind == ND_BUILTIN) {
-    names[0] = a->name;
-    return 1;
-  }
-  if (a->kind == ND_FIELD && !a->arrow) {
-    int n = member_path(a->lhs, names, max - 1);
-    if (n <= 0 || n >= max)
-      return 0;
-    names[n] = a->name;
-    return n + 1;
-  }
-  return 0;
-}
-
-/* sizeof(TYPE), sizeof(EXPR), offsetof(TYPE, MEMBER.PATH): constants,
- * folded into the node (it becomes an integer literal). */
-static Type *check_sizeof(Node *e) {
-  bool is_sizeof = !strcmp(e->name, "sizeof");
-  const char *why = NULL;
-  Type *t = NULL;
-  if (e->cast_type) {
-    t = btf_parse_type(e->cast_type, is_user_probe(), &why);
-    if (!t) {
-      serr(e->loc, "%s", why);
-      return NULL;
-    }
-  }
-  uint64_t value;
-  if (is_sizeof) {
-    if (!t && e->nargs != 1) {
-      serr(e->loc, "sizeof() expects a type or an expression");
-      return NULL;
-    }
-    if (!t && e->args->kind == ND_BUILTIN &&
-        btf_lookup(e->args->name, BTF_KIND_TYPEDEF) > 0)
-      t = btf_parse_type(e->args->name, is_user_probe(), &why); /* sizeof(handle_t) */
-    if (!t) {
-      t = check_expr(e->args);
-      if (!t || t->kind == TY_NONE)
-        return final_pass ? NULL : ty_u64;
-    }
-    value = t->kind == TY_STR || is_object(t) ? (uint64_t)t->size : (uint64_t)ty_mem_size(t);
-  } else {
-    const char *names[16];
-    int n = t && e->nargs == 1 ? member_path(e->args, names, 16) : 0;
-    if (!t || t->kind != TY_RECORD || n == 0) {
-      serr(e->loc, "offsetof() expects a struct type and a member: offsetof(struct NAME, member)");
-      return NULL;
-    }
-    value = 0;
-    Type *rec = t;
-    for (int i = 0; i < n; i++) {
-      BtfMember m;
-      if (!rec || rec->kind != TY_RECORD || !btf_find_member(rec, names[i], false, &m)) {
-        serr(e->args->loc, "%s has no member named '%s'", rec ? ty_name(rec) : "this type",
-             names[i]);
-        return NULL;
-      }
-      value += m.offset;
-      rec = m.type;
-    }
-  }
-  e->kind = ND_INT;
-  e->ival = value;
-  e->args = NULL;
-  e->nargs = 0;
-  return ty_u64;
-}
-
-static Type *check_call(Node *e) {
-  const char *n = e->name;
-  if (sema_sym_name(n))
-    return sema_sym_call(e, cur, final_pass, check_expr);
-  if (!strcmp(n, "sizeof") || !strcmp(n, "offsetof"))
-    return check_sizeof(e);
-  if (agg_kind(n) != TY_NONE) {
-    serr(e->loc, "%s() can only be assigned to a map: @x = %s(...)", n, n);
-    return NULL;
-  }
-  if (!strcmp(n, "printf")) {
-    if (!want_args(e, 1, 64))
-      return NULL;
-    e->site = check_format_call(e, REC_PRINTF, 0);
-    return ty_void;
-  }
-  if (!strcmp(n, "system") || !strcmp(n, "cat")) {
-    if (!want_args(e, 1, 64))
-      return NULL;
-    if (!strcmp(n, "system") && !O->unsafe) {
-      serr(e->loc, "system() is unsafe and needs --unsafe");
-      return NULL;
-    }
-    e->site = check_format_call(e, !strcmp(n, "cat") ? REC_CAT : REC_SYSTEM, 0);
-    return ty_void;
-  }
-  if (!strcmp(n, "time")) {
-    if (!want_args(e, 0, 1))
-      return NULL;
-    const char *fmt = "%H:%M:%S\n";
-    if (e->nargs) {
-      if (!want_str_lit(e->args, n, "format"))
-        return NULL;
-      fmt = e->args->str;
-    }
-    e->site = add_site(REC_TIME, fmt, ty_tuple(NULL, 0), e->loc);
-    return ty_void;
-  }
-  if (!strcmp(n, "exit")) {
-    if (!want_args(e, 0, 1))
-      return NULL;
-    if (e->nargs)
-      want_int(e->args, n);
-    return ty_void;
-  }
-  if (!strcmp(n, "print")) {
-    if (!want_args(e, 1, 3))
-      return NULL;
-    Node *a = e->args;
-    if (a->kind == ND_MAP && a->nargs == 0 && find_map(a->name)) {
-      MapInfo *m = map_arg(a, n);
-      if (!m)
-        return NULL;
-      for (Node *x = a->next; x; x = x->next)
-        want_int(x, n);
-      e->site = -1; /* a map print, not a value print */
-      return ty_void;
-    }
-    if (e->nargs > 1) {
-      serr(e->loc, "print() with top and div arguments expects a map");
-      return NULL;
-    }
-    Type *t = check_expr(a);
-    if (!t || t->kind == TY_NONE)
-      return NULL;
-    if (t->kind == TY_RECORD) { /* print(*p): a copy of the object */
-      e->site = add_site(REC_OBJECT, "print", t, e->loc);
-      return ty_void;
-    }
-    if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
-      serr(a->loc, "print() cannot print a value of type %s", ty_name(t));
-      return NULL;
-    }
-    Type *one = store_type(t);
-    e->site = add_site(REC_PRINT_VALUE, NULL, ty_tuple(&one, 1), e->loc);
-    return ty_void;
-  }
-  if (!strcmp(n, "dump")) { /* dump(ptr or *ptr [, "compact"]) */
-    if (!want_args(e, 1, 2))
-      return NULL;
-    Type *t = check_expr(e->args);
-    if (!t || t->kind == TY_NONE)
-      return NULL;
-    Type *obj = t->kind == TY_RECORD ? t : t->is_ptr && t->pointee &&
-                t->pointee->kind == TY_RECORD ? t->pointee : NULL;
-    if (!obj) {
-      serr(e->args->loc, "dump() expects a struct or a pointer to a struct, got %s", ty_name(t));
-      return NULL;
-    }
-    Node *mode = e->args->next;
-    if (mode && (mode->kind != ND_STR || (strcmp(mode->str, "compact") &&
-                                          strcmp(mode->str, "kernel")))) {
-      serr(mode->loc, "dump()'s second argument must be \"compact\" or \"kernel\"");
-      return NULL;
-    }
-    if (mode && !strcmp(mode->str, "kernel") && cur->type != PT_RAWTP) {
-      /* bpf_snprintf_btf() is a helper of BTF-typed (tracing) programs */
-      serr(mode->loc, "dump(..., \"kernel\") renders in the kernel with bpf_snprintf_btf(), "
-                      "which only rawtracepoint (tp_btf) probes may call");
-      return NULL;
-    }
-    if (mode && !strcmp(mode->str, "kernel") && !btf_is_kernel_type(obj->btf_id)) {
-      serr(e->args->loc, "dump(..., \"kernel\") can only render kernel types, and %s is the "
-                         "program's own", ty_name(obj));
-      return NULL;
-    }
-    if (mode && !strcmp(mode->str, "kernel") && !t->is_ptr) {
-      serr(e->args->loc, "dump(..., \"kernel\") expects a pointer to a struct");
-      return NULL;
-    }
-    e->site = add_site(REC_OBJECT, mode ? mode->str : "dump", obj, e->loc);
-    return ty_void;
-  }
-  if (!strcmp(n, "clear") || !strcmp(n, "zero")) {
-    if (!want_args(e, 1, 1))
-      return NULL;
-    map_arg(e->args, n);
-    return ty_void;
-  }
-  if (!strcmp(n, "delete")) {
-    if (!want_args(e, 1, 2))
-      return NULL;
-    Node *a = e->args;
-    if (!want_map(a, n))
-      return NULL;
-    MapInfo *m = find_map(a->name);
-    if (!m) {
-      serr(a->loc, "undefined map: %s", a->name);
-      return NULL;
-    }
-    a->map = m;
-    if (e->nargs == 2) {
-      /* delete(@m, key): rewrite as the old form delete(@m[key]). */
-      if (a->nargs) {
-        serr(a->loc, "delete(@m, key) expects the map without keys");
-        return NULL;
-      }
-      Node *key = a->next;
-      if (key->kind == ND_TUPLE && m->nkeys > 1) {
-        a->args = key->args;
-        a->nargs = key->nargs;
-      } else {
-        a->args = key;
-        a->nargs = 1;
-      }
-      key->next = NULL;
-      a->next = NULL;
-      e->nargs = 1;
-    }
-    check_map_keys(a, m);
-    return ty_void;
-  }
-  if (!strcmp(n, "has_key")) {
-    if (!want_args(e, 2, 2))
-      return NULL;
-    Node *a = e->args;
-    MapInfo *m = map_arg(a, n);
-    if (!m)
-      return NULL;
-    Node *key = a->next;
-    Node probe = *a;   /* check the key as if written @m[key] */
-    probe.next = NULL;
-    if (key->kind == ND_TUPLE && m->nkeys > 1) {
-      probe.args = key->args;
-      probe.nargs = key->nargs;
-    } else {
-      probe.args = key;
-      probe.nargs = 1;
-    }
-    Node *saved_next = key->next;
-    check_map_keys(&probe, m);
-    key->next = saved_next;
-    return ty_u64;
-  }
-  if (!strcmp(n, "str")) {
-    if (!want_args(e, 1, 2))
-      return NULL;
-    Type *t = check_expr(e->args);
-    if (t && t->kind == TY_STR)
-      return t;
-    if (t && t->kind != TY_NONE && t->kind != TY_INT) {
-      serr(e->args->loc, "str() expects a pointer or integer, got %s", ty_name(t));
-      return NULL;
-    }
-    int size = ETRACE_STRLEN;
-    if (e->nargs == 2) {
-      int64_t len;
-      if (e->args->next->kind == ND_INT || e->args->next->kind == ND_POSPARAM) {
-        if (!want_const(e->args->next, n, &len))
-          return NULL;
-        if (len < 1 || len > 256) {
-          serr(e->args->next->loc, "str() length must be between 1 and 256");
-          return NULL;
-        }
-        size = len; /* current bpftrace: n bytes including the NUL */
-      } else if (!want_int(e->args->next, n)) {
-        return NULL;
-      }
-    }
-    return ty_str(size);
-  }
-  if (!strcmp(n, "strerror")) {
-    if (!want_args(e, 1, 1) || !want_int(e->args, n))
-      return NULL;
-    return new_kind(TY_STRERROR, 8);
-  }
-  if (!strcmp(n, "ntop")) {
-    /* ntop(addr) or ntop(AF_INET, addr): an IPv4 address held in an
-     * integer, in network byte order as it sits in memory */
-    if (!want_args(e, 1, 2))
-      return NULL;
-    for (Node *a = e->args; a; a = a->next)
-      if (!want_int(a, n))
-        return NULL;
-    return new_kind(TY_INET, 24);
-  }
-  if (!strcmp(n, "buf")) {
-    /* buf(ptr, n): n raw bytes (n a constant; default the string size) */
-    if (!want_args(e, 1, 2) || !want_int(e->args, n))
-      return NULL;
-    int64_t len = ETRACE_STRLEN;
-    if (e->nargs == 2 && !want_const(e->args->next, n, &len))
-      return NULL;
-    if (len < 1 || len > 256) {
-      serr(e->args->next->loc, "buf() length must be between 1 and 256");
-      return NULL;
-    }
-    Type *t = ealloc(sizeof(Type));
-    t->kind = TY_BUF;
-    t->size = 8 + ((len + 7) & ~7);
-    t->lh_max = len; /* bytes to read */
-    return t;
-  }
-  if (!strcmp(n, "strncmp")) {
-    if (!want_args(e, 3, 3))
-      return NULL;
-    Type *a = check_expr(e->args), *b = check_expr(e->args->next);
-    int64_t len;
-    if (!want_const(arg_n(e, 2), n, &len))
-      return NULL;
-    if ((a && a->kind != TY_STR && a->kind != TY_NONE) || (b && b->kind != TY_STR && b->kind != TY_NONE)) {
-      serr(e->loc, "strncmp() expects two strings");
-      return NULL;
-    }
-    return ty_u64;
-  }
-  if (!strcmp(n, "strcontains")) {
-    if (!want_args(e, 2, 2))
-      return NULL;
-    Type *a = check_expr(e->args), *b = check_expr(e->args->next);
-    if ((a && a->kind != TY_STR && a->kind != TY_NONE) || (b && b->kind != TY_STR && b->kind != TY_NONE)) {
-      serr(e->loc, "strcontains() expects two strings");
-      return NULL;
-    }
-    return ty_u64;
-  }
-  if (!strcmp(n, "strftime")) {
-    if (!want_args(e, 2, 2))
-      return NULL;
-    if (!want_str_lit(e->args, n, "format") || !want_int(e->args->next, n))
-      return NULL;
-    Type *t = ealloc(sizeof(Type));
-    t->kind = TY_TIMESTAMP;
-    t->size = 8;
-    t->fmt = e->args->str;
-    return t;
-  }
-  if (!strcmp(n, "signal")) {
-    if (!want_args(e, 1, 1))
-      return NULL;
-    if (!O->unsafe) {
-      serr(e->loc, "signal() is unsafe and needs --unsafe");
-      return NULL;
-    }
-    if (e->args->kind == ND_STR) {
-      static const char *names[] = {"", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP",
-                                    "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1",
-                                    "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM"};
-      for (int i = 1; i < 16; i++)
-        if (!strcmp(e->args->str, names[i]) || !strcmp(e->args->str, names[i] + 3)) {
-          e->args->kind = ND_INT;
-          e->args->ival = i;
-        }
-      if (e->args->kind == ND_STR) {
-        serr(e->args->loc, "unknown signal name '%s'", e->args->str);
-        return NULL;
-      }
-    }
-    want_int(e->args, n);
-    return ty_void;
-  }
-  if (!strcmp(n, "join")) {
-    /* join(argv[, sep]): argv is a user char ** (execve's argv) */
-    if (!want_args(e, 1, 2) || !want_int(e->args, n))
-      return NULL;
-    const char *sep = " ";
-    if (e->nargs == 2) {
-      if (!want_str_lit(e->args->next, n, "separator"))
-        return NULL;
-      sep = e->args->next->str;
-    }
-    Type *strs[JOIN_MAX_ARGS];
-    for (int i = 0; i < JOIN_MAX_ARGS; i++)
-      strs[i] = ty_str(ETRACE_STRLEN);
-    e->site = add_site(REC_JOIN, sep, ty_tuple(strs, JOIN_MAX_ARGS), e->loc);
-    return ty_void;
-  }
-  if (!strcmp(n, "len")) {
-    if (!want_args(e, 1, 1))
-      return NULL;
-    return map_arg(e->args, n) ? ty_s64 : NULL;
-  }
-  serr(e->loc, "unknown function '%s'", n);
-  for (Node *a = e->args; a; a = a->next)
-    check_expr(a);
-  return NULL;
-}
 
 /* ------------------------------------------------------------ expressions */
 
-static Type *check_posparam(Node *e) {
-  if (e->ival == 0 || e->ival > (uint64_t)O->nposparams)
+static Type *check_posparam(Sema *sema, Node *e) {
+  if (e->ival == 0 || e->ival > (uint64_t)sema->opt->nposparams)
     return ty_s64; /* bpftrace: a missing parameter is 0 (or "" in str()) */
-  const char *s = O->posparams[e->ival - 1];
+  const char *s = sema->opt->posparams[e->ival - 1];
   char *end;
   strtoll(s, &end, 0);
   if (*s && !*end)
@@ -1081,12 +411,12 @@ static Type *check_posparam(Node *e) {
 
 static bool unknown(const Type *t) { return !t || t->kind == TY_NONE; }
 
-static Type *check_binary(Node *e) {
-  Type *l = check_expr(e->lhs), *r = check_expr(e->rhs);
+static Type *check_binary(Sema *sema, Node *e) {
+  Type *l = check_expr(sema, e->lhs), *r = check_expr(sema, e->rhs);
   /* `@m[k] = @m[k] + x` reads @m before any walk has typed it: the
    * quiet walks take an untyped operand of arithmetic as an integer so
    * that the map gets its type (the reporting walk then knows it). */
-  if (!final_pass && unknown(l) != unknown(r) && is_scalar(unknown(l) ? r : l) &&
+  if (!sema->final_pass && unknown(l) != unknown(r) && is_scalar(unknown(l) ? r : l) &&
       e->op != OP_LAND && e->op != OP_LOR) {
     if (unknown(l))
       l = ty_s64;
@@ -1097,7 +427,7 @@ static Type *check_binary(Node *e) {
     return NULL;
   if (e->op == OP_LAND || e->op == OP_LOR) {
     if (!is_scalar(l) || !is_scalar(r)) {
-      serr(e->loc, "operator %s expects integer operands (%s, %s)", op_str(e->op), ty_name(l),
+      serr(sema, e->loc, "operator %s expects integer operands (%s, %s)", op_str(e->op), ty_name(l),
            ty_name(r));
       return NULL;
     }
@@ -1108,30 +438,30 @@ static Type *check_binary(Node *e) {
     /* probe == "tracepoint:sched:sched_switch": compared as probe
      * indexes (cg folds the literal to its index, or to -1) */
     if (e->op != OP_EQ && e->op != OP_NE) {
-      serr(e->loc, "operator %s cannot compare a probe name", op_str(e->op));
+      serr(sema, e->loc, "operator %s cannot compare a probe name", op_str(e->op));
       return NULL;
     }
     return ty_u64;
   }
   if (l->kind == TY_STR || r->kind == TY_STR) {
     if (e->op != OP_EQ && e->op != OP_NE) {
-      serr(e->loc, "operator %s cannot be used on strings (%s, %s)", op_str(e->op), ty_name(l),
-           ty_name(r));
+      serr(sema, e->loc, "operator %s cannot be used on strings (%s, %s)", op_str(e->op),
+           ty_name(l), ty_name(r));
       return NULL;
     }
     if (l->kind != r->kind) {
-      serr(e->loc, "type mismatch for '%s': comparing %s with %s", op_str(e->op), ty_name(l),
+      serr(sema, e->loc, "type mismatch for '%s': comparing %s with %s", op_str(e->op), ty_name(l),
            ty_name(r));
       return NULL;
     }
     if (e->op != OP_EQ && e->op != OP_NE) {
-      serr(e->loc, "operator %s cannot be used on strings", op_str(e->op));
+      serr(sema, e->loc, "operator %s cannot be used on strings", op_str(e->op));
       return NULL;
     }
     return ty_u64;
   }
   if (!is_scalar(l) || !is_scalar(r)) {
-    serr(e->loc, "operator %s expects integer operands (%s, %s)", op_str(e->op), ty_name(l),
+    serr(sema, e->loc, "operator %s expects integer operands (%s, %s)", op_str(e->op), ty_name(l),
          ty_name(r));
     return NULL;
   }
@@ -1150,8 +480,8 @@ static Type *check_binary(Node *e) {
   }
 }
 
-static Type *check_cast(Node *e) {
-  Type *t = check_expr(e->lhs);
+static Type *check_cast(Sema *sema, Node *e) {
+  Type *t = check_expr(sema, e->lhs);
   static const struct { const char *name; int size; bool sgn; } ints[] = {
       {"int8", 1, 1},  {"int16", 2, 1},  {"int32", 4, 1},  {"int64", 8, 1},
       {"uint8", 1, 0}, {"uint16", 2, 0}, {"uint32", 4, 0}, {"uint64", 8, 0},
@@ -1161,24 +491,24 @@ static Type *check_cast(Node *e) {
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
     if (!strcmp(e->cast_type, ints[i].name)) {
       if (t && t->kind != TY_NONE && !is_scalar(t)) {
-        serr(e->loc, "cannot cast %s to %s", ty_name(t), e->cast_type);
+        serr(sema, e->loc, "cannot cast %s to %s", ty_name(t), e->cast_type);
         return NULL;
       }
       return ty_int(ints[i].size, ints[i].sgn);
     }
   const char *why = NULL;
-  Type *to = btf_parse_type(e->cast_type, is_user_probe(), &why);
+  Type *to = btf_parse_type(e->cast_type, is_user_probe(sema), &why);
   if (!to) {
-    serr(e->loc, "%s", why);
+    serr(sema, e->loc, "%s", why);
     return NULL;
   }
   if (to->kind == TY_RECORD || to->kind == TY_ARRAY || to->kind == TY_STR) {
-    serr(e->loc, "cannot cast to %s; cast to a pointer (%s *) instead", ty_name(to),
+    serr(sema, e->loc, "cannot cast to %s; cast to a pointer (%s *) instead", ty_name(to),
          ty_name(to));
     return NULL;
   }
   if (t && t->kind != TY_NONE && !is_scalar(t)) {
-    serr(e->loc, "cannot cast %s to %s", ty_name(t), e->cast_type);
+    serr(sema, e->loc, "cannot cast %s to %s", ty_name(t), e->cast_type);
     return NULL;
   }
   return to;
@@ -1192,33 +522,33 @@ static Type *check_cast(Node *e) {
  * the end of the chain with one probe read. */
 
 /* base.NAME (record) or base->NAME (pointer to record). */
-static Type *check_member(Node *e, Type *t) {
+static Type *check_member(Sema *sema, Node *e, Type *t) {
   Type *rec = t;
   if (e->arrow) {
     if (!t->is_ptr || !t->pointee || t->pointee->kind != TY_RECORD) {
-      serr(e->loc, "cannot use '->' on a value of type %s: it is not a pointer to a struct",
+      serr(sema, e->loc, "cannot use '->' on a value of type %s: it is not a pointer to a struct",
            ty_name(t));
       return NULL;
     }
     rec = t->pointee;
   } else if (t->kind != TY_RECORD) {
     if (t->is_ptr && t->pointee && t->pointee->kind == TY_RECORD)
-      serr(e->loc, "cannot access field '%s' of %s with '.'; use '->'", e->name, ty_name(t));
+      serr(sema, e->loc, "cannot access field '%s' of %s with '.'; use '->'", e->name, ty_name(t));
     else
-      serr(e->loc, "cannot access field '%s' of a value of type %s", e->name, ty_name(t));
+      serr(sema, e->loc, "cannot access field '%s' of a value of type %s", e->name, ty_name(t));
     return NULL;
   }
   BtfMember m;
   if (!btf_find_member(rec, e->name, t->user, &m)) {
-    serr(e->loc, "%s has no member named '%s'", ty_name(rec), e->name);
+    serr(sema, e->loc, "%s has no member named '%s'", ty_name(rec), e->name);
     return NULL;
   }
   if (!m.type) {
-    serr(e->loc, "member '%s' of %s has a type etrace cannot read", e->name, ty_name(rec));
+    serr(sema, e->loc, "member '%s' of %s has a type etrace cannot read", e->name, ty_name(rec));
     return NULL;
   }
   if (m.bit_size && (m.type->kind != TY_INT || m.bit_shift + m.bit_size > 64)) {
-    serr(e->loc, "bitfield '%s' of %s cannot be read", e->name, ty_name(rec));
+    serr(sema, e->loc, "bitfield '%s' of %s cannot be read", e->name, ty_name(rec));
     return NULL;
   }
   e->field_off = m.offset;
@@ -1228,38 +558,38 @@ static Type *check_member(Node *e, Type *t) {
 }
 
 /* *p: the pointee (a record stays in memory; an integer is read). */
-static Type *check_deref(Node *e, Type *t) {
+static Type *check_deref(Sema *sema, Node *e, Type *t) {
   if (!t->is_ptr) {
-    serr(e->loc, "cannot dereference a value of type %s: it is not a pointer", ty_name(t));
+    serr(sema, e->loc, "cannot dereference a value of type %s: it is not a pointer", ty_name(t));
     return NULL;
   }
   if (!t->pointee) {
-    serr(e->loc, "cannot dereference a void pointer; cast it to a typed pointer first");
+    serr(sema, e->loc, "cannot dereference a void pointer; cast it to a typed pointer first");
     return NULL;
   }
   if (t->pointee->kind == TY_STR) {
-    serr(e->loc, "cannot dereference %s; use str() to read it", ty_name(t));
+    serr(sema, e->loc, "cannot dereference %s; use str() to read it", ty_name(t));
     return NULL;
   }
   return t->pointee;
 }
 
 /* p[i] on a pointer, a[i] on an array member. */
-static Type *check_object_index(Node *e, Type *t) {
-  Type *it = check_expr(e->rhs);
+static Type *check_object_index(Sema *sema, Node *e, Type *t) {
+  Type *it = check_expr(sema, e->rhs);
   if (it && it->kind != TY_NONE && !is_scalar(it)) {
-    serr(e->rhs->loc, "array index must be an integer, got %s", ty_name(it));
+    serr(sema, e->rhs->loc, "array index must be an integer, got %s", ty_name(it));
     return NULL;
   }
   Type *elem = t->kind == TY_ARRAY ? t->elem : t->pointee;
   if (t->kind == TY_ARRAY && e->rhs->kind == ND_INT && e->rhs->ival >= (uint64_t)t->nelems &&
       t->nelems > 0) {
-    serr(e->rhs->loc, "index %llu is out of bounds for %s", (unsigned long long)e->rhs->ival,
+    serr(sema, e->rhs->loc, "index %llu is out of bounds for %s", (unsigned long long)e->rhs->ival,
          ty_name(t));
     return NULL;
   }
   if (!elem || elem->kind == TY_STR) {
-    serr(e->loc, "cannot index a value of type %s", ty_name(t));
+    serr(sema, e->loc, "cannot index a value of type %s", ty_name(t));
     return NULL;
   }
   return elem;
@@ -1267,22 +597,23 @@ static Type *check_object_index(Node *e, Type *t) {
 
 /* args.NAME on a rawtracepoint: parameter i is the u64 at ctx + 8*i,
  * typed from the kernel's BTF prototype. */
-static Type *check_rawtp_arg(Node *e) {
-  for (int i = 0; i < cur->rt_nparams; i++) {
-    if (strcmp(cur->rt_param_names[i], e->name))
+static Type *check_rawtp_arg(Sema *sema, Node *e) {
+  for (int i = 0; i < sema->cur->rt_nparams; i++) {
+    if (strcmp(sema->cur->rt_param_names[i], e->name))
       continue;
-    Type *t = btf_type_of(cur->rt_param_types[i], false);
+    Type *t = btf_type_of(sema->cur->rt_param_types[i], false);
     if (!t || is_object(t) || t->kind == TY_STR) {
-      serr(e->loc, "argument '%s' of %s has a type etrace cannot read", e->name, cur->name);
+      serr(sema, e->loc, "argument '%s' of %s has a type etrace cannot read", e->name,
+           sema->cur->name);
       return NULL;
     }
     e->field_off = 8 * i;
     return t;
   }
   Buf b = {0};
-  for (int i = 0; i < cur->rt_nparams; i++)
-    buf_printf(&b, "%s%s", i ? ", " : "", cur->rt_param_names[i]);
-  serr(e->loc, "%s has no argument named '%s' (it has: %s)", cur->name, e->name,
+  for (int i = 0; i < sema->cur->rt_nparams; i++)
+    buf_printf(&b, "%s%s", i ? ", " : "", sema->cur->rt_param_names[i]);
+  serr(sema, e->loc, "%s has no argument named '%s' (it has: %s)", sema->cur->name, e->name,
        b.data ? b.data : "none");
   buf_free(&b);
   return NULL;
@@ -1290,34 +621,37 @@ static Type *check_rawtp_arg(Node *e) {
 
 /* args.NAME on a uprobe: the parameter from the binary's DWARF, read
  * from its System V register (or stack slot) like argN. */
-static Type *check_uprobe_arg(Node *e) {
-  if (!cur->u_params_read) {
-    cur->u_params_read = true;
-    cur->u_nparams = dwarf_func_params(cur->u_path, C->probe_names[cur->func_index],
-                                       &cur->u_params, &cur->u_params_why);
+static Type *check_uprobe_arg(Sema *sema, Node *e) {
+  if (!sema->cur->u_params_read) {
+    sema->cur->u_params_read = true;
+    sema->cur->u_nparams =
+        dwarf_func_params(sema->cur->u_path, sema->c->probe_names[sema->cur->func_index],
+                          &sema->cur->u_params, &sema->cur->u_params_why);
   }
-  if (cur->u_nparams < 0) {
-    serr(e->loc, "cannot type args.%s of %s: %s", e->name, cur->name, cur->u_params_why);
+  if (sema->cur->u_nparams < 0) {
+    serr(sema, e->loc, "cannot type args.%s of %s: %s", e->name, sema->cur->name,
+         sema->cur->u_params_why);
     return NULL;
   }
-  for (int i = 0; i < cur->u_nparams; i++) {
-    DwParam *p = &cur->u_params[i];
+  for (int i = 0; i < sema->cur->u_nparams; i++) {
+    DwParam *p = &sema->cur->u_params[i];
     if (strcmp(p->name, e->name))
       continue;
     Type *t = btf_type_of(p->type_id, true);
     if (p->arg < 0 || !t || is_object(t) || t->kind == TY_STR) {
-      serr(e->loc, "argument '%s' of %s is not passed in a general register (a struct by value, "
-                   "a floating-point value, or after one), so etrace cannot read it", e->name,
-           cur->name);
+      serr(sema, e->loc,
+           "argument '%s' of %s is not passed in a general register (a struct by value, "
+           "a floating-point value, or after one), so etrace cannot read it",
+           e->name, sema->cur->name);
       return NULL;
     }
     e->field_off = p->arg;
     return t;
   }
   Buf b = {0};
-  for (int i = 0; i < cur->u_nparams; i++)
-    buf_printf(&b, "%s%s", i ? ", " : "", cur->u_params[i].name);
-  serr(e->loc, "%s has no argument named '%s' (it has: %s)", cur->name, e->name,
+  for (int i = 0; i < sema->cur->u_nparams; i++)
+    buf_printf(&b, "%s%s", i ? ", " : "", sema->cur->u_params[i].name);
+  serr(sema, e->loc, "%s has no argument named '%s' (it has: %s)", sema->cur->name, e->name,
        b.data ? b.data : "none");
   buf_free(&b);
   return NULL;
@@ -1325,53 +659,56 @@ static Type *check_uprobe_arg(Node *e) {
 
 /* args.NAME of fentry/fexit: typed from the function's BTF prototype
  * (pointers to kernel structs can be followed); ctx is u64 args[]. */
-static Type *check_kernel_arg(Node *e) {
-  TpField *f = ctx_field(e->name);
+static Type *check_kernel_arg(Sema *sema, Node *e) {
+  TpField *f = ctx_field(sema, e->name);
   if (!f) {
     Buf b = {0};
-    for (int i = 0; i < cur->tp->nfields; i++)
-      buf_printf(&b, "%s%s", i ? ", " : "", cur->tp->fields[i].name);
-    serr(e->loc, "kernel function %s has no parameter named '%s' (it has: %s)", cur->k_func,
-         e->name, b.data ? b.data : "none");
+    for (int i = 0; i < sema->cur->tp->nfields; i++)
+      buf_printf(&b, "%s%s", i ? ", " : "", sema->cur->tp->fields[i].name);
+    serr(sema, e->loc, "kernel function %s has no parameter named '%s' (it has: %s)",
+         sema->cur->k_func, e->name, b.data ? b.data : "none");
     buf_free(&b);
     return NULL;
   }
   Type *t = btf_type_of(f->type_id, false);
   if (!t || is_object(t) || t->kind == TY_STR) {
-    serr(e->loc, "argument '%s' of %s has type '%s', which etrace cannot read", e->name,
-         cur->k_func, f->ctype);
+    serr(sema, e->loc, "argument '%s' of %s has type '%s', which etrace cannot read", e->name,
+         sema->cur->k_func, f->ctype);
     return NULL;
   }
-  if (cur->type == PT_KPROBE && f->offset >= 6 * 8) {
-    serr(e->loc, "argument '%s' is passed on the stack, which the kprobe used instead of fentry "
-                 "cannot read", e->name);
+  if (sema->cur->type == PT_KPROBE && f->offset >= 6 * 8) {
+    serr(sema, e->loc,
+         "argument '%s' is passed on the stack, which the kprobe used instead of fentry "
+         "cannot read",
+         e->name);
     return NULL;
   }
   e->field_off = f->offset;
   return t;
 }
 
-static Type *check_field(Node *e) {
-  Type *t = check_expr(e->lhs);
+static Type *check_field(Sema *sema, Node *e) {
+  Type *t = check_expr(sema, e->lhs);
   if (!t || t->kind == TY_NONE)
     return NULL;
   if (t->kind != TY_CTX)
-    return check_member(e, t);
-  if (cur->type == PT_RAWTP)
-    return check_rawtp_arg(e);
-  if (cur->type == PT_UPROBE)
-    return check_uprobe_arg(e);
-  if (is_kernel_probe())
-    return check_kernel_arg(e);
-  TpField *f = ctx_field(e->name);
+    return check_member(sema, e, t);
+  if (sema->cur->type == PT_RAWTP)
+    return check_rawtp_arg(sema, e);
+  if (sema->cur->type == PT_UPROBE)
+    return check_uprobe_arg(sema, e);
+  if (is_kernel_probe(sema))
+    return check_kernel_arg(sema, e);
+  TpField *f = ctx_field(sema, e->name);
   if (!f) {
-    serr(e->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
-         e->name);
+    serr(sema, e->loc, "tracepoint %s:%s has no argument named '%s'", sema->cur->tp_sys,
+         sema->cur->tp_event, e->name);
     return NULL;
   }
   Type *ft = field_type(f);
   if (!ft) {
-    serr(e->loc, "argument '%s' has type '%s', which is not supported yet", e->name, f->ctype);
+    serr(sema, e->loc, "argument '%s' has type '%s', which is not supported yet", e->name,
+         f->ctype);
     return NULL;
   }
   e->field_data_loc = f->data_loc;
@@ -1383,98 +720,100 @@ static Type *check_field(Node *e) {
  * `unsigned long args[6]`: an integer element.  A constant index is
  * checked against the bounds here; a computed one is checked at run
  * time (out of range reads 0). */
-static Type *check_index(Node *e) {
+static Type *check_index(Sema *sema, Node *e) {
   Node *f = e->lhs;
-  if (!(f->kind == ND_FIELD && f->lhs->kind == ND_BUILTIN && !strcmp(f->lhs->name, "args") &&
-        cur->type == PT_TRACEPOINT)) {
-    Type *t = check_expr(f);
+  if (!(f->kind == ND_FIELD && builtin_has(f->lhs, BUILTIN_ARGS_RECORD) &&
+        sema->cur->type == PT_TRACEPOINT)) {
+    Type *t = check_expr(sema, f);
     if (!t || t->kind == TY_NONE)
       return NULL;
     if (t->kind == TY_ARRAY || t->is_ptr)
-      return check_object_index(e, t);
+      return check_object_index(sema, e, t);
   }
-  Type *it = check_expr(e->rhs);
-  if (f->kind != ND_FIELD || f->lhs->kind != ND_BUILTIN || strcmp(f->lhs->name, "args")) {
-    check_expr(f);
-    serr(e->loc, "only tracepoint array arguments (args.NAME[i]) can be indexed");
+  Type *it = check_expr(sema, e->rhs);
+  if (f->kind != ND_FIELD || !builtin_has(f->lhs, BUILTIN_ARGS_RECORD)) {
+    check_expr(sema, f);
+    serr(sema, e->loc, "only tracepoint array arguments (args.NAME[i]) can be indexed");
     return NULL;
   }
-  if (!check_expr(f->lhs))
+  if (!check_expr(sema, f->lhs))
     return NULL;
-  TpField *tf = ctx_field(f->name);
-  if (!tf && is_kernel_probe()) {
-    serr(f->loc, "kernel function %s has no parameter named '%s'", cur->k_func, f->name);
+  TpField *tf = ctx_field(sema, f->name);
+  if (!tf && is_kernel_probe(sema)) {
+    serr(sema, f->loc, "kernel function %s has no parameter named '%s'", sema->cur->k_func,
+         f->name);
     return NULL;
   }
   if (!tf) {
-    serr(f->loc, "tracepoint %s:%s has no argument named '%s'", cur->tp_sys, cur->tp_event,
-         f->name);
+    serr(sema, f->loc, "tracepoint %s:%s has no argument named '%s'", sema->cur->tp_sys,
+         sema->cur->tp_event, f->name);
     return NULL;
   }
   f->type = ty_void;
   if (tf->array_len <= 0 || tf->data_loc || strstr(tf->ctype, "char")) {
-    serr(e->loc, "argument '%s' (%s) is not an array of integers", f->name, tf->ctype);
+    serr(sema, e->loc, "argument '%s' (%s) is not an array of integers", f->name, tf->ctype);
     return NULL;
   }
   int elem = tf->size / tf->array_len;
   if (elem != 1 && elem != 2 && elem != 4 && elem != 8) {
-    serr(e->loc, "argument '%s' has elements of %d bytes, which cannot be read yet", f->name, elem);
+    serr(sema, e->loc, "argument '%s' has elements of %d bytes, which cannot be read yet", f->name,
+         elem);
     return NULL;
   }
   if (it && it->kind != TY_NONE && !is_scalar(it)) {
-    serr(e->rhs->loc, "array index must be an integer, got %s", ty_name(it));
+    serr(sema, e->rhs->loc, "array index must be an integer, got %s", ty_name(it));
     return NULL;
   }
   if (e->rhs->kind == ND_INT && e->rhs->ival >= (uint64_t)tf->array_len) {
-    serr(e->rhs->loc, "index %llu is out of bounds for %s[%d]", (unsigned long long)e->rhs->ival,
-         f->name, tf->array_len);
+    serr(sema, e->rhs->loc, "index %llu is out of bounds for %s[%d]",
+         (unsigned long long)e->rhs->ival, f->name, tf->array_len);
     return NULL;
   }
   return ty_int(elem, tf->is_signed);
 }
 
-static Type *check_expr_inner(Node *e) {
+static Type *check_expr_inner(Sema *sema, Node *e) {
   switch (e->kind) {
   case ND_INT: /* int64, or uint64 when it does not fit */
     return e->ival > INT64_MAX ? ty_u64 : ty_s64;
   case ND_STR:
     return ty_str(e->slen + 1);
   case ND_BUILTIN:
-    return check_builtin(e);
+    return builtin_check(sema, e);
   case ND_VAR: {
     int index;
-    VarInfo *v = find_var_at(e->name, &index);
+    VarInfo *v = find_var_at(sema, e->name, &index);
     if (!v) {
-      serr(e->loc, "undefined variable: $%s", e->name);
+      serr(sema, e->loc, "undefined variable: $%s", e->name);
       return NULL;
     }
-    if (var_out_of_reach(e, index))
+    if (var_out_of_reach(sema, e, index))
       return NULL;
     if (!v->type || v->type->kind == TY_NONE) {
-      serr(e->loc, "$%s is used before it is assigned a value", e->name);
+      serr(sema, e->loc, "$%s is used before it is assigned a value", e->name);
       return NULL;
     }
     e->var = v;
     return v->type;
   }
   case ND_POSPARAM:
-    return check_posparam(e);
+    return check_posparam(sema, e);
   case ND_POSCOUNT:
     return ty_s64;
   case ND_MAP: {
-    MapInfo *m = find_map(e->name);
+    MapInfo *m = find_map(sema, e->name);
     if (!m) {
-      if (final_pass)
-        serr(e->loc, "undefined map: %s", e->name);
+      if (sema->final_pass)
+        serr(sema, e->loc, "undefined map: %s", e->name);
       return NULL;
     }
     e->map = m;
-    check_map_keys(e, m);
+    check_map_keys(sema, e, m);
     if (m->val && ty_is_agg(m->val)) {
       /* count/sum/min/max/avg read as one integer merged over the CPUs */
       TypeKind k = m->val->kind;
       if (k == TY_STATS || k == TY_HIST || k == TY_LHIST) {
-        serr(e->loc, "map %s holds %s() values, which cannot be read as a number", m->name,
+        serr(sema, e->loc, "map %s holds %s() values, which cannot be read as a number", m->name,
              ty_name(m->val));
         return NULL;
       }
@@ -1483,17 +822,18 @@ static Type *check_expr_inner(Node *e) {
     return m->val;
   }
   case ND_CALL:
-    return check_call(e);
+    return builtin_check(sema, e);
   case ND_BINARY:
-    return check_binary(e);
+    return check_binary(sema, e);
   case ND_UNARY: {
-    Type *t = check_expr(e->lhs);
+    Type *t = check_expr(sema, e->lhs);
     if (!t || t->kind == TY_NONE)
       return NULL;
     if (e->op == OP_DEREF)
-      return check_deref(e, t);
+      return check_deref(sema, e, t);
     if (!is_scalar(t)) {
-      serr(e->loc, "operator %s expects an integer operand, got %s", op_str(e->op), ty_name(t));
+      serr(sema, e->loc, "operator %s expects an integer operand, got %s", op_str(e->op),
+           ty_name(t));
       return NULL;
     }
     if (e->op == OP_LNOT)
@@ -1501,37 +841,39 @@ static Type *check_expr_inner(Node *e) {
     return e->op == OP_NEG ? ty_s64 : ty_int(8, t->is_signed);
   }
   case ND_TERNARY: {
-    Type *c = check_expr(e->cond);
+    Type *c = check_expr(sema, e->cond);
     if (c && c->kind != TY_NONE && !is_scalar(c))
-      serr(e->cond->loc, "condition must be an integer, got %s", ty_name(c));
-    Type *a = check_expr(e->then), *b = check_expr(e->els);
+      serr(sema, e->cond->loc, "condition must be an integer, got %s", ty_name(c));
+    Type *a = check_expr(sema, e->then), *b = check_expr(sema, e->els);
     if (!a || !b || a->kind == TY_NONE || b->kind == TY_NONE)
       return NULL;
     if (a->kind == TY_VOID && b->kind == TY_VOID)
       return ty_void;
     Type *u = unify(store_type(a), store_type(b));
     if (!u || !(is_scalar(u) || u->kind == TY_STR || u->kind == TY_TUPLE)) {
-      serr(e->loc, "ternary branches have different types: %s and %s", ty_name(a), ty_name(b));
+      serr(sema, e->loc, "ternary branches have different types: %s and %s", ty_name(a),
+           ty_name(b));
       return NULL;
     }
     return is_scalar(a) ? a : u;
   }
   case ND_CAST:
-    return check_cast(e);
+    return check_cast(sema, e);
   case ND_FIELD:
-    return check_field(e);
+    return check_field(sema, e);
   case ND_INDEX:
-    return check_index(e);
+    return check_index(sema, e);
   case ND_TUPLE: {
     Type **f = ealloc(sizeof(Type *) * e->nargs);
     int i = 0;
     bool ok = true;
     for (Node *a = e->args; a; a = a->next, i++) {
-      f[i] = check_expr(a);
+      f[i] = check_expr(sema, a);
       if (!f[i] || f[i]->kind == TY_NONE)
         ok = false;
-      else if (f[i]->kind == TY_VOID || f[i]->kind == TY_CTX || ty_is_agg(f[i]) || is_object(f[i])) {
-        serr(a->loc, "a tuple cannot hold a value of type %s", ty_name(f[i]));
+      else if (f[i]->kind == TY_VOID || f[i]->kind == TY_CTX || ty_is_agg(f[i]) ||
+               is_object(f[i])) {
+        serr(sema, a->loc, "a tuple cannot hold a value of type %s", ty_name(f[i]));
         ok = false;
       } else
         f[i] = store_type(f[i]);
@@ -1539,16 +881,16 @@ static Type *check_expr_inner(Node *e) {
     return ok ? ty_tuple(f, e->nargs) : NULL;
   }
   case ND_TUPLE_IDX: {
-    Type *t = check_expr(e->lhs);
+    Type *t = check_expr(sema, e->lhs);
     if (!t || t->kind == TY_NONE)
       return NULL;
     if (t->kind != TY_TUPLE) {
-      serr(e->loc, ".%llu can only be used on tuples, not %s", (unsigned long long)e->ival,
+      serr(sema, e->loc, ".%llu can only be used on tuples, not %s", (unsigned long long)e->ival,
            ty_name(t));
       return NULL;
     }
     if (e->ival >= (uint64_t)t->nfields) {
-      serr(e->loc, "tuple index %llu out of range (the tuple has %d elements)",
+      serr(sema, e->loc, "tuple index %llu out of range (the tuple has %d elements)",
            (unsigned long long)e->ival, t->nfields);
       return NULL;
     }
@@ -1556,48 +898,51 @@ static Type *check_expr_inner(Node *e) {
   }
   case ND_ASSIGN:
   case ND_INCDEC:
-    serr(e->loc, "assignment can only be used as a statement");
+    serr(sema, e->loc, "assignment can only be used as a statement");
     return NULL;
   default:
-    serr(e->loc, "statement used as an expression");
+    serr(sema, e->loc, "statement used as an expression");
     return NULL;
   }
 }
 
-static Type *check_expr(Node *e) {
-  Type *t = check_expr_inner(e);
+Type *check_expr(Sema *sema, Node *e) {
+  Type *t = check_expr_inner(sema, e);
   e->type = t ? t : ealloc(sizeof(Type)); /* TY_NONE */
   return t;
 }
 
 /* ------------------------------------------------------------ statements */
 
-static void check_block(Node *b);
+static void check_block(Sema *sema, Node *b);
 
-static void check_assign(Node *s) {
+static void check_assign(Sema *sema, Node *s) {
   Node *lhs = s->lhs, *rhs = s->rhs;
   if (lhs->kind != ND_VAR && lhs->kind != ND_MAP) {
-    serr(lhs->loc, "can only assign to a $variable or a @map");
+    serr(sema, lhs->loc, "can only assign to a $variable or a @map");
     return;
   }
   /* @m = count(), hist(x), ...: aggregation maps */
-  if (rhs && rhs->kind == ND_CALL && agg_kind(rhs->name) != TY_NONE && s->kind == ND_ASSIGN &&
-      s->op == OP_NONE) {
+  const Builtin *agg;
+  if (rhs && rhs->kind == ND_CALL && (agg = builtin_find(rhs->name, BUILTIN_FUNC)) &&
+      agg->check_assign && s->kind == ND_ASSIGN && s->op == OP_NONE) {
     if (lhs->kind != ND_MAP) {
-      serr(rhs->loc, "%s() can only be assigned to a map", rhs->name);
+      serr(sema, rhs->loc, "%s() can only be assigned to a map", rhs->name);
       return;
     }
-    Type *at = agg_call(rhs, agg_kind(rhs->name));
-    MapInfo *m = find_map(lhs->name);
+    rhs->builtin = agg;
+    Type *at = agg->check_assign(sema, rhs);
+    MapInfo *m = find_map(sema, lhs->name);
     if (!m)
-      m = add_map(lhs->name, lhs->loc);
+      m = add_map(sema, lhs->name, lhs->loc);
     lhs->map = m;
-    check_map_keys(lhs, m);
+    check_map_keys(sema, lhs, m);
     rhs->type = at;
     if (!at)
       return;
     if (m->val && m->val->kind != TY_NONE && (m->val->kind != at->kind || !ty_same(m->val, at))) {
-      serr(s->loc, "map %s is %s here but %s elsewhere", m->name, ty_name(at), ty_name(m->val));
+      serr(sema, s->loc, "map %s is %s here but %s elsewhere", m->name, ty_name(at),
+           ty_name(m->val));
       return;
     }
     if (!m->val || m->val->kind == TY_NONE)
@@ -1610,215 +955,218 @@ static void check_assign(Node *s) {
   Type *vt;
   if (s->kind == ND_INCDEC || s->op != OP_NONE) {
     /* x op= y and x++: the target must already hold an integer. */
-    Type *cur_t = check_expr(lhs);
+    Type *cur_t = check_expr(sema, lhs);
     if (rhs)
-      vt = check_expr(rhs);
+      vt = check_expr(sema, rhs);
     else
       vt = ty_s64;
     if (cur_t && cur_t->kind != TY_NONE && !is_scalar(cur_t)) {
-      serr(s->loc, "%s needs an integer target, got %s",
+      serr(sema, s->loc, "%s needs an integer target, got %s",
            s->kind == ND_INCDEC ? (s->op == OP_ADD ? "++" : "--") : "compound assignment",
            ty_name(cur_t));
       return;
     }
     if (vt && vt->kind != TY_NONE && !is_scalar(vt)) {
-      serr(rhs->loc, "compound assignment needs an integer value, got %s", ty_name(vt));
+      serr(sema, rhs->loc, "compound assignment needs an integer value, got %s", ty_name(vt));
       return;
     }
-    if (!cur_t && lhs->kind == ND_MAP && find_map(lhs->name) == NULL) {
+    if (!cur_t && lhs->kind == ND_MAP && find_map(sema, lhs->name) == NULL) {
       /* @x++ on a fresh map creates it as an integer map */
       cur_t = NULL;
     }
     vt = cur_t && cur_t->kind != TY_NONE ? cur_t : ty_s64;
   } else {
-    vt = check_expr(rhs);
+    vt = check_expr(sema, rhs);
   }
   if (lhs->kind == ND_VAR) {
     if (vt && (vt->kind == TY_VOID || vt->kind == TY_CTX || is_object(vt))) {
-      serr(rhs->loc, "cannot assign a value of type %s to $%s", ty_name(vt), lhs->name);
+      serr(sema, rhs->loc, "cannot assign a value of type %s to $%s", ty_name(vt), lhs->name);
       return;
     }
-    assign_var(lhs, vt);
+    assign_var(sema, lhs, vt);
     return;
   }
-  MapInfo *m = find_map(lhs->name);
+  MapInfo *m = find_map(sema, lhs->name);
   if (!m)
-    m = add_map(lhs->name, lhs->loc);
+    m = add_map(sema, lhs->name, lhs->loc);
   lhs->map = m;
-  check_map_keys(lhs, m);
-  set_map_value(s, m, vt);
+  check_map_keys(sema, lhs, m);
+  set_map_value(sema, s, m, vt);
   lhs->type = m->val;
 }
 
-static void check_stmt(Node *s) {
+static void check_stmt(Sema *sema, Node *s) {
   switch (s->kind) {
   case ND_EXPR_STMT: {
     Node *e = s->lhs;
     if (e->kind == ND_ASSIGN || e->kind == ND_INCDEC) {
-      check_assign(e);
+      check_assign(sema, e);
       return;
     }
-    check_expr(e); /* bpftrace allows value statements; they do nothing */
+    check_expr(sema, e); /* bpftrace allows value statements; they do nothing */
     return;
   }
   case ND_BLOCK:
-    check_block(s);
+    check_block(sema, s);
     return;
   case ND_IF: {
-    Type *c = check_expr(s->cond);
+    Type *c = check_expr(sema, s->cond);
     if (c && c->kind != TY_NONE && !is_scalar(c))
-      serr(s->cond->loc, "if condition must be an integer, got %s", ty_name(c));
-    check_stmt(s->then);
+      serr(sema, s->cond->loc, "if condition must be an integer, got %s", ty_name(c));
+    check_stmt(sema, s->then);
     if (s->els)
-      check_stmt(s->els);
+      check_stmt(sema, s->els);
     return;
   }
   case ND_WHILE: {
-    Type *c = check_expr(s->cond);
+    Type *c = check_expr(sema, s->cond);
     if (c && c->kind != TY_NONE && !is_scalar(c))
-      serr(s->cond->loc, "while condition must be an integer, got %s", ty_name(c));
-    loop_depth++;
-    check_stmt(s->then);
-    loop_depth--;
+      serr(sema, s->cond->loc, "while condition must be an integer, got %s", ty_name(c));
+    sema->loop_depth++;
+    check_stmt(sema, s->then);
+    sema->loop_depth--;
     return;
   }
   case ND_UNROLL: {
     int64_t n;
-    if (want_const(s->lhs, "unroll", &n) && (n < 1 || n > 100))
-      serr(s->lhs->loc, "unroll count must be between 1 and 100, got %lld", (long long)n);
+    if (want_const(sema, s->lhs, "unroll", &n) && (n < 1 || n > 100))
+      serr(sema, s->lhs->loc, "unroll count must be between 1 and 100, got %lld", (long long)n);
     s->ival = n;
-    check_stmt(s->then);
+    check_stmt(sema, s->then);
     return;
   }
   case ND_FOR_RANGE: {
-    Type *a = check_expr(s->lhs), *b = check_expr(s->rhs);
+    Type *a = check_expr(sema, s->lhs), *b = check_expr(sema, s->rhs);
     if ((a && a->kind != TY_NONE && !is_scalar(a)) || (b && b->kind != TY_NONE && !is_scalar(b)))
-      serr(s->loc, "for range bounds must be integers");
+      serr(sema, s->loc, "for range bounds must be integers");
     Node var = {.kind = ND_VAR, .name = s->name, .loc = s->loc};
-    assign_var(&var, ty_s64);
+    assign_var(sema, &var, ty_s64);
     s->var = var.var;
-    loop_depth++;
-    check_stmt(s->then);
-    loop_depth--;
+    sema->loop_depth++;
+    check_stmt(sema, s->then);
+    sema->loop_depth--;
     return;
   }
   case ND_FOR_MAP: {
     /* for ($kv : @m): $kv is the tuple (key, value).  The body runs in a
      * callback with its own stack frame, so it cannot see the probe's
      * other scratch variables. */
-    MapInfo *m = s->lhs->kind == ND_MAP ? find_map(s->lhs->name) : NULL;
+    MapInfo *m = s->lhs->kind == ND_MAP ? find_map(sema, s->lhs->name) : NULL;
     if (!m) {
-      serr(s->lhs->loc, "for loops iterate over a map: for ($kv : @map)");
+      serr(sema, s->lhs->loc, "for loops iterate over a map: for ($kv : @map)");
       return;
     }
     if (s->lhs->nargs) {
-      serr(s->lhs->loc, "for loops take the map without keys (%s)", m->name);
+      serr(sema, s->lhs->loc, "for loops take the map without keys (%s)", m->name);
       return;
     }
     s->lhs->map = m;
-    if (!m->val || m->val->kind == TY_NONE || (m->nkeys > 0 && (!m->key || m->key->kind == TY_NONE)))
+    if (!m->val || m->val->kind == TY_NONE ||
+        (m->nkeys > 0 && (!m->key || m->key->kind == TY_NONE)))
       return; /* types not known yet (quiet walk) */
     if (ty_is_agg(m->val)) {
-      serr(s->lhs->loc, "for loops over %s() maps are not supported yet", ty_name(m->val));
+      serr(sema, s->lhs->loc, "for loops over %s() maps are not supported yet", ty_name(m->val));
       return;
     }
     Type *kv[2] = {m->nkeys > 0 ? m->key : ty_u64, m->val};
-    int outer = nvars, saved_limit = for_outer_limit;
+    int outer = sema->nvars, saved_limit = sema->for_outer_limit;
     Node var = {.kind = ND_VAR, .name = s->name, .loc = s->loc};
-    assign_var(&var, ty_tuple(kv, 2));
+    assign_var(sema, &var, ty_tuple(kv, 2));
     s->var = var.var;
-    for_outer_limit = outer;
-    loop_depth++;
-    check_stmt(s->then);
-    loop_depth--;
-    for_outer_limit = saved_limit;
+    sema->for_outer_limit = outer;
+    sema->loop_depth++;
+    check_stmt(sema, s->then);
+    sema->loop_depth--;
+    sema->for_outer_limit = saved_limit;
     return;
   }
   case ND_BREAK:
   case ND_CONTINUE:
-    if (!loop_depth)
-      serr(s->loc, "%s outside of a loop", s->kind == ND_BREAK ? "break" : "continue");
+    if (!sema->loop_depth)
+      serr(sema, s->loc, "%s outside of a loop", s->kind == ND_BREAK ? "break" : "continue");
     return;
   case ND_RETURN:
     return;
   case ND_LET: {
     Node var = {.kind = ND_VAR, .name = s->name, .loc = s->loc};
-    Type *t = s->rhs ? check_expr(s->rhs) : NULL;
+    Type *t = s->rhs ? check_expr(sema, s->rhs) : NULL;
     if (s->cast_type) {
       Node cast = {.kind = ND_CAST, .cast_type = s->cast_type, .loc = s->loc,
                    .lhs = &(Node){.kind = ND_INT}};
-      Type *ct = check_cast(&cast);
+      Type *ct = check_cast(sema, &cast);
       if (ct && t && !is_scalar(t))
-        serr(s->loc, "cannot initialise $%s of type %s with %s", s->name, s->cast_type,
+        serr(sema, s->loc, "cannot initialise $%s of type %s with %s", s->name, s->cast_type,
              ty_name(t));
       t = ct;
     }
-    assign_var(&var, t ? t : ealloc(sizeof(Type)));
+    assign_var(sema, &var, t ? t : ealloc(sizeof(Type)));
     s->var = var.var;
     return;
   }
   default:
-    serr(s->loc, "expression used as a statement");
+    serr(sema, s->loc, "expression used as a statement");
   }
 }
 
-static void check_block(Node *b) {
+static void check_block(Sema *sema, Node *b) {
   for (Node *s = b->body; s; s = s->next)
-    check_stmt(s);
+    check_stmt(sema, s);
 }
 
-static void check_target(Target *t) {
-  cur = t;
-  nvars = 0;
-  loop_depth = 0;
-  for_outer_limit = -1;
+static void check_target(Sema *sema, Target *t) {
+  sema->cur = t;
+  sema->nvars = 0;
+  sema->loop_depth = 0;
+  sema->for_outer_limit = -1;
   Probe *p = t->probe;
   if (p->pred) {
-    Type *pt = check_expr(p->pred);
+    Type *pt = check_expr(sema, p->pred);
     if (pt && pt->kind != TY_NONE && !is_scalar(pt))
-      serr(p->pred->loc, "predicate must be an integer expression, got %s", ty_name(pt));
+      serr(sema, p->pred->loc, "predicate must be an integer expression, got %s", ty_name(pt));
   }
-  check_block(p->body);
+  check_block(sema, p->body);
 }
 
 /* ------------------------------------------------------------ attach points */
 
-static int add_probe_name(const char *name) {
-  for (int i = 0; i < C->nprobe_names; i++)
-    if (!strcmp(C->probe_names[i], name))
+static int add_probe_name(Sema *sema, const char *name) {
+  for (int i = 0; i < sema->c->nprobe_names; i++)
+    if (!strcmp(sema->c->probe_names[i], name))
       return i;
-  C->probe_names = egrow(C->probe_names, C->nprobe_names, sizeof(char *));
-  C->probe_names[C->nprobe_names] = estrdup(name);
-  return C->nprobe_names++;
+  sema->c->probe_names = egrow(sema->c->probe_names, sema->c->nprobe_names, sizeof(char *));
+  sema->c->probe_names[sema->c->nprobe_names] = estrdup(name);
+  return sema->c->nprobe_names++;
 }
 
-static Target *add_target(Probe *p, ProbeType type, const char *name) {
+static Target *add_target(Sema *sema, Probe *p, ProbeType type, const char *name) {
   Target *t = ealloc(sizeof(Target));
   t->type = type;
   t->probe = p;
   t->name = estrdup(name);
-  t->probe_index = add_probe_name(name);
+  t->probe_index = add_probe_name(sema, name);
   t->prog_fd = -1;
-  C->targets = egrow(C->targets, C->ntargets, sizeof(Target *));
-  C->targets[C->ntargets++] = t;
+  sema->c->targets = egrow(sema->c->targets, sema->c->ntargets, sizeof(Target *));
+  sema->c->targets[sema->c->ntargets++] = t;
   return t;
 }
 
 typedef struct {
+  Sema *sema;
   Probe *p;
   int n;
 } TpExpand;
 
 static void add_tp(const char *sys, const char *event, void *arg) {
   TpExpand *x = arg;
-  Target *t = add_target(x->p, PT_TRACEPOINT, eprintf("tracepoint:%s:%s", sys, event));
+  Sema *sema = x->sema;
+  Target *t = add_target(sema, x->p, PT_TRACEPOINT, eprintf("tracepoint:%s:%s", sys, event));
   t->tp_sys = estrdup(sys);
   t->tp_event = estrdup(event);
   t->tp = tracefs_format(sys, event);
   if (t->tp)
     x->n++;
   else
-    C->ntargets--;
+    sema->c->ntargets--;
 }
 
 /* interval:s:1, interval:1s, interval:hz:10, profile:hz:99, profile:ms:10 */
@@ -1862,7 +1210,7 @@ static bool parse_rate(const char *spec, uint64_t *period_ns, uint64_t *freq_hz)
 
 /* Replace $1..$N in attach-point text (interval:s:$1, uprobe:$1:main).
  * NULL after an error: a missing parameter. */
-static const char *subst_params(AttachPoint *ap) {
+static const char *subst_params(Sema *sema, AttachPoint *ap) {
   const char *t = ap->text;
   if (!strchr(t, '$'))
     return t;
@@ -1871,12 +1219,12 @@ static const char *subst_params(AttachPoint *ap) {
     if (*p == '$' && isdigit((unsigned char)p[1])) {
       char *end;
       long n = strtol(p + 1, &end, 10);
-      if (n < 1 || n > O->nposparams) {
+      if (n < 1 || n > sema->opt->nposparams) {
         diag_error(ap->loc, "positional parameter $%ld is used in probe '%s' but not given", n, t);
         buf_free(&b);
         return NULL;
       }
-      buf_put(&b, O->posparams[n - 1], strlen(O->posparams[n - 1]));
+      buf_put(&b, sema->opt->posparams[n - 1], strlen(sema->opt->posparams[n - 1]));
       p = end;
     } else {
       buf_put(&b, p++, 1);
@@ -1887,25 +1235,26 @@ static const char *subst_params(AttachPoint *ap) {
   return out;
 }
 
-static void add_rawtp(Probe *p, const char *name) {
-  Target *t = add_target(p, PT_RAWTP, eprintf("rawtracepoint:%s", name));
+static void add_rawtp(Sema *sema, Probe *p, const char *name) {
+  Target *t = add_target(sema, p, PT_RAWTP, eprintf("rawtracepoint:%s", name));
   t->rt_name = estrdup(name);
   t->rt_nparams = btf_tp_params(name, &t->rt_param_names, &t->rt_param_types);
   if (t->rt_nparams < 0)
     t->rt_nparams = 0;
 }
 
-typedef struct { Probe *p; int n; } RawTpExpand;
+typedef struct { Sema *sema; Probe *p; int n; } RawTpExpand;
 
 static void add_rawtp_match(void *arg, const char *name) {
   RawTpExpand *x = arg;
-  add_rawtp(x->p, name);
+  Sema *sema = x->sema;
+  add_rawtp(sema, x->p, name);
   x->n++;
 }
 
 /* rawtracepoint:NAME or rawtracepoint:vmlinux:NAME, globs allowed.  The
  * names are the kernel's tracepoints known to BTF (btf_trace_NAME). */
-static void expand_rawtp(Probe *p, AttachPoint *ap, const char *rest) {
+static void expand_rawtp(Sema *sema, Probe *p, AttachPoint *ap, const char *rest) {
   if (!strncmp(rest, "vmlinux:", 8))
     rest += 8;
   if (!*rest || strchr(rest, ':')) {
@@ -1917,7 +1266,7 @@ static void expand_rawtp(Probe *p, AttachPoint *ap, const char *rest) {
                         "which this kernel does not have");
     return;
   }
-  RawTpExpand x = {p, 0};
+  RawTpExpand x = {sema, p, 0};
   if (strpbrk(rest, "*?["))
     btf_raw_tp_glob(rest, add_rawtp_match, &x);
   else if (btf_has_raw_tp(rest))
@@ -1926,16 +1275,16 @@ static void expand_rawtp(Probe *p, AttachPoint *ap, const char *rest) {
     diag_error(ap->loc, "rawtracepoint not found: %s", rest);
 }
 
-static void expand_attach_point(Probe *p, AttachPoint *ap) {
-  const char *s = subst_params(ap);
+static void expand_attach_point(Sema *sema, Probe *p, AttachPoint *ap) {
+  const char *s = subst_params(sema, ap);
   if (!s)
     return;
   if (!strcmp(s, "BEGIN") || !strcmp(s, "begin")) {
-    add_target(p, PT_BEGIN, "BEGIN");
+    add_target(sema, p, PT_BEGIN, "BEGIN");
     return;
   }
   if (!strcmp(s, "END") || !strcmp(s, "end")) {
-    add_target(p, PT_END, "END");
+    add_target(sema, p, PT_END, "END");
     return;
   }
   const char *colon = strchr(s, ':');
@@ -1952,8 +1301,8 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
       return;
     }
     char *sys = estrndup(rest, c2 - rest);
-    TpExpand x = {p, 0};
-    if (!tracefs_root(O->verbose)) {
+    TpExpand x = {sema, p, 0};
+    if (!tracefs_root(sema->opt->verbose)) {
       diag_error(ap->loc, "cannot use tracepoints: tracefs is not mounted and mounting it failed");
       return;
     }
@@ -1975,40 +1324,40 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
       return;
     }
     char *name = eprintf("%s:%s", is_profile ? "profile" : "interval", rest);
-    Target *t = add_target(p, is_profile ? PT_PROFILE : PT_INTERVAL, name);
+    Target *t = add_target(sema, p, is_profile ? PT_PROFILE : PT_INTERVAL, name);
     t->period_ns = period;
     t->freq_hz = freq;
     return;
   }
   if (!strcmp(prov, "rawtracepoint") || !strcmp(prov, "rt")) {
-    expand_rawtp(p, ap, rest);
+    expand_rawtp(sema, p, ap, rest);
     return;
   }
   if (uprobe_provider(prov)) {
     USite *sites;
-    int n = uprobe_expand(s, ap->loc, O, &sites);
+    int n = uprobe_expand(s, ap->loc, sema->opt, &sites);
     for (int i = 0; i < n; i++) {
-      Target *t = add_target(p, sites[i].type, sites[i].name);
+      Target *t = add_target(sema, p, sites[i].type, sites[i].name);
       t->u_path = sites[i].path;
       t->u_offset = sites[i].offset;
       t->u_ref_ctr = sites[i].ref_ctr;
       t->usdt = sites[i].usdt;
-      t->func_index = add_probe_name(sites[i].func);
+      t->func_index = add_probe_name(sema, sites[i].func);
     }
     return;
   }
   if (kprobe_provider(prov)) {
     KSite *sites;
-    int n = kprobe_expand(s, ap->loc, O, &sites);
+    int n = kprobe_expand(s, ap->loc, sema->opt, &sites);
     for (int i = 0; i < n; i++) {
-      Target *t = add_target(p, sites[i].type, sites[i].name);
+      Target *t = add_target(sema, p, sites[i].type, sites[i].name);
       t->k_written = sites[i].written;
       t->k_func = sites[i].func;
       t->k_offset = sites[i].offset;
       t->k_btf_id = sites[i].btf_id;
       t->tp = sites[i].args;
       t->k_ret = sites[i].ret;
-      t->func_index = add_probe_name(sites[i].func);
+      t->func_index = add_probe_name(sema, sites[i].func);
     }
     return;
   }
@@ -2017,7 +1366,7 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
     Target x = {0};
     if ((iter_provider(prov) ? iter_expand(s, ap->loc, &x) : perf_expand(s, ap->loc, &x)) < 0)
       return;
-    Target *t = add_target(p, x.type, x.name);
+    Target *t = add_target(sema, p, x.type, x.name);
     t->perf_type = x.perf_type, t->perf_config = x.perf_config, t->perf_period = x.perf_period;
     t->wp_addr = x.wp_addr, t->wp_len = x.wp_len, t->wp_mode = x.wp_mode;
     t->iter_name = x.iter_name, t->iter_btf_id = x.iter_btf_id, t->iter_obj_off = x.iter_obj_off;
@@ -2028,43 +1377,43 @@ static void expand_attach_point(Probe *p, AttachPoint *ap) {
 
 /* ------------------------------------------------------------ entry */
 
-static void walk_all(void) {
-  for (int i = 0; i < C->ntargets; i++)
-    check_target(C->targets[i]);
+static void walk_all(Sema *sema) {
+  for (int i = 0; i < sema->c->ntargets; i++)
+    check_target(sema, sema->c->targets[i]);
 }
 
-Compiled *sema_program(Program *prog, const Options *opt) {
-  C = ealloc(sizeof(Compiled));
-  O = opt;
-  C->prog = prog;
-  C->posparams = opt->posparams;
-  C->nposparams = opt->nposparams;
-  C->cpid = opt->cpid;
-  C->filter_pid = opt->pid;
-  C->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
-  C->possible_cpus = libbpf_num_possible_cpus();
-  if (C->possible_cpus < 1)
-    C->possible_cpus = C->ncpus;
+/* Expand the attach points, then walk every target (see the top of the
+ * file).  NULL after an error. */
+static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
+  sema->c->prog = prog;
+  sema->c->posparams = opt->posparams;
+  sema->c->nposparams = opt->nposparams;
+  sema->c->cpid = opt->cpid;
+  sema->c->filter_pid = opt->pid;
+  sema->c->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+  sema->c->possible_cpus = libbpf_num_possible_cpus();
+  if (sema->c->possible_cpus < 1)
+    sema->c->possible_cpus = sema->c->ncpus;
   int errs = diag_errors;
   /* Several BEGIN and END probes are allowed (bpftrace 0.25); they run
    * in program order. */
   for (Probe *p = prog->probes; p; p = p->next)
     for (AttachPoint *ap = p->aps; ap; ap = ap->next)
-      expand_attach_point(p, ap);
-  if (diag_errors > errs || iter_check_mix(C) < 0)
+      expand_attach_point(sema, p, ap);
+  if (diag_errors > errs || iter_check_mix(sema->c) < 0)
     return NULL;
 
   /* Quiet walks learn map types; then one walk reports. */
-  final_pass = false;
-  walk_all();
-  walk_all();
-  C->nsites = 0; /* sites are recorded again by the reporting walk */
-  final_pass = true;
-  walk_all();
+  sema->final_pass = false;
+  walk_all(sema);
+  walk_all(sema);
+  sema->c->nsites = 0; /* sites are recorded again by the reporting walk */
+  sema->final_pass = true;
+  walk_all(sema);
 
   bool earlier_errors = diag_errors > errs;
-  for (int i = 0; i < C->nmaps; i++) {
-    MapInfo *m = C->maps[i];
+  for (int i = 0; i < sema->c->nmaps; i++) {
+    MapInfo *m = sema->c->maps[i];
     if ((!m->val || m->val->kind == TY_NONE) && earlier_errors)
       continue; /* the error that left it untyped was reported */
     if (!m->val || m->val->kind == TY_NONE) {
@@ -2082,11 +1431,15 @@ Compiled *sema_program(Program *prog, const Options *opt) {
       m->key_size += 8;
     m->val_size = m->val->size;
   }
-  free(vars);
-  vars = NULL;
-  nvars = cap_vars = 0;
   if (diag_errors > errs)
     return NULL;
-  systp_assign(C);
-  return C;
+  systp_assign(sema->c);
+  return sema->c;
+}
+
+Compiled *sema_program(Program *prog, const Options *opt) {
+  Sema sema = {.c = ealloc(sizeof(Compiled)), .opt = opt, .for_outer_limit = -1};
+  Compiled *c = check_program(&sema, prog, opt);
+  free(sema.vars);
+  return c;
 }

@@ -4,21 +4,12 @@
 # COMP_WORDS split at blanks and at COMP_WORDBREAKS' ':'), and COMPREPLY is
 # checked.  Probe and tool names come from the real binary (etrace -l,
 # etrace tool).  One PASS/FAIL line per case, a PLAN line first.
-cd "$(dirname "$0")/../.." || exit 1
-ET=${ETRACE:-$PWD/etrace}
-OUT=tests/out/completion
-rm -rf $OUT
-mkdir -p $OUT
-echo "PLAN 23"
+. "$(dirname "$0")/../lib.sh"
+plan 23
+ET=$PWD/etrace
+OUT=$(outdir)
 export ETRACE_TOOLS_DIR=$PWD/tools
-
-pass() { echo "PASS completion/$1"; }
-fail() { echo "FAIL completion/$1: $2"; }
-
-if ! [ -x "$ET" ]; then
-  echo "FAIL completion/setup: $ET missing (make etrace)"
-  exit 1
-fi
+need_files "$ET" || exit 1
 # shellcheck source=../../completion/etrace.bash
 . completion/etrace.bash
 COMP_WORDBREAKS=$' \t\n"\'><=;|&(:'

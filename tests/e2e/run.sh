@@ -45,7 +45,7 @@
 # probes..." line never appears unless QUIET: no.  With -c the child is
 # started only after the probes are attached, so the workload needs no
 # delay; predicates such as /pid == cpid/ keep other processes out.
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
 
 : "${ETRACE:=${TOOL:-./etrace}}"
 cases=tests/e2e/cases
@@ -189,6 +189,7 @@ if [ $# -gt 0 ]; then
 else
   files=($cases/*.case)
 fi
+plan ${#files[@]}
 
 for file in "${files[@]}"; do
   name=$(basename "$file" .case)

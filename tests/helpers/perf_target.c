@@ -1,5 +1,5 @@
 /* perf_target - workloads with known counts for the perf-event,
- * watchpoint and iterator tests (tests/perf/run.sh).  Built without PIE
+ * watchpoint and iterator tests (tests/probes/perf/run.sh).  Built without PIE
  * (Makefile) so that `watched` has its link-time address at run time.
  *
  *   perf_target faults N     touch N fresh anonymous pages: N page faults

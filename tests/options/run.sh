@@ -4,15 +4,12 @@
 # permutation), `--` ends them, one meaning per option letter across
 # subcommands, and the older spellings still working with a deprecation
 # note on stderr.  One PASS/FAIL line per case, a PLAN line first.
-cd "$(dirname "$0")/../.." || exit 1
-ET=${ETRACE:-$PWD/etrace}
+. "$(dirname "$0")/../lib.sh"
+plan 22
+ET=$PWD/etrace
 WL=$PWD/tests/bin/workload
-OUT=tests/out/options
-rm -rf $OUT
-mkdir -p $OUT
-echo "PLAN 22"
+OUT=$(outdir)
 
-pass() { echo "PASS options/$1"; }
 fail() { # fail NAME WHY [FILE...]: the files' first lines below
   local n=$1 why=$2 f
   echo "FAIL options/$n: $why"
@@ -22,12 +19,7 @@ fail() { # fail NAME WHY [FILE...]: the files' first lines below
 # lines FILE: the number of lines of FILE
 lines() { wc -l < "$1" | tr -d ' '; }
 
-for f in "$ET" "$WL"; do
-  if ! [ -x "$f" ]; then
-    echo "FAIL options/setup: $f missing (make etrace tests/bin/workload)"
-    exit 1
-  fi
-done
+need_files "$ET" "$WL" || exit 1
 
 # ------------------------------------------------------------ main command
 

@@ -6,15 +6,11 @@
 # bash-completion look, and `dpkg -r` removes every file it installed.
 # Needs root and the test packages (scripts/deps.sh --test: lintian,
 # man-db, bash-completion).  One PASS/FAIL line per case, a PLAN first.
-cd "$(dirname "$0")/../.." || exit 1
-ROOT=$PWD
+. "$(dirname "$0")/../lib.sh"
+plan 10
 WL=$ROOT/tests/bin/workload
-OUT=$ROOT/tests/out/packaging
-rm -rf "$OUT"
-mkdir -p "$OUT"
-echo "PLAN 10"
+OUT=$ROOT/$(outdir)
 
-pass() { echo "PASS packaging/$1"; }
 fail() { # fail NAME WHY [FILE...]
   local n=$1 why=$2 f
   echo "FAIL packaging/$n: $why"
@@ -23,8 +19,9 @@ fail() { # fail NAME WHY [FILE...]
 }
 installed() { dpkg-query -W -f='${Status}' etrace 2> /dev/null | grep -q 'install ok installed'; }
 
-if [ "$(id -u)" != 0 ] || ! [ -x "$WL" ]; then
-  echo "FAIL packaging/setup: needs root and $WL (make tests/bin/workload)"
+need_files "$WL" etrace.static || exit 1
+if ! is_root; then
+  echo "FAIL packaging/setup: needs root (dpkg -i)"
   exit 1
 fi
 # Never overwrite an etrace that the package did not put there.

@@ -3,19 +3,14 @@
 # million events, which takes longer than the 300 ms before a progress
 # line appears), and not a byte of them in a file or a pipe.  The terminal
 # is script(1)'s pseudo-terminal.  One PASS/FAIL line per case, PLAN first.
-cd "$(dirname "$0")/../.." || exit 1
-ET=${ETRACE:-$PWD/etrace}
+. "$(dirname "$0")/../lib.sh"
+plan 3
+ET=$PWD/etrace
 WL=$PWD/tests/bin/workload
-OUT=tests/out/progress
-rm -rf $OUT
-mkdir -p $OUT
-echo "PLAN 3"
-
-pass() { echo "PASS progress/$1"; }
-fail() { echo "FAIL progress/$1: $2"; }
-
-if ! [ -x "$ET" ] || ! [ -x "$WL" ] || ! command -v script > /dev/null; then
-  echo "FAIL progress/setup: needs $ET, $WL and script(1)"
+OUT=$(outdir)
+need_files "$ET" "$WL" || exit 1
+if ! have script; then
+  echo "FAIL progress/setup: script(1) missing (bsdutils)"
   exit 1
 fi
 "$ET" record -q -o $OUT/big -c "$WL getppid 1500000" --cmd-only syscalls:sys_enter_getppid \

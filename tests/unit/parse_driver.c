@@ -2,7 +2,7 @@
  *
  *   cc -std=gnu11 -Isrc -o parse_driver tests/unit/parse_driver.c \
  *      src/front/lex.c src/front/parse.c src/front/ast.c src/base/util.c src/front/diag.c src/sema/types.c
- *   ETRACE=./parse_driver tests/frontend/run.sh
+ *   ETRACE=./parse_driver tests/language/frontend/run.sh
  *
  * Accepts the same command line as `etrace -d ast --dry-run (-e PROG | FILE)`,
  * prints the AST to stdout, and exits 1 after a parse error. */

@@ -1,0 +1,103 @@
+/* cg.h - the code generator's state and the emitter that cg.c and the
+ * builtin table's code generators (src/builtins/) share.  See cg.c for
+ * the register stack and the frame layout. */
+#ifndef ETRACE_CG_H
+#define ETRACE_CG_H
+
+#include "etrace.h"
+#include "codegen/insn.h"
+
+#define STACK_MAX 512
+#define NREGS 4          /* r6..r9 */
+#define CTX_OFF (-8)
+
+typedef struct Fixup {
+  int insn, label;
+  bool func;           /* a BPF_PSEUDO_FUNC load: patch imm, not off */
+} Fixup;
+
+/* A callback subprogram, emitted after the main program: the body of a
+ * for-over-map loop, or the empty callback len() counts with. */
+typedef struct Sub {
+  int label;
+  Node *loop;          /* ND_FOR_MAP, or NULL for len() */
+} Sub;
+
+typedef struct Cg {
+  struct bpf_insn *insns;
+  int n, cap;
+  int *labels;          /* label -> insn index, -1 until placed */
+  int nlabels;
+  Fixup *fixups;
+  int nfixups;
+  int stack;            /* bytes in use below r10 */
+  int max_stack;
+  int depth;            /* register-stack depth */
+  int spill[64];        /* stack slot of each spilled depth (0: none yet) */
+  int brk[32], cont[32];/* loop labels */
+  int nloops;
+  int exit_label;
+  Sub subs[16];
+  int nsubs;
+  VarInfo **vars;       /* variables of this target and their slots */
+  int nvars;
+  Target *t;
+  Compiled *c;
+  bool failed;
+  int ctx_off;          /* the program's own ctx (bpf_get_stackid needs it) */
+  long unrolled;        /* unroll copies made so far */
+} Cg;
+
+/* Nested unroll()s multiply (100^5 copies would take hours and all
+ * memory): generation stops, with an error, once a probe is past these. */
+#define CG_MAX_EMIT 2000000   /* instructions, twice the kernel's limit */
+#define CG_MAX_UNROLLED 1000000
+
+/* Lost-event counters (the .drops per-CPU array). */
+enum { DROP_RINGBUF = 0, DROP_MAP_FULL = 1, DROP_STACK = 2 };
+
+void emit(Cg *cg, struct bpf_insn in);
+void emit_imm64(Cg *cg, int reg, uint64_t v);
+void emit_map(Cg *cg, int reg, const MapInfo *m);
+int label_new(Cg *cg);
+void label_here(Cg *cg, int l);
+void ja(Cg *cg, int label);
+void jmp_imm(Cg *cg, int op, int reg, int32_t imm, int label);
+void jmp_reg(Cg *cg, int op, int a, int b, int label);
+void fail(Cg *cg, Loc loc, const char *fmt, const char *arg);
+int slot(Cg *cg, int size, Loc loc);
+void emit_zero(Cg *cg, int off, int size);
+void emit_copy(Cg *cg, int doff, int src_reg, int soff, int size);
+void emit_addr(Cg *cg, int reg, int off);
+void push(Cg *cg, Loc loc);
+void peek(Cg *cg, int reg, int d);
+void pop(Cg *cg, int reg);
+void canonicalize(Cg *cg, int reg, const Type *t);
+void set_r0_bool(Cg *cg, int yes);
+void load_ctx(Cg *cg, int reg);
+MapInfo *internal_map(Cg *cg, const char *name);
+void count_drop(Cg *cg, int idx);
+int cg_addr(Cg *cg, Node *e, const Type *as);
+int size_code(int size);
+int build_key(Cg *cg, Node *mapnode);
+void map_lookup(Cg *cg, const MapInfo *m, int koff);
+void map_update(Cg *cg, const MapInfo *m, int koff, int voff);
+void cg_user_arg(Cg *cg, Node *e, int i);
+void cg_object_addr(Cg *cg, Node *e);
+bool object_user(const Node *e);
+void cg_str_compare(Cg *cg, Node *a, Node *b, int limit);
+void cg_scalar(Cg *cg, Node *e);
+void read_str(Cg *cg, int off, int size, int helper);
+void store_string_literal(Cg *cg, const char *s, int len, int off, int size);
+void cg_store(Cg *cg, Node *e, int off, const Type *dst);
+void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc);
+void submit_record(Cg *cg, int roff, int size);
+int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc);
+int reserve_record(Cg *cg, int size, RecKind kind, int id, int done);
+void submit_reserved(Cg *cg);
+int target_index(Cg *cg, const Target *t);
+MapInfo *add_internal_map(Compiled *c, const char *name, int val_size);
+int64_t posparam_int(Cg *cg, Node *e);
+int var_slot(Cg *cg, VarInfo *v);
+
+#endif
