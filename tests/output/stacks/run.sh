@@ -121,7 +121,7 @@ fi
 # 8. folded stacks (rt_folded_stacks, for flame graphs) from hand-filled
 #    maps: frames by function, root first, offsets merged, sorted
 if cc -O1 -g -std=gnu11 -Isrc -o $OUT/folded_test tests/output/stacks/folded_test.c \
-     $(ls build/src/*/*.o | grep -v 'build/src/commands/main.o') \
+     $(ls src/*/*.c | grep -v '^src/commands/main.c$' | sed 's|^\(.*\)\.c$|build/\1.o|') \
      $(sed -n 's/^LDLIBS *+= *//p' Makefile) 2> $OUT/folded.err &&
    $OUT/folded_test > $OUT/folded.out 2>> $OUT/folded.err &&
    printf 'nostack 7\nreader;ksys_read_[k];vfs_read_[k] 5\nself;main;leaf_fn 4\nlines 2 1\n' | diff - $OUT/folded.out > $OUT/folded.diff; then
