@@ -101,7 +101,8 @@ _etrace_value() {
     -f) _etrace_offer "text json ctf" ;;
     -d) _etrace_offer "ast dis all" ;;
     -l) _etrace_probes ;;
-    -D | --duration | -b | -F | -e | --title | --subtitle | --minwidth | --width) ;;
+    -e) [[ $cur == [a-zA-Z]* ]] && _etrace_probes ;; # the program's first probe
+    -D | --duration | -b | -F | --title | --subtitle | --minwidth | --width) ;;
     *) return 1 ;;
   esac
   return 0

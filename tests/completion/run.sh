@@ -5,7 +5,7 @@
 # checked.  Probe and tool names come from the real binary (etrace -l,
 # etrace tool).  One PASS/FAIL line per case, a PLAN line first.
 . "$(dirname "$0")/../lib.sh"
-plan 23
+plan 24
 ET=$PWD/etrace
 OUT=$(outdir)
 export ETRACE_TOOLS_DIR=$PWD/tools
@@ -69,6 +69,7 @@ want=$("$ET" -l 'tracepoint:sched:sched_sw*' | sed 's/^tracepoint:sched://')
 exact probe_events "$E -l tracepoint:sched:sched_sw" $want
 has probe_events_quoted "$E -l 'tracepoint:sched:sched_sw" sched_switch
 has probe_after_v "$E -lv tracepoint:sched:sched_wak" sched_waking sched_wakeup
+exact probe_in_program "$E -e 'tracepoint:sched:sched_process_fo" sched_process_fork
 
 # tools: names from the tools directory, then the tool's own options
 want=$(cd tools && ls ./*.bt | sed 's|^\./||; s/\.bt$//')
