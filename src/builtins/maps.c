@@ -88,7 +88,7 @@ static void gen_has_key(Cg *cg, Node *e) {
   int mark = cg->stack;
   int koff = build_key(cg, &probe);
   map_lookup(cg, a->map, koff);
-  cg->stack = mark;
+  stack_release(cg, mark);
   int no = label_new(cg);
   jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, no);
   emit(cg, MOV64_IMM(BPF_REG_0, 1));

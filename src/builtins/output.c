@@ -217,7 +217,7 @@ static void cg_object_kernel_dump(Cg *cg, Node *e) {
   emit(cg, CALL(BPF_FUNC_snprintf_btf));
   submit_reserved(cg);
   label_here(cg, done);
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* print(*p) / dump(p): the object is copied straight into a ring-buffer

@@ -239,7 +239,7 @@ static void cg_pid_note(Cg *cg, Loc loc) {
   }
   submit_record(cg, roff, placed ? 24 : 8);
   label_here(cg, done);
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* r0 = kstack/ustack value: the stack id in the low 32 bits (negative:
@@ -286,7 +286,7 @@ static void gen_stack(Cg *cg, Node *e) {
   } else {
     emit(cg, LDX(BPF_W, BPF_REG_0, BPF_REG_10, id));
   }
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 static void gen_ksym(Cg *cg, Node *e) { cg_scalar(cg, e->args); }

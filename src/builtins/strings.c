@@ -10,8 +10,20 @@
  * including the NUL: current bpftrace) */
 static Type *check_str(Sema *sema, Node *e) {
   Type *t = check_expr(sema, e->args);
-  if (t && t->kind == TY_STR)
-    return t;
+  if (t && t->kind == TY_STR) {
+    /* str(s, n) of a string (a literal, $1, a tracepoint or BTF char
+     * array): a copy cut to n - 1 characters */
+    int64_t len;
+    if (e->nargs < 2)
+      return t;
+    if (!want_const(sema, e->args->next, e->name, &len))
+      return NULL;
+    if (len < 1 || len > 256) {
+      serr(sema, e->args->next->loc, "str() length must be between 1 and 256");
+      return NULL;
+    }
+    return len < t->size ? ty_str(len) : t;
+  }
   if (t && t->kind != TY_NONE && t->kind != TY_INT) {
     serr(sema, e->args->loc, "str() expects a pointer or integer, got %s", ty_name(t));
     return NULL;
@@ -37,6 +49,16 @@ static Type *check_str(Sema *sema, Node *e) {
 
 static void gen_str(Cg *cg, Node *e, int off, const Type *dst) {
   Node *p = e->args;
+  if (p->type->kind == TY_STR && e->type->size < p->type->size) {
+    /* cut: the whole string into a temporary, its first n - 1 bytes
+     * into off (already zeroed, so the NUL is there) */
+    int mark = cg->stack, keep = (e->type->size < dst->size ? e->type->size : dst->size) - 1;
+    int tmp = slot(cg, p->type->size, e->loc);
+    cg_store(cg, p, tmp, p->type);
+    emit_copy(cg, off, BPF_REG_10, tmp, keep);
+    stack_release(cg, mark);
+    return;
+  }
   if (p->type->kind == TY_STR) { /* str("literal") or str($1) */
     cg_store(cg, p, off, dst);
     return;
@@ -132,7 +154,7 @@ static void gen_strcontains(Cg *cg, Node *e) {
   }
   label_here(cg, notfound);
   set_r0_bool(cg, found);
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* ------------------------------------------------------------ buf */

@@ -115,16 +115,32 @@ int slot(Cg *cg, int size, Loc loc) {
   return -cg->stack;
 }
 
+/* Give back the slots above mark (a statement or a temporary is done).
+ * A spilled register-stack entry cached in one of them is forgotten: the
+ * next spill at that depth takes a fresh slot, where reusing the old
+ * offset would share it with whatever slot() hands out there next. */
+void stack_release(Cg *cg, int mark) {
+  cg->stack = mark;
+  for (int d = 0; d < 64; d++)
+    if (cg->spill[d] && -cg->spill[d] > mark)
+      cg->spill[d] = 0;
+}
+
 void emit_zero(Cg *cg, int off, int size) {
   for (int i = 0; i < size; i += 8)
     emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off + i, 0));
 }
 
-/* Copy size bytes (a multiple of 8) from src_reg+soff to r10+doff. */
+/* Copy size bytes from src_reg+soff to r10+doff: 8 at a time, then the
+ * tail (a string cut to n - 1 bytes) in 4, 2 and 1-byte moves. */
 void emit_copy(Cg *cg, int doff, int src_reg, int soff, int size) {
-  for (int i = 0; i + 8 <= size; i += 8) {
-    emit(cg, LDX(BPF_DW, BPF_REG_1, src_reg, soff + i));
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, doff + i));
+  int i = 0;
+  for (int w = 8; w >= 1; w /= 2) {
+    int sz = w == 8 ? BPF_DW : w == 4 ? BPF_W : w == 2 ? BPF_H : BPF_B;
+    for (; i + w <= size; i += w) {
+      emit(cg, LDX(sz, BPF_REG_1, src_reg, soff + i));
+      emit(cg, STX(sz, BPF_REG_10, BPF_REG_1, doff + i));
+    }
   }
 }
 
@@ -260,6 +276,7 @@ void cg_scalar(Cg *cg, Node *e);
 void cg_store(Cg *cg, Node *e, int off, const Type *dst);
 static void cg_stmt(Cg *cg, Node *s);
 void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc);
+static void cg_incdec_value(Cg *cg, Node *e);
 static void cg_loop_body(Cg *cg, Node *body, int brk, int cont);
 
 /* The stack offset where the value of aggregate e can be read: a
@@ -537,7 +554,7 @@ static void cg_object_read(Cg *cg, Node *e) {
     emit(cg, LDX(size_code(size), BPF_REG_0, BPF_REG_10, tmp));
     canonicalize(cg, BPF_REG_0, e->type);
   }
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* A char array member (task->comm) into a zeroed string buffer. */
@@ -673,7 +690,7 @@ void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
     int boff = cg_addr(cg, b, bt);
     cg_str_eq(cg, aoff, at->size, boff, bt->size, NULL, limit);
   }
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 static void cg_binary(Cg *cg, Node *e) {
@@ -840,7 +857,7 @@ void cg_scalar(Cg *cg, Node *e) {
     int mark = cg->stack;
     int off = cg_addr(cg, e->lhs, e->lhs->type->kind == TY_TUPLE ? e->lhs->type : e->lhs->type);
     emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, off + e->lhs->type->offsets[e->ival]));
-    cg->stack = mark;
+    stack_release(cg, mark);
     return;
   }
   case ND_CALL:
@@ -848,6 +865,9 @@ void cg_scalar(Cg *cg, Node *e) {
       e->builtin->gen_value(cg, e);
     else
       fail(cg, e->loc, "%s() does not return a value", e->name);
+    return;
+  case ND_INCDEC:
+    cg_incdec_value(cg, e);
     return;
   default:
     fail(cg, e->loc, "cannot compute this expression as an integer%s", "");
@@ -962,7 +982,7 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
       emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, off + i));
     }
     label_here(cg, miss);
-    cg->stack = mark;
+    stack_release(cg, mark);
     return;
   }
   case ND_FIELD:
@@ -1003,7 +1023,7 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     const Type *ft = tt->fields[e->ival];
     emit_copy(cg, off, BPF_REG_10, toff + tt->offsets[e->ival],
               ft->size < dst->size ? ft->size : dst->size);
-    cg->stack = mark;
+    stack_release(cg, mark);
     return;
   }
   default:
@@ -1148,6 +1168,53 @@ static void store_scalar_to(Cg *cg, Node *target, Loc loc) {
   map_update(cg, target->map, koff, voff);
 }
 
+/* x op= y and x++ / x--: r0 = the target's new value (not stored yet). */
+static void cg_modified_value(Cg *cg, Node *s) {
+  Node *lhs = s->lhs, *rhs = s->rhs;
+  cg_scalar(cg, lhs);
+  push(cg, s->loc);
+  if (rhs)
+    cg_scalar(cg, rhs);
+  else
+    emit(cg, MOV64_IMM(BPF_REG_0, 1));
+  pop(cg, BPF_REG_1);
+  Op op = s->op;
+  bool sgn = lhs->type->is_signed && (!rhs || rhs->type->is_signed);
+  switch (op) {
+  case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
+  case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
+  case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); break;
+  case OP_DIV:
+    emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
+    break;
+  case OP_MOD:
+    emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
+    break;
+  case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); break;
+  case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
+  case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
+  case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
+  case OP_SHR:
+    emit(cg, ALU64_REG(lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
+    break;
+  default: fail(cg, s->loc, "unsupported compound operator %s", op_str(op)); return;
+  }
+  emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
+  canonicalize(cg, BPF_REG_0, lhs->type);
+}
+
+/* x++ / ++x as a value: the target is updated, r0 = its old / new value */
+static void cg_incdec_value(Cg *cg, Node *e) {
+  cg_modified_value(cg, e);
+  push(cg, e->loc);
+  store_scalar_to(cg, e->lhs, e->loc);
+  pop(cg, BPF_REG_0);
+  if (!e->prefix) {
+    emit(cg, ALU64_IMM(e->op == OP_ADD ? BPF_SUB : BPF_ADD, BPF_REG_0, 1));
+    canonicalize(cg, BPF_REG_0, e->lhs->type);
+  }
+}
+
 static void cg_assign(Cg *cg, Node *s) {
   Node *lhs = s->lhs, *rhs = s->rhs;
   if (rhs && rhs->kind == ND_CALL && rhs->builtin && rhs->builtin->gen_assign &&
@@ -1157,37 +1224,7 @@ static void cg_assign(Cg *cg, Node *s) {
     return;
   }
   if (s->kind == ND_INCDEC || s->op != OP_NONE) {
-    /* read-modify-write on an integer target */
-    cg_scalar(cg, lhs);
-    push(cg, s->loc);
-    if (rhs)
-      cg_scalar(cg, rhs);
-    else
-      emit(cg, MOV64_IMM(BPF_REG_0, 1));
-    pop(cg, BPF_REG_1);
-    Op op = s->op;
-    bool sgn = lhs->type->is_signed && (!rhs || rhs->type->is_signed);
-    switch (op) {
-    case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
-    case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
-    case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); break;
-    case OP_DIV:
-      emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
-      break;
-    case OP_MOD:
-      emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
-      break;
-    case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); break;
-    case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
-    case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
-    case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
-    case OP_SHR:
-      emit(cg, ALU64_REG(lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
-      break;
-    default: fail(cg, s->loc, "unsupported compound operator %s", op_str(op)); return;
-    }
-    emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
-    canonicalize(cg, BPF_REG_0, lhs->type);
+    cg_modified_value(cg, s);
     store_scalar_to(cg, lhs, s->loc);
     return;
   }
@@ -1199,7 +1236,7 @@ static void cg_assign(Cg *cg, Node *s) {
       int tmp = slot(cg, vt->size, s->loc);
       cg_store(cg, rhs, tmp, vt);
       emit_copy(cg, var_slot(cg, lhs->var), BPF_REG_10, tmp, vt->size);
-      cg->stack = mark;
+      stack_release(cg, mark);
     } else {
       cg_scalar(cg, rhs);
       canonicalize(cg, BPF_REG_0, vt);
@@ -1332,7 +1369,7 @@ static void cg_stmt(Cg *cg, Node *s) {
   default:
     fail(cg, s->loc, "cannot generate code for this statement%s", "");
   }
-  cg->stack = mark;
+  stack_release(cg, mark);
 }
 
 /* ------------------------------------------------------------ programs */

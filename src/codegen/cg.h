@@ -66,6 +66,7 @@ void jmp_imm(Cg *cg, int op, int reg, int32_t imm, int label);
 void jmp_reg(Cg *cg, int op, int a, int b, int label);
 void fail(Cg *cg, Loc loc, const char *fmt, const char *arg);
 int slot(Cg *cg, int size, Loc loc);
+void stack_release(Cg *cg, int mark);
 void emit_zero(Cg *cg, int off, int size);
 void emit_copy(Cg *cg, int doff, int src_reg, int soff, int size);
 void emit_addr(Cg *cg, int reg, int off);

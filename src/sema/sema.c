@@ -772,6 +772,8 @@ static Type *check_index(Sema *sema, Node *e) {
   return ty_int(elem, tf->is_signed);
 }
 
+static void check_assign(Sema *sema, Node *s);
+
 static Type *check_expr_inner(Sema *sema, Node *e) {
   switch (e->kind) {
   case ND_INT: /* int64, or uint64 when it does not fit */
@@ -896,8 +898,11 @@ static Type *check_expr_inner(Sema *sema, Node *e) {
     }
     return t->fields[e->ival];
   }
-  case ND_ASSIGN:
   case ND_INCDEC:
+    /* x++ / ++x in an expression (as in bpftrace): the old / new value */
+    check_assign(sema, e);
+    return e->lhs->type && e->lhs->type->kind != TY_NONE ? e->lhs->type : NULL;
+  case ND_ASSIGN:
     serr(sema, e->loc, "assignment can only be used as a statement");
     return NULL;
   default:

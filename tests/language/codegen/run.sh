@@ -1,23 +1,29 @@
 #!/bin/sh
-# Golden code-generation tests: each tests/language/codegen/NAME.bt compiles to
-# exactly the BPF listing in NAME.dis (etrace --dry-run -d dis), and the
-# kernel's verifier accepts it (etrace --verify, needs root).
-# `run.sh --update` (make update-goldens) rewrites the .dis files from the
-# current compiler.  Two cases per program: the listing and the verifier.
+# Code-generation smoke tests.  Every tests/language/codegen/NAME.bt must
+# be accepted by the kernel's verifier (etrace --verify, needs root): one
+# case each, for every kind of program the code generator emits.  A few of
+# them, one per program type and provider prologue, also keep a golden
+# listing NAME.dis (etrace --dry-run -d dis), a second case.
+# What the generated code computes is tested by value, not by listing, in
+# tests/language/values: a better code generator rewrites only these few
+# .dis files.  `run.sh --update` (make update-goldens) rewrites the .dis
+# files that exist from the current compiler.
 . "$(dirname "$0")/../../lib.sh"
 ET=${ETRACE:-./etrace}
 mkdir -p tests/out/codegen
 update=; update_mode "$@" && update=1
-plan $(( 2 * $(ls tests/language/codegen/*.bt | wc -l) ))
+plan $(( $(ls tests/language/codegen/*.bt | wc -l) + $(ls tests/language/codegen/*.dis | wc -l) ))
 for bt in tests/language/codegen/*.bt; do
   name=$(basename "$bt" .bt)
   out=tests/out/codegen/$name.dis
-  $ET --dry-run -d dis "$bt" > "$out" 2> tests/out/codegen/$name.err
-  if [ -n "$update" ]; then cp "$out" "tests/language/codegen/$name.dis"; fi
-  if diff -u "tests/language/codegen/$name.dis" "$out" > tests/out/codegen/$name.diff 2>&1; then
-    echo "PASS codegen/$name"
-  else
-    echo "FAIL codegen/$name"; head -40 tests/out/codegen/$name.diff
+  if [ -f "tests/language/codegen/$name.dis" ]; then
+    $ET --dry-run -d dis "$bt" > "$out" 2> tests/out/codegen/$name.err
+    if [ -n "$update" ]; then cp "$out" "tests/language/codegen/$name.dis"; fi
+    if diff -u "tests/language/codegen/$name.dis" "$out" > tests/out/codegen/$name.diff 2>&1; then
+      echo "PASS codegen/$name"
+    else
+      echo "FAIL codegen/$name"; head -40 tests/out/codegen/$name.diff
+    fi
   fi
   if $ET --verify "$bt" > /dev/null 2> tests/out/codegen/$name.verr; then
     echo "PASS verifier/$name"

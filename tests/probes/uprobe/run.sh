@@ -134,10 +134,20 @@ then pass list-missing-binary; else fail list-missing-binary "exit $rc: $(cat $o
 # them), and the uprobe is attached in A alone.  (Elsewhere /pid == cpid/
 # keeps out other runs of the helper: make check may be running in
 # parallel in the same tree.)
+# The pid of a background job is known before the job has exec'd the
+# helper: until then /proc/PID/exe is the shell, and uprobe:FUNC (the
+# process's own binary) looks FUNC up in bash.  Wait for the exec.
+wait_exec() { # PID
+  for _i in $(seq 250); do
+    [ "$(readlink /proc/$1/exe 2>/dev/null)" = "$TA" ] && return 0
+    sleep 0.02
+  done
+}
 run_p() { # NAME PROG EXPECT: etrace -p on the first of two processes (PID in EXPECT)
   local name=$1 prog=$2
-  $T -w 1000 add 5 usdt 5 guarded 5 & local a=$!
-  $T -w 1000 add 9 usdt 9 guarded 9 & local b=$!
+  $T -w 1500 add 5 usdt 5 guarded 5 & local a=$!
+  $T -w 1500 add 9 usdt 9 guarded 9 & local b=$!
+  wait_exec $a
   timeout 20 $ET -q -p $a -e "$prog" > $out/$name.out 2> $out/$name.err
   local rc=$?
   wait $a $b
