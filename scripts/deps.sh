@@ -72,3 +72,14 @@ if [ ! -d "$flame/node_modules/playwright-core" ] ||
    [ "$flame/package-lock.json" -nt "$flame/node_modules/.package-lock.json" ]; then
   (cd "$flame" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# lttng-relayd (tests/relay, bench/relay.sh) and LTTng's analyses, which read
+# a --profile kernel trace streamed through it.
+relay_missing=""
+for p in lttng-tools python3-lttnganalyses; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || relay_missing="$relay_missing $p"
+done
+if [ -n "$relay_missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq $relay_missing >/dev/null
+fi

@@ -394,76 +394,44 @@ typedef struct Site {
   Loc loc;
 } Site;
 
-/* One attach point after expansion (wildcards resolved). */
-typedef enum {
-  PT_BEGIN, PT_END, PT_TRACEPOINT, PT_INTERVAL, PT_PROFILE,
-  PT_UPROBE, PT_URETPROBE, PT_USDT, PT_RAWTP,
-  PT_KPROBE, PT_KRETPROBE, PT_FENTRY, PT_FEXIT,
-  PT_SOFTWARE, PT_HARDWARE, PT_WATCHPOINT, PT_ITER,   /* prov_perf.c, prov_iter.c */
-} ProbeType;
-
 typedef struct TpFormat TpFormat;
 typedef struct TpField TpField;
 typedef struct UsdtProbe UsdtProbe;
+typedef struct Provider Provider;   /* providers/provider.h */
 
+/* What a probe's provider defines for a target (Target.caps).  A builtin
+ * lists the ones it needs (src/builtins/); elsewhere it is an error. */
+enum {
+  PROBE_CAP_ARGS = 1 << 0,     /* args / args.NAME: a typed argument record */
+  PROBE_CAP_ARGN = 1 << 1,     /* arg0..argN */
+  PROBE_CAP_RETVAL = 1 << 2,   /* retval */
+  PROBE_CAP_FUNC = 1 << 3,     /* func: the probed function's name */
+  PROBE_CAP_PT_REGS = 1 << 4,  /* reg(): the context is struct pt_regs */
+  PROBE_CAP_USER = 1 << 5,     /* uaddr(): the probe runs in a user binary */
+  PROBE_CAP_ITER = 1 << 6,     /* ctx: an iterator's context */
+  PROBE_CAP_BTF_HELPERS = 1 << 7, /* a BTF-typed program: may call bpf_snprintf_btf() */
+  PROBE_CAP_ANY_PROCESS = 1 << 8, /* runs in no particular process: -p does not filter it */
+  PROBE_CAP_IN_ETRACE = 1 << 9,   /* runs in etrace itself (BEGIN/END, BPF_PROG_TEST_RUN) */
+};
+
+/* One attach point after expansion (wildcards resolved).  What only one
+ * provider needs (a tracepoint's format, a uprobe's file and offset ...)
+ * sits behind `data`, which only that provider reads. */
 typedef struct Target {
-  ProbeType type;
+  const Provider *prov;
+  void *data;          /* the provider's own description of the target */
+  const char *kind;    /* the probe type as written, for messages: "uretprobe" */
+  unsigned caps;       /* PROBE_CAP_* */
   char *name;          /* canonical: "tracepoint:sched:sched_switch", "BEGIN" */
   Probe *probe;        /* source probe */
   int probe_index;     /* index of `name` in Compiled.probe_names (probe builtin) */
-  /* PT_TRACEPOINT */
-  char *tp_sys, *tp_event;
-  TpFormat *tp;
-  /* syscalls:* served through the raw tracepoint dispatcher (systp.c) */
-  bool raw_syscall, sys_exit;
-  int sys_nr;
-  /* PT_RAWTP: the kernel tracepoint, its parameters (BTF), and whether
-   * it was loaded as tp_btf (else raw_tp) */
-  char *rt_name;
-  int rt_nparams;
-  const char **rt_param_names;
-  int *rt_param_types;
-  bool rt_btf;
-  /* PT_INTERVAL / PT_PROFILE: period in ns, or frequency in Hz */
-  uint64_t period_ns, freq_hz;
-  /* PT_UPROBE / PT_URETPROBE / PT_USDT: file and file offset to attach
-   * to, the USDT semaphore's file offset (0: none), the note, and the
-   * probed function's name in Compiled.probe_names (`func`) */
-  char *u_path;
-  uint64_t u_offset, u_ref_ctr;
-  UsdtProbe *usdt;
-  int func_index;
-  /* PT_UPROBE args.NAME: the function's parameters from DWARF, read on
-   * first use (u_nparams < 0: none, u_params_why says why) */
-  DwParam *u_params;
-  int u_nparams;
-  bool u_params_read;
-  const char *u_params_why;
-  /* PT_KPROBE / PT_KRETPROBE / PT_FENTRY / PT_FEXIT (type is the hook
-   * chosen; k_written the probe as written, which decides what the
-   * program may use): the kernel function, the kprobe offset, its BTF
-   * id (0: none), its parameters as tp (args.NAME, fields at 8 * i), and
-   * its return value (fexit's retval, at 8 * nargs) */
-  ProbeType k_written;
-  char *k_func;
-  uint64_t k_offset;
-  int k_btf_id;
-  TpField *k_ret;
-  /* PT_SOFTWARE / PT_HARDWARE: perf type, config and sample period;
-   * PT_WATCHPOINT: address, length (1, 2, 4, 8) and HW_BREAKPOINT_* mode */
-  uint32_t perf_type;
-  uint64_t perf_config, perf_period;
-  uint64_t wp_addr;
-  int wp_len, wp_mode;
-  /* PT_ITER: iterator name ("task") and the BTF id of bpf_iter_NAME */
-  char *iter_name;
-  int iter_btf_id;
-  int iter_obj_off;    /* ctx offset of the object pointer (NULL: the end call) */
-  int iter_link;       /* after attach: the link iterators are created from */
   /* after cg */
   struct bpf_insn *insns;
   int ninsns;
+  /* after load: the program, and which of the provider's program specs
+   * the kernel took (tp_btf before raw_tp ...) */
   int prog_fd;
+  int load_attempt;
 } Target;
 
 typedef struct Compiled {
@@ -618,110 +586,9 @@ bool elfsym_offset(const ElfInfo *e, uint64_t vaddr, uint64_t *off);
 /* Parse one argument spec.  Returns 0, or -1 when it is not understood. */
 int usdt_parse_arg(const char *spec, UsdtArg *a);
 
-/* ---------------------------------------------------------------- prov_uprobe.c */
+/* ---------------------------------------------------------------- providers/ */
 
-/* One uprobe / uretprobe / USDT location from an attach point. */
-typedef struct USite {
-  ProbeType type;
-  char *name;            /* canonical: "uprobe:/usr/bin/bash:readline" */
-  char *path;            /* absolute path of the file */
-  uint64_t offset, ref_ctr;
-  char *func;            /* the probed function (`func`) */
-  UsdtProbe *usdt;
-} USite;
-
-/* Is name one of uprobe, u, uretprobe, ur, usdt, U? */
-bool uprobe_provider(const char *name);
-/* Expand "uprobe:BIN:FUNC" (u, uretprobe, ur, usdt, U; FUNC+OFF, ADDR,
- * wildcards, library short names, $N in the text).  Returns the number
- * of sites in *out (at least one), or -1 after a located error. */
-int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **out);
-/* Attach to path at file offset; ref_ctr: USDT semaphore offset (0:
- * none); pid > 0: that process only.  Returns the owning fd or -errno. */
-int prov_attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,
-                       bool retprobe, int pid);
-/* `-l` for uprobe:, uretprobe:, usdt: globs: calls add for each match.
- * Returns 1 when glob is a user-probe glob (listed), 0 when it is not,
- * -1 after an error. */
-int prov_uprobe_list(const char *glob, void (*add)(void *arg, char *name), void *arg);
-
-/* ---------------------------------------------------------------- prov_kprobe.c */
-
-/* One kprobe / kretprobe / fentry / fexit site from an attach point. */
-typedef struct KSite {
-  ProbeType type;        /* the hook chosen */
-  ProbeType written;     /* the probe type as written */
-  char *name;            /* canonical: "kprobe:vfs_read", "fentry:vmlinux:vfs_read" */
-  char *func;
-  uint64_t offset;       /* kprobe:FUNC+OFFSET */
-  int btf_id;            /* the function's BTF id, or -1 */
-  TpFormat *args;        /* its parameters (NULL without BTF) */
-  TpField *ret;          /* its return value (NULL without BTF) */
-} KSite;
-
-/* Is name one of kprobe, k, kretprobe, kr, fentry, f, kfunc, fexit, fr,
- * kretfunc? */
-bool kprobe_provider(const char *name);
-const char *kprobe_kind_name(ProbeType t);   /* "kprobe" ... "fexit" */
-/* Expand an attach point (globs too) and choose each site's hook
- * (fentry/fexit first for f:/fr:, kprobes for k:/kr:, the other as the
- * fallback; with opt->dry_run, the hook as written).  Returns the number
- * of sites in *out, or -1 after a located error (which names the missing
- * kernel feature and the closest tracepoint). */
-int kprobe_expand(const char *text, Loc loc, const Options *opt, KSite **out);
-/* The tracepoint closest to kernel function func ("syscalls:sys_enter_read"
- * for vfs_read; sys_exit_ for a return probe), if this kernel has it. */
-const char *kprobe_tracepoint_hint(const char *func, bool ret);
-/* Attach: returns the fd owning the attachment, or -errno. */
-int prov_attach_kprobe(int prog_fd, const char *func, uint64_t offset, bool retprobe);
-int prov_attach_fentry(int prog_fd, bool fexit);
-/* `-l` for kernel-function globs (kprobe:vfs_*, fentry:tcp_*): calls add
- * for each match; returns 1 when glob is one, 0 when it is not.  With
- * -lv, prov_kprobe_print_args prints an fentry/fexit probe's parameters
- * (and fexit's retval) from BTF. */
-int prov_kprobe_list(const char *glob, void (*add)(void *arg, char *name), void *arg);
-void prov_kprobe_print_args(FILE *f, const char *name);
-/* ---------------------------------------------------------------- prov_perf.c */
-
-/* software/s, hardware/h, watchpoint/w. */
-bool perf_provider(const char *prov);
-/* Fill t's type, name and perf_* / wp_* fields from "software:EVENT[:COUNT]",
- * "hardware:EVENT[:COUNT]" or "watchpoint:ADDR:LEN:MODE".  0, or -1 after
- * a located error. */
-int perf_expand(const char *text, Loc loc, Target *t);
-/* A watchpoint on process pid (> 0, any CPU) or on cpu for all processes. */
-int prov_attach_watchpoint(int prog_fd, const Target *t, pid_t pid, int cpu);
-/* Why attaching t failed with errno err, for the user (names a missing PMU). */
-const char *prov_perf_why(const Target *t, int err);
-
-/* ---------------------------------------------------------------- prov_iter.c */
-
-/* iter/it. */
-bool iter_provider(const char *prov);
-/* Fill t from "iter:NAME": the kernel must have bpf_iter_NAME in its BTF. */
-int iter_expand(const char *text, Loc loc, Target *t);
-/* An iter probe may only share the program with BEGIN and END, and there
- * may be one.  0, or -1 after a located error. */
-int iter_check_mix(const Compiled *c);
-/* The type of `ctx` in t: struct bpf_iter__NAME * (NULL: not an iter probe). */
-Type *iter_ctx_type(const Target *t);
-/* The link for t's program (BPF_TRACE_ITER), or -errno; pid > 0 (-p):
- * the task iterators visit that process only. */
-int prov_attach_iter(int prog_fd, int pid);
-/* Create an iterator from link and read it to the end; between reads
- * call drain(arg), and stop early once *stop is true.  0 or -errno. */
-int prov_iter_run(int link, void (*drain)(void), const bool *stop);
-/* `-l 'iter:GLOB'`: calls add for every iterator of the kernel. */
-void prov_iter_list(const char *glob, void (*add)(void *arg, char *name), void *arg);
-/* `-lv`: the ctx fields of iter:NAME, one "    TYPE NAME" line each. */
-void prov_iter_print_fields(FILE *f, const char *name);
-
-/* ---------------------------------------------------------------- prov.c */
-
-/* Attach a loaded program.  Returns an fd owning the attachment, or -errno. */
-int prov_attach_tracepoint(int prog_fd, int tp_id);
-int prov_attach_perf_clock(int prog_fd, int cpu, uint64_t period_ns, uint64_t freq_hz);
-/* `-l [GLOB]` and `-lv`. */
+/* `-l [GLOB]` and `-lv` (providers/list.c). */
 int prov_list(FILE *f, const char *glob, bool verbose);
 
 /* ---------------------------------------------------------------- child.c */
@@ -735,12 +602,10 @@ void child_kill(void);
 /* -p PID: the pid, or -1 after an error (not a number, no such process). */
 pid_t pid_arg(const char *arg);
 
-/* ---------------------------------------------------------------- systp.c */
+/* ---------------------------------------------------------------- providers/syscalls.c */
 
+/* The syscall number of "sys_enter_NAME" / "sys_exit_NAME", or -1. */
 int systp_nr(const char *event, bool *is_exit);
-void systp_assign(Compiled *c);   /* after sema: pick raw-tracepoint targets */
-int systp_load(Compiled *c);      /* after the targets are loaded */
-int systp_attach(int fds[2]);     /* returns how many links it made, or -1 */
 
 /* ---------------------------------------------------------------- load.c */
 
@@ -766,6 +631,9 @@ typedef struct Output {
 int rt_ctf_open(Output *o, const char *dir);
 void rt_ctf_printf(Output *o, int site, const void *rec, size_t size);
 int rt_ctf_close(Output *o);
+/* The periodic flush: drain() hands over the events the rings hold, then
+ * the open packets are closed.  -1 when the trace's relay is gone. */
+int rt_ctf_tick(Output *o, void (*drain)(void));
 
 /* Map printing: read the map from the kernel (merging per-CPU values),
  * sort like bpftrace, print.  top = 0 prints all; div divides values. */
@@ -825,18 +693,25 @@ void sym_pid_seen(int pid);                    /* read pid's maps now */
 /* Where a uprobe hit in pid saw `path` loaded (run-time address = link-time
  * + bias): used for that file when pid's maps cannot be read. */
 void sym_pid_bias(int pid, const char *path, uint64_t bias);
-/* The link-time address of a uprobe/usdt target's probed instruction. */
-bool sym_probe_vaddr(const Target *t, uint64_t *vaddr);
+/* Where a uprobe, uretprobe or usdt target sits in its file (its
+ * provider's user_site hook gives it). */
+typedef struct UserSite {
+  const char *path;
+  uint64_t offset;       /* file offset of the probed instruction */
+  bool is_return;        /* uretprobe: ip is the return address */
+} UserSite;
+/* The link-time address of a user target's probed instruction. */
+bool sym_probe_vaddr(const UserSite *s, uint64_t *vaddr);
 void sym_user_stats(int *procs, int *files, int *syms);  /* for -v and the bench */
 
-/* uaddr("name") in target t: a run-time address is value, or (relative)
+/* uaddr("name") in a user target: a run-time address is value, or (relative)
  * the probe's instruction pointer + value in position-independent files.
  * Returns NULL or why it cannot be resolved. */
 typedef struct SymUaddr {
   uint64_t value, size;
   bool relative;
 } SymUaddr;
-const char *sym_uaddr(const Target *t, const char *name, SymUaddr *out);
+const char *sym_uaddr(const UserSite *site, const char *name, SymUaddr *out);
 
 /* Stacks (sym/stack.c): the stack maps hold frames by stack id, one map
  * per frame count ("limit").  load.c registers each map's fd. */

@@ -22,24 +22,9 @@
  * (kstack, kstack(perf)). */
 enum { BUILTIN_VAR = 1, BUILTIN_FUNC = 2 };
 
-/* What a probe's provider defines, as probe_caps() reports it.  A builtin
- * lists the ones it needs; elsewhere it is an error (Builtin.needs_msg). */
-enum {
-  PROBE_CAP_ARGS = 1 << 0,    /* args / args.NAME: a typed argument record */
-  PROBE_CAP_ARGN = 1 << 1,    /* arg0..argN */
-  PROBE_CAP_RETVAL = 1 << 2,  /* retval */
-  PROBE_CAP_FUNC = 1 << 3,    /* func: the probed function's name */
-  PROBE_CAP_PT_REGS = 1 << 4, /* reg(): the context is struct pt_regs */
-  PROBE_CAP_USER = 1 << 5,    /* uaddr(): the probe runs in a user binary */
-  PROBE_CAP_ITER = 1 << 6,    /* ctx: an iterator's context */
-};
-
-/* The capabilities of a probe type.  Kernel-function probes (kprobe ...
- * fexit) declare args/argN/retval/func: their own typing (context.c)
- * refines what the probe as written allows. */
-unsigned probe_caps(ProbeType type);
-/* "kprobe", "usdt", "BEGIN" ...: the probe type as users write it. */
-const char *probe_kind(ProbeType type);
+/* What a builtin needs of the probe (Builtin.needs) is a set of
+ * PROBE_CAP_* (etrace.h), which the probe's provider gives each target
+ * (Target.caps); Target.kind names the probe type in messages. */
 
 /* Flags of an entry. */
 enum {

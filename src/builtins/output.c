@@ -129,7 +129,7 @@ static Type *check_dump(Sema *sema, Node *e) {
     return NULL;
   }
   bool kernel = mode && !strcmp(mode->str, "kernel");
-  if (kernel && sema->cur->type != PT_RAWTP) {
+  if (kernel && !(sema->cur->caps & PROBE_CAP_BTF_HELPERS)) {
     /* bpf_snprintf_btf() is a helper of BTF-typed (tracing) programs */
     serr(sema, mode->loc, "dump(..., \"kernel\") renders in the kernel with bpf_snprintf_btf(), "
                           "which only rawtracepoint (tp_btf) probes may call");

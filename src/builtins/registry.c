@@ -1,6 +1,6 @@
-/* registry.c - finding a builtin by name, the checks every entry shares
- * (arity, the probe capabilities it needs), and which probe types have
- * which capabilities. */
+/* registry.c - finding a builtin by name, and the checks every entry
+ * shares (arity, the probe capabilities it needs: Target.caps, which the
+ * probe's provider sets). */
 #include "builtins/builtin.h"
 
 #include <ctype.h>
@@ -36,42 +36,6 @@ bool builtin_has(const Node *e, unsigned flags) {
   return b && (b->flags & flags) == flags;
 }
 
-/* ------------------------------------------------------------ probe capabilities */
-
-static const struct {
-  const char *kind;
-  unsigned caps;
-} probe_types[] = {
-    [PT_BEGIN] = {"BEGIN", 0},
-    [PT_END] = {"END", 0},
-    [PT_TRACEPOINT] = {"tracepoint", PROBE_CAP_ARGS},
-    [PT_RAWTP] = {"rawtracepoint", PROBE_CAP_ARGS | PROBE_CAP_ARGN},
-    [PT_INTERVAL] = {"interval", PROBE_CAP_PT_REGS},
-    [PT_PROFILE] = {"profile", PROBE_CAP_PT_REGS},
-    [PT_UPROBE] = {"uprobe", PROBE_CAP_ARGS | PROBE_CAP_ARGN | PROBE_CAP_FUNC |
-                                 PROBE_CAP_PT_REGS | PROBE_CAP_USER},
-    /* argN: uretprobe's typing says why the arguments are gone */
-    [PT_URETPROBE] = {"uretprobe", PROBE_CAP_ARGN | PROBE_CAP_RETVAL | PROBE_CAP_FUNC |
-                                       PROBE_CAP_PT_REGS | PROBE_CAP_USER},
-    [PT_USDT] = {"usdt", PROBE_CAP_ARGN | PROBE_CAP_FUNC | PROBE_CAP_PT_REGS | PROBE_CAP_USER},
-    [PT_KPROBE] = {"kprobe", PROBE_CAP_ARGS | PROBE_CAP_ARGN | PROBE_CAP_RETVAL |
-                                 PROBE_CAP_FUNC | PROBE_CAP_PT_REGS},
-    [PT_KRETPROBE] = {"kretprobe", PROBE_CAP_ARGS | PROBE_CAP_ARGN | PROBE_CAP_RETVAL |
-                                       PROBE_CAP_FUNC | PROBE_CAP_PT_REGS},
-    [PT_FENTRY] = {"fentry", PROBE_CAP_ARGS | PROBE_CAP_ARGN | PROBE_CAP_RETVAL | PROBE_CAP_FUNC},
-    [PT_FEXIT] = {"fexit", PROBE_CAP_ARGS | PROBE_CAP_ARGN | PROBE_CAP_RETVAL | PROBE_CAP_FUNC},
-    [PT_ITER] = {NULL, PROBE_CAP_ITER},
-};
-
-unsigned probe_caps(ProbeType type) {
-  return type < sizeof probe_types / sizeof probe_types[0] ? probe_types[type].caps : 0;
-}
-
-const char *probe_kind(ProbeType type) {
-  const char *k = type < sizeof probe_types / sizeof probe_types[0] ? probe_types[type].kind : NULL;
-  return k ? k : "this";
-}
-
 /* ------------------------------------------------------------ checking */
 
 /* needs_msg with {name} and {probe} filled in. */
@@ -82,7 +46,7 @@ static void needs_error(Sema *sema, const Builtin *b, Node *e) {
       buf_put(&msg, e->name, strlen(e->name));
       p += 6;
     } else if (!strncmp(p, "{probe}", 7)) {
-      const char *k = probe_kind(sema->cur->type);
+      const char *k = sema->cur->kind;
       buf_put(&msg, k, strlen(k));
       p += 7;
     } else {
@@ -105,7 +69,7 @@ Type *builtin_check(Sema *sema, Node *e) {
   }
   if (call && b->max_args != ARGS_ANY && !want_args(sema, e, b->min_args, b->max_args))
     return NULL;
-  if ((probe_caps(sema->cur->type) & b->needs) != b->needs) {
+  if ((sema->cur->caps & b->needs) != b->needs) {
     needs_error(sema, b, e);
     return NULL;
   }

@@ -12,6 +12,7 @@
  * addresses (src/symbols/).
  */
 #include "builtins/builtin.h"
+#include "providers/provider.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -156,7 +157,8 @@ static Type *check_uaddr(Sema *sema, Node *e) {
   if (!str_arg(sema, e))
     return NULL;
   SymUaddr u;
-  const char *why = sym_uaddr(sema->cur, e->args->str, &u);
+  const UserSite *site = target_user_site(sema->cur); /* PROBE_CAP_USER */
+  const char *why = site ? sym_uaddr(site, e->args->str, &u) : "not in a user probe";
   if (why) {
     serr(sema, e->args->loc, "uaddr(\"%s\"): %s", e->args->str, why);
     return NULL;
@@ -221,8 +223,8 @@ static void cg_pid_note(Cg *cg, Loc loc) {
    * instruction's link-time address): sent along, it places that file
    * even if the process is gone before its maps are read. */
   uint64_t probe_vaddr;
-  bool placed = (cg->t->type == PT_UPROBE || cg->t->type == PT_USDT) &&
-                sym_probe_vaddr(cg->t, &probe_vaddr);
+  const UserSite *site = target_user_site(cg->t);
+  bool placed = site && !site->is_return && sym_probe_vaddr(site, &probe_vaddr);
   int roff = slot(cg, placed ? 24 : 8, loc);
   emit_imm64(cg, BPF_REG_1, REC_HEADER(REC_PID, 0));
   emit(cg, LDX(BPF_W, BPF_REG_2, BPF_REG_10, k));
@@ -266,10 +268,9 @@ static void gen_stack(Cg *cg, Node *e) {
   int id = slot(cg, 8, e->loc);
   emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, cg->ctx_off));
   emit_map(cg, BPF_REG_2, m);
-  /* Raw tracepoints (and the syscall dispatcher) take the kernel stack
-   * inside the helper: skip this program, bpf_trace_runN and
-   * __bpf_trace_EVENT so that it starts where a tracepoint's does. */
-  int skip = cg->t->raw_syscall || cg->t->type == PT_RAWTP ? 3 : 0;
+  /* frames of the provider's own (raw tracepoints take the kernel stack
+   * inside the helper) */
+  int skip = cg->t->prov->stack_skip;
   emit(cg, MOV64_IMM(BPF_REG_3, t->stack_user ? BPF_F_USER_STACK : skip));
   emit(cg, CALL(BPF_FUNC_get_stackid));
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, id));
@@ -295,7 +296,8 @@ static void gen_kaddr(Cg *cg, Node *e) { emit_imm64(cg, BPF_REG_0, sym_kernel_ad
 
 static void gen_uaddr(Cg *cg, Node *e) {
   SymUaddr u;
-  const char *why = sym_uaddr(cg->t, e->args->str, &u);
+  const UserSite *site = target_user_site(cg->t);
+  const char *why = site ? sym_uaddr(site, e->args->str, &u) : "not in a user probe";
   if (why) {
     fail(cg, e->loc, "%s", why);
     return;

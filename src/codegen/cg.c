@@ -20,6 +20,7 @@
 #include "etrace.h"
 #include "codegen/cg.h"
 #include "builtins/builtin.h"
+#include "providers/provider.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -290,7 +291,7 @@ int cg_addr(Cg *cg, Node *e, const Type *as) {
 }
 
 static const TpField *tp_field(Cg *cg, const char *name) {
-  TpFormat *tp = cg->t->tp;
+  const TpFormat *tp = target_record(cg->t);
   for (int i = 0; tp && i < tp->nfields; i++)
     if (!strcmp(tp->fields[i].name, name))
       return &tp->fields[i];
@@ -405,22 +406,9 @@ static void cg_map_read_agg(Cg *cg, Node *e) {
   }
 }
 
-void cg_user_arg(Cg *cg, Node *e, int i);
-
 static void cg_field_scalar(Cg *cg, Node *e) {
-  if (cg->t->type == PT_UPROBE) { /* args.NAME: a DWARF-typed argN */
-    cg_user_arg(cg, e, e->field_off);
-    return;
-  }
-  if (cg->t->type == PT_KPROBE) { /* fentry's args.NAME, served by a kprobe */
-    cg_user_arg(cg, e, e->field_off / 8);
-    return;
-  }
-  if (cg->t->type == PT_RAWTP || cg->t->type == PT_FENTRY || cg->t->type == PT_FEXIT) {
-    /* ctx: u64 args[] */
-    load_ctx(cg, BPF_REG_1);
-    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, e->field_off));
-    canonicalize(cg, BPF_REG_0, e->type);
+  if (cg->t->prov->arg_loc) { /* args.NAME where the provider says */
+    cg_arg(cg, e, ARG_FIELD, e->field_off);
     return;
   }
   const TpField *f = tp_field(cg, e->name);
@@ -567,26 +555,20 @@ static void cg_object_string(Cg *cg, Node *e, int off, const Type *dst) {
   emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
 }
 
-/* arg0..argN of uprobes (System V registers, then the stack above the
- * return address) and USDT probes (as the note's spec says).  ctx is
- * struct pt_regs: its fields are direct loads. */
-void cg_user_arg(Cg *cg, Node *e, int i) {
-  static const int arg_regs[6] = {112, 104, 96, 88, 72, 64}; /* di si dx cx r8 r9 */
-  UsdtArg a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1};
-  if (cg->t->type == PT_FENTRY || cg->t->type == PT_FEXIT) {
-    /* fentry/fexit: ctx is an array of u64, argument i at 8 * i */
-    load_ctx(cg, BPF_REG_1);
-    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8 * i));
-    canonicalize(cg, BPF_REG_0, e->type);
+/* argN, args.NAME, retval and func where the target's provider puts
+ * them: a constant, or an argument spec on the context (a u64 at a ctx
+ * offset, a pt_regs register, memory addressed from registers). */
+void cg_arg(Cg *cg, Node *e, int ref, int i) {
+  ArgLoc loc;
+  if (!cg->t->prov->arg_loc || !cg->t->prov->arg_loc(cg->t, ref, i, &loc)) {
+    fail(cg, e->loc, "cannot generate code for '%s' in this probe", e->name);
     return;
   }
-  if (cg->t->type == PT_USDT)
-    a = cg->t->usdt->args[i];
-  else if (i < 6)
-    a.reg = arg_regs[i];
-  else
-    a = (UsdtArg){.kind = UA_MEM, .size = 8, .reg = 152 /* sp */, .index = -1,
-                  .value = 8 * (i - 5)};
+  if (loc.is_const) {
+    emit_imm64(cg, BPF_REG_0, loc.value);
+    return;
+  }
+  UsdtArg a = loc.a;
   load_ctx(cg, BPF_REG_1);
   if (a.kind == UA_CONST) {
     emit_imm64(cg, BPF_REG_0, a.value);
@@ -617,7 +599,7 @@ void cg_user_arg(Cg *cg, Node *e, int i) {
     emit_addr(cg, BPF_REG_1, tmp);
     emit(cg, MOV64_IMM(BPF_REG_2, a.size));
     emit(cg,
-         CALL(cg->t->type == PT_KPROBE ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
+         CALL(loc.kernel_mem ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
     emit(cg, LDX(size_code(a.size), BPF_REG_0, BPF_REG_10, tmp));
   }
   canonicalize(cg, BPF_REG_0, e->type);
@@ -896,8 +878,7 @@ void store_string_literal(Cg *cg, const char *s, int len, int off, int size) {
 }
 
 static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
-  if (cg->t->type == PT_RAWTP || cg->t->type == PT_UPROBE ||
-      (cg->t->type >= PT_KPROBE && cg->t->type <= PT_FEXIT)) {
+  if (cg->t->prov->arg_loc) { /* not a tracefs record */
     cg_scalar(cg, e);
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
@@ -1102,7 +1083,7 @@ static void emit_subs(Cg *cg) {
 /* ------------------------------------------------------------ records */
 
 void submit_record(Cg *cg, int roff, int size) {
-  if (cg->t->type != PT_BEGIN && cg->t->type != PT_END)
+  if (!(cg->t->caps & PROBE_CAP_IN_ETRACE))
     cg->c->probe_records = true;
   emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
   emit_addr(cg, BPF_REG_2, roff);
@@ -1128,7 +1109,7 @@ int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc) {
  * the ring is full the drop is counted and execution goes to `done`, which
  * the caller places after popping the reservation. */
 int reserve_record(Cg *cg, int size, RecKind kind, int id, int done) {
-  if (cg->t->type != PT_BEGIN && cg->t->type != PT_END)
+  if (!(cg->t->caps & PROBE_CAP_IN_ETRACE))
     cg->c->probe_records = true;
   emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
   emit(cg, MOV64_IMM(BPF_REG_2, size));
@@ -1393,39 +1374,6 @@ static bool probe_uses_field(const Probe *p, const char *name) {
   return uses_field(p->pred, name) || uses_field(p->body, name);
 }
 
-/* A syscall target runs as a raw tracepoint (see systp.c): rebuild the
- * tracefs record on the stack so that args.NAME loads work unchanged,
- * and point the saved context at it.  Enter: ctx->args[0] is the
- * struct pt_regs *, whose argument registers are read one by one (only
- * those the probe uses).
- * Exit: ctx->args[1] is the return value. */
-static void syscall_record_prologue(Cg *cg, Target *t) {
-  static const int regs_off[6] = {112, 104, 96, 56, 72, 64}; /* di si dx r10 r8 r9 */
-  int size = 16 + (t->sys_exit ? 8 : 48);
-  int rec = slot(cg, size, t->probe->loc);
-  emit_zero(cg, rec, size);
-  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, rec + 8, t->sys_nr));
-  if (t->sys_exit) {
-    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, 8));
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_2, rec + 16));
-  } else {
-    emit(cg, LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
-    for (int i = 0; i < t->tp->nfields; i++) {
-      int arg = (t->tp->fields[i].offset - 16) / 8;
-      if (t->tp->fields[i].offset < 16 || arg > 5 ||
-          !probe_uses_field(t->probe, t->tp->fields[i].name))
-        continue;
-      emit_addr(cg, BPF_REG_1, rec + 16 + 8 * arg);
-      emit(cg, MOV64_IMM(BPF_REG_2, 8));
-      emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_6));
-      emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_3, regs_off[arg]));
-      emit(cg, CALL(BPF_FUNC_probe_read_kernel));
-    }
-  }
-  emit_addr(cg, BPF_REG_1, rec);
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
-}
-
 static int resolve_labels(Cg *cg) {
   for (int i = 0; i < cg->nfixups; i++) {
     int at = cg->fixups[i].insn, target = cg->labels[cg->fixups[i].label];
@@ -1502,31 +1450,21 @@ static void remove_dead_code(Cg *cg) {
   free(newpos);
 }
 
-/* iter probes (prov_iter.c).  The kernel calls the program once more
- * after the last object with the object pointer NULL: skip that call.
- * Returns the label the skip jumps to (past the epilogue). */
-static int iter_prologue(Cg *cg, Target *t) {
-  int skip = label_new(cg);
-  if (t->iter_obj_off >= 0) {
-    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, t->iter_obj_off));
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, skip);
-  }
-  return skip;
+/* ------------------------------------------------------------ provider hooks */
+
+/* What providers' prologues use besides the emitter (cg.h). */
+void cg_set_ctx(Cg *cg, int reg) { emit(cg, STX(BPF_DW, BPF_REG_10, reg, CTX_OFF)); }
+
+void cg_keep_real_ctx(Cg *cg, Loc loc) {
+  cg->ctx_off = slot(cg, 8, loc);
+  emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, CTX_OFF));
+  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, cg->ctx_off));
 }
 
-/* One byte per object into the iterator's seq_file (ctx->meta->seq), so
- * that a short read() of the iterator fd returns after a few objects and
- * user space drains the ring buffer before it can fill. */
-static void iter_epilogue(Cg *cg, int skip) {
-  int byte = slot(cg, 8, cg->t->probe->loc);
-  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, byte, '\n'));
-  load_ctx(cg, BPF_REG_1);
-  emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta */
-  emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta->seq */
-  emit_addr(cg, BPF_REG_2, byte);
-  emit(cg, MOV64_IMM(BPF_REG_3, 1));
-  emit(cg, CALL(BPF_FUNC_seq_write));
-  label_here(cg, skip);
+bool cg_probe_uses_field(const Probe *p, const char *name) { return probe_uses_field(p, name); }
+
+bool cg_probe_uses_stack(const Probe *p) {
+  return uses_real_ctx(p->pred) || uses_real_ctx(p->body);
 }
 
 static int cg_target(Compiled *c, Target *t) {
@@ -1537,25 +1475,16 @@ static int cg_target(Compiled *c, Target *t) {
   cg->stack = 8; /* ctx save slot */
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
   cg->ctx_off = CTX_OFF;
-  int iter_skip = t->type == PT_ITER ? iter_prologue(cg, t) : -1;
-  if (c->filter_pid && t->type != PT_BEGIN && t->type != PT_END && t->type != PT_INTERVAL &&
-      t->type != PT_ITER) {
+  if (c->filter_pid && !(t->caps & PROBE_CAP_ANY_PROCESS)) {
     /* -p PID: probes ignore other processes; BEGIN/END and interval
      * timers run in no particular process, so they are not filtered */
     emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
     emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_imm(cg, BPF_JNE, BPF_REG_0, c->filter_pid, cg->exit_label);
+    if (t->prov->prologue)
+      load_ctx(cg, BPF_REG_1); /* the call clobbered it; prologues start from ctx in r1 */
   }
-  if (t->raw_syscall && probe_uses_field(t->probe, NULL)) {
-    if (uses_real_ctx(t->probe->pred) || uses_real_ctx(t->probe->body)) {
-      /* the prologue points CTX_OFF at a rebuilt record: keep the
-       * real context for bpf_get_stackid */
-      cg->ctx_off = slot(cg, 8, t->probe->loc);
-      emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, CTX_OFF));
-      emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, cg->ctx_off));
-    }
-    syscall_record_prologue(cg, t);
-  }
+  int prologue = t->prov->prologue ? t->prov->prologue(cg, t) : -1;
   declare_vars(cg, t->probe->pred);
   declare_vars(cg, t->probe->body);
   if (t->probe->pred) {
@@ -1564,8 +1493,8 @@ static int cg_target(Compiled *c, Target *t) {
   }
   cg_block(cg, t->probe->body);
   label_here(cg, cg->exit_label);
-  if (iter_skip >= 0)
-    iter_epilogue(cg, iter_skip);
+  if (t->prov->epilogue)
+    t->prov->epilogue(cg, t, prologue);
   emit(cg, MOV64_IMM(BPF_REG_0, 0));
   emit(cg, EXIT_INSN());
   emit_subs(cg);

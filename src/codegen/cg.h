@@ -83,7 +83,9 @@ int size_code(int size);
 int build_key(Cg *cg, Node *mapnode);
 void map_lookup(Cg *cg, const MapInfo *m, int koff);
 void map_update(Cg *cg, const MapInfo *m, int koff, int voff);
-void cg_user_arg(Cg *cg, Node *e, int i);
+/* argN, args.NAME, retval, func where the target's provider says
+ * (ArgRef: providers/provider.h). */
+void cg_arg(Cg *cg, Node *e, int ref, int i);
 void cg_object_addr(Cg *cg, Node *e);
 bool object_user(const Node *e);
 void cg_str_compare(Cg *cg, Node *a, Node *b, int limit);
@@ -100,5 +102,13 @@ int target_index(Cg *cg, const Target *t);
 MapInfo *add_internal_map(Compiled *c, const char *name, int val_size);
 int64_t posparam_int(Cg *cg, Node *e);
 int var_slot(Cg *cg, VarInfo *v);
+
+/* For providers' prologues: the context pointer := reg; keep the real
+ * context for stack walks before pointing it at a rebuilt record (leaves
+ * it in r1); what the probe reads. */
+void cg_set_ctx(Cg *cg, int reg);
+void cg_keep_real_ctx(Cg *cg, Loc loc);
+bool cg_probe_uses_field(const Probe *p, const char *name); /* args.NAME (NULL: any) */
+bool cg_probe_uses_stack(const Probe *p);
 
 #endif

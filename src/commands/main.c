@@ -1,7 +1,6 @@
 /* main.c - the command line: bpftrace's flags, then the pipeline
  * parse -> sema -> cg -> load -> run. */
 #include "etrace.h"
-#include "providers/prov.h"
 #include "commands/tools.h"
 #include "record/record.h"
 #include "commands/flamegraph.h"

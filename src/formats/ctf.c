@@ -14,6 +14,8 @@
  *    last one written is clamped and counted; packet begin/end come from
  *    the first/last event (§4.3);
  *  - a final packet per CPU carries the final discarded count (§4.2).
+ * With a sink (CtfOptions.sink, e.g. a relay daemon) the same packets go
+ * to the sink instead of stream files, or to both (CtfOptions.tee).
  */
 #include "formats/ctf.h"
 #include "etrace.h"
@@ -82,6 +84,11 @@ struct CtfWriter {
   size_t cap;               /* packet buffer size */
   unsigned char *scratch;   /* one event, while it is moved back */
   uint64_t start_ns;
+  const CtfSink *sink;      /* NULL: stream files only */
+  bool files;               /* stream files in dir (no sink, or tee) */
+  uint64_t last_flush_ns;   /* the previous ctf_flush() */
+  int trig_first, trig_last;  /* classes counted as triggers */
+  uint64_t triggered;
   CtfStats st;
 };
 
@@ -357,6 +364,9 @@ static int make_dir(const char *dir, char *err, size_t errlen) {
   return 0;
 }
 
+static bool write_packet(CtfWriter *w, Stream *s, unsigned char *buf, size_t len,
+                         uint64_t ts_begin, uint64_t ts_end, uint64_t discarded);
+
 CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
                     const CtfOptions *opt, char *err, size_t errlen) {
   size_t cap = opt->packet_size ? opt->packet_size : 1u << 20;
@@ -374,7 +384,7 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
     return NULL;
   }
   cap += CTF_PACKET_HEADER_SIZE + maxev;
-  if (make_dir(dir, err, errlen) < 0)
+  if ((!opt->sink || opt->tee) && make_dir(dir, err, errlen) < 0)
     return NULL;
 
   CtfWriter *w = calloc(1, sizeof *w);
@@ -385,6 +395,9 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
   w->cap = cap;
   w->scratch = malloc(maxev);
   w->start_ns = opt->start_ns ? opt->start_ns : clock_ns(CLOCK_MONOTONIC);
+  w->last_flush_ns = w->start_ns;
+  w->sink = opt->sink;
+  w->files = !opt->sink || opt->tee;
   if (getrandom(w->uuid, sizeof w->uuid, 0) != sizeof w->uuid) {
     uint64_t a = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32), b = clock_ns(CLOCK_MONOTONIC);
     memcpy(w->uuid, &a, 8);
@@ -400,8 +413,12 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
   }
   Buf meta = {0};
   build_metadata(&meta, w, &o);
-  if (write_metadata(dir, &meta) < 0) {
-    snprintf(err, errlen, "cannot write %s/metadata: %s", dir, strerror(errno));
+  bool file_err = w->files && write_metadata(dir, &meta) < 0;
+  if (file_err || (w->sink && w->sink->open(w->sink->ctx, ncpus, meta.data, meta.len) < 0)) {
+    if (file_err)
+      snprintf(err, errlen, "cannot write %s/metadata: %s", dir, strerror(errno));
+    else
+      snprintf(err, errlen, "cannot send the trace's metadata");
     buf_free(&meta);
     free(w->scratch);
     free(w->dir);
@@ -415,9 +432,9 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
     Stream *s = &w->s[i];
     char path[4096];
     snprintf(path, sizeof path, "%s/channel0_%d", dir, i);
-    s->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    s->fd = !w->files ? -1 : open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
     s->buf = malloc(cap);
-    if (s->fd < 0 || !s->buf) {
+    if ((w->files && s->fd < 0) || !s->buf) {
       snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
       for (int j = 0; j <= i; j++) {
         if (w->s[j].fd >= 0)
@@ -435,6 +452,11 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
     s->last_end = w->start_ns;
     s->ts_last = w->start_ns;
   }
+  if (w->sink) /* live viewers wait on a stream until it has a packet */
+    for (int i = 0; i < ncpus; i++) {
+      unsigned char hdr[CTF_PACKET_HEADER_SIZE];
+      write_packet(w, &w->s[i], hdr, sizeof hdr, w->start_ns, w->start_ns, 0);
+    }
   return w;
 }
 
@@ -446,6 +468,7 @@ static uint64_t discarded(const Stream *s) { return s->kdiscarded + s->wdiscarde
  * Returns false when it could not be written. */
 static bool write_packet(CtfWriter *w, Stream *s, unsigned char *buf, size_t len,
                          uint64_t ts_begin, uint64_t ts_end, uint64_t discarded) {
+  uint64_t events = buf == s->buf ? s->pkt_events : 0;
   put32(buf + PK_MAGIC, CTF_MAGIC);
   memcpy(buf + PK_UUID, w->uuid, 16);
   put32(buf + PK_STREAM_ID, 0);
@@ -457,7 +480,22 @@ static bool write_packet(CtfWriter *w, Stream *s, unsigned char *buf, size_t len
   put64(buf + PK_SEQ, s->seq++);
   put64(buf + PK_DISCARDED, discarded);
   put32(buf + PK_CPU, s->cpu);
-  ssize_t n = write(s->fd, buf, len);
+  ssize_t n = (ssize_t)len;
+  if (w->sink && !w->st.sink_failed) {
+    CtfPacketInfo pi = {.cpu = s->cpu, .ts_begin = ts_begin, .ts_end = ts_end,
+                        .content_bits = (uint64_t)len * 8, .size_bits = (uint64_t)len * 8,
+                        .seq = s->seq - 1, .discarded = discarded, .events = events};
+    if (w->sink->packet(w->sink->ctx, buf, len, &pi) < 0) {
+      if (w->files)
+        w->st.sink_failed = true;   /* leave it; the files go on */
+      else
+        n = -1;
+    }
+  }
+  if (w->st.sink_failed)
+    w->st.undelivered += events;
+  if (w->files)
+    n = write(s->fd, buf, len);
   s->last_end = ts_end;
   if (n == (ssize_t)len) {
     s->file_size += len;
@@ -472,7 +510,7 @@ static bool write_packet(CtfWriter *w, Stream *s, unsigned char *buf, size_t len
    * events count as discarded in the next packet written. */
   w->st.write_errno = n < 0 ? errno : ENOSPC;
   w->st.packets_lost++;
-  if (n > 0 && ftruncate(s->fd, s->file_size) < 0)
+  if (n > 0 && w->files && ftruncate(s->fd, s->file_size) < 0)
     w->st.write_errno = errno;
   return false;
 }
@@ -562,6 +600,28 @@ static void reorder(CtfWriter *w, Stream *s, size_t n, uint64_t ts) {
   w->st.reordered++;
 }
 
+void ctf_set_trigger(CtfWriter *w, int first, int last) {
+  w->trig_first = first;
+  w->trig_last = last;
+}
+
+uint64_t ctf_triggered(const CtfWriter *w) { return w->triggered; }
+
+void ctf_packet_set_discarded(unsigned char *pkt, uint64_t discarded) {
+  put64(pkt + PK_DISCARDED, discarded);
+}
+
+void ctf_packet_empty_like(unsigned char out[CTF_PACKET_HEADER_SIZE], const unsigned char *pkt,
+                           uint64_t ts, uint64_t seq, uint64_t discarded) {
+  memcpy(out, pkt, CTF_PACKET_HEADER_SIZE);
+  put64(out + PK_TS_BEGIN, ts);
+  put64(out + PK_TS_END, ts);
+  put64(out + PK_CONTENT, CTF_PACKET_HEADER_SIZE * 8);
+  put64(out + PK_SIZE, CTF_PACKET_HEADER_SIZE * 8);
+  put64(out + PK_SEQ, seq);
+  put64(out + PK_DISCARDED, discarded);
+}
+
 void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size) {
   const unsigned char *p = rec;
   if ((unsigned)cpu >= (unsigned)w->ncpus || size < CTF_EVENT_HEADER_SIZE) {
@@ -576,6 +636,8 @@ void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size) {
   }
   const CtfClass *c = &w->classes[id];
   Stream *s = &w->s[cpu];
+  if (id >= w->trig_first && id < w->trig_last)
+    w->triggered++;
   if (s->len + c->max_size > w->cap)
     close_packet(w, s);
   unsigned char *d = s->buf + s->len;
@@ -628,9 +690,32 @@ void ctf_set_discarded(CtfWriter *w, int cpu, uint64_t total) {
     w->s[cpu].kdiscarded = total;
 }
 
-int ctf_flush(CtfWriter *w) {
-  for (int i = 0; i < w->ncpus; i++)
-    close_packet(w, &w->s[i]);
+/* A sink's idle stream: no event before ts (see ctf_flush_at).  An event
+ * older than that arriving later is clamped to ts (and counted). */
+static void mark_idle(CtfWriter *w, Stream *s, uint64_t ts) {
+  if (ts <= s->last_end || ts < s->ts_last)
+    return;
+  if (w->sink->idle(w->sink->ctx, s->cpu, ts) < 0)
+    return;
+  s->last_end = ts;
+  s->ts_last = ts;
+}
+
+bool ctf_sink_failed(const CtfWriter *w) { return w->st.sink_failed; }
+
+int ctf_flush(CtfWriter *w) { return ctf_flush_at(w, w->last_flush_ns); }
+
+int ctf_flush_at(CtfWriter *w, uint64_t quiet) {
+  w->last_flush_ns = clock_ns(CLOCK_MONOTONIC);
+  for (int i = 0; i < w->ncpus; i++) {
+    Stream *s = &w->s[i];
+    /* distinct per stream: live viewers warn about streams whose next
+     * messages tie */
+    if (!s->pkt_events && w->sink && w->sink->idle && !w->st.sink_failed &&
+        quiet > (uint64_t)s->cpu)
+      mark_idle(w, s, quiet - s->cpu);
+    close_packet(w, s);
+  }
   return w->st.write_errno ? -1 : 0;
 }
 
@@ -645,9 +730,10 @@ int ctf_close(CtfWriter *w, uint64_t stop_ns, CtfStats *st) {
         write_empty(w, s, begin, begin, 0);
       write_empty(w, s, begin, stop_ns > begin ? stop_ns : begin, discarded(s));
     }
-    if (fsync(s->fd) < 0 && errno != EINVAL)
+    if (s->fd >= 0 && fsync(s->fd) < 0 && errno != EINVAL)
       rc = -1;
-    close(s->fd);
+    if (s->fd >= 0)
+      close(s->fd);
     free(s->buf);
   }
   if (w->st.write_errno)

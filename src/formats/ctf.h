@@ -72,6 +72,29 @@ int ctf_layout(CtfClass *c);
 /* Byte offset of fixed field i inside the event (after ctf_layout). */
 int ctf_field_offset(const CtfClass *c, int i);
 
+/* Where finished packets go when not to stream files in a directory: the
+ * writer hands each packet, whole, with the fields of its packet index
+ * (a relay daemon's live viewers seek with them). */
+typedef struct CtfPacketInfo {
+  int cpu;                  /* the stream (stream_instance_id) */
+  uint64_t ts_begin, ts_end;
+  uint64_t content_bits, size_bits;
+  uint64_t seq;             /* packet_seq_num */
+  uint64_t discarded;       /* events_discarded, cumulative */
+  uint64_t events;          /* events in the packet */
+} CtfPacketInfo;
+
+typedef struct CtfSink {
+  void *ctx;
+  /* Once, before any packet: nstreams streams and the metadata text.
+   * 0, or -1 when the sink cannot take the trace. */
+  int (*open)(void *ctx, int nstreams, const char *metadata, size_t len);
+  /* One whole packet: 0, or -1 with errno (the packet is lost). */
+  int (*packet)(void *ctx, const void *buf, size_t len, const CtfPacketInfo *pi);
+  /* Stream `cpu` has no event before ts (a live beacon); may be NULL. */
+  int (*idle)(void *ctx, int cpu, uint64_t ts);
+} CtfSink;
+
 typedef struct CtfOptions {
   const char *trace_name;   /* env trace_name (default: the directory name) */
   const char *command;      /* env command, when a -c command is traced */
@@ -79,15 +102,36 @@ typedef struct CtfOptions {
   uint64_t start_ns;        /* CLOCK_MONOTONIC when recording starts */
   bool lttng_kernel;        /* env of an LTTng kernel trace (docs/ctf.md §3.3):
                                domain "kernel", tracer lttng-modules 2.13 */
+  const CtfSink *sink;      /* NULL: stream files in the directory; else the
+                               sink takes the metadata and the packets, each
+                               stream starts with an empty packet, and
+                               ctf_flush() sends beacons for idle streams */
+  bool tee;                 /* with sink: the stream files in the directory
+                               too; a sink that fails is then left (its
+                               events counted as undelivered) and the files
+                               go on */
 } CtfOptions;
 
 typedef struct CtfWriter CtfWriter;
 
 /* Create DIR (which must not exist, or be empty), write the metadata for
  * `classes` (ids are their indexes), open one stream file per CPU.
+ * With opt->sink, DIR only names the trace: nothing is written locally.
  * Returns NULL with a message in err. */
 CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
                     const CtfOptions *opt, char *err, size_t errlen);
+
+/* Count the events of classes [first, last) as they are appended: a
+ * snapshot trigger (ctf_triggered() returns the count so far). */
+void ctf_set_trigger(CtfWriter *w, int first, int last);
+uint64_t ctf_triggered(const CtfWriter *w);
+
+/* Packets handed to a sink, rewritten (snapshots): set the cumulative
+ * events_discarded of pkt; build an empty packet of the same trace and
+ * stream covering [ts, ts]. */
+void ctf_packet_set_discarded(unsigned char *pkt, uint64_t discarded);
+void ctf_packet_empty_like(unsigned char out[CTF_PACKET_HEADER_SIZE], const unsigned char *pkt,
+                           uint64_t ts, uint64_t seq, uint64_t discarded);
 
 /* Append one record (see above) produced on `cpu`.  The hot path. */
 void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size);
@@ -95,8 +139,16 @@ void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size);
 /* Update the cumulative count of events lost on `cpu` (never decreases). */
 void ctf_set_discarded(CtfWriter *w, int cpu, uint64_t total);
 
-/* Close every open packet that holds events (the periodic flush). */
+/* With tee: the sink has failed (the files go on). */
+bool ctf_sink_failed(const CtfWriter *w);
+
+/* Close every open packet that holds events (the periodic flush).  A
+ * sink's idle streams are announced as having no event before the
+ * previous flush. */
 int ctf_flush(CtfWriter *w);
+/* The same, announcing idle streams up to `quiet`: the caller has handed
+ * over every event older than that. */
+int ctf_flush_at(CtfWriter *w, uint64_t quiet);
 
 /* Close the open packets, write a final packet per CPU carrying the final
  * discarded count (stop_ns: the time recording stopped), fsync, free.
@@ -116,6 +168,8 @@ struct CtfStats {
   uint64_t bad;             /* malformed records skipped */
   uint64_t packets_lost;    /* packets that could not be written */
   int write_errno;          /* the last write error, or 0 */
+  bool sink_failed;         /* tee: the sink failed, the files went on */
+  uint64_t undelivered;     /* tee: events the sink did not take */
 };
 void ctf_stats(const CtfWriter *w, CtfStats *st);
 

@@ -2,6 +2,7 @@
  * No ELF, no skeleton: the instructions come straight from cg.c. */
 #include "etrace.h"
 #include "codegen/insn.h"
+#include "providers/provider.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -59,37 +60,6 @@ static int create_map(const Compiled *c, MapInfo *m) {
   if (fd < 0 && errno == EINVAL)
     fd = bpf_map_create(type, NULL, key_size, val_size, entries, NULL);
   return fd;
-}
-
-static enum bpf_prog_type prog_type(const Target *t) {
-  switch (t->type) {
-  case PT_BEGIN:
-  case PT_END:
-    return BPF_PROG_TYPE_RAW_TRACEPOINT;
-  case PT_TRACEPOINT:
-    return t->raw_syscall ? BPF_PROG_TYPE_RAW_TRACEPOINT : BPF_PROG_TYPE_TRACEPOINT;
-  case PT_INTERVAL:
-  case PT_PROFILE:
-  case PT_SOFTWARE:
-  case PT_HARDWARE:
-  case PT_WATCHPOINT:
-    return BPF_PROG_TYPE_PERF_EVENT;
-  case PT_ITER:
-    return BPF_PROG_TYPE_TRACING;
-  case PT_UPROBE:
-  case PT_URETPROBE:
-  case PT_USDT:
-    return BPF_PROG_TYPE_KPROBE; /* ctx is struct pt_regs */
-  case PT_RAWTP:
-    return t->rt_btf ? BPF_PROG_TYPE_TRACING : BPF_PROG_TYPE_RAW_TRACEPOINT;
-  case PT_KPROBE:
-  case PT_KRETPROBE:
-    return BPF_PROG_TYPE_KPROBE;
-  case PT_FENTRY:
-  case PT_FEXIT:
-    return BPF_PROG_TYPE_TRACING; /* ctx is the arguments as u64s */
-  }
-  return BPF_PROG_TYPE_UNSPEC;
 }
 
 /* Programs with callbacks (for-over-map, len()) must describe every
@@ -166,20 +136,6 @@ static void print_log_tail(const char *log) {
 
 static bool opt_verbose;
 
-/* A rawtracepoint loads as tp_btf: a tracing program whose attach target
- * is the kernel's btf_trace_NAME typedef. */
-static bool rawtp_btf_target(const Target *t, struct bpf_prog_load_opts *opts) {
-  struct btf *b = btf_kernel();
-  if (!b)
-    return false;
-  int id = btf__find_by_name_kind(b, eprintf("btf_trace_%s", t->rt_name), BTF_KIND_TYPEDEF);
-  if (id < 0)
-    return false;
-  opts->expected_attach_type = BPF_TRACE_RAW_TP;
-  opts->attach_btf_id = id;
-  return true;
-}
-
 static int load_target(Compiled *c, Target *t) {
   struct bpf_insn *insns = malloc(sizeof(*insns) * t->ninsns);
   memcpy(insns, t->insns, sizeof(*insns) * t->ninsns);
@@ -195,40 +151,37 @@ static int load_target(Compiled *c, Target *t) {
     opts.func_info_cnt = nfuncs;
     opts.func_info_rec_size = sizeof(*funcs);
   }
-  if (t->type == PT_FENTRY || t->type == PT_FEXIT) { /* the function, by vmlinux BTF id */
-    opts.expected_attach_type = t->type == PT_FENTRY ? BPF_TRACE_FENTRY : BPF_TRACE_FEXIT;
-    opts.attach_btf_id = t->k_btf_id;
-  }
-  if (t->type == PT_ITER) { /* prov_iter.c */
-    opts.expected_attach_type = BPF_TRACE_ITER;
-    opts.attach_btf_id = t->iter_btf_id;
-  }
-  int fd = -1;
-  if (t->type == PT_RAWTP && rawtp_btf_target(t, &opts)) {
-    /* tp_btf first (typed context); raw_tp when the kernel refuses it */
-    t->rt_btf = true;
-    fd = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &opts);
-    if (fd < 0) {
-      if (opt_verbose)
-        fprintf(stderr, "%s: tp_btf refused (%s), using raw_tp\n", t->name, strerror(errno));
-      t->rt_btf = false;
-      opts.expected_attach_type = 0;
-      opts.attach_btf_id = 0;
-    } else if (opt_verbose) {
-      fprintf(stderr, "%s: attached as tp_btf\n", t->name);
+  /* the provider's program specs in order (tp_btf, then raw_tp ...):
+   * the first the kernel takes */
+  ProgSpec spec = {0};
+  int fd = -1, err = 0;
+  for (int a = 0; t->prov->prog_spec(t, a, &spec) == 0; a++) {
+    opts.expected_attach_type = spec.expected_attach_type;
+    opts.attach_btf_id = spec.attach_btf_id;
+    fd = bpf_prog_load(spec.type, NULL, "GPL", insns, t->ninsns, &opts);
+    err = errno;
+    t->load_attempt = a;
+    ProgSpec next;
+    bool more = t->prov->prog_spec(t, a + 1, &next) == 0;
+    if (fd >= 0) {
+      if (opt_verbose && more && spec.label)
+        fprintf(stderr, "%s: attached as %s\n", t->name, spec.label);
+      break;
     }
+    if (!more)
+      break;
+    if (opt_verbose)
+      fprintf(stderr, "%s: %s refused (%s), using %s\n", t->name, spec.label ? spec.label : "?",
+              strerror(err), next.label ? next.label : "?");
   }
-  if (!(t->type == PT_RAWTP && t->rt_btf))
-    fd = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &opts);
   if (fd < 0) {
-    int err = errno;
     char *log = calloc(1, LOG_SIZE);
     LIBBPF_OPTS(bpf_prog_load_opts, lopts, .log_buf = log, .log_size = LOG_SIZE, .log_level = 1,
                 .prog_btf_fd = opts.prog_btf_fd, .func_info = opts.func_info,
                 .func_info_cnt = opts.func_info_cnt, .func_info_rec_size = opts.func_info_rec_size,
                 .expected_attach_type = opts.expected_attach_type,
                 .attach_btf_id = opts.attach_btf_id);
-    int fd2 = bpf_prog_load(prog_type(t), NULL, "GPL", insns, t->ninsns, &lopts);
+    int fd2 = bpf_prog_load(spec.type, NULL, "GPL", insns, t->ninsns, &lopts);
     if (fd2 >= 0)
       close(fd2);
     diag_error(t->probe->loc, "the kernel's verifier rejected probe %s (%s)", t->name,
@@ -268,5 +221,8 @@ int load_program(Compiled *c, const Options *opt) {
   for (int i = 0; i < c->ntargets; i++)
     if (load_target(c, c->targets[i]) < 0)
       return -1;
-  return systp_load(c);
+  for (int i = 0; i < nproviders; i++)
+    if (providers[i]->loaded && providers[i]->loaded(c) < 0)
+      return -1;
+  return 0;
 }

@@ -1,4 +1,4 @@
-/* prov_iter.c - BPF iterators: iter:task, iter:task_file, iter:task_vma ...
+/* iter.c - BPF iterators (it:): iter:task, iter:task_file, iter:task_vma ...
  *
  * An iterator program is BPF_PROG_TYPE_TRACING with expected attach type
  * BPF_TRACE_ITER and the BTF id of the kernel's bpf_iter_NAME function.
@@ -7,11 +7,12 @@
  * other records go through etrace's ring buffer like any probe's, so the
  * output is formatted exactly as elsewhere (and -f json works).  To keep
  * the ring buffer from filling on a long walk, every object also writes
- * one byte to the iterator's seq_file (cg.c) and the fd is read a few
+ * one byte to the iterator's seq_file (the epilogue) and the fd is read a few
  * bytes at a time, draining the ring buffer between reads: a read
  * returns after at most ITER_BATCH objects.
  */
-#include "providers/prov.h"
+#include "codegen/insn.h"
+#include "providers/provider.h"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -23,7 +24,16 @@
 
 #define ITER_BATCH 64 /* objects per read() of the iterator fd */
 
-bool iter_provider(const char *prov) { return !strcmp(prov, "iter") || !strcmp(prov, "it"); }
+extern const Provider provider_iter;
+
+static const char *const aliases[] = {"it", NULL};
+
+typedef struct Iter {
+  char *name;          /* "task" */
+  int btf_id;          /* bpf_iter_NAME */
+  int obj_off;         /* ctx offset of the object pointer (NULL: the end call) */
+  int link;            /* after attach: the link iterators are created from */
+} Iter;
 
 static int btf_id_of(const char *name, int kind) {
   struct btf *b = btf_kernel();
@@ -57,8 +67,9 @@ static int object_offset(int struct_id) {
   return off;
 }
 
-int iter_expand(const char *text, Loc loc, Target *t) {
-  const char *name = strchr(text, ':') + 1;
+static int expand(ProvExpand *x) {
+  const char *name = x->rest ? x->rest : "";
+  Loc loc = x->loc;
   if (strpbrk(name, "*?[")) {
     diag_error(loc, "iter probe type does not support wildcards");
     return -1;
@@ -82,18 +93,22 @@ int iter_expand(const char *text, Loc loc, Target *t) {
                     "the iterators it has)", name);
     return -1;
   }
-  t->type = PT_ITER;
-  t->name = eprintf("iter:%s", name);
-  t->iter_name = estrdup(name);
-  t->iter_btf_id = func;
-  t->iter_obj_off = object_offset(st);
+  Iter *it = ealloc(sizeof *it);
+  it->name = estrdup(name);
+  it->btf_id = func;
+  it->obj_off = object_offset(st);
+  it->link = -1;
+  /* iterators run in the reading process, etrace: -p does not filter them */
+  prov_add_target(x, &provider_iter, eprintf("iter:%s", name), "iter", PROBE_CAP_ITER | PROBE_CAP_ANY_PROCESS, it);
   return 0;
 }
 
-int iter_check_mix(const Compiled *c) {
+/* An iter probe may only share the program with BEGIN and END, and there
+ * may be one. */
+static int check_program(const Compiled *c) {
   const Target *iter = NULL;
   for (int i = 0; i < c->ntargets; i++)
-    if (c->targets[i]->type == PT_ITER) {
+    if (c->targets[i]->prov == &provider_iter) {
       if (iter) {
         diag_error(c->targets[i]->probe->loc,
                    "only one iter probe is allowed in a program (%s is already one)", iter->name);
@@ -105,7 +120,7 @@ int iter_check_mix(const Compiled *c) {
     return 0;
   for (int i = 0; i < c->ntargets; i++) {
     const Target *t = c->targets[i];
-    if (t->type != PT_ITER && t->type != PT_BEGIN && t->type != PT_END) {
+    if (t->prov != &provider_iter && !(t->caps & PROBE_CAP_IN_ETRACE)) {
       diag_error(t->probe->loc,
                  "an iter probe cannot be mixed with other probes (only BEGIN and END): %s", t->name);
       return -1;
@@ -114,14 +129,56 @@ int iter_check_mix(const Compiled *c) {
   return 0;
 }
 
-Type *iter_ctx_type(const Target *t) {
-  if (t->type != PT_ITER)
-    return NULL;
+/* ctx: struct bpf_iter__NAME * */
+static bool type_builtin(Sema *sema, Target *t, Node *e, Type **out) {
+  if (strcmp(e->name, "ctx"))
+    return false;
+  const Iter *it = t->data;
   const char *why;
-  return btf_parse_type(eprintf("struct bpf_iter__%s *", t->iter_name), false, &why);
+  *out = btf_parse_type(eprintf("struct bpf_iter__%s *", it->name), false, &why);
+  if (!*out)
+    serr(sema, e->loc, "cannot type ctx of %s: %s", t->name, why);
+  return true;
 }
 
-int prov_attach_iter(int prog_fd, int pid) {
+/* The kernel calls the program once more after the last object with the
+ * object pointer NULL: skip that call.  Returns the label the skip jumps
+ * to (past the epilogue). */
+static int prologue(Cg *g, Target *t) {
+  const Iter *it = t->data;
+  int skip = label_new(g);
+  if (it->obj_off >= 0) {
+    emit(g, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, it->obj_off));
+    jmp_imm(g, BPF_JEQ, BPF_REG_0, 0, skip);
+  }
+  return skip;
+}
+
+/* One byte per object into the iterator's seq_file (ctx->meta->seq), so
+ * that a short read() of the iterator fd returns after a few objects and
+ * user space drains the ring buffer before it can fill. */
+static void epilogue(Cg *g, Target *t, int skip) {
+  int byte = slot(g, 8, t->probe->loc);
+  emit(g, ST_IMM(BPF_DW, BPF_REG_10, byte, '\n'));
+  load_ctx(g, BPF_REG_1);
+  emit(g, LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta */
+  emit(g, LDX(BPF_DW, BPF_REG_1, BPF_REG_1, 0)); /* meta->seq */
+  emit_addr(g, BPF_REG_2, byte);
+  emit(g, MOV64_IMM(BPF_REG_3, 1));
+  emit(g, CALL(BPF_FUNC_seq_write));
+  label_here(g, skip);
+}
+
+static int prog_spec(Target *t, int attempt, ProgSpec *out) {
+  const Iter *it = t->data;
+  if (attempt > 0)
+    return -1;
+  *out = (ProgSpec){.type = BPF_PROG_TYPE_TRACING, .expected_attach_type = BPF_TRACE_ITER,
+                    .attach_btf_id = it->btf_id};
+  return 0;
+}
+
+static int attach_iter(int prog_fd, int pid) {
   /* -p PID: the task iterators visit that process only (as bpftrace) */
   union bpf_iter_link_info info = {.task.pid = pid > 0 ? pid : 0};
   LIBBPF_OPTS(bpf_link_create_opts, opts, .iter_info = &info, .iter_info_len = sizeof info);
@@ -129,19 +186,37 @@ int prov_attach_iter(int prog_fd, int pid) {
   return link < 0 ? -errno : link;
 }
 
-int prov_iter_run(int link, void (*drain)(void), const bool *stop) {
+static int attach(Target *t, const AttachEnv *env) {
+  Iter *it = t->data;
+  int fd = attach_iter(t->prog_fd, env->pid);
+  if (fd < 0) {
+    /* bpf_map_elem, sockmap, cgroup ... walk a map or cgroup given by fd */
+    diag_error(t->probe->loc, "cannot attach probe %s: %s%s", t->name, strerror(-fd),
+               fd == -EBADF ? " (this iterator walks a map or cgroup that etrace cannot "
+                              "name yet)" : "");
+    return -1;
+  }
+  it->link = fd;
+  attach_keep(env, fd);
+  return 0;
+}
+
+/* Create an iterator from link and read it to the end; between reads
+ * drain the ring buffer, and stop early once *env->stop is true.  0 or
+ * -errno. */
+static int iter_read(int link, const RunEnv *env) {
   int fd = bpf_iter_create(link);
   if (fd < 0)
     return -errno;
   char buf[ITER_BATCH];
   int err = 0;
-  while (!*stop) {
+  while (!*env->stop) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
       continue; /* the kernel pauses a walk after a million objects */
     if (n < 0)
       err = -errno;
-    drain();
+    env->drain(env->arg);
     if (n <= 0)
       break;
   }
@@ -149,12 +224,27 @@ int prov_iter_run(int link, void (*drain)(void), const bool *stop) {
   return err;
 }
 
+/* The program's work: read the iterator, then the program ends. */
+static int run(Target *t, RunPhase phase, const RunEnv *env) {
+  if (phase != RUN_MAIN)
+    return 0;
+  const Iter *it = t->data;
+  int err = iter_read(it->link, env);
+  if (err < 0) {
+    diag_fatal("reading iterator %s failed: %s", t->name, strerror(-err));
+    return -1;
+  }
+  return 1;
+}
+
 /* ------------------------------------------------------------ listing */
 
-void prov_iter_list(const char *glob, void (*add)(void *arg, char *name), void *arg) {
+/* `-l 'iter:GLOB'` (and globs naming no provider): every iterator of the kernel. */
+static int list(const ListQuery *q) {
+  const char *glob = q->prefix ? eprintf("iter:%s", q->rest) : q->glob;
   struct btf *b = btf_kernel();
   if (!b)
-    return;
+    return 0;
   int cnt = btf__type_cnt(b);
   for (int id = 1; id < cnt; id++) {
     const struct btf_type *t = btf__type_by_id(b, id);
@@ -165,8 +255,9 @@ void prov_iter_list(const char *glob, void (*add)(void *arg, char *name), void *
       continue;
     char *full = eprintf("iter:%s", nm + 10);
     if (!glob || fnmatch(glob, full, 0) == 0)
-      add(arg, full);
+      q->add(q->arg, full);
   }
+  return 0;
 }
 
 /* A member type as C spells it: "struct task_struct *", "u32". */
@@ -188,7 +279,9 @@ static char *type_text(struct btf *b, int id) {
   }
 }
 
-void prov_iter_print_fields(FILE *f, const char *name) {
+/* `-lv`: the ctx fields of iter:NAME, one "    TYPE NAME" line each. */
+static void list_verbose(FILE *f, const char *full) {
+  const char *name = full + strlen("iter:");
   struct btf *b = btf_kernel();
   int st = btf_id_of(eprintf("bpf_iter__%s", name), BTF_KIND_STRUCT);
   if (st < 0)
@@ -210,3 +303,18 @@ void prov_iter_print_fields(FILE *f, const char *name) {
     fprintf(f, "    %s %s\n", type_text(b, tid), mn ? mn : "");
   }
 }
+
+const Provider provider_iter = {
+    .name = "iter",
+    .aliases = aliases,
+    .expand = expand,
+    .check_program = check_program,
+    .type_builtin = type_builtin,
+    .prologue = prologue,
+    .epilogue = epilogue,
+    .prog_spec = prog_spec,
+    .attach = attach,
+    .run = run,
+    .list = list,
+    .list_verbose = list_verbose,
+};

@@ -1,4 +1,4 @@
-/* prov_kprobe.c - kernel-function probes: kprobe, kretprobe, fentry, fexit.
+/* kprobe.c - kernel-function probes: kprobe, kretprobe, fentry, fexit.
  *
  * Expansion turns "kprobe:FUNC[+OFF]" / "fentry:[vmlinux:]FUNC" (and the
  * short and old names k, kr, f, fr, kfunc, kretfunc) into one site per
@@ -18,9 +18,14 @@
  * function's name, config2 = the offset, the retprobe bit in config),
  * owned by a BPF link; fentry/fexit programs are BPF_PROG_TYPE_TRACING
  * loaded against the function's BTF id and attached with a BPF link.
+ *
+ * What a program may use follows the probe as written (retval in
+ * kretprobe and fexit, args.NAME in fentry and fexit); the hook chosen
+ * only decides where the values are read from.
  */
 #define _GNU_SOURCE
-#include "providers/prov.h"
+#include "providers/attach.h"
+#include "providers/provider.h"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -36,18 +41,35 @@
 
 #include "codegen/insn.h"
 
+extern const Provider provider_kprobe;
+
+typedef enum { K_KPROBE, K_KRETPROBE, K_FENTRY, K_FEXIT } KKind;
+
+/* One kprobe / kretprobe / fentry / fexit site: a target's data. */
+typedef struct KSite {
+  KKind type;            /* the hook chosen */
+  KKind written;         /* the probe type as written */
+  char *name;            /* canonical: "kprobe:vfs_read", "fentry:vmlinux:vfs_read" */
+  char *func;
+  uint64_t offset;       /* kprobe:FUNC+OFFSET */
+  int btf_id;            /* the function's BTF id, or -1 */
+  TpFormat *args;        /* its parameters, fields at 8 * i (NULL without BTF) */
+  TpField *ret;          /* its return value, at 8 * nargs (NULL without BTF) */
+  int func_index;        /* func in Compiled.probe_names */
+} KSite;
+
 /* ------------------------------------------------------------ names */
 
 static const struct {
   const char *name;
-  ProbeType type;
+  KKind type;
 } knames[] = {
-    {"kprobe", PT_KPROBE}, {"k", PT_KPROBE},   {"kretprobe", PT_KRETPROBE}, {"kr", PT_KRETPROBE},
-    {"fentry", PT_FENTRY}, {"f", PT_FENTRY},   {"kfunc", PT_FENTRY},        {"fexit", PT_FEXIT},
-    {"fr", PT_FEXIT},      {"kretfunc", PT_FEXIT},
+    {"kprobe", K_KPROBE}, {"k", K_KPROBE},   {"kretprobe", K_KRETPROBE}, {"kr", K_KRETPROBE},
+    {"fentry", K_FENTRY}, {"f", K_FENTRY},   {"kfunc", K_FENTRY},        {"fexit", K_FEXIT},
+    {"fr", K_FEXIT},      {"kretfunc", K_FEXIT},
 };
 
-static bool kernel_provider(const char *prov, ProbeType *type) {
+static bool kernel_provider(const char *prov, KKind *type) {
   for (size_t i = 0; i < sizeof knames / sizeof knames[0]; i++)
     if (!strcmp(prov, knames[i].name)) {
       *type = knames[i].type;
@@ -56,23 +78,18 @@ static bool kernel_provider(const char *prov, ProbeType *type) {
   return false;
 }
 
-bool kprobe_provider(const char *name) {
-  ProbeType t;
-  return kernel_provider(name, &t);
-}
-
-const char *kprobe_kind_name(ProbeType t) {
+static const char *kprobe_kind_name(KKind t) {
   switch (t) {
-  case PT_KPROBE: return "kprobe";
-  case PT_KRETPROBE: return "kretprobe";
-  case PT_FENTRY: return "fentry";
-  case PT_FEXIT: return "fexit";
+  case K_KPROBE: return "kprobe";
+  case K_KRETPROBE: return "kretprobe";
+  case K_FENTRY: return "fentry";
+  case K_FEXIT: return "fexit";
   default: return "?";
   }
 }
 
-static bool is_exit(ProbeType t) { return t == PT_KRETPROBE || t == PT_FEXIT; }
-static bool is_btf_kind(ProbeType t) { return t == PT_FENTRY || t == PT_FEXIT; }
+static bool is_exit(KKind t) { return t == K_KRETPROBE || t == K_FEXIT; }
+static bool is_btf_kind(KKind t) { return t == K_FENTRY || t == K_FEXIT; }
 static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
 
 /* ------------------------------------------------------------ vmlinux BTF */
@@ -374,7 +391,9 @@ static bool tp_exists(const char *tp) {
 
 /* The closest tracepoint to FUNC ("syscalls:sys_exit_read" for a return
  * probe of vfs_read), or NULL: only tracepoints this kernel has. */
-const char *kprobe_tracepoint_hint(const char *func, bool ret) {
+/* The tracepoint closest to kernel function func ("syscalls:sys_enter_read"
+ * for vfs_read; sys_exit_ for a return probe), if this kernel has it. */
+static const char *kprobe_tracepoint_hint(const char *func, bool ret) {
   const char *tp = NULL;
   for (size_t i = 0; i < sizeof tp_hints / sizeof tp_hints[0] && !tp; i++)
     if (!strcmp(func, tp_hints[i][0]))
@@ -394,16 +413,16 @@ const char *kprobe_tracepoint_hint(const char *func, bool ret) {
 
 /* ------------------------------------------------------------ expansion */
 
-static ProbeType entry_kind(ProbeType t, bool fentry) {
+static KKind entry_kind(KKind t, bool fentry) {
   if (fentry)
-    return is_exit(t) ? PT_FEXIT : PT_FENTRY;
-  return is_exit(t) ? PT_KRETPROBE : PT_KPROBE;
+    return is_exit(t) ? K_FEXIT : K_FENTRY;
+  return is_exit(t) ? K_KRETPROBE : K_KPROBE;
 }
 
 /* Pick the hook for an attach point written as `written` on function
  * `func` (first of a glob).  Returns the hook, or -1 after the located
  * error naming the missing kernel features. */
-static int choose_hook(ProbeType written, const char *name, const char *func, bool single,
+static int choose_hook(KKind written, const char *name, const char *func, bool single,
                        bool offset, Loc loc, const Options *opt) {
   if (opt->dry_run)
     return written;
@@ -458,10 +477,15 @@ static KSite *new_site(KSite **sites, int *n) {
   return s;
 }
 
-int kprobe_expand(const char *text, Loc loc, const Options *opt, KSite **out) {
+/* Expand an attach point (globs too) and choose each site's hook
+ * (fentry/fexit first for f:/fr:, kprobes for k:/kr:, the other as the
+ * fallback; with opt->dry_run, the hook as written).  Returns the number
+ * of sites in *out, or -1 after a located error (which names the missing
+ * kernel feature and the closest tracepoint). */
+static int kprobe_expand(const char *text, Loc loc, const Options *opt, KSite **out) {
   const char *colon = strchr(text, ':');
   char *prov = estrndup(text, colon - text);
-  ProbeType written;
+  KKind written;
   if (!kernel_provider(prov, &written)) {
     diag_error(loc, "unknown probe type '%s'", prov);
     return -1;
@@ -486,7 +510,7 @@ int kprobe_expand(const char *text, Loc loc, const Options *opt, KSite **out) {
     char *end;
     *plus = 0;
     offset = strtoull(plus + 1, &end, 0);
-    if (written != PT_KPROBE || *end || end == plus + 1 || has_glob(spec)) {
+    if (written != K_KPROBE || *end || end == plus + 1 || has_glob(spec)) {
       diag_error(loc, "invalid probe '%s': only kprobes on one function take an offset "
                       "(kprobe:FUNC+OFFSET)", text);
       return -1;
@@ -549,7 +573,7 @@ int kprobe_expand(const char *text, Loc loc, const Options *opt, KSite **out) {
 
 /* ------------------------------------------------------------ attach */
 
-int prov_attach_kprobe(int prog_fd, const char *func, uint64_t offset, bool retprobe) {
+static int attach_kprobe(int prog_fd, const char *func, uint64_t offset, bool retprobe) {
   int type = kprobe_pmu_type(), bit = kprobe_retprobe_bit();
   if (type < 0 || (retprobe && bit < 0))
     return -ENOSYS;
@@ -571,7 +595,7 @@ int prov_attach_kprobe(int prog_fd, const char *func, uint64_t offset, bool retp
   return prov_attach_perf_fd(prog_fd, fd);
 }
 
-int prov_attach_fentry(int prog_fd, bool fexit) {
+static int attach_fentry(int prog_fd, bool fexit) {
   int fd = bpf_link_create(prog_fd, 0, fexit ? BPF_TRACE_FEXIT : BPF_TRACE_FENTRY, NULL);
   if (fd < 0 && errno == EINVAL) /* kernels before 5.8 */
     fd = bpf_raw_tracepoint_open(NULL, prog_fd);
@@ -580,10 +604,11 @@ int prov_attach_fentry(int prog_fd, bool fexit) {
 
 /* ------------------------------------------------------------ listing */
 
-int prov_kprobe_list(const char *glob, void (*add)(void *arg, char *name), void *arg) {
+static int list(const ListQuery *q) {
+  const char *glob = q->glob;
   const char *colon = strchr(glob, ':');
-  ProbeType type;
-  if (!colon || !kernel_provider(estrndup(glob, colon - glob), &type))
+  KKind type;
+  if (!q->prefix || !colon || !kernel_provider(estrndup(glob, colon - glob), &type))
     return 0;
   const char *spec = colon + 1;
   if (!strncmp(spec, "vmlinux:", 8))
@@ -593,14 +618,14 @@ int prov_kprobe_list(const char *glob, void (*add)(void *arg, char *name), void 
   char **names;
   int n = match_funcs(spec, is_btf_kind(type), &names);
   for (int i = 0; i < n; i++)
-    add(arg, is_btf_kind(type) ? eprintf("%s:vmlinux:%s", kprobe_kind_name(type), names[i])
-                               : eprintf("%s:%s", kprobe_kind_name(type), names[i]));
-  return 1;
+    q->add(q->arg, is_btf_kind(type) ? eprintf("%s:vmlinux:%s", kprobe_kind_name(type), names[i])
+                                     : eprintf("%s:%s", kprobe_kind_name(type), names[i]));
+  return 0;
 }
 
-void prov_kprobe_print_args(FILE *f, const char *name) {
+static void list_verbose(FILE *f, const char *name) {
   const char *colon = strchr(name, ':');
-  ProbeType type;
+  KKind type;
   if (!colon || !kernel_provider(estrndup(name, colon - name), &type) || !is_btf_kind(type))
     return;
   const char *func = strrchr(name, ':') + 1;
@@ -611,6 +636,191 @@ void prov_kprobe_print_args(FILE *f, const char *name) {
   TpFormat *args = btf_args(id, func, &ret);
   for (int i = 0; i < args->nfields; i++)
     fprintf(f, "    %s %s\n", args->fields[i].ctype, args->fields[i].name);
-  if (type == PT_FEXIT)
+  if (type == K_FEXIT)
     fprintf(f, "    %s retval\n", ret->ctype);
 }
+
+/* ------------------------------------------------------------ provider */
+
+static const char *const aliases[] = {"k",     "kretprobe", "kr", "fentry", "f",
+                                      "kfunc", "fexit",     "fr", "kretfunc", NULL};
+
+static int expand(ProvExpand *x) {
+  KSite *sites;
+  int n = kprobe_expand(x->text, x->loc, x->opt, &sites);
+  for (int i = 0; i < n; i++) {
+    KSite *k = &sites[i];
+    bool regs = k->type == K_KPROBE || k->type == K_KRETPROBE;
+    /* what the probe as written allows is refined by type_builtin */
+    prov_add_target(x, &provider_kprobe, k->name, kprobe_kind_name(k->type),
+                    PROBE_CAP_ARGS | PROBE_CAP_ARGN | PROBE_CAP_RETVAL | PROBE_CAP_FUNC |
+                        (regs ? PROBE_CAP_PT_REGS : 0),
+                    k);
+    k->func_index = prov_probe_name(x->c, k->func);
+  }
+  return n < 0 ? -1 : 0;
+}
+
+static Type *type_retval(Sema *sema, const KSite *k, Node *e) {
+  if (!is_exit(k->written)) {
+    serr(sema, e->loc, "the retval builtin is only available in kretprobe and fexit probes, "
+                          "not in %s probes", kprobe_kind_name(k->written));
+    return NULL;
+  }
+  Type *rt = k->written == K_FEXIT && k->ret ? btf_type_of(k->ret->type_id, false) : NULL;
+  if (rt && rt->kind != TY_RECORD && rt->kind != TY_ARRAY && rt->kind != TY_STR)
+    return rt;
+  if (k->written == K_FEXIT && k->ret) {
+    serr(sema, e->loc, "%s returns %s, which retval cannot hold", k->func, k->ret->ctype);
+    return NULL;
+  }
+  return ty_u64;
+}
+
+static Type *type_args(Sema *sema, const KSite *k, Node *e) {
+  if (!is_btf_kind(k->written))
+    serr(sema, e->loc, "the args builtin is not available in %s probes: use arg0..argN, or an "
+                          "fentry probe for the arguments by name", kprobe_kind_name(k->written));
+  else if (!k->args)
+    serr(sema, e->loc, "args needs the BTF prototype of %s, which this kernel does not have",
+               k->func);
+  else if (k->type == K_KRETPROBE)
+    serr(sema, e->loc, "args cannot be read: this kernel cannot run fexit programs and the "
+                          "kretprobe used instead does not see the arguments");
+  else {
+    Type *t = ealloc(sizeof(Type));
+    t->kind = TY_CTX;
+    return t;
+  }
+  return NULL;
+}
+
+static bool type_builtin(Sema *sema, Target *t, Node *e, Type **out) {
+  const KSite *k = t->data;
+  const char *n = e->name;
+  if (!strcmp(n, "func")) {
+    *out = ealloc(sizeof(Type));
+    (*out)->kind = TY_PROBE;
+    (*out)->size = 8;
+  } else if (!strcmp(n, "retval")) {
+    *out = type_retval(sema, k, e);
+  } else if (!strcmp(n, "args")) {
+    *out = type_args(sema, k, e);
+  } else if (!strncmp(n, "arg", 3) && n[3] >= '0' && n[3] <= '9') {
+    *out = ty_u64;
+    if (is_exit(k->written)) {
+      serr(sema, e->loc, "%s is not available in %s probes (the arguments are gone when the "
+                            "function returns)%s", n, kprobe_kind_name(k->written),
+                 is_btf_kind(k->written) ? "; use args.NAME" : "");
+      *out = NULL;
+    }
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/* args.NAME of fentry/fexit: typed from the function's BTF prototype
+ * (pointers to kernel structs can be followed); ctx is u64 args[]. */
+static Type *type_field(Sema *sema, Target *t, Node *e) {
+  const KSite *k = t->data;
+  const TpField *f = NULL;
+  for (int i = 0; k->args && i < k->args->nfields; i++)
+    if (!strcmp(k->args->fields[i].name, e->name))
+      f = &k->args->fields[i];
+  if (!f) {
+    Buf b = {0};
+    for (int i = 0; k->args && i < k->args->nfields; i++)
+      buf_printf(&b, "%s%s", i ? ", " : "", k->args->fields[i].name);
+    serr(sema, e->loc, "kernel function %s has no parameter named '%s' (it has: %s)", k->func,
+               e->name, b.data ? b.data : "none");
+    buf_free(&b);
+    return NULL;
+  }
+  Type *ty = btf_type_of(f->type_id, false);
+  if (!ty || ty->kind == TY_RECORD || ty->kind == TY_ARRAY || ty->kind == TY_STR) {
+    serr(sema, e->loc, "argument '%s' of %s has type '%s', which etrace cannot read", e->name,
+               k->func, f->ctype);
+    return NULL;
+  }
+  if (k->type == K_KPROBE && f->offset >= 6 * 8) {
+    serr(sema, e->loc, "argument '%s' is passed on the stack, which the kprobe used instead "
+                          "of fentry cannot read", e->name);
+    return NULL;
+  }
+  e->field_off = f->offset;
+  return ty;
+}
+
+static void ctx_u64(int off, ArgLoc *out) {
+  *out = (ArgLoc){.a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1, .reg = off}};
+}
+
+static bool arg_loc(const Target *t, ArgRef ref, int i, ArgLoc *out) {
+  const KSite *k = t->data;
+  bool btf = is_btf_kind(k->type); /* fentry/fexit: ctx is u64 args[] */
+  switch (ref) {
+  case ARG_INDEX:
+    if (btf)
+      ctx_u64(8 * i, out);
+    else
+      prov_regs_arg(i, k->type == K_KPROBE, out);
+    return true;
+  case ARG_FIELD: /* i: the offset in u64 args[] */
+    if (btf)
+      ctx_u64(i, out);
+    else /* fentry's args.NAME, served by a kprobe */
+      prov_regs_arg(i / 8, k->type == K_KPROBE, out);
+    return true;
+  case ARG_RETVAL:
+    if (k->type == K_FEXIT) /* after the arguments in fexit's u64 array */
+      ctx_u64(k->ret->offset, out);
+    else
+      prov_regs_retval(out);
+    return true;
+  case ARG_FUNC:
+    *out = (ArgLoc){.is_const = true, .value = k->func_index};
+    return true;
+  }
+  return false;
+}
+
+static int prog_spec(Target *t, int attempt, ProgSpec *out) {
+  const KSite *k = t->data;
+  if (attempt > 0)
+    return -1;
+  if (is_btf_kind(k->type)) /* the function, by vmlinux BTF id; ctx is the arguments as u64s */
+    *out = (ProgSpec){.type = BPF_PROG_TYPE_TRACING,
+                      .expected_attach_type = k->type == K_FENTRY ? BPF_TRACE_FENTRY
+                                                                  : BPF_TRACE_FEXIT,
+                      .attach_btf_id = k->btf_id};
+  else
+    *out = (ProgSpec){.type = BPF_PROG_TYPE_KPROBE};
+  return 0;
+}
+
+static int attach(Target *t, const AttachEnv *env) {
+  const KSite *k = t->data;
+  int fd = is_btf_kind(k->type) ? attach_fentry(t->prog_fd, k->type == K_FEXIT)
+                                : attach_kprobe(t->prog_fd, k->func, k->offset,
+                                                k->type == K_KRETPROBE);
+  if (fd < 0) {
+    prov_attach_error(t, fd);
+    return -1;
+  }
+  attach_keep(env, fd);
+  return 0;
+}
+
+const Provider provider_kprobe = {
+    .name = "kprobe",
+    .aliases = aliases,
+    .expand = expand,
+    .type_builtin = type_builtin,
+    .type_field = type_field,
+    .arg_loc = arg_loc,
+    .prog_spec = prog_spec,
+    .attach = attach,
+    .list = list,
+    .list_verbose = list_verbose,
+};

@@ -1,30 +1,100 @@
-/* prov_perf.c - software, hardware and watchpoint probes.
+/* perf.c - software:EVENT[:COUNT] (s:) and hardware:EVENT[:COUNT] (h:):
+ * a perf event on every CPU, sampling every COUNT events.
  *
- *   software:EVENT[:COUNT]   s:   a software perf event on every CPU
- *   hardware:EVENT[:COUNT]   h:   a hardware (PMU) event on every CPU
- *   watchpoint:ADDR:LEN:MODE w:   a breakpoint-PMU event on an address
- *
- * Event names, aliases and default counts are bpftrace's (prov.c holds
- * the table).  Every event is opened on its own, never in a group: a
- * sampling event behind a leader of another type never fires.
+ * Event names, aliases and default counts are bpftrace's.  Every event is
+ * opened on its own, never in a group: a sampling event behind a leader
+ * of another type never fires.
  */
-#include "providers/prov.h"
+#include "providers/attach.h"
+#include "providers/provider.h"
 
 #include <errno.h>
-#include <linux/hw_breakpoint.h>
+#include <fnmatch.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-bool perf_provider(const char *prov) {
-  static const char *const names[] = {"software", "s", "hardware", "h", "watchpoint", "w"};
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (!strcmp(prov, names[i]))
+extern const Provider provider_perf;
+
+static const char *const aliases[] = {"s", "hardware", "h", NULL};
+
+typedef struct PerfTarget {
+  bool hw;
+  uint32_t type;
+  uint64_t config, period;
+} PerfTarget;
+
+/* ------------------------------------------------- perf event names */
+
+typedef struct PerfName {
+  const char *name, *alias;
+  uint64_t config;
+  uint64_t default_period;
+} PerfName;
+
+/* bpftrace's names, aliases and default sample periods. */
+static const PerfName sw_events[] = {
+  {"alignment-faults", NULL, PERF_COUNT_SW_ALIGNMENT_FAULTS, 1},
+  {"bpf-output", NULL, PERF_COUNT_SW_BPF_OUTPUT, 1},
+  {"context-switches", "cs", PERF_COUNT_SW_CONTEXT_SWITCHES, 1000},
+  {"cpu-clock", "cpu", PERF_COUNT_SW_CPU_CLOCK, 1000000},
+  {"cpu-migrations", NULL, PERF_COUNT_SW_CPU_MIGRATIONS, 1},
+  {"dummy", NULL, PERF_COUNT_SW_DUMMY, 1},
+  {"emulation-faults", NULL, PERF_COUNT_SW_EMULATION_FAULTS, 1},
+  {"major-faults", NULL, PERF_COUNT_SW_PAGE_FAULTS_MAJ, 1},
+  {"minor-faults", NULL, PERF_COUNT_SW_PAGE_FAULTS_MIN, 100},
+  {"page-faults", "faults", PERF_COUNT_SW_PAGE_FAULTS, 100},
+  {"task-clock", NULL, PERF_COUNT_SW_TASK_CLOCK, 1},
+};
+
+static const PerfName hw_events[] = {
+  {"backend-stalls", NULL, PERF_COUNT_HW_STALLED_CYCLES_BACKEND, 1000000},
+  {"branch-instructions", "branches", PERF_COUNT_HW_BRANCH_INSTRUCTIONS, 100000},
+  {"branch-misses", NULL, PERF_COUNT_HW_BRANCH_MISSES, 100000},
+  {"bus-cycles", NULL, PERF_COUNT_HW_BUS_CYCLES, 100000},
+  {"cache-misses", NULL, PERF_COUNT_HW_CACHE_MISSES, 1000000},
+  {"cache-references", NULL, PERF_COUNT_HW_CACHE_REFERENCES, 1000000},
+  {"cpu-cycles", "cycles", PERF_COUNT_HW_CPU_CYCLES, 1000000},
+  {"frontend-stalls", NULL, PERF_COUNT_HW_STALLED_CYCLES_FRONTEND, 1000000},
+  {"instructions", NULL, PERF_COUNT_HW_INSTRUCTIONS, 1000000},
+  {"ref-cycles", NULL, PERF_COUNT_HW_REF_CPU_CYCLES, 1000000},
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "software"/"s" or "hardware"/"h": its table. */
+static const PerfName *perf_table(const char *provider, size_t *n, uint32_t *type) {
+  if (!strcmp(provider, "software") || !strcmp(provider, "s")) {
+    *n = NELEM(sw_events);
+    *type = PERF_TYPE_SOFTWARE;
+    return sw_events;
+  }
+  if (!strcmp(provider, "hardware") || !strcmp(provider, "h")) {
+    *n = NELEM(hw_events);
+    *type = PERF_TYPE_HARDWARE;
+    return hw_events;
+  }
+  *n = 0;
+  return NULL;
+}
+
+static bool perf_event(const char *provider, const char *name, uint32_t *type,
+                     uint64_t *config, uint64_t *default_period) {
+  size_t n;
+  uint32_t t;
+  const PerfName *tab = perf_table(provider, &n, &t);
+  for (size_t i = 0; i < n; i++) {
+    if (!strcmp(name, tab[i].name) || (tab[i].alias && !strcmp(name, tab[i].alias))) {
+      *type = t;
+      *config = tab[i].config;
+      *default_period = tab[i].default_period;
       return true;
+    }
+  }
   return false;
 }
+
 
 /* A decimal or 0x-hex number filling all of s. */
 static bool parse_u64(const char *s, uint64_t *out) {
@@ -39,150 +109,40 @@ static bool parse_u64(const char *s, uint64_t *out) {
   return true;
 }
 
-static int expand_event(const char *prov, const char *rest, Loc loc, Target *t) {
-  bool hw = prov[0] == 'h';
+static int expand(ProvExpand *x) {
+  const char *rest = x->rest ? x->rest : "";
+  bool hw = x->prefix[0] == 'h';
   const char *pname = hw ? "hardware" : "software";
   if (strpbrk(rest, "*?[")) {
-    diag_error(loc, "wildcards are not allowed for %s probes", pname);
+    diag_error(x->loc, "wildcards are not allowed for %s probes", pname);
     return -1;
   }
   const char *colon = strchr(rest, ':');
   char *event = colon ? estrndup(rest, colon - rest) : estrdup(rest);
   if (!*event) {
-    diag_error(loc, "%s probe must have a %s event name", pname, pname);
+    diag_error(x->loc, "%s probe must have a %s event name", pname, pname);
     return -1;
   }
-  uint64_t period;
-  if (!prov_perf_event(pname, event, &t->perf_type, &t->perf_config, &period)) {
-    diag_error(loc, "%s is not a %s probe (etrace -l '%s:*' lists them)", event, pname, pname);
+  PerfTarget *p = ealloc(sizeof *p);
+  p->hw = hw;
+  if (!perf_event(pname, event, &p->type, &p->config, &p->period)) {
+    diag_error(x->loc, "%s is not a %s probe (etrace -l '%s:*' lists them)", event, pname, pname);
     return -1;
   }
-  if (colon) {
-    if (!parse_u64(colon + 1, &period) || period == 0) {
-      diag_error(loc, "%s probe count must be a positive integer, not '%s'", pname, colon + 1);
-      return -1;
-    }
+  if (colon && (!parse_u64(colon + 1, &p->period) || p->period == 0)) {
+    diag_error(x->loc, "%s probe count must be a positive integer, not '%s'", pname, colon + 1);
+    return -1;
   }
-  t->type = hw ? PT_HARDWARE : PT_SOFTWARE;
-  t->perf_period = period;
-  t->name = colon ? eprintf("%s:%s:%s", pname, event, colon + 1) : eprintf("%s:%s", pname, event);
+  char *name = colon ? eprintf("%s:%s:%s", pname, event, colon + 1) : eprintf("%s:%s", pname, event);
+  prov_add_target(x, &provider_perf, name, pname, 0, p);
   return 0;
 }
 
-/* bpftrace's watchpoint modes, in its sorted spelling ("wr" is "rw").
- * x86 debug registers cannot watch reads alone: "r" is refused there. */
-static int parse_mode(const char *s, Loc loc) {
-  int mode = 0;
-  for (const char *p = s; *p; p++) {
-    int bit = *p == 'r' ? HW_BREAKPOINT_R : *p == 'w' ? HW_BREAKPOINT_W
-            : *p == 'x' ? HW_BREAKPOINT_X : 0;
-    if (!bit) {
-      diag_error(loc, "watchpoint mode must be a combination of r, w and x, not '%s'", s);
-      return -1;
-    }
-    if (mode & bit) {
-      diag_error(loc, "watchpoint modes may not be duplicated: '%s'", s);
-      return -1;
-    }
-    mode |= bit;
-  }
-#if defined(__x86_64__) || defined(__i386__)
-  if (mode != HW_BREAKPOINT_W && mode != HW_BREAKPOINT_RW && mode != HW_BREAKPOINT_X) {
-    diag_error(loc, "invalid watchpoint mode: %s (this CPU supports rw, w and x)", s);
+static int prog_spec(Target *t, int attempt, ProgSpec *out) {
+  if (attempt > 0)
     return -1;
-  }
-#endif
-  if (!mode) {
-    diag_error(loc, "watchpoint mode must be a combination of r, w and x");
-    return -1;
-  }
-  return mode;
-}
-
-static int expand_watchpoint(const char *rest, Loc loc, Target *t) {
-  /* ADDR:LEN:MODE */
-  char *spec = estrdup(rest);
-  char *parts[3] = {0};
-  int n = 0;
-  for (char *p = spec; n < 3;) {
-    parts[n++] = p;
-    char *c = strchr(p, ':');
-    if (!c)
-      break;
-    *c = 0;
-    p = c + 1;
-  }
-  if (n != 3 || strchr(parts[2], ':')) {
-    diag_error(loc, "invalid watchpoint '%s': expected watchpoint:ADDRESS:LENGTH:MODE", rest);
-    return -1;
-  }
-  uint64_t addr, len;
-  if (!parse_u64(parts[0], &addr)) {
-    /* bpftrace's FUNC+argN form needs a uprobe that arms the watchpoint
-     * when FUNC runs: not supported. */
-    if (strchr(parts[0], '+'))
-      diag_error(loc, "watchpoint on a function argument ('%s') is not supported by etrace; "
-                      "give the address to watch", parts[0]);
-    else
-      diag_error(loc, "invalid watchpoint address '%s'", parts[0]);
-    return -1;
-  }
-  if (addr == 0) {
-    diag_error(loc, "watchpoint must be attached to a non-zero address");
-    return -1;
-  }
-  if (!parse_u64(parts[1], &len) || (len != 1 && len != 2 && len != 4 && len != 8)) {
-    diag_error(loc, "watchpoint length must be one of (1,2,4,8), not '%s'", parts[1]);
-    return -1;
-  }
-  int mode = parse_mode(parts[2], loc);
-  if (mode < 0)
-    return -1;
-  t->type = PT_WATCHPOINT;
-  t->wp_addr = addr;
-  t->wp_len = (int)len;
-  t->wp_mode = mode;
-  const char *ms = mode == HW_BREAKPOINT_RW ? "rw" : mode == HW_BREAKPOINT_W ? "w"
-                 : mode == HW_BREAKPOINT_X ? "x" : mode == HW_BREAKPOINT_R ? "r"
-                 : mode == (HW_BREAKPOINT_R | HW_BREAKPOINT_X) ? "rx"
-                 : mode == (HW_BREAKPOINT_W | HW_BREAKPOINT_X) ? "wx" : "rwx";
-  /* bpftrace's probe name spells the address in decimal */
-  t->name = eprintf("watchpoint:%llu:%d:%s", (unsigned long long)addr, (int)len, ms);
+  *out = (ProgSpec){.type = BPF_PROG_TYPE_PERF_EVENT};
   return 0;
-}
-
-int perf_expand(const char *text, Loc loc, Target *t) {
-  const char *colon = strchr(text, ':');
-  char *prov = estrndup(text, colon - text);
-  if (prov[0] == 'w')
-    return expand_watchpoint(colon + 1, loc, t);
-  return expand_event(prov, colon + 1, loc, t);
-}
-
-/* ------------------------------------------------------------ attach */
-
-static int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu) {
-  attr->size = sizeof *attr;
-  attr->disabled = 1;
-  int fd = syscall(__NR_perf_event_open, attr, pid, cpu, -1 /* no group */, PERF_FLAG_FD_CLOEXEC);
-  return fd < 0 ? -errno : fd;
-}
-
-int prov_attach_watchpoint(int prog_fd, const Target *t, pid_t pid, int cpu) {
-  struct perf_event_attr attr = {
-      .type = PERF_TYPE_BREAKPOINT,
-      .bp_type = t->wp_mode,
-      .bp_addr = t->wp_addr,
-      /* an execute breakpoint covers one instruction: the kernel wants
-       * the length of a long */
-      .bp_len = t->wp_mode == HW_BREAKPOINT_X ? sizeof(long) : t->wp_len,
-      .sample_period = 1,
-      .wakeup_events = 1,
-  };
-  int pfd = perf_open(&attr, pid > 0 ? pid : -1, pid > 0 ? -1 : cpu);
-  if (pfd < 0)
-    return pfd;
-  return prov_attach_perf_fd(prog_fd, pfd);
 }
 
 /* The core PMU's sysfs directory: "cpu" on x86, "cpu_core"/"cpu_atom"
@@ -195,8 +155,9 @@ static bool have_cpu_pmu(void) {
   return false;
 }
 
-const char *prov_perf_why(const Target *t, int err) {
-  if (t->type == PT_HARDWARE && (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)) {
+/* Why attaching failed with errno err, for the user (names a missing PMU). */
+static const char *why(const PerfTarget *p, int err) {
+  if (p->hw && (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)) {
     if (!have_cpu_pmu())
       return eprintf("this machine has no hardware PMU (performance-monitoring unit; "
                      "perf_event_open: %s). Virtual machines often expose none; "
@@ -204,14 +165,63 @@ const char *prov_perf_why(const Target *t, int err) {
     return eprintf("the CPU's PMU does not support this event (perf_event_open: %s)",
                    strerror(err));
   }
-  if (t->type == PT_WATCHPOINT && err == ENOSPC)
-    return eprintf("no free hardware debug register (perf_event_open: %s); x86 has four",
-                   strerror(err));
-  if (t->type == PT_WATCHPOINT && err == EINVAL)
-    return eprintf("the breakpoint PMU refused address 0x%llx, length %d (perf_event_open: %s); "
-                   "the address must be aligned to the length",
-                   (unsigned long long)t->wp_addr, t->wp_len, strerror(err));
-  if (t->type == PT_SOFTWARE && (err == ENOENT || err == EOPNOTSUPP))
+  if (!p->hw && (err == ENOENT || err == EOPNOTSUPP))
     return eprintf("this kernel does not provide the event (perf_event_open: %s)", strerror(err));
   return strerror(err);
 }
+
+/* One event per CPU, counting every process. */
+static int attach(Target *t, const AttachEnv *env) {
+  const PerfTarget *p = t->data;
+  for (int cpu = 0; cpu < env->ncpu; cpu++) {
+    int fd = prov_attach_perf(t->prog_fd, p->type, p->config, cpu, p->period, 0);
+    if (fd == -ENODEV && cpu > 0)
+      continue; /* a possible CPU that is offline */
+    if (fd < 0) {
+      diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, why(p, -fd));
+      return -1;
+    }
+    attach_keep(env, fd);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ listing */
+
+static void add_perf_names(const ListQuery *q, const char *provider, const char *name_glob) {
+  size_t n;
+  uint32_t type;
+  const PerfName *tab = perf_table(provider, &n, &type);
+  for (size_t i = 0; i < n; i++) {
+    const char *names[2] = {tab[i].name, tab[i].alias};
+    for (int j = 0; j < 2; j++) {
+      if (!names[j])
+        continue;
+      char *full = eprintf("%s:%s:", provider, names[j]);
+      if (name_glob ? fnmatch(name_glob, names[j], 0) == 0 : fnmatch(q->glob, full, 0) == 0)
+        q->add(q->arg, full);
+    }
+  }
+}
+
+/* "software:NAME[:PERIOD]": names only; no provider: the full names. */
+static int list(const ListQuery *q) {
+  if (!q->prefix) {
+    add_perf_names(q, "software", NULL);
+    add_perf_names(q, "hardware", NULL);
+    return 0;
+  }
+  const char *colon = strchr(q->rest, ':');
+  char *name_glob = colon ? estrndup(q->rest, colon - q->rest) : estrdup(q->rest);
+  add_perf_names(q, q->prefix[0] == 'h' ? "hardware" : "software", *name_glob ? name_glob : "*");
+  return 0;
+}
+
+const Provider provider_perf = {
+    .name = "software",
+    .aliases = aliases,
+    .expand = expand,
+    .prog_spec = prog_spec,
+    .attach = attach,
+    .list = list,
+};

@@ -1,4 +1,4 @@
-/* systp.c - syscall tracepoints served by raw tracepoints.
+/* syscalls.c - syscall tracepoints served by raw tracepoints.
  *
  * Each perf-event tracepoint attachment costs an RCU grace period to
  * detach (60-75 ms here, serialised under a kernel mutex), so a program
@@ -10,11 +10,15 @@
  * millisecond, and a syscall nobody traces costs one failed tail call.
  *
  * The target programs see the same record layout as the tracefs format
- * (cg.c builds it on the stack), so `args.NAME` works unchanged.
+ * (their prologue builds it on the stack), so `args.NAME` works unchanged.
+ *
+ * This provider is never written in a program: after semantic analysis
+ * it takes over tracepoint targets on syscalls:* (finish hook).
  */
 #include "etrace.h"
 #include "codegen/insn.h"
-#include "providers/prov.h"
+#include "providers/attach.h"
+#include "providers/provider.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -29,6 +33,15 @@ static const struct {
 };
 
 #define MAX_SYSCALL 1024
+
+extern const Provider provider_syscalls, provider_tracepoint;
+
+/* A syscalls:sys_enter_NAME / sys_exit_NAME target. */
+typedef struct SysTarget {
+  TpFormat *fmt;       /* the tracefs format the record copies */
+  int nr;
+  bool exit;
+} SysTarget;
 
 int systp_nr(const char *event, bool *is_exit) {
   const char *name;
@@ -50,27 +63,76 @@ int systp_nr(const char *event, bool *is_exit) {
 /* Decide which syscall targets take the raw-tracepoint path: one program
  * per (direction, number); a second probe on the same syscall keeps the
  * perf-event path. */
-void systp_assign(Compiled *c) {
+static void finish(Compiled *c) {
   for (int i = 0; i < c->ntargets; i++) {
     Target *t = c->targets[i];
-    if (t->type != PT_TRACEPOINT || strcmp(t->tp_sys, "syscalls"))
+    TpFormat *fmt = t->data;
+    if (t->prov != &provider_tracepoint || strcmp(fmt->sys, "syscalls"))
       continue;
     bool is_exit;
-    int nr = systp_nr(t->tp_event, &is_exit);
+    int nr = systp_nr(fmt->event, &is_exit);
     if (nr < 0)
       continue;
     bool taken = false;
     for (int j = 0; j < i; j++) {
       Target *o = c->targets[j];
-      if (o->raw_syscall && o->sys_nr == nr && o->sys_exit == is_exit)
+      SysTarget *os = o->data;
+      if (o->prov == &provider_syscalls && os->nr == nr && os->exit == is_exit)
         taken = true;
     }
     if (taken)
       continue;
-    t->raw_syscall = true;
-    t->sys_nr = nr;
-    t->sys_exit = is_exit;
+    SysTarget *st = ealloc(sizeof *st);
+    *st = (SysTarget){fmt, nr, is_exit};
+    t->prov = &provider_syscalls;
+    t->data = st;
   }
+}
+
+static const TpFormat *record(const Target *t) { return ((SysTarget *)t->data)->fmt; }
+
+/* Rebuild the tracefs record on the stack so that args.NAME loads work
+ * unchanged, and point the saved context at it.  Enter: ctx->args[0] is
+ * the struct pt_regs *, whose argument registers are read one by one
+ * (only those the probe uses).  Exit: ctx->args[1] is the return value. */
+static int prologue(Cg *g, Target *t) {
+  static const int regs_off[6] = {112, 104, 96, 56, 72, 64}; /* di si dx r10 r8 r9 */
+  const SysTarget *st = t->data;
+  if (!cg_probe_uses_field(t->probe, NULL))
+    return -1;
+  if (cg_probe_uses_stack(t->probe))
+    cg_keep_real_ctx(g, t->probe->loc);
+  int size = 16 + (st->exit ? 8 : 48);
+  int rec = slot(g, size, t->probe->loc);
+  emit_zero(g, rec, size);
+  emit(g, ST_IMM(BPF_DW, BPF_REG_10, rec + 8, st->nr));
+  if (st->exit) {
+    emit(g, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, 8));
+    emit(g, STX(BPF_DW, BPF_REG_10, BPF_REG_2, rec + 16));
+  } else {
+    emit(g, LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
+    for (int i = 0; i < st->fmt->nfields; i++) {
+      const TpField *f = &st->fmt->fields[i];
+      int arg = (f->offset - 16) / 8;
+      if (f->offset < 16 || arg > 5 || !cg_probe_uses_field(t->probe, f->name))
+        continue;
+      emit_addr(g, BPF_REG_1, rec + 16 + 8 * arg);
+      emit(g, MOV64_IMM(BPF_REG_2, 8));
+      emit(g, MOV64_REG(BPF_REG_3, BPF_REG_6));
+      emit(g, ALU64_IMM(BPF_ADD, BPF_REG_3, regs_off[arg]));
+      emit(g, CALL(BPF_FUNC_probe_read_kernel));
+    }
+  }
+  emit_addr(g, BPF_REG_1, rec);
+  cg_set_ctx(g, BPF_REG_1);
+  return -1;
+}
+
+static int prog_spec(Target *t, int attempt, ProgSpec *out) {
+  if (attempt > 0)
+    return -1;
+  *out = (ProgSpec){.type = BPF_PROG_TYPE_RAW_TRACEPOINT};
+  return 0;
 }
 
 static int prog_array[2] = {-1, -1}, dispatcher[2] = {-1, -1};
@@ -102,12 +164,14 @@ static int load_dispatcher(bool is_exit, int array_fd) {
                        "GPL", insns, n, NULL);
 }
 
-int systp_load(Compiled *c) {
+/* Register every target program under its syscall number. */
+static int loaded(Compiled *c) {
   for (int i = 0; i < c->ntargets; i++) {
     Target *t = c->targets[i];
-    if (!t->raw_syscall)
+    if (t->prov != &provider_syscalls)
       continue;
-    int d = t->sys_exit;
+    const SysTarget *st = t->data;
+    int d = st->exit;
     if (prog_array[d] < 0) {
       prog_array[d] = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, NULL, 4, 4, MAX_SYSCALL, NULL);
       if (prog_array[d] < 0 || (dispatcher[d] = load_dispatcher(d, prog_array[d])) < 0) {
@@ -115,7 +179,7 @@ int systp_load(Compiled *c) {
         return -1;
       }
     }
-    uint32_t key = t->sys_nr, fd = t->prog_fd;
+    uint32_t key = st->nr, fd = t->prog_fd;
     if (bpf_map_update_elem(prog_array[d], &key, &fd, BPF_ANY) < 0) {
       diag_error(t->probe->loc, "cannot register %s: %s", t->name, strerror(errno));
       return -1;
@@ -124,9 +188,8 @@ int systp_load(Compiled *c) {
   return 0;
 }
 
-/* Attach the dispatchers; returns the number of fds stored in fds[]. */
-int systp_attach(int fds[2]) {
-  int n = 0;
+/* Attach the dispatchers. */
+static int attach_program(Compiled *c, const AttachEnv *env) {
   for (int d = 0; d < 2; d++) {
     if (dispatcher[d] < 0)
       continue;
@@ -136,7 +199,25 @@ int systp_attach(int fds[2]) {
                  strerror(-fd));
       return -1;
     }
-    fds[n++] = fd;
+    attach_keep(env, fd);
   }
-  return n;
+  return 0;
 }
+
+/* Served by the dispatcher: nothing of its own to attach. */
+static int attach(Target *t, const AttachEnv *env) { return 0; }
+
+const Provider provider_syscalls = {
+    .name = "syscalls",
+    .finish = finish,
+    .record = record,
+    /* the kernel stack is taken inside the helper: skip this program,
+     * bpf_trace_runN and __bpf_trace_EVENT so that it starts where a
+     * tracepoint's does */
+    .stack_skip = 3,
+    .prologue = prologue,
+    .prog_spec = prog_spec,
+    .loaded = loaded,
+    .attach_program = attach_program,
+    .attach = attach,
+};

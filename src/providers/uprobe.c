@@ -1,4 +1,4 @@
-/* prov_uprobe.c - uprobe, uretprobe and USDT attach points.
+/* uprobe.c - uprobe (u:), uretprobe (ur:) and usdt (U:) probes.
  *
  * Expansion turns "uprobe:BIN:FUNC" into (file, file offset) sites:
  * BIN is a path, a program found through $PATH, or a library short name
@@ -12,9 +12,14 @@
  * the USDT semaphore in config's ref_ctr_offset bits, so the kernel
  * itself increments the semaphore in every process that maps the file),
  * owned by a BPF link.
+ *
+ * Programs see struct pt_regs: argN are the System V argument registers
+ * (then stack slots), or as the USDT note's spec says; args.NAME comes
+ * from the binary's DWARF.
  */
 #define _GNU_SOURCE
-#include "providers/prov.h"
+#include "providers/attach.h"
+#include "providers/provider.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -28,18 +33,48 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+extern const Provider provider_uprobe;
+
+typedef enum { U_UPROBE, U_URETPROBE, U_USDT } UKind;
+
+/* One uprobe / uretprobe / USDT location from an attach point. */
+typedef struct USite {
+  UKind type;
+  char *name;            /* canonical: "uprobe:/usr/bin/bash:readline" */
+  char *path;            /* absolute path of the file */
+  uint64_t offset, ref_ctr;
+  char *func;            /* the probed function (`func`) */
+  UsdtProbe *usdt;
+} USite;
+
+/* A target's data. */
+typedef struct UTarget {
+  UserSite site;         /* file, file offset, uretprobe */
+  UKind type;
+  uint64_t ref_ctr;      /* the USDT semaphore's file offset (0: none) */
+  UsdtProbe *usdt;
+  const char *func;
+  int func_index;        /* func in Compiled.probe_names */
+  /* args.NAME: the function's parameters from DWARF, read on first use
+   * (nparams < 0: none, params_why says why) */
+  DwParam *params;
+  int nparams;
+  bool params_read;
+  const char *params_why;
+} UTarget;
+
 /* ------------------------------------------------------------ names */
 
 static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
 
 /* "uprobe" / "u" ... -> type; false for other providers. */
-static bool user_provider(const char *prov, size_t len, ProbeType *type) {
+static bool user_provider(const char *prov, size_t len, UKind *type) {
   static const struct {
     const char *name;
-    ProbeType type;
+    UKind type;
   } names[] = {
-      {"uprobe", PT_UPROBE}, {"u", PT_UPROBE},   {"uretprobe", PT_URETPROBE},
-      {"ur", PT_URETPROBE},  {"usdt", PT_USDT}, {"U", PT_USDT},
+      {"uprobe", U_UPROBE}, {"u", U_UPROBE},   {"uretprobe", U_URETPROBE},
+      {"ur", U_URETPROBE},  {"usdt", U_USDT}, {"U", U_USDT},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strlen(names[i].name) == len && !strncmp(prov, names[i].name, len)) {
@@ -49,13 +84,8 @@ static bool user_provider(const char *prov, size_t len, ProbeType *type) {
   return false;
 }
 
-bool uprobe_provider(const char *name) {
-  ProbeType type;
-  return user_provider(name, strlen(name), &type);
-}
-
-static const char *type_name(ProbeType t) {
-  return t == PT_URETPROBE ? "uretprobe" : t == PT_USDT ? "usdt" : "uprobe";
+static const char *type_name(UKind t) {
+  return t == U_URETPROBE ? "uretprobe" : t == U_USDT ? "usdt" : "uprobe";
 }
 
 /* $1..$N in an attach point take the positional parameters' text. */
@@ -308,7 +338,7 @@ typedef struct Sites {
   int n;
 } Sites;
 
-static USite *add_site(Sites *s, ProbeType type, char *name, const char *path) {
+static USite *add_usite(Sites *s, UKind type, char *name, const char *path) {
   s->v = egrow(s->v, s->n, sizeof(USite));
   USite *u = &s->v[s->n++];
   *u = (USite){.type = type, .name = name, .path = (char *)path};
@@ -325,7 +355,7 @@ static bool offset_allowed(const char *what, bool unsafe, Loc loc) {
   return unsafe;
 }
 
-static int expand_func(Sites *s, ProbeType type, const ElfInfo *e, const char *spec, Loc loc,
+static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec, Loc loc,
                        bool unsafe, bool some_file) {
   const char *tn = type_name(type);
   char *func = unquote(spec);
@@ -351,7 +381,7 @@ static int expand_func(Sites *s, ProbeType type, const ElfInfo *e, const char *s
     const ElfSym *in = elfsym_at(e, addr);
     if ((!in || in->vaddr != addr) && !offset_allowed(func, unsafe, loc))
       return -1;
-    USite *u = add_site(s, type, eprintf("%s:%s:%llu", tn, e->path, addr), e->path);
+    USite *u = add_usite(s, type, eprintf("%s:%s:%llu", tn, e->path, addr), e->path);
     u->offset = off;
     u->func = in ? (addr == in->vaddr ? in->name : eprintf("%s+%llu", in->name,
                                                           (unsigned long long)(addr - in->vaddr)))
@@ -368,7 +398,7 @@ static int expand_func(Sites *s, ProbeType type, const ElfInfo *e, const char *s
       return -1;
     }
     *plus = 0;
-    if (type == PT_URETPROBE) {
+    if (type == U_URETPROBE) {
       diag_error(loc, "a uretprobe cannot be attached at an offset into a function");
       return -1;
     }
@@ -388,7 +418,7 @@ static int expand_func(Sites *s, ProbeType type, const ElfInfo *e, const char *s
       return -1;
     char *name = off ? eprintf("%s:%s:%s+%llu", tn, e->path, func, off)
                      : eprintf("%s:%s:%s", tn, e->path, func);
-    USite *u = add_site(s, type, name, e->path);
+    USite *u = add_usite(s, type, name, e->path);
     u->offset = sym->offset + off;
     u->func = sym->name;
     return 1;
@@ -397,7 +427,7 @@ static int expand_func(Sites *s, ProbeType type, const ElfInfo *e, const char *s
     int before = s->n;
     for (int i = 0; i < e->nsyms; i++)
       if (fnmatch(func, e->syms[i].name, 0) == 0) {
-        USite *u = add_site(s, type, eprintf("%s:%s:%s", tn, e->path, e->syms[i].name), e->path);
+        USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, e->path, e->syms[i].name), e->path);
         u->offset = e->syms[i].offset;
         u->func = e->syms[i].name;
       }
@@ -410,7 +440,7 @@ static int expand_func(Sites *s, ProbeType type, const ElfInfo *e, const char *s
     diag_error(loc, "function '%s' not found in %s", func, e->path);
     return -1;
   }
-  USite *u = add_site(s, type, eprintf("%s:%s:%s", tn, e->path, func), e->path);
+  USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, e->path, func), e->path);
   u->offset = sym->offset;
   u->func = sym->name;
   return 1;
@@ -422,7 +452,7 @@ static int expand_usdt(Sites *s, const ElfInfo *e, const char *prov, const char 
     UsdtProbe *p = &e->usdt[i];
     if ((prov && fnmatch(prov, p->provider, 0)) || fnmatch(name, p->name, 0))
       continue;
-    USite *u = add_site(s, PT_USDT, eprintf("usdt:%s:%s:%s", e->path, p->provider, p->name),
+    USite *u = add_usite(s, U_USDT, eprintf("usdt:%s:%s:%s", e->path, p->provider, p->name),
                         e->path);
     u->offset = p->offset;
     u->ref_ctr = p->sema_offset;
@@ -447,8 +477,11 @@ static char *split_colon(char *s) {
   return NULL;
 }
 
-int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **out) {
-  ProbeType type;
+/* Expand "uprobe:BIN:FUNC" (u, uretprobe, ur, usdt, U; FUNC+OFF, ADDR,
+ * wildcards, library short names, $N in the text).  Returns the number
+ * of sites in *out (at least one), or -1 after a located error. */
+static int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **out) {
+  UKind type;
   const char *colon = strchr(text, ':');
   if (!colon || !user_provider(text, colon - text, &type)) {
     diag_error(loc, "invalid probe '%s'", text);
@@ -471,11 +504,11 @@ int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **out) {
   }
   if (!spec) {
     diag_error(loc, "invalid %s '%s': expected %s:BINARY:%s", tn, text, tn,
-               type == PT_USDT ? "[PROVIDER:]NAME" : "FUNCTION");
+               type == U_USDT ? "[PROVIDER:]NAME" : "FUNCTION");
     return -1;
   }
   char *prov = NULL, *name = spec;
-  if (type == PT_USDT) {
+  if (type == U_USDT) {
     char *second = split_colon(spec);
     if (second) {
       prov = unquote(spec);
@@ -496,7 +529,7 @@ int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **out) {
     ElfInfo *e = open_elf(paths[i], loc);
     if (!e)
       return -1;
-    if (type != PT_USDT) {
+    if (type != U_USDT) {
       if (expand_func(&s, type, e, spec, loc, opt->unsafe, npaths > 1) < 0)
         return -1;
     } else if (!e->nusdt && npaths == 1) {
@@ -507,7 +540,7 @@ int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **out) {
     }
   }
   if (!s.n) {
-    if (type == PT_USDT)
+    if (type == U_USDT)
       diag_error(loc, "no USDT probe %s%s%s in %s", prov ? prov : "", prov ? ":" : "", name,
                  npaths == 1 ? paths[0] : bin);
     else
@@ -538,7 +571,7 @@ static int pmu_type(void) {
   return type;
 }
 
-int prov_attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,
+static int attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,
                        bool retprobe, int pid) {
   static int type = -2, ret_bit = -2, ref_bit = -2;
   if (type == -2) {
@@ -574,10 +607,13 @@ int prov_attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t 
 
 /* ------------------------------------------------------------ listing */
 
-int prov_uprobe_list(const char *glob, void (*add)(void *arg, char *name), void *arg) {
-  ProbeType type;
+static int list(const ListQuery *q) {
+  UKind type;
+  const char *glob = q->glob;
+  void (*add)(void *, char *) = q->add;
+  void *arg = q->arg;
   const char *colon = strchr(glob, ':');
-  if (!colon || !user_provider(glob, colon - glob, &type))
+  if (!q->prefix || !colon || !user_provider(glob, colon - glob, &type))
     return 0;
   const char *tn = type_name(type);
   char *rest = estrdup(colon + 1);
@@ -591,7 +627,7 @@ int prov_uprobe_list(const char *glob, void (*add)(void *arg, char *name), void 
     ElfInfo *e = open_elf(paths[i], none);
     if (!e)
       return -1;
-    if (type != PT_USDT) {
+    if (type != U_USDT) {
       const char *pat = spec && *spec ? spec : "*";
       for (int j = 0; j < e->nsyms; j++)
         if (fnmatch(pat, e->syms[j].name, 0) == 0)
@@ -610,5 +646,172 @@ int prov_uprobe_list(const char *glob, void (*add)(void *arg, char *name), void 
         add(arg, eprintf("usdt:%s:%s:%s", e->path, p->provider, p->name));
     }
   }
-  return 1;
+  return 0;
 }
+
+/* -lv for uprobe:PATH:FUNC: the parameters from DWARF, when it has them. */
+static void list_verbose(FILE *f, const char *name) {
+  if (strncmp(name, "uprobe:", 7))
+    return;
+  const char *path = name + strlen("uprobe:");
+  const char *colon = strrchr(path, ':');
+  if (!colon)
+    return;
+  DwParam *params = NULL;
+  const char *why;
+  int n = dwarf_func_params(estrndup(path, colon - path), colon + 1, &params, &why);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "    %s %s\n", btf_c_name(params[i].type_id), params[i].name);
+}
+
+/* ------------------------------------------------------------ provider */
+
+static const char *const aliases[] = {"u", "uretprobe", "ur", "usdt", "U", NULL};
+
+/* args.NAME in uprobes only; argN is typed (uretprobe: gone) */
+static const unsigned caps[] = {
+    [U_UPROBE] = PROBE_CAP_ARGS | PROBE_CAP_ARGN | PROBE_CAP_FUNC | PROBE_CAP_PT_REGS |
+                 PROBE_CAP_USER,
+    [U_URETPROBE] = PROBE_CAP_ARGN | PROBE_CAP_RETVAL | PROBE_CAP_FUNC | PROBE_CAP_PT_REGS |
+                    PROBE_CAP_USER,
+    [U_USDT] = PROBE_CAP_ARGN | PROBE_CAP_FUNC | PROBE_CAP_PT_REGS | PROBE_CAP_USER,
+};
+
+static int expand(ProvExpand *x) {
+  USite *sites;
+  int n = uprobe_expand(x->text, x->loc, x->opt, &sites);
+  for (int i = 0; i < n; i++) {
+    UTarget *u = ealloc(sizeof *u);
+    u->site = (UserSite){sites[i].path, sites[i].offset, sites[i].type == U_URETPROBE};
+    u->type = sites[i].type;
+    u->ref_ctr = sites[i].ref_ctr;
+    u->usdt = sites[i].usdt;
+    u->func = sites[i].func;
+    prov_add_target(x, &provider_uprobe, sites[i].name, type_name(u->type), caps[u->type], u);
+    u->func_index = prov_probe_name(x->c, sites[i].func);
+  }
+  return n < 0 ? -1 : 0;
+}
+
+/* arg0..argN: uprobe arguments are u64 registers (then stack slots);
+ * USDT arguments are typed by their spec ("-4@%eax": int32). */
+static Type *type_arg(Sema *sema, Target *t, Node *e, int i) {
+  const UTarget *u = t->data;
+  if (u->type == U_URETPROBE) {
+    serr(sema, e->loc, "%s is not available in uretprobe probes (the arguments are gone when "
+                          "the function returns); read it in a uprobe", e->name);
+    return NULL;
+  }
+  if (u->type == U_UPROBE)
+    return ty_u64;
+  if (!u->usdt->args_ok) {
+    serr(sema, e->loc, "cannot read the arguments of %s: unsupported argument specs '%s'",
+               t->name, u->usdt->args_text);
+    return NULL;
+  }
+  if (i >= u->usdt->nargs) {
+    serr(sema, e->loc, "%s has %d argument%s, so there is no %s", t->name, u->usdt->nargs,
+               u->usdt->nargs == 1 ? "" : "s", e->name);
+    return NULL;
+  }
+  return ty_int(u->usdt->args[i].size, u->usdt->args[i].is_signed);
+}
+
+/* argN (args, retval and func have their usual types) */
+static bool type_builtin(Sema *sema, Target *t, Node *e, Type **out) {
+  const char *n = e->name;
+  if (strncmp(n, "arg", 3) || !isdigit((unsigned char)n[3]))
+    return false;
+  *out = type_arg(sema, t, e, atoi(n + 3));
+  return true;
+}
+
+/* args.NAME on a uprobe: the parameter from the binary's DWARF, read
+ * from its System V register (or stack slot) like argN. */
+static Type *type_field(Sema *sema, Target *t, Node *e) {
+  UTarget *u = t->data;
+  if (!u->params_read) {
+    u->params_read = true;
+    u->nparams = dwarf_func_params(u->site.path, u->func, &u->params, &u->params_why);
+  }
+  if (u->nparams < 0) {
+    serr(sema, e->loc, "cannot type args.%s of %s: %s", e->name, t->name, u->params_why);
+    return NULL;
+  }
+  for (int i = 0; i < u->nparams; i++) {
+    DwParam *p = &u->params[i];
+    if (strcmp(p->name, e->name))
+      continue;
+    Type *ty = btf_type_of(p->type_id, true);
+    if (p->arg < 0 || !ty || ty->kind == TY_RECORD || ty->kind == TY_ARRAY || ty->kind == TY_STR) {
+      serr(sema, e->loc, "argument '%s' of %s is not passed in a general register (a struct "
+                            "by value, a floating-point value, or after one), so etrace cannot "
+                            "read it", e->name, t->name);
+      return NULL;
+    }
+    e->field_off = p->arg;
+    return ty;
+  }
+  Buf b = {0};
+  for (int i = 0; i < u->nparams; i++)
+    buf_printf(&b, "%s%s", i ? ", " : "", u->params[i].name);
+  serr(sema, e->loc, "%s has no argument named '%s' (it has: %s)", t->name, e->name,
+             b.data ? b.data : "none");
+  buf_free(&b);
+  return NULL;
+}
+
+static const UserSite *user_site(const Target *t) { return &((UTarget *)t->data)->site; }
+
+static bool arg_loc(const Target *t, ArgRef ref, int i, ArgLoc *out) {
+  const UTarget *u = t->data;
+  switch (ref) {
+  case ARG_INDEX:
+  case ARG_FIELD: /* i: the argument's index (DWARF) */
+    if (u->type == U_USDT)
+      *out = (ArgLoc){.a = u->usdt->args[i]};
+    else
+      prov_regs_arg(i, false, out);
+    return true;
+  case ARG_RETVAL:
+    prov_regs_retval(out);
+    return true;
+  case ARG_FUNC:
+    *out = (ArgLoc){.is_const = true, .value = u->func_index};
+    return true;
+  }
+  return false;
+}
+
+static int prog_spec(Target *t, int attempt, ProgSpec *out) {
+  if (attempt > 0)
+    return -1;
+  *out = (ProgSpec){.type = BPF_PROG_TYPE_KPROBE}; /* ctx is struct pt_regs */
+  return 0;
+}
+
+static int attach(Target *t, const AttachEnv *env) {
+  const UTarget *u = t->data;
+  int fd = attach_uprobe(t->prog_fd, u->site.path, u->site.offset, u->ref_ctr, u->site.is_return,
+                         env->pid);
+  if (fd < 0) {
+    prov_attach_error(t, fd);
+    return -1;
+  }
+  attach_keep(env, fd);
+  return 0;
+}
+
+const Provider provider_uprobe = {
+    .name = "uprobe",
+    .aliases = aliases,
+    .expand = expand,
+    .type_builtin = type_builtin,
+    .type_field = type_field,
+    .user_site = user_site,
+    .arg_loc = arg_loc,
+    .prog_spec = prog_spec,
+    .attach = attach,
+    .list = list,
+    .list_verbose = list_verbose,
+};

@@ -37,8 +37,10 @@
 #include "codegen/insn.h"
 #include "commands/cmdline.h"
 #include "formats/ctf.h"
-#include "providers/prov.h"
+#include "providers/attach.h"
 #include "record/record.h"
+#include "record/relay.h"
+#include "record/snapshot.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -78,6 +80,16 @@ typedef struct Rec {
   bool quiet, verbose;
   uint32_t ringbuf_kb;
   bool kernel;            /* --profile kernel */
+  const char *relay_url;  /* --relay (instead of -o) */
+  const char *session;    /* --session */
+  double flush_s;         /* --live-timer: packet flush period */
+  Relay *relay;
+  char relay_dir[4096];   /* the session's directory under the relay's output */
+  bool tee;               /* --relay with -o: local files too */
+  size_t snap_size;       /* --snapshot: bytes kept per CPU (0: off) */
+  const char *trigger;    /* --trigger */
+  int trig_first, trig_last; /* its events */
+  Snapshot *snap;
   /* events */
   Event *ev;
   int nev;
@@ -93,7 +105,7 @@ typedef struct Rec {
   int filter_pid;
 } Rec;
 
-static Rec R = {.outer_fd = -1, .drops_fd = -1, .prog_array = {-1, -1},
+static Rec R = {.outer_fd = -1, .drops_fd = -1, .prog_array = {-1, -1}, .flush_s = 1,
                 .dispatcher = {-1, -1}};
 
 int rec_add_event(const char *sys, const char *event) {
@@ -900,6 +912,26 @@ static void progress(uint64_t *last_events, uint64_t *last_t, uint64_t lost) {
 
 enum { EV_RING = 0, EV_SIGNAL = 1 << 20, EV_TIMER, EV_DEADLINE, EV_PIDFD };
 
+/* --snapshot: write one when asked (SIGUSR1) or when a trigger event was
+ * recorded since the last look; the open packets are closed first. */
+static void snapshot_poll(bool *requested) {
+  static uint64_t trig_seen;
+  uint64_t t = ctf_triggered(W);
+  if (!*requested && t == trig_seen)
+    return;
+  trig_seen = t;
+  *requested = false;
+  ctf_flush(W);
+  SnapStats st;
+  char err[512];
+  if (snap_write(R.snap, &st, err, sizeof err) < 0)
+    fprintf(stderr, "etrace: snapshot: %s\n", err);
+  else if (!R.quiet)
+    fprintf(stderr, "etrace: snapshot %d: %llu events in %s/snapshot-%d (%llu older events "
+                    "overwritten)\n",
+            st.n, (unsigned long long)st.events, R.dir, st.n, (unsigned long long)st.overwritten);
+}
+
 static int run_loop(void) {
   sigset_t mask;
   sigemptyset(&mask);
@@ -907,6 +939,8 @@ static int run_loop(void) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGHUP);
   sigaddset(&mask, SIGCHLD);
+  if (R.snap)
+    sigaddset(&mask, SIGUSR1); /* take a snapshot */
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -918,7 +952,9 @@ static int run_loop(void) {
   ev.data.u32 = EV_SIGNAL;
   epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
   int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
+  time_t fs = (time_t)R.flush_s;
+  long fns = (long)((R.flush_s - fs) * 1e9);
+  struct itimerspec its = {.it_interval = {fs, fns}, .it_value = {fs, fns}};
   timerfd_settime(tfd, 0, &its, NULL);
   ev.data.u32 = EV_TIMER;
   epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
@@ -941,7 +977,7 @@ static int run_loop(void) {
 
   bool tty = !R.quiet && isatty(2);
   uint64_t last_events = 0, last_t = now_ns(), lost = 0;
-  bool shown = false, stop = false, more = false;
+  bool shown = false, stop = false, more = false, snap_req = false, relay_left = false;
   if (R.child > 0)
     child_start();
   while (!stop) {
@@ -958,7 +994,17 @@ static int run_loop(void) {
         uint64_t x;
         if (read(tfd, &x, sizeof x) < 0) { /* nothing */ }
         lost = update_drops();
-        ctf_flush(W);
+        /* every event older than q is in a ring (bar one being written:
+         * 1 ms of margin) and, once drained, handed over */
+        uint64_t q = now_ns() - 1000000;
+        bool drained = !consume_all(1 << 20);
+        if ((drained ? ctf_flush_at(W, q) : ctf_flush(W)) < 0 && R.relay && !R.tee)
+          stop = true; /* the relay is gone: stop, count what was not delivered */
+        if (R.tee && ctf_sink_failed(W) && !relay_left) {
+          relay_left = true;
+          fprintf(stderr, "etrace: %s: recording goes on in %s only\n", relay_error(R.relay),
+                  R.dir);
+        }
         if (tty) {
           progress(&last_events, &last_t, lost);
           shown = true;
@@ -968,7 +1014,9 @@ static int run_loop(void) {
       } else if (tag == EV_SIGNAL) {
         struct signalfd_siginfo si;
         while (read(sfd, &si, sizeof si) == sizeof si) {
-          if (si.ssi_signo != SIGCHLD)
+          if (si.ssi_signo == SIGUSR1)
+            snap_req = true;
+          else if (si.ssi_signo != SIGCHLD)
             stop = true;
           else if (R.child > 0 && waitpid(R.child, NULL, WNOHANG) == R.child) {
             R.child = 0;
@@ -980,6 +1028,8 @@ static int run_loop(void) {
     }
     /* Rings: consume on readiness or while a previous pass left records. */
     more = consume_all(1 << 16);
+    if (R.snap)
+      snapshot_poll(&snap_req);
   }
   if (shown)
     fputc('\n', stderr);
@@ -999,6 +1049,8 @@ static void usage(FILE *f) {
   fputs("USAGE:\n"
         "    etrace record -o DIR [options] EVENT...\n"
         "    etrace record -o DIR --profile kernel [options] [EVENT...]\n"
+        "    etrace record --relay net://HOST[:PORT[:DATA_PORT]] [--session NAME] [-o DIR] [options] EVENT...\n"
+        "    etrace record --snapshot SIZE -o DIR [--trigger 'EVENT /PREDICATE/'] [options] EVENT...\n"
         "    etrace ctf repair [--dry-run] DIR\n"
         "\n"
         "Record tracepoints, with all their fields, to a CTF 1.8 trace in DIR\n"
@@ -1014,6 +1066,30 @@ static void usage(FILE *f) {
         "\n"
         "OPTIONS (anywhere among the events; -- ends them):\n"
         "    -o DIR         the trace directory (new, or empty)\n"
+        "    --relay net://HOST[:CONTROL_PORT[:DATA_PORT]]\n"
+        "                   stream the trace to an lttng-relayd (ports 5342/5343 by\n"
+        "                   default): it lands under the relay's output as\n"
+        "                   HOSTNAME/SESSION-DATE/kernel/, and live viewers\n"
+        "                   (babeltrace2 --input-format=lttng-live) read it while it is\n"
+        "                   recorded.  If the relay goes away or stops reading (5 s),\n"
+        "                   recording stops (exit status 1) and the events not\n"
+        "                   delivered are counted; with -o DIR too, the trace is also\n"
+        "                   written to DIR and recording goes on there\n"
+        "    --session NAME the relay session's name (default etrace-DATE)\n"
+        "    --snapshot SIZE\n"
+        "                   flight recorder: keep the newest SIZE (e.g. 64M) of whole\n"
+        "                   packets per CPU in memory, overwriting the oldest; on\n"
+        "                   SIGUSR1 or a --trigger event write them as a complete trace\n"
+        "                   to DIR/snapshot-N/ (overwritten events are counted as\n"
+        "                   discarded) and keep recording.  Memory: SIZE per CPU plus\n"
+        "                   one packet (SIZE/8, at most 1 MiB) per CPU\n"
+        "    --trigger 'EVENT /PREDICATE/'\n"
+        "                   with --snapshot: take a snapshot each time EVENT (a\n"
+        "                   tracepoint not otherwise recorded; it is recorded too)\n"
+        "                   passes PREDICATE, e.g. 'syscalls:sys_exit_openat /ret < 0/'\n"
+        "    --live-timer SECONDS\n"
+        "                   flush partial packets (and tell live viewers which CPUs\n"
+        "                   are idle) every SECONDS (default 1)\n"
         "    -D SECONDS     stop after SECONDS (decimals allowed; --duration)\n"
         "    -c 'CMD'       run CMD once the probes are attached; stop when it exits\n"
         "    --cmd-only     with -c: record only events of CMD's process\n"
@@ -1079,10 +1155,16 @@ static int repair_main(int argc, char **argv) {
   return 0;
 }
 
-enum { OPT_CMD_ONLY = 256, OPT_VERIFY, OPT_PROFILE, OPT_DURATION };
+enum { OPT_CMD_ONLY = 256, OPT_VERIFY, OPT_PROFILE, OPT_RELAY, OPT_SESSION, OPT_LIVE_TIMER,
+       OPT_SNAPSHOT, OPT_TRIGGER, OPT_DURATION };
 
 static void cleanup(void) {
   detach_all();
+  snap_free(R.snap);
+  R.snap = NULL;
+  if (R.relay)
+    relay_close(R.relay, NULL, 0);
+  R.relay = NULL;
   child_kill();
   for (int i = 0; i < R.nev; i++)
     if (R.ev[i].prog_fd >= 0)
@@ -1112,6 +1194,108 @@ static void cleanup(void) {
   arena_free_all();
 }
 
+/* --relay, --session, --live-timer, --snapshot, --trigger. */
+static int sink_option(int ch, const char *arg) {
+  char *end;
+  switch (ch) {
+  case OPT_RELAY: R.relay_url = arg; break;
+  case OPT_SESSION: R.session = arg; break;
+  case OPT_LIVE_TIMER:
+    R.flush_s = strtod(arg, &end);
+    if (*end || !(R.flush_s >= 0.01 && R.flush_s <= 3600)) {
+      diag_fatal("invalid --live-timer '%s': expected seconds, 0.01 to 3600", arg);
+      return -1;
+    }
+    break;
+  case OPT_SNAPSHOT:
+    if (!(R.snap_size = snap_parse_size(arg)) || R.snap_size < 4096) {
+      diag_fatal("invalid --snapshot size '%s': expected bytes per CPU, at least 4K, e.g. 64M",
+                 arg);
+      return -1;
+    }
+    break;
+  case OPT_TRIGGER: R.trigger = arg; break;
+  }
+  return 0;
+}
+
+/* --relay / --snapshot / --trigger / --session combinations. */
+static int check_sink_options(void) {
+  if (R.snap_size && R.relay_url) {
+    diag_fatal("--snapshot writes snapshots under -o DIR: not with --relay");
+    return -1;
+  }
+  if (R.trigger && !R.snap_size) {
+    diag_fatal("--trigger needs --snapshot SIZE");
+    return -1;
+  }
+  if (R.session && !R.relay_url) {
+    diag_fatal("--session needs --relay");
+    return -1;
+  }
+  return 0;
+}
+
+/* --trigger, after the recorded events: its own programs and classes. */
+static int add_trigger(void) {
+  int first = R.nev;
+  if (expand(R.trigger) < 0)
+    return -1;
+  if (R.nev == first) {
+    diag_fatal("--trigger '%s': its tracepoint is also recorded; trigger on another one",
+               R.trigger);
+    return -1;
+  }
+  R.trig_first = first;
+  R.trig_last = R.nev;
+  return 0;
+}
+
+/* Where the packets go besides (or instead of) -o DIR: the relay, or the
+ * flight recorder.  Fills copt->sink with *sink. */
+static int open_sink(CtfOptions *copt, CtfSink *sink) {
+  char err[512];
+  if (R.relay_url) {
+    if (!(R.relay = relay_open(R.relay_url, R.session, R.flush_s, err, sizeof err))) {
+      diag_fatal("%s", err);
+      return -1;
+    }
+    *sink = relay_sink(R.relay);
+    copt->sink = sink;
+    copt->trace_name = R.session;
+    snprintf(R.relay_dir, sizeof R.relay_dir, "%s", relay_path(R.relay));
+    copt->tee = R.tee = R.dir != NULL;
+    if (!R.dir)
+      R.dir = R.relay_dir;
+  }
+  if (R.snap_size) {
+    if (!(R.snap = snap_new(R.dir, R.snap_size, err, sizeof err))) {
+      diag_fatal("%s", err);
+      return -1;
+    }
+    *sink = snap_sink(R.snap);
+    copt->sink = sink;
+    /* several packets per SIZE, so that the oldest go a little at a time */
+    size_t ps = R.snap_size / 8;
+    copt->packet_size = ps < 4096 ? 4096 : ps > (1u << 20) ? 1u << 20 : ps;
+  }
+  return 0;
+}
+
+/* After ctf_close: close the session on the relay (waiting until it has
+ * written everything).  -1 when events were not delivered and no local
+ * copy has them (the reason in err). */
+static int close_relay(const CtfStats *st, char *err, size_t errlen) {
+  if (!R.relay)
+    return 0;
+  int rc = relay_close(R.relay, err, errlen);
+  R.relay = NULL;
+  if (R.tee && err[0])
+    fprintf(stderr, "etrace: %s: %llu events not delivered to the relay (all of them are in %s)\n",
+            err, (unsigned long long)st->undelivered, R.dir);
+  return R.tee ? 0 : rc;
+}
+
 int record_main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "ctf"))
     return repair_main(argc, argv);
@@ -1119,6 +1303,11 @@ int record_main(int argc, char **argv) {
     {"cmd-only", no_argument, 0, OPT_CMD_ONLY},
     {"verify", no_argument, 0, OPT_VERIFY},
     {"profile", required_argument, 0, OPT_PROFILE},
+    {"relay", required_argument, 0, OPT_RELAY},
+    {"session", required_argument, 0, OPT_SESSION},
+    {"live-timer", required_argument, 0, OPT_LIVE_TIMER},
+    {"snapshot", required_argument, 0, OPT_SNAPSHOT},
+    {"trigger", required_argument, 0, OPT_TRIGGER},
     {"duration", required_argument, 0, OPT_DURATION},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -1168,12 +1357,22 @@ int record_main(int argc, char **argv) {
         return 1;
       }
       break;
+    case OPT_RELAY:
+    case OPT_SESSION:
+    case OPT_LIVE_TIMER:
+    case OPT_SNAPSHOT:
+    case OPT_TRIGGER:
+      if (sink_option(ch, optarg) < 0)
+        return 1;
+      break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 1;
     }
   }
-  if (!R.dir && !verify) {
-    diag_fatal("record: -o DIR is required");
+  if (check_sink_options() < 0)
+    return 1;
+  if (!R.dir && !verify && !R.relay_url) {
+    diag_fatal("record: -o DIR (or --relay URL) is required");
     usage(stderr);
     return 1;
   }
@@ -1205,6 +1404,10 @@ int record_main(int argc, char **argv) {
       cleanup();
       return 1;
     }
+  if (R.trigger && add_trigger() < 0) {
+    cleanup();
+    return 1;
+  }
   if (prepare_events() < 0) {
     cleanup();
     return 1;
@@ -1236,12 +1439,21 @@ int record_main(int argc, char **argv) {
     classes[i] = R.ev[i].cls;
   CtfOptions copt = {.command = R.cmd, .start_ns = now_ns(), .lttng_kernel = R.kernel};
   char err[512];
-  W = ctf_open(R.dir, R.ncpus, classes, R.nev, &copt, err, sizeof err);
-  if (!W) {
-    diag_fatal("%s", err);
+  CtfSink sink;
+  if (open_sink(&copt, &sink) < 0) {
     free(classes);
     goto out;
   }
+  W = ctf_open(R.dir, R.ncpus, classes, R.nev, &copt, err, sizeof err);
+  if (!W) {
+    if (R.relay)
+      diag_fatal("%s: %s", err, relay_error(R.relay));
+    else
+      diag_fatal("%s", err);
+    free(classes);
+    goto out;
+  }
+  ctf_set_trigger(W, R.trig_first, R.trig_last);
   int dumped = R.kernel ? kprof_statedump(W) : 0;
   if (R.verbose && R.kernel)
     fprintf(stderr, "etrace: statedump of %d threads\n", dumped);
@@ -1254,9 +1466,10 @@ int record_main(int argc, char **argv) {
   }
   uint64_t t0 = now_ns();
   if (!R.quiet)
-    fprintf(stderr, "etrace: recording %d %s to %s%s\n", R.nev,
+    fprintf(stderr, "etrace: recording %d %s to %s%s%s%s%s\n", R.nev,
             R.kernel ? "event classes (LTTng kernel profile)" : R.nev == 1 ? "tracepoint" : "tracepoints",
-            R.dir, R.cmd || R.duration > 0 ? "" : "; Ctrl-C to stop");
+            R.relay ? "the relay, " : "", R.relay ? R.relay_dir : "", R.tee ? " and to " : "",
+            R.relay && !R.tee ? "" : R.dir, R.cmd || R.duration > 0 ? "" : "; Ctrl-C to stop");
   run_loop();
   uint64_t t_end = now_ns();
 
@@ -1268,11 +1481,18 @@ int record_main(int argc, char **argv) {
   CtfStats st;
   int cerr = ctf_close(W, t1, &st);
   W = NULL;
+  char rerr[512] = "";
+  if (close_relay(&st, rerr, sizeof rerr) < 0)
+    cerr = -1;
   free(classes);
   if (!R.quiet)
     fprintf(stderr, "etrace: recorded %llu events (%.2f MB, %llu packets) to %s in %.2f s\n",
             (unsigned long long)(st.events - st.unwritten), st.bytes / 1e6,
             (unsigned long long)st.packets, R.dir, (t_end - t0) / 1e9);
+  if (R.snap && !R.quiet)
+    fprintf(stderr, "etrace: flight recorder held at most %.2f MiB of packets (%d CPUs x %.2f "
+                    "MiB kept)\n",
+            snap_peak(R.snap) / 1048576.0, R.ncpus, R.snap_size / 1048576.0);
   if (lost)
     fprintf(stderr, "etrace: lost %llu events: the ring buffer was full (raise -b)\n",
             (unsigned long long)lost);
@@ -1286,7 +1506,10 @@ int record_main(int argc, char **argv) {
             (unsigned long long)st.clamped);
   if (st.bad)
     fprintf(stderr, "etrace: %llu malformed records skipped\n", (unsigned long long)st.bad);
-  if (cerr < 0)
+  if (cerr < 0 && rerr[0])
+    fprintf(stderr, "etrace: %s: %llu events not delivered (%llu packets)\n", rerr,
+            (unsigned long long)st.unwritten, (unsigned long long)st.packets_lost);
+  else if (cerr < 0)
     fprintf(stderr, "etrace: could not write %llu packets (%llu events, counted as discarded "
                     "in the trace): %s\n",
             (unsigned long long)st.packets_lost, (unsigned long long)st.unwritten,

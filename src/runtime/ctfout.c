@@ -14,9 +14,14 @@
  * record is then laid out as the CTF writer's input (out/ctf.h): header,
  * integer fields, then one slot per string.  Everything else the program
  * prints (maps at exit, print(), time()) still goes to the text output.
+ *
+ * `-o net://HOST[:PORT[:DATA_PORT]]` streams the trace to an lttng-relayd
+ * instead (record/relay.h).  The run loop closes the open packets every
+ * second (rt_ctf_tick), so live viewers see events within about a second.
  */
 #include "etrace.h"
 #include "formats/ctf.h"
+#include "record/relay.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -30,6 +35,8 @@ static CtfClass *classes;
 static int nclasses;
 static unsigned char *recbuf;
 static size_t recbuf_size;
+static Relay *relay;       /* -o net://...: the relay the trace goes to */
+static CtfSink relay_out;
 
 static uint64_t mono_ns(void) {
   struct timespec ts;
@@ -83,12 +90,29 @@ int rt_ctf_open(Output *o, const char *dir) {
   recbuf = calloc(1, recbuf_size);
   CtfOptions opt = {.start_ns = mono_ns()};
   char err[512];
+  if (!strncmp(dir, "net://", 6) || !strncmp(dir, "tcp://", 6)) {
+    if (!(relay = relay_open(dir, NULL, 1.0, err, sizeof err))) {
+      diag_fatal("%s", err);
+      return -1;
+    }
+    relay_out = relay_sink(relay);
+    opt.sink = &relay_out;
+    dir = relay_path(relay);
+  }
   o->ctf = ctf_open(dir, libbpf_num_possible_cpus(), classes, nclasses, &opt, err, sizeof err);
   if (!o->ctf) {
-    diag_fatal("%s", err);
+    diag_fatal("%s%s%s", err, relay ? ": " : "", relay ? relay_error(relay) : "");
+    relay_close(relay, NULL, 0);
+    relay = NULL;
     return -1;
   }
   return 0;
+}
+
+int rt_ctf_tick(Output *o, void (*drain)(void)) {
+  uint64_t quiet = mono_ns() - 1000000; /* older events are in the rings (1 ms margin) */
+  drain();
+  return ctf_flush_at(o->ctf, quiet) < 0 && relay ? -1 : 0;
 }
 
 /* rec: u64 ts, u64 pid_tgid, u64 cpu, then the arguments (site->args). */
@@ -159,8 +183,15 @@ int rt_ctf_close(Output *o) {
   CtfStats st;
   int rc = ctf_close(o->ctf, mono_ns(), &st);
   o->ctf = NULL;
+  char rerr[512] = "";
+  if (relay && relay_close(relay, rerr, sizeof rerr) < 0)
+    rc = -1;
+  relay = NULL;
   fprintf(stderr, "etrace: %llu printf events written to the CTF trace\n",
           (unsigned long long)(st.events - st.unwritten));
+  if (rerr[0])
+    fprintf(stderr, "etrace: %s: %llu events not delivered\n", rerr,
+            (unsigned long long)st.unwritten);
   if (st.clamped)
     fprintf(stderr, "etrace: %llu events arrived too late to be put in order on their CPU; "
                     "their timestamps were raised\n", (unsigned long long)st.clamped);

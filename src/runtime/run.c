@@ -7,7 +7,7 @@
  * drain again, print the maps, report drops.
  */
 #include "etrace.h"
-#include "providers/prov.h"
+#include "providers/provider.h"
 #include "runtime/rt.h"
 
 #include <bpf/bpf.h>
@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,11 +181,14 @@ static int on_record(void *ctx, void *data, size_t size) {
     if (id < (uint32_t)R.c->nsites)
       do_object(R.c->sites[id], p, size - 8);
     break;
-  case REC_PID: /* a process ustack/usym saw first: read its maps now */
+  case REC_PID: { /* a process ustack/usym saw first: read its maps now */
     sym_pid_seen((int)id);
-    if (size >= 24 && b >= 0 && b < R.c->ntargets && R.c->targets[b]->u_path)
-      sym_pid_bias((int)id, R.c->targets[b]->u_path, (uint64_t)a);
+    const UserSite *site =
+        size >= 24 && b >= 0 && b < R.c->ntargets ? target_user_site(R.c->targets[b]) : NULL;
+    if (site)
+      sym_pid_bias((int)id, site->path, (uint64_t)a);
     break;
+  }
   case REC_EXIT:
     R.exiting = true;
     R.exit_code = (int)a;
@@ -216,148 +220,48 @@ static void drain(void) {
 
 /* ------------------------------------------------------------ probes */
 
-static int run_test_prog(Target *t) {
-  LIBBPF_OPTS(bpf_test_run_opts, opts);
-  int err = bpf_prog_test_run_opts(t->prog_fd, &opts);
-  if (err) {
-    diag_fatal("cannot run %s: %s", t->name, strerror(errno));
-    return -1;
-  }
-  return 0;
-}
+static void drain_arg(void *arg) { drain(); }
 
-static int attach_target(Target *t) {
-  if (t->type == PT_TRACEPOINT)
-    return prov_attach_tracepoint(t->prog_fd, t->tp->id);
-  if (t->type == PT_RAWTP)
-    return t->rt_btf ? prov_attach_tp_btf(t->prog_fd) : prov_attach_raw_tp(t->prog_fd, t->rt_name);
-  if (t->type == PT_INTERVAL)
-    return prov_attach_perf_clock(t->prog_fd, 0, t->period_ns, t->freq_hz);
-  if (t->type == PT_UPROBE || t->type == PT_URETPROBE || t->type == PT_USDT)
-    return prov_attach_uprobe(t->prog_fd, t->u_path, t->u_offset, t->u_ref_ctr,
-                              t->type == PT_URETPROBE, R.opt->pid);
-  if (t->type == PT_KPROBE || t->type == PT_KRETPROBE)
-    return prov_attach_kprobe(t->prog_fd, t->k_func, t->k_offset, t->type == PT_KRETPROBE);
-  if (t->type == PT_FENTRY || t->type == PT_FEXIT)
-    return prov_attach_fentry(t->prog_fd, t->type == PT_FEXIT);
-  return -EINVAL;
-}
-
-static void add_link(int fd) {
+static void add_link(void *arg, int fd) {
   R.links = realloc(R.links, sizeof(int) * (R.nlinks + 1));
   R.links[R.nlinks++] = fd;
 }
 
-/* software / hardware events and watchpoints (prov_perf.c), iterators
- * (prov_iter.c).  Events count on every CPU, one event each; a watchpoint
- * follows the -p / -c process, or watches every CPU without one.
- * Returns 0, 1 when t is not one of these, or -1 after an error. */
-static int attach_perf_iter(Target *t, int ncpu) {
-  int fd;
-  if (t->type == PT_ITER) {
-    fd = prov_attach_iter(t->prog_fd, R.opt->pid);
-    if (fd < 0) {
-      /* bpf_map_elem, sockmap, cgroup ... walk a map or cgroup given by fd */
-      diag_error(t->probe->loc, "cannot attach probe %s: %s%s", t->name, strerror(-fd),
-                 fd == -EBADF ? " (this iterator walks a map or cgroup that etrace cannot "
-                                "name yet)" : "");
-      return -1;
-    }
-    t->iter_link = fd;
-    add_link(fd);
-    return 0;
-  }
-  if (t->type != PT_SOFTWARE && t->type != PT_HARDWARE && t->type != PT_WATCHPOINT)
-    return 1;
-  int pid = R.opt->pid ? R.opt->pid : R.opt->cpid;
-  if (t->type == PT_WATCHPOINT && pid > 0)
-    ncpu = 1;
-  for (int cpu = 0; cpu < ncpu; cpu++) {
-    if (t->type == PT_WATCHPOINT)
-      fd = prov_attach_watchpoint(t->prog_fd, t, pid, cpu);
-    else
-      fd = prov_attach_perf(t->prog_fd, t->perf_type, t->perf_config, cpu, t->perf_period, 0);
-    if (fd == -ENODEV && cpu > 0)
-      continue; /* a possible CPU that is offline */
-    if (fd < 0) {
-      diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, prov_perf_why(t, -fd));
-      return -1;
-    }
-    add_link(fd);
-  }
-  return 0;
-}
-
-/* Read every iterator to its end, draining its records as it goes. */
-static int run_iters(void) {
-  for (int i = 0; i < R.c->ntargets; i++) {
-    Target *t = R.c->targets[i];
-    if (t->type != PT_ITER)
-      continue;
-    int err = prov_iter_run(t->iter_link, drain, &R.exiting);
-    if (err < 0) {
-      diag_fatal("reading iterator %s failed: %s", t->name, strerror(-err));
-      return -1;
-    }
-  }
-  return 0;
-}
-
+/* Every provider's program-wide attachments, then every target's. */
 static int attach_all(void) {
-  int ncpu = libbpf_num_possible_cpus();
-  int sysfds[2];
-  int nsys = systp_attach(sysfds);
-  if (nsys < 0)
-    return -1;
-  for (int i = 0; i < nsys; i++)
-    add_link(sysfds[i]);
+  AttachEnv env = {.pid = R.opt->pid, .cpid = R.opt->cpid, .ncpu = libbpf_num_possible_cpus(),
+                   .add_link = add_link};
+  for (int i = 0; i < nproviders; i++)
+    if (providers[i]->attach_program && providers[i]->attach_program(R.c, &env) < 0)
+      return -1;
   for (int i = 0; i < R.c->ntargets; i++) {
     Target *t = R.c->targets[i];
-    if (t->type == PT_BEGIN || t->type == PT_END || t->raw_syscall)
-      continue;
-    int pe = attach_perf_iter(t, ncpu);
-    if (pe < 0)
+    if (t->prov->attach(t, &env) < 0)
       return -1;
-    if (pe == 0)
-      continue;
-    if (t->type == PT_PROFILE) {
-      /* one sampling event per online CPU */
-      int attached = 0;
-      for (int cpu = 0; cpu < ncpu; cpu++) {
-        int fd = prov_attach_perf_clock(t->prog_fd, cpu, t->period_ns, t->freq_hz);
-        if (fd >= 0) {
-          add_link(fd);
-          attached++;
-        }
-      }
-      if (!attached) {
-        diag_error(t->probe->loc, "cannot attach %s", t->name);
-        return -1;
-      }
-      continue;
-    }
-    int fd = attach_target(t);
-    if (fd < 0) {
-      diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, strerror(-fd));
-      return -1;
-    }
-    add_link(fd);
   }
   return 0;
+}
+
+/* Run every target's work for phase (BEGIN and END programs in program
+ * order, iterators): 1 when one says the program is done, -1 on error. */
+static int run_phase(RunPhase phase) {
+  RunEnv env = {.drain = drain_arg, .stop = &R.exiting};
+  int done = 0;
+  for (int i = 0; i < R.c->ntargets; i++) {
+    Target *t = R.c->targets[i];
+    int rc = t->prov->run ? t->prov->run(t, phase, &env) : 0;
+    if (rc < 0)
+      return -1;
+    if (rc > 0)
+      done = 1;
+  }
+  return done;
 }
 
 static void detach_all(void) {
   for (int i = 0; i < R.nlinks; i++)
     close(R.links[i]);
   R.nlinks = 0;
-}
-
-/* Run every BEGIN (or END) program, in program order. */
-static int run_special(ProbeType type) {
-  for (int i = 0; i < R.c->ntargets; i++)
-    if (R.c->targets[i]->type == type && run_test_prog(R.c->targets[i]) < 0)
-      return -1;
-  return 0;
 }
 
 static int count_attached(void) {
@@ -437,7 +341,7 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     else
       fprintf(o->f, "Attaching %d probe%s...\n", n, n == 1 ? "" : "s");
   }
-  if (run_special(PT_BEGIN) < 0) {
+  if (run_phase(RUN_BEGIN) < 0) {
     detach_all();
     return 1;
   }
@@ -459,15 +363,23 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     ev.data.u32 = 2;
     epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
   }
+  /* -f ctf: close the open packets every second (live relay viewers) */
+  int tfd = o->ctf ? timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK) : -1;
+  if (tfd >= 0) {
+    struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
+    timerfd_settime(tfd, 0, &its, NULL);
+    ev.data.u32 = 3;
+    epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+  }
 
   bool stop = R.exiting;
   /* iter probes: the program ends when the iterators have been read */
-  for (int i = 0; i < c->ntargets && !stop; i++)
-    if (c->targets[i]->type == PT_ITER) {
-      if (run_iters() < 0)
-        R.exit_code = 1;
-      stop = true;
-    }
+  if (!stop) {
+    int rc = run_phase(RUN_MAIN);
+    if (rc < 0)
+      R.exit_code = 1;
+    stop = rc != 0;
+  }
   while (!stop) {
     struct epoll_event evs[4];
     int n = epoll_wait(ep, evs, 4, -1);
@@ -485,6 +397,13 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
       }
       if (evs[i].data.u32 == 2) {
         stop = true;
+        continue;
+      }
+      if (evs[i].data.u32 == 3) {
+        uint64_t x;
+        if (read(tfd, &x, sizeof x) < 0) { /* nothing */ }
+        if (rt_ctf_tick(o, drain) < 0)
+          stop = true; /* the relay is gone */
         continue;
       }
       struct signalfd_siginfo si;
@@ -509,7 +428,7 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
   detach_all();
   drain();
   R.exiting = false;
-  run_special(PT_END);
+  run_phase(RUN_END);
   drain();
   R.exiting = false;
   out_flush();
@@ -518,6 +437,8 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
   report_drops();
   ring_buffer__free(R.rb);
   close(ep);
+  if (tfd >= 0)
+    close(tfd);
   close(sfd);
   if (pidfd >= 0)
     close(pidfd);

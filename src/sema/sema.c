@@ -14,6 +14,7 @@
 #include "runtime/rt.h"
 #include "builtins/builtin.h"
 #include "sema/sema.h"
+#include "providers/provider.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -274,12 +275,12 @@ int add_site(Sema *sema, RecKind kind, const char *fmt, Type *args, Loc loc) {
 
 /* ------------------------------------------------------------ the probe's context */
 
+/* A field of the tracefs record args points at (tracepoints). */
 static TpField *ctx_field(Sema *sema, const char *name) {
-  if (!sema->cur->tp)
-    return NULL;
-  for (int i = 0; i < sema->cur->tp->nfields; i++)
-    if (!strcmp(sema->cur->tp->fields[i].name, name))
-      return &sema->cur->tp->fields[i];
+  const TpFormat *tp = target_record(sema->cur);
+  for (int i = 0; tp && i < tp->nfields; i++)
+    if (!strcmp(tp->fields[i].name, name))
+      return &tp->fields[i];
   return NULL;
 }
 
@@ -296,16 +297,8 @@ static Type *field_type(const TpField *f) {
   return ty_int(size, f->is_signed);
 }
 
-bool is_user_probe(Sema *sema) {
-  return sema->cur->type == PT_UPROBE || sema->cur->type == PT_URETPROBE ||
-         sema->cur->type == PT_USDT;
-}
-
-/* kprobe / kretprobe / fentry / fexit: what a program may use follows
- * the probe as written (k_written); the hook only limits args.NAME. */
-bool is_kernel_probe(Sema *sema) {
-  return sema->cur->type >= PT_KPROBE && sema->cur->type <= PT_FEXIT;
-}
+/* Casts in user probes name user-space pointers. */
+bool is_user_probe(Sema *sema) { return target_user_site(sema->cur) != NULL; }
 
 /* ------------------------------------------------------------ builtin arguments
  *
@@ -595,114 +588,19 @@ static Type *check_object_index(Sema *sema, Node *e, Type *t) {
   return elem;
 }
 
-/* args.NAME on a rawtracepoint: parameter i is the u64 at ctx + 8*i,
- * typed from the kernel's BTF prototype. */
-static Type *check_rawtp_arg(Sema *sema, Node *e) {
-  for (int i = 0; i < sema->cur->rt_nparams; i++) {
-    if (strcmp(sema->cur->rt_param_names[i], e->name))
-      continue;
-    Type *t = btf_type_of(sema->cur->rt_param_types[i], false);
-    if (!t || is_object(t) || t->kind == TY_STR) {
-      serr(sema, e->loc, "argument '%s' of %s has a type etrace cannot read", e->name,
-           sema->cur->name);
-      return NULL;
-    }
-    e->field_off = 8 * i;
-    return t;
-  }
-  Buf b = {0};
-  for (int i = 0; i < sema->cur->rt_nparams; i++)
-    buf_printf(&b, "%s%s", i ? ", " : "", sema->cur->rt_param_names[i]);
-  serr(sema, e->loc, "%s has no argument named '%s' (it has: %s)", sema->cur->name, e->name,
-       b.data ? b.data : "none");
-  buf_free(&b);
-  return NULL;
-}
-
-/* args.NAME on a uprobe: the parameter from the binary's DWARF, read
- * from its System V register (or stack slot) like argN. */
-static Type *check_uprobe_arg(Sema *sema, Node *e) {
-  if (!sema->cur->u_params_read) {
-    sema->cur->u_params_read = true;
-    sema->cur->u_nparams =
-        dwarf_func_params(sema->cur->u_path, sema->c->probe_names[sema->cur->func_index],
-                          &sema->cur->u_params, &sema->cur->u_params_why);
-  }
-  if (sema->cur->u_nparams < 0) {
-    serr(sema, e->loc, "cannot type args.%s of %s: %s", e->name, sema->cur->name,
-         sema->cur->u_params_why);
-    return NULL;
-  }
-  for (int i = 0; i < sema->cur->u_nparams; i++) {
-    DwParam *p = &sema->cur->u_params[i];
-    if (strcmp(p->name, e->name))
-      continue;
-    Type *t = btf_type_of(p->type_id, true);
-    if (p->arg < 0 || !t || is_object(t) || t->kind == TY_STR) {
-      serr(sema, e->loc,
-           "argument '%s' of %s is not passed in a general register (a struct by value, "
-           "a floating-point value, or after one), so etrace cannot read it",
-           e->name, sema->cur->name);
-      return NULL;
-    }
-    e->field_off = p->arg;
-    return t;
-  }
-  Buf b = {0};
-  for (int i = 0; i < sema->cur->u_nparams; i++)
-    buf_printf(&b, "%s%s", i ? ", " : "", sema->cur->u_params[i].name);
-  serr(sema, e->loc, "%s has no argument named '%s' (it has: %s)", sema->cur->name, e->name,
-       b.data ? b.data : "none");
-  buf_free(&b);
-  return NULL;
-}
-
-/* args.NAME of fentry/fexit: typed from the function's BTF prototype
- * (pointers to kernel structs can be followed); ctx is u64 args[]. */
-static Type *check_kernel_arg(Sema *sema, Node *e) {
-  TpField *f = ctx_field(sema, e->name);
-  if (!f) {
-    Buf b = {0};
-    for (int i = 0; i < sema->cur->tp->nfields; i++)
-      buf_printf(&b, "%s%s", i ? ", " : "", sema->cur->tp->fields[i].name);
-    serr(sema, e->loc, "kernel function %s has no parameter named '%s' (it has: %s)",
-         sema->cur->k_func, e->name, b.data ? b.data : "none");
-    buf_free(&b);
-    return NULL;
-  }
-  Type *t = btf_type_of(f->type_id, false);
-  if (!t || is_object(t) || t->kind == TY_STR) {
-    serr(sema, e->loc, "argument '%s' of %s has type '%s', which etrace cannot read", e->name,
-         sema->cur->k_func, f->ctype);
-    return NULL;
-  }
-  if (sema->cur->type == PT_KPROBE && f->offset >= 6 * 8) {
-    serr(sema, e->loc,
-         "argument '%s' is passed on the stack, which the kprobe used instead of fentry "
-         "cannot read",
-         e->name);
-    return NULL;
-  }
-  e->field_off = f->offset;
-  return t;
-}
-
 static Type *check_field(Sema *sema, Node *e) {
   Type *t = check_expr(sema, e->lhs);
   if (!t || t->kind == TY_NONE)
     return NULL;
   if (t->kind != TY_CTX)
     return check_member(sema, e, t);
-  if (sema->cur->type == PT_RAWTP)
-    return check_rawtp_arg(sema, e);
-  if (sema->cur->type == PT_UPROBE)
-    return check_uprobe_arg(sema, e);
-  if (is_kernel_probe(sema))
-    return check_kernel_arg(sema, e);
+  if (sema->cur->prov->type_field) /* args.NAME as the probe's provider types it */
+    return sema->cur->prov->type_field(sema, sema->cur, e);
   TpField *f = ctx_field(sema, e->name);
   if (!f) {
-    serr(sema, e->loc, "tracepoint %s:%s has no argument named '%s'", sema->cur->tp_sys,
-         sema->cur->tp_event, e->name);
+    const TpFormat *rec = target_record(sema->cur);
+    serr(sema, e->loc, "tracepoint %s:%s has no argument named '%s'", rec ? rec->sys : "?",
+         rec ? rec->event : "?", e->name);
     return NULL;
   }
   Type *ft = field_type(f);
@@ -723,7 +621,7 @@ static Type *check_field(Sema *sema, Node *e) {
 static Type *check_index(Sema *sema, Node *e) {
   Node *f = e->lhs;
   if (!(f->kind == ND_FIELD && builtin_has(f->lhs, BUILTIN_ARGS_RECORD) &&
-        sema->cur->type == PT_TRACEPOINT)) {
+        target_record(sema->cur))) {
     Type *t = check_expr(sema, f);
     if (!t || t->kind == TY_NONE)
       return NULL;
@@ -739,14 +637,14 @@ static Type *check_index(Sema *sema, Node *e) {
   if (!check_expr(sema, f->lhs))
     return NULL;
   TpField *tf = ctx_field(sema, f->name);
-  if (!tf && is_kernel_probe(sema)) {
-    serr(sema, f->loc, "kernel function %s has no parameter named '%s'", sema->cur->k_func,
-         f->name);
+  const TpFormat *rec = target_record(sema->cur);
+  if (!tf && !rec) {
+    serr(sema, e->loc, "only tracepoint array arguments (args.NAME[i]) can be indexed");
     return NULL;
   }
   if (!tf) {
-    serr(sema, f->loc, "tracepoint %s:%s has no argument named '%s'", sema->cur->tp_sys,
-         sema->cur->tp_event, f->name);
+    serr(sema, f->loc, "tracepoint %s:%s has no argument named '%s'", rec->sys, rec->event,
+         f->name);
     return NULL;
   }
   f->type = ty_void;
@@ -1134,85 +1032,6 @@ static void check_target(Sema *sema, Target *t) {
 
 /* ------------------------------------------------------------ attach points */
 
-static int add_probe_name(Sema *sema, const char *name) {
-  for (int i = 0; i < sema->c->nprobe_names; i++)
-    if (!strcmp(sema->c->probe_names[i], name))
-      return i;
-  sema->c->probe_names = egrow(sema->c->probe_names, sema->c->nprobe_names, sizeof(char *));
-  sema->c->probe_names[sema->c->nprobe_names] = estrdup(name);
-  return sema->c->nprobe_names++;
-}
-
-static Target *add_target(Sema *sema, Probe *p, ProbeType type, const char *name) {
-  Target *t = ealloc(sizeof(Target));
-  t->type = type;
-  t->probe = p;
-  t->name = estrdup(name);
-  t->probe_index = add_probe_name(sema, name);
-  t->prog_fd = -1;
-  sema->c->targets = egrow(sema->c->targets, sema->c->ntargets, sizeof(Target *));
-  sema->c->targets[sema->c->ntargets++] = t;
-  return t;
-}
-
-typedef struct {
-  Sema *sema;
-  Probe *p;
-  int n;
-} TpExpand;
-
-static void add_tp(const char *sys, const char *event, void *arg) {
-  TpExpand *x = arg;
-  Sema *sema = x->sema;
-  Target *t = add_target(sema, x->p, PT_TRACEPOINT, eprintf("tracepoint:%s:%s", sys, event));
-  t->tp_sys = estrdup(sys);
-  t->tp_event = estrdup(event);
-  t->tp = tracefs_format(sys, event);
-  if (t->tp)
-    x->n++;
-  else
-    sema->c->ntargets--;
-}
-
-/* interval:s:1, interval:1s, interval:hz:10, profile:hz:99, profile:ms:10 */
-static bool parse_rate(const char *spec, uint64_t *period_ns, uint64_t *freq_hz) {
-  char unit[8] = "";
-  unsigned long long n = 0;
-  const char *colon = strchr(spec, ':');
-  char *end;
-  if (colon) {
-    size_t ul = colon - spec;
-    if (ul >= sizeof unit)
-      return false;
-    memcpy(unit, spec, ul);
-    unit[ul] = 0;
-    n = strtoull(colon + 1, &end, 10);
-    if (end == colon + 1 || *end)
-      return false;
-  } else {
-    n = strtoull(spec, &end, 10);
-    if (end == spec || strlen(end) >= sizeof unit)
-      return false;
-    strcpy(unit, end);
-  }
-  if (n == 0)
-    return false;
-  *period_ns = *freq_hz = 0;
-  if (!strcmp(unit, "s"))
-    *period_ns = n * 1000000000ull;
-  else if (!strcmp(unit, "ms"))
-    *period_ns = n * 1000000ull;
-  else if (!strcmp(unit, "us"))
-    *period_ns = n * 1000ull;
-  else if (!strcmp(unit, "ns") || !*unit)
-    *period_ns = n;
-  else if (!strcmp(unit, "hz"))
-    *freq_hz = n;
-  else
-    return false;
-  return true;
-}
-
 /* Replace $1..$N in attach-point text (interval:s:$1, uprobe:$1:main).
  * NULL after an error: a missing parameter. */
 static const char *subst_params(Sema *sema, AttachPoint *ap) {
@@ -1240,144 +1059,26 @@ static const char *subst_params(Sema *sema, AttachPoint *ap) {
   return out;
 }
 
-static void add_rawtp(Sema *sema, Probe *p, const char *name) {
-  Target *t = add_target(sema, p, PT_RAWTP, eprintf("rawtracepoint:%s", name));
-  t->rt_name = estrdup(name);
-  t->rt_nparams = btf_tp_params(name, &t->rt_param_names, &t->rt_param_types);
-  if (t->rt_nparams < 0)
-    t->rt_nparams = 0;
-}
-
-typedef struct { Sema *sema; Probe *p; int n; } RawTpExpand;
-
-static void add_rawtp_match(void *arg, const char *name) {
-  RawTpExpand *x = arg;
-  Sema *sema = x->sema;
-  add_rawtp(sema, x->p, name);
-  x->n++;
-}
-
-/* rawtracepoint:NAME or rawtracepoint:vmlinux:NAME, globs allowed.  The
- * names are the kernel's tracepoints known to BTF (btf_trace_NAME). */
-static void expand_rawtp(Sema *sema, Probe *p, AttachPoint *ap, const char *rest) {
-  if (!strncmp(rest, "vmlinux:", 8))
-    rest += 8;
-  if (!*rest || strchr(rest, ':')) {
-    diag_error(ap->loc, "invalid rawtracepoint '%s': expected rawtracepoint:NAME", ap->text);
-    return;
-  }
-  if (!btf_kernel()) {
-    diag_error(ap->loc, "rawtracepoint probes need the kernel's BTF (/sys/kernel/btf/vmlinux), "
-                        "which this kernel does not have");
-    return;
-  }
-  RawTpExpand x = {sema, p, 0};
-  if (strpbrk(rest, "*?["))
-    btf_raw_tp_glob(rest, add_rawtp_match, &x);
-  else if (btf_has_raw_tp(rest))
-    add_rawtp_match(&x, rest);
-  if (x.n == 0)
-    diag_error(ap->loc, "rawtracepoint not found: %s", rest);
-}
-
+/* Hand the attach point to the provider it names (PROVIDER:..., or a
+ * bare name such as BEGIN). */
 static void expand_attach_point(Sema *sema, Probe *p, AttachPoint *ap) {
   const char *s = subst_params(sema, ap);
   if (!s)
     return;
-  if (!strcmp(s, "BEGIN") || !strcmp(s, "begin")) {
-    add_target(sema, p, PT_BEGIN, "BEGIN");
-    return;
-  }
-  if (!strcmp(s, "END") || !strcmp(s, "end")) {
-    add_target(sema, p, PT_END, "END");
-    return;
-  }
   const char *colon = strchr(s, ':');
-  if (!colon) {
+  size_t len = colon ? (size_t)(colon - s) : strlen(s);
+  const Provider *prov = provider_find(s, len);
+  if (!colon && !(prov && prov->bare)) {
     diag_error(ap->loc, "invalid probe '%s': expected PROVIDER:TARGET", s);
     return;
   }
-  char *prov = estrndup(s, colon - s);
-  const char *rest = colon + 1;
-  if (!strcmp(prov, "tracepoint") || !strcmp(prov, "t")) {
-    const char *c2 = strchr(rest, ':');
-    if (!c2 || !c2[1] || c2 == rest || strchr(c2 + 1, ':')) {
-      diag_error(ap->loc, "invalid tracepoint '%s': expected tracepoint:CATEGORY:EVENT", s);
-      return;
-    }
-    char *sys = estrndup(rest, c2 - rest);
-    TpExpand x = {sema, p, 0};
-    if (!tracefs_root(sema->opt->verbose)) {
-      diag_error(ap->loc, "cannot use tracepoints: tracefs is not mounted and mounting it failed");
-      return;
-    }
-    if (strpbrk(s, "*?[")) /* a wildcard: expand over every event */
-      tracefs_glob(sys, c2 + 1, add_tp, &x);
-    else                    /* one event: just read its format file */
-      add_tp(sys, c2 + 1, &x);
-    if (x.n == 0)
-      diag_error(ap->loc, "tracepoint not found: %s:%s", sys, c2 + 1);
+  if (!prov) {
+    diag_error(ap->loc, "unknown probe type '%.*s'", (int)len, s);
     return;
   }
-  if (!strcmp(prov, "interval") || !strcmp(prov, "i") || !strcmp(prov, "profile") ||
-      !strcmp(prov, "p")) {
-    bool is_profile = prov[0] == 'p';
-    uint64_t period, freq;
-    if (!parse_rate(rest, &period, &freq)) {
-      diag_error(ap->loc, "invalid %s rate '%s': expected UNIT:N with UNIT one of s, ms, us, hz",
-                 is_profile ? "profile" : "interval", rest);
-      return;
-    }
-    char *name = eprintf("%s:%s", is_profile ? "profile" : "interval", rest);
-    Target *t = add_target(sema, p, is_profile ? PT_PROFILE : PT_INTERVAL, name);
-    t->period_ns = period;
-    t->freq_hz = freq;
-    return;
-  }
-  if (!strcmp(prov, "rawtracepoint") || !strcmp(prov, "rt")) {
-    expand_rawtp(sema, p, ap, rest);
-    return;
-  }
-  if (uprobe_provider(prov)) {
-    USite *sites;
-    int n = uprobe_expand(s, ap->loc, sema->opt, &sites);
-    for (int i = 0; i < n; i++) {
-      Target *t = add_target(sema, p, sites[i].type, sites[i].name);
-      t->u_path = sites[i].path;
-      t->u_offset = sites[i].offset;
-      t->u_ref_ctr = sites[i].ref_ctr;
-      t->usdt = sites[i].usdt;
-      t->func_index = add_probe_name(sema, sites[i].func);
-    }
-    return;
-  }
-  if (kprobe_provider(prov)) {
-    KSite *sites;
-    int n = kprobe_expand(s, ap->loc, sema->opt, &sites);
-    for (int i = 0; i < n; i++) {
-      Target *t = add_target(sema, p, sites[i].type, sites[i].name);
-      t->k_written = sites[i].written;
-      t->k_func = sites[i].func;
-      t->k_offset = sites[i].offset;
-      t->k_btf_id = sites[i].btf_id;
-      t->tp = sites[i].args;
-      t->k_ret = sites[i].ret;
-      t->func_index = add_probe_name(sema, sites[i].func);
-    }
-    return;
-  }
-  if (perf_provider(prov) || iter_provider(prov)) {
-    /* software, hardware, watchpoint (prov_perf.c); iter (prov_iter.c) */
-    Target x = {0};
-    if ((iter_provider(prov) ? iter_expand(s, ap->loc, &x) : perf_expand(s, ap->loc, &x)) < 0)
-      return;
-    Target *t = add_target(sema, p, x.type, x.name);
-    t->perf_type = x.perf_type, t->perf_config = x.perf_config, t->perf_period = x.perf_period;
-    t->wp_addr = x.wp_addr, t->wp_len = x.wp_len, t->wp_mode = x.wp_mode;
-    t->iter_name = x.iter_name, t->iter_btf_id = x.iter_btf_id, t->iter_obj_off = x.iter_obj_off;
-    return;
-  }
-  diag_error(ap->loc, "unknown probe type '%s'", prov);
+  ProvExpand x = {.c = sema->c, .opt = sema->opt, .probe = p, .text = s,
+                  .prefix = estrndup(s, len), .rest = colon ? colon + 1 : NULL, .loc = ap->loc};
+  prov->expand(&x);
 }
 
 /* ------------------------------------------------------------ entry */
@@ -1405,8 +1106,11 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
   for (Probe *p = prog->probes; p; p = p->next)
     for (AttachPoint *ap = p->aps; ap; ap = ap->next)
       expand_attach_point(sema, p, ap);
-  if (diag_errors > errs || iter_check_mix(sema->c) < 0)
+  if (diag_errors > errs)
     return NULL;
+  for (int i = 0; i < nproviders; i++)
+    if (providers[i]->check_program && providers[i]->check_program(sema->c) < 0)
+      return NULL;
 
   /* Quiet walks learn map types; then one walk reports. */
   sema->final_pass = false;
@@ -1438,7 +1142,9 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
   }
   if (diag_errors > errs)
     return NULL;
-  systp_assign(sema->c);
+  for (int i = 0; i < nproviders; i++)
+    if (providers[i]->finish)
+      providers[i]->finish(sema->c);
   return sema->c;
 }
 

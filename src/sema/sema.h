@@ -38,7 +38,6 @@ MapInfo *find_map(Sema *sema, const char *name);
 void check_map_keys(Sema *sema, Node *e, MapInfo *m);
 int add_site(Sema *sema, RecKind kind, const char *fmt, Type *args, Loc loc);
 bool is_user_probe(Sema *sema);
-bool is_kernel_probe(Sema *sema);
 Node *arg_n(Node *e, int i);
 bool want_args(Sema *sema, Node *e, int min, int max);
 bool want_int(Sema *sema, Node *a, const char *fn);

@@ -262,9 +262,9 @@ void sym_pid_bias(int pid, const char *path, uint64_t bias) {
   p->bias = bias;
 }
 
-bool sym_probe_vaddr(const Target *t, uint64_t *vaddr) {
-  ElfInfo *e = t->u_path ? file_elf(file_get(t->u_path, 0)) : NULL;
-  return e && offset_to_vaddr(e, t->u_offset, vaddr);
+bool sym_probe_vaddr(const UserSite *site, uint64_t *vaddr) {
+  ElfInfo *e = site->path ? file_elf(file_get(site->path, 0)) : NULL;
+  return e && offset_to_vaddr(e, site->offset, vaddr);
 }
 
 static bool in_segments(const ElfInfo *e, uint64_t vaddr) {
@@ -316,17 +316,17 @@ void sym_user_stats(int *np, int *nf, int *ns) {
 
 /* ------------------------------------------------------------ uaddr */
 
-const char *sym_uaddr(const Target *t, const char *name, SymUaddr *out) {
-  UFile *f = file_get(t->u_path, 0);
+const char *sym_uaddr(const UserSite *site, const char *name, SymUaddr *out) {
+  UFile *f = file_get(site->path, 0);
   ElfInfo *e = file_elf(f);
   if (!e)
-    return eprintf("cannot read the symbols of %s", t->u_path);
+    return eprintf("cannot read the symbols of %s", site->path);
   const ElfSym *s = elfsym_find(e, name); /* functions, every alias */
   for (int i = 0; i < e->nby_addr && !s; i++)
     if (!strcmp(e->by_addr[i].name, name))
       s = &e->by_addr[i];
   if (!s)
-    return eprintf("no symbol named '%s' in %s", name, t->u_path);
+    return eprintf("no symbol named '%s' in %s", name, site->path);
   out->size = s->size;
   out->relative = e->elf_type == ET_DYN;
   out->value = s->vaddr;
@@ -335,13 +335,13 @@ const char *sym_uaddr(const Target *t, const char *name, SymUaddr *out) {
   /* Position-independent: the load address is only known at run time.
    * A uprobe or USDT probe sees its own address in ip, and the probed
    * instruction's link-time address is known here. */
-  if (t->type == PT_URETPROBE)
+  if (site->is_return)
     return eprintf("%s is position-independent and a uretprobe does not know where it is "
                    "loaded; use uaddr() in a uprobe or usdt probe",
-                   t->u_path);
+                   site->path);
   uint64_t probe_vaddr;
-  if (!offset_to_vaddr(e, t->u_offset, &probe_vaddr))
-    return eprintf("cannot place the probe of %s in its segments", t->u_path);
+  if (!offset_to_vaddr(e, site->offset, &probe_vaddr))
+    return eprintf("cannot place the probe of %s in its segments", site->path);
   out->value = s->vaddr - probe_vaddr;
   return NULL;
 }

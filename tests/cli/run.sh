@@ -7,7 +7,7 @@ ET=${ETRACE:-./etrace}
 WL=tests/bin/workload
 T=tests/out/cli
 mkdir -p $T
-plan 27
+plan 30
 
 check() { # check NAME CONDITION-COMMAND...
   name=$1; shift
@@ -54,6 +54,12 @@ check c_compile_error_exit1 [ $rc -eq 1 ]
 $WL sleep 300 getppid 5 sleep 300 & wl=$!
 timeout 10 $ET -q -p $wl -e 'tracepoint:syscalls:sys_enter_getppid { @[pid] = count(); }' > $T/p.out 2>&1; rc=$?
 check p_filters_and_ends sh -c "[ $rc -eq 0 ] && grep -q '^@\[$wl\]: 5$' $T/p.out && [ \$(grep -c '^@\[' $T/p.out) -eq 1 ]"
+# ... also when the probe reads args of a syscall (served by the dispatcher,
+# whose prologue rebuilds the record after the pid check): 4 opens of the
+# file by the -p process, none of other processes' opens.
+$WL sleep 300 open /etc/hostname 4 sleep 300 & wl=$!
+timeout 10 $ET -q -p $wl -e 'tracepoint:syscalls:sys_enter_openat { @[str(args.filename)] = count(); }' > $T/p3.out 2>&1; rc=$?
+check p_filters_syscall_args sh -c "[ $rc -eq 0 ] && grep -q '^@\[/etc/hostname\]: 4$' $T/p3.out && [ \$(grep -c '^@\[' $T/p3.out) -eq 1 ]"
 timeout 5 $ET -q -p 999999 -e 'BEGIN { exit(); }' > $T/p2.out 2>&1; rc=$?
 check p_missing_process sh -c "[ $rc -eq 1 ] && grep -q 'does not exist' $T/p2.out"
 
@@ -127,3 +133,37 @@ $WL sleep 3000 & wl=$!
 timeout 5 $ET -q -p $wl -e 'interval:ms:50 { printf("tick\n"); exit(); }' > $T/p_interval.out 2>&1; rc=$?
 kill $wl 2>/dev/null; wait $wl 2>/dev/null
 check p_interval_fires sh -c "[ $rc -eq 0 ] && grep -q '^tick$' $T/p_interval.out"
+
+# Every provider answers to its names and aliases (providers/registry.c):
+# the first line of the --dry-run listing is the target's canonical name.
+UT=$PWD/tests/bin/uprobe_target
+: > $T/aliases.out
+while read -r ap want; do
+  got=$($ET --dry-run -d dis -e "$ap { }" 2>&1 | head -1)
+  [ "$got" = "$want" ] || echo "$ap: got '$got', want '$want'" >> $T/aliases.out
+done <<ALIASES
+begin BEGIN:
+END END:
+t:sched:sched_switch tracepoint:sched:sched_switch:
+rt:sched_switch rawtracepoint:sched_switch:
+rawtracepoint:vmlinux:sched_switch rawtracepoint:sched_switch:
+i:ms:100 interval:ms:100:
+p:hz:99 profile:hz:99:
+u:$UT:main uprobe:$UT:main:
+ur:$UT:main uretprobe:$UT:main:
+U:$UT:ut:konst usdt:$UT:ut:konst:
+k:vfs_read kprobe:vfs_read:
+kr:vfs_read kretprobe:vfs_read:
+f:vfs_read fentry:vmlinux:vfs_read:
+kfunc:vfs_read fentry:vmlinux:vfs_read:
+fr:vfs_read fexit:vmlinux:vfs_read:
+kretfunc:vfs_read fexit:vmlinux:vfs_read:
+s:faults software:faults:
+h:cycles hardware:cycles:
+w:0x1000:8:w watchpoint:4096:8:w:
+it:task iter:task:
+ALIASES
+check provider_aliases sh -c "[ ! -s $T/aliases.out ] || { cat $T/aliases.out; false; }"
+# The syscall dispatcher serves syscalls:* tracepoints but is not a probe type.
+$ET --dry-run -e 'syscalls:sys_enter_read { }' > $T/sysprov.out 2>&1; rc=$?
+check dispatcher_not_a_probe_type sh -c "[ $rc -eq 1 ] && grep -q \"unknown probe type 'syscalls'\" $T/sysprov.out"

@@ -1,5 +1,7 @@
 #!/bin/bash
-# Unit tests for src/sema/tracefs.c and src/providers/prov.c on the live kernel (root).
+# Unit tests for src/sema/tracefs.c, src/providers/attach.c and the -l listing
+# (src/providers/list.c) on the live kernel (root).  Links the objects of
+# `make etrace` (every provider is in the listing), except the main program.
 # Prints "PASS name" / "FAIL name" lines; never stops at the first failure.
 . "$(dirname "$0")/../../lib.sh"
 out=tests/out/tracefs
@@ -8,10 +10,10 @@ plan 48
 t=$out/t
 
 
-if ! ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-    -Werror -Isrc -o $t tests/probes/tracefs/t.c src/sema/tracefs.c src/providers/prov.c src/providers/uprobe.c src/providers/kprobe.c \
-    src/providers/iter.c src/symbols/elfsym.c src/sema/btf.c src/sema/dwarf.c src/sema/types.c src/base/util.c src/front/diag.c \
-    -lbpf -ldw -lelf -lz 2>$out/build.log; then
+objs=$(ls src/*/*.c | grep -v '^src/commands/main\.c$' | sed 's|^\(.*\)\.c$|build/\1.o|')
+if ! make -s $objs 2>$out/build.log || ! ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+    -Werror -Isrc -Ibuild/gen -o $t tests/probes/tracefs/t.c $objs \
+    -Wl,-Bstatic -lbpf -ldw -lelf -lz -llzma -lbz2 -Wl,-Bdynamic 2>$out/build.log; then
   fail build "$(cat $out/build.log)"
   exit 0
 fi

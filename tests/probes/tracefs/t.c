@@ -12,7 +12,7 @@
  *                           "bad ..." lines
  */
 #include "codegen/insn.h"
-#include "providers/prov.h"
+#include "providers/attach.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>

@@ -1,10 +1,10 @@
-/* prov.h - probe providers: attach loaded programs, list probes.
- *
- * Extends the prov.c section of etrace.h.  Every attach function returns
- * one fd that owns the whole attachment (closing it detaches), or -errno.
+/* attach.h - attaching loaded programs to kernel hooks (attach.c): the
+ * base layer providers (and etrace record) build on.  It calls nothing
+ * above it.  Every attach function returns one fd that owns the whole
+ * attachment (closing it detaches), or -errno.
  */
-#ifndef PROV_H
-#define PROV_H
+#ifndef ATTACH_H
+#define ATTACH_H
 
 #include "etrace.h"
 
@@ -27,11 +27,11 @@ int prov_attach_perf(int prog_fd, uint32_t type, uint64_t config, int cpu,
  * -errno with pfd closed. */
 int prov_attach_perf_fd(int prog_fd, int pfd);
 
-/* A software or hardware event by bpftrace name or alias ("cpu-clock",
- * "cpu", "page-faults", "faults", "cycles" ...).  provider is "software"
- * or "hardware".  Fills the perf type, config and bpftrace's default
- * sample period.  Returns false for an unknown name. */
-bool prov_perf_event(const char *provider, const char *name, uint32_t *type,
-                     uint64_t *config, uint64_t *default_period);
+/* A tracepoint by its tracefs id, as a perf event. */
+int prov_attach_tracepoint(int prog_fd, int tp_id);
+
+/* The cpu-clock software event on one CPU: every period_ns, or freq_hz
+ * times a second. */
+int prov_attach_perf_clock(int prog_fd, int cpu, uint64_t period_ns, uint64_t freq_hz);
 
 #endif

@@ -1,0 +1,99 @@
+/* attach.c - the attach helpers every provider builds on.
+ *
+ * Every attachment is owned by one fd: a BPF link when the kernel has
+ * perf links (5.15+), else the perf event fd itself with the program set
+ * by ioctl.  Closing the fd detaches, so the kernel cleans up after us
+ * even when etrace is killed.  Events are never grouped: a cpu-clock
+ * event behind a tracepoint group leader never fires.
+ */
+#include "providers/attach.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int perf_open(struct perf_event_attr *attr, int cpu) {
+  attr->size = sizeof *attr;
+  attr->disabled = 1;
+  int fd = syscall(__NR_perf_event_open, attr, -1 /* all processes */, cpu,
+                   -1 /* no group */, PERF_FLAG_FD_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+/* Attach prog_fd to the perf event pfd and enable it.  Consumes pfd:
+ * returns the fd owning the attachment, or -errno with pfd closed. */
+static int attach_to_perf(int prog_fd, int pfd) {
+  int err;
+  int link = bpf_link_create(prog_fd, pfd, BPF_PERF_EVENT, NULL);
+  if (link >= 0) {
+    /* The link holds its own reference to the perf event. */
+    if (ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
+      err = -errno;
+      close(link);
+      close(pfd);
+      return err;
+    }
+    close(pfd);
+    return link;
+  }
+  if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog_fd) < 0 ||
+      ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
+    err = -errno;
+    close(pfd);
+    return err;
+  }
+  return pfd;
+}
+
+int prov_attach_perf_fd(int prog_fd, int pfd) { return attach_to_perf(prog_fd, pfd); }
+
+int prov_attach_tracepoint(int prog_fd, int tp_id) {
+  /* One event on CPU 0 is enough: the program hangs off the tracepoint
+   * itself and runs on every CPU. */
+  struct perf_event_attr attr = {
+    .type = PERF_TYPE_TRACEPOINT,
+    .config = (uint64_t)tp_id,
+    .sample_period = 1,
+    .wakeup_events = 1,
+  };
+  int pfd = perf_open(&attr, 0);
+  if (pfd < 0)
+    return pfd;
+  return attach_to_perf(prog_fd, pfd);
+}
+
+int prov_attach_perf(int prog_fd, uint32_t type, uint64_t config, int cpu,
+                     uint64_t period, uint64_t freq) {
+  struct perf_event_attr attr = {
+    .type = type,
+    .config = config,
+  };
+  if (freq) {
+    attr.freq = 1;
+    attr.sample_freq = freq;
+  } else {
+    attr.sample_period = period ? period : 1;
+  }
+  int pfd = perf_open(&attr, cpu);
+  if (pfd < 0)
+    return pfd;
+  return attach_to_perf(prog_fd, pfd);
+}
+
+int prov_attach_perf_clock(int prog_fd, int cpu, uint64_t period_ns, uint64_t freq_hz) {
+  return prov_attach_perf(prog_fd, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, cpu,
+                          period_ns, freq_hz);
+}
+
+int prov_attach_raw_tp(int prog_fd, const char *name) {
+  int fd = bpf_raw_tracepoint_open(name, prog_fd);
+  return fd < 0 ? (errno ? -errno : fd) : fd;
+}
+
+int prov_attach_tp_btf(int prog_fd) {
+  int fd = bpf_raw_tracepoint_open(NULL, prog_fd);
+  return fd < 0 ? (errno ? -errno : fd) : fd;
+}

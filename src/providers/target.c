@@ -1,0 +1,48 @@
+/* target.c - what every provider shares: making targets, reporting. */
+#include "providers/provider.h"
+
+#include <string.h>
+
+int prov_probe_name(Compiled *c, const char *name) {
+  for (int i = 0; i < c->nprobe_names; i++)
+    if (!strcmp(c->probe_names[i], name))
+      return i;
+  c->probe_names = egrow(c->probe_names, c->nprobe_names, sizeof(char *));
+  c->probe_names[c->nprobe_names] = estrdup(name);
+  return c->nprobe_names++;
+}
+
+Target *prov_add_target(ProvExpand *x, const Provider *p, const char *name, const char *kind,
+                        unsigned caps, void *data) {
+  Compiled *c = x->c;
+  Target *t = ealloc(sizeof(Target));
+  t->prov = p;
+  t->data = data;
+  t->kind = kind;
+  t->caps = caps;
+  t->probe = x->probe;
+  t->name = estrdup(name);
+  t->probe_index = prov_probe_name(c, name);
+  t->prog_fd = -1;
+  c->targets = egrow(c->targets, c->ntargets, sizeof(Target *));
+  c->targets[c->ntargets++] = t;
+  return t;
+}
+
+void prov_attach_error(const Target *t, int err) {
+  diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, strerror(-err));
+}
+
+void prov_regs_arg(int i, bool kernel, ArgLoc *out) {
+  static const int arg_regs[6] = {112, 104, 96, 88, 72, 64}; /* di si dx cx r8 r9 */
+  *out = (ArgLoc){.kernel_mem = kernel};
+  if (i < 6)
+    out->a = (UsdtArg){.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1, .reg = arg_regs[i]};
+  else
+    out->a = (UsdtArg){.kind = UA_MEM, .size = 8, .reg = 152 /* sp */, .index = -1,
+                       .value = 8 * (i - 5)};
+}
+
+void prov_regs_retval(ArgLoc *out) {
+  *out = (ArgLoc){.a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1, .reg = 80 /* ax */}};
+}
