@@ -102,7 +102,8 @@ _etrace_value() {
     -d) _etrace_offer "ast dis all" ;;
     -l) _etrace_probes ;;
     -e) [[ $cur == [a-zA-Z]* ]] && _etrace_probes ;; # the program's first probe
-    -D | --duration | -b | -F | --title | --subtitle | --minwidth | --width) ;;
+    -D | --duration | -b | -F | --title | --subtitle | --minwidth | --width | --relay | \
+      --session | --snapshot | --trigger | --live-timer) ;;
     *) return 1 ;;
   esac
   return 0
@@ -168,7 +169,8 @@ _etrace() {
         *)
           _etrace_value && return
           if [[ $cur == -* ]]; then
-            _etrace_offer "-o -D --duration -c --cmd-only -p --profile -b -q -v --verify -h --help"
+            _etrace_offer "-o -D --duration -c --cmd-only -p --profile -b -q -v --verify -h --help
+              --relay --session --snapshot --trigger --live-timer"
           else
             _etrace_probes tracepoint:
           fi

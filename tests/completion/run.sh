@@ -81,7 +81,8 @@ exact tool_f_formats "$E tool -f " text json
 
 # subcommands' events (SYSTEM:EVENT), options and values
 has record_events "$E record -o x sched:sched_sw" sched_switch
-has record_options "$E record sched:sched_switch -" -o -D --duration -c -p --cmd-only --profile
+has record_options "$E record sched:sched_switch -" -o -D --duration -c -p --cmd-only --profile \
+  --relay --snapshot --trigger
 exact snoop_info_events "$E snoop info sched:sched_process_ex" sched_process_exec sched_process_exit
 exact flamegraph_formats "$E flamegraph -i x.folded -f " folded svg speedscope
 exact convert_formats "$E convert x --to " chrome text
