@@ -74,12 +74,13 @@ tests/bin/perf_target: tests/helpers/perf_target.c
 HELPERS := $(patsubst tests/helpers/%.c,tests/bin/%,$(wildcard tests/helpers/*.c))
 
 # libFuzzer targets (clang): the compiler, the tracefs format parser, the
-# ELF symbol / stapsdt reader and the USDT argument parser; make fuzz runs
+# ELF symbol / stapsdt reader, the USDT argument parser and the exporter's
+# HTTP request parser; make fuzz runs
 # them all.  The sources are instrumented once, in build/fuzz/.
 FUZZ_SRCS := $(filter-out src/commands/main.c,$(SRCS))
 FUZZ_OBJS := $(FUZZ_SRCS:%.c=build/fuzz/%.o)
 .SECONDARY: $(FUZZ_OBJS) # kept between fuzz_% links (make deletes intermediates)
-FUZZ_TARGETS := fuzz_compile fuzz_tracefs fuzz_elfsym fuzz_usdt
+FUZZ_TARGETS := fuzz_compile fuzz_tracefs fuzz_elfsym fuzz_usdt fuzz_httpreq
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Isrc -Ibuild/gen -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 build/fuzz/src/providers/syscalls.o: build/gen/syscall_table.h

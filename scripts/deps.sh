@@ -48,14 +48,17 @@ pkgs="$pkgs libc6-dbg"
 # valgrind: tests/env/valgrind (memcheck over a run using every feature).
 # libcap2-bin: capsh, for the privilege tests (tests/env/privs).
 pkgs="$pkgs valgrind libcap2-bin"
-# bpftrace is the reference the tests and benchmarks compare against.
-pkgs="$pkgs bpftrace"
+# bpftrace is the reference the tests and benchmarks compare against;
+# dpkg-dev unpacks its source package (tests/conformance, at test time).
+pkgs="$pkgs bpftrace dpkg-dev"
 # Flame-graph tests: xmllint reads the SVG back, Debian's Chromium opens it
 # (driven by playwright-core from npm), perf profiles a real run to draw.
 pkgs="$pkgs libxml2-utils chromium linux-perf"
 # tests/packaging: lintian checks the .deb; bash-completion and man-db are
 # what the installed completion and man page plug into.
 pkgs="$pkgs lintian bash-completion man-db"
+# tests/exporter: a real Prometheus (and promtool) scraping etrace exporter.
+pkgs="$pkgs prometheus"
 # Node.js and npm for those tests (the machine's own when it has them).
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 install $pkgs

@@ -69,6 +69,9 @@ void diag_warn(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3
 extern const Source *(*diag_remap)(Loc *loc);
 /* An error with no location ("etrace: error: ..."). */
 void diag_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An error about the command line or the environment worded as bpftrace
+ * words it ("ERROR: ..."): scripts and test engines match that text. */
+void diag_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---------------------------------------------------------------- types.c */
 
@@ -412,6 +415,8 @@ enum {
   PROBE_CAP_BTF_HELPERS = 1 << 7, /* a BTF-typed program: may call bpf_snprintf_btf() */
   PROBE_CAP_ANY_PROCESS = 1 << 8, /* runs in no particular process: -p does not filter it */
   PROBE_CAP_IN_ETRACE = 1 << 9,   /* runs in etrace itself (BEGIN/END, BPF_PROG_TEST_RUN) */
+  PROBE_CAP_TAIL_CALLED = 1 << 10, /* entered by tail call from a dispatcher, which the
+                                      kernel's run-time statistics count instead */
 };
 
 /* One attach point after expansion (wildcards resolved).  What only one
@@ -468,6 +473,12 @@ typedef struct Options {
   int cpid;             /* -c child pid (0 if none) */
   int child_pid;        /* same, for the event loop's waitpid */
   void (*start_child)(void); /* let the -c child exec (after attach) */
+  /* One more fd for the event loop (etrace exporter's HTTP server): when
+   * loop_ready is set and loop_fd is readable, loop_ready(loop_ctx) runs
+   * between ring-buffer drains.  It must not block. */
+  int loop_fd;
+  void (*loop_ready)(void *ctx);
+  void *loop_ctx;
 } Options;
 
 /* Resolve names, infer types across probes, expand attach points.
@@ -606,6 +617,9 @@ pid_t pid_arg(const char *arg);
 
 /* The syscall number of "sys_enter_NAME" / "sys_exit_NAME", or -1. */
 int systp_nr(const char *event, bool *is_exit);
+/* The loaded dispatcher program of sys_enter (0) or sys_exit (1), or -1:
+ * the kernel accounts run time to it, not to the targets it tail-calls. */
+int systp_dispatcher_fd(const Compiled *c, int is_exit);
 
 /* ---------------------------------------------------------------- load.c */
 
@@ -639,6 +653,7 @@ int rt_ctf_tick(Output *o, void (*drain)(void));
  * sort like bpftrace, print.  top = 0 prints all; div divides values. */
 int rt_print_map(Output *o, const MapInfo *m, int64_t top, int64_t div);
 void rt_print_all_maps(Output *o);   /* at exit: every non-empty map */
+int rt_check_env(void); /* bpftrace's runtime variables: -1 (reported) when bad */
 int rt_clear_map(const MapInfo *m);
 int rt_zero_map(const MapInfo *m);
 

@@ -6,7 +6,10 @@
 #include "commands/flamegraph.h"
 #include "commands/convert.h"
 #include "commands/snoop.h"
+#include "commands/info.h"
+#include "commands/exporter.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -27,6 +30,7 @@ static void usage(FILE *f) {
         "    etrace flamegraph -i F -o OUT  (flame graph: .svg, .folded, .speedscope.json)\n"
         "    etrace convert DIR --to chrome|text  (a trace as Chrome JSON or text, next to DIR)\n"
         "    etrace snoop 'EVENT(ARGS)'     (trace typed tracepoint arguments; 'etrace snoop -h')\n"
+        "    etrace exporter PROGRAM.bt...  (serve maps as Prometheus metrics; no authentication)\n"
         "\n"
         "OPTIONS (anywhere on the line; -- ends them):\n"
         "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
@@ -61,7 +65,7 @@ static void usage(FILE *f) {
 
 /* ------------------------------------------------------------ main */
 
-enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE };
+enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE, OPT_INFO, OPT_USDT_FILE_ACT };
 
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "tool"))
@@ -72,6 +76,8 @@ int main(int argc, char **argv) {
     return record_main(argc, argv);
   if (argc > 1 && !strcmp(argv[1], "flamegraph"))
     return flamegraph_main(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "exporter"))
+    return exporter_main(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "convert"))
     return convert_main(argc, argv);
   const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
@@ -84,6 +90,8 @@ int main(int argc, char **argv) {
       {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"unsafe", no_argument, 0, OPT_UNSAFE},
       {"verify", no_argument, 0, OPT_VERIFY},   {"include", required_argument, 0, OPT_INCLUDE},
       {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
+      {"info", no_argument, 0, OPT_INFO},
+      {"usdt-file-activation", no_argument, 0, OPT_USDT_FILE_ACT},
       {0, 0, 0, 0},
   };
   int ch;
@@ -110,7 +118,7 @@ int main(int argc, char **argv) {
       else if (!strcmp(optarg, "ctf"))
         format = OUT_CTF;
       else if (strcmp(optarg, "text")) {
-        diag_fatal("invalid output format '%s': expected text, json or ctf", optarg);
+        diag_cli_error("Invalid output format \"%s\"\nValid formats: 'text', 'json', 'ctf'", optarg);
         return 1;
       }
       break;
@@ -124,6 +132,10 @@ int main(int argc, char **argv) {
     case 'q': opt.quiet = true; break;
     case 'v': opt.verbose = true; break;
     case 'V': printf("etrace v%s\n", ETRACE_VERSION); return 0;
+    case OPT_INFO: info_print(stdout); return 0;
+    /* USDT semaphores are always set through the uprobe's reference
+     * counter (the kernel's), for every process: nothing left to turn on */
+    case OPT_USDT_FILE_ACT: break;
     case OPT_DRY_RUN: dry_run = true; break;
     case OPT_VERIFY: verify = true; break;
     case OPT_UNSAFE: opt.unsafe = true; break;
@@ -149,6 +161,12 @@ int main(int argc, char **argv) {
 
   if (list) {
     const char *glob = optind < argc ? argv[optind] : NULL;
+    for (const char *p = glob; p && *p; p++)
+      if (*p == '\\' || !isprint((unsigned char)*p)) { /* no probe name has one */
+        diag_cli_error("invalid character '%c' in search expression",
+                       isprint((unsigned char)*p) ? *p : '?');
+        return 1;
+      }
     return prov_list(stdout, glob, opt.verbose) < 0 ? 1 : 0;
   }
 
@@ -162,7 +180,7 @@ int main(int argc, char **argv) {
   opt.posparams = (const char *const *)argv + optind;
   opt.nposparams = argc - optind;
 
-  if (types_check_env() < 0)
+  if (types_check_env() < 0 || rt_check_env() < 0)
     return 1;
   types_init();
   Source src = {.name = prog_file ? (strcmp(prog_file, "-") ? prog_file : "stdin") : "-e",
@@ -171,7 +189,7 @@ int main(int argc, char **argv) {
   if (prog_file) {
     file_text = read_file(prog_file, NULL);
     if (!file_text) {
-      diag_fatal("cannot read program file '%s': %s", prog_file, strerror(errno));
+      diag_cli_error("failed to open file '%s': %s", prog_file, strerror(errno));
       return 1;
     }
     src.text = file_text;

@@ -388,7 +388,7 @@ static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
   next_tok(c); /* '{' */
   Field *f = NULL;
   int nf = 0;
-  for (;;) {
+  for (bool closed = false; !closed;) {
     CTok t = peek_tok(c);
     if (t.kind == CT_PUNCT && is(&t, "}")) {
       next_tok(c);
@@ -428,6 +428,10 @@ static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
       f[nf++] = (Field){mname, id, bits};
       if (is(&sep, ";"))
         break;
+      if (is(&sep, "}")) { /* the last member's ';' may be left out (C compilers warn) */
+        closed = true;
+        break;
+      }
       if (!is(&sep, ",")) {
         cerr(sep.loc, c->src, "expected ';' or ',' after member '%s'", mname);
         return -1;
@@ -530,8 +534,10 @@ static int parse_enum(Cur *c, const char *name) {
   return id;
 }
 
-/* struct/union/enum definitions and typedefs, up to the closing ';'. */
-static bool parse_definition(Cur *c) {
+/* struct/union/enum definitions and typedefs, up to the closing ';'.
+ * In the program itself (not a header) a struct/union/enum body may end
+ * without its ';' before the first probe, as bpftrace accepts it. */
+static bool parse_definition(Cur *c, bool has_body) {
   CTok first = peek_tok(c);
   if (is(&first, "typedef")) {
     next_tok(c);
@@ -549,8 +555,12 @@ static bool parse_definition(Cur *c) {
   int base = parse_specifier(c);
   if (base < 0)
     return false;
-  CTok t = next_tok(c);
-  if (is(&t, ";"))
+  CTok t = peek_tok(c);
+  if (is(&t, ";")) {
+    next_tok(c);
+    return true;
+  }
+  if (has_body && !c->header)
     return true;
   cerr(t.loc, c->src, "expected ';' after the definition, got '%s'",
        t.kind == CT_EOF ? "end of file" : tok_str(&t));
@@ -686,7 +696,7 @@ static bool include_file(Cur *c, const char *name, bool quoted, Loc loc) {
   if (!text && (text = builtin_header(name)))
     path = eprintf("<built-in %s>", name);
   if (!text) {
-    cerr(loc, c->src, "cannot find include file '%s' (add its directory with -I)", name);
+    cerr(loc, c->src, "'%s' file not found (add its directory with -I)", name);
     return false;
   }
   if (++include_depth > 32) {
@@ -950,7 +960,7 @@ static bool process_text(const Source *src, char *blank, bool header, const char
          * matters if the program uses it, and then that is the error */
         Cur before = c;
         quiet = header;
-        bool ok = parse_definition(&c);
+        bool ok = parse_definition(&c, is(&after, "{"));
         quiet = false;
         if (!ok && !header)
           return false;
@@ -1023,6 +1033,10 @@ static void predefine(void) {
     return;
   for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
     define(defs[i][0], defs[i][1], false);
+  /* bpftrace's own: programs (and the tools Debian ships) skip their
+   * #include of kernel headers when the kernel's types come from BTF */
+  if (access("/sys/kernel/btf/vmlinux", R_OK) == 0)
+    define("BPFTRACE_HAVE_BTF", "1", false);
 }
 
 const char *cdefs_process(const Source *src, const char *const *dirs, int ndirs,

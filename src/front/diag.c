@@ -77,6 +77,16 @@ void diag_warn(Loc loc, const char *fmt, ...) {
   va_end(ap);
 }
 
+void diag_cli_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("ERROR: ", OUT);
+  vfprintf(OUT, fmt, ap);
+  fputc('\n', OUT);
+  va_end(ap);
+  diag_errors++;
+}
+
 void diag_fatal(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -812,6 +812,12 @@ static int attach(Target *t, const AttachEnv *env) {
   return 0;
 }
 
+/* kprobes and fentry programs run newest first; kretprobes and fexit in order */
+static bool newest_first(const Target *t) {
+  const KSite *k = t->data;
+  return k->type == K_KPROBE || k->type == K_FENTRY;
+}
+
 const Provider provider_kprobe = {
     .name = "kprobe",
     .aliases = aliases,
@@ -821,6 +827,7 @@ const Provider provider_kprobe = {
     .arg_loc = arg_loc,
     .prog_spec = prog_spec,
     .attach = attach,
+    .newest_first = newest_first,
     .list = list,
     .list_verbose = list_verbose,
 };

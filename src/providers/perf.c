@@ -217,11 +217,15 @@ static int list(const ListQuery *q) {
   return 0;
 }
 
+/* software events keep their overflow handlers newest first */
+static bool newest_first(const Target *t) { return !((const PerfTarget *)t->data)->hw; }
+
 const Provider provider_perf = {
     .name = "software",
     .aliases = aliases,
     .expand = expand,
     .prog_spec = prog_spec,
     .attach = attach,
+    .newest_first = newest_first,
     .list = list,
 };

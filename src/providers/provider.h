@@ -94,7 +94,7 @@ static inline void attach_keep(const AttachEnv *env, int fd) { env->add_link(env
 void prov_attach_error(const Target *t, int err);
 
 typedef enum {
-  RUN_BEGIN,            /* after attaching, before the event loop */
+  RUN_BEGIN,            /* before attaching (BEGIN sees no other probe fire first) */
   RUN_MAIN,             /* instead of waiting for events (iterators) */
   RUN_END,              /* after detaching */
 } RunPhase;
@@ -160,6 +160,11 @@ struct Provider {
   int (*attach_program)(Compiled *c, const AttachEnv *env);
   /* Attach t, handing each fd to env->add_link: 0, or -1 after an error. */
   int (*attach)(Target *t, const AttachEnv *env);
+  /* Does the kernel run the programs on t's hook last attached first (a
+   * uprobe's or kprobe's consumer list is prepended to)?  Then targets of
+   * such hooks are attached in reverse probe order, so that several
+   * probes on one event run in program order.  NULL: no. */
+  bool (*newest_first)(const Target *t);
   /* Run t at phase: 0 nothing to do, 1 done and the program should end,
    * -1 after an error. */
   int (*run)(Target *t, RunPhase phase, const RunEnv *env);

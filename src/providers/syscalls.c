@@ -86,6 +86,7 @@ static void finish(Compiled *c) {
     *st = (SysTarget){fmt, nr, is_exit};
     t->prov = &provider_syscalls;
     t->data = st;
+    t->caps |= PROBE_CAP_TAIL_CALLED;
   }
 }
 
@@ -136,6 +137,8 @@ static int prog_spec(Target *t, int attempt, ProgSpec *out) {
 }
 
 static int prog_array[2] = {-1, -1}, dispatcher[2] = {-1, -1};
+
+int systp_dispatcher_fd(const Compiled *c, int is_exit) { return dispatcher[is_exit ? 1 : 0]; }
 
 /* enter: tail_call(ctx, array, ctx->args[1])
  * exit:  tail_call(ctx, array, ((struct pt_regs *)ctx->args[0])->orig_ax) */

@@ -802,6 +802,8 @@ static int attach(Target *t, const AttachEnv *env) {
   return 0;
 }
 
+static bool newest_first(const Target *t) { return true; }
+
 const Provider provider_uprobe = {
     .name = "uprobe",
     .aliases = aliases,
@@ -812,6 +814,7 @@ const Provider provider_uprobe = {
     .arg_loc = arg_loc,
     .prog_spec = prog_spec,
     .attach = attach,
+    .newest_first = newest_first,
     .list = list,
     .list_verbose = list_verbose,
 };

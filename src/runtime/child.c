@@ -109,11 +109,18 @@ void child_kill(void) {
   child = 0;
 }
 
+/* The kernel's ceiling for pid_max (include/linux/threads.h, 64-bit). */
+#define PID_MAX_LIMIT (4 * 1024 * 1024)
+
 pid_t pid_arg(const char *arg) {
   char *end;
   long pid = strtol(arg, &end, 10);
-  if (*end || pid <= 0 || pid > INT32_MAX) {
-    diag_fatal("invalid pid '%s'", arg);
+  if (*end || end == arg) {
+    diag_cli_error("pid '%s' is not a valid decimal number", arg);
+    return -1;
+  }
+  if (pid < 1 || pid > PID_MAX_LIMIT) {
+    diag_cli_error("pid '%s' out of valid pid range [1,%d]", arg, PID_MAX_LIMIT);
     return -1;
   }
   if (kill(pid, 0) < 0 && errno == ESRCH) {

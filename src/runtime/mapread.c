@@ -155,6 +155,83 @@ static int group_buckets(const MapInfo *m, MapData *d, Raw *raw, int n) {
   return 0;
 }
 
+/* Keys and values of every element through BPF_MAP_LOOKUP_BATCH, a chunk
+ * of elements a call instead of two system calls an element.  Returns
+ * the element count, or -errno (-EINVAL, -ENOTSUPP ...: the caller walks
+ * the keys instead).  The buffers are zeroed first: valgrind does not
+ * know what the kernel writes into them. */
+#define BATCH_CHUNK 1024
+static int read_batch(const MapInfo *m, int ksize, size_t vsize_all, unsigned char **keysp,
+                      unsigned char **valsp) {
+  int alloc = BATCH_CHUNK, n = 0;
+  unsigned char *keys = calloc(alloc, ksize), *vals = calloc(alloc, vsize_all);
+  uint64_t in = 0, out = 0;
+  bool first = true;
+  int err = 0;
+  while (keys && vals) {
+    if (n + BATCH_CHUNK > alloc) {
+      unsigned char *k = realloc(keys, (size_t)alloc * 2 * ksize);
+      unsigned char *v = k ? realloc(vals, (size_t)alloc * 2 * vsize_all) : NULL;
+      if (k)
+        keys = k;
+      if (!v)
+        break;
+      vals = v;
+      memset(keys + (size_t)alloc * ksize, 0, (size_t)alloc * ksize);
+      memset(vals + (size_t)alloc * vsize_all, 0, (size_t)alloc * vsize_all);
+      alloc *= 2;
+    }
+    uint32_t count = BATCH_CHUNK;
+    int rc = bpf_map_lookup_batch(m->fd, first ? NULL : &in, &out, keys + (size_t)n * ksize,
+                                  vals + (size_t)n * vsize_all, &count, NULL);
+    err = rc ? -errno : 0;
+    n += count;
+    first = false;
+    in = out;
+    if (err == -ENOENT) { /* the end (count may be non-zero) */
+      *keysp = keys;
+      *valsp = vals;
+      return n;
+    }
+    if (err)
+      break;
+  }
+  free(keys);
+  free(vals);
+  return err ? err : -ENOMEM;
+}
+
+/* Every element's key and (per-CPU) value: batched when the kernel can,
+ * else the keys walked and each looked up. */
+static int read_elements(const MapInfo *m, int ksize, size_t vsize_all, unsigned char **keys,
+                         unsigned char **vals) {
+  int n = read_batch(m, ksize, vsize_all, keys, vals);
+  if (n >= 0 || n == -ENOMEM)
+    return n;
+  int err = rt_map_keys(m, keys, &n);
+  if (err)
+    return err;
+  *vals = calloc(n ? n : 1, vsize_all);
+  if (!*vals) {
+    free(*keys);
+    return -ENOMEM;
+  }
+  int kept = 0;
+  for (int i = 0; i < n; i++) {
+    unsigned char *key = *keys + (size_t)i * ksize;
+    if (bpf_map_lookup_elem(m->fd, key, *vals + (size_t)kept * vsize_all)) {
+      if (errno == ENOENT)
+        continue; /* deleted by a probe since we listed it */
+      free(*keys);
+      free(*vals);
+      return -errno;
+    }
+    memmove(*keys + (size_t)kept * ksize, key, ksize);
+    kept++;
+  }
+  return kept;
+}
+
 int rt_map_read(const MapInfo *m, MapData *d) {
   memset(d, 0, sizeof *d);
   int ksize = rt_map_key_size(m);
@@ -163,20 +240,19 @@ int rt_map_read(const MapInfo *m, MapData *d) {
   if (d->ukey_size < 0)
     d->ukey_size = 0;
 
-  int n, err = rt_map_keys(m, &d->keys, &n);
-  if (err)
-    return err;
   int vsize = rt_map_val_size(m);
   int stride = (vsize + 7) & ~7;
   int nvals = m->percpu ? rt_ncpus() : 1;
-  /* zeroed: valgrind takes a lookup to fill value_size bytes, not one
-   * slot per CPU, and would flag the other CPUs' values as undefined */
-  unsigned char *vbuf = calloc(nvals, stride);
+  unsigned char *allvals = NULL;
+  int n = read_elements(m, ksize, (size_t)nvals * stride, &d->keys, &allvals);
+  if (n < 0)
+    return n;
+  int err = 0;
   d->vals = malloc((size_t)(n ? n : 1) * stride);
   Raw *raw = hist ? calloc(n ? n : 1, sizeof *raw) : NULL;
   if (!hist)
     d->e = calloc(n ? n : 1, sizeof *d->e);
-  if (!vbuf || !d->vals || (hist ? !raw : !d->e)) {
+  if (!d->vals || (hist ? !raw : !d->e)) {
     err = -ENOMEM;
     goto out;
   }
@@ -184,12 +260,7 @@ int rt_map_read(const MapInfo *m, MapData *d) {
   int nraw = 0;
   for (int i = 0; i < n; i++) {
     unsigned char *key = d->keys + (size_t)i * ksize;
-    if (bpf_map_lookup_elem(m->fd, key, vbuf)) {
-      if (errno == ENOENT)
-        continue;  /* deleted by a probe since we listed it */
-      err = -errno;
-      goto out;
-    }
+    const unsigned char *vbuf = allvals + (size_t)i * nvals * stride;
     MapEntry tmp = {0};
     merge(m, &tmp, vbuf, nvals, stride);
     if (hist) {
@@ -208,7 +279,7 @@ int rt_map_read(const MapInfo *m, MapData *d) {
   if (hist)
     err = group_buckets(m, d, raw, nraw);
 out:
-  free(vbuf);
+  free(allvals);
   free(raw);
   if (err)
     rt_map_data_free(d);

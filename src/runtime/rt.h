@@ -30,6 +30,9 @@ void rt_emit_value(Output *o, const Type *t, const void *data);
  * {"type": "<type>", "data": "<escaped text>"} on one line in JSON. */
 void rt_emit_text(Output *o, const char *type, const char *s, size_t n);
 
+/* bpftrace's runtime environment variables (env.c) */
+long rt_cat_bytes_max(void); /* BPFTRACE_CAT_BYTES_MAX, or its default */
+
 /* buf() value as text.  mode 'r': printable ASCII kept, other bytes \xNN
  * (print() and %r); 'x': every byte \xNN (%rx); 'h': "61 62 63" (%rh). */
 void rt_format_buf(Buf *b, const Type *t, const void *data, char mode);

@@ -34,6 +34,7 @@ typedef struct Run {
   bool exiting;        /* exit() seen: ignore later records */
   int exit_code;
   bool child_exited;
+  unsigned records;    /* records handled: a signal check every so many */
 } Run;
 
 static Run R;
@@ -55,34 +56,48 @@ static void do_time(const Site *s) {
   rt_emit_text(R.o, "time", out, n);
 }
 
+/* cat(): at most BPFTRACE_CAT_BYTES_MAX bytes of the file; one "cat"
+ * record with -f json. */
 static void do_cat(const Site *s, const void *data) {
-  Buf path = {0};
+  Buf path = {0}, text = {0};
   rt_printf(&path, s->fmt, s->args, data);
   FILE *f = fopen(path.data ? path.data : "", "r");
   if (!f) {
-    fprintf(stderr, "etrace: cat(\"%s\"): %s\n", path.data ? path.data : "", strerror(errno));
+    fprintf(stderr, "ERROR: failed to open file '%s': %s\n", path.data ? path.data : "", strerror(errno));
   } else {
+    long max = rt_cat_bytes_max();
     char tmp[4096];
     size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-      out_write(tmp, n);
+    while ((long)text.len < max && (n = fread(tmp, 1, sizeof tmp, f)) > 0)
+      buf_put(&text, tmp, (long)(text.len + n) > max ? (size_t)(max - (long)text.len) : n);
     fclose(f);
+    rt_emit_text(R.o, "cat", text.data ? text.data : "", text.len);
   }
+  buf_free(&text);
   buf_free(&path);
 }
 
+/* system(): the command's output; one "syscall" record with -f json
+ * (bpftrace's name for it). */
 static void do_system(const Site *s, const void *data) {
-  Buf cmd = {0};
+  Buf cmd = {0}, text = {0};
   rt_printf(&cmd, s->fmt, s->args, data);
   out_flush();
   FILE *p = popen(cmd.data ? cmd.data : "", "r");
   if (p) {
     char tmp[4096];
     size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, p)) > 0)
-      out_write(tmp, n);
+    while ((n = fread(tmp, 1, sizeof tmp, p)) > 0) {
+      if (R.o->format == OUT_JSON)
+        buf_put(&text, tmp, n);
+      else
+        out_write(tmp, n); /* as it comes: a long-running command streams */
+    }
     pclose(p);
+    if (R.o->format == OUT_JSON)
+      rt_emit_text(R.o, "syscall", text.data ? text.data : "", text.len);
   }
+  buf_free(&text);
   buf_free(&cmd);
 }
 
@@ -99,8 +114,9 @@ static void do_join(const Site *s, const char *data) {
       buf_put(&b, s->fmt, strlen(s->fmt));
     buf_put(&b, str, len);
   }
-  buf_put(&b, "\n", 1);
-  rt_emit_text(R.o, "join", b.data, b.len);
+  if (R.o->format != OUT_JSON) /* a JSON record's data has no newline */
+    buf_put(&b, "\n", 1);
+  rt_emit_text(R.o, "join", b.data ? b.data : "", b.len);
   buf_free(&b);
 }
 
@@ -136,7 +152,18 @@ static void do_object(const Site *s, const void *data, size_t size) {
   buf_free(&b);
 }
 
+/* Is a SIGINT, SIGTERM or SIGHUP waiting (they are blocked and read from
+ * a signalfd between drains)?  A drain can last as long as events keep
+ * coming, e.g. when each record runs system() and that makes new events. */
+static bool stop_signal_pending(void) {
+  sigset_t s;
+  return sigpending(&s) == 0 &&
+         (sigismember(&s, SIGINT) || sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP));
+}
+
 static int on_record(void *ctx, void *data, size_t size) {
+  if (++R.records % 256 == 0 && !R.exiting && stop_signal_pending())
+    R.exiting = true; /* stop as asked: what is still queued is dropped */
   if (R.exiting || size < 8)
     return 0;
   uint64_t h;
@@ -227,6 +254,30 @@ static void add_link(void *arg, int fd) {
   R.links[R.nlinks++] = fd;
 }
 
+/* Several probes on one event run in program order, as in bpftrace: the
+ * first pass (order[0..n)) visits the targets in order, for the hooks the
+ * kernel runs oldest first; the second (order[n..2n)) visits the probes
+ * last to first, each probe's own targets (a wildcard's matches) still in
+ * order, for the hooks it runs newest first (Provider.newest_first). */
+static void attach_order(int *order) {
+  Target **t = R.c->targets;
+  int n = R.c->ntargets, m = 0;
+  for (int i = 0; i < n; i++)
+    order[m++] = i;
+  for (int end = n; end > 0;) {
+    int start = end - 1;
+    while (start > 0 && t[start - 1]->probe == t[end - 1]->probe)
+      start--;
+    for (int i = start; i < end; i++)
+      order[m++] = i;
+    end = start;
+  }
+}
+
+static bool newest_first(const Target *t) {
+  return t->prov->newest_first && t->prov->newest_first(t);
+}
+
 /* Every provider's program-wide attachments, then every target's. */
 static int attach_all(void) {
   AttachEnv env = {.pid = R.opt->pid, .cpid = R.opt->cpid, .ncpu = libbpf_num_possible_cpus(),
@@ -234,12 +285,17 @@ static int attach_all(void) {
   for (int i = 0; i < nproviders; i++)
     if (providers[i]->attach_program && providers[i]->attach_program(R.c, &env) < 0)
       return -1;
-  for (int i = 0; i < R.c->ntargets; i++) {
-    Target *t = R.c->targets[i];
-    if (t->prov->attach(t, &env) < 0)
-      return -1;
+  int n = R.c->ntargets, *order = malloc(sizeof(int) * (2 * n + 1)), rc = 0;
+  if (!order)
+    return -1;
+  attach_order(order);
+  for (int k = 0; k < 2 * n && rc == 0; k++) {
+    Target *t = R.c->targets[order[k]];
+    if (newest_first(t) == (k >= n) && t->prov->attach(t, &env) < 0)
+      rc = -1;
   }
-  return 0;
+  free(order);
+  return rc;
 }
 
 /* Run every target's work for phase (BEGIN and END programs in program
@@ -322,6 +378,7 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGHUP);
   sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGUSR1);
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
@@ -330,6 +387,11 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     diag_fatal("cannot set up the ring buffer: %s", strerror(errno));
     return 1;
   }
+  /* BEGIN runs before any other probe is attached (as in bpftrace), so no
+   * probe sees the maps before BEGIN has set them; its output is read
+   * after the "Attaching" line. */
+  if (run_phase(RUN_BEGIN) < 0)
+    return 1;
   if (attach_all() < 0) {
     detach_all();
     return 1;
@@ -341,10 +403,11 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     else
       fprintf(o->f, "Attaching %d probe%s...\n", n, n == 1 ? "" : "s");
   }
-  if (run_phase(RUN_BEGIN) < 0) {
-    detach_all();
-    return 1;
-  }
+  /* bpftrace's runtime test engine sets this and starts a test's AFTER
+   * command (and its timeout) when the line appears: probes are live.
+   * bpftrace prints it before BEGIN's output reaches the terminal. */
+  if (getenv("__BPFTRACE_NOTIFY_PROBES_ATTACHED"))
+    fprintf(stderr, "__BPFTRACE_NOTIFY_PROBES_ATTACHED\n");
   drain();
   out_flush();
   if (opt->pid && has_map(c, ".pids"))
@@ -370,6 +433,10 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     timerfd_settime(tfd, 0, &its, NULL);
     ev.data.u32 = 3;
     epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+  }
+  if (opt->loop_ready) {
+    ev.data.u32 = 4;
+    epoll_ctl(ep, EPOLL_CTL_ADD, opt->loop_fd, &ev);
   }
 
   bool stop = R.exiting;
@@ -406,9 +473,17 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
           stop = true; /* the relay is gone */
         continue;
       }
+      if (evs[i].data.u32 == 4) {
+        opt->loop_ready(opt->loop_ctx);
+        continue;
+      }
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGCHLD) {
+        if (si.ssi_signo == SIGUSR1) { /* bpftrace's: print every map, carry on */
+          drain();
+          out_flush();
+          rt_print_all_maps(o);
+        } else if (si.ssi_signo == SIGCHLD) {
           if (opt->child_pid && waitpid(opt->child_pid, NULL, WNOHANG) == opt->child_pid) {
             R.child_exited = true;
             child_reaped();

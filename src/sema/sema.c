@@ -932,8 +932,9 @@ static void check_stmt(Sema *sema, Node *s) {
   }
   case ND_UNROLL: {
     int64_t n;
-    if (want_const(sema, s->lhs, "unroll", &n) && (n < 1 || n > 100))
-      serr(sema, s->lhs->loc, "unroll count must be between 1 and 100, got %lld", (long long)n);
+    if (want_const(sema, s->lhs, "unroll", &n) && (n < 1 || n > 100)) /* bpftrace's words */
+      serr(sema, s->lhs->loc, "unroll %s value is %d, got %lld", n < 1 ? "minimum" : "maximum",
+           n < 1 ? 1 : 100, (long long)n);
     s->ival = n;
     check_stmt(sema, s->then);
     return;

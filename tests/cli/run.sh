@@ -103,7 +103,7 @@ check verifier_rejection sh -c "[ $rc -eq 1 ] && grep -q '^-e:1:1: error: the ke
 $ET -q -e 'tracepoint:sched:no_such_event { exit(); }' > $T/miss.out 2>&1; rc=$?
 check missing_tracepoint sh -c "[ $rc -eq 1 ] && grep -q '^-e:1:1: error: tracepoint not found: sched:no_such_event' $T/miss.out"
 $ET /nonexistent.bt > $T/nofile.out 2>&1; rc=$?
-check missing_file sh -c "[ $rc -eq 1 ] && grep -q 'cannot read program file' $T/nofile.out"
+check missing_file sh -c "[ $rc -eq 1 ] && grep -q \"^ERROR: failed to open file '/nonexistent.bt': No such file or directory\" $T/nofile.out"
 
 # Dropped events are counted and reported, never silent: a tiny ring
 # buffer and a burst of printf records.

@@ -4,6 +4,7 @@
 #   tracefs  tracepoint format files through tracefs_parse_format()
 #   elfsym   ELF images through elfsym_open() (symbols, stapsdt notes)
 #   usdt     USDT argument specs through usdt_parse_arg()
+#   httpreq  HTTP request heads through http_parse_request() (etrace exporter)
 # First every file of tests/env/fuzz/regressions/TARGET/ is replayed (each must
 # run clean), then each target fuzzes for FUZZ_SECONDS (default 60; the
 # smoke run of make check sets 12, so the four stay under a minute) from
@@ -14,7 +15,7 @@
 . "$(dirname "$0")/../../lib.sh"
 secs=${FUZZ_SECONDS:-60}
 top=tests/out/fuzz
-targets=${*:-compile tracefs elfsym usdt}
+targets=${*:-compile tracefs elfsym usdt httpreq}
 
 # seeds TARGET DIR: fill DIR with the starting corpus
 seeds() {
@@ -42,6 +43,8 @@ seeds() {
       strip -o "$2/$(basename "$b").stripped" "$b" 2>/dev/null
     done
     ${CC:-cc} -O1 -c -o "$2/uprobe_target.o" tests/helpers/uprobe_target.c 2>/dev/null ;;
+  httpreq)
+    cp tests/env/fuzz/seeds/httpreq/* "$2"/ ;;
   usdt)
     cp tests/env/fuzz/seeds/usdt/* "$2"/
     # the argument strings of the helpers' stapsdt notes, one spec a file

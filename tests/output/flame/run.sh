@@ -323,7 +323,7 @@ if want $t; then
     pass $t
   else fail $t "no nanosleep stack in $(head -3 $OUT/live-off.folded) $(head -3 $OUT/live-off.stderr)"; fi
 fi
-err err_bad_pid "invalid pid 'abc'" -p abc -o $OUT/e.svg
+err err_bad_pid "pid 'abc' is not a valid decimal number" -p abc -o $OUT/e.svg
 
 t=help
 if want $t; then
