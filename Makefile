@@ -124,8 +124,8 @@ DEB := etrace_$(VERSION)_$(DEB_ARCH).deb
 
 deb: $(DEB)
 
-$(DEB): etrace.static scripts/build-deb.sh $(wildcard debian/* tools/*.bt) docs/etrace.8 \
-        docs/language.md README.md completion/etrace.bash
+$(DEB): etrace.static scripts/build-deb.sh $(wildcard debian/* tools/*.bt docs/exporter/*) \
+        docs/etrace.8 docs/language.md docs/exporter.md README.md completion/etrace.bash
 	scripts/build-deb.sh $@
 
 clean:

@@ -119,7 +119,7 @@ _etrace() {
   prev=${_etrace_w[-2]-}
   for ((i = 1; i < ${#_etrace_w[@]} - 1; i++)); do
     case ${_etrace_w[i]} in
-      tool | record | ctf | convert | flamegraph | snoop) sub=${_etrace_w[i]}; break ;;
+      tool | record | ctf | convert | flamegraph | snoop | exporter) sub=${_etrace_w[i]}; break ;;
       -*) ;;
       *) break ;; # a program file: what follows are its parameters
     esac
@@ -134,7 +134,7 @@ _etrace() {
       elif [[ ${_etrace_w[*]:1} == *" -l "* || ${_etrace_w[1]} == -l* ]]; then
         _etrace_probes
       else
-        [[ ${#_etrace_w[@]} -eq 2 ]] && _etrace_offer "tool record ctf convert flamegraph snoop"
+        [[ ${#_etrace_w[@]} -eq 2 ]] && _etrace_offer "tool record ctf convert flamegraph snoop exporter"
         _etrace_files
       fi
       ;;
@@ -210,6 +210,18 @@ _etrace() {
               --off-cpu -p -F -D --duration -v -h --help"
           else
             _etrace_files
+          fi
+          ;;
+      esac
+      ;;
+    exporter)
+      case $prev in
+        --listen | --prefix | --map-keys | -e) ;;
+        *)
+          if [[ $cur == -* ]]; then
+            _etrace_offer "--listen --prefix --stacks --map-keys --bpf-stats -e -v -h --help"
+          else
+            _etrace_files # program files and directories of them
           fi
           ;;
       esac

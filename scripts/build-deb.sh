@@ -6,7 +6,8 @@
 # Installs /usr/bin/etrace (the statically linked build, stripped), the
 # tools in /usr/share/etrace/tools (where `etrace tool` finds them: the
 # binary's directory/../share/etrace/tools), the man page, the bash
-# completion and the docs.
+# completion, the docs, and an example systemd unit for `etrace exporter`
+# (with an example program) under /usr/share/doc/etrace/examples.
 set -e
 out=$1
 [ -n "$out" ] || { echo "usage: $0 OUT.deb" >&2; exit 1; }
@@ -32,8 +33,13 @@ gzip -9n $root/usr/share/man/man8/etrace.8
 install -D -m 644 completion/etrace.bash $root/usr/share/bash-completion/completions/etrace
 doc=$root/usr/share/doc/etrace
 install -D -m 644 debian/copyright $doc/copyright
-install -m 644 README.md docs/language.md $doc/
-gzip -9n $doc/README.md $doc/language.md
+install -m 644 README.md docs/language.md docs/exporter.md $doc/
+gzip -9n $doc/README.md $doc/language.md $doc/exporter.md
+install -d $doc/examples/exporter.d
+sed 's|/usr/local/bin/etrace|/usr/bin/etrace|' docs/exporter/etrace-exporter.service \
+  > $doc/examples/etrace-exporter.service
+install -m 644 docs/exporter/syscalls.bt $doc/examples/exporter.d/
+chmod 644 $doc/examples/etrace-exporter.service
 gzip -9n -c debian/changelog > $doc/changelog.gz
 chmod 644 $doc/changelog.gz
 install -D -m 644 debian/etrace.lintian-overrides $root/usr/share/lintian/overrides/etrace

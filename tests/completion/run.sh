@@ -5,7 +5,7 @@
 # checked.  Probe and tool names come from the real binary (etrace -l,
 # etrace tool).  One PASS/FAIL line per case, a PLAN line first.
 . "$(dirname "$0")/../lib.sh"
-plan 24
+plan 25
 ET=$PWD/etrace
 OUT=$(outdir)
 export ETRACE_TOOLS_DIR=$PWD/tools
@@ -52,7 +52,7 @@ has() {
 }
 
 E=$ET
-has subcommands "$E " tool record ctf convert flamegraph snoop
+has subcommands "$E " tool record ctf convert flamegraph snoop exporter
 exact subcommand_prefix "$E rec" record
 has main_options "$E -" -e -l -o -f -p -c -q -v -d -B -I --dry-run --verify --include --unsafe
 exact main_f_formats "$E -f " text json ctf
@@ -87,3 +87,4 @@ exact snoop_info_events "$E snoop info sched:sched_process_ex" sched_process_exe
 exact flamegraph_formats "$E flamegraph -i x.folded -f " folded svg speedscope
 exact convert_formats "$E convert x --to " chrome text
 exact ctf_repair "$E ctf " repair
+exact exporter_options "$E exporter x.bt --" --listen --prefix --stacks --map-keys --bpf-stats --help

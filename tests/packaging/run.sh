@@ -7,7 +7,7 @@
 # Needs root and the test packages (scripts/deps.sh --test: lintian,
 # man-db, bash-completion).  One PASS/FAIL line per case, a PLAN first.
 . "$(dirname "$0")/../lib.sh"
-plan 10
+plan 11
 WL=$ROOT/tests/bin/workload
 OUT=$ROOT/$(outdir)
 
@@ -113,6 +113,16 @@ comp=$(bash -c '
   _etrace; echo "${COMPREPLY[*]}"' 2>&1)
 if [ "$comp" = $'complete -F _etrace etrace\nopensnoop' ]; then pass bash_completion
 else fail bash_completion "got: $comp"; fi
+
+# the example exporter unit names the installed binary and passes
+# systemd's own check (its man: documentation link included)
+unit=/usr/share/doc/etrace/examples/etrace-exporter.service
+if [ -f $unit ] && grep -q '^ExecStart=/usr/bin/etrace exporter ' $unit &&
+   [ -f /usr/share/doc/etrace/examples/exporter.d/syscalls.bt ] &&
+   { ! command -v systemd-analyze > /dev/null ||
+     systemd-analyze verify $unit > "$OUT/unit.txt" 2>&1; }; then
+  pass exporter_unit_example
+else fail exporter_unit_example "missing, or systemd-analyze verify failed" "$OUT/unit.txt"; fi
 
 # ---------------------------------------------------------------- remove
 dpkg -r etrace > "$OUT/remove.log" 2>&1
