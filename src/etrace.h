@@ -96,6 +96,9 @@ typedef enum {
                  * stack) | pid << 32 (ustack); see stack_* below */
   TY_KSYM,      /* ksym(): kernel address (u64) printed as a symbol name */
   TY_USYM,      /* usym(): user address (u64), then the pid (u64) */
+  TY_MACADDR,   /* macaddr(): the 6 address bytes (8 in memory) */
+  TY_CGROUP_PATH, /* cgroup_path(): cgroup id (u64) printed as its paths; fmt:
+                 * the hierarchy filter */
   /* aggregation values (only as map values) */
   TY_COUNT, TY_SUM, TY_MIN, TY_MAX, TY_AVG, TY_STATS, TY_HIST, TY_LHIST,
 } TypeKind;
@@ -145,6 +148,7 @@ Type *ty_agg(TypeKind kind, bool is_signed);
 bool ty_is_agg(const Type *t);
 bool ty_is_int(const Type *t);             /* TY_INT, TY_USERNAME? no: INT only */
 bool ty_same(const Type *a, const Type *b); /* same shape (strings: any size) */
+bool ty_in_memory(const Type *t); /* held as bytes: strings, tuples, buf() ... */
 const char *ty_name(const Type *t);         /* "uint64", "string[64]", ... */
 Type *ty_ptr(Type *pointee, bool user);     /* a pointer (TY_INT, is_ptr) */
 int ty_mem_size(const Type *t);  /* bytes in kernel memory: int_size for ints */
@@ -307,6 +311,8 @@ int btf_lookup(const char *name, int btf_kind);  /* program, then kernel; -1 */
 bool btf_is_kernel_type(int id);
 
 void btf_resolve_fwd(int fwd_id, int real_id); /* a forward decl now defined */
+/* A kernel enumerator's value (an identifier such as TASK_COMM_LEN). */
+bool btf_enum_value(const char *name, uint64_t *out);
 
 /* ---------------------------------------------------------------- dwarf.c */
 

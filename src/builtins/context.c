@@ -7,6 +7,7 @@
 #include "providers/provider.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* The provider's type for e, else the usual one. */
 static Type *provider_type(Sema *sema, Node *e, Type *usual) {
@@ -32,6 +33,40 @@ static void gen_args(Cg *cg, Node *e) {
 static Type *check_argn(Sema *sema, Node *e) { return provider_type(sema, e, ty_u64); }
 
 static void gen_argn(Cg *cg, Node *e) { cg_arg(cg, e, ARG_INDEX, atoi(e->name + 3)); }
+
+/* ------------------------------------------------------------ sarg0..sargN */
+
+/* sargN: the N-th 8-byte slot of the stack at the probed function's
+ * entry, above the return address (sp + 8 * (N + 1) on x86-64), for
+ * arguments passed on the stack; kprobe and uprobe only, as bpftrace. */
+static Type *check_sarg(Sema *sema, Node *e) {
+  const char *kind = sema->cur->kind;
+  if (strcmp(kind, "uprobe") && strcmp(kind, "kprobe")) { /* bpftrace's rule */
+    serr(sema, e->loc, "the %s builtin can only be used with kprobe and uprobe probes", e->name);
+    return NULL;
+  }
+  char *end;
+  long n = strtol(e->name + 4, &end, 10);
+  if (*end || n > 1000) {
+    serr(sema, e->loc, "unknown identifier '%s'", e->name);
+    return NULL;
+  }
+  return ty_u64;
+}
+
+static void gen_sarg(Cg *cg, Node *e) {
+  int n = atoi(e->name + 4);
+  int tmp = slot(cg, 8, e->loc);
+  load_ctx(cg, BPF_REG_1);
+  emit(cg, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, sema_reg_offset("sp")));
+  emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_3, 8 * (n + 1)));
+  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
+  emit_addr(cg, BPF_REG_1, tmp);
+  emit(cg, MOV64_IMM(BPF_REG_2, 8));
+  emit(cg, CALL(cg->t->caps & PROBE_CAP_USER ? BPF_FUNC_probe_read_user
+                                             : BPF_FUNC_probe_read_kernel));
+  emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, tmp));
+}
 
 /* ------------------------------------------------------------ retval, func */
 
@@ -70,6 +105,9 @@ const Builtin builtins_context[] = {
      .needs_msg = "{name} is only available in kprobe and uprobe probes; use args.NAME on "
                   "tracepoints",
      .check = check_argn, .gen_value = gen_argn},
+    {.name = "sarg", .form = BUILTIN_VAR, .flags = BUILTIN_NUMBERED, .needs = PROBE_CAP_PT_REGS,
+     .needs_msg = "the {name} builtin can only be used with kprobe and uprobe probes",
+     .check = check_sarg, .gen_value = gen_sarg},
     {.name = "retval", .form = BUILTIN_VAR, .needs = PROBE_CAP_RETVAL,
      .needs_msg = "the retval builtin is only available in kretprobe and uretprobe probes",
      .check = check_retval, .gen_value = gen_retval},

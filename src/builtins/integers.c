@@ -1,5 +1,5 @@
 /* integers.c - compile-time sizes and integer helpers: sizeof(),
- * offsetof(), bswap(). */
+ * offsetof(), bswap(), and the address-space annotations uptr()/kptr(). */
 #include "builtins/builtin.h"
 
 #include <linux/btf.h>
@@ -101,10 +101,34 @@ static void gen_bswap(Cg *cg, Node *e) {
     emit(cg, TO_BE(BPF_REG_0, bits));
 }
 
+/* uptr(p) / kptr(p): p itself, marked as a user (kernel) address, so that
+ * str(), buf() and member reads through it use the user (kernel) read
+ * helpers.  An integer stays an integer, a pointer keeps its pointee. */
+static Type *check_addrspace(Sema *sema, Node *e) {
+  Type *t = check_expr(sema, e->args);
+  if (!t || t->kind == TY_NONE)
+    return NULL;
+  if (t->kind != TY_INT) {
+    serr(sema, e->args->loc, "%s() only supports integer or pointer arguments (%s provided)",
+         e->name, ty_name(t));
+    return NULL;
+  }
+  Type *copy = ealloc(sizeof *copy);
+  *copy = *t;
+  copy->user = e->name[0] == 'u';
+  return copy;
+}
+
+static void gen_addrspace(Cg *cg, Node *e) { cg_scalar(cg, e->args); }
+
 const Builtin builtins_integers[] = {
     {.name = "sizeof", .form = BUILTIN_FUNC, .max_args = ARGS_ANY, .check = check_sizeof},
     {.name = "offsetof", .form = BUILTIN_FUNC, .max_args = ARGS_ANY, .check = check_offsetof},
     {.name = "bswap", .form = BUILTIN_FUNC, .min_args = 1, .max_args = 1, .check = check_bswap,
      .gen_value = gen_bswap},
+    {.name = "uptr", .form = BUILTIN_FUNC, .min_args = 1, .max_args = 1,
+     .check = check_addrspace, .gen_value = gen_addrspace},
+    {.name = "kptr", .form = BUILTIN_FUNC, .min_args = 1, .max_args = 1,
+     .check = check_addrspace, .gen_value = gen_addrspace},
     {0},
 };

@@ -10,6 +10,7 @@ static const Builtin *const tables[] = {
     builtins_aggregations, builtins_strings, builtins_time,    builtins_stacks,
     builtins_network,      builtins_output,  builtins_maps,    builtins_process,
     builtins_context,      builtins_integers,
+    builtins_debug,        builtins_cgroup,
 };
 
 static bool name_matches(const Builtin *b, const char *name) {
@@ -61,6 +62,13 @@ Type *builtin_check(Sema *sema, Node *e) {
   bool call = e->kind == ND_CALL;
   const Builtin *b = builtin_find(e->name, call ? BUILTIN_FUNC : BUILTIN_VAR);
   e->builtin = b;
+  uint64_t value;
+  if (!b && !call && btf_enum_value(e->name, &value)) {
+    /* a kernel enum constant (TASK_COMM_LEN): its value, a uint64 as in bpftrace */
+    e->kind = ND_INT;
+    e->ival = value;
+    return ty_u64;
+  }
   if (!b) {
     serr(sema, e->loc, call ? "unknown function '%s'" : "unknown identifier '%s'", e->name);
     for (Node *a = call ? e->args : NULL; a; a = a->next)

@@ -113,7 +113,25 @@ int sema_reg_offset(const char *name) {
   return -1;
 }
 
+/* A positional parameter given where a literal is expected ($1 or
+ * str($1), as in kaddr(str($1))): the node becomes the parameter's text
+ * (a missing parameter is ""), as bpftrace reads it. */
+static void fold_posparam_text(Sema *sema, Node *a) {
+  Node *p = a->kind == ND_CALL && !strcmp(a->name, "str") && a->nargs == 1 ? a->args : a;
+  if (p->kind != ND_POSPARAM)
+    return;
+  const char *text = p->ival && p->ival <= (uint64_t)sema->opt->nposparams
+                         ? sema->opt->posparams[p->ival - 1]
+                         : "";
+  a->kind = ND_STR;
+  a->str = estrdup(text);
+  a->slen = strlen(text);
+  a->args = NULL;
+  a->nargs = 0;
+}
+
 static bool str_arg(Sema *sema, Node *e) {
+  fold_posparam_text(sema, e->args);
   if (e->args->kind != ND_STR) {
     serr(sema, e->args->loc, "%s() expects a string literal", e->name);
     return false;

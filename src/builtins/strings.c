@@ -65,7 +65,7 @@ static void gen_str(Cg *cg, Node *e, int off, const Type *dst) {
   }
   int size = e->type->size < dst->size ? e->type->size : dst->size;
   int helper = BPF_FUNC_probe_read_str; /* x86: kernel or user address */
-  if (p->kind == ND_FIELD && p->field_user)
+  if ((p->kind == ND_FIELD && p->field_user) || p->type->user) /* uptr(p) too */
     helper = BPF_FUNC_probe_read_user_str;
   if (e->nargs == 2 && e->args->next->kind != ND_INT && e->args->next->kind != ND_POSPARAM) {
     /* runtime length: clamp to the buffer so the verifier sees a bound */
@@ -159,20 +159,70 @@ static void gen_strcontains(Cg *cg, Node *e) {
 
 /* ------------------------------------------------------------ buf */
 
-/* buf(ptr, n): n raw bytes (n a constant; default the string size) */
+/* The length argument of buf() is known when compiling (a literal or a
+ * numeric positional parameter); otherwise it is read at run time. */
+static bool buf_len_known(const Node *n) {
+  return n->kind == ND_INT || n->kind == ND_POSPARAM ||
+         (n->kind == ND_UNARY && n->op == OP_NEG && n->lhs->kind == ND_INT);
+}
+
+/* buf(src[, n]): n raw bytes of src, an address (integer or pointer), a
+ * string (its bytes, the NUL and what follows included) or an array
+ * member (its whole size by default).  n is a constant, or an integer
+ * expression read at run time and capped at the string size (as
+ * bpftrace 0.17 caps it at BPFTRACE_STRLEN). */
 static Type *check_buf(Sema *sema, Node *e) {
-  if (!want_int(sema, e->args, e->name))
+  Type *src = check_expr(sema, e->args);
+  if (!src || src->kind == TY_NONE)
     return NULL;
-  int64_t len = ETRACE_STRLEN;
-  if (e->nargs == 2 && !want_const(sema, e->args->next, e->name, &len))
-    return NULL;
-  if (len < 1 || len > 256) {
-    serr(sema, e->args->next->loc, "buf() length must be between 1 and 256");
+  if (src->kind != TY_INT && src->kind != TY_STR && src->kind != TY_ARRAY) {
+    serr(sema, e->args->loc, "buf() expects an integer, string, or array argument, got %s",
+         ty_name(src));
     return NULL;
   }
+  int64_t len = src->kind == TY_ARRAY  ? (int64_t)src->nelems * ty_mem_size(src->elem)
+                : src->kind == TY_STR ? src->size
+                                       : ETRACE_STRLEN;
+  Node *n = e->args->next;
+  if (n && buf_len_known(n)) {
+    if (!want_const(sema, n, e->name, &len))
+      return NULL;
+    if (len < 1 || len > 256) {
+      serr(sema, n->loc, "buf() length must be between 1 and 256");
+      return NULL;
+    }
+  } else if (n) {
+    if (!want_int(sema, n, e->name))
+      return NULL;
+    len = ETRACE_STRLEN; /* the most it reads */
+  }
+  if (len > 256)
+    len = 256;
   Type *t = new_kind(TY_BUF, 8 + ((len + 7) & ~7));
-  t->lh_max = len; /* bytes to read */
+  t->lh_max = len; /* bytes to read (at most, with a run-time length) */
   return t;
+}
+
+/* The source's bytes at r10+off+8 (len of them, the buffer is zeroed). */
+static void buf_read(Cg *cg, Node *src, int off, int len) {
+  if (src->type->kind == TY_STR) { /* a copy of the string, cut to len */
+    int mark = cg->stack;
+    Type *whole = ty_str((src->type->size + 7) & ~7); /* literals are stored by words */
+    int tmp = slot(cg, whole->size, src->loc);
+    cg_store(cg, src, tmp, whole);
+    emit_copy(cg, off + 8, BPF_REG_10, tmp, len < src->type->size ? len : src->type->size);
+    stack_release(cg, mark);
+    return;
+  }
+  bool user = src->type->kind == TY_ARRAY ? object_user(src) : src->type->user;
+  if (src->type->kind == TY_ARRAY)
+    cg_object_addr(cg, src);
+  else
+    cg_scalar(cg, src);
+  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
+  emit_addr(cg, BPF_REG_1, off + 8);
+  emit(cg, MOV64_IMM(BPF_REG_2, len));
+  emit(cg, CALL(user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read));
 }
 
 /* u64 length, then the bytes */
@@ -180,12 +230,19 @@ static void gen_buf(Cg *cg, Node *e, int off, const Type *dst) {
   int len = (int)e->type->lh_max;
   if (len > dst->size - 8)
     len = dst->size - 8;
-  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off, len));
-  cg_scalar(cg, e->args);
-  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
-  emit_addr(cg, BPF_REG_1, off + 8);
-  emit(cg, MOV64_IMM(BPF_REG_2, len));
-  emit(cg, CALL(BPF_FUNC_probe_read));
+  buf_read(cg, e->args, off, len);
+  Node *n = e->args->next;
+  if (!n || buf_len_known(n)) {
+    emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off, len));
+    return;
+  }
+  /* a run-time length: the bytes past it are printed as nothing */
+  cg_scalar(cg, n);
+  int ok = label_new(cg);
+  jmp_imm(cg, BPF_JLE, BPF_REG_0, len, ok); /* unsigned: a negative one is huge */
+  emit(cg, MOV64_IMM(BPF_REG_0, len));
+  label_here(cg, ok);
+  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
 }
 
 /* ------------------------------------------------------------ strerror */

@@ -512,6 +512,9 @@ void cg_object_addr(Cg *cg, Node *e) {
     emit(cg, ALU64_REG(BPF_ADD, BPF_REG_0, BPF_REG_1));
     return;
   }
+  case ND_CALL: /* an array a builtin makes (pton): its value is its address */
+    cg_scalar(cg, e);
+    return;
   default:
     fail(cg, e->loc, "cannot take the address of this expression%s", "");
   }
@@ -675,6 +678,26 @@ void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
   stack_release(cg, mark);
 }
 
+/* r0 = 1 when buffers a and b hold the same length and bytes: both are
+ * laid out as the bigger one (zero-filled), then compared word by word. */
+static void cg_bytes_compare(Cg *cg, Node *a, Node *b) {
+  int mark = cg->stack;
+  const Type *t = a->type->size >= b->type->size ? a->type : b->type;
+  int aoff = cg_addr(cg, a, t), boff = cg_addr(cg, b, t);
+  int differ = label_new(cg), done = label_new(cg);
+  for (int i = 0; i + 8 <= t->size; i += 8) {
+    emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, aoff + i));
+    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_10, boff + i));
+    jmp_reg(cg, BPF_JNE, BPF_REG_1, BPF_REG_2, differ);
+  }
+  emit(cg, MOV64_IMM(BPF_REG_0, 1));
+  ja(cg, done);
+  label_here(cg, differ);
+  emit(cg, MOV64_IMM(BPF_REG_0, 0));
+  label_here(cg, done);
+  stack_release(cg, mark);
+}
+
 static void cg_binary(Cg *cg, Node *e) {
   if (e->op == OP_LAND || e->op == OP_LOR) {
     int short_label = label_new(cg), done = label_new(cg);
@@ -704,6 +727,12 @@ static void cg_binary(Cg *cg, Node *e) {
       set_r0_bool(cg, yes);
       return;
     }
+  }
+  if (e->lhs->type->kind == TY_BUF) {
+    cg_bytes_compare(cg, e->lhs, e->rhs);
+    if (e->op == OP_NE)
+      emit(cg, ALU64_IMM(BPF_XOR, BPF_REG_0, 1));
+    return;
   }
   if (e->lhs->type->kind == TY_STR) {
     cg_str_compare(cg, e->lhs, e->rhs, -1);
@@ -845,6 +874,8 @@ void cg_scalar(Cg *cg, Node *e) {
   case ND_CALL:
     if (e->builtin && e->builtin->gen_value)
       e->builtin->gen_value(cg, e);
+    else if (e->builtin && e->builtin->gen_stmt && e->type->kind == TY_VOID)
+      e->builtin->gen_stmt(cg, e); /* a branch of c ? printf(..) : exit() */
     else
       fail(cg, e->loc, "%s() does not return a value", e->name);
     return;
@@ -923,8 +954,7 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
     return;
   }
-  if (dst->kind != TY_STR && dst->kind != TY_TUPLE && dst->kind != TY_BUF && dst->kind != TY_INET &&
-      dst->kind != TY_USYM) {
+  if (!ty_in_memory(dst)) {
     cg_scalar(cg, e);
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
@@ -1211,7 +1241,7 @@ static void cg_assign(Cg *cg, Node *s) {
   }
   if (lhs->kind == ND_VAR) {
     const Type *vt = lhs->var->type;
-    if (vt->kind == TY_STR || vt->kind == TY_TUPLE || vt->kind == TY_USYM) {
+    if (ty_in_memory(vt)) {
       /* evaluate into a temporary first: the value may read the variable */
       int mark = cg->stack;
       int tmp = slot(cg, vt->size, s->loc);

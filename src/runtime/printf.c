@@ -129,7 +129,7 @@ static const char *type_word(const Type *t) {
   switch (t->kind) {
   case TY_INT: return "integer";
   case TY_STR: case TY_USERNAME: case TY_PROBE: case TY_TIMESTAMP: case TY_STRERROR:
-  case TY_INET: return "string";
+  case TY_INET: case TY_MACADDR: case TY_CGROUP_PATH: return "string";
   case TY_TUPLE: return "tuple";
   case TY_BUF: return "buffer";
   case TY_CTX: return "ctx";

@@ -125,6 +125,29 @@ int btf_lookup(const char *name, int kind) {
   return id;
 }
 
+/* The value of the kernel enumerator `name` (TASK_COMM_LEN,
+ * BPF_MAP_TYPE_HASH ...): true when some enum of vmlinux defines it. */
+bool btf_enum_value(const char *name, uint64_t *out) {
+  if (!btf_kernel() || !kbase)
+    return false;
+  int n = btf__type_cnt(kbase);
+  for (int id = 1; id < n; id++) {
+    const struct btf_type *t = btf__type_by_id(kbase, id);
+    if (!btf_is_enum(t) && !btf_is_enum64(t))
+      continue;
+    for (int i = 0; i < btf_vlen(t); i++) {
+      bool e32 = btf_is_enum(t);
+      const char *en = btf__name_by_offset(kbase, e32 ? btf_enum(t)[i].name_off
+                                                      : btf_enum64(t)[i].name_off);
+      if (en && !strcmp(en, name)) {
+        *out = e32 ? (uint64_t)(int64_t)btf_enum(t)[i].val : btf_enum64_value(&btf_enum64(t)[i]);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 void btf_resolve_fwd(int fwd_id, int real_id) {
   fwds = realloc(fwds, sizeof *fwds * (nfwds + 1));
   fwds[nfwds][0] = fwd_id;

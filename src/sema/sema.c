@@ -128,8 +128,7 @@ void check_map_keys(Sema *sema, Node *e, MapInfo *m) {
     kt = ty_u64;
   } else if (e->nargs == 1) {
     Type *t = check_expr(sema, e->args);
-    if (t && !is_scalar(t) && !is_symbolic(t) && t->kind != TY_STR && t->kind != TY_TUPLE &&
-        t->kind != TY_NONE) {
+    if (t && !is_scalar(t) && !is_symbolic(t) && !ty_in_memory(t) && t->kind != TY_NONE) {
       serr(sema, e->args->loc, "%s cannot be used as a map key", ty_name(t));
       return;
     }
@@ -144,8 +143,7 @@ void check_map_keys(Sema *sema, Node *e, MapInfo *m) {
       f[i] = store_type(check_expr(sema, a));
       if (!f[i] || f[i]->kind == TY_NONE)
         known = false;
-      else if (!is_scalar(f[i]) && !is_symbolic(f[i]) && f[i]->kind != TY_STR &&
-               f[i]->kind != TY_TUPLE)
+      else if (!is_scalar(f[i]) && !is_symbolic(f[i]) && !ty_in_memory(f[i]))
         serr(sema, a->loc, "%s cannot be used as a map key", ty_name(f[i]));
     }
     kt = known ? ty_tuple(f, e->nargs) : NULL;
@@ -436,6 +434,8 @@ static Type *check_binary(Sema *sema, Node *e) {
     }
     return ty_u64;
   }
+  if (l->kind == TY_BUF && r->kind == TY_BUF && (e->op == OP_EQ || e->op == OP_NE))
+    return ty_u64; /* buf(..) == buf(..): same length and bytes */
   if (l->kind == TY_STR || r->kind == TY_STR) {
     if (e->op != OP_EQ && e->op != OP_NE) {
       serr(sema, e->loc, "operator %s cannot be used on strings (%s, %s)", op_str(e->op),

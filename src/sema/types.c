@@ -118,6 +118,17 @@ bool ty_is_agg(const Type *t) { return t && t->kind >= TY_COUNT && t->kind <= TY
 
 bool ty_is_int(const Type *t) { return t && t->kind == TY_INT; }
 
+/* Values kept as bytes in memory (copied, never in a register): strings,
+ * tuples, and builtins' byte values (buf, ntop, usym ...). */
+bool ty_in_memory(const Type *t) {
+  switch (t->kind) {
+  case TY_STR: case TY_TUPLE: case TY_BUF: case TY_INET: case TY_USYM: case TY_MACADDR:
+    return true;
+  default:
+    return false;
+  }
+}
+
 bool ty_same(const Type *a, const Type *b) {
   if (a->kind != b->kind)
     return false;
@@ -174,6 +185,8 @@ const char *ty_name(const Type *t) {
   case TY_STACK: return t->stack_user ? "ustack" : "kstack";
   case TY_KSYM: return "ksym";
   case TY_USYM: return "usym";
+  case TY_MACADDR: return "mac_address";
+  case TY_CGROUP_PATH: return "cgroup_path";
   case TY_COUNT: return "count";
   case TY_SUM: return "sum";
   case TY_MIN: return "min";
