@@ -64,11 +64,17 @@ static void hist_index(Cg *cg) {
   emit(cg, MOV64_REG(BPF_REG_1, BPF_REG_0));
   emit(cg, MOV64_IMM(BPF_REG_0, 2));
   for (int shift = 32; shift >= 1; shift /= 2) {
+    /* if (r1 >= 1 << shift) { r1 >>= shift; r0 += shift; } */
     int skip = label_new(cg);
-    emit(cg, MOV64_REG(BPF_REG_2, BPF_REG_1));
-    emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_2, shift));
-    jmp_imm(cg, BPF_JEQ, BPF_REG_2, 0, skip);
-    emit(cg, MOV64_REG(BPF_REG_1, BPF_REG_2));
+    if (shift == 32) { /* 1 << 32 is no 32-bit immediate */
+      emit(cg, MOV64_REG(BPF_REG_2, BPF_REG_1));
+      emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_2, shift));
+      jmp_imm(cg, BPF_JEQ, BPF_REG_2, 0, skip);
+      emit(cg, MOV64_REG(BPF_REG_1, BPF_REG_2));
+    } else {
+      jmp_imm(cg, BPF_JLT, BPF_REG_1, 1 << shift, skip);
+      emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_1, shift));
+    }
     emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_0, shift));
     label_here(cg, skip);
   }
@@ -83,14 +89,24 @@ static void hist_index(Cg *cg) {
 
 static void lhist_index(Cg *cg, const Type *t) {
   int below = label_new(cg), above = label_new(cg), done = label_new(cg);
-  emit_imm64(cg, BPF_REG_1, t->lh_min);
-  jmp_reg(cg, BPF_JSLT, BPF_REG_0, BPF_REG_1, below);
-  emit_imm64(cg, BPF_REG_1, t->lh_max);
-  jmp_reg(cg, BPF_JSGE, BPF_REG_0, BPF_REG_1, above);
-  emit_imm64(cg, BPF_REG_1, t->lh_min);
-  emit(cg, ALU64_REG(BPF_SUB, BPF_REG_0, BPF_REG_1));
-  emit_imm64(cg, BPF_REG_1, t->lh_step);
-  emit(cg, ALU64_REG(BPF_DIV, BPF_REG_0, BPF_REG_1));
+  bool imm = t->lh_min == (int32_t)t->lh_min && t->lh_max == (int32_t)t->lh_max &&
+             t->lh_step == (int32_t)t->lh_step;
+  if (imm) {
+    jmp_imm(cg, BPF_JSLT, BPF_REG_0, (int32_t)t->lh_min, below);
+    jmp_imm(cg, BPF_JSGE, BPF_REG_0, (int32_t)t->lh_max, above);
+    if (t->lh_min)
+      emit(cg, ALU64_IMM(BPF_SUB, BPF_REG_0, (int32_t)t->lh_min));
+    emit(cg, ALU64_IMM(BPF_DIV, BPF_REG_0, (int32_t)t->lh_step)); /* step >= 1 */
+  } else {
+    emit_imm64(cg, BPF_REG_1, t->lh_min);
+    jmp_reg(cg, BPF_JSLT, BPF_REG_0, BPF_REG_1, below);
+    emit_imm64(cg, BPF_REG_1, t->lh_max);
+    jmp_reg(cg, BPF_JSGE, BPF_REG_0, BPF_REG_1, above);
+    emit_imm64(cg, BPF_REG_1, t->lh_min);
+    emit(cg, ALU64_REG(BPF_SUB, BPF_REG_0, BPF_REG_1));
+    emit_imm64(cg, BPF_REG_1, t->lh_step);
+    emit(cg, ALU64_REG(BPF_DIV, BPF_REG_0, BPF_REG_1));
+  }
   emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_0, 1));
   ja(cg, done);
   label_here(cg, below);
@@ -122,18 +138,19 @@ static void gen_aggregate(Cg *cg, Node *lhs, Node *call) {
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, koff + m->key->size));
     has_value = false;
   }
-  int voff = slot(cg, 16, lhs->loc);
+  int voff = slot(cg, m->val_size, lhs->loc);
   map_lookup(cg, m, koff);
   if (has_value)
     pop(cg, BPF_REG_1);
-  else
-    emit(cg, MOV64_IMM(BPF_REG_1, 1));
   int init = label_new(cg), done = label_new(cg);
   jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, init);
   switch (k) {
   case TY_COUNT: case TY_SUM: case TY_HIST: case TY_LHIST:
     emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_0, 0));
-    emit(cg, ALU64_REG(BPF_ADD, BPF_REG_2, BPF_REG_1));
+    if (has_value)
+      emit(cg, ALU64_REG(BPF_ADD, BPF_REG_2, BPF_REG_1));
+    else
+      emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
     emit(cg, STX(BPF_DW, BPF_REG_0, BPF_REG_2, 0));
     break;
   case TY_MIN: case TY_MAX: {
@@ -163,8 +180,12 @@ static void gen_aggregate(Cg *cg, Node *lhs, Node *call) {
   ja(cg, done);
   label_here(cg, init);
   /* first value on this CPU: {v} for count/sum/hist, {v, 1} otherwise */
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, voff));
-  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, voff + 8, 1));
+  if (has_value)
+    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, voff));
+  else
+    emit(cg, ST_IMM(BPF_DW, BPF_REG_10, voff, 1));
+  if (m->val_size > 8)
+    emit(cg, ST_IMM(BPF_DW, BPF_REG_10, voff + 8, 1));
   map_update(cg, m, koff, voff);
   label_here(cg, done);
 }

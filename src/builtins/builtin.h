@@ -55,6 +55,9 @@ typedef struct Builtin {
   void (*gen_value)(Cg *cg, Node *e);
   void (*gen_store)(Cg *cg, Node *e, int off, const Type *dst);
   void (*gen_stmt)(Cg *cg, Node *e);
+  /* gen_store writes the first store_fills bytes of its buffer in full
+   * (a helper that pads with zeros): cg_store zeroes only the rest. */
+  int store_fills;
   /* A printed type (ksym ...): the kind it returns and its text, which
    * builtin_check attaches to the type (Type.print) for the runtime. */
   TypeKind prints;

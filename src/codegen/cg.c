@@ -191,8 +191,7 @@ void canonicalize(Cg *cg, int reg, const Type *t) {
     return;
   int bits = t->int_size * 8;
   if (t->is_signed) {
-    emit(cg, ALU64_IMM(BPF_LSH, reg, 64 - bits));
-    emit(cg, ALU64_IMM(BPF_ARSH, reg, 64 - bits));
+    emit(cg, MOVSX64_REG(reg, reg, bits));
   } else if (bits == 32) {
     emit(cg, MOV32_REG(reg, reg));
   } else {
@@ -221,9 +220,8 @@ MapInfo *internal_map(Cg *cg, const char *name) {
   return NULL;
 }
 
-void count_drop(Cg *cg, int idx) {
-  int k = slot(cg, 8, (Loc){0});
-  emit(cg, ST_IMM(BPF_W, BPF_REG_10, k, idx));
+/* The body of count_drop: .drops[idx]++ on this CPU. */
+static void emit_drop_count(Cg *cg, int k) {
   emit_map(cg, BPF_REG_1, internal_map(cg, ".drops"));
   emit_addr(cg, BPF_REG_2, k);
   emit(cg, CALL(BPF_FUNC_map_lookup_elem));
@@ -232,6 +230,34 @@ void count_drop(Cg *cg, int idx) {
   emit(cg, MOV64_IMM(BPF_REG_1, 1));
   emit(cg, ATOMIC_ADD64(BPF_REG_0, BPF_REG_1, 0));
   label_here(cg, skip);
+}
+
+/* With two or more drop sites in a program, one subprogram counts them
+ * all (r1 = the counter's index; a bpf-to-bpf call keeps r6..r9). */
+static void emit_drop_sub(Cg *cg) {
+  if (cg->drop_label < 0)
+    return;
+  label_here(cg, cg->drop_label);
+  emit(cg, STX(BPF_W, BPF_REG_10, BPF_REG_1, -16)); /* its own frame; -8 is left alone */
+  emit_drop_count(cg, -16);
+  emit(cg, MOV64_IMM(BPF_REG_0, 0));
+  emit(cg, EXIT_INSN());
+}
+
+void count_drop(Cg *cg, int idx) {
+  cg->drop_sites++;
+  if (cg->drop_sub) {
+    if (cg->drop_label < 0)
+      cg->drop_label = label_new(cg);
+    emit(cg, MOV64_IMM(BPF_REG_1, idx));
+    cg->fixups = grow(cg->fixups, cg->nfixups, sizeof(Fixup));
+    cg->fixups[cg->nfixups++] = (Fixup){cg->n, cg->drop_label, true};
+    emit(cg, INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 0));
+    return;
+  }
+  int k = slot(cg, 8, (Loc){0});
+  emit(cg, ST_IMM(BPF_W, BPF_REG_10, k, idx));
+  emit_drop_count(cg, k);
 }
 
 /* ------------------------------------------------------------ variables */
@@ -346,13 +372,11 @@ void map_update(Cg *cg, const MapInfo *m, int koff, int voff) {
 static void cg_map_read_scalar(Cg *cg, Node *e) {
   int koff = build_key(cg, e);
   map_lookup(cg, e->map, koff);
-  int miss = label_new(cg), done = label_new(cg);
+  int miss = label_new(cg);
+  /* a miss leaves r0 = NULL, which is the 0 a missing key reads as */
   jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, miss);
   emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_0, 0));
-  ja(cg, done);
   label_here(cg, miss);
-  emit(cg, MOV64_IMM(BPF_REG_0, 0));
-  label_here(cg, done);
 }
 
 /* Read a per-CPU aggregation as one number: sum (count, sum), min, max
@@ -605,6 +629,10 @@ void cg_arg(Cg *cg, Node *e, int ref, int i) {
          CALL(loc.kernel_mem ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
     emit(cg, LDX(size_code(a.size), BPF_REG_0, BPF_REG_10, tmp));
   }
+  /* this target's own width and sign first: the probe's other targets
+   * (a USDT wildcard) may give argN a wider common type */
+  if (a.size < 8)
+    canonicalize(cg, BPF_REG_0, ty_int(a.size, a.is_signed));
   canonicalize(cg, BPF_REG_0, e->type);
 }
 
@@ -630,36 +658,41 @@ static bool uses_real_ctx(const Node *n) {
 
 static bool signed_cmp(Node *e) { return e->lhs->type->is_signed && e->rhs->type->is_signed; }
 
-/* Byte compare of two strings on the stack; r0 = 1 when equal.  A
- * literal side only needs its own length + 1 bytes compared. */
-static void cg_str_eq(Cg *cg, int aoff, int asize, int boff, int bsize, const Node *lit,
-                      int limit) {
-  int ne = label_new(cg), eq = label_new(cg), done = label_new(cg);
+/* Byte compare of two strings on the stack: jumps to `ne` at the first
+ * difference, falls through when equal.  A literal side only needs its
+ * own length + 1 bytes compared. */
+static void str_eq_jumps(Cg *cg, int aoff, int asize, int boff, int bsize, const Node *lit,
+                         int limit, int ne) {
+  int eq = label_new(cg);
   int n = asize < bsize ? asize : bsize;
   if (lit && lit->slen + 1 < n)
     n = lit->slen + 1;
   if (limit >= 0 && limit < n)
     n = limit;
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; lit && i < n;) {
+    /* a literal is compared 4, 2 or 1 bytes at a time (little-endian words) */
+    int w = n - i >= 4 ? 4 : n - i >= 2 ? 2 : 1;
+    uint32_t v = 0;
+    for (int j = 0; j < w; j++)
+      v |= (uint32_t)(unsigned char)(i + j < lit->slen ? lit->str[i + j] : 0) << (8 * j);
+    emit(cg, LDX(size_code(w), BPF_REG_1, BPF_REG_10, aoff + i));
+    jump_to(cg, JMP32_IMM(BPF_JNE, BPF_REG_1, (int32_t)v, 0), ne);
+    i += w;
+  }
+  for (int i = 0; !lit && i < n; i++) {
     emit(cg, LDX(BPF_B, BPF_REG_1, BPF_REG_10, aoff + i));
-    if (lit) {
-      jmp_imm(cg, BPF_JNE, BPF_REG_1, (unsigned char)lit->str[i], ne);
-    } else {
-      emit(cg, LDX(BPF_B, BPF_REG_2, BPF_REG_10, boff + i));
-      jmp_reg(cg, BPF_JNE, BPF_REG_1, BPF_REG_2, ne);
+    emit(cg, LDX(BPF_B, BPF_REG_2, BPF_REG_10, boff + i));
+    jmp_reg(cg, BPF_JNE, BPF_REG_1, BPF_REG_2, ne);
+    if (i + 1 < n)
       jmp_imm(cg, BPF_JEQ, BPF_REG_1, 0, eq);
-    }
   }
   label_here(cg, eq);
-  emit(cg, MOV64_IMM(BPF_REG_0, 1));
-  ja(cg, done);
-  label_here(cg, ne);
-  emit(cg, MOV64_IMM(BPF_REG_0, 0));
-  label_here(cg, done);
 }
 
-/* r0 = (a == b) for strings; literal operands are not materialised. */
-void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
+/* Compare strings a and b (at most limit bytes when limit >= 0): jump to
+ * `ne` when they differ, fall through when equal.  Literal operands are
+ * not materialised. */
+void cg_str_jumps(Cg *cg, Node *a, Node *b, int limit, int ne) {
   if (a->kind == ND_STR && b->kind != ND_STR) {
     Node *t = a;
     a = b;
@@ -669,13 +702,93 @@ void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
   Type *at = a->type->size < 8 ? ty_str(8) : a->type;
   int aoff = cg_addr(cg, a, at);
   if (b->kind == ND_STR) {
-    cg_str_eq(cg, aoff, at->size, 0, b->slen + 1, b, limit);
+    str_eq_jumps(cg, aoff, at->size, 0, b->slen + 1, b, limit, ne);
   } else {
     Type *bt = b->type->size < 8 ? ty_str(8) : b->type;
     int boff = cg_addr(cg, b, bt);
-    cg_str_eq(cg, aoff, at->size, boff, bt->size, NULL, limit);
+    str_eq_jumps(cg, aoff, at->size, boff, bt->size, NULL, limit, ne);
   }
   stack_release(cg, mark);
+}
+
+/* r0 = (a == b) for strings. */
+void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
+  int ne = label_new(cg), done = label_new(cg);
+  cg_str_jumps(cg, a, b, limit, ne);
+  emit(cg, MOV64_IMM(BPF_REG_0, 1));
+  ja(cg, done);
+  label_here(cg, ne);
+  emit(cg, MOV64_IMM(BPF_REG_0, 0));
+  label_here(cg, done);
+}
+
+/* r0 = r0 OP imm for an arithmetic operator whose right side is a
+ * constant that the immediate form computes exactly; false otherwise. */
+static bool arith_imm(Cg *cg, Node *e) {
+  int32_t imm;
+  if (e->type->is_ptr || !cg_const_imm(cg, e->rhs, &imm))
+    return false;
+  bool sgn = e->lhs->type->is_signed && e->rhs->type->is_signed;
+  int op;
+  switch (e->op) {
+  case OP_ADD: op = BPF_ADD; break;
+  case OP_SUB: op = BPF_SUB; break;
+  case OP_MUL: op = BPF_MUL; break;
+  case OP_BAND: op = BPF_AND; break;
+  case OP_BOR: op = BPF_OR; break;
+  case OP_BXOR: op = BPF_XOR; break;
+  case OP_DIV: case OP_MOD:
+    if (imm <= 0) /* BPF_K divides by imm as an unsigned 64-bit number */
+      return false;
+    op = e->op == OP_DIV ? BPF_DIV : BPF_MOD;
+    break;
+  case OP_SHL: case OP_SHR:
+    if (imm < 0 || imm > 63) /* the verifier refuses other shift counts */
+      return false;
+    op = e->op == OP_SHL ? BPF_LSH : e->lhs->type->is_signed ? BPF_ARSH : BPF_RSH;
+    break;
+  default:
+    return false;
+  }
+  cg_scalar(cg, e->lhs);
+  /* signed division and modulo: the off field selects them (cpu v4) */
+  emit(cg, INSN(BPF_ALU64 | BPF_OP(op) | BPF_K, BPF_REG_0, 0,
+                sgn && (op == BPF_DIV || op == BPF_MOD), imm));
+  return true;
+}
+
+/* r0 = top OP r0 where the left operand (top of the register stack) is
+ * in a register: commutative operators combine into r0 directly, the
+ * others into the stack register, which is then copied.  False (nothing
+ * emitted) for operators it does not handle. */
+static bool binary_on_top(Cg *cg, Op op, bool lhs_signed, bool sgn) {
+  int code;
+  bool commutes = false;
+  switch (op) {
+  case OP_ADD: code = BPF_ADD; commutes = true; break;
+  case OP_MUL: code = BPF_MUL; commutes = true; break;
+  case OP_BAND: code = BPF_AND; commutes = true; break;
+  case OP_BOR: code = BPF_OR; commutes = true; break;
+  case OP_BXOR: code = BPF_XOR; commutes = true; break;
+  case OP_SUB: code = BPF_SUB; break;
+  case OP_SHL: code = BPF_LSH; break;
+  case OP_SHR: code = lhs_signed ? BPF_ARSH : BPF_RSH; break;
+  case OP_DIV: case OP_MOD:
+    if (sgn)
+      return false;
+    code = op == OP_DIV ? BPF_DIV : BPF_MOD;
+    break;
+  default: return false;
+  }
+  cg->depth--;
+  int top = BPF_REG_6 + cg->depth;
+  if (commutes) {
+    emit(cg, ALU64_REG(code, BPF_REG_0, top));
+  } else {
+    emit(cg, ALU64_REG(code, top, BPF_REG_0));
+    emit(cg, MOV64_REG(BPF_REG_0, top));
+  }
+  return true;
 }
 
 /* r0 = 1 when buffers a and b hold the same length and bytes: both are
@@ -699,55 +812,31 @@ static void cg_bytes_compare(Cg *cg, Node *a, Node *b) {
 }
 
 static void cg_binary(Cg *cg, Node *e) {
-  if (e->op == OP_LAND || e->op == OP_LOR) {
-    int short_label = label_new(cg), done = label_new(cg);
-    int op = e->op == OP_LAND ? BPF_JEQ : BPF_JNE;
-    cg_scalar(cg, e->lhs);
-    jmp_imm(cg, op, BPF_REG_0, 0, short_label);
-    cg_scalar(cg, e->rhs);
-    jmp_imm(cg, op, BPF_REG_0, 0, short_label);
-    emit(cg, MOV64_IMM(BPF_REG_0, e->op == OP_LAND ? 1 : 0));
-    ja(cg, done);
-    label_here(cg, short_label);
-    emit(cg, MOV64_IMM(BPF_REG_0, e->op == OP_LAND ? 0 : 1));
-    label_here(cg, done);
-    return;
-  }
-  if (e->lhs->type->kind == TY_PROBE || e->rhs->type->kind == TY_PROBE) {
-    Node *lit = e->lhs->kind == ND_STR ? e->lhs : e->rhs;
-    Node *probe = lit == e->lhs ? e->rhs : e->lhs;
-    if (lit->kind == ND_STR) {
-      int index = -1;
-      for (int i = 0; i < cg->c->nprobe_names; i++)
-        if (!strcmp(cg->c->probe_names[i], lit->str))
-          index = i;
-      cg_scalar(cg, probe);
-      int yes = label_new(cg);
-      jmp_imm(cg, e->op == OP_EQ ? BPF_JEQ : BPF_JNE, BPF_REG_0, index, yes);
-      set_r0_bool(cg, yes);
-      return;
-    }
-  }
   if (e->lhs->type->kind == TY_BUF) {
     cg_bytes_compare(cg, e->lhs, e->rhs);
     if (e->op == OP_NE)
       emit(cg, ALU64_IMM(BPF_XOR, BPF_REG_0, 1));
     return;
   }
-  if (e->lhs->type->kind == TY_STR) {
+  if (e->lhs->type->kind == TY_STR && e->op != OP_EQ && e->op != OP_NE) {
     cg_str_compare(cg, e->lhs, e->rhs, -1);
-    if (e->op == OP_NE)
-      emit(cg, ALU64_IMM(BPF_XOR, BPF_REG_0, 1));
     return;
   }
+  if (cg_is_condition(e)) {
+    cg_bool_value(cg, e);
+    return;
+  }
+  if (arith_imm(cg, e))
+    return;
   cg_scalar(cg, e->lhs);
   push(cg, e->loc);
   cg_scalar(cg, e->rhs);
   if (e->type->is_ptr && e->ival > 1) /* pointer + n: n elements */
     emit(cg, ALU64_IMM(BPF_MUL, BPF_REG_0, (int32_t)e->ival));
-  pop(cg, BPF_REG_1);
   bool sgn = signed_cmp(e);
-  int cmp = -1;
+  if (cg->depth <= NREGS && binary_on_top(cg, e->op, e->lhs->type->is_signed, sgn))
+    return;
+  pop(cg, BPF_REG_1);
   switch (e->op) {
   case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
   case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
@@ -769,19 +858,7 @@ static void cg_binary(Cg *cg, Node *e) {
   case OP_SHR:
     emit(cg, ALU64_REG(e->lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
     break;
-  case OP_EQ: cmp = BPF_JEQ; break;
-  case OP_NE: cmp = BPF_JNE; break;
-  case OP_LT: cmp = sgn ? BPF_JSLT : BPF_JLT; break;
-  case OP_LE: cmp = sgn ? BPF_JSLE : BPF_JLE; break;
-  case OP_GT: cmp = sgn ? BPF_JSGT : BPF_JGT; break;
-  case OP_GE: cmp = sgn ? BPF_JSGE : BPF_JGE; break;
   default: fail(cg, e->loc, "unsupported operator %s", op_str(e->op)); return;
-  }
-  if (cmp >= 0) {
-    int yes = label_new(cg);
-    jmp_reg(cg, cmp, BPF_REG_1, BPF_REG_0, yes);
-    set_r0_bool(cg, yes);
-    return;
   }
   emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
 }
@@ -837,22 +914,20 @@ void cg_scalar(Cg *cg, Node *e) {
       cg_object_read(cg, e);
       return;
     }
+    if (e->op == OP_LNOT) {
+      cg_bool_value(cg, e);
+      return;
+    }
     cg_scalar(cg, e->lhs);
     if (e->op == OP_NEG)
       emit(cg, NEG64(BPF_REG_0));
     else if (e->op == OP_BNOT)
       emit(cg, ALU64_IMM(BPF_XOR, BPF_REG_0, -1));
-    else if (e->op == OP_LNOT) {
-      int zero = label_new(cg);
-      jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, zero);
-      set_r0_bool(cg, zero);
-    }
     canonicalize(cg, BPF_REG_0, e->type);
     return;
   case ND_TERNARY: {
     int els = label_new(cg), done = label_new(cg);
-    cg_scalar(cg, e->cond);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, els);
+    cg_cond(cg, e->cond, els, false);
     cg_scalar(cg, e->then);
     ja(cg, done);
     label_here(cg, els);
@@ -959,11 +1034,13 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
   }
-  emit_zero(cg, off, dst->size);
   if ((e->kind == ND_CALL || e->kind == ND_BUILTIN) && e->builtin && e->builtin->gen_store) {
+    int filled = e->builtin->store_fills < dst->size ? e->builtin->store_fills : dst->size;
+    emit_zero(cg, off + filled, dst->size - filled);
     e->builtin->gen_store(cg, e, off, dst);
     return;
   }
+  emit_zero(cg, off, dst->size);
   switch (e->kind) {
   case ND_STR:
     store_string_literal(cg, e->str, e->slen, off, dst->size);
@@ -1010,8 +1087,7 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     break;
   case ND_TERNARY: {
     int els = label_new(cg), done = label_new(cg);
-    cg_scalar(cg, e->cond);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, els);
+    cg_cond(cg, e->cond, els, false);
     cg_store(cg, e->then, off, dst);
     ja(cg, done);
     label_here(cg, els);
@@ -1182,6 +1258,18 @@ static void store_scalar_to(Cg *cg, Node *target, Loc loc) {
 /* x op= y and x++ / x--: r0 = the target's new value (not stored yet). */
 static void cg_modified_value(Cg *cg, Node *s) {
   Node *lhs = s->lhs, *rhs = s->rhs;
+  int32_t imm = 1;
+  if ((!rhs || cg_const_imm(cg, rhs, &imm)) &&
+      (s->op == OP_ADD || s->op == OP_SUB || s->op == OP_BAND || s->op == OP_BOR ||
+       s->op == OP_BXOR || s->op == OP_MUL)) {
+    /* x++, x -= 2, x |= 4 ...: the constant as an immediate operand */
+    static const int codes[] = {[OP_ADD] = BPF_ADD, [OP_SUB] = BPF_SUB, [OP_MUL] = BPF_MUL,
+                                [OP_BAND] = BPF_AND, [OP_BOR] = BPF_OR, [OP_BXOR] = BPF_XOR};
+    cg_scalar(cg, lhs);
+    emit(cg, ALU64_IMM(codes[s->op], BPF_REG_0, imm));
+    canonicalize(cg, BPF_REG_0, lhs->type);
+    return;
+  }
   cg_scalar(cg, lhs);
   push(cg, s->loc);
   if (rhs)
@@ -1228,6 +1316,7 @@ static void cg_incdec_value(Cg *cg, Node *e) {
 
 static void cg_assign(Cg *cg, Node *s) {
   Node *lhs = s->lhs, *rhs = s->rhs;
+  int32_t imm;
   if (rhs && rhs->kind == ND_CALL && rhs->builtin && rhs->builtin->gen_assign &&
       lhs->kind == ND_MAP && ty_is_agg(lhs->map->val) &&
       s->op == OP_NONE && s->kind == ND_ASSIGN) {
@@ -1248,6 +1337,8 @@ static void cg_assign(Cg *cg, Node *s) {
       cg_store(cg, rhs, tmp, vt);
       emit_copy(cg, var_slot(cg, lhs->var), BPF_REG_10, tmp, vt->size);
       stack_release(cg, mark);
+    } else if (vt->kind == TY_INT && vt->int_size == 8 && cg_const_imm(cg, rhs, &imm)) {
+      emit(cg, ST_IMM(BPF_DW, BPF_REG_10, var_slot(cg, lhs->var), imm)); /* $x = constant */
     } else {
       cg_scalar(cg, rhs);
       canonicalize(cg, BPF_REG_0, vt);
@@ -1299,8 +1390,7 @@ static void cg_stmt(Cg *cg, Node *s) {
     break;
   case ND_IF: {
     int els = label_new(cg), done = label_new(cg);
-    cg_scalar(cg, s->cond);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, els);
+    cg_cond(cg, s->cond, els, false);
     cg_stmt(cg, s->then);
     if (s->els)
       ja(cg, done);
@@ -1313,8 +1403,7 @@ static void cg_stmt(Cg *cg, Node *s) {
   case ND_WHILE: {
     int top = label_new(cg), end = label_new(cg);
     label_here(cg, top);
-    cg_scalar(cg, s->cond);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, end);
+    cg_cond(cg, s->cond, end, false);
     cg_loop_body(cg, s->then, end, top);
     ja(cg, top);
     label_here(cg, end);
@@ -1422,15 +1511,16 @@ static int resolve_labels(Cg *cg) {
 }
 
 static bool is_jump(const struct bpf_insn *in) {
-  int op = BPF_OP(in->code);
-  return BPF_CLASS(in->code) == BPF_JMP && op != BPF_CALL && op != BPF_EXIT;
+  int op = BPF_OP(in->code), cls = BPF_CLASS(in->code);
+  return (cls == BPF_JMP || cls == BPF_JMP32) && op != BPF_CALL && op != BPF_EXIT;
 }
 
 /* The verifier rejects unreachable instructions, and code after exit(),
  * return or break is unreachable.  Drop it and re-aim the jumps. */
 static void remove_dead_code(Cg *cg) {
   int n = cg->n;
-  char *live = calloc(n + 1, 1);
+  char *live = calloc(n + 1, 1), *kill = calloc(n + 1, 1);
+  peephole(cg, kill);
   int *stack = malloc(sizeof(int) * (2 * n + 1)), sp = 0;
   stack[sp++] = 0;
   while (sp) {
@@ -1447,6 +1537,8 @@ static void remove_dead_code(Cg *cg) {
       }
       if (BPF_CLASS(in->code) == BPF_JMP && BPF_OP(in->code) == BPF_EXIT)
         break;
+      if (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL)
+        stack[sp++] = i + 1 + in->imm; /* a subprogram it calls */
       if (is_jump(in)) {
         stack[sp++] = i + 1 + in->off;
         if (BPF_OP(in->code) == BPF_JA)
@@ -1455,6 +1547,9 @@ static void remove_dead_code(Cg *cg) {
       i++;
     }
   }
+  for (int i = 0; i < n; i++)
+    if (kill[i])
+      live[i] = 0;
   int *newpos = malloc(sizeof(int) * (n + 1)), m = 0;
   for (int i = 0; i < n; i++) {
     newpos[i] = m;
@@ -1467,7 +1562,9 @@ static void remove_dead_code(Cg *cg) {
       struct bpf_insn *in = &cg->insns[i];
       if (live[i] && is_jump(in))
         in->off = newpos[i + 1 + in->off] - (newpos[i] + 1);
-      else if (live[i] && in->code == (BPF_LD | BPF_DW | BPF_IMM) && in->src_reg == BPF_PSEUDO_FUNC)
+      else if (live[i] && ((in->code == (BPF_LD | BPF_DW | BPF_IMM) &&
+                            in->src_reg == BPF_PSEUDO_FUNC) ||
+                           (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL)))
         in->imm = newpos[i + 1 + in->imm] - (newpos[i] + 1);
     }
     for (int i = 0, j = 0; i < n; i++)
@@ -1476,6 +1573,7 @@ static void remove_dead_code(Cg *cg) {
     cg->n = m;
   }
   free(live);
+  free(kill);
   free(stack);
   free(newpos);
 }
@@ -1497,10 +1595,12 @@ bool cg_probe_uses_stack(const Probe *p) {
   return uses_real_ctx(p->pred) || uses_real_ctx(p->body);
 }
 
-static int cg_target(Compiled *c, Target *t) {
+static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
   Cg state = {0}, *cg = &state;
   cg->t = t;
   cg->c = c;
+  cg->drop_sub = drop_sub;
+  cg->drop_label = -1;
   cg->exit_label = label_new(cg);
   cg->stack = 8; /* ctx save slot */
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
@@ -1517,10 +1617,8 @@ static int cg_target(Compiled *c, Target *t) {
   int prologue = t->prov->prologue ? t->prov->prologue(cg, t) : -1;
   declare_vars(cg, t->probe->pred);
   declare_vars(cg, t->probe->body);
-  if (t->probe->pred) {
-    cg_scalar(cg, t->probe->pred);
-    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, cg->exit_label);
-  }
+  if (t->probe->pred)
+    cg_cond(cg, t->probe->pred, cg->exit_label, false);
   cg_block(cg, t->probe->body);
   label_here(cg, cg->exit_label);
   if (t->prov->epilogue)
@@ -1528,6 +1626,8 @@ static int cg_target(Compiled *c, Target *t) {
   emit(cg, MOV64_IMM(BPF_REG_0, 0));
   emit(cg, EXIT_INSN());
   emit_subs(cg);
+  emit_drop_sub(cg);
+  *drop_sites = cg->drop_sites;
   int rc = 0;
   if (cg->failed) {
     rc = -1;
@@ -1568,8 +1668,17 @@ int cg_program(Compiled *c, const Options *opt) {
   d->max_entries = 3; /* DROP_RINGBUF, DROP_MAP_FULL, DROP_STACK */
   d->percpu = true;
   int rc = 0;
-  for (int i = 0; i < c->ntargets; i++)
-    if (cg_target(c, c->targets[i]) < 0)
+  for (int i = 0; i < c->ntargets; i++) {
+    Target *t = c->targets[i];
+    int sites = 0;
+    if (cg_target(c, t, false, &sites) < 0) {
       rc = -1;
+    } else if (sites >= 2) {
+      /* again, with one shared drop counter instead of a copy per site
+       * (the first listing stays in the arena until exit) */
+      if (cg_target(c, t, true, &sites) < 0)
+        rc = -1;
+    }
+  }
   return rc;
 }

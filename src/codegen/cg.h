@@ -46,6 +46,9 @@ typedef struct Cg {
   bool failed;
   int ctx_off;          /* the program's own ctx (bpf_get_stackid needs it) */
   long unrolled;        /* unroll copies made so far */
+  bool drop_sub;        /* count drops by calling one shared subprogram */
+  int drop_label;       /* its label (-1: not called yet) */
+  int drop_sites;       /* drop counts emitted */
 } Cg;
 
 /* Nested unroll()s multiply (100^5 copies would take hours and all
@@ -89,6 +92,14 @@ void cg_arg(Cg *cg, Node *e, int ref, int i);
 void cg_object_addr(Cg *cg, Node *e);
 bool object_user(const Node *e);
 void cg_str_compare(Cg *cg, Node *a, Node *b, int limit);
+void cg_str_jumps(Cg *cg, Node *a, Node *b, int limit, int ne);
+/* cond.c: conditions as jumps */
+void cg_cond(Cg *cg, Node *e, int label, bool when);
+bool cg_is_condition(const Node *e);
+void cg_bool_value(Cg *cg, Node *e);
+bool cg_const_imm(Cg *cg, const Node *e, int32_t *out);
+/* peephole.c: marks in kill[] the instructions that can go */
+void peephole(Cg *cg, char *kill);
 void cg_scalar(Cg *cg, Node *e);
 void read_str(Cg *cg, int off, int size, int helper);
 void store_string_literal(Cg *cg, const char *s, int len, int off, int size);

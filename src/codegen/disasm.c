@@ -65,6 +65,10 @@ static void print_insn(FILE *f, const struct bpf_insn *in, const struct bpf_insn
               in->imm, in->dst_reg);
       break;
     }
+    if (op == BPF_MOV && BPF_SRC(in->code) == BPF_X && in->off) { /* sign extension */
+      fprintf(f, "%s%d = (s%d)%s%d", r, in->dst_reg, in->off, r, in->src_reg);
+      break;
+    }
     const char *o = alu_op(op);
     if ((op == BPF_DIV || op == BPF_MOD) && in->off == 1)
       o = op == BPF_DIV ? "s/=" : "s%=";
@@ -100,7 +104,9 @@ static void print_insn(FILE *f, const struct bpf_insn *in, const struct bpf_insn
     }
     break;
   case BPF_JMP:
-    if (op == BPF_CALL)
+    if (op == BPF_CALL && in->src_reg == BPF_PSEUDO_CALL)
+      fprintf(f, "call pc%+d", in->imm);
+    else if (op == BPF_CALL)
       fprintf(f, "call %d", in->imm);
     else if (op == BPF_EXIT)
       fprintf(f, "exit");
@@ -110,6 +116,12 @@ static void print_insn(FILE *f, const struct bpf_insn *in, const struct bpf_insn
       fprintf(f, "if r%d %s r%d goto %+d", in->dst_reg, jmp_op(op), in->src_reg, in->off);
     else
       fprintf(f, "if r%d %s %d goto %+d", in->dst_reg, jmp_op(op), in->imm, in->off);
+    break;
+  case BPF_JMP32: /* compares the low 32 bits */
+    if (BPF_SRC(in->code) == BPF_X)
+      fprintf(f, "if w%d %s w%d goto %+d", in->dst_reg, jmp_op(op), in->src_reg, in->off);
+    else
+      fprintf(f, "if w%d %s %d goto %+d", in->dst_reg, jmp_op(op), in->imm, in->off);
     break;
   default:
     fprintf(f, "(code 0x%02x)", in->code);

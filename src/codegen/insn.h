@@ -12,6 +12,8 @@
 #define ALU32_IMM(op, d, i) INSN(BPF_ALU | BPF_OP(op) | BPF_K, d, 0, 0, i)
 #define MOV64_REG(d, s) INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
 #define MOV32_REG(d, s) INSN(BPF_ALU | BPF_MOV | BPF_X, d, s, 0, 0)
+/* d = s sign-extended from its low 8, 16 or 32 bits (cpu v4) */
+#define MOVSX64_REG(d, s, bits) INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, bits, 0)
 #define MOV64_IMM(d, i) INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
 #define MOV32_IMM(d, i) INSN(BPF_ALU | BPF_MOV | BPF_K, d, 0, 0, i)
 #define NEG64(d) INSN(BPF_ALU64 | BPF_NEG, d, 0, 0, 0)
@@ -32,6 +34,8 @@
 
 #define JMP_REG(op, d, s, o) INSN(BPF_JMP | BPF_OP(op) | BPF_X, d, s, o, 0)
 #define JMP_IMM(op, d, i, o) INSN(BPF_JMP | BPF_OP(op) | BPF_K, d, 0, o, i)
+/* compares the low 32 bits of d with imm */
+#define JMP32_IMM(op, d, i, o) INSN(BPF_JMP32 | BPF_OP(op) | BPF_K, d, 0, o, i)
 #define JA(o) INSN(BPF_JMP | BPF_JA, 0, 0, o, 0)
 #define CALL(fn) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, fn)
 #define EXIT_INSN() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)

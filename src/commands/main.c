@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
                        isprint((unsigned char)*p) ? *p : '?');
         return 1;
       }
-    return prov_list(stdout, glob, opt.verbose) < 0 ? 1 : 0;
+    return prov_list(stdout, glob, opt.verbose, opt.pid) < 0 ? 1 : 0;
   }
 
   if (!prog_text) {

@@ -94,13 +94,15 @@ static int load_func_btf(void) {
   return btf_fd;
 }
 
-/* func_info for the program at insn 0 and every callback it loads. */
+/* func_info for the program at insn 0, every callback it loads and
+ * every subprogram it calls (the shared drop counter, cg.c). */
 static int collect_funcs(const struct bpf_insn *insns, int n, struct bpf_func_info **out) {
   struct bpf_func_info *fi = malloc(sizeof(*fi) * (n + 1));
   int nf = 0;
   fi[nf++] = (struct bpf_func_info){0, 3};
   for (int i = 0; i < n; i++)
-    if (insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) && insns[i].src_reg == BPF_PSEUDO_FUNC) {
+    if ((insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) && insns[i].src_reg == BPF_PSEUDO_FUNC) ||
+        (insns[i].code == (BPF_JMP | BPF_CALL) && insns[i].src_reg == BPF_PSEUDO_CALL)) {
       uint32_t start = i + 1 + insns[i].imm;
       bool seen = false;
       for (int j = 0; j < nf; j++)

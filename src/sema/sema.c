@@ -47,6 +47,23 @@ Type *store_type(Type *t) {
   return t;
 }
 
+/* The type a value has as a map key: strings keep their own size
+ * (rounded to 8 bytes), so that a comm key hashes 16 bytes, not 64;
+ * keys seen elsewhere with a longer string widen it (unify). */
+static Type *key_type(Type *t) {
+  if (!t)
+    return NULL;
+  if (t->kind == TY_STR)
+    return ty_str(((t->size > 8 ? t->size : 8) + 7) & ~7);
+  if (t->kind == TY_TUPLE) {
+    Type **f = ealloc(sizeof(Type *) * t->nfields);
+    for (int i = 0; i < t->nfields; i++)
+      f[i] = key_type(t->fields[i]);
+    return ty_tuple(f, t->nfields);
+  }
+  return t;
+}
+
 bool is_scalar(const Type *t) {
   return t && (t->kind == TY_INT || t->kind == TY_USERNAME || t->kind == TY_PROBE ||
                t->kind == TY_TIMESTAMP || t->kind == TY_STRERROR);
@@ -132,7 +149,7 @@ void check_map_keys(Sema *sema, Node *e, MapInfo *m) {
       serr(sema, e->args->loc, "%s cannot be used as a map key", ty_name(t));
       return;
     }
-    kt = store_type(t);
+    kt = key_type(t);
     if (kt && kt->kind == TY_INT && !kt->is_ptr)
       kt = ty_int(kt->int_size, kt->is_signed);
   } else {
@@ -140,7 +157,7 @@ void check_map_keys(Sema *sema, Node *e, MapInfo *m) {
     int i = 0;
     bool known = true;
     for (Node *a = e->args; a; a = a->next, i++) {
-      f[i] = store_type(check_expr(sema, a));
+      f[i] = key_type(check_expr(sema, a));
       if (!f[i] || f[i]->kind == TY_NONE)
         known = false;
       else if (!is_scalar(f[i]) && !is_symbolic(f[i]) && !ty_in_memory(f[i]))

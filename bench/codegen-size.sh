@@ -1,0 +1,104 @@
+#!/bin/sh
+# Generated code size: xlated BPF instructions (bpftool prog show, summed
+# over every program the tracer's process holds) and the verifier's
+# processed instructions, etrace against bpftrace, for a corpus of
+# one-liners (and, with --tools, every tools/*.bt).  Prints figures;
+# never a pass/fail test.  Run as root from the repository root:
+#   bench/codegen-size.sh [--tools]
+set -u
+cd "$(dirname "$0")/.."
+ET=${ETRACE:-./etrace}
+have_bpftrace=false
+command -v bpftrace >/dev/null 2>&1 && have_bpftrace=true
+command -v bpftool >/dev/null 2>&1 || { echo "bpftool is needed" >&2; exit 1; }
+command -v jq >/dev/null 2>&1 || { echo "jq is needed" >&2; exit 1; }
+
+# progs PID -> "XLATED VERIFIED" summed over the programs PID holds open
+# (program fds are those whose fdinfo has a prog_type line)
+progs() {
+  x=0; v=0
+  for f in /proc/$1/fdinfo/*; do
+    grep -q '^prog_type:' "$f" 2>/dev/null || continue
+    id=$(sed -n 's/^prog_id:[[:space:]]*//p' "$f")
+    vi=$(sed -n 's/^verified_insns:[[:space:]]*//p' "$f")
+    b=$(bpftool prog show id "$id" -j 2>/dev/null | jq .bytes_xlated)
+    x=$((x + ${b:-0} / 8)); v=$((v + ${vi:-0}))
+  done
+  echo "$x $v"
+}
+
+# stop PID: SIGINT (the tracers print their maps and exit), then SIGTERM
+# if it is still there after 5 s (a SIGINT that arrives before a tracer
+# installs its handler is ignored in a background job)
+stop() {
+  kill -INT "$1" 2>/dev/null
+  n=0
+  while kill -0 "$1" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+  kill -TERM "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+
+# measure CMD... -> "XLATED VERIFIED" once the tracer has attached
+measure() {
+  "$@" >/dev/null 2>&1 &
+  pid=$!
+  out="0 0"; last=""
+  i=0
+  while [ $i -lt 150 ] && kill -0 $pid 2>/dev/null; do
+    sleep 0.2
+    out=$(progs $pid)
+    # stable for one poll and non-empty: attached
+    if [ "${out%% *}" != 0 ] && [ "$out" = "$last" ]; then break; fi
+    last=$out
+    i=$((i+1))
+  done
+  stop $pid
+  echo "$out"
+}
+
+tools_et=0; tools_etv=0; total_et=0; total_bt=0; total_etv=0; total_btv=0; worst=0; worst_name=""
+row() { # row NAME ET BT ETV BTV
+  r=$(awk -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+  printf '%-28s %7s %8s %6s %9s %9s\n' "$1" "$2" "$3" "$r" "$4" "$5"
+}
+
+one() { # one NAME PROGRAM
+  set -- "$1" "$2" "$(measure $ET -q -e "$2")"
+  bt="0 0"
+  if $have_bpftrace; then bt=$(measure bpftrace -e "$2"); fi
+  et=$3
+  row "$1" "${et%% *}" "${bt%% *}" "${et#* }" "${bt#* }"
+  total_et=$((total_et + ${et%% *})); total_bt=$((total_bt + ${bt%% *}))
+  total_etv=$((total_etv + ${et#* })); total_btv=$((total_btv + ${bt#* }))
+}
+
+printf '%-28s %7s %8s %6s %9s %9s\n' program etrace bpftrace ratio et-verif bt-verif
+one comm_count 'tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }'
+one predicate_count 'tracepoint:raw_syscalls:sys_enter /pid > 100 && (cpu == 0 || tid != 1)/ { @n = count(); }'
+one read_latency 'tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; }
+  tracepoint:syscalls:sys_exit_read /@start[tid]/ { @ns = hist(nsecs - @start[tid]); delete(@start[tid]); }'
+one read_bytes 'tracepoint:syscalls:sys_exit_read /args->ret > 0/ { @bytes[comm] = sum(args->ret); @sz = lhist(args->ret, 0, 4096, 256); }'
+one openat_printf 'tracepoint:syscalls:sys_enter_openat { printf("%-16s %6d %s\n", comm, pid, str(args->filename)); }'
+one switch_comm_pair 'tracepoint:sched:sched_switch { @[args->prev_comm, args->next_comm] = count(); }'
+one execve_tuple 'tracepoint:syscalls:sys_enter_execve { @[comm, pid, uid] = count(); @total = count(); }'
+one syscall_errors 'tracepoint:raw_syscalls:sys_exit /args->ret < 0/ { @err[args->id, args->ret] = count(); }'
+one runq_latency 'tracepoint:sched:sched_wakeup { @qt[args->pid] = nsecs; }
+  tracepoint:sched:sched_switch { $ns = @qt[args->next_pid]; if ($ns) { @usecs = hist((nsecs - $ns) / 1000); } delete(@qt[args->next_pid]); }'
+one openat_comm_filter 'tracepoint:syscalls:sys_enter_openat /comm == "bash"/ { @[str(args->filename)] = count(); }'
+if [ "${1:-}" = --tools ]; then
+  for f in tools/*.bt; do
+    n=$(basename "$f" .bt)
+    et=$(measure $ET -q "$f"); bt="0 0"
+    if $have_bpftrace; then bt=$(measure bpftrace "$f"); fi
+    row "tools/$n" "${et%% *}" "${bt%% *}" "${et#* }" "${bt#* }"
+    tools_et=$((tools_et + ${et%% *})); tools_etv=$((tools_etv + ${et#* }))
+    # the totals pair programs both tracers loaded (tools/ is written in
+    # etrace's dialect: bpftrace 0.17 refuses args.NAME)
+    if [ "${bt%% *}" != 0 ] && [ "${et%% *}" != 0 ]; then
+      total_et=$((total_et + ${et%% *})); total_bt=$((total_bt + ${bt%% *}))
+      total_etv=$((total_etv + ${et#* })); total_btv=$((total_btv + ${bt#* }))
+    fi
+  done
+  row "tools (etrace)" "$tools_et" - "$tools_etv" -
+fi
+row total "$total_et" "$total_bt" "$total_etv" "$total_btv"

@@ -1,0 +1,226 @@
+/* peephole.c - instructions that can go once a program is laid out
+ * (jumps resolved), before dead code is dropped: the dropping pass
+ * (remove_dead_code in cg.c) removes what this marks and re-aims jumps.
+ *
+ *  - stores to the context save slot (r10-8) when nothing reads it back,
+ *    or when a later store replaces it before any read;
+ *  - a stack store that the next store to the same bytes replaces, with
+ *    only register arithmetic and other stack stores between;
+ *  - loads of the context pointer into a register that still holds it;
+ *  - register moves into a register that already holds the value, and a
+ *    stack load right after a store of the same register to the same slot;
+ *  - jumps to the next instruction.
+ *
+ * Only straight-line stretches are looked at: an instruction some jump
+ * lands on starts a new stretch.
+ */
+#include "etrace.h"
+#include "codegen/cg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_ld_imm64(const struct bpf_insn *in) { return in->code == (BPF_LD | BPF_DW | BPF_IMM); }
+
+static bool is_branch(const struct bpf_insn *in) {
+  return BPF_CLASS(in->code) == BPF_JMP || BPF_CLASS(in->code) == BPF_JMP32;
+}
+
+/* A plain store to r10+off (ST or STX, not atomic); its size in bytes. */
+static int stack_store(const struct bpf_insn *in, int *off) {
+  int cls = BPF_CLASS(in->code);
+  if ((cls != BPF_ST && cls != BPF_STX) || BPF_MODE(in->code) != BPF_MEM ||
+      in->dst_reg != BPF_REG_10)
+    return 0;
+  *off = in->off;
+  static const int sizes[4] = {4, 2, 1, 8}; /* BPF_W, BPF_H, BPF_B, BPF_DW */
+  return sizes[BPF_SIZE(in->code) >> 3];
+}
+
+static bool reads_ctx_slot(const struct bpf_insn *in) {
+  return BPF_CLASS(in->code) == BPF_LDX && in->src_reg == BPF_REG_10 && in->off == CTX_OFF;
+}
+
+/* Is the store at i replaced by a later one before anything can read it?
+ * The context slot's address is never taken: only loads from r10-8 read
+ * it.  Other slots may be read through a pointer or by a helper. */
+static bool store_replaced(const struct bpf_insn *insns, int n, const char *target, int i) {
+  int off, size = stack_store(&insns[i], &off);
+  bool ctx_slot = off == CTX_OFF && size == 8;
+  for (int j = i + 1; j < n; j++) {
+    const struct bpf_insn *in = &insns[j];
+    if (target[j] || (is_branch(in) && !(ctx_slot && BPF_OP(in->code) == BPF_CALL)) ||
+        is_ld_imm64(in))
+      return false;
+    if (ctx_slot) {
+      int o2;
+      if (reads_ctx_slot(in))
+        return false;
+      if (stack_store(in, &o2) == 8 && o2 == CTX_OFF)
+        return true;
+      continue;
+    }
+    int o2, s2 = stack_store(in, &o2);
+    if (s2) {
+      if (o2 <= off && o2 + s2 >= off + size)
+        return true;
+      if (BPF_CLASS(in->code) == BPF_STX && in->src_reg == BPF_REG_10)
+        return false; /* the stack's address escapes */
+      continue;
+    }
+    int cls = BPF_CLASS(in->code);
+    if (cls == BPF_LDX || cls == BPF_ST || cls == BPF_STX || cls == BPF_LD)
+      return false; /* a memory access that might read it */
+    if ((cls == BPF_ALU64 || cls == BPF_ALU) && BPF_SRC(in->code) == BPF_X &&
+        in->src_reg == BPF_REG_10)
+      return false; /* its address is taken */
+  }
+  return false;
+}
+
+/* The register an instruction writes, or -1. */
+static int written_reg(const struct bpf_insn *in) {
+  int cls = BPF_CLASS(in->code);
+  if (cls == BPF_ALU || cls == BPF_ALU64 || cls == BPF_LDX || is_ld_imm64(in))
+    return in->dst_reg;
+  return -1;
+}
+
+/* Loads of the context pointer (r10-8) into a register that still holds
+ * it from an earlier load or store in the same straight-line stretch. */
+static void reused_ctx_loads(const struct bpf_insn *insns, int n, const char *target, char *kill) {
+  bool holds[11] = {0};
+  for (int i = 0; i < n; i++) {
+    const struct bpf_insn *in = &insns[i];
+    if (target[i])
+      memset(holds, 0, sizeof holds);
+    int off;
+    if (reads_ctx_slot(in) && BPF_SIZE(in->code) == BPF_DW) {
+      if (holds[in->dst_reg]) {
+        kill[i] = 1;
+        continue;
+      }
+      holds[in->dst_reg] = true;
+      continue;
+    }
+    if (stack_store(in, &off) && off == CTX_OFF) {
+      memset(holds, 0, sizeof holds);
+      if (BPF_CLASS(in->code) == BPF_STX && BPF_SIZE(in->code) == BPF_DW)
+        holds[in->src_reg] = true;
+      continue;
+    }
+    if (is_branch(in) && BPF_OP(in->code) == BPF_CALL) {
+      for (int r = 0; r <= 5; r++)
+        holds[r] = false;
+      continue;
+    }
+    if (is_branch(in) && (BPF_OP(in->code) == BPF_EXIT || BPF_OP(in->code) == BPF_JA)) {
+      memset(holds, 0, sizeof holds);
+      continue;
+    }
+    int w = written_reg(in);
+    if (w >= 0 && w <= 10)
+      holds[w] = false;
+    if (is_ld_imm64(in))
+      i++;
+  }
+}
+
+/* Forget what is known about register r. */
+static void clobber(bool eq[11][11], int r) {
+  for (int k = 0; k < 11; k++)
+    eq[r][k] = eq[k][r] = false;
+}
+
+/* Register moves whose destination already holds the source's value
+ * (r6 = r0 ... r0 = r6 with neither written between) in a straight-line
+ * stretch. */
+static void redundant_moves(const struct bpf_insn *insns, int n, const char *target, char *kill) {
+  bool eq[11][11] = {{0}};
+  for (int i = 0; i < n; i++) {
+    const struct bpf_insn *in = &insns[i];
+    if (target[i])
+      memset(eq, 0, sizeof eq);
+    if (kill[i])
+      continue;
+    if (in->code == (BPF_ALU64 | BPF_MOV | BPF_X) && in->off == 0 /* not a sign extension */ &&
+        in->dst_reg < 11 && in->src_reg < 11) {
+      int d = in->dst_reg, r = in->src_reg;
+      if (d == r || eq[d][r]) {
+        kill[i] = 1;
+        continue;
+      }
+      clobber(eq, d);
+      eq[d][r] = eq[r][d] = true;
+      for (int k = 0; k < 11; k++) /* d now equals whatever r equals */
+        if (eq[r][k] && k != d)
+          eq[d][k] = eq[k][d] = true;
+      continue;
+    }
+    if (is_branch(in)) {
+      int op = BPF_OP(in->code);
+      if (op == BPF_CALL)
+        for (int r = 0; r <= 5; r++)
+          clobber(eq, r);
+      else if (op == BPF_EXIT || op == BPF_JA)
+        memset(eq, 0, sizeof eq);
+      continue;
+    }
+    int w = written_reg(in);
+    if (w >= 0 && w < 11)
+      clobber(eq, w);
+    if (is_ld_imm64(in))
+      i++;
+  }
+}
+
+void peephole(Cg *cg, char *kill) {
+  int n = cg->n;
+  struct bpf_insn *insns = cg->insns;
+  char *target = calloc(n + 1, 1);
+  bool ctx_read = false;
+  for (int i = 0; i < n; i++) {
+    const struct bpf_insn *in = &insns[i];
+    if (is_ld_imm64(in)) {
+      if (in->src_reg == BPF_PSEUDO_FUNC && i + 1 + in->imm <= n)
+        target[i + 1 + in->imm] = 1;
+      i++;
+      continue;
+    }
+    int op = BPF_OP(in->code);
+    if (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL &&
+        i + 1 + in->imm >= 0 && i + 1 + in->imm <= n)
+      target[i + 1 + in->imm] = 1; /* a subprogram starts there */
+    if (is_branch(in) && op != BPF_CALL && op != BPF_EXIT && i + 1 + in->off <= n &&
+        i + 1 + in->off >= 0)
+      target[i + 1 + in->off] = 1;
+  }
+  reused_ctx_loads(insns, n, target, kill);
+  redundant_moves(insns, n, target, kill);
+  for (int i = 0; i < n; i++)
+    if (reads_ctx_slot(&insns[i]) && !kill[i])
+      ctx_read = true;
+  for (int i = 0; i < n; i++) {
+    const struct bpf_insn *in = &insns[i];
+    if (is_ld_imm64(in)) {
+      i++;
+      continue;
+    }
+    int off;
+    if (stack_store(in, &off)) {
+      if (off == CTX_OFF && BPF_SIZE(in->code) == BPF_DW && !ctx_read)
+        kill[i] = 1;
+      else if (store_replaced(insns, n, target, i))
+        kill[i] = 1;
+    } else if (i > 0 && !target[i] && BPF_CLASS(in->code) == BPF_LDX && in->src_reg == BPF_REG_10 &&
+               BPF_MODE(in->code) == BPF_MEM &&
+               insns[i - 1].code == (BPF_STX | BPF_DW | BPF_MEM) && BPF_SIZE(in->code) == BPF_DW &&
+               insns[i - 1].dst_reg == BPF_REG_10 && insns[i - 1].off == in->off &&
+               insns[i - 1].src_reg == in->dst_reg && !kill[i - 1]) {
+      kill[i] = 1; /* a load of what the previous instruction stored from the same register */
+    } else if (in->code == (BPF_JMP | BPF_JA) && in->off == 0) {
+      kill[i] = 1;
+    }
+  }
+  free(target);
+}
