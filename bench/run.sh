@@ -100,7 +100,7 @@ for kind in uprobe uretprobe; do
 done
 
 echo "== (f) stack symbolisation throughput (src/symbols/, bench/symbolise.c)"
-cc -O2 -std=gnu11 -Isrc -o tests/out/symbolise bench/symbolise.c build/src/symbols/*.o \
+cc -O2 -std=gnu11 -Isrc -o tests/out/symbolise bench/symbolise.c build/src/symbols/*.o build/src/arch/*.o \
   build/src/base/util.o build/src/front/diag.o \
   -Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic && tests/out/symbolise 2
 

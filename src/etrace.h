@@ -466,6 +466,7 @@ typedef struct Compiled {
   bool probe_records;  /* probes (not just BEGIN/END) write ring-buffer records */
   bool ctf_records;    /* -f ctf: printf records carry u64 ts, pid_tgid, cpu
                           after their header (rt/ctfout.c) */
+  struct SysDispatch *sysdisp; /* after load: the syscalls:* dispatcher, or NULL */
 } Compiled;
 
 typedef struct Options {
@@ -492,7 +493,6 @@ typedef struct Options {
 Compiled *sema_program(Program *prog, const Options *opt);
 
 /* The builtins (kstack, ksym, reg ...) are one table: src/builtins/builtin.h. */
-int sema_reg_offset(const char *name);  /* reg("ip") -> offset in pt_regs, or -1 */
 
 /* ---------------------------------------------------------------- cg.c */
 
@@ -624,6 +624,7 @@ pid_t pid_arg(const char *arg);
 
 /* The syscall number of "sys_enter_NAME" / "sys_exit_NAME", or -1. */
 int systp_nr(const char *event, bool *is_exit);
+void systp_close(Compiled *c);    /* the dispatcher programs and arrays */
 /* The loaded dispatcher program of sys_enter (0) or sys_exit (1), or -1:
  * the kernel accounts run time to it, not to the targets it tail-calls. */
 int systp_dispatcher_fd(const Compiled *c, int is_exit);
@@ -633,7 +634,6 @@ int systp_dispatcher_fd(const Compiled *c, int is_exit);
 /* Create maps and load programs.  Returns 0, or -1 after an error (a
  * verifier rejection prints the log tail and the probe's location). */
 int load_program(Compiled *c, const Options *opt);
-extern int load_ringbuf_fd, load_drops_fd;
 
 /* ---------------------------------------------------------------- rt/ */
 
@@ -652,9 +652,9 @@ typedef struct Output {
 int rt_ctf_open(Output *o, const char *dir);
 void rt_ctf_printf(Output *o, int site, const void *rec, size_t size);
 int rt_ctf_close(Output *o);
-/* The periodic flush: drain() hands over the events the rings hold, then
+/* The periodic flush: drain(arg) hands over the events the rings hold, then
  * the open packets are closed.  -1 when the trace's relay is gone. */
-int rt_ctf_tick(Output *o, void (*drain)(void));
+int rt_ctf_tick(Output *o, void (*drain)(void *arg), void *arg);
 
 /* Map printing: read the map from the kernel (merging per-CPU values),
  * sort like bpftrace, print.  top = 0 prints all; div divides values. */
@@ -684,8 +684,9 @@ void rt_printf(Buf *b, const char *fmt, const Type *args, const void *data);
  * flame_add_folded(). */
 int rt_folded_stacks(const MapInfo *m, Buf *out, const char *kernel_suffix);
 
-/* The event loop: run until exit() / signal / child exit.  Returns the
- * process exit code. */
+/* Attach, run BEGIN, the event loop until exit() / signal / child exit
+ * (opt->loop_fd joins it), then detach, END and the maps
+ * (runtime/session.h drives it).  Returns the process exit code. */
 int rt_run(Compiled *c, const Options *opt, Output *o);
 
 /* ---------------------------------------------------------------- sym/ */

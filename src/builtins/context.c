@@ -3,6 +3,7 @@
  * their types and where they live come from the probe's provider
  * (src/providers/: tracepoint formats, rawtracepoint and kernel-function
  * BTF prototypes, uprobe registers, USDT argument specs). */
+#include "arch/arch.h"
 #include "builtins/builtin.h"
 #include "providers/provider.h"
 
@@ -58,8 +59,8 @@ static void gen_sarg(Cg *cg, Node *e) {
   int n = atoi(e->name + 4);
   int tmp = slot(cg, 8, e->loc);
   load_ctx(cg, BPF_REG_1);
-  emit(cg, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, sema_reg_offset("sp")));
-  emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_3, 8 * (n + 1)));
+  emit(cg, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, arch_current()->sp));
+  emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_3, arch_current()->stack_arg0 + 8 * n));
   emit(cg, ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
   emit_addr(cg, BPF_REG_1, tmp);
   emit(cg, MOV64_IMM(BPF_REG_2, 8));

@@ -98,8 +98,10 @@ const Builtin builtins_process[] = {
     {.name = "uid", .form = BUILTIN_VAR, .check = type_u32, .gen_value = gen_uid},
     {.name = "gid", .form = BUILTIN_VAR, .check = type_u32, .gen_value = gen_gid},
     {.name = "username", .form = BUILTIN_VAR, .check = check_username, .gen_value = gen_uid},
-    {.name = "comm", .form = BUILTIN_VAR, .check = check_comm, .gen_store = gen_comm,
-     .store_fills = 16 /* bpf_get_current_comm pads with zeros */},
+    /* no store_fills: bpf_get_current_comm pads with zeros on recent
+     * kernels, but 6.1's copies with strscpy and leaves the bytes after
+     * the NUL as they were, which made equal comms distinct map keys */
+    {.name = "comm", .form = BUILTIN_VAR, .check = check_comm, .gen_store = gen_comm},
     {.name = "cpu", .form = BUILTIN_VAR, .check = type_u32, .gen_value = gen_cpu},
     {.name = "numaid", .form = BUILTIN_VAR, .check = type_u32, .gen_value = gen_numaid},
     {.name = "ncpus", .form = BUILTIN_VAR, .check = type_u64, .gen_value = gen_ncpus},

@@ -11,6 +11,7 @@
  * User space reads the frames back from the stack maps and names the
  * addresses (src/symbols/).
  */
+#include "arch/arch.h"
 #include "builtins/builtin.h"
 #include "providers/provider.h"
 
@@ -95,24 +96,6 @@ static Type *check_stack_call(Sema *sema, Node *e) {
   return stack_type(user, mode, limit);
 }
 
-/* x86-64 struct pt_regs, in bpftrace's register names. */
-static const struct {
-  const char *name;
-  int off;
-} regs[] = {
-    {"r15", 0},  {"r14", 8},  {"r13", 16}, {"r12", 24}, {"bp", 32},      {"bx", 40},
-    {"r11", 48}, {"r10", 56}, {"r9", 64},  {"r8", 72},  {"ax", 80},      {"cx", 88},
-    {"dx", 96},  {"si", 104}, {"di", 112}, {"orig_ax", 120}, {"ip", 128}, {"cs", 136},
-    {"flags", 144}, {"sp", 152}, {"ss", 160},
-};
-
-int sema_reg_offset(const char *name) {
-  for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
-    if (!strcmp(regs[i].name, name))
-      return regs[i].off;
-  return -1;
-}
-
 /* A positional parameter given where a literal is expected ($1 or
  * str($1), as in kaddr(str($1))): the node becomes the parameter's text
  * (a missing parameter is ""), as bpftrace reads it. */
@@ -187,9 +170,9 @@ static Type *check_uaddr(Sema *sema, Node *e) {
 static Type *check_reg(Sema *sema, Node *e) {
   if (!str_arg(sema, e))
     return NULL;
-  if (sema_reg_offset(e->args->str) < 0) {
-    serr(sema, e->args->loc, "'%s' is not a valid register on this architecture (x86_64)",
-         e->args->str);
+  if (arch_reg_offset(e->args->str) < 0) {
+    serr(sema, e->args->loc, "'%s' is not a valid register on this architecture (%s)",
+         e->args->str, arch_current()->name);
     return NULL;
   }
   return ty_u64;
@@ -250,7 +233,7 @@ static void cg_pid_note(Cg *cg, Loc loc) {
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, roff));
   if (placed) {
     load_ctx(cg, BPF_REG_1);
-    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 128 /* ip */));
+    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, arch_current()->ip));
     emit_imm64(cg, BPF_REG_1, probe_vaddr);
     emit(cg, ALU64_REG(BPF_SUB, BPF_REG_0, BPF_REG_1));
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 8));
@@ -322,7 +305,7 @@ static void gen_uaddr(Cg *cg, Node *e) {
   }
   if (u.relative) { /* position-independent: the probe's ip + delta */
     load_ctx(cg, BPF_REG_1);
-    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 128 /* ip */));
+    emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, arch_current()->ip));
     emit_imm64(cg, BPF_REG_1, u.value);
     emit(cg, ALU64_REG(BPF_ADD, BPF_REG_0, BPF_REG_1));
   } else {
@@ -332,7 +315,7 @@ static void gen_uaddr(Cg *cg, Node *e) {
 
 static void gen_reg(Cg *cg, Node *e) {
   load_ctx(cg, BPF_REG_1);
-  emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, sema_reg_offset(e->args->str)));
+  emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, arch_reg_offset(e->args->str)));
 }
 
 /* usym's value is 16 bytes (gen_usym), not a number */

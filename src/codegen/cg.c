@@ -19,6 +19,7 @@
  */
 #include "etrace.h"
 #include "codegen/cg.h"
+#include "arch/arch.h"
 #include "builtins/builtin.h"
 #include "providers/provider.h"
 
@@ -28,20 +29,18 @@
 
 /* ------------------------------------------------------------ emission */
 
+/* The shared emitter (emit.c) dropped an instruction past CG_MAX_EMIT. */
+static void too_many(Cg *cg) {
+  if (!cg->failed)
+    diag_error(cg->t->probe->loc,
+               "probe %s needs more than %d instructions; the kernel allows 1000000", cg->t->name,
+               CG_MAX_EMIT);
+  cg->failed = true;
+}
+
 void emit(Cg *cg, struct bpf_insn in) {
-  if (cg->n >= CG_MAX_EMIT) {
-    if (!cg->failed)
-      diag_error(cg->t->probe->loc,
-                 "probe %s needs more than %d instructions; the kernel allows 1000000", cg->t->name,
-                 CG_MAX_EMIT);
-    cg->failed = true;
-    return;
-  }
-  if (cg->n == cg->cap) {
-    cg->cap = cg->cap ? cg->cap * 2 : 256;
-    cg->insns = realloc(cg->insns, sizeof(*cg->insns) * cg->cap);
-  }
-  cg->insns[cg->n++] = in;
+  if (!em_insn(&cg->em, in))
+    too_many(cg);
 }
 
 void emit_imm64(Cg *cg, int reg, uint64_t v) {
@@ -60,36 +59,21 @@ void emit_map(Cg *cg, int reg, const MapInfo *m) {
   emit(cg, LD_IMM64_HI(0));
 }
 
-/* Room for element n of a malloc'd array of n: the capacity doubles when
- * n reaches a power of two (growing by one made unroll quadratic). */
-static void *grow(void *arr, int n, size_t elem) {
-  if (n > 0 && (n & (n - 1)))
-    return arr;
-  return realloc(arr, elem * (n ? 2 * (size_t)n : 4));
-}
+int label_new(Cg *cg) { return em_label(&cg->em); }
 
-int label_new(Cg *cg) {
-  cg->labels = grow(cg->labels, cg->nlabels, sizeof(int));
-  cg->labels[cg->nlabels] = -1;
-  return cg->nlabels++;
-}
-
-void label_here(Cg *cg, int l) { cg->labels[l] = cg->n; }
+void label_here(Cg *cg, int l) { em_place(&cg->em, l); }
 
 static void jump_to(Cg *cg, struct bpf_insn in, int label) {
-  cg->fixups = grow(cg->fixups, cg->nfixups, sizeof(Fixup));
-  cg->fixups[cg->nfixups++] = (Fixup){cg->n, label, false};
-  emit(cg, in);
+  if (!em_jump(&cg->em, in, label))
+    too_many(cg);
 }
 
 void ja(Cg *cg, int label) { jump_to(cg, JA(0), label); }
 
 /* reg = address of the subprogram at label (for bpf_for_each_map_elem) */
 static void emit_func_addr(Cg *cg, int reg, int label) {
-  cg->fixups = grow(cg->fixups, cg->nfixups, sizeof(Fixup));
-  cg->fixups[cg->nfixups++] = (Fixup){cg->n, label, true};
-  emit(cg, LD_IMM64_LO(reg, BPF_PSEUDO_FUNC, 0));
-  emit(cg, LD_IMM64_HI(0));
+  if (!em_func_addr(&cg->em, reg, label))
+    too_many(cg);
 }
 void jmp_imm(Cg *cg, int op, int reg, int32_t imm, int label) {
   jump_to(cg, JMP_IMM(op, reg, imm, 0), label);
@@ -250,9 +234,8 @@ void count_drop(Cg *cg, int idx) {
     if (cg->drop_label < 0)
       cg->drop_label = label_new(cg);
     emit(cg, MOV64_IMM(BPF_REG_1, idx));
-    cg->fixups = grow(cg->fixups, cg->nfixups, sizeof(Fixup));
-    cg->fixups[cg->nfixups++] = (Fixup){cg->n, cg->drop_label, true};
-    emit(cg, INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 0));
+    if (!em_call(&cg->em, cg->drop_label))
+      cg->failed = true;
     return;
   }
   int k = slot(cg, 8, (Loc){0});
@@ -607,7 +590,7 @@ void cg_arg(Cg *cg, Node *e, int ref, int i) {
      * the process's memory */
     int tmp = slot(cg, 8, e->loc);
     if (a.ip_rel || a.reg >= 0)
-      emit(cg, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, a.ip_rel ? 128 /* ip */ : a.reg));
+      emit(cg, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, a.ip_rel ? arch_current()->ip : a.reg));
     else
       emit(cg, MOV64_IMM(BPF_REG_3, 0));
     if (a.index >= 0) {
@@ -1493,91 +1476,6 @@ static bool probe_uses_field(const Probe *p, const char *name) {
   return uses_field(p->pred, name) || uses_field(p->body, name);
 }
 
-static int resolve_labels(Cg *cg) {
-  for (int i = 0; i < cg->nfixups; i++) {
-    int at = cg->fixups[i].insn, target = cg->labels[cg->fixups[i].label];
-    if (target < 0)
-      return -1;
-    int off = target - (at + 1);
-    if (cg->fixups[i].func) {
-      cg->insns[at].imm = off;
-      continue;
-    }
-    if (off < -32768 || off > 32767)
-      return -1;
-    cg->insns[at].off = off;
-  }
-  return 0;
-}
-
-static bool is_jump(const struct bpf_insn *in) {
-  int op = BPF_OP(in->code), cls = BPF_CLASS(in->code);
-  return (cls == BPF_JMP || cls == BPF_JMP32) && op != BPF_CALL && op != BPF_EXIT;
-}
-
-/* The verifier rejects unreachable instructions, and code after exit(),
- * return or break is unreachable.  Drop it and re-aim the jumps. */
-static void remove_dead_code(Cg *cg) {
-  int n = cg->n;
-  char *live = calloc(n + 1, 1), *kill = calloc(n + 1, 1);
-  peephole(cg, kill);
-  int *stack = malloc(sizeof(int) * (2 * n + 1)), sp = 0;
-  stack[sp++] = 0;
-  while (sp) {
-    int i = stack[--sp];
-    while (i < n && !live[i]) {
-      live[i] = 1;
-      struct bpf_insn *in = &cg->insns[i];
-      if (in->code == (BPF_LD | BPF_DW | BPF_IMM)) {
-        if (in->src_reg == BPF_PSEUDO_FUNC)
-          stack[sp++] = i + 1 + in->imm; /* a callback is reachable too */
-        live[i + 1] = 1;
-        i += 2;
-        continue;
-      }
-      if (BPF_CLASS(in->code) == BPF_JMP && BPF_OP(in->code) == BPF_EXIT)
-        break;
-      if (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL)
-        stack[sp++] = i + 1 + in->imm; /* a subprogram it calls */
-      if (is_jump(in)) {
-        stack[sp++] = i + 1 + in->off;
-        if (BPF_OP(in->code) == BPF_JA)
-          break;
-      }
-      i++;
-    }
-  }
-  for (int i = 0; i < n; i++)
-    if (kill[i])
-      live[i] = 0;
-  int *newpos = malloc(sizeof(int) * (n + 1)), m = 0;
-  for (int i = 0; i < n; i++) {
-    newpos[i] = m;
-    if (live[i])
-      m++;
-  }
-  newpos[n] = m;
-  if (m != n) {
-    for (int i = 0; i < n; i++) {
-      struct bpf_insn *in = &cg->insns[i];
-      if (live[i] && is_jump(in))
-        in->off = newpos[i + 1 + in->off] - (newpos[i] + 1);
-      else if (live[i] && ((in->code == (BPF_LD | BPF_DW | BPF_IMM) &&
-                            in->src_reg == BPF_PSEUDO_FUNC) ||
-                           (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL)))
-        in->imm = newpos[i + 1 + in->imm] - (newpos[i] + 1);
-    }
-    for (int i = 0, j = 0; i < n; i++)
-      if (live[i])
-        cg->insns[j++] = cg->insns[i];
-    cg->n = m;
-  }
-  free(live);
-  free(kill);
-  free(stack);
-  free(newpos);
-}
-
 /* ------------------------------------------------------------ provider hooks */
 
 /* What providers' prologues use besides the emitter (cg.h). */
@@ -1595,8 +1493,17 @@ bool cg_probe_uses_stack(const Probe *p) {
   return uses_real_ctx(p->pred) || uses_real_ctx(p->body);
 }
 
+/* Unreachable code and what the peephole pass finds redundant go together
+ * (the verifier refuses unreachable instructions). */
+static void remove_dead_code(Cg *cg) {
+  char *kill = calloc(cg->em.n + 1, 1);
+  peephole(cg, kill);
+  em_remove_dead_code(&cg->em, kill);
+  free(kill);
+}
+
 static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
-  Cg state = {0}, *cg = &state;
+  Cg state = {.em.max = CG_MAX_EMIT}, *cg = &state;
   cg->t = t;
   cg->c = c;
   cg->drop_sub = drop_sub;
@@ -1631,21 +1538,19 @@ static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
   int rc = 0;
   if (cg->failed) {
     rc = -1;
-  } else if (resolve_labels(cg) < 0) {
+  } else if (em_resolve(&cg->em) < 0) {
     diag_error(t->probe->loc, "probe %s is too large: a jump spans more than 32767 instructions",
                t->name);
     rc = -1;
-  } else if ((remove_dead_code(cg), cg->n > 1000000)) {
+  } else if ((remove_dead_code(cg), cg->em.n > 1000000)) {
     diag_error(t->probe->loc, "probe %s needs %d instructions; the kernel allows 1000000", t->name,
-               cg->n);
+               cg->em.n);
     rc = -1;
   }
-  t->insns = ealloc(sizeof(struct bpf_insn) * cg->n);
-  memcpy(t->insns, cg->insns, sizeof(struct bpf_insn) * cg->n);
-  t->ninsns = cg->n;
-  free(cg->insns);
-  free(cg->labels);
-  free(cg->fixups);
+  t->insns = ealloc(sizeof(struct bpf_insn) * cg->em.n);
+  memcpy(t->insns, cg->em.insns, sizeof(struct bpf_insn) * cg->em.n);
+  t->ninsns = cg->em.n;
+  em_free(&cg->em);
   free(cg->vars);
   return rc;
 }

@@ -5,16 +5,12 @@
 #define ETRACE_CG_H
 
 #include "etrace.h"
+#include "codegen/emit.h"
 #include "codegen/insn.h"
 
 #define STACK_MAX 512
 #define NREGS 4          /* r6..r9 */
 #define CTX_OFF (-8)
-
-typedef struct Fixup {
-  int insn, label;
-  bool func;           /* a BPF_PSEUDO_FUNC load: patch imm, not off */
-} Fixup;
 
 /* A callback subprogram, emitted after the main program: the body of a
  * for-over-map loop, or the empty callback len() counts with. */
@@ -24,12 +20,7 @@ typedef struct Sub {
 } Sub;
 
 typedef struct Cg {
-  struct bpf_insn *insns;
-  int n, cap;
-  int *labels;          /* label -> insn index, -1 until placed */
-  int nlabels;
-  Fixup *fixups;
-  int nfixups;
+  Emitter em;           /* instructions, labels, jump fixups (emit.c) */
   int stack;            /* bytes in use below r10 */
   int max_stack;
   int depth;            /* register-stack depth */

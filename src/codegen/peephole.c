@@ -175,8 +175,8 @@ static void redundant_moves(const struct bpf_insn *insns, int n, const char *tar
 }
 
 void peephole(Cg *cg, char *kill) {
-  int n = cg->n;
-  struct bpf_insn *insns = cg->insns;
+  int n = cg->em.n;
+  struct bpf_insn *insns = cg->em.insns;
   char *target = calloc(n + 1, 1);
   bool ctx_read = false;
   for (int i = 0; i < n; i++) {

@@ -6,6 +6,8 @@
 #include "commands/exporter.h"
 #include "export/export.h"
 #include "export/httpd.h"
+#include "load/load.h"
+#include "runtime/session.h"
 
 #include <dirent.h>
 #include <bpf/bpf.h>
@@ -124,8 +126,48 @@ static void handle(void *ctx, const HttpRequest *req, HttpReply *rep) {
   }
 }
 
-/* Compile, load, listen, run until a signal.  This is the one place that
- * drives the pipeline for the exporter. */
+/* What the exporter sets up once its programs are loaded. */
+typedef struct Serving {
+  Exporter *x;
+  const Args *a;
+  Options *opt;
+  Httpd *h;
+  int stats_fd;
+} Serving;
+
+/* Loaded: the drop counters, --bpf-stats, the HTTP server in the event
+ * loop (Options.loop_fd).  0, or -1 after an error. */
+static int serve_loaded(void *arg) {
+  Serving *sv = arg;
+  Exporter *x = sv->x;
+  Compiled *c = x->c;
+  int fd = load_map_fd(c, ".drops"); /* the per-CPU drop counters (cg, load) */
+  if (fd >= 0)
+    x->drops_fd = fd;
+  /* an fd-held switch: the kernel turns the accounting off again when the
+   * exporter exits, however it exits */
+  sv->stats_fd = sv->a->bpf_stats ? bpf_enable_stats(BPF_STATS_RUN_TIME) : -1;
+  if (sv->a->bpf_stats && sv->stats_fd < 0) {
+    diag_fatal("--bpf-stats: cannot enable BPF run-time statistics: %s", strerror(errno));
+    return -1;
+  }
+  char err[256], bound[160];
+  sv->h = httpd_open(sv->a->listen, handle, x, err, sizeof err, bound, sizeof bound);
+  if (!sv->h) {
+    diag_fatal("%s", err);
+    return -1;
+  }
+  sv->opt->loop_fd = httpd_fd(sv->h);
+  sv->opt->loop_ready = httpd_ready;
+  sv->opt->loop_ctx = sv->h;
+  fprintf(stderr, "etrace exporter: %d program%s, %d probe%s; serving http://%s/metrics "
+          "(no authentication)\n", x->nprogs, x->nprogs == 1 ? "" : "s", c->ntargets,
+          c->ntargets == 1 ? "" : "s", bound);
+  return 0;
+}
+
+/* Compile, load, listen, run until a signal, through the one
+ * compile-and-run entry point (runtime/session.h). */
 static int serve(Exporter *x, const Args *a) {
   if (types_check_env() < 0 || privs_check() < 0)
     return 1;
@@ -139,40 +181,23 @@ static int serve(Exporter *x, const Args *a) {
     for (int i = 0; i < c->nmaps; i++)
       if (c->maps[i]->name && c->maps[i]->name[0] == '@')
         c->maps[i]->max_entries = a->map_keys;
-  if (export_build(x) < 0 || cg_program(c, &opt) < 0 || load_program(c, &opt) < 0)
+  if (export_build(x) < 0)
     return 1;
-  for (int i = 0; i < c->nmaps; i++) /* the per-CPU drop counters (cg, load) */
-    if (c->maps[i]->name && !strcmp(c->maps[i]->name, ".drops"))
-      x->drops_fd = c->maps[i]->fd;
-  /* an fd-held switch: the kernel turns the accounting off again when the
-   * exporter exits, however it exits */
-  int stats_fd = a->bpf_stats ? bpf_enable_stats(BPF_STATS_RUN_TIME) : -1;
-  if (a->bpf_stats && stats_fd < 0) {
-    diag_fatal("--bpf-stats: cannot enable BPF run-time statistics: %s", strerror(errno));
+  FILE *null = fopen("/dev/null", "w");
+  if (!null) {
+    diag_fatal("cannot open /dev/null: %s", strerror(errno));
     return 1;
   }
-  char err[256], bound[160];
-  Httpd *h = httpd_open(a->listen, handle, x, err, sizeof err, bound, sizeof bound);
-  FILE *null = h ? fopen("/dev/null", "w") : NULL;
-  if (!h || !null) {
-    diag_fatal("%s", h ? "cannot open /dev/null" : err);
-    httpd_close(h);
-    if (stats_fd >= 0)
-      close(stats_fd);
-    return 1;
-  }
-  Output o = {.f = null, .format = OUT_TEXT, .c = c, .no_exit_maps = true};
-  opt.loop_fd = httpd_fd(h);
-  opt.loop_ready = httpd_ready;
-  opt.loop_ctx = h;
-  fprintf(stderr, "etrace exporter: %d program%s, %d probe%s; serving http://%s/metrics "
-          "(no authentication)\n", x->nprogs, x->nprogs == 1 ? "" : "s", c->ntargets,
-          c->ntargets == 1 ? "" : "s", bound);
-  int rc = rt_run(c, &opt, &o);
-  httpd_close(h);
+  Serving sv = {.x = x, .a = a, .opt = &opt, .stats_fd = -1};
+  Session s = {.c = c, .opt = &opt,
+               .out = {.f = null, .format = OUT_TEXT, .no_exit_maps = true},
+               .loaded = serve_loaded, .loaded_arg = &sv};
+  int rc = session_run(&s);
+  session_close(&s);
+  httpd_close(sv.h);
   fclose(null);
-  if (stats_fd >= 0)
-    close(stats_fd);
+  if (sv.stats_fd >= 0)
+    close(sv.stats_fd);
   return rc;
 }
 

@@ -17,6 +17,7 @@
  */
 #include "etrace.h"
 #include "formats/flame.h"
+#include "runtime/session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,15 @@ static char *subtitle(const FlameLive *l, const char *comm, double secs, uint64_
   return b.data;
 }
 
+/* Once the programs are loaded. */
+static int announce(void *arg) {
+  const FlameLive *l = arg;
+  if (!l->off_cpu || l->verbose)
+    fprintf(stderr, "etrace flamegraph: sampling %s%s... Hit Ctrl-C to end.\n",
+            l->off_cpu ? "off-CPU time" : "stacks", l->pid ? " of one process" : "");
+  return 0;
+}
+
 int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {
   types_init(); /* flamegraph_main bypasses main.c's set-up */
   double t0 = now_s();
@@ -100,17 +110,16 @@ int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {
   Options opt = {.quiet = true, .verbose = l->verbose, .pid = l->off_cpu ? 0 : l->pid};
   int rc = -1;
   FILE *null = fopen("/dev/null", "w");
-  Program *prog = parse_program(&src);
-  Compiled *c = prog ? sema_program(prog, &opt) : NULL;
-  if (!c || cg_program(c, &opt) < 0 || load_program(c, &opt) < 0 || !null)
-    goto out;
-  if (!l->off_cpu || l->verbose)
-    fprintf(stderr, "etrace flamegraph: sampling %s%s... Hit Ctrl-C to end.\n",
-            l->off_cpu ? "off-CPU time" : "stacks", l->pid ? " of one process" : "");
+  if (!null)
+    return -1;
   /* the maps printed at exit go to /dev/null; the symbols they load stay
    * cached for the folded lines below */
-  Output out = {.f = null, .format = OUT_TEXT, .c = c};
-  rt_run(c, &opt, &out);
+  Session s = {.src = &src, .opt = &opt, .out = {.f = null, .format = OUT_TEXT},
+               .loaded = announce, .loaded_arg = (void *)l};
+  session_run(&s);
+  Compiled *c = s.c;
+  if (!c || c->ntargets == 0 || c->targets[0]->prog_fd < 0)
+    goto out;
   const MapInfo *m = NULL;
   for (int i = 0; i < c->nmaps; i++)
     if (!strcmp(c->maps[i]->name, "@"))
@@ -147,8 +156,8 @@ int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {
     o->subtitle = subtitle(l, comm, now_s() - t0, flame_total(p), no_stack);
   rc = 0;
 out:
-  if (null)
-    fclose(null);
+  session_close(&s);
+  fclose(null);
   free(text);
   return rc;
 }

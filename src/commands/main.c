@@ -8,6 +8,7 @@
 #include "commands/snoop.h"
 #include "commands/info.h"
 #include "commands/exporter.h"
+#include "runtime/session.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static void usage(FILE *f) {
@@ -65,21 +65,86 @@ static void usage(FILE *f) {
 
 /* ------------------------------------------------------------ main */
 
+/* -d STAGE and -B MODE: 0, or -1 after an error. */
+static int check_modes(const char *dump, const char *bufmode) {
+  if (dump && strcmp(dump, "ast") && strcmp(dump, "dis") && strcmp(dump, "all")) {
+    diag_fatal("unknown -d stage '%s': expected ast, dis or all", dump);
+    return -1;
+  }
+  if (bufmode && strcmp(bufmode, "none") && strcmp(bufmode, "line") && strcmp(bufmode, "full")) {
+    diag_fatal("invalid -B mode '%s': expected none, line or full", bufmode);
+    return -1;
+  }
+  return 0;
+}
+
+/* -o FILE (NULL: stdout) with -B's buffering.  NULL after an error. */
+static FILE *open_output(const char *file, const char *bufmode) {
+  FILE *out = stdout;
+  if (file && !(out = fopen(file, "w"))) {
+    diag_fatal("cannot open output file '%s': %s", file, strerror(errno));
+    return NULL;
+  }
+  if (bufmode && !strcmp(bufmode, "none"))
+    setvbuf(out, NULL, _IONBF, 0);
+  else if (bufmode && !strcmp(bufmode, "full"))
+    setvbuf(out, NULL, _IOFBF, 1 << 16);
+  else
+    setvbuf(out, NULL, _IOLBF, 1 << 16);
+  return out;
+}
+
+/* -c CMD: the child, held until the probes are attached.  0, or -1. */
+static int spawn_child(const char *cmd, bool dry_run, Options *opt) {
+  if (dry_run) {
+    opt->cpid = 1; /* a placeholder pid: the program is never loaded */
+    return 0;
+  }
+  pid_t child = child_spawn(cmd);
+  if (child < 0)
+    return -1;
+  opt->cpid = opt->child_pid = child;
+  opt->start_child = child_start;
+  return 0;
+}
+
 enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE, OPT_INFO, OPT_USDT_FILE_ACT };
 
+/* -l [GLOB] (-p PID: its binaries): the exit status. */
+static int list_probes(const char *glob, bool verbose, int pid) {
+  for (const char *p = glob; p && *p; p++)
+    if (*p == '\\' || !isprint((unsigned char)*p)) { /* no probe name has one */
+      diag_cli_error("invalid character '%c' in search expression",
+                     isprint((unsigned char)*p) ? *p : '?');
+      return 1;
+    }
+  return prov_list(stdout, glob, verbose, pid) < 0 ? 1 : 0;
+}
+
+/* `etrace NAME ...` for a subcommand: its exit status in *rc, true. */
+static bool subcommand(int argc, char **argv, int *rc) {
+  const char *n = argc > 1 ? argv[1] : "";
+  if (!strcmp(n, "tool"))
+    *rc = tool_main(argc - 1, argv + 1);
+  else if (!strcmp(n, "snoop"))
+    *rc = snoop_main(argc - 1, argv + 1);
+  else if (!strcmp(n, "record") || !strcmp(n, "ctf"))
+    *rc = record_main(argc, argv);
+  else if (!strcmp(n, "flamegraph"))
+    *rc = flamegraph_main(argc - 1, argv + 1);
+  else if (!strcmp(n, "exporter"))
+    *rc = exporter_main(argc - 1, argv + 1);
+  else if (!strcmp(n, "convert"))
+    *rc = convert_main(argc, argv);
+  else
+    return false;
+  return true;
+}
+
 int main(int argc, char **argv) {
-  if (argc > 1 && !strcmp(argv[1], "tool"))
-    return tool_main(argc - 1, argv + 1);
-  if (argc > 1 && !strcmp(argv[1], "snoop"))
-    return snoop_main(argc - 1, argv + 1);
-  if (argc > 1 && (!strcmp(argv[1], "record") || !strcmp(argv[1], "ctf")))
-    return record_main(argc, argv);
-  if (argc > 1 && !strcmp(argv[1], "flamegraph"))
-    return flamegraph_main(argc - 1, argv + 1);
-  if (argc > 1 && !strcmp(argv[1], "exporter"))
-    return exporter_main(argc - 1, argv + 1);
-  if (argc > 1 && !strcmp(argv[1], "convert"))
-    return convert_main(argc, argv);
+  int sub_rc;
+  if (subcommand(argc, argv, &sub_rc))
+    return sub_rc;
   const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
   const char *dump = NULL, *bufmode = NULL;
   bool list = false, dry_run = false, verify = false;
@@ -150,25 +215,11 @@ int main(int argc, char **argv) {
     default: usage(stderr); return 1;
     }
   }
-  if (dump && strcmp(dump, "ast") && strcmp(dump, "dis") && strcmp(dump, "all")) {
-    diag_fatal("unknown -d stage '%s': expected ast, dis or all", dump);
+  if (check_modes(dump, bufmode) < 0)
     return 1;
-  }
-  if (bufmode && strcmp(bufmode, "none") && strcmp(bufmode, "line") && strcmp(bufmode, "full")) {
-    diag_fatal("invalid -B mode '%s': expected none, line or full", bufmode);
-    return 1;
-  }
 
-  if (list) {
-    const char *glob = optind < argc ? argv[optind] : NULL;
-    for (const char *p = glob; p && *p; p++)
-      if (*p == '\\' || !isprint((unsigned char)*p)) { /* no probe name has one */
-        diag_cli_error("invalid character '%c' in search expression",
-                       isprint((unsigned char)*p) ? *p : '?');
-        return 1;
-      }
-    return prov_list(stdout, glob, opt.verbose, opt.pid) < 0 ? 1 : 0;
-  }
+  if (list)
+    return list_probes(optind < argc ? argv[optind] : NULL, opt.verbose, opt.pid);
 
   if (!prog_text) {
     if (optind >= argc) {
@@ -186,13 +237,9 @@ int main(int argc, char **argv) {
   Source src = {.name = prog_file ? (strcmp(prog_file, "-") ? prog_file : "stdin") : "-e",
                 .text = prog_text};
   char *file_text = NULL;
-  if (prog_file) {
-    file_text = read_file(prog_file, NULL);
-    if (!file_text) {
-      diag_cli_error("failed to open file '%s': %s", prog_file, strerror(errno));
-      return 1;
-    }
-    src.text = file_text;
+  if (prog_file && !(src.text = file_text = read_file(prog_file, NULL))) {
+    diag_cli_error("failed to open file '%s': %s", prog_file, strerror(errno));
+    return 1;
   }
   diag_source = &src;
 
@@ -218,72 +265,24 @@ int main(int argc, char **argv) {
   }
   if (!dry_run && privs_check() < 0) /* before any file, child or map */
     goto out;
-  if (out_file && !dry_run && format != OUT_CTF) {
-    out = fopen(out_file, "w");
-    if (!out) {
-      diag_fatal("cannot open output file '%s': %s", out_file, strerror(errno));
-      out = stdout;
-      goto out;
-    }
-  }
-  if (bufmode && !strcmp(bufmode, "none"))
-    setvbuf(out, NULL, _IONBF, 0);
-  else if (bufmode && !strcmp(bufmode, "full"))
-    setvbuf(out, NULL, _IOFBF, 1 << 16);
-  else
-    setvbuf(out, NULL, _IOLBF, 1 << 16);
-
-  if (cmd && !dry_run) {
-    pid_t child = child_spawn(cmd);
-    if (child < 0)
-      goto out;
-    opt.cpid = opt.child_pid = child;
-    opt.start_child = child_start;
-  } else if (cmd) {
-    opt.cpid = 1; /* a placeholder pid: the program is never loaded */
-  }
+  if (!(out = open_output(out_file && !dry_run && format != OUT_CTF ? out_file : NULL, bufmode)))
+    goto out;
+  if (cmd && spawn_child(cmd, dry_run, &opt) < 0)
+    goto out;
 
   opt.dry_run = dry_run;
-  Compiled *c = sema_program(prog, &opt);
-  if (!c)
-    goto out;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  c->start_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-  c->ctf_records = format == OUT_CTF;
-  if (cg_program(c, &opt) < 0)
-    goto out;
-  if (dump && strcmp(dump, "ast")) {
-    FILE *f = dry_run ? stdout : stderr;
-    for (int i = 0; i < c->ntargets; i++) {
-      fprintf(f, "%s:\n", c->targets[i]->name);
-      disasm_print(f, c->targets[i]->insns, c->targets[i]->ninsns, c);
-    }
-  } else if (opt.verbose && !dry_run) {
-    for (int i = 0; i < c->ntargets; i++) {
-      fprintf(stderr, "%s: %d instructions\n", c->targets[i]->name, c->targets[i]->ninsns);
-      disasm_print(stderr, c->targets[i]->insns, c->targets[i]->ninsns, c);
-    }
-  }
-  if (dry_run) {
-    rc = 0;
-    goto out;
-  }
-  if (load_program(c, &opt) < 0)
-    goto out;
-  if (verify) { /* the verifier accepted every program; do not attach */
-    rc = 0;
-    goto out;
-  }
-  Output o = {.f = out, .format = format == OUT_CTF ? OUT_TEXT : format, .c = c};
-  if (format == OUT_CTF && rt_ctf_open(&o, out_file) < 0)
-    goto out;
-  rc = rt_run(c, &opt, &o);
-  if (o.ctf && rt_ctf_close(&o) < 0 && rc == 0)
-    rc = 1;
+  Session session = {
+      .prog = prog, .opt = &opt,
+      .out = {.f = out, .format = format == OUT_CTF ? OUT_TEXT : format},
+      .ctf_dir = format == OUT_CTF ? out_file : NULL,
+      .compile_only = dry_run, .verify_only = verify,
+      .dump_dis = dump && strcmp(dump, "ast"), .show_programs = opt.verbose,
+  };
+  rc = session_run(&session);
+  session_close(&session);
 out:
   child_kill();
-  if (out != stdout)
+  if (out && out != stdout)
     fclose(out);
   free(file_text);
   free(inc_dirs);

@@ -27,6 +27,7 @@
 #include "etrace.h"
 #include "commands/snoop.h"
 #include "commands/cmdline.h"
+#include "runtime/session.h"
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -909,10 +910,14 @@ static bool learn_types(Snoop *S, Program *prog) {
 
 /* Parse and check one generated program (diagnostics point at the
  * user's text).  NULL after errors. */
-static Program *compile_text(Gen *g, Options *opt, Compiled **out) {
+static void use_gen(Gen *g) {
   gen_src.text = g->text.data;
   cur_gen = g;
   diag_remap = remap;
+}
+
+static Program *compile_text(Gen *g, Options *opt, Compiled **out) {
+  use_gen(g);
   Program *prog = parse_program(&gen_src);
   Compiled *c = prog ? sema_program(prog, opt) : NULL;
   *out = c;
@@ -1117,7 +1122,9 @@ int snoop_main(int argc, char **argv) {
     fwrite(final.text.data, 1, final.text.len, dry_run ? stdout : stderr);
     if (dry_run) {
       opt.cpid = cmd ? 1 : 0; /* a placeholder: the program is not loaded */
-      rc = compile_text(&final, &opt, &c) && cg_program(c, &opt) == 0 ? 0 : 1;
+      use_gen(&final);
+      Session s = {.src = &gen_src, .opt = &opt, .compile_only = true};
+      rc = session_run(&s);
       goto out;
     }
   }
@@ -1128,21 +1135,17 @@ int snoop_main(int argc, char **argv) {
     opt.cpid = opt.child_pid = child;
     opt.start_child = child_start;
   }
-  if (!compile_text(&final, &opt, &c))
-    goto out;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  c->start_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-  if (cg_program(c, &opt) < 0 || load_program(c, &opt) < 0)
-    goto out;
   FILE *outf = stdout;
   if (out_file && !(outf = fopen(out_file, "w"))) {
     diag_fatal("snoop: cannot open output file '%s': %s", out_file, strerror(errno));
     goto out;
   }
   setvbuf(outf, NULL, _IOLBF, 1 << 16);
-  Output o = {.f = outf, .format = OUT_TEXT, .c = c, .no_exit_maps = true};
-  rc = rt_run(c, &opt, &o);
+  use_gen(&final);
+  Session s = {.src = &gen_src, .opt = &opt,
+               .out = {.f = outf, .format = OUT_TEXT, .no_exit_maps = true}};
+  rc = session_run(&s);
+  session_close(&s);
   if (outf != stdout && fclose(outf) != 0 && rc == 0) {
     diag_fatal("snoop: cannot write '%s': %s", out_file, strerror(errno));
     rc = 1;

@@ -2,6 +2,7 @@
  * No ELF, no skeleton: the instructions come straight from cg.c. */
 #include "etrace.h"
 #include "codegen/insn.h"
+#include "load/load.h"
 #include "providers/provider.h"
 
 #include <bpf/bpf.h>
@@ -28,8 +29,6 @@ static uint32_t ringbuf_size(const Compiled *c) {
   return size;
 }
 #define LOG_SIZE (4u << 20)
-
-int load_ringbuf_fd = -1, load_drops_fd = -1;
 
 static int create_map(const Compiled *c, MapInfo *m) {
   enum bpf_map_type type;
@@ -136,9 +135,49 @@ static void print_log_tail(const char *log) {
     fputc('\n', stderr);
 }
 
-static bool opt_verbose;
+/* The kernel refused a program (errno err): load it again with the
+ * verifier's log, which says why, and report. */
+static void report_rejection(enum bpf_prog_type type, const char *name,
+                             const struct bpf_insn *insns, int n,
+                             const struct bpf_prog_load_opts *opts, int err, const Loc *loc,
+                             const char *what) {
+  char *log = calloc(1, LOG_SIZE);
+  LIBBPF_OPTS(bpf_prog_load_opts, lopts);
+  if (opts)
+    lopts = *opts;
+  lopts.log_buf = log;
+  lopts.log_size = LOG_SIZE;
+  lopts.log_level = 1;
+  int fd = bpf_prog_load(type, name, "GPL", insns, n, &lopts);
+  if (fd >= 0)
+    close(fd);
+  if (loc)
+    diag_error(*loc, "the kernel's verifier rejected probe %s (%s)", what, strerror(err));
+  else
+    diag_fatal("the kernel's verifier rejected the program for %s (%s)", what, strerror(err));
+  if (log[0])
+    print_log_tail(log);
+  if (err == EPERM)
+    fprintf(stderr, "etrace needs root, or CAP_BPF and CAP_PERFMON, to load programs\n");
+  free(log);
+}
 
-static int load_target(Compiled *c, Target *t) {
+int load_prog(enum bpf_prog_type type, const char *name, const struct bpf_insn *insns, int n,
+              const struct bpf_prog_load_opts *opts, const Loc *loc, const char *what) {
+  int fd = bpf_prog_load(type, name, "GPL", insns, n, opts);
+  if (fd < 0)
+    report_rejection(type, name, insns, n, opts, errno, loc, what);
+  return fd < 0 ? -1 : fd;
+}
+
+int load_map_fd(const Compiled *c, const char *name) {
+  for (int i = 0; i < c->nmaps; i++)
+    if (!strcmp(c->maps[i]->name, name))
+      return c->maps[i]->fd;
+  return -1;
+}
+
+static int load_target(Compiled *c, Target *t, bool verbose) {
   struct bpf_insn *insns = malloc(sizeof(*insns) * t->ninsns);
   memcpy(insns, t->insns, sizeof(*insns) * t->ninsns);
   for (int i = 0; i < t->ninsns; i++)
@@ -166,34 +205,18 @@ static int load_target(Compiled *c, Target *t) {
     ProgSpec next;
     bool more = t->prov->prog_spec(t, a + 1, &next) == 0;
     if (fd >= 0) {
-      if (opt_verbose && more && spec.label)
+      if (verbose && more && spec.label)
         fprintf(stderr, "%s: attached as %s\n", t->name, spec.label);
       break;
     }
     if (!more)
       break;
-    if (opt_verbose)
+    if (verbose)
       fprintf(stderr, "%s: %s refused (%s), using %s\n", t->name, spec.label ? spec.label : "?",
               strerror(err), next.label ? next.label : "?");
   }
-  if (fd < 0) {
-    char *log = calloc(1, LOG_SIZE);
-    LIBBPF_OPTS(bpf_prog_load_opts, lopts, .log_buf = log, .log_size = LOG_SIZE, .log_level = 1,
-                .prog_btf_fd = opts.prog_btf_fd, .func_info = opts.func_info,
-                .func_info_cnt = opts.func_info_cnt, .func_info_rec_size = opts.func_info_rec_size,
-                .expected_attach_type = opts.expected_attach_type,
-                .attach_btf_id = opts.attach_btf_id);
-    int fd2 = bpf_prog_load(spec.type, NULL, "GPL", insns, t->ninsns, &lopts);
-    if (fd2 >= 0)
-      close(fd2);
-    diag_error(t->probe->loc, "the kernel's verifier rejected probe %s (%s)", t->name,
-               strerror(err));
-    if (log[0])
-      print_log_tail(log);
-    if (err == EPERM)
-      fprintf(stderr, "etrace needs root, or CAP_BPF and CAP_PERFMON, to load programs\n");
-    free(log);
-  }
+  if (fd < 0)
+    report_rejection(spec.type, NULL, insns, t->ninsns, &opts, err, &t->probe->loc, t->name);
   free(insns);
   free(funcs);
   t->prog_fd = fd;
@@ -201,7 +224,6 @@ static int load_target(Compiled *c, Target *t) {
 }
 
 int load_program(Compiled *c, const Options *opt) {
-  opt_verbose = opt->verbose;
   for (int i = 0; i < c->nmaps; i++) {
     MapInfo *m = c->maps[i];
     m->fd = create_map(c, m);
@@ -213,15 +235,11 @@ int load_program(Compiled *c, const Options *opt) {
         fprintf(stderr, "etrace needs root, or CAP_BPF and CAP_PERFMON\n");
       return -1;
     }
-    if (!strcmp(m->name, ".ringbuf"))
-      load_ringbuf_fd = m->fd;
-    else if (!strcmp(m->name, ".drops"))
-      load_drops_fd = m->fd;
-    else if (!strncmp(m->name, ".stack", 6))
+    if (!strncmp(m->name, ".stack", 6))
       sym_stack_map_set(m->val_size / 8, m->fd);
   }
   for (int i = 0; i < c->ntargets; i++)
-    if (load_target(c, c->targets[i]) < 0)
+    if (load_target(c, c->targets[i], opt->verbose) < 0)
       return -1;
   for (int i = 0; i < nproviders; i++)
     if (providers[i]->loaded && providers[i]->loaded(c) < 0)

@@ -1,13 +1,5 @@
-/* syscalls.c - syscall tracepoints served by raw tracepoints.
- *
- * Each perf-event tracepoint attachment costs an RCU grace period to
- * detach (60-75 ms here, serialised under a kernel mutex), so a program
- * on syscalls:sys_enter_* (over 300 events) would take half a minute to
- * exit.  Instead, every syscalls:* target is loaded as a raw-tracepoint
- * program, stored in a BPF_MAP_TYPE_PROG_ARRAY under its syscall number,
- * and two small dispatchers attached to the raw tracepoints sys_enter and
- * sys_exit tail-call into it.  Two links detach in well under a
- * millisecond, and a syscall nobody traces costs one failed tail call.
+/* syscalls.c - syscall tracepoints served by raw tracepoints, through
+ * the dispatcher of sysdispatch.c (the reason is there).
  *
  * The target programs see the same record layout as the tracefs format
  * (their prologue builds it on the stack), so `args.NAME` works unchanged.
@@ -16,9 +8,11 @@
  * it takes over tracepoint targets on syscalls:* (finish hook).
  */
 #include "etrace.h"
+#include "arch/arch.h"
 #include "codegen/insn.h"
 #include "providers/attach.h"
 #include "providers/provider.h"
+#include "providers/sysdispatch.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -31,8 +25,6 @@ static const struct {
 } syscall_table[] = {
 #include "syscall_table.h"
 };
-
-#define MAX_SYSCALL 1024
 
 extern const Provider provider_syscalls, provider_tracepoint;
 
@@ -56,7 +48,7 @@ int systp_nr(const char *event, bool *is_exit) {
   }
   for (size_t i = 0; i < sizeof syscall_table / sizeof syscall_table[0]; i++)
     if (!strcmp(syscall_table[i].name, name))
-      return syscall_table[i].nr < MAX_SYSCALL ? syscall_table[i].nr : -1;
+      return syscall_table[i].nr < SYSDISPATCH_MAX_NR ? syscall_table[i].nr : -1;
   return -1;
 }
 
@@ -97,7 +89,6 @@ static const TpFormat *record(const Target *t) { return ((SysTarget *)t->data)->
  * the struct pt_regs *, whose argument registers are read one by one
  * (only those the probe uses).  Exit: ctx->args[1] is the return value. */
 static int prologue(Cg *g, Target *t) {
-  static const int regs_off[6] = {112, 104, 96, 56, 72, 64}; /* di si dx r10 r8 r9 */
   const SysTarget *st = t->data;
   if (!cg_probe_uses_field(t->probe, NULL))
     return -1;
@@ -115,12 +106,13 @@ static int prologue(Cg *g, Target *t) {
     for (int i = 0; i < st->fmt->nfields; i++) {
       const TpField *f = &st->fmt->fields[i];
       int arg = (f->offset - 16) / 8;
-      if (f->offset < 16 || arg > 5 || !cg_probe_uses_field(t->probe, f->name))
+      if (f->offset < 16 || arg >= arch_current()->nsyscall_args ||
+          !cg_probe_uses_field(t->probe, f->name))
         continue;
       emit_addr(g, BPF_REG_1, rec + 16 + 8 * arg);
       emit(g, MOV64_IMM(BPF_REG_2, 8));
       emit(g, MOV64_REG(BPF_REG_3, BPF_REG_6));
-      emit(g, ALU64_IMM(BPF_ADD, BPF_REG_3, regs_off[arg]));
+      emit(g, ALU64_IMM(BPF_ADD, BPF_REG_3, arch_current()->syscall_args[arg]));
       emit(g, CALL(BPF_FUNC_probe_read_kernel));
     }
   }
@@ -136,37 +128,6 @@ static int prog_spec(Target *t, int attempt, ProgSpec *out) {
   return 0;
 }
 
-static int prog_array[2] = {-1, -1}, dispatcher[2] = {-1, -1};
-
-int systp_dispatcher_fd(const Compiled *c, int is_exit) { return dispatcher[is_exit ? 1 : 0]; }
-
-/* enter: tail_call(ctx, array, ctx->args[1])
- * exit:  tail_call(ctx, array, ((struct pt_regs *)ctx->args[0])->orig_ax) */
-static int load_dispatcher(bool is_exit, int array_fd) {
-  struct bpf_insn insns[16];
-  int n = 0;
-  if (!is_exit) {
-    insns[n++] = LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 8);
-  } else {
-    insns[n++] = MOV64_REG(BPF_REG_6, BPF_REG_1);
-    insns[n++] = LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 0);
-    insns[n++] = ALU64_IMM(BPF_ADD, BPF_REG_3, 120); /* offsetof(struct pt_regs, orig_ax) */
-    insns[n++] = MOV64_REG(BPF_REG_1, BPF_REG_10);
-    insns[n++] = ALU64_IMM(BPF_ADD, BPF_REG_1, -8);
-    insns[n++] = MOV64_IMM(BPF_REG_2, 8);
-    insns[n++] = CALL(BPF_FUNC_probe_read_kernel);
-    insns[n++] = LDX(BPF_DW, BPF_REG_3, BPF_REG_10, -8);
-    insns[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
-  }
-  insns[n++] = LD_IMM64_LO(BPF_REG_2, BPF_PSEUDO_MAP_FD, array_fd);
-  insns[n++] = LD_IMM64_HI(0);
-  insns[n++] = CALL(BPF_FUNC_tail_call);
-  insns[n++] = MOV64_IMM(BPF_REG_0, 0);
-  insns[n++] = EXIT_INSN();
-  return bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, is_exit ? "etrace_sys_exit" : "etrace_sys_enter",
-                       "GPL", insns, n, NULL);
-}
-
 /* Register every target program under its syscall number. */
 static int loaded(Compiled *c) {
   for (int i = 0; i < c->ntargets; i++) {
@@ -174,37 +135,28 @@ static int loaded(Compiled *c) {
     if (t->prov != &provider_syscalls)
       continue;
     const SysTarget *st = t->data;
-    int d = st->exit;
-    if (prog_array[d] < 0) {
-      prog_array[d] = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, NULL, 4, 4, MAX_SYSCALL, NULL);
-      if (prog_array[d] < 0 || (dispatcher[d] = load_dispatcher(d, prog_array[d])) < 0) {
-        diag_fatal("cannot set up the syscall dispatcher: %s", strerror(errno));
-        return -1;
-      }
+    if (!c->sysdisp) {
+      c->sysdisp = ealloc(sizeof(SysDispatch));
+      sysdisp_init(c->sysdisp, "etrace_sys_enter", "etrace_sys_exit", NULL, NULL);
     }
-    uint32_t key = st->nr, fd = t->prog_fd;
-    if (bpf_map_update_elem(prog_array[d], &key, &fd, BPF_ANY) < 0) {
-      diag_error(t->probe->loc, "cannot register %s: %s", t->name, strerror(errno));
+    if (sysdisp_add(c->sysdisp, st->exit, st->nr, t->prog_fd, &t->probe->loc, t->name) < 0)
       return -1;
-    }
   }
   return 0;
 }
 
 /* Attach the dispatchers. */
 static int attach_program(Compiled *c, const AttachEnv *env) {
-  for (int d = 0; d < 2; d++) {
-    if (dispatcher[d] < 0)
-      continue;
-    int fd = prov_attach_raw_tp(dispatcher[d], d ? "sys_exit" : "sys_enter");
-    if (fd < 0) {
-      diag_fatal("cannot attach to raw tracepoint %s: %s", d ? "sys_exit" : "sys_enter",
-                 strerror(-fd));
-      return -1;
-    }
-    attach_keep(env, fd);
-  }
-  return 0;
+  return c->sysdisp ? sysdisp_attach(c->sysdisp, env->add_link, env->arg, false) : 0;
+}
+
+int systp_dispatcher_fd(const Compiled *c, int is_exit) {
+  return c->sysdisp ? c->sysdisp->dispatcher[is_exit ? 1 : 0] : -1;
+}
+
+void systp_close(Compiled *c) {
+  if (c->sysdisp)
+    sysdisp_close(c->sysdisp);
 }
 
 /* Served by the dispatcher: nothing of its own to attach. */

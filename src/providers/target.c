@@ -1,5 +1,6 @@
 /* target.c - what every provider shares: making targets, reporting. */
 #include "providers/provider.h"
+#include "arch/arch.h"
 
 #include <string.h>
 
@@ -34,15 +35,16 @@ void prov_attach_error(const Target *t, int err) {
 }
 
 void prov_regs_arg(int i, bool kernel, ArgLoc *out) {
-  static const int arg_regs[6] = {112, 104, 96, 88, 72, 64}; /* di si dx cx r8 r9 */
+  int reg, stack_off;
   *out = (ArgLoc){.kernel_mem = kernel};
-  if (i < 6)
-    out->a = (UsdtArg){.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1, .reg = arg_regs[i]};
+  if (arch_func_arg(i, &reg, &stack_off))
+    out->a = (UsdtArg){.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1, .reg = reg};
   else
-    out->a = (UsdtArg){.kind = UA_MEM, .size = 8, .reg = 152 /* sp */, .index = -1,
-                       .value = 8 * (i - 5)};
+    out->a = (UsdtArg){.kind = UA_MEM, .size = 8, .reg = arch_current()->sp, .index = -1,
+                       .value = stack_off};
 }
 
 void prov_regs_retval(ArgLoc *out) {
-  *out = (ArgLoc){.a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1, .reg = 80 /* ax */}};
+  *out = (ArgLoc){
+      .a = {.kind = UA_REG, .size = 8, .reg_size = 8, .index = -1, .reg = arch_current()->retval}};
 }

@@ -1,4 +1,4 @@
-/* record_filter.c - per-event filters of `etrace record`, written as
+/* filter.c - per-event filters of `etrace record`, written as
  * bpftrace predicates after the event:
  *
  *   etrace record -o DIR 'syscalls:sys_enter_openat /args.flags & 1/' \
@@ -28,6 +28,7 @@
  * the ring-buffer reservation, so a rejected event costs no ring space.
  * String comparisons are not supported (a located error says so).
  */
+#include "arch/arch.h"
 #include "record/record.h"
 #include "codegen/insn.h"
 
@@ -321,8 +322,7 @@ int rfilter_check(RecFilter *f, const Event *e) {
 
 /* ------------------------------------------------------------ code */
 
-#define regs_off_of(i) (regs_off_tab[i])
-static const int regs_off_tab[6] = {112, 104, 96, 56, 72, 64}; /* as record.c */
+#define regs_off_of(i) (arch_current()->syscall_args[i])
 
 typedef struct G {
   Prog *p;
@@ -335,16 +335,16 @@ static void sext(Prog *p, int reg, int bytes) {
   if (bytes >= 8)
     return;
   int sh = 64 - 8 * bytes;
-  rec_emit(p, ALU64_IMM(BPF_LSH, reg, sh));
-  rec_emit(p, ALU64_IMM(BPF_ARSH, reg, sh));
+  em_insn(&p->em, ALU64_IMM(BPF_LSH, reg, sh));
+  em_insn(&p->em, ALU64_IMM(BPF_ARSH, reg, sh));
 }
 
 /* reg = (reg OP other) ? 1 : 0 */
 static void setcc(Prog *p, int op, int reg, int other) {
-  rec_emit(p, JMP_REG(op, reg, other, 2));
-  rec_emit(p, MOV64_IMM(reg, 0));
-  rec_emit(p, JA(1));
-  rec_emit(p, MOV64_IMM(reg, 1));
+  em_insn(&p->em, JMP_REG(op, reg, other, 2));
+  em_insn(&p->em, MOV64_IMM(reg, 0));
+  em_insn(&p->em, JA(1));
+  em_insn(&p->em, MOV64_IMM(reg, 1));
 }
 
 /* Evaluate n into register `reg` (r0..r5); deeper registers are free. */
@@ -356,21 +356,16 @@ static void gen(G *g, const FNode *n, int reg) {
   }
   switch (n->kind) {
   case N_NUM:
-    if (n->num == (int32_t)n->num)
-      rec_emit(p, MOV64_IMM(reg, (int32_t)n->num));
-    else {
-      rec_emit(p, LD_IMM64_LO(reg, 0, (uint32_t)n->num));
-      rec_emit(p, LD_IMM64_HI((uint32_t)((uint64_t)n->num >> 32)));
-    }
+    em_imm64(&p->em, reg, (uint64_t)n->num);
     return;
   case N_PID:
-    rec_emit(p, MOV64_REG(reg, BPF_REG_8));
-    rec_emit(p, ALU64_IMM(BPF_RSH, reg, 32));
+    em_insn(&p->em, MOV64_REG(reg, BPF_REG_8));
+    em_insn(&p->em, ALU64_IMM(BPF_RSH, reg, 32));
     return;
   case N_TID:
-    rec_emit(p, MOV64_REG(reg, BPF_REG_8));
-    rec_emit(p, ALU64_IMM(BPF_LSH, reg, 32));
-    rec_emit(p, ALU64_IMM(BPF_RSH, reg, 32));
+    em_insn(&p->em, MOV64_REG(reg, BPF_REG_8));
+    em_insn(&p->em, ALU64_IMM(BPF_LSH, reg, 32));
+    em_insn(&p->em, ALU64_IMM(BPF_RSH, reg, 32));
     return;
   case N_FIELD: {
     const CtfField *f;
@@ -378,21 +373,21 @@ static void gen(G *g, const FNode *n, int reg) {
     switch (c->kind) {
     case CP_CTX: {
       int sz = f->size == 8 ? BPF_DW : f->size == 4 ? BPF_W : f->size == 2 ? BPF_H : BPF_B;
-      rec_emit(p, LDX(sz, reg, BPF_REG_6, c->src));
+      em_insn(&p->em, LDX(sz, reg, BPF_REG_6, c->src));
       if (f->is_signed)
         sext(p, reg, f->size);
       break;
     }
     case CP_SYS_ARG:
-      rec_emit(p, LDX(BPF_DW, reg, BPF_REG_10, g->regs_buf + regs_off_of(c->src) - g->regs_lo));
+      em_insn(&p->em, LDX(BPF_DW, reg, BPF_REG_10, g->regs_buf + regs_off_of(c->src) - g->regs_lo));
       if (c->sext32)
         sext(p, reg, 4);
       break;
     case CP_SYS_NR:
-      rec_emit(p, MOV64_IMM(reg, g->e->sys_nr));
+      em_insn(&p->em, MOV64_IMM(reg, g->e->sys_nr));
       break;
     case CP_SYS_RET:
-      rec_emit(p, LDX(BPF_DW, reg, BPF_REG_6, 8));
+      em_insn(&p->em, LDX(BPF_DW, reg, BPF_REG_6, 8));
       break;
     default:
       break;
@@ -401,18 +396,18 @@ static void gen(G *g, const FNode *n, int reg) {
   }
   case N_NOT:
     gen(g, n->a, reg);
-    rec_emit(p, JMP_IMM(BPF_JEQ, reg, 0, 2));
-    rec_emit(p, MOV64_IMM(reg, 0));
-    rec_emit(p, JA(1));
-    rec_emit(p, MOV64_IMM(reg, 1));
+    em_insn(&p->em, JMP_IMM(BPF_JEQ, reg, 0, 2));
+    em_insn(&p->em, MOV64_IMM(reg, 0));
+    em_insn(&p->em, JA(1));
+    em_insn(&p->em, MOV64_IMM(reg, 1));
     return;
   case N_NEG:
     gen(g, n->a, reg);
-    rec_emit(p, NEG64(reg));
+    em_insn(&p->em, NEG64(reg));
     return;
   case N_INV:
     gen(g, n->a, reg);
-    rec_emit(p, ALU64_IMM(BPF_XOR, reg, -1));
+    em_insn(&p->em, ALU64_IMM(BPF_XOR, reg, -1));
     return;
   default:
     break;
@@ -428,17 +423,17 @@ static void gen(G *g, const FNode *n, int reg) {
   case N_AND:
     /* both operands as 0/1, then | or & (no side effects: no need to
      * short-circuit) */
-    rec_emit(p, JMP_IMM(BPF_JEQ, reg, 0, 1));
-    rec_emit(p, MOV64_IMM(reg, 1));
-    rec_emit(p, JMP_IMM(BPF_JEQ, r2, 0, 1));
-    rec_emit(p, MOV64_IMM(r2, 1));
-    rec_emit(p, ALU64_REG(n->kind == N_OR ? BPF_OR : BPF_AND, reg, r2));
+    em_insn(&p->em, JMP_IMM(BPF_JEQ, reg, 0, 1));
+    em_insn(&p->em, MOV64_IMM(reg, 1));
+    em_insn(&p->em, JMP_IMM(BPF_JEQ, r2, 0, 1));
+    em_insn(&p->em, MOV64_IMM(r2, 1));
+    em_insn(&p->em, ALU64_REG(n->kind == N_OR ? BPF_OR : BPF_AND, reg, r2));
     return;
-  case N_BOR: rec_emit(p, ALU64_REG(BPF_OR, reg, r2)); return;
-  case N_BXOR: rec_emit(p, ALU64_REG(BPF_XOR, reg, r2)); return;
-  case N_BAND: rec_emit(p, ALU64_REG(BPF_AND, reg, r2)); return;
-  case N_ADD: rec_emit(p, ALU64_REG(BPF_ADD, reg, r2)); return;
-  case N_SUB: rec_emit(p, ALU64_REG(BPF_SUB, reg, r2)); return;
+  case N_BOR: em_insn(&p->em, ALU64_REG(BPF_OR, reg, r2)); return;
+  case N_BXOR: em_insn(&p->em, ALU64_REG(BPF_XOR, reg, r2)); return;
+  case N_BAND: em_insn(&p->em, ALU64_REG(BPF_AND, reg, r2)); return;
+  case N_ADD: em_insn(&p->em, ALU64_REG(BPF_ADD, reg, r2)); return;
+  case N_SUB: em_insn(&p->em, ALU64_REG(BPF_SUB, reg, r2)); return;
   case N_EQ: setcc(p, BPF_JEQ, reg, r2); return;
   case N_NE: setcc(p, BPF_JNE, reg, r2); return;
   case N_LT: setcc(p, BPF_JSLT, reg, r2); return;
@@ -463,5 +458,5 @@ static int need(const FNode *n) {
 void rfilter_gen(Prog *p, const RecFilter *f, const Event *e, int regs_buf, int regs_lo) {
   G g = {.p = p, .e = e, .regs_buf = regs_buf, .regs_lo = regs_lo};
   gen(&g, f->root, BPF_REG_0);
-  rec_jmp_out(p, JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0));
+  em_jump(&p->em, JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0), p->out);
 }

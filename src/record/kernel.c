@@ -1,4 +1,4 @@
-/* record_kernel.c - `etrace record --profile kernel`: an LTTng-compatible
+/* kernel.c - `etrace record --profile kernel`: an LTTng-compatible
  * kernel trace (docs/ctf.md §3) that Trace Compass's kernel views read.
  *
  * Each LTTng event is built from a tracepoint with its fields renamed and
@@ -22,6 +22,7 @@
  * and Trace Compass needs the child's (parent_pid / child_pid).  Offsets of
  * task_struct's pid, tgid and comm come from the running kernel's BTF.
  */
+#include "arch/arch.h"
 #include "record/record.h"
 
 #include <bpf/btf.h>
@@ -29,8 +30,6 @@
 #include <errno.h>
 #include <string.h>
 
-static int id_start = -1, id_state = -1, id_end = -1;
-static int id_unknown[2] = {-1, -1};
 
 typedef enum { K_TEXT16, K_I32, K_U32, K_PRIO, K_STATE, K_STR } KKind;
 
@@ -210,15 +209,16 @@ static int layout_fork(Event *e) {
 /* ------------------------------------------------------------ the set */
 
 static void add_syscall(const char *sys, const char *event, void *arg) {
+  Rec *r = arg;
   bool is_exit;
   if (systp_nr(event, &is_exit) < 0)
     return;           /* no raw-tracepoint slot: left out */
-  rec_event(rec_add_event(sys, event))->lttng = true;
+  rec_event(r, rec_add_event(r, sys, event))->lttng = true;
 }
 
-static int add_user(const char *name, CtfField *fields, int n) {
-  int i = rec_add_event("lttng_statedump", name);
-  Event *e = rec_event(i);
+static int add_user(Rec *r, const char *name, CtfField *fields, int n) {
+  int i = rec_add_event(r, "lttng_statedump", name);
+  Event *e = rec_event(r, i);
   e->user = true;
   e->cls.name = eprintf("lttng_statedump_%s", name);
   for (int j = 0; j < n; j++)
@@ -232,16 +232,16 @@ static int add_user(const char *name, CtfField *fields, int n) {
  * args[6]} (LTTng's syscalls_unknown.h), generated into the raw-tracepoint
  * dispatchers (record.c) for system calls that have no tracepoint: id is
  * pt_regs->orig_ax, the arguments are the argument registers. */
-static int add_unknown(bool is_exit) {
-  int i = rec_add_event("lttng_syscall", is_exit ? "unknown_exit" : "unknown_entry");
-  Event *e = rec_event(i);
+static int add_unknown(Rec *r, bool is_exit) {
+  int i = rec_add_event(r, "lttng_syscall", is_exit ? "unknown_exit" : "unknown_entry");
+  Event *e = rec_event(r, i);
   e->user = true;         /* no program of its own: part of the dispatcher */
   e->syscall = true;
   e->sys_exit = is_exit;
   e->cls.name = is_exit ? "syscall_exit_unknown" : "syscall_entry_unknown";
   int dst = CTF_EVENT_HEADER_SIZE;
   rec_add_field(e, (CtfField){.name = "id", .kind = CTF_INT, .size = 4, .is_signed = true});
-  rec_add_copy(e, (Copy){.kind = CP_TASK, .src = 0, .off = 120 /* orig_ax */, .size = 4,
+  rec_add_copy(e, (Copy){.kind = CP_TASK, .src = 0, .off = arch_current()->syscall_nr, .size = 4,
                          .dst = dst});
   dst += 4;
   if (is_exit) {
@@ -255,9 +255,8 @@ static int add_unknown(bool is_exit) {
   return ctf_layout(&e->cls) < 0 ? -1 : i;
 }
 
-int kprof_unknown(bool is_exit) { return id_unknown[is_exit]; }
-
-int kprof_add_events(void) {
+int kprof_add_events(Rec *r) {
+  KProf *k = rec_kprof(r);
   /* The statedump first: its events are written before any other. */
   static CtfField state[] = {
     {.name = "tid", .kind = CTF_INT, .size = 4, .is_signed = true},
@@ -271,29 +270,22 @@ int kprof_add_events(void) {
     {.name = "cpu", .kind = CTF_INT, .size = 4},
     {.name = "file_table_address", .kind = CTF_INT, .size = 8, .hex = true},
   };
-  if ((id_start = add_user("start", NULL, 0)) < 0 ||
-      (id_state = add_user("process_state", state, sizeof state / sizeof *state)) < 0 ||
-      (id_end = add_user("end", NULL, 0)) < 0) {
+  if ((k->start = add_user(r, "start", NULL, 0)) < 0 ||
+      (k->state = add_user(r, "process_state", state, sizeof state / sizeof *state)) < 0 ||
+      (k->end = add_user(r, "end", NULL, 0)) < 0) {
     diag_fatal("--profile kernel: cannot lay out the statedump events");
     return -1;
   }
   for (size_t i = 0; i < sizeof kevents / sizeof *kevents; i++)
-    rec_event(rec_add_event(kevents[i].sys, kevents[i].event))->layout = layout_kevent;
-  Event *fork = rec_event(rec_add_event("sched", "sched_process_fork"));
+    rec_event(r, rec_add_event(r, kevents[i].sys, kevents[i].event))->layout = layout_kevent;
+  Event *fork = rec_event(r, rec_add_event(r, "sched", "sched_process_fork"));
   fork->layout = layout_fork;
   fork->raw_tp = "sched_process_fork";
-  tracefs_glob("syscalls", "sys_enter_*", add_syscall, NULL);
-  tracefs_glob("syscalls", "sys_exit_*", add_syscall, NULL);
-  if ((id_unknown[0] = add_unknown(false)) < 0 || (id_unknown[1] = add_unknown(true)) < 0) {
+  tracefs_glob("syscalls", "sys_enter_*", add_syscall, r);
+  tracefs_glob("syscalls", "sys_exit_*", add_syscall, r);
+  if ((k->unknown[0] = add_unknown(r, false)) < 0 || (k->unknown[1] = add_unknown(r, true)) < 0) {
     diag_fatal("--profile kernel: cannot lay out the unknown-syscall events");
     return -1;
   }
   return 0;
-}
-
-int kprof_statedump_ids(int *start, int *state, int *end) {
-  *start = id_start;
-  *state = id_state;
-  *end = id_end;
-  return id_start >= 0 ? 0 : -1;
 }

@@ -4,15 +4,28 @@
 #define ETRACE_RECORD_H
 
 #include "etrace.h"
+#include "codegen/emit.h"
 #include "formats/ctf.h"
+#include "load/load.h"
+#include "providers/sysdispatch.h"
+#include "record/relay.h"
+#include "record/snapshot.h"
+#include "runtime/loop.h"
+#include "runtime/ring.h"
 
 #include <linux/bpf.h>
 
 int record_main(int argc, char **argv);
 
 /* ---------------------------------------------------------------- internal
- * Shared by record.c (programs, loop), record_kernel.c (--profile kernel)
- * and statedump.c. */
+ * Shared by record.c (options, events, layouts), progs.c (BPF programs,
+ * maps, attaching), stream.c (ring buffers to the trace, the loop),
+ * kernel.c (--profile kernel), statedump.c and filter.c. */
+
+#define STR_SLOT 256            /* bytes kept of a string, NUL included */
+#define SEQ_BYTES 256           /* bytes kept of a __data_loc array */
+#define DEFAULT_RINGBUF_KB 4096 /* per CPU */
+#define DRAIN_MS 10             /* ring buffer poll period */
 
 typedef enum {
   CP_CTX,      /* fixed bytes from the tracepoint record */
@@ -60,16 +73,14 @@ struct Event {
   RecFilter *filter;      /* EVENT /predicate/, or NULL */
 };
 
-/* A BPF program being built (record.c). */
+/* A BPF program being built (record.c) with the shared emitter; `out`
+ * is the label of its exit: a jump there drops the event. */
 typedef struct Prog {
-  struct bpf_insn *insns;
-  int n, cap;
-  int *to_out, nout;     /* jumps to the exit */
+  Emitter em;
+  int out;
 } Prog;
-void rec_emit(Prog *p, struct bpf_insn in);
-void rec_jmp_out(Prog *p, struct bpf_insn in); /* a jump to "drop this event" */
 
-/* Per-event filters (record_filter.c): `EVENT /PREDICATE/`. */
+/* Per-event filters (filter.c): `EVENT /PREDICATE/`. */
 /* Parse the predicate text (between the slashes); NULL after a located
  * error.  `spec` names the argument in messages. */
 RecFilter *rfilter_parse(const char *text, const char *spec);
@@ -80,23 +91,99 @@ int rfilter_check(RecFilter *f, const Event *e);
  * Uses r0-r5 only. */
 void rfilter_gen(Prog *p, const RecFilter *f, const Event *e, int regs_buf, int regs_lo);
 
+/* The recorder's state: options, events, kernel objects, the loop.
+ * record.c owns it; the kernel profile (kernel.c, statedump.c) adds its
+ * events to it. */
+/* --profile kernel: the indexes of its user-written and fall-through
+ * events (-1: none). */
+typedef struct KProf {
+  int start, state, end;  /* lttng_statedump_start / _process_state / _end */
+  int unknown[2];         /* syscall_entry_unknown / syscall_exit_unknown */
+} KProf;
+
+typedef struct Rec {
+  /* options */
+  const char *dir;
+  double duration;        /* -d, seconds (0: none) */
+  const char *cmd;
+  bool cmd_only;
+  int pid;                /* -p */
+  bool quiet, verbose;
+  uint32_t ringbuf_kb;
+  bool kernel;            /* --profile kernel */
+  const char *relay_url;  /* --relay (instead of -o) */
+  const char *session;    /* --session */
+  double flush_s;         /* --live-timer: packet flush period */
+  Relay *relay;
+  char relay_dir[4096];   /* the session's directory under the relay's output */
+  bool tee;               /* --relay with -o: local files too */
+  size_t snap_size;       /* --snapshot: bytes kept per CPU (0: off) */
+  const char *trigger;    /* --trigger */
+  int trig_first, trig_last; /* its events */
+  Snapshot *snap;
+  /* events */
+  Event *ev;
+  int nev;
+  KProf kprof;
+  /* kernel objects */
+  int ncpus;
+  int *rb_fds;            /* one ring buffer per CPU */
+  int outer_fd, drops_fd;
+  SysDispatch sys;
+  Links links;
+  /* user space */
+  Ring *rings;
+  CtfWriter *w;
+  uint64_t *drop_vals;    /* per-CPU loss counters, read each second */
+  pid_t child;
+  int filter_pid;
+  bool shown;             /* the progress line was drawn */
+  uint64_t last_events, last_t;
+  bool snap_req;          /* SIGUSR1 asked for a snapshot */
+  uint64_t trig_seen;     /* trigger events already answered with one */
+  bool relay_left;        /* with -o too: the relay went away, said once */
+} Rec;
+
+/* progs.c */
+uint32_t rec_ringbuf_bytes(const Rec *r);
+int rec_create_maps(Rec *r);
+int rec_load_all(Rec *r);      /* generate and load every event's program */
+int rec_attach_all(Rec *r);    /* links go to r->links */
+
+/* sinks.c: --relay, --session, --live-timer, --snapshot, --trigger */
+int rec_sink_option(Rec *r, int opt, const char *arg); /* opt: REC_OPT_* */
+int rec_check_sink_options(const Rec *r);
+/* Where the packets go besides (or instead of) -o DIR: the relay, or the
+ * flight recorder.  Fills copt->sink with *sink. */
+int rec_open_sink(Rec *r, CtfOptions *copt, CtfSink *sink);
+/* After ctf_close: close the relay session.  -1 when events were not
+ * delivered and no local copy has them (the reason in err). */
+int rec_close_relay(Rec *r, const CtfStats *st, char *err, size_t errlen);
+enum { REC_OPT_CMD_ONLY = 256, REC_OPT_VERIFY, REC_OPT_PROFILE, REC_OPT_RELAY, REC_OPT_SESSION,
+       REC_OPT_LIVE_TIMER, REC_OPT_SNAPSHOT, REC_OPT_TRIGGER,
+       REC_OPT_DURATION };
+
+/* stream.c */
+uint64_t rec_now_ns(void);
+int rec_map_rings(Rec *r);
+void rec_unmap_rings(Rec *r);
+int rec_run_loop(Rec *r);      /* until -d, Ctrl-C, the -c child or -p process ends */
+void rec_drain_all(Rec *r);    /* after detaching */
+uint64_t rec_update_drops(Rec *r); /* into the writer; returns the total */
+
 /* Add (or find) the event SYS:EVENT; returns its index in the event table.
  * Pointers from rec_event() stay valid until the next rec_add_event(). */
-int rec_add_event(const char *sys, const char *event);
-Event *rec_event(int i);
+int rec_add_event(Rec *r, const char *sys, const char *event);
+Event *rec_event(Rec *r, int i);
+KProf *rec_kprof(Rec *r);
 void rec_add_field(Event *e, CtfField f);
 void rec_add_copy(Event *e, Copy c);
 
-/* --profile kernel (record_kernel.c): add the LTTng kernel event set.
+/* --profile kernel (kernel.c): add the LTTng kernel event set.
  * Returns 0, or -1 after an error message. */
-int kprof_add_events(void);
-/* The event (index) written for a system call with no tracepoint:
- * syscall_entry_unknown / syscall_exit_unknown; -1 if none. */
-int kprof_unknown(bool is_exit);
-/* The class ids of lttng_statedump_start / _process_state / _end. */
-int kprof_statedump_ids(int *start, int *state, int *end);
+int kprof_add_events(Rec *r);
 /* After ctf_open, before attaching: the statedump of the threads alive now
  * (statedump.c), written to CPU 0's stream.  Returns the number of threads. */
-int kprof_statedump(CtfWriter *w);
+int kprof_statedump(Rec *r, CtfWriter *w);
 
 #endif

@@ -121,11 +121,12 @@ static bool all_digits(const char *s) {
   return true;
 }
 
-int kprof_statedump(CtfWriter *w) {
-  int id_start, id_state, id_end;
-  if (kprof_statedump_ids(&id_start, &id_state, &id_end) < 0)
+int kprof_statedump(Rec *r, CtfWriter *w) {
+  const KProf *k = rec_kprof(r);
+  int id_start = k->start, id_state = k->state, id_end = k->end;
+  if (id_start < 0)
     return 0;
-  const CtfClass *c = &rec_event(id_state)->cls;
+  const CtfClass *c = &rec_event(r, id_state)->cls;
   if (c->record_size > 256)
     return 0;
   unsigned char rec[CTF_EVENT_HEADER_SIZE];

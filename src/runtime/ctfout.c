@@ -20,6 +20,7 @@
  * second (rt_ctf_tick), so live viewers see events within about a second.
  */
 #include "etrace.h"
+#include "load/load.h"
 #include "formats/ctf.h"
 #include "record/relay.h"
 
@@ -109,9 +110,9 @@ int rt_ctf_open(Output *o, const char *dir) {
   return 0;
 }
 
-int rt_ctf_tick(Output *o, void (*drain)(void)) {
+int rt_ctf_tick(Output *o, void (*drain)(void *arg), void *arg) {
   uint64_t quiet = mono_ns() - 1000000; /* older events are in the rings (1 ms margin) */
-  drain();
+  drain(arg);
   return ctf_flush_at(o->ctf, quiet) < 0 && relay ? -1 : 0;
 }
 
@@ -176,7 +177,8 @@ int rt_ctf_close(Output *o) {
   int ncpu = libbpf_num_possible_cpus();
   uint64_t *lost = calloc(ncpu, sizeof *lost);
   uint32_t key = 0;
-  if (load_drops_fd >= 0 && lost && !bpf_map_lookup_elem(load_drops_fd, &key, lost))
+  int drops_fd = load_map_fd(o->c, ".drops");
+  if (drops_fd >= 0 && lost && !bpf_map_lookup_elem(drops_fd, &key, lost))
     for (int i = 0; i < ncpu; i++)
       ctf_set_discarded(o->ctf, i, lost[i]);
   free(lost);

@@ -11,6 +11,7 @@
  * Everything is allocated from the compile arena.
  */
 #include "etrace.h"
+#include "arch/arch.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -22,54 +23,9 @@
 
 /* ------------------------------------------------------------ USDT args */
 
-/* x86-64 registers as byte offsets in struct pt_regs, with the width
- * each name selects (ah..dh are the second byte of their register). */
-static const struct {
-  const char *name;
-  short off, size;
-} x86_regs[] = {
-    {"rax", 80, 8}, {"eax", 80, 4}, {"ax", 80, 2}, {"al", 80, 1}, {"ah", 81, 1},
-    {"rbx", 40, 8}, {"ebx", 40, 4}, {"bx", 40, 2}, {"bl", 40, 1}, {"bh", 41, 1},
-    {"rcx", 88, 8}, {"ecx", 88, 4}, {"cx", 88, 2}, {"cl", 88, 1}, {"ch", 89, 1},
-    {"rdx", 96, 8}, {"edx", 96, 4}, {"dx", 96, 2}, {"dl", 96, 1}, {"dh", 97, 1},
-    {"rsi", 104, 8}, {"esi", 104, 4}, {"si", 104, 2}, {"sil", 104, 1},
-    {"rdi", 112, 8}, {"edi", 112, 4}, {"di", 112, 2}, {"dil", 112, 1},
-    {"rbp", 32, 8}, {"ebp", 32, 4}, {"bp", 32, 2}, {"bpl", 32, 1},
-    {"rsp", 152, 8}, {"esp", 152, 4}, {"sp", 152, 2}, {"spl", 152, 1},
-    {"rip", 128, 8}, {"eip", 128, 4},
-    {"r8", 72, 8}, {"r9", 64, 8}, {"r10", 56, 8}, {"r11", 48, 8},
-    {"r12", 24, 8}, {"r13", 16, 8}, {"r14", 8, 8}, {"r15", 0, 8},
-};
-
-/* "%rax" -> pt_regs offset; r8d/r8w/r8b style suffixes narrow r8..r15. */
+/* A register name in a spec, per the architecture's table (arch.h). */
 static bool parse_reg(const char **sp, int *off, int *size) {
-  const char *s = *sp;
-  if (*s != '%')
-    return false;
-  s++;
-  char name[8];
-  int n = 0;
-  while (isalnum((unsigned char)s[n]) && n < 7) {
-    name[n] = s[n];
-    n++;
-  }
-  name[n] = 0;
-  int width = 8;
-  if (n >= 3 && name[0] == 'r' && isdigit((unsigned char)name[1])) {
-    char last = name[n - 1];
-    if (last == 'd' || last == 'w' || last == 'b') {
-      width = last == 'd' ? 4 : last == 'w' ? 2 : 1;
-      name[n - 1] = 0;
-    }
-  }
-  for (size_t i = 0; i < sizeof x86_regs / sizeof x86_regs[0]; i++)
-    if (!strcmp(name, x86_regs[i].name)) {
-      *off = x86_regs[i].off;
-      *size = width < x86_regs[i].size ? width : x86_regs[i].size;
-      *sp = s + n;
-      return true;
-    }
-  return false;
+  return arch_current()->usdt_reg(sp, off, size);
 }
 
 static bool parse_num(const char **sp, int64_t *v) {
@@ -158,7 +114,7 @@ int usdt_parse_arg(const char *spec, UsdtArg *a) {
     return -1;
   if (*s || (a->reg < 0 && a->index < 0 && !a->sym))
     return -1;
-  if (a->reg == 128) { /* disp(%rip): relative to the probe's address */
+  if (a->reg == arch_current()->ip) { /* disp(%rip): relative to the probe's address */
     a->reg = -1;
     a->ip_rel = true;
   }

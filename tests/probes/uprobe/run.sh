@@ -21,7 +21,7 @@ need_files $T || exit 1
 # ------------------------------------------------------------ parsers
 t=$out/t
 if ! ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Werror \
-    -Isrc -o $t tests/probes/uprobe/t.c src/symbols/elfsym.c src/base/util.c src/front/diag.c -lelf -lz 2>$out/build.log; then
+    -Isrc -o $t tests/probes/uprobe/t.c src/symbols/elfsym.c src/arch/*.c src/base/util.c src/front/diag.c -lelf -lz 2>$out/build.log; then
   fail build "$(cat $out/build.log)"
   exit 0
 fi

@@ -52,7 +52,7 @@ FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -I
 # --- the recorder and the writer compile without a warning ------------------
 t=no_warnings
 if want $t; then
-  if $CC $FLAGS -Werror -fsyntax-only src/runtime/ctfout.c src/record/record.c src/record/kernel.c src/record/filter.c src/record/statedump.c src/record/relay.c src/record/relay_conn.c src/record/snapshot.c src/commands/convert.c src/formats/ctf.c src/formats/ctfread.c src/formats/chrome.c 2>$OUT/warnings.txt; then
+  if $CC $FLAGS -Werror -fsyntax-only src/runtime/ctfout.c src/record/record.c src/record/kernel.c src/record/filter.c src/record/statedump.c src/record/relay.c src/record/relay_conn.c src/record/snapshot.c src/record/progs.c src/record/stream.c src/commands/convert.c src/formats/ctf.c src/formats/ctfread.c src/formats/chrome.c 2>$OUT/warnings.txt; then
     pass $t
   else fail $t "$(head -5 $OUT/warnings.txt)"; fi
 fi
