@@ -711,7 +711,9 @@ int rt_run(Compiled *c, const Options *opt, Output *o);
 /* Kernel: name and offset of addr (false: no symbol). */
 bool sym_kernel(uint64_t addr, const char **name, uint64_t *off);
 uint64_t sym_kernel_addr(const char *name);   /* 0: no such symbol */
-/* User: name, offset and mapped file of addr in pid. */
+/* User: name, offset and mapped file of addr in pid.  On false, *module is
+ * still the mapped file when addr is in one (a file without symbols), else
+ * NULL. */
 bool sym_user(int pid, uint64_t addr, const char **name, uint64_t *off, const char **module);
 void sym_pid_seen(int pid);                    /* read pid's maps now */
 /* Where a uprobe hit in pid saw `path` loaded (run-time address = link-time

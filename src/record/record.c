@@ -1,7 +1,7 @@
 /* record.c - `etrace record`: tracepoints, with all their fields, to a
  * CTF 1.8 trace (formats/ctf.c writes it); and `etrace ctf repair`.
  *
- *   etrace record -o DIR [-d SECONDS] [-c CMD [--cmd-only]] [-p PID] EVENT...
+ *   etrace record -o DIR [-D SECONDS] [-c CMD [--cmd-only]] [-p PID] EVENT...
  *
  * Each event gets a small BPF program (progs.c), built with the shared
  * emitter (not through the language compiler).  It reserves a record in
@@ -30,6 +30,7 @@
  */
 #include "etrace.h"
 #include "arch/arch.h"
+#include "commands/cmdline.h"
 #include "formats/ctf.h"
 #include "record/record.h"
 
@@ -315,12 +316,12 @@ static void usage(FILE *f) {
         "    etrace record -o DIR --profile kernel [options] [EVENT...]\n"
         "    etrace record --relay net://HOST[:PORT[:DATA_PORT]] [--session NAME] [-o DIR] [options] EVENT...\n"
         "    etrace record --snapshot SIZE -o DIR [--trigger 'EVENT /PREDICATE/'] [options] EVENT...\n"
-        "    etrace ctf repair [-n] DIR\n"
+        "    etrace ctf repair [--dry-run] DIR\n"
         "\n"
         "Record tracepoints, with all their fields, to a CTF 1.8 trace in DIR\n"
         "(read it with babeltrace2 DIR).  EVENT is SYSTEM:EVENT, globs allowed:\n"
         "sched:sched_switch 'syscalls:sys_enter_open*'.  Recording stops on\n"
-        "Ctrl-C or SIGTERM, after -d SECONDS, or when the -c command exits.\n"
+        "Ctrl-C or SIGTERM, after -D SECONDS, or when the -c command exits.\n"
         "An EVENT may carry a filter, a bpftrace predicate over its integer\n"
         "fields (args.NAME or NAME), pid and tid, with C operators (== != < <=\n"
         "> >= && || ! & | ^ ~ + -), tested in the kernel before recording:\n"
@@ -328,7 +329,7 @@ static void usage(FILE *f) {
         "    'sched:sched_switch /prev_pid == 0 || next_pid == 0/'\n"
         "The recorder's own system calls are left out.\n"
         "\n"
-        "OPTIONS:\n"
+        "OPTIONS (anywhere among the events; -- ends them):\n"
         "    -o DIR         the trace directory (new, or empty)\n"
         "    --relay net://HOST[:CONTROL_PORT[:DATA_PORT]]\n"
         "                   stream the trace to an lttng-relayd (ports 5342/5343 by\n"
@@ -354,7 +355,7 @@ static void usage(FILE *f) {
         "    --live-timer SECONDS\n"
         "                   flush partial packets (and tell live viewers which CPUs\n"
         "                   are idle) every SECONDS (default 1)\n"
-        "    -d SECONDS     stop after SECONDS (decimals allowed)\n"
+        "    -D SECONDS     stop after SECONDS (decimals allowed; --duration)\n"
         "    -c 'CMD'       run CMD once the probes are attached; stop when it exits\n"
         "    --cmd-only     with -c: record only events of CMD's process\n"
         "    -p PID         record only events of process PID; stop when it exits\n"
@@ -373,31 +374,48 @@ static void usage(FILE *f) {
         "                   then exit without recording\n"
         "\n"
         "`etrace ctf repair DIR` truncates each stream file of a trace cut short\n"
-        "(SIGKILL, full disk) after its last complete packet; -n only reports.\n",
+        "(SIGKILL, full disk) after its last complete packet; --dry-run only reports.\n",
         f);
 }
 
 static int repair_main(int argc, char **argv) {
-  bool dry = false;
-  int i = 2;
-  if (i < argc && !strcmp(argv[i], "repair"))
-    i++;
-  else {
-    fputs("usage: etrace ctf repair [-n] DIR\n", stderr);
+  static const char use[] = "usage: etrace ctf repair [--dry-run] DIR\n";
+  bool dry = false, only_args = false;
+  const char *dir = NULL;
+  if (argc < 3 || strcmp(argv[2], "repair")) {
+    fputs(use, stderr);
     return 1;
   }
-  if (i < argc && !strcmp(argv[i], "-n")) {
-    dry = true;
-    i++;
+  for (int i = 3; i < argc; i++) { /* options anywhere; `--` ends them */
+    const char *a = argv[i];
+    if (!only_args && !strcmp(a, "--"))
+      only_args = true;
+    else if (!only_args && !strcmp(a, "--dry-run"))
+      dry = true;
+    else if (!only_args && !strcmp(a, "-n")) { /* -n is "no header" in snoop */
+      cmdline_deprecated("ctf repair", "-n", "--dry-run");
+      dry = true;
+    } else if (!only_args && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+      fputs(use, stdout);
+      return 0;
+    } else if (!only_args && a[0] == '-' && a[1]) {
+      diag_fatal("ctf repair: unknown option '%s'", a);
+      fputs(use, stderr);
+      return 1;
+    } else if (dir) {
+      diag_fatal("ctf repair: more than one trace directory ('%s', '%s')", dir, a);
+      return 1;
+    } else
+      dir = a;
   }
-  if (i + 1 != argc) {
-    fputs("usage: etrace ctf repair [-n] DIR\n", stderr);
+  if (!dir) {
+    fputs(use, stderr);
     return 1;
   }
-  int n = ctf_repair(argv[i], stdout, dry);
+  int n = ctf_repair(dir, stdout, dry);
   if (n < 0)
     return 1;
-  printf("%s: %d file%s %s\n", argv[i], n, n == 1 ? "" : "s",
+  printf("%s: %d file%s %s\n", dir, n, n == 1 ? "" : "s",
          dry ? "would be truncated" : "truncated");
   return 0;
 }
@@ -440,6 +458,7 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
     {"live-timer", required_argument, 0, REC_OPT_LIVE_TIMER},
     {"snapshot", required_argument, 0, REC_OPT_SNAPSHOT},
     {"trigger", required_argument, 0, REC_OPT_TRIGGER},
+    {"duration", required_argument, 0, REC_OPT_DURATION},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
   };
@@ -447,18 +466,19 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
   r->ringbuf_kb = env_kb && atoi(env_kb) > 0 ? (uint32_t)atoi(env_kb) : DEFAULT_RINGBUF_KB;
   optind = 2;
   int ch;
-  while ((ch = getopt_long(argc, argv, "+o:d:c:p:b:qvh", longopts, NULL)) != -1) {
+  /* options anywhere among the events (commands/cmdline.h's letters) */
+  while ((ch = getopt_long(argc, argv, "o:d:D:c:p:b:qvh", longopts, NULL)) != -1) {
     switch (ch) {
     case 'o': r->dir = optarg; break;
-    case 'd': {
-      char *end;
-      r->duration = strtod(optarg, &end);
-      if (*end || !(r->duration > 0)) {
-        diag_fatal("invalid duration '%s': expected seconds, e.g. 5 or 0.5", optarg);
+    case 'd':
+      if (!cmdline_old_duration("record", optarg, &r->duration))
         return -1;
-      }
       break;
-    }
+    case 'D':
+    case REC_OPT_DURATION:
+      if (!cmdline_seconds("duration", optarg, &r->duration))
+        return -1;
+      break;
     case 'c': r->cmd = optarg; break;
     case 'p':
       if ((r->pid = pid_arg(optarg)) < 0)

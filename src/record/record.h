@@ -160,7 +160,8 @@ int rec_open_sink(Rec *r, CtfOptions *copt, CtfSink *sink);
  * delivered and no local copy has them (the reason in err). */
 int rec_close_relay(Rec *r, const CtfStats *st, char *err, size_t errlen);
 enum { REC_OPT_CMD_ONLY = 256, REC_OPT_VERIFY, REC_OPT_PROFILE, REC_OPT_RELAY, REC_OPT_SESSION,
-       REC_OPT_LIVE_TIMER, REC_OPT_SNAPSHOT, REC_OPT_TRIGGER };
+       REC_OPT_LIVE_TIMER, REC_OPT_SNAPSHOT, REC_OPT_TRIGGER,
+       REC_OPT_DURATION };
 
 /* stream.c */
 uint64_t rec_now_ns(void);

@@ -5,7 +5,7 @@
 #   tests/record/ctf/run.sh [NAME...]      run all tests, or those named
 #
 # Prints "PASS name" or "FAIL name: why".  Needs root, ./etrace,
-# tests/bin/workload and babeltrace2 (scripts/deps.sh installs it).
+# tests/bin/workload and babeltrace2 (scripts/deps.sh --test installs it).
 # Traces and logs are kept under tests/out/ctf/NAME/.
 . "$(dirname "$0")/../../lib.sh"
 [ $# -eq 0 ] && plan 19
@@ -37,7 +37,7 @@ want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 ONLY="$*"
 
 if ! command -v babeltrace2 >/dev/null 2>&1; then
-  fail babeltrace2 "not installed (scripts/deps.sh installs it)"
+  fail babeltrace2 "not installed (scripts/deps.sh --test installs it)"
   exit 1
 fi
 if [ ! -x "$ET" ] || [ ! -x "$WL" ]; then
@@ -172,7 +172,7 @@ t=sched_switch_1s
 if want $t; then
   setup $t
   start=$(date +%s%N)
-  $ET record -q -o $D -d 1 sched:sched_switch 2>$L/stderr
+  $ET record -q -o $D -D 1 sched:sched_switch 2>$L/stderr
   rc=$?
   wall=$(( ($(date +%s%N) - start) / 1000000 ))
   babeltrace2 --clock-cycles --no-delta $D > $L/text 2>$L/bt.stderr
@@ -190,7 +190,7 @@ if want $t; then
   elif [ "$mism" != 0 ]; then fail $t "$mism events whose context tid differs from prev_pid"
   elif [ "$badcpu" != 0 ]; then fail $t "$badcpu events with cpu_id >= $NCPU"
   elif [ "$span" -gt 1200 ]; then fail $t "events span $span ms in a 1 s recording"
-  elif [ "$wall" -gt 5000 ]; then fail $t "-d 1 took $wall ms"
+  elif [ "$wall" -gt 5000 ]; then fail $t "-D 1 took $wall ms"
   else pass $t; fi
 fi
 
