@@ -338,8 +338,27 @@ static int write_metadata(const char *dir, const Buf *b) {
   return rename(tmp, path);
 }
 
-/* DIR must be new or empty. */
+/* The missing parents of DIR, as `mkdir -p` makes them. */
+static int make_parents(const char *dir, char *err, size_t errlen) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s", dir);
+  for (char *s = path + 1; *s; s++) {
+    if (*s != '/')
+      continue;
+    *s = 0;
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+      snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+      return -1;
+    }
+    *s = '/';
+  }
+  return 0;
+}
+
+/* DIR must be new or empty; its missing parents are created. */
 static int make_dir(const char *dir, char *err, size_t errlen) {
+  if (make_parents(dir, err, errlen) < 0)
+    return -1;
   if (mkdir(dir, 0755) == 0)
     return 0;
   if (errno != EEXIST) {
@@ -861,7 +880,21 @@ static int cmp_names(const void *a, const void *b) {
   return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x, y);
 }
 
-int ctf_repair(const char *dir, FILE *out, bool dry_run) {
+const char *ctf_trace_dir(const char *dir, char *out, size_t outlen) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/metadata", dir);
+  snprintf(out, outlen, "%s", dir);
+  if (access(path, F_OK) == 0)
+    return out;
+  snprintf(path, sizeof path, "%s/kernel/metadata", dir);
+  if (access(path, F_OK) == 0)
+    snprintf(out, outlen, "%s/kernel", dir);
+  return out;
+}
+
+int ctf_repair(const char *session_dir, FILE *out, bool dry_run) {
+  char tdir[4096];
+  const char *dir = ctf_trace_dir(session_dir, tdir, sizeof tdir);
   unsigned char uuid[16];
   bool have_uuid = metadata_uuid(dir, uuid);
   char path[4096];

@@ -178,4 +178,9 @@ void ctf_stats(const CtfWriter *w, CtfStats *st);
  * Returns the number of files changed (or that would change), -1 on error. */
 int ctf_repair(const char *dir, FILE *out, bool dry_run);
 
+/* The trace directory in DIR: DIR itself, or DIR/kernel when DIR is an
+ * LTTng session directory (etrace record --profile kernel -o DIR) with no
+ * metadata of its own.  Writes it to out (outlen bytes). */
+const char *ctf_trace_dir(const char *dir, char *out, size_t outlen);
+
 #endif

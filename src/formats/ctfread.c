@@ -376,7 +376,9 @@ static int cmp_events(const void *a, const void *b) {
   return x->p < y->p ? -1 : x->p > y->p;
 }
 
-CtfTrace *ctfr_open(const char *dir, char *err, size_t errlen) {
+CtfTrace *ctfr_open(const char *session_dir, char *err, size_t errlen) {
+  char tdir[4096];
+  const char *dir = ctf_trace_dir(session_dir, tdir, sizeof tdir);
   CtfTrace *t = calloc(1, sizeof *t);
   if (!parse_metadata(t, dir, err, errlen)) {
     ctfr_free(t);

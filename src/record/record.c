@@ -569,6 +569,19 @@ static void report(const Rec *r, const CtfStats *st, uint64_t lost, double secon
             strerror(st->write_errno ? st->write_errno : EIO));
 }
 
+/* The last name of DIR (without trailing slashes): the session's name. */
+static const char *rec_session_name(const char *dir) {
+  static char name[256];
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/')
+    n--;
+  size_t b = n;
+  while (b > 0 && dir[b - 1] != '/')
+    b--;
+  snprintf(name, sizeof name, "%.*s", (int)(n - b), dir + b);
+  return name;
+}
+
 /* Open the trace, attach, record until the end condition, stop, drain,
  * close the trace.  Returns the exit code. */
 static int record_run(Rec *r) {
@@ -586,7 +599,18 @@ static int record_run(Rec *r) {
     free(classes);
     return 1;
   }
-  r->w = ctf_open(r->dir, r->ncpus, classes, r->nev, &copt, err, sizeof err);
+  /* --profile kernel -o DIR: an LTTng session directory, the trace in
+   * DIR/kernel as lttng-sessiond lays it out (lttng-analyses read the
+   * tracer's version only from a directory named kernel). */
+  char kdir[4096];
+  const char *tdir = r->dir;
+  if (r->kernel && !r->snap && (!copt.sink || copt.tee)) {
+    snprintf(kdir, sizeof kdir, "%s/kernel", r->dir);
+    tdir = kdir;
+    if (!copt.trace_name)
+      copt.trace_name = rec_session_name(r->dir);
+  }
+  r->w = ctf_open(tdir, r->ncpus, classes, r->nev, &copt, err, sizeof err);
   if (!r->w) {
     if (r->relay)
       diag_fatal("%s: %s", err, relay_error(r->relay));

@@ -316,7 +316,7 @@ if want $t; then
   babeltrace2 $D > $L/text 2>$L/bt.stderr
   btrc=$?
   n=$(events $D)
-  python3 tests/record/ctf/lttng_check.py tests/record/ctf/lttng-kernel.txt $D/metadata > $L/contract 2>&1
+  python3 tests/record/ctf/lttng_check.py tests/record/ctf/lttng-kernel.txt $D/kernel/metadata > $L/contract 2>&1
   crc=$?
   # the workload: exec event -> its tid; the fork event that made it
   wtid=$(grep ' sched_process_exec: ' $L/text | grep "filename = \"$WL\"" |

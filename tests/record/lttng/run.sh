@@ -1,0 +1,70 @@
+#!/bin/bash
+# LTTng's own analyses (Debian's python3-lttnganalyses) on traces that
+# `etrace record --profile kernel -o DIR` writes of a known workload
+# (tests/bin/workload), with the figures they print checked exactly.
+#
+#   tests/record/lttng/run.sh [NAME...]      run all tests, or those named
+#
+# Needs root, ./etrace, tests/bin/workload, babeltrace2 and the analyses
+# (scripts/deps.sh installs them).  Traces and reports are kept under
+# tests/out/lttng/NAME/.
+. "$(dirname "$0")/../../lib.sh"
+[ $# -eq 0 ] && plan 1
+
+ET=./etrace
+WL=tests/bin/workload
+OUT=tests/out/lttng
+export BABELTRACE_TERM_COLOR=NEVER
+
+setup() { # setup NAME: fresh directory for the test; sets L (logs)
+  L=$OUT/$1
+  rm -rf "$L"
+  mkdir -p "$L"
+}
+
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
+ONLY="$*"
+
+for c in babeltrace2 lttng-syscallstats lttng-cputop; do
+  if ! command -v $c >/dev/null 2>&1; then
+    skip_rest "$c is not installed (scripts/deps.sh installs babeltrace2 and python3-lttnganalyses)"
+    exit 0
+  fi
+done
+
+# analysis NAME DIR OUT: run lttng-NAME on DIR (bounded), the report in OUT
+analysis() { timeout 300 lttng-$1 --no-progress "$2" >"$3" 2>&1; }
+
+# events DIR: the number of events babeltrace2's counter sees (0 if none)
+events() {
+  babeltrace2 "$1" -c sink.utils.counter -p 'step=+0,hide-zero=yes' 2>/dev/null |
+    awk '/Event message/ {n = $1} END {print n + 0}'
+}
+
+# --- -o a/b/c: the session layout, parents created, every reader takes DIR -----
+t=session_layout
+if want $t; then
+  setup $t
+  D=$L/not/yet/session
+  $ET record --profile kernel -q -o $D -c "$WL getppid 1234" 2>$L/stderr
+  rc=$?
+  analysis syscallstats $D $L/syscallstats.txt
+  src=$?
+  hits=$(grep -cE '^ - getppid +1234 ' $L/syscallstats.txt)
+  files=$(cd $D 2>/dev/null && find . -type f | sort | tr '\n' ' ')
+  ncpu=$(nproc --all 2>/dev/null || nproc)
+  want_files=$(cd $D 2>/dev/null && { echo ./kernel/metadata; for i in $(seq 0 $((ncpu - 1))); do echo ./kernel/channel0_$i; done; } | sort | tr '\n' ' ')
+  n=$(events $D)
+  $ET convert $D --to text -o $L/convert.txt 2>$L/convert.stderr
+  crc=$?
+  name=$(grep -m1 'trace_name = ' $D/kernel/metadata 2>/dev/null)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ "$files" != "$want_files" ]; then fail $t "files under DIR: '$files', expected '$want_files'"
+  elif [[ "$name" != *'"session";'* ]]; then fail $t "trace_name is not the session directory's name: $name"
+  elif [ $src -ne 0 ]; then fail $t "lttng-syscallstats DIR exited $src: $(tail -3 $L/syscallstats.txt)"
+  elif [ "$hits" != 1 ]; then fail $t "$hits threads with exactly 1234 getppid calls in lttng-syscallstats' report, expected 1" $L/syscallstats.txt
+  elif [ "$n" -lt 2468 ]; then fail $t "babeltrace2 DIR counts $n events"
+  elif [ $crc -ne 0 ] || [ "$(wc -l < $L/convert.txt)" != "$n" ]; then
+    fail $t "etrace convert DIR: exit $crc, $(wc -l < $L/convert.txt 2>/dev/null) lines for $n events: $(head -c 200 $L/convert.stderr)"
+  else pass $t; fi
+fi
