@@ -89,6 +89,7 @@ struct CtfWriter {
   uint64_t last_flush_ns;   /* the previous ctf_flush() */
   int trig_first, trig_last;  /* classes counted as triggers */
   uint64_t triggered;
+  bool contiguous;          /* LTTng's packets: each stream covers start..stop */
   CtfStats st;
 };
 
@@ -417,6 +418,7 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
   w->last_flush_ns = w->start_ns;
   w->sink = opt->sink;
   w->files = !opt->sink || opt->tee;
+  w->contiguous = opt->lttng_kernel;
   if (getrandom(w->uuid, sizeof w->uuid, 0) != sizeof w->uuid) {
     uint64_t a = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32), b = clock_ns(CLOCK_MONOTONIC);
     memcpy(w->uuid, &a, 8);
@@ -550,7 +552,11 @@ static void close_packet(CtfWriter *w, Stream *s) {
     uint64_t t = s->last_end < s->ts_begin ? s->last_end : s->ts_begin;
     write_empty(w, s, t, t, 0);
   }
-  if (!write_packet(w, s, s->buf, s->len, s->ts_begin, s->ts_last, d)) {
+  /* LTTng's packets follow each other with no gap, from the start of the
+   * session: babeltrace 1 (lttng-analyses) reads only the time range that
+   * every stream covers. */
+  uint64_t begin = w->contiguous && s->last_end < s->ts_begin ? s->last_end : s->ts_begin;
+  if (!write_packet(w, s, s->buf, s->len, begin, s->ts_last, d)) {
     s->wdiscarded += s->pkt_events;
     w->st.unwritten += s->pkt_events;
   }
@@ -742,7 +748,11 @@ int ctf_close(CtfWriter *w, uint64_t stop_ns, CtfStats *st) {
   int rc = 0;
   for (int i = 0; i < w->ncpus; i++) {
     Stream *s = &w->s[i];
+    if (w->contiguous && s->pkt_events && stop_ns > s->ts_last)
+      s->ts_last = stop_ns; /* every stream ends at the stop instant */
     close_packet(w, s);
+    if (w->contiguous && discarded(s) == s->last_discarded && s->last_end < stop_ns)
+      write_empty(w, s, s->last_end, stop_ns, discarded(s));
     if (discarded(s) != s->last_discarded) {
       uint64_t begin = s->last_end;
       if (!s->written) /* losses and no packet: 0 first, then the count */

@@ -423,6 +423,8 @@ static void cleanup(Rec *r) {
     close(r->outer_fd);
   if (r->drops_fd >= 0)
     close(r->drops_fd);
+  if (r->enabled_fd >= 0)
+    close(r->enabled_fd);
   free(r->rb_fds);
   free(r->ev);
   free(r->drop_vals);
@@ -623,7 +625,7 @@ static int record_run(Rec *r) {
   int dumped = r->kernel ? kprof_statedump(r, r->w) : 0;
   if (r->verbose && r->kernel)
     fprintf(stderr, "etrace: statedump of %d threads\n", dumped);
-  if (rec_attach_all(r) < 0) {
+  if (rec_attach_all(r) < 0 || rec_set_enabled(r, true) < 0) {
     links_close(&r->links);
     ctf_close(r->w, rec_now_ns(), NULL);
     r->w = NULL;
@@ -639,7 +641,9 @@ static int record_run(Rec *r) {
   rec_run_loop(r);
   uint64_t t_end = rec_now_ns();
 
-  /* Stop: detach, drain what the kernel holds, final loss counts. */
+  /* Stop: all programs at once, then detach, drain what the kernel
+   * holds, final loss counts. */
+  rec_set_enabled(r, false);
   links_close(&r->links);
   rec_drain_all(r);
   uint64_t lost = rec_update_drops(r);
@@ -657,7 +661,7 @@ static int record_run(Rec *r) {
 int record_main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "ctf"))
     return repair_main(argc, argv);
-  Rec rec = {.outer_fd = -1, .drops_fd = -1, .flush_s = 1,
+  Rec rec = {.outer_fd = -1, .drops_fd = -1, .enabled_fd = -1, .flush_s = 1,
              .kprof = {.start = -1, .state = -1, .end = -1, .unknown = {-1, -1}}};
   Rec *r = &rec;
   sysdisp_init(&r->sys, NULL, NULL, NULL, NULL);

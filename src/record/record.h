@@ -129,6 +129,7 @@ typedef struct Rec {
   int ncpus;
   int *rb_fds;            /* one ring buffer per CPU */
   int outer_fd, drops_fd;
+  int enabled_fd;         /* one u32: every program records only while it is 1 */
   SysDispatch sys;
   Links links;
   /* user space */
@@ -149,6 +150,8 @@ uint32_t rec_ringbuf_bytes(const Rec *r);
 int rec_create_maps(Rec *r);
 int rec_load_all(Rec *r);      /* generate and load every event's program */
 int rec_attach_all(Rec *r);    /* links go to r->links */
+/* Start or stop every program at one instant (the shared enabled flag). */
+int rec_set_enabled(Rec *r, bool on);
 
 /* sinks.c: --relay, --session, --live-timer, --snapshot, --trigger */
 int rec_sink_option(Rec *r, int opt, const char *arg); /* opt: REC_OPT_* */

@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 1
+[ $# -eq 0 ] && plan 2
 
 ET=./etrace
 WL=tests/bin/workload
@@ -66,5 +66,44 @@ if want $t; then
   elif [ "$n" -lt 2468 ]; then fail $t "babeltrace2 DIR counts $n events"
   elif [ $crc -ne 0 ] || [ "$(wc -l < $L/convert.txt)" != "$n" ]; then
     fail $t "etrace convert DIR: exit $crc, $(wc -l < $L/convert.txt 2>/dev/null) lines for $n events: $(head -c 200 $L/convert.stderr)"
+  else pass $t; fi
+fi
+
+# --- one start and one stop instant for every stream and every program --------
+t=one_stop_instant
+if want $t; then
+  setup $t
+  D=$L/trace
+  $ET record --profile kernel -q -o $D -c "$WL getppid 3000 sleep 200 getppid 2000" 2>$L/stderr
+  rc=$?
+  analysis syscallstats $D $L/syscallstats.txt
+  src=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  # seconds from the first event of the trace (statedump aside) to the
+  # first system call, sched_switch and softirq, and from the last of
+  # those to the last event: programs attached and detached one at a
+  # time left 0.4-0.8 s between them
+  gaps=$(awk '
+    / lttng_statedump_/ { next }
+    { ts = substr($1, 2, 18); split(ts, p, ":"); s = p[1] * 3600 + p[2] * 60 + p[3] }
+    { if (first == "") first = s; last = s; k = "" }
+    / syscall_(entry|exit)_[a-z0-9_]*: / { k = "sys" }
+    / sched_switch: / { k = "switch" }
+    / irq_softirq_[a-z]*: / { k = "softirq" }
+    k != "" { if (!(k in f)) f[k] = s; l[k] = s }
+    END {
+      if (length(f) < 3) { print "missing"; exit }
+      a = 0; b = 0
+      for (k in f) { if (f[k] - first > a) a = f[k] - first; if (last - l[k] > b) b = last - l[k] }
+      printf "%.3f %.3f", a, b
+    }' $L/text)
+  # the analysis reads only the range every stream covers (babeltrace 1):
+  # all 5000 calls must lie inside it
+  hits=$(grep -cE '^ - getppid +5000 ' $L/syscallstats.txt)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $src -ne 0 ]; then fail $t "lttng-syscallstats exited $src: $(tail -3 $L/syscallstats.txt)"
+  elif ! awk -v g="$gaps" 'BEGIN { split(g, a, " "); exit !(a[1] != "" && a[1] < 0.05 && a[2] < 0.05) }'; then
+    fail $t "system calls, sched_switch and softirqs start up to $(echo $gaps | cut -d" " -f1) s after and stop up to $(echo $gaps | cut -d" " -f2) s before the trace's first/last event (expected < 0.05 s)"
+  elif [ "$hits" != 1 ]; then fail $t "$hits threads with exactly 5000 getppid calls in lttng-syscallstats' report, expected 1" $L/syscallstats.txt
   else pass $t; fi
 fi
