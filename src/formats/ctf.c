@@ -90,6 +90,9 @@ struct CtfWriter {
   int trig_first, trig_last;  /* classes counted as triggers */
   uint64_t triggered;
   bool contiguous;          /* LTTng's packets: each stream covers start..stop */
+  const CtfField *context;  /* more event context (CtfOptions.context) */
+  int ncontext;
+  int ctx_size;             /* their bytes, after each record's record_size */
   CtfStats st;
 };
 
@@ -143,6 +146,20 @@ int ctf_layout(CtfClass *c) {
   c->record_size = fixed + slots;
   c->max_size = fixed + slots;
   return 0;
+}
+
+int ctf_context_size(const CtfField *f, int n) {
+  int size = 0;
+  for (int i = 0; i < n; i++) {
+    if (f[i].kind == CTF_TEXT && f[i].count > 0)
+      size += f[i].count;
+    else if (f[i].kind == CTF_INT && f[i].count == 0 &&
+             (f[i].size == 1 || f[i].size == 2 || f[i].size == 4 || f[i].size == 8))
+      size += f[i].size;
+    else
+      return -1;
+  }
+  return size;
 }
 
 int ctf_field_offset(const CtfClass *c, int i) {
@@ -291,7 +308,10 @@ static void build_metadata(Buf *b, const CtfWriter *w, const CtfOptions *opt) {
                 "\t\tuint32_t cpu_id;\n\t};\n"
                 "\tevent.header := struct {\n\t\tuint16_t id;\n"
                 "\t\tuint64_clock_monotonic_t timestamp;\n\t};\n"
-                "\tevent.context := struct {\n\t\tint32_t _pid;\n\t\tint32_t _tid;\n\t};\n};\n");
+                "\tevent.context := struct {\n\t\tint32_t _pid;\n\t\tint32_t _tid;\n");
+  for (int i = 0; i < w->ncontext; i++)
+    tsdl_field(b, &w->context[i]);
+  buf_printf(b, "\t};\n};\n");
   for (int i = 0; i < w->nclasses; i++) {
     const CtfClass *c = &w->classes[i];
     buf_printf(b, "\nevent {\n\tname = ");
@@ -403,7 +423,12 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
     snprintf(err, errlen, "too many event classes (%d)", nclasses);
     return NULL;
   }
-  cap += CTF_PACKET_HEADER_SIZE + maxev;
+  int ctx_size = ctf_context_size(opt->context, opt->ncontext);
+  if (ctx_size < 0) {
+    snprintf(err, errlen, "event context: only fixed-size fields");
+    return NULL;
+  }
+  cap += CTF_PACKET_HEADER_SIZE + maxev + ctx_size;
   if ((!opt->sink || opt->tee) && make_dir(dir, err, errlen) < 0)
     return NULL;
 
@@ -419,6 +444,9 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
   w->sink = opt->sink;
   w->files = !opt->sink || opt->tee;
   w->contiguous = opt->lttng_kernel;
+  w->context = opt->context;
+  w->ncontext = opt->ncontext;
+  w->ctx_size = ctx_size;
   if (getrandom(w->uuid, sizeof w->uuid, 0) != sizeof w->uuid) {
     uint64_t a = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32), b = clock_ns(CLOCK_MONOTONIC);
     memcpy(w->uuid, &a, 8);
@@ -655,7 +683,7 @@ void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size) {
   }
   uint16_t id;
   memcpy(&id, p, 2);
-  if (id >= w->nclasses || size < (size_t)w->classes[id].record_size) {
+  if (id >= w->nclasses || size < (size_t)w->classes[id].record_size + w->ctx_size) {
     w->st.bad++;
     return;
   }
@@ -663,13 +691,17 @@ void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size) {
   Stream *s = &w->s[cpu];
   if (id >= w->trig_first && id < w->trig_last)
     w->triggered++;
-  if (s->len + c->max_size > w->cap)
+  if (s->len + c->max_size + w->ctx_size > w->cap)
     close_packet(w, s);
   unsigned char *d = s->buf + s->len;
-  size_t n = c->fixed_size;
-  memcpy(d, p, n);
+  /* header, the context the record carries at its end, the payload */
+  size_t n = c->fixed_size + w->ctx_size;
+  memcpy(d, p, CTF_EVENT_HEADER_SIZE);
+  memcpy(d + CTF_EVENT_HEADER_SIZE, p + c->record_size, w->ctx_size);
+  memcpy(d + CTF_EVENT_HEADER_SIZE + w->ctx_size, p + CTF_EVENT_HEADER_SIZE,
+         c->fixed_size - CTF_EVENT_HEADER_SIZE);
   if (c->nvar) {
-    const unsigned char *src = p + n;
+    const unsigned char *src = p + c->fixed_size;
     for (int i = c->first_var; i < c->nfields; i++) {
       const CtfField *f = &c->fields[i];
       if (f->kind == CTF_STRING) {

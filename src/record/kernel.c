@@ -255,8 +255,29 @@ static int add_unknown(Rec *r, bool is_exit) {
   return ctf_layout(&e->cls) < 0 ? -1 : i;
 }
 
+const CtfField kprof_context[KPROF_NCONTEXT] = {
+    {.name = "procname", .kind = CTF_TEXT, .size = 1, .count = 16},
+    {.name = "prio", .kind = CTF_INT, .size = 4, .is_signed = true},
+};
+
+/* task_struct.prio, read by every program for the prio context. */
+static int find_prio(Rec *r) {
+  struct btf *btf = btf__load_vmlinux_btf();
+  int ts = btf ? btf__find_by_name_kind(btf, "task_struct", BTF_KIND_STRUCT) : -1;
+  r->prio_off = ts > 0 ? btf_member_off(btf, ts, "prio") : -1;
+  btf__free(btf);
+  if (r->prio_off < 0) {
+    diag_fatal("--profile kernel: struct task_struct has no prio in the kernel's BTF");
+    return -1;
+  }
+  r->ctx_size = ctf_context_size(kprof_context, KPROF_NCONTEXT);
+  return 0;
+}
+
 int kprof_add_events(Rec *r) {
   KProf *k = rec_kprof(r);
+  if (find_prio(r) < 0)
+    return -1;
   /* The statedump first: its events are written before any other. */
   static CtfField state[] = {
     {.name = "tid", .kind = CTF_INT, .size = 4, .is_signed = true},

@@ -591,13 +591,24 @@ static int record_run(Rec *r) {
     diag_fatal("cannot map the ring buffers: %s", strerror(errno));
     return 1;
   }
+  /* Attached first, recording nothing until the enabled flag is set: the
+   * trace starts once they all are, not while they attach one by one. */
+  if (rec_attach_all(r) < 0) {
+    links_close(&r->links);
+    return 1;
+  }
   CtfClass *classes = calloc(r->nev, sizeof *classes);
   for (int i = 0; i < r->nev; i++)
     classes[i] = r->ev[i].cls;
   CtfOptions copt = {.command = r->cmd, .start_ns = rec_now_ns(), .lttng_kernel = r->kernel};
+  if (r->kernel) {
+    copt.context = kprof_context;
+    copt.ncontext = KPROF_NCONTEXT;
+  }
   char err[512];
   CtfSink sink;
   if (rec_open_sink(r, &copt, &sink) < 0) {
+    links_close(&r->links);
     free(classes);
     return 1;
   }
@@ -618,6 +629,7 @@ static int record_run(Rec *r) {
       diag_fatal("%s: %s", err, relay_error(r->relay));
     else
       diag_fatal("%s", err);
+    links_close(&r->links);
     free(classes);
     return 1;
   }
@@ -625,7 +637,7 @@ static int record_run(Rec *r) {
   int dumped = r->kernel ? kprof_statedump(r, r->w) : 0;
   if (r->verbose && r->kernel)
     fprintf(stderr, "etrace: statedump of %d threads\n", dumped);
-  if (rec_attach_all(r) < 0 || rec_set_enabled(r, true) < 0) {
+  if (rec_set_enabled(r, true) < 0) {
     links_close(&r->links);
     ctf_close(r->w, rec_now_ns(), NULL);
     r->w = NULL;
@@ -687,6 +699,7 @@ int record_main(int argc, char **argv) {
   if (prepare_events(r) < 0)
     goto out;
   r->ncpus = libbpf_num_possible_cpus();
+  child_name_early(r->kernel);
   if (r->cmd && (r->child = child_spawn(r->cmd)) < 0)
     goto out;
   r->filter_pid = r->pid ? r->pid : r->cmd_only ? r->child : 0;

@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 2
+[ $# -eq 0 ] && plan 4
 
 ET=./etrace
 WL=tests/bin/workload
@@ -33,7 +33,7 @@ for c in babeltrace2 lttng-syscallstats lttng-cputop; do
 done
 
 # analysis NAME DIR OUT: run lttng-NAME on DIR (bounded), the report in OUT
-analysis() { timeout 300 lttng-$1 --no-progress "$2" >"$3" 2>&1; }
+analysis() { _a=$1 _d=$2 _o=$3; shift 3; timeout 300 lttng-$_a --no-progress "$@" "$_d" >"$_o" 2>&1; }
 
 # events DIR: the number of events babeltrace2's counter sees (0 if none)
 events() {
@@ -105,5 +105,66 @@ if want $t; then
   elif ! awk -v g="$gaps" 'BEGIN { split(g, a, " "); exit !(a[1] != "" && a[1] < 0.05 && a[2] < 0.05) }'; then
     fail $t "system calls, sched_switch and softirqs start up to $(echo $gaps | cut -d" " -f1) s after and stop up to $(echo $gaps | cut -d" " -f2) s before the trace's first/last event (expected < 0.05 s)"
   elif [ "$hits" != 1 ]; then fail $t "$hits threads with exactly 5000 getppid calls in lttng-syscallstats' report, expected 1" $L/syscallstats.txt
+  else pass $t; fi
+fi
+
+# --- procname/pid/tid/prio contexts: a -c workload under its own name --------
+t=contexts
+if want $t; then
+  setup $t
+  D=$L/trace
+  cp $WL $L/lttctx_wl # a name no other process on the machine has
+  $ET record --profile kernel -q -o $D -c "$L/lttctx_wl getppid 4321" 2>$L/stderr
+  rc=$?
+  analysis syscallstats $D $L/syscallstats.txt
+  src=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  # the report's thread blocks: "NAME (PID, TID: TID)" then " - SYSCALL COUNT ..."
+  named=$(awk '/^[^ ].*\(.*TID: / { name = $1 } /^ - getppid +4321 / { print name }' $L/syscallstats.txt)
+  wpid=$(grep -m1 ' syscall_entry_getppid: .*procname = "lttctx_wl"' $L/text | sed -n 's/.*{ pid = \([0-9]*\), tid.*/\1/p')
+  prio=$((20 + $(nice)))
+  withctx=$(grep -c " syscall_entry_getppid: { cpu_id = [0-9]* }, { pid = ${wpid:-x}, tid = ${wpid:-x}, procname = \"lttctx_wl\", prio = $prio }$" $L/text)
+  # the context is on every event, the statedump's too
+  noctx=$(grep -vc '}, { pid = -\?[0-9]*, tid = -\?[0-9]*, procname = "[^"]*", prio = -\?[0-9]* }' $L/text)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $src -ne 0 ]; then fail $t "lttng-syscallstats exited $src: $(tail -3 $L/syscallstats.txt)"
+  elif [ "$named" != lttctx_wl ]; then fail $t "the thread with 4321 getppid calls is named '$named' in lttng-syscallstats' report, expected lttctx_wl" $L/syscallstats.txt
+  elif [ "$withctx" != 4321 ]; then fail $t "$withctx syscall_entry_getppid events of pid ${wpid:-?} with procname \"lttctx_wl\" and prio $prio, expected 4321"
+  elif [ "$noctx" != 0 ]; then fail $t "$noctx events without the procname/prio context: $(grep -vm1 'procname = ' $L/text | cut -c1-200)"
+  else pass $t; fi
+fi
+
+# --- lttng-cputop: a spinner's CPU time under its name, the recorder's share ----
+t=cputop
+if want $t; then
+  setup $t
+  D=$L/trace
+  cp $WL $L/lttspin_wl
+  # bash's time: the spinner's user+system CPU seconds (getrusage)
+  $ET record --profile kernel -q -o $D \
+    -c "bash -c 'TIMEFORMAT=%3U+%3S; { time $L/lttspin_wl spin 800; } 2>$L/rusage'" 2>$L/stderr &
+  EP=$!
+  wait $EP
+  rc=$?
+  analysis cputop $D $L/cputop.txt --limit 1000
+  crc=$?
+  # "NN.NN %   NAME (TID)": the share of the recorded time range
+  # the spinner by its tid (bash's child keeps the name "bash" it had at its
+  # first sched_switch: lttng-cputop never renames a thread on exec)
+  stid=$(babeltrace2 $D 2>/dev/null | grep -m1 " sched_process_exec: .*filename = \"$L/lttspin_wl\"" |
+         sed -n 's/.*{ tid = \([0-9]*\), old_tid.*/\1/p')
+  spin=$(sed -n "s/^[^0-9]*\([0-9.]*\) %  *[^ ]* (${stid:-x}) .*/\1/p" $L/cputop.txt | head -1)
+  self=$(sed -n "s/^[^0-9]*\([0-9.]*\) %  *[^ ]* ($EP) .*/\1/p" $L/cputop.txt | head -1)
+  range=$(sed -n 's/^Timerange: \[\(.*\), \(.*\)\]$/\1 \2/p' $L/cputop.txt)
+  secs=$(python3 -c "import sys,datetime as d; v=sys.argv[1:]; a,b=[d.datetime.fromisoformat((v[i]+' '+v[i+1])[:26]) for i in (0,2)]; print((b-a).total_seconds())" $range 2>/dev/null)
+  used=$(python3 -c "print($(cat $L/rusage 2>/dev/null))" 2>/dev/null)
+  # the analysis' CPU time for the spinner vs getrusage's, within 5 %
+  ok=$(python3 -c "s=$spin/100*$secs; print(1 if abs(s-$used) <= 0.05*$used else 0, round(s,3))" 2>/dev/null)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $crc -ne 0 ]; then fail $t "lttng-cputop exited $crc: $(tail -3 $L/cputop.txt)"
+  elif [ -z "$spin" ] || [ -z "$secs" ] || [ -z "$used" ]; then
+    fail $t "no share for lttspin_wl (tid '$stid': '$spin'), time range ('$range') or rusage ('$(cat $L/rusage)')" $L/cputop.txt
+  elif [ "${ok%% *}" != 1 ]; then fail $t "lttng-cputop: lttspin_wl (tid $stid) ran ${ok#* } s ($spin % of $secs s), getrusage says $used s"
+  elif [ -n "$self" ] && ! awk -v s="$self" 'BEGIN { exit !(s < 10) }'; then fail $t "etrace itself (pid $EP) at $self % CPU in lttng-cputop's report"
   else pass $t; fi
 fi
