@@ -606,7 +606,8 @@ int usdt_parse_arg(const char *spec, UsdtArg *a);
 /* ---------------------------------------------------------------- providers/ */
 
 /* `-l [GLOB]` and `-lv` (providers/list.c). */
-int prov_list(FILE *f, const char *glob, bool verbose);
+/* -l [GLOB] (-p PID: the probes of that process's files, as bpftrace) */
+int prov_list(FILE *f, const char *glob, bool verbose, int pid);
 
 /* ---------------------------------------------------------------- child.c */
 

@@ -21,6 +21,38 @@ static int member_path(Node *a, const char **names, int max) {
   return 0;
 }
 
+/* A tuple's size as bpftrace defines it: its elements laid out like a C
+ * struct's members, each at its natural alignment (a string or char
+ * array: 1), the whole padded to its strictest element ((int8, int16,
+ * int32) is 8).  etrace's own tuple storage keeps each element in 8-byte
+ * slots; sizeof() reports the language's size, not that. */
+static int c_align(const Type *t);
+static int c_size(const Type *t) {
+  if (t->kind != TY_TUPLE)
+    return ty_mem_size(t);
+  int off = 0;
+  for (int i = 0; i < t->nfields; i++) {
+    int a = c_align(t->fields[i]);
+    off = (off + a - 1) / a * a + c_size(t->fields[i]);
+  }
+  int a = c_align(t);
+  return (off + a - 1) / a * a;
+}
+
+static int c_align(const Type *t) {
+  if (t->kind == TY_TUPLE) {
+    int a = 1;
+    for (int i = 0; i < t->nfields; i++)
+      if (c_align(t->fields[i]) > a)
+        a = c_align(t->fields[i]);
+    return a;
+  }
+  if (t->kind == TY_STR || t->kind == TY_ARRAY)
+    return t->kind == TY_ARRAY && t->elem ? c_align(t->elem) : 1;
+  int size = ty_mem_size(t);
+  return size >= 8 ? 8 : size >= 4 ? 4 : size >= 2 ? 2 : 1;
+}
+
 /* sizeof(TYPE), sizeof(EXPR), offsetof(TYPE, MEMBER.PATH): constants,
  * folded into the node (it becomes an integer literal). */
 static Type *check_size(Sema *sema, Node *e, bool is_sizeof) {
@@ -47,7 +79,9 @@ static Type *check_size(Sema *sema, Node *e, bool is_sizeof) {
       if (!t || t->kind == TY_NONE)
         return sema->final_pass ? NULL : ty_u64;
     }
-    value = t->kind == TY_STR || is_object(t) ? (uint64_t)t->size : (uint64_t)ty_mem_size(t);
+    value = t->kind == TY_TUPLE                  ? (uint64_t)c_size(t)
+            : t->kind == TY_STR || is_object(t) ? (uint64_t)t->size
+                                                 : (uint64_t)ty_mem_size(t);
   } else {
     const char *names[16];
     int n = t && e->nargs == 1 ? member_path(e->args, names, 16) : 0;

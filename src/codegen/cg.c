@@ -589,6 +589,10 @@ void cg_arg(Cg *cg, Node *e, int ref, int i) {
          CALL(loc.kernel_mem ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read_user));
     emit(cg, LDX(size_code(a.size), BPF_REG_0, BPF_REG_10, tmp));
   }
+  /* this target's own width and sign first: the probe's other targets
+   * (a USDT wildcard) may give argN a wider common type */
+  if (a.size < 8)
+    canonicalize(cg, BPF_REG_0, ty_int(a.size, a.is_signed));
   canonicalize(cg, BPF_REG_0, e->type);
 }
 

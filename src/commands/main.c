@@ -110,15 +110,15 @@ static int spawn_child(const char *cmd, bool dry_run, Options *opt) {
 
 enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE, OPT_INFO, OPT_USDT_FILE_ACT };
 
-/* -l [GLOB]: the exit status. */
-static int list_probes(const char *glob, bool verbose) {
+/* -l [GLOB] (-p PID: its binaries): the exit status. */
+static int list_probes(const char *glob, bool verbose, int pid) {
   for (const char *p = glob; p && *p; p++)
     if (*p == '\\' || !isprint((unsigned char)*p)) { /* no probe name has one */
       diag_cli_error("invalid character '%c' in search expression",
                      isprint((unsigned char)*p) ? *p : '?');
       return 1;
     }
-  return prov_list(stdout, glob, verbose) < 0 ? 1 : 0;
+  return prov_list(stdout, glob, verbose, pid) < 0 ? 1 : 0;
 }
 
 /* `etrace NAME ...` for a subcommand: its exit status in *rc, true. */
@@ -217,7 +217,7 @@ int main(int argc, char **argv) {
     return 1;
 
   if (list)
-    return list_probes(optind < argc ? argv[optind] : NULL, opt.verbose);
+    return list_probes(optind < argc ? argv[optind] : NULL, opt.verbose, opt.pid);
 
   if (!prog_text) {
     if (optind >= argc) {

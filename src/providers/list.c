@@ -31,10 +31,10 @@ static int cmp_str(const void *a, const void *b) {
 
 /* "PROVIDER:..." goes to that provider; a glob naming none ("*",
  * "*:sched_*") to every provider, which matches its full names. */
-static int list_one(Listing *l, const char *glob) {
+static int list_one(Listing *l, const char *glob, int pid) {
   const char *colon = strchr(glob, ':');
   const Provider *p = colon ? provider_find(glob, colon - glob) : NULL;
-  ListQuery q = {.glob = glob, .add = listing_add, .arg = l};
+  ListQuery q = {.glob = glob, .add = listing_add, .arg = l, .pid = pid};
   if (p) {
     q.prefix = estrndup(glob, colon - glob);
     q.rest = colon + 1;
@@ -53,7 +53,7 @@ static void print_verbose(FILE *f, const char *name) {
     p->list_verbose(f, name);
 }
 
-int prov_list(FILE *f, const char *glob, bool verbose) {
+int prov_list(FILE *f, const char *glob, bool verbose, int pid) {
   if (glob) {
     int types = btf_list_types(f, glob, verbose);
     if (types)
@@ -64,13 +64,15 @@ int prov_list(FILE *f, const char *glob, bool verbose) {
     diag_fatal("cannot find or mount tracefs: %s", strerror(err));
     return -err;
   }
-  if (!glob || !*glob)
+  if ((!glob || !*glob) && pid > 0)
+    glob = "uprobe:*,usdt:*"; /* -l -p PID: the process's own probes */
+  else if (!glob || !*glob)
     glob = "*";
   char *all = estrdup(glob);
   for (char *save = NULL, *one = strtok_r(all, ",", &save); one;
        one = strtok_r(NULL, ",", &save)) {
     Listing l = {0};
-    int err = list_one(&l, one);
+    int err = list_one(&l, one, pid);
     if (err < 0)
       return err;
     qsort(l.names, l.n, sizeof *l.names, cmp_str);

@@ -110,6 +110,7 @@ typedef struct ListQuery {
   const char *glob;     /* one glob of -l (no commas) */
   const char *prefix;   /* its provider as written; NULL: it names no provider */
   const char *rest;     /* after "PREFIX:" (NULL with prefix) */
+  int pid;              /* -p: list in that process (uprobes, USDT); 0: none */
   void (*add)(void *arg, char *name);
   void *arg;
 } ListQuery;

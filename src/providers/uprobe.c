@@ -266,11 +266,71 @@ static char *path_lookup(const char *name) {
   return NULL;
 }
 
-/* Resolve BIN to absolute file paths (a glob may give several).
- * Returns the count, or -1 after a located error. */
-static int resolve_binary(const char *bin, int pid, Loc loc, char ***out) {
+/* The files of process pid, as bpftrace names them: the executable
+ * (all: false) or every ELF file it maps (all: true), each as
+ * /proc/PID/root/PATH so that a process in another mount namespace is
+ * reached through its own root.  Returns the count. */
+static int process_files(int pid, bool all, char ***out) {
   char **paths = NULL;
   int n = 0;
+  char exe[4096];
+  ssize_t len = readlink(eprintf("/proc/%d/exe", pid), exe, sizeof exe - 1);
+  if (len > 0 && !all) {
+    exe[len] = 0;
+    paths = egrow(paths, n, sizeof(char *));
+    paths[n++] = eprintf("/proc/%d/root%s", pid, exe);
+  }
+  FILE *f = all ? fopen(eprintf("/proc/%d/maps", pid), "r") : NULL;
+  char line[4096];
+  while (f && fgets(line, sizeof line, f)) {
+    char *path = strchr(line, '/');
+    if (!path || strstr(path, " (deleted)"))
+      continue;
+    path[strcspn(path, "\n")] = 0;
+    char *full = eprintf("/proc/%d/root%s", pid, path);
+    bool seen = false;
+    for (int i = 0; i < n && !seen; i++)
+      seen = !strcmp(paths[i], full);
+    if (seen || !is_elf64(full))
+      continue;
+    paths = egrow(paths, n, sizeof(char *));
+    paths[n++] = full;
+  }
+  if (f)
+    fclose(f);
+  *out = paths;
+  return n;
+}
+
+/* A file named by an absolute path with -p: the process's own when it
+ * sees another file there (another mount namespace), else ours. */
+static const char *in_process(const char *path, int pid) {
+  if (pid <= 0 || path[0] != '/')
+    return path;
+  char *theirs = eprintf("/proc/%d/root%s", pid, path);
+  struct stat a, b;
+  if (stat(theirs, &b) != 0 || !S_ISREG(b.st_mode))
+    return path;
+  if (stat(path, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+    return path;
+  return theirs;
+}
+
+/* Resolve BIN to file paths (a glob may give several): a path as
+ * written (names and listings show it so, as bpftrace does), a program
+ * or library found by lookup as an absolute path.
+ * Returns the count, or -1 after a located error. */
+static int resolve_binary(const char *bin, int pid, Loc loc, bool usdt, char ***out) {
+  char **paths = NULL;
+  int n = 0;
+  if (pid > 0 && (!*bin || !strcmp(bin, "*"))) {
+    /* with -p, no binary or "*": the process's executable (uprobes) or
+     * every file it maps (USDT) */
+    n = process_files(pid, usdt, out);
+    if (!n)
+      diag_error(loc, "cannot read the files of process %d", pid);
+    return n ? n : -1;
+  }
   if (!*bin) {
     diag_error(loc, "missing binary: expected PROVIDER:BINARY:...");
     return -1;
@@ -281,7 +341,7 @@ static int resolve_binary(const char *bin, int pid, Loc loc, char ***out) {
       for (size_t i = 0; i < g.gl_pathc; i++)
         if (is_file(g.gl_pathv[i])) {
           paths = egrow(paths, n, sizeof(char *));
-          paths[n++] = absolute(g.gl_pathv[i]);
+          paths[n++] = estrdup(g.gl_pathv[i]);
         }
       globfree(&g);
     }
@@ -294,11 +354,11 @@ static int resolve_binary(const char *bin, int pid, Loc loc, char ***out) {
   }
   char *path = NULL;
   if (strchr(bin, '/')) {
-    if (!is_file(bin)) {
+    if (!is_file(in_process(bin, pid))) {
       diag_error(loc, "uprobe target file '%s' does not exist or is not a regular file", bin);
       return -1;
     }
-    path = absolute(bin);
+    path = estrdup(bin);
   } else {
     /* a program on $PATH, else a library: "libc" and "c" are libc.so */
     char *soname = strstr(bin, ".so")          ? estrdup(bin)
@@ -355,7 +415,8 @@ static bool offset_allowed(const char *what, bool unsafe, Loc loc) {
   return unsafe;
 }
 
-static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec, Loc loc,
+static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *shown,
+                       const char *spec, Loc loc,
                        bool unsafe, bool some_file) {
   const char *tn = type_name(type);
   char *func = unquote(spec);
@@ -375,13 +436,13 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
     }
     uint64_t off;
     if (!elfsym_offset(e, addr, &off)) {
-      diag_error(loc, "address 0x%llx is not in a loaded segment of %s", addr, e->path);
+      diag_error(loc, "address 0x%llx is not in a loaded segment of %s", addr, shown);
       return -1;
     }
     const ElfSym *in = elfsym_at(e, addr);
     if ((!in || in->vaddr != addr) && !offset_allowed(func, unsafe, loc))
       return -1;
-    USite *u = add_usite(s, type, eprintf("%s:%s:%llu", tn, e->path, addr), e->path);
+    USite *u = add_usite(s, type, eprintf("%s:%s:%llu", tn, shown, addr), e->path);
     u->offset = off;
     u->func = in ? (addr == in->vaddr ? in->name : eprintf("%s+%llu", in->name,
                                                           (unsigned long long)(addr - in->vaddr)))
@@ -406,7 +467,7 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
     if (!sym && some_file)
       return 0;
     if (!sym) {
-      diag_error(loc, "function '%s' not found in %s", func, e->path);
+      diag_error(loc, "function '%s' not found in %s", func, shown);
       return -1;
     }
     if (sym->size && off >= sym->size) {
@@ -416,8 +477,8 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
     }
     if (off && !offset_allowed(eprintf("%s+%llu", func, off), unsafe, loc))
       return -1;
-    char *name = off ? eprintf("%s:%s:%s+%llu", tn, e->path, func, off)
-                     : eprintf("%s:%s:%s", tn, e->path, func);
+    char *name = off ? eprintf("%s:%s:%s+%llu", tn, shown, func, off)
+                     : eprintf("%s:%s:%s", tn, shown, func);
     USite *u = add_usite(s, type, name, e->path);
     u->offset = sym->offset + off;
     u->func = sym->name;
@@ -427,7 +488,7 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
     int before = s->n;
     for (int i = 0; i < e->nsyms; i++)
       if (fnmatch(func, e->syms[i].name, 0) == 0) {
-        USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, e->path, e->syms[i].name), e->path);
+        USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, shown, e->syms[i].name), e->path);
         u->offset = e->syms[i].offset;
         u->func = e->syms[i].name;
       }
@@ -437,22 +498,23 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *spec,
   if (!sym && some_file) /* BIN was a glob: the files that have it */
     return 0;
   if (!sym) {
-    diag_error(loc, "function '%s' not found in %s", func, e->path);
+    diag_error(loc, "function '%s' not found in %s", func, shown);
     return -1;
   }
-  USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, e->path, func), e->path);
+  USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, shown, func), e->path);
   u->offset = sym->offset;
   u->func = sym->name;
   return 1;
 }
 
-static int expand_usdt(Sites *s, const ElfInfo *e, const char *prov, const char *name) {
+static int expand_usdt(Sites *s, const ElfInfo *e, const char *shown, const char *prov,
+                       const char *name) {
   int before = s->n;
   for (int i = 0; i < e->nusdt; i++) {
     UsdtProbe *p = &e->usdt[i];
     if ((prov && fnmatch(prov, p->provider, 0)) || fnmatch(name, p->name, 0))
       continue;
-    USite *u = add_usite(s, U_USDT, eprintf("usdt:%s:%s:%s", e->path, p->provider, p->name),
+    USite *u = add_usite(s, U_USDT, eprintf("usdt:%s:%s:%s", shown, p->provider, p->name),
                         e->path);
     u->offset = p->offset;
     u->ref_ctr = p->sema_offset;
@@ -513,30 +575,32 @@ static int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **
     if (second) {
       prov = unquote(spec);
       name = second;
+      if (!*prov) /* usdt:BIN::NAME: any provider */
+        prov = NULL;
     }
     name = unquote(name);
-    if (!*name || (prov && !*prov)) {
+    if (!*name) {
       diag_error(loc, "invalid usdt '%s': expected usdt:BINARY:[PROVIDER:]NAME", text);
       return -1;
     }
   }
   char **paths;
-  int npaths = resolve_binary(bin, pid, loc, &paths);
+  int npaths = resolve_binary(bin, pid, loc, type == U_USDT, &paths);
   if (npaths < 0)
     return -1;
   Sites s = {0};
   for (int i = 0; i < npaths; i++) {
-    ElfInfo *e = open_elf(paths[i], loc);
+    ElfInfo *e = open_elf(absolute(in_process(paths[i], pid)), loc);
     if (!e)
       return -1;
     if (type != U_USDT) {
-      if (expand_func(&s, type, e, spec, loc, opt->unsafe, npaths > 1) < 0)
+      if (expand_func(&s, type, e, paths[i], spec, loc, opt->unsafe, npaths > 1) < 0)
         return -1;
     } else if (!e->nusdt && npaths == 1) {
-      diag_error(loc, "%s has no USDT probes", e->path);
+      diag_error(loc, "%s has no USDT probes", paths[i]);
       return -1;
     } else {
-      expand_usdt(&s, e, prov, name);
+      expand_usdt(&s, e, paths[i], prov, name);
     }
   }
   if (!s.n) {
@@ -607,43 +671,73 @@ static int attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_
 
 /* ------------------------------------------------------------ listing */
 
+static int list(const ListQuery *q);
+
+/* "*:BIN:..." (a wildcard provider naming a file): the uprobes (a
+ * FUNC pattern) and USDT probes of BIN that the provider glob matches,
+ * as bpftrace lists them; a glob without a file path is not ours. */
+static int list_any_type(const ListQuery *q) {
+  const char *colon = strchr(q->glob, ':');
+  if (!colon)
+    return 0;
+  char *ptype = estrndup(q->glob, colon - q->glob);
+  char *bin = estrdup(colon + 1), *spec = split_colon(bin);
+  if (!has_glob(ptype) || !strchr(bin, '/') ||
+      (!has_glob(bin) && !is_file(in_process(bin, q->pid))))
+    return 0;
+  static const char *const types[] = {"uprobe", "usdt"};
+  for (int i = 0; i < 2; i++) {
+    if (fnmatch(ptype, types[i], 0) || (i == 0 && spec && strchr(spec, ':')))
+      continue;
+    ListQuery one = *q;
+    one.prefix = types[i];
+    one.glob = eprintf("%s:%s", types[i], colon + 1);
+    if (list(&one) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 static int list(const ListQuery *q) {
   UKind type;
   const char *glob = q->glob;
   void (*add)(void *, char *) = q->add;
   void *arg = q->arg;
   const char *colon = strchr(glob, ':');
-  if (!q->prefix || !colon || !user_provider(glob, colon - glob, &type))
+  if (!q->prefix)
+    return list_any_type(q);
+  if (!colon || !user_provider(glob, colon - glob, &type))
     return 0;
   const char *tn = type_name(type);
   char *rest = estrdup(colon + 1);
   char *bin = rest, *spec = split_colon(rest);
+  /* usdt: [PROVIDER:]NAME, split once for every file */
+  char *prov = NULL, *name = spec && *spec ? spec : "*";
+  char *second = type == U_USDT && spec ? split_colon(spec) : NULL;
+  if (second) {
+    prov = *spec ? spec : NULL;
+    name = *second ? second : "*";
+  }
   char **paths;
   Loc none = {0};
-  int npaths = resolve_binary(bin, 0, none, &paths);
+  int npaths = resolve_binary(bin, q->pid, none, type == U_USDT, &paths);
   if (npaths < 0)
     return -1;
   for (int i = 0; i < npaths; i++) {
-    ElfInfo *e = open_elf(paths[i], none);
+    ElfInfo *e = open_elf(absolute(in_process(paths[i], q->pid)), none);
     if (!e)
       return -1;
     if (type != U_USDT) {
       const char *pat = spec && *spec ? spec : "*";
       for (int j = 0; j < e->nsyms; j++)
         if (fnmatch(pat, e->syms[j].name, 0) == 0)
-          add(arg, eprintf("%s:%s:%s", tn, e->path, e->syms[j].name));
+          add(arg, eprintf("%s:%s:%s", tn, paths[i], e->syms[j].name));
       continue;
-    }
-    char *prov = NULL, *name = spec && *spec ? spec : "*";
-    char *second = spec ? split_colon(spec) : NULL;
-    if (second) {
-      prov = spec;
-      name = *second ? second : "*";
     }
     for (int j = 0; j < e->nusdt; j++) {
       UsdtProbe *p = &e->usdt[j];
       if ((!prov || fnmatch(prov, p->provider, 0) == 0) && fnmatch(name, p->name, 0) == 0)
-        add(arg, eprintf("usdt:%s:%s:%s", e->path, p->provider, p->name));
+        add(arg, eprintf("usdt:%s:%s:%s", paths[i], p->provider, p->name));
     }
   }
   return 0;
@@ -693,6 +787,26 @@ static int expand(ProvExpand *x) {
   return n < 0 ? -1 : 0;
 }
 
+/* argN of a USDT target: its spec's width and sign ("-4@%eax": int32).
+ * One node serves every target of the probe, so when the probe's USDT
+ * targets disagree (a wildcard over probes of several types), argN is
+ * an int64 that each target fills from its own spec. */
+static Type *usdt_arg_type(const Compiled *c, const Target *t, int i) {
+  const UsdtArg *mine = &((const UTarget *)t->data)->usdt->args[i];
+  for (int k = 0; k < c->ntargets; k++) {
+    const Target *o = c->targets[k];
+    if (o->probe != t->probe || o->prov != t->prov)
+      continue;
+    const UTarget *ou = o->data;
+    if (ou->type != U_USDT || !ou->usdt->args_ok || i >= ou->usdt->nargs)
+      continue;
+    const UsdtArg *a = &ou->usdt->args[i];
+    if (a->size != mine->size || a->is_signed != mine->is_signed)
+      return ty_int(8, true);
+  }
+  return ty_int(mine->size, mine->is_signed);
+}
+
 /* arg0..argN: uprobe arguments are u64 registers (then stack slots);
  * USDT arguments are typed by their spec ("-4@%eax": int32). */
 static Type *type_arg(Sema *sema, Target *t, Node *e, int i) {
@@ -714,7 +828,7 @@ static Type *type_arg(Sema *sema, Target *t, Node *e, int i) {
                u->usdt->nargs == 1 ? "" : "s", e->name);
     return NULL;
   }
-  return ty_int(u->usdt->args[i].size, u->usdt->args[i].is_signed);
+  return usdt_arg_type(sema->c, t, i);
 }
 
 /* argN (args, retval and func have their usual types) */

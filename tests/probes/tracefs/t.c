@@ -191,7 +191,7 @@ int main(int argc, char **argv) {
   }
   if (argc >= 2 && !strcmp(argv[1], "list")) {
     bool v = argc >= 4 && !strcmp(argv[3], "-v");
-    return prov_list(stdout, argc >= 3 ? argv[2] : NULL, v) < 0;
+    return prov_list(stdout, argc >= 3 ? argv[2] : NULL, v, 0) < 0;
   }
   if (argc == 3 && !strcmp(argv[1], "attach"))
     return cmd_attach(argv[2]);

@@ -13,7 +13,7 @@ mkdir -p $out
 ET=${ETRACE:-./etrace}
 T=tests/bin/uprobe_target
 TA=$PWD/$T
-plan 27
+plan 34
 
 
 need_files $T || exit 1
@@ -99,16 +99,24 @@ if [ -n "$libc" ]; then
   same lib-name-uretprobe "uretprobe:$libc:getpid" "$($ET -l 'ur:libc:getpid')"
 fi
 same path-lookup "uprobe:$TA:ut_add" "$(PATH=$PWD/tests/bin:$PATH $ET -l 'uprobe:uprobe_target:ut_add')"
-same relative-path "uprobe:$TA:ut_add" "$(cd tests && ../$ET -l 'u:./bin/../bin/uprobe_target:ut_add')"
+# a path is shown as written (bpftrace 0.17 prints it so), found by lookup: absolute
+same relative-path "uprobe:./bin/../bin/uprobe_target:ut_add" \
+  "$(cd tests && ../$ET -l 'u:./bin/../bin/uprobe_target:ut_add')"
+same glob-path "uprobe:$T:ut_add" "$($ET -l "uprobe:${T%_target}_t*:ut_a*")"
 
 # ------------------------------------------------------------ listing
-same list-glob "$(printf 'uprobe:%s:%s\n' $TA ut_add $TA ut_greet $TA ut_many $TA ut_mul $TA ut_neg)" \
+same list-glob "$(printf 'uprobe:%s:%s\n' $T ut_add $T ut_greet $T ut_many $T ut_mul $T ut_neg)" \
   "$($ET -l "uprobe:$T:ut_*")"
-same list-usdt "$(printf 'usdt:%s:ut:%s\n' $TA guarded $TA konst $TA tick $TA twice)" \
+same list-usdt "$(printf 'usdt:%s:ut:%s\n' $T guarded $T konst $T tick $T twice)" \
   "$($ET -l "usdt:$T:*")"
-same list-usdt-provider "usdt:$TA:ut:tick" "$($ET -l "usdt:$T:ut:ti*")"
-same list-usdt-bare "$(printf 'usdt:%s:ut:%s\n' $TA guarded $TA konst $TA tick $TA twice)" \
+same list-usdt-provider "usdt:$T:ut:tick" "$($ET -l "usdt:$T:ut:ti*")"
+same list-usdt-bare "$(printf 'usdt:%s:ut:%s\n' $T guarded $T konst $T tick $T twice)" \
   "$($ET -l "U:$T")"
+# a wildcard provider with a file: its uprobes and USDT probes (bpftrace 0.17)
+same list-any-type "$(printf 'uprobe:%s:ut_add\nusdt:%s:ut:tick\n' $T $T)" \
+  "$($ET -l "*:$T:*t_add"; $ET -l "*:$T:*:ti*")"
+same list-any-type-both "$(printf 'usdt:%s:ut:%s\n' $T konst $T tick; printf 'uprobe:%s:%s\n' $T ut_many $T ut_mul)" \
+  "$($ET -l "u*:$T:*k*"; $ET -l "u*:$T:ut_m*")"
 if ! have bpftrace; then
   skip list-bash-vs-bpftrace "bpftrace missing: no listing to compare with"
   skip list-usdt-vs-bpftrace "bpftrace missing: no listing to compare with"
@@ -120,7 +128,7 @@ else
   if [ -s $out/bash.etrace ] && cmp -s $out/bash.etrace $out/bash.bpftrace; then pass list-bash-vs-bpftrace
   else fail list-bash-vs-bpftrace "$(diff $out/bash.bpftrace $out/bash.etrace | head)"; fi
   $ET -l "usdt:$T:*" > $out/usdt.etrace 2>&1
-  bpftrace -l "usdt:$TA:*" > $out/usdt.bpftrace 2>/dev/null
+  bpftrace -l "usdt:$T:*" > $out/usdt.bpftrace 2>/dev/null
   if cmp -s $out/usdt.etrace $out/usdt.bpftrace; then pass list-usdt-vs-bpftrace
   else fail list-usdt-vs-bpftrace "$(diff $out/usdt.bpftrace $out/usdt.etrace | head)"; fi
 fi
@@ -160,13 +168,36 @@ run_p p-usdt "usdt:$T:ut:tick { @[pid] = count(); } usdt:$T:ut:guarded { @g = su
   '\n\n@[PID]: 5\n@g: 15 (exit 0)'
 # uprobe:FUNC with -p: the process's own executable
 run_p p-own-binary "uprobe:ut_add { @ = count(); }" '\n\n@: 5 (exit 0)'
+# usdt::PROVIDER:NAME with -p: the probes of every file the process maps;
+# an empty provider matches any (usdt:BIN::NAME)
+run_p p-usdt-any-file "usdt::ut:tick { @[pid] = count(); } usdt:::guarded { @g = sum(arg0); }" \
+  '\n\n@[PID]: 5\n@g: 15 (exit 0)'
+run_p p-usdt-any-provider "usdt:$T::t* { @[probe] = count(); }" \
+  "\\n\\n@[usdt:$T:ut:tick]: 5 (exit 0)"
+
+# -l -p PID: the uprobes of the process's executable and the USDT probes
+# of every file it maps, named through /proc/PID/root as bpftrace names them
+$T pause & lp=$!
+wait_exec $lp
+same list-p-usdt "$(printf "usdt:/proc/$lp/root%s:ut:%s\n" $TA guarded $TA konst $TA tick $TA twice)" \
+  "$($ET -l 'usdt:*:ut:*' -p $lp)"
+if have bpftrace; then
+  $ET -l -p $lp > $out/list-p.etrace 2>&1
+  bpftrace -l -p $lp > $out/list-p.bpftrace 2>/dev/null
+  if grep -q "^uprobe:/proc/$lp/root$TA:ut_add$" $out/list-p.etrace &&
+     cmp -s $out/list-p.etrace $out/list-p.bpftrace; then pass list-p-vs-bpftrace
+  else fail list-p-vs-bpftrace "$(diff $out/list-p.bpftrace $out/list-p.etrace | head)"; fi
+else
+  skip list-p-vs-bpftrace "bpftrace missing: no listing to compare with"
+fi
+kill $lp; wait $lp 2>/dev/null
 
 # ------------------------------------------------------------ addresses
 # uprobe:BIN:ADDR (a link-time address; bpftrace names it in decimal)
 addr=$(nm $T | awk '$3 == "ut_add" { print $1 }')
 got=$(timeout 20 $ET -q -e "uprobe:$T:0x$addr /pid == cpid/ { @[probe, func] = count(); }" \
         -c "$T add 3" 2>&1)
-same address "$(printf '\n\n@[uprobe:%s:%d, ut_add]: 3' $TA $((0x$addr)))" "$got"
+same address "$(printf '\n\n@[uprobe:%s:%d, ut_add]: 3' $T $((0x$addr)))" "$got"
 # FUNC+OFF at the second instruction of ut_greet: needs --unsafe
 second=$(objdump -d --no-show-raw-insn $T | awk '/<ut_greet>:$/ { f = 1; next }
            f && /^ *[0-9a-f]+:/ { if (++n == 2) { sub(":", "", $1); print $1; exit } }')
@@ -174,7 +205,7 @@ start=$(nm $T | awk '$3 == "ut_greet" { print $1 }')
 off=$((0x$second - 0x$start))
 got=$(timeout 20 $ET -q --unsafe -e "uprobe:$T:ut_greet+$off /pid == cpid/ { @[probe, func] = count(); }" \
         -c "$T greet a greet b" 2>&1)
-same offset-unsafe "$(printf '\n\n@[uprobe:%s:ut_greet+%d, ut_greet]: 2' $TA $off)" "$got"
+same offset-unsafe "$(printf '\n\n@[uprobe:%s:ut_greet+%d, ut_greet]: 2' $T $off)" "$got"
 got=$($ET -q -e "uprobe:$T:ut_greet+$off { exit(); }" 2>&1)
 rc=$?
 if [ $rc = 1 ] && [[ $got == *"cannot check that ut_greet+$off is the start of an instruction"*"--unsafe"* ]]
