@@ -291,7 +291,17 @@ int kprof_add_events(Rec *r) {
     {.name = "cpu", .kind = CTF_INT, .size = 4},
     {.name = "file_table_address", .kind = CTF_INT, .size = 8, .hex = true},
   };
+  /* LTTng 2.13's: the file table it belongs to, not the pid (see
+   * statedump.c for what file_table_address holds) */
+  static CtfField fd[] = {
+    {.name = "file_table_address", .kind = CTF_INT, .size = 8, .hex = true},
+    {.name = "fd", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "flags", .kind = CTF_INT, .size = 4},
+    {.name = "fmode", .kind = CTF_INT, .size = 4, .hex = true},
+    {.name = "filename", .kind = CTF_STRING, .slot = STR_SLOT},
+  };
   if ((k->start = add_user(r, "start", NULL, 0)) < 0 ||
+      (k->fd = add_user(r, "file_descriptor", fd, sizeof fd / sizeof *fd)) < 0 ||
       (k->state = add_user(r, "process_state", state, sizeof state / sizeof *state)) < 0 ||
       (k->end = add_user(r, "end", NULL, 0)) < 0) {
     diag_fatal("--profile kernel: cannot lay out the statedump events");

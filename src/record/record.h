@@ -98,6 +98,7 @@ void rfilter_gen(Prog *p, const RecFilter *f, const Event *e, int regs_buf, int 
  * events (-1: none). */
 typedef struct KProf {
   int start, state, end;  /* lttng_statedump_start / _process_state / _end */
+  int fd;                 /* lttng_statedump_file_descriptor */
   int unknown[2];         /* syscall_entry_unknown / syscall_exit_unknown */
 } KProf;
 

@@ -124,9 +124,64 @@ static bool dump_thread(Rec *r, CtfWriter *w, const CtfClass *c, int id, int pid
   put_i32(rec, c, 6, 0);
   put_i32(rec, c, 7, status_of(state));
   put_i32(rec, c, 8, (int32_t)cpu);
-  /* file_table_address (field 9) stays 0 */
+  /* file_table_address: /proc does not show the files_struct's address;
+   * the thread group id stands for it (threads share their file table),
+   * 0 for kernel threads, which have none */
+  if (!(flags & PF_KTHREAD)) {
+    uint64_t table = (uint64_t)pid;
+    memcpy(rec + ctf_field_offset(c, 9), &table, 8);
+  }
   kprof_user_event(r, w, rec, c->record_size);
   return true;
+}
+
+/* The file descriptors of process pid: lttng_statedump_file_descriptor
+ * {file_table_address (= pid, as in dump_thread), fd, flags (fdinfo's, an
+ * octal open(2) flag set), fmode (FMODE_READ 0x1 / FMODE_WRITE 0x2 from the
+ * access mode), filename (the /proc/PID/fd link)}.  Returns the number. */
+static int dump_fds(Rec *r, CtfWriter *w, const CtfClass *c, int id, int pid) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%d/fd", pid);
+  DIR *d = opendir(path);
+  if (!d)
+    return 0;
+  unsigned char rec[512 + 64];
+  int n = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (de->d_name[0] < '0' || de->d_name[0] > '9')
+      continue;
+    int fd = atoi(de->d_name);
+    char link[96], target[STR_SLOT];
+    snprintf(link, sizeof link, "/proc/%d/fd/%d", pid, fd);
+    ssize_t len = readlink(link, target, sizeof target - 1);
+    if (len < 0)
+      continue;
+    target[len] = 0;
+    unsigned flags = 0;
+    snprintf(link, sizeof link, "/proc/%d/fdinfo/%d", pid, fd);
+    FILE *f = fopen(link, "re");
+    char line[128];
+    while (f && fgets(line, sizeof line, f))
+      if (sscanf(line, "flags: %o", &flags) == 1)
+        break;
+    if (f)
+      fclose(f);
+    int acc = flags & 3;   /* O_RDONLY 0, O_WRONLY 1, O_RDWR 2 */
+    uint32_t fmode = (acc == 0 || acc == 2 ? 0x1 : 0) | (acc == 1 || acc == 2 ? 0x2 : 0);
+    memset(rec, 0, sizeof rec);
+    put_header(rec, id);
+    uint64_t table = (uint64_t)pid;
+    memcpy(rec + ctf_field_offset(c, 0), &table, 8);
+    put_i32(rec, c, 1, fd);
+    put_i32(rec, c, 2, (int32_t)flags);
+    memcpy(rec + ctf_field_offset(c, 3), &fmode, 4);
+    memcpy(rec + c->fixed_size, target, (size_t)len + 1);   /* the filename slot */
+    kprof_user_event(r, w, rec, c->record_size);
+    n++;
+  }
+  closedir(d);
+  return n;
 }
 
 static bool all_digits(const char *s) {
@@ -144,7 +199,8 @@ int kprof_statedump(Rec *r, CtfWriter *w) {
   if (id_start < 0)
     return 0;
   const CtfClass *c = &rec_event(r, id_state)->cls;
-  if (c->record_size > 256)
+  const CtfClass *cfd = k->fd >= 0 ? &rec_event(r, k->fd)->cls : NULL;
+  if (c->record_size > 256 || (cfd && cfd->record_size > 512))
     return 0;
   unsigned char rec[CTF_EVENT_HEADER_SIZE + 64];
   put_header(rec, id_start);
@@ -165,6 +221,8 @@ int kprof_statedump(Rec *r, CtfWriter *w) {
         threads++;
     if (task)
       closedir(task);
+    if (cfd)
+      dump_fds(r, w, cfd, k->fd, pid);
   }
   if (proc)
     closedir(proc);

@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 4
+[ $# -eq 0 ] && plan 5
 
 ET=./etrace
 WL=tests/bin/workload
@@ -166,5 +166,32 @@ if want $t; then
     fail $t "no share for lttspin_wl (tid '$stid': '$spin'), time range ('$range') or rusage ('$(cat $L/rusage)')" $L/cputop.txt
   elif [ "${ok%% *}" != 1 ]; then fail $t "lttng-cputop: lttspin_wl (tid $stid) ran ${ok#* } s ($spin % of $secs s), getrusage says $used s"
   elif [ -n "$self" ] && ! awk -v s="$self" 'BEGIN { exit !(s < 10) }'; then fail $t "etrace itself (pid $EP) at $self % CPU in lttng-cputop's report"
+  else pass $t; fi
+fi
+
+# --- the statedump lists the files processes hold open at the start ---------
+t=fd_statedump
+if want $t; then
+  setup $t
+  D=$L/trace
+  echo "known file" > $L/held.txt
+  sleep 30 7<$L/held.txt 8>>$L/held.txt &
+  HP=$!
+  $ET record --profile kernel -q -o $D -c "$WL getppid 1" 2>$L/stderr
+  rc=$?
+  kill $HP 2>/dev/null; wait $HP 2>/dev/null
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  table=$(printf '0x%X' $HP)
+  abs=$(cd $L && pwd)/held.txt
+  rd=$(grep -c " lttng_statedump_file_descriptor: .*{ file_table_address = $table, fd = 7, flags = [0-9]*, fmode = 0x1, filename = \"$abs\" }$" $L/text)
+  wr=$(grep -c " lttng_statedump_file_descriptor: .*{ file_table_address = $table, fd = 8, flags = [0-9]*, fmode = 0x2, filename = \"$abs\" }$" $L/text)
+  proc=$(grep -c " lttng_statedump_process_state: .*{ tid = $HP, pid = $HP, .*file_table_address = $table }$" $L/text)
+  # all of them between lttng_statedump_start and _end
+  outside=$(awk '/ lttng_statedump_start: /{s=1} / lttng_statedump_end: /{e=1} / lttng_statedump_file_descriptor: /{ if (!s || e) n++ } END {print n + 0}' $L/text)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ "$rd" != 1 ] || [ "$wr" != 1 ]; then
+    fail $t "$rd read and $wr write file_descriptor events of pid $HP's fds 7/8 on $abs, expected 1 each: $(grep " lttng_statedump_file_descriptor: .*held.txt" $L/text | head -2 | cut -c 60-400)"
+  elif [ "$proc" != 1 ]; then fail $t "pid $HP's process_state does not carry file_table_address $table"
+  elif [ "$outside" != 0 ]; then fail $t "$outside file_descriptor events outside the statedump"
   else pass $t; fi
 fi
