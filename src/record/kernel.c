@@ -31,7 +31,9 @@
 #include <string.h>
 
 
-typedef enum { K_TEXT16, K_I32, K_U32, K_PRIO, K_STATE, K_STR } KKind;
+/* K_U64: 8 bytes as they are; K_LOW32: the low half of an 8-byte field
+ * that LTTng writes in 4 (gfp_t) */
+typedef enum { K_TEXT16, K_I32, K_U32, K_PRIO, K_STATE, K_STR, K_U64, K_LOW32 } KKind;
 
 typedef struct KField {
   const char *name;   /* LTTng's */
@@ -66,6 +68,12 @@ static const KEvent kevents[] = {
   {"irq", "softirq_entry", "irq_softirq_entry", {{"vec", K_U32, NULL}}},
   {"irq", "softirq_exit", "irq_softirq_exit", {{"vec", K_U32, NULL}}},
   {"irq", "softirq_raise", "irq_softirq_raise", {{"vec", K_U32, NULL}}},
+  /* LTTng's page alloc/free also have `page` (the struct page address),
+   * which the tracepoints do not carry: left out */
+  {"kmem", "mm_page_alloc", "kmem_mm_page_alloc",
+   {{"pfn", K_U64, NULL}, {"order", K_U32, NULL}, {"gfp_flags", K_LOW32, NULL},
+    {"migratetype", K_I32, NULL}}},
+  {"kmem", "mm_page_free", "kmem_mm_page_free", {{"pfn", K_U64, NULL}, {"order", K_U32, NULL}}},
 };
 
 #define STR_SLOT 256
@@ -90,7 +98,7 @@ static int layout_kevent(Event *e) {
   for (const KField *f = k->fields; f < k->fields + 8 && f->name; f++) {
     const char *from = f->from ? f->from : f->name;
     const TpField *tf = tp_field(e->tp, from);
-    int want = f->kind == K_TEXT16 ? 16 : f->kind == K_STATE ? 8 : 4;
+    int want = f->kind == K_TEXT16 ? 16 : f->kind == K_STATE || f->kind == K_U64 || f->kind == K_LOW32 ? 8 : 4;
     bool ok = tf && (f->kind == K_STR ? tf->data_loc
                                       : tf->data_loc ? f->kind == K_TEXT16 : tf->size == want);
     if (!ok) {
@@ -114,6 +122,16 @@ static int layout_kevent(Event *e) {
                                   .is_signed = f->kind != K_U32});
       rec_add_copy(e, (Copy){.kind = f->kind == K_PRIO ? CP_CTX_PRIO : CP_CTX,
                              .src = tf->offset, .size = 4, .dst = dst});
+      dst += 4;
+      break;
+    case K_U64:
+      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_INT, .size = 8});
+      rec_add_copy(e, (Copy){.kind = CP_CTX, .src = tf->offset, .size = 8, .dst = dst});
+      dst += 8;
+      break;
+    case K_LOW32: /* little-endian: the low half comes first */
+      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_INT, .size = 4});
+      rec_add_copy(e, (Copy){.kind = CP_CTX, .src = tf->offset, .size = 4, .dst = dst});
       dst += 4;
       break;
     case K_STATE:

@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 5
+[ $# -eq 0 ] && plan 6
 
 ET=./etrace
 WL=tests/bin/workload
@@ -193,5 +193,27 @@ if want $t; then
     fail $t "$rd read and $wr write file_descriptor events of pid $HP's fds 7/8 on $abs, expected 1 each: $(grep " lttng_statedump_file_descriptor: .*held.txt" $L/text | head -2 | cut -c 60-400)"
   elif [ "$proc" != 1 ]; then fail $t "pid $HP's process_state does not carry file_table_address $table"
   elif [ "$outside" != 0 ]; then fail $t "$outside file_descriptor events outside the statedump"
+  else pass $t; fi
+fi
+
+# --- lttng-memtop: the pages a workload touches (kmem page events) ------------
+t=memtop
+if want $t; then
+  setup $t
+  # two runs that differ only in the pages of the read buffer they touch:
+  # 1 MiB (256 pages) and 4 KiB (1 page); the difference is 255 pages
+  cp $WL $L/lttmem_wl
+  pages() { # pages SIZE: the workload's allocated pages in lttng-memtop's report
+    rm -rf $L/trace-$1
+    $ET record --profile kernel -q -o $L/trace-$1 -c "$L/lttmem_wl read $1 1" 2>>$L/stderr || return 1
+    analysis memtop $L/trace-$1 $L/memtop-$1.txt --limit 1000 || return 1
+    awk '/^Per-TID Memory Allocations/ { a = 1 } /^Per-TID Memory Deallocations/ { a = 0 }
+         a && / pages lttmem_wl \(/ { for (i = 1; i <= NF; i++) if ($i == "pages") print $(i - 1) }' $L/memtop-$1.txt | head -1
+  }
+  big=$(pages 1048576)
+  small=$(pages 4096)
+  diff=$(( ${big:-0} - ${small:-0} ))
+  if [ -z "$big" ] || [ -z "$small" ]; then fail $t "no allocations of lttmem_wl in lttng-memtop's report (1 MiB: '$big', 4 KiB: '$small'): $(head -c 300 $L/stderr)" $L/memtop-1048576.txt
+  elif [ $diff -lt 242 ] || [ $diff -gt 268 ]; then fail $t "lttng-memtop: $big pages for a 1 MiB read, $small for 4 KiB: $diff more, expected 255 within 5 %"
   else pass $t; fi
 fi
