@@ -56,6 +56,10 @@ static const KEvent kevents[] = {
    {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}, {"target_cpu", K_I32, NULL}}},
   {"sched", "sched_wakeup_new", "sched_wakeup_new",
    {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}, {"target_cpu", K_I32, NULL}}},
+  /* comm is a __data_loc string in the tracepoint, char[16] in LTTng */
+  {"sched", "sched_migrate_task", "sched_migrate_task",
+   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL},
+    {"orig_cpu", K_I32, NULL}, {"dest_cpu", K_I32, NULL}}},
   {"sched", "sched_process_exec", "sched_process_exec",
    {{"tid", K_I32, "pid"}, {"old_tid", K_I32, "old_pid"}, {"filename", K_STR, NULL}}},
   {"sched", "sched_process_exit", "sched_process_exit",

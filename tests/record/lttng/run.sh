@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 6
+[ $# -eq 0 ] && plan 7
 
 ET=./etrace
 WL=tests/bin/workload
@@ -215,5 +215,30 @@ if want $t; then
   diff=$(( ${big:-0} - ${small:-0} ))
   if [ -z "$big" ] || [ -z "$small" ]; then fail $t "no allocations of lttmem_wl in lttng-memtop's report (1 MiB: '$big', 4 KiB: '$small'): $(head -c 300 $L/stderr)" $L/memtop-1048576.txt
   elif [ $diff -lt 242 ] || [ $diff -gt 268 ]; then fail $t "lttng-memtop: $big pages for a 1 MiB read, $small for 4 KiB: $diff more, expected 255 within 5 %"
+  else pass $t; fi
+fi
+
+# --- sched_migrate_task as LTTng's: lttng-cputop counts a forced migration ----
+t=migrations
+if want $t; then
+  setup $t
+  D=$L/trace
+  cp $WL $L/lttmig_wl
+  # pinned to CPU 0, moved to CPU 1 once after 0.3 s: exactly one migration
+  $ET record --profile kernel -q -o $D \
+    -c "sh -c 'taskset -c 0 $L/lttmig_wl spin 700 & p=\$!; sleep 0.3; taskset -pc 1 \$p >/dev/null; wait'" 2>$L/stderr
+  rc=$?
+  analysis cputop $D $L/cputop.txt --limit 1000
+  crc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  stid=$(grep -m1 " sched_process_exec: .*filename = \"$L/lttmig_wl\"" $L/text | sed -n 's/.*{ tid = \([0-9]*\), old_tid.*/\1/p')
+  # "NN.NN %   NAME (TID)   MIGRATIONS   [PRIOS]"
+  migr=$(sed -n "s/^.* %  *[^ ]* (${stid:-x})  *\([0-9]*\) .*/\1/p" $L/cputop.txt | head -1)
+  events=$(grep -c " sched_migrate_task: .*{ comm = \"lttmig_wl\", tid = ${stid:-x}, prio = $((20 + $(nice))), orig_cpu = 0, dest_cpu = 1 }$" $L/text)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $crc -ne 0 ]; then fail $t "lttng-cputop exited $crc: $(tail -3 $L/cputop.txt)"
+  elif [ -z "$stid" ]; then fail $t "no sched_process_exec of $L/lttmig_wl"
+  elif [ "$events" != 1 ]; then fail $t "$events sched_migrate_task events of tid $stid from CPU 0 to 1 with LTTng's fields, expected 1: $(grep -m2 " sched_migrate_task: .*tid = $stid," $L/text | cut -c 60-300)"
+  elif [ "$migr" != 1 ]; then fail $t "lttng-cputop counts '$migr' migrations for tid $stid, expected 1" $L/cputop.txt
   else pass $t; fi
 fi
