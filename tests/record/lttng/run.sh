@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 7
+[ $# -eq 0 ] && plan 8
 
 ET=./etrace
 WL=tests/bin/workload
@@ -244,5 +244,34 @@ if want $t; then
   elif [ -z "$stid" ]; then fail $t "no sched_process_exec of $L/lttmig_wl"
   elif [ "$events" != 1 ]; then fail $t "$events sched_migrate_task events of tid $stid from CPU 0 to 1 with LTTng's fields, expected 1: $(grep -m2 " sched_migrate_task: .*tid = $stid," $L/text | cut -c 60-300)"
   elif [ "$migr" != "$all" ]; then fail $t "lttng-cputop counts '$migr' migrations for tid $stid, the trace has $all" $L/cputop.txt
+  else pass $t; fi
+fi
+
+# --- lttng-irqstats: hard interrupts counted as the trace has them -----------
+t=irqstats
+if want $t; then
+  setup $t
+  D=$L/trace
+  # direct writes to this file system's disk: its device interrupts
+  $ET record --profile kernel -q -o $D \
+    -c "dd if=/dev/zero of=$L/direct.bin bs=4096 count=64 oflag=direct,sync status=none" 2>$L/stderr
+  rc=$?
+  analysis irqstats $D $L/irqstats.txt
+  irc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  # "NR: <NAME>   COUNT  min avg max stdev |" per hard IRQ vs the trace's
+  # irq_handler_exit events of that IRQ (each closes one handled interrupt)
+  rows=$(awk '/^Hard IRQ/ { h = 1; next } /^Soft IRQ/ { h = 0 } h && /^ *[0-9]+: / { sub(":", "", $1); print $1, $(NF - 5) }' $L/irqstats.txt)
+  bad="" n=0
+  while read -r irq count; do
+    [ -z "$irq" ] && continue
+    n=$((n + 1))
+    exits=$(grep -c " irq_handler_exit: .*{ irq = $irq, ret = " $L/text)
+    [ "$count" != "$exits" ] && bad="$bad irq $irq: $count in the report, $exits irq_handler_exit;"
+  done <<< "$rows"
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $irc -ne 0 ]; then fail $t "lttng-irqstats exited $irc: $(tail -3 $L/irqstats.txt)"
+  elif [ $n = 0 ]; then fail $t "no hard IRQ in lttng-irqstats' report" $L/irqstats.txt
+  elif [ -n "$bad" ]; then fail $t "$bad" $L/irqstats.txt
   else pass $t; fi
 fi
