@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 8
+[ $# -eq 0 ] && plan 9
 
 ET=./etrace
 WL=tests/bin/workload
@@ -273,5 +273,29 @@ if want $t; then
   elif [ $irc -ne 0 ]; then fail $t "lttng-irqstats exited $irc: $(tail -3 $L/irqstats.txt)"
   elif [ $n = 0 ]; then fail $t "no hard IRQ in lttng-irqstats' report" $L/irqstats.txt
   elif [ -n "$bad" ]; then fail $t "$bad" $L/irqstats.txt
+  else pass $t; fi
+fi
+
+# --- lttng-iousagetop: bytes read and written per file and per process -------
+t=iousagetop
+if want $t; then
+  setup $t
+  D=$L/trace
+  cp $WL $L/lttio_wl
+  # 12 reads of 4 KiB from /dev/zero, 5 writes of 8 KiB to /dev/null
+  $ET record --profile kernel -q -o $D -c "$L/lttio_wl read 4096 12 write 8192 5" 2>$L/stderr
+  rc=$?
+  analysis iousagetop $D $L/iousagetop.txt
+  irc=$?
+  # "SIZE UNIT PATH" under "Per-file I/O Read" / "Per-file I/O Write"
+  file() { awk -v s="$1" -v p="$2" '/^Per-/ { in_s = index($0, s) == 1 } in_s && $NF == p { print $(NF - 2), $(NF - 1) }' $L/iousagetop.txt | head -1; }
+  zero=$(file "Per-file I/O Read" /dev/zero)
+  null=$(file "Per-file I/O Write" /dev/null)
+  pwrite=$(awk '/^Per-process I\/O Write/ { w = 1; next } /^Per-/ { w = 0 } w && / lttio_wl \(/ { for (i = 1; i <= NF; i++) if ($i == "lttio_wl") print $(i - 2), $(i - 1) }' $L/iousagetop.txt | head -1)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $irc -ne 0 ]; then fail $t "lttng-iousagetop exited $irc: $(tail -3 $L/iousagetop.txt)"
+  elif [ "$zero" != "48.00 KiB" ]; then fail $t "/dev/zero read: '$zero', expected 48.00 KiB" $L/iousagetop.txt
+  elif [ "$null" != "40.00 KiB" ]; then fail $t "/dev/null written: '$null', expected 40.00 KiB" $L/iousagetop.txt
+  elif [ "$pwrite" != "40.00 KiB" ]; then fail $t "lttio_wl wrote '$pwrite' in the per-process table, expected 40.00 KiB" $L/iousagetop.txt
   else pass $t; fi
 fi
