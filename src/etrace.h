@@ -616,6 +616,10 @@ int prov_list(FILE *f, const char *glob, bool verbose, int pid);
 /* -c CMD: fork now, held until child_start(); child_kill() releases or
  * kills it and reaps it (after child_reaped(), it does nothing). */
 pid_t child_spawn(const char *cmd);
+/* Name the held child after its command (as exec will) instead of etrace:
+ * `etrace record --profile kernel`, whose analyses name a thread by its
+ * first recorded system call, the wait for child_start(). */
+void child_name_early(bool on);
 void child_start(void);
 void child_reaped(void);
 void child_kill(void);

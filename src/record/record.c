@@ -441,6 +441,8 @@ static void cleanup(Rec *r) {
     close(r->outer_fd);
   if (r->drops_fd >= 0)
     close(r->drops_fd);
+  if (r->enabled_fd >= 0)
+    close(r->enabled_fd);
   free(r->rb_fds);
   free(r->ev);
   free(r->drop_vals);
@@ -589,6 +591,19 @@ static void report(const Rec *r, const CtfStats *st, uint64_t lost, double secon
             strerror(st->write_errno ? st->write_errno : EIO));
 }
 
+/* The last name of DIR (without trailing slashes): the session's name. */
+static const char *rec_session_name(const char *dir) {
+  static char name[256];
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/')
+    n--;
+  size_t b = n;
+  while (b > 0 && dir[b - 1] != '/')
+    b--;
+  snprintf(name, sizeof name, "%.*s", (int)(n - b), dir + b);
+  return name;
+}
+
 /* Open the trace, attach, record until the end condition, stop, drain,
  * close the trace.  Returns the exit code. */
 static int record_run(Rec *r) {
@@ -596,22 +611,45 @@ static int record_run(Rec *r) {
     diag_fatal("cannot map the ring buffers: %s", strerror(errno));
     return 1;
   }
+  /* Attached first, recording nothing until the enabled flag is set: the
+   * trace starts once they all are, not while they attach one by one. */
+  if (rec_attach_all(r) < 0) {
+    links_close(&r->links);
+    return 1;
+  }
   CtfClass *classes = calloc(r->nev, sizeof *classes);
   for (int i = 0; i < r->nev; i++)
     classes[i] = r->ev[i].cls;
   CtfOptions copt = {.command = r->cmd, .start_ns = rec_now_ns(), .lttng_kernel = r->kernel};
+  if (r->kernel) {
+    copt.context = kprof_context;
+    copt.ncontext = KPROF_NCONTEXT;
+  }
   char err[512];
   CtfSink sink;
   if (rec_open_sink(r, &copt, &sink) < 0) {
+    links_close(&r->links);
     free(classes);
     return 1;
   }
-  r->w = ctf_open(r->dir, r->ncpus, classes, r->nev, &copt, err, sizeof err);
+  /* --profile kernel -o DIR: an LTTng session directory, the trace in
+   * DIR/kernel as lttng-sessiond lays it out (lttng-analyses read the
+   * tracer's version only from a directory named kernel). */
+  char kdir[4096];
+  const char *tdir = r->dir;
+  if (r->kernel && !r->snap && (!copt.sink || copt.tee)) {
+    snprintf(kdir, sizeof kdir, "%s/kernel", r->dir);
+    tdir = kdir;
+    if (!copt.trace_name)
+      copt.trace_name = rec_session_name(r->dir);
+  }
+  r->w = ctf_open(tdir, r->ncpus, classes, r->nev, &copt, err, sizeof err);
   if (!r->w) {
     if (r->relay)
       diag_fatal("%s: %s", err, relay_error(r->relay));
     else
       diag_fatal("%s", err);
+    links_close(&r->links);
     free(classes);
     return 1;
   }
@@ -619,7 +657,7 @@ static int record_run(Rec *r) {
   int dumped = r->kernel ? kprof_statedump(r, r->w) : 0;
   if (r->verbose && r->kernel)
     fprintf(stderr, "etrace: statedump of %d threads\n", dumped);
-  if (rec_attach_all(r) < 0) {
+  if (rec_set_enabled(r, true) < 0) {
     links_close(&r->links);
     ctf_close(r->w, rec_now_ns(), NULL);
     r->w = NULL;
@@ -635,7 +673,9 @@ static int record_run(Rec *r) {
   rec_run_loop(r);
   uint64_t t_end = rec_now_ns();
 
-  /* Stop: detach, drain what the kernel holds, final loss counts. */
+  /* Stop: all programs at once, then detach, drain what the kernel
+   * holds, final loss counts. */
+  rec_set_enabled(r, false);
   links_close(&r->links);
   rec_drain_all(r);
   uint64_t lost = rec_update_drops(r);
@@ -653,8 +693,8 @@ static int record_run(Rec *r) {
 int record_main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "ctf"))
     return repair_main(argc, argv);
-  Rec rec = {.outer_fd = -1, .drops_fd = -1, .flush_s = 1,
-             .kprof = {.start = -1, .state = -1, .end = -1, .unknown = {-1, -1}}};
+  Rec rec = {.outer_fd = -1, .drops_fd = -1, .enabled_fd = -1, .flush_s = 1,
+             .kprof = {.start = -1, .state = -1, .end = -1, .fd = -1, .unknown = {-1, -1}}};
   Rec *r = &rec;
   sysdisp_init(&r->sys, NULL, NULL, NULL, NULL);
   bool verify = false;
@@ -679,6 +719,7 @@ int record_main(int argc, char **argv) {
   if (prepare_events(r) < 0)
     goto out;
   r->ncpus = libbpf_num_possible_cpus();
+  child_name_early(r->kernel);
   if (r->cmd && (r->child = child_spawn(r->cmd)) < 0)
     goto out;
   r->filter_pid = r->pid ? r->pid : r->cmd_only ? r->child : 0;
