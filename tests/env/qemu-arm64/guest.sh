@@ -93,8 +93,8 @@ t usdt_reg '^@\[3000000000000\]: 1$' -q -c "$UT usdt 3" \
   -e "usdt:$UT:ut:tick /arg2 > 2000000000000/ { @[arg2] = count(); }"
 t usdt_mem '^@\[21\]: 3$' -q -c "$UT konst 3" \
   -e "usdt:$UT:ut:konst { @[arg1] = count(); }"
-# signed 4-byte arguments ("-4@x0", "-4@x1") are sign-extended with a movsx
-# (BPF cpu v4): this 6.1 kernel's verifier refuses it (kernels >= 6.6 take it)
+# signed 4-byte arguments ("-4@x0", "-4@x1"): sign-extended in the program
+# (with shifts: a movsx, BPF cpu v4, needs kernel 6.6)
 t usdt_signed_4byte '^@\[3, -3\]: 1$' -q -c "$UT usdt 3" \
   -e "usdt:$UT:ut:tick /arg0 == 3/ { @[arg0, arg1] = count(); }"
 
@@ -119,6 +119,9 @@ t kprobe_btf_chain '^@\[1048581\]: 5$' -q -c "$WL read 12345 5" \
 # BTF struct access through curtask
 t curtask_btf '^@\[workload\]: 5$' -q -c "$WL read 12345 5" \
   -e 'tracepoint:syscalls:sys_enter_read /pid == cpid && args.count == 12345/ { @[curtask->comm] = count(); }'
+
+t curtask_tgid '^@\[1\]: 5$' -q -c "$WL read 12345 5" \
+  -e 'tracepoint:syscalls:sys_enter_read /pid == cpid && args.count == 12345/ { @[curtask->tgid == pid] = count(); }'
 
 # stacks: a symbolised kernel stack (the arm64 syscall path) and user
 # stacks from a uprobe and from profile

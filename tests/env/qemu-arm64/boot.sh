@@ -1,13 +1,16 @@
 #!/bin/sh
-# etrace on arm64, end to end: Debian's arm64 kernel (6.1: kprobes, fentry,
-# BTF) booted once under qemu-system-aarch64 -M virt -cpu max with
+# etrace on arm64, end to end (make qemu-check-arm64; named boot.sh, not
+# run.sh, so that make check, which must stay cheap, leaves it out):
+# Debian's arm64 kernel (6.1: kprobes, uprobes, BTF; fentry loads but
+# cannot attach before 6.4) booted once under qemu-system-aarch64 -M virt -cpu max with
 # software emulation (TCG), from an initramfs of busybox-static:arm64
 # (scripts/qemu-kernel-arm64.sh fetches both into the qemu cache), the
 # cross-built static etrace-arm64 and the arm64 test helpers (make
 # qemu-check-arm64 builds them; scripts/deps-arm64.sh installs the cross
 # toolchain).  tests/env/qemu-arm64/guest.sh runs the cases inside and
 # prints PASS/FAIL lines on the serial console (tests/env/qemu/init starts
-# it); this script passes them on, with the boot and suite times.
+# it); this script passes them on, with the boot and suite times, and
+# reads etrace record's trace back with babeltrace2.  About 60 s.
 . "$(dirname "$0")/../../lib.sh"
 G=tests/env/qemu-arm64
 plan $(( $(grep -cE '^(t|tfail) ' $G/guest.sh) + 2 ))  # the guest's cases, the CTF trace, the boot
