@@ -13,7 +13,7 @@ mkdir -p $out
 update=; update_mode "$@" && update=1
 archs="x86_64 arm64"
 nbt=$(ls tests/language/arch/*.bt | wc -l)
-plan $((nbt * 3 + 15))
+plan $((nbt * 3 + 16))
 need_files $ET tests/bin/uprobe_target || exit 1
 
 for bt in tests/language/arch/*.bt; do
@@ -93,3 +93,13 @@ has x86-retval x86_64 "uretprobe:tests/bin/uprobe_target:ut_add { @ = retval; }"
 has x86-syscall-openat x86_64 \
   'tracepoint:syscalls:sys_enter_openat { printf("%d %d\n", args.dfd, args.flags); }' \
   '\*\(u64 \*\)\(r10 -[0-9]+\) = 257' 'r3 \+= 112' 'r3 \+= 96'
+# USDT notes as aarch64 GCC writes them, read from the cross-built helper
+# (make tests/bin/arm64/uprobe_target): ut:konst is "-4@5 -8@[x1, 8]", a
+# constant and a load from x1 + 8 (the blank inside the brackets is part of
+# the spec)
+if [ -f tests/bin/arm64/uprobe_target ]; then
+  has arm64-usdt-notes arm64 "usdt:tests/bin/arm64/uprobe_target:ut:konst { @[arg0, arg1] = count(); }" \
+    'r0 = 5' 'r3 = \*\(u64 \*\)\(r1 \+8\)' 'r3 \+= 8'
+else
+  skip arm64-usdt-notes "no tests/bin/arm64/uprobe_target (make tests/bin/arm64/uprobe_target)"
+fi
