@@ -138,7 +138,11 @@ fuzz_%: tests/env/fuzz/fuzz_%.c $(FUZZ_OBJS)
 fuzz: $(FUZZ_TARGETS) $(HELPERS)
 	tests/env/fuzz/run.sh
 
-check: etrace etrace-asan $(FUZZ_TARGETS) $(HELPERS) etrace.static tests/bin/static/workload
+# With the cross toolchain (scripts/deps-arm64.sh), tests/language/arch also
+# runs the arm64 binary under qemu-user and reads an aarch64 helper's USDT
+# notes (about 10 s of building, under a second of testing).
+ARM64_CHECK := $(if $(shell command -v $(CROSS_COMPILE)gcc),etrace-arm64 tests/bin/arm64/uprobe_target)
+check: etrace etrace-asan $(FUZZ_TARGETS) $(HELPERS) etrace.static tests/bin/static/workload $(ARM64_CHECK)
 	tests/run-all.sh
 
 # Rewrite the golden files (AST dumps, located errors, code listings) from
