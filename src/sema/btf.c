@@ -185,6 +185,15 @@ static Type *record_type(int id, const struct btf_type *t) {
   return r;
 }
 
+/* A char array member: a string, whose bytes can also be indexed
+ * (p->name[0]) as elements of type `elem`. */
+static Type *char_array(Type *elem, int nelems) {
+  Type *s = ty_str(nelems);
+  s->elem = elem;
+  s->nelems = nelems;
+  return s;
+}
+
 Type *btf_type_of(int id, bool user) {
   if (!btf_kernel())
     return NULL;
@@ -230,11 +239,10 @@ Type *btf_type_of(int id, bool user) {
     /* char arrays read as strings, as bpftrace does (comm, filename) */
     if (elem->kind == TY_INT && elem->int_size == 1 && !elem->is_ptr) {
       const struct btf_type *et = btf__type_by_id(ptypes.btf, skip_modifiers(a->type));
-      if (btf_is_int(et) && (btf_int_encoding(et) & BTF_INT_CHAR) && a->nelems > 0)
-        return ty_str(a->nelems);
       const char *en = btf__name_by_offset(ptypes.btf, et->name_off);
-      if (en && strstr(en, "char") && a->nelems > 0)
-        return ty_str(a->nelems);
+      if (a->nelems > 0 && ((btf_is_int(et) && (btf_int_encoding(et) & BTF_INT_CHAR)) ||
+                            (en && strstr(en, "char"))))
+        return char_array(elem, a->nelems);
     }
     Type *arr = ealloc(sizeof(Type));
     arr->kind = TY_ARRAY;

@@ -33,6 +33,7 @@ typedef struct Sema {
 Type *store_type(Type *t);
 bool is_scalar(const Type *t);
 bool is_object(const Type *t);
+bool object_value_ok(Sema *sema, const Type *t, Loc loc);
 bool is_symbolic(const Type *t);
 Type *new_kind(TypeKind kind, int size);
 MapInfo *find_map(Sema *sema, const char *name);
