@@ -610,6 +610,9 @@ int usdt_parse_arg(const char *spec, UsdtArg *a);
 /* `-l [GLOB]` and `-lv` (providers/list.c). */
 /* -l [GLOB] (-p PID: the probes of that process's files, as bpftrace) */
 int prov_list(FILE *f, const char *glob, bool verbose, int pid);
+/* -l with a program: the probes it would attach, after expansion, in
+ * program order (-lv: with their arguments). */
+void prov_list_targets(FILE *f, const Compiled *c, bool verbose);
 
 /* ---------------------------------------------------------------- child.c */
 

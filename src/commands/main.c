@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,7 +45,8 @@ static void usage(FILE *f) {
         "    -h, --help     show this help message\n"
         "    -I DIR         search DIR for #include files\n"
         "    --include FILE include FILE before the program (C definitions, #define)\n"
-        "    -l [GLOB]      list probes (tracepoints, uprobes, usdt, software, hardware, iter); -lv shows arguments\n"
+        "    -l [GLOB]      list probes (tracepoints, uprobes, usdt, software, hardware, iter); -lv shows arguments;\n"
+        "                   with -e PROG or a program file: the probes it would attach\n"
         "    -o FILE        write the output to FILE\n"
         "    -p PID         trace only process PID and exit when it exits\n"
         "    -q             quiet: no 'Attaching N probes' line\n"
@@ -119,6 +121,13 @@ static int list_probes(const char *glob, bool verbose, int pid) {
       return 1;
     }
   return prov_list(stdout, glob, verbose, pid) < 0 ? 1 : 0;
+}
+
+/* -l's argument names a program file (not a probe glob) when it is one. */
+static bool is_program_file(const char *path) {
+  struct stat st;
+  return strchr(path, '/') || strstr(path, ".bt") ? stat(path, &st) == 0 && S_ISREG(st.st_mode)
+                                                   : false;
 }
 
 /* `etrace NAME ...` for a subcommand: its exit status in *rc, true. */
@@ -218,7 +227,9 @@ int main(int argc, char **argv) {
   if (check_modes(dump, bufmode) < 0)
     return 1;
 
-  if (list)
+  /* -l GLOB lists what exists; -l with a program (-e PROG, or a file)
+   * lists the probes that program would attach, as current bpftrace */
+  if (list && !prog_text && !(optind < argc && is_program_file(argv[optind])))
     return list_probes(optind < argc ? argv[optind] : NULL, opt.verbose, opt.pid);
 
   if (!prog_text) {
@@ -257,6 +268,14 @@ int main(int argc, char **argv) {
     ast_dump(stdout, prog);
   if (dry_run && dump && !strcmp(dump, "ast")) {
     rc = 0;
+    goto out;
+  }
+  if (list) {
+    Compiled *c = sema_program(prog, &opt);
+    if (c) {
+      prov_list_targets(stdout, c, opt.verbose);
+      rc = 0;
+    }
     goto out;
   }
   if (format == OUT_CTF && !out_file) {
