@@ -383,6 +383,8 @@ typedef enum {
   REC_OBJECT,          /* id: site (args: the object's type, fmt: "print",
                         * "dump" or "compact"); data: its bytes, at most
                         * OBJECT_COPY_MAX */
+  REC_HELPER_ERROR,    /* id: the BPF helper; data: s64 return code,
+                        * u64 line << 32 | column (-k, -kk) */
   REC_PID = 64,        /* id: a pid that ustack/usym saw for the first time
                         * (sym/ reads its memory map while it lives) */
 } RecKind;
@@ -462,6 +464,7 @@ typedef struct Compiled {
   int nposparams;
   int cpid;
   int filter_pid;      /* -p */
+  int helper_errors;   /* -k 1, -kk 2: failed helper calls reported */
   int ncpus;
   int possible_cpus;   /* per-CPU map slots */
   uint64_t start_ns;   /* CLOCK_MONOTONIC at start, for `elapsed` */
@@ -479,6 +482,7 @@ typedef struct Options {
   bool dry_run;         /* --dry-run: ask the kernel nothing while compiling */
   bool quiet;           /* -q: no "Attaching N probes..." */
   int pid;              /* -p PID: trace only this process; exit with it */
+  int helper_errors;    /* -k 1, -kk 2 */
   int cpid;             /* -c child pid (0 if none) */
   int child_pid;        /* same, for the event loop's waitpid */
   void (*start_child)(void); /* let the -c child exec (after attach) */

@@ -40,6 +40,7 @@ typedef struct Cg {
   bool drop_sub;        /* count drops by calling one shared subprogram */
   int drop_label;       /* its label (-1: not called yet) */
   int drop_sites;       /* drop counts emitted */
+  Loc stmt_loc;         /* the statement being generated (-k reports) */
 } Cg;
 
 /* Nested unroll()s multiply (100^5 copies would take hours and all
@@ -77,6 +78,8 @@ int size_code(int size);
 int build_key(Cg *cg, Node *mapnode);
 void map_lookup(Cg *cg, const MapInfo *m, int koff);
 void map_update(Cg *cg, const MapInfo *m, int koff, int voff);
+/* -k/-kk: report a failed helper call (helper_errors.c) */
+void cg_check_helper(Cg *cg, int helper, int level, Loc loc);
 /* argN, args.NAME, retval, func where the target's provider says
  * (ArgRef: providers/provider.h). */
 void cg_arg(Cg *cg, Node *e, int ref, int i);

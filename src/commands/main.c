@@ -49,6 +49,7 @@ static void usage(FILE *f) {
         "                   with -e PROG or a program file: the probes it would attach\n"
         "    -o FILE        write the output to FILE\n"
         "    -p PID         trace only process PID and exit when it exits\n"
+        "    -k, -kk        report failed map updates and deletes; -kk also failed reads\n"
         "    -q             quiet: no 'Attaching N probes' line\n"
         "    --unsafe       allow system() and signal()\n"
         "    -v             verbose: print the generated BPF and the hooks used\n"
@@ -173,7 +174,7 @@ int main(int argc, char **argv) {
   int ninc_dirs = 0, nincludes = 0;
   /* options anywhere, as bpftrace's: `etrace -e PROG ARG -q` is quiet, and
    * `--` ends them (`etrace -e PROG -- -q` has $1 == "-q") */
-  while ((ch = getopt_long(argc, argv, "B:c:d:e:f:hI:lo:p:qvV", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "B:c:d:e:f:hI:klo:p:qvV", longopts, NULL)) != -1) {
     switch (ch) {
     case 'B': bufmode = optarg; break;
     case 'c': cmd = optarg; break;
@@ -197,6 +198,7 @@ int main(int argc, char **argv) {
       }
       break;
     case 'h': usage(stdout); return 0;
+    case 'k': opt.helper_errors += opt.helper_errors < 2; break;
     case 'l': list = true; break;
     case 'o': out_file = optarg; break;
     case 'p':

@@ -212,6 +212,10 @@ static void on_record(void *arg, const Ring *ring, const void *data, size_t size
       sym_pid_bias((int)id, site->path, (uint64_t)a);
     break;
   }
+  case REC_HELPER_ERROR:
+    if (size >= 24)
+      rt_helper_error(r->o, (int)id, a, (uint64_t)b);
+    break;
   case REC_EXIT:
     r->exiting = true;
     r->exit_code = (int)a;

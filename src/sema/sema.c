@@ -1157,6 +1157,7 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
   sema->c->nposparams = opt->nposparams;
   sema->c->cpid = opt->cpid;
   sema->c->filter_pid = opt->pid;
+  sema->c->helper_errors = opt->helper_errors;
   sema->c->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
   sema->c->possible_cpus = libbpf_num_possible_cpus();
   if (sema->c->possible_cpus < 1)
