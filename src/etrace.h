@@ -162,6 +162,8 @@ extern int etrace_strlen;
 /* Check BPFTRACE_STRLEN / ETRACE_STRLEN: -1 after an error when it is not
  * a number or above 200 (bpftrace refuses those too). */
 int types_check_env(void);
+/* Read BPFTRACE_STRLEN again (after the config block set it). */
+void types_reload_env(void);
 
 /* Histogram buckets, shared by cg (computing the index in BPF) and rt
  * (printing).  hist: index 0 holds negative values, 1 holds 0, and
@@ -269,15 +271,30 @@ struct Probe {
   Probe *next;
 };
 
+/* One setting of the config block (`config = { max_strlen = 64 }`). */
+typedef struct ConfigSetting ConfigSetting;
+struct ConfigSetting {
+  char *name;          /* as written: max_strlen, BPFTRACE_MAX_STRLEN */
+  char *value;         /* as text: "64" (durations already in ns), "perf" */
+  Loc loc;
+  ConfigSetting *next;
+};
+
 typedef struct Program {
   Probe *probes;
   int nprobes;
+  ConfigSetting *config;
 } Program;
 
 /* Parse src.  Returns NULL after printing a located error. */
 Program *parse_program(const Source *src);
 /* Print the AST (for -d ast and the front-end tests). */
 void ast_dump(FILE *f, const Program *prog);
+/* Apply the config block (front/config.c): each setting becomes the
+ * environment variable etrace reads, unless the environment sets it
+ * already (the environment wins, as in bpftrace).  0, or -1 after a
+ * located error. */
+int config_apply(const Program *prog);
 
 /* ----------------------------------------------------------------- btf.c */
 

@@ -266,6 +266,11 @@ int main(int argc, char **argv) {
   Program *prog = parse_program(&src);
   if (!prog)
     goto out;
+  if (prog->config) {
+    if (config_apply(prog) < 0 || types_check_env() < 0 || rt_check_env() < 0)
+      goto out;
+    types_reload_env();
+  }
   if (dump && (!strcmp(dump, "ast") || !strcmp(dump, "all")))
     ast_dump(stdout, prog);
   if (dry_run && dump && !strcmp(dump, "ast")) {

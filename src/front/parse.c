@@ -664,9 +664,11 @@ static Node *block(void) {
 
 /* ------------------------------------------------------------ probes */
 
-/* config = "config" "=" "{" (ident "=" expr)? (";" (ident "=" expr)?)* "}"
- * Settings are accepted and ignored for now. */
-static void config(void) {
+/* config = "config" "=" "{" setting? (";" setting?)* "}"
+ * setting = ident "=" (int | string | ident)
+ * front/config.c gives the settings their meaning. */
+static ConfigSetting *config(void) {
+  ConfigSetting *head = NULL, **link = &head;
   advance();
   expect("=");
   expect("{");
@@ -675,12 +677,26 @@ static void config(void) {
       continue;
     if (tok->kind != TK_IDENT)
       unexpected(tok, "a config setting name");
+    ConfigSetting *s = ealloc(sizeof *s);
+    s->name = tok_text(tok);
+    s->loc = tok->loc;
     advance();
     expect("=");
-    expr();
+    if (tok->kind == TK_INT)
+      s->value = eprintf("%llu", (unsigned long long)tok->ival);
+    else if (tok->kind == TK_STR)
+      s->value = estrndup(tok->str, tok->slen);
+    else if (tok->kind == TK_IDENT)
+      s->value = tok_text(tok);
+    else
+      unexpected(tok, "a number, a string or a name as the setting's value");
+    advance();
     if (!equal(tok, ";") && !equal(tok, "}"))
       unexpected(tok, "';' or '}'");
+    *link = s;
+    link = &s->next;
   }
+  return head;
 }
 
 static bool at_config(void) {
@@ -742,7 +758,7 @@ static Program *program(void) {
   Program *prog = ealloc(sizeof(Program));
   Probe **link = &prog->probes;
   if (at_config())
-    config();
+    prog->config = config();
   if (tok->kind == TK_EOF)
     error_at(tok->loc, "the program has no probes");
   do {
