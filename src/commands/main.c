@@ -131,6 +131,40 @@ static bool is_program_file(const char *path) {
                                                    : false;
 }
 
+/* -f FORMAT: 0, or -1 after bpftrace's error. */
+static int parse_format(const char *arg, OutFormat *format) {
+  if (!strcmp(arg, "json"))
+    *format = OUT_JSON;
+  else if (!strcmp(arg, "ctf"))
+    *format = OUT_CTF;
+  else if (!strcmp(arg, "text"))
+    *format = OUT_TEXT;
+  else {
+    diag_cli_error("Invalid output format \"%s\"\nValid formats: 'text', 'json', 'ctf'", arg);
+    return -1;
+  }
+  return 0;
+}
+
+/* The config block's settings, then the environment checks again. */
+static int apply_config(const Program *prog) {
+  if (!prog->config)
+    return 0;
+  if (config_apply(prog) < 0 || types_check_env() < 0 || rt_check_env() < 0)
+    return -1;
+  types_reload_env();
+  return 0;
+}
+
+/* -l with a program: the probes it would attach; the exit status. */
+static int list_program(Program *prog, const Options *opt) {
+  Compiled *c = sema_program(prog, opt);
+  if (!c)
+    return 1;
+  prov_list_targets(stdout, c, opt->verbose);
+  return 0;
+}
+
 /* `etrace NAME ...` for a subcommand: its exit status in *rc, true. */
 static bool subcommand(int argc, char **argv, int *rc) {
   const char *n = argc > 1 ? argv[1] : "";
@@ -188,14 +222,8 @@ int main(int argc, char **argv) {
       break;
     case 'e': prog_text = optarg; break;
     case 'f':
-      if (!strcmp(optarg, "json"))
-        format = OUT_JSON;
-      else if (!strcmp(optarg, "ctf"))
-        format = OUT_CTF;
-      else if (strcmp(optarg, "text")) {
-        diag_cli_error("Invalid output format \"%s\"\nValid formats: 'text', 'json', 'ctf'", optarg);
+      if (parse_format(optarg, &format) < 0)
         return 1;
-      }
       break;
     case 'h': usage(stdout); return 0;
     case 'k': opt.helper_errors += opt.helper_errors < 2; break;
@@ -229,8 +257,7 @@ int main(int argc, char **argv) {
   if (check_modes(dump, bufmode) < 0)
     return 1;
 
-  /* -l GLOB lists what exists; -l with a program (-e PROG, or a file)
-   * lists the probes that program would attach, as current bpftrace */
+  /* -l GLOB: what exists; -l with a program: its probes (list_program) */
   if (list && !prog_text && !(optind < argc && is_program_file(argv[optind])))
     return list_probes(optind < argc ? argv[optind] : NULL, opt.verbose, opt.pid);
 
@@ -264,13 +291,8 @@ int main(int argc, char **argv) {
   if (!src.text)
     goto out;
   Program *prog = parse_program(&src);
-  if (!prog)
+  if (!prog || apply_config(prog) < 0)
     goto out;
-  if (prog->config) {
-    if (config_apply(prog) < 0 || types_check_env() < 0 || rt_check_env() < 0)
-      goto out;
-    types_reload_env();
-  }
   if (dump && (!strcmp(dump, "ast") || !strcmp(dump, "all")))
     ast_dump(stdout, prog);
   if (dry_run && dump && !strcmp(dump, "ast")) {
@@ -278,11 +300,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   if (list) {
-    Compiled *c = sema_program(prog, &opt);
-    if (c) {
-      prov_list_targets(stdout, c, opt.verbose);
-      rc = 0;
-    }
+    rc = list_program(prog, &opt);
     goto out;
   }
   if (format == OUT_CTF && !out_file) {
