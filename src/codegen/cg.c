@@ -1199,8 +1199,9 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
 
 /* ------------------------------------------------------------ map iteration */
 
-/* r0 = bpf_for_each_map_elem(map, callback, NULL, 0): the number of
- * elements visited. */
+/* r0 = bpf_for_each_map_elem(map, callback, ctx, 0): the number of
+ * elements visited; ctx is this frame when the body shares variables
+ * with it (capture.c), else NULL. */
 void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc) {
   if (cg->nsubs == 16) {
     fail(cg, loc, "too many for loops over maps in one probe%s", "");
@@ -1209,9 +1210,13 @@ void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc) {
   Sub *sub = &cg->subs[cg->nsubs++];
   sub->label = label_new(cg);
   sub->loop = loop;
+  capture_find(cg, sub);
   emit_map(cg, BPF_REG_1, m);
   emit_func_addr(cg, BPF_REG_2, sub->label);
-  emit(cg, MOV64_IMM(BPF_REG_3, 0));
+  if (sub->ncap)
+    emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_10));
+  else
+    emit(cg, MOV64_IMM(BPF_REG_3, 0));
   emit(cg, MOV64_IMM(BPF_REG_4, 0));
   emit(cg, CALL(BPF_FUNC_for_each_map_elem));
 }
@@ -1238,9 +1243,11 @@ static void emit_subs(Cg *cg) {
     } else {
       Node *s = sub.loop;
       MapInfo *m = s->lhs->map;
-      int stop = label_new(cg), next = label_new(cg);
+      int stop = label_new(cg), next = label_new(cg), ctx_slot = 0;
       emit(cg, MOV64_REG(BPF_REG_6, BPF_REG_2));
       emit(cg, MOV64_REG(BPF_REG_7, BPF_REG_3));
+      if (sub.ncap)
+        ctx_slot = capture_copy_in(cg, &sub, s->loc);
       declare_var(cg, s->var, s->loc);
       const Type *kv = s->var->type;
       emit_copy(cg, s->var->stack_off, BPF_REG_6, 0, m->key->size);
@@ -1249,11 +1256,16 @@ static void emit_subs(Cg *cg) {
       cg->exit_label = stop;
       cg_loop_body(cg, s->then, stop, next);
       label_here(cg, next);
+      if (sub.ncap)
+        capture_copy_out(cg, &sub, ctx_slot);
       emit(cg, MOV64_IMM(BPF_REG_0, 0));
       emit(cg, EXIT_INSN());
       label_here(cg, stop);
+      if (sub.ncap)
+        capture_copy_out(cg, &sub, ctx_slot);
       emit(cg, MOV64_IMM(BPF_REG_0, 1));
       emit(cg, EXIT_INSN());
+      capture_restore(&sub);
     }
     free(cg->vars);
     cg->vars = saved_vars;
