@@ -162,6 +162,8 @@ extern int etrace_strlen;
 /* Check BPFTRACE_STRLEN / ETRACE_STRLEN: -1 after an error when it is not
  * a number or above 200 (bpftrace refuses those too). */
 int types_check_env(void);
+/* Read BPFTRACE_STRLEN again (after the config block set it). */
+void types_reload_env(void);
 
 /* Histogram buckets, shared by cg (computing the index in BPF) and rt
  * (printing).  hist: index 0 holds negative values, 1 holds 0, and
@@ -269,15 +271,30 @@ struct Probe {
   Probe *next;
 };
 
+/* One setting of the config block (`config = { max_strlen = 64 }`). */
+typedef struct ConfigSetting ConfigSetting;
+struct ConfigSetting {
+  char *name;          /* as written: max_strlen, BPFTRACE_MAX_STRLEN */
+  char *value;         /* as text: "64" (durations already in ns), "perf" */
+  Loc loc;
+  ConfigSetting *next;
+};
+
 typedef struct Program {
   Probe *probes;
   int nprobes;
+  ConfigSetting *config;
 } Program;
 
 /* Parse src.  Returns NULL after printing a located error. */
 Program *parse_program(const Source *src);
 /* Print the AST (for -d ast and the front-end tests). */
 void ast_dump(FILE *f, const Program *prog);
+/* Apply the config block (front/config.c): each setting becomes the
+ * environment variable etrace reads, unless the environment sets it
+ * already (the environment wins, as in bpftrace).  0, or -1 after a
+ * located error. */
+int config_apply(const Program *prog);
 
 /* ----------------------------------------------------------------- btf.c */
 
@@ -387,6 +404,8 @@ typedef enum {
   REC_OBJECT,          /* id: site (args: the object's type, fmt: "print",
                         * "dump" or "compact"); data: its bytes, at most
                         * OBJECT_COPY_MAX */
+  REC_HELPER_ERROR,    /* id: the BPF helper; data: s64 return code,
+                        * u64 line << 32 | column (-k, -kk) */
   REC_PID = 64,        /* id: a pid that ustack/usym saw for the first time
                         * (sym/ reads its memory map while it lives) */
 } RecKind;
@@ -466,6 +485,7 @@ typedef struct Compiled {
   int nposparams;
   int cpid;
   int filter_pid;      /* -p */
+  int helper_errors;   /* -k 1, -kk 2: failed helper calls reported */
   int ncpus;
   int possible_cpus;   /* per-CPU map slots */
   uint64_t start_ns;   /* CLOCK_MONOTONIC at start, for `elapsed` */
@@ -483,6 +503,7 @@ typedef struct Options {
   bool dry_run;         /* --dry-run: ask the kernel nothing while compiling */
   bool quiet;           /* -q: no "Attaching N probes..." */
   int pid;              /* -p PID: trace only this process; exit with it */
+  int helper_errors;    /* -k 1, -kk 2 */
   int cpid;             /* -c child pid (0 if none) */
   int child_pid;        /* same, for the event loop's waitpid */
   void (*start_child)(void); /* let the -c child exec (after attach) */
@@ -614,6 +635,9 @@ int usdt_parse_arg(const char *spec, UsdtArg *a);
 /* `-l [GLOB]` and `-lv` (providers/list.c). */
 /* -l [GLOB] (-p PID: the probes of that process's files, as bpftrace) */
 int prov_list(FILE *f, const char *glob, bool verbose, int pid);
+/* -l with a program: the probes it would attach, after expansion, in
+ * program order (-lv: with their arguments). */
+void prov_list_targets(FILE *f, const Compiled *c, bool verbose);
 
 /* ---------------------------------------------------------------- child.c */
 

@@ -25,6 +25,8 @@ void rt_json_string(Buf *b, const char *s, size_t n);
 
 /* print(value): "TEXT\n", or {"type": "value", "data": JSON} in JSON. */
 void rt_emit_value(Output *o, const Type *t, const void *data);
+/* -k/-kk: a failed helper call (helper_error.c) */
+void rt_helper_error(Output *o, int helper, int64_t retcode, uint64_t where);
 
 /* A message record (printf, time, cat, join, ...): the text as is, or
  * {"type": "<type>", "data": "<escaped text>"} on one line in JSON. */

@@ -212,6 +212,10 @@ static void on_record(void *arg, const Ring *ring, const void *data, size_t size
       sym_pid_bias((int)id, site->path, (uint64_t)a);
     break;
   }
+  case REC_HELPER_ERROR:
+    if (size >= 24)
+      rt_helper_error(r->o, (int)id, a, (uint64_t)b);
+    break;
   case REC_EXIT:
     r->exiting = true;
     r->exit_code = (int)a;
@@ -385,6 +389,19 @@ static bool after_wakeup(void *arg) {
   return false;
 }
 
+/* Current bpftrace's rule: a program whose only probes are BEGIN and END
+ * has nothing left to wait for once BEGIN has run, so it runs END and
+ * exits on its own.  Not with a -c child or a -p process to outlive, nor
+ * when a caller (the exporter) keeps its own work in the loop. */
+static bool only_begin_end(const Run *r) {
+  if (r->opt->cpid || r->opt->pid || r->opt->loop_ready)
+    return false;
+  for (int i = 0; i < r->c->ntargets; i++)
+    if (!r->c->targets[i]->prov->bare)
+      return false;
+  return true;
+}
+
 /* BEGIN, attach, start the -c child.  0, or -1 after an error. */
 static int start(Run *r) {
   /* BEGIN runs before any other probe is attached (as in bpftrace), so no
@@ -466,7 +483,7 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     int rc = run_phase(r, RUN_MAIN);
     if (rc < 0)
       r->exit_code = 1;
-    if (rc == 0)
+    if (rc == 0 && !only_begin_end(r))
       loop_run(&loop);
   }
   finish(r);

@@ -244,15 +244,6 @@ static VarInfo *find_var_at(Sema *sema, const char *name, int *index) {
   return NULL;
 }
 
-static bool var_out_of_reach(Sema *sema, Node *at, int index) {
-  if (sema->for_outer_limit >= 0 && index < sema->for_outer_limit) {
-    serr(sema, at->loc,
-         "$%s is declared outside this for loop over a map; its body cannot use it yet", at->name);
-    return true;
-  }
-  return false;
-}
-
 static VarInfo *new_var(Sema *sema, const char *name, Type *t) {
   if (sema->nvars == sema->cap_vars) {
     sema->cap_vars = sema->cap_vars ? sema->cap_vars * 2 : 16;
@@ -268,8 +259,6 @@ static VarInfo *new_var(Sema *sema, const char *name, Type *t) {
 static void assign_var(Sema *sema, Node *target, Type *t) {
   int index;
   VarInfo *v = find_var_at(sema, target->name, &index);
-  if (v && var_out_of_reach(sema, target, index))
-    return;
   Type *st = store_type(t);
   if (!v) {
     v = new_var(sema, target->name, st);
@@ -742,8 +731,6 @@ static Type *check_expr_inner(Sema *sema, Node *e) {
       serr(sema, e->loc, "undefined variable: $%s", e->name);
       return NULL;
     }
-    if (var_out_of_reach(sema, e, index))
-      return NULL;
     if (!v->type || v->type->kind == TY_NONE) {
       serr(sema, e->loc, "$%s is used before it is assigned a value", e->name);
       return NULL;
@@ -1033,15 +1020,12 @@ static void check_stmt(Sema *sema, Node *s) {
       return;
     }
     Type *kv[2] = {m->nkeys > 0 ? m->key : ty_u64, m->val};
-    int outer = sema->nvars, saved_limit = sema->for_outer_limit;
     Node var = {.kind = ND_VAR, .name = s->name, .loc = s->loc};
     assign_var(sema, &var, ty_tuple(kv, 2));
     s->var = var.var;
-    sema->for_outer_limit = outer;
-    sema->loop_depth++;
+    sema->loop_depth++; /* the body shares the probe's variables: cg/capture.c */
     check_stmt(sema, s->then);
     sema->loop_depth--;
-    sema->for_outer_limit = saved_limit;
     return;
   }
   case ND_BREAK:
@@ -1081,7 +1065,6 @@ static void check_target(Sema *sema, Target *t) {
   sema->cur = t;
   sema->nvars = 0;
   sema->loop_depth = 0;
-  sema->for_outer_limit = -1;
   Probe *p = t->probe;
   if (p->pred) {
     Type *pt = check_expr(sema, p->pred);
@@ -1157,6 +1140,7 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
   sema->c->nposparams = opt->nposparams;
   sema->c->cpid = opt->cpid;
   sema->c->filter_pid = opt->pid;
+  sema->c->helper_errors = opt->helper_errors;
   sema->c->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
   sema->c->possible_cpus = libbpf_num_possible_cpus();
   if (sema->c->possible_cpus < 1)
@@ -1210,7 +1194,7 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
 }
 
 Compiled *sema_program(Program *prog, const Options *opt) {
-  Sema sema = {.c = ealloc(sizeof(Compiled)), .opt = opt, .for_outer_limit = -1,
+  Sema sema = {.c = ealloc(sizeof(Compiled)), .opt = opt,
                .dwarf = dwarf_types_new()};
   Compiled *c = check_program(&sema, prog, opt);
   free(sema.vars);
