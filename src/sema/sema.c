@@ -1138,6 +1138,8 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
   for (Probe *p = prog->probes; p; p = p->next)
     for (AttachPoint *ap = p->aps; ap; ap = ap->next)
       expand_attach_point(sema, p, ap);
+  if (diag_errors == errs && !sema->c->ntargets && prog->probes)
+    diag_error(prog->probes->loc, "no probe is left to attach (every one was skipped)");
   if (diag_errors > errs)
     return NULL;
   for (int i = 0; i < nproviders; i++)
