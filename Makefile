@@ -113,9 +113,23 @@ bench: etrace
 install: etrace
 	install -D -m 755 etrace $(DESTDIR)$(PREFIX)/bin/etrace
 	install -d $(DESTDIR)$(PREFIX)/share/etrace/tools && install -m 644 tools/*.bt $(DESTDIR)$(PREFIX)/share/etrace/tools/
+	install -D -m 644 docs/etrace.8 $(DESTDIR)$(PREFIX)/share/man/man8/etrace.8
+	install -D -m 644 completion/etrace.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/etrace
+
+# The Debian package (scripts/build-deb.sh, debian/): the static binary,
+# tools, man page, bash completion, docs.  `make deb` names its file.
+VERSION := $(shell sed -n 's/^\#define ETRACE_VERSION "\(.*\)"$$/\1/p' src/etrace.h)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB := etrace_$(VERSION)_$(DEB_ARCH).deb
+
+deb: $(DEB)
+
+$(DEB): etrace.static scripts/build-deb.sh $(wildcard debian/* tools/*.bt docs/exporter/*) \
+        docs/etrace.8 docs/language.md docs/exporter.md README.md completion/etrace.bash
+	scripts/build-deb.sh $@
 
 clean:
-	rm -rf build etrace etrace-asan etrace.static $(FUZZ_TARGETS) tests/bin
+	rm -rf build etrace etrace-asan etrace.static $(FUZZ_TARGETS) tests/bin etrace_*.deb
 
-.PHONY: all check bench install clean fuzz qemu-check update-goldens
+.PHONY: all check bench install clean fuzz qemu-check update-goldens deb
 -include $(DEPS)

@@ -88,10 +88,12 @@ typedef enum {
   TY_CTX,       /* tracepoint `args`: fields from the tracefs format */
   TY_STRERROR,  /* strerror(): errno (u64) printed as its message */
   TY_INET,      /* ntop(): u64 address family, then 16 address bytes */
-  TY_RECORD,    /* a kernel struct/union (BTF): only through a pointer; its
-                 * value in a register is its kernel address */
-  TY_ARRAY,     /* an array member (not char): `elem` x `nelems`; its value
-                 * in a register is its kernel address */
+  TY_RECORD,    /* a struct/union (BTF); its value in a register is its
+                 * address: kernel or user memory, or a copy held in BPF
+                 * memory (a variable, map key/value, tuple: at most
+                 * PRINTF_RECORD_MAX bytes, size rounded up to 8) */
+  TY_ARRAY,     /* an array (not char): `elem` x `nelems`, packed as in C;
+                 * in a register, its address (as TY_RECORD) */
   TY_STACK,     /* kstack/ustack: u64, stack id (low 32 bits, negative: no
                  * stack) | pid << 32 (ustack); see stack_* below */
   TY_KSYM,      /* ksym(): kernel address (u64) printed as a symbol name */
@@ -124,7 +126,7 @@ struct Type {
   /* TY_RECORD: BTF type id in vmlinux and "struct task_struct" */
   int btf_id;
   const char *tag;
-  /* TY_ARRAY */
+  /* TY_ARRAY; a TY_STR that is a char array member: its elements */
   Type *elem;
   int nelems;
   /* TY_STACK: ustack or kstack, STACK_MODE_*, frames kept (1..127) */
@@ -324,8 +326,12 @@ typedef struct DwParam {
   int type_id;
   int arg;
 } DwParam;
+/* The types one compilation has converted from DWARF (in its arena). */
+typedef struct DwarfTypes DwarfTypes;
+DwarfTypes *dwarf_types_new(void);
 /* Parameters of `func` in the ELF file at path; -1 with *why set. */
-int dwarf_func_params(const char *path, const char *func, DwParam **out, const char **why);
+int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwParam **out,
+                      const char **why);
 
 /* ---------------------------------------------------------------- cdefs.c */
 
@@ -614,6 +620,10 @@ int prov_list(FILE *f, const char *glob, bool verbose, int pid);
 /* -c CMD: fork now, held until child_start(); child_kill() releases or
  * kills it and reaps it (after child_reaped(), it does nothing). */
 pid_t child_spawn(const char *cmd);
+/* Name the held child after its command (as exec will) instead of etrace:
+ * `etrace record --profile kernel`, whose analyses name a thread by its
+ * first recorded system call, the wait for child_start(). */
+void child_name_early(bool on);
 void child_start(void);
 void child_reaped(void);
 void child_kill(void);
@@ -666,6 +676,7 @@ int rt_zero_map(const MapInfo *m);
 
 /* Format a value of type t stored at data (for print(), map keys, %s). */
 void rt_format_value(Buf *b, const Type *t, const void *data, OutFormat fmt);
+void rt_format_key(Buf *b, const Type *t, const void *data);
 
 /* printf: check a format against argument types at compile time
  * (returns NULL or an error message), and format a record at run time. */
@@ -708,7 +719,9 @@ int rt_run(Compiled *c, const Options *opt, Output *o);
 /* Kernel: name and offset of addr (false: no symbol). */
 bool sym_kernel(uint64_t addr, const char **name, uint64_t *off);
 uint64_t sym_kernel_addr(const char *name);   /* 0: no such symbol */
-/* User: name, offset and mapped file of addr in pid. */
+/* User: name, offset and mapped file of addr in pid.  On false, *module is
+ * still the mapped file when addr is in one (a file without symbols), else
+ * NULL. */
 bool sym_user(int pid, uint64_t addr, const char **name, uint64_t *off, const char **module);
 void sym_pid_seen(int pid);                    /* read pid's maps now */
 /* Where a uprobe hit in pid saw `path` loaded (run-time address = link-time

@@ -2,6 +2,7 @@
  * offsetof(), bswap(), and the address-space annotations uptr()/kptr(). */
 #include "builtins/builtin.h"
 
+#include <bpf/btf.h>
 #include <linux/btf.h>
 
 /* The member path of offsetof(T, a.b.c): names in order, or 0 if the
@@ -28,6 +29,12 @@ static int member_path(Node *a, const char **names, int max) {
  * slots; sizeof() reports the language's size, not that. */
 static int c_align(const Type *t);
 static int c_size(const Type *t) {
+  if (t->kind == TY_ARRAY) /* a held copy is rounded up to 8 bytes */
+    return t->nelems * c_size(t->elem);
+  if (t->kind == TY_RECORD && btf_kernel()) {
+    long long size = btf__resolve_size(btf_kernel(), t->btf_id);
+    return size > 0 ? (int)size : t->size;
+  }
   if (t->kind != TY_TUPLE)
     return ty_mem_size(t);
   int off = 0;
@@ -49,6 +56,9 @@ static int c_align(const Type *t) {
   }
   if (t->kind == TY_STR || t->kind == TY_ARRAY)
     return t->kind == TY_ARRAY && t->elem ? c_align(t->elem) : 1;
+  if (t->kind == TY_RECORD) /* bpftrace 0.17 packs a struct in a tuple: (int8, struct {int,
+                             * int}, int8) is 10 bytes */
+    return 1;
   int size = ty_mem_size(t);
   return size >= 8 ? 8 : size >= 4 ? 4 : size >= 2 ? 2 : 1;
 }

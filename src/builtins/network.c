@@ -5,6 +5,12 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+/* The address bytes of a string or an array (a held copy of an array
+ * is rounded up to 8 bytes: its elements say how many are the array's). */
+static int addr_bytes(const Type *t) {
+  return t->kind == TY_ARRAY ? t->nelems * ty_mem_size(t->elem) : t->size;
+}
+
 /* ntop([family, ]addr): an IPv4 address held in an integer (in network
  * byte order as it sits in memory), or the 4 or 16 bytes of an array or
  * string (an IPv6 address when 16, or when family says AF_INET6). */
@@ -19,9 +25,9 @@ static Type *check_ntop(Sema *sema, Node *e) {
     serr(sema, addr->loc, "ntop() expects an integer or array argument, got %s", ty_name(t));
     return NULL;
   }
-  if (t->kind != TY_INT && t->size != 4 && t->size != 16) {
+  if (t->kind != TY_INT && addr_bytes(t) != 4 && addr_bytes(t) != 16) {
     serr(sema, addr->loc, "ntop() argument must be 4 or 16 bytes in size (%s is %d)", ty_name(t),
-         t->size);
+         addr_bytes(t));
     return NULL;
   }
   return new_kind(TY_INET, 24);
@@ -35,8 +41,8 @@ static void gen_ntop(Cg *cg, Node *e, int off, const Type *dst) {
     cg_scalar(cg, e->args);
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
   } else {
-    emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off, t->kind != TY_INT && t->size == 16 ? AF_INET6
-                                                                                : AF_INET));
+    emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off,
+                    t->kind != TY_INT && addr_bytes(t) == 16 ? AF_INET6 : AF_INET));
   }
   if (t->kind == TY_INT) {
     cg_scalar(cg, addr);
@@ -51,7 +57,7 @@ static void gen_ntop(Cg *cg, Node *e, int off, const Type *dst) {
     cg_object_addr(cg, addr);
     emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
     emit_addr(cg, BPF_REG_1, off + 8);
-    emit(cg, MOV64_IMM(BPF_REG_2, t->size));
+    emit(cg, MOV64_IMM(BPF_REG_2, addr_bytes(t)));
     emit(cg, CALL(object_user(addr) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
   }
 }

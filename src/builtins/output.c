@@ -101,10 +101,12 @@ static Type *check_print(Sema *sema, Node *e) {
     e->site = add_site(sema, REC_OBJECT, "print", t, e->loc);
     return ty_void;
   }
-  if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t) || is_object(t)) {
+  if (t->kind == TY_VOID || t->kind == TY_CTX || ty_is_agg(t)) {
     serr(sema, a->loc, "print() cannot print a value of type %s", ty_name(t));
     return NULL;
   }
+  if (!object_value_ok(sema, t, a->loc)) /* an array: a copy in the record */
+    return NULL;
   Type *one = store_type(t);
   e->site = add_site(sema, REC_PRINT_VALUE, NULL, ty_tuple(&one, 1), e->loc);
   return ty_void;

@@ -175,7 +175,11 @@ void canonicalize(Cg *cg, int reg, const Type *t) {
     return;
   int bits = t->int_size * 8;
   if (t->is_signed) {
-    emit(cg, MOVSX64_REG(reg, reg, bits));
+    /* two shifts, not one movsx: the sign-extending move (cpu v4) needs
+     * kernel 6.6, and Debian 12's 6.1 refuses it ("BPF_MOV uses reserved
+     * fields") */
+    emit(cg, ALU64_IMM(BPF_LSH, reg, 64 - bits));
+    emit(cg, ALU64_IMM(BPF_ARSH, reg, 64 - bits));
   } else if (bits == 32) {
     emit(cg, MOV32_REG(reg, reg));
   } else {
@@ -466,6 +470,12 @@ static void cg_index(Cg *cg, Node *e) {
  * object's address, with one probe read per pointer followed: BPF cannot
  * load kernel memory directly outside BTF-aware program types. */
 
+/* An array in memory: TY_ARRAY, or a char array member read as a string
+ * that is indexed (p->name[0]). */
+static bool is_member_array(const Type *t) {
+  return t->kind == TY_ARRAY || (t->kind == TY_STR && t->elem);
+}
+
 /* Whether the object e denotes lives in user memory (the root pointer's
  * address space). */
 bool object_user(const Node *e) {
@@ -473,7 +483,7 @@ bool object_user(const Node *e) {
   case ND_FIELD: return e->arrow ? e->lhs->type->user : object_user(e->lhs);
   case ND_UNARY: return e->lhs->type->user;
   case ND_INDEX:
-    return e->lhs->type->kind == TY_ARRAY ? object_user(e->lhs) : e->lhs->type->user;
+    return is_member_array(e->lhs->type) ? object_user(e->lhs) : e->lhs->type->user;
   default: return false;
   }
 }
@@ -483,13 +493,44 @@ static bool is_object_read(const Node *e) {
   if (e->kind == ND_FIELD)
     return e->lhs->type->kind != TY_CTX;
   if (e->kind == ND_INDEX)
-    return e->lhs->type->kind == TY_ARRAY || e->lhs->type->is_ptr;
+    return is_member_array(e->lhs->type) || e->lhs->type->is_ptr;
   return e->kind == ND_UNARY && e->op == OP_DEREF;
+}
+
+/* r0 = the address of a struct or array held as a value: a variable's
+ * slot, a map value (0 when the key is absent: the read then fails and
+ * yields zeros), a tuple member.  These live in BPF memory, read with
+ * probe_read_kernel like any object (object_user() is false for them). */
+static void cg_held_object_addr(Cg *cg, Node *e) {
+  switch (e->kind) {
+  case ND_VAR:
+    emit_addr(cg, BPF_REG_0, var_slot(cg, e->var));
+    return;
+  case ND_MAP: {
+    map_lookup(cg, e->map, build_key(cg, e));
+    /* the verifier allows no arithmetic on a maybe-NULL map value */
+    int found = label_new(cg);
+    jmp_imm(cg, BPF_JNE, BPF_REG_0, 0, found);
+    emit(cg, MOV64_IMM(BPF_REG_0, 0));
+    label_here(cg, found);
+    return;
+  }
+  case ND_TUPLE_IDX: /* the tuple's slot stays reserved until the statement ends */
+    emit_addr(cg, BPF_REG_0, cg_addr(cg, e->lhs, e->lhs->type) + e->lhs->type->offsets[e->ival]);
+    return;
+  default:
+    fail(cg, e->loc, "cannot take the address of this expression%s", "");
+  }
 }
 
 /* r0 = the address of the object e denotes. */
 void cg_object_addr(Cg *cg, Node *e) {
   switch (e->kind) {
+  case ND_VAR:
+  case ND_MAP:
+  case ND_TUPLE_IDX:
+    cg_held_object_addr(cg, e);
+    return;
   case ND_FIELD:
     if (e->arrow)
       cg_scalar(cg, e->lhs);
@@ -502,7 +543,7 @@ void cg_object_addr(Cg *cg, Node *e) {
     cg_scalar(cg, e->lhs);
     return;
   case ND_INDEX: {
-    if (e->lhs->type->kind == TY_ARRAY)
+    if (is_member_array(e->lhs->type))
       cg_object_addr(cg, e->lhs);
     else
       cg_scalar(cg, e->lhs);
@@ -514,9 +555,20 @@ void cg_object_addr(Cg *cg, Node *e) {
     }
     push(cg, e->loc);
     cg_scalar(cg, e->rhs);
-    emit(cg, ALU64_IMM(BPF_MUL, BPF_REG_0, elem));
     pop(cg, BPF_REG_1);
+    int nelems = is_member_array(e->lhs->type) ? e->lhs->type->nelems : 0;
+    int out = label_new(cg), done = label_new(cg);
+    if (nelems > 0) /* out of bounds reads address 0: zeros (and the verifier
+                     * needs the bound to add the index to a held copy's address) */
+      jmp_imm(cg, BPF_JGE, BPF_REG_0, nelems, out);
+    emit(cg, ALU64_IMM(BPF_MUL, BPF_REG_0, elem));
     emit(cg, ALU64_REG(BPF_ADD, BPF_REG_0, BPF_REG_1));
+    if (nelems > 0) {
+      ja(cg, done);
+      label_here(cg, out);
+      emit(cg, MOV64_IMM(BPF_REG_0, 0));
+      label_here(cg, done);
+    }
     return;
   }
   case ND_CALL: /* an array a builtin makes (pton): its value is its address */
@@ -553,6 +605,18 @@ static void cg_object_read(Cg *cg, Node *e) {
     canonicalize(cg, BPF_REG_0, e->type);
   }
   stack_release(cg, mark);
+}
+
+/* A struct or array in memory (*p, p->member, a[i]) into a zeroed
+ * buffer of dst->size bytes: only the object's own size is read (a
+ * user object may end at the end of a page). */
+static void cg_object_copy(Cg *cg, Node *e, int off, const Type *dst) {
+  int n = e->type->size < dst->size ? e->type->size : dst->size;
+  cg_object_addr(cg, e);
+  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
+  emit_addr(cg, BPF_REG_1, off);
+  emit(cg, MOV64_IMM(BPF_REG_2, n));
+  emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
 }
 
 /* A char array member (task->comm) into a zeroed string buffer. */
@@ -694,6 +758,28 @@ void cg_str_jumps(Cg *cg, Node *a, Node *b, int limit, int ne) {
   stack_release(cg, mark);
 }
 
+/* r0 = (a == b) or (a != b) for two structs or arrays of one type: both
+ * copied into zeroed 8-byte-word buffers, compared word by word. */
+static void cg_object_compare(Cg *cg, Node *e) {
+  int mark = cg->stack;
+  Type held = *e->lhs->type;
+  held.size = (held.size + 7) & ~7;
+  int a = cg_addr(cg, e->lhs, &held);
+  int b = cg_addr(cg, e->rhs, &held);
+  int differ = label_new(cg), done = label_new(cg);
+  for (int i = 0; i < held.size; i += 8) {
+    emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, a + i));
+    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_10, b + i));
+    jmp_reg(cg, BPF_JNE, BPF_REG_1, BPF_REG_2, differ);
+  }
+  emit(cg, MOV64_IMM(BPF_REG_0, e->op == OP_EQ));
+  ja(cg, done);
+  label_here(cg, differ);
+  emit(cg, MOV64_IMM(BPF_REG_0, e->op != OP_EQ));
+  label_here(cg, done);
+  stack_release(cg, mark);
+}
+
 /* r0 = (a == b) for strings. */
 void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
   int ne = label_new(cg), done = label_new(cg);
@@ -795,6 +881,10 @@ static void cg_bytes_compare(Cg *cg, Node *a, Node *b) {
 }
 
 static void cg_binary(Cg *cg, Node *e) {
+  if (e->lhs->type->kind == TY_RECORD || e->lhs->type->kind == TY_ARRAY) {
+    cg_object_compare(cg, e);
+    return;
+  }
   if (e->lhs->type->kind == TY_BUF) {
     cg_bytes_compare(cg, e->lhs, e->rhs);
     if (e->op == OP_NE)
@@ -1003,15 +1093,6 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
 void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   if (cg->failed)
     return;
-  if (dst->kind == TY_RECORD) { /* printf("%s", *p): a copy of the struct */
-    emit_zero(cg, off, dst->size);
-    cg_object_addr(cg, e);
-    emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
-    emit_addr(cg, BPF_REG_1, off);
-    emit(cg, MOV64_IMM(BPF_REG_2, e->type->size));
-    emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-    return;
-  }
   if (!ty_in_memory(dst)) {
     cg_scalar(cg, e);
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
@@ -1056,9 +1137,15 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     stack_release(cg, mark);
     return;
   }
+  case ND_CALL: /* an array a builtin makes (pton) */
   case ND_FIELD:
   case ND_INDEX:
   case ND_UNARY:
+    if ((dst->kind == TY_RECORD || dst->kind == TY_ARRAY) &&
+        (e->kind == ND_CALL || is_object_read(e))) {
+      cg_object_copy(cg, e, off, dst);
+      return;
+    }
     if (e->type->kind == TY_STR && is_object_read(e)) {
       cg_object_string(cg, e, off, dst);
       return;
@@ -1242,14 +1329,16 @@ static void store_scalar_to(Cg *cg, Node *target, Loc loc) {
 static void cg_modified_value(Cg *cg, Node *s) {
   Node *lhs = s->lhs, *rhs = s->rhs;
   int32_t imm = 1;
-  if ((!rhs || cg_const_imm(cg, rhs, &imm)) &&
+  /* a pointer steps by elements: sema sets ival to the element size */
+  int64_t step = s->ival > 1 ? (int64_t)s->ival : 1;
+  if ((!rhs || cg_const_imm(cg, rhs, &imm)) && imm * step == (int32_t)(imm * step) &&
       (s->op == OP_ADD || s->op == OP_SUB || s->op == OP_BAND || s->op == OP_BOR ||
        s->op == OP_BXOR || s->op == OP_MUL)) {
     /* x++, x -= 2, x |= 4 ...: the constant as an immediate operand */
     static const int codes[] = {[OP_ADD] = BPF_ADD, [OP_SUB] = BPF_SUB, [OP_MUL] = BPF_MUL,
                                 [OP_BAND] = BPF_AND, [OP_BOR] = BPF_OR, [OP_BXOR] = BPF_XOR};
     cg_scalar(cg, lhs);
-    emit(cg, ALU64_IMM(codes[s->op], BPF_REG_0, imm));
+    emit(cg, ALU64_IMM(codes[s->op], BPF_REG_0, (int32_t)(imm * step)));
     canonicalize(cg, BPF_REG_0, lhs->type);
     return;
   }
@@ -1259,6 +1348,8 @@ static void cg_modified_value(Cg *cg, Node *s) {
     cg_scalar(cg, rhs);
   else
     emit(cg, MOV64_IMM(BPF_REG_0, 1));
+  if (s->ival > 1) /* pointer += n: n elements (sema sets ival) */
+    emit(cg, ALU64_IMM(BPF_MUL, BPF_REG_0, (int32_t)s->ival));
   pop(cg, BPF_REG_1);
   Op op = s->op;
   bool sgn = lhs->type->is_signed && (!rhs || rhs->type->is_signed);
@@ -1292,7 +1383,8 @@ static void cg_incdec_value(Cg *cg, Node *e) {
   store_scalar_to(cg, e->lhs, e->loc);
   pop(cg, BPF_REG_0);
   if (!e->prefix) {
-    emit(cg, ALU64_IMM(e->op == OP_ADD ? BPF_SUB : BPF_ADD, BPF_REG_0, 1));
+    emit(cg, ALU64_IMM(e->op == OP_ADD ? BPF_SUB : BPF_ADD, BPF_REG_0,
+                       e->ival > 1 ? (int32_t)e->ival : 1));
     canonicalize(cg, BPF_REG_0, e->lhs->type);
   }
 }

@@ -168,8 +168,10 @@ void cg_cond(Cg *cg, Node *e, int label, bool when) {
       string_jump(cg, e, label, when);
       return;
     }
-    /* buffers (cg_binary compares their bytes) are no integers */
-    if (e->lhs->type->kind != TY_STR && e->lhs->type->kind != TY_BUF &&
+    /* buffers, structs and arrays (cg_binary compares their bytes) are
+     * no integers */
+    TypeKind k = e->lhs->type->kind;
+    if (k != TY_STR && k != TY_BUF && k != TY_RECORD && k != TY_ARRAY &&
         compare_jump(cg, e, label, when))
       return;
   }

@@ -1,4 +1,4 @@
-/* convert.c - `etrace convert DIR --to chrome|text [-o FILE]`: a trace
+/* convert.c - `etrace convert DIR -f chrome|text [-o FILE]` (-f is also --to): a trace
  * written by etrace as Chrome Trace Event JSON (out/chrome.c) or as text,
  * one line per event in babeltrace2's default format:
  *
@@ -12,6 +12,7 @@
 #include "etrace.h"
 #include "formats/chrome.h"
 #include "formats/ctfread.h"
+#include "base/progress.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,13 +23,14 @@
 
 static void usage(FILE *f) {
   fputs("USAGE:\n"
-        "    etrace convert DIR --to chrome|text [-o FILE]\n"
+        "    etrace convert DIR -f chrome|text [-o FILE]\n"
         "\n"
-        "Convert a trace recorded by `etrace record` (in DIR):\n"
-        "    --to chrome    Chrome Trace Event JSON, for Perfetto UI (ui.perfetto.dev)\n"
+        "Convert a trace recorded by `etrace record` (in DIR); options may come\n"
+        "before or after DIR (-- ends them).  -f FORMAT is also spelled --to FORMAT:\n"
+        "    -f chrome      Chrome Trace Event JSON, for Perfetto UI (ui.perfetto.dev)\n"
         "                   and chrome://tracing: process and thread names, system\n"
         "                   calls as slices on their thread, other events as instants\n"
-        "    --to text      one line per event, as babeltrace2 prints them\n"
+        "    -f text        one line per event, as babeltrace2 prints them\n"
         "    -o FILE        where to write (default DIR.json or DIR.txt; - for stdout).\n"
         "                   Never inside DIR: readers take every file there for a stream.\n",
         f);
@@ -78,8 +80,11 @@ static int write_text(FILE *f, const CtfTrace *t) {
       maxf = t->classes[i].nfields;
   CtfrVal *vals = malloc(sizeof *vals * maxf);
   uint64_t prev = 0;
+  Progress pr;
+  progress_begin(&pr, "converting", "events", t->nev);
   for (size_t i = 0; i < t->nev; i++) {
     const CtfrEvent *e = &t->ev[i];
+    progress_step(&pr, i);
     int64_t real = (int64_t)e->ts + t->clock_offset_ns;
     time_t sec = (time_t)(real / 1000000000);
     long ns = (long)(real % 1000000000);
@@ -128,6 +133,7 @@ static int write_text(FILE *f, const CtfTrace *t) {
     }
     fputc('\n', f);
   }
+  progress_end(&pr);
   free(vals);
   return ferror(f) ? -1 : 0;
 }
@@ -153,18 +159,23 @@ static bool inside(const char *path, const char *dir) {
 
 int convert_main(int argc, char **argv) {
   const char *dir = NULL, *to = NULL, *out = NULL;
-  for (int i = 2; i < argc; i++) {
+  bool only_args = false;
+  for (int i = 2; i < argc; i++) { /* options before or after DIR */
     const char *a = argv[i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    if (!only_args && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
       usage(stdout);
       return 0;
-    } else if (!strcmp(a, "--to") && i + 1 < argc) {
+    } else if (!only_args && !strcmp(a, "--")) {
+      only_args = true;
+    } else if (!only_args && (!strcmp(a, "--to") || !strcmp(a, "-f")) && i + 1 < argc) {
       to = argv[++i];
-    } else if (!strncmp(a, "--to=", 5)) {
+    } else if (!only_args && !strncmp(a, "--to=", 5)) {
       to = a + 5;
-    } else if (!strcmp(a, "-o") && i + 1 < argc) {
+    } else if (!only_args && !strncmp(a, "-f", 2) && a[2]) {
+      to = a + 2;
+    } else if (!only_args && !strcmp(a, "-o") && i + 1 < argc) {
       out = argv[++i];
-    } else if (a[0] == '-' && a[1]) {
+    } else if (!only_args && a[0] == '-' && a[1]) {
       diag_fatal("convert: unknown option '%s'", a);
       usage(stderr);
       return 1;
@@ -176,7 +187,7 @@ int convert_main(int argc, char **argv) {
     }
   }
   if (!dir || !to) {
-    diag_fatal("convert: %s", !dir ? "no trace directory given" : "--to chrome or --to text is required");
+    diag_fatal("convert: %s", !dir ? "no trace directory given" : "-f chrome or -f text is required");
     usage(stderr);
     return 1;
   }

@@ -10,8 +10,10 @@
  *   off-CPU  sched_switch stores the time and stacks of the task leaving
  *            the CPU; on its next switch-in the microseconds it was off
  *            are added to @[kstack, ustack, comm]
- * The run ends after -d SECONDS (an interval probe calls exit()), at
- * Ctrl-C, or when -p's process exits.  The idle task is left out.
+ * The run ends after -D SECONDS (an interval probe calls exit()), at
+ * Ctrl-C, or when -p's process exits.  The idle task is left out, and so
+ * is etrace itself (its symbolisation at exit would otherwise fill a
+ * system-wide graph).  The subtitle says what was sampled.
  */
 #include "etrace.h"
 #include "formats/flame.h"
@@ -20,16 +22,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static char *live_program(const FlameLive *l) {
   Buf b = {0};
   if (!l->off_cpu) {
-    buf_printf(&b, "profile:hz:%d /pid != 0/ { @[kstack, ustack, comm] = count(); }\n",
-               l->hz > 0 ? l->hz : 49);
+    buf_printf(&b,
+               "profile:hz:%d /pid != 0 && pid != %d/ { @[kstack, ustack, comm] = count(); }\n",
+               l->hz > 0 ? l->hz : 49, (int)getpid());
   } else {
     buf_printf(&b,
                "tracepoint:sched:sched_switch {\n"
-               "  if (args.prev_pid != 0 && (%d == 0 || pid == %d)) {\n"
+               "  if (args.prev_pid != 0 && args.prev_pid != %d && (%d == 0 || pid == %d)) {\n"
                "    @start[args.prev_pid] = nsecs;\n"
                "    @kst[args.prev_pid] = kstack; @ust[args.prev_pid] = ustack;\n"
                "  }\n"
@@ -40,12 +45,36 @@ static char *live_program(const FlameLive *l) {
                "    delete(@start[args.next_pid]);\n"
                "  }\n"
                "}\n",
-               l->pid, l->pid);
+               (int)getpid(), l->pid, l->pid);
   }
   if (l->seconds > 0)
     buf_printf(&b, "interval:ms:%lld { exit(); }\n",
                (long long)(l->seconds * 1000 + 0.5) > 0 ? (long long)(l->seconds * 1000 + 0.5)
                                                         : 1LL);
+  return b.data;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* "pid 181 (gzip), 49 Hz, 5.0 s: 245 samples, 3 without a stack" */
+static char *subtitle(const FlameLive *l, const char *comm, double secs, uint64_t total,
+                      uint64_t no_stack) {
+  Buf b = {0};
+  if (l->pid)
+    buf_printf(&b, "pid %d%s%s%s", l->pid, *comm ? " (" : "", comm, *comm ? ")" : "");
+  else
+    buf_printf(&b, "all processes but etrace");
+  if (l->off_cpu)
+    buf_printf(&b, ", off-CPU, %.1f s: %llu us blocked", secs, (unsigned long long)total);
+  else
+    buf_printf(&b, ", %d Hz, %.1f s: %llu samples", l->hz > 0 ? l->hz : 49, secs,
+               (unsigned long long)total);
+  buf_printf(&b, ", %llu %s without a stack", (unsigned long long)no_stack,
+             l->off_cpu ? "us" : no_stack == 1 ? "sample" : "samples");
   return b.data;
 }
 
@@ -60,6 +89,18 @@ static int announce(void *arg) {
 
 int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {
   types_init(); /* flamegraph_main bypasses main.c's set-up */
+  double t0 = now_s();
+  char comm[64] = "";
+  if (l->pid) { /* now: the process may be gone at the end */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", l->pid);
+    FILE *cf = fopen(path, "r");
+    if (cf && fgets(comm, sizeof comm, cf))
+      comm[strcspn(comm, "\n")] = 0;
+    if (cf)
+      fclose(cf);
+  }
+  uint64_t no_stack = 0;
   char *text = live_program(l);
   Source src = {.name = "flamegraph", .text = text};
   diag_source = &src;
@@ -95,6 +136,12 @@ int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {
   for (int i = 0; i < n && line; i++) {
     char *nl = strchr(line, '\n');
     size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    if (!memchr(line, ';', len)) { /* "comm COUNT": neither stack could be read */
+      size_t sp = len;
+      while (sp > 0 && line[sp - 1] != ' ')
+        sp--;
+      no_stack += strtoull(line + sp, NULL, 10);
+    }
     if (flame_add_folded(p, line, len, &err) < 0) {
       diag_fatal("flamegraph: bad folded line from the sampler: %s", err.msg);
       buf_free(&folded);
@@ -105,6 +152,8 @@ int flame_live_sample(const FlameLive *l, FlameProfile *p, FlameOptions *o) {
   buf_free(&folded);
   o->unit = l->off_cpu ? FLAME_MICROSECONDS : FLAME_SAMPLES;
   o->off_cpu = l->off_cpu;
+  if (!o->subtitle)
+    o->subtitle = subtitle(l, comm, now_s() - t0, flame_total(p), no_stack);
   rc = 0;
 out:
   session_close(&s);

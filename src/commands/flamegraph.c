@@ -3,15 +3,17 @@
  *
  *   etrace flamegraph -i FILE.folded -o OUT [output options]
  *       convert folded stacks (from etrace, perf + stackcollapse, ...)
- *   etrace flamegraph [-p PID] [-F HZ] [-d SECONDS] [--off-cpu] -o OUT
+ *   etrace flamegraph [-p PID] [-F HZ] [-D SECONDS] [--off-cpu] -o OUT
  *       sample the running system (flame_live_sample, src/flame_live.c)
  *
- * The format is --format's, else the output file's suffix.  The file is
+ * Options may come in any order (`--` ends them).  The format is -f's,
+ * else the output file's suffix.  The file is
  * written under a temporary name and renamed, so a failed run leaves no
  * half-written graph behind.
  */
 #include "etrace.h"
 #include "commands/flamegraph.h"
+#include "commands/cmdline.h"
 #include "formats/flame.h"
 
 #include <errno.h>
@@ -24,16 +26,17 @@
 static void usage(FILE *f) {
   fputs("USAGE:\n"
         "    etrace flamegraph -i FILE.folded -o OUT [options]\n"
-        "    etrace flamegraph [-p PID] [-F HZ] [-d SECONDS] [--off-cpu] -o OUT [options]\n"
+        "    etrace flamegraph [-p PID] [-F HZ] [-D SECONDS] [--off-cpu] -o OUT [options]\n"
         "\n"
         "Writes a flame graph: an interactive SVG (click to zoom, Search to highlight),\n"
         "folded stacks, or speedscope JSON, chosen by OUT's suffix (.svg, .folded,\n"
-        ".speedscope.json) or by --format.\n"
+        ".speedscope.json) or by -f.  Options may come in any order.\n"
         "\n"
         "OPTIONS:\n"
-        "    -i FILE           read folded stacks ('frame;frame;frame COUNT' lines; - is stdin)\n"
-        "    -o OUT            the file to write (- is stdout, with --format)\n"
-        "    --format F        folded, svg or speedscope\n"
+        "    -i FILE           read folded stacks ('frame;frame;frame COUNT' lines; - is stdin;\n"
+        "                      also a lone FILE argument)\n"
+        "    -o FILE           the file to write (- is stdout, with -f)\n"
+        "    -f FORMAT         folded, svg or speedscope (also --format)\n"
         "    --title T         the graph's title (speedscope: the profile name)\n"
         "    --subtitle T      a line under the title (SVG)\n"
         "    --minwidth PCT    leave out frames narrower than PCT% of the graph (SVG; 0.1)\n"
@@ -43,7 +46,7 @@ static void usage(FILE *f) {
         "  live sampling:\n"
         "    -p PID            sample only process PID\n"
         "    -F HZ             sampling frequency (49)\n"
-        "    -d SECONDS        sample for SECONDS (default: until Ctrl-C)\n"
+        "    -D SECONDS        sample for SECONDS (default: until Ctrl-C; --duration)\n"
         "    --off-cpu         time spent blocked, by stack, instead of CPU samples (us)\n"
         "    -v                verbose\n"
         "    -h, --help        show this help message\n"
@@ -51,7 +54,7 @@ static void usage(FILE *f) {
         "EXAMPLES:\n"
         "etrace flamegraph -i out.folded -o out.svg\n"
         "    draw folded stacks as an interactive SVG\n"
-        "etrace flamegraph -p 1234 -F 99 -d 10 -o cpu.svg\n"
+        "etrace flamegraph -p 1234 -F 99 -D 10 -o cpu.svg\n"
         "    sample process 1234's stacks 99 times a second for 10 s\n",
         f);
 }
@@ -124,7 +127,10 @@ static int write_graph(FlameProfile *p, const char *path, FlameFormat fmt, const
   return rc;
 }
 
-enum { OPT_FORMAT = 256, OPT_TITLE, OPT_SUBTITLE, OPT_MINWIDTH, OPT_WIDTH, OPT_UNIT, OPT_OFF_CPU };
+enum {
+  OPT_FORMAT = 256, OPT_TITLE, OPT_SUBTITLE, OPT_MINWIDTH, OPT_WIDTH, OPT_UNIT, OPT_OFF_CPU,
+  OPT_DURATION
+};
 
 int flamegraph_main(int argc, char **argv) {
   static const struct option longopts[] = {
@@ -132,7 +138,7 @@ int flamegraph_main(int argc, char **argv) {
       {"subtitle", required_argument, 0, OPT_SUBTITLE}, {"minwidth", required_argument, 0, OPT_MINWIDTH},
       {"width", required_argument, 0, OPT_WIDTH},       {"unit", required_argument, 0, OPT_UNIT},
       {"off-cpu", no_argument, 0, OPT_OFF_CPU},         {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0},
+      {"duration", required_argument, 0, OPT_DURATION}, {0, 0, 0, 0},
   };
   const char *input = NULL, *output = NULL, *live_opt = NULL;
   int format = -1;
@@ -142,10 +148,11 @@ int flamegraph_main(int argc, char **argv) {
   double v;
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "+i:o:p:F:d:vh", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "i:o:f:p:F:d:D:vh", longopts, NULL)) != -1) {
     switch (ch) {
     case 'i': input = optarg; break;
     case 'o': output = optarg; break;
+    case 'f':
     case OPT_FORMAT:
       if ((format = flame_format_parse(optarg)) < 0) {
         diag_fatal("unknown format '%s': expected folded, svg or speedscope", optarg);
@@ -188,9 +195,15 @@ int flamegraph_main(int argc, char **argv) {
       live_opt = "-F";
       break;
     case 'd':
-      if (!number_arg("-d duration", optarg, 0.001, 1e7, &live.seconds))
+      if (!cmdline_old_duration("flamegraph", optarg, &live.seconds))
         return 1;
-      live_opt = "-d";
+      live_opt = "-D";
+      break;
+    case 'D':
+    case OPT_DURATION:
+      if (!cmdline_seconds("duration", optarg, &live.seconds))
+        return 1;
+      live_opt = "-D";
       break;
     case OPT_OFF_CPU: /* with -i: the input is off-CPU time (palette, title) */
       live.off_cpu = o.off_cpu = true;
@@ -200,6 +213,8 @@ int flamegraph_main(int argc, char **argv) {
     default: usage(stderr); return 1;
     }
   }
+  if (optind < argc && !input) /* a lone FILE: the input, as -i FILE */
+    input = argv[optind++];
   if (optind < argc) {
     diag_fatal("unexpected argument '%s' (etrace flamegraph -h shows the usage)", argv[optind]);
     return 1;
@@ -209,7 +224,7 @@ int flamegraph_main(int argc, char **argv) {
     return 1;
   }
   if (format < 0 && (format = flame_format_from_path(output)) < 0) {
-    diag_fatal("cannot tell the format of '%s' from its name: use --format folded, svg or "
+    diag_fatal("cannot tell the format of '%s' from its name: use -f folded, svg or "
                "speedscope, or a .svg, .folded or .speedscope.json file",
                output);
     return 1;

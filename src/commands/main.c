@@ -32,7 +32,7 @@ static void usage(FILE *f) {
         "    etrace snoop 'EVENT(ARGS)'     (trace typed tracepoint arguments; 'etrace snoop -h')\n"
         "    etrace exporter PROGRAM.bt...  (serve maps as Prometheus metrics; no authentication)\n"
         "\n"
-        "OPTIONS:\n"
+        "OPTIONS (anywhere on the line; -- ends them):\n"
         "    -B MODE        output buffering mode ('full', 'line', 'none')\n"
         "    -c 'CMD'       run CMD and trace it; exit when it exits\n"
         "    -d STAGE       print a compiler stage: ast, dis (BPF assembly), all\n"
@@ -162,6 +162,8 @@ int main(int argc, char **argv) {
   int ch;
   const char **inc_dirs = NULL, **includes = NULL;
   int ninc_dirs = 0, nincludes = 0;
+  /* options anywhere, as bpftrace's: `etrace -e PROG ARG -q` is quiet, and
+   * `--` ends them (`etrace -e PROG -- -q` has $1 == "-q") */
   while ((ch = getopt_long(argc, argv, "B:c:d:e:f:hI:lo:p:qvV", longopts, NULL)) != -1) {
     switch (ch) {
     case 'B': bufmode = optarg; break;

@@ -26,6 +26,7 @@
  */
 #include "etrace.h"
 #include "commands/snoop.h"
+#include "commands/cmdline.h"
 #include "runtime/session.h"
 
 #include <bpf/btf.h>
@@ -175,56 +176,77 @@ static bool is_object_builtin(const char *s, size_t n) {
          (n == 3 && !strncmp(s, "ctx", 3));
 }
 
+/* One token of an argument's text, t[start..end).  A root name is an
+ * identifier that is not a member (after . or ->), a struct/union/enum
+ * tag or a call: a parameter, a builtin, or unknown. */
+typedef struct Tok {
+  size_t start, end;
+  bool root;
+  bool accessed; /* followed by ., -> or [ */
+  bool after_member, after_tag; /* scanner state */
+} Tok;
+
+/* The token at *i (advanced past it); false at the end of t. */
+static bool next_tok(const char *t, size_t *i, Tok *k) {
+  size_t n = strlen(t), j = *i;
+  if (j >= n)
+    return false;
+  char c = t[j];
+  k->start = j;
+  k->root = false;
+  if (c == '"') {
+    for (j++; j < n && t[j] != '"'; j++)
+      if (t[j] == '\\' && j + 1 < n)
+        j++;
+    if (j < n)
+      j++;
+    k->after_member = k->after_tag = false;
+  } else if (c == '$' || c == '@' || isdigit((unsigned char)c)) {
+    for (j++; j < n && is_ident_char(t[j]); j++)
+      ;
+    k->after_member = k->after_tag = false;
+  } else if (is_ident_start(c)) {
+    while (j < n && is_ident_char(t[j]))
+      j++;
+    size_t m = j;
+    while (m < n && isspace((unsigned char)t[m]))
+      m++;
+    k->accessed = m < n && (t[m] == '.' || t[m] == '[' || (t[m] == '-' && t[m + 1] == '>'));
+    k->root = !k->after_member && !k->after_tag && !(m < n && t[m] == '(');
+    const char *w = t + k->start;
+    size_t wn = j - k->start;
+    k->after_tag = (wn == 6 && !strncmp(w, "struct", 6)) || (wn == 5 && !strncmp(w, "union", 5)) ||
+                   (wn == 4 && !strncmp(w, "enum", 4));
+    k->after_member = false;
+  } else if (c == '-' && t[j + 1] == '>') {
+    j += 2;
+    k->after_member = true;
+  } else if (c == '.') {
+    j++;
+    k->after_member = true;
+  } else if (isspace((unsigned char)c)) {
+    j++;
+  } else {
+    j++;
+    k->after_member = k->after_tag = false;
+  }
+  k->end = *i = j;
+  return true;
+}
+
 /* The user's expression with parameter names turned into args.NAME.  A
  * name that is not a parameter but is used like one (followed by ->, .
  * or [) is turned too, so the compiler names the parameters it lacks. */
 static void gen_expr(Gen *g, const Event *ev, const Arg *a) {
   const char *t = a->text;
-  size_t n = strlen(t), i = 0;
-  bool after_member = false, after_tag = false;
-  while (i < n) {
-    size_t start = i;
-    char c = t[i];
-    if (c == '"') {
-      for (i++; i < n && t[i] != '"'; i++)
-        if (t[i] == '\\' && i + 1 < n)
-          i++;
-      if (i < n)
-        i++;
-      after_member = after_tag = false;
-    } else if (c == '$' || c == '@' || isdigit((unsigned char)c)) {
-      for (i++; i < n && is_ident_char(t[i]); i++)
-        ;
-      after_member = after_tag = false;
-    } else if (is_ident_start(c)) {
-      while (i < n && is_ident_char(t[i]))
-        i++;
-      size_t k = i;
-      while (k < n && isspace((unsigned char)t[k]))
-        k++;
-      bool accessed = k < n && (t[k] == '.' || t[k] == '[' || (t[k] == '-' && t[k + 1] == '>'));
-      bool call = k < n && t[k] == '(';
-      const char *w = t + start;
-      size_t wn = i - start;
-      if (!after_member && !after_tag && !call &&
-          (is_param(ev, w, wn) || (accessed && !is_object_builtin(w, wn))))
-        gen_put(g, "args.", 5, ev->line, a->col + (int)start, false);
-      after_tag = (wn == 6 && (!strncmp(w, "struct", 6))) || (wn == 5 && !strncmp(w, "union", 5)) ||
-                  (wn == 4 && !strncmp(w, "enum", 4));
-      after_member = false;
-    } else if (c == '-' && t[i + 1] == '>') {
-      i += 2;
-      after_member = true;
-    } else if (c == '.') {
-      i++;
-      after_member = true;
-    } else if (isspace((unsigned char)c)) {
-      i++;
-    } else {
-      i++;
-      after_member = after_tag = false;
-    }
-    gen_put(g, t + start, i - start, ev->line, a->col + (int)start, true);
+  size_t i = 0;
+  Tok k = {0};
+  while (next_tok(t, &i, &k)) {
+    const char *w = t + k.start;
+    size_t wn = k.end - k.start;
+    if (k.root && (is_param(ev, w, wn) || (k.accessed && !is_object_builtin(w, wn))))
+      gen_put(g, "args.", 5, ev->line, a->col + (int)k.start, false);
+    gen_put(g, w, wn, ev->line, a->col + (int)k.start, true);
   }
 }
 
@@ -378,6 +400,17 @@ static const char *func_note(const char *fn) {
              : eprintf("%s; no tracepoint by that name", why);
 }
 
+/* Trace the tracefs tracepoint: its format's fields are the names. */
+static void use_tracefs_fields(Event *ev) {
+  ev->kind = EV_TRACEPOINT;
+  ev->nparams = ev->tp->nfields;
+  ev->params = ealloc(sizeof(char *) * (ev->nparams + 1));
+  for (int i = 0; i < ev->nparams; i++)
+    ev->params[i] = ev->tp->fields[i].name;
+  ev->param_types = NULL;
+  ev->probe = eprintf("tracepoint:%s:%s", ev->sys, ev->name);
+}
+
 /* Find what `name` (as written, at line/col) names.  for_info: a kernel
  * function is fine (it is described, not traced). */
 static bool resolve(Event *ev, const char *name, int col, bool for_info) {
@@ -417,12 +450,7 @@ static bool resolve(Event *ev, const char *name, int col, bool for_info) {
     return true;
   }
   if (ev->tp) {
-    ev->kind = EV_TRACEPOINT;
-    ev->nparams = ev->tp->nfields;
-    ev->params = ealloc(sizeof(char *) * (ev->nparams + 1));
-    for (int i = 0; i < ev->nparams; i++)
-      ev->params[i] = ev->tp->fields[i].name;
-    ev->probe = eprintf("tracepoint:%s:%s", ev->sys, ev->name);
+    use_tracefs_fields(ev);
     return true;
   }
   struct btf *btf = btf_kernel();
@@ -497,6 +525,75 @@ static void all_params(Event *ev) {
       continue;
     ev->args[ev->nargs++] = (Arg){.text = ev->params[i], .col = 0};
   }
+}
+
+static bool is_tracefs_field(const Event *ev, const char *s, size_t n) {
+  for (int i = 0; ev->tp && i < ev->tp->nfields; i++)
+    if (strlen(ev->tp->fields[i].name) == n && !strncmp(ev->tp->fields[i].name, s, n))
+      return true;
+  return false;
+}
+
+/* Count the root names of the arguments (and the predicate) that only
+ * the BTF arguments have, only the tracefs fields have, or neither. */
+static void count_names(const Event *ev, const Arg *args, int n, const Arg *pred, int *btf_only,
+                        int *tracefs_only, int *neither) {
+  *btf_only = *tracefs_only = *neither = 0;
+  for (int i = 0; i <= n; i++) {
+    const Arg *a = i < n ? &args[i] : pred;
+    size_t j = 0;
+    Tok k = {0};
+    while (a && next_tok(a->text, &j, &k)) {
+      if (!k.root)
+        continue;
+      const char *w = a->text + k.start;
+      size_t wn = k.end - k.start;
+      bool btf = ev->kind == EV_RAWTP && is_param(ev, w, wn), tf = is_tracefs_field(ev, w, wn);
+      *btf_only += btf && !tf;
+      *tracefs_only += tf && !btf;
+      *neither += !btf && !tf;
+    }
+  }
+}
+
+/* `etrace snoop info` shows both the BTF arguments and the tracefs fields
+ * of a tracepoint: names that only the tracefs format has (filename of
+ * sched_process_exec) make snoop trace the tracefs tracepoint, unless a
+ * name only the BTF arguments have is used too. */
+static void choose_names(Event *ev, const Arg *args, int n, const Arg *pred) {
+  int btf_only, tracefs_only, neither;
+  if (ev->kind != EV_RAWTP || !ev->tp)
+    return;
+  count_names(ev, args, n, pred, &btf_only, &tracefs_only, &neither);
+  if (tracefs_only && !btf_only)
+    use_tracefs_fields(ev);
+}
+
+/* After a failed compilation: the names an event offers, when the
+ * arguments used a name it has neither as BTF argument nor tracefs field,
+ * or names of both kinds (one event is traced one way or the other). */
+static void note_names(const Event *ev) {
+  int btf_only, tracefs_only, neither;
+  count_names(ev, ev->args, ev->args && ev->args[0].col ? ev->nargs : 0, ev->pred, &btf_only,
+              &tracefs_only, &neither);
+  if (!neither && !(btf_only && tracefs_only)) /* unknown names, or both kinds mixed */
+    return;
+  Buf b = {0};
+  if (ev->kind == EV_RAWTP) {
+    for (int i = 0; i < ev->nparams; i++)
+      buf_printf(&b, "%s%s", i ? ", " : "", ev->params[i]);
+    buf_printf(&b, " (BTF arguments)");
+  }
+  if (ev->tp) {
+    buf_printf(&b, "%s", b.len ? "; " : "");
+    for (int i = 0; i < ev->tp->nfields; i++)
+      buf_printf(&b, "%s%s", i ? ", " : "", ev->tp->fields[i].name);
+    buf_printf(&b, " (tracefs fields%s)", ev->kind == EV_RAWTP ? ", used when no BTF-only "
+                                                                 "argument is named" : "");
+  }
+  if (b.len)
+    fprintf(stderr, "etrace snoop: note: %s has %s\n", ev->label, b.data);
+  buf_free(&b);
 }
 
 /* "NAME" or "NAME(ARG, ARG, ...)" into ev.  Returns false after an error. */
@@ -575,6 +672,7 @@ static bool parse_spec(Event *ev, bool for_info) {
     ev->pred = &list[n - 1];
     n--;
   }
+  choose_names(ev, list, n, ev->pred);
   if (n == 0) { /* NAME() or NAME(predicate): every parameter */
     all_params(ev);
     return true;
@@ -601,7 +699,7 @@ typedef struct Snoop {
   Event *events;
   int nevents;
   bool json;
-  int duration;       /* -d SECONDS, 0: none */
+  int duration_ms;    /* -D SECONDS, 0: none */
   bool child;         /* -c: only the child */
   bool header;
 } Snoop;
@@ -723,8 +821,8 @@ static void gen_final(Gen *g, const Snoop *S) {
     }
     gen_str(g, ");\n}\n");
   }
-  if (S->duration)
-    gen_printf(g, "interval:s:%d { exit(); }\n", S->duration);
+  if (S->duration_ms)
+    gen_printf(g, "interval:ms:%d { exit(); }\n", S->duration_ms);
 }
 
 /* Syscall tracepoints store every argument in 8 bytes (the register),
@@ -838,11 +936,12 @@ static void usage(FILE *f) {
         "prev->se.load).  A last expression that compares (prev->pid == 1) is a\n"
         "predicate: only events where it holds print.  No ARGS: every argument.\n"
         "\n"
-        "OPTIONS:\n"
+        "OPTIONS (anywhere among the events; -- ends them):\n"
         "    -p PID       only process PID (exit when it exits)\n"
         "    -c 'CMD'     run CMD and trace only it; exit when it exits\n"
-        "    -d SECONDS   stop after SECONDS\n"
-        "    -o FORMAT    output: text (default) or json (one object per line)\n"
+        "    -D SECONDS   stop after SECONDS (--duration)\n"
+        "    -f FORMAT    output: text (default) or json (one object per line)\n"
+        "    -o FILE      write the output to FILE\n"
         "    -n           no header line\n"
         "    -v           verbose: print the generated program and the hooks used\n"
         "    --dry-run    print the generated program, do not run it\n"
@@ -851,14 +950,29 @@ static void usage(FILE *f) {
         "etrace snoop info sched:sched_switch\n"
         "etrace snoop 'sched:sched_switch(prev->comm, next->comm, prev->pid == 1)'\n"
         "etrace snoop -c 'ls' 'sched:sched_process_exec(p->comm, p->pid)'\n"
-        "etrace snoop -o json 'raw_syscalls:sys_enter(id, id == 0)'\n",
+        "etrace snoop -f json 'raw_syscalls:sys_enter(id, id == 0)'\n",
         f);
 }
 
 static int info_main(int argc, char **argv) {
-  if (argc < 1 || argv[0][0] == '-') {
-    usage(argc < 1 ? stderr : stdout);
-    return argc < 1 ? 1 : 0;
+  int nev = 0;
+  bool only_events = false;
+  for (int i = 0; i < argc; i++) { /* -h anywhere; `--` ends the options */
+    if (!only_events && !strcmp(argv[i], "--"))
+      only_events = true;
+    else if (!only_events && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))) {
+      usage(stdout);
+      return 0;
+    } else if (!only_events && argv[i][0] == '-') {
+      diag_fatal("snoop info: unknown option '%s'", argv[i]);
+      return 1;
+    } else
+      argv[nev++] = argv[i];
+  }
+  argc = nev;
+  if (argc < 1) {
+    usage(stderr);
+    return 1;
   }
   Buf all = {0};
   for (int i = 0; i < argc; i++)
@@ -880,7 +994,72 @@ static int info_main(int argc, char **argv) {
   return rc;
 }
 
-enum { OPT_DRY_RUN = 256 };
+enum { OPT_DRY_RUN = 256, OPT_DURATION };
+
+/* -o json / -o text: the output format in older versions (now -f). */
+static bool format_arg(Snoop *S, const char *arg) {
+  if (!strcmp(arg, "json"))
+    S->json = true;
+  else if (!strcmp(arg, "text"))
+    S->json = false;
+  else {
+    diag_fatal("snoop: invalid output format '%s': expected text or json", arg);
+    return false;
+  }
+  return true;
+}
+
+/* The options, anywhere among the events (argv is permuted so that the
+ * events follow them from optind on).  Returns -1 to exit with 1, 1 when
+ * -h was handled, 0 to go on. */
+static int parse_options(int argc, char **argv, Snoop *S, Options *opt, const char **cmd,
+                         const char **out_file, bool *dry_run) {
+  static const struct option longopts[] = {{"dry-run", no_argument, 0, OPT_DRY_RUN},
+                                           {"duration", required_argument, 0, OPT_DURATION},
+                                           {"help", no_argument, 0, 'h'},
+                                           {0, 0, 0, 0}};
+  double secs = 0;
+  int ch;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "c:d:D:f:ho:np:v", longopts, NULL)) != -1) {
+    switch (ch) {
+    case 'c': *cmd = optarg; break;
+    case 'd':
+      if (!cmdline_old_duration("snoop", optarg, &secs))
+        return -1;
+      break;
+    case 'D':
+    case OPT_DURATION:
+      if (!cmdline_seconds("duration", optarg, &secs))
+        return -1;
+      break;
+    case 'f':
+      if (!format_arg(S, optarg))
+        return -1;
+      break;
+    case 'h': usage(stdout); return 1;
+    case 'n': S->header = false; break;
+    case 'o':
+      if (!strcmp(optarg, "json") || !strcmp(optarg, "text")) {
+        cmdline_deprecated("snoop", "-o FORMAT", "-f FORMAT");
+        format_arg(S, optarg);
+      } else {
+        *out_file = optarg;
+      }
+      break;
+    case 'p':
+      if ((opt->pid = pid_arg(optarg)) < 0)
+        return -1;
+      break;
+    case 'v': opt->verbose = true; opt->quiet = false; break;
+    case OPT_DRY_RUN: *dry_run = true; break;
+    default: usage(stderr); return -1;
+    }
+  }
+  if (secs > 0)
+    S->duration_ms = secs * 1000 < 1 ? 1 : (int)(secs * 1000 + 0.5);
+  return 0;
+}
 
 int snoop_main(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -893,44 +1072,11 @@ int snoop_main(int argc, char **argv) {
 
   Snoop S = {.header = true};
   Options opt = {.quiet = true};
-  const char *cmd = NULL;
+  const char *cmd = NULL, *out_file = NULL;
   bool dry_run = false;
-  static const struct option longopts[] = {
-      {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  int ch;
-  optind = 1;
-  while ((ch = getopt_long(argc, argv, "c:d:ho:np:v", longopts, NULL)) != -1) {
-    switch (ch) {
-    case 'c': cmd = optarg; break;
-    case 'd': {
-      char *end;
-      long d = strtol(optarg, &end, 10);
-      if (*end || d <= 0 || d > 86400 * 365) {
-        diag_fatal("snoop: -d expects a number of seconds, got '%s'", optarg);
-        return 1;
-      }
-      S.duration = (int)d;
-      break;
-    }
-    case 'h': usage(stdout); return 0;
-    case 'n': S.header = false; break;
-    case 'o':
-      if (!strcmp(optarg, "json"))
-        S.json = true;
-      else if (strcmp(optarg, "text")) {
-        diag_fatal("snoop: invalid output format '%s': expected text or json", optarg);
-        return 1;
-      }
-      break;
-    case 'p':
-      if ((opt.pid = pid_arg(optarg)) < 0)
-        return 1;
-      break;
-    case 'v': opt.verbose = true; opt.quiet = false; break;
-    case OPT_DRY_RUN: dry_run = true; break;
-    default: usage(stderr); return 1;
-    }
-  }
+  int prc = parse_options(argc, argv, &S, &opt, &cmd, &out_file, &dry_run);
+  if (prc)
+    return prc < 0 ? 1 : 0;
   if (optind >= argc) {
     usage(stderr);
     return 1;
@@ -963,8 +1109,11 @@ int snoop_main(int argc, char **argv) {
   /* 1: check the expressions and learn their types */
   gen_check(&check, &S);
   prog = compile_text(&check, &opt, &c);
-  if (!prog || !learn_types(&S, prog))
+  if (!prog || !learn_types(&S, prog)) {
+    for (int i = 0; i < S.nevents; i++)
+      note_names(&S.events[i]);
     goto out;
+  }
 
   /* 2: the program that prints them */
   S.child = cmd != NULL;
@@ -986,12 +1135,21 @@ int snoop_main(int argc, char **argv) {
     opt.cpid = opt.child_pid = child;
     opt.start_child = child_start;
   }
-  setvbuf(stdout, NULL, _IOLBF, 1 << 16);
+  FILE *outf = stdout;
+  if (out_file && !(outf = fopen(out_file, "w"))) {
+    diag_fatal("snoop: cannot open output file '%s': %s", out_file, strerror(errno));
+    goto out;
+  }
+  setvbuf(outf, NULL, _IOLBF, 1 << 16);
   use_gen(&final);
   Session s = {.src = &gen_src, .opt = &opt,
-               .out = {.f = stdout, .format = OUT_TEXT, .no_exit_maps = true}};
+               .out = {.f = outf, .format = OUT_TEXT, .no_exit_maps = true}};
   rc = session_run(&s);
   session_close(&s);
+  if (outf != stdout && fclose(outf) != 0 && rc == 0) {
+    diag_fatal("snoop: cannot write '%s': %s", out_file, strerror(errno));
+    rc = 1;
+  }
 out:
   child_kill();
   diag_remap = NULL;

@@ -4,7 +4,9 @@
  *   etrace tool NAME -h                the tool's usage, options, examples
  *   etrace tool [FLAGS] NAME [ARGS]    run it; FLAGS are etrace's own
  *                                      (-o FILE, -f FORMAT, -B MODE, -v,
- *                                      --dry-run, --verify)
+ *                                      --dry-run, --verify), before NAME or
+ *                                      among ARGS where the tool declares no
+ *                                      option of that name
  *
  * A tool is an ordinary program file, tools/NAME.bt, that also runs as
  * `etrace tools/NAME.bt $1 $2 ...`.  bpftrace programs only have
@@ -145,6 +147,9 @@ static const char *tools_dir(void) {
       if (is_dir(buf))
         return buf;
       snprintf(buf, sizeof buf, "%s/../share/etrace/tools", exe);
+      char real[PATH_MAX]; /* /usr/share/etrace/tools, not /usr/bin/../share/... */
+      if (is_dir(buf) && realpath(buf, real) && strlen(real) < sizeof buf)
+        strcpy(buf, real);
       if (is_dir(buf))
         return buf;
     }
@@ -382,9 +387,44 @@ static bool set_param(Tool *t, const char **params, ToolOpt *o, const char *val,
   return true;
 }
 
-/* Translate argv (after NAME) into params[1..nparams].  Returns 0 to run,
- * 1 on a usage error, 2 when -h was handled. */
-static int parse_args(Tool *t, int argc, char **argv, const char **params) {
+/* etrace's own flags, passed on to the etrace that runs the tool. */
+typedef struct Pass {
+  const char *args[16];
+  int n;
+} Pass;
+
+/* If argv[*i] is one of etrace's own flags (-o FILE, -f FORMAT, -B MODE,
+ * -v, --dry-run, --verify; -oFILE too), add it to `pass`
+ * and return 1 (advancing *i past its argument); 0 when it is not one;
+ * -1 after a message. */
+static int etrace_flag(int argc, char **argv, int *i, Pass *pass) {
+  const char *a = argv[*i];
+  if (pass->n > 12) {
+    terr("too many flags");
+    return -1;
+  }
+  if (!strcmp(a, "-v") || !strcmp(a, "--dry-run") || !strcmp(a, "--verify")) {
+    pass->args[pass->n++] = a;
+    return 1;
+  }
+  if (a[0] != '-' || !a[1] || !strchr("ofB", a[1]))
+    return 0;
+  pass->args[pass->n++] = xstrndup(a, 2);
+  if (a[2]) {
+    pass->args[pass->n++] = a + 2;
+  } else if (*i + 1 < argc) {
+    pass->args[pass->n++] = argv[++*i];
+  } else {
+    terr("%s needs an argument", a);
+    return -1;
+  }
+  return 1;
+}
+
+/* Translate argv (after NAME) into params[1..nparams]; etrace's own flags
+ * that the tool does not declare go to `pass`.  Returns 0 to run, 1 on a
+ * usage error, 2 when -h was handled. */
+static int parse_args(Tool *t, int argc, char **argv, const char **params, Pass *pass) {
   int npos = 0;
   bool only_pos = false;
   for (int i = 1; i <= t->nparams; i++)
@@ -403,7 +443,11 @@ static int parse_args(Tool *t, int argc, char **argv, const char **params) {
       size_t len = strcspn(a, "=");
       ToolOpt *o = find_opt(t, a, len);
       if (!o) {
-        terr("unknown option '%.*s'", (int)len, a);
+        int fl = etrace_flag(argc, argv, &i, pass);
+        if (fl > 0)
+          continue;
+        if (fl == 0)
+          terr("unknown option '%.*s'", (int)len, a);
         return 1;
       }
       const char *val = NULL;
@@ -425,6 +469,13 @@ static int parse_args(Tool *t, int argc, char **argv, const char **params) {
       continue;
     }
     char first[3] = {'-', a[1], 0};
+    if (!only_pos && a[0] == '-' && a[1] && !find_opt(t, first, 2)) {
+      int fl = etrace_flag(argc, argv, &i, pass); /* etrace's own, after NAME */
+      if (fl < 0)
+        return 1;
+      if (fl)
+        continue;
+    }
     if (!only_pos && a[0] == '-' && a[1] && (!is_number(a) || find_opt(t, first, 2))) {
       /* -x, -xyz, -pPID (a negative number unless -DIGIT is declared) */
       for (char *c = a + 1; *c; c++) {
@@ -474,7 +525,8 @@ static void tool_usage(FILE *f) {
         "    etrace tool NAME -h                 a tool's options and examples\n"
         "    etrace tool [FLAGS] NAME [ARGS...]  run a tool\n"
         "\n"
-        "FLAGS (etrace's own, before NAME):\n"
+        "FLAGS (etrace's own: before NAME, or after it when the tool has no\n"
+        "option of that name):\n"
         "    -o FILE      write the output to FILE\n"
         "    -f FORMAT    output format ('text', 'json')\n"
         "    -B MODE      output buffering mode ('full', 'line', 'none')\n"
@@ -487,30 +539,24 @@ static void tool_usage(FILE *f) {
 }
 
 int tool_main(int argc, char **argv) {
-  const char *pass[16];
-  int npass = 0, i = 1;
+  Pass pass = {0};
+  int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       tool_usage(stdout);
       return 0;
     }
-    if (!strcmp(a, "-v") || !strcmp(a, "--dry-run") || !strcmp(a, "--verify")) {
-      pass[npass++] = a;
-    } else if (!strcmp(a, "-o") || !strcmp(a, "-f") || !strcmp(a, "-B")) {
-      if (i + 1 >= argc) {
-        terr("%s needs an argument", a);
-        return 1;
-      }
-      pass[npass++] = a;
-      pass[npass++] = argv[++i];
-    } else {
-      terr("unknown flag '%s' (tool options go after the tool's name)", a);
-      tool_usage(stderr);
-      return 1;
+    if (!strcmp(a, "--")) {
+      i++;
+      break;
     }
-    if (npass > 10) {
-      terr("too many flags");
+    int fl = etrace_flag(argc, argv, &i, &pass);
+    if (fl < 0)
+      return 1;
+    if (fl == 0) {
+      terr("unknown flag '%s'", a);
+      tool_usage(stderr);
       return 1;
     }
   }
@@ -540,7 +586,7 @@ int tool_main(int argc, char **argv) {
   if (!read_header(&t, path, true))
     return 1;
   const char *params[MAX_PARAMS + 1];
-  int rc = parse_args(&t, argc - i - 1, argv + i + 1, params);
+  int rc = parse_args(&t, argc - i - 1, argv + i + 1, params, &pass);
   if (rc == 2)
     return 0;
   if (rc) {
@@ -548,14 +594,13 @@ int tool_main(int argc, char **argv) {
     return 1;
   }
 
-  /* etrace -q FLAGS -- PATH $1..$N ("--": a parameter such as -1 is not
-   * an option, wherever it stands) */
-  char **args = calloc(npass + t.nparams + 5, sizeof(char *));
+  /* etrace -q FLAGS -- PATH $1..$N (`--`: a parameter may start with '-') */
+  char **args = calloc(pass.n + t.nparams + 5, sizeof(char *));
   int n = 0;
   args[n++] = "etrace";
   args[n++] = "-q";
-  for (int k = 0; k < npass; k++)
-    args[n++] = (char *)pass[k];
+  for (int k = 0; k < pass.n; k++)
+    args[n++] = (char *)pass.args[k];
   args[n++] = "--";
   args[n++] = path;
   for (int k = 1; k <= t.nparams; k++)

@@ -17,6 +17,7 @@
  */
 #include "formats/chrome.h"
 #include "etrace.h"
+#include "base/progress.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -268,8 +269,11 @@ int chrome_write(FILE *f, const CtfTrace *t, const char *trace_name, ChromeStats
   }
 
   /* pass 2: slices and instants, in time order */
+  Progress pr;
+  progress_begin(&pr, "converting", "events", t->nev);
   for (size_t i = 0; i < t->nev; i++) {
     const CtfrEvent *e = &t->ev[i];
+    progress_step(&pr, i);
     const char *name = t->classes[e->id].name;
     const char *sys;
     Thread *th = tid_get(&h, e->tid);
@@ -310,6 +314,7 @@ int chrome_write(FILE *f, const CtfTrace *t, const char *trace_name, ChromeStats
     instant(f, t, e, name, vals, &first);
     st->instants++;
   }
+  progress_end(&pr);
   for (size_t i = 0; i < h.cap; i++)
     if (h.t[i].open) {
       instant(f, t, &t->ev[h.t[i].entry], t->classes[t->ev[h.t[i].entry].id].name, vals, &first);

@@ -89,6 +89,10 @@ struct CtfWriter {
   uint64_t last_flush_ns;   /* the previous ctf_flush() */
   int trig_first, trig_last;  /* classes counted as triggers */
   uint64_t triggered;
+  bool contiguous;          /* LTTng's packets: each stream covers start..stop */
+  const CtfField *context;  /* more event context (CtfOptions.context) */
+  int ncontext;
+  int ctx_size;             /* their bytes, after each record's record_size */
   CtfStats st;
 };
 
@@ -142,6 +146,20 @@ int ctf_layout(CtfClass *c) {
   c->record_size = fixed + slots;
   c->max_size = fixed + slots;
   return 0;
+}
+
+int ctf_context_size(const CtfField *f, int n) {
+  int size = 0;
+  for (int i = 0; i < n; i++) {
+    if (f[i].kind == CTF_TEXT && f[i].count > 0)
+      size += f[i].count;
+    else if (f[i].kind == CTF_INT && f[i].count == 0 &&
+             (f[i].size == 1 || f[i].size == 2 || f[i].size == 4 || f[i].size == 8))
+      size += f[i].size;
+    else
+      return -1;
+  }
+  return size;
 }
 
 int ctf_field_offset(const CtfClass *c, int i) {
@@ -290,7 +308,10 @@ static void build_metadata(Buf *b, const CtfWriter *w, const CtfOptions *opt) {
                 "\t\tuint32_t cpu_id;\n\t};\n"
                 "\tevent.header := struct {\n\t\tuint16_t id;\n"
                 "\t\tuint64_clock_monotonic_t timestamp;\n\t};\n"
-                "\tevent.context := struct {\n\t\tint32_t _pid;\n\t\tint32_t _tid;\n\t};\n};\n");
+                "\tevent.context := struct {\n\t\tint32_t _pid;\n\t\tint32_t _tid;\n");
+  for (int i = 0; i < w->ncontext; i++)
+    tsdl_field(b, &w->context[i]);
+  buf_printf(b, "\t};\n};\n");
   for (int i = 0; i < w->nclasses; i++) {
     const CtfClass *c = &w->classes[i];
     buf_printf(b, "\nevent {\n\tname = ");
@@ -338,8 +359,27 @@ static int write_metadata(const char *dir, const Buf *b) {
   return rename(tmp, path);
 }
 
-/* DIR must be new or empty. */
+/* The missing parents of DIR, as `mkdir -p` makes them. */
+static int make_parents(const char *dir, char *err, size_t errlen) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s", dir);
+  for (char *s = path + 1; *s; s++) {
+    if (*s != '/')
+      continue;
+    *s = 0;
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+      snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+      return -1;
+    }
+    *s = '/';
+  }
+  return 0;
+}
+
+/* DIR must be new or empty; its missing parents are created. */
 static int make_dir(const char *dir, char *err, size_t errlen) {
+  if (make_parents(dir, err, errlen) < 0)
+    return -1;
   if (mkdir(dir, 0755) == 0)
     return 0;
   if (errno != EEXIST) {
@@ -383,7 +423,12 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
     snprintf(err, errlen, "too many event classes (%d)", nclasses);
     return NULL;
   }
-  cap += CTF_PACKET_HEADER_SIZE + maxev;
+  int ctx_size = ctf_context_size(opt->context, opt->ncontext);
+  if (ctx_size < 0) {
+    snprintf(err, errlen, "event context: only fixed-size fields");
+    return NULL;
+  }
+  cap += CTF_PACKET_HEADER_SIZE + maxev + ctx_size;
   if ((!opt->sink || opt->tee) && make_dir(dir, err, errlen) < 0)
     return NULL;
 
@@ -398,6 +443,10 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
   w->last_flush_ns = w->start_ns;
   w->sink = opt->sink;
   w->files = !opt->sink || opt->tee;
+  w->contiguous = opt->lttng_kernel;
+  w->context = opt->context;
+  w->ncontext = opt->ncontext;
+  w->ctx_size = ctx_size;
   if (getrandom(w->uuid, sizeof w->uuid, 0) != sizeof w->uuid) {
     uint64_t a = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32), b = clock_ns(CLOCK_MONOTONIC);
     memcpy(w->uuid, &a, 8);
@@ -531,7 +580,11 @@ static void close_packet(CtfWriter *w, Stream *s) {
     uint64_t t = s->last_end < s->ts_begin ? s->last_end : s->ts_begin;
     write_empty(w, s, t, t, 0);
   }
-  if (!write_packet(w, s, s->buf, s->len, s->ts_begin, s->ts_last, d)) {
+  /* LTTng's packets follow each other with no gap, from the start of the
+   * session: babeltrace 1 (lttng-analyses) reads only the time range that
+   * every stream covers. */
+  uint64_t begin = w->contiguous && s->last_end < s->ts_begin ? s->last_end : s->ts_begin;
+  if (!write_packet(w, s, s->buf, s->len, begin, s->ts_last, d)) {
     s->wdiscarded += s->pkt_events;
     w->st.unwritten += s->pkt_events;
   }
@@ -630,7 +683,7 @@ void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size) {
   }
   uint16_t id;
   memcpy(&id, p, 2);
-  if (id >= w->nclasses || size < (size_t)w->classes[id].record_size) {
+  if (id >= w->nclasses || size < (size_t)w->classes[id].record_size + w->ctx_size) {
     w->st.bad++;
     return;
   }
@@ -638,13 +691,17 @@ void ctf_event(CtfWriter *w, int cpu, const void *rec, size_t size) {
   Stream *s = &w->s[cpu];
   if (id >= w->trig_first && id < w->trig_last)
     w->triggered++;
-  if (s->len + c->max_size > w->cap)
+  if (s->len + c->max_size + w->ctx_size > w->cap)
     close_packet(w, s);
   unsigned char *d = s->buf + s->len;
-  size_t n = c->fixed_size;
-  memcpy(d, p, n);
+  /* header, the context the record carries at its end, the payload */
+  size_t n = c->fixed_size + w->ctx_size;
+  memcpy(d, p, CTF_EVENT_HEADER_SIZE);
+  memcpy(d + CTF_EVENT_HEADER_SIZE, p + c->record_size, w->ctx_size);
+  memcpy(d + CTF_EVENT_HEADER_SIZE + w->ctx_size, p + CTF_EVENT_HEADER_SIZE,
+         c->fixed_size - CTF_EVENT_HEADER_SIZE);
   if (c->nvar) {
-    const unsigned char *src = p + n;
+    const unsigned char *src = p + c->fixed_size;
     for (int i = c->first_var; i < c->nfields; i++) {
       const CtfField *f = &c->fields[i];
       if (f->kind == CTF_STRING) {
@@ -723,7 +780,11 @@ int ctf_close(CtfWriter *w, uint64_t stop_ns, CtfStats *st) {
   int rc = 0;
   for (int i = 0; i < w->ncpus; i++) {
     Stream *s = &w->s[i];
+    if (w->contiguous && s->pkt_events && stop_ns > s->ts_last)
+      s->ts_last = stop_ns; /* every stream ends at the stop instant */
     close_packet(w, s);
+    if (w->contiguous && discarded(s) == s->last_discarded && s->last_end < stop_ns)
+      write_empty(w, s, s->last_end, stop_ns, discarded(s));
     if (discarded(s) != s->last_discarded) {
       uint64_t begin = s->last_end;
       if (!s->written) /* losses and no packet: 0 first, then the count */
@@ -861,7 +922,21 @@ static int cmp_names(const void *a, const void *b) {
   return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x, y);
 }
 
-int ctf_repair(const char *dir, FILE *out, bool dry_run) {
+const char *ctf_trace_dir(const char *dir, char *out, size_t outlen) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/metadata", dir);
+  snprintf(out, outlen, "%s", dir);
+  if (access(path, F_OK) == 0)
+    return out;
+  snprintf(path, sizeof path, "%s/kernel/metadata", dir);
+  if (access(path, F_OK) == 0)
+    snprintf(out, outlen, "%s/kernel", dir);
+  return out;
+}
+
+int ctf_repair(const char *session_dir, FILE *out, bool dry_run) {
+  char tdir[4096];
+  const char *dir = ctf_trace_dir(session_dir, tdir, sizeof tdir);
   unsigned char uuid[16];
   bool have_uuid = metadata_uuid(dir, uuid);
   char path[4096];

@@ -68,6 +68,9 @@ typedef struct CtfClass {
 /* Compute the class's sizes.  Returns -1 when a variable field precedes a
  * fixed one or a size is invalid. */
 int ctf_layout(CtfClass *c);
+/* The bytes that n context fields (CtfOptions.context) take: -1 when one
+ * is not of fixed size. */
+int ctf_context_size(const CtfField *f, int n);
 
 /* Byte offset of fixed field i inside the event (after ctf_layout). */
 int ctf_field_offset(const CtfClass *c, int i);
@@ -102,6 +105,12 @@ typedef struct CtfOptions {
   uint64_t start_ns;        /* CLOCK_MONOTONIC when recording starts */
   bool lttng_kernel;        /* env of an LTTng kernel trace (docs/ctf.md §3.3):
                                domain "kernel", tracer lttng-modules 2.13 */
+  const CtfField *context;  /* more event context after _pid and _tid (as
+                               `lttng add-context`): fixed-size CTF_INT
+                               scalars or CTF_TEXT; each record carries
+                               their values after its class's record_size
+                               bytes, and ctf_event() moves them in place */
+  int ncontext;
   const CtfSink *sink;      /* NULL: stream files in the directory; else the
                                sink takes the metadata and the packets, each
                                stream starts with an empty packet, and
@@ -177,5 +186,10 @@ void ctf_stats(const CtfWriter *w, CtfStats *st);
  * complete packet.  Reports per file on `out`; with dry_run, only reports.
  * Returns the number of files changed (or that would change), -1 on error. */
 int ctf_repair(const char *dir, FILE *out, bool dry_run);
+
+/* The trace directory in DIR: DIR itself, or DIR/kernel when DIR is an
+ * LTTng session directory (etrace record --profile kernel -o DIR) with no
+ * metadata of its own.  Writes it to out (outlen bytes). */
+const char *ctf_trace_dir(const char *dir, char *out, size_t outlen);
 
 #endif

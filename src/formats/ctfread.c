@@ -126,6 +126,41 @@ bad:
   return false;
 }
 
+/* The bytes of the event-context fields after _pid and _tid (etrace's
+ * --profile kernel: _procname, _prio, ...), one per line up to the
+ * struct's end: integers and char arrays of fixed size.  -1 otherwise. */
+static int context_size(const char *p) {
+  int total = 0;
+  while (*p && strncmp(p, "\t};", 3)) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    char line[512];
+    snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), p);
+    int bits = 0, count = 1;
+    const char *sz = strstr(line, "size = ");
+    if (sz)
+      bits = atoi(sz + 7);
+    else if (strstr(line, "int8_t"))
+      bits = 8;
+    else if (strstr(line, "int16_t"))
+      bits = 16;
+    else if (strstr(line, "int32_t"))
+      bits = 32;
+    else if (strstr(line, "int64_t"))
+      bits = 64;
+    const char *br = strrchr(line, '[');
+    if (br)
+      count = atoi(br + 1);
+    if (bits <= 0 || bits % 8 || count <= 0 || strstr(line, "string"))
+      return -1;
+    total += bits / 8 * count;
+    if (!nl)
+      break;
+    p = nl + 1;
+  }
+  return total;
+}
+
 static bool parse_metadata(CtfTrace *t, const char *dir, char *err, size_t errlen) {
   char path[4096];
   snprintf(path, sizeof path, "%s/metadata", dir);
@@ -140,9 +175,14 @@ static bool parse_metadata(CtfTrace *t, const char *dir, char *err, size_t errle
     fail(err, errlen, "%s:1: error: not CTF 1.8 text metadata", path);
     goto out;
   }
-  if (!strstr(text, "event.context := struct {\n\t\tint32_t _pid;\n\t\tint32_t _tid;\n") ||
+  const char *ctx = strstr(text, "event.context := struct {\n\t\tint32_t _pid;\n\t\tint32_t _tid;\n");
+  if (!ctx ||
       !strstr(text, "\t\tuint32_t cpu_id;\n\t};\n\tevent.header := struct {\n\t\tuint16_t id;\n")) {
     fail(err, errlen, "%s: error: not a trace written by etrace (other stream layout)", path);
+    goto out;
+  }
+  if ((t->ctx_size = context_size(strchr(strstr(ctx, "_tid;"), '\n') + 1)) < 0) {
+    fail(err, errlen, "%s: error: event context with a field of no fixed size", path);
     goto out;
   }
   enum { NONE, ENV, CLOCK, EVENT, FIELDS } in = NONE;
@@ -344,8 +384,9 @@ static bool read_stream(CtfTrace *t, const char *path, const unsigned char *d, s
              e.id);
         return false;
       }
-      e.p = d + at + CTF_EVENT_HEADER_SIZE;
-      long len = payload_len(&t->classes[e.id], e.p, end - at - CTF_EVENT_HEADER_SIZE);
+      size_t hdr = CTF_EVENT_HEADER_SIZE + t->ctx_size;
+      e.p = d + at + hdr;
+      long len = end - at < hdr ? -1 : payload_len(&t->classes[e.id], e.p, end - at - hdr);
       if (len < 0) {
         fail(err, errlen, "%s: error: packet %d: event %s at byte %zu runs past the packet's content",
              path, pkt, t->classes[e.id].name, at);
@@ -353,7 +394,7 @@ static bool read_stream(CtfTrace *t, const char *path, const unsigned char *d, s
       }
       e.len = (uint32_t)len;
       push(pd, &e);
-      at += CTF_EVENT_HEADER_SIZE + len;
+      at += hdr + len;
     }
     off += psize / 8;
   }
@@ -376,7 +417,9 @@ static int cmp_events(const void *a, const void *b) {
   return x->p < y->p ? -1 : x->p > y->p;
 }
 
-CtfTrace *ctfr_open(const char *dir, char *err, size_t errlen) {
+CtfTrace *ctfr_open(const char *session_dir, char *err, size_t errlen) {
+  char tdir[4096];
+  const char *dir = ctf_trace_dir(session_dir, tdir, sizeof tdir);
   CtfTrace *t = calloc(1, sizeof *t);
   if (!parse_metadata(t, dir, err, errlen)) {
     ctfr_free(t);

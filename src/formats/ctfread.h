@@ -32,6 +32,7 @@ typedef struct CtfTrace {
   CtfrEvent *ev;               /* merged, in time order */
   size_t nev;
   uint64_t discarded;          /* events_discarded, summed over streams */
+  int ctx_size;                /* event context bytes after _pid, _tid (skipped) */
   int nfiles;
   unsigned char **data;        /* file contents (owned) */
 } CtfTrace;

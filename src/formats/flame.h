@@ -74,7 +74,7 @@ typedef enum { FLAME_SAMPLES, FLAME_NANOSECONDS, FLAME_MICROSECONDS } FlameUnit;
 
 typedef struct FlameOptions {
   const char *title;       /* NULL: "Flame Graph" (speedscope: the profile name) */
-  const char *subtitle;    /* NULL: none (e.g. "etrace flamegraph -F 99 -d 5") */
+  const char *subtitle;    /* NULL: none (e.g. "etrace flamegraph -F 99 -D 5") */
   FlameUnit unit;
   bool off_cpu;            /* SVG: the cool palette for off-CPU time */
   double min_width_pct;    /* SVG: elide frames narrower (0 keeps all); 0.1 */

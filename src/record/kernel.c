@@ -31,7 +31,9 @@
 #include <string.h>
 
 
-typedef enum { K_TEXT16, K_I32, K_U32, K_PRIO, K_STATE, K_STR } KKind;
+/* K_U64: 8 bytes as they are; K_LOW32: the low half of an 8-byte field
+ * that LTTng writes in 4 (gfp_t) */
+typedef enum { K_TEXT16, K_I32, K_U32, K_PRIO, K_STATE, K_STR, K_U64, K_LOW32 } KKind;
 
 typedef struct KField {
   const char *name;   /* LTTng's */
@@ -54,6 +56,10 @@ static const KEvent kevents[] = {
    {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}, {"target_cpu", K_I32, NULL}}},
   {"sched", "sched_wakeup_new", "sched_wakeup_new",
    {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}, {"target_cpu", K_I32, NULL}}},
+  /* comm is a __data_loc string in the tracepoint, char[16] in LTTng */
+  {"sched", "sched_migrate_task", "sched_migrate_task",
+   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL},
+    {"orig_cpu", K_I32, NULL}, {"dest_cpu", K_I32, NULL}}},
   {"sched", "sched_process_exec", "sched_process_exec",
    {{"tid", K_I32, "pid"}, {"old_tid", K_I32, "old_pid"}, {"filename", K_STR, NULL}}},
   {"sched", "sched_process_exit", "sched_process_exit",
@@ -66,6 +72,12 @@ static const KEvent kevents[] = {
   {"irq", "softirq_entry", "irq_softirq_entry", {{"vec", K_U32, NULL}}},
   {"irq", "softirq_exit", "irq_softirq_exit", {{"vec", K_U32, NULL}}},
   {"irq", "softirq_raise", "irq_softirq_raise", {{"vec", K_U32, NULL}}},
+  /* LTTng's page alloc/free also have `page` (the struct page address),
+   * which the tracepoints do not carry: left out */
+  {"kmem", "mm_page_alloc", "kmem_mm_page_alloc",
+   {{"pfn", K_U64, NULL}, {"order", K_U32, NULL}, {"gfp_flags", K_LOW32, NULL},
+    {"migratetype", K_I32, NULL}}},
+  {"kmem", "mm_page_free", "kmem_mm_page_free", {{"pfn", K_U64, NULL}, {"order", K_U32, NULL}}},
 };
 
 #define STR_SLOT 256
@@ -90,7 +102,7 @@ static int layout_kevent(Event *e) {
   for (const KField *f = k->fields; f < k->fields + 8 && f->name; f++) {
     const char *from = f->from ? f->from : f->name;
     const TpField *tf = tp_field(e->tp, from);
-    int want = f->kind == K_TEXT16 ? 16 : f->kind == K_STATE ? 8 : 4;
+    int want = f->kind == K_TEXT16 ? 16 : f->kind == K_STATE || f->kind == K_U64 || f->kind == K_LOW32 ? 8 : 4;
     bool ok = tf && (f->kind == K_STR ? tf->data_loc
                                       : tf->data_loc ? f->kind == K_TEXT16 : tf->size == want);
     if (!ok) {
@@ -114,6 +126,16 @@ static int layout_kevent(Event *e) {
                                   .is_signed = f->kind != K_U32});
       rec_add_copy(e, (Copy){.kind = f->kind == K_PRIO ? CP_CTX_PRIO : CP_CTX,
                              .src = tf->offset, .size = 4, .dst = dst});
+      dst += 4;
+      break;
+    case K_U64:
+      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_INT, .size = 8});
+      rec_add_copy(e, (Copy){.kind = CP_CTX, .src = tf->offset, .size = 8, .dst = dst});
+      dst += 8;
+      break;
+    case K_LOW32: /* little-endian: the low half comes first */
+      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_INT, .size = 4});
+      rec_add_copy(e, (Copy){.kind = CP_CTX, .src = tf->offset, .size = 4, .dst = dst});
       dst += 4;
       break;
     case K_STATE:
@@ -255,8 +277,29 @@ static int add_unknown(Rec *r, bool is_exit) {
   return ctf_layout(&e->cls) < 0 ? -1 : i;
 }
 
+const CtfField kprof_context[KPROF_NCONTEXT] = {
+    {.name = "procname", .kind = CTF_TEXT, .size = 1, .count = 16},
+    {.name = "prio", .kind = CTF_INT, .size = 4, .is_signed = true},
+};
+
+/* task_struct.prio, read by every program for the prio context. */
+static int find_prio(Rec *r) {
+  struct btf *btf = btf__load_vmlinux_btf();
+  int ts = btf ? btf__find_by_name_kind(btf, "task_struct", BTF_KIND_STRUCT) : -1;
+  r->prio_off = ts > 0 ? btf_member_off(btf, ts, "prio") : -1;
+  btf__free(btf);
+  if (r->prio_off < 0) {
+    diag_fatal("--profile kernel: struct task_struct has no prio in the kernel's BTF");
+    return -1;
+  }
+  r->ctx_size = ctf_context_size(kprof_context, KPROF_NCONTEXT);
+  return 0;
+}
+
 int kprof_add_events(Rec *r) {
   KProf *k = rec_kprof(r);
+  if (find_prio(r) < 0)
+    return -1;
   /* The statedump first: its events are written before any other. */
   static CtfField state[] = {
     {.name = "tid", .kind = CTF_INT, .size = 4, .is_signed = true},
@@ -270,7 +313,17 @@ int kprof_add_events(Rec *r) {
     {.name = "cpu", .kind = CTF_INT, .size = 4},
     {.name = "file_table_address", .kind = CTF_INT, .size = 8, .hex = true},
   };
+  /* LTTng 2.13's: the file table it belongs to, not the pid (see
+   * statedump.c for what file_table_address holds) */
+  static CtfField fd[] = {
+    {.name = "file_table_address", .kind = CTF_INT, .size = 8, .hex = true},
+    {.name = "fd", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "flags", .kind = CTF_INT, .size = 4},
+    {.name = "fmode", .kind = CTF_INT, .size = 4, .hex = true},
+    {.name = "filename", .kind = CTF_STRING, .slot = STR_SLOT},
+  };
   if ((k->start = add_user(r, "start", NULL, 0)) < 0 ||
+      (k->fd = add_user(r, "file_descriptor", fd, sizeof fd / sizeof *fd)) < 0 ||
       (k->state = add_user(r, "process_state", state, sizeof state / sizeof *state)) < 0 ||
       (k->end = add_user(r, "end", NULL, 0)) < 0) {
     diag_fatal("--profile kernel: cannot lay out the statedump events");

@@ -152,10 +152,40 @@ static void gen_body(Prog *p, const Event *e, int lo) {
 }
 
 
+/* --profile kernel: the procname and prio contexts (kprof_context) at
+ * byte `at` of the reservation in r7.  Clobbers r0-r5. */
+static void gen_context(Rec *r, Prog *p, int at) {
+  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_7));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, at + KPROF_CTX_PROCNAME));
+  emit(p, MOV64_IMM(BPF_REG_2, 16));
+  emit(p, CALL(BPF_FUNC_get_current_comm));
+  emit(p, CALL(BPF_FUNC_get_current_task));
+  emit(p, MOV64_REG(BPF_REG_3, BPF_REG_0));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->prio_off));
+  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_7));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, at + KPROF_CTX_PRIO));
+  emit(p, MOV64_IMM(BPF_REG_2, 4));
+  emit(p, CALL(BPF_FUNC_probe_read_kernel));
+  /* LTTng's prio is the kernel's minus MAX_RT_PRIO (100): 20 for nice 0 */
+  emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_7, at + KPROF_CTX_PRIO));
+  emit(p, ALU32_IMM(BPF_SUB, BPF_REG_1, 100));
+  emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, at + KPROF_CTX_PRIO));
+}
+
 /* r6 = ctx, r7 = the reservation, r8 = pid_tgid, r9 = this CPU's ring. */
 static void gen_prog(Rec *r, Prog *p, const Event *e, int id) {
   p->out = em_label(&p->em);
   emit(p, MOV64_REG(BPF_REG_6, BPF_REG_1));
+  /* Nothing before the start or after the stop: the programs attach and
+   * detach one at a time, the flag turns them all on and off at once. */
+  emit(p, ST_IMM(BPF_W, BPF_REG_10, -4, 0));
+  em_map(&p->em, BPF_REG_1, r->enabled_fd);
+  emit(p, MOV64_REG(BPF_REG_2, BPF_REG_10));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_2, -4));
+  emit(p, CALL(BPF_FUNC_map_lookup_elem));
+  jmp_out(p, JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0));
+  emit(p, LDX(BPF_W, BPF_REG_0, BPF_REG_0, 0));
+  jmp_out(p, JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0));
   emit(p, CALL(BPF_FUNC_get_current_pid_tgid));
   emit(p, MOV64_REG(BPF_REG_8, BPF_REG_0));
   if (r->filter_pid) {
@@ -181,7 +211,7 @@ static void gen_prog(Rec *r, Prog *p, const Event *e, int id) {
   jmp_out(p, JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0));
   emit(p, MOV64_REG(BPF_REG_9, BPF_REG_0));
   emit(p, MOV64_REG(BPF_REG_1, BPF_REG_0));
-  emit(p, MOV64_IMM(BPF_REG_2, e->cls.record_size));
+  emit(p, MOV64_IMM(BPF_REG_2, e->cls.record_size + r->ctx_size));
   emit(p, MOV64_IMM(BPF_REG_3, 0));
   emit(p, CALL(BPF_FUNC_ringbuf_reserve));
   int drop = em_label(&p->em);
@@ -193,6 +223,8 @@ static void gen_prog(Rec *r, Prog *p, const Event *e, int id) {
   emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_8, CTF_EV_TID));
   emit(p, ALU64_IMM(BPF_RSH, BPF_REG_8, 32));
   emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_8, CTF_EV_PID));
+  if (r->ctx_size)
+    gen_context(r, p, e->cls.record_size);
   gen_body(p, e, lo);
   /* Wake the reader only once the ring is a quarter full: below that it
    * polls every DRAIN_MS (see the top of the file). */
@@ -271,6 +303,11 @@ int rec_create_maps(Rec *r) {
       return -1;
     }
   }
+  r->enabled_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "etrace_rec_on", 4, 4, 1, NULL);
+  if (r->enabled_fd < 0) {
+    diag_fatal("cannot create the enabled flag: %s", strerror(errno));
+    return -1;
+  }
   r->drops_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "etrace_rec_drop", 4, 8, 1, NULL);
   if (r->drops_fd < 0) {
     diag_fatal("cannot create the loss counter: %s", strerror(errno));
@@ -301,6 +338,15 @@ int rec_load_all(Rec *r) {
       return -1;
     if (e->syscall && sysdisp_add(&r->sys, e->sys_exit, e->sys_nr, e->prog_fd, NULL, what) < 0)
       return -1;
+  }
+  return 0;
+}
+
+int rec_set_enabled(Rec *r, bool on) {
+  uint32_t key = 0, val = on;
+  if (bpf_map_update_elem(r->enabled_fd, &key, &val, BPF_ANY) < 0) {
+    diag_fatal("cannot %s the recording: %s", on ? "start" : "stop", strerror(errno));
+    return -1;
   }
   return 0;
 }

@@ -1,7 +1,7 @@
 /* record.c - `etrace record`: tracepoints, with all their fields, to a
  * CTF 1.8 trace (formats/ctf.c writes it); and `etrace ctf repair`.
  *
- *   etrace record -o DIR [-d SECONDS] [-c CMD [--cmd-only]] [-p PID] EVENT...
+ *   etrace record -o DIR [-D SECONDS] [-c CMD [--cmd-only]] [-p PID] EVENT...
  *
  * Each event gets a small BPF program (progs.c), built with the shared
  * emitter (not through the language compiler).  It reserves a record in
@@ -30,6 +30,7 @@
  */
 #include "etrace.h"
 #include "arch/arch.h"
+#include "commands/cmdline.h"
 #include "formats/ctf.h"
 #include "record/record.h"
 
@@ -315,12 +316,12 @@ static void usage(FILE *f) {
         "    etrace record -o DIR --profile kernel [options] [EVENT...]\n"
         "    etrace record --relay net://HOST[:PORT[:DATA_PORT]] [--session NAME] [-o DIR] [options] EVENT...\n"
         "    etrace record --snapshot SIZE -o DIR [--trigger 'EVENT /PREDICATE/'] [options] EVENT...\n"
-        "    etrace ctf repair [-n] DIR\n"
+        "    etrace ctf repair [--dry-run] DIR\n"
         "\n"
         "Record tracepoints, with all their fields, to a CTF 1.8 trace in DIR\n"
         "(read it with babeltrace2 DIR).  EVENT is SYSTEM:EVENT, globs allowed:\n"
         "sched:sched_switch 'syscalls:sys_enter_open*'.  Recording stops on\n"
-        "Ctrl-C or SIGTERM, after -d SECONDS, or when the -c command exits.\n"
+        "Ctrl-C or SIGTERM, after -D SECONDS, or when the -c command exits.\n"
         "An EVENT may carry a filter, a bpftrace predicate over its integer\n"
         "fields (args.NAME or NAME), pid and tid, with C operators (== != < <=\n"
         "> >= && || ! & | ^ ~ + -), tested in the kernel before recording:\n"
@@ -328,7 +329,7 @@ static void usage(FILE *f) {
         "    'sched:sched_switch /prev_pid == 0 || next_pid == 0/'\n"
         "The recorder's own system calls are left out.\n"
         "\n"
-        "OPTIONS:\n"
+        "OPTIONS (anywhere among the events; -- ends them):\n"
         "    -o DIR         the trace directory (new, or empty)\n"
         "    --relay net://HOST[:CONTROL_PORT[:DATA_PORT]]\n"
         "                   stream the trace to an lttng-relayd (ports 5342/5343 by\n"
@@ -354,7 +355,7 @@ static void usage(FILE *f) {
         "    --live-timer SECONDS\n"
         "                   flush partial packets (and tell live viewers which CPUs\n"
         "                   are idle) every SECONDS (default 1)\n"
-        "    -d SECONDS     stop after SECONDS (decimals allowed)\n"
+        "    -D SECONDS     stop after SECONDS (decimals allowed; --duration)\n"
         "    -c 'CMD'       run CMD once the probes are attached; stop when it exits\n"
         "    --cmd-only     with -c: record only events of CMD's process\n"
         "    -p PID         record only events of process PID; stop when it exits\n"
@@ -373,31 +374,48 @@ static void usage(FILE *f) {
         "                   then exit without recording\n"
         "\n"
         "`etrace ctf repair DIR` truncates each stream file of a trace cut short\n"
-        "(SIGKILL, full disk) after its last complete packet; -n only reports.\n",
+        "(SIGKILL, full disk) after its last complete packet; --dry-run only reports.\n",
         f);
 }
 
 static int repair_main(int argc, char **argv) {
-  bool dry = false;
-  int i = 2;
-  if (i < argc && !strcmp(argv[i], "repair"))
-    i++;
-  else {
-    fputs("usage: etrace ctf repair [-n] DIR\n", stderr);
+  static const char use[] = "usage: etrace ctf repair [--dry-run] DIR\n";
+  bool dry = false, only_args = false;
+  const char *dir = NULL;
+  if (argc < 3 || strcmp(argv[2], "repair")) {
+    fputs(use, stderr);
     return 1;
   }
-  if (i < argc && !strcmp(argv[i], "-n")) {
-    dry = true;
-    i++;
+  for (int i = 3; i < argc; i++) { /* options anywhere; `--` ends them */
+    const char *a = argv[i];
+    if (!only_args && !strcmp(a, "--"))
+      only_args = true;
+    else if (!only_args && !strcmp(a, "--dry-run"))
+      dry = true;
+    else if (!only_args && !strcmp(a, "-n")) { /* -n is "no header" in snoop */
+      cmdline_deprecated("ctf repair", "-n", "--dry-run");
+      dry = true;
+    } else if (!only_args && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+      fputs(use, stdout);
+      return 0;
+    } else if (!only_args && a[0] == '-' && a[1]) {
+      diag_fatal("ctf repair: unknown option '%s'", a);
+      fputs(use, stderr);
+      return 1;
+    } else if (dir) {
+      diag_fatal("ctf repair: more than one trace directory ('%s', '%s')", dir, a);
+      return 1;
+    } else
+      dir = a;
   }
-  if (i + 1 != argc) {
-    fputs("usage: etrace ctf repair [-n] DIR\n", stderr);
+  if (!dir) {
+    fputs(use, stderr);
     return 1;
   }
-  int n = ctf_repair(argv[i], stdout, dry);
+  int n = ctf_repair(dir, stdout, dry);
   if (n < 0)
     return 1;
-  printf("%s: %d file%s %s\n", argv[i], n, n == 1 ? "" : "s",
+  printf("%s: %d file%s %s\n", dir, n, n == 1 ? "" : "s",
          dry ? "would be truncated" : "truncated");
   return 0;
 }
@@ -423,6 +441,8 @@ static void cleanup(Rec *r) {
     close(r->outer_fd);
   if (r->drops_fd >= 0)
     close(r->drops_fd);
+  if (r->enabled_fd >= 0)
+    close(r->enabled_fd);
   free(r->rb_fds);
   free(r->ev);
   free(r->drop_vals);
@@ -440,6 +460,7 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
     {"live-timer", required_argument, 0, REC_OPT_LIVE_TIMER},
     {"snapshot", required_argument, 0, REC_OPT_SNAPSHOT},
     {"trigger", required_argument, 0, REC_OPT_TRIGGER},
+    {"duration", required_argument, 0, REC_OPT_DURATION},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
   };
@@ -447,18 +468,19 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
   r->ringbuf_kb = env_kb && atoi(env_kb) > 0 ? (uint32_t)atoi(env_kb) : DEFAULT_RINGBUF_KB;
   optind = 2;
   int ch;
-  while ((ch = getopt_long(argc, argv, "+o:d:c:p:b:qvh", longopts, NULL)) != -1) {
+  /* options anywhere among the events (commands/cmdline.h's letters) */
+  while ((ch = getopt_long(argc, argv, "o:d:D:c:p:b:qvh", longopts, NULL)) != -1) {
     switch (ch) {
     case 'o': r->dir = optarg; break;
-    case 'd': {
-      char *end;
-      r->duration = strtod(optarg, &end);
-      if (*end || !(r->duration > 0)) {
-        diag_fatal("invalid duration '%s': expected seconds, e.g. 5 or 0.5", optarg);
+    case 'd':
+      if (!cmdline_old_duration("record", optarg, &r->duration))
         return -1;
-      }
       break;
-    }
+    case 'D':
+    case REC_OPT_DURATION:
+      if (!cmdline_seconds("duration", optarg, &r->duration))
+        return -1;
+      break;
     case 'c': r->cmd = optarg; break;
     case 'p':
       if ((r->pid = pid_arg(optarg)) < 0)
@@ -569,6 +591,19 @@ static void report(const Rec *r, const CtfStats *st, uint64_t lost, double secon
             strerror(st->write_errno ? st->write_errno : EIO));
 }
 
+/* The last name of DIR (without trailing slashes): the session's name. */
+static const char *rec_session_name(const char *dir) {
+  static char name[256];
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/')
+    n--;
+  size_t b = n;
+  while (b > 0 && dir[b - 1] != '/')
+    b--;
+  snprintf(name, sizeof name, "%.*s", (int)(n - b), dir + b);
+  return name;
+}
+
 /* Open the trace, attach, record until the end condition, stop, drain,
  * close the trace.  Returns the exit code. */
 static int record_run(Rec *r) {
@@ -576,22 +611,45 @@ static int record_run(Rec *r) {
     diag_fatal("cannot map the ring buffers: %s", strerror(errno));
     return 1;
   }
+  /* Attached first, recording nothing until the enabled flag is set: the
+   * trace starts once they all are, not while they attach one by one. */
+  if (rec_attach_all(r) < 0) {
+    links_close(&r->links);
+    return 1;
+  }
   CtfClass *classes = calloc(r->nev, sizeof *classes);
   for (int i = 0; i < r->nev; i++)
     classes[i] = r->ev[i].cls;
   CtfOptions copt = {.command = r->cmd, .start_ns = rec_now_ns(), .lttng_kernel = r->kernel};
+  if (r->kernel) {
+    copt.context = kprof_context;
+    copt.ncontext = KPROF_NCONTEXT;
+  }
   char err[512];
   CtfSink sink;
   if (rec_open_sink(r, &copt, &sink) < 0) {
+    links_close(&r->links);
     free(classes);
     return 1;
   }
-  r->w = ctf_open(r->dir, r->ncpus, classes, r->nev, &copt, err, sizeof err);
+  /* --profile kernel -o DIR: an LTTng session directory, the trace in
+   * DIR/kernel as lttng-sessiond lays it out (lttng-analyses read the
+   * tracer's version only from a directory named kernel). */
+  char kdir[4096];
+  const char *tdir = r->dir;
+  if (r->kernel && !r->snap && (!copt.sink || copt.tee)) {
+    snprintf(kdir, sizeof kdir, "%s/kernel", r->dir);
+    tdir = kdir;
+    if (!copt.trace_name)
+      copt.trace_name = rec_session_name(r->dir);
+  }
+  r->w = ctf_open(tdir, r->ncpus, classes, r->nev, &copt, err, sizeof err);
   if (!r->w) {
     if (r->relay)
       diag_fatal("%s: %s", err, relay_error(r->relay));
     else
       diag_fatal("%s", err);
+    links_close(&r->links);
     free(classes);
     return 1;
   }
@@ -599,7 +657,7 @@ static int record_run(Rec *r) {
   int dumped = r->kernel ? kprof_statedump(r, r->w) : 0;
   if (r->verbose && r->kernel)
     fprintf(stderr, "etrace: statedump of %d threads\n", dumped);
-  if (rec_attach_all(r) < 0) {
+  if (rec_set_enabled(r, true) < 0) {
     links_close(&r->links);
     ctf_close(r->w, rec_now_ns(), NULL);
     r->w = NULL;
@@ -615,7 +673,9 @@ static int record_run(Rec *r) {
   rec_run_loop(r);
   uint64_t t_end = rec_now_ns();
 
-  /* Stop: detach, drain what the kernel holds, final loss counts. */
+  /* Stop: all programs at once, then detach, drain what the kernel
+   * holds, final loss counts. */
+  rec_set_enabled(r, false);
   links_close(&r->links);
   rec_drain_all(r);
   uint64_t lost = rec_update_drops(r);
@@ -633,8 +693,8 @@ static int record_run(Rec *r) {
 int record_main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "ctf"))
     return repair_main(argc, argv);
-  Rec rec = {.outer_fd = -1, .drops_fd = -1, .flush_s = 1,
-             .kprof = {.start = -1, .state = -1, .end = -1, .unknown = {-1, -1}}};
+  Rec rec = {.outer_fd = -1, .drops_fd = -1, .enabled_fd = -1, .flush_s = 1,
+             .kprof = {.start = -1, .state = -1, .end = -1, .fd = -1, .unknown = {-1, -1}}};
   Rec *r = &rec;
   sysdisp_init(&r->sys, NULL, NULL, NULL, NULL);
   bool verify = false;
@@ -659,6 +719,7 @@ int record_main(int argc, char **argv) {
   if (prepare_events(r) < 0)
     goto out;
   r->ncpus = libbpf_num_possible_cpus();
+  child_name_early(r->kernel);
   if (r->cmd && (r->child = child_spawn(r->cmd)) < 0)
     goto out;
   r->filter_pid = r->pid ? r->pid : r->cmd_only ? r->child : 0;

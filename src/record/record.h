@@ -98,6 +98,7 @@ void rfilter_gen(Prog *p, const RecFilter *f, const Event *e, int regs_buf, int 
  * events (-1: none). */
 typedef struct KProf {
   int start, state, end;  /* lttng_statedump_start / _process_state / _end */
+  int fd;                 /* lttng_statedump_file_descriptor */
   int unknown[2];         /* syscall_entry_unknown / syscall_exit_unknown */
 } KProf;
 
@@ -129,6 +130,10 @@ typedef struct Rec {
   int ncpus;
   int *rb_fds;            /* one ring buffer per CPU */
   int outer_fd, drops_fd;
+  int enabled_fd;         /* one u32: every program records only while it is 1 */
+  int ctx_size;           /* --profile kernel: kprof_context's bytes, at the
+                             end of every record (CtfOptions.context) */
+  int prio_off;           /* --profile kernel: task_struct.prio's offset */
   SysDispatch sys;
   Links links;
   /* user space */
@@ -149,6 +154,8 @@ uint32_t rec_ringbuf_bytes(const Rec *r);
 int rec_create_maps(Rec *r);
 int rec_load_all(Rec *r);      /* generate and load every event's program */
 int rec_attach_all(Rec *r);    /* links go to r->links */
+/* Start or stop every program at one instant (the shared enabled flag). */
+int rec_set_enabled(Rec *r, bool on);
 
 /* sinks.c: --relay, --session, --live-timer, --snapshot, --trigger */
 int rec_sink_option(Rec *r, int opt, const char *arg); /* opt: REC_OPT_* */
@@ -160,7 +167,8 @@ int rec_open_sink(Rec *r, CtfOptions *copt, CtfSink *sink);
  * delivered and no local copy has them (the reason in err). */
 int rec_close_relay(Rec *r, const CtfStats *st, char *err, size_t errlen);
 enum { REC_OPT_CMD_ONLY = 256, REC_OPT_VERIFY, REC_OPT_PROFILE, REC_OPT_RELAY, REC_OPT_SESSION,
-       REC_OPT_LIVE_TIMER, REC_OPT_SNAPSHOT, REC_OPT_TRIGGER };
+       REC_OPT_LIVE_TIMER, REC_OPT_SNAPSHOT, REC_OPT_TRIGGER,
+       REC_OPT_DURATION };
 
 /* stream.c */
 uint64_t rec_now_ns(void);
@@ -181,6 +189,15 @@ void rec_add_copy(Event *e, Copy c);
 /* --profile kernel (kernel.c): add the LTTng kernel event set.
  * Returns 0, or -1 after an error message. */
 int kprof_add_events(Rec *r);
+/* The event context of the kernel profile, as `lttng add-context -k -t
+ * procname -t prio` adds it after pid and tid: KPROF_NCONTEXT fields. */
+#define KPROF_NCONTEXT 2
+extern const CtfField kprof_context[KPROF_NCONTEXT];
+#define KPROF_CTX_PROCNAME 0    /* byte offsets inside the context */
+#define KPROF_CTX_PRIO 16
+/* A user-space record of `size` bytes (room for r->ctx_size more): its
+ * context filled as etrace's own, then written to CPU 0's stream. */
+void kprof_user_event(Rec *r, CtfWriter *w, unsigned char *rec, size_t size);
 /* After ctf_open, before attaching: the statedump of the threads alive now
  * (statedump.c), written to CPU 0's stream.  Returns the number of threads. */
 int kprof_statedump(Rec *r, CtfWriter *w);

@@ -12,14 +12,18 @@
  *           X -> 7 (dead), other -> 0 (unknown): LTTng's enums.
  *
  * The events are written from user space into CPU 0's stream before the
- * probes are attached, so they precede every recorded event there.
+ * recording starts (the programs' shared enabled flag, progs.c), so they
+ * precede every recorded event there.
  */
 #include "record/record.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +46,19 @@ static void put_header(unsigned char *rec, int id) {
   memcpy(rec + CTF_EV_TID, &pid, 4);
 }
 
+void kprof_user_event(Rec *r, CtfWriter *w, unsigned char *rec, size_t size) {
+  if (r->ctx_size) {
+    char comm[16] = {0};
+    prctl(PR_GET_NAME, comm);
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);
+    int32_t prio = 20 + (errno ? 0 : nice);   /* LTTng's prio: task->prio - 100 */
+    memcpy(rec + size + KPROF_CTX_PROCNAME, comm, 16);
+    memcpy(rec + size + KPROF_CTX_PRIO, &prio, 4);
+  }
+  ctf_event(w, 0, rec, size + r->ctx_size);
+}
+
 static void put_i32(unsigned char *rec, const CtfClass *c, int field, int32_t v) {
   memcpy(rec + ctf_field_offset(c, field), &v, 4);
 }
@@ -58,7 +75,7 @@ static int status_of(char state) {
 
 /* One thread: parse its stat line and write the event.  False when the
  * thread is gone or the line is malformed. */
-static bool dump_thread(CtfWriter *w, const CtfClass *c, int id, int pid, int tid) {
+static bool dump_thread(Rec *r, CtfWriter *w, const CtfClass *c, int id, int pid, int tid) {
   char path[96];
   snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
   FILE *f = fopen(path, "re");
@@ -95,7 +112,7 @@ static bool dump_thread(CtfWriter *w, const CtfClass *c, int id, int pid, int ti
   }
   if (field < 9)
     return false;
-  unsigned char rec[256];
+  unsigned char rec[256 + 64];
   memset(rec, 0, sizeof rec);
   put_header(rec, id);
   put_i32(rec, c, 0, tid);
@@ -107,9 +124,64 @@ static bool dump_thread(CtfWriter *w, const CtfClass *c, int id, int pid, int ti
   put_i32(rec, c, 6, 0);
   put_i32(rec, c, 7, status_of(state));
   put_i32(rec, c, 8, (int32_t)cpu);
-  /* file_table_address (field 9) stays 0 */
-  ctf_event(w, 0, rec, c->record_size);
+  /* file_table_address: /proc does not show the files_struct's address;
+   * the thread group id stands for it (threads share their file table),
+   * 0 for kernel threads, which have none */
+  if (!(flags & PF_KTHREAD)) {
+    uint64_t table = (uint64_t)pid;
+    memcpy(rec + ctf_field_offset(c, 9), &table, 8);
+  }
+  kprof_user_event(r, w, rec, c->record_size);
   return true;
+}
+
+/* The file descriptors of process pid: lttng_statedump_file_descriptor
+ * {file_table_address (= pid, as in dump_thread), fd, flags (fdinfo's, an
+ * octal open(2) flag set), fmode (FMODE_READ 0x1 / FMODE_WRITE 0x2 from the
+ * access mode), filename (the /proc/PID/fd link)}.  Returns the number. */
+static int dump_fds(Rec *r, CtfWriter *w, const CtfClass *c, int id, int pid) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%d/fd", pid);
+  DIR *d = opendir(path);
+  if (!d)
+    return 0;
+  unsigned char rec[512 + 64];
+  int n = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (de->d_name[0] < '0' || de->d_name[0] > '9')
+      continue;
+    int fd = atoi(de->d_name);
+    char link[96], target[STR_SLOT];
+    snprintf(link, sizeof link, "/proc/%d/fd/%d", pid, fd);
+    ssize_t len = readlink(link, target, sizeof target - 1);
+    if (len < 0)
+      continue;
+    target[len] = 0;
+    unsigned flags = 0;
+    snprintf(link, sizeof link, "/proc/%d/fdinfo/%d", pid, fd);
+    FILE *f = fopen(link, "re");
+    char line[128];
+    while (f && fgets(line, sizeof line, f))
+      if (sscanf(line, "flags: %o", &flags) == 1)
+        break;
+    if (f)
+      fclose(f);
+    int acc = flags & 3;   /* O_RDONLY 0, O_WRONLY 1, O_RDWR 2 */
+    uint32_t fmode = (acc == 0 || acc == 2 ? 0x1 : 0) | (acc == 1 || acc == 2 ? 0x2 : 0);
+    memset(rec, 0, sizeof rec);
+    put_header(rec, id);
+    uint64_t table = (uint64_t)pid;
+    memcpy(rec + ctf_field_offset(c, 0), &table, 8);
+    put_i32(rec, c, 1, fd);
+    put_i32(rec, c, 2, (int32_t)flags);
+    memcpy(rec + ctf_field_offset(c, 3), &fmode, 4);
+    memcpy(rec + c->fixed_size, target, (size_t)len + 1);   /* the filename slot */
+    kprof_user_event(r, w, rec, c->record_size);
+    n++;
+  }
+  closedir(d);
+  return n;
 }
 
 static bool all_digits(const char *s) {
@@ -127,11 +199,12 @@ int kprof_statedump(Rec *r, CtfWriter *w) {
   if (id_start < 0)
     return 0;
   const CtfClass *c = &rec_event(r, id_state)->cls;
-  if (c->record_size > 256)
+  const CtfClass *cfd = k->fd >= 0 ? &rec_event(r, k->fd)->cls : NULL;
+  if (c->record_size > 256 || (cfd && cfd->record_size > 512))
     return 0;
-  unsigned char rec[CTF_EVENT_HEADER_SIZE];
+  unsigned char rec[CTF_EVENT_HEADER_SIZE + 64];
   put_header(rec, id_start);
-  ctf_event(w, 0, rec, sizeof rec);
+  kprof_user_event(r, w, rec, CTF_EVENT_HEADER_SIZE);
   int threads = 0;
   DIR *proc = opendir("/proc");
   struct dirent *pe;
@@ -144,14 +217,16 @@ int kprof_statedump(Rec *r, CtfWriter *w) {
     DIR *task = opendir(path);
     struct dirent *te;
     while (task && (te = readdir(task)))
-      if (all_digits(te->d_name) && dump_thread(w, c, id_state, pid, atoi(te->d_name)))
+      if (all_digits(te->d_name) && dump_thread(r, w, c, id_state, pid, atoi(te->d_name)))
         threads++;
     if (task)
       closedir(task);
+    if (cfd)
+      dump_fds(r, w, cfd, k->fd, pid);
   }
   if (proc)
     closedir(proc);
   put_header(rec, id_end);
-  ctf_event(w, 0, rec, sizeof rec);
+  kprof_user_event(r, w, rec, CTF_EVENT_HEADER_SIZE);
   return threads;
 }

@@ -1,7 +1,8 @@
 /* btfprint.c - kernel objects copied by print()/dump(), printed with BTF.
  *
  * print(*p) prints the bpftrace way, on one line:
- *   { .flags = 0, .cpu = 1, .comm = bash, .sig = [0], .next = 0xffff... }
+ *   { .flags = 0, .cpu = 1, .comm = bash, .sig = [0], .next = -131387 }
+ * (pointer members as signed decimals, as bpftrace 0.17 prints them)
  * (anonymous struct/union members are flattened into their parent, as
  * bpftrace does).  dump(p) prints libbpf's btf_dump rendering, the same
  * C-like form the kernel's bpf_snprintf_btf() produces. */
@@ -47,11 +48,18 @@ static bool is_char(const struct btf *btf, int id) {
   return (btf_int_encoding(t) & BTF_INT_CHAR) || (n && strstr(n, "char"));
 }
 
+/* How a record prints: as a value ({ .a = 1, .b = 0 }, pointers in
+ * decimal), in JSON ({ "a": 1, "b": 0 }) or inside a map key
+ * ({.a=1,.b=0x0}, pointers in hex), the three forms bpftrace 0.17 uses. */
+typedef enum { OBJ_TEXT, OBJ_JSON, OBJ_KEY } ObjStyle;
+
 static void put_value(Buf *b, const struct btf *btf, int id, const unsigned char *p, int avail,
-                      bool json);
+                      ObjStyle style);
 
 static void put_members(Buf *b, const struct btf *btf, const struct btf_type *t,
-                        const unsigned char *p, int avail, bool json, bool *first) {
+                        const unsigned char *p, int avail, ObjStyle style, bool *first) {
+  static const char *const lead[] = {" .%s = ", " \"%s\": ", ".%s="};
+  static const char *const next[] = {", .%s = ", ", \"%s\": ", ",.%s="};
   const struct btf_member *m = btf_members(t);
   for (int i = 0; i < btf_vlen(t); i++, m++) {
     uint32_t bits = btf_member_bit_offset(t, i), bsize = btf_member_bitfield_size(t, i);
@@ -61,10 +69,10 @@ static void put_members(Buf *b, const struct btf *btf, const struct btf_type *t,
     int off = bits / 8;
     if (!name || !*name) { /* anonymous struct/union: flattened */
       if (mt && (btf_is_struct(mt) || btf_is_union(mt)))
-        put_members(b, btf, mt, p + off, avail - off, json, first);
+        put_members(b, btf, mt, p + off, avail - off, style, first);
       continue;
     }
-    buf_printf(b, json ? "%s\"%s\": " : "%s.%s = ", *first ? (json ? "" : " ") : ", ", name);
+    buf_printf(b, *first ? lead[style] : next[style], name);
     *first = false;
     if (bsize) {
       int nbytes = (bits % 8 + bsize + 7) / 8;
@@ -72,13 +80,14 @@ static void put_members(Buf *b, const struct btf *btf, const struct btf_type *t,
       v = (v >> (bits % 8)) & (bsize == 64 ? ~0ull : (1ull << bsize) - 1);
       buf_printf(b, "%llu", (unsigned long long)v);
     } else {
-      put_value(b, btf, mid, p + off, avail - off, json);
+      put_value(b, btf, mid, p + off, avail - off, style);
     }
   }
 }
 
 static void put_value(Buf *b, const struct btf *btf, int id, const unsigned char *p, int avail,
-                      bool json) {
+                      ObjStyle style) {
+  bool json = style == OBJ_JSON;
   id = skip_mods(btf, id);
   const struct btf_type *t = btf__type_by_id(btf, id);
   long long size = btf__resolve_size(btf, id);
@@ -94,14 +103,17 @@ static void put_value(Buf *b, const struct btf *btf, int id, const unsigned char
   case BTF_KIND_ENUM: case BTF_KIND_ENUM64:
     put_int(b, load_uint(p, t->size), t->size, btf_kflag(t));
     return;
-  case BTF_KIND_PTR:
-    buf_printf(b, json ? "%llu" : "0x%llx", (unsigned long long)load_uint(p, 8));
+  case BTF_KIND_PTR: /* as pointer values and keys print */
+    if (style == OBJ_KEY)
+      buf_printf(b, "0x%llx", (unsigned long long)load_uint(p, 8));
+    else
+      buf_printf(b, "%lld", (long long)load_uint(p, 8));
     return;
   case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
     bool first = true;
     buf_printf(b, "{");
-    put_members(b, btf, t, p, avail, json, &first);
-    buf_printf(b, json ? "}" : first ? "}" : " }");
+    put_members(b, btf, t, p, avail, style, &first);
+    buf_printf(b, first || style == OBJ_KEY ? "}" : " }");
     return;
   }
   case BTF_KIND_ARRAY: {
@@ -120,7 +132,7 @@ static void put_value(Buf *b, const struct btf *btf, int id, const unsigned char
     for (uint32_t i = 0; i < a->nelems && esize > 0; i++) {
       if (i)
         buf_printf(b, ",");
-      put_value(b, btf, a->type, p + i * esize, avail - i * esize, json);
+      put_value(b, btf, a->type, p + i * esize, avail - i * esize, style);
     }
     buf_printf(b, "]");
     return;
@@ -136,7 +148,16 @@ void rt_object_text(Buf *b, int btf_id, const void *data, int size, bool json) {
     buf_printf(b, "?");
     return;
   }
-  put_value(b, btf, btf_id, data, size, json);
+  put_value(b, btf, btf_id, data, size, json ? OBJ_JSON : OBJ_TEXT);
+}
+
+void rt_object_key_text(Buf *b, int btf_id, const void *data, int size) {
+  struct btf *btf = btf_kernel();
+  if (!btf) {
+    buf_printf(b, "?");
+    return;
+  }
+  put_value(b, btf, btf_id, data, size, OBJ_KEY);
 }
 
 /* ------------------------------------------------------------ btf_dump */

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +50,10 @@ static void free_argv(char **argv) {
   free(argv);
 }
 
+static bool name_early;
+
+void child_name_early(bool on) { name_early = on; }
+
 pid_t child_spawn(const char *cmd) {
   char **argv = split_command(cmd);
   if (!argv[0]) {
@@ -69,6 +74,10 @@ pid_t child_spawn(const char *cmd) {
   }
   if (child == 0) {
     close(go[1]);
+    if (name_early) {
+      const char *slash = strrchr(argv[0], '/');
+      prctl(PR_SET_NAME, slash ? slash + 1 : argv[0]);
+    }
     char c;
     if (read(go[0], &c, 1) != 1) {
       free_argv(argv); /* (valgrind checks the forked child for leaks too) */

@@ -6,12 +6,15 @@
  * may hold a kstack, a ustack or both, and optionally a comm string (the
  * first string field) and other fields (a pid, ignored).  With both
  * stacks, the kernel frames follow the user frames (the kernel runs on
- * behalf of the user code below it).  An unknown frame is its address in
- * hex, as in the text output; kernel frames get kernel_suffix appended
- * when it is not NULL (flame.h's "_[k]" convention).  Lines come out
+ * behalf of the user code below it).  A frame without a symbol is
+ * "[MODULE]" (the base name of the file it is mapped from) or "[unknown]",
+ * so that such frames merge into one box instead of one per address;
+ * kernel frames get kernel_suffix appended when it is not NULL (flame.h's
+ * "_[k]" convention).  Lines come out
  * sorted, duplicates merged.
  */
 #include "runtime/rt.h"
+#include "base/progress.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +35,7 @@ static void put_frames(Buf *b, const Type *t, const unsigned char *data, const c
   int n = sym_stack_read(t->stack_limit, (int32_t)v, ips);
   int pid = (int)(v >> 32);
   for (int i = n - 1; i >= 0; i--) {
-    const char *name, *module;
+    const char *name, *module = NULL;
     uint64_t off;
     bool ok = t->stack_user ? sym_user(pid, ips[i], &name, &off, &module)
                             : sym_kernel(ips[i], &name, &off);
@@ -40,8 +43,10 @@ static void put_frames(Buf *b, const Type *t, const unsigned char *data, const c
       buf_put(b, ";", 1);
     if (ok)
       buf_put(b, name, strlen(name));
+    else if (t->stack_user && module)
+      buf_printf(b, "[%s]", strrchr(module, '/') ? strrchr(module, '/') + 1 : module);
     else
-      buf_printf(b, "0x%llx", (unsigned long long)ips[i]);
+      buf_put(b, "[unknown]", 9);
     if (!t->stack_user && ksuffix)
       buf_put(b, ksuffix, strlen(ksuffix));
   }
@@ -86,8 +91,11 @@ int rt_folded_stacks(const MapInfo *m, Buf *out, const char *kernel_suffix) {
   if (err)
     return err;
   Line *lines = calloc(d.n ? d.n : 1, sizeof(Line));
+  Progress pr;
+  progress_begin(&pr, "symbolising", "stacks", d.n);
   for (int i = 0; i < d.n; i++) {
     const unsigned char *key = d.e[i].key;
+    progress_step(&pr, i);
     Buf b = {0};
     if (comm >= 0)
       buf_put(&b, key + off[comm], strnlen((const char *)key + off[comm], f[comm]->size));
@@ -102,6 +110,7 @@ int rt_folded_stacks(const MapInfo *m, Buf *out, const char *kernel_suffix) {
     else
       lines[i].count = d.e[i].num;
   }
+  progress_end(&pr);
   qsort(lines, d.n, sizeof(Line), cmp_line);
   int nout = 0;
   for (int i = 0; i < d.n;) {

@@ -151,6 +151,61 @@ void rt_format_buf(Buf *b, const Type *t, const void *data, char mode) {
 
 static void format(Buf *b, const Type *t, const unsigned char *data, bool json);
 
+/* A held struct or array as bpftrace prints it: as a value, in JSON, or
+ * inside a map key (records {.a=1}, pointers in hex). */
+typedef enum { HELD_TEXT, HELD_JSON, HELD_KEY } HeldStyle;
+
+/* An integer of t->int_size bytes as laid out in C memory (array
+ * elements are packed, unlike the 8-byte slots of integer values). */
+static int64_t packed_int(const Type *t, const unsigned char *p) {
+  int64_t v = 0;
+  memcpy(&v, p, t->int_size);
+  int bits = t->int_size * 8;
+  if (bits < 64 && (t->is_signed || t->is_ptr) && (v >> (bits - 1)) & 1)
+    v |= (int64_t)(~0ULL << bits);
+  return v;
+}
+
+static void format_held(Buf *b, const Type *t, const unsigned char *data, HeldStyle style) {
+  switch (t->kind) {
+  case TY_RECORD:
+    if (style == HELD_KEY)
+      rt_object_key_text(b, t->btf_id, data, t->size);
+    else
+      rt_object_text(b, t->btf_id, data, t->size, style == HELD_JSON);
+    return;
+  case TY_ARRAY: {
+    int esize = ty_mem_size(t->elem);
+    buf_put(b, "[", 1);
+    for (int i = 0; i < t->nelems; i++) {
+      if (i)
+        buf_put(b, ",", 1);
+      format_held(b, t->elem, data + (size_t)i * esize, style);
+    }
+    buf_put(b, "]", 1);
+    return;
+  }
+  case TY_INT: {
+    int64_t v = packed_int(t, data);
+    if (t->is_ptr && style == HELD_KEY)
+      buf_printf(b, "0x%llx", (unsigned long long)v);
+    else if (t->is_signed || t->is_ptr)
+      put_s64(b, v);
+    else
+      put_u64(b, (uint64_t)v);
+    return;
+  }
+  case TY_STR: /* a row of a char matrix */
+    if (style == HELD_JSON)
+      rt_json_string(b, (const char *)data, strnlen((const char *)data, t->size));
+    else
+      buf_put(b, data, strnlen((const char *)data, t->size));
+    return;
+  default:
+    buf_put(b, "?", 1);
+  }
+}
+
 /* Types whose JSON form is a quoted string.  bpftrace 0.17 leaves
  * timestamps unquoted (invalid JSON); current bpftrace quotes them. */
 static bool json_quoted(const Type *t) {
@@ -180,9 +235,7 @@ static void format_plain(Buf *b, const Type *t, const unsigned char *data) {
   switch (t->kind) {
   case TY_INT: {
     int64_t v = rt_int_value(t, data);
-    if (t->is_ptr)
-      buf_printf(b, "0x%llx", (unsigned long long)v);
-    else if (t->is_signed)
+    if (t->is_signed || t->is_ptr) /* bpftrace prints pointer values signed */
       put_s64(b, v);
     else
       put_u64(b, (uint64_t)v);
@@ -256,8 +309,8 @@ static void format(Buf *b, const Type *t, const unsigned char *data, bool json) 
                (long long)s[1], (long long)avg, (long long)s[0]);
     return;
   }
-  if (json && t->kind == TY_RECORD) {
-    rt_object_text(b, t->btf_id, data, t->size, true);
+  if (t->kind == TY_ARRAY || (json && t->kind == TY_RECORD)) {
+    format_held(b, t, data, json ? HELD_JSON : HELD_TEXT);
     return;
   }
   if (!json || !json_quoted(t)) {
@@ -272,6 +325,16 @@ static void format(Buf *b, const Type *t, const unsigned char *data, bool json) 
 
 void rt_format_value(Buf *b, const Type *t, const void *data, OutFormat fmt) {
   format(b, t, data, fmt == OUT_JSON);
+}
+
+/* Map keys print as values do, except pointers: in hex, as bpftrace. */
+void rt_format_key(Buf *b, const Type *t, const void *data) {
+  if (t->kind == TY_INT && t->is_ptr)
+    buf_printf(b, "0x%llx", (unsigned long long)rt_int_value(t, data));
+  else if (t->kind == TY_RECORD || t->kind == TY_ARRAY)
+    format_held(b, t, data, HELD_KEY);
+  else
+    format(b, t, data, false);
 }
 
 /* ----------------------------------------------------------- emit records */

@@ -116,13 +116,13 @@ static void key_text(Buf *b, const MapInfo *m, const MapEntry *e, const char *se
     return;
   rt_stack_indent = 4; /* bpftrace indents stacks in keys by 4 */
   if (k->kind != TY_TUPLE) {
-    rt_format_value(b, k, e->key, OUT_TEXT);
+    rt_format_key(b, k, e->key);
   } else {
     /* Multi-keys (and tuple keys) print without the tuple's parentheses. */
     for (int i = 0; i < k->nfields; i++) {
       if (i)
         buf_put(b, sep, strlen(sep));
-      rt_format_value(b, k->fields[i], e->key + k->offsets[i], OUT_TEXT);
+      rt_format_key(b, k->fields[i], e->key + k->offsets[i]);
     }
   }
   rt_stack_indent = 8;
@@ -160,9 +160,7 @@ static void value_of(Buf *b, const MapInfo *m, const MapEntry *e, int64_t div, b
     break;
   case TY_INT: {
     int64_t x = rt_int_value(v, e->val);
-    if (v->is_ptr)
-      buf_printf(b, "0x%llx", (unsigned long long)x);
-    else if (v->is_signed)
+    if (v->is_signed || v->is_ptr) /* bpftrace prints pointer values signed */
       buf_printf(b, "%lld", (long long)(x / div));
     else
       buf_printf(b, "%llu", (unsigned long long)((uint64_t)x / (uint64_t)div));

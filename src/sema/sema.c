@@ -42,8 +42,13 @@ Type *store_type(Type *t) {
       f[i] = store_type(t->fields[i]);
     return ty_tuple(f, t->nfields);
   }
-  if (t->kind == TY_INT)
-    return t;
+  if (is_object(t) && t->size % 8) {
+    /* a held copy fills whole 8-byte words (aligned keys and values) */
+    Type *held = ealloc(sizeof(Type));
+    *held = *t;
+    held->size = (t->size + 7) & ~7;
+    return held;
+  }
   return t;
 }
 
@@ -61,6 +66,8 @@ static Type *key_type(Type *t) {
       f[i] = key_type(t->fields[i]);
     return ty_tuple(f, t->nfields);
   }
+  if (is_object(t))
+    return store_type(t);
   return t;
 }
 
@@ -71,6 +78,18 @@ bool is_scalar(const Type *t) {
 
 /* A struct/union or array in memory: only its members can be read. */
 bool is_object(const Type *t) { return t && (t->kind == TY_RECORD || t->kind == TY_ARRAY); }
+
+/* A struct or array held as a value (a variable, a map key or value, a
+ * tuple member): a copy of its bytes, at most PRINTF_RECORD_MAX of them
+ * (the copy is built on the 512-byte BPF stack).  False after an error. */
+bool object_value_ok(Sema *sema, const Type *t, Loc loc) {
+  if (!is_object(t) || t->size <= PRINTF_RECORD_MAX)
+    return true;
+  serr(sema, loc, "%s (%d bytes) is too big to copy as a value (at most %d bytes, the BPF "
+                  "stack holds the copy); use its members, or print() it", ty_name(t), t->size,
+       PRINTF_RECORD_MAX);
+  return false;
+}
 
 /* Stacks and symbols: map keys and printable values, not numbers. */
 bool is_symbolic(const Type *t) {
@@ -109,7 +128,7 @@ static Type *unify(Type *a, Type *b) {
         return NULL;
     return ty_tuple(f, a->nfields);
   }
-  if ((a->kind == TY_LHIST || a->kind == TY_STACK) && !ty_same(a, b))
+  if ((a->kind == TY_LHIST || a->kind == TY_STACK || is_object(a)) && !ty_same(a, b))
     return NULL;
   return a;
 }
@@ -149,6 +168,8 @@ void check_map_keys(Sema *sema, Node *e, MapInfo *m) {
       serr(sema, e->args->loc, "%s cannot be used as a map key", ty_name(t));
       return;
     }
+    if (!object_value_ok(sema, t, e->args->loc))
+      return;
     kt = key_type(t);
     if (kt && kt->kind == TY_INT && !kt->is_ptr)
       kt = ty_int(kt->int_size, kt->is_signed);
@@ -162,6 +183,8 @@ void check_map_keys(Sema *sema, Node *e, MapInfo *m) {
         known = false;
       else if (!is_scalar(f[i]) && !is_symbolic(f[i]) && !ty_in_memory(f[i]))
         serr(sema, a->loc, "%s cannot be used as a map key", ty_name(f[i]));
+      else
+        object_value_ok(sema, f[i], a->loc);
     }
     kt = known ? ty_tuple(f, e->nargs) : NULL;
   }
@@ -193,16 +216,8 @@ static void set_map_value(Sema *sema, Node *at, MapInfo *m, Type *vt) {
     serr(sema, at->loc, "args cannot be stored in a map; use args.FIELD");
     return;
   }
-  if (vt->kind == TY_RECORD && vt->size > PRINTF_RECORD_MAX) {
-    serr(sema, at->loc, "%s (%d bytes) is too big to store in a map (at most %d bytes, the BPF "
-                  "stack holds the copy); store its members, or print() it", ty_name(vt),
-         vt->size, PRINTF_RECORD_MAX);
+  if (!object_value_ok(sema, vt, at->loc))
     return;
-  }
-  if (is_object(vt) && vt->kind != TY_RECORD) {
-    serr(sema, at->loc, "%s cannot be stored in a map; store its members", ty_name(vt));
-    return;
-  }
   Type *st = store_type(vt);
   if (st->kind == TY_INT && m->val && ty_is_agg(m->val)) {
     serr(sema, at->loc, "map %s holds %s() values and cannot be assigned an integer", m->name,
@@ -433,6 +448,17 @@ static Type *check_posparam(Sema *sema, Node *e) {
 
 static bool unknown(const Type *t) { return !t || t->kind == TY_NONE; }
 
+
+/* Pointer arithmetic counts elements, as in C: the bytes one step of a
+ * pointer to `p->pointee` moves (1 for void and functions). */
+static int pointer_step(const Type *p) {
+  if (!p->pointee)
+    return 1;
+  if (!is_object(p->pointee) && p->pointee->kind != TY_STR)
+    return ty_mem_size(p->pointee);
+  return p->pointee->size;
+}
+
 static Type *check_binary(Sema *sema, Node *e) {
   Type *l = check_expr(sema, e->lhs), *r = check_expr(sema, e->rhs);
   /* `@m[k] = @m[k] + x` reads @m before any walk has typed it: the
@@ -484,6 +510,19 @@ static Type *check_binary(Sema *sema, Node *e) {
     }
     return ty_u64;
   }
+  if (is_object(l) || is_object(r)) {
+    /* a struct or an array compares byte by byte, as bpftrace does */
+    if (e->op != OP_EQ && e->op != OP_NE) {
+      serr(sema, e->loc, "operator %s cannot be used on %s", op_str(e->op), ty_name(l));
+      return NULL;
+    }
+    if (!ty_same(l, r)) {
+      serr(sema, e->loc, "type mismatch for '%s': comparing %s with %s", op_str(e->op), ty_name(l),
+           ty_name(r));
+      return NULL;
+    }
+    return object_value_ok(sema, l, e->loc) ? ty_u64 : NULL;
+  }
   if (!is_scalar(l) || !is_scalar(r)) {
     serr(sema, e->loc, "operator %s expects integer operands (%s, %s)", op_str(e->op), ty_name(l),
          ty_name(r));
@@ -491,9 +530,7 @@ static Type *check_binary(Sema *sema, Node *e) {
   }
   bool sgn = l->is_signed && r->is_signed;
   if ((e->op == OP_ADD || e->op == OP_SUB) && l->is_ptr && !r->is_ptr) {
-    /* pointer arithmetic counts elements, as in C */
-    e->ival = l->pointee && !is_object(l->pointee) && l->pointee->kind != TY_STR
-                  ? ty_mem_size(l->pointee) : l->pointee ? l->pointee->size : 1;
+    e->ival = pointer_step(l);
     return l;
   }
   switch (e->op) {
@@ -541,9 +578,10 @@ static Type *check_cast(Sema *sema, Node *e) {
 /* ------------------------------------------------------------ kernel types
  *
  * A value of struct/union (TY_RECORD) or array (TY_ARRAY) type lives in
- * kernel (or user) memory: sema lets it be the operand of `.`, `[]`, `&`-free
- * member chains and print(); cg keeps its address and reads the scalar at
- * the end of the chain with one probe read. */
+ * kernel or user memory, or is a copy held in a variable, a map or a
+ * tuple: it is the operand of `.`, `[]`, `&`-free member chains, ==,
+ * print(); cg keeps its address and reads the scalar at the end of the
+ * chain with one probe read. */
 
 /* base.NAME (record) or base->NAME (pointer to record). */
 static Type *check_member(Sema *sema, Node *e, Type *t) {
@@ -605,11 +643,11 @@ static Type *check_object_index(Sema *sema, Node *e, Type *t) {
     serr(sema, e->rhs->loc, "array index must be an integer, got %s", ty_name(it));
     return NULL;
   }
-  Type *elem = t->kind == TY_ARRAY ? t->elem : t->pointee;
-  if (t->kind == TY_ARRAY && e->rhs->kind == ND_INT && e->rhs->ival >= (uint64_t)t->nelems &&
+  Type *elem = t->kind == TY_ARRAY || t->kind == TY_STR ? t->elem : t->pointee;
+  if ((t->kind == TY_ARRAY || t->kind == TY_STR) && e->rhs->kind == ND_INT && e->rhs->ival >= (uint64_t)t->nelems &&
       t->nelems > 0) {
-    serr(sema, e->rhs->loc, "index %llu is out of bounds for %s", (unsigned long long)e->rhs->ival,
-         ty_name(t));
+    serr(sema, e->rhs->loc, "the index %llu is out of bounds for array of size %d",
+         (unsigned long long)e->rhs->ival, t->nelems);
     return NULL;
   }
   if (!elem || elem->kind == TY_STR) {
@@ -656,7 +694,7 @@ static Type *check_index(Sema *sema, Node *e) {
     Type *t = check_expr(sema, f);
     if (!t || t->kind == TY_NONE)
       return NULL;
-    if (t->kind == TY_ARRAY || t->is_ptr)
+    if (t->kind == TY_ARRAY || t->is_ptr || (t->kind == TY_STR && t->elem))
       return check_object_index(sema, e, t);
   }
   Type *it = check_expr(sema, e->rhs);
@@ -802,11 +840,12 @@ static Type *check_expr_inner(Sema *sema, Node *e) {
       f[i] = check_expr(sema, a);
       if (!f[i] || f[i]->kind == TY_NONE)
         ok = false;
-      else if (f[i]->kind == TY_VOID || f[i]->kind == TY_CTX || ty_is_agg(f[i]) ||
-               is_object(f[i])) {
+      else if (f[i]->kind == TY_VOID || f[i]->kind == TY_CTX || ty_is_agg(f[i])) {
         serr(sema, a->loc, "a tuple cannot hold a value of type %s", ty_name(f[i]));
         ok = false;
-      } else
+      } else if (!object_value_ok(sema, f[i], a->loc))
+        ok = false;
+      else
         f[i] = store_type(f[i]);
     }
     return ok ? ty_tuple(f, e->nargs) : NULL;
@@ -909,14 +948,18 @@ static void check_assign(Sema *sema, Node *s) {
       cur_t = NULL;
     }
     vt = cur_t && cur_t->kind != TY_NONE ? cur_t : ty_s64;
+    /* p++, p += n on a pointer move by elements (cg scales by ival) */
+    s->ival = vt->is_ptr && (s->op == OP_ADD || s->op == OP_SUB) ? pointer_step(vt) : 1;
   } else {
     vt = check_expr(sema, rhs);
   }
   if (lhs->kind == ND_VAR) {
-    if (vt && (vt->kind == TY_VOID || vt->kind == TY_CTX || is_object(vt))) {
+    if (vt && (vt->kind == TY_VOID || vt->kind == TY_CTX)) {
       serr(sema, rhs->loc, "cannot assign a value of type %s to $%s", ty_name(vt), lhs->name);
       return;
     }
+    if (!object_value_ok(sema, vt, rhs ? rhs->loc : s->loc))
+      return;
     assign_var(sema, lhs, vt);
     return;
   }
@@ -1183,7 +1226,8 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
 }
 
 Compiled *sema_program(Program *prog, const Options *opt) {
-  Sema sema = {.c = ealloc(sizeof(Compiled)), .opt = opt, .for_outer_limit = -1};
+  Sema sema = {.c = ealloc(sizeof(Compiled)), .opt = opt, .for_outer_limit = -1,
+               .dwarf = dwarf_types_new()};
   Compiled *c = check_program(&sema, prog, opt);
   free(sema.vars);
   return c;

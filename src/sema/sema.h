@@ -19,6 +19,7 @@ typedef struct Sema {
    * the enclosing probe's frame and are out of reach (-1: not in one). */
   int for_outer_limit;
   int max_stack;        /* frames a stack keeps at most (read once; 0: not yet) */
+  DwarfTypes *dwarf;    /* uprobe argument types read from DWARF so far */
 } Sema;
 
 /* An error, reported only by the last walk (the quiet walks learn types). */
@@ -32,6 +33,7 @@ typedef struct Sema {
 Type *store_type(Type *t);
 bool is_scalar(const Type *t);
 bool is_object(const Type *t);
+bool object_value_ok(Sema *sema, const Type *t, Loc loc);
 bool is_symbolic(const Type *t);
 Type *new_kind(TypeKind kind, int size);
 MapInfo *find_map(Sema *sema, const char *name);

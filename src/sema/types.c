@@ -123,6 +123,7 @@ bool ty_is_int(const Type *t) { return t && t->kind == TY_INT; }
 bool ty_in_memory(const Type *t) {
   switch (t->kind) {
   case TY_STR: case TY_TUPLE: case TY_BUF: case TY_INET: case TY_USYM: case TY_MACADDR:
+  case TY_RECORD: case TY_ARRAY: /* copies of structs and arrays */
     return true;
   default:
     return false;

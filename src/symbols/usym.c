@@ -275,6 +275,7 @@ static bool in_segments(const ElfInfo *e, uint64_t vaddr) {
 }
 
 bool sym_user(int pid, uint64_t addr, const char **name, uint64_t *off, const char **module) {
+  *module = NULL;
   if (pid <= 0)
     return false;
   UProc *p = proc_get(pid, true);
@@ -287,6 +288,7 @@ bool sym_user(int pid, uint64_t addr, const char **name, uint64_t *off, const ch
   uint64_t vaddr;
   const char *path;
   if (m) {
+    *module = m->file->path; /* known even when the file has no symbols */
     e = file_elf(m->file);
     path = m->file->path;
     if (!e || !offset_to_vaddr(e, addr - m->start + m->pgoff, &vaddr))
@@ -297,12 +299,12 @@ bool sym_user(int pid, uint64_t addr, const char **name, uint64_t *off, const ch
   } else {
     return false;
   }
+  *module = path; /* also without a symbol there */
   const ElfSym *s = sym_at(e, vaddr);
   if (!s)
     return false;
   *name = s->name;
   *off = vaddr - s->vaddr;
-  *module = path;
   return true;
 }
 

@@ -18,6 +18,10 @@
  *                semaphore is set (a tracer has attached)
  *   twice N      USDT ut:twice(i) and then ut:twice(100 * i) for i = 1..N:
  *                one probe at two places in the code (two notes)
+ *   grid N       ut_grid(&a, &b) for i = 1..N: a struct ut_grid (below)
+ *                holding vals = {i, i+1, i+2, i+3}, cells = {{10i, -10i},
+ *                {i, -i}}, pair = {i, 2i}, tag = "g<i>"; b is a copy of a
+ *                for odd i and the grid of i = 1 for even i
  *   sleep MS     one sleep of MS milliseconds
  *   pause        sleep until killed
  *
@@ -70,6 +74,32 @@ PROBED long ut_many(long a, long b, long c, long d, long e, long f, long g, long
   return a + b + c + d + e + f + g + h;
 }
 
+/* Arrays and structs as values: the tests define the same types in
+ * their programs. */
+struct ut_pair {
+  int m, n;
+};
+struct ut_grid {
+  int vals[4];
+  short cells[2][2];
+  struct ut_pair pair;
+  char tag[8];
+};
+PROBED long ut_grid(struct ut_grid *a, struct ut_grid *b) { return a->vals[0] + b->vals[0]; }
+
+static void fill_grid(struct ut_grid *g, int i) {
+  memset(g, 0, sizeof *g);
+  for (int k = 0; k < 4; k++)
+    g->vals[k] = i + k;
+  g->cells[0][0] = (short)(10 * i);
+  g->cells[0][1] = (short)(-10 * i);
+  g->cells[1][0] = (short)i;
+  g->cells[1][1] = (short)-i;
+  g->pair.m = i;
+  g->pair.n = 2 * i;
+  snprintf(g->tag, sizeof g->tag, "g%d", i);
+}
+
 /* ut:guarded is the one probe with a semaphore: only this function is
  * compiled while sdt.h's semaphore macros are on. */
 static void fire_guarded(long k) {
@@ -89,7 +119,7 @@ static void fire_guarded(long k) {
 static void usage(void) {
   fprintf(stderr, "usage: uprobe_target [-w MS] STEP...\n"
                   "steps: add N | neg N | mul N | greet NAME | many N | getpid N | usdt N |\n"
-                  "       konst N | guarded N | twice N | sleep MS | pause\n");
+                  "       konst N | guarded N | twice N | grid N | sleep MS | pause\n");
   exit(2);
 }
 
@@ -165,6 +195,13 @@ int main(int argc, char **argv) {
         DTRACE_PROBE1(ut, twice, k);
         ut_sink += k;
         DTRACE_PROBE1(ut, twice, 100 * k);
+      }
+    } else if (!strcmp(step, "grid")) {
+      for (long k = 1; k <= n; k++) {
+        struct ut_grid a, b;
+        fill_grid(&a, (int)k);
+        fill_grid(&b, k % 2 ? (int)k : 1);
+        ut_sink += ut_grid(&a, &b);
       }
     } else if (!strcmp(step, "sleep")) {
       sleep_ms(n);

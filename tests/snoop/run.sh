@@ -12,7 +12,7 @@
 #   tests/snoop/run.sh          Prints PASS/FAIL lines.  Needs root, ./etrace,
 #                               tests/bin/workload, python3.
 . "$(dirname "$0")/../lib.sh"
-plan 25
+plan 27
 
 ET=$PWD/etrace
 W=$PWD/tests/bin/workload
@@ -110,9 +110,9 @@ all=$(grep -c 'sys_enter' "$OUT/pid.out")
 if [ $rc -eq 0 ] && [ "$n" = 5 ] && [ "$all" = 5 ]; then pass pid_filter
 else fail pid_filter "rc $rc, $n of $all lines from pid $wl, want 5" "$OUT/pid.out"; fi
 
-# -d: stops by itself
+# -D: stops by itself
 start=$(date +%s)
-timeout 20 "$ET" snoop -n -d 1 'sched:sched_switch(prev->pid, next->comm)' > "$OUT/dur.out" 2> "$OUT/dur.err"
+timeout 20 "$ET" snoop -n -D 1 'sched:sched_switch(prev->pid, next->comm)' > "$OUT/dur.out" 2> "$OUT/dur.err"
 rc=$?
 took=$(( $(date +%s) - start ))
 if [ $rc -eq 0 ] && [ $took -le 5 ] && grep -Eq ' sched_switch prev->pid=[0-9]+ next->comm=".*"$' "$OUT/dur.out"
@@ -134,9 +134,9 @@ n=$(grep -c ' sys_enter_openat filename="/etc/hostname" dfd=-100$' "$OUT/openat.
 if [ "$n" = 2 ]; then pass tracefs_event_fields
 else fail tracefs_event_fields "$n lines for /etc/hostname, want 2" "$OUT/openat.out"; fi
 
-# ------------------------------------------------ -o json
+# ------------------------------------------------ -f json
 
-timeout 20 "$ET" snoop -o json -c "$W getppid 3" \
+timeout 20 "$ET" snoop -f json -c "$W getppid 3" \
   'raw_syscalls:sys_enter(id, regs, regs->orig_ax, id == 110)' > "$OUT/json.out" 2> "$OUT/json.err"
 if python3 - "$OUT/json.out" > "$OUT/json.check" 2>&1 <<'EOF'
 import json, sys
@@ -154,7 +154,7 @@ EOF
 then pass json_lines
 else fail json_lines "$(tail -1 "$OUT/json.check")" "$OUT/json.out"; fi
 
-timeout 20 "$ET" snoop -o json -c "$W getppid 1" 'sched:sched_process_exec(p->se.load, bprm->filename)' \
+timeout 20 "$ET" snoop -f json -c "$W getppid 1" 'sched:sched_process_exec(p->se.load, bprm->filename)' \
   > "$OUT/json2.out" 2> "$OUT/json2.err"
 if python3 -c '
 import json, sys
@@ -209,7 +209,7 @@ else fail dry_run_program "rc $rc" "$OUT/dry.out"; fi
 timeout 20 "$ET" -q -c "$W getppid 1" -e 'rawtracepoint:sched_process_exec /pid == cpid/ {
   printf("%s|%#s|%#s|%#s\n", args.p->se.load, args.p->se.load, args.p->comm, args.p->pid); }' \
   > "$OUT/printf_record.out" 2> "$OUT/printf_record.err"
-if grep -Eqx '\{ \.weight = [0-9]+, \.inv_weight = [0-9]+ \}\|\{"weight": [0-9]+, "inv_weight": [0-9]+\}\|"workload"\|[0-9]+' "$OUT/printf_record.out"
+if grep -Eqx '\{ \.weight = [0-9]+, \.inv_weight = [0-9]+ \}\|\{ "weight": [0-9]+, "inv_weight": [0-9]+ \}\|"workload"\|[0-9]+' "$OUT/printf_record.out"
 then pass printf_struct_and_json_literal
 else fail printf_struct_and_json_literal "unexpected text" "$OUT/printf_record.out"; fi
 
@@ -229,3 +229,23 @@ if [ "$(grep -c ' sched_process_exec p->comm="workload"$' "$OUT/multi.out")" = 1
    [ "$(wc -l < "$OUT/multi.out")" = 4 ]
 then pass several_events_and_predicate_only
 else fail several_events_and_predicate_only "want exec, 2 x sys_enter, exit" "$OUT/multi.out"; fi
+
+# names that only the tracefs format has (snoop info lists both kinds):
+# the tracefs tracepoint is traced, and its fields print
+timeout 20 "$ET" snoop -n -c "$W getppid 1" 'sched:sched_process_exec(filename, pid)' \
+  > "$OUT/tfnames.out" 2> "$OUT/tfnames.err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(wc -l < "$OUT/tfnames.out")" = 1 ] &&
+   awk '$4 == "sched_process_exec" && $5 ~ /^filename=".*tests\/bin\/workload"$/ && $6 == "pid=" $3 { ok = 1 } END { exit !ok }' "$OUT/tfnames.out"
+then pass tracefs_field_names
+else fail tracefs_field_names "rc $rc, want one exec line with filename and the pid" "$OUT/tfnames.out"; fi
+
+# a name of neither kind, or names of both kinds: the error, then a note
+# with the names the event has
+timeout 20 "$ET" snoop -c "$W getppid 1" 'sched:sched_process_exec(p->comm, filename)' \
+  > "$OUT/mixed.out" 2> "$OUT/mixed.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "^snoop:1:35: error: unknown identifier 'filename'" "$OUT/mixed.err" &&
+   grep -qx 'etrace snoop: note: sched:sched_process_exec has p, old_pid, bprm (BTF arguments); filename, pid, old_pid (tracefs fields, used when no BTF-only argument is named)' "$OUT/mixed.err"
+then pass names_note
+else fail names_note "rc $rc, want the error and the note" "$OUT/mixed.err"; fi

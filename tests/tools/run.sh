@@ -225,7 +225,7 @@ EOF
   if make -s -o etrace install DESTDIR="$dest" PREFIX=/usr > "$OUT/install.log" 2>&1 &&
      [ -f "$dest/usr/share/etrace/tools/execsnoop.bt" ] &&
      env -u ETRACE_TOOLS_DIR "$dest/usr/bin/etrace" tool > "$OUT/install.out" 2>&1 &&
-     grep -q "^tools in $dest/usr/bin/../share/etrace/tools" "$OUT/install.out" &&
+     grep -q "^tools in $dest/usr/share/etrace/tools:" "$OUT/install.out" &&
      grep -Eq '^  execsnoop ' "$OUT/install.out"; then
     pass command-install
   else

@@ -21,7 +21,7 @@ cache=${PERFVM_CACHE:-/var/cache/etrace-vm}
 
 if [ "$(uname -m)" != x86_64 ]; then skip_rest "x86_64 only"; exit 0; fi
 for tool in qemu-system-x86_64 busybox; do
-  command -v $tool > /dev/null || { fail setup "$tool missing: run scripts/deps.sh"; exit 0; }
+  command -v $tool > /dev/null || { fail setup "$tool missing: run scripts/deps.sh --test"; exit 0; }
 done
 if ! file -L "$(command -v busybox)" | grep -q 'statically linked'; then
   fail setup "busybox is not static: install busybox-static"; exit 0

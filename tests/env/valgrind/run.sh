@@ -11,7 +11,7 @@ plan 5
 out=tests/out/valgrind
 rm -rf $out; mkdir -p $out
 
-if ! command -v valgrind > /dev/null; then fail setup "valgrind missing (scripts/deps.sh)"; exit 0; fi
+if ! command -v valgrind > /dev/null; then fail setup "valgrind missing (scripts/deps.sh --test)"; exit 0; fi
 need_files ./etrace tests/bin/workload tests/bin/uprobe_target || exit 1
 VG=(valgrind --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=42

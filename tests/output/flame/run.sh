@@ -8,11 +8,11 @@
 # folded stacks collapsed from a real `perf record` of tests/bin/workload,
 # and generated profiles.  Needs ./etrace, tests/bin/workload, xmllint,
 # python3, perf, node with tests/output/flame/node_modules (npm ci) and Debian's
-# chromium: scripts/deps.sh installs them all.  Chromium alone may be
+# chromium: scripts/deps.sh --test installs them all.  Chromium alone may be
 # missing on a developer's machine: the browser tests then SKIP, loudly;
 # under CI they FAIL.  Outputs are kept under tests/out/flame/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 56  # 37 here, 19 in browser.js
+[ $# -eq 0 ] && plan 58  # 39 here, 19 in browser.js
 
 ET=./etrace
 WL=tests/bin/workload
@@ -242,7 +242,7 @@ fi
 t=speedscope_schema
 if want $t; then
   if [ ! -f "$SCHEMA" ]; then
-    fail $t "no $SCHEMA: run scripts/deps.sh (npm ci in tests/output/flame)"
+    fail $t "no $SCHEMA: run scripts/deps.sh --test (npm ci in tests/output/flame)"
   elif conv -i $SAMPLE -o $OUT/sample.speedscope.json --title "etrace test" &&
        conv -i $OUT/esc.folded -o $OUT/esc.speedscope.json &&
        node $T/speedscope.js $SCHEMA $OUT/sample.speedscope.json $SAMPLE > $OUT/speedscope.txt &&
@@ -304,7 +304,7 @@ t=live_oncpu
 if want $t; then
   [ -x tests/bin/stack_target ] || make -s tests/bin/stack_target
   tests/bin/stack_target spin 3000 & spin=$!
-  $ET flamegraph -p $spin -F 99 -d 1 -o $OUT/live.folded > $OUT/live.stdout 2> $OUT/live.stderr
+  $ET flamegraph -p $spin -F 99 -D 1 -o $OUT/live.folded > $OUT/live.stdout 2> $OUT/live.stderr
   kill $spin 2>/dev/null; wait $spin 2>/dev/null
   if grep -qE '^stack_target;(.*;)?main;st_spin_outer;st_spin_middle;st_spin_leaf(;[^;]*)* [0-9]+$' $OUT/live.folded; then
     pass $t
@@ -315,7 +315,7 @@ fi
 t=live_offcpu
 if want $t; then
   tests/bin/stack_target $(for _ in $(seq 30); do printf 'sleep 100 '; done) & sleeper=$!
-  $ET flamegraph --off-cpu -p $sleeper -d 1 -o $OUT/live-off.folded > /dev/null 2> $OUT/live-off.stderr
+  $ET flamegraph --off-cpu -p $sleeper -D 1 -o $OUT/live-off.folded > /dev/null 2> $OUT/live-off.stderr
   kill $sleeper 2>/dev/null; wait $sleeper 2>/dev/null
   # the leaf is __schedule, or the sched_switch tracepoint's iterator
   # called from it where the kernel (6.18) has that frame
@@ -331,6 +331,43 @@ if want $t; then
     pass $t
   else fail $t "usage text"; fi
 fi
+
+# a system-wide profile leaves etrace itself out (run here under its own
+# name, so that other etrace processes on the machine do not count), and
+# the frames of a stripped binary merge into one [FILE] box per level
+# instead of one box per address
+t=live_self_and_stripped
+if want $t; then
+  [ -x tests/bin/stack_target ] || make -s tests/bin/stack_target
+  cp "$ET" $OUT/etrace-selftest
+  strip -o $OUT/stripped_spin tests/bin/stack_target
+  $OUT/stripped_spin spin 3000 & spin=$!
+  $OUT/etrace-selftest flamegraph -F 199 -D 1 -o $OUT/self.folded > /dev/null 2> $OUT/self.stderr
+  kill $spin 2>/dev/null; wait $spin 2>/dev/null
+  self=$(grep -c '^etrace-selftest;' $OUT/self.folded)
+  stripped=$(grep '^stripped_spin;' $OUT/self.folded | awk '{ n += $NF } END { print n + 0 }')
+  merged=$(grep '^stripped_spin;' $OUT/self.folded | grep -c '\[stripped_spin\]')
+  hex=$(grep -c ';0x[0-9a-f]*[; ]' $OUT/self.folded)
+  if [ "$self" = 0 ] && [ "$stripped" -ge 20 ] && [ "$merged" -ge 1 ] && [ "$hex" = 0 ]; then
+    pass $t
+  else fail $t "etrace's own lines $self (want 0), stripped_spin samples $stripped (want >= 20) in $merged lines with [stripped_spin], $hex hex frames (want 0)"; fi
+fi
+
+# the SVG's subtitle says what was sampled
+t=live_subtitle
+if want $t; then
+  tests/bin/stack_target spin 3000 & spin=$!
+  for _ in $(seq 100); do [ "$(cat /proc/$spin/comm 2>/dev/null)" = stack_target ] && break; sleep 0.01; done
+  $ET flamegraph -p $spin -F 99 -D 1 -o $OUT/sub.svg > /dev/null 2> $OUT/sub.stderr
+  kill $spin 2>/dev/null; wait $spin 2>/dev/null
+  sub=$(sed -n 's/.*<text id="subtitle"[^>]*>\([^<]*\)<.*/\1/p' $OUT/sub.svg)
+  n=$(sed -n 's/.*: \([0-9]*\) samples, .*/\1/p' <<< "$sub")
+  if [[ $sub =~ ^pid\ $spin\ \(stack_target\),\ 99\ Hz,\ [0-9.]+\ s:\ [0-9]+\ samples,\ [0-9]+\ samples?\ without\ a\ stack$ ]] &&
+     [ "${n:-0}" -ge 20 ]; then
+    pass $t
+  else fail $t "subtitle '$sub'"; fi
+fi
+
 
 # --- the same conversions under AddressSanitizer + UBSan --------------------------
 t=asan
@@ -377,12 +414,12 @@ if want $t; then
   CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
   if [ ! -x "$CHROMIUM" ]; then
     if [ -n "$CI" ]; then
-      fail $t "no $CHROMIUM: CI must install Debian's chromium (scripts/deps.sh)"
+      fail $t "no $CHROMIUM: CI must install Debian's chromium (scripts/deps.sh --test)"
     else
       skip_rest "*** no $CHROMIUM: the 19 browser tests did NOT run (apt-get install chromium) ***"
     fi
   elif [ ! -d $T/node_modules/playwright-core ]; then
-    fail $t "no playwright-core: run scripts/deps.sh (npm ci in tests/output/flame)"
+    fail $t "no playwright-core: run scripts/deps.sh --test (npm ci in tests/output/flame)"
   else
     # browser.js prints the PASS/FAIL lines; a crash or a timeout that
     # printed none is a failure too

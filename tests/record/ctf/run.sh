@@ -5,7 +5,7 @@
 #   tests/record/ctf/run.sh [NAME...]      run all tests, or those named
 #
 # Prints "PASS name" or "FAIL name: why".  Needs root, ./etrace,
-# tests/bin/workload and babeltrace2 (scripts/deps.sh installs it).
+# tests/bin/workload and babeltrace2 (scripts/deps.sh --test installs it).
 # Traces and logs are kept under tests/out/ctf/NAME/.
 . "$(dirname "$0")/../../lib.sh"
 [ $# -eq 0 ] && plan 19
@@ -14,6 +14,7 @@ ET=./etrace
 WL=tests/bin/workload
 OUT=tests/out/ctf
 NCPU=$(nproc --all 2>/dev/null || nproc)
+KPRIO=$((20 + $(nice))) # the prio context of a process at this nice value (LTTng: prio - 100)
 export BABELTRACE_TERM_COLOR=NEVER
 
 
@@ -37,7 +38,7 @@ want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 ONLY="$*"
 
 if ! command -v babeltrace2 >/dev/null 2>&1; then
-  fail babeltrace2 "not installed (scripts/deps.sh installs it)"
+  fail babeltrace2 "not installed (scripts/deps.sh --test installs it)"
   exit 1
 fi
 if [ ! -x "$ET" ] || [ ! -x "$WL" ]; then
@@ -172,7 +173,7 @@ t=sched_switch_1s
 if want $t; then
   setup $t
   start=$(date +%s%N)
-  $ET record -q -o $D -d 1 sched:sched_switch 2>$L/stderr
+  $ET record -q -o $D -D 1 sched:sched_switch 2>$L/stderr
   rc=$?
   wall=$(( ($(date +%s%N) - start) / 1000000 ))
   babeltrace2 --clock-cycles --no-delta $D > $L/text 2>$L/bt.stderr
@@ -190,7 +191,7 @@ if want $t; then
   elif [ "$mism" != 0 ]; then fail $t "$mism events whose context tid differs from prev_pid"
   elif [ "$badcpu" != 0 ]; then fail $t "$badcpu events with cpu_id >= $NCPU"
   elif [ "$span" -gt 1200 ]; then fail $t "events span $span ms in a 1 s recording"
-  elif [ "$wall" -gt 5000 ]; then fail $t "-d 1 took $wall ms"
+  elif [ "$wall" -gt 5000 ]; then fail $t "-D 1 took $wall ms"
   else pass $t; fi
 fi
 
@@ -316,18 +317,18 @@ if want $t; then
   babeltrace2 $D > $L/text 2>$L/bt.stderr
   btrc=$?
   n=$(events $D)
-  python3 tests/record/ctf/lttng_check.py tests/record/ctf/lttng-kernel.txt $D/metadata > $L/contract 2>&1
+  python3 tests/record/ctf/lttng_check.py tests/record/ctf/lttng-kernel.txt $D/kernel/metadata > $L/contract 2>&1
   crc=$?
   # the workload: exec event -> its tid; the fork event that made it
   wtid=$(grep ' sched_process_exec: ' $L/text | grep "filename = \"$WL\"" |
          sed -n 's/.*{ tid = \([0-9]*\), old_tid = \([0-9]*\), filename.*/\1/p' | head -1)
   shpid=$(grep ' sched_process_fork: ' $L/text | grep "child_tid = ${wtid:-x}, child_pid = ${wtid:-x}," |
           sed -n 's/.*parent_comm = "sh", parent_tid = \([0-9]*\), parent_pid = \1,.*/\1/p' | head -1)
-  entries=$(grep -c " syscall_entry_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x} }$" $L/text)
-  exits=$(grep -c " syscall_exit_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x} }, { ret = ${shpid:-x} }$" $L/text)
-  sigret=$(grep -c " syscall_entry_rt_sigreturn: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x} }$" $L/text)
-  unknown=$(grep -c " syscall_exit_unknown: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x} }, { id = -1, ret = " $L/text)
-  kill=$(grep -c " syscall_entry_kill: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x} }, { pid = ${shpid:-x}, sig = 10 }$" $L/text)
+  entries=$(grep -c " syscall_entry_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x}, procname = \"workload\", prio = $KPRIO }$" $L/text)
+  exits=$(grep -c " syscall_exit_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x}, procname = \"workload\", prio = $KPRIO }, { ret = ${shpid:-x} }$" $L/text)
+  sigret=$(grep -c " syscall_entry_rt_sigreturn: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x}, procname = \"sh\", prio = $KPRIO }$" $L/text)
+  unknown=$(grep -c " syscall_exit_unknown: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x}, procname = \"sh\", prio = $KPRIO }, { id = -1, ret = " $L/text)
+  kill=$(grep -c " syscall_entry_kill: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x}, procname = \"sh\", prio = $KPRIO }, { pid = ${shpid:-x}, sig = 10 }$" $L/text)
   # the statedump: between start and end, with this test's shell and the -c child (sh)
   dump=$(awk '/ lttng_statedump_start: /{s=1} / lttng_statedump_end: /{e=1} / lttng_statedump_process_state: /{ if (s && !e) n++ } END {print n + 0}' $L/text)
   self=$(grep -c " lttng_statedump_process_state: .*{ tid = $$, pid = $$, ppid = $PPID, name = \"$(cat /proc/$$/comm)\", type = 0," $L/text)
