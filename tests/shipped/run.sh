@@ -118,11 +118,12 @@ EOF
   syncsnoop)
     echo "sync" > "$s"; EVENTS=' sync +tracepoint:syscalls:sys_enter_sync$' ;;
   syscount)
-    echo "$W getppid 50" > "$s"; HEADER=2 ;;
+    echo "$W getppid 50" > "$s"; HEADER=2; KEYS='workload|110' ;;  # 110: getppid (x86_64)
   tcpdrop|threadsnoop)
     echo "$W getppid 1" > "$s" ;;  # no event expected: the header
   writeback)
-    echo "dd if=/dev/zero of=$TMPD/writeback.dat bs=64k count=16 2> /dev/null; sync" > "$s" ;;
+    echo "dd if=/dev/zero of=$TMPD/writeback.dat bs=64k count=16 2> /dev/null; sync" > "$s"
+    EVENTS='^[0-9:]+ +[0-9]+:[0-9]+ +[0-9]+ +sync +[0-9.]+$' ;;
   *)
     echo "true" > "$s" ;;
   esac
