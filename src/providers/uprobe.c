@@ -420,6 +420,9 @@ static bool offset_allowed(const char *what, bool unsafe, Loc loc) {
   return unsafe;
 }
 
+/* expand_func's result for a plain function name the file lacks */
+#define MISSING_FUNCTION (-2)
+
 static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *shown,
                        const char *spec, Loc loc,
                        bool unsafe, bool some_file) {
@@ -503,8 +506,11 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *shown
   if (!sym && some_file) /* BIN was a glob: the files that have it */
     return 0;
   if (!sym) {
-    diag_error(loc, "function '%s' not found in %s", func, shown);
-    return -1;
+    /* bpftrace skips such a probe and runs the others (the ssl tools
+     * name functions some OpenSSL builds lack); sema fails when no
+     * probe is left */
+    diag_warn(loc, "function '%s' not found in %s, skipping probe", func, shown);
+    return MISSING_FUNCTION;
   }
   USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, shown, func), e->path);
   u->offset = sym->offset;
@@ -599,7 +605,10 @@ static int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **
     if (!e)
       return -1;
     if (type != U_USDT) {
-      if (expand_func(&s, type, e, paths[i], spec, loc, opt->unsafe, npaths > 1) < 0)
+      int r = expand_func(&s, type, e, paths[i], spec, loc, opt->unsafe, npaths > 1);
+      if (r == MISSING_FUNCTION)
+        return 0;
+      if (r < 0)
         return -1;
     } else if (!e->nusdt && npaths == 1) {
       diag_error(loc, "%s has no USDT probes", paths[i]);

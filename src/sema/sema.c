@@ -303,6 +303,19 @@ static TpField *ctx_field(Sema *sema, const char *name) {
   return NULL;
 }
 
+/* A field the format declares as a pointer to a struct or union
+ * (`struct __kernel_timespec * rqtp`) is typed through the kernel's BTF,
+ * so `args->rqtp->tv_sec` reads the member (from user memory for a
+ * syscall's argument); any other pointer stays an integer. */
+static Type *record_pointer(const TpField *f) {
+  if (f->size != 8 || !strchr(f->ctype, '*') || !btf_kernel() ||
+      !(strstr(f->ctype, "struct ") || strstr(f->ctype, "union ")))
+    return NULL;
+  const char *why;
+  Type *t = btf_parse_type(f->ctype, f->user_ptr, &why);
+  return t && t->pointee && t->pointee->kind == TY_RECORD ? t : NULL;
+}
+
 static Type *field_type(const TpField *f) {
   if (f->data_loc)
     return ty_str(ETRACE_STRLEN);
@@ -313,7 +326,8 @@ static Type *field_type(const TpField *f) {
   int size = f->size;
   if (size != 1 && size != 2 && size != 4 && size != 8)
     return NULL;
-  return ty_int(size, f->is_signed);
+  Type *rec = record_pointer(f);
+  return rec ? rec : ty_int(size, f->is_signed);
 }
 
 /* Casts in user probes name user-space pointers. */
@@ -1151,6 +1165,8 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
   for (Probe *p = prog->probes; p; p = p->next)
     for (AttachPoint *ap = p->aps; ap; ap = ap->next)
       expand_attach_point(sema, p, ap);
+  if (diag_errors == errs && !sema->c->ntargets && prog->probes)
+    diag_error(prog->probes->loc, "no probe is left to attach (every one was skipped)");
   if (diag_errors > errs)
     return NULL;
   for (int i = 0; i < nproviders; i++)
