@@ -544,7 +544,7 @@ static Type *check_cast(Sema *sema, Node *e) {
       return ty_int(ints[i].size, ints[i].sgn);
     }
   const char *why = NULL;
-  Type *to = btf_parse_type(e->cast_type, is_user_probe(sema), &why);
+  Type *to = btf_parse_type(sema->c->types, e->cast_type, is_user_probe(sema), &why);
   if (!to) {
     serr(sema, e->loc, "%s", why);
     return NULL;
@@ -587,7 +587,7 @@ static Type *check_member(Sema *sema, Node *e, Type *t) {
     return NULL;
   }
   BtfMember m;
-  if (!btf_find_member(rec, e->name, t->user, &m)) {
+  if (!btf_find_member(sema->c->types, rec, e->name, t->user, &m)) {
     serr(sema, e->loc, "%s has no member named '%s'", ty_name(rec), e->name);
     return NULL;
   }
@@ -1210,8 +1210,12 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
 }
 
 Compiled *sema_program(Program *prog, const Options *opt) {
-  Sema sema = {.c = ealloc(sizeof(Compiled)), .opt = opt, .for_outer_limit = -1,
-               .dwarf = dwarf_types_new()};
+  if (!prog->types)
+    prog->types = program_types_new(); /* a program without C definitions */
+  Compiled *out = ealloc(sizeof(Compiled));
+  out->types = prog->types;
+  Sema sema = {.c = out, .opt = opt, .for_outer_limit = -1,
+               .dwarf = dwarf_types_new(prog->types)};
   Compiled *c = check_program(&sema, prog, opt);
   free(sema.vars);
   return c;
