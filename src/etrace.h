@@ -468,6 +468,7 @@ typedef struct Target {
 typedef struct Compiled {
   Program *prog;
   ProgramTypes *types; /* prog->types: the program's BTF and type caches */
+  bool owns_types;     /* sema_program made them: session_close frees them */
   Target **targets;
   int ntargets;
   MapInfo **maps;

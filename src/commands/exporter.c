@@ -302,6 +302,7 @@ out:
   for (int i = 0; i < x.nprogs; i++)
     free(x.progs[i].file_text);
   free(x.progs);
+  program_types_free(x.types);
   free(x.percpu);
   buf_free(&x.labels);
   arena_free_all();

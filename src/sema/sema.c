@@ -1210,9 +1210,11 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
 }
 
 Compiled *sema_program(Program *prog, const Options *opt) {
-  if (!prog->types)
-    prog->types = program_types_new(); /* a program without C definitions */
   Compiled *out = ealloc(sizeof(Compiled));
+  if (!prog->types) { /* a program without C definitions */
+    prog->types = program_types_new();
+    out->owns_types = true;
+  }
   out->types = prog->types;
   Sema sema = {.c = out, .opt = opt, .for_outer_limit = -1,
                .dwarf = dwarf_types_new(prog->types)};
