@@ -294,7 +294,8 @@ struct btf *btf_vmlinux(void);
 /* One compilation's types: the program's split BTF (C definitions, DWARF
  * conversions), its record cache and name look-ups.  Made by whoever
  * compiles, before cdefs_process, and freed after the program's last run
- * (the records' BTF is read by the runtime printers). */
+ * (the records' BTF is read by the runtime printers).  Its caches point
+ * into the compile arena: use it only until arena_free_all. */
 ProgramTypes *program_types_new(void);
 void program_types_free(ProgramTypes *pt);
 struct btf *btf_program(ProgramTypes *pt); /* vmlinux + program types; NULL: none */
