@@ -106,6 +106,7 @@ typedef enum {
 } TypeKind;
 
 typedef struct Type Type;
+typedef struct ProgramTypes ProgramTypes; /* btf.c */
 struct Type {
   TypeKind kind;
   int size;          /* bytes occupied in memory (keys, values, records) */
@@ -123,7 +124,10 @@ struct Type {
    * void or a function), and whether it is a user-space address */
   bool is_ptr, user;
   Type *pointee;
-  /* TY_RECORD: BTF type id in vmlinux and "struct task_struct" */
+  /* TY_RECORD: BTF type id (in btf: vmlinux's or the program's split
+   * BTF, which lives as long as the compilation's ProgramTypes) and
+   * "struct task_struct" */
+  struct btf *btf;
   int btf_id;
   const char *tag;
   /* TY_ARRAY; a TY_STR that is a char array member: its elements */
@@ -284,6 +288,8 @@ typedef struct Program {
   Probe *probes;
   int nprobes;
   ConfigSetting *config;
+  /* its C types (cdefs_process); NULL: sema_program makes them */
+  ProgramTypes *types;
 } Program;
 
 /* Parse src.  Returns NULL after printing a located error. */
@@ -298,14 +304,23 @@ int config_apply(const Program *prog);
 
 /* ----------------------------------------------------------------- btf.c */
 
-/* Kernel types from /sys/kernel/btf/vmlinux, parsed on first use. */
+/* Kernel types from /sys/kernel/btf/vmlinux, parsed on first use and
+ * shared by the process (NULL when the kernel has no BTF). */
 struct btf;
-struct btf *btf_kernel(void);          /* NULL when the kernel has no BTF */
-Type *btf_type_of(int id, bool user);  /* NULL: void, float, function */
+struct btf *btf_vmlinux(void);
+/* One compilation's types: the program's split BTF (C definitions, DWARF
+ * conversions), its record cache and name look-ups.  Made by whoever
+ * compiles, before cdefs_process, and freed after the program's last run
+ * (the records' BTF is read by the runtime printers).  Its caches point
+ * into the compile arena: use it only until arena_free_all. */
+ProgramTypes *program_types_new(void);
+void program_types_free(ProgramTypes *pt);
+struct btf *btf_program(ProgramTypes *pt); /* vmlinux + program types; NULL: none */
+Type *btf_type_of(ProgramTypes *pt, int id, bool user); /* NULL: void, float, function */
 Type *btf_int_named(const char *name); /* "u32", "int64", "bool" ... or NULL */
 /* A type as written in a cast or sizeof: "struct task_struct *",
  * "unsigned long", "pid_t".  NULL with *why set when it is unknown. */
-Type *btf_parse_type(const char *text, bool user, const char **why);
+Type *btf_parse_type(ProgramTypes *pt, const char *text, bool user, const char **why);
 
 typedef struct BtfMember {
   Type *type;       /* NULL: a member etrace cannot read (float ...) */
@@ -315,21 +330,21 @@ typedef struct BtfMember {
   int bit_size;     /* bitfield width, 0 for ordinary members */
 } BtfMember;
 /* Member `name` of a TY_RECORD, searching anonymous structs/unions. */
-bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *out);
+bool btf_find_member(ProgramTypes *pt, const Type *rec, const char *name, bool user, BtfMember *out);
 
 /* rawtracepoint arguments: names and BTF types of tracepoint `name`'s
  * parameters (without the leading void *__data); -1 when unknown. */
 int btf_tp_params(const char *name, const char ***names, int **type_ids);
 bool btf_has_raw_tp(const char *name);
-const char *btf_c_name(int type_id);   /* "struct task_struct *" */
+const char *btf_c_name(ProgramTypes *pt, int type_id);   /* "struct task_struct *" */
 /* Program C types (cdefs.c): a BTF split from vmlinux's that takes
  * additions; names defined by the program shadow the kernel's. */
-struct btf *btf_writable(void);
-void btf_user_define(const char *name, int btf_kind, int id);
-int btf_lookup(const char *name, int btf_kind);  /* program, then kernel; -1 */
-bool btf_is_kernel_type(int id);
+struct btf *btf_writable(ProgramTypes *pt);
+void btf_user_define(ProgramTypes *pt, const char *name, int btf_kind, int id);
+int btf_lookup(ProgramTypes *pt, const char *name, int btf_kind); /* program, then kernel; -1 */
+bool btf_is_kernel_type(ProgramTypes *pt, int id);
 
-void btf_resolve_fwd(int fwd_id, int real_id); /* a forward decl now defined */
+void btf_resolve_fwd(ProgramTypes *pt, int fwd_id, int real_id); /* a forward decl now defined */
 /* A kernel enumerator's value (an identifier such as TASK_COMM_LEN). */
 bool btf_enum_value(const char *name, uint64_t *out);
 
@@ -345,7 +360,7 @@ typedef struct DwParam {
 } DwParam;
 /* The types one compilation has converted from DWARF (in its arena). */
 typedef struct DwarfTypes DwarfTypes;
-DwarfTypes *dwarf_types_new(void);
+DwarfTypes *dwarf_types_new(ProgramTypes *pt); /* converts into pt's BTF */
 /* Parameters of `func` in the ELF file at path; -1 with *why set. */
 int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwParam **out,
                       const char **why);
@@ -356,8 +371,8 @@ int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwPara
  * typedef definitions before the first probe): types into the program
  * BTF, macros and enum constants substituted.  Returns the text for the
  * lexer (the preamble blanked, lines kept), or NULL after an error. */
-const char *cdefs_process(const Source *src, const char *const *include_dirs, int ndirs,
-                          const char *const *includes, int nincludes);
+const char *cdefs_process(ProgramTypes *pt, const Source *src, const char *const *include_dirs,
+                          int ndirs, const char *const *includes, int nincludes);
 
 /* -l / -lv 'struct GLOB' (union, enum): 1 listed, 0 not a type glob, -1 error */
 int btf_list_types(FILE *f, const char *glob, bool verbose);
@@ -472,6 +487,8 @@ typedef struct Target {
 
 typedef struct Compiled {
   Program *prog;
+  ProgramTypes *types; /* prog->types: the program's BTF and type caches */
+  bool owns_types;     /* sema_program made them: session_close frees them */
   Target **targets;
   int ntargets;
   MapInfo **maps;

@@ -301,14 +301,16 @@ int main(int argc, char **argv) {
 
   int rc = 1;
   FILE *out = stdout;
+  ProgramTypes *types = program_types_new(); /* this compilation's C types */
   /* #include, #define and C type definitions before the first probe */
   src.shown = src.text;
-  src.text = cdefs_process(&src, inc_dirs, ninc_dirs, includes, nincludes);
+  src.text = cdefs_process(types, &src, inc_dirs, ninc_dirs, includes, nincludes);
   if (!src.text)
     goto out;
   Program *prog = parse_program(&src);
   if (!prog || apply_config(prog) < 0)
     goto out;
+  prog->types = types;
   if (dump && (!strcmp(dump, "ast") || !strcmp(dump, "all")))
     ast_dump(stdout, prog);
   if (dry_run && dump && !strcmp(dump, "ast")) {
@@ -347,6 +349,7 @@ out:
   free(file_text);
   free(inc_dirs);
   free(includes);
+  program_types_free(types);
   arena_free_all();
   return rc;
 }

@@ -767,10 +767,12 @@ static void list_verbose(FILE *f, const char *name) {
     return;
   DwParam *params = NULL;
   const char *why;
-  int n = dwarf_func_params(dwarf_types_new(), estrndup(path, colon - path), colon + 1, &params,
+  ProgramTypes *pt = program_types_new(); /* the parameters' types, converted from DWARF */
+  int n = dwarf_func_params(dwarf_types_new(pt), estrndup(path, colon - path), colon + 1, &params,
                             &why);
   for (int i = 0; i < n; i++)
-    fprintf(f, "    %s %s\n", btf_c_name(params[i].type_id), params[i].name);
+    fprintf(f, "    %s %s\n", btf_c_name(pt, params[i].type_id), params[i].name);
+  program_types_free(pt);
 }
 
 /* ------------------------------------------------------------ provider */
@@ -872,7 +874,7 @@ static Type *type_field(Sema *sema, Target *t, Node *e) {
     DwParam *p = &u->params[i];
     if (strcmp(p->name, e->name))
       continue;
-    Type *ty = btf_type_of(p->type_id, true);
+    Type *ty = btf_type_of(sema->c->types, p->type_id, true);
     if (p->arg < 0 || !ty || ty->kind == TY_RECORD || ty->kind == TY_ARRAY || ty->kind == TY_STR) {
       serr(sema, e->loc, "argument '%s' of %s is not passed in a general register (a struct "
                             "by value, a floating-point value, or after one), so etrace cannot "

@@ -54,15 +54,16 @@ void rt_emit_printf(Output *o, const char *fmt, const Type *args, const void *da
 
 /* ---------------------------------------------------------- btfprint.c */
 
-/* A kernel object (BTF type btf_id, `size` bytes at data) as bpftrace
+/* A kernel object (record type rec: its BTF and id; `size` bytes at data) as bpftrace
  * prints records: "{ .a = 1, .b = { .c = 2 }, .name = bash }", or as a
  * JSON object. */
-void rt_object_text(Buf *b, int btf_id, const void *data, int size, bool json);
+void rt_object_text(Buf *b, const Type *rec, const void *data, int size, bool json);
 /* The same object inside a map key: {.a=1,.b=0x0} */
-void rt_object_key_text(Buf *b, int btf_id, const void *data, int size);
+void rt_object_key_text(Buf *b, const Type *rec, const void *data, int size);
 /* libbpf's typed dump (btf_dump__dump_type_data) of `full` bytes, of which
  * the first `size` were copied; a note follows when size < full. */
-int rt_object_dump(Buf *b, int btf_id, const void *data, int size, int full, bool compact);
+int rt_object_dump(Buf *b, const Type *rec, const void *data, int size, int full,
+                   bool compact);
 
 /* ----------------------------------------------------------- mapread.c */
 

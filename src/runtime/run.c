@@ -122,7 +122,7 @@ static void do_object(Run *r, const Site *s, const void *data, size_t size) {
   Buf b = {0};
   if (!strcmp(s->fmt, "print")) {
     bool json = r->o->format == OUT_JSON;
-    rt_object_text(&b, s->args->btf_id, data, have, json);
+    rt_object_text(&b, s->args, data, have, json);
     if (json) {
       Buf j = {0};
       buf_printf(&j, "{\"type\": \"value\", \"data\": %s}\n", b.data ? b.data : "null");
@@ -139,7 +139,7 @@ static void do_object(Run *r, const Site *s, const void *data, size_t size) {
   } else {
     unsigned char *copy = calloc(1, full);
     memcpy(copy, data, have);
-    if (rt_object_dump(&b, s->args->btf_id, copy, have, full, !strcmp(s->fmt, "compact")) < 0)
+    if (rt_object_dump(&b, s->args, copy, have, full, !strcmp(s->fmt, "compact")) < 0)
       buf_printf(&b, "(cannot dump %s)\n", ty_name(s->args));
     rt_emit_text(r->o, "dump", b.data, b.len);
     free(copy);

@@ -307,16 +307,16 @@ static TpField *ctx_field(Sema *sema, const char *name) {
  * (`struct __kernel_timespec * rqtp`) is typed through the kernel's BTF,
  * so `args->rqtp->tv_sec` reads the member (from user memory for a
  * syscall's argument); any other pointer stays an integer. */
-static Type *record_pointer(const TpField *f) {
-  if (f->size != 8 || !strchr(f->ctype, '*') || !btf_kernel() ||
+static Type *record_pointer(Sema *sema, const TpField *f) {
+  if (f->size != 8 || !strchr(f->ctype, '*') || !btf_vmlinux() ||
       !(strstr(f->ctype, "struct ") || strstr(f->ctype, "union ")))
     return NULL;
   const char *why;
-  Type *t = btf_parse_type(f->ctype, f->user_ptr, &why);
+  Type *t = btf_parse_type(sema->c->types, f->ctype, f->user_ptr, &why);
   return t && t->pointee && t->pointee->kind == TY_RECORD ? t : NULL;
 }
 
-static Type *field_type(const TpField *f) {
+static Type *field_type(Sema *sema, const TpField *f) {
   if (f->data_loc)
     return ty_str(ETRACE_STRLEN);
   if (f->array_len > 0 && strstr(f->ctype, "char"))
@@ -326,7 +326,7 @@ static Type *field_type(const TpField *f) {
   int size = f->size;
   if (size != 1 && size != 2 && size != 4 && size != 8)
     return NULL;
-  Type *rec = record_pointer(f);
+  Type *rec = record_pointer(sema, f);
   return rec ? rec : ty_int(size, f->is_signed);
 }
 
@@ -547,7 +547,7 @@ static Type *check_cast(Sema *sema, Node *e) {
       return ty_int(ints[i].size, ints[i].sgn);
     }
   const char *why = NULL;
-  Type *to = btf_parse_type(e->cast_type, is_user_probe(sema), &why);
+  Type *to = btf_parse_type(sema->c->types, e->cast_type, is_user_probe(sema), &why);
   if (!to) {
     serr(sema, e->loc, "%s", why);
     return NULL;
@@ -590,7 +590,7 @@ static Type *check_member(Sema *sema, Node *e, Type *t) {
     return NULL;
   }
   BtfMember m;
-  if (!btf_find_member(rec, e->name, t->user, &m)) {
+  if (!btf_find_member(sema->c->types, rec, e->name, t->user, &m)) {
     serr(sema, e->loc, "%s has no member named '%s'", ty_name(rec), e->name);
     return NULL;
   }
@@ -661,7 +661,7 @@ static Type *check_field(Sema *sema, Node *e) {
          rec ? rec->event : "?", e->name);
     return NULL;
   }
-  Type *ft = field_type(f);
+  Type *ft = field_type(sema, f);
   if (!ft) {
     serr(sema, e->loc, "argument '%s' has type '%s', which is not supported yet", e->name,
          f->ctype);
@@ -1210,8 +1210,13 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
 }
 
 Compiled *sema_program(Program *prog, const Options *opt) {
-  Sema sema = {.c = ealloc(sizeof(Compiled)), .opt = opt,
-               .dwarf = dwarf_types_new()};
+  Compiled *out = ealloc(sizeof(Compiled));
+  if (!prog->types) { /* a program without C definitions */
+    prog->types = program_types_new();
+    out->owns_types = true;
+  }
+  out->types = prog->types;
+  Sema sema = {.c = out, .opt = opt, .dwarf = dwarf_types_new(prog->types)};
   Compiled *c = check_program(&sema, prog, opt);
   free(sema.vars);
   return c;
