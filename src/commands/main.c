@@ -187,17 +187,21 @@ static bool subcommand(int argc, char **argv, int *rc) {
   return true;
 }
 
-int main(int argc, char **argv) {
-  int sub_rc;
-  if (subcommand(argc, argv, &sub_rc))
-    return sub_rc;
-  const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
-  const char *dump = NULL, *bufmode = NULL;
-  bool list = false, dry_run = false, verify = false;
-  const Arch *native_arch = NULL; /* set when --arch chose a table */
-  Options opt = {0};
-  OutFormat format = OUT_TEXT;
+/* The main command's command line. */
+typedef struct MainArgs {
+  const char *prog_text, *prog_file, *cmd, *out_file, *dump, *bufmode;
+  bool list, dry_run, verify;
+  const Arch *native_arch; /* set when --arch chose a table */
+  Options opt;
+  OutFormat format;
+  const char **inc_dirs, **includes;
+  int ninc_dirs, nincludes;
+} MainArgs;
 
+/* Options anywhere, as bpftrace's: `etrace -e PROG ARG -q` is quiet, and
+ * `--` ends them (`etrace -e PROG -- -q` has $1 == "-q").  Returns 0 to
+ * go on, else the exit status plus one (1: exit 0, 2: exit 1). */
+static int parse_args(int argc, char **argv, MainArgs *a) {
   static const struct option longopts[] = {
       {"dry-run", no_argument, 0, OPT_DRY_RUN}, {"unsafe", no_argument, 0, OPT_UNSAFE},
       {"verify", no_argument, 0, OPT_VERIFY},   {"include", required_argument, 0, OPT_INCLUDE},
@@ -208,63 +212,78 @@ int main(int argc, char **argv) {
       {0, 0, 0, 0},
   };
   int ch;
-  const char **inc_dirs = NULL, **includes = NULL;
-  int ninc_dirs = 0, nincludes = 0;
-  /* options anywhere, as bpftrace's: `etrace -e PROG ARG -q` is quiet, and
-   * `--` ends them (`etrace -e PROG -- -q` has $1 == "-q") */
   while ((ch = getopt_long(argc, argv, "B:c:d:e:f:hI:klo:p:qvV", longopts, NULL)) != -1) {
     switch (ch) {
-    case 'B': bufmode = optarg; break;
-    case 'c': cmd = optarg; break;
+    case 'B': a->bufmode = optarg; break;
+    case 'c': a->cmd = optarg; break;
     case 'd':
       if (optarg[0] == '-') { /* bpftrace 0.17's bare -d */
-        dump = "all";
+        a->dump = "all";
         optind--;
       } else {
-        dump = optarg;
+        a->dump = optarg;
       }
       break;
-    case 'e': prog_text = optarg; break;
+    case 'e': a->prog_text = optarg; break;
     case 'f':
-      if (parse_format(optarg, &format) < 0)
-        return 1;
+      if (parse_format(optarg, &a->format) < 0)
+        return 2;
       break;
-    case 'h': usage(stdout); return 0;
-    case 'k': opt.helper_errors += opt.helper_errors < 2; break;
-    case 'l': list = true; break;
-    case 'o': out_file = optarg; break;
+    case 'h': usage(stdout); return 1;
+    case 'k': a->opt.helper_errors += a->opt.helper_errors < 2; break;
+    case 'l': a->list = true; break;
+    case 'o': a->out_file = optarg; break;
     case 'p':
-      if ((opt.pid = pid_arg(optarg)) < 0)
-        return 1;
+      if ((a->opt.pid = pid_arg(optarg)) < 0)
+        return 2;
       break;
-    case 'q': opt.quiet = true; break;
-    case 'v': opt.verbose = true; break;
-    case 'V': printf("etrace v%s\n", ETRACE_VERSION); return 0;
-    case OPT_INFO: info_print(stdout); return 0;
+    case 'q': a->opt.quiet = true; break;
+    case 'v': a->opt.verbose = true; break;
+    case 'V': printf("etrace v%s\n", ETRACE_VERSION); return 1;
+    case OPT_INFO: info_print(stdout); return 1;
     /* USDT semaphores are always set through the uprobe's reference
      * counter (the kernel's), for every process: nothing left to turn on */
     case OPT_USDT_FILE_ACT: break;
-    case OPT_DRY_RUN: dry_run = true; break;
+    case OPT_DRY_RUN: a->dry_run = true; break;
     case OPT_ARCH:
-      native_arch = arch_current();
+      a->native_arch = arch_current();
       if (arch_select(optarg) < 0) {
         diag_cli_error("unknown architecture '%s' (--arch takes x86_64 or arm64)", optarg);
-        return 1;
+        return 2;
       }
       break;
-    case OPT_VERIFY: verify = true; break;
-    case OPT_UNSAFE: opt.unsafe = true; break;
+    case OPT_VERIFY: a->verify = true; break;
+    case OPT_UNSAFE: a->opt.unsafe = true; break;
     case 'I':
-      inc_dirs = realloc(inc_dirs, sizeof(char *) * (ninc_dirs + 1));
-      inc_dirs[ninc_dirs++] = optarg;
+      a->inc_dirs = realloc(a->inc_dirs, sizeof(char *) * (a->ninc_dirs + 1));
+      a->inc_dirs[a->ninc_dirs++] = optarg;
       break;
     case OPT_INCLUDE:
-      includes = realloc(includes, sizeof(char *) * (nincludes + 1));
-      includes[nincludes++] = optarg;
+      a->includes = realloc(a->includes, sizeof(char *) * (a->nincludes + 1));
+      a->includes[a->nincludes++] = optarg;
       break;
-    default: usage(stderr); return 1;
+    default: usage(stderr); return 2;
     }
   }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  int sub_rc;
+  if (subcommand(argc, argv, &sub_rc))
+    return sub_rc;
+  MainArgs args = {.format = OUT_TEXT}, *a = &args;
+  int parsed = parse_args(argc, argv, a);
+  if (parsed)
+    return parsed - 1;
+  const char *prog_text = a->prog_text, *prog_file = NULL, *cmd = a->cmd;
+  const char *out_file = a->out_file, *dump = a->dump, *bufmode = a->bufmode;
+  bool list = a->list, dry_run = a->dry_run, verify = a->verify;
+  const Arch *native_arch = a->native_arch;
+  Options opt = a->opt;
+  OutFormat format = a->format;
+  const char **inc_dirs = a->inc_dirs, **includes = a->includes;
+  int ninc_dirs = a->ninc_dirs, nincludes = a->nincludes;
   if (check_modes(dump, bufmode) < 0)
     return 1;
   if (native_arch && native_arch != arch_current() && !dry_run) {
