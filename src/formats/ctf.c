@@ -376,8 +376,7 @@ static int make_parents(const char *dir, char *err, size_t errlen) {
   return 0;
 }
 
-/* DIR must be new or empty; its missing parents are created. */
-static int make_dir(const char *dir, char *err, size_t errlen) {
+int ctf_make_dir(const char *dir, char *err, size_t errlen) {
   if (make_parents(dir, err, errlen) < 0)
     return -1;
   if (mkdir(dir, 0755) == 0)
@@ -429,7 +428,7 @@ CtfWriter *ctf_open(const char *dir, int ncpus, CtfClass *classes, int nclasses,
     return NULL;
   }
   cap += CTF_PACKET_HEADER_SIZE + maxev + ctx_size;
-  if ((!opt->sink || opt->tee) && make_dir(dir, err, errlen) < 0)
+  if ((!opt->sink || opt->tee) && ctf_make_dir(dir, err, errlen) < 0)
     return NULL;
 
   CtfWriter *w = calloc(1, sizeof *w);

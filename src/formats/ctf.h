@@ -192,4 +192,8 @@ int ctf_repair(const char *dir, FILE *out, bool dry_run);
  * metadata of its own.  Writes it to out (outlen bytes). */
 const char *ctf_trace_dir(const char *dir, char *out, size_t outlen);
 
+/* DIR must be new or empty; its missing parents are created.  -1 with
+ * a message in err. */
+int ctf_make_dir(const char *dir, char *err, size_t errlen);
+
 #endif

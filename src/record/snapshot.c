@@ -5,8 +5,8 @@
  */
 #include "record/snapshot.h"
 #include "etrace.h"
+#include "formats/ctf.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -59,34 +59,8 @@ size_t snap_parse_size(const char *s) {
   return (size_t)(v * mul);
 }
 
-/* DIR new, or an empty directory. */
-static int make_dir(const char *dir, char *err, size_t errlen) {
-  if (mkdir(dir, 0755) == 0)
-    return 0;
-  if (errno != EEXIST) {
-    snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-    return -1;
-  }
-  DIR *d = opendir(dir);
-  if (!d) {
-    snprintf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
-    return -1;
-  }
-  struct dirent *e;
-  bool empty = true;
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-      empty = false;
-  closedir(d);
-  if (!empty) {
-    snprintf(err, errlen, "%s is not empty: record into a new directory", dir);
-    return -1;
-  }
-  return 0;
-}
-
 Snapshot *snap_new(const char *dir, size_t size, char *err, size_t errlen) {
-  if (make_dir(dir, err, errlen) < 0)
+  if (ctf_make_dir(dir, err, errlen) < 0)
     return NULL;
   Snapshot *s = calloc(1, sizeof *s);
   s->dir = strdup(dir);
