@@ -138,6 +138,16 @@ static void gen_aggregate(Cg *cg, Node *lhs, Node *call) {
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, koff + m->key->size));
     has_value = false;
   }
+  if (m->array) { /* the slot always exists: r0 is NULL only to the verifier */
+    map_lookup(cg, m, koff);
+    int miss = label_new(cg);
+    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, miss);
+    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_0, 0));
+    emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
+    emit(cg, STX(BPF_DW, BPF_REG_0, BPF_REG_2, 0));
+    label_here(cg, miss);
+    return;
+  }
   int voff = slot(cg, m->val_size, lhs->loc);
   map_lookup(cg, m, koff);
   if (has_value)

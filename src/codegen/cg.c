@@ -323,7 +323,7 @@ int build_key(Cg *cg, Node *mapnode) {
   /* Every key part is 8-byte aligned and sized and cg_store writes all
    * of it, so only the scalar-map key needs zeroing here. */
   if (m->nkeys == 0) {
-    emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off, 0));
+    emit(cg, ST_IMM(m->array ? BPF_W : BPF_DW, BPF_REG_10, off, 0));
     return off;
   }
   if (m->nkeys == 1) {

@@ -45,6 +45,10 @@ static int create_map(const Compiled *c, MapInfo *m) {
     type = BPF_MAP_TYPE_HASH;        /* pids already reported by REC_PID */
   } else {
     type = m->percpu ? BPF_MAP_TYPE_PERCPU_HASH : BPF_MAP_TYPE_HASH;
+    if (m->array) {
+      type = BPF_MAP_TYPE_PERCPU_ARRAY;
+      entries = 1;
+    }
     if (m->val->kind == TY_HIST)
       entries *= 8; /* one entry per (key, bucket) */
     else if (m->val->kind == TY_LHIST)

@@ -1025,6 +1025,7 @@ static void check_stmt(Sema *sema, Node *s) {
       return;
     }
     s->lhs->map = m;
+    m->walked = true;
     if (!m->val || m->val->kind == TY_NONE ||
         (m->nkeys > 0 && (!m->key || m->key->kind == TY_NONE)))
       return; /* types not known yet (quiet walk) */
@@ -1197,6 +1198,10 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
     if (m->nkeys <= 0)
       m->key = ty_u64;
     m->key_size = m->key->size;
+    if (m->nkeys <= 0 && m->val->kind == TY_COUNT && m->percpu && !m->walked) {
+      m->array = true;
+      m->key_size = 4;
+    }
     if (m->val->kind == TY_HIST || m->val->kind == TY_LHIST)
       m->key_size += 8;
     m->val_size = m->val->size;
