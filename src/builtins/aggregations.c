@@ -128,14 +128,18 @@ static void gen_aggregate(Cg *cg, Node *lhs, Node *call) {
     cg_scalar(cg, call->args);
     push(cg, call->loc);
   }
-  int koff = build_key(cg, lhs);
+  /* an array's key is only the bucket index: nothing to build */
+  int koff = m->array && k != TY_COUNT ? slot(cg, 4, lhs->loc) : build_key(cg, lhs);
   if (k == TY_HIST || k == TY_LHIST) {
     pop(cg, BPF_REG_0);
     if (k == TY_HIST)
       hist_index(cg);
     else
       lhist_index(cg, m->val);
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, koff + m->key->size));
+    if (m->array)
+      emit(cg, STX(BPF_W, BPF_REG_10, BPF_REG_0, koff));
+    else
+      emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, koff + m->key->size));
     has_value = false;
   }
   if (m->array) { /* the slot always exists: r0 is NULL only to the verifier */

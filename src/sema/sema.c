@@ -1198,12 +1198,14 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
     if (m->nkeys <= 0)
       m->key = ty_u64;
     m->key_size = m->key->size;
-    if (m->nkeys <= 0 && m->val->kind == TY_COUNT && m->percpu && !m->walked) {
+    if (m->val->kind == TY_HIST || m->val->kind == TY_LHIST)
+      m->key_size += 8;
+    TypeKind vk = m->val->kind;
+    if (m->nkeys <= 0 && m->percpu && !m->walked &&
+        (vk == TY_COUNT || vk == TY_HIST || vk == TY_LHIST)) {
       m->array = true;
       m->key_size = 4;
     }
-    if (m->val->kind == TY_HIST || m->val->kind == TY_LHIST)
-      m->key_size += 8;
     m->val_size = m->val->size;
   }
   if (diag_errors > errs)
