@@ -1091,6 +1091,8 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
 
 /* Evaluate e into r10+off laid out as dst (already the stored type). */
 void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
+  bool unzeroed = cg->str_unzeroed; /* for this store only, not those inside it */
+  cg->str_unzeroed = false;
   if (cg->failed)
     return;
   if (!ty_in_memory(dst)) {
@@ -1100,6 +1102,12 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   }
   if ((e->kind == ND_CALL || e->kind == ND_BUILTIN) && e->builtin && e->builtin->gen_store) {
     int filled = e->builtin->store_fills < dst->size ? e->builtin->store_fills : dst->size;
+    /* str(p) fills all of a buffer it is no smaller than, as far as the
+     * verifier knows (the helper's size): no zeroing where only the
+     * bytes up to the NUL are ever read */
+    if (unzeroed && !strcmp(e->name, "str") && e->nargs == 1 &&
+        e->args->type->kind != TY_STR && e->type->size >= dst->size)
+      filled = dst->size;
     emit_zero(cg, off + filled, dst->size - filled);
     e->builtin->gen_store(cg, e, off, dst);
     return;

@@ -40,6 +40,8 @@ typedef struct Cg {
   bool drop_sub;        /* count drops by calling one shared subprogram */
   int drop_label;       /* its label (-1: not called yet) */
   int drop_sites;       /* drop counts emitted */
+  bool str_unzeroed;    /* the next cg_store: a str() read need not zero its
+                         * buffer (a printf record is read up to the NUL) */
 } Cg;
 
 /* Nested unroll()s multiply (100^5 copies would take hours and all
