@@ -1223,6 +1223,8 @@ static void emit_subs(Cg *cg) {
   for (int i = 0; i < cg->nsubs; i++) {
     Sub sub = cg->subs[i];
     int saved_stack = cg->stack, saved_nvars = cg->nvars, saved_exit = cg->exit_label;
+    int saved_pid_tgid = cg->pid_tgid_off; /* in the probe's frame, not the callback's */
+    cg->pid_tgid_off = 0;
     VarInfo **saved_vars = cg->vars;
     int saved_spill[64];
     memcpy(saved_spill, cg->spill, sizeof saved_spill);
@@ -1260,6 +1262,7 @@ static void emit_subs(Cg *cg) {
     cg->nvars = saved_nvars;
     cg->stack = saved_stack;
     cg->exit_label = saved_exit;
+    cg->pid_tgid_off = saved_pid_tgid;
     memcpy(cg->spill, saved_spill, sizeof saved_spill);
   }
 }
@@ -1602,6 +1605,19 @@ static void remove_dead_code(Cg *cg) {
   free(kill);
 }
 
+/* How many times the tree uses pid or tid. */
+static int pid_tid_uses(const Node *n) {
+  int uses = 0;
+  for (; n; n = n->next) {
+    if (n->kind == ND_BUILTIN && n->name && (!strcmp(n->name, "pid") || !strcmp(n->name, "tid")))
+      uses++;
+    uses += pid_tid_uses(n->lhs) + pid_tid_uses(n->rhs) + pid_tid_uses(n->cond) +
+            pid_tid_uses(n->then) + pid_tid_uses(n->els) + pid_tid_uses(n->args) +
+            pid_tid_uses(n->body);
+  }
+  return uses;
+}
+
 static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
   Cg state = {.em.max = CG_MAX_EMIT}, *cg = &state;
   cg->t = t;
@@ -1620,6 +1636,13 @@ static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
     jmp_imm(cg, BPF_JNE, BPF_REG_0, c->filter_pid, cg->exit_label);
     if (t->prov->prologue)
       load_ctx(cg, BPF_REG_1); /* the call clobbered it; prologues start from ctx in r1 */
+  }
+  if (pid_tid_uses(t->probe->pred) + pid_tid_uses(t->probe->body) > 1) {
+    cg->pid_tgid_off = slot(cg, 8, t->probe->loc);
+    emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
+    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, cg->pid_tgid_off));
+    if (t->prov->prologue)
+      load_ctx(cg, BPF_REG_1);
   }
   int prologue = t->prov->prologue ? t->prov->prologue(cg, t) : -1;
   declare_vars(cg, t->probe->pred);
