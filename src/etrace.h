@@ -326,8 +326,12 @@ typedef struct DwParam {
   int type_id;
   int arg;
 } DwParam;
+/* The types one compilation has converted from DWARF (in its arena). */
+typedef struct DwarfTypes DwarfTypes;
+DwarfTypes *dwarf_types_new(void);
 /* Parameters of `func` in the ELF file at path; -1 with *why set. */
-int dwarf_func_params(const char *path, const char *func, DwParam **out, const char **why);
+int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwParam **out,
+                      const char **why);
 
 /* ---------------------------------------------------------------- cdefs.c */
 

@@ -33,23 +33,43 @@ typedef struct Macro {
   bool function_like;
 } Macro;
 
-static Macro *macros;
-static int nmacros;
+/* An #if being read: is its current branch on, was one taken already. */
+typedef struct Cond {
+  bool active, taken, parent_active;
+} Cond;
 
-static Macro *find_macro(const char *name, size_t len) {
-  for (int i = nmacros - 1; i >= 0; i--)
-    if (strlen(macros[i].name) == len && !strncmp(macros[i].name, name, len))
-      return &macros[i];
+/* One call of cdefs_process: everything it reads and defines.  The C
+ * cursors below carry it, so nothing outlives the call. */
+typedef struct Cdefs {
+  Macro *macros;
+  int nmacros;
+  bool failed;
+  bool quiet;      /* parsing a header's definition: a failure skips it */
+  struct btf *btf; /* the program BTF */
+  struct { const char *name; int id; } ints[32]; /* int types made so far */
+  int nints;
+  Cond conds[64];  /* open #if's, innermost last */
+  int nconds;
+  const char *const *inc_dirs;
+  int ninc_dirs;
+  int include_depth;
+  int macro_depth; /* macros expanded inside an #if expression */
+} Cdefs;
+
+static Macro *find_macro(Cdefs *cx, const char *name, size_t len) {
+  for (int i = cx->nmacros - 1; i >= 0; i--)
+    if (strlen(cx->macros[i].name) == len && !strncmp(cx->macros[i].name, name, len))
+      return &cx->macros[i];
   return NULL;
 }
 
-static void define(const char *name, const char *body, bool function_like) {
-  macros = egrow(macros, nmacros, sizeof(Macro));
-  macros[nmacros++] = (Macro){estrdup(name), estrdup(body), function_like};
+static void define(Cdefs *cx, const char *name, const char *body, bool function_like) {
+  cx->macros = egrow(cx->macros, cx->nmacros, sizeof(Macro));
+  cx->macros[cx->nmacros++] = (Macro){estrdup(name), estrdup(body), function_like};
 }
 
-static void undefine(const char *name) {
-  Macro *m = find_macro(name, strlen(name));
+static void undefine(Cdefs *cx, const char *name) {
+  Macro *m = find_macro(cx, name, strlen(name));
   if (m)
     m->name = estrdup(""); /* never matches an identifier */
 }
@@ -75,21 +95,20 @@ typedef struct Cur {
   const char *base;
   bool header;     /* an #included file: skip what is not a definition */
   const char *dir; /* directory of the file, for #include "x" */
+  Cdefs *cx;
 } Cur;
 
-static bool failed;
-static bool quiet; /* parsing a header's definition: a failure skips it */
 
-static void cerr(Loc loc, const Source *src, const char *fmt, const char *arg) {
-  if (quiet) {
-    failed = true;
+static void cerr(Cdefs *cx, Loc loc, const Source *src, const char *fmt, const char *arg) {
+  if (cx->quiet) {
+    cx->failed = true;
     return;
   }
   const Source *saved = diag_source;
   diag_source = src;
   diag_error(loc, fmt, arg);
   diag_source = saved;
-  failed = true;
+  cx->failed = true;
 }
 
 static void step(Cur *c) {
@@ -173,43 +192,38 @@ static char *tok_str(const CTok *t) { return estrndup(t->text, t->len); }
 
 /* ------------------------------------------------------------ types */
 
-static struct btf *B; /* the program BTF */
-
 /* An integer type in the program BTF (made once per name). */
-static struct { const char *name; int id; } ints[32];
-static int nints;
-
-static int int_type(const char *name, int size, bool sgn) {
+static int int_type(Cdefs *cx, const char *name, int size, bool sgn) {
   /* remembered here: libbpf's lookup scans all of vmlinux's types */
-  for (int i = 0; i < nints; i++)
-    if (!strcmp(ints[i].name, name))
-      return ints[i].id;
-  int id = btf__add_int(B, name, size, sgn ? BTF_INT_SIGNED : 0);
-  if (id > 0 && nints < 32)
-    ints[nints].name = estrdup(name), ints[nints++].id = id;
+  for (int i = 0; i < cx->nints; i++)
+    if (!strcmp(cx->ints[i].name, name))
+      return cx->ints[i].id;
+  int id = btf__add_int(cx->btf, name, size, sgn ? BTF_INT_SIGNED : 0);
+  if (id > 0 && cx->nints < 32)
+    cx->ints[cx->nints].name = estrdup(name), cx->ints[cx->nints++].id = id;
   return id;
 }
 
 /* A named type: a program typedef, a kernel typedef, or etrace's names. */
-static int named_type(const char *name) {
+static int named_type(Cdefs *cx, const char *name) {
   int id = btf_lookup(name, BTF_KIND_TYPEDEF);
   if (id > 0)
     return id;
   Type *t = btf_int_named(name);
   if (t && !strcmp(name, "bool"))
-    return int_type("_Bool", 1, false);
+    return int_type(cx, "_Bool", 1, false);
   if (t)
-    return int_type(name, t->int_size, t->is_signed);
+    return int_type(cx, name, t->int_size, t->is_signed);
   return -1;
 }
 
-static int type_size(int id) {
-  long long s = btf__resolve_size(B, id);
+static int type_size(Cdefs *cx, int id) {
+  long long s = btf__resolve_size(cx->btf, id);
   return s < 0 ? 0 : (int)s;
 }
 
-static int type_align(int id) {
-  int a = btf__align_of(B, id);
+static int type_align(Cdefs *cx, int id) {
+  int a = btf__align_of(cx->btf, id);
   return a > 0 ? a : 1;
 }
 
@@ -236,6 +250,7 @@ static void skip_parens(Cur *c) {
  * struct/union/enum body, or a typedef name.  Returns a BTF id (0 for
  * void), or -1 after an error. */
 static int parse_specifier(Cur *c) {
+  Cdefs *cx = c->cx;
   int unsig = 0, sig = 0, longs = 0, shorts = 0, chars = 0, ints = 0, bools = 0, voids = 0;
   bool any = false;
   for (;;) {
@@ -273,17 +288,17 @@ static int parse_specifier(Cur *c) {
       if (is_tok_lbrace(c))
         return t.text[0] == 'e' ? parse_enum(c, name) : parse_record(c, t.text[0] == 'u', name, t.loc);
       if (!name) {
-        cerr(t.loc, c->src, "expected a name or '{' after '%s'", tok_str(&t));
+        cerr(cx, t.loc, c->src, "expected a name or '{' after '%s'", tok_str(&t));
         return -1;
       }
       int kind = t.text[0] == 's' ? BTF_KIND_STRUCT : t.text[0] == 'u' ? BTF_KIND_UNION
                                                                        : BTF_KIND_ENUM;
       int id = btf_lookup(name, kind);
       if (id < 0) /* not defined yet: a forward declaration */
-        id = btf__add_fwd(B, name, kind == BTF_KIND_UNION ? BTF_FWD_UNION : BTF_FWD_STRUCT);
+        id = btf__add_fwd(cx->btf, name, kind == BTF_KIND_UNION ? BTF_FWD_UNION : BTF_FWD_STRUCT);
       return id;
     } else if (!any) {
-      int id = named_type(tok_str(&t));
+      int id = named_type(cx, tok_str(&t));
       if (id < 0)
         break;
       next_tok(c);
@@ -296,39 +311,41 @@ static int parse_specifier(Cur *c) {
   }
   if (!any) {
     CTok t = peek_tok(c);
-    cerr(t.loc, c->src, "unknown type name '%s'", t.kind == CT_EOF ? "end of file" : tok_str(&t));
+    cerr(cx, t.loc, c->src, "unknown type name '%s'",
+         t.kind == CT_EOF ? "end of file" : tok_str(&t));
     return -1;
   }
   if (voids)
     return 0;
   if (bools)
-    return int_type("_Bool", 1, false);
+    return int_type(cx, "_Bool", 1, false);
   if (chars)
-    return int_type(unsig ? "unsigned char" : "char", 1, !unsig);
+    return int_type(cx, unsig ? "unsigned char" : "char", 1, !unsig);
   if (shorts)
-    return int_type(unsig ? "short unsigned int" : "short int", 2, !unsig);
+    return int_type(cx, unsig ? "short unsigned int" : "short int", 2, !unsig);
   if (longs >= 2)
-    return int_type(unsig ? "long long unsigned int" : "long long int", 8, !unsig);
+    return int_type(cx, unsig ? "long long unsigned int" : "long long int", 8, !unsig);
   if (longs)
-    return int_type(unsig ? "long unsigned int" : "long int", 8, !unsig);
+    return int_type(cx, unsig ? "long unsigned int" : "long int", 8, !unsig);
   (void)ints, (void)sig;
-  return int_type(unsig ? "unsigned int" : "int", 4, !unsig);
+  return int_type(cx, unsig ? "unsigned int" : "int", 4, !unsig);
 }
 
 /* A declarator: '*'* NAME ('[' N ']')* — function pointers are not
  * supported.  Returns the BTF id of the declared type. */
 static int parse_declarator(Cur *c, int base, char **name) {
+  Cdefs *cx = c->cx;
   int id = base;
   CTok t;
   while ((t = peek_tok(c)).kind == CT_PUNCT && is(&t, "*")) {
     next_tok(c);
-    id = btf__add_ptr(B, id);
+    id = btf__add_ptr(cx->btf, id);
     while ((t = peek_tok(c)).kind == CT_ID && (is(&t, "const") || is(&t, "volatile")))
       next_tok(c);
   }
   t = next_tok(c);
   if (t.kind != CT_ID) {
-    cerr(t.loc, c->src, "expected a member name, got '%s'",
+    cerr(cx, t.loc, c->src, "expected a member name, got '%s'",
          t.kind == CT_EOF ? "end of file" : tok_str(&t));
     return -1;
   }
@@ -343,19 +360,19 @@ static int parse_declarator(Cur *c, int base, char **name) {
     CTok n = next_tok(c);
     uint64_t v = n.val;
     if (n.kind == CT_ID) { /* a macro: #define LEN 16 */
-      Macro *m = find_macro(n.text, n.len);
+      Macro *m = find_macro(cx, n.text, n.len);
       v = m ? strtoull(m->body, NULL, 0) : 0;
     }
     CTok close = next_tok(c);
     if ((n.kind != CT_NUM && n.kind != CT_ID) || !is(&close, "]") || nd == 8) {
-      cerr(n.loc, c->src, "expected an array size, got '%s'", tok_str(&n));
+      cerr(cx, n.loc, c->src, "expected an array size, got '%s'", tok_str(&n));
       return -1;
     }
     dims[nd++] = (int)v;
   }
-  int index = int_type("int", 4, true);
+  int index = int_type(cx, "int", 4, true);
   for (int i = nd - 1; i >= 0; i--)
-    id = btf__add_array(B, index, id, dims[i]);
+    id = btf__add_array(cx->btf, index, id, dims[i]);
   while ((t = peek_tok(c)).kind == CT_ID && (is(&t, "__attribute__") || is(&t, "__attribute"))) {
     next_tok(c);
     skip_parens(c);
@@ -372,7 +389,7 @@ static bool expect(Cur *c, const char *s) {
   CTok t = next_tok(c);
   if (t.kind == CT_PUNCT && is(&t, s))
     return true;
-  cerr(t.loc, c->src, eprintf("expected '%s', got '%%s'", s),
+  cerr(c->cx, t.loc, c->src, eprintf("expected '%s', got '%%s'", s),
        t.kind == CT_EOF ? "end of file" : tok_str(&t));
   return false;
 }
@@ -385,6 +402,7 @@ typedef struct Field {
 /* '{' member-declaration* '}' with C layout rules for x86-64 (natural
  * alignment, bitfields packed into units of their type). */
 static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
+  Cdefs *cx = c->cx;
   next_tok(c); /* '{' */
   Field *f = NULL;
   int nf = 0;
@@ -395,7 +413,7 @@ static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
       break;
     }
     if (t.kind == CT_EOF) {
-      cerr(loc, c->src, "unterminated definition of '%s'", name ? name : "(anonymous)");
+      cerr(cx, loc, c->src, "unterminated definition of '%s'", name ? name : "(anonymous)");
       return -1;
     }
     int base = parse_specifier(c);
@@ -419,7 +437,7 @@ static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
         CTok w = next_tok(c);
         bits = (int)w.val;
         if (w.kind != CT_NUM || bits <= 0 || bits > 64) {
-          cerr(w.loc, c->src, "invalid bitfield width '%s'", tok_str(&w));
+          cerr(cx, w.loc, c->src, "invalid bitfield width '%s'", tok_str(&w));
           return -1;
         }
         sep = next_tok(c);
@@ -433,7 +451,7 @@ static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
         break;
       }
       if (!is(&sep, ",")) {
-        cerr(sep.loc, c->src, "expected ';' or ',' after member '%s'", mname);
+        cerr(cx, sep.loc, c->src, "expected ';' or ',' after member '%s'", mname);
         return -1;
       }
     }
@@ -443,13 +461,13 @@ static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
   long bit = 0, size = 0;
   int align = 1;
   for (int i = 0; i < nf; i++) {
-    const struct btf_type *ft = btf__type_by_id(B, f[i].type);
+    const struct btf_type *ft = btf__type_by_id(cx->btf, f[i].type);
     if (ft && btf_is_fwd(ft)) { /* a struct member of an incomplete type */
-      cerr(loc, c->src, "member '%s' has an incomplete type", f[i].name ? f[i].name : "");
+      cerr(cx, loc, c->src, "member '%s' has an incomplete type", f[i].name ? f[i].name : "");
       free(offs);
       return -1;
     }
-    int fs = type_size(f[i].type), fa = type_align(f[i].type);
+    int fs = type_size(cx, f[i].type), fa = type_align(cx, f[i].type);
     if (fa > align)
       align = fa;
     if (is_union) {
@@ -473,10 +491,10 @@ static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
   }
   size = (bit + 7) / 8;
   size = (size + align - 1) / align * align;
-  int id = is_union ? btf__add_union(B, name, size) : btf__add_struct(B, name, size);
+  int id = is_union ? btf__add_union(cx->btf, name, size) : btf__add_struct(cx->btf, name, size);
   for (int i = 0; i < nf && id > 0; i++)
-    if (btf__add_field(B, f[i].name, f[i].type, offs[i], f[i].bits) < 0) {
-      cerr(loc, c->src, "cannot describe member '%s'", f[i].name ? f[i].name : "");
+    if (btf__add_field(cx->btf, f[i].name, f[i].type, offs[i], f[i].bits) < 0) {
+      cerr(cx, loc, c->src, "cannot describe member '%s'", f[i].name ? f[i].name : "");
       id = -1;
     }
   free(offs);
@@ -487,15 +505,16 @@ static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
 
 /* '{' NAME ('=' value)? (',' ...)* '}' — the constants become macros. */
 static int parse_enum(Cur *c, const char *name) {
+  Cdefs *cx = c->cx;
   next_tok(c); /* '{' */
-  int id = btf__add_enum(B, name, 4);
+  int id = btf__add_enum(cx->btf, name, 4);
   int64_t v = 0;
   for (;;) {
     CTok t = next_tok(c);
     if (is(&t, "}"))
       break;
     if (t.kind != CT_ID) {
-      cerr(t.loc, c->src, "expected an enumerator name, got '%s'",
+      cerr(cx, t.loc, c->src, "expected an enumerator name, got '%s'",
            t.kind == CT_EOF ? "end of file" : tok_str(&t));
       return -1;
     }
@@ -508,9 +527,9 @@ static int parse_enum(Cur *c, const char *name) {
         neg = true;
         val = next_tok(c);
       }
-      Macro *m = val.kind == CT_ID ? find_macro(val.text, val.len) : NULL;
+      Macro *m = val.kind == CT_ID ? find_macro(cx, val.text, val.len) : NULL;
       if (val.kind != CT_NUM && !m) {
-        cerr(val.loc, c->src, "expected a number, got '%s'", tok_str(&val));
+        cerr(cx, val.loc, c->src, "expected a number, got '%s'", tok_str(&val));
         return -1;
       }
       v = m ? strtoll(m->body, NULL, 0) : (int64_t)val.val;
@@ -518,14 +537,14 @@ static int parse_enum(Cur *c, const char *name) {
         v = -v;
     }
     char *en = tok_str(&t);
-    btf__add_enum_value(B, en, v);
-    define(en, eprintf("%lld", (long long)v), false);
+    btf__add_enum_value(cx->btf, en, v);
+    define(cx, en, eprintf("%lld", (long long)v), false);
     v++;
     CTok sep = next_tok(c);
     if (is(&sep, "}"))
       break;
     if (!is(&sep, ",")) {
-      cerr(sep.loc, c->src, "expected ',' or '}' in enum, got '%s'", tok_str(&sep));
+      cerr(cx, sep.loc, c->src, "expected ',' or '}' in enum, got '%s'", tok_str(&sep));
       return -1;
     }
   }
@@ -548,7 +567,7 @@ static bool parse_definition(Cur *c, bool has_body) {
     int id = parse_declarator(c, base, &name);
     if (id < 0)
       return false;
-    int td = btf__add_typedef(B, name, id);
+    int td = btf__add_typedef(c->cx->btf, name, id);
     btf_user_define(name, BTF_KIND_TYPEDEF, td);
     return expect(c, ";");
   }
@@ -562,7 +581,7 @@ static bool parse_definition(Cur *c, bool has_body) {
   }
   if (has_body && !c->header)
     return true;
-  cerr(t.loc, c->src, "expected ';' after the definition, got '%s'",
+  cerr(c->cx, t.loc, c->src, "expected ';' after the definition, got '%s'",
        t.kind == CT_EOF ? "end of file" : tok_str(&t));
   return false;
 }
@@ -589,30 +608,21 @@ static void skip_declaration(Cur *c) {
 
 /* ------------------------------------------------------------ directives */
 
-typedef struct Cond {
-  bool active, taken, parent_active;
-} Cond;
 
-static Cond conds[64];
-static int nconds;
-static const char *const *inc_dirs;
-static int ninc_dirs;
-static int include_depth;
+static bool active(Cdefs *cx) { return cx->nconds == 0 || cx->conds[cx->nconds - 1].active; }
 
-static bool active(void) { return nconds == 0 || conds[nconds - 1].active; }
-
-static bool process_text(const Source *src, char *blank, bool header, const char *dir);
+static bool process_text(Cdefs *cx, const Source *src, char *blank, bool header, const char *dir);
 static bool directive(Cur *c);
 
 /* A header is preprocessed line by line first: directives run (an
  * #include is read then and there), and their lines and the lines of
  * inactive #if branches are blanked.  What is left is plain C. */
-static char *header_clean(const Source *s, const char *dir, bool *ok) {
+static char *header_clean(Cdefs *cx, const Source *s, const char *dir, bool *ok) {
   char *clean = estrdup(s->text);
   Cur c = {.src = s, .p = s->text, .line = 1, .col = 1, .base = s->text, .header = true,
-           .dir = dir};
+           .dir = dir, .cx = cx};
   bool in_comment = false;
-  int depth0 = nconds;
+  int depth0 = cx->nconds;
   *ok = true;
   while (*c.p) {
     const char *start = c.p;
@@ -627,7 +637,7 @@ static char *header_clean(const Source *s, const char *dir, bool *ok) {
         return clean;
       }
     } else {
-      bool keep = active();
+      bool keep = active(cx);
       while (*c.p && *c.p != '\n') { /* track block comments across lines */
         if (!in_comment && c.p[0] == '/' && c.p[1] == '*')
           in_comment = true, step(&c);
@@ -647,8 +657,8 @@ static char *header_clean(const Source *s, const char *dir, bool *ok) {
     if (*c.p)
       step(&c);
   }
-  if (nconds != depth0) /* an #if left open at the end of a header */
-    nconds = depth0;
+  if (cx->nconds != depth0) /* an #if left open at the end of a header */
+    cx->nconds = depth0;
   return clean;
 }
 
@@ -676,17 +686,19 @@ static char *builtin_header(const char *name) {
 }
 
 static bool include_file(Cur *c, const char *name, bool quoted, Loc loc) {
+  Cdefs *cx = c->cx;
   char *path = NULL;
   if (name[0] == '/') {
     path = estrdup(name);
   } else {
     /* the compiler's default search list on Debian x86-64 */
     const char *sys[] = {"/usr/local/include", "/usr/include/x86_64-linux-gnu", "/usr/include"};
-    int n = (quoted ? 1 : 0) + ninc_dirs + 3;
+    int n = (quoted ? 1 : 0) + cx->ninc_dirs + 3;
     for (int i = 0; i < n && !path; i++) {
-      const char *d = quoted && i == 0 ? c->dir
-                      : i - (quoted ? 1 : 0) < ninc_dirs ? inc_dirs[i - (quoted ? 1 : 0)]
-                                                         : sys[i - (quoted ? 1 : 0) - ninc_dirs];
+      int k = i - (quoted ? 1 : 0); /* index past the file's own directory */
+      const char *d = quoted && i == 0     ? c->dir
+                      : k < cx->ninc_dirs ? cx->inc_dirs[k]
+                                          : sys[k - cx->ninc_dirs];
       char *p = eprintf("%s/%s", d, name);
       if (access(p, R_OK) == 0)
         path = p;
@@ -696,11 +708,11 @@ static bool include_file(Cur *c, const char *name, bool quoted, Loc loc) {
   if (!text && (text = builtin_header(name)))
     path = eprintf("<built-in %s>", name);
   if (!text) {
-    cerr(loc, c->src, "'%s' file not found (add its directory with -I)", name);
+    cerr(cx, loc, c->src, "'%s' file not found (add its directory with -I)", name);
     return false;
   }
-  if (++include_depth > 32) {
-    cerr(loc, c->src, "#include nested too deeply at '%s'", name);
+  if (++cx->include_depth > 32) {
+    cerr(cx, loc, c->src, "#include nested too deeply at '%s'", name);
     return false;
   }
   Source *s = ealloc(sizeof(Source));
@@ -716,10 +728,10 @@ static bool include_file(Cur *c, const char *name, bool quoted, Loc loc) {
   Source *clean = ealloc(sizeof(Source));
   clean->name = path;
   clean->shown = s->text;
-  clean->text = header_clean(s, d, &ok);
+  clean->text = header_clean(cx, s, d, &ok);
   if (ok)
-    ok = process_text(clean, NULL, true, d);
-  include_depth--;
+    ok = process_text(cx, clean, NULL, true, d);
+  cx->include_depth--;
   return ok;
 }
 
@@ -727,6 +739,7 @@ static bool include_file(Cur *c, const char *name, bool quoted, Loc loc) {
 static int64_t cond_or(Cur *c);
 
 static int64_t cond_primary(Cur *c) {
+  Cdefs *cx = c->cx;
   CTok t = next_tok(c);
   if (is(&t, "!"))
     return !cond_primary(c);
@@ -742,21 +755,20 @@ static int64_t cond_primary(Cur *c) {
     bool paren = is(&n, "(");
     if (paren)
       n = next_tok(c);
-    int64_t v = find_macro(n.text, n.len) != NULL;
+    int64_t v = find_macro(cx, n.text, n.len) != NULL;
     if (paren)
       next_tok(c);
     return v;
   }
   if (t.kind == CT_ID) { /* a macro's body is an expression too */
-    static int depth;
-    Macro *m = find_macro(t.text, t.len);
-    if (!m || m->function_like || depth > 16)
+    Macro *m = find_macro(cx, t.text, t.len);
+    if (!m || m->function_like || cx->macro_depth > 16)
       return 0;
     Source bs = {"macro", m->body, NULL};
-    Cur bc = {.src = &bs, .p = m->body, .line = 1, .col = 1};
-    depth++;
+    Cur bc = {.src = &bs, .p = m->body, .line = 1, .col = 1, .cx = cx};
+    cx->macro_depth++;
     int64_t v = *m->body ? cond_or(&bc) : 0;
-    depth--;
+    cx->macro_depth--;
     return v;
   }
   return 0;
@@ -819,6 +831,7 @@ static int64_t cond_or(Cur *c) {
 /* One directive line, c at the '#'.  The line (with \-continuations) is
  * consumed whatever happens. */
 static bool directive(Cur *c) {
+  Cdefs *cx = c->cx;
   Loc loc = {c->line, c->col};
   const char *start = c->p;
   while (*c->p && !(*c->p == '\n' && c->p[-1] != '\\'))
@@ -828,7 +841,7 @@ static bool directive(Cur *c) {
     if (*q == '\\' && q[1] == '\n')
       q[0] = q[1] = ' ';
   Source ls = {c->src->name, line, NULL};
-  Cur lc = {.src = &ls, .p = line, .line = loc.line, .col = loc.col + 1};
+  Cur lc = {.src = &ls, .p = line, .line = loc.line, .col = loc.col + 1, .cx = cx};
   CTok name = next_tok(&lc);
   if (line[0] == '!' && loc.line == 1) /* #! shebang */
     return true;
@@ -839,26 +852,26 @@ static bool directive(Cur *c) {
     bool v;
     if (dname[2] == 'd' || dname[2] == 'n') {
       CTok m = next_tok(&lc);
-      v = (find_macro(m.text, m.len) != NULL) == (dname[2] == 'd');
+      v = (find_macro(cx, m.text, m.len) != NULL) == (dname[2] == 'd');
     } else {
       v = cond_or(&lc) != 0;
     }
-    if (nconds == 64) {
-      cerr(loc, c->src, "#if nested too deeply%s", "");
+    if (cx->nconds == 64) {
+      cerr(cx, loc, c->src, "#if nested too deeply%s", "");
       return false;
     }
-    bool parent = active();
-    conds[nconds++] = (Cond){parent && v, v, parent};
+    bool parent = active(cx);
+    cx->conds[cx->nconds++] = (Cond){parent && v, v, parent};
     return true;
   }
   if (!strcmp(dname, "elif") || !strcmp(dname, "else") || !strcmp(dname, "endif")) {
-    if (nconds == 0) {
-      cerr(loc, c->src, "#%s without #if", dname);
+    if (cx->nconds == 0) {
+      cerr(cx, loc, c->src, "#%s without #if", dname);
       return false;
     }
-    Cond *k = &conds[nconds - 1];
+    Cond *k = &cx->conds[cx->nconds - 1];
     if (dname[1] == 'n') {
-      nconds--;
+      cx->nconds--;
     } else if (dname[2] == 's') { /* else */
       k->active = k->parent_active && !k->taken;
       k->taken = true;
@@ -869,12 +882,12 @@ static bool directive(Cur *c) {
     }
     return true;
   }
-  if (!active())
+  if (!active(cx))
     return true;
   if (!strcmp(dname, "define")) {
     CTok m = next_tok(&lc);
     if (m.kind != CT_ID) {
-      cerr(loc, c->src, "#define expects a name%s", "");
+      cerr(cx, loc, c->src, "#define expects a name%s", "");
       return false;
     }
     bool fn = *lc.p == '(';
@@ -883,12 +896,12 @@ static bool directive(Cur *c) {
     char *body = estrdup(lc.p);
     for (char *e = body + strlen(body); e > body && isspace((unsigned char)e[-1]);)
       *--e = 0;
-    define(tok_str(&m), body, fn);
+    define(cx, tok_str(&m), body, fn);
     return true;
   }
   if (!strcmp(dname, "undef")) {
     CTok m = next_tok(&lc);
-    undefine(tok_str(&m));
+    undefine(cx, tok_str(&m));
     return true;
   }
   if (!strcmp(dname, "include")) {
@@ -896,14 +909,14 @@ static bool directive(Cur *c) {
     char open = *lc.p, close = open == '<' ? '>' : '"';
     const char *end = open == '<' || open == '"' ? strchr(lc.p + 1, close) : NULL;
     if (!end) {
-      cerr(loc, c->src, "#include expects \"FILE\" or <FILE>%s", "");
+      cerr(cx, loc, c->src, "#include expects \"FILE\" or <FILE>%s", "");
       return false;
     }
     return include_file(c, estrndup(lc.p + 1, end - lc.p - 1), open == '"', loc);
   }
   if (!strcmp(dname, "error")) {
     skip_space(&lc);
-    cerr(loc, c->src, "#error %s", lc.p);
+    cerr(cx, loc, c->src, "#error %s", lc.p);
     return false;
   }
   /* #include_next reaches gcc's own copy of a header (limits.h), which
@@ -911,7 +924,7 @@ static bool directive(Cur *c) {
   if (!strcmp(dname, "pragma") || !strcmp(dname, "warning") || !strcmp(dname, "include_next") || !strcmp(dname, "line") ||
       !strcmp(dname, "ident"))
     return true;
-  cerr(loc, c->src, "unknown preprocessor directive '#%s'", dname);
+  cerr(cx, loc, c->src, "unknown preprocessor directive '#%s'", dname);
   return false;
 }
 
@@ -927,10 +940,10 @@ static bool at_word(Cur *c, const char *const *words) {
 
 /* The main program (blank != NULL): stop at the first thing that is not
  * a directive or a definition.  A header: read it all. */
-static bool process_text(const Source *src, char *blank, bool header, const char *dir) {
+static bool process_text(Cdefs *cx, const Source *src, char *blank, bool header, const char *dir) {
   static const char *const def_words[] = {"struct", "union", "enum", "typedef", NULL};
   Cur c = {.src = src, .p = src->text, .line = 1, .col = 1, .blank = blank,
-           .base = src->text, .header = header, .dir = dir};
+           .base = src->text, .header = header, .dir = dir, .cx = cx};
   for (;;) {
     skip_space(&c);
     if (!*c.p)
@@ -940,7 +953,7 @@ static bool process_text(const Source *src, char *blank, bool header, const char
         return false;
       continue;
     }
-    if (!active()) { /* inside #if 0: skip the line */
+    if (!active(cx)) { /* inside #if 0: skip the line */
       while (*c.p && *c.p != '\n')
         step(&c);
       continue;
@@ -959,13 +972,13 @@ static bool process_text(const Source *src, char *blank, bool header, const char
         /* a header's definition etrace cannot read is skipped: it only
          * matters if the program uses it, and then that is the error */
         Cur before = c;
-        quiet = header;
+        cx->quiet = header;
         bool ok = parse_definition(&c, is(&after, "{"));
-        quiet = false;
+        cx->quiet = false;
         if (!ok && !header)
           return false;
         if (!ok) {
-          failed = false;
+          cx->failed = false;
           c = before;
           skip_declaration(&c);
         }
@@ -976,8 +989,8 @@ static bool process_text(const Source *src, char *blank, bool header, const char
       break;
     skip_declaration(&c);
   }
-  if (header && nconds > 0 && include_depth == 0) {
-    cerr((Loc){c.line, c.col}, src, "unterminated #if%s", "");
+  if (header && cx->nconds > 0 && cx->include_depth == 0) {
+    cerr(cx, (Loc){c.line, c.col}, src, "unterminated #if%s", "");
     return false;
   }
   return true;
@@ -986,7 +999,7 @@ static bool process_text(const Source *src, char *blank, bool header, const char
 /* Substitute object-like macros in the program text, outside strings
  * and comments.  Bodies are re-scanned (a macro naming another), with a
  * depth limit against recursion. */
-static void substitute(Buf *out, const char *s, size_t n, int depth) {
+static void substitute(Cdefs *cx, Buf *out, const char *s, size_t n, int depth) {
   const char *end = s + n;
   for (const char *p = s; p < end;) {
     if (*p == '"') {
@@ -1005,9 +1018,9 @@ static void substitute(Buf *out, const char *s, size_t n, int depth) {
       const char *q = p + 1;
       while (q < end && (isalnum((unsigned char)*q) || *q == '_'))
         q++;
-      Macro *m = *p != '$' && *p != '@' && depth < 16 ? find_macro(p, q - p) : NULL;
+      Macro *m = *p != '$' && *p != '@' && depth < 16 ? find_macro(cx, p, q - p) : NULL;
       if (m && !m->function_like)
-        substitute(out, m->body, strlen(m->body), depth + 1);
+        substitute(cx, out, m->body, strlen(m->body), depth + 1);
       else
         buf_put(out, p, q - p);
       p = q;
@@ -1020,7 +1033,7 @@ static void substitute(Buf *out, const char *s, size_t n, int depth) {
 
 /* What gcc predefines on Debian x86-64, so that system headers take the
  * branches they take when compiled. */
-static void predefine(void) {
+static void predefine(Cdefs *cx) {
   static const char *const defs[][2] = {
       {"__x86_64__", "1"}, {"__x86_64", "1"}, {"__linux__", "1"}, {"__linux", "1"},
       {"__unix__", "1"}, {"__unix", "1"}, {"__GNUC__", "12"}, {"__GNUC_MINOR__", "2"},
@@ -1029,23 +1042,18 @@ static void predefine(void) {
       {"__SIZEOF_POINTER__", "8"}, {"__ORDER_LITTLE_ENDIAN__", "1234"},
       {"__ORDER_BIG_ENDIAN__", "4321"}, {"__BYTE_ORDER__", "1234"}, {"__ETRACE__", "1"},
   };
-  if (nmacros)
-    return;
   for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
-    define(defs[i][0], defs[i][1], false);
+    define(cx, defs[i][0], defs[i][1], false);
   /* bpftrace's own: programs (and the tools Debian ships) skip their
    * #include of kernel headers when the kernel's types come from BTF */
   if (access("/sys/kernel/btf/vmlinux", R_OK) == 0)
-    define("BPFTRACE_HAVE_BTF", "1", false);
+    define(cx, "BPFTRACE_HAVE_BTF", "1", false);
 }
 
 const char *cdefs_process(const Source *src, const char *const *dirs, int ndirs,
                           const char *const *includes, int nincludes) {
-  inc_dirs = dirs;
-  ninc_dirs = ndirs;
-  failed = quiet = false;
-  macros = NULL; /* arena memory of an earlier compilation, if any */
-  nmacros = nconds = include_depth = nints = 0;
+  Cdefs ctx = {.inc_dirs = dirs, .ninc_dirs = ndirs};
+  Cdefs *cx = &ctx;
   /* the fast path: no C at all (most programs) */
   const char *p = src->text;
   while (isspace((unsigned char)*p))
@@ -1055,9 +1063,9 @@ const char *cdefs_process(const Source *src, const char *const *dirs, int ndirs,
                !strncmp(p, "//", 2) || !strncmp(p, "/*", 2);
   if (!maybe)
     return src->text;
-  predefine();
-  B = btf_writable();
-  if (!B) {
+  predefine(cx);
+  cx->btf = btf_writable();
+  if (!cx->btf) {
     diag_fatal("cannot make a BTF for the program's C types: %s", strerror(errno));
     return NULL;
   }
@@ -1069,20 +1077,20 @@ const char *cdefs_process(const Source *src, const char *const *dirs, int ndirs,
     dir = d;
   }
   for (int i = 0; i < nincludes; i++) {
-    Cur c = {.src = src, .p = "", .line = 1, .col = 1, .dir = "."};
+    Cur c = {.src = src, .p = "", .line = 1, .col = 1, .dir = ".", .cx = cx};
     if (!include_file(&c, includes[i], true, (Loc){1, 1}))
       return NULL;
   }
-  if (!process_text(src, blank, false, dir) || failed)
+  if (!process_text(cx, src, blank, false, dir) || cx->failed)
     return NULL;
-  if (nconds > 0) {
+  if (cx->nconds > 0) {
     diag_fatal("%s: unterminated #if in the program", src->name);
     return NULL;
   }
-  if (nmacros == 0)
+  if (cx->nmacros == 0)
     return blank;
   Buf out = {0};
-  substitute(&out, blank, strlen(blank), 0);
+  substitute(cx, &out, blank, strlen(blank), 0);
   char *text = estrdup(out.data ? out.data : "");
   buf_free(&out);
   return text;

@@ -2,9 +2,10 @@
  *
  * Each function parses one grammar rule, written in a comment above it, and
  * returns the AST described in etrace.h.  The parser walks the token list
- * made by lex.c with one current token, `tok`; looking further ahead is
- * just tok->next (the list ends in a TK_EOF or TK_ERROR that points to
- * itself, so look-ahead never runs off the end).
+ * made by lex.c with one current token, `tok` in the Parser every rule is
+ * handed; looking further ahead is just tok->next (the list ends in a
+ * TK_EOF or TK_ERROR that points to itself, so look-ahead never runs off
+ * the end).
  *
  * The first error ends the parse: it is printed through diag_error and we
  * longjmp back to parse_program, which returns NULL.  Everything allocated
@@ -23,21 +24,25 @@
 /* Deeper nesting than this is an error rather than a stack overflow. */
 #define MAX_DEPTH 1000
 
-static Token *tok;          /* current token */
-static jmp_buf *fail;       /* where errors go */
-static int depth;           /* current nesting, see enter() */
+/* One parse: every rule takes it first, so nothing outlives parse_program. */
+typedef struct {
+  Token *tok;    /* current token */
+  jmp_buf *fail; /* where errors go */
+  int depth;     /* current nesting, see enter() */
+} Parser;
 
 /* ------------------------------------------------------------ errors */
 
-static _Noreturn void error_at(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static _Noreturn void error_at(Loc loc, const char *fmt, ...) {
+static _Noreturn void error_at(Parser *ps, Loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static _Noreturn void error_at(Parser *ps, Loc loc, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   diag_error(loc, "%s", msg);
-  longjmp(*fail, 1);
+  longjmp(*ps->fail, 1);
 }
 
 /* How a token is named in "unexpected ..." messages. */
@@ -61,26 +66,26 @@ static const char *describe(Token *t) {
 
 /* Report t as unexpected where `expecting` was.  A lexical error token
  * reports its own message instead. */
-static _Noreturn void unexpected(Token *t, const char *expecting) {
+static _Noreturn void unexpected(Parser *ps, Token *t, const char *expecting) {
   if (t->kind == TK_ERROR)
-    error_at(t->loc, "%s", t->str);
-  error_at(t->loc, "unexpected %s, expecting %s", describe(t), expecting);
+    error_at(ps, t->loc, "%s", t->str);
+  error_at(ps, t->loc, "unexpected %s, expecting %s", describe(t), expecting);
 }
 
 /* Guard recursion: garbage such as 100000 '(' must not overflow the C
  * stack, here or in the later passes that walk the tree.  Every recursive
  * rule calls enter() and leave(), and so does each step of a loop that
  * nests the tree deeper (a + b + c ..., $x.a.b.c ...). */
-static void enter(void) {
-  if (++depth > MAX_DEPTH)
-    error_at(tok->loc, "program nested too deeply");
+static void enter(Parser *ps) {
+  if (++ps->depth > MAX_DEPTH)
+    error_at(ps, ps->tok->loc, "program nested too deeply");
 }
 
-static void leave(void) { depth--; }
+static void leave(Parser *ps) { ps->depth--; }
 
 /* ------------------------------------------------------------ tokens */
 
-static void advance(void) { tok = tok->next; }
+static void advance(Parser *ps) { ps->tok = ps->tok->next; }
 
 /* Is t the punctuator or keyword s? */
 static bool equal(Token *t, const char *s) {
@@ -93,18 +98,18 @@ static bool is_word(Token *t, TokenKind kind, const char *s) {
   return t->kind == kind && strlen(s) == (size_t)t->len && !memcmp(t->text, s, t->len);
 }
 
-static bool consume(const char *s) {
-  if (!equal(tok, s))
+static bool consume(Parser *ps, const char *s) {
+  if (!equal(ps->tok, s))
     return false;
-  advance();
+  advance(ps);
   return true;
 }
 
-static Token *expect(const char *s) {
-  Token *t = tok;
+static Token *expect(Parser *ps, const char *s) {
+  Token *t = ps->tok;
   if (!equal(t, s))
-    unexpected(t, eprintf("'%s'", s));
-  advance();
+    unexpected(ps, t, eprintf("'%s'", s));
+  advance(ps);
   return t;
 }
 
@@ -155,31 +160,31 @@ static bool is_tag_keyword(Token *t) {
 /* type = ("struct" | "union" | "enum") ident "*"*
  *      | ident ("[" int "]")? "*"*
  * Returned as normalised text: "uint8", "string[16]", "struct task_struct *". */
-static char *type_name(void) {
+static char *type_name(Parser *ps) {
   char *name;
-  if (is_tag_keyword(tok)) {
-    Token *tag = tok;
-    advance();
-    if (tok->kind != TK_IDENT && tok->kind != TK_KEYWORD)
-      unexpected(tok, eprintf("a name after '%.*s'", tag->len, tag->text));
-    name = eprintf("%.*s %.*s", tag->len, tag->text, tok->len, tok->text);
-    advance();
+  if (is_tag_keyword(ps->tok)) {
+    Token *tag = ps->tok;
+    advance(ps);
+    if (ps->tok->kind != TK_IDENT && ps->tok->kind != TK_KEYWORD)
+      unexpected(ps, ps->tok, eprintf("a name after '%.*s'", tag->len, tag->text));
+    name = eprintf("%.*s %.*s", tag->len, tag->text, ps->tok->len, ps->tok->text);
+    advance(ps);
   } else {
-    if (tok->kind != TK_IDENT)
-      unexpected(tok, "a type name");
-    name = tok_text(tok);
-    advance();
-    if (consume("[")) {
-      if (tok->kind != TK_INT)
-        unexpected(tok, "an array size");
-      name = eprintf("%s[%llu]", name, (unsigned long long)tok->ival);
-      advance();
-      expect("]");
+    if (ps->tok->kind != TK_IDENT)
+      unexpected(ps, ps->tok, "a type name");
+    name = tok_text(ps->tok);
+    advance(ps);
+    if (consume(ps, "[")) {
+      if (ps->tok->kind != TK_INT)
+        unexpected(ps, ps->tok, "an array size");
+      name = eprintf("%s[%llu]", name, (unsigned long long)ps->tok->ival);
+      advance(ps);
+      expect(ps, "]");
     }
   }
-  if (equal(tok, "*"))
+  if (equal(ps->tok, "*"))
     name = eprintf("%s ", name);
-  while (consume("*"))
+  while (consume(ps, "*"))
     name = eprintf("%s*", name);
   return name;
 }
@@ -218,61 +223,62 @@ static bool is_cast(Token *t) {
 
 /* ------------------------------------------------------------ expressions */
 
-static Node *expr(void);
-static Node *cast(void);
+static Node *expr(Parser *ps);
+static Node *cast(Parser *ps);
 
 /* args = expr ("," expr)* ; ends at `close`, which is consumed.
  * Returns the first argument and sets *nargs. */
-static Node *arg_list(const char *close, int *nargs) {
+static Node *arg_list(Parser *ps, const char *close, int *nargs) {
   Node head = {0}, *cur = &head;
   *nargs = 0;
   do {
-    cur = cur->next = expr();
+    cur = cur->next = expr(ps);
     ++*nargs;
-    if (!equal(tok, ",") && !equal(tok, close))
-      unexpected(tok, eprintf("',' or '%s'", close));
-  } while (consume(","));
-  expect(close);
+    if (!equal(ps->tok, ",") && !equal(ps->tok, close))
+      unexpected(ps, ps->tok, eprintf("',' or '%s'", close));
+  } while (consume(ps, ","));
+  expect(ps, close);
   return head.next;
 }
 
 /* call = ident "(" ((type ",")? args)? ")"
  * sizeof() and offsetof() may take a type first; it goes in cast_type. */
-static Node *call(Token *name) {
+static Node *call(Parser *ps, Token *name) {
   Node *n = new_node(ND_CALL, name->loc);
   n->name = tok_text(name);
-  expect("(");
-  if (consume(")"))
+  expect(ps, "(");
+  if (consume(ps, ")"))
     return n;
   bool takes_type = is_word(name, TK_IDENT, "sizeof") || is_word(name, TK_IDENT, "offsetof");
-  if (takes_type && (is_tag_keyword(tok) || (is_int_type_name(tok) && !equal(tok->next, "(")))) {
-    n->cast_type = type_name();
-    if (consume(")"))
+  Token *t = ps->tok;
+  if (takes_type && (is_tag_keyword(t) || (is_int_type_name(t) && !equal(t->next, "(")))) {
+    n->cast_type = type_name(ps);
+    if (consume(ps, ")"))
       return n;
-    if (!equal(tok, ","))
-      unexpected(tok, "',' or ')'");
-    advance();
+    if (!equal(ps->tok, ","))
+      unexpected(ps, ps->tok, "',' or ')'");
+    advance(ps);
   }
-  n->args = arg_list(")", &n->nargs);
+  n->args = arg_list(ps, ")", &n->nargs);
   return n;
 }
 
 /* map = "@" ident? ("[" args "]")? */
-static Node *map(void) {
-  Node *n = new_node(ND_MAP, tok->loc);
-  n->name = tok_text(tok);
-  advance();
-  if (consume("["))
-    n->args = arg_list("]", &n->nargs);
+static Node *map(Parser *ps) {
+  Node *n = new_node(ND_MAP, ps->tok->loc);
+  n->name = tok_text(ps->tok);
+  advance(ps);
+  if (consume(ps, "["))
+    n->args = arg_list(ps, "]", &n->nargs);
   return n;
 }
 
 /* paren = "(" expr ("," expr)* ")"  ; one element is just grouping */
-static Node *paren(void) {
-  Loc loc = tok->loc;
-  expect("(");
+static Node *paren(Parser *ps) {
+  Loc loc = ps->tok->loc;
+  expect(ps, "(");
   int n;
-  Node *elems = arg_list(")", &n);
+  Node *elems = arg_list(ps, ")", &n);
   if (n == 1)
     return elems;
   Node *t = new_node(ND_TUPLE, loc);
@@ -283,65 +289,65 @@ static Node *paren(void) {
 
 /* primary = int | string | call | builtin | map | var | posparam | "$#" | paren
  * builtin = ident        (any identifier not followed by '('; sema checks it) */
-static Node *primary(void) {
-  Token *t = tok;
+static Node *primary(Parser *ps) {
+  Token *t = ps->tok;
   Node *n;
   switch (t->kind) {
   case TK_INT:
     n = new_node(ND_INT, t->loc);
     n->ival = t->ival;
-    advance();
+    advance(ps);
     return n;
   case TK_STR:
     n = new_node(ND_STR, t->loc);
     n->str = t->str;
     n->slen = t->slen;
-    advance();
+    advance(ps);
     return n;
   case TK_IDENT:
-    advance();
-    if (equal(tok, "("))
-      return call(t);
+    advance(ps);
+    if (equal(ps->tok, "("))
+      return call(ps, t);
     n = new_node(ND_BUILTIN, t->loc);
     n->name = tok_text(t);
     return n;
   case TK_MAP:
-    return map();
+    return map(ps);
   case TK_VAR:
     n = new_node(ND_VAR, t->loc);
     n->name = estrndup(t->text + 1, t->len - 1);
-    advance();
+    advance(ps);
     return n;
   case TK_POSPARAM:
     n = new_node(ND_POSPARAM, t->loc);
     n->ival = t->ival;
-    advance();
+    advance(ps);
     return n;
   case TK_POSCOUNT:
-    advance();
+    advance(ps);
     return new_node(ND_POSCOUNT, t->loc);
   default:
     if (equal(t, "("))
-      return paren();
-    unexpected(t, "an expression");
+      return paren(ps);
+    unexpected(ps, t, "an expression");
   }
 }
 
 /* A field name after '.' or '->': an identifier, or a keyword (`args.if`). */
-static Node *field(Node *lhs, bool arrow) {
-  advance();
-  if (tok->kind != TK_IDENT && tok->kind != TK_KEYWORD)
-    unexpected(tok, "a field name");
-  Node *n = new_unary(ND_FIELD, OP_NONE, lhs, tok->loc);
-  n->name = tok_text(tok);
+static Node *field(Parser *ps, Node *lhs, bool arrow) {
+  advance(ps);
+  if (ps->tok->kind != TK_IDENT && ps->tok->kind != TK_KEYWORD)
+    unexpected(ps, ps->tok, "a field name");
+  Node *n = new_unary(ND_FIELD, OP_NONE, lhs, ps->tok->loc);
+  n->name = tok_text(ps->tok);
   n->arrow = arrow;
-  advance();
+  advance(ps);
   return n;
 }
 
-static Node *incdec(Token *op, Node *operand, bool prefix) {
+static Node *incdec(Parser *ps, Token *op, Node *operand, bool prefix) {
   if (!is_lvalue(operand))
-    error_at(op->loc, "the '%.*s' operator must be applied to a map or a variable", op->len,
+    error_at(ps, op->loc, "the '%.*s' operator must be applied to a map or a variable", op->len,
              op->text);
   Node *n = new_unary(ND_INCDEC, op->text[0] == '+' ? OP_ADD : OP_SUB, operand, op->loc);
   n->prefix = prefix;
@@ -350,28 +356,28 @@ static Node *incdec(Token *op, Node *operand, bool prefix) {
 
 /* postfix = primary ( "." ident | "." int | "->" ident | "[" expr "]"
  *                   | "++" | "--" )* */
-static Node *postfix(void) {
-  Node *n = primary();
+static Node *postfix(Parser *ps) {
+  Node *n = primary(ps);
   for (int nested = 0;; nested++) {
-    enter();
-    Token *t = tok;
+    enter(ps);
+    Token *t = ps->tok;
     if (equal(t, ".") && t->next->kind == TK_INT) {
-      advance();
-      n = new_unary(ND_TUPLE_IDX, OP_NONE, n, tok->loc);
-      n->ival = tok->ival;
-      advance();
+      advance(ps);
+      n = new_unary(ND_TUPLE_IDX, OP_NONE, n, ps->tok->loc);
+      n->ival = ps->tok->ival;
+      advance(ps);
     } else if (equal(t, ".") || equal(t, "->")) {
-      n = field(n, equal(t, "->"));
+      n = field(ps, n, equal(t, "->"));
     } else if (equal(t, "[")) {
-      advance();
+      advance(ps);
       n = new_unary(ND_INDEX, OP_NONE, n, t->loc);
-      n->rhs = expr();
-      expect("]");
+      n->rhs = expr(ps);
+      expect(ps, "]");
     } else if (equal(t, "++") || equal(t, "--")) {
-      advance();
-      n = incdec(t, n, false);
+      advance(ps);
+      n = incdec(ps, t, n, false);
     } else {
-      depth -= nested + 1;
+      ps->depth -= nested + 1;
       return n;
     }
   }
@@ -380,39 +386,39 @@ static Node *postfix(void) {
 /* unary = ("-" | "!" | "~" | "*") cast
  *       | ("++" | "--") unary
  *       | postfix */
-static Node *unary(void) {
+static Node *unary(Parser *ps) {
   static const struct { const char *text; Op op; } ops[] = {
       {"-", OP_NEG}, {"!", OP_LNOT}, {"~", OP_BNOT}, {"*", OP_DEREF},
   };
-  Token *t = tok;
+  Token *t = ps->tok;
   Node *n = NULL;
-  enter();
+  enter(ps);
   for (size_t i = 0; i < sizeof ops / sizeof ops[0] && !n; i++)
     if (equal(t, ops[i].text)) {
-      advance();
-      n = new_unary(ND_UNARY, ops[i].op, cast(), t->loc);
+      advance(ps);
+      n = new_unary(ND_UNARY, ops[i].op, cast(ps), t->loc);
     }
   if (!n && (equal(t, "++") || equal(t, "--"))) {
-    advance();
-    n = incdec(t, unary(), true);
+    advance(ps);
+    n = incdec(ps, t, unary(ps), true);
   }
   if (!n)
-    n = postfix();
-  leave();
+    n = postfix(ps);
+  leave(ps);
   return n;
 }
 
 /* cast = "(" type ")" cast | unary */
-static Node *cast(void) {
-  if (!equal(tok, "(") || !is_cast(tok))
-    return unary();
-  enter();
-  Node *n = new_node(ND_CAST, tok->loc);
-  advance();
-  n->cast_type = type_name();
-  expect(")");
-  n->lhs = cast();
-  leave();
+static Node *cast(Parser *ps) {
+  if (!equal(ps->tok, "(") || !is_cast(ps->tok))
+    return unary(ps);
+  enter(ps);
+  Node *n = new_node(ND_CAST, ps->tok->loc);
+  advance(ps);
+  n->cast_type = type_name(ps);
+  expect(ps, ")");
+  n->lhs = cast(ps);
+  leave(ps);
   return n;
 }
 
@@ -442,131 +448,131 @@ static const struct BinOp *find_binop(Token *t) {
  *   || , && , | , ^ , & , == != , < <= > >= , << >> , + - , * / %
  * all left-associative.  (A predicate's closing '/' is a TK_PRED_END, so it
  * is never taken for a division.) */
-static Node *binary(int min_prec) {
-  Node *lhs = cast();
+static Node *binary(Parser *ps, int min_prec) {
+  Node *lhs = cast(ps);
   for (int nested = 0;; nested++) {
-    const struct BinOp *b = find_binop(tok);
+    const struct BinOp *b = find_binop(ps->tok);
     if (!b || b->prec < min_prec) {
-      depth -= nested;
+      ps->depth -= nested;
       return lhs;
     }
-    enter();
-    Token *op = tok;
-    advance();
-    Node *rhs = binary(b->prec + 1);
+    enter(ps);
+    Token *op = ps->tok;
+    advance(ps);
+    Node *rhs = binary(ps, b->prec + 1);
     lhs = new_binary(b->op, lhs, rhs, op->loc);
   }
 }
 
 /* ternary = binary ("?" expr ":" ternary)? */
-static Node *ternary(void) {
-  Node *cond = binary(1);
-  if (!equal(tok, "?"))
+static Node *ternary(Parser *ps) {
+  Node *cond = binary(ps, 1);
+  if (!equal(ps->tok, "?"))
     return cond;
-  Node *n = new_node(ND_TERNARY, tok->loc);
-  enter();
-  advance();
+  Node *n = new_node(ND_TERNARY, ps->tok->loc);
+  enter(ps);
+  advance(ps);
   n->cond = cond;
-  n->then = expr();
-  expect(":");
-  n->els = ternary();
-  leave();
+  n->then = expr(ps);
+  expect(ps, ":");
+  n->els = ternary(ps);
+  leave(ps);
   return n;
 }
 
 /* expr = ternary */
-static Node *expr(void) {
-  enter();
-  Node *n = ternary();
-  leave();
+static Node *expr(Parser *ps) {
+  enter(ps);
+  Node *n = ternary(ps);
+  leave(ps);
   return n;
 }
 
 /* ------------------------------------------------------------ statements */
 
-static Node *block(void);
+static Node *block(Parser *ps);
 
 /* block-or-if = if-stmt | block  (the part after "else") */
-static Node *if_stmt(void);
+static Node *if_stmt(Parser *ps);
 
 /* if-stmt = "if" "(" expr ")" block ("else" (if-stmt | block))? */
-static Node *if_stmt(void) {
-  Node *n = new_node(ND_IF, tok->loc);
-  enter();
-  advance();
-  if (!equal(tok, "("))
-    unexpected(tok, "'(' after 'if'");
-  advance();
-  n->cond = expr();
-  expect(")");
-  n->then = block();
-  if (consume("else"))
-    n->els = equal(tok, "if") ? if_stmt() : block();
-  leave();
+static Node *if_stmt(Parser *ps) {
+  Node *n = new_node(ND_IF, ps->tok->loc);
+  enter(ps);
+  advance(ps);
+  if (!equal(ps->tok, "("))
+    unexpected(ps, ps->tok, "'(' after 'if'");
+  advance(ps);
+  n->cond = expr(ps);
+  expect(ps, ")");
+  n->then = block(ps);
+  if (consume(ps, "else"))
+    n->els = equal(ps->tok, "if") ? if_stmt(ps) : block(ps);
+  leave(ps);
   return n;
 }
 
 /* while-stmt  = "while" "(" expr ")" block
  * unroll-stmt = "unroll" "(" expr ")" block */
-static Node *loop_stmt(NodeKind kind) {
-  Token *kw = tok;
+static Node *loop_stmt(Parser *ps, NodeKind kind) {
+  Token *kw = ps->tok;
   Node *n = new_node(kind, kw->loc);
-  advance();
-  if (!equal(tok, "("))
-    unexpected(tok, eprintf("'(' after '%.*s'", kw->len, kw->text));
-  advance();
+  advance(ps);
+  if (!equal(ps->tok, "("))
+    unexpected(ps, ps->tok, eprintf("'(' after '%.*s'", kw->len, kw->text));
+  advance(ps);
   if (kind == ND_WHILE)
-    n->cond = expr();
+    n->cond = expr(ps);
   else
-    n->lhs = expr();
-  expect(")");
-  n->then = block();
+    n->lhs = expr(ps);
+  expect(ps, ")");
+  n->then = block(ps);
   return n;
 }
 
 /* The "$name" of a loop or let variable, without the '$'. */
-static char *var_name(void) {
-  if (tok->kind != TK_VAR)
-    unexpected(tok, "a variable ($name)");
-  char *name = estrndup(tok->text + 1, tok->len - 1);
-  advance();
+static char *var_name(Parser *ps) {
+  if (ps->tok->kind != TK_VAR)
+    unexpected(ps, ps->tok, "a variable ($name)");
+  char *name = estrndup(ps->tok->text + 1, ps->tok->len - 1);
+  advance(ps);
   return name;
 }
 
 /* for-stmt = "for" "(" var ":" (map | expr ".." expr) ")" block */
-static Node *for_stmt(void) {
-  Node *n = new_node(ND_FOR_RANGE, tok->loc);
-  advance();
-  if (!equal(tok, "("))
-    unexpected(tok, "'(' after 'for'");
-  advance();
-  n->name = var_name();
-  expect(":");
-  n->lhs = expr();
-  if (consume("..")) {
-    n->rhs = expr();
+static Node *for_stmt(Parser *ps) {
+  Node *n = new_node(ND_FOR_RANGE, ps->tok->loc);
+  advance(ps);
+  if (!equal(ps->tok, "("))
+    unexpected(ps, ps->tok, "'(' after 'for'");
+  advance(ps);
+  n->name = var_name(ps);
+  expect(ps, ":");
+  n->lhs = expr(ps);
+  if (consume(ps, "..")) {
+    n->rhs = expr(ps);
   } else if (n->lhs->kind == ND_MAP) {
     if (n->lhs->nargs)
-      error_at(n->lhs->loc, "a for loop iterates over a whole map: expected %s without keys",
+      error_at(ps, n->lhs->loc, "a for loop iterates over a whole map: expected %s without keys",
                n->lhs->name);
     n->kind = ND_FOR_MAP;
   } else {
-    unexpected(tok, "'..'");
+    unexpected(ps, ps->tok, "'..'");
   }
-  expect(")");
-  n->then = block();
+  expect(ps, ")");
+  n->then = block(ps);
   return n;
 }
 
 /* let-stmt = "let" var (":" type)? ("=" expr)? */
-static Node *let_stmt(void) {
-  Node *n = new_node(ND_LET, tok->loc);
-  advance();
-  n->name = var_name();
-  if (consume(":"))
-    n->cast_type = type_name();
-  if (consume("="))
-    n->rhs = expr();
+static Node *let_stmt(Parser *ps) {
+  Node *n = new_node(ND_LET, ps->tok->loc);
+  advance(ps);
+  n->name = var_name(ps);
+  if (consume(ps, ":"))
+    n->cast_type = type_name(ps);
+  if (consume(ps, "="))
+    n->rhs = expr(ps);
   return n;
 }
 
@@ -583,19 +589,19 @@ static Op assign_op(Token *t) {
 
 /* expr-stmt = expr (("=" | "+=" | "-=" | ... | ">>=") expr)?
  * An assignment is an ND_ASSIGN inside the ND_EXPR_STMT. */
-static Node *expr_stmt(void) {
-  Node *s = new_node(ND_EXPR_STMT, tok->loc);
-  Node *e = expr();
-  Op op = assign_op(tok);
-  if (op != OP_NONE || equal(tok, "=")) {
-    Token *t = tok;
+static Node *expr_stmt(Parser *ps) {
+  Node *s = new_node(ND_EXPR_STMT, ps->tok->loc);
+  Node *e = expr(ps);
+  Op op = assign_op(ps->tok);
+  if (op != OP_NONE || equal(ps->tok, "=")) {
+    Token *t = ps->tok;
     if (e->kind == ND_TUPLE_IDX)
-      error_at(t->loc, "tuples are immutable: assign a new tuple instead");
+      error_at(ps, t->loc, "tuples are immutable: assign a new tuple instead");
     if (!is_lvalue(e))
-      error_at(t->loc, "the left side of '%.*s' must be a map or a variable", t->len, t->text);
-    advance();
+      error_at(ps, t->loc, "the left side of '%.*s' must be a map or a variable", t->len, t->text);
+    advance(ps);
     Node *a = new_unary(ND_ASSIGN, op, e, t->loc);
-    a->rhs = expr();
+    a->rhs = expr(ps);
     e = a;
   }
   s->lhs = e;
@@ -603,61 +609,61 @@ static Node *expr_stmt(void) {
 }
 
 /* simple-stmt = "break" | "continue" | "return" expr? | let-stmt | expr-stmt */
-static Node *simple_stmt(void) {
-  Token *t = tok;
+static Node *simple_stmt(Parser *ps) {
+  Token *t = ps->tok;
   if (equal(t, "break") || equal(t, "continue")) {
-    advance();
+    advance(ps);
     return new_node(equal(t, "break") ? ND_BREAK : ND_CONTINUE, t->loc);
   }
   if (equal(t, "return")) {
-    advance();
+    advance(ps);
     Node *n = new_node(ND_RETURN, t->loc);
-    if (!equal(tok, ";") && !equal(tok, "}"))
-      n->lhs = expr();
+    if (!equal(ps->tok, ";") && !equal(ps->tok, "}"))
+      n->lhs = expr(ps);
     return n;
   }
   if (equal(t, "let"))
-    return let_stmt();
+    return let_stmt(ps);
   if (equal(t, "else"))
-    error_at(t->loc, "'else' without a matching 'if'");
-  return expr_stmt();
+    error_at(ps, t->loc, "'else' without a matching 'if'");
+  return expr_stmt(ps);
 }
 
 /* stmt = if-stmt | while-stmt | unroll-stmt | for-stmt | block
  *      | simple-stmt &(";" | "}") */
-static Node *stmt(void) {
-  if (equal(tok, "if"))
-    return if_stmt();
-  if (equal(tok, "while"))
-    return loop_stmt(ND_WHILE);
-  if (equal(tok, "unroll"))
-    return loop_stmt(ND_UNROLL);
-  if (equal(tok, "for"))
-    return for_stmt();
-  if (equal(tok, "{"))
-    return block();
-  Node *s = simple_stmt();
-  if (!equal(tok, ";") && !equal(tok, "}"))
-    unexpected(tok, "';' or '}'");
+static Node *stmt(Parser *ps) {
+  if (equal(ps->tok, "if"))
+    return if_stmt(ps);
+  if (equal(ps->tok, "while"))
+    return loop_stmt(ps, ND_WHILE);
+  if (equal(ps->tok, "unroll"))
+    return loop_stmt(ps, ND_UNROLL);
+  if (equal(ps->tok, "for"))
+    return for_stmt(ps);
+  if (equal(ps->tok, "{"))
+    return block(ps);
+  Node *s = simple_stmt(ps);
+  if (!equal(ps->tok, ";") && !equal(ps->tok, "}"))
+    unexpected(ps, ps->tok, "';' or '}'");
   return s;
 }
 
 /* block = "{" (";" | stmt)* "}" */
-static Node *block(void) {
-  if (!equal(tok, "{"))
-    unexpected(tok, "'{'");
-  Node *b = new_node(ND_BLOCK, tok->loc);
+static Node *block(Parser *ps) {
+  if (!equal(ps->tok, "{"))
+    unexpected(ps, ps->tok, "'{'");
+  Node *b = new_node(ND_BLOCK, ps->tok->loc);
   Node head = {0}, *cur = &head;
-  enter();
-  advance();
-  while (!consume("}")) {
-    if (consume(";"))
+  enter(ps);
+  advance(ps);
+  while (!consume(ps, "}")) {
+    if (consume(ps, ";"))
       continue;
-    if (tok->kind == TK_EOF || tok->kind == TK_ERROR)
-      unexpected(tok, "'}'");
-    cur = cur->next = stmt();
+    if (ps->tok->kind == TK_EOF || ps->tok->kind == TK_ERROR)
+      unexpected(ps, ps->tok, "'}'");
+    cur = cur->next = stmt(ps);
   }
-  leave();
+  leave(ps);
   b->body = head.next;
   return b;
 }
@@ -666,101 +672,100 @@ static Node *block(void) {
 
 /* config = "config" "=" "{" (ident "=" expr)? (";" (ident "=" expr)?)* "}"
  * Settings are accepted and ignored for now. */
-static void config(void) {
-  advance();
-  expect("=");
-  expect("{");
-  while (!consume("}")) {
-    if (consume(";"))
+static void config(Parser *ps) {
+  advance(ps);
+  expect(ps, "=");
+  expect(ps, "{");
+  while (!consume(ps, "}")) {
+    if (consume(ps, ";"))
       continue;
-    if (tok->kind != TK_IDENT)
-      unexpected(tok, "a config setting name");
-    advance();
-    expect("=");
-    expr();
-    if (!equal(tok, ";") && !equal(tok, "}"))
-      unexpected(tok, "';' or '}'");
+    if (ps->tok->kind != TK_IDENT)
+      unexpected(ps, ps->tok, "a config setting name");
+    advance(ps);
+    expect(ps, "=");
+    expr(ps);
+    if (!equal(ps->tok, ";") && !equal(ps->tok, "}"))
+      unexpected(ps, ps->tok, "';' or '}'");
   }
 }
 
-static bool at_config(void) {
-  return is_word(tok, TK_ATTACH, "config") && equal(tok->next, "=");
+static bool at_config(Parser *ps) {
+  return is_word(ps->tok, TK_ATTACH, "config") && equal(ps->tok->next, "=");
 }
 
 /* predicate = "/" expr "/" */
-static Node *predicate(void) {
-  advance();
-  Node *e = expr();
-  if (tok->kind != TK_PRED_END)
-    unexpected(tok, "'/' closing the predicate");
-  advance();
+static Node *predicate(Parser *ps) {
+  advance(ps);
+  Node *e = expr(ps);
+  if (ps->tok->kind != TK_PRED_END)
+    unexpected(ps, ps->tok, "'/' closing the predicate");
+  advance(ps);
   return e;
 }
 
 /* probe = attach-point ("," attach-point)* predicate? block */
-static Probe *probe(void) {
+static Probe *probe(Parser *ps) {
   Probe *p = ealloc(sizeof(Probe));
-  p->loc = tok->loc;
+  p->loc = ps->tok->loc;
   AttachPoint **link = &p->aps;
   do {
-    if (tok->kind != TK_ATTACH)
-      unexpected(tok, "an attach point");
+    if (ps->tok->kind != TK_ATTACH)
+      unexpected(ps, ps->tok, "an attach point");
     AttachPoint *ap = ealloc(sizeof(AttachPoint));
-    ap->text = tok_text(tok);
-    ap->loc = tok->loc;
+    ap->text = tok_text(ps->tok);
+    ap->loc = ps->tok->loc;
     *link = ap;
     link = &ap->next;
-    advance();
-  } while (consume(","));
-  if (equal(tok, "/"))
-    p->pred = predicate();
-  else if (!equal(tok, "{"))
-    unexpected(tok, "',', a predicate or '{'");
-  p->body = block();
+    advance(ps);
+  } while (consume(ps, ","));
+  if (equal(ps->tok, "/"))
+    p->pred = predicate(ps);
+  else if (!equal(ps->tok, "{"))
+    unexpected(ps, ps->tok, "',', a predicate or '{'");
+  p->body = block(ps);
   return p;
 }
 
 /* Reject top-level things we do not support yet, with a clear message. */
-static void check_top_level(void) {
+static void check_top_level(Parser *ps) {
   static const char *const c_words[] = {"struct", "union", "enum", "typedef"};
-  if (tok->kind == TK_CPP) {
+  if (ps->tok->kind == TK_CPP) {
     int n = 1;    /* the directive's name: "#include" */
-    while (n < tok->len && isalpha((unsigned char)tok->text[n]))
+    while (n < ps->tok->len && isalpha((unsigned char)ps->tok->text[n]))
       n++;
-    error_at(tok->loc, "preprocessor directive '%.*s' must come before the first probe", n,
-             tok->text);
+    error_at(ps, ps->tok->loc, "preprocessor directive '%.*s' must come before the first probe", n,
+             ps->tok->text);
   }
   for (size_t i = 0; i < sizeof c_words / sizeof c_words[0]; i++)
-    if (is_word(tok, TK_ATTACH, c_words[i]))
-      error_at(tok->loc, "C type definitions ('%s') must come before the first probe", c_words[i]);
-  if (at_config())
-    error_at(tok->loc, "the config block must come before all probes");
+    if (is_word(ps->tok, TK_ATTACH, c_words[i]))
+      error_at(ps, ps->tok->loc, "C type definitions ('%s') must come before the first probe",
+               c_words[i]);
+  if (at_config(ps))
+    error_at(ps, ps->tok->loc, "the config block must come before all probes");
 }
 
 /* program = config? probe+ */
-static Program *program(void) {
+static Program *program(Parser *ps) {
   Program *prog = ealloc(sizeof(Program));
   Probe **link = &prog->probes;
-  if (at_config())
-    config();
-  if (tok->kind == TK_EOF)
-    error_at(tok->loc, "the program has no probes");
+  if (at_config(ps))
+    config(ps);
+  if (ps->tok->kind == TK_EOF)
+    error_at(ps, ps->tok->loc, "the program has no probes");
   do {
-    check_top_level();
-    *link = probe();
+    check_top_level(ps);
+    *link = probe(ps);
     link = &(*link)->next;
     prog->nprobes++;
-  } while (tok->kind != TK_EOF);
+  } while (ps->tok->kind != TK_EOF);
   return prog;
 }
 
 Program *parse_program(const Source *src) {
   jmp_buf env;
   diag_source = src;
-  tok = lex_tokenize(src);
-  depth = 0;
-  fail = &env;
+  Parser ps = {.tok = lex_tokenize(src), .fail = &env};
   if (setjmp(env))
     return NULL;
-  return program();
+  return program(&ps);
 }

@@ -753,7 +753,8 @@ static void list_verbose(FILE *f, const char *name) {
     return;
   DwParam *params = NULL;
   const char *why;
-  int n = dwarf_func_params(estrndup(path, colon - path), colon + 1, &params, &why);
+  int n = dwarf_func_params(dwarf_types_new(), estrndup(path, colon - path), colon + 1, &params,
+                            &why);
   for (int i = 0; i < n; i++)
     fprintf(f, "    %s %s\n", btf_c_name(params[i].type_id), params[i].name);
 }
@@ -846,7 +847,8 @@ static Type *type_field(Sema *sema, Target *t, Node *e) {
   UTarget *u = t->data;
   if (!u->params_read) {
     u->params_read = true;
-    u->nparams = dwarf_func_params(u->site.path, u->func, &u->params, &u->params_why);
+    u->nparams =
+        dwarf_func_params(sema->dwarf, u->site.path, u->func, &u->params, &u->params_why);
   }
   if (u->nparams < 0) {
     serr(sema, e->loc, "cannot type args.%s of %s: %s", e->name, t->name, u->params_why);

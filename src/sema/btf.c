@@ -14,33 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct btf *kbtf;  /* vmlinux BTF, or the program's split of it */
-static struct btf *kbase; /* vmlinux BTF */
-static bool kbtf_tried;
-static int cache_generation;
-
-static void reset_program_types(void);
-
-struct btf *btf_kernel(void) {
-  if (cache_generation != arena_generation()) {
-    /* a new compilation: the caches below point into the old arena */
-    cache_generation = arena_generation();
-    reset_program_types();
-  }
-  if (!kbtf_tried) {
-    kbtf_tried = true;
-    kbase = kbtf = btf__load_vmlinux_btf(); /* NULL when the kernel has none */
-  }
-  return kbtf;
-}
+/* vmlinux BTF: a process-wide cache of a read-only kernel file, parsed
+ * once and shared by every compilation in the process (the running
+ * kernel's types do not change under us).  Not per-compilation state. */
+static struct btf *kbase;
+static bool kbase_tried;
 
 /* ------------------------------------------------------------ program types
  *
- * C definitions in a program (cdefs.c) go into a BTF split from vmlinux
- * BTF: kernel ids stay the same, program types get ids after them, and
- * every lookup below sees both.  Program names shadow kernel names. */
-
-static int nbase_types; /* ids below this are the kernel's */
+ * C definitions in a program (cdefs.c) and types read from DWARF (dwarf.c)
+ * go into a BTF split from vmlinux BTF: kernel ids stay the same, program
+ * types get ids after them, and every lookup below sees both.  Program
+ * names shadow kernel names. */
 
 /* Records are made once per BTF id, so that ty_same() and the runtime
  * can compare them by id and a self-referencing struct costs nothing. */
@@ -48,80 +33,91 @@ typedef struct {
   int id;
   Type *t;
 } RecCache;
-static RecCache *recs;
-static int nrecs;
-
 
 typedef struct UserName {
   const char *name;
   int kind, id;
 } UserName;
-static UserName *unames;
-static int nunames;
-/* Kernel lookups are linear in libbpf (150k types here): each name is
- * looked up once per compilation and remembered (ids < 0 too). */
-static UserName *klookups;
-static int nklookups;
-/* Forward declarations made while converting a self-referencing type
- * (dwarf.c) and the type they stand for. */
-static int (*fwds)[2];
-static int nfwds;
+
+/* Everything one compilation adds to or remembers about the types. */
+typedef struct ProgramTypes {
+  struct btf *btf; /* the program's split BTF, or vmlinux BTF until one is made */
+  int nbase_types; /* ids below this are the kernel's (0: no split yet) */
+  RecCache *recs;
+  int nrecs;
+  UserName *unames;
+  int nunames;
+  /* Kernel lookups are linear in libbpf (150k types here): each name is
+   * looked up once per compilation and remembered (ids < 0 too). */
+  UserName *klookups;
+  int nklookups;
+  /* Forward declarations made while converting a self-referencing type
+   * (dwarf.c) and the type they stand for. */
+  int (*fwds)[2];
+  int nfwds;
+  int generation; /* the arena generation the caches point into */
+} ProgramTypes;
+
+/* The compilation in progress.  Still one per process: the btf_* API is
+ * called from providers, builtins, the runtime printer and snoop without
+ * a context, so the types cannot be handed around yet; a new compilation
+ * (a new arena generation) starts from empty types. */
+static ProgramTypes ptypes;
 
 static void reset_program_types(void) {
-  free(recs);
-  recs = NULL;
-  nrecs = 0;
-  free(unames);
-  unames = NULL;
-  nunames = 0;
-  free(klookups);
-  klookups = NULL;
-  nklookups = 0;
-  free(fwds);
-  fwds = NULL;
-  nfwds = 0;
-  if (nbase_types) {
-    btf__free(kbtf);
-    kbtf = kbase;
-    nbase_types = 0;
+  free(ptypes.recs);
+  free(ptypes.unames);
+  free(ptypes.klookups);
+  free(ptypes.fwds);
+  if (ptypes.nbase_types)
+    btf__free(ptypes.btf);
+  ptypes = (ProgramTypes){.btf = kbase, .generation = arena_generation()};
+}
+
+struct btf *btf_kernel(void) {
+  if (!kbase_tried) {
+    kbase_tried = true;
+    kbase = btf__load_vmlinux_btf(); /* NULL when the kernel has none */
+    ptypes.btf = kbase;
   }
+  if (ptypes.generation != arena_generation())
+    reset_program_types(); /* a new compilation: the caches point into the old arena */
+  return ptypes.btf;
 }
 
 struct btf *btf_writable(void) {
-  btf_kernel();
-  if (nbase_types)
-    return kbtf;
   struct btf *base = btf_kernel();
+  if (ptypes.nbase_types)
+    return ptypes.btf;
   struct btf *b = base ? btf__new_empty_split(base) : btf__new_empty();
   if (!b)
     return NULL;
-  nbase_types = base ? btf__type_cnt(base) : 1;
-  kbtf = b;
-  kbtf_tried = true;
-  return kbtf;
+  ptypes.nbase_types = base ? btf__type_cnt(base) : 1;
+  ptypes.btf = b;
+  return ptypes.btf;
 }
 
 void btf_user_define(const char *name, int kind, int id) {
-  unames = realloc(unames, sizeof(UserName) * (nunames + 1));
-  unames[nunames++] = (UserName){estrdup(name), kind, id};
+  ptypes.unames = realloc(ptypes.unames, sizeof(UserName) * (ptypes.nunames + 1));
+  ptypes.unames[ptypes.nunames++] = (UserName){estrdup(name), kind, id};
 }
 
 int btf_lookup(const char *name, int kind) {
   if (!btf_kernel())
     return -1;
-  for (int i = nunames - 1; i >= 0; i--)
-    if (unames[i].kind == kind && !strcmp(unames[i].name, name))
-      return unames[i].id;
-  for (int i = 0; i < nklookups; i++)
-    if (klookups[i].kind == kind && !strcmp(klookups[i].name, name))
-      return klookups[i].id;
+  for (int i = ptypes.nunames - 1; i >= 0; i--)
+    if (ptypes.unames[i].kind == kind && !strcmp(ptypes.unames[i].name, name))
+      return ptypes.unames[i].id;
+  for (int i = 0; i < ptypes.nklookups; i++)
+    if (ptypes.klookups[i].kind == kind && !strcmp(ptypes.klookups[i].name, name))
+      return ptypes.klookups[i].id;
   if (!kbase)
     return -1;
   int id = btf__find_by_name_kind(kbase, name, kind);
   if (id < 0 && kind == BTF_KIND_ENUM)
     id = btf__find_by_name_kind(kbase, name, BTF_KIND_ENUM64);
-  klookups = realloc(klookups, sizeof(UserName) * (nklookups + 1));
-  klookups[nklookups++] = (UserName){estrdup(name), kind, id};
+  ptypes.klookups = realloc(ptypes.klookups, sizeof(UserName) * (ptypes.nklookups + 1));
+  ptypes.klookups[ptypes.nklookups++] = (UserName){estrdup(name), kind, id};
   return id;
 }
 
@@ -149,17 +145,17 @@ bool btf_enum_value(const char *name, uint64_t *out) {
 }
 
 void btf_resolve_fwd(int fwd_id, int real_id) {
-  fwds = realloc(fwds, sizeof *fwds * (nfwds + 1));
-  fwds[nfwds][0] = fwd_id;
-  fwds[nfwds++][1] = real_id;
+  ptypes.fwds = realloc(ptypes.fwds, sizeof *ptypes.fwds * (ptypes.nfwds + 1));
+  ptypes.fwds[ptypes.nfwds][0] = fwd_id;
+  ptypes.fwds[ptypes.nfwds++][1] = real_id;
 }
 
-bool btf_is_kernel_type(int id) { return nbase_types == 0 || id < nbase_types; }
+bool btf_is_kernel_type(int id) { return ptypes.nbase_types == 0 || id < ptypes.nbase_types; }
 
 
 static int skip_modifiers(int id) {
   for (;;) {
-    const struct btf_type *t = btf__type_by_id(kbtf, id);
+    const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
     if (!t)
       return id;
     switch (btf_kind(t)) {
@@ -174,18 +170,18 @@ static int skip_modifiers(int id) {
 }
 
 static Type *record_type(int id, const struct btf_type *t) {
-  for (int i = 0; i < nrecs; i++)
-    if (recs[i].id == id)
-      return recs[i].t;
+  for (int i = 0; i < ptypes.nrecs; i++)
+    if (ptypes.recs[i].id == id)
+      return ptypes.recs[i].t;
   Type *r = ealloc(sizeof(Type));
   r->kind = TY_RECORD;
   r->size = t->size;
   r->btf_id = id;
-  const char *name = btf__name_by_offset(kbtf, t->name_off);
+  const char *name = btf__name_by_offset(ptypes.btf, t->name_off);
   r->tag = eprintf("%s %s", btf_is_union(t) ? "union" : "struct",
                    name && *name ? name : "(anonymous)");
-  recs = realloc(recs, sizeof(RecCache) * (nrecs + 1));
-  recs[nrecs++] = (RecCache){id, r};
+  ptypes.recs = realloc(ptypes.recs, sizeof(RecCache) * (ptypes.nrecs + 1));
+  ptypes.recs[ptypes.nrecs++] = (RecCache){id, r};
   return r;
 }
 
@@ -202,7 +198,7 @@ Type *btf_type_of(int id, bool user) {
   if (!btf_kernel())
     return NULL;
   id = skip_modifiers(id);
-  const struct btf_type *t = btf__type_by_id(kbtf, id);
+  const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
   if (!t || id == 0)
     return NULL; /* void */
   switch (btf_kind(t)) {
@@ -218,7 +214,7 @@ Type *btf_type_of(int id, bool user) {
     return ty_int(t->size, btf_kflag(t));
   case BTF_KIND_PTR: {
     int to = skip_modifiers(t->type);
-    const struct btf_type *pt = btf__type_by_id(kbtf, to);
+    const struct btf_type *pt = btf__type_by_id(ptypes.btf, to);
     Type *pointee = NULL;
     if (pt && to != 0 && btf_kind(pt) != BTF_KIND_FUNC_PROTO)
       pointee = btf_type_of(to, user);
@@ -228,10 +224,10 @@ Type *btf_type_of(int id, bool user) {
   case BTF_KIND_UNION:
     return record_type(id, t);
   case BTF_KIND_FWD: { /* a struct used before its definition was complete */
-    for (int i = 0; i < nfwds; i++)
-      if (fwds[i][0] == id)
-        return btf_type_of(fwds[i][1], user);
-    const char *name = btf__name_by_offset(kbtf, t->name_off);
+    for (int i = 0; i < ptypes.nfwds; i++)
+      if (ptypes.fwds[i][0] == id)
+        return btf_type_of(ptypes.fwds[i][1], user);
+    const char *name = btf__name_by_offset(ptypes.btf, t->name_off);
     int def = btf_lookup(name, btf_kflag(t) ? BTF_KIND_UNION : BTF_KIND_STRUCT);
     return def > 0 && def != id ? btf_type_of(def, user) : NULL;
   }
@@ -242,8 +238,8 @@ Type *btf_type_of(int id, bool user) {
       return NULL;
     /* char arrays read as strings, as bpftrace does (comm, filename) */
     if (elem->kind == TY_INT && elem->int_size == 1 && !elem->is_ptr) {
-      const struct btf_type *et = btf__type_by_id(kbtf, skip_modifiers(a->type));
-      const char *en = btf__name_by_offset(kbtf, et->name_off);
+      const struct btf_type *et = btf__type_by_id(ptypes.btf, skip_modifiers(a->type));
+      const char *en = btf__name_by_offset(ptypes.btf, et->name_off);
       if (a->nelems > 0 && ((btf_is_int(et) && (btf_int_encoding(et) & BTF_INT_CHAR)) ||
                             (en && strstr(en, "char"))))
         return char_array(elem, a->nelems);
@@ -388,12 +384,12 @@ Type *btf_parse_type(const char *text, bool user, const char **why) {
 /* ------------------------------------------------------------ members */
 
 static bool find_in(int id, const char *name, int base_bits, BtfMember *out) {
-  const struct btf_type *t = btf__type_by_id(kbtf, id);
+  const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
   if (!t || (!btf_is_struct(t) && !btf_is_union(t)))
     return false;
   const struct btf_member *m = btf_members(t);
   for (int i = 0; i < btf_vlen(t); i++, m++) {
-    const char *mn = btf__name_by_offset(kbtf, m->name_off);
+    const char *mn = btf__name_by_offset(ptypes.btf, m->name_off);
     int bits = base_bits + btf_member_bit_offset(t, i);
     if (mn && *mn) {
       if (strcmp(mn, name))
@@ -428,11 +424,11 @@ bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *ou
 int btf_tp_params(const char *name, const char ***names, int **type_ids) {
   if (!btf_kernel())
     return -1;
-  int id = btf__find_by_name_kind(kbtf, eprintf("__probestub_%s", name), BTF_KIND_FUNC);
+  int id = btf__find_by_name_kind(ptypes.btf, eprintf("__probestub_%s", name), BTF_KIND_FUNC);
   if (id < 0)
     return -1;
-  const struct btf_type *f = btf__type_by_id(kbtf, id);
-  const struct btf_type *proto = btf__type_by_id(kbtf, f->type);
+  const struct btf_type *f = btf__type_by_id(ptypes.btf, id);
+  const struct btf_type *proto = btf__type_by_id(ptypes.btf, f->type);
   if (!proto || !btf_is_func_proto(proto) || btf_vlen(proto) < 1)
     return -1;
   int n = btf_vlen(proto) - 1;
@@ -440,7 +436,7 @@ int btf_tp_params(const char *name, const char ***names, int **type_ids) {
   *names = ealloc(sizeof(char *) * (n + 1));
   *type_ids = ealloc(sizeof(int) * (n + 1));
   for (int i = 0; i < n; i++) {
-    (*names)[i] = estrdup(btf__name_by_offset(kbtf, p[i].name_off));
+    (*names)[i] = estrdup(btf__name_by_offset(ptypes.btf, p[i].name_off));
     (*type_ids)[i] = p[i].type;
   }
   return n;
@@ -449,19 +445,19 @@ int btf_tp_params(const char *name, const char ***names, int **type_ids) {
 /* Whether the kernel has a raw tracepoint `name` (btf_trace_NAME). */
 bool btf_has_raw_tp(const char *name) {
   return btf_kernel() &&
-         btf__find_by_name_kind(kbtf, eprintf("btf_trace_%s", name), BTF_KIND_TYPEDEF) >= 0;
+         btf__find_by_name_kind(ptypes.btf, eprintf("btf_trace_%s", name), BTF_KIND_TYPEDEF) >= 0;
 }
 
 /* Every raw tracepoint name matching glob, for -l and wildcards. */
 int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), void *arg) {
   if (!btf_kernel())
     return -1;
-  int n = 0, cnt = btf__type_cnt(kbtf);
+  int n = 0, cnt = btf__type_cnt(ptypes.btf);
   for (int id = 1; id < cnt; id++) {
-    const struct btf_type *t = btf__type_by_id(kbtf, id);
+    const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
     if (!btf_is_typedef(t))
       continue;
-    const char *nm = btf__name_by_offset(kbtf, t->name_off);
+    const char *nm = btf__name_by_offset(ptypes.btf, t->name_off);
     if (strncmp(nm, "btf_trace_", 10) || fnmatch(glob, nm + 10, 0))
       continue;
     add(arg, nm + 10);
@@ -475,13 +471,13 @@ int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), 
 const char *btf_c_name(int id) {
   if (!btf_kernel())
     return "?";
-  const struct btf_type *t = btf__type_by_id(kbtf, id);
+  const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
   if (!t || id == 0)
     return "void";
-  const char *name = btf__name_by_offset(kbtf, t->name_off);
+  const char *name = btf__name_by_offset(ptypes.btf, t->name_off);
   switch (btf_kind(t)) {
   case BTF_KIND_PTR: {
-    const struct btf_type *pt = btf__type_by_id(kbtf, t->type);
+    const struct btf_type *pt = btf__type_by_id(ptypes.btf, t->type);
     if (pt && btf_is_func_proto(pt))
       return "void *"; /* a function pointer */
     const char *to = btf_c_name(t->type);
@@ -505,13 +501,13 @@ static void print_to_file(void *ctx, const char *fmt, va_list ap) { vfprintf(ctx
 /* The C definition of a struct/union/enum, one member per line, as
  * bpftrace's -lv prints it. */
 static void print_definition(FILE *f, struct btf_dump *d, int id) {
-  const struct btf_type *t = btf__type_by_id(kbtf, id);
-  const char *name = btf__name_by_offset(kbtf, t->name_off);
+  const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
+  const char *name = btf__name_by_offset(ptypes.btf, t->name_off);
   if (btf_is_enum(t) || btf_is_enum64(t)) {
     fprintf(f, "enum %s {\n", name);
     for (int i = 0; i < btf_vlen(t); i++) {
-      const char *en = btf_is_enum(t) ? btf__name_by_offset(kbtf, btf_enum(t)[i].name_off)
-                                      : btf__name_by_offset(kbtf, btf_enum64(t)[i].name_off);
+      const char *en = btf_is_enum(t) ? btf__name_by_offset(ptypes.btf, btf_enum(t)[i].name_off)
+                                      : btf__name_by_offset(ptypes.btf, btf_enum64(t)[i].name_off);
       long long v = btf_is_enum(t) ? (long long)btf_enum(t)[i].val
                                    : (long long)btf_enum64_value(&btf_enum64(t)[i]);
       fprintf(f, "\t%s = %lld,\n", en, v);
@@ -523,7 +519,7 @@ static void print_definition(FILE *f, struct btf_dump *d, int id) {
   const struct btf_member *m = btf_members(t);
   for (int i = 0; i < btf_vlen(t); i++, m++) {
     LIBBPF_OPTS(btf_dump_emit_type_decl_opts, opts,
-                .field_name = btf__name_by_offset(kbtf, m->name_off), .indent_level = 1);
+                .field_name = btf__name_by_offset(ptypes.btf, m->name_off), .indent_level = 1);
     fputc('\t', f);
     btf_dump__emit_type_decl(d, m->type, &opts);
     if (btf_member_bitfield_size(t, i))
@@ -551,14 +547,14 @@ int btf_list_types(FILE *f, const char *glob, bool verbose) {
     diag_fatal("cannot list %s: the kernel has no BTF (/sys/kernel/btf/vmlinux)", glob);
     return -1;
   }
-  struct btf_dump *d = btf_dump__new(kbtf, print_to_file, f, NULL);
-  int cnt = btf__type_cnt(kbtf), found = 0;
+  struct btf_dump *d = btf_dump__new(ptypes.btf, print_to_file, f, NULL);
+  int cnt = btf__type_cnt(ptypes.btf), found = 0;
   const char **names = NULL;
   int *ids = NULL;
   for (int id = 1; id < cnt; id++) {
-    const struct btf_type *t = btf__type_by_id(kbtf, id);
+    const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
     int k = btf_kind(t) == BTF_KIND_ENUM64 ? BTF_KIND_ENUM : btf_kind(t);
-    const char *name = btf__name_by_offset(kbtf, t->name_off);
+    const char *name = btf__name_by_offset(ptypes.btf, t->name_off);
     if (k != kind || !name || !*name || fnmatch(pat, name, 0))
       continue;
     bool dup = false; /* BTF may repeat a name; list it once */

@@ -17,38 +17,51 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct btf *B;
-
-/* DIE offset -> BTF id, for this compilation's conversions. */
+/* A DIE (file, offset) converted into a BTF id. */
 typedef struct Seen {
+  const char *path;
   Dwarf_Off off;
   int id;
 } Seen;
-static Seen *seen;
-static int nseen;
-static int seen_generation;
 
-static int seen_id(Dwarf_Off off) {
-  for (int i = 0; i < nseen; i++)
-    if (seen[i].off == off)
-      return seen[i].id;
+/* One compilation's conversions, so that a struct two uprobes share
+ * becomes one BTF type (one Type, comparable by id). */
+struct DwarfTypes {
+  Seen *seen;
+  int nseen;
+};
+
+DwarfTypes *dwarf_types_new(void) { return ealloc(sizeof(DwarfTypes)); }
+
+/* One dwarf_func_params call: where converted types go. */
+typedef struct Conv {
+  struct btf *btf; /* the program BTF */
+  DwarfTypes *dt;
+  const char *path; /* the file being read: DIE offsets are per file */
+} Conv;
+
+static int seen_id(Conv *cv, Dwarf_Off off) {
+  for (int i = 0; i < cv->dt->nseen; i++)
+    if (cv->dt->seen[i].off == off && !strcmp(cv->dt->seen[i].path, cv->path))
+      return cv->dt->seen[i].id;
   return -1;
 }
 
-static void remember(Dwarf_Off off, int id) {
-  seen = egrow(seen, nseen, sizeof(Seen));
-  seen[nseen++] = (Seen){off, id};
+static void remember(Conv *cv, Dwarf_Off off, int id) {
+  DwarfTypes *dt = cv->dt;
+  dt->seen = egrow(dt->seen, dt->nseen, sizeof(Seen));
+  dt->seen[dt->nseen++] = (Seen){cv->path, off, id};
 }
 
-static int convert(Dwarf_Die *die);
+static int convert(Conv *cv, Dwarf_Die *die);
 
 /* The type a DIE's DW_AT_type names, converted; 0 for void. */
-static int type_of(Dwarf_Die *die) {
+static int type_of(Conv *cv, Dwarf_Die *die) {
   Dwarf_Attribute a;
   Dwarf_Die t;
   if (!dwarf_attr_integrate(die, DW_AT_type, &a) || !dwarf_formref_die(&a, &t))
     return 0;
-  return convert(&t);
+  return convert(cv, &t);
 }
 
 static uint64_t udata(Dwarf_Die *die, int attr, uint64_t dflt) {
@@ -59,14 +72,14 @@ static uint64_t udata(Dwarf_Die *die, int attr, uint64_t dflt) {
   return w;
 }
 
-static int convert_record(Dwarf_Die *die, bool is_union) {
+static int convert_record(Conv *cv, Dwarf_Die *die, bool is_union) {
   const char *name = dwarf_diename(die);
   if (dwarf_hasattr(die, DW_AT_declaration))
-    return btf__add_fwd(B, name ? name : "", is_union ? BTF_FWD_UNION : BTF_FWD_STRUCT);
+    return btf__add_fwd(cv->btf, name ? name : "", is_union ? BTF_FWD_UNION : BTF_FWD_STRUCT);
   /* Members may point back at this record: they see a forward declaration
    * that btf_type_of() resolves to the record once it exists. */
-  int fwd = btf__add_fwd(B, name ? name : "", is_union ? BTF_FWD_UNION : BTF_FWD_STRUCT);
-  remember(dwarf_dieoffset(die), fwd);
+  int fwd = btf__add_fwd(cv->btf, name ? name : "", is_union ? BTF_FWD_UNION : BTF_FWD_STRUCT);
+  remember(cv, dwarf_dieoffset(die), fwd);
   typedef struct { const char *name; int type; uint32_t bits, bitsize; } M;
   M *m = NULL;
   int nm = 0;
@@ -75,7 +88,7 @@ static int convert_record(Dwarf_Die *die, bool is_union) {
     do {
       if (dwarf_tag(&child) != DW_TAG_member)
         continue;
-      int t = type_of(&child);
+      int t = type_of(cv, &child);
       if (t < 0)
         return -1;
       uint64_t bitsize = udata(&child, DW_AT_bit_size, 0);
@@ -87,16 +100,16 @@ static int convert_record(Dwarf_Die *die, bool is_union) {
     } while (dwarf_siblingof(&child, &child) == 0);
   }
   uint64_t size = udata(die, DW_AT_byte_size, 0);
-  int id = is_union ? btf__add_union(B, name, size) : btf__add_struct(B, name, size);
+  int id = is_union ? btf__add_union(cv->btf, name, size) : btf__add_struct(cv->btf, name, size);
   for (int i = 0; i < nm && id > 0; i++)
-    if (btf__add_field(B, m[i].name, m[i].type, m[i].bits, m[i].bitsize) < 0)
+    if (btf__add_field(cv->btf, m[i].name, m[i].type, m[i].bits, m[i].bitsize) < 0)
       return -1;
   btf_resolve_fwd(fwd, id);
   return id;
 }
 
-static int convert_array(Dwarf_Die *die) {
-  int elem = type_of(die);
+static int convert_array(Conv *cv, Dwarf_Die *die) {
+  int elem = type_of(cv, die);
   if (elem < 0)
     return -1;
   uint32_t dims[8];
@@ -114,17 +127,17 @@ static int convert_array(Dwarf_Die *die) {
       dims[nd++] = (uint32_t)count;
     } while (dwarf_siblingof(&child, &child) == 0);
   }
-  int index = btf__find_by_name_kind(B, "int", BTF_KIND_INT);
+  int index = btf__find_by_name_kind(cv->btf, "int", BTF_KIND_INT);
   if (index < 0)
-    index = btf__add_int(B, "int", 4, BTF_INT_SIGNED);
+    index = btf__add_int(cv->btf, "int", 4, BTF_INT_SIGNED);
   int id = elem;
   for (int i = nd - 1; i >= 0; i--)
-    id = btf__add_array(B, index, id, dims[i]);
-  return nd ? id : btf__add_array(B, index, elem, 0);
+    id = btf__add_array(cv->btf, index, id, dims[i]);
+  return nd ? id : btf__add_array(cv->btf, index, elem, 0);
 }
 
-static int convert_enum(Dwarf_Die *die) {
-  int id = btf__add_enum(B, dwarf_diename(die), udata(die, DW_AT_byte_size, 4));
+static int convert_enum(Conv *cv, Dwarf_Die *die) {
+  int id = btf__add_enum(cv->btf, dwarf_diename(die), udata(die, DW_AT_byte_size, 4));
   Dwarf_Die child;
   if (dwarf_child(die, &child) == 0) {
     do {
@@ -132,16 +145,16 @@ static int convert_enum(Dwarf_Die *die) {
       Dwarf_Sword v = 0;
       if (dwarf_tag(&child) == DW_TAG_enumerator &&
           dwarf_attr(&child, DW_AT_const_value, &a) && dwarf_formsdata(&a, &v) == 0)
-        btf__add_enum_value(B, dwarf_diename(&child), v);
+        btf__add_enum_value(cv->btf, dwarf_diename(&child), v);
     } while (dwarf_siblingof(&child, &child) == 0);
   }
   return id;
 }
 
 /* A DWARF type DIE as a BTF id in the program BTF (-1: cannot). */
-static int convert(Dwarf_Die *die) {
+static int convert(Conv *cv, Dwarf_Die *die) {
   Dwarf_Off off = dwarf_dieoffset(die);
-  int id = seen_id(off);
+  int id = seen_id(cv, off);
   if (id >= 0)
     return id;
   const char *name = dwarf_diename(die);
@@ -149,9 +162,9 @@ static int convert(Dwarf_Die *die) {
   case DW_TAG_base_type: {
     uint64_t size = udata(die, DW_AT_byte_size, 0), enc = udata(die, DW_AT_encoding, 0);
     if (enc == DW_ATE_float || enc == DW_ATE_complex_float || size > 16)
-      id = btf__add_int(B, name ? name : "float", size <= 8 ? size : 8, 0); /* bits only */
+      id = btf__add_int(cv->btf, name ? name : "float", size <= 8 ? size : 8, 0); /* bits only */
     else
-      id = btf__add_int(B, name ? name : "int", size,
+      id = btf__add_int(cv->btf, name ? name : "int", size,
                         enc == DW_ATE_signed || enc == DW_ATE_signed_char ? BTF_INT_SIGNED
                         : enc == DW_ATE_boolean                          ? BTF_INT_BOOL
                                                                          : 0);
@@ -163,39 +176,39 @@ static int convert(Dwarf_Die *die) {
     Dwarf_Die t;
     bool to_func = dwarf_attr_integrate(die, DW_AT_type, &a) && dwarf_formref_die(&a, &t) &&
                    dwarf_tag(&t) == DW_TAG_subroutine_type;
-    int to = to_func ? 0 : type_of(die);
-    id = to < 0 ? -1 : btf__add_ptr(B, to);
+    int to = to_func ? 0 : type_of(cv, die);
+    id = to < 0 ? -1 : btf__add_ptr(cv->btf, to);
     break;
   }
   case DW_TAG_const_type:
   case DW_TAG_volatile_type:
   case DW_TAG_restrict_type:
   case DW_TAG_atomic_type:
-    id = type_of(die);
+    id = type_of(cv, die);
     break;
   case DW_TAG_typedef: {
-    int to = type_of(die);
-    id = to < 0 ? -1 : btf__add_typedef(B, name, to);
+    int to = type_of(cv, die);
+    id = to < 0 ? -1 : btf__add_typedef(cv->btf, name, to);
     break;
   }
   case DW_TAG_structure_type:
   case DW_TAG_class_type:
-    id = convert_record(die, false);
+    id = convert_record(cv, die, false);
     break;
   case DW_TAG_union_type:
-    id = convert_record(die, true);
+    id = convert_record(cv, die, true);
     break;
   case DW_TAG_array_type:
-    id = convert_array(die);
+    id = convert_array(cv, die);
     break;
   case DW_TAG_enumeration_type:
-    id = convert_enum(die);
+    id = convert_enum(cv, die);
     break;
   default:
     id = -1;
   }
   if (id >= 0)
-    remember(off, id);
+    remember(cv, off, id);
   return id;
 }
 
@@ -246,7 +259,8 @@ static bool find_function(Dwarf *dw, const char *func, Dwarf_Die *out) {
   return false;
 }
 
-int dwarf_func_params(const char *path, const char *func, DwParam **out, const char **why) {
+int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwParam **out,
+                      const char **why) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *why = eprintf("cannot open %s", path);
@@ -258,13 +272,10 @@ int dwarf_func_params(const char *path, const char *func, DwParam **out, const c
     *why = eprintf("%s has no DWARF debug information (build it with -g)", path);
     return -1;
   }
-  if (seen_generation != arena_generation())
-    seen = NULL, nseen = 0; /* arena memory of an earlier compilation */
-  seen_generation = arena_generation();
-  B = btf_writable();
+  Conv cv = {.btf = btf_writable(), .dt = dt, .path = estrdup(path)};
   Dwarf_Die fn;
   int n = -1;
-  if (!B) {
+  if (!cv.btf) {
     *why = "cannot make a BTF for the program's types";
   } else if (!find_function(dw, func, &fn)) {
     *why = eprintf("%s has no DWARF description of function %s", path, func);
@@ -280,7 +291,7 @@ int dwarf_func_params(const char *path, const char *func, DwParam **out, const c
         bool is_float;
         bool gp = in_gp_register(&child, &is_float);
         DwParam p = {.name = estrdup(dwarf_diename(&child) ? dwarf_diename(&child) : ""),
-                     .type_id = type_of(&child), .arg = -1};
+                     .type_id = type_of(&cv, &child), .arg = -1};
         if (gp && !lost)
           p.arg = reg++;
         else if (!is_float)

@@ -1217,7 +1217,8 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
 }
 
 Compiled *sema_program(Program *prog, const Options *opt) {
-  Sema sema = {.c = ealloc(sizeof(Compiled)), .opt = opt, .for_outer_limit = -1};
+  Sema sema = {.c = ealloc(sizeof(Compiled)), .opt = opt, .for_outer_limit = -1,
+               .dwarf = dwarf_types_new()};
   Compiled *c = check_program(&sema, prog, opt);
   free(sema.vars);
   return c;

@@ -19,6 +19,7 @@ typedef struct Sema {
    * the enclosing probe's frame and are out of reach (-1: not in one). */
   int for_outer_limit;
   int max_stack;        /* frames a stack keeps at most (read once; 0: not yet) */
+  DwarfTypes *dwarf;    /* uprobe argument types read from DWARF so far */
 } Sema;
 
 /* An error, reported only by the last walk (the quiet walks learn types). */

@@ -29,6 +29,8 @@
 
 #define TRACEFS_DEFAULT "/sys/kernel/tracing"
 
+/* Where tracefs is mounted: found (or mounted) once and kept for the
+ * process, like the kernel it describes; not per-compilation state. */
 static const char *tracefs_path;
 
 /* A directory is a usable tracefs when it has an events/ directory. */

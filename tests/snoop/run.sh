@@ -209,7 +209,7 @@ else fail dry_run_program "rc $rc" "$OUT/dry.out"; fi
 timeout 20 "$ET" -q -c "$W getppid 1" -e 'rawtracepoint:sched_process_exec /pid == cpid/ {
   printf("%s|%#s|%#s|%#s\n", args.p->se.load, args.p->se.load, args.p->comm, args.p->pid); }' \
   > "$OUT/printf_record.out" 2> "$OUT/printf_record.err"
-if grep -Eqx '\{ \.weight = [0-9]+, \.inv_weight = [0-9]+ \}\|\{"weight": [0-9]+, "inv_weight": [0-9]+\}\|"workload"\|[0-9]+' "$OUT/printf_record.out"
+if grep -Eqx '\{ \.weight = [0-9]+, \.inv_weight = [0-9]+ \}\|\{ "weight": [0-9]+, "inv_weight": [0-9]+ \}\|"workload"\|[0-9]+' "$OUT/printf_record.out"
 then pass printf_struct_and_json_literal
 else fail printf_struct_and_json_literal "unexpected text" "$OUT/printf_record.out"; fi
 

@@ -105,7 +105,7 @@ same relative-path "uprobe:./bin/../bin/uprobe_target:ut_add" \
 same glob-path "uprobe:$T:ut_add" "$($ET -l "uprobe:${T%_target}_t*:ut_a*")"
 
 # ------------------------------------------------------------ listing
-same list-glob "$(printf 'uprobe:%s:%s\n' $T ut_add $T ut_greet $T ut_many $T ut_mul $T ut_neg)" \
+same list-glob "$(printf 'uprobe:%s:%s\n' $T ut_add $T ut_greet $T ut_grid $T ut_many $T ut_mul $T ut_neg)" \
   "$($ET -l "uprobe:$T:ut_*")"
 same list-usdt "$(printf 'usdt:%s:ut:%s\n' $T guarded $T konst $T tick $T twice)" \
   "$($ET -l "usdt:$T:*")"
