@@ -26,7 +26,8 @@ cc -O2 -o $O/floor-loop bench/floor/loop.c || exit 1
 have_bpftrace=false
 command -v bpftrace >/dev/null 2>&1 && have_bpftrace=true
 old_stats=$(cat /proc/sys/kernel/bpf_stats_enabled)
-trap 'echo "$old_stats" > /proc/sys/kernel/bpf_stats_enabled' EXIT INT TERM
+trap 'echo "$old_stats" > /proc/sys/kernel/bpf_stats_enabled' EXIT
+trap 'exit 1' INT TERM
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
 
 # progs PID -> "XLATED VERIFIED RUN_TIME_NS RUN_CNT" summed over the
