@@ -86,3 +86,5 @@ if [ -n "$relay_missing" ]; then
   apt-get update -qq
   apt-get install -y -qq $relay_missing >/dev/null
 fi
+# The arm64 cross build and its checks (make ARCH=arm64, tests/language/arch).
+"$(dirname "$0")"/deps-arm64.sh

@@ -32,11 +32,21 @@ typedef struct ArchUsdtReg {
   short off, size;
 } ArchUsdtReg;
 
+/* How a USDT note writes a memory operand: "-8(%rbp)" (AT&T, x86-64) or
+ * "[sp, 16]" (arm64, where a constant is a bare number, not "$5"). */
+typedef enum { USDT_SYNTAX_ATT, USDT_SYNTAX_ARM } UsdtSyntax;
+
+typedef struct ArchSyscall {
+  const char *name;
+  int nr;
+} ArchSyscall;
+
 typedef struct Arch {
   const char *name;           /* "x86_64": uname -m, and in messages */
   int ip, sp;                 /* instruction and stack pointer offsets */
   int retval;                 /* return value (uretprobe, kretprobe) */
   int syscall_nr;             /* the system-call number (orig_ax on x86-64) */
+  int syscall_nr_size;        /* its width when not 8 (arm64's syscallno: 4) */
   int nfunc_args;             /* function arguments in registers */
   int func_args[ARCH_MAX_ARGS];
   int nsyscall_args;          /* system-call arguments (in the registers at entry) */
@@ -52,10 +62,22 @@ typedef struct Arch {
    * parsed by symbols/elfsym.c; an architecture writing it differently,
    * arm64's "[sp, 16]", extends that parser.) */
   bool (*usdt_reg)(const char **s, int *off, int *size);
+  UsdtSyntax usdt_syntax;
+  /* system-call names (as in sys_enter_NAME) and numbers */
+  const ArchSyscall *syscalls;
+  int nsyscalls;
 } Arch;
 
-/* The table of the machine etrace runs on. */
+/* The table of the machine etrace runs on, or the one arch_select chose. */
 const Arch *arch_current(void);
+
+/* --arch NAME: compile for another machine's registers (code listings with
+ * --dry-run; nothing compiled for another architecture can be loaded).
+ * "x86_64"/"amd64", "aarch64"/"arm64".  -1 for an unknown name. */
+int arch_select(const char *name);
+
+/* A system call's number by name, or -1. */
+int arch_syscall_nr(const char *name);
 
 /* reg("name"): the pt_regs offset, or -1 for a name this arch lacks. */
 int arch_reg_offset(const char *name);
@@ -64,6 +86,6 @@ int arch_reg_offset(const char *name);
  * register; false with *stack_off the offset from sp of its stack slot. */
 bool arch_func_arg(int i, int *reg_off, int *stack_off);
 
-extern const Arch arch_x86_64;
+extern const Arch arch_x86_64, arch_arm64;
 
 #endif

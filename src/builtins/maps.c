@@ -56,9 +56,34 @@ static Type *check_delete(Sema *sema, Node *e) {
   return ty_void;
 }
 
+/* A hist/lhist map stores one element per bucket, keyed by the user key
+ * followed by the bucket index: delete(@h[k]) deletes every bucket of k.
+ * A loop rather than an unrolled run, so a 1002-bucket lhist stays a few
+ * instructions.  The counter lives in the key's bucket slot on the stack,
+ * where the verifier tracks it as a known scalar and so sees the loop end. */
+static void delete_buckets(Cg *cg, const MapInfo *m, int koff) {
+  const Type *v = m->val;
+  int n = v->kind == TY_HIST ? HIST_BUCKETS : (int)((v->lh_max - v->lh_min) / v->lh_step) + 2;
+  int bucket = koff + m->key->size;
+  int top = label_new(cg);
+  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, bucket, 0));
+  label_here(cg, top);
+  emit_map(cg, BPF_REG_1, m);
+  emit_addr(cg, BPF_REG_2, koff);
+  emit(cg, CALL(BPF_FUNC_map_delete_elem));
+  emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, bucket));
+  emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_0, 1));
+  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, bucket));
+  jmp_imm(cg, BPF_JLT, BPF_REG_0, n, top);
+}
+
 static void gen_delete(Cg *cg, Node *e) {
   Node *a = e->args;
   int koff = build_key(cg, a);
+  if (a->map->val->kind == TY_HIST || a->map->val->kind == TY_LHIST) {
+    delete_buckets(cg, a->map, koff);
+    return;
+  }
   emit_map(cg, BPF_REG_1, a->map);
   emit_addr(cg, BPF_REG_2, koff);
   emit(cg, CALL(BPF_FUNC_map_delete_elem));

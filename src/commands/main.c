@@ -9,6 +9,7 @@
 #include "commands/info.h"
 #include "commands/exporter.h"
 #include "runtime/session.h"
+#include "arch/arch.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -37,6 +38,7 @@ static void usage(FILE *f) {
         "    -c 'CMD'       run CMD and trace it; exit when it exits\n"
         "    -d STAGE       print a compiler stage: ast, dis (BPF assembly), all\n"
         "    --dry-run      compile but do not load or run\n"
+        "    --arch ARCH    with --dry-run: compile for ARCH's registers (x86_64, arm64)\n"
         "    --verify       compile and load (the kernel verifies), do not attach\n"
         "    -e 'program'   the program to run\n"
         "    -f FORMAT      output format ('text', 'json', 'ctf': printf events to a\n"
@@ -108,7 +110,7 @@ static int spawn_child(const char *cmd, bool dry_run, Options *opt) {
   return 0;
 }
 
-enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE, OPT_INFO, OPT_USDT_FILE_ACT };
+enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE, OPT_INFO, OPT_USDT_FILE_ACT, OPT_ARCH };
 
 /* -l [GLOB] (-p PID: its binaries): the exit status. */
 static int list_probes(const char *glob, bool verbose, int pid) {
@@ -148,6 +150,7 @@ int main(int argc, char **argv) {
   const char *prog_text = NULL, *prog_file = NULL, *cmd = NULL, *out_file = NULL;
   const char *dump = NULL, *bufmode = NULL;
   bool list = false, dry_run = false, verify = false;
+  const Arch *native_arch = NULL; /* set when --arch chose a table */
   Options opt = {0};
   OutFormat format = OUT_TEXT;
 
@@ -157,6 +160,7 @@ int main(int argc, char **argv) {
       {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
       {"info", no_argument, 0, OPT_INFO},
       {"usdt-file-activation", no_argument, 0, OPT_USDT_FILE_ACT},
+      {"arch", required_argument, 0, OPT_ARCH},
       {0, 0, 0, 0},
   };
   int ch;
@@ -202,6 +206,13 @@ int main(int argc, char **argv) {
      * counter (the kernel's), for every process: nothing left to turn on */
     case OPT_USDT_FILE_ACT: break;
     case OPT_DRY_RUN: dry_run = true; break;
+    case OPT_ARCH:
+      native_arch = arch_current();
+      if (arch_select(optarg) < 0) {
+        diag_cli_error("unknown architecture '%s' (--arch takes x86_64 or arm64)", optarg);
+        return 1;
+      }
+      break;
     case OPT_VERIFY: verify = true; break;
     case OPT_UNSAFE: opt.unsafe = true; break;
     case 'I':
@@ -217,6 +228,11 @@ int main(int argc, char **argv) {
   }
   if (check_modes(dump, bufmode) < 0)
     return 1;
+  if (native_arch && native_arch != arch_current() && !dry_run) {
+    diag_cli_error("--arch %s needs --dry-run: this machine is %s", arch_current()->name,
+                   native_arch->name);
+    return 1;
+  }
 
   if (list)
     return list_probes(optind < argc ? argv[optind] : NULL, opt.verbose, opt.pid);

@@ -691,8 +691,12 @@ static bool include_file(Cur *c, const char *name, bool quoted, Loc loc) {
   if (name[0] == '/') {
     path = estrdup(name);
   } else {
-    /* the compiler's default search list on Debian x86-64 */
+    /* the compiler's default search list on Debian (x86-64 or arm64) */
+#if defined(__aarch64__)
+    const char *sys[] = {"/usr/local/include", "/usr/include/aarch64-linux-gnu", "/usr/include"};
+#else
     const char *sys[] = {"/usr/local/include", "/usr/include/x86_64-linux-gnu", "/usr/include"};
+#endif
     int n = (quoted ? 1 : 0) + cx->ninc_dirs + 3;
     for (int i = 0; i < n && !path; i++) {
       int k = i - (quoted ? 1 : 0); /* index past the file's own directory */
@@ -1031,11 +1035,17 @@ static void substitute(Cdefs *cx, Buf *out, const char *s, size_t n, int depth) 
   }
 }
 
-/* What gcc predefines on Debian x86-64, so that system headers take the
- * branches they take when compiled. */
+/* What gcc predefines on Debian x86-64 (arm64 when built for it: char is
+ * unsigned there), so that system headers take the branches they take
+ * when compiled. */
 static void predefine(Cdefs *cx) {
   static const char *const defs[][2] = {
-      {"__x86_64__", "1"}, {"__x86_64", "1"}, {"__linux__", "1"}, {"__linux", "1"},
+#if defined(__aarch64__)
+      {"__aarch64__", "1"}, {"__CHAR_UNSIGNED__", "1"},
+#else
+      {"__x86_64__", "1"}, {"__x86_64", "1"},
+#endif
+      {"__linux__", "1"}, {"__linux", "1"},
       {"__unix__", "1"}, {"__unix", "1"}, {"__GNUC__", "12"}, {"__GNUC_MINOR__", "2"},
       {"__STDC__", "1"}, {"__STDC_VERSION__", "201710L"}, {"__LP64__", "1"}, {"_LP64", "1"},
       {"__CHAR_BIT__", "8"}, {"__SIZEOF_INT__", "4"}, {"__SIZEOF_LONG__", "8"},

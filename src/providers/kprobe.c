@@ -399,7 +399,7 @@ static const char *kprobe_tracepoint_hint(const char *func, bool ret) {
     if (!strcmp(func, tp_hints[i][0]))
       tp = tp_hints[i][1];
   /* a syscall's own entry points: __x64_sys_NAME, __do_sys_NAME ... */
-  static const char *const sys_prefixes[] = {"__x64_sys_", "__ia32_sys_", "__se_sys_",
+  static const char *const sys_prefixes[] = {"__x64_sys_", "__ia32_sys_", "__arm64_sys_", "__se_sys_",
                                              "__do_sys_", "ksys_"};
   for (size_t i = 0; i < sizeof sys_prefixes / sizeof sys_prefixes[0] && !tp; i++)
     if (!strncmp(func, sys_prefixes[i], strlen(sys_prefixes[i])))
@@ -804,6 +804,13 @@ static int attach(Target *t, const AttachEnv *env) {
   int fd = is_btf_kind(k->type) ? attach_fentry(t->prog_fd, k->type == K_FEXIT)
                                 : attach_kprobe(t->prog_fd, k->func, k->offset,
                                                 k->type == K_KRETPROBE);
+  if (fd < 0 && fd == -524 && is_btf_kind(k->type)) { /* the kernel's ENOTSUPP */
+    /* fentry programs load, but the trampoline cannot be installed: arm64
+     * kernels before 6.4 have no ftrace direct calls */
+    diag_error(t->probe->loc, "cannot attach probe %s: this kernel cannot attach fentry/fexit "
+               "trampolines (ENOTSUPP); use kprobe:%s or kretprobe:%s", t->name, k->func, k->func);
+    return -1;
+  }
   if (fd < 0) {
     prov_attach_error(t, fd);
     return -1;

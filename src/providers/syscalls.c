@@ -19,13 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct {
-  const char *name;
-  int nr;
-} syscall_table[] = {
-#include "syscall_table.h"
-};
-
 extern const Provider provider_syscalls, provider_tracepoint;
 
 /* A syscalls:sys_enter_NAME / sys_exit_NAME target. */
@@ -46,10 +39,8 @@ int systp_nr(const char *event, bool *is_exit) {
   } else {
     return -1;
   }
-  for (size_t i = 0; i < sizeof syscall_table / sizeof syscall_table[0]; i++)
-    if (!strcmp(syscall_table[i].name, name))
-      return syscall_table[i].nr < SYSDISPATCH_MAX_NR ? syscall_table[i].nr : -1;
-  return -1;
+  int nr = arch_syscall_nr(name);
+  return nr < SYSDISPATCH_MAX_NR ? nr : -1;
 }
 
 /* Decide which syscall targets take the raw-tracepoint path: one program

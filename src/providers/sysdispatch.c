@@ -29,7 +29,8 @@ static void gen_dispatch(Emitter *e, bool is_exit, int array_fd) {
     em_insn(e, ALU64_IMM(BPF_ADD, BPF_REG_1, -8));
     em_insn(e, MOV64_IMM(BPF_REG_2, 8));
     em_insn(e, CALL(BPF_FUNC_probe_read_kernel));
-    em_insn(e, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, -8));
+    /* arm64's syscallno is 32 bits, followed by padding */
+    em_insn(e, LDX(arch_current()->syscall_nr_size == 4 ? BPF_W : BPF_DW, BPF_REG_3, BPF_REG_10, -8));
     em_insn(e, MOV64_REG(BPF_REG_1, BPF_REG_6));
   }
   em_map(e, BPF_REG_2, array_fd);

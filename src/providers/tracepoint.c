@@ -6,6 +6,7 @@
  * events are usually served by the syscall dispatcher instead
  * (syscalls.c takes their targets over after semantic analysis).
  */
+#include "arch/arch.h"
 #include "providers/provider.h"
 #include "providers/attach.h"
 
@@ -49,7 +50,15 @@ static int expand(ProvExpand *x) {
   else                          /* one event: just read its format file */
     add_tp(sys, c2 + 1, &e);
   if (e.n == 0) {
-    diag_error(x->loc, "tracepoint not found: %s:%s", sys, c2 + 1);
+    const char *call = !strcmp(sys, "syscalls") && !strncmp(c2 + 1, "sys_enter_", 10) ? c2 + 11
+                       : !strcmp(sys, "syscalls") && !strncmp(c2 + 1, "sys_exit_", 9) ? c2 + 10
+                                                                                   : NULL;
+    if (call && arch_syscall_nr(call) < 0 && arch_syscall_nr(eprintf("%sat", call)) >= 0)
+      /* arm64's generic table has only the *at calls: open, stat ... */
+      diag_error(x->loc, "tracepoint not found: %s:%s (%s has no %s system call: use %.*s%sat)",
+                 sys, c2 + 1, arch_current()->name, call, (int)(call - (c2 + 1)), c2 + 1, call);
+    else
+      diag_error(x->loc, "tracepoint not found: %s:%s", sys, c2 + 1);
     return -1;
   }
   return 0;

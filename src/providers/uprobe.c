@@ -213,7 +213,12 @@ static char *ld_cache_lookup(const char *soname) {
 
 static char *lib_dirs_lookup(const char *soname) {
   static const char *const dirs[] = {
-      "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
+#if defined(__aarch64__)
+      "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+#else
+      "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+#endif
+      "/lib64", "/usr/lib64",
       "/lib", "/usr/lib", "/usr/local/lib",
   };
   for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {

@@ -39,6 +39,35 @@ static bool parse_num(const char **sp, int64_t *v) {
   return true;
 }
 
+/* The operand after "N@" in arm64's syntax: a register "x0"/"w2"/"sp", a
+ * memory operand "[sp]", "[sp, 16]", "[x1, -8]", or a bare constant "5". */
+static int parse_arm_operand(const char *s, UsdtArg *a) {
+  if (*s == '[') {
+    int sz;
+    s++;
+    a->kind = UA_MEM;
+    a->scale = 1;
+    if (!parse_reg(&s, &a->reg, &sz) || sz != 8)
+      return -1;
+    if (*s == ',') {
+      s++;
+      while (*s == ' ')
+        s++;
+      if (*s == '#') /* some assemblers write immediates "#16" */
+        s++;
+      if (!parse_num(&s, &a->value))
+        return -1;
+    }
+    return *s == ']' && !s[1] ? 0 : -1;
+  }
+  if (*s == '-' || *s == '+' || (*s >= '0' && *s <= '9')) {
+    a->kind = UA_CONST;
+    return parse_num(&s, &a->value) && !*s ? 0 : -1;
+  }
+  a->kind = UA_REG;
+  return parse_reg(&s, &a->reg, &a->reg_size) && !*s ? 0 : -1;
+}
+
 int usdt_parse_arg(const char *spec, UsdtArg *a) {
   memset(a, 0, sizeof *a);
   a->reg = a->index = -1;
@@ -61,6 +90,8 @@ int usdt_parse_arg(const char *spec, UsdtArg *a) {
   if (size != 1 && size != 2 && size != 4 && size != 8)
     return -1;
   a->size = (int)size;
+  if (arch_current()->usdt_syntax == USDT_SYNTAX_ARM)
+    return parse_arm_operand(s, a);
   if (*s == '$') { /* constant */
     s++;
     if (!parse_num(&s, &a->value) || *s)
@@ -119,6 +150,25 @@ int usdt_parse_arg(const char *spec, UsdtArg *a) {
     a->ip_rel = true;
   }
   return 0;
+}
+
+/* The next blank-separated spec of a note's argument list, NUL-terminated
+ * in place, or NULL at the end.  A blank inside brackets belongs to the
+ * spec: arm64 writes "-8@[x1, 8]". */
+static char *next_spec(char **sp) {
+  char *s = *sp;
+  while (*s == ' ' || *s == '\t')
+    s++;
+  if (!*s)
+    return NULL;
+  char *start = s;
+  int depth = 0;
+  for (; *s && (depth > 0 || (*s != ' ' && *s != '\t')); s++)
+    depth += *s == '[' ? 1 : *s == ']' && depth > 0 ? -1 : 0;
+  if (*s)
+    *s++ = 0;
+  *sp = s;
+  return start;
 }
 
 /* ------------------------------------------------------------ ELF */
@@ -303,9 +353,9 @@ static void read_stapsdt(Elf *elf, Elf_Scn *scn, uint64_t base_addr, bool have_b
     if (sema && !to_offset(elf, segs, nsegs, sema, 0, &p.sema_offset))
       continue;
     /* arguments: whitespace-separated specs */
-    char *copy = estrdup(args), *save = NULL;
+    char *copy = estrdup(args), *save = copy;
     bool ok = true;
-    for (char *a = strtok_r(copy, " \t", &save); a; a = strtok_r(NULL, " \t", &save)) {
+    for (char *a = next_spec(&save); a; a = next_spec(&save)) {
       if (p.nargs == USDT_MAX_ARGS || usdt_parse_arg(a, &p.args[p.nargs]) < 0) {
         ok = false;
         break;

@@ -5,7 +5,8 @@
 #     Prometheus's query API returns the exact getppid count, rate() > 0
 #     while it runs, histogram_quantile() of known write sizes falls in the
 #     right power-of-two bucket, stats' _count/_sum, lhist buckets;
-#   - clear() is a counter reset (Prometheus's resets() sees it);
+#   - clear() is a counter reset (Prometheus's resets() sees it), and so
+#     is delete() of one key of a hist map, for that key's series only;
 #   - promtool check metrics accepts the text exposition, odd label
 #     values (quotes, backslash, newline, UTF-8, invalid UTF-8) included;
 #     OpenMetrics when Accept asks (Prometheus itself negotiates it);
@@ -19,7 +20,7 @@
 #                             tests/bin/workload, prometheus, promtool,
 #                             curl, python3, bpftool.
 . "$(dirname "$0")/../lib.sh"
-plan 45
+plan 47
 
 ET=$PWD/etrace
 OUT=$PWD/tests/out/exporter
@@ -82,6 +83,10 @@ tracepoint:syscalls:sys_enter_write /comm == "$COMM"/ {
   @wstats = stats(args.count);
 }
 tracepoint:syscalls:sys_enter_getpid /comm == "$COMM"/ { clear(@calls); clear(@wsize); }
+tracepoint:syscalls:sys_enter_read /comm == "$COMM" && args.fd == 100 && args.count != 7/ {
+  @rsize[args.count] = hist(args.count);
+}
+tracepoint:syscalls:sys_enter_read /comm == "$COMM" && args.fd == 100 && args.count == 7/ { delete(@rsize[100]); }
 BT
 # a second program in the same process: odd label values, a plain gauge
 ODD='@odd["q\"b\\s\nl é \xff"] = count();'
@@ -236,6 +241,27 @@ v=$(wait_query "etrace_calls_total{comm=\"$COMM\"}" 'v == 5')
 r=$(wait_query "resets(etrace_calls_total{comm=\"$COMM\"}[5m])" 'v == 1' 10)
 if [ "$v" = 5 ] && [ "$r" = 1 ]; then pass clear_is_counter_reset
 else fail clear_is_counter_reset "after clear: value '$v' (want 5), resets() '$r' (want 1)"; fi
+
+# ------------------------------------------------ delete() of a hist key = counter reset
+
+# reads of 100 and 200 bytes fill two keys of @rsize; a read of 7 bytes
+# deletes key 100 (every bucket of it); 100 then starts again from zero
+"$W" read 100 4 read 200 3
+v1=$(wait_query "etrace_rsize_count{count=\"100\"}" 'v == 4' 20)
+v2=$(wait_query "etrace_rsize_count{count=\"200\"}" 'v == 3' 20)
+"$W" read 7 1
+scrape > "$OUT/deleted.prom"
+if [ "$v1" = 4 ] && [ "$v2" = 3 ] && ! grep -q '^etrace_rsize_[a-z]*{count="100"' "$OUT/deleted.prom" &&
+   grep -qx 'etrace_rsize_count{count="200"} 3' "$OUT/deleted.prom" &&
+   grep -qx 'etrace_rsize_bucket{count="200",le="255.0"} 3' "$OUT/deleted.prom"; then pass delete_removes_hist_key
+else fail delete_removes_hist_key "before: count 100 '$v1' (want 4), 200 '$v2' (want 3); after delete:" "$OUT/deleted.prom"; fi
+sleep 2 # at least one scrape without the series
+"$W" read 100 2
+v=$(wait_query "etrace_rsize_count{count=\"100\"}" 'v == 2')
+r=$(wait_query "resets(etrace_rsize_count{count=\"100\"}[5m])" 'v == 1' 10)
+r2=$(query "resets(etrace_rsize_count{count=\"200\"}[5m])")
+if [ "$v" = 2 ] && [ "$r" = 1 ] && [ "$r2" = 0 ]; then pass delete_is_counter_reset
+else fail delete_is_counter_reset "after delete: count '$v' (want 2), resets() '$r' (want 1), other key's resets() '$r2' (want 0)"; fi
 
 # ------------------------------------------------ HTTP faults
 

@@ -3,13 +3,15 @@
  * usdt_parse_arg().  The input is split on blanks as the stapsdt note
  * reader splits a probe's argument string.  An accepted spec that the
  * code generator cannot use (a size other than 1/2/4/8, a register
- * offset outside struct pt_regs, a bad scale) aborts. */
+ * offset outside struct pt_regs, a bad scale) aborts.  Every spec is
+ * parsed as x86-64 and as arm64 writes them ("-4@x0", "8@[sp, 16]"). */
 #include "etrace.h"
+#include "arch/arch.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define PT_REGS_SIZE 168 /* x86-64 struct pt_regs */
+static int PT_REGS_SIZE; /* x86-64 struct pt_regs: 168; arm64 user_pt_regs: 272 */
 
 static void check_arg(const UsdtArg *a) {
   if (a->size != 1 && a->size != 2 && a->size != 4 && a->size != 8)
@@ -44,9 +46,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   text[size] = 0;
   char *save = NULL;
   for (char *spec = strtok_r(text, " \t", &save); spec; spec = strtok_r(NULL, " \t", &save)) {
-    UsdtArg a;
-    if (usdt_parse_arg(spec, &a) == 0)
-      check_arg(&a);
+    static const struct { const char *arch; int regs_size; } archs[] = {{"x86_64", 168}, {"arm64", 272}};
+    for (int i = 0; i < 2; i++) {
+      UsdtArg a;
+      arch_select(archs[i].arch);
+      PT_REGS_SIZE = archs[i].regs_size;
+      if (usdt_parse_arg(spec, &a) == 0)
+        check_arg(&a);
+    }
   }
   arena_free_all();
   free(text);

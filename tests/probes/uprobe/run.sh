@@ -13,7 +13,7 @@ mkdir -p $out
 ET=${ETRACE:-./etrace}
 T=tests/bin/uprobe_target
 TA=$PWD/$T
-plan 34
+plan 35
 
 
 need_files $T || exit 1
@@ -21,7 +21,7 @@ need_files $T || exit 1
 # ------------------------------------------------------------ parsers
 t=$out/t
 if ! ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Werror \
-    -Isrc -o $t tests/probes/uprobe/t.c src/symbols/elfsym.c src/arch/*.c src/base/util.c src/front/diag.c -lelf -lz 2>$out/build.log; then
+    -Isrc -Ibuild/gen -o $t tests/probes/uprobe/t.c src/symbols/elfsym.c src/arch/*.c src/base/util.c src/front/diag.c -lelf -lz 2>$out/build.log; then
   fail build "$(cat $out/build.log)"
   exit 0
 fi
@@ -56,6 +56,29 @@ EOF
 )" "$($t arg -4@%eax 8@%rdi 1@%ah -1@%sil -4@%r8d 2@%r10w 1@%r15b '8@-8(%rbp)' '8@16(%rsp)' \
       '8@(%rdx,%rax,8)' '8@%rdx,%rax,8' '-2@0x10(%rbx,%rcx,2)' '8@(,%r12,4)' '4@$5' '-8@$-12' \
       '-8@counter(%rip)' '4@tab+8(%rip)' 'x@%eax' '3@%eax' '8@(%rax' '8@%xyz' '8@(%rax,%rbx,3)')"
+
+# aarch64 specs as GCC writes them (no '%', "[base, disp]", bare constants):
+# pt_regs offsets x0 0, x1 8, x2 16, x29 232, x30 240, sp 248
+same argspec-arm64 "$(cat <<'EOF'
+8@x0: reg size=8 signed=0 reg=0 rsize=8 index=-1 scale=0 value=0 ip=0 sym=-
+4@x2: reg size=4 signed=0 reg=16 rsize=8 index=-1 scale=0 value=0 ip=0 sym=-
+-4@w3: reg size=4 signed=1 reg=24 rsize=4 index=-1 scale=0 value=0 ip=0 sym=-
+8@x30: reg size=8 signed=0 reg=240 rsize=8 index=-1 scale=0 value=0 ip=0 sym=-
+-4@[sp, 16]: mem size=4 signed=1 reg=248 rsize=0 index=-1 scale=1 value=16 ip=0 sym=-
+8@[x1, -8]: mem size=8 signed=0 reg=8 rsize=0 index=-1 scale=1 value=-8 ip=0 sym=-
+8@[x29]: mem size=8 signed=0 reg=232 rsize=0 index=-1 scale=1 value=0 ip=0 sym=-
+4@[sp, #24]: mem size=4 signed=0 reg=248 rsize=0 index=-1 scale=1 value=24 ip=0 sym=-
+4@5: const size=4 signed=0 reg=-1 rsize=0 index=-1 scale=0 value=5 ip=0 sym=-
+-8@-12: const size=8 signed=1 reg=-1 rsize=0 index=-1 scale=0 value=-12 ip=0 sym=-
+8@x31: error
+8@%x0: error
+8@[x1, -8: error
+8@[w1]: error
+4@$5: error
+8@x0x: error
+EOF
+)" "$($t arg --arch arm64 8@x0 4@x2 -4@w3 8@x30 '-4@[sp, 16]' '8@[x1, -8]' '8@[x29]' '4@[sp, #24]' \
+      4@5 -8@-12 8@x31 8@%x0 '8@[x1, -8' '8@[w1]' '4@$5' 8@x0x)"
 
 # USDT notes as readelf shows them: provider:name location args.
 # (uprobe_target is PIE: its text's file offsets equal its addresses.)

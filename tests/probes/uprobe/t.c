@@ -1,12 +1,15 @@
 /* t.c - driver for the unit tests of src/symbols/elfsym.c (tests/probes/uprobe/run.sh).
  *
- *   t arg SPEC...     parse USDT argument specs, one line each:
+ *   t arg [--arch A] SPEC...
+ *                     parse USDT argument specs (as architecture A writes
+ *                     them: x86_64 by default, arm64), one line each:
  *                     "SPEC: const|reg|mem size=N signed=B reg=OFF rsize=N
  *                      index=OFF scale=N value=V ip=B sym=NAME", or "SPEC: error"
  *   t syms FILE       "NAME VADDR OFFSET SIZE" for every function symbol
  *   t usdt FILE       "PROVIDER:NAME PC OFFSET SEMAPHORE ARGS" for every note
  */
 #include "etrace.h"
+#include "arch/arch.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -15,7 +18,13 @@ static const char *kinds[] = {"const", "reg", "mem"};
 
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "arg")) {
-    for (int i = 2; i < argc; i++) {
+    int first = 2;
+    if (argc >= 4 && !strcmp(argv[2], "--arch")) {
+      if (arch_select(argv[3]) < 0)
+        return 2;
+      first = 4;
+    }
+    for (int i = first; i < argc; i++) {
       UsdtArg a;
       if (usdt_parse_arg(argv[i], &a) < 0) {
         printf("%s: error\n", argv[i]);
