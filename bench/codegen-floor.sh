@@ -49,8 +49,8 @@ progs() {
 # stop PID: SIGINT, then SIGTERM if it is still there after 5 s
 stop() {
   kill -INT "$1" 2>/dev/null
-  n=0
-  while kill -0 "$1" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+  waited=0
+  while kill -0 "$1" 2>/dev/null && [ $waited -lt 50 ]; do sleep 0.1; waited=$((waited+1)); done
   kill -TERM "$1" 2>/dev/null
   wait "$1" 2>/dev/null
 }
@@ -63,13 +63,13 @@ one() {
   loop=$1; shift
   "$@" >/dev/null 2>&1 &
   pid=$!
-  s=""; last=""; i=0
+  s=""; last=""; polls=0
   # attached: the instruction count is non-zero and stable for one poll
-  while [ $i -lt 150 ] && kill -0 $pid 2>/dev/null; do
+  while [ $polls -lt 150 ] && kill -0 $pid 2>/dev/null; do
     sleep 0.2
     s=$(progs $pid)
     if [ "${s%% *}" != 0 ] && [ "${s%% *}" = "${last%% *}" ]; then break; fi
-    last=$s; i=$((i+1))
+    last=$s; polls=$((polls+1))
   done
   s0=$(progs $pid)
   call=$($O/floor-loop "$loop" "$CALLS" | sed -n 's/.*ns_per_call=\([0-9.]*\).*/\1/p')
@@ -86,8 +86,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "nan"}';
 runs() {
   tag=$1; shift
   : > $O/floor.$tag
-  i=0
-  while [ $i -lt "$N" ]; do one "$@" >> $O/floor.$tag; i=$((i+1)); done
+  run=0
+  while [ $run -lt "$N" ]; do one "$@" >> $O/floor.$tag; run=$((run+1)); done
 }
 col() { cut -d' ' -f"$2" $O/floor.$1 | median; }
 
