@@ -97,10 +97,9 @@ tests/bin/arm64/%: tests/helpers/%.c
 tests/bin/arm64/stack_target: HELPER_CFLAGS = -fno-omit-frame-pointer
 
 # Debian's arm64 kernel under qemu-system-aarch64 (TCG), the same way: about
-# 60 s plus the cross build, so it is not part of make check (tests/run-all.sh
-# runs only run.sh files; this suite is boot.sh).
+# 60-80 s plus the cross build; make check runs it too (tests/env/qemu-arm64).
 qemu-check-arm64: etrace-arm64 tests/bin/arm64/workload tests/bin/arm64/uprobe_target tests/bin/arm64/stack_target
-	tests/env/qemu-arm64/boot.sh
+	tests/env/qemu-arm64/run.sh
 
 tests/bin/static/%: tests/helpers/%.c
 	@mkdir -p tests/bin/static

@@ -106,6 +106,7 @@ typedef enum {
 } TypeKind;
 
 typedef struct Type Type;
+typedef struct ProgramTypes ProgramTypes; /* btf.c */
 struct Type {
   TypeKind kind;
   int size;          /* bytes occupied in memory (keys, values, records) */
@@ -123,7 +124,10 @@ struct Type {
    * void or a function), and whether it is a user-space address */
   bool is_ptr, user;
   Type *pointee;
-  /* TY_RECORD: BTF type id in vmlinux and "struct task_struct" */
+  /* TY_RECORD: BTF type id (in btf: vmlinux's or the program's split
+   * BTF, which lives as long as the compilation's ProgramTypes) and
+   * "struct task_struct" */
+  struct btf *btf;
   int btf_id;
   const char *tag;
   /* TY_ARRAY; a TY_STR that is a char array member: its elements */
@@ -162,6 +166,8 @@ extern int etrace_strlen;
 /* Check BPFTRACE_STRLEN / ETRACE_STRLEN: -1 after an error when it is not
  * a number or above 200 (bpftrace refuses those too). */
 int types_check_env(void);
+/* Read BPFTRACE_STRLEN again (after the config block set it). */
+void types_reload_env(void);
 
 /* Histogram buckets, shared by cg (computing the index in BPF) and rt
  * (printing).  hist: index 0 holds negative values, 1 holds 0, and
@@ -269,26 +275,52 @@ struct Probe {
   Probe *next;
 };
 
+/* One setting of the config block (`config = { max_strlen = 64 }`). */
+typedef struct ConfigSetting ConfigSetting;
+struct ConfigSetting {
+  char *name;          /* as written: max_strlen, BPFTRACE_MAX_STRLEN */
+  char *value;         /* as text: "64" (durations already in ns), "perf" */
+  Loc loc;
+  ConfigSetting *next;
+};
+
 typedef struct Program {
   Probe *probes;
   int nprobes;
+  ConfigSetting *config;
+  /* its C types (cdefs_process); NULL: sema_program makes them */
+  ProgramTypes *types;
 } Program;
 
 /* Parse src.  Returns NULL after printing a located error. */
 Program *parse_program(const Source *src);
 /* Print the AST (for -d ast and the front-end tests). */
 void ast_dump(FILE *f, const Program *prog);
+/* Apply the config block (front/config.c): each setting becomes the
+ * environment variable etrace reads, unless the environment sets it
+ * already (the environment wins, as in bpftrace).  0, or -1 after a
+ * located error. */
+int config_apply(const Program *prog);
 
 /* ----------------------------------------------------------------- btf.c */
 
-/* Kernel types from /sys/kernel/btf/vmlinux, parsed on first use. */
+/* Kernel types from /sys/kernel/btf/vmlinux, parsed on first use and
+ * shared by the process (NULL when the kernel has no BTF). */
 struct btf;
-struct btf *btf_kernel(void);          /* NULL when the kernel has no BTF */
-Type *btf_type_of(int id, bool user);  /* NULL: void, float, function */
+struct btf *btf_vmlinux(void);
+/* One compilation's types: the program's split BTF (C definitions, DWARF
+ * conversions), its record cache and name look-ups.  Made by whoever
+ * compiles, before cdefs_process, and freed after the program's last run
+ * (the records' BTF is read by the runtime printers).  Its caches point
+ * into the compile arena: use it only until arena_free_all. */
+ProgramTypes *program_types_new(void);
+void program_types_free(ProgramTypes *pt);
+struct btf *btf_program(ProgramTypes *pt); /* vmlinux + program types; NULL: none */
+Type *btf_type_of(ProgramTypes *pt, int id, bool user); /* NULL: void, float, function */
 Type *btf_int_named(const char *name); /* "u32", "int64", "bool" ... or NULL */
 /* A type as written in a cast or sizeof: "struct task_struct *",
  * "unsigned long", "pid_t".  NULL with *why set when it is unknown. */
-Type *btf_parse_type(const char *text, bool user, const char **why);
+Type *btf_parse_type(ProgramTypes *pt, const char *text, bool user, const char **why);
 
 typedef struct BtfMember {
   Type *type;       /* NULL: a member etrace cannot read (float ...) */
@@ -298,21 +330,21 @@ typedef struct BtfMember {
   int bit_size;     /* bitfield width, 0 for ordinary members */
 } BtfMember;
 /* Member `name` of a TY_RECORD, searching anonymous structs/unions. */
-bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *out);
+bool btf_find_member(ProgramTypes *pt, const Type *rec, const char *name, bool user, BtfMember *out);
 
 /* rawtracepoint arguments: names and BTF types of tracepoint `name`'s
  * parameters (without the leading void *__data); -1 when unknown. */
 int btf_tp_params(const char *name, const char ***names, int **type_ids);
 bool btf_has_raw_tp(const char *name);
-const char *btf_c_name(int type_id);   /* "struct task_struct *" */
+const char *btf_c_name(ProgramTypes *pt, int type_id);   /* "struct task_struct *" */
 /* Program C types (cdefs.c): a BTF split from vmlinux's that takes
  * additions; names defined by the program shadow the kernel's. */
-struct btf *btf_writable(void);
-void btf_user_define(const char *name, int btf_kind, int id);
-int btf_lookup(const char *name, int btf_kind);  /* program, then kernel; -1 */
-bool btf_is_kernel_type(int id);
+struct btf *btf_writable(ProgramTypes *pt);
+void btf_user_define(ProgramTypes *pt, const char *name, int btf_kind, int id);
+int btf_lookup(ProgramTypes *pt, const char *name, int btf_kind); /* program, then kernel; -1 */
+bool btf_is_kernel_type(ProgramTypes *pt, int id);
 
-void btf_resolve_fwd(int fwd_id, int real_id); /* a forward decl now defined */
+void btf_resolve_fwd(ProgramTypes *pt, int fwd_id, int real_id); /* a forward decl now defined */
 /* A kernel enumerator's value (an identifier such as TASK_COMM_LEN). */
 bool btf_enum_value(const char *name, uint64_t *out);
 
@@ -328,7 +360,7 @@ typedef struct DwParam {
 } DwParam;
 /* The types one compilation has converted from DWARF (in its arena). */
 typedef struct DwarfTypes DwarfTypes;
-DwarfTypes *dwarf_types_new(void);
+DwarfTypes *dwarf_types_new(ProgramTypes *pt); /* converts into pt's BTF */
 /* Parameters of `func` in the ELF file at path; -1 with *why set. */
 int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwParam **out,
                       const char **why);
@@ -339,8 +371,8 @@ int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwPara
  * typedef definitions before the first probe): types into the program
  * BTF, macros and enum constants substituted.  Returns the text for the
  * lexer (the preamble blanked, lines kept), or NULL after an error. */
-const char *cdefs_process(const Source *src, const char *const *include_dirs, int ndirs,
-                          const char *const *includes, int nincludes);
+const char *cdefs_process(ProgramTypes *pt, const Source *src, const char *const *include_dirs,
+                          int ndirs, const char *const *includes, int nincludes);
 
 /* -l / -lv 'struct GLOB' (union, enum): 1 listed, 0 not a type glob, -1 error */
 int btf_list_types(FILE *f, const char *glob, bool verbose);
@@ -395,6 +427,8 @@ typedef enum {
   REC_OBJECT,          /* id: site (args: the object's type, fmt: "print",
                         * "dump" or "compact"); data: its bytes, at most
                         * OBJECT_COPY_MAX */
+  REC_HELPER_ERROR,    /* id: the BPF helper; data: s64 return code,
+                        * u64 line << 32 | column (-k, -kk) */
   REC_PID = 64,        /* id: a pid that ustack/usym saw for the first time
                         * (sym/ reads its memory map while it lives) */
 } RecKind;
@@ -461,6 +495,8 @@ typedef struct Target {
 
 typedef struct Compiled {
   Program *prog;
+  ProgramTypes *types; /* prog->types: the program's BTF and type caches */
+  bool owns_types;     /* sema_program made them: session_close frees them */
   Target **targets;
   int ntargets;
   MapInfo **maps;
@@ -474,6 +510,7 @@ typedef struct Compiled {
   int nposparams;
   int cpid;
   int filter_pid;      /* -p */
+  int helper_errors;   /* -k 1, -kk 2: failed helper calls reported */
   int ncpus;
   int possible_cpus;   /* per-CPU map slots */
   uint64_t start_ns;   /* CLOCK_MONOTONIC at start, for `elapsed` */
@@ -491,6 +528,7 @@ typedef struct Options {
   bool dry_run;         /* --dry-run: ask the kernel nothing while compiling */
   bool quiet;           /* -q: no "Attaching N probes..." */
   int pid;              /* -p PID: trace only this process; exit with it */
+  int helper_errors;    /* -k 1, -kk 2 */
   int cpid;             /* -c child pid (0 if none) */
   int child_pid;        /* same, for the event loop's waitpid */
   void (*start_child)(void); /* let the -c child exec (after attach) */
@@ -622,6 +660,9 @@ int usdt_parse_arg(const char *spec, UsdtArg *a);
 /* `-l [GLOB]` and `-lv` (providers/list.c). */
 /* -l [GLOB] (-p PID: the probes of that process's files, as bpftrace) */
 int prov_list(FILE *f, const char *glob, bool verbose, int pid);
+/* -l with a program: the probes it would attach, after expansion, in
+ * program order (-lv: with their arguments). */
+void prov_list_targets(FILE *f, const Compiled *c, bool verbose);
 
 /* ---------------------------------------------------------------- child.c */
 

@@ -31,8 +31,8 @@ static int c_align(const Type *t);
 static int c_size(const Type *t) {
   if (t->kind == TY_ARRAY) /* a held copy is rounded up to 8 bytes */
     return t->nelems * c_size(t->elem);
-  if (t->kind == TY_RECORD && btf_kernel()) {
-    long long size = btf__resolve_size(btf_kernel(), t->btf_id);
+  if (t->kind == TY_RECORD && t->btf) {
+    long long size = btf__resolve_size(t->btf, t->btf_id);
     return size > 0 ? (int)size : t->size;
   }
   if (t->kind != TY_TUPLE)
@@ -69,7 +69,7 @@ static Type *check_size(Sema *sema, Node *e, bool is_sizeof) {
   const char *why = NULL;
   Type *t = NULL;
   if (e->cast_type) {
-    t = btf_parse_type(e->cast_type, is_user_probe(sema), &why);
+    t = btf_parse_type(sema->c->types, e->cast_type, is_user_probe(sema), &why);
     if (!t) {
       serr(sema, e->loc, "%s", why);
       return NULL;
@@ -82,8 +82,8 @@ static Type *check_size(Sema *sema, Node *e, bool is_sizeof) {
       return NULL;
     }
     if (!t && e->args->kind == ND_BUILTIN &&
-        btf_lookup(e->args->name, BTF_KIND_TYPEDEF) > 0)
-      t = btf_parse_type(e->args->name, is_user_probe(sema), &why); /* sizeof(handle_t) */
+        btf_lookup(sema->c->types, e->args->name, BTF_KIND_TYPEDEF) > 0)
+      t = btf_parse_type(sema->c->types, e->args->name, is_user_probe(sema), &why); /* sizeof(handle_t) */
     if (!t) {
       t = check_expr(sema, e->args);
       if (!t || t->kind == TY_NONE)
@@ -104,7 +104,7 @@ static Type *check_size(Sema *sema, Node *e, bool is_sizeof) {
     Type *rec = t;
     for (int i = 0; i < n; i++) {
       BtfMember m;
-      if (!rec || rec->kind != TY_RECORD || !btf_find_member(rec, names[i], false, &m)) {
+      if (!rec || rec->kind != TY_RECORD || !btf_find_member(sema->c->types, rec, names[i], false, &m)) {
         serr(sema, e->args->loc, "%s has no member named '%s'", rec ? ty_name(rec) : "this type",
              names[i]);
         return NULL;

@@ -87,6 +87,7 @@ static void gen_delete(Cg *cg, Node *e) {
   emit_map(cg, BPF_REG_1, a->map);
   emit_addr(cg, BPF_REG_2, koff);
   emit(cg, CALL(BPF_FUNC_map_delete_elem));
+  cg_check_helper(cg, BPF_FUNC_map_delete_elem, 1, e->loc);
 }
 
 /* has_key(@m, key): 1 if the key is in the map */

@@ -137,7 +137,7 @@ static Type *check_dump(Sema *sema, Node *e) {
                           "which only rawtracepoint (tp_btf) probes may call");
     return NULL;
   }
-  if (kernel && !btf_is_kernel_type(obj->btf_id)) {
+  if (kernel && !btf_is_kernel_type(sema->c->types, obj->btf_id)) {
     serr(sema, e->args->loc, "dump(..., \"kernel\") can only render kernel types, and %s is the "
                              "program's own", ty_name(obj));
     return NULL;

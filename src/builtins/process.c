@@ -56,7 +56,7 @@ static void gen_cgroup(Cg *cg, Node *e) { emit(cg, CALL(BPF_FUNC_get_current_cgr
 /* struct task_struct * when the kernel has BTF; else an integer */
 static Type *check_curtask(Sema *sema, Node *e) {
   const char *why;
-  Type *t = btf_kernel() ? btf_parse_type("struct task_struct *", false, &why) : NULL;
+  Type *t = btf_vmlinux() ? btf_parse_type(sema->c->types, "struct task_struct *", false, &why) : NULL;
   return t ? t : ty_u64;
 }
 

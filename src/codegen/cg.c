@@ -349,6 +349,7 @@ void map_update(Cg *cg, const MapInfo *m, int koff, int voff) {
   emit_addr(cg, BPF_REG_3, voff);
   emit(cg, MOV64_IMM(BPF_REG_4, BPF_ANY));
   emit(cg, CALL(BPF_FUNC_map_update_elem));
+  cg_check_helper(cg, BPF_FUNC_map_update_elem, 1, cg->stmt_loc);
   /* A full map rejects new keys: count it instead of losing it silently. */
   int ok = label_new(cg);
   jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, ok);
@@ -359,6 +360,7 @@ void map_update(Cg *cg, const MapInfo *m, int koff, int voff) {
 static void cg_map_read_scalar(Cg *cg, Node *e) {
   int koff = build_key(cg, e);
   map_lookup(cg, e->map, koff);
+  cg_check_helper(cg, BPF_FUNC_map_lookup_elem, 2, e->loc);
   int miss = label_new(cg);
   /* a miss leaves r0 = NULL, which is the 0 a missing key reads as */
   jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, miss);
@@ -590,6 +592,8 @@ static void cg_object_read(Cg *cg, Node *e) {
   emit_addr(cg, BPF_REG_1, tmp);
   emit(cg, MOV64_IMM(BPF_REG_2, size));
   emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
+  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
+                  e->loc);
   if (e->bit_size) {
     emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, tmp));
     if (e->bit_shift)
@@ -617,6 +621,8 @@ static void cg_object_copy(Cg *cg, Node *e, int off, const Type *dst) {
   emit_addr(cg, BPF_REG_1, off);
   emit(cg, MOV64_IMM(BPF_REG_2, n));
   emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
+  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
+                  e->loc);
 }
 
 /* A char array member (task->comm) into a zeroed string buffer. */
@@ -627,6 +633,8 @@ static void cg_object_string(Cg *cg, Node *e, int off, const Type *dst) {
   emit_addr(cg, BPF_REG_1, off);
   emit(cg, MOV64_IMM(BPF_REG_2, n));
   emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
+  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
+                  e->loc);
 }
 
 /* argN, args.NAME, retval and func where the target's provider puts
@@ -1199,8 +1207,9 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
 
 /* ------------------------------------------------------------ map iteration */
 
-/* r0 = bpf_for_each_map_elem(map, callback, NULL, 0): the number of
- * elements visited. */
+/* r0 = bpf_for_each_map_elem(map, callback, ctx, 0): the number of
+ * elements visited; ctx is this frame when the body shares variables
+ * with it (capture.c), else NULL. */
 void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc) {
   if (cg->nsubs == 16) {
     fail(cg, loc, "too many for loops over maps in one probe%s", "");
@@ -1209,9 +1218,13 @@ void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc) {
   Sub *sub = &cg->subs[cg->nsubs++];
   sub->label = label_new(cg);
   sub->loop = loop;
+  capture_find(cg, sub);
   emit_map(cg, BPF_REG_1, m);
   emit_func_addr(cg, BPF_REG_2, sub->label);
-  emit(cg, MOV64_IMM(BPF_REG_3, 0));
+  if (sub->ncap)
+    emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_10));
+  else
+    emit(cg, MOV64_IMM(BPF_REG_3, 0));
   emit(cg, MOV64_IMM(BPF_REG_4, 0));
   emit(cg, CALL(BPF_FUNC_for_each_map_elem));
 }
@@ -1240,9 +1253,11 @@ static void emit_subs(Cg *cg) {
     } else {
       Node *s = sub.loop;
       MapInfo *m = s->lhs->map;
-      int stop = label_new(cg), next = label_new(cg);
+      int stop = label_new(cg), next = label_new(cg), ctx_slot = 0;
       emit(cg, MOV64_REG(BPF_REG_6, BPF_REG_2));
       emit(cg, MOV64_REG(BPF_REG_7, BPF_REG_3));
+      if (sub.ncap)
+        ctx_slot = capture_copy_in(cg, &sub, s->loc);
       declare_var(cg, s->var, s->loc);
       const Type *kv = s->var->type;
       emit_copy(cg, s->var->stack_off, BPF_REG_6, 0, m->key->size);
@@ -1251,11 +1266,16 @@ static void emit_subs(Cg *cg) {
       cg->exit_label = stop;
       cg_loop_body(cg, s->then, stop, next);
       label_here(cg, next);
+      if (sub.ncap)
+        capture_copy_out(cg, &sub, ctx_slot);
       emit(cg, MOV64_IMM(BPF_REG_0, 0));
       emit(cg, EXIT_INSN());
       label_here(cg, stop);
+      if (sub.ncap)
+        capture_copy_out(cg, &sub, ctx_slot);
       emit(cg, MOV64_IMM(BPF_REG_0, 1));
       emit(cg, EXIT_INSN());
+      capture_restore(&sub);
     }
     free(cg->vars);
     cg->vars = saved_vars;
@@ -1458,6 +1478,7 @@ static void cg_loop_body(Cg *cg, Node *body, int brk, int cont) {
 
 static void cg_stmt(Cg *cg, Node *s) {
   int mark = cg->stack;
+  cg->stmt_loc = s->loc;
   switch (s->kind) {
   case ND_EXPR_STMT:
     if (s->lhs->kind == ND_ASSIGN || s->lhs->kind == ND_INCDEC)

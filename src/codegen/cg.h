@@ -14,9 +14,13 @@
 
 /* A callback subprogram, emitted after the main program: the body of a
  * for-over-map loop, or the empty callback len() counts with. */
+#define CAPTURE_MAX 16
 typedef struct Sub {
   int label;
   Node *loop;          /* ND_FOR_MAP, or NULL for len() */
+  /* the caller's variables the loop body uses, at their caller offsets */
+  struct { VarInfo *var; int off; } cap[CAPTURE_MAX];
+  int ncap;
 } Sub;
 
 typedef struct Cg {
@@ -44,6 +48,7 @@ typedef struct Cg {
                          * for pid and tid (0: they call it themselves) */
   bool str_unzeroed;    /* the next cg_store: a str() read need not zero its
                          * buffer (a printf record is read up to the NUL) */
+  Loc stmt_loc;         /* the statement being generated (-k reports) */
 } Cg;
 
 /* Nested unroll()s multiply (100^5 copies would take hours and all
@@ -81,6 +86,13 @@ int size_code(int size);
 int build_key(Cg *cg, Node *mapnode);
 void map_lookup(Cg *cg, const MapInfo *m, int koff);
 void map_update(Cg *cg, const MapInfo *m, int koff, int voff);
+/* for loops over maps sharing the probe's variables (capture.c) */
+void capture_find(Cg *cg, Sub *sub);
+int capture_copy_in(Cg *cg, const Sub *sub, Loc loc);
+void capture_copy_out(Cg *cg, const Sub *sub, int ctx_slot);
+void capture_restore(const Sub *sub);
+/* -k/-kk: report a failed helper call (helper_errors.c) */
+void cg_check_helper(Cg *cg, int helper, int level, Loc loc);
 /* argN, args.NAME, retval, func where the target's provider says
  * (ArgRef: providers/provider.h). */
 void cg_arg(Cg *cg, Node *e, int ref, int i);

@@ -64,13 +64,14 @@ static Program *front(Exporter *x, int i, int as) {
   diag_source = &p->src;
   if (!p->src.shown) {
     p->src.shown = p->src.text;
-    p->src.text = cdefs_process(&p->src, NULL, 0, NULL, 0);
+    p->src.text = cdefs_process(x->types, &p->src, NULL, 0, NULL, 0);
     if (!p->src.text)
       return NULL;
   }
   Program *prog = parse_program(&p->src);
   if (!prog || export_check_program(prog) < 0)
     return NULL;
+  prog->types = x->types;
   export_rewrite(x, prog, as);
   return prog;
 }
@@ -78,6 +79,8 @@ static Program *front(Exporter *x, int i, int as) {
 /* All programs as one: each is checked alone first (so errors point into
  * the right file), then their probes are chained and compiled together. */
 static Compiled *compile_all(Exporter *x, const Options *opt) {
+  if (!x->types)
+    x->types = program_types_new(); /* one set of C types for all the programs */
   if (x->nprogs > 1) {
     /* alone, each program keeps its own map names (for the messages),
      * recorded in a scratch table */
@@ -299,6 +302,7 @@ out:
   for (int i = 0; i < x.nprogs; i++)
     free(x.progs[i].file_text);
   free(x.progs);
+  program_types_free(x.types);
   free(x.percpu);
   buf_free(&x.labels);
   arena_free_all();

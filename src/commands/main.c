@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,9 +47,11 @@ static void usage(FILE *f) {
         "    -h, --help     show this help message\n"
         "    -I DIR         search DIR for #include files\n"
         "    --include FILE include FILE before the program (C definitions, #define)\n"
-        "    -l [GLOB]      list probes (tracepoints, uprobes, usdt, software, hardware, iter); -lv shows arguments\n"
+        "    -l [GLOB]      list probes (tracepoints, uprobes, usdt, software, hardware, iter); -lv shows arguments;\n"
+        "                   with -e PROG or a program file: the probes it would attach\n"
         "    -o FILE        write the output to FILE\n"
         "    -p PID         trace only process PID and exit when it exits\n"
+        "    -k, -kk        report failed map updates and deletes; -kk also failed reads\n"
         "    -q             quiet: no 'Attaching N probes' line\n"
         "    --unsafe       allow system() and signal()\n"
         "    -v             verbose: print the generated BPF and the hooks used\n"
@@ -123,6 +126,47 @@ static int list_probes(const char *glob, bool verbose, int pid) {
   return prov_list(stdout, glob, verbose, pid) < 0 ? 1 : 0;
 }
 
+/* -l's argument names a program file (not a probe glob) when it is one. */
+static bool is_program_file(const char *path) {
+  struct stat st;
+  return strchr(path, '/') || strstr(path, ".bt") ? stat(path, &st) == 0 && S_ISREG(st.st_mode)
+                                                   : false;
+}
+
+/* -f FORMAT: 0, or -1 after bpftrace's error. */
+static int parse_format(const char *arg, OutFormat *format) {
+  if (!strcmp(arg, "json"))
+    *format = OUT_JSON;
+  else if (!strcmp(arg, "ctf"))
+    *format = OUT_CTF;
+  else if (!strcmp(arg, "text"))
+    *format = OUT_TEXT;
+  else {
+    diag_cli_error("Invalid output format \"%s\"\nValid formats: 'text', 'json', 'ctf'", arg);
+    return -1;
+  }
+  return 0;
+}
+
+/* The config block's settings, then the environment checks again. */
+static int apply_config(const Program *prog) {
+  if (!prog->config)
+    return 0;
+  if (config_apply(prog) < 0 || types_check_env() < 0 || rt_check_env() < 0)
+    return -1;
+  types_reload_env();
+  return 0;
+}
+
+/* -l with a program: the probes it would attach; the exit status. */
+static int list_program(Program *prog, const Options *opt) {
+  Compiled *c = sema_program(prog, opt);
+  if (!c)
+    return 1;
+  prov_list_targets(stdout, c, opt->verbose);
+  return 0;
+}
+
 /* `etrace NAME ...` for a subcommand: its exit status in *rc, true. */
 static bool subcommand(int argc, char **argv, int *rc) {
   const char *n = argc > 1 ? argv[1] : "";
@@ -168,7 +212,7 @@ int main(int argc, char **argv) {
   int ninc_dirs = 0, nincludes = 0;
   /* options anywhere, as bpftrace's: `etrace -e PROG ARG -q` is quiet, and
    * `--` ends them (`etrace -e PROG -- -q` has $1 == "-q") */
-  while ((ch = getopt_long(argc, argv, "B:c:d:e:f:hI:lo:p:qvV", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "B:c:d:e:f:hI:klo:p:qvV", longopts, NULL)) != -1) {
     switch (ch) {
     case 'B': bufmode = optarg; break;
     case 'c': cmd = optarg; break;
@@ -182,16 +226,11 @@ int main(int argc, char **argv) {
       break;
     case 'e': prog_text = optarg; break;
     case 'f':
-      if (!strcmp(optarg, "json"))
-        format = OUT_JSON;
-      else if (!strcmp(optarg, "ctf"))
-        format = OUT_CTF;
-      else if (strcmp(optarg, "text")) {
-        diag_cli_error("Invalid output format \"%s\"\nValid formats: 'text', 'json', 'ctf'", optarg);
+      if (parse_format(optarg, &format) < 0)
         return 1;
-      }
       break;
     case 'h': usage(stdout); return 0;
+    case 'k': opt.helper_errors += opt.helper_errors < 2; break;
     case 'l': list = true; break;
     case 'o': out_file = optarg; break;
     case 'p':
@@ -234,7 +273,8 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  if (list)
+  /* -l GLOB: what exists; -l with a program: its probes (list_program) */
+  if (list && !prog_text && !(optind < argc && is_program_file(argv[optind])))
     return list_probes(optind < argc ? argv[optind] : NULL, opt.verbose, opt.pid);
 
   if (!prog_text) {
@@ -261,18 +301,24 @@ int main(int argc, char **argv) {
 
   int rc = 1;
   FILE *out = stdout;
+  ProgramTypes *types = program_types_new(); /* this compilation's C types */
   /* #include, #define and C type definitions before the first probe */
   src.shown = src.text;
-  src.text = cdefs_process(&src, inc_dirs, ninc_dirs, includes, nincludes);
+  src.text = cdefs_process(types, &src, inc_dirs, ninc_dirs, includes, nincludes);
   if (!src.text)
     goto out;
   Program *prog = parse_program(&src);
-  if (!prog)
+  if (!prog || apply_config(prog) < 0)
     goto out;
+  prog->types = types;
   if (dump && (!strcmp(dump, "ast") || !strcmp(dump, "all")))
     ast_dump(stdout, prog);
   if (dry_run && dump && !strcmp(dump, "ast")) {
     rc = 0;
+    goto out;
+  }
+  if (list) {
+    rc = list_program(prog, &opt);
     goto out;
   }
   if (format == OUT_CTF && !out_file) {
@@ -303,6 +349,7 @@ out:
   free(file_text);
   free(inc_dirs);
   free(includes);
+  program_types_free(types);
   arena_free_all();
   return rc;
 }

@@ -295,7 +295,7 @@ static void to_buf(void *ctx, const char *fmt, va_list ap) {
 
 /* "struct task_struct *prev": a C declaration of `name` with type id. */
 static char *c_decl(int id, const char *name) {
-  struct btf *btf = btf_kernel();
+  struct btf *btf = btf_vmlinux();
   Buf b = {0};
   struct btf_dump *d = btf_dump__new(btf, to_buf, &b, NULL);
   if (!d)
@@ -312,7 +312,7 @@ static char *c_decl(int id, const char *name) {
 /* "name(T1 a, T2 b)" from a FUNC_PROTO, parameters from `first` on;
  * with the return type in front when ret is set. */
 static char *prototype(int proto_id, const char *name, int first, bool ret) {
-  struct btf *btf = btf_kernel();
+  struct btf *btf = btf_vmlinux();
   const struct btf_type *fp = btf__type_by_id(btf, proto_id);
   Buf b = {0};
   buf_printf(&b, "%s(", name);
@@ -453,7 +453,7 @@ static bool resolve(Event *ev, const char *name, int col, bool for_info) {
     use_tracefs_fields(ev);
     return true;
   }
-  struct btf *btf = btf_kernel();
+  struct btf *btf = btf_vmlinux();
   int fid = btf && !colon ? btf__find_by_name_kind(btf, ev->name, BTF_KIND_FUNC) : -1;
   if (fid > 0) {
     ev->kind = EV_FUNC;
@@ -488,7 +488,7 @@ static void print_fields(const TpFormat *tp) {
 }
 
 static void print_info(const Event *ev) {
-  struct btf *btf = btf_kernel();
+  struct btf *btf = btf_vmlinux();
   if (ev->kind == EV_FUNC) {
     const struct btf_type *f = btf__type_by_id(btf, ev->func_id);
     printf("kernel function %s (BTF):\n    %s\n", ev->name,
@@ -828,9 +828,9 @@ static void gen_final(Gen *g, const Snoop *S) {
 /* Syscall tracepoints store every argument in 8 bytes (the register),
  * whatever its C type: `int dfd` holds -100 as 0x00000000ffffff9c.  Read
  * such a field as its C type (ctype from the format, size from BTF). */
-static bool narrow_cast(Arg *a, const TpField *fl) {
+static bool narrow_cast(ProgramTypes *pt, Arg *a, const TpField *fl) {
   const char *why = NULL;
-  Type *c = btf_kernel() ? btf_parse_type(fl->ctype, false, &why) : NULL;
+  Type *c = btf_vmlinux() ? btf_parse_type(pt, fl->ctype, false, &why) : NULL;
   if (!c || c->kind != TY_INT || c->is_ptr || c->int_size >= fl->size)
     return false;
   a->cast = eprintf("%sint%d", c->is_signed ? "" : "u", c->int_size * 8);
@@ -868,7 +868,7 @@ static bool learn_types(Snoop *S, Program *prog) {
       case TY_INT:
         if (fl && strchr(fl->ctype, '*')) /* tracefs pointers are plain integers */
           a->vk = strstr(fl->ctype, "char *") ? V_CHARPTR : V_PTR;
-        else if (fl && !t->is_ptr && narrow_cast(a, fl))
+        else if (fl && !t->is_ptr && narrow_cast(prog->types, a, fl))
           ;
         else if (t->is_ptr)
           a->vk = t->pointee && t->pointee->kind == TY_INT && t->pointee->int_size == 1

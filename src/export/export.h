@@ -62,6 +62,7 @@ typedef struct Exporter {
   ExportName *names;
   int nnames;
   Compiled *c;
+  ProgramTypes *types;   /* the programs' C types (kept while they run) */
   ExportMap *maps;
   int nmaps;
   int drops_fd;          /* the per-CPU drop counters (load.c) */

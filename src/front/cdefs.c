@@ -9,7 +9,7 @@
  *   enum color { RED, GREEN = 4 };
  *   typedef unsigned int handle_t;
  *
- * Types go into a program BTF layered on vmlinux BTF (btf_writable()), so
+ * Types go into a program BTF layered on vmlinux BTF (btf_writable(pt)), so
  * casts, member access, print() and dump() treat them like kernel types.
  * Object-like macros and enum constants are substituted in the rest of
  * the program (outside strings and comments).  Headers are read for what
@@ -45,7 +45,8 @@ typedef struct Cdefs {
   int nmacros;
   bool failed;
   bool quiet;      /* parsing a header's definition: a failure skips it */
-  struct btf *btf; /* the program BTF */
+  ProgramTypes *pt; /* the compilation's types */
+  struct btf *btf;  /* their BTF (btf_writable(pt)) */
   struct { const char *name; int id; } ints[32]; /* int types made so far */
   int nints;
   Cond conds[64];  /* open #if's, innermost last */
@@ -206,7 +207,7 @@ static int int_type(Cdefs *cx, const char *name, int size, bool sgn) {
 
 /* A named type: a program typedef, a kernel typedef, or etrace's names. */
 static int named_type(Cdefs *cx, const char *name) {
-  int id = btf_lookup(name, BTF_KIND_TYPEDEF);
+  int id = btf_lookup(cx->pt, name, BTF_KIND_TYPEDEF);
   if (id > 0)
     return id;
   Type *t = btf_int_named(name);
@@ -293,7 +294,7 @@ static int parse_specifier(Cur *c) {
       }
       int kind = t.text[0] == 's' ? BTF_KIND_STRUCT : t.text[0] == 'u' ? BTF_KIND_UNION
                                                                        : BTF_KIND_ENUM;
-      int id = btf_lookup(name, kind);
+      int id = btf_lookup(cx->pt, name, kind);
       if (id < 0) /* not defined yet: a forward declaration */
         id = btf__add_fwd(cx->btf, name, kind == BTF_KIND_UNION ? BTF_FWD_UNION : BTF_FWD_STRUCT);
       return id;
@@ -499,7 +500,7 @@ static int parse_record(Cur *c, bool is_union, const char *name, Loc loc) {
     }
   free(offs);
   if (id > 0 && name)
-    btf_user_define(name, is_union ? BTF_KIND_UNION : BTF_KIND_STRUCT, id);
+    btf_user_define(cx->pt, name, is_union ? BTF_KIND_UNION : BTF_KIND_STRUCT, id);
   return id;
 }
 
@@ -549,7 +550,7 @@ static int parse_enum(Cur *c, const char *name) {
     }
   }
   if (name)
-    btf_user_define(name, BTF_KIND_ENUM, id);
+    btf_user_define(cx->pt, name, BTF_KIND_ENUM, id);
   return id;
 }
 
@@ -568,7 +569,7 @@ static bool parse_definition(Cur *c, bool has_body) {
     if (id < 0)
       return false;
     int td = btf__add_typedef(c->cx->btf, name, id);
-    btf_user_define(name, BTF_KIND_TYPEDEF, td);
+    btf_user_define(c->cx->pt, name, BTF_KIND_TYPEDEF, td);
     return expect(c, ";");
   }
   int base = parse_specifier(c);
@@ -1060,9 +1061,9 @@ static void predefine(Cdefs *cx) {
     define(cx, "BPFTRACE_HAVE_BTF", "1", false);
 }
 
-const char *cdefs_process(const Source *src, const char *const *dirs, int ndirs,
-                          const char *const *includes, int nincludes) {
-  Cdefs ctx = {.inc_dirs = dirs, .ninc_dirs = ndirs};
+const char *cdefs_process(ProgramTypes *pt, const Source *src, const char *const *dirs,
+                          int ndirs, const char *const *includes, int nincludes) {
+  Cdefs ctx = {.pt = pt, .inc_dirs = dirs, .ninc_dirs = ndirs};
   Cdefs *cx = &ctx;
   /* the fast path: no C at all (most programs) */
   const char *p = src->text;
@@ -1074,7 +1075,7 @@ const char *cdefs_process(const Source *src, const char *const *dirs, int ndirs,
   if (!maybe)
     return src->text;
   predefine(cx);
-  cx->btf = btf_writable();
+  cx->btf = btf_writable(pt);
   if (!cx->btf) {
     diag_fatal("cannot make a BTF for the program's C types: %s", strerror(errno));
     return NULL;

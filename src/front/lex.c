@@ -26,6 +26,7 @@
 #include <ctype.h>
 #include <setjmp.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct Lexer {
   const char *p;            /* next byte to read */
@@ -160,6 +161,24 @@ static bool mul_add(uint64_t *v, uint64_t base, uint64_t d) {
   return true;
 }
 
+/* A duration suffix turns the literal into nanoseconds (1ms is 1000000);
+ * C's integer suffixes (123UL) are accepted and change nothing.  Returns
+ * the multiplier, or 0 for a suffix that is neither. */
+static uint64_t duration_scale(const char *s, size_t n) {
+  static const struct { const char *suffix; uint64_t ns; } durations[] = {
+    {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000ull},
+    {"m", 60000000000ull}, {"h", 3600000000000ull}, {"d", 86400000000000ull},
+  };
+  static const char *const c_suffixes[] = {"u", "l", "ul", "lu", "ll", "ull", "llu"};
+  for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++)
+    if (strlen(durations[i].suffix) == n && strncmp(durations[i].suffix, s, n) == 0)
+      return durations[i].ns;
+  for (size_t i = 0; i < sizeof c_suffixes / sizeof c_suffixes[0]; i++)
+    if (strlen(c_suffixes[i]) == n && strncasecmp(c_suffixes[i], s, n) == 0)
+      return 1;
+  return 0;
+}
+
 /* int = "0" ("x"|"X") hexdigits | "0" octdigits | decimal ("e" decimal)?
  * Digits may be separated by '_' (1_000_000); 2e3 is the integer 2000. */
 static void lex_number(Lexer *L) {
@@ -202,7 +221,13 @@ static void lex_number(Lexer *L) {
     const char *s = p;
     while (is_ident_char((unsigned char)*p))
       p++;
-    lex_error(L, s, "invalid suffix '%.*s' on integer literal", (int)(p - s), s);
+    uint64_t scale = duration_scale(s, (size_t)(p - s));
+    if (base == 16 || !scale)
+      lex_error(L, s, "invalid suffix '%.*s' on integer literal", (int)(p - s), s);
+    if (v > UINT64_MAX / scale)
+      overflow = true;
+    else
+      v *= scale;
   }
   /* 1.5 is not a number here; but $t.0.1 is two tuple indexes. */
   bool after_dot = L->tail->kind == TK_PUNCT && L->tail->len == 1 && L->tail->text[0] == '.';

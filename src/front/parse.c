@@ -670,23 +670,41 @@ static Node *block(Parser *ps) {
 
 /* ------------------------------------------------------------ probes */
 
-/* config = "config" "=" "{" (ident "=" expr)? (";" (ident "=" expr)?)* "}"
- * Settings are accepted and ignored for now. */
-static void config(Parser *ps) {
+/* config = "config" "=" "{" setting? (";" setting?)* "}"
+ * setting = ident "=" (int | string | ident)
+ * front/config.c gives the settings their meaning. */
+static ConfigSetting *config(Parser *ps) {
+  ConfigSetting *head = NULL, **link = &head;
   advance(ps);
   expect(ps, "=");
   expect(ps, "{");
   while (!consume(ps, "}")) {
     if (consume(ps, ";"))
       continue;
-    if (ps->tok->kind != TK_IDENT)
-      unexpected(ps, ps->tok, "a config setting name");
+    Token *t = ps->tok;
+    if (t->kind != TK_IDENT)
+      unexpected(ps, t, "a config setting name");
+    ConfigSetting *s = ealloc(sizeof *s);
+    s->name = tok_text(t);
+    s->loc = t->loc;
     advance(ps);
     expect(ps, "=");
-    expr(ps);
+    t = ps->tok;
+    if (t->kind == TK_INT)
+      s->value = eprintf("%llu", (unsigned long long)t->ival);
+    else if (t->kind == TK_STR)
+      s->value = estrndup(t->str, t->slen);
+    else if (t->kind == TK_IDENT)
+      s->value = tok_text(t);
+    else
+      unexpected(ps, t, "a number, a string or a name as the setting's value");
+    advance(ps);
     if (!equal(ps->tok, ";") && !equal(ps->tok, "}"))
       unexpected(ps, ps->tok, "';' or '}'");
+    *link = s;
+    link = &s->next;
   }
+  return head;
 }
 
 static bool at_config(Parser *ps) {
@@ -749,7 +767,7 @@ static Program *program(Parser *ps) {
   Program *prog = ealloc(sizeof(Program));
   Probe **link = &prog->probes;
   if (at_config(ps))
-    config(ps);
+    prog->config = config(ps);
   if (ps->tok->kind == TK_EOF)
     error_at(ps, ps->tok->loc, "the program has no probes");
   do {

@@ -36,7 +36,7 @@ typedef struct Iter {
 } Iter;
 
 static int btf_id_of(const char *name, int kind) {
-  struct btf *b = btf_kernel();
+  struct btf *b = btf_vmlinux();
   return b ? btf__find_by_name_kind(b, name, kind) : -1;
 }
 
@@ -45,7 +45,7 @@ static int btf_id_of(const char *name, int kind) {
  * when the walk ends with that pointer NULL (seq_file stop); it is not an
  * object, and the program skips it. */
 static int object_offset(int struct_id) {
-  struct btf *b = btf_kernel();
+  struct btf *b = btf_vmlinux();
   const struct btf_type *t = btf__type_by_id(b, struct_id);
   int off = -1;
   const struct btf_member *m = btf_members(t);
@@ -82,7 +82,7 @@ static int expand(ProvExpand *x) {
     diag_error(loc, "iter should specify an iterator's name (etrace -l 'iter:*' lists them)");
     return -1;
   }
-  if (!btf_kernel()) {
+  if (!btf_vmlinux()) {
     diag_error(loc, "iter probes need the kernel's BTF (/sys/kernel/btf/vmlinux), which is missing");
     return -1;
   }
@@ -135,7 +135,7 @@ static bool type_builtin(Sema *sema, Target *t, Node *e, Type **out) {
     return false;
   const Iter *it = t->data;
   const char *why;
-  *out = btf_parse_type(eprintf("struct bpf_iter__%s *", it->name), false, &why);
+  *out = btf_parse_type(sema->c->types, eprintf("struct bpf_iter__%s *", it->name), false, &why);
   if (!*out)
     serr(sema, e->loc, "cannot type ctx of %s: %s", t->name, why);
   return true;
@@ -242,7 +242,7 @@ static int run(Target *t, RunPhase phase, const RunEnv *env) {
 /* `-l 'iter:GLOB'` (and globs naming no provider): every iterator of the kernel. */
 static int list(const ListQuery *q) {
   const char *glob = q->prefix ? eprintf("iter:%s", q->rest) : q->glob;
-  struct btf *b = btf_kernel();
+  struct btf *b = btf_vmlinux();
   if (!b)
     return 0;
   int cnt = btf__type_cnt(b);
@@ -282,7 +282,7 @@ static char *type_text(struct btf *b, int id) {
 /* `-lv`: the ctx fields of iter:NAME, one "    TYPE NAME" line each. */
 static void list_verbose(FILE *f, const char *full) {
   const char *name = full + strlen("iter:");
-  struct btf *b = btf_kernel();
+  struct btf *b = btf_vmlinux();
   int st = btf_id_of(eprintf("bpf_iter__%s", name), BTF_KIND_STRUCT);
   if (st < 0)
     return;

@@ -94,7 +94,7 @@ static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
 
 /* ------------------------------------------------------------ vmlinux BTF */
 
-static struct btf *vmlinux_btf(void) { return btf_kernel(); } /* btf.c: loaded once */
+static struct btf *vmlinux_btf(void) { return btf_vmlinux(); } /* btf.c: loaded once */
 
 static int btf_func_id(const char *name) {
   struct btf *b = vmlinux_btf();
@@ -667,7 +667,7 @@ static Type *type_retval(Sema *sema, const KSite *k, Node *e) {
                           "not in %s probes", kprobe_kind_name(k->written));
     return NULL;
   }
-  Type *rt = k->written == K_FEXIT && k->ret ? btf_type_of(k->ret->type_id, false) : NULL;
+  Type *rt = k->written == K_FEXIT && k->ret ? btf_type_of(sema->c->types, k->ret->type_id, false) : NULL;
   if (rt && rt->kind != TY_RECORD && rt->kind != TY_ARRAY && rt->kind != TY_STR)
     return rt;
   if (k->written == K_FEXIT && k->ret) {
@@ -737,7 +737,7 @@ static Type *type_field(Sema *sema, Target *t, Node *e) {
     buf_free(&b);
     return NULL;
   }
-  Type *ty = btf_type_of(f->type_id, false);
+  Type *ty = btf_type_of(sema->c->types, f->type_id, false);
   if (!ty || ty->kind == TY_RECORD || ty->kind == TY_ARRAY || ty->kind == TY_STR) {
     serr(sema, e->loc, "argument '%s' of %s has type '%s', which etrace cannot read", e->name,
                k->func, f->ctype);

@@ -1,6 +1,7 @@
 /* list.c - `etrace -l [GLOB]` and `-lv`: asks every provider through the
  * registry.  Each comma-separated glob's matches are sorted with strcmp
- * and printed in turn, as bpftrace does.
+ * and printed in turn, as bpftrace does.  With a program (-l -e PROG),
+ * the probes it would attach instead.
  */
 #include "providers/provider.h"
 
@@ -85,4 +86,18 @@ int prov_list(FILE *f, const char *glob, bool verbose, int pid) {
     }
   }
   return 0;
+}
+
+void prov_list_targets(FILE *f, const Compiled *c, bool verbose) {
+  for (int i = 0; i < c->ntargets; i++) {
+    const char *name = c->targets[i]->name;
+    bool seen = false; /* one probe may name a target twice (BEGIN,BEGIN) */
+    for (int j = 0; j < i && !seen; j++)
+      seen = !strcmp(c->targets[j]->name, name);
+    if (seen)
+      continue;
+    fprintf(f, "%s\n", name);
+    if (verbose)
+      print_verbose(f, name);
+  }
 }

@@ -48,7 +48,7 @@ static int expand(ProvExpand *x) {
     diag_error(x->loc, "invalid rawtracepoint '%s': expected rawtracepoint:NAME", x->text);
     return -1;
   }
-  if (!btf_kernel()) {
+  if (!btf_vmlinux()) {
     diag_error(x->loc, "rawtracepoint probes need the kernel's BTF (/sys/kernel/btf/vmlinux), "
                        "which this kernel does not have");
     return -1;
@@ -86,7 +86,7 @@ static Type *type_field(Sema *sema, Target *t, Node *e) {
   for (int i = 0; i < r->nparams; i++) {
     if (strcmp(r->param_names[i], e->name))
       continue;
-    Type *ty = btf_type_of(r->param_types[i], false);
+    Type *ty = btf_type_of(sema->c->types, r->param_types[i], false);
     if (!ty || ty->kind == TY_RECORD || ty->kind == TY_ARRAY || ty->kind == TY_STR) {
       serr(sema, e->loc, "argument '%s' of %s has a type etrace cannot read", e->name, t->name);
       return NULL;
@@ -114,7 +114,7 @@ static bool arg_loc(const Target *t, ArgRef ref, int i, ArgLoc *out) {
 
 static int btf_target(RawTarget *r) {
   if (r->btf_target == -2) {
-    struct btf *b = btf_kernel();
+    struct btf *b = btf_vmlinux();
     r->btf_target = b ? btf__find_by_name_kind(b, eprintf("btf_trace_%s", r->name),
                                                BTF_KIND_TYPEDEF)
                       : -1;
@@ -172,8 +172,10 @@ static void list_verbose(FILE *f, const char *name) {
   const char **names;
   int *types;
   int n = btf_tp_params(strrchr(name, ':') + 1, &names, &types);
+  ProgramTypes *pt = program_types_new(); /* kernel types only: no program */
   for (int i = 0; i < n; i++)
-    fprintf(f, "    %s %s\n", btf_c_name(types[i]), names[i]);
+    fprintf(f, "    %s %s\n", btf_c_name(pt, types[i]), names[i]);
+  program_types_free(pt);
 }
 
 const Provider provider_rawtracepoint = {

@@ -420,6 +420,9 @@ static bool offset_allowed(const char *what, bool unsafe, Loc loc) {
   return unsafe;
 }
 
+/* expand_func's result for a plain function name the file lacks */
+#define MISSING_FUNCTION (-2)
+
 static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *shown,
                        const char *spec, Loc loc,
                        bool unsafe, bool some_file) {
@@ -503,8 +506,11 @@ static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *shown
   if (!sym && some_file) /* BIN was a glob: the files that have it */
     return 0;
   if (!sym) {
-    diag_error(loc, "function '%s' not found in %s", func, shown);
-    return -1;
+    /* bpftrace skips such a probe and runs the others (the ssl tools
+     * name functions some OpenSSL builds lack); sema fails when no
+     * probe is left */
+    diag_warn(loc, "function '%s' not found in %s, skipping probe", func, shown);
+    return MISSING_FUNCTION;
   }
   USite *u = add_usite(s, type, eprintf("%s:%s:%s", tn, shown, func), e->path);
   u->offset = sym->offset;
@@ -599,7 +605,10 @@ static int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **
     if (!e)
       return -1;
     if (type != U_USDT) {
-      if (expand_func(&s, type, e, paths[i], spec, loc, opt->unsafe, npaths > 1) < 0)
+      int r = expand_func(&s, type, e, paths[i], spec, loc, opt->unsafe, npaths > 1);
+      if (r == MISSING_FUNCTION)
+        return 0;
+      if (r < 0)
         return -1;
     } else if (!e->nusdt && npaths == 1) {
       diag_error(loc, "%s has no USDT probes", paths[i]);
@@ -758,10 +767,12 @@ static void list_verbose(FILE *f, const char *name) {
     return;
   DwParam *params = NULL;
   const char *why;
-  int n = dwarf_func_params(dwarf_types_new(), estrndup(path, colon - path), colon + 1, &params,
+  ProgramTypes *pt = program_types_new(); /* the parameters' types, converted from DWARF */
+  int n = dwarf_func_params(dwarf_types_new(pt), estrndup(path, colon - path), colon + 1, &params,
                             &why);
   for (int i = 0; i < n; i++)
-    fprintf(f, "    %s %s\n", btf_c_name(params[i].type_id), params[i].name);
+    fprintf(f, "    %s %s\n", btf_c_name(pt, params[i].type_id), params[i].name);
+  program_types_free(pt);
 }
 
 /* ------------------------------------------------------------ provider */
@@ -863,7 +874,7 @@ static Type *type_field(Sema *sema, Target *t, Node *e) {
     DwParam *p = &u->params[i];
     if (strcmp(p->name, e->name))
       continue;
-    Type *ty = btf_type_of(p->type_id, true);
+    Type *ty = btf_type_of(sema->c->types, p->type_id, true);
     if (p->arg < 0 || !ty || ty->kind == TY_RECORD || ty->kind == TY_ARRAY || ty->kind == TY_STR) {
       serr(sema, e->loc, "argument '%s' of %s is not passed in a general register (a struct "
                             "by value, a floating-point value, or after one), so etrace cannot "

@@ -142,8 +142,9 @@ static void put_value(Buf *b, const struct btf *btf, int id, const unsigned char
   }
 }
 
-void rt_object_text(Buf *b, int btf_id, const void *data, int size, bool json) {
-  struct btf *btf = btf_kernel();
+void rt_object_text(Buf *b, const Type *rec, const void *data, int size, bool json) {
+  struct btf *btf = rec->btf;
+  int btf_id = rec->btf_id;
   if (!btf) {
     buf_printf(b, "?");
     return;
@@ -151,8 +152,9 @@ void rt_object_text(Buf *b, int btf_id, const void *data, int size, bool json) {
   put_value(b, btf, btf_id, data, size, json ? OBJ_JSON : OBJ_TEXT);
 }
 
-void rt_object_key_text(Buf *b, int btf_id, const void *data, int size) {
-  struct btf *btf = btf_kernel();
+void rt_object_key_text(Buf *b, const Type *rec, const void *data, int size) {
+  struct btf *btf = rec->btf;
+  int btf_id = rec->btf_id;
   if (!btf) {
     buf_printf(b, "?");
     return;
@@ -182,8 +184,10 @@ static void dump_printf(void *ctx, const char *fmt, va_list ap) {
 /* libbpf's typed dump of `size` bytes of type btf_id.  When the copy was
  * cut short (an object bigger than DUMP_MAX), the missing tail is zero
  * in `data` and a note says how much was real. */
-int rt_object_dump(Buf *b, int btf_id, const void *data, int size, int full, bool compact) {
-  struct btf *btf = btf_kernel();
+int rt_object_dump(Buf *b, const Type *rec, const void *data, int size, int full,
+                   bool compact) {
+  struct btf *btf = rec->btf;
+  int btf_id = rec->btf_id;
   if (!btf)
     return -1;
   struct btf_dump *d = btf_dump__new(btf, dump_printf, b, NULL);

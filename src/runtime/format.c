@@ -170,9 +170,9 @@ static void format_held(Buf *b, const Type *t, const unsigned char *data, HeldSt
   switch (t->kind) {
   case TY_RECORD:
     if (style == HELD_KEY)
-      rt_object_key_text(b, t->btf_id, data, t->size);
+      rt_object_key_text(b, t, data, t->size);
     else
-      rt_object_text(b, t->btf_id, data, t->size, style == HELD_JSON);
+      rt_object_text(b, t, data, t->size, style == HELD_JSON);
     return;
   case TY_ARRAY: {
     int esize = ty_mem_size(t->elem);
@@ -286,7 +286,7 @@ static void format_plain(Buf *b, const Type *t, const unsigned char *data) {
     put_s64(b, s[1] ? s[0] / s[1] : 0);
     break;
   case TY_RECORD: /* printf("%s", *p): the struct the bpftrace way */
-    rt_object_text(b, t->btf_id, data, t->size, false);
+    rt_object_text(b, t, data, t->size, false);
     break;
   default: /* a builtin's printed type (ksym ...); void, ctx, hist: nothing */
     if (t->print)

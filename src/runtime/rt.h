@@ -25,6 +25,8 @@ void rt_json_string(Buf *b, const char *s, size_t n);
 
 /* print(value): "TEXT\n", or {"type": "value", "data": JSON} in JSON. */
 void rt_emit_value(Output *o, const Type *t, const void *data);
+/* -k/-kk: a failed helper call (helper_error.c) */
+void rt_helper_error(Output *o, int helper, int64_t retcode, uint64_t where);
 
 /* A message record (printf, time, cat, join, ...): the text as is, or
  * {"type": "<type>", "data": "<escaped text>"} on one line in JSON. */
@@ -52,15 +54,16 @@ void rt_emit_printf(Output *o, const char *fmt, const Type *args, const void *da
 
 /* ---------------------------------------------------------- btfprint.c */
 
-/* A kernel object (BTF type btf_id, `size` bytes at data) as bpftrace
+/* A kernel object (record type rec: its BTF and id; `size` bytes at data) as bpftrace
  * prints records: "{ .a = 1, .b = { .c = 2 }, .name = bash }", or as a
  * JSON object. */
-void rt_object_text(Buf *b, int btf_id, const void *data, int size, bool json);
+void rt_object_text(Buf *b, const Type *rec, const void *data, int size, bool json);
 /* The same object inside a map key: {.a=1,.b=0x0} */
-void rt_object_key_text(Buf *b, int btf_id, const void *data, int size);
+void rt_object_key_text(Buf *b, const Type *rec, const void *data, int size);
 /* libbpf's typed dump (btf_dump__dump_type_data) of `full` bytes, of which
  * the first `size` were copied; a note follows when size < full. */
-int rt_object_dump(Buf *b, int btf_id, const void *data, int size, int full, bool compact);
+int rt_object_dump(Buf *b, const Type *rec, const void *data, int size, int full,
+                   bool compact);
 
 /* ----------------------------------------------------------- mapread.c */
 

@@ -122,7 +122,7 @@ static void do_object(Run *r, const Site *s, const void *data, size_t size) {
   Buf b = {0};
   if (!strcmp(s->fmt, "print")) {
     bool json = r->o->format == OUT_JSON;
-    rt_object_text(&b, s->args->btf_id, data, have, json);
+    rt_object_text(&b, s->args, data, have, json);
     if (json) {
       Buf j = {0};
       buf_printf(&j, "{\"type\": \"value\", \"data\": %s}\n", b.data ? b.data : "null");
@@ -139,7 +139,7 @@ static void do_object(Run *r, const Site *s, const void *data, size_t size) {
   } else {
     unsigned char *copy = calloc(1, full);
     memcpy(copy, data, have);
-    if (rt_object_dump(&b, s->args->btf_id, copy, have, full, !strcmp(s->fmt, "compact")) < 0)
+    if (rt_object_dump(&b, s->args, copy, have, full, !strcmp(s->fmt, "compact")) < 0)
       buf_printf(&b, "(cannot dump %s)\n", ty_name(s->args));
     rt_emit_text(r->o, "dump", b.data, b.len);
     free(copy);
@@ -212,6 +212,10 @@ static void on_record(void *arg, const Ring *ring, const void *data, size_t size
       sym_pid_bias((int)id, site->path, (uint64_t)a);
     break;
   }
+  case REC_HELPER_ERROR:
+    if (size >= 24)
+      rt_helper_error(r->o, (int)id, a, (uint64_t)b);
+    break;
   case REC_EXIT:
     r->exiting = true;
     r->exit_code = (int)a;
@@ -385,6 +389,19 @@ static bool after_wakeup(void *arg) {
   return false;
 }
 
+/* Current bpftrace's rule: a program whose only probes are BEGIN and END
+ * has nothing left to wait for once BEGIN has run, so it runs END and
+ * exits on its own.  Not with a -c child or a -p process to outlive, nor
+ * when a caller (the exporter) keeps its own work in the loop. */
+static bool only_begin_end(const Run *r) {
+  if (r->opt->cpid || r->opt->pid || r->opt->loop_ready)
+    return false;
+  for (int i = 0; i < r->c->ntargets; i++)
+    if (!r->c->targets[i]->prov->bare)
+      return false;
+  return true;
+}
+
 /* BEGIN, attach, start the -c child.  0, or -1 after an error. */
 static int start(Run *r) {
   /* BEGIN runs before any other probe is attached (as in bpftrace), so no
@@ -466,7 +483,7 @@ int rt_run(Compiled *c, const Options *opt, Output *o) {
     int rc = run_phase(r, RUN_MAIN);
     if (rc < 0)
       r->exit_code = 1;
-    if (rc == 0)
+    if (rc == 0 && !only_begin_end(r))
       loop_run(&loop);
   }
   finish(r);

@@ -72,4 +72,9 @@ void session_close(Session *s) {
       c->maps[i]->fd = -1;
     }
   systp_close(c);
+  if (c->owns_types) {
+    program_types_free(c->types);
+    c->types = c->prog->types = NULL;
+    c->owns_types = false;
+  }
 }

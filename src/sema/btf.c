@@ -40,7 +40,7 @@ typedef struct UserName {
 } UserName;
 
 /* Everything one compilation adds to or remembers about the types. */
-typedef struct ProgramTypes {
+struct ProgramTypes {
   struct btf *btf; /* the program's split BTF, or vmlinux BTF until one is made */
   int nbase_types; /* ids below this are the kernel's (0: no split yet) */
   RecCache *recs;
@@ -55,76 +55,80 @@ typedef struct ProgramTypes {
    * (dwarf.c) and the type they stand for. */
   int (*fwds)[2];
   int nfwds;
-  int generation; /* the arena generation the caches point into */
-} ProgramTypes;
+};
 
-/* The compilation in progress.  Still one per process: the btf_* API is
- * called from providers, builtins, the runtime printer and snoop without
- * a context, so the types cannot be handed around yet; a new compilation
- * (a new arena generation) starts from empty types. */
-static ProgramTypes ptypes;
-
-static void reset_program_types(void) {
-  free(ptypes.recs);
-  free(ptypes.unames);
-  free(ptypes.klookups);
-  free(ptypes.fwds);
-  if (ptypes.nbase_types)
-    btf__free(ptypes.btf);
-  ptypes = (ProgramTypes){.btf = kbase, .generation = arena_generation()};
-}
-
-struct btf *btf_kernel(void) {
+static struct btf *vmlinux(void) {
   if (!kbase_tried) {
     kbase_tried = true;
     kbase = btf__load_vmlinux_btf(); /* NULL when the kernel has none */
-    ptypes.btf = kbase;
   }
-  if (ptypes.generation != arena_generation())
-    reset_program_types(); /* a new compilation: the caches point into the old arena */
-  return ptypes.btf;
+  return kbase;
 }
 
-struct btf *btf_writable(void) {
-  struct btf *base = btf_kernel();
-  if (ptypes.nbase_types)
-    return ptypes.btf;
+struct btf *btf_vmlinux(void) { return vmlinux(); }
+
+/* One compilation's types: made by whoever compiles (before cdefs_process),
+ * kept until the runtime printers are done with the program's records. */
+ProgramTypes *program_types_new(void) {
+  ProgramTypes *pt = calloc(1, sizeof *pt);
+  pt->btf = vmlinux();
+  return pt;
+}
+
+void program_types_free(ProgramTypes *pt) {
+  if (!pt)
+    return;
+  free(pt->recs);
+  free(pt->unames);
+  free(pt->klookups);
+  free(pt->fwds);
+  if (pt->nbase_types)
+    btf__free(pt->btf);
+  free(pt);
+}
+
+struct btf *btf_program(ProgramTypes *pt) { return pt->btf; }
+
+struct btf *btf_writable(ProgramTypes *pt) {
+  struct btf *base = vmlinux();
+  if (pt->nbase_types)
+    return pt->btf;
   struct btf *b = base ? btf__new_empty_split(base) : btf__new_empty();
   if (!b)
     return NULL;
-  ptypes.nbase_types = base ? btf__type_cnt(base) : 1;
-  ptypes.btf = b;
-  return ptypes.btf;
+  pt->nbase_types = base ? btf__type_cnt(base) : 1;
+  pt->btf = b;
+  return pt->btf;
 }
 
-void btf_user_define(const char *name, int kind, int id) {
-  ptypes.unames = realloc(ptypes.unames, sizeof(UserName) * (ptypes.nunames + 1));
-  ptypes.unames[ptypes.nunames++] = (UserName){estrdup(name), kind, id};
+void btf_user_define(ProgramTypes *pt, const char *name, int kind, int id) {
+  pt->unames = realloc(pt->unames, sizeof(UserName) * (pt->nunames + 1));
+  pt->unames[pt->nunames++] = (UserName){estrdup(name), kind, id};
 }
 
-int btf_lookup(const char *name, int kind) {
-  if (!btf_kernel())
+int btf_lookup(ProgramTypes *pt, const char *name, int kind) {
+  if (!pt->btf)
     return -1;
-  for (int i = ptypes.nunames - 1; i >= 0; i--)
-    if (ptypes.unames[i].kind == kind && !strcmp(ptypes.unames[i].name, name))
-      return ptypes.unames[i].id;
-  for (int i = 0; i < ptypes.nklookups; i++)
-    if (ptypes.klookups[i].kind == kind && !strcmp(ptypes.klookups[i].name, name))
-      return ptypes.klookups[i].id;
+  for (int i = pt->nunames - 1; i >= 0; i--)
+    if (pt->unames[i].kind == kind && !strcmp(pt->unames[i].name, name))
+      return pt->unames[i].id;
+  for (int i = 0; i < pt->nklookups; i++)
+    if (pt->klookups[i].kind == kind && !strcmp(pt->klookups[i].name, name))
+      return pt->klookups[i].id;
   if (!kbase)
     return -1;
   int id = btf__find_by_name_kind(kbase, name, kind);
   if (id < 0 && kind == BTF_KIND_ENUM)
     id = btf__find_by_name_kind(kbase, name, BTF_KIND_ENUM64);
-  ptypes.klookups = realloc(ptypes.klookups, sizeof(UserName) * (ptypes.nklookups + 1));
-  ptypes.klookups[ptypes.nklookups++] = (UserName){estrdup(name), kind, id};
+  pt->klookups = realloc(pt->klookups, sizeof(UserName) * (pt->nklookups + 1));
+  pt->klookups[pt->nklookups++] = (UserName){estrdup(name), kind, id};
   return id;
 }
 
 /* The value of the kernel enumerator `name` (TASK_COMM_LEN,
  * BPF_MAP_TYPE_HASH ...): true when some enum of vmlinux defines it. */
 bool btf_enum_value(const char *name, uint64_t *out) {
-  if (!btf_kernel() || !kbase)
+  if (!vmlinux())
     return false;
   int n = btf__type_cnt(kbase);
   for (int id = 1; id < n; id++) {
@@ -144,18 +148,18 @@ bool btf_enum_value(const char *name, uint64_t *out) {
   return false;
 }
 
-void btf_resolve_fwd(int fwd_id, int real_id) {
-  ptypes.fwds = realloc(ptypes.fwds, sizeof *ptypes.fwds * (ptypes.nfwds + 1));
-  ptypes.fwds[ptypes.nfwds][0] = fwd_id;
-  ptypes.fwds[ptypes.nfwds++][1] = real_id;
+void btf_resolve_fwd(ProgramTypes *pt, int fwd_id, int real_id) {
+  pt->fwds = realloc(pt->fwds, sizeof *pt->fwds * (pt->nfwds + 1));
+  pt->fwds[pt->nfwds][0] = fwd_id;
+  pt->fwds[pt->nfwds++][1] = real_id;
 }
 
-bool btf_is_kernel_type(int id) { return ptypes.nbase_types == 0 || id < ptypes.nbase_types; }
+bool btf_is_kernel_type(ProgramTypes *pt, int id) { return pt->nbase_types == 0 || id < pt->nbase_types; }
 
 
-static int skip_modifiers(int id) {
+static int skip_modifiers(ProgramTypes *pt, int id) {
   for (;;) {
-    const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
+    const struct btf_type *t = btf__type_by_id(pt->btf, id);
     if (!t)
       return id;
     switch (btf_kind(t)) {
@@ -169,19 +173,20 @@ static int skip_modifiers(int id) {
   }
 }
 
-static Type *record_type(int id, const struct btf_type *t) {
-  for (int i = 0; i < ptypes.nrecs; i++)
-    if (ptypes.recs[i].id == id)
-      return ptypes.recs[i].t;
+static Type *record_type(ProgramTypes *pt, int id, const struct btf_type *t) {
+  for (int i = 0; i < pt->nrecs; i++)
+    if (pt->recs[i].id == id)
+      return pt->recs[i].t;
   Type *r = ealloc(sizeof(Type));
   r->kind = TY_RECORD;
   r->size = t->size;
   r->btf_id = id;
-  const char *name = btf__name_by_offset(ptypes.btf, t->name_off);
+  r->btf = pt->btf; /* the runtime printers read the record with it */
+  const char *name = btf__name_by_offset(pt->btf, t->name_off);
   r->tag = eprintf("%s %s", btf_is_union(t) ? "union" : "struct",
                    name && *name ? name : "(anonymous)");
-  ptypes.recs = realloc(ptypes.recs, sizeof(RecCache) * (ptypes.nrecs + 1));
-  ptypes.recs[ptypes.nrecs++] = (RecCache){id, r};
+  pt->recs = realloc(pt->recs, sizeof(RecCache) * (pt->nrecs + 1));
+  pt->recs[pt->nrecs++] = (RecCache){id, r};
   return r;
 }
 
@@ -194,11 +199,11 @@ static Type *char_array(Type *elem, int nelems) {
   return s;
 }
 
-Type *btf_type_of(int id, bool user) {
-  if (!btf_kernel())
+Type *btf_type_of(ProgramTypes *pt, int id, bool user) {
+  if (!pt->btf)
     return NULL;
-  id = skip_modifiers(id);
-  const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
+  id = skip_modifiers(pt, id);
+  const struct btf_type *t = btf__type_by_id(pt->btf, id);
   if (!t || id == 0)
     return NULL; /* void */
   switch (btf_kind(t)) {
@@ -213,33 +218,33 @@ Type *btf_type_of(int id, bool user) {
   case BTF_KIND_ENUM64:
     return ty_int(t->size, btf_kflag(t));
   case BTF_KIND_PTR: {
-    int to = skip_modifiers(t->type);
-    const struct btf_type *pt = btf__type_by_id(ptypes.btf, to);
+    int to = skip_modifiers(pt, t->type);
+    const struct btf_type *target = btf__type_by_id(pt->btf, to);
     Type *pointee = NULL;
-    if (pt && to != 0 && btf_kind(pt) != BTF_KIND_FUNC_PROTO)
-      pointee = btf_type_of(to, user);
+    if (target && to != 0 && btf_kind(target) != BTF_KIND_FUNC_PROTO)
+      pointee = btf_type_of(pt, to, user);
     return ty_ptr(pointee, user);
   }
   case BTF_KIND_STRUCT:
   case BTF_KIND_UNION:
-    return record_type(id, t);
+    return record_type(pt, id, t);
   case BTF_KIND_FWD: { /* a struct used before its definition was complete */
-    for (int i = 0; i < ptypes.nfwds; i++)
-      if (ptypes.fwds[i][0] == id)
-        return btf_type_of(ptypes.fwds[i][1], user);
-    const char *name = btf__name_by_offset(ptypes.btf, t->name_off);
-    int def = btf_lookup(name, btf_kflag(t) ? BTF_KIND_UNION : BTF_KIND_STRUCT);
-    return def > 0 && def != id ? btf_type_of(def, user) : NULL;
+    for (int i = 0; i < pt->nfwds; i++)
+      if (pt->fwds[i][0] == id)
+        return btf_type_of(pt, pt->fwds[i][1], user);
+    const char *name = btf__name_by_offset(pt->btf, t->name_off);
+    int def = btf_lookup(pt, name, btf_kflag(t) ? BTF_KIND_UNION : BTF_KIND_STRUCT);
+    return def > 0 && def != id ? btf_type_of(pt, def, user) : NULL;
   }
   case BTF_KIND_ARRAY: {
     const struct btf_array *a = btf_array(t);
-    Type *elem = btf_type_of(a->type, user);
+    Type *elem = btf_type_of(pt, a->type, user);
     if (!elem)
       return NULL;
     /* char arrays read as strings, as bpftrace does (comm, filename) */
     if (elem->kind == TY_INT && elem->int_size == 1 && !elem->is_ptr) {
-      const struct btf_type *et = btf__type_by_id(ptypes.btf, skip_modifiers(a->type));
-      const char *en = btf__name_by_offset(ptypes.btf, et->name_off);
+      const struct btf_type *et = btf__type_by_id(pt->btf, skip_modifiers(pt, a->type));
+      const char *en = btf__name_by_offset(pt->btf, et->name_off);
       if (a->nelems > 0 && ((btf_is_int(et) && (btf_int_encoding(et) & BTF_INT_CHAR)) ||
                             (en && strstr(en, "char"))))
         return char_array(elem, a->nelems);
@@ -303,7 +308,7 @@ static Type *c_base_type(char **words, int n) {
 
 /* "struct task_struct *", "unsigned int", "u32", "pid_t *", "void *".
  * Kernel names come from BTF; NULL with *why set when unknown. */
-Type *btf_parse_type(const char *text, bool user, const char **why) {
+Type *btf_parse_type(ProgramTypes *pt, const char *text, bool user, const char **why) {
   char *words[16];
   int n = 0, stars = 0;
   char *s = estrdup(text);
@@ -343,29 +348,29 @@ Type *btf_parse_type(const char *text, bool user, const char **why) {
     }
   } else if (n == 2 && (!strcmp(words[0], "struct") || !strcmp(words[0], "union") ||
                         !strcmp(words[0], "enum"))) {
-    if (!btf_kernel()) {
+    if (!pt->btf) {
       *why = "the kernel has no BTF (/sys/kernel/btf/vmlinux), so kernel types are unknown";
       return NULL;
     }
     int kind = words[0][0] == 's' ? BTF_KIND_STRUCT : words[0][0] == 'u' ? BTF_KIND_UNION
                                                                         : BTF_KIND_ENUM;
-    int id = btf_lookup(words[1], kind);
+    int id = btf_lookup(pt, words[1], kind);
     if (id < 0) {
       *why = eprintf("unknown type '%s %s' (not in the kernel's BTF)", words[0], words[1]);
       return NULL;
     }
-    base = btf_type_of(id, user);
+    base = btf_type_of(pt, id, user);
   } else if (n == 1 && (base = btf_int_named(words[0]))) {
     /* etrace's own integer names */
   } else if ((base = c_base_type(words, n))) {
     /* C integer types */
   } else if (n == 1) {
-    int id = btf_lookup(words[0], BTF_KIND_TYPEDEF);
+    int id = btf_lookup(pt, words[0], BTF_KIND_TYPEDEF);
     if (id < 0) {
       *why = eprintf("unknown type '%s'", words[0]);
       return NULL;
     }
-    base = btf_type_of(id, user);
+    base = btf_type_of(pt, id, user);
     if (!base) {
       *why = eprintf("type '%s' cannot be used (it is not an integer, pointer or struct)",
                      words[0]);
@@ -383,13 +388,13 @@ Type *btf_parse_type(const char *text, bool user, const char **why) {
 
 /* ------------------------------------------------------------ members */
 
-static bool find_in(int id, const char *name, int base_bits, BtfMember *out) {
-  const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
+static bool find_in(ProgramTypes *pt, int id, const char *name, int base_bits, BtfMember *out) {
+  const struct btf_type *t = btf__type_by_id(pt->btf, id);
   if (!t || (!btf_is_struct(t) && !btf_is_union(t)))
     return false;
   const struct btf_member *m = btf_members(t);
   for (int i = 0; i < btf_vlen(t); i++, m++) {
-    const char *mn = btf__name_by_offset(ptypes.btf, m->name_off);
+    const char *mn = btf__name_by_offset(pt->btf, m->name_off);
     int bits = base_bits + btf_member_bit_offset(t, i);
     if (mn && *mn) {
       if (strcmp(mn, name))
@@ -401,19 +406,20 @@ static bool find_in(int id, const char *name, int base_bits, BtfMember *out) {
       return true;
     }
     /* an anonymous struct or union: its members belong to this one */
-    if (find_in(skip_modifiers(m->type), name, bits, out))
+    if (find_in(pt, skip_modifiers(pt, m->type), name, bits, out))
       return true;
   }
   return false;
 }
 
-bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *out) {
-  if (rec->kind != TY_RECORD || !btf_kernel())
+bool btf_find_member(ProgramTypes *pt, const Type *rec, const char *name, bool user,
+                     BtfMember *out) {
+  if (rec->kind != TY_RECORD || !pt->btf)
     return false;
   memset(out, 0, sizeof *out);
-  if (!find_in(rec->btf_id, name, 0, out))
+  if (!find_in(pt, rec->btf_id, name, 0, out))
     return false;
-  out->type = btf_type_of(out->type_id, user);
+  out->type = btf_type_of(pt, out->type_id, user);
   return true;
 }
 
@@ -422,13 +428,14 @@ bool btf_find_member(const Type *rec, const char *name, bool user, BtfMember *ou
  * typedef does not).  The first parameter (void *__data) is not an
  * argument.  Returns the number of arguments, or -1 if unknown. */
 int btf_tp_params(const char *name, const char ***names, int **type_ids) {
-  if (!btf_kernel())
+  struct btf *kb = vmlinux();
+  if (!kb)
     return -1;
-  int id = btf__find_by_name_kind(ptypes.btf, eprintf("__probestub_%s", name), BTF_KIND_FUNC);
+  int id = btf__find_by_name_kind(kb, eprintf("__probestub_%s", name), BTF_KIND_FUNC);
   if (id < 0)
     return -1;
-  const struct btf_type *f = btf__type_by_id(ptypes.btf, id);
-  const struct btf_type *proto = btf__type_by_id(ptypes.btf, f->type);
+  const struct btf_type *f = btf__type_by_id(kb, id);
+  const struct btf_type *proto = btf__type_by_id(kb, f->type);
   if (!proto || !btf_is_func_proto(proto) || btf_vlen(proto) < 1)
     return -1;
   int n = btf_vlen(proto) - 1;
@@ -436,7 +443,7 @@ int btf_tp_params(const char *name, const char ***names, int **type_ids) {
   *names = ealloc(sizeof(char *) * (n + 1));
   *type_ids = ealloc(sizeof(int) * (n + 1));
   for (int i = 0; i < n; i++) {
-    (*names)[i] = estrdup(btf__name_by_offset(ptypes.btf, p[i].name_off));
+    (*names)[i] = estrdup(btf__name_by_offset(kb, p[i].name_off));
     (*type_ids)[i] = p[i].type;
   }
   return n;
@@ -444,20 +451,21 @@ int btf_tp_params(const char *name, const char ***names, int **type_ids) {
 
 /* Whether the kernel has a raw tracepoint `name` (btf_trace_NAME). */
 bool btf_has_raw_tp(const char *name) {
-  return btf_kernel() &&
-         btf__find_by_name_kind(ptypes.btf, eprintf("btf_trace_%s", name), BTF_KIND_TYPEDEF) >= 0;
+  struct btf *kb = vmlinux();
+  return kb && btf__find_by_name_kind(kb, eprintf("btf_trace_%s", name), BTF_KIND_TYPEDEF) >= 0;
 }
 
 /* Every raw tracepoint name matching glob, for -l and wildcards. */
 int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), void *arg) {
-  if (!btf_kernel())
+  struct btf *kb = vmlinux();
+  if (!kb)
     return -1;
-  int n = 0, cnt = btf__type_cnt(ptypes.btf);
+  int n = 0, cnt = btf__type_cnt(kb);
   for (int id = 1; id < cnt; id++) {
-    const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
+    const struct btf_type *t = btf__type_by_id(kb, id);
     if (!btf_is_typedef(t))
       continue;
-    const char *nm = btf__name_by_offset(ptypes.btf, t->name_off);
+    const char *nm = btf__name_by_offset(kb, t->name_off);
     if (strncmp(nm, "btf_trace_", 10) || fnmatch(glob, nm + 10, 0))
       continue;
     add(arg, nm + 10);
@@ -468,28 +476,28 @@ int btf_raw_tp_glob(const char *glob, void (*add)(void *arg, const char *name), 
 
 /* A BTF type as C spells it, for -lv: "struct task_struct *",
  * "unsigned int", "const char *". */
-const char *btf_c_name(int id) {
-  if (!btf_kernel())
+const char *btf_c_name(ProgramTypes *pt, int id) {
+  if (!pt->btf)
     return "?";
-  const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
+  const struct btf_type *t = btf__type_by_id(pt->btf, id);
   if (!t || id == 0)
     return "void";
-  const char *name = btf__name_by_offset(ptypes.btf, t->name_off);
+  const char *name = btf__name_by_offset(pt->btf, t->name_off);
   switch (btf_kind(t)) {
   case BTF_KIND_PTR: {
-    const struct btf_type *pt = btf__type_by_id(ptypes.btf, t->type);
-    if (pt && btf_is_func_proto(pt))
+    const struct btf_type *target = btf__type_by_id(pt->btf, t->type);
+    if (target && btf_is_func_proto(target))
       return "void *"; /* a function pointer */
-    const char *to = btf_c_name(t->type);
+    const char *to = btf_c_name(pt, t->type);
     return eprintf("%s%s*", to, to[strlen(to) - 1] == '*' ? "" : " ");
   }
-  case BTF_KIND_CONST: return eprintf("const %s", btf_c_name(t->type));
-  case BTF_KIND_VOLATILE: return eprintf("volatile %s", btf_c_name(t->type));
-  case BTF_KIND_RESTRICT: case BTF_KIND_TYPE_TAG: return btf_c_name(t->type);
+  case BTF_KIND_CONST: return eprintf("const %s", btf_c_name(pt, t->type));
+  case BTF_KIND_VOLATILE: return eprintf("volatile %s", btf_c_name(pt, t->type));
+  case BTF_KIND_RESTRICT: case BTF_KIND_TYPE_TAG: return btf_c_name(pt, t->type);
   case BTF_KIND_STRUCT: return eprintf("struct %s", name);
   case BTF_KIND_UNION: return eprintf("union %s", name);
   case BTF_KIND_ENUM: case BTF_KIND_ENUM64: return eprintf("enum %s", name);
-  case BTF_KIND_ARRAY: return eprintf("%s[%u]", btf_c_name(btf_array(t)->type), btf_array(t)->nelems);
+  case BTF_KIND_ARRAY: return eprintf("%s[%u]", btf_c_name(pt, btf_array(t)->type), btf_array(t)->nelems);
   default: return name && *name ? name : "?";
   }
 }
@@ -500,14 +508,14 @@ static void print_to_file(void *ctx, const char *fmt, va_list ap) { vfprintf(ctx
 
 /* The C definition of a struct/union/enum, one member per line, as
  * bpftrace's -lv prints it. */
-static void print_definition(FILE *f, struct btf_dump *d, int id) {
-  const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
-  const char *name = btf__name_by_offset(ptypes.btf, t->name_off);
+static void print_definition(FILE *f, struct btf *btf, struct btf_dump *d, int id) {
+  const struct btf_type *t = btf__type_by_id(btf, id);
+  const char *name = btf__name_by_offset(btf, t->name_off);
   if (btf_is_enum(t) || btf_is_enum64(t)) {
     fprintf(f, "enum %s {\n", name);
     for (int i = 0; i < btf_vlen(t); i++) {
-      const char *en = btf_is_enum(t) ? btf__name_by_offset(ptypes.btf, btf_enum(t)[i].name_off)
-                                      : btf__name_by_offset(ptypes.btf, btf_enum64(t)[i].name_off);
+      const char *en = btf_is_enum(t) ? btf__name_by_offset(btf, btf_enum(t)[i].name_off)
+                                      : btf__name_by_offset(btf, btf_enum64(t)[i].name_off);
       long long v = btf_is_enum(t) ? (long long)btf_enum(t)[i].val
                                    : (long long)btf_enum64_value(&btf_enum64(t)[i]);
       fprintf(f, "\t%s = %lld,\n", en, v);
@@ -519,7 +527,7 @@ static void print_definition(FILE *f, struct btf_dump *d, int id) {
   const struct btf_member *m = btf_members(t);
   for (int i = 0; i < btf_vlen(t); i++, m++) {
     LIBBPF_OPTS(btf_dump_emit_type_decl_opts, opts,
-                .field_name = btf__name_by_offset(ptypes.btf, m->name_off), .indent_level = 1);
+                .field_name = btf__name_by_offset(btf, m->name_off), .indent_level = 1);
     fputc('\t', f);
     btf_dump__emit_type_decl(d, m->type, &opts);
     if (btf_member_bitfield_size(t, i))
@@ -543,18 +551,19 @@ int btf_list_types(FILE *f, const char *glob, bool verbose) {
     }
   if (kind < 0)
     return 0;
-  if (!btf_kernel()) {
+  struct btf *btf = vmlinux();
+  if (!btf) {
     diag_fatal("cannot list %s: the kernel has no BTF (/sys/kernel/btf/vmlinux)", glob);
     return -1;
   }
-  struct btf_dump *d = btf_dump__new(ptypes.btf, print_to_file, f, NULL);
-  int cnt = btf__type_cnt(ptypes.btf), found = 0;
+  struct btf_dump *d = btf_dump__new(btf, print_to_file, f, NULL);
+  int cnt = btf__type_cnt(btf), found = 0;
   const char **names = NULL;
   int *ids = NULL;
   for (int id = 1; id < cnt; id++) {
-    const struct btf_type *t = btf__type_by_id(ptypes.btf, id);
+    const struct btf_type *t = btf__type_by_id(btf, id);
     int k = btf_kind(t) == BTF_KIND_ENUM64 ? BTF_KIND_ENUM : btf_kind(t);
-    const char *name = btf__name_by_offset(ptypes.btf, t->name_off);
+    const char *name = btf__name_by_offset(btf, t->name_off);
     if (k != kind || !name || !*name || fnmatch(pat, name, 0))
       continue;
     bool dup = false; /* BTF may repeat a name; list it once */
@@ -575,7 +584,7 @@ int btf_list_types(FILE *f, const char *glob, bool verbose) {
     }
   for (int i = 0; i < found; i++) {
     if (verbose)
-      print_definition(f, d, ids[i]);
+      print_definition(f, btf, d, ids[i]);
     else
       fprintf(f, "%s%s\n", glob[0] == 's' ? "struct " : glob[0] == 'u' ? "union " : "enum ",
               names[i]);

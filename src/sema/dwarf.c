@@ -2,7 +2,7 @@
  *
  * For `uprobe:BIN:FUNC { args.NAME }` the function's DW_TAG_subprogram
  * gives parameter names and types; the types are converted into the
- * program BTF (btf_writable()) so that member access, print() and dump()
+ * program BTF (btf_writable(pt)) so that member access, print() and dump()
  * work on them exactly as on kernel types.  Arguments are found where the
  * System V x86-64 ABI puts them at function entry: integer and pointer
  * parameters take rdi, rsi, rdx, rcx, r8, r9, then the stack; floating
@@ -27,11 +27,16 @@ typedef struct Seen {
 /* One compilation's conversions, so that a struct two uprobes share
  * becomes one BTF type (one Type, comparable by id). */
 struct DwarfTypes {
+  ProgramTypes *pt; /* the compilation's types: where conversions go */
   Seen *seen;
   int nseen;
 };
 
-DwarfTypes *dwarf_types_new(void) { return ealloc(sizeof(DwarfTypes)); }
+DwarfTypes *dwarf_types_new(ProgramTypes *pt) {
+  DwarfTypes *dt = ealloc(sizeof(DwarfTypes));
+  dt->pt = pt;
+  return dt;
+}
 
 /* One dwarf_func_params call: where converted types go. */
 typedef struct Conv {
@@ -104,7 +109,7 @@ static int convert_record(Conv *cv, Dwarf_Die *die, bool is_union) {
   for (int i = 0; i < nm && id > 0; i++)
     if (btf__add_field(cv->btf, m[i].name, m[i].type, m[i].bits, m[i].bitsize) < 0)
       return -1;
-  btf_resolve_fwd(fwd, id);
+  btf_resolve_fwd(cv->dt->pt, fwd, id);
   return id;
 }
 
@@ -272,7 +277,7 @@ int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwPara
     *why = eprintf("%s has no DWARF debug information (build it with -g)", path);
     return -1;
   }
-  Conv cv = {.btf = btf_writable(), .dt = dt, .path = estrdup(path)};
+  Conv cv = {.btf = btf_writable(dt->pt), .dt = dt, .path = estrdup(path)};
   Dwarf_Die fn;
   int n = -1;
   if (!cv.btf) {

@@ -244,15 +244,6 @@ static VarInfo *find_var_at(Sema *sema, const char *name, int *index) {
   return NULL;
 }
 
-static bool var_out_of_reach(Sema *sema, Node *at, int index) {
-  if (sema->for_outer_limit >= 0 && index < sema->for_outer_limit) {
-    serr(sema, at->loc,
-         "$%s is declared outside this for loop over a map; its body cannot use it yet", at->name);
-    return true;
-  }
-  return false;
-}
-
 static VarInfo *new_var(Sema *sema, const char *name, Type *t) {
   if (sema->nvars == sema->cap_vars) {
     sema->cap_vars = sema->cap_vars ? sema->cap_vars * 2 : 16;
@@ -268,8 +259,6 @@ static VarInfo *new_var(Sema *sema, const char *name, Type *t) {
 static void assign_var(Sema *sema, Node *target, Type *t) {
   int index;
   VarInfo *v = find_var_at(sema, target->name, &index);
-  if (v && var_out_of_reach(sema, target, index))
-    return;
   Type *st = store_type(t);
   if (!v) {
     v = new_var(sema, target->name, st);
@@ -314,7 +303,20 @@ static TpField *ctx_field(Sema *sema, const char *name) {
   return NULL;
 }
 
-static Type *field_type(const TpField *f) {
+/* A field the format declares as a pointer to a struct or union
+ * (`struct __kernel_timespec * rqtp`) is typed through the kernel's BTF,
+ * so `args->rqtp->tv_sec` reads the member (from user memory for a
+ * syscall's argument); any other pointer stays an integer. */
+static Type *record_pointer(Sema *sema, const TpField *f) {
+  if (f->size != 8 || !strchr(f->ctype, '*') || !btf_vmlinux() ||
+      !(strstr(f->ctype, "struct ") || strstr(f->ctype, "union ")))
+    return NULL;
+  const char *why;
+  Type *t = btf_parse_type(sema->c->types, f->ctype, f->user_ptr, &why);
+  return t && t->pointee && t->pointee->kind == TY_RECORD ? t : NULL;
+}
+
+static Type *field_type(Sema *sema, const TpField *f) {
   if (f->data_loc)
     return ty_str(ETRACE_STRLEN);
   if (f->array_len > 0 && strstr(f->ctype, "char"))
@@ -324,7 +326,8 @@ static Type *field_type(const TpField *f) {
   int size = f->size;
   if (size != 1 && size != 2 && size != 4 && size != 8)
     return NULL;
-  return ty_int(size, f->is_signed);
+  Type *rec = record_pointer(sema, f);
+  return rec ? rec : ty_int(size, f->is_signed);
 }
 
 /* Casts in user probes name user-space pointers. */
@@ -544,7 +547,7 @@ static Type *check_cast(Sema *sema, Node *e) {
       return ty_int(ints[i].size, ints[i].sgn);
     }
   const char *why = NULL;
-  Type *to = btf_parse_type(e->cast_type, is_user_probe(sema), &why);
+  Type *to = btf_parse_type(sema->c->types, e->cast_type, is_user_probe(sema), &why);
   if (!to) {
     serr(sema, e->loc, "%s", why);
     return NULL;
@@ -587,7 +590,7 @@ static Type *check_member(Sema *sema, Node *e, Type *t) {
     return NULL;
   }
   BtfMember m;
-  if (!btf_find_member(rec, e->name, t->user, &m)) {
+  if (!btf_find_member(sema->c->types, rec, e->name, t->user, &m)) {
     serr(sema, e->loc, "%s has no member named '%s'", ty_name(rec), e->name);
     return NULL;
   }
@@ -658,7 +661,7 @@ static Type *check_field(Sema *sema, Node *e) {
          rec ? rec->event : "?", e->name);
     return NULL;
   }
-  Type *ft = field_type(f);
+  Type *ft = field_type(sema, f);
   if (!ft) {
     serr(sema, e->loc, "argument '%s' has type '%s', which is not supported yet", e->name,
          f->ctype);
@@ -742,8 +745,6 @@ static Type *check_expr_inner(Sema *sema, Node *e) {
       serr(sema, e->loc, "undefined variable: $%s", e->name);
       return NULL;
     }
-    if (var_out_of_reach(sema, e, index))
-      return NULL;
     if (!v->type || v->type->kind == TY_NONE) {
       serr(sema, e->loc, "$%s is used before it is assigned a value", e->name);
       return NULL;
@@ -1034,15 +1035,12 @@ static void check_stmt(Sema *sema, Node *s) {
       return;
     }
     Type *kv[2] = {m->nkeys > 0 ? m->key : ty_u64, m->val};
-    int outer = sema->nvars, saved_limit = sema->for_outer_limit;
     Node var = {.kind = ND_VAR, .name = s->name, .loc = s->loc};
     assign_var(sema, &var, ty_tuple(kv, 2));
     s->var = var.var;
-    sema->for_outer_limit = outer;
-    sema->loop_depth++;
+    sema->loop_depth++; /* the body shares the probe's variables: cg/capture.c */
     check_stmt(sema, s->then);
     sema->loop_depth--;
-    sema->for_outer_limit = saved_limit;
     return;
   }
   case ND_BREAK:
@@ -1082,7 +1080,6 @@ static void check_target(Sema *sema, Target *t) {
   sema->cur = t;
   sema->nvars = 0;
   sema->loop_depth = 0;
-  sema->for_outer_limit = -1;
   Probe *p = t->probe;
   if (p->pred) {
     Type *pt = check_expr(sema, p->pred);
@@ -1158,6 +1155,7 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
   sema->c->nposparams = opt->nposparams;
   sema->c->cpid = opt->cpid;
   sema->c->filter_pid = opt->pid;
+  sema->c->helper_errors = opt->helper_errors;
   sema->c->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
   sema->c->possible_cpus = libbpf_num_possible_cpus();
   if (sema->c->possible_cpus < 1)
@@ -1168,6 +1166,8 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
   for (Probe *p = prog->probes; p; p = p->next)
     for (AttachPoint *ap = p->aps; ap; ap = ap->next)
       expand_attach_point(sema, p, ap);
+  if (diag_errors == errs && !sema->c->ntargets && prog->probes)
+    diag_error(prog->probes->loc, "no probe is left to attach (every one was skipped)");
   if (diag_errors > errs)
     return NULL;
   for (int i = 0; i < nproviders; i++)
@@ -1217,8 +1217,13 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
 }
 
 Compiled *sema_program(Program *prog, const Options *opt) {
-  Sema sema = {.c = ealloc(sizeof(Compiled)), .opt = opt, .for_outer_limit = -1,
-               .dwarf = dwarf_types_new()};
+  Compiled *out = ealloc(sizeof(Compiled));
+  if (!prog->types) { /* a program without C definitions */
+    prog->types = program_types_new();
+    out->owns_types = true;
+  }
+  out->types = prog->types;
+  Sema sema = {.c = out, .opt = opt, .dwarf = dwarf_types_new(prog->types)};
   Compiled *c = check_program(&sema, prog, opt);
   free(sema.vars);
   return c;

@@ -15,9 +15,6 @@ typedef struct Sema {
   /* Scratch variables are scoped to one probe walk (bpftrace 0.17 rule). */
   VarInfo **vars;
   int nvars, cap_vars;
-  /* Inside a for-over-map body, variables [0, for_outer_limit) belong to
-   * the enclosing probe's frame and are out of reach (-1: not in one). */
-  int for_outer_limit;
   int max_stack;        /* frames a stack keeps at most (read once; 0: not yet) */
   DwarfTypes *dwarf;    /* uprobe argument types read from DWARF so far */
 } Sema;

@@ -56,6 +56,9 @@ static Type *new_type(TypeKind kind, int size) {
   return t;
 }
 
+/* After the config block has set BPFTRACE_STRLEN (main). */
+void types_reload_env(void) { strlen_from_env(); }
+
 void types_init(void) {
   strlen_from_env();
   ty_void = new_type(TY_VOID, 0);

@@ -7,7 +7,7 @@ ET=${ETRACE:-./etrace}
 WL=tests/bin/workload
 T=tests/out/cli
 mkdir -p $T
-plan 30
+plan 35
 
 check() { # check NAME CONDITION-COMMAND...
   name=$1; shift
@@ -88,6 +88,21 @@ check list_args sh -c "grep -q 'const char \* filename' $T/lv.out && grep -q 'in
 n=$($ET -l 'tracepoint:syscalls:sys_enter_*' | wc -l)
 m=$(ls /sys/kernel/tracing/events/syscalls | grep -c '^sys_enter_')
 check list_glob_count [ "$n" -eq "$m" ]
+
+# -l with a program lists the probes it would attach (expanded, in program
+# order, each once) and runs nothing, as current bpftrace.
+$ET -l -e 'tracepoint:sched:sched_process_e* { @ = count(); } BEGIN { printf("ran\n"); } END { }' > $T/lprog.out 2>&1; rc=$?
+{ ls /sys/kernel/tracing/events/sched | grep '^sched_process_e' | sort | sed 's/^/tracepoint:sched:/'; printf 'BEGIN\nEND\n'; } > $T/lprog.want
+check list_program sh -c "[ $rc -eq 0 ] && cmp -s $T/lprog.want $T/lprog.out"
+printf 'tracepoint:syscalls:sys_enter_getppid,tracepoint:syscalls:sys_enter_getppid { exit(); }\n' > $T/lprog.bt
+$ET -l $T/lprog.bt > $T/lfile.out 2>&1
+check list_program_file sh -c "[ \"\$(cat $T/lfile.out)\" = tracepoint:syscalls:sys_enter_getppid ]"
+$ET -lv -e 'tracepoint:sched:sched_switch { }' > $T/lvprog.out 2>&1
+check list_program_args sh -c "head -1 $T/lvprog.out | grep -qx tracepoint:sched:sched_switch && grep -q 'pid_t next_pid' $T/lvprog.out"
+$ET -l -e 'tracepoint:nosuchgroup:nosuchevent { }' > $T/lbadprog.out 2>&1; rc=$?
+check list_program_error sh -c "[ $rc -eq 1 ] && grep -q '^-e:1:1: error: tracepoint not found' $T/lbadprog.out"
+$ET -l -e 'BEGIN { printf("ran\n"); }' > $T/lbegin.out 2>&1
+check list_program_runs_nothing sh -c "[ \"\$(cat $T/lbegin.out)\" = BEGIN ]"
 
 # --version and -h.
 $ET --version > $T/v.out 2>&1

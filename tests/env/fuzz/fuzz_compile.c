@@ -27,13 +27,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Options opt = {.posparams = params, .nposparams = 2, .unsafe = true, .cpid = 1,
                  .dry_run = true};
   src.shown = src.text; /* the C preamble (#define, struct ...) first */
-  src.text = cdefs_process(&src, NULL, 0, NULL, 0);
+  ProgramTypes *types = program_types_new(); /* this input's C types */
+  src.text = cdefs_process(types, &src, NULL, 0, NULL, 0);
   Program *prog = src.text ? parse_program(&src) : NULL;
   if (prog) {
+    prog->types = types;
     Compiled *c = sema_program(prog, &opt);
     if (c)
       cg_program(c, &opt);
   }
+  program_types_free(types);
   arena_free_all();
   diag_source = NULL;
   free(text);

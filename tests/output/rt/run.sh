@@ -10,7 +10,7 @@ mkdir -p $out
 plan 2  # no_warnings, build; the cases are planned once rt_test lists them
 CC=${CC:-cc}
 RT_SRCS="src/runtime/format.c src/runtime/printf.c src/runtime/hist.c src/runtime/maps.c src/runtime/mapread.c"
-FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc"
+FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Ibuild/gen"
 
 # The rt sources must compile without a single warning.
 if $CC $FLAGS -Werror -fsyntax-only $RT_SRCS 2>$out/warnings.txt; then

@@ -17,27 +17,34 @@ static void check(const char *name, bool ok, const char *why) {
     printf("FAIL compile/%s: %s\n", name, why);
 }
 
+/* The last compilation's C types (struct_size looks into them). */
+static ProgramTypes *types;
+
 /* C preamble, parse, sema and code generation of text, as main.c runs
  * them with --dry-run.  True when it compiled without an error.  The
  * arena is freed by the caller, after it looked at the types. */
 static bool compile(const char *text) {
   types_init();
+  program_types_free(types);
+  types = program_types_new();
   static Source src;
   src = (Source){.name = "t.bt", .text = estrdup(text)};
   src.shown = src.text;
   diag_source = &src;
   Options opt = {.dry_run = true, .unsafe = true};
   int errs = diag_errors;
-  src.text = cdefs_process(&src, NULL, 0, NULL, 0);
+  src.text = cdefs_process(types, &src, NULL, 0, NULL, 0);
   Program *prog = src.text ? parse_program(&src) : NULL;
+  if (prog)
+    prog->types = types;
   Compiled *c = prog ? sema_program(prog, &opt) : NULL;
   return c && cg_program(c, &opt) >= 0 && diag_errors == errs;
 }
 
 /* The size of the program's `struct name`, or -1. */
 static long struct_size(const char *name) {
-  int id = btf_lookup(name, BTF_KIND_STRUCT);
-  return id > 0 ? (long)btf__resolve_size(btf_kernel(), id) : -1;
+  int id = btf_lookup(types, name, BTF_KIND_STRUCT);
+  return id > 0 ? (long)btf__resolve_size(btf_program(types), id) : -1;
 }
 
 int main(int argc, char **argv) {

@@ -1,6 +1,6 @@
 #!/bin/sh
-# etrace on arm64, end to end (make qemu-check-arm64; named boot.sh, not
-# run.sh, so that make check, which must stay cheap, leaves it out):
+# etrace on arm64, end to end (make check, and make qemu-check-arm64 alone;
+# about 60-80 s of make check's time):
 # Debian's arm64 kernel (6.1: kprobes, uprobes, BTF; fentry loads but
 # cannot attach before 6.4) booted once under qemu-system-aarch64 -M virt -cpu max with
 # software emulation (TCG), from an initramfs of busybox-static:arm64
