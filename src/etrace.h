@@ -394,6 +394,14 @@ struct MapInfo {
   int key_size;
   int val_size;        /* stored value size (one CPU) */
   int max_entries;
+  /* a keyless count(): a one-slot per-CPU array (key u32 0), and a
+   * keyless hist()/lhist(): a per-CPU array of its buckets (key u32
+   * bucket), so an event is one lookup and an add, never an update on a
+   * miss; kept a hash when the program deletes, iterates or len()s it. */
+  bool array;
+  bool walked;         /* sema: delete()d, len()d or iterated in a probe */
+  bool array_live;     /* runtime: the array slot counts as a key (it was
+                        * non-zero once since the last clear()) */
   int fd;              /* after load */
 };
 

@@ -128,15 +128,33 @@ static void gen_aggregate(Cg *cg, Node *lhs, Node *call) {
     cg_scalar(cg, call->args);
     push(cg, call->loc);
   }
-  int koff = build_key(cg, lhs);
+  /* an array's key is only the bucket index: nothing to build */
+  int koff = m->array && k != TY_COUNT ? slot(cg, 8, lhs->loc) : build_key(cg, lhs);
   if (k == TY_HIST || k == TY_LHIST) {
     pop(cg, BPF_REG_0);
     if (k == TY_HIST)
       hist_index(cg);
     else
       lhist_index(cg, m->val);
-    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, koff + m->key->size));
+    if (m->array)
+      /* the u32 key is the low half of a u64 store (little-endian), not
+       * a 4-byte one: a constant key the size of the map's would make
+       * newer verifiers track it precisely and walk every bucket's path
+       * to the lookup apart (read_latency: 198 -> 756 insns processed) */
+      emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, koff));
+    else
+      emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, koff + m->key->size));
     has_value = false;
+  }
+  if (m->array) { /* the slot always exists: r0 is NULL only to the verifier */
+    map_lookup(cg, m, koff);
+    int miss = label_new(cg);
+    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, miss);
+    emit(cg, LDX(BPF_DW, BPF_REG_2, BPF_REG_0, 0));
+    emit(cg, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
+    emit(cg, STX(BPF_DW, BPF_REG_0, BPF_REG_2, 0));
+    label_here(cg, miss);
+    return;
   }
   int voff = slot(cg, m->val_size, lhs->loc);
   map_lookup(cg, m, koff);

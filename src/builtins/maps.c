@@ -39,6 +39,7 @@ static Type *check_delete(Sema *sema, Node *e) {
     return NULL;
   }
   a->map = m;
+  m->walked = true;
   if (e->nargs == 2) {
     /* delete(@m, key): rewrite as the old form delete(@m[key]). */
     if (a->nargs) {
@@ -123,7 +124,10 @@ static void gen_has_key(Cg *cg, Node *e) {
 
 /* len(@m): the number of elements, counted by bpf_for_each_map_elem */
 static Type *check_len(Sema *sema, Node *e) {
-  return map_arg(sema, e->args, e->name) ? ty_s64 : NULL;
+  MapInfo *m = map_arg(sema, e->args, e->name);
+  if (m)
+    m->walked = true;
+  return m ? ty_s64 : NULL;
 }
 
 static void gen_len(Cg *cg, Node *e) { cg_for_each(cg, e->args->map, NULL, e->loc); }

@@ -177,8 +177,10 @@ static void cg_site_record(Cg *cg, Node *e, Node *first_arg) {
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 24));
   }
   int i = 0;
-  for (Node *a = first_arg; a; a = a->next, i++)
+  for (Node *a = first_arg; a; a = a->next, i++) {
+    cg->str_unzeroed = s->kind == REC_PRINTF;
     cg_store(cg, a, roff + 8 + pre + s->args->offsets[i], s->args->fields[i]);
+  }
   submit_record(cg, roff, 8 + pre + s->args->size);
 }
 

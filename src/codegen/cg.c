@@ -323,7 +323,7 @@ int build_key(Cg *cg, Node *mapnode) {
   /* Every key part is 8-byte aligned and sized and cg_store writes all
    * of it, so only the scalar-map key needs zeroing here. */
   if (m->nkeys == 0) {
-    emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off, 0));
+    emit(cg, ST_IMM(m->array ? BPF_W : BPF_DW, BPF_REG_10, off, 0));
     return off;
   }
   if (m->nkeys == 1) {
@@ -1099,6 +1099,8 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
 
 /* Evaluate e into r10+off laid out as dst (already the stored type). */
 void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
+  bool unzeroed = cg->str_unzeroed; /* for this store only, not those inside it */
+  cg->str_unzeroed = false;
   if (cg->failed)
     return;
   if (!ty_in_memory(dst)) {
@@ -1108,6 +1110,12 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   }
   if ((e->kind == ND_CALL || e->kind == ND_BUILTIN) && e->builtin && e->builtin->gen_store) {
     int filled = e->builtin->store_fills < dst->size ? e->builtin->store_fills : dst->size;
+    /* str(p) fills all of a buffer it is no smaller than, as far as the
+     * verifier knows (the helper's size): no zeroing where only the
+     * bytes up to the NUL are ever read */
+    if (unzeroed && !strcmp(e->name, "str") && e->nargs == 1 &&
+        e->args->type->kind != TY_STR && e->type->size >= dst->size)
+      filled = dst->size;
     emit_zero(cg, off + filled, dst->size - filled);
     e->builtin->gen_store(cg, e, off, dst);
     return;
@@ -1228,6 +1236,8 @@ static void emit_subs(Cg *cg) {
   for (int i = 0; i < cg->nsubs; i++) {
     Sub sub = cg->subs[i];
     int saved_stack = cg->stack, saved_nvars = cg->nvars, saved_exit = cg->exit_label;
+    int saved_pid_tgid = cg->pid_tgid_off; /* in the probe's frame, not the callback's */
+    cg->pid_tgid_off = 0;
     VarInfo **saved_vars = cg->vars;
     int saved_spill[64];
     memcpy(saved_spill, cg->spill, sizeof saved_spill);
@@ -1272,6 +1282,7 @@ static void emit_subs(Cg *cg) {
     cg->nvars = saved_nvars;
     cg->stack = saved_stack;
     cg->exit_label = saved_exit;
+    cg->pid_tgid_off = saved_pid_tgid;
     memcpy(cg->spill, saved_spill, sizeof saved_spill);
   }
 }
@@ -1615,6 +1626,19 @@ static void remove_dead_code(Cg *cg) {
   free(kill);
 }
 
+/* How many times the tree uses pid or tid. */
+static int pid_tid_uses(const Node *n) {
+  int uses = 0;
+  for (; n; n = n->next) {
+    if (n->kind == ND_BUILTIN && n->name && (!strcmp(n->name, "pid") || !strcmp(n->name, "tid")))
+      uses++;
+    uses += pid_tid_uses(n->lhs) + pid_tid_uses(n->rhs) + pid_tid_uses(n->cond) +
+            pid_tid_uses(n->then) + pid_tid_uses(n->els) + pid_tid_uses(n->args) +
+            pid_tid_uses(n->body);
+  }
+  return uses;
+}
+
 static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
   Cg state = {.em.max = CG_MAX_EMIT}, *cg = &state;
   cg->t = t;
@@ -1633,6 +1657,13 @@ static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
     jmp_imm(cg, BPF_JNE, BPF_REG_0, c->filter_pid, cg->exit_label);
     if (t->prov->prologue)
       load_ctx(cg, BPF_REG_1); /* the call clobbered it; prologues start from ctx in r1 */
+  }
+  if (pid_tid_uses(t->probe->pred) + pid_tid_uses(t->probe->body) > 1) {
+    cg->pid_tgid_off = slot(cg, 8, t->probe->loc);
+    emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
+    emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, cg->pid_tgid_off));
+    if (t->prov->prologue)
+      load_ctx(cg, BPF_REG_1);
   }
   int prologue = t->prov->prologue ? t->prov->prologue(cg, t) : -1;
   declare_vars(cg, t->probe->pred);

@@ -44,6 +44,10 @@ typedef struct Cg {
   bool drop_sub;        /* count drops by calling one shared subprogram */
   int drop_label;       /* its label (-1: not called yet) */
   int drop_sites;       /* drop counts emitted */
+  int pid_tgid_off;     /* slot holding the probe's one bpf_get_current_pid_tgid()
+                         * for pid and tid (0: they call it themselves) */
+  bool str_unzeroed;    /* the next cg_store: a str() read need not zero its
+                         * buffer (a printf record is read up to the NUL) */
   Loc stmt_loc;         /* the statement being generated (-k reports) */
 } Cg;
 

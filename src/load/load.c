@@ -45,6 +45,12 @@ static int create_map(const Compiled *c, MapInfo *m) {
     type = BPF_MAP_TYPE_HASH;        /* pids already reported by REC_PID */
   } else {
     type = m->percpu ? BPF_MAP_TYPE_PERCPU_HASH : BPF_MAP_TYPE_HASH;
+    if (m->array) { /* one slot, or one per bucket */
+      type = BPF_MAP_TYPE_PERCPU_ARRAY;
+      entries = m->val->kind == TY_HIST ? HIST_BUCKETS
+                : m->val->kind == TY_LHIST /* below, (max - min) / step, above */
+                ? (int)((m->val->lh_max - m->val->lh_min) / m->val->lh_step) + 2 : 1;
+    }
     if (m->val->kind == TY_HIST)
       entries *= 8; /* one entry per (key, bucket) */
     else if (m->val->kind == TY_LHIST)

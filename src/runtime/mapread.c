@@ -263,6 +263,19 @@ int rt_map_read(const MapInfo *m, MapData *d) {
     const unsigned char *vbuf = allvals + (size_t)i * nvals * stride;
     MapEntry tmp = {0};
     merge(m, &tmp, vbuf, nvals, stride);
+    if (m->array && hist) { /* key: the bucket; an empty one is no key */
+      uint32_t bucket;
+      memcpy(&bucket, key, 4);
+      if (tmp.num)
+        raw[nraw++] = (Raw){key, bucket, tmp.num};
+      continue;
+    }
+    if (m->array) { /* the one slot is a key once it counted something */
+      if (tmp.num)
+        ((MapInfo *)m)->array_live = true;
+      if (!m->array_live)
+        continue;
+    }
     if (hist) {
       uint64_t bucket;
       memcpy(&bucket, key + ksize - 8, 8);

@@ -294,6 +294,10 @@ void rt_print_all_maps(Output *o) {
 /* --------------------------------------------------------- clear, zero */
 
 int rt_clear_map(const MapInfo *m) {
+  if (m->array) { /* an array slot cannot be deleted: zero it, not a key again */
+    ((MapInfo *)m)->array_live = false;
+    return rt_zero_map(m);
+  }
   unsigned char *keys;
   int n, err = rt_map_keys(m, &keys, &n);
   if (err)
@@ -307,6 +311,11 @@ int rt_clear_map(const MapInfo *m) {
 }
 
 int rt_zero_map(const MapInfo *m) {
+  if (m->array && !m->array_live) { /* a slot that counted is kept as @x: 0 */
+    MapData d;
+    if (!rt_map_read(m, &d))
+      rt_map_data_free(&d);
+  }
   unsigned char *keys;
   int n, err = rt_map_keys(m, &keys, &n);
   if (err)

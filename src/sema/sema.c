@@ -1026,6 +1026,7 @@ static void check_stmt(Sema *sema, Node *s) {
       return;
     }
     s->lhs->map = m;
+    m->walked = true;
     if (!m->val || m->val->kind == TY_NONE ||
         (m->nkeys > 0 && (!m->key || m->key->kind == TY_NONE)))
       return; /* types not known yet (quiet walk) */
@@ -1199,6 +1200,12 @@ static Compiled *check_program(Sema *sema, Program *prog, const Options *opt) {
     m->key_size = m->key->size;
     if (m->val->kind == TY_HIST || m->val->kind == TY_LHIST)
       m->key_size += 8;
+    TypeKind vk = m->val->kind;
+    if (m->nkeys <= 0 && m->percpu && !m->walked &&
+        (vk == TY_COUNT || vk == TY_HIST || vk == TY_LHIST)) {
+      m->array = true;
+      m->key_size = 4;
+    }
     m->val_size = m->val->size;
   }
   if (diag_errors > errs)
