@@ -59,6 +59,8 @@ pkgs="$pkgs libxml2-utils chromium linux-perf"
 pkgs="$pkgs lintian bash-completion man-db"
 # tests/exporter: a real Prometheus (and promtool) scraping etrace exporter.
 pkgs="$pkgs prometheus"
+# iproute2: ss, which tests/shipped uses to wait for its TLS server to listen.
+pkgs="$pkgs iproute2"
 # Node.js and npm for those tests (the machine's own when it has them).
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 install $pkgs

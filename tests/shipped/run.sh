@@ -101,7 +101,7 @@ workload() {
     cat > "$s" << EOF
 cd $TMPD
 openssl s_server -accept 127.0.0.1:47211 -cert c.pem -key k.pem -naccept 1 -quiet < /dev/null > /dev/null 2>&1 &
-sleep 0.5
+i=0; while [ \$i -lt 100 ] && ! ss -Hltn 'sport = :47211' | grep -q .; do sleep 0.05; i=\$((i+1)); done
 (echo hello; sleep 1) | timeout 5 openssl s_client -connect 127.0.0.1:47211 -quiet > /dev/null 2>&1
 wait
 EOF
