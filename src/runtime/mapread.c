@@ -267,6 +267,10 @@ int rt_map_read(const MapInfo *m, MapData *d) {
       uint32_t bucket;
       memcpy(&bucket, key, 4);
       if (tmp.num)
+        ((MapInfo *)m)->array_live = true;
+      /* once it counted, a zeroed histogram is still a key (@h: with no
+       * bucket, as a zeroed hash map prints): one empty bucket keeps it */
+      if (tmp.num || (i == n - 1 && nraw == 0 && m->array_live))
         raw[nraw++] = (Raw){key, bucket, tmp.num};
       continue;
     }

@@ -296,7 +296,12 @@ void rt_print_all_maps(Output *o) {
 int rt_clear_map(const MapInfo *m) {
   if (m->array) { /* an array slot cannot be deleted: zero it, not a key again */
     ((MapInfo *)m)->array_live = false;
-    return rt_zero_map(m);
+    int err = rt_zero_map(m);
+    /* bpftrace prints a cleared count() as @x: 0 (zero's read above kept
+     * it a key) but no cleared histogram */
+    if (m->val->kind == TY_HIST || m->val->kind == TY_LHIST)
+      ((MapInfo *)m)->array_live = false;
+    return err;
   }
   unsigned char *keys;
   int n, err = rt_map_keys(m, &keys, &n);
