@@ -6,7 +6,7 @@
  *
  * The output goes next to the trace (DIR.json, DIR.txt by default), never
  * inside it: babeltrace2 and Trace Compass read every file in a trace
- * directory as a stream (docs/ctf.md §1.1).
+ * directory as a stream.
  */
 #include "commands/convert.h"
 #include "etrace.h"

@@ -1,5 +1,5 @@
 /* chrome.c - a trace (out/ctfread.h) as Chrome Trace Event JSON, for
- * Perfetto UI and chrome://tracing (docs/ctf.md §5.1).
+ * Perfetto UI and chrome://tracing.
  *
  *   - one `M` process_name / thread_name event per process and thread
  *     seen, named from the trace's own facts: the statedump, sched_switch

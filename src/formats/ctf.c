@@ -1,6 +1,6 @@
 /* ctf.c - CTF 1.8 writer: metadata, per-CPU packets, repair.
  *
- * Rules from docs/ctf.md that shape this file:
+ * Rules that shape this file:
  *  - metadata starts with the CTF 1.8 signature and is written before any
  *    data, via a hidden temporary file, fsync and rename (§1.2, §4.5);
  *  - one stream file per CPU with a unique stream_instance_id (§1.1);
@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Packet header/context offsets (docs/ctf.md §1.5). */
+/* Packet header/context offsets. */
 enum {
   PK_MAGIC = 0,
   PK_UUID = 4,
@@ -266,7 +266,7 @@ static void build_metadata(Buf *b, const CtfWriter *w, const CtfOptions *opt) {
   buf_printf(b, "env {\n\thostname = ");
   tsdl_string(b, u.nodename);
   /* The kernel profile claims lttng-modules 2.13 so that Trace Compass
-   * picks its Lttng29 event layout (docs/ctf.md §3.1); etrace is named in
+   * picks its Lttng29 event layout; etrace is named in
    * tracer_version / ebpf_tracer. */
   buf_printf(b, ";\n\tdomain = \"%s\";\n\tsysname = ", opt->lttng_kernel ? "kernel" : "etrace");
   tsdl_string(b, u.sysname);

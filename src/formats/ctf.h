@@ -1,4 +1,4 @@
-/* ctf.h - CTF 1.8 trace writer (docs/ctf.md is the implementation note).
+/* ctf.h - CTF 1.8 trace writer (docs/lttng.md describes the kernel profile).
  *
  * A trace is a directory holding `metadata` (TSDL text, written first via
  * a temporary file and a rename) and one stream file per CPU,
@@ -103,7 +103,7 @@ typedef struct CtfOptions {
   const char *command;      /* env command, when a -c command is traced */
   size_t packet_size;       /* bytes of content before a packet is closed */
   uint64_t start_ns;        /* CLOCK_MONOTONIC when recording starts */
-  bool lttng_kernel;        /* env of an LTTng kernel trace (docs/ctf.md §3.3):
+  bool lttng_kernel;        /* env of an LTTng kernel trace:
                                domain "kernel", tracer lttng-modules 2.13 */
   const CtfField *context;  /* more event context after _pid and _tid (as
                                `lttng add-context`): fixed-size CTF_INT

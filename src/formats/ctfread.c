@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Packet header/context offsets (docs/ctf.md §1.5, as out/ctf.c). */
+/* Packet header/context offsets (as ctf.c). */
 enum { PK_MAGIC = 0, PK_CONTENT = 48, PK_SIZE = 56, PK_DISCARDED = 72, PK_CPU = 80 };
 
 static uint64_t get64(const unsigned char *p) {

@@ -1,5 +1,5 @@
 /* kernel.c - `etrace record --profile kernel`: an LTTng-compatible
- * kernel trace (docs/ctf.md §3) that Trace Compass's kernel views read.
+ * kernel trace that Trace Compass's kernel views read.
  *
  * Each LTTng event is built from a tracepoint with its fields renamed and
  * converted as lttng-modules does (tracefs `pid` of a task is LTTng's

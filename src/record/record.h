@@ -37,7 +37,7 @@ typedef enum {
   CP_SYS_RET,  /* sys_exit: the return value, 8 bytes */
   CP_CTX_PRIO, /* int at record offset src, minus 100 (MAX_RT_PRIO), as LTTng */
   CP_CTX_STATE,/* sched_switch prev_state (long): a preemption (bit 0x100,
-                  TASK_REPORT_MAX) becomes 0, as docs/ctf.md §3.2 asks */
+                  TASK_REPORT_MAX) becomes 0, as LTTng does */
   CP_TASK,     /* raw tracepoint: `size` bytes at ((char *)ctx->args[src]) + off */
   CP_IMM,      /* the constant imm, `size` bytes (1, 2, 4 or 8) */
 } CopyKind;

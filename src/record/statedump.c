@@ -3,7 +3,7 @@
  * starts, between lttng_statedump_start and _end, so that Trace Compass
  * knows the threads (names, parents, states) that existed before the
  * first sched_* event.  LTTng's kernel module walks the task list; here
- * /proc/PID/task/TID/stat gives the same facts (docs/ctf.md §3.2):
+ * /proc/PID/task/TID/stat gives the same facts:
  *
  *   tid, pid = tgid, ppid (field 4), name = comm (field 2), cpu (field 39),
  *   type = 1 for a kernel thread (PF_KTHREAD in flags, field 9), else 0,
