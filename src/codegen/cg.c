@@ -208,43 +208,60 @@ MapInfo *internal_map(Cg *cg, const char *name) {
   return NULL;
 }
 
-/* The body of count_drop: .drops[idx]++ on this CPU. */
-static void emit_drop_count(Cg *cg, int k) {
-  emit_map(cg, BPF_REG_1, internal_map(cg, ".drops"));
-  emit_addr(cg, BPF_REG_2, k);
-  emit(cg, CALL(BPF_FUNC_map_lookup_elem));
+/* reg = the address of .drops' counter `slot` (a map value address
+ * the kernel resolves at load: no lookup call). */
+static void emit_drop_slot_addr(Cg *cg, int reg, int slot) {
+  const MapInfo *m = internal_map(cg, ".drops");
+  emit(cg, LD_IMM64_LO(reg, BPF_PSEUDO_MAP_VALUE, m->id));
+  emit(cg, INSN(0, 0, 0, 0, slot * 8));
+}
+
+/* The ring buffer's counter of this CPU: .drops[DROP_RINGBUF_CPU0 + cpu]
+ * += 1 (per CPU, because a CTF stream reports its own CPU's losses).
+ * The bound is for the verifier. */
+static void emit_ringbuf_drop(Cg *cg) {
   int skip = label_new(cg);
-  jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, skip);
-  emit(cg, MOV64_IMM(BPF_REG_1, 1));
-  emit(cg, ATOMIC_ADD64(BPF_REG_0, BPF_REG_1, 0));
+  emit(cg, CALL(BPF_FUNC_get_smp_processor_id));
+  jmp_imm(cg, BPF_JGE, BPF_REG_0, DROP_MAX_CPUS, skip);
+  emit(cg, ALU64_IMM(BPF_LSH, BPF_REG_0, 3));
+  emit_drop_slot_addr(cg, BPF_REG_1, DROP_RINGBUF_CPU0);
+  emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0));
+  emit(cg, MOV64_IMM(BPF_REG_2, 1));
+  emit(cg, ATOMIC_ADD64(BPF_REG_1, BPF_REG_2, 0));
   label_here(cg, skip);
 }
 
-/* With two or more drop sites in a program, one subprogram counts them
- * all (r1 = the counter's index; a bpf-to-bpf call keeps r6..r9). */
+/* With two or more ring-buffer drop sites in a program, one subprogram
+ * counts them all (a bpf-to-bpf call keeps r6..r9). */
 static void emit_drop_sub(Cg *cg) {
   if (cg->drop_label < 0)
     return;
   label_here(cg, cg->drop_label);
-  emit(cg, STX(BPF_W, BPF_REG_10, BPF_REG_1, -16)); /* its own frame; -8 is left alone */
-  emit_drop_count(cg, -16);
+  emit_ringbuf_drop(cg);
   emit(cg, MOV64_IMM(BPF_REG_0, 0));
   emit(cg, EXIT_INSN());
 }
 
+/* Count a lost event (clobbers r0..r5).  Map-full and stack losses are
+ * totals, added atomically to one shared counter: they only happen when
+ * a map is already full, and four instructions per map update beat a
+ * per-CPU lookup on every program's size. */
 void count_drop(Cg *cg, int idx) {
+  if (idx != DROP_RINGBUF) {
+    emit_drop_slot_addr(cg, BPF_REG_1, idx);
+    emit(cg, MOV64_IMM(BPF_REG_2, 1));
+    emit(cg, ATOMIC_ADD64(BPF_REG_1, BPF_REG_2, 0));
+    return;
+  }
   cg->drop_sites++;
   if (cg->drop_sub) {
     if (cg->drop_label < 0)
       cg->drop_label = label_new(cg);
-    emit(cg, MOV64_IMM(BPF_REG_1, idx));
     if (!em_call(&cg->em, cg->drop_label))
       cg->failed = true;
     return;
   }
-  int k = slot(cg, 8, (Loc){0});
-  emit(cg, ST_IMM(BPF_W, BPF_REG_10, k, idx));
-  emit_drop_count(cg, k);
+  emit_ringbuf_drop(cg);
 }
 
 /* ------------------------------------------------------------ variables */
@@ -1713,9 +1730,9 @@ MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
 
 int cg_program(Compiled *c, const Options *opt) {
   add_internal_map(c, ".ringbuf", 0);
-  MapInfo *d = add_internal_map(c, ".drops", 8);
-  d->max_entries = 3; /* DROP_RINGBUF, DROP_MAP_FULL, DROP_STACK */
-  d->percpu = true;
+  /* one array value of counters (enum Drop in etrace.h) */
+  MapInfo *d = add_internal_map(c, ".drops", 8 * (DROP_RINGBUF_CPU0 + DROP_MAX_CPUS));
+  d->max_entries = 1;
   int rc = 0;
   for (int i = 0; i < c->ntargets; i++) {
     Target *t = c->targets[i];

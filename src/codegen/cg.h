@@ -56,8 +56,6 @@ typedef struct Cg {
 #define CG_MAX_EMIT 2000000   /* instructions, twice the kernel's limit */
 #define CG_MAX_UNROLLED 1000000
 
-/* Lost-event counters (the .drops per-CPU array). */
-enum { DROP_RINGBUF = 0, DROP_MAP_FULL = 1, DROP_STACK = 2 };
 
 void emit(Cg *cg, struct bpf_insn in);
 void emit_imm64(Cg *cg, int reg, uint64_t v);
