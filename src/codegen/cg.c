@@ -200,6 +200,17 @@ void set_r0_bool(Cg *cg, int yes) {
 
 void load_ctx(Cg *cg, int reg) { emit(cg, LDX(BPF_DW, reg, BPF_REG_10, CTX_OFF)); }
 
+/* The base register of a context field load: r10 when the context is a
+ * stack record (*off moves to it), else reg loaded with the context. */
+static int ctx_base(Cg *cg, int reg, int *off) {
+  if (cg->ctx_rec) {
+    *off += cg->ctx_rec;
+    return BPF_REG_10;
+  }
+  load_ctx(cg, reg);
+  return reg;
+}
+
 
 MapInfo *internal_map(Cg *cg, const char *name) {
   for (int i = 0; i < cg->c->nmaps; i++)
@@ -446,8 +457,8 @@ static void cg_field_scalar(Cg *cg, Node *e) {
     fail(cg, e->loc, "tracepoint has no field '%s'", e->name);
     return;
   }
-  load_ctx(cg, BPF_REG_1);
-  emit(cg, LDX(size_code(f->size), BPF_REG_0, BPF_REG_1, f->offset));
+  int off = f->offset, base = ctx_base(cg, BPF_REG_1, &off);
+  emit(cg, LDX(size_code(f->size), BPF_REG_0, base, off));
   canonicalize(cg, BPF_REG_0, e->type);
 }
 
@@ -462,8 +473,8 @@ static void cg_index(Cg *cg, Node *e) {
   }
   int elem = f->size / f->array_len;
   if (e->rhs->kind == ND_INT) {
-    load_ctx(cg, BPF_REG_1);
-    emit(cg, LDX(size_code(elem), BPF_REG_0, BPF_REG_1, f->offset + (int)e->rhs->ival * elem));
+    int off = f->offset + (int)e->rhs->ival * elem, base = ctx_base(cg, BPF_REG_1, &off);
+    emit(cg, LDX(size_code(elem), BPF_REG_0, base, off));
     canonicalize(cg, BPF_REG_0, e->type);
     return;
   }
@@ -1097,7 +1108,10 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
   }
-  load_ctx(cg, BPF_REG_3);
+  if (cg->ctx_rec)
+    emit_addr(cg, BPF_REG_3, cg->ctx_rec);
+  else
+    load_ctx(cg, BPF_REG_3);
   if (f->data_loc) {
     /* __data_loc: u32 with the offset of the bytes in the low 16 bits */
     emit(cg, LDX(BPF_W, BPF_REG_1, BPF_REG_3, f->offset));
@@ -1254,7 +1268,9 @@ static void emit_subs(Cg *cg) {
     Sub sub = cg->subs[i];
     int saved_stack = cg->stack, saved_nvars = cg->nvars, saved_exit = cg->exit_label;
     int saved_pid_tgid = cg->pid_tgid_off; /* in the probe's frame, not the callback's */
+    int saved_ctx_rec = cg->ctx_rec;
     cg->pid_tgid_off = 0;
+    cg->ctx_rec = 0;
     VarInfo **saved_vars = cg->vars;
     int saved_spill[64];
     memcpy(saved_spill, cg->spill, sizeof saved_spill);
@@ -1300,6 +1316,7 @@ static void emit_subs(Cg *cg) {
     cg->stack = saved_stack;
     cg->exit_label = saved_exit;
     cg->pid_tgid_off = saved_pid_tgid;
+    cg->ctx_rec = saved_ctx_rec;
     memcpy(cg->spill, saved_spill, sizeof saved_spill);
   }
 }
@@ -1621,6 +1638,13 @@ static bool probe_uses_field(const Probe *p, const char *name) {
 
 /* What providers' prologues use besides the emitter (cg.h). */
 void cg_set_ctx(Cg *cg, int reg) { emit(cg, STX(BPF_DW, BPF_REG_10, reg, CTX_OFF)); }
+
+void cg_set_ctx_record(Cg *cg, int rec) {
+  emit_addr(cg, BPF_REG_1, rec);
+  cg_set_ctx(cg, BPF_REG_1); /* for builtins that take the pointer; dropped when unread */
+  cg->ctx_rec = rec;
+}
+
 
 void cg_keep_real_ctx(Cg *cg, Loc loc) {
   cg->ctx_off = slot(cg, 8, loc);

@@ -49,6 +49,8 @@ typedef struct Cg {
   bool str_unzeroed;    /* the next cg_store: a str() read need not zero its
                          * buffer (a printf record is read up to the NUL) */
   Loc stmt_loc;         /* the statement being generated (-k reports) */
+  int ctx_rec;          /* the context is the stack record at r10+ctx_rec
+                         * (0: it is a pointer, in the slot at CTX_OFF) */
 } Cg;
 
 /* Nested unroll()s multiply (100^5 copies would take hours and all
@@ -105,6 +107,8 @@ void cg_bool_value(Cg *cg, Node *e);
 bool cg_const_imm(Cg *cg, const Node *e, int32_t *out);
 /* peephole.c: marks in kill[] the instructions that can go */
 void peephole(Cg *cg, char *kill);
+/* regflow.c: the rewrites that need register liveness (peephole's) */
+bool regflow(Cg *cg, const char *target, char *kill);
 void cg_scalar(Cg *cg, Node *e);
 void read_str(Cg *cg, int off, int size, int helper);
 void store_string_literal(Cg *cg, const char *s, int len, int off, int size);
@@ -123,6 +127,9 @@ int var_slot(Cg *cg, VarInfo *v);
  * context for stack walks before pointing it at a rebuilt record (leaves
  * it in r1); what the probe reads. */
 void cg_set_ctx(Cg *cg, int reg);
+/* The context is a record the prologue built at r10+rec: args.NAME loads
+ * read the stack directly (only the fields the probe reads need be set). */
+void cg_set_ctx_record(Cg *cg, int rec);
 void cg_keep_real_ctx(Cg *cg, Loc loc);
 bool cg_probe_uses_field(const Probe *p, const char *name); /* args.NAME (NULL: any) */
 bool cg_probe_uses_stack(const Probe *p);

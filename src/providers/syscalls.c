@@ -76,9 +76,11 @@ static void finish(Compiled *c) {
 static const TpFormat *record(const Target *t) { return ((SysTarget *)t->data)->fmt; }
 
 /* Rebuild the tracefs record on the stack so that args.NAME loads work
- * unchanged, and point the saved context at it.  Enter: ctx->args[0] is
- * the struct pt_regs *, whose argument registers are read one by one
- * (only those the probe uses).  Exit: ctx->args[1] is the return value. */
+ * unchanged, and point the context at it.  Only the fields the probe
+ * reads are written: enter's argument registers are read one by one from
+ * ctx->args[0], the struct pt_regs * (probe_read_kernel fills all 8 bytes,
+ * zeros when it fails), exit's return value is ctx->args[1], the number
+ * is a constant, and the common_* header reads as zeros. */
 static int prologue(Cg *g, Target *t) {
   const SysTarget *st = t->data;
   if (!cg_probe_uses_field(t->probe, NULL))
@@ -87,28 +89,46 @@ static int prologue(Cg *g, Target *t) {
     cg_keep_real_ctx(g, t->probe->loc);
   int size = 16 + (st->exit ? 8 : 48);
   int rec = slot(g, size, t->probe->loc);
-  emit_zero(g, rec, size);
-  emit(g, ST_IMM(BPF_DW, BPF_REG_10, rec + 8, st->nr));
+  int nargs = 0, regs = BPF_REG_1;
+  bool header = false, nr = false;
+  for (int i = 0; i < st->fmt->nfields; i++) {
+    const TpField *f = &st->fmt->fields[i];
+    if (!cg_probe_uses_field(t->probe, f->name))
+      continue;
+    if (f->offset < 8)
+      header = true;
+    else if (f->offset < 16)
+      nr = true;
+    else if (!st->exit && (f->offset - 16) / 8 < arch_current()->nsyscall_args)
+      nargs++;
+  }
+  if (header)
+    emit(g, ST_IMM(BPF_DW, BPF_REG_10, rec, 0));
+  if (nr)
+    emit(g, ST_IMM(BPF_DW, BPF_REG_10, rec + 8, st->nr));
   if (st->exit) {
     emit(g, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, 8));
     emit(g, STX(BPF_DW, BPF_REG_10, BPF_REG_2, rec + 16));
-  } else {
+  } else if (nargs > 1) {
+    regs = BPF_REG_6; /* kept across the reads */
     emit(g, LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
-    for (int i = 0; i < st->fmt->nfields; i++) {
-      const TpField *f = &st->fmt->fields[i];
-      int arg = (f->offset - 16) / 8;
-      if (f->offset < 16 || arg >= arch_current()->nsyscall_args ||
-          !cg_probe_uses_field(t->probe, f->name))
-        continue;
-      emit_addr(g, BPF_REG_1, rec + 16 + 8 * arg);
-      emit(g, MOV64_IMM(BPF_REG_2, 8));
-      emit(g, MOV64_REG(BPF_REG_3, BPF_REG_6));
-      emit(g, ALU64_IMM(BPF_ADD, BPF_REG_3, arch_current()->syscall_args[arg]));
-      emit(g, CALL(BPF_FUNC_probe_read_kernel));
-    }
   }
-  emit_addr(g, BPF_REG_1, rec);
-  cg_set_ctx(g, BPF_REG_1);
+  for (int i = 0; !st->exit && i < st->fmt->nfields; i++) {
+    const TpField *f = &st->fmt->fields[i];
+    int arg = (f->offset - 16) / 8;
+    if (f->offset < 16 || arg >= arch_current()->nsyscall_args ||
+        !cg_probe_uses_field(t->probe, f->name))
+      continue;
+    if (regs == BPF_REG_1)
+      emit(g, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 0));
+    else
+      emit(g, MOV64_REG(BPF_REG_3, regs));
+    emit(g, ALU64_IMM(BPF_ADD, BPF_REG_3, arch_current()->syscall_args[arg]));
+    emit_addr(g, BPF_REG_1, rec + 16 + 8 * arg);
+    emit(g, MOV64_IMM(BPF_REG_2, 8));
+    emit(g, CALL(BPF_FUNC_probe_read_kernel));
+  }
+  cg_set_ctx_record(g, rec);
   return -1;
 }
 
