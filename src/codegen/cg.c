@@ -284,12 +284,42 @@ int var_slot(Cg *cg, VarInfo *v) {
   return 0;
 }
 
+/* Does the tree n read or write variable v anywhere? */
+static bool mentions(const Node *n, const VarInfo *v) {
+  for (; n; n = n->next)
+    if (n->var == v || mentions(n->lhs, v) || mentions(n->rhs, v) || mentions(n->cond, v) ||
+        mentions(n->then, v) || mentions(n->els, v) || mentions(n->args, v) ||
+        mentions(n->body, v))
+      return true;
+  return false;
+}
+
+/* Is v assigned by a top-level statement of probe p (which runs on every
+ * path) before anything reads it?  Then its slot needs no zeroing. */
+static bool assigned_first(const Probe *p, const VarInfo *v) {
+  if (!p || mentions(p->pred, v) || !p->body || p->body->kind != ND_BLOCK)
+    return false;
+  for (const Node *s = p->body->body; s; s = s->next) {
+    const Node *a = s->kind == ND_EXPR_STMT ? s->lhs : NULL;
+    if (a && a->kind == ND_ASSIGN && a->op == OP_NONE && a->lhs->kind == ND_VAR &&
+        a->lhs->var == v)
+      return !mentions(a->rhs, v);
+    if (s->kind == ND_LET && s->var == v && s->rhs)
+      return !mentions(s->rhs, v);
+    if (mentions(s, v))
+      return false;
+  }
+  return false;
+}
+
 static void declare_var(Cg *cg, VarInfo *v, Loc loc) {
   if (!v || var_slot(cg, v))
     return;
   int size = v->type && v->type->size ? v->type->size : 8;
   v->stack_off = slot(cg, size, loc);
-  emit_zero(cg, v->stack_off, size);
+  /* a whole number of words: the assignment writes every byte */
+  if (size % 8 || !assigned_first(cg->zero_scope, v))
+    emit_zero(cg, v->stack_off, size);
   cg->vars = realloc(cg->vars, sizeof(VarInfo *) * (cg->nvars + 1));
   cg->vars[cg->nvars++] = v;
 }
@@ -347,7 +377,12 @@ int size_code(int size) {
  * bucket index after the user key.  Returns the slot offset. */
 int build_key(Cg *cg, Node *mapnode) {
   MapInfo *m = mapnode->map;
-  int off = slot(cg, m->key_size, mapnode->loc);
+  bool built;
+  int off = keycache_slot(cg, mapnode, &built);
+  if (built)
+    return off;
+  if (!off)
+    off = slot(cg, m->key_size, mapnode->loc);
   /* Every key part is 8-byte aligned and sized and cg_store writes all
    * of it, so only the scalar-map key needs zeroing here. */
   if (m->nkeys == 0) {
@@ -1037,10 +1072,12 @@ void cg_scalar(Cg *cg, Node *e) {
   case ND_TERNARY: {
     int els = label_new(cg), done = label_new(cg);
     cg_cond(cg, e->cond, els, false);
+    cg->cond_depth++;
     cg_scalar(cg, e->then);
     ja(cg, done);
     label_here(cg, els);
     cg_scalar(cg, e->els);
+    cg->cond_depth--;
     label_here(cg, done);
     return;
   }
@@ -1205,10 +1242,12 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   case ND_TERNARY: {
     int els = label_new(cg), done = label_new(cg);
     cg_cond(cg, e->cond, els, false);
+    cg->cond_depth++;
     cg_store(cg, e->then, off, dst);
     ja(cg, done);
     label_here(cg, els);
     cg_store(cg, e->els, off, dst);
+    cg->cond_depth--;
     label_here(cg, done);
     return;
   }
@@ -1268,9 +1307,10 @@ static void emit_subs(Cg *cg) {
     Sub sub = cg->subs[i];
     int saved_stack = cg->stack, saved_nvars = cg->nvars, saved_exit = cg->exit_label;
     int saved_pid_tgid = cg->pid_tgid_off; /* in the probe's frame, not the callback's */
-    int saved_ctx_rec = cg->ctx_rec;
+    int saved_ctx_rec = cg->ctx_rec, saved_nkeys = cg->nkeys;
     cg->pid_tgid_off = 0;
     cg->ctx_rec = 0;
+    cg->nkeys = 0; /* the cached keys are in the probe's frame */
     VarInfo **saved_vars = cg->vars;
     int saved_spill[64];
     memcpy(saved_spill, cg->spill, sizeof saved_spill);
@@ -1317,6 +1357,7 @@ static void emit_subs(Cg *cg) {
     cg->exit_label = saved_exit;
     cg->pid_tgid_off = saved_pid_tgid;
     cg->ctx_rec = saved_ctx_rec;
+    cg->nkeys = saved_nkeys;
     memcpy(cg->spill, saved_spill, sizeof saved_spill);
   }
 }
@@ -1506,7 +1547,9 @@ static void cg_loop_body(Cg *cg, Node *body, int brk, int cont) {
   cg->brk[cg->nloops] = brk;
   cg->cont[cg->nloops] = cont;
   cg->nloops++;
+  cg->cond_depth++;
   cg_stmt(cg, body);
+  cg->cond_depth--;
   cg->nloops--;
 }
 
@@ -1532,19 +1575,23 @@ static void cg_stmt(Cg *cg, Node *s) {
   case ND_IF: {
     int els = label_new(cg), done = label_new(cg);
     cg_cond(cg, s->cond, els, false);
+    cg->cond_depth++;
     cg_stmt(cg, s->then);
     if (s->els)
       ja(cg, done);
     label_here(cg, els);
     if (s->els)
       cg_stmt(cg, s->els);
+    cg->cond_depth--;
     label_here(cg, done);
     break;
   }
   case ND_WHILE: {
     int top = label_new(cg), end = label_new(cg);
     label_here(cg, top);
+    cg->cond_depth++; /* again after each pass of the body */
     cg_cond(cg, s->cond, end, false);
+    cg->cond_depth--;
     cg_loop_body(cg, s->then, end, top);
     ja(cg, top);
     label_here(cg, end);
@@ -1707,8 +1754,11 @@ static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
       load_ctx(cg, BPF_REG_1);
   }
   int prologue = t->prov->prologue ? t->prov->prologue(cg, t) : -1;
+  cg->zero_scope = t->probe;
   declare_vars(cg, t->probe->pred);
   declare_vars(cg, t->probe->body);
+  cg->zero_scope = NULL; /* callbacks zero all theirs */
+  keycache_plan(cg, t->probe);
   if (t->probe->pred)
     cg_cond(cg, t->probe->pred, cg->exit_label, false);
   cg_block(cg, t->probe->body);

@@ -23,6 +23,15 @@ typedef struct Sub {
   int ncap;
 } Sub;
 
+/* A map key built once for the whole probe (keycache.c). */
+#define KEYCACHE_MAX 8
+typedef struct KeyCache {
+  Node *first;          /* an access with these key bytes */
+  int uses;
+  int off;              /* its slot */
+  bool built;           /* filled on every path to here */
+} KeyCache;
+
 typedef struct Cg {
   Emitter em;           /* instructions, labels, jump fixups (emit.c) */
   int stack;            /* bytes in use below r10 */
@@ -49,6 +58,10 @@ typedef struct Cg {
   bool str_unzeroed;    /* the next cg_store: a str() read need not zero its
                          * buffer (a printf record is read up to the NUL) */
   Loc stmt_loc;         /* the statement being generated (-k reports) */
+  KeyCache keys[KEYCACHE_MAX];
+  int nkeys;
+  int cond_depth;       /* > 0: the code being generated runs on some paths only */
+  const Probe *zero_scope; /* declare_var: skip zeroing what this probe assigns first */
   int ctx_rec;          /* the context is the stack record at r10+ctx_rec
                          * (0: it is a pointer, in the slot at CTX_OFF) */
 } Cg;
@@ -105,6 +118,10 @@ void cg_cond(Cg *cg, Node *e, int label, bool when);
 bool cg_is_condition(const Node *e);
 void cg_bool_value(Cg *cg, Node *e);
 bool cg_const_imm(Cg *cg, const Node *e, int32_t *out);
+/* keycache.c: slots for keys used more than once (before the probe's
+ * code), and the slot of a key (0: none; *built: already filled) */
+void keycache_plan(Cg *cg, const Probe *p);
+int keycache_slot(Cg *cg, const Node *m, bool *built);
 /* peephole.c: marks in kill[] the instructions that can go */
 void peephole(Cg *cg, char *kill);
 /* regflow.c: the rewrites that need register liveness (peephole's) */
