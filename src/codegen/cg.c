@@ -242,37 +242,44 @@ static void emit_ringbuf_drop(Cg *cg) {
   label_here(cg, skip);
 }
 
-/* With two or more ring-buffer drop sites in a program, one subprogram
- * counts them all (a bpf-to-bpf call keeps r6..r9). */
-static void emit_drop_sub(Cg *cg) {
-  if (cg->drop_label < 0)
-    return;
-  label_here(cg, cg->drop_label);
-  emit_ringbuf_drop(cg);
-  emit(cg, MOV64_IMM(BPF_REG_0, 0));
-  emit(cg, EXIT_INSN());
-}
-
-/* Count a lost event (clobbers r0..r5).  Map-full and stack losses are
- * totals, added atomically to one shared counter: they only happen when
- * a map is already full, and four instructions per map update beat a
- * per-CPU lookup on every program's size. */
-void count_drop(Cg *cg, int idx) {
-  if (idx != DROP_RINGBUF) {
-    emit_drop_slot_addr(cg, BPF_REG_1, idx);
-    emit(cg, MOV64_IMM(BPF_REG_2, 1));
-    emit(cg, ATOMIC_ADD64(BPF_REG_1, BPF_REG_2, 0));
+/* The inline count of a lost event of kind idx (clobbers r0..r5).
+ * Map-full and stack losses are totals, added atomically to one shared
+ * counter: they only happen when a map is already full, and four
+ * instructions beat a per-CPU lookup on every program's size. */
+static void emit_drop(Cg *cg, int idx) {
+  if (idx == DROP_RINGBUF) {
+    emit_ringbuf_drop(cg);
     return;
   }
-  cg->drop_sites++;
-  if (cg->drop_sub) {
-    if (cg->drop_label < 0)
-      cg->drop_label = label_new(cg);
-    if (!em_call(&cg->em, cg->drop_label))
+  emit_drop_slot_addr(cg, BPF_REG_1, idx);
+  emit(cg, MOV64_IMM(BPF_REG_2, 1));
+  emit(cg, ATOMIC_ADD64(BPF_REG_1, BPF_REG_2, 0));
+}
+
+/* A kind counted at enough sites (cg_program decides) is counted by one
+ * subprogram of its own that each site calls (a bpf-to-bpf call keeps
+ * r6..r9). */
+static void emit_drop_subs(Cg *cg) {
+  for (int k = 0; k < 3; k++) {
+    if (cg->drop_label[k] < 0)
+      continue;
+    label_here(cg, cg->drop_label[k]);
+    emit_drop(cg, k);
+    emit(cg, MOV64_IMM(BPF_REG_0, 0));
+    emit(cg, EXIT_INSN());
+  }
+}
+
+void count_drop(Cg *cg, int idx) {
+  cg->drop_sites[idx]++;
+  if (cg->drop_sub & (1u << idx)) {
+    if (cg->drop_label[idx] < 0)
+      cg->drop_label[idx] = label_new(cg);
+    if (!em_call(&cg->em, cg->drop_label[idx]))
       cg->failed = true;
     return;
   }
-  emit_ringbuf_drop(cg);
+  emit_drop(cg, idx);
 }
 
 /* ------------------------------------------------------------ variables */
@@ -1727,12 +1734,12 @@ static int pid_tid_uses(const Node *n) {
   return uses;
 }
 
-static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
+static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3]) {
   Cg state = {.em.max = CG_MAX_EMIT}, *cg = &state;
   cg->t = t;
   cg->c = c;
   cg->drop_sub = drop_sub;
-  cg->drop_label = -1;
+  cg->drop_label[0] = cg->drop_label[1] = cg->drop_label[2] = -1;
   cg->exit_label = label_new(cg);
   cg->stack = 8; /* ctx save slot */
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
@@ -1768,8 +1775,8 @@ static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
   emit(cg, MOV64_IMM(BPF_REG_0, 0));
   emit(cg, EXIT_INSN());
   emit_subs(cg);
-  emit_drop_sub(cg);
-  *drop_sites = cg->drop_sites;
+  emit_drop_subs(cg);
+  memcpy(drop_sites, cg->drop_sites, sizeof cg->drop_sites);
   int rc = 0;
   if (cg->failed) {
     rc = -1;
@@ -1810,15 +1817,19 @@ int cg_program(Compiled *c, const Options *opt) {
   int rc = 0;
   for (int i = 0; i < c->ntargets; i++) {
     Target *t = c->targets[i];
-    int sites = 0;
-    if (cg_target(c, t, false, &sites) < 0) {
+    int sites[3] = {0};
+    if (cg_target(c, t, 0, sites) < 0) {
       rc = -1;
-    } else if (sites >= 2) {
-      /* again, with one shared drop counter instead of a copy per site
-       * (the first listing stays in the arena until exit) */
-      if (cg_target(c, t, true, &sites) < 0)
-        rc = -1;
+      continue;
     }
+    /* again, with a shared counting subprogram for each kind where that
+     * is shorter: a call per site and the body once (ring buffer: 8
+     * instructions inline, 10 as a body; the others 4 and 6) */
+    unsigned sub = (sites[DROP_RINGBUF] >= 2 ? 1u << DROP_RINGBUF : 0) |
+                   (sites[DROP_MAP_FULL] >= 3 ? 1u << DROP_MAP_FULL : 0) |
+                   (sites[DROP_STACK] >= 3 ? 1u << DROP_STACK : 0);
+    if (sub && cg_target(c, t, sub, sites) < 0) /* the first listing stays in the arena */
+      rc = -1;
   }
   return rc;
 }

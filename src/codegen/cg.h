@@ -50,9 +50,9 @@ typedef struct Cg {
   bool failed;
   int ctx_off;          /* the program's own ctx (bpf_get_stackid needs it) */
   long unrolled;        /* unroll copies made so far */
-  bool drop_sub;        /* count drops by calling one shared subprogram */
-  int drop_label;       /* its label (-1: not called yet) */
-  int drop_sites;       /* drop counts emitted */
+  unsigned drop_sub;    /* kinds (1 << DROP_*) counted by calling a subprogram */
+  int drop_label[3];    /* each one's label (-1: not called yet) */
+  int drop_sites[3];    /* drop counts emitted, by kind */
   int pid_tgid_off;     /* slot holding the probe's one bpf_get_current_pid_tgid()
                          * for pid and tid (0: they call it themselves) */
   bool str_unzeroed;    /* the next cg_store: a str() read need not zero its
