@@ -221,10 +221,17 @@ void peephole(Cg *cg, char *kill) {
 /* Stores nothing reads: to the context slot when no load of it is left,
  * and those a later store replaces first. */
 static void dead_stores(const struct bpf_insn *insns, int n, const char *target, char *kill) {
-  bool ctx_read = false;
-  for (int i = 0; i < n; i++)
+  /* the last load of the context slot; with no backward jump, a store
+   * after it is never read (callbacks' loads, in frames of their own,
+   * count too: that only keeps more) */
+  int last_read = -1;
+  bool loops = false;
+  for (int i = 0; i < n; i++) {
     if (reads_ctx_slot(&insns[i]) && !kill[i])
-      ctx_read = true;
+      last_read = i;
+    if (is_branch(&insns[i]) && BPF_OP(insns[i].code) != BPF_CALL && insns[i].off < 0)
+      loops = true;
+  }
   for (int i = 0; i < n; i++) {
     const struct bpf_insn *in = &insns[i];
     if (is_ld_imm64(in)) {
@@ -235,7 +242,8 @@ static void dead_stores(const struct bpf_insn *insns, int n, const char *target,
       continue;
     int off;
     if (stack_store(in, &off)) {
-      if (off == CTX_OFF && BPF_SIZE(in->code) == BPF_DW && !ctx_read)
+      if (off == CTX_OFF && BPF_SIZE(in->code) == BPF_DW &&
+          (last_read < 0 || (!loops && last_read < i)))
         kill[i] = 1;
       else if (store_replaced(insns, n, target, kill, i))
         kill[i] = 1;

@@ -27,6 +27,29 @@ static bool is_jmp_class(const struct bpf_insn *in) {
   return BPF_CLASS(in->code) == BPF_JMP || BPF_CLASS(in->code) == BPF_JMP32;
 }
 
+/* The argument registers a helper call reads: helpers that take none
+ * (the rest are taken to read all five). */
+static unsigned call_args(const struct bpf_insn *in) {
+  if (in->src_reg == BPF_PSEUDO_CALL)
+    return CALL_ARGS;
+  switch (in->imm) {
+  case BPF_FUNC_ktime_get_ns:
+  case BPF_FUNC_ktime_get_boot_ns:
+  case BPF_FUNC_ktime_get_coarse_ns:
+  case BPF_FUNC_get_prandom_u32:
+  case BPF_FUNC_get_smp_processor_id:
+  case BPF_FUNC_get_current_pid_tgid:
+  case BPF_FUNC_get_current_uid_gid:
+  case BPF_FUNC_get_current_task:
+  case BPF_FUNC_get_current_cgroup_id:
+  case BPF_FUNC_get_numa_node_id:
+  case BPF_FUNC_jiffies64:
+    return 0;
+  default:
+    return CALL_ARGS;
+  }
+}
+
 /* Registers instruction in reads (*use) and writes (*def). */
 static void use_def(const struct bpf_insn *in, unsigned *use, unsigned *def) {
   int cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
@@ -56,7 +79,7 @@ static void use_def(const struct bpf_insn *in, unsigned *use, unsigned *def) {
     return;
   default: /* jumps */
     if (op == BPF_CALL) {
-      *use = CALL_ARGS;
+      *use = call_args(in);
       *def = CALL_CLOBBERS;
     } else if (op == BPF_EXIT) {
       *use = REG(0);
