@@ -101,6 +101,7 @@ static FILE *open_output(const char *file, const char *bufmode) {
 
 /* -c CMD: the child, held until the probes are attached.  0, or -1. */
 static int spawn_child(const char *cmd, bool dry_run, Options *opt) {
+  opt->cmd = cmd;
   if (dry_run) {
     opt->cpid = 1; /* a placeholder pid: the program is never loaded */
     return 0;
