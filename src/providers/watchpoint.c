@@ -214,9 +214,9 @@ static int arm(Target *t, Watch *w, uint64_t addr, const EventEnv *env) {
   else if (fd == -ENOSPC)
     env->message(env->arg, "lost_events",
                  "Failed to attach watchpoint probe. You are out of watchpoint registers.");
-  else /* a NULL or misaligned argument: that call goes unwatched */
-    fprintf(stderr, "etrace: cannot watch 0x%llx for %s (that call goes unwatched): %s\n",
-            (unsigned long long)addr, t->name, why(addr, w->len, -fd));
+  else /* a misaligned address, say: it goes unwatched */
+    fprintf(stderr, "etrace: cannot watch 0x%llx for %s: %s\n", (unsigned long long)addr,
+            t->name, why(addr, w->len, -fd));
   return 0;
 }
 

@@ -4,7 +4,7 @@
 # CPU-time and write counts), and their -l listings.
 # Prints "PASS name" / "FAIL name" / "SKIP name (why)" lines; needs root.
 . "$(dirname "$0")/../../lib.sh"
-plan 49
+plan 50
 out=tests/out/perf
 mkdir -p $out
 ET=${ETRACE:-./etrace}
@@ -162,6 +162,10 @@ else
   check wp_arg_pid "[ $rc -eq 0 ] && [ \"\$(grep -E '^[0-9]+\$' $out/wpa7 | tr '\\n' ' ')\" = \"\$(seq 1 20 | tr '\\n' ' ')\" ] && [ '$st' != T ]" \
     "exit $rc, process state ${st:-gone}: $(head -25 $out/wpa7)"
 fi
+# an address the breakpoint unit refuses (arg0 is 1: not aligned to 8) is
+# reported once, and the process runs on unwatched
+$ET -q -e 'watchpoint:bump+arg0:8:w { @ = count(); }' -c "$T watcharg 1 5" > $out/wpa8 2>&1; rc=$?
+check wp_arg_refused "[ $rc -eq 0 ] && [ \"\$(grep -c '^etrace: cannot watch 0x1 for watchpoint:$T:bump:8:w: the breakpoint PMU refused address 0x1, length 8' $out/wpa8)\" = 1 ] && grep -qx '@: 0' $out/wpa8" "exit $rc: $(cat $out/wpa8)"
 # errors, located
 $ET -q -e 'watchpoint:bump+arg1:8:w { }' > $out/wpe3 2>&1; rc=$?
 check wp_arg_needs_process "[ $rc -ne 0 ] && grep -q '^-e:1:1: error: -p PID or -c CMD required for watchpoint' $out/wpe3" "$(cat $out/wpe3)"
