@@ -101,7 +101,6 @@ static FILE *open_output(const char *file, const char *bufmode) {
 
 /* -c CMD: the child, held until the probes are attached.  0, or -1. */
 static int spawn_child(const char *cmd, bool dry_run, Options *opt) {
-  opt->cmd = cmd;
   if (dry_run) {
     opt->cpid = 1; /* a placeholder pid: the program is never loaded */
     return 0;
@@ -282,6 +281,7 @@ int main(int argc, char **argv) {
   bool list = a->list, dry_run = a->dry_run, verify = a->verify;
   const Arch *native_arch = a->native_arch;
   Options opt = a->opt;
+  opt.cmd = cmd; /* the program watchpoint:FUNC+argN probes, with -l too */
   OutFormat format = a->format;
   const char **inc_dirs = a->inc_dirs, **includes = a->includes;
   int ninc_dirs = a->ninc_dirs, nincludes = a->nincludes;
