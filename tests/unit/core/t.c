@@ -1,8 +1,8 @@
 /* t.c - the shared core on its own: the emitter (codegen/emit.c), the
  * event loop (runtime/loop.c), the ring-buffer reader (runtime/ring.c),
  * the syscall dispatcher (providers/sysdispatch.c), the list of
- * attachments (load/links.c) and the register table (arch/).  Each case prints "PASS core/NAME" or "FAIL core/NAME: why".
- * Needs root (BPF maps and programs). */
+ * attachments (load/links.c) and the register table (arch/).  Each case
+ * prints "PASS core/NAME" or "FAIL core/NAME: why".  Needs root (BPF maps and programs). */
 #include "etrace.h"
 #include "arch/arch.h"
 #include "codegen/emit.h"
