@@ -2,7 +2,8 @@
  * event loop (runtime/loop.c), the ring-buffer reader (runtime/ring.c),
  * the syscall dispatcher (providers/sysdispatch.c), the list of
  * attachments (load/links.c) and the register table (arch/).  Each case
- * prints "PASS core/NAME" or "FAIL core/NAME: why".  Needs root (BPF maps and programs). */
+ * prints "PASS core/NAME" or "FAIL core/NAME: why".  Needs root (BPF maps
+ * and programs). */
 #include "etrace.h"
 #include "arch/arch.h"
 #include "codegen/emit.h"
