@@ -39,7 +39,7 @@ typedef struct WatchSetup {
 /* ------------------------------------------------------------ expansion */
 
 /* The file the -c command runs: its first word, found through $PATH when
- * it has no '/' (as execvp finds it). */
+ * it has no '/' (as execvp finds it); NULL when $PATH has no such file. */
 static char *command_file(const char *cmd) {
   cmd += strspn(cmd, " \t");
   char *word = estrndup(cmd, strcspn(cmd, " \t"));
@@ -57,7 +57,7 @@ static char *command_file(const char *cmd) {
       return path;
     d += n + (d[n] == ':');
   }
-  return word; /* not found: the open below says so */
+  return NULL;
 }
 
 /* "argN" -> N, or -1. */
@@ -106,11 +106,14 @@ int watch_expand_func(ProvExpand *x, const char *func_arg, Watch *w) {
     return -1;
   }
   /* bpftrace names the program as -c wrote it, or /proc/PID/exe */
-  const char *shown = x->opt->pid > 0 ? eprintf("/proc/%d/exe", x->opt->pid)
-                    : x->opt->cmd       ? command_file(x->opt->cmd)
-                                        : NULL;
-  if (!shown) {
+  if (x->opt->pid <= 0 && !x->opt->cmd) {
     diag_error(x->loc, "-p PID or -c CMD required for watchpoint");
+    return -1;
+  }
+  const char *shown = x->opt->pid > 0 ? eprintf("/proc/%d/exe", x->opt->pid)
+                                      : command_file(x->opt->cmd);
+  if (!shown) {
+    diag_error(x->loc, "cannot find the program of -c '%s' on $PATH", x->opt->cmd);
     return -1;
   }
   char real[PATH_MAX];

@@ -4,7 +4,7 @@
 # CPU-time and write counts), and their -l listings.
 # Prints "PASS name" / "FAIL name" / "SKIP name (why)" lines; needs root.
 . "$(dirname "$0")/../../lib.sh"
-plan 50
+plan 51
 out=tests/out/perf
 mkdir -p $out
 ET=${ETRACE:-./etrace}
@@ -175,6 +175,8 @@ $ET -q -e 'watchpoint:bump+foo:8:w { }' -c "$T watcharg 1 1" > $out/wpe5 2>&1; r
 check wp_arg_bad "[ $rc -ne 0 ] && grep -q \"^-e:1:1: error: invalid function argument 'foo': expected argN\" $out/wpe5" "$(cat $out/wpe5)"
 $ET -q -e 'watchpoint:nosuch*+arg0:8:w { }' -c "$T watcharg 1 1" > $out/wpe6 2>&1; rc=$?
 check wp_arg_no_function "[ $rc -ne 0 ] && grep -q \"^-e:1:1: error: no function in $T matches 'nosuch\\*'\" $out/wpe6" "$(cat $out/wpe6)"
+$ET -q -e 'watchpoint:bump+arg1:8:w { }' -c 'no_such_program_here 1' > $out/wpe8 2>&1; rc=$?
+check wp_arg_no_program "[ $rc -ne 0 ] && grep -q \"^-e:1:1: error: cannot find the program of -c 'no_such_program_here 1' on \\\$PATH\" $out/wpe8" "$(cat $out/wpe8)"
 $ET -q -e 'aw:0x1000:8:w { }' > $out/wpe7 2>&1; rc=$?
 check wp_async_address "[ $rc -ne 0 ] && grep -q '^-e:1:1: error: asyncwatchpoint requires a function name' $out/wpe7" "$(cat $out/wpe7)"
 
