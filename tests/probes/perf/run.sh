@@ -152,6 +152,9 @@ else
   # behind the exit, is never handled, so only the SIGCONT etrace sends
   # after detaching lets the process go on.
   $T watcharg 1 0 > /dev/null & wpid=$!
+  for i in $(seq 50); do # until the shell's fork has exec'd perf_target
+    [ "$(readlink /proc/$wpid/exe)" = "$PWD/$T" ] && break; sleep 0.02
+  done
   $ET -q -p $wpid -e "uprobe:$T:bump /@n == 20/ { exit(); }
     watchpoint:bump+arg1:8:w { @n++; printf(\"%d\\n\", @n); }" > $out/wpa7 2>&1; rc=$?
   st=T
