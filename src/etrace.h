@@ -441,6 +441,8 @@ typedef enum {
 /* REC_TARGET_EVENT's events */
 enum {
   TEV_WATCH = 1,       /* a watchpoint's setup uprobe read this address */
+  TEV_WATCH_LAST,      /* the same, its last of a call that stopped the
+                        * process: resume it (SIGCONT) once watched */
   TEV_UNWATCH,         /* unwatch(): stop watching this address */
 };
 

@@ -5,9 +5,10 @@
  * at run time (watchpoint_func.c expands it and writes the setup uprobe).
  *
  * Run time (Provider.on_event): TEV_WATCH from a setup uprobe opens the
- * breakpoint for a new address (each distinct address once per target)
- * and, unless asynchronous, lets the stopped process continue; TEV_UNWATCH
- * from unwatch() closes every breakpoint on that address.
+ * breakpoint for a new address (each distinct address once per target);
+ * TEV_WATCH_LAST, the last record of a call that stopped the process,
+ * then lets the process continue; TEV_UNWATCH from unwatch() closes
+ * every breakpoint on that address.
  */
 #include "providers/watchpoint.h"
 #include "providers/attach.h"
@@ -232,12 +233,12 @@ static int on_event(Target *t, uint64_t event, uint64_t value, const EventEnv *e
       }
     return 0;
   }
-  if (event != TEV_WATCH || !w->on_arg)
+  if ((event != TEV_WATCH && event != TEV_WATCH_LAST) || !w->on_arg)
     return 0;
   int rc = arm(t, w, value, env);
   const AttachEnv *a = env->attach;
   int pid = a->pid ? a->pid : a->cpid;
-  if (!w->async && pid > 0 && kill(pid, SIGCONT) < 0 && errno != ESRCH) {
+  if (event == TEV_WATCH_LAST && pid > 0 && kill(pid, SIGCONT) < 0 && errno != ESRCH) {
     diag_fatal("cannot resume process %d after arming %s: %s", pid, t->name, strerror(errno));
     return -1;
   }

@@ -2,17 +2,18 @@
  * asyncwatchpoint: (aw:): watch the memory argument N of FUNCTION points
  * at, in the program of -c or -p.
  *
- * Each function matching FUNCTION (a glob) gives two targets: the
- * watchpoint itself (watchpoint.c; a perf_event program running the
- * probe's body, with no breakpoint yet) and a setup uprobe on FUNCTION
- * (provider_watchpoint_setup below, a Target.helper).  The setup uprobe's
- * program reads argN, stops the process with bpf_send_signal(SIGSTOP)
- * (not asyncwatchpoint), and sends the address to user space in a
- * REC_TARGET_EVENT record for the watchpoint target, whose provider opens
- * the breakpoint and sends SIGCONT.  So the thread cannot touch the memory
- * before it is watched.  If the record cannot be written (ring buffer
- * full) the program sends SIGCONT itself; and once the probes are
- * detached the process is sent SIGCONT, so no exit leaves it stopped.
+ * Each function matching FUNCTION (a glob) gives a watchpoint target
+ * (watchpoint.c; a perf_event program running the probe's body, with no
+ * breakpoint yet), and each such function one setup uprobe
+ * (provider_watchpoint_setup below, a Target.helper) for all the
+ * watchpoint targets on it.  The setup uprobe's program stops the process
+ * with bpf_send_signal(SIGSTOP) (unless they are all asyncwatchpoints)
+ * and sends each target's argN to user space in a REC_TARGET_EVENT
+ * record, whose provider opens the breakpoint; the last record also asks
+ * for SIGCONT.  So the thread cannot touch the memory before it is
+ * watched.  If a record cannot be written (ring buffer full) the program
+ * sends SIGCONT itself; and once the probes are detached the process is
+ * sent SIGCONT, so no exit leaves it stopped.
  */
 #include "providers/watchpoint.h"
 #include "providers/attach.h"
@@ -26,13 +27,16 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The setup uprobe target's data. */
+/* The setup uprobe target's data: one per function, serving every
+ * watchpoint target on it (so one call stops the process once and
+ * resumes it after the last of them is armed). */
 typedef struct WatchSetup {
-  Target *watch;       /* the watchpoint target it arms */
   const char *path;    /* FUNCTION's file (as the kernel opens it) and file offset */
   uint64_t offset;
-  int arg_reg;         /* argN's offset in struct pt_regs */
-  bool async;
+  Target **watch;      /* the watchpoint targets it arms ... */
+  int *arg_reg;        /* ... each with its argN's offset in struct pt_regs */
+  int nwatch;
+  bool stop;           /* one of them is not an asyncwatchpoint */
   int pid;             /* the traced process, once attached */
 } WatchSetup;
 
@@ -67,9 +71,28 @@ static int parse_arg(const char *s) {
   return atoi(s + 3);
 }
 
-/* A target pair for one function: the watchpoint, then its setup uprobe. */
-static void add_pair(ProvExpand *x, const Watch *proto, const char *shown, const char *file,
-                     const ElfSym *sym, int argn, int arg_reg, Probe *setup_probe) {
+/* The setup target on (file, offset), made on first use. */
+static WatchSetup *setup_for(ProvExpand *x, const char *shown, const char *file,
+                             const ElfSym *sym, Probe *setup_probe) {
+  for (int i = 0; i < x->c->ntargets; i++) {
+    Target *t = x->c->targets[i];
+    WatchSetup *s = t->data;
+    if (t->prov == &provider_watchpoint_setup && !strcmp(s->path, file) &&
+        s->offset == sym->offset)
+      return s;
+  }
+  WatchSetup *s = ealloc(sizeof *s);
+  *s = (WatchSetup){.path = file, .offset = sym->offset};
+  Target *st = prov_add_target(x, &provider_watchpoint_setup,
+                               eprintf("uprobe:%s:%s", shown, sym->name), "uprobe", 0, s);
+  st->probe = setup_probe; /* its program is the setup alone, not the body */
+  st->helper = true;
+  return s;
+}
+
+/* The watchpoint target for one function, and its setup uprobe. */
+static void add_watch(ProvExpand *x, const Watch *proto, const char *shown, const char *file,
+                      const ElfSym *sym, int argn, int arg_reg, Probe *setup_probe) {
   Watch *w = ealloc(sizeof *w);
   *w = *proto;
   w->on_arg = true;
@@ -78,13 +101,12 @@ static void add_pair(ProvExpand *x, const Watch *proto, const char *shown, const
                        sym->name, argn ? eprintf(":%d", argn) : "", w->len,
                        watch_mode_name(w->mode));
   Target *wt = prov_add_target(x, &provider_watchpoint, name, "watchpoint", 0, w);
-  WatchSetup *s = ealloc(sizeof *s);
-  *s = (WatchSetup){.watch = wt, .path = file, .offset = sym->offset, .arg_reg = arg_reg,
-                    .async = w->async};
-  Target *st = prov_add_target(x, &provider_watchpoint_setup,
-                               eprintf("uprobe:%s:%s", shown, sym->name), "uprobe", 0, s);
-  st->probe = setup_probe; /* its program is the setup alone, not the body */
-  st->helper = true;
+  WatchSetup *s = setup_for(x, shown, file, sym, setup_probe);
+  s->watch = egrow(s->watch, s->nwatch, sizeof(Target *));
+  s->arg_reg = egrow(s->arg_reg, s->nwatch, sizeof(int));
+  s->watch[s->nwatch] = wt;
+  s->arg_reg[s->nwatch++] = arg_reg;
+  s->stop |= !w->async;
 }
 
 int watch_expand_func(ProvExpand *x, const char *func_arg, Watch *w) {
@@ -133,11 +155,11 @@ int watch_expand_func(ProvExpand *x, const char *func_arg, Watch *w) {
   if (strpbrk(func, "*?[")) {
     for (int i = 0; i < e->nsyms; i++)
       if (fnmatch(func, e->syms[i].name, 0) == 0) {
-        add_pair(x, w, shown, file, &e->syms[i], argn, arg_reg, setup);
+        add_watch(x, w, shown, file, &e->syms[i], argn, arg_reg, setup);
         found++;
       }
   } else if (elfsym_find(e, func)) {
-    add_pair(x, w, shown, file, elfsym_find(e, func), argn, arg_reg, setup);
+    add_watch(x, w, shown, file, elfsym_find(e, func), argn, arg_reg, setup);
     found++;
   }
   if (!found) {
@@ -161,8 +183,28 @@ static void send_signal(Cg *cg, int sig) {
   emit(cg, CALL(BPF_FUNC_send_signal));
 }
 
+/* One TEV_WATCH(_LAST) record: argN's address for watchpoint target i;
+ * jumps to `failed` when the ring buffer is full. */
+static void send_address(Cg *cg, const WatchSetup *s, int i, bool last, int failed, Loc loc) {
+  int mark = cg->stack;
+  int roff = record_header(cg, REC_TARGET_EVENT, target_index(cg, s->watch[i]), 16, loc);
+  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, roff + 8, last ? TEV_WATCH_LAST : TEV_WATCH));
+  load_ctx(cg, BPF_REG_1);
+  emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, s->arg_reg[i]));
+  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 16));
+  emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
+  emit_addr(cg, BPF_REG_2, roff);
+  emit(cg, MOV64_IMM(BPF_REG_3, 24));
+  emit(cg, MOV64_IMM(BPF_REG_4, 0));
+  emit(cg, CALL(BPF_FUNC_ringbuf_output));
+  jmp_imm(cg, BPF_JNE, BPF_REG_0, 0, failed);
+  stack_release(cg, mark);
+}
+
 /* The whole program (the probe of a setup target has an empty body):
- * the address in argN, to user space, with the process stopped. */
+ * stop the process, then one record per watchpoint target with its
+ * argument; the last one tells user space to resume the process once it
+ * is armed. */
 static int setup_prologue(Cg *cg, Target *t) {
   const WatchSetup *s = t->data;
   if (!cg->c->filter_pid && cg->c->cpid > 0) {
@@ -171,27 +213,19 @@ static int setup_prologue(Cg *cg, Target *t) {
     emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_imm(cg, BPF_JNE, BPF_REG_0, cg->c->cpid, cg->exit_label);
   }
-  int roff = record_header(cg, REC_TARGET_EVENT, target_index(cg, s->watch), 16, t->probe->loc);
-  emit(cg, ST_IMM(BPF_DW, BPF_REG_10, roff + 8, TEV_WATCH));
-  load_ctx(cg, BPF_REG_1);
-  emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, s->arg_reg));
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 16));
-  /* stopped before the record goes: user space's SIGCONT cannot come
+  /* stopped before the records go: user space's SIGCONT cannot come
    * first (a SIGCONT also discards a pending SIGSTOP) */
-  if (!s->async)
+  if (s->stop)
     send_signal(cg, SIGSTOP);
   cg->c->probe_records = true;
-  emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
-  emit_addr(cg, BPF_REG_2, roff);
-  emit(cg, MOV64_IMM(BPF_REG_3, 24));
-  emit(cg, MOV64_IMM(BPF_REG_4, 0));
-  emit(cg, CALL(BPF_FUNC_ringbuf_output));
-  int sent = label_new(cg);
-  jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, sent);
+  int failed = label_new(cg);
+  for (int i = 0; i < s->nwatch; i++)
+    send_address(cg, s, i, s->stop && i == s->nwatch - 1, failed, t->probe->loc);
+  ja(cg, cg->exit_label);
+  label_here(cg, failed);
   count_drop(cg, DROP_RINGBUF);
-  if (!s->async)
-    send_signal(cg, SIGCONT); /* nobody will arm it: let the process go on */
-  label_here(cg, sent);
+  if (s->stop)
+    send_signal(cg, SIGCONT); /* the resuming record is lost: go on unwatched */
   return -1;
 }
 
@@ -215,7 +249,7 @@ static bool setup_newest_first(const Target *t) { return true; }
  * exiting is never armed; let the process go on. */
 static int setup_run(Target *t, RunPhase phase, const RunEnv *env) {
   const WatchSetup *s = t->data;
-  if (phase == RUN_END && !s->async && s->pid > 0)
+  if (phase == RUN_END && s->stop && s->pid > 0)
     kill(s->pid, SIGCONT);
   return 0;
 }
