@@ -487,6 +487,20 @@ static int choose_hook(KKind written, const char *name, const char *func, bool s
   return -1;
 }
 
+/* PROV:A:B with A not vmlinux: bpftrace 0.17's words for the form (newer
+ * bpftrace reads A as a module, which etrace does not support); a
+ * tracepoint written as a kprobe gets a hint. */
+static void two_parts_error(KKind written, const char *text, const char *prov, const char *a,
+                            const char *b, Loc loc) {
+  const char *tp = !strchr(b, ':') && !has_glob(a) && !has_glob(b) ? eprintf("%s:%s", a, b)
+                                                                   : NULL;
+  const char *hint = tp && tp_exists(tp) ? eprintf("; did you mean tracepoint:%s?", tp) : "";
+  const char *kind = kprobe_kind_name(written);
+  diag_error(loc, "invalid %s '%s': %s probe type requires 1 argument (%s:FUNC, or "
+                  "%s:vmlinux:FUNC: functions of kernel modules cannot be probed)%s",
+             kind, text, kind, prov, prov, hint);
+}
+
 static KSite *new_site(KSite **sites, int *n) {
   *sites = egrow(*sites, *n, sizeof(KSite));
   KSite *s = &(*sites)[(*n)++];
@@ -514,14 +528,7 @@ static int kprobe_expand(const char *text, Loc loc, const Options *opt, KSite **
   if (c2) {
     *c2 = 0;
     if (strcmp(spec, "vmlinux") || strchr(c2 + 1, ':')) {
-      /* 0.17's words for the form; a tracepoint written as a kprobe gets a hint */
-      const char *tp = !strchr(c2 + 1, ':') && !has_glob(c2 + 1)
-                           ? eprintf("%s:%s", spec, c2 + 1) : NULL;
-      diag_error(loc, "invalid %s '%s': %s probe type requires 1 argument (%s:FUNC, or "
-                      "%s:vmlinux:FUNC: functions of kernel modules cannot be probed)%s%s",
-                 kprobe_kind_name(written), text, kprobe_kind_name(written), prov, prov,
-                 tp && tp_exists(tp) ? "; did you mean tracepoint:" : "",
-                 tp && tp_exists(tp) ? eprintf("%s?", tp) : "");
+      two_parts_error(written, text, prov, spec, c2 + 1, loc);
       return -1;
     }
     spec = c2 + 1;
