@@ -73,6 +73,9 @@ $ET -l 'tracepoint:sched:\n' > $T/lbad.out 2>&1; rc=$?
 check list_invalid_character sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: invalid character '\\\\\\\\' in search expression\" $T/lbad.out"
 
 # SIGUSR1 prints every map and the trace carries on (then SIGINT: maps again).
+# (the old output goes first: the background shell may truncate the file
+# after the wait below has read a stale "ready" from the last run)
+rm -f $T/usr1.out
 $ET -q -e 'BEGIN { @a = 5; printf("ready\n"); } interval:ms:10 { @ticks = count(); }' > $T/usr1.out 2>&1 &
 pid=$!
 i=0; while ! grep -q ready $T/usr1.out 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
