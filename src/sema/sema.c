@@ -562,7 +562,12 @@ static Type *check_cast(Sema *sema, Node *e) {
   const char *why = NULL;
   Type *to = btf_parse_type(sema->c->types, e->cast_type, is_user_probe(sema), &why);
   if (!to) {
-    serr(sema, e->loc, "%s", why);
+    const UserSite *site = target_user_site(sema->cur);
+    size_t n = strlen(why);
+    if (site && !strncmp(why, "unknown type", 12) && why[n - 1] == ')') /* nor in DWARF */
+      serr(sema, e->loc, "%.*s nor in the DWARF of %s)", (int)n - 1, why, site->path);
+    else
+      serr(sema, e->loc, "%s", why);
     return NULL;
   }
   if (to->kind == TY_RECORD || to->kind == TY_ARRAY || to->kind == TY_STR) {
