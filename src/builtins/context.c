@@ -88,9 +88,10 @@ static void gen_probe(Cg *cg, Node *e) { emit_imm64(cg, BPF_REG_0, cg->t->probe_
 /* ------------------------------------------------------------ ctx */
 
 /* ctx: a pointer to the program's context, typed per probe type as
- * bpftrace does (struct pt_regs * in kprobes and uprobes, struct
- * bpf_perf_event_data * in interval, profile and software probes, struct
- * bpf_iter__NAME * in iter probes: the provider's type_builtin). */
+ * bpftrace does (struct pt_regs * in kprobes, uprobes and usdt, struct
+ * bpf_perf_event_data * in perf_event programs: interval, profile,
+ * software, hardware, watchpoint; struct bpf_iter__NAME * in iter probes:
+ * the provider's type_builtin). */
 static Type *check_ctx(Sema *sema, Node *e) {
   Target *t = sema->cur;
   Type *out;

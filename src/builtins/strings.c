@@ -7,8 +7,6 @@
 
 /* ------------------------------------------------------------ str */
 
-/* str(p[, n]): a NUL-terminated string read from p (n bytes at most,
- * including the NUL: current bpftrace) */
 /* A constant offset for str($N + k): an integer literal or a numeric
  * positional parameter. */
 static bool offset_const(Sema *sema, Node *n, int64_t *out) {
@@ -59,6 +57,8 @@ static bool posparam_text(Sema *sema, Node *e) {
   return true;
 }
 
+/* str(p[, n]): a NUL-terminated string read from p (n bytes at most,
+ * including the NUL: current bpftrace) */
 static Type *check_str(Sema *sema, Node *e) {
   if (!posparam_text(sema, e))
     return NULL;

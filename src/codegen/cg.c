@@ -522,8 +522,8 @@ static Node *ctx_member(Node *e, int *off, bool *konst) {
   case ND_INDEX: {
     int step = e->rhs->kind == ND_INT ? (int)e->rhs->ival * ty_mem_size(e->type) : 0;
     if (is_member_array(e->lhs->type)) {
-      root = ctx_member(e->lhs, off, konst);
-      *off += step;
+      if ((root = ctx_member(e->lhs, off, konst)))
+        *off += step;
     } else {
       root = e->lhs->type->ctx ? e->lhs : NULL;
       *off = step;

@@ -532,6 +532,11 @@ static Type *check_binary(Sema *sema, Node *e) {
   }
   bool sgn = l->is_signed && r->is_signed;
   if ((e->op == OP_ADD || e->op == OP_SUB) && l->is_ptr && !r->is_ptr) {
+    if (l->ctx) { /* the verifier takes context loads at constant offsets from ctx only */
+      serr(sema, e->loc, "no arithmetic on the context pointer (ctx): index it (ctx[i], p[i]) or "
+                         "read a member");
+      return NULL;
+    }
     e->ival = pointer_step(l);
     return l;
   }
