@@ -4,7 +4,7 @@
 # CPU-time and write counts), and their -l listings.
 # Prints "PASS name" / "FAIL name" / "SKIP name (why)" lines; needs root.
 . "$(dirname "$0")/../../lib.sh"
-plan 53
+plan 54
 out=tests/out/perf
 mkdir -p $out
 ET=${ETRACE:-./etrace}
@@ -121,7 +121,7 @@ check watchpoint_len "[ $rc -ne 0 ] && grep -q 'watchpoint length must be one of
 # breakpoint on arg1 is open, so every write is seen: exactly N * K hits
 # while N debug registers are free (x86 has four).
 oor='Failed to attach watchpoint probe. You are out of watchpoint registers.'
-wp_arg_cases="wp_arg_writes wp_arg_two_probes wp_arg_cells wp_arg_out_of_registers wp_arg_json wp_arg_async wp_unwatch wp_arg_pid"
+wp_arg_cases="wp_arg_writes wp_arg_two_probes wp_arg_other_process wp_arg_cells wp_arg_out_of_registers wp_arg_json wp_arg_async wp_unwatch wp_arg_pid"
 if [ "${hits:-0}" -eq 0 ]; then
   for c in $wp_arg_cases; do skip $c "hardware breakpoints never fire on this machine"; done
 else
@@ -141,6 +141,14 @@ else
   $ET -q -e 'watchpoint:bump+arg1:8:w { @w = count(); } watchpoint:bump+arg1:8:rw { @rw = count(); }' \
     -c "$T watcharg 1 100" > $out/wpa9 2>&1
   check wp_arg_two_probes "[ \"\$(grep . $out/wpa9 | tr '\\n' ' ')\" = '@rw: 200 @w: 100 ' ]" "$(cat $out/wpa9)"
+  # another process running perf_target's bump meanwhile is neither
+  # stopped nor counted: the setup uprobe keeps the -c process's calls
+  $T watcharg 1 0 1 > /dev/null & opid=$!
+  $ET -q -e 'watchpoint:bump+arg1:8:w { @ = count(); }' -c "$T watcharg 1 100" > $out/wpa10 2>&1
+  ost=$(awk '{ print $3 }' /proc/$opid/stat 2>/dev/null)
+  kill $opid 2>/dev/null; kill -CONT $opid 2>/dev/null; wait $opid 2>/dev/null
+  check wp_arg_other_process "grep -qx '@: 100' $out/wpa10 && [ -n '$ost' ] && [ '$ost' != T ]" \
+    "other process state ${ost:-gone}: $(cat $out/wpa10)"
   # asyncwatchpoint (aw:) does not stop the process: the writes before the
   # breakpoint opens are missed (1 ms between calls), none is counted twice
   $ET -q -e 'aw:bump+arg1:8:w { @[probe] = count(); }' -c "$T watcharg 1 100 1" > $out/wpa5 2>&1
