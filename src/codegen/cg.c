@@ -1240,7 +1240,8 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
 /* Evaluate e into r10+off laid out as dst (already the stored type). */
 void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   bool unzeroed = cg->str_unzeroed; /* for this store only, not those inside it */
-  cg->str_unzeroed = false;
+  bool zeroed = cg->dst_zeroed;
+  cg->str_unzeroed = cg->dst_zeroed = false;
   if (cg->failed)
     return;
   if (!ty_in_memory(dst)) {
@@ -1256,11 +1257,13 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     if (unzeroed && !strcmp(e->name, "str") && e->nargs == 1 &&
         e->args->type->kind != TY_STR && e->type->size >= dst->size)
       filled = dst->size;
-    emit_zero(cg, off + filled, dst->size - filled);
+    if (!zeroed)
+      emit_zero(cg, off + filled, dst->size - filled);
     e->builtin->gen_store(cg, e, off, dst);
     return;
   }
-  emit_zero(cg, off, dst->size);
+  if (!zeroed)
+    emit_zero(cg, off, dst->size);
   switch (e->kind) {
   case ND_STR:
     store_string_literal(cg, e->str, e->slen, off, dst->size);
@@ -1313,11 +1316,14 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     break;
   case ND_TERNARY: {
     int els = label_new(cg), done = label_new(cg);
+    /* the buffer was zeroed above, before the branches part */
     cg_cond(cg, e->cond, els, false);
     cg->cond_depth++;
+    cg->dst_zeroed = true;
     cg_store(cg, e->then, off, dst);
     ja(cg, done);
     label_here(cg, els);
+    cg->dst_zeroed = true;
     cg_store(cg, e->els, off, dst);
     cg->cond_depth--;
     label_here(cg, done);

@@ -55,6 +55,7 @@ typedef struct Cg {
   int drop_sites[3];    /* drop counts emitted, by kind */
   int pid_tgid_off;     /* slot holding the probe's one bpf_get_current_pid_tgid()
                          * for pid and tid (0: they call it themselves) */
+  bool dst_zeroed;      /* the next cg_store: its buffer is all zeros already */
   bool str_unzeroed;    /* the next cg_store: a str() read need not zero its
                          * buffer (a printf record is read up to the NUL) */
   Loc stmt_loc;         /* the statement being generated (-k reports) */

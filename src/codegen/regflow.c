@@ -6,7 +6,8 @@
  *    overwrites r1, r6 = r0 kept for a value never used);
  *  - `rA = X; rB = rA` with rA dead afterwards becomes `rB = X`;
  *  - a stack load into a register that already holds what the slot holds
- *    (stored from it, with neither changed since) goes.
+ *    (stored from it, with neither changed since) goes;
+ *  - a zero extension of what a narrow load just zero-extended goes.
  *
  * Instructions marked in kill[] are treated as gone.  Each pass returns
  * whether it changed anything; peephole() runs them until none does.
@@ -241,8 +242,35 @@ static bool forwarded_loads(const struct bpf_insn *insns, int n, const char *tar
   return changed;
 }
 
+/* A zero extension right after a load that zero-extended already:
+ * rX = *(u32 *)...; wX = wX (or rX &= 0xffff after a u16 load ...). */
+static bool extended_loads(const struct bpf_insn *insns, int n, const char *target, char *kill) {
+  bool changed = false;
+  for (int i = 0; i < n; i++) {
+    const struct bpf_insn *ld = &insns[i];
+    if (kill[i] || BPF_CLASS(ld->code) != BPF_LDX || BPF_MODE(ld->code) != BPF_MEM ||
+        BPF_SIZE(ld->code) == BPF_DW)
+      continue;
+    int j = next_live(kill, n, i, insns);
+    if (j >= n || target[j])
+      continue;
+    const struct bpf_insn *x = &insns[j];
+    int bits = BPF_SIZE(ld->code) == BPF_W ? 32 : BPF_SIZE(ld->code) == BPF_H ? 16 : 8;
+    bool mov32 = x->code == (BPF_ALU | BPF_MOV | BPF_X) && x->off == 0 &&
+                 x->dst_reg == ld->dst_reg && x->src_reg == ld->dst_reg;
+    bool mask = x->code == (BPF_ALU64 | BPF_AND | BPF_K) && x->dst_reg == ld->dst_reg &&
+                bits < 32 && (uint32_t)x->imm == (1u << bits) - 1;
+    if (mov32 || mask) {
+      kill[j] = 1;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 bool regflow(Cg *cg, const char *target, char *kill) {
   bool a = forwarded_loads(cg->em.insns, cg->em.n, target, kill);
   bool b = dead_defs_and_moves(cg->em.insns, cg->em.n, target, kill);
-  return a || b;
+  bool c = extended_loads(cg->em.insns, cg->em.n, target, kill);
+  return a || b || c;
 }
