@@ -58,6 +58,8 @@ static void text_int(FILE *f, const CtfrVal *v, int i) {
   int64_t x = ctfr_int(v, i);
   if (v->f->hex)
     fprintf(f, "0x%llX", (unsigned long long)x);
+  else if (v->f->oct)
+    fprintf(f, "0%llo", (unsigned long long)x);
   else if (v->f->is_signed)
     fprintf(f, "%lld", (long long)x);
   else

@@ -280,16 +280,37 @@ static int add_unknown(Rec *r, bool is_exit) {
 const CtfField kprof_context[KPROF_NCONTEXT] = {
     {.name = "procname", .kind = CTF_TEXT, .size = 1, .count = 16},
     {.name = "prio", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "vpid", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "vtid", .kind = CTF_INT, .size = 4, .is_signed = true},
 };
 
-/* task_struct.prio, read by every program for the prio context. */
-static int find_prio(Rec *r) {
+/* The offsets the contexts read through the current task (KTask). */
+static int find_task_offsets(Rec *r) {
   struct btf *btf = btf__load_vmlinux_btf();
+  KTask *k = &r->task;
+  *k = (KTask){-1, -1, -1, -1, -1, -1, -1};
   int ts = btf ? btf__find_by_name_kind(btf, "task_struct", BTF_KIND_STRUCT) : -1;
-  r->prio_off = ts > 0 ? btf_member_off(btf, ts, "prio") : -1;
+  int pid = btf ? btf__find_by_name_kind(btf, "pid", BTF_KIND_STRUCT) : -1;
+  int upid = btf ? btf__find_by_name_kind(btf, "upid", BTF_KIND_STRUCT) : -1;
+  if (ts > 0) {
+    k->prio = btf_member_off(btf, ts, "prio");
+    k->thread_pid = btf_member_off(btf, ts, "thread_pid");
+    k->group_leader = btf_member_off(btf, ts, "group_leader");
+  }
+  if (pid > 0) {
+    k->pid_level = btf_member_off(btf, pid, "level");
+    k->pid_numbers = btf_member_off(btf, pid, "numbers");
+  }
+  if (upid > 0) {
+    k->upid_size = btf__resolve_size(btf, upid);
+    k->upid_nr = btf_member_off(btf, upid, "nr");
+  }
   btf__free(btf);
-  if (r->prio_off < 0) {
-    diag_fatal("--profile kernel: struct task_struct has no prio in the kernel's BTF");
+  if (k->prio < 0 || k->thread_pid < 0 || k->group_leader < 0 || k->pid_level < 0 ||
+      k->pid_numbers < 0 || k->upid_size <= 0 || k->upid_nr < 0) {
+    diag_fatal("--profile kernel: the kernel's BTF lacks task_struct.prio/thread_pid/"
+               "group_leader, pid.level/numbers or upid.nr (for the prio, vpid and vtid "
+               "contexts)");
     return -1;
   }
   r->ctx_size = ctf_context_size(kprof_context, KPROF_NCONTEXT);
@@ -298,7 +319,7 @@ static int find_prio(Rec *r) {
 
 int kprof_add_events(Rec *r) {
   KProf *k = rec_kprof(r);
-  if (find_prio(r) < 0)
+  if (find_task_offsets(r) < 0)
     return -1;
   /* The statedump first: its events are written before any other. */
   static CtfField state[] = {
@@ -318,13 +339,46 @@ int kprof_add_events(Rec *r) {
   static CtfField fd[] = {
     {.name = "file_table_address", .kind = CTF_INT, .size = 8, .hex = true},
     {.name = "fd", .kind = CTF_INT, .size = 4, .is_signed = true},
-    {.name = "flags", .kind = CTF_INT, .size = 4},
+    {.name = "flags", .kind = CTF_INT, .size = 4, .oct = true},
     {.name = "fmode", .kind = CTF_INT, .size = 4, .hex = true},
     {.name = "filename", .kind = CTF_STRING, .slot = STR_SLOT},
   };
+  /* statedump_sys.c's; strings last (see the top of the file) */
+  static CtfField irq[] = {
+    {.name = "irq", .kind = CTF_INT, .size = 4},
+    {.name = "tid", .kind = CTF_INT, .size = 4, .is_signed = true},
+    {.name = "name", .kind = CTF_STRING, .slot = STR_SLOT},
+    {.name = "action", .kind = CTF_STRING, .slot = STR_SLOT},
+  };
+  static CtfField blockdev[] = {
+    {.name = "dev", .kind = CTF_INT, .size = 4},
+    {.name = "diskname", .kind = CTF_STRING, .slot = STR_SLOT},
+  };
+  static CtfField netif[] = {
+    {.name = "address_ipv4", .kind = CTF_INT, .size = 4, .hex = true, .net_order = true},
+    {.name = "name", .kind = CTF_STRING, .slot = STR_SLOT},
+  };
+  static CtfField cpu[] = {
+    {.name = "cpu_id", .kind = CTF_INT, .size = 2},
+    {.name = "family", .kind = CTF_INT, .size = 1},
+    {.name = "model", .kind = CTF_INT, .size = 1},
+    {.name = "physical_id", .kind = CTF_INT, .size = 2},
+    {.name = "core_id", .kind = CTF_INT, .size = 2},
+    {.name = "cores", .kind = CTF_INT, .size = 2},
+    {.name = "architecture", .kind = CTF_STRING, .slot = STR_SLOT},
+    {.name = "vendor", .kind = CTF_STRING, .slot = STR_SLOT},
+    {.name = "model_name", .kind = CTF_STRING, .slot = STR_SLOT},
+  };
+#define N(a) (int)(sizeof a / sizeof *a)
   if ((k->start = add_user(r, "start", NULL, 0)) < 0 ||
-      (k->fd = add_user(r, "file_descriptor", fd, sizeof fd / sizeof *fd)) < 0 ||
-      (k->state = add_user(r, "process_state", state, sizeof state / sizeof *state)) < 0 ||
+      (k->fd = add_user(r, "file_descriptor", fd, N(fd))) < 0 ||
+      (k->state = add_user(r, "process_state", state, N(state))) < 0 ||
+      (k->irq = add_user(r, "interrupt", irq, N(irq))) < 0 ||
+      (k->blockdev = add_user(r, "block_device", blockdev, N(blockdev))) < 0 ||
+      (k->netif = add_user(r, "network_interface", netif, N(netif))) < 0 ||
+#if defined(__x86_64__) || defined(__i386__)
+      (k->cpu = add_user(r, "cpu_topology", cpu, N(cpu))) < 0 ||
+#endif
       (k->end = add_user(r, "end", NULL, 0)) < 0) {
     diag_fatal("--profile kernel: cannot lay out the statedump events");
     return -1;

@@ -152,24 +152,70 @@ static void gen_body(Prog *p, const Event *e, int lo) {
 }
 
 
-/* --profile kernel: the procname and prio contexts (kprof_context) at
- * byte `at` of the reservation in r7.  Clobbers r0-r5. */
+/* Stack slots of gen_context, below REGS_BUF (which gen_body reads after
+ * it): the task, a struct pid pointer, its namespace level. */
+#define CTX_TASK (-104)
+#define CTX_PID (-96)
+#define CTX_LEVEL (-88)
+
+/* r3 = &pid->numbers[level].nr for the struct pid * at CTX_PID and the
+ * level at CTX_LEVEL. */
+static void gen_upid_nr(Rec *r, Prog *p) {
+  emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_10, CTX_LEVEL));
+  emit(p, ALU64_IMM(BPF_MUL, BPF_REG_1, r->task.upid_size));
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_PID));
+  emit(p, ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_1));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.pid_numbers + r->task.upid_nr));
+}
+
+/* probe_read_kernel(dst, size, r3): dst is r10+off (stack) or r7+off. */
+static void gen_read(Prog *p, int base, int off, int size) {
+  emit(p, MOV64_REG(BPF_REG_1, base));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, off));
+  emit(p, MOV64_IMM(BPF_REG_2, size));
+  emit(p, CALL(BPF_FUNC_probe_read_kernel));
+}
+
+/* --profile kernel: the procname, prio, vpid and vtid contexts
+ * (kprof_context) at byte `at` of the reservation in r7.  vtid and vpid
+ * are the thread's and its group leader's numbers in the thread's own pid
+ * namespace (task_pid_vnr / task_tgid_vnr): struct pid's numbers[level].
+ * Clobbers r0-r5. */
 static void gen_context(Rec *r, Prog *p, int at) {
   emit(p, MOV64_REG(BPF_REG_1, BPF_REG_7));
   emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, at + KPROF_CTX_PROCNAME));
   emit(p, MOV64_IMM(BPF_REG_2, 16));
   emit(p, CALL(BPF_FUNC_get_current_comm));
   emit(p, CALL(BPF_FUNC_get_current_task));
+  emit(p, STX(BPF_DW, BPF_REG_10, BPF_REG_0, CTX_TASK));
   emit(p, MOV64_REG(BPF_REG_3, BPF_REG_0));
-  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->prio_off));
-  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_7));
-  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, at + KPROF_CTX_PRIO));
-  emit(p, MOV64_IMM(BPF_REG_2, 4));
-  emit(p, CALL(BPF_FUNC_probe_read_kernel));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.prio));
+  gen_read(p, BPF_REG_7, at + KPROF_CTX_PRIO, 4);
   /* LTTng's prio is the kernel's minus MAX_RT_PRIO (100): 20 for nice 0 */
   emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_7, at + KPROF_CTX_PRIO));
   emit(p, ALU32_IMM(BPF_SUB, BPF_REG_1, 100));
   emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, at + KPROF_CTX_PRIO));
+  /* vtid: task->thread_pid->numbers[level].nr */
+  emit(p, ST_IMM(BPF_DW, BPF_REG_10, CTX_PID, 0));
+  emit(p, ST_IMM(BPF_W, BPF_REG_10, CTX_LEVEL, 0));
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_TASK));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.thread_pid));
+  gen_read(p, BPF_REG_10, CTX_PID, 8);
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_PID));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.pid_level));
+  gen_read(p, BPF_REG_10, CTX_LEVEL, 4);
+  gen_upid_nr(r, p);
+  gen_read(p, BPF_REG_7, at + KPROF_CTX_VTID, 4);
+  /* vpid: task->group_leader->thread_pid->numbers[level].nr (a thread
+   * group shares one pid namespace, hence one level) */
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_TASK));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.group_leader));
+  gen_read(p, BPF_REG_10, CTX_PID, 8);
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_PID));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.thread_pid));
+  gen_read(p, BPF_REG_10, CTX_PID, 8);
+  gen_upid_nr(r, p);
+  gen_read(p, BPF_REG_7, at + KPROF_CTX_VPID, 4);
 }
 
 /* r6 = ctx, r7 = the reservation, r8 = pid_tgid, r9 = this CPU's ring. */

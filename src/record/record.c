@@ -694,7 +694,8 @@ int record_main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "ctf"))
     return repair_main(argc, argv);
   Rec rec = {.outer_fd = -1, .drops_fd = -1, .enabled_fd = -1, .flush_s = 1,
-             .kprof = {.start = -1, .state = -1, .end = -1, .fd = -1, .unknown = {-1, -1}}};
+             .kprof = {.start = -1, .state = -1, .end = -1, .fd = -1, .irq = -1, .blockdev = -1,
+                       .netif = -1, .cpu = -1, .unknown = {-1, -1}}};
   Rec *r = &rec;
   sysdisp_init(&r->sys, NULL, NULL, NULL, NULL);
   bool verify = false;

@@ -99,8 +99,21 @@ void rfilter_gen(Prog *p, const RecFilter *f, const Event *e, int regs_buf, int 
 typedef struct KProf {
   int start, state, end;  /* lttng_statedump_start / _process_state / _end */
   int fd;                 /* lttng_statedump_file_descriptor */
+  int irq, blockdev, netif, cpu; /* _interrupt, _block_device,
+                             _network_interface, _cpu_topology (-1 off x86) */
   int unknown[2];         /* syscall_entry_unknown / syscall_exit_unknown */
 } KProf;
+
+/* --profile kernel: byte offsets in the running kernel (BTF) that the
+ * prio, vpid and vtid contexts read through the current task. */
+typedef struct KTask {
+  int prio;               /* task_struct.prio */
+  int thread_pid;         /* task_struct.thread_pid (struct pid *) */
+  int group_leader;       /* task_struct.group_leader */
+  int pid_level;          /* struct pid.level (its namespace's depth) */
+  int pid_numbers;        /* struct pid.numbers (struct upid[level + 1]) */
+  int upid_size, upid_nr; /* sizeof(struct upid), upid.nr */
+} KTask;
 
 typedef struct Rec {
   /* options */
@@ -133,7 +146,7 @@ typedef struct Rec {
   int enabled_fd;         /* one u32: every program records only while it is 1 */
   int ctx_size;           /* --profile kernel: kprof_context's bytes, at the
                              end of every record (CtfOptions.context) */
-  int prio_off;           /* --profile kernel: task_struct.prio's offset */
+  KTask task;             /* --profile kernel: offsets for the contexts */
   SysDispatch sys;
   Links links;
   /* user space */
@@ -190,16 +203,32 @@ void rec_add_copy(Event *e, Copy c);
  * Returns 0, or -1 after an error message. */
 int kprof_add_events(Rec *r);
 /* The event context of the kernel profile, as `lttng add-context -k -t
- * procname -t prio` adds it after pid and tid: KPROF_NCONTEXT fields. */
-#define KPROF_NCONTEXT 2
+ * procname -t prio -t vpid -t vtid` adds it after pid and tid:
+ * KPROF_NCONTEXT fields. */
+#define KPROF_NCONTEXT 4
 extern const CtfField kprof_context[KPROF_NCONTEXT];
 #define KPROF_CTX_PROCNAME 0    /* byte offsets inside the context */
 #define KPROF_CTX_PRIO 16
-/* A user-space record of `size` bytes (room for r->ctx_size more): its
- * context filled as etrace's own, then written to CPU 0's stream. */
-void kprof_user_event(Rec *r, CtfWriter *w, unsigned char *rec, size_t size);
+#define KPROF_CTX_VPID 20
+#define KPROF_CTX_VTID 24
+/* The context of a user-space record (statedump.c). */
+typedef struct KUserCtx {
+  int32_t pid, tid;       /* the event header's */
+  char procname[16];
+  int32_t prio, vpid, vtid;
+} KUserCtx;
+/* etrace's own context. */
+void kprof_self_ctx(KUserCtx *c);
+/* A user-space record of `size` bytes (room for r->ctx_size more) with
+ * event id `id`: its header (now) and context (c) filled, then written
+ * to CPU 0's stream. */
+void kprof_user_event(Rec *r, CtfWriter *w, int id, const KUserCtx *c, unsigned char *rec,
+                      size_t size);
 /* After ctf_open, before attaching: the statedump of the threads alive now
  * (statedump.c), written to CPU 0's stream.  Returns the number of threads. */
 int kprof_statedump(Rec *r, CtfWriter *w);
+/* The rest of the statedump, with etrace's context (statedump_sys.c):
+ * interrupts, block devices, network interfaces, CPU topology. */
+void kprof_sys_statedump(Rec *r, CtfWriter *w, const KUserCtx *self);
 
 #endif

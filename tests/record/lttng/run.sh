@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 9
+[ $# -eq 0 ] && plan 12
 
 ET=./etrace
 WL=tests/bin/workload
@@ -297,5 +297,112 @@ if want $t; then
   elif [ "$zero" != "48.00 KiB" ]; then fail $t "/dev/zero read: '$zero', expected 48.00 KiB" $L/iousagetop.txt
   elif [ "$null" != "40.00 KiB" ]; then fail $t "/dev/null written: '$null', expected 40.00 KiB" $L/iousagetop.txt
   elif [ "$pwrite" != "40.00 KiB" ]; then fail $t "lttio_wl wrote '$pwrite' in the per-process table, expected 40.00 KiB" $L/iousagetop.txt
+  else pass $t; fi
+fi
+
+# --- iolog / iousagetop: a file opened before the recording started --------
+t=preopened_file
+if want $t; then
+  setup $t
+  D=$L/trace
+  cp $WL $L/lttpre_wl
+  head -c 12288 /dev/zero > $L/pre_in.bin
+  in=$(cd $L && pwd)/pre_in.bin out=$(cd $L && pwd)/pre_out.bin
+  # fds 7 and 8 are opened by this shell before etrace starts: the -c
+  # child inherits them, and only the statedump tells their file names
+  $ET record --profile kernel -q -o $D -c "$L/lttpre_wl readfd 7 4096 3 writefd 8 8192 2" \
+    7<$in 8>$out 2>$L/stderr
+  rc=$?
+  analysis iolog $D $L/iolog.txt
+  lrc=$?
+  analysis iousagetop $D $L/iousagetop.txt
+  urc=$?
+  # iolog: "[begin, end]  SYSCALL  LATENCY  SIZE UNIT  PROCNAME  TID  FILE (fd=N)"
+  reads=$(grep -cE "\] +read +[0-9.]+ +4\.00 KiB +lttpre_wl +[0-9]+ +$in \(fd=7\)$" $L/iolog.txt)
+  writes=$(grep -cE "\] +write +[0-9.]+ +8\.00 KiB +lttpre_wl +[0-9]+ +$out \(fd=8\)$" $L/iolog.txt)
+  unknown=$(grep -cE "lttpre_wl .*unknown \(fd=[78]\)" $L/iolog.txt)
+  file() { awk -v s="$1" -v p="$2" '/^Per-/ { in_s = index($0, s) == 1 } in_s && $NF == p { print $(NF - 2), $(NF - 1) }' $L/iousagetop.txt | head -1; }
+  rd=$(file "Per-file I/O Read" $in)
+  wr=$(file "Per-file I/O Write" $out)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $lrc -ne 0 ] || [ $urc -ne 0 ]; then fail $t "lttng-iolog exited $lrc, lttng-iousagetop $urc: $(tail -3 $L/iolog.txt)"
+  elif [ "$reads" != 3 ] || [ "$writes" != 2 ] || [ "$unknown" != 0 ]; then
+    fail $t "lttng-iolog: $reads reads of 4 KiB from $in (expected 3), $writes writes of 8 KiB to $out (expected 2), $unknown on unknown files" $L/iolog.txt
+  elif [ "$rd" != "12.00 KiB" ]; then fail $t "$in read: '$rd' in lttng-iousagetop, expected 12.00 KiB" $L/iousagetop.txt
+  elif [ "$wr" != "16.00 KiB" ]; then fail $t "$out written: '$wr' in lttng-iousagetop, expected 16.00 KiB" $L/iousagetop.txt
+  else pass $t; fi
+fi
+
+# --- vpid / vtid contexts: a workload in its own pid namespace --------------
+t=vpid_vtid
+if want $t; then
+  setup $t
+  D=$L/trace
+  cp $WL $L/lttns_wl
+  # a process alive at the start, pid 1 of its own namespace: its
+  # process_state carries it as context (vpid = vtid = 1)
+  unshare --pid --fork --kill-child $L/lttns_wl sleep 5000 &
+  UP=$!
+  sleep 0.2
+  UC=$(pgrep -P $UP)   # its child (by parent pid)
+  # the workload is pid 1 of a new namespace: vpid = vtid = 1 there
+  $ET record --profile kernel -q -o $D -c "unshare --pid --fork $L/lttns_wl getppid 77" 2>$L/stderr
+  rc=$?
+  kill $UP 2>/dev/null; wait $UP 2>/dev/null
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  ns=$(grep -c ' syscall_entry_getppid: { cpu_id = [0-9]* }, { pid = [0-9]*, tid = [0-9]*, procname = "lttns_wl", prio = -\?[0-9]*, vpid = 1, vtid = 1 }$' $L/text)
+  real=$(grep ' syscall_entry_getppid: .*procname = "lttns_wl"' $L/text | sed -n 's/.*{ pid = \([0-9]*\), tid = \([0-9]*\), .*/\1 \2/p' | sort -u)
+  # every other process's events: vpid = pid and vtid = tid (the root
+  # namespace; the two namespaced processes are left out)
+  other=$(grep -v "{ pid = \(${real%% *}\|${UC:-x}\), " $L/text |
+          grep -vc '{ pid = \(-\?[0-9]*\), tid = \(-\?[0-9]*\), procname = "[^"]*", prio = -\?[0-9]*, vpid = \1, vtid = \2 }')
+  sd=$(grep -c ' lttng_statedump_process_state: .*procname = "lttns_wl", prio = -\?[0-9]*, vpid = 1, vtid = 1 }, { tid = [0-9]*, pid = [0-9]*, ppid = [0-9]*, name = "lttns_wl",' $L/text)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ "$ns" != 77 ]; then fail $t "$ns syscall_entry_getppid of lttns_wl with vpid = vtid = 1, expected 77: $(grep -m1 'getppid: .*lttns_wl' $L/text | cut -c 40-300)"
+  elif [ -z "$real" ] || [ "${real%% *}" = 1 ] || [ "$(echo "$real" | wc -l)" != 1 ]; then fail $t "pid/tid contexts of lttns_wl: '$real', expected its one pid in the root namespace"
+  elif [ "$other" != 0 ]; then fail $t "$other events outside the namespace whose vpid/vtid differ from pid/tid: $(grep -v 'procname = "lttns_wl"' $L/text | grep -vm1 'vpid = ' | cut -c 1-200)"
+  elif [ "$sd" != 1 ]; then fail $t "$sd process_state events of the namespaced lttns_wl alive at start with context vpid = vtid = 1, expected 1"
+  else pass $t; fi
+fi
+
+# --- the machine-wide statedump: interrupts, block devices, network, CPUs ---
+t=statedump_sys
+if want $t; then
+  setup $t
+  D=$L/trace
+  $ET record --profile kernel -q -o $D -c "$WL getppid 1" 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  ev() { grep " lttng_statedump_$1: " $L/text | sed 's/.*}, { \(.*\) }$/\1/'; }
+  # interrupts: one event per action of /sys/kernel/irq/N
+  want_irq=$(for d in /sys/kernel/irq/*/; do n=$(basename $d); tr ',' '\n' < $d/actions | grep . |
+             while read -r a; do echo "irq = $n, name = \"$(cat $d/chip_name)\", action = \"$a\""; done; done | sort)
+  got_irq=$(ev interrupt | sed 's/, tid = [0-9]*//' | sort)
+  # a threaded handler's tid is its kernel thread irq/N-NAME
+  badtid=$(ev interrupt | while IFS= read -r l; do
+      n=$(echo "$l" | sed 's/^irq = \([0-9]*\),.*/\1/'); tid=$(echo "$l" | sed 's/.*tid = \([0-9]*\),.*/\1/')
+      [ "$tid" != 0 ] && ! grep -q "^irq/$n-" /proc/$tid/comm 2>/dev/null && echo "$l"; done)
+  # block devices: /proc/partitions, dev = major << 20 | minor
+  want_blk=$(awk 'NR > 2 && NF == 4 { printf "dev = %d, diskname = \"%s\"\n", $1 * 1048576 + $2, $4 }' /proc/partitions | sort)
+  got_blk=$(ev block_device | sort)
+  # network interfaces: lo's 127.0.0.1 in network byte order
+  lo=$(ev network_interface | grep -c '^address_ipv4 = 0x7F000001, name = "lo"$')
+  nif=$(ev network_interface | sed 's/.*name = "\(.*\)"$/\1/' | sort -u | tr '\n' ' ')
+  want_nif=$(ls /sys/class/net | sort | tr '\n' ' ')
+  # CPU topology (x86): one per CPU, as /proc/cpuinfo
+  ncpu=$(grep -c '^processor' /proc/cpuinfo)
+  vendor=$(sed -n 's/^vendor_id\t*: //p' /proc/cpuinfo | head -1)
+  cpus=$(ev cpu_topology | grep -c "^cpu_id = [0-9]*, family = [0-9]*, model = [0-9]*, physical_id = [0-9]*, core_id = [0-9]*, cores = [0-9]*, architecture = \"x86\", vendor = \"$vendor\", model_name = \".*\"$")
+  # fd flags in base 8 (LTTng's ctf_integer_oct)
+  oct=$(grep -c 'base = 8; } _flags;' $D/kernel/metadata)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ -z "$want_irq" ] || [ "$got_irq" != "$want_irq" ]; then fail $t "interrupts:
+$(diff <(echo "$want_irq") <(echo "$got_irq"))"
+  elif [ -n "$badtid" ]; then fail $t "interrupt thread tids that are not irq/N- threads: $badtid"
+  elif [ -z "$want_blk" ] || [ "$got_blk" != "$want_blk" ]; then fail $t "block devices:
+$(diff <(echo "$want_blk") <(echo "$got_blk"))"
+  elif [ "$lo" != 1 ] || [ "$nif" != "$want_nif" ]; then fail $t "network interfaces: '$nif' (expected '$want_nif'), lo at 127.0.0.1: $lo"
+  elif [ "$(uname -m)" = x86_64 ] && [ "$cpus" != "$ncpu" ]; then fail $t "$cpus cpu_topology events, expected $ncpu"
+  elif [ "$oct" != 1 ]; then fail $t "lttng_statedump_file_descriptor's flags are not declared in base 8"
   else pass $t; fi
 fi
