@@ -123,9 +123,10 @@ if want $t; then
   named=$(awk '/^[^ ].*\(.*TID: / { name = $1 } /^ - getppid +4321 / { print name }' $L/syscallstats.txt)
   wpid=$(grep -m1 ' syscall_entry_getppid: .*procname = "lttctx_wl"' $L/text | sed -n 's/.*{ pid = \([0-9]*\), tid.*/\1/p')
   prio=$((20 + $(nice)))
-  withctx=$(grep -c " syscall_entry_getppid: { cpu_id = [0-9]* }, { pid = ${wpid:-x}, tid = ${wpid:-x}, procname = \"lttctx_wl\", prio = $prio }$" $L/text)
-  # the context is on every event, the statedump's too
-  noctx=$(grep -vc '}, { pid = -\?[0-9]*, tid = -\?[0-9]*, procname = "[^"]*", prio = -\?[0-9]* }' $L/text)
+  withctx=$(grep -c " syscall_entry_getppid: { cpu_id = [0-9]* }, { pid = ${wpid:-x}, tid = ${wpid:-x}, procname = \"lttctx_wl\", prio = $prio, vpid = ${wpid:-x}, vtid = ${wpid:-x} }$" $L/text)
+  # the context is on every event, the statedump's too (vpid/vtid: the
+  # vpid_vtid test)
+  noctx=$(grep -vc '}, { pid = -\?[0-9]*, tid = -\?[0-9]*, procname = "[^"]*", prio = -\?[0-9]*, vpid = -\?[0-9]*, vtid = -\?[0-9]* }' $L/text)
   if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
   elif [ $src -ne 0 ]; then fail $t "lttng-syscallstats exited $src: $(tail -3 $L/syscallstats.txt)"
   elif [ "$named" != lttctx_wl ]; then fail $t "the thread with 4321 getppid calls is named '$named' in lttng-syscallstats' report, expected lttctx_wl" $L/syscallstats.txt
