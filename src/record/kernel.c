@@ -31,9 +31,14 @@
 #include <string.h>
 
 
-/* K_U64: 8 bytes as they are; K_LOW32: the low half of an 8-byte field
- * that LTTng writes in 4 (gfp_t) */
-typedef enum { K_TEXT16, K_I32, K_U32, K_PRIO, K_STATE, K_STR, K_U64, K_LOW32 } KKind;
+/* K_U64 / K_S64 / K_HEX64: 8 bytes as they are (K_HEX64: a pointer,
+ * shown in base 16); K_LOW32: the low half of an 8-byte field that LTTng
+ * writes in 4 (gfp_t); K_RWBS: the kernel's rwbs text ("WS", "FWFS", ...)
+ * as LTTng's RWBS_FLAG_* set (u32); K_TID: the current thread (no field
+ * of the tracepoint: LTTng's block events add current->pid). */
+typedef enum {
+  K_TEXT16, K_I32, K_U32, K_PRIO, K_STATE, K_STR, K_U64, K_LOW32, K_S64, K_HEX64, K_RWBS, K_TID
+} KKind;
 
 typedef struct KField {
   const char *name;   /* LTTng's */
@@ -78,6 +83,63 @@ static const KEvent kevents[] = {
    {{"pfn", K_U64, NULL}, {"order", K_U32, NULL}, {"gfp_flags", K_LOW32, NULL},
     {"migratetype", K_I32, NULL}}},
   {"kmem", "mm_page_free", "kmem_mm_page_free", {{"pfn", K_U64, NULL}, {"order", K_U32, NULL}}},
+  /* block: LTTng's rwbs is a flag set, its rq/bio events add tid */
+  {"block", "block_rq_insert", "block_rq_insert",
+   {{"dev", K_U32, NULL}, {"sector", K_U64, NULL}, {"nr_sector", K_U32, NULL},
+    {"bytes", K_U32, NULL}, {"tid", K_TID, NULL}, {"rwbs", K_RWBS, NULL}, {"comm", K_TEXT16, NULL}}},
+  {"block", "block_rq_issue", "block_rq_issue",
+   {{"dev", K_U32, NULL}, {"sector", K_U64, NULL}, {"nr_sector", K_U32, NULL},
+    {"bytes", K_U32, NULL}, {"tid", K_TID, NULL}, {"rwbs", K_RWBS, NULL}, {"comm", K_TEXT16, NULL}}},
+  {"block", "block_rq_complete", "block_rq_complete",
+   {{"dev", K_U32, NULL}, {"sector", K_U64, NULL}, {"nr_sector", K_U32, NULL},
+    {"error", K_I32, NULL}, {"rwbs", K_RWBS, NULL}}},
+  {"block", "block_bio_complete", "block_bio_complete",
+   {{"dev", K_U32, NULL}, {"sector", K_U64, NULL}, {"nr_sector", K_U32, NULL},
+    {"error", K_I32, NULL}, {"rwbs", K_RWBS, NULL}}},
+  {"block", "block_bio_queue", "block_bio_queue",
+   {{"dev", K_U32, NULL}, {"sector", K_U64, NULL}, {"nr_sector", K_U32, NULL},
+    {"rwbs", K_RWBS, NULL}, {"tid", K_TID, NULL}, {"comm", K_TEXT16, NULL}}},
+  {"block", "block_bio_backmerge", "block_bio_backmerge",
+   {{"dev", K_U32, NULL}, {"sector", K_U64, NULL}, {"nr_sector", K_U32, NULL},
+    {"rwbs", K_RWBS, NULL}, {"tid", K_TID, NULL}, {"comm", K_TEXT16, NULL}}},
+  {"block", "block_bio_frontmerge", "block_bio_frontmerge",
+   {{"dev", K_U32, NULL}, {"sector", K_U64, NULL}, {"nr_sector", K_U32, NULL},
+    {"rwbs", K_RWBS, NULL}, {"tid", K_TID, NULL}, {"comm", K_TEXT16, NULL}}},
+  {"block", "block_bio_remap", "block_bio_remap",
+   {{"dev", K_U32, NULL}, {"sector", K_U64, NULL}, {"nr_sector", K_U32, NULL},
+    {"rwbs", K_RWBS, NULL}, {"old_dev", K_U32, NULL}, {"old_sector", K_U64, NULL}}},
+  /* net: LTTng's receive events also have network_header_type and the
+   * headers themselves (a variant), which the tracepoints do not carry */
+  {"net", "net_dev_xmit", "net_dev_xmit",
+   {{"skbaddr", K_HEX64, NULL}, {"rc", K_I32, NULL}, {"len", K_U32, NULL}, {"name", K_STR, NULL}}},
+  {"net", "netif_receive_skb", "net_if_receive_skb",
+   {{"skbaddr", K_HEX64, NULL}, {"len", K_U32, NULL}, {"name", K_STR, NULL}}},
+  {"net", "net_dev_queue", "net_dev_queue",
+   {{"skbaddr", K_HEX64, NULL}, {"len", K_U32, NULL}, {"name", K_STR, NULL}}},
+  {"net", "netif_rx", "net_if_rx",
+   {{"skbaddr", K_HEX64, NULL}, {"len", K_U32, NULL}, {"name", K_STR, NULL}}},
+  /* timer: hrtimer and itimer events are renamed timer_* by LTTng */
+  {"timer", "timer_init", "timer_init", {{"timer", K_HEX64, NULL}}},
+  {"timer", "timer_start", "timer_start",
+   {{"timer", K_HEX64, NULL}, {"function", K_HEX64, NULL}, {"expires", K_U64, NULL},
+    {"bucket_expiry", K_U64, NULL}, {"now", K_U64, NULL}, {"flags", K_U32, NULL}}},
+  {"timer", "timer_expire_entry", "timer_expire_entry",
+   {{"timer", K_HEX64, NULL}, {"now", K_U64, NULL}, {"function", K_HEX64, NULL},
+    {"baseclk", K_U64, NULL}}},
+  {"timer", "timer_expire_exit", "timer_expire_exit", {{"timer", K_HEX64, NULL}}},
+  {"timer", "timer_cancel", "timer_cancel", {{"timer", K_HEX64, NULL}}},
+  {"timer", "hrtimer_start", "timer_hrtimer_start",
+   {{"hrtimer", K_HEX64, NULL}, {"function", K_HEX64, NULL}, {"expires", K_S64, NULL},
+    {"softexpires", K_S64, NULL}, {"mode", K_U32, NULL}}},
+  {"timer", "hrtimer_expire_entry", "timer_hrtimer_expire_entry",
+   {{"hrtimer", K_HEX64, NULL}, {"now", K_S64, NULL}, {"function", K_HEX64, NULL}}},
+  {"timer", "hrtimer_expire_exit", "timer_hrtimer_expire_exit", {{"hrtimer", K_HEX64, NULL}}},
+  {"timer", "hrtimer_cancel", "timer_hrtimer_cancel", {{"hrtimer", K_HEX64, NULL}}},
+  /* power: renamed power_* by LTTng */
+  {"power", "cpu_idle", "power_cpu_idle", {{"state", K_U32, NULL}, {"cpu_id", K_U32, NULL}}},
+  {"power", "cpu_frequency", "power_cpu_frequency",
+   {{"state", K_U32, NULL}, {"cpu_id", K_U32, NULL}}},
+  {"writeback", "writeback_pages_written", "writeback_pages_written", {{"pages", K_S64, NULL}}},
 };
 
 #define STR_SLOT 256
@@ -100,9 +162,17 @@ static int layout_kevent(Event *e) {
   const KEvent *k = kevent_of(e);
   int dst = CTF_EVENT_HEADER_SIZE;
   for (const KField *f = k->fields; f < k->fields + 8 && f->name; f++) {
+    if (f->kind == K_TID) {
+      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_INT, .size = 4, .is_signed = true});
+      rec_add_copy(e, (Copy){.kind = CP_CUR_TID, .size = 4, .dst = dst});
+      dst += 4;
+      continue;
+    }
     const char *from = f->from ? f->from : f->name;
     const TpField *tf = tp_field(e->tp, from);
-    int want = f->kind == K_TEXT16 ? 16 : f->kind == K_STATE || f->kind == K_U64 || f->kind == K_LOW32 ? 8 : 4;
+    int want = f->kind == K_TEXT16 ? 16 : f->kind == K_RWBS ? 10
+             : f->kind == K_STATE || f->kind == K_U64 || f->kind == K_LOW32 ||
+                       f->kind == K_S64 || f->kind == K_HEX64 ? 8 : 4;
     bool ok = tf && (f->kind == K_STR ? tf->data_loc
                                       : tf->data_loc ? f->kind == K_TEXT16 : tf->size == want);
     if (!ok) {
@@ -128,8 +198,18 @@ static int layout_kevent(Event *e) {
                              .src = tf->offset, .size = 4, .dst = dst});
       dst += 4;
       break;
+    case K_RWBS:
+      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_INT, .size = 4});
+      rec_add_copy(e, (Copy){.kind = CP_CTX_RWBS, .src = tf->offset, .size = 4, .dst = dst});
+      dst += 4;
+      break;
+    case K_TID:
+      break;
     case K_U64:
-      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_INT, .size = 8});
+    case K_S64:
+    case K_HEX64:
+      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_INT, .size = 8,
+                                  .is_signed = f->kind == K_S64, .hex = f->kind == K_HEX64});
       rec_add_copy(e, (Copy){.kind = CP_CTX, .src = tf->offset, .size = 8, .dst = dst});
       dst += 8;
       break;
@@ -235,7 +315,23 @@ static void add_syscall(const char *sys, const char *event, void *arg) {
   bool is_exit;
   if (systp_nr(event, &is_exit) < 0)
     return;           /* no raw-tracepoint slot: left out */
-  rec_event(r, rec_add_event(r, sys, event))->lttng = true;
+  char name[128];
+  snprintf(name, sizeof name, "syscall_%s_%s", is_exit ? "exit" : "entry",
+           event + (is_exit ? 9 : 10));
+  if (kprof_wanted(r, "syscall", name))
+    rec_event(r, rec_add_event(r, sys, event))->lttng = true;
+}
+
+static void count_tp(const char *sys, const char *event, void *arg) { (void)sys, (void)event, (void)arg; }
+
+/* The tracepoint exists in this kernel (-v says when it does not). */
+static bool have_tp(const Rec *r, const char *sys, const char *event) {
+  if (tracefs_glob(sys, event, count_tp, NULL) > 0)
+    return true;
+  if (r->verbose)
+    fprintf(stderr, "etrace: --profile kernel: no tracepoint %s:%s in this kernel, left out\n",
+            sys, event);
+  return false;
 }
 
 static int add_user(Rec *r, const char *name, CtfField *fields, int n) {
@@ -383,16 +479,23 @@ int kprof_add_events(Rec *r) {
     diag_fatal("--profile kernel: cannot lay out the statedump events");
     return -1;
   }
-  for (size_t i = 0; i < sizeof kevents / sizeof *kevents; i++)
-    rec_event(r, rec_add_event(r, kevents[i].sys, kevents[i].event))->layout = layout_kevent;
-  Event *fork = rec_event(r, rec_add_event(r, "sched", "sched_process_fork"));
-  fork->layout = layout_fork;
-  fork->raw_tp = "sched_process_fork";
+  for (size_t i = 0; i < sizeof kevents / sizeof *kevents; i++) {
+    const KEvent *ke = &kevents[i];
+    if (kprof_wanted(r, ke->sys, ke->lttng) && have_tp(r, ke->sys, ke->event))
+      rec_event(r, rec_add_event(r, ke->sys, ke->event))->layout = layout_kevent;
+  }
+  if (kprof_wanted(r, "sched", "sched_process_fork")) {
+    Event *fork = rec_event(r, rec_add_event(r, "sched", "sched_process_fork"));
+    fork->layout = layout_fork;
+    fork->raw_tp = "sched_process_fork";
+  }
   tracefs_glob("syscalls", "sys_enter_*", add_syscall, r);
   tracefs_glob("syscalls", "sys_exit_*", add_syscall, r);
-  if ((k->unknown[0] = add_unknown(r, false)) < 0 || (k->unknown[1] = add_unknown(r, true)) < 0) {
-    diag_fatal("--profile kernel: cannot lay out the unknown-syscall events");
-    return -1;
-  }
-  return 0;
+  for (int x = 0; x < 2; x++)
+    if (kprof_wanted(r, "syscall", x ? "syscall_exit_unknown" : "syscall_entry_unknown") &&
+        (k->unknown[x] = add_unknown(r, x)) < 0) {
+      diag_fatal("--profile kernel: cannot lay out the unknown-syscall events");
+      return -1;
+    }
+  return kprof_check_selection(r);
 }

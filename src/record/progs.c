@@ -64,6 +64,62 @@ static int gen_regs(Prog *p, const Event *e) {
   return lo;
 }
 
+/* LTTng's RWBS_FLAG_* (its block.h) */
+enum {
+  RWBS_WRITE = 1 << 0, RWBS_DISCARD = 1 << 1, RWBS_READ = 1 << 2, RWBS_RAHEAD = 1 << 3,
+  RWBS_SYNC = 1 << 5, RWBS_META = 1 << 6, RWBS_SECURE = 1 << 7, RWBS_FLUSH = 1 << 8,
+  RWBS_FUA = 1 << 9, RWBS_PREFLUSH = 1 << 10,
+};
+
+/* r4 |= flag when r1 == ch. */
+static void rwbs_map(Prog *p, char ch, int flag) {
+  emit(p, JMP_IMM(BPF_JNE, BPF_REG_1, ch, 1));
+  emit(p, ALU32_IMM(BPF_OR, BPF_REG_4, flag));
+}
+
+/* The kernel's rwbs text (blk_fill_rwbs: an optional 'F' for a preflush,
+ * the operation W/D/F/R/N, 'E' after 'D' for a secure erase, then F (FUA),
+ * A (read-ahead), S (sync), M (meta), NUL-terminated in char[10]) read
+ * from ctx+src, stored at r7+dst as LTTng's flag set.  A leading 'F' is a
+ * preflush when an operation letter follows it. */
+static void gen_rwbs(Prog *p, int src, int dst) {
+  int op = em_label(&p->em), done = em_label(&p->em), from2 = em_label(&p->em);
+  emit(p, MOV64_IMM(BPF_REG_4, 0));
+  emit(p, MOV64_IMM(BPF_REG_5, 1));            /* where the suffix starts */
+  emit(p, LDX(BPF_B, BPF_REG_1, BPF_REG_6, src));
+  emit(p, LDX(BPF_B, BPF_REG_2, BPF_REG_6, src + 1));
+  em_jump(&p->em, JMP_IMM(BPF_JNE, BPF_REG_1, 'F', 0), op);
+  static const char ops[] = "WDFRN";
+  int pf = em_label(&p->em);
+  for (const char *c = ops; *c; c++)
+    em_jump(&p->em, JMP_IMM(BPF_JEQ, BPF_REG_2, *c, 0), pf);
+  em_jump(&p->em, JA(0), op);
+  em_place(&p->em, pf);
+  emit(p, ALU32_IMM(BPF_OR, BPF_REG_4, RWBS_PREFLUSH));
+  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_2));
+  emit(p, MOV64_IMM(BPF_REG_5, 2));
+  em_place(&p->em, op);                         /* the operation letter in r1 */
+  rwbs_map(p, 'W', RWBS_WRITE);
+  rwbs_map(p, 'D', RWBS_DISCARD);
+  rwbs_map(p, 'F', RWBS_FLUSH);
+  rwbs_map(p, 'R', RWBS_READ);
+  /* after a preflush, position 1 held the operation: the suffix starts at 2 */
+  em_jump(&p->em, JMP_IMM(BPF_JNE, BPF_REG_5, 1, 0), from2);
+  for (int j = 1; j < 10; j++) {
+    if (j == 2)
+      em_place(&p->em, from2);
+    emit(p, LDX(BPF_B, BPF_REG_1, BPF_REG_6, src + j));
+    em_jump(&p->em, JMP_IMM(BPF_JEQ, BPF_REG_1, 0, 0), done);
+    rwbs_map(p, 'F', RWBS_FUA);
+    rwbs_map(p, 'A', RWBS_RAHEAD);
+    rwbs_map(p, 'S', RWBS_SYNC);
+    rwbs_map(p, 'M', RWBS_META);
+    rwbs_map(p, 'E', RWBS_SECURE);
+  }
+  em_place(&p->em, done);
+  emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_4, dst));
+}
+
 static void gen_body(Prog *p, const Event *e, int lo) {
   for (int i = 0; i < e->ncopies; i++) {
     const Copy *c = &e->copies[i];
@@ -141,6 +197,13 @@ static void gen_body(Prog *p, const Event *e, int lo) {
       emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, c->dst));
       emit(p, MOV64_IMM(BPF_REG_2, c->size));
       emit(p, CALL(BPF_FUNC_probe_read_kernel));
+      break;
+    case CP_CTX_RWBS:
+      gen_rwbs(p, c->src, c->dst);
+      break;
+    case CP_CUR_TID:
+      emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_7, CTF_EV_TID));
+      emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, c->dst));
       break;
     case CP_IMM: {
       int sz = c->size == 8 ? BPF_DW : c->size == 4 ? BPF_W : c->size == 2 ? BPF_H : BPF_B;

@@ -360,12 +360,20 @@ static void usage(FILE *f) {
         "    --cmd-only     with -c: record only events of CMD's process\n"
         "    -p PID         record only events of process PID; stop when it exits\n"
         "    --profile kernel\n"
-        "                   an LTTng-compatible kernel trace for Trace Compass's kernel\n"
-        "                   views: sched_switch, sched_waking, sched_wakeup_new,\n"
-        "                   sched_process_fork/exec/exit/free, irq_handler_*,\n"
-        "                   irq_softirq_*, syscall_entry_*/syscall_exit_* and a\n"
-        "                   statedump of the threads alive at start (more EVENTs may\n"
+        "                   an LTTng-compatible kernel trace (DIR/kernel/) for Trace\n"
+        "                   Compass and LTTng's analyses: sched_*, irq_*, kmem_*,\n"
+        "                   block_*, net_*, power_*, writeback_*, timer_* (with\n"
+        "                   --enable timer), syscall_entry_*/syscall_exit_*, the\n"
+        "                   procname/pid/tid/prio/vpid/vtid contexts and a statedump\n"
+        "                   of the processes, their files, interrupts, block devices,\n"
+        "                   network interfaces and CPUs at start (more EVENTs may\n"
         "                   follow, under their own names)\n"
+        "    --enable LIST, --disable LIST\n"
+        "                   with --profile kernel: event groups (sched, irq, kmem,\n"
+        "                   block, net, timer, power, writeback, syscall, all) or\n"
+        "                   LTTng event names, globs allowed ('timer_hrtimer_*'), to\n"
+        "                   record or leave out; all groups but timer by default,\n"
+        "                   --disable wins over --enable\n"
         "    -b KB          ring buffer size per CPU in KiB (default 4096;\n"
         "                   also ETRACE_RINGBUF_KB)\n"
         "    -q             quiet: no progress line, no summary (losses are still reported)\n"
@@ -461,6 +469,8 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
     {"snapshot", required_argument, 0, REC_OPT_SNAPSHOT},
     {"trigger", required_argument, 0, REC_OPT_TRIGGER},
     {"duration", required_argument, 0, REC_OPT_DURATION},
+    {"enable", required_argument, 0, REC_OPT_ENABLE},
+    {"disable", required_argument, 0, REC_OPT_DISABLE},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
   };
@@ -516,6 +526,11 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
         return -1;
       }
       break;
+    case REC_OPT_ENABLE:
+    case REC_OPT_DISABLE:
+      if (kprof_select_option(r, ch == REC_OPT_DISABLE, optarg) < 0)
+        return -1;
+      break;
     case 'h': usage(stdout); return 1;
     default: usage(stderr); return -1;
     }
@@ -529,6 +544,10 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
   }
   if (optind >= argc && !r->kernel) {
     diag_fatal("record: no event given (e.g. sched:sched_switch)");
+    return -1;
+  }
+  if (r->ksel.n && !r->kernel) {
+    diag_fatal("--enable and --disable choose the events of --profile kernel");
     return -1;
   }
   if (r->cmd_only && !r->cmd) {

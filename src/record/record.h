@@ -40,6 +40,9 @@ typedef enum {
                   TASK_REPORT_MAX) becomes 0, as LTTng does */
   CP_TASK,     /* raw tracepoint: `size` bytes at ((char *)ctx->args[src]) + off */
   CP_IMM,      /* the constant imm, `size` bytes (1, 2, 4 or 8) */
+  CP_CTX_RWBS, /* the block layer's rwbs text (char[10] at record offset src)
+                  as LTTng's RWBS_FLAG_* set, a u32 */
+  CP_CUR_TID,  /* the current thread's id (the event header's), 4 bytes */
 } CopyKind;
 
 typedef struct Copy {
@@ -115,6 +118,14 @@ typedef struct KTask {
   int upid_size, upid_nr; /* sizeof(struct upid), upid.nr */
 } KTask;
 
+/* --profile kernel --enable / --disable (kgroups.c): the items in order. */
+typedef struct KSelect {
+  char **item;            /* a group, "all", or an LTTng event-name glob */
+  bool *off;              /* from --disable */
+  int *hits;              /* events it matched */
+  int n;
+} KSelect;
+
 typedef struct Rec {
   /* options */
   const char *dir;
@@ -125,6 +136,7 @@ typedef struct Rec {
   bool quiet, verbose;
   uint32_t ringbuf_kb;
   bool kernel;            /* --profile kernel */
+  KSelect ksel;           /* its --enable / --disable */
   const char *relay_url;  /* --relay (instead of -o) */
   const char *session;    /* --session */
   double flush_s;         /* --live-timer: packet flush period */
@@ -181,7 +193,7 @@ int rec_open_sink(Rec *r, CtfOptions *copt, CtfSink *sink);
 int rec_close_relay(Rec *r, const CtfStats *st, char *err, size_t errlen);
 enum { REC_OPT_CMD_ONLY = 256, REC_OPT_VERIFY, REC_OPT_PROFILE, REC_OPT_RELAY, REC_OPT_SESSION,
        REC_OPT_LIVE_TIMER, REC_OPT_SNAPSHOT, REC_OPT_TRIGGER,
-       REC_OPT_DURATION };
+       REC_OPT_DURATION, REC_OPT_ENABLE, REC_OPT_DISABLE };
 
 /* stream.c */
 uint64_t rec_now_ns(void);
@@ -198,6 +210,16 @@ Event *rec_event(Rec *r, int i);
 KProf *rec_kprof(Rec *r);
 void rec_add_field(Event *e, CtfField f);
 void rec_add_copy(Event *e, Copy c);
+
+/* --profile kernel's event groups (kgroups.c).  kprof_select_option:
+ * one --enable (off = false) or --disable list; -1 after an error. */
+int kprof_select_option(Rec *r, bool off, const char *list);
+/* Whether the event `name` (LTTng's) of `group` is recorded; counts the
+ * items that matched it. */
+bool kprof_wanted(Rec *r, const char *group, const char *name);
+/* After every event was asked for: -1 (after an error) when an item
+ * matched nothing. */
+int kprof_check_selection(const Rec *r);
 
 /* --profile kernel (kernel.c): add the LTTng kernel event set.
  * Returns 0, or -1 after an error message. */

@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 12
+[ $# -eq 0 ] && plan 16
 
 ET=./etrace
 WL=tests/bin/workload
@@ -23,6 +23,9 @@ setup() { # setup NAME: fresh directory for the test; sets L (logs)
 }
 
 want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
+mkdir -p $OUT
+MARK=$OUT/.run-start   # traces written after it belong to this run
+touch $MARK
 ONLY="$*"
 
 for c in babeltrace2 lttng-syscallstats lttng-cputop; do
@@ -270,9 +273,21 @@ if want $t; then
     exits=$(grep -c " irq_handler_exit: .*{ irq = $irq, ret = " $L/text)
     [ "$count" != "$exits" ] && bad="$bad irq $irq: $count in the report, $exits irq_handler_exit;"
   done <<< "$rows"
+  # soft IRQs, as LTTng 2.13 names them (irq_softirq_*: lttng-irqstats
+  # 0.6.1 knows only the older softirq_* names, so they are checked here):
+  # on each CPU an exit closes the entry of the same vector (0-9)
+  soft=$(awk '/ irq_softirq_(entry|exit): / {
+      match($0, /cpu_id = [0-9]+/); c = substr($0, RSTART + 9, RLENGTH - 9)
+      match($0, /vec = [0-9]+ }$/); v = substr($0, RSTART + 6, RLENGTH - 8) + 0
+      if (v > 9) bad++
+      if ($0 ~ / irq_softirq_entry: /) { if (c in open) bad++; open[c] = v; n++ }
+      else if (c in open) { if (open[c] != v) bad++; delete open[c]; pairs++ }
+    } END { printf "%d %d %d", n, pairs, bad }' $L/text)
   if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
   elif [ $irc -ne 0 ]; then fail $t "lttng-irqstats exited $irc: $(tail -3 $L/irqstats.txt)"
   elif [ $n = 0 ]; then fail $t "no hard IRQ in lttng-irqstats' report" $L/irqstats.txt
+  elif [ "$(echo $soft | cut -d' ' -f2)" = 0 ] || [ "$(echo $soft | cut -d' ' -f3)" != 0 ]; then
+    fail $t "soft IRQs (entries, entry/exit pairs, mismatches): $soft"
   elif [ -n "$bad" ]; then fail $t "$bad" $L/irqstats.txt
   else pass $t; fi
 fi
@@ -405,5 +420,120 @@ $(diff <(echo "$want_blk") <(echo "$got_blk"))"
   elif [ "$lo" != 1 ] || [ "$nif" != "$want_nif" ]; then fail $t "network interfaces: '$nif' (expected '$want_nif'), lo at 127.0.0.1: $lo"
   elif [ "$(uname -m)" = x86_64 ] && [ "$cpus" != "$ncpu" ]; then fail $t "$cpus cpu_topology events, expected $ncpu"
   elif [ "$oct" != 1 ]; then fail $t "lttng_statedump_file_descriptor's flags are not declared in base 8"
+  else pass $t; fi
+fi
+
+# --- block events in LTTng's layout: lttng-iousagetop's disk tables ---------
+t=block_io
+if want $t; then
+  setup $t
+  D=$L/trace
+  # 64 direct writes of 4 KiB: 64 block requests of 8 sectors issued by dd
+  $ET record --profile kernel -q -o $D \
+    -c "dd if=/dev/zero of=$L/direct.bin bs=4096 count=64 oflag=direct status=none" 2>$L/stderr
+  rc=$?
+  analysis iousagetop $D $L/iousagetop.txt
+  irc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  dpid=$(grep -m1 ' sched_process_exec: .*filename = "/usr/bin/dd"' $L/text | sed -n 's/.*{ tid = \([0-9]*\), old_tid.*/\1/p')
+  # LTTng's rwbs: RWBS_FLAG_WRITE (1) | RWBS_FLAG_SYNC (32) for O_DIRECT writes
+  issued=$(grep -c " block_rq_issue: .*{ dev = [0-9]*, sector = [0-9]*, nr_sector = 8, bytes = 4096, tid = ${dpid:-x}, rwbs = 33, comm = \"dd\" }$" $L/text)
+  done=$(grep -c " block_rq_complete: .*, nr_sector = 8, error = 0, rwbs = 33 }$" $L/text)
+  # the analysis: dd's block writes, and the disk named by the statedump
+  blk=$(awk '/^Block I\/O Write/ { b = 1; next } /^[A-Z]/ { b = 0 } b && / dd \(pid='"${dpid:-x}"'\)/ { print $(NF - 3), $(NF - 2) }' $L/iousagetop.txt)
+  disk=$(awk 'NR > 2 && NF == 4 { print $4; exit }' /proc/partitions)
+  reqs=$(sed -n "s/^[^0-9]*\([0-9]*\) requests $disk$/\1/p" $L/iousagetop.txt)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $irc -ne 0 ]; then fail $t "lttng-iousagetop exited $irc: $(tail -3 $L/iousagetop.txt)"
+  elif [ "$issued" != 64 ]; then fail $t "$issued block_rq_issue of 8 sectors by dd (tid $dpid) with rwbs = 33 (W|S), expected 64: $(grep -m1 ' block_rq_issue: ' $L/text | cut -c 60-400)"
+  elif [ "$done" -lt 64 ]; then fail $t "$done block_rq_complete of 8 sectors with rwbs = 33, expected at least 64"
+  elif [ "$blk" != "256.00 KiB" ]; then fail $t "lttng-iousagetop: dd (pid $dpid) block writes '$blk', expected 256.00 KiB" $L/iousagetop.txt
+  elif [ -z "$reqs" ] || [ "$reqs" -lt 64 ]; then fail $t "lttng-iousagetop: '$reqs' requests on disk $disk (named by the block_device statedump), expected at least 64" $L/iousagetop.txt
+  else pass $t; fi
+fi
+
+# --- net events in LTTng's layout: UDP on the loopback ----------------------
+t=net_loopback
+if want $t; then
+  setup $t
+  D=$L/trace
+  # 20 datagrams of 1234 bytes to its own socket on 127.0.0.1 (own port)
+  cat > $L/udp.py <<'PY'
+import socket, sys
+n, size = int(sys.argv[1]), int(sys.argv[2])
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.bind(("127.0.0.1", 0))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(n):
+    s.sendto(b"x" * size, r.getsockname())
+    r.recv(65536)
+PY
+  $ET record --profile kernel -q -o $D -c "python3 $L/udp.py 20 1234" 2>$L/stderr
+  rc=$?
+  analysis iousagetop $D $L/iousagetop.txt
+  irc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  # on lo a datagram of 1234 bytes is 1276 with its UDP, IP and Ethernet
+  # headers when sent, 1262 once received (the Ethernet header pulled)
+  spid=$(grep ' syscall_entry_sendto: ' $L/text | grep -m1 'procname = "python3' | sed -n 's/.*{ pid = \([0-9]*\), .*/\1/p')
+  xmit=$(grep -c " net_dev_xmit: .*{ pid = ${spid:-x}, .*{ skbaddr = 0x[0-9A-F]*, rc = 0, len = 1276, name = \"lo\" }$" $L/text)
+  recv=$(grep -c ' net_if_receive_skb: .*{ skbaddr = 0x[0-9A-F]*, len = 1262, name = "lo" }$' $L/text)
+  # the analysis: the sender's network writes (sockets it opened)
+  net=$(awk '/^Per-process I\/O Write/ { w = 1; next } /^[A-Z]/ { w = 0 } w && / \('"${spid:-x}"'\) / { print $(NF - 3), $(NF - 2) }' $L/iousagetop.txt)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $irc -ne 0 ]; then fail $t "lttng-iousagetop exited $irc: $(tail -3 $L/iousagetop.txt)"
+  elif [ "$xmit" != 20 ]; then fail $t "$xmit net_dev_xmit of 1276 bytes on lo by pid $spid, expected 20: $(grep -m1 ' net_dev_xmit: ' $L/text | cut -c 60-400)"
+  elif [ "$recv" != 20 ]; then fail $t "$recv net_if_receive_skb of 1262 bytes on lo, expected 20"
+  elif [ "$net" != "24.10 KiB" ]; then fail $t "lttng-iousagetop: pid $spid wrote '$net' to the network, expected 24.10 KiB (20 x 1234 B)" $L/iousagetop.txt
+  else pass $t; fi
+fi
+
+# --- --enable / --disable choose event groups and LTTng event names ---------
+t=enable_disable
+if want $t; then
+  setup $t
+  D=$L/trace
+  $ET record --profile kernel -q -o $D --disable kmem,block,net,power,writeback,'syscall_*_getppid' \
+    --enable 'timer_hrtimer_expire_*' -c "$WL getppid 5 nanosleep 5 20000" 2>$L/stderr
+  rc=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  classes=$(awk '/^event {/ { e = 1 } e && /^\tname = / { gsub(/^\tname = "|";$/, ""); print; e = 0 }' $D/kernel/metadata)
+  groups=$(echo "$classes" | sed 's/_.*//' | sort -u | tr '\n' ' ')
+  timers=$(echo "$classes" | grep '^timer_' | sort | tr '\n' ' ')
+  getppid=$(echo "$classes" | grep -c getppid)
+  nsleep=$(echo "$classes" | grep -c '^syscall_entry_nanosleep$')
+  hr=$(grep -c ' timer_hrtimer_expire_entry: ' $L/text)
+  # errors: an unknown name, and --enable without the kernel profile
+  $ET record --profile kernel -q -o $L/bad --enable nosuchgroup -c true 2>$L/err1; e1=$?
+  $ET record -q -o $L/bad2 --enable timer sched:sched_switch -c true 2>$L/err2; e2=$?
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ "$groups" != "irq lttng sched syscall timer " ]; then fail $t "event groups in the metadata: '$groups', expected 'irq lttng sched syscall timer '"
+  elif [ "$timers" != "timer_hrtimer_expire_entry timer_hrtimer_expire_exit " ]; then fail $t "timer classes: '$timers'"
+  elif [ "$getppid" != 0 ] || [ "$nsleep" != 1 ]; then fail $t "$getppid getppid classes (disabled by name), $nsleep syscall_entry_nanosleep"
+  elif [ "$hr" -lt 5 ]; then fail $t "$hr timer_hrtimer_expire_entry events for 5 sleeps"
+  elif [ $e1 = 0 ] || ! grep -q 'error: --enable nosuchgroup: no event group' $L/err1; then fail $t "--enable nosuchgroup: exit $e1, '$(cat $L/err1)'"
+  elif [ $e2 = 0 ] || ! grep -q 'error: --enable and --disable choose the events of --profile kernel' $L/err2; then fail $t "--enable without --profile kernel: exit $e2, '$(cat $L/err2)'"
+  else pass $t; fi
+fi
+
+# --- babeltrace 1 and babeltrace2 read every trace of this run alike --------
+t=babeltrace_counts
+if want $t && ! command -v babeltrace >/dev/null; then skip $t "babeltrace (1) is not installed"
+elif want $t; then
+  # the traces the tests above wrote in this run (newer than the marker)
+  traces=$(find $OUT -path '*/kernel/metadata' -newer $MARK 2>/dev/null | sed 's,/kernel/metadata$,,' | sort)
+  if [ -z "$traces" ]; then
+    setup $t
+    $ET record --profile kernel -q -o $L/trace -c "$WL getppid 100" 2>$L/stderr
+    traces=$L/trace
+  fi
+  bad="" k=0
+  for d in $traces; do
+    k=$((k + 1))
+    n1=$(babeltrace $d 2>/dev/null | wc -l)
+    n2=$(events $d)
+    [ "$n1" != "$n2" ] || [ "$n2" = 0 ] && bad="$bad $d: babeltrace $n1, babeltrace2 $n2;"
+  done
+  if [ -n "$bad" ]; then fail $t "event counts differ:$bad"
   else pass $t; fi
 fi
