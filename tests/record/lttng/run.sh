@@ -164,8 +164,13 @@ if want $t; then
   used=$(python3 -c "print($(cat $L/rusage 2>/dev/null))" 2>/dev/null)
   # the analysis' CPU time for the spinner vs getrusage's, within 5 %
   ok=$(python3 -c "s=$spin/100*$secs; print(1 if abs(s-$used) <= 0.05*$used else 0, round(s,3))" 2>/dev/null)
+  # sched_stat_runtime: the spinner's runtime adds up to its CPU time too
+  rt=$(babeltrace2 $D 2>/dev/null | awk -v t="${stid:-x}" '$0 ~ " sched_stat_runtime: .*, tid = " t ", runtime = " {
+         sub(/.*runtime = /, ""); sub(/ }$/, ""); s += $0 } END { printf "%.3f", s / 1e9 }')
+  rtok=$(python3 -c "print(1 if abs($rt - $used) <= 0.05 * $used else 0)" 2>/dev/null)
   if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
   elif [ $crc -ne 0 ]; then fail $t "lttng-cputop exited $crc: $(tail -3 $L/cputop.txt)"
+  elif [ "$rtok" != 1 ]; then fail $t "sched_stat_runtime of tid $stid adds up to $rt s, getrusage says $used s"
   elif [ -z "$spin" ] || [ -z "$secs" ] || [ -z "$used" ]; then
     fail $t "no share for lttspin_wl (tid '$stid': '$spin'), time range ('$range') or rusage ('$(cat $L/rusage)')" $L/cputop.txt
   elif [ "${ok%% *}" != 1 ]; then fail $t "lttng-cputop: lttspin_wl (tid $stid) ran ${ok#* } s ($spin % of $secs s), getrusage says $used s"
