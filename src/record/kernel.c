@@ -17,6 +17,9 @@
  * syscall_exit_unknown, written by the raw-tracepoint dispatchers when
  * their tail call finds no program (record.c).
  *
+ * Groups of events are chosen with --enable/--disable (kgroups.c);
+ * docs/lttng.md lists every event and field mapping.
+ *
  * sched_process_fork is taken from the raw tracepoint, whose arguments are
  * the parent and child task_structs: the tracepoint's record has no tgid,
  * and Trace Compass needs the child's (parent_pid / child_pid).  Offsets of

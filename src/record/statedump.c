@@ -11,9 +11,12 @@
  *   status: R -> 2 (wait for CPU), S/D/I -> 5 (wait), Z -> 4 (zombie),
  *           X -> 7 (dead), other -> 0 (unknown): LTTng's enums.
  *
- * The events are written from user space into CPU 0's stream before the
- * recording starts (the programs' shared enabled flag, progs.c), so they
- * precede every recorded event there.
+ * Each event's context is the thread it describes (its fd events: the
+ * process), where LTTng's is the thread that ran the dump; see
+ * docs/lttng.md.  The events are written from user space into CPU 0's
+ * stream before the recording starts (the programs' shared enabled flag,
+ * progs.c), so they precede every recorded event there.  The machine-wide
+ * part (interrupts, disks, network, CPUs) is statedump_sys.c's.
  */
 #include "record/record.h"
 
