@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 16
+[ $# -eq 0 ] && plan 17
 
 ET=./etrace
 WL=tests/bin/workload
@@ -518,6 +518,52 @@ if want $t; then
   elif [ "$hr" -lt 5 ]; then fail $t "$hr timer_hrtimer_expire_entry events for 5 sleeps"
   elif [ $e1 = 0 ] || ! grep -q 'error: --enable nosuchgroup: no event group' $L/err1; then fail $t "--enable nosuchgroup: exit $e1, '$(cat $L/err1)'"
   elif [ $e2 = 0 ] || ! grep -q 'error: --enable and --disable choose the events of --profile kernel' $L/err2; then fail $t "--enable without --profile kernel: exit $e2, '$(cat $L/err2)'"
+  else pass $t; fi
+fi
+
+# --- rwbs: LTTng's flag set from the kernel's text, request by request -------
+t=rwbs_encoding
+if want $t; then
+  setup $t
+  D=$L/trace
+  # a native recording (the kernel's rwbs text) around a kernel-profile one
+  # (LTTng's flags) of the same requests: direct writes (WS), direct reads
+  # (RS) and a sync (flushes: FF where the disk caches writes)
+  $ET record -o $L/native block:block_rq_issue -D 60 2>$L/native.stderr &
+  NP=$!
+  for i in $(seq 100); do grep -q 'recording' $L/native.stderr 2>/dev/null && break; sleep 0.1; done
+  $ET record --profile kernel -q -o $D --disable kmem,syscall,sched,irq,net,power,writeback \
+    -c "sh -c 'dd if=/dev/zero of=$L/rw.bin bs=4096 count=16 oflag=direct status=none; dd if=$L/rw.bin of=/dev/null bs=4096 iflag=direct status=none; sync'" 2>$L/stderr
+  rc=$?
+  kill -INT $NP 2>/dev/null; wait $NP
+  babeltrace2 $L/native > $L/native.txt 2>/dev/null
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  # the flags of blk_fill_rwbs's text, LTTng's RWBS_FLAG_* values
+  res=$(awk '
+    function flags(s,   f, i, c, op) {
+      f = 0; i = 1
+      if (substr(s, 1, 1) == "F" && substr(s, 2, 1) ~ /[WDFRN]/) { f += 1024; i = 2 }
+      op = substr(s, i, 1)
+      f += op == "W" ? 1 : op == "D" ? 2 : op == "F" ? 256 : op == "R" ? 4 : 0
+      for (i++; i <= length(s); i++) {
+        c = substr(s, i, 1)
+        f += c == "F" ? 512 : c == "A" ? 8 : c == "S" ? 32 : c == "M" ? 64 : c == "E" ? 128 : 0
+      }
+      return f
+    }
+    function val(l, k,   m) { if (!match(l, k " = [^,}]*")) return ""; m = substr(l, RSTART + length(k) + 3, RLENGTH - length(k) - 3); gsub(/[" ]/, "", m); return m }
+    / block_rq_issue: / {
+      key = val($0, "dev") ":" val($0, "sector") ":" val($0, "nr_sector") ":" val($0, "comm")
+      if (FILENAME ~ /native/) { want[key] = want[key] " " flags(val($0, "rwbs")); text[flags(val($0, "rwbs"))] = val($0, "rwbs") }
+      else { n++; got = val($0, "rwbs"); seen[got]++
+             if (index(want[key] " ", " " got " ") == 0) { bad++; if (!ex) ex = key " = " got " (kernel: " want[key] ")" } }
+    }
+    END { kinds = ""; for (f in seen) kinds = kinds " " text[f]; printf "%d %d %s|%s", n, bad, kinds, ex }' $L/native.txt $L/text)
+  n=${res%% *}; rest=${res#* }; bad=${rest%% *}; kinds=${rest#* }; kinds=${kinds%%|*}; ex=${res#*|}
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ "${n:-0}" -lt 32 ]; then fail $t "${n:-0} block_rq_issue events in the kernel-profile trace, expected at least 32"
+  elif [ "$bad" != 0 ]; then fail $t "$bad of $n requests with an rwbs unlike the kernel's text, e.g. $ex"
+  elif [[ " $kinds " != *" WS "* ]] || [[ " $kinds " != *" RS "* ]]; then fail $t "kinds of request seen:$kinds (expected WS and RS among them)"
   else pass $t; fi
 fi
 
