@@ -590,6 +590,11 @@ static void report(const Rec *r, const CtfStats *st, uint64_t lost, double secon
   if (lost)
     fprintf(stderr, "etrace: lost %llu events: the ring buffer was full (raise -b)\n",
             (unsigned long long)lost);
+  if (r->missed)
+    fprintf(stderr, "etrace: %llu events not recorded: their tracepoint fired while another "
+                    "BPF program ran on the same CPU, and the kernel does not nest them "
+                    "(counted as discarded on CPU 0)\n",
+            (unsigned long long)r->missed);
   if (r->verbose && st->reordered)
     fprintf(stderr, "etrace: %llu events arrived out of order on their CPU and were put back "
                     "in place\n",

@@ -165,6 +165,9 @@ typedef struct Rec {
   Ring *rings;
   CtfWriter *w;
   uint64_t *drop_vals;    /* per-CPU loss counters, read each second */
+  uint64_t missed;        /* events whose program the kernel skipped: it
+                             fired while another BPF program ran on that
+                             CPU (recursion_misses); counted on CPU 0 */
   pid_t child;
   int filter_pid;
   bool shown;             /* the progress line was drawn */
@@ -201,7 +204,9 @@ int rec_map_rings(Rec *r);
 void rec_unmap_rings(Rec *r);
 int rec_run_loop(Rec *r);      /* until -d, Ctrl-C, the -c child or -p process ends */
 void rec_drain_all(Rec *r);    /* after detaching */
-uint64_t rec_update_drops(Rec *r); /* into the writer; returns the total */
+/* Ring-buffer losses and skipped programs into the writer's discarded
+ * counts; returns the ring-buffer losses (r->missed: the skipped). */
+uint64_t rec_update_drops(Rec *r);
 
 /* Add (or find) the event SYS:EVENT; returns its index in the event table.
  * Pointers from rec_event() stay valid until the next rec_add_event(). */
