@@ -64,6 +64,13 @@ extern FILE *diag_out;              /* where diagnostics go (NULL: stderr) */
 /* Print "NAME:LINE:COL: error: MSG", the source line, and a caret. */
 void diag_error(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_warn(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error about something the machine lacks that the program names (a
+ * tracepoint, a kernel symbol, a user address or offset): the located
+ * error in etrace's words, then "ERROR: " and bpftrace's words for the
+ * same fault (scripts and test engines match them).  docs/language.md,
+ * "Errors", lists which errors carry bpftrace's words. */
+void diag_error_bt(Loc loc, const char *bpftrace_words, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* When set (etrace snoop), maps a location in a generated program to the
  * text the user wrote: returns the Source to show and updates *loc. */
 extern const Source *(*diag_remap)(Loc *loc);

@@ -184,7 +184,7 @@ check iter_small_ringbuf "[ $lines -gt 150 ] && [ '$lines' = '$n' ] && ! grep -q
 $ET -e 'iter:task* { }' > $out/ie1 2>&1; rc=$?
 check iter_wildcard "[ $rc -ne 0 ] && grep -q '^-e:1:1: error: iter probe type does not support wildcards' $out/ie1" "$(cat $out/ie1)"
 $ET -e 'iter:nosuch { }' > $out/ie2 2>&1; rc=$?
-check iter_unknown "[ $rc -ne 0 ] && grep -q 'iter nosuch not available for your kernel version' $out/ie2" "$(cat $out/ie2)"
+check iter_unknown "[ $rc -ne 0 ] && grep -q \"^-e:1:1: error: this kernel has no iterator 'nosuch'\" $out/ie2 && grep -qx 'ERROR: iter nosuch not available for your kernel version.' $out/ie2" "$(cat $out/ie2)"
 $ET -e 'iter:task { } tracepoint:sched:sched_switch { }' > $out/ie3 2>&1; rc=$?
 check iter_mixed "[ $rc -ne 0 ] && grep -q '^-e:1:15: error: an iter probe cannot be mixed with other probes' $out/ie3" "$(cat $out/ie3)"
 $ET -e 'iter:task { } iter:task_file { }' > $out/ie5 2>&1; rc=$?
