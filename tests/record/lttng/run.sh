@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 17
+[ $# -eq 0 ] && plan 18
 
 ET=./etrace
 WL=tests/bin/workload
@@ -571,6 +571,32 @@ if want $t; then
   elif [ "${n:-0}" -lt 32 ]; then fail $t "${n:-0} block_rq_issue events in the kernel-profile trace, expected at least 32"
   elif [ "$bad" != 0 ]; then fail $t "$bad of $n requests with an rwbs unlike the kernel's text, e.g. $ex"
   elif [[ " $kinds " != *" WS "* ]] || [[ " $kinds " != *" RS "* ]]; then fail $t "kinds of request seen:$kinds (expected WS and RS among them)"
+  else pass $t; fi
+fi
+
+# --- lttng-schedlog: the wakeups of a sleeper --------------------------------
+t=schedlog
+if want $t; then
+  setup $t
+  D=$L/trace
+  cp $WL $L/lttslp_wl
+  # 7 sleeps of 20 ms: 7 wakeups once it runs the workload
+  $ET record --profile kernel -q -o $D -c "$L/lttslp_wl nanosleep 7 20000" 2>$L/stderr
+  rc=$?
+  analysis schedlog $D $L/schedlog.txt
+  src=$?
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  exec=$(grep -m1 " sched_process_exec: .*filename = \"$L/lttslp_wl\"" $L/text)
+  stid=$(echo "$exec" | sed -n 's/.*{ tid = \([0-9]*\), old_tid.*/\1/p')
+  ts=$(echo "$exec" | sed -n 's/^\[\([0-9:.]*\)\].*/\1/p')
+  # "[WAKEUP, SWITCH]  LATENCY  PRIO  CPU  WAKEE (TID)  WAKER (TID)": the
+  # sleeper's wakeups after its exec (before it, -c's wait for the start)
+  wakes=$(awk -v t="${stid:-x}" -v ts="$ts" '$6 == "lttslp_wl" && $7 == "(" t ")" {
+            w = substr($1, 2, length($1) - 2); if (w > ts) n++ } END { print n + 0 }' $L/schedlog.txt)
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ $src -ne 0 ]; then fail $t "lttng-schedlog exited $src: $(tail -3 $L/schedlog.txt)"
+  elif [ -z "$stid" ]; then fail $t "no sched_process_exec of $L/lttslp_wl"
+  elif [ "$wakes" != 7 ]; then fail $t "lttng-schedlog: $wakes wakeups of lttslp_wl (tid $stid) after its exec, expected 7" $L/schedlog.txt
   else pass $t; fi
 fi
 
