@@ -117,6 +117,10 @@ typedef struct ProgramTypes ProgramTypes; /* btf.c */
 struct Type {
   TypeKind kind;
   int size;          /* bytes occupied in memory (keys, values, records) */
+  /* TY_STR held in a buffer wider than its type (variables, tuples and
+   * map values hold strings in string-size buffers): the size the
+   * language gives it, which sizeof() reports ("abc": 4); 0: size */
+  int lang_size;
   bool is_signed;    /* TY_INT, TY_SUM/MIN/MAX/AVG/STATS: of the argument */
   int int_size;      /* TY_INT: declared width in bytes (1,2,4,8) */
   /* TY_TUPLE */
@@ -131,6 +135,10 @@ struct Type {
    * void or a function), and whether it is a user-space address */
   bool is_ptr, user;
   Type *pointee;
+  /* A pointer to the program's context (the `ctx` builtin, or a cast of
+   * it): what it points at is read with direct loads, which the verifier
+   * rewrites (a perf_event context is not laid out as its type). */
+  bool ctx;
   /* TY_RECORD: BTF type id (in btf: vmlinux's or the program's split
    * BTF, which lives as long as the compilation's ProgramTypes) and
    * "struct task_struct" */
@@ -165,6 +173,7 @@ bool ty_in_memory(const Type *t); /* held as bytes: strings, tuples, buf() ... *
 const char *ty_name(const Type *t);         /* "uint64", "string[64]", ... */
 Type *ty_ptr(Type *pointee, bool user);     /* a pointer (TY_INT, is_ptr) */
 int ty_mem_size(const Type *t);  /* bytes in kernel memory: int_size for ints */
+int ty_lang_size(const Type *t); /* a string's size in the language (lang_size) */
 
 /* String buffer size: 64 bytes, or BPFTRACE_STRLEN / ETRACE_STRLEN from
  * the environment (8..200, rounded up to 8). */
@@ -348,7 +357,12 @@ const char *btf_c_name(ProgramTypes *pt, int type_id);   /* "struct task_struct 
  * additions; names defined by the program shadow the kernel's. */
 struct btf *btf_writable(ProgramTypes *pt);
 void btf_user_define(ProgramTypes *pt, const char *name, int btf_kind, int id);
-int btf_lookup(ProgramTypes *pt, const char *name, int btf_kind); /* program, then kernel; -1 */
+int btf_lookup(ProgramTypes *pt, const char *name, int btf_kind); /* program, kernel, fallback; -1 */
+/* Where btf_lookup looks for a name that neither the program nor the
+ * kernel defines (sema: the DWARF of the file a uprobe probes, while that
+ * probe is checked); fn NULL: nowhere.  Returns a BTF id of pt, or -1. */
+typedef int (*BtfFallback)(void *arg, const char *name, int btf_kind);
+void btf_set_fallback(ProgramTypes *pt, BtfFallback fn, void *arg);
 bool btf_is_kernel_type(ProgramTypes *pt, int id);
 
 void btf_resolve_fwd(ProgramTypes *pt, int fwd_id, int real_id); /* a forward decl now defined */
@@ -371,6 +385,9 @@ DwarfTypes *dwarf_types_new(ProgramTypes *pt); /* converts into pt's BTF */
 /* Parameters of `func` in the ELF file at path; -1 with *why set. */
 int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwParam **out,
                       const char **why);
+/* The type named `name` of BTF kind btf_kind (struct, union, enum,
+ * typedef) that the file's DWARF defines, converted: its id, or -1. */
+int dwarf_named_type(DwarfTypes *dt, const char *path, const char *name, int btf_kind);
 
 /* ---------------------------------------------------------------- cdefs.c */
 

@@ -141,6 +141,11 @@ struct Provider {
   Type *(*type_field)(Sema *sema, Target *t, Node *e);
   /* The record args points at, when it is a tracefs-style record. */
   const TpFormat *(*record)(const Target *t);
+  /* The C type of the `ctx` builtin on its targets, as bpftrace types it
+   * per program type ("struct bpf_perf_event_data *").  NULL: struct
+   * pt_regs * on targets with PROBE_CAP_PT_REGS, else ctx is an error
+   * (unless type_builtin types it). */
+  const char *ctx_type;
   /* Where t sits in a user file (uprobes), for uaddr() and usym(). */
   const UserSite *(*user_site)(const Target *t);
 

@@ -783,6 +783,17 @@ static int list(const ListQuery *q) {
   return 0;
 }
 
+/* A DWARF parameter's type as bpftrace's -lv spells it: the C name with
+ * the stars against the type ("int* n", "struct Foo** f"). */
+static const char *dwarf_type_text(const char *c_name) {
+  char *s = estrdup(c_name), *o = s;
+  for (const char *p = c_name; *p; p++)
+    if (!(*p == ' ' && p[1] == '*'))
+      *o++ = *p;
+  *o = 0;
+  return s;
+}
+
 /* -lv for uprobe:PATH:FUNC: the parameters from DWARF, when it has them. */
 static void list_verbose(FILE *f, const char *name) {
   if (strncmp(name, "uprobe:", 7))
@@ -797,7 +808,7 @@ static void list_verbose(FILE *f, const char *name) {
   int n = dwarf_func_params(dwarf_types_new(pt), estrndup(path, colon - path), colon + 1, &params,
                             &why);
   for (int i = 0; i < n; i++)
-    fprintf(f, "    %s %s\n", btf_c_name(pt, params[i].type_id), params[i].name);
+    fprintf(f, "    %s %s\n", dwarf_type_text(btf_c_name(pt, params[i].type_id)), params[i].name);
   program_types_free(pt);
 }
 

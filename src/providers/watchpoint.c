@@ -189,6 +189,7 @@ const Provider provider_watchpoint = {
     .name = "watchpoint",
     .aliases = aliases,
     .expand = expand,
+    .ctx_type = "struct bpf_perf_event_data *",
     .prog_spec = prog_spec,
     .attach = attach,
 };

@@ -4,7 +4,7 @@
 # CPU-time and write counts), and their -l listings.
 # Prints "PASS name" / "FAIL name" / "SKIP name (why)" lines; needs root.
 . "$(dirname "$0")/../../lib.sh"
-plan 38
+plan 39
 out=tests/out/perf
 mkdir -p $out
 ET=${ETRACE:-./etrace}
@@ -192,8 +192,12 @@ check iter_two "[ $rc -ne 0 ] && grep -q '^-e:1:15: error: only one iter probe i
 # records of an iterator go through the ring buffer like any probe's: -f json
 $ET -q -f json -e 'iter:task /ctx->task->pid == 2/ { printf("%s %d\n", ctx->task->comm, ctx->task->pid); }' > $out/ij 2>&1
 check iter_json "[ \"\$(grep . $out/ij)\" = '{\"type\": \"printf\", \"data\": \"kthreadd 2\\n\"}' ]" "$(cat $out/ij)"
+# ctx of a perf_event program: struct bpf_perf_event_data *, whose members
+# the verifier rewrites into the event's own (sample_period: the period asked)
+$ET -q -e 'software:cpu-clock:250000 { printf("%d\n", ctx->sample_period); exit(); }' > $out/ctxp 2>&1
+check ctx_sample_period "[ \"\$(grep . $out/ctxp)\" = 250000 ]" "$(cat $out/ctxp)"
 $ET -e 'software:faults { print(ctx); }' > $out/ie4 2>&1; rc=$?
-check ctx_not_iter "[ $rc -ne 0 ] && grep -q 'the ctx builtin can only be used with iter probes' $out/ie4" "$(cat $out/ie4)"
+check ctx_not_printable "[ $rc -ne 0 ] && grep -q 'print() cannot print the context (ctx, struct bpf_perf_event_data \*)' $out/ie4" "$(cat $out/ie4)"
 
 # ------------------------------------------------------------ listing
 $ET -l 'software:*' > $out/lsw
