@@ -506,7 +506,7 @@ if want $t; then
   setup $t
   D=$L/trace
   $ET record --profile kernel -q -o $D --disable kmem,block,net,power,writeback,'syscall_*_getppid' \
-    --enable 'timer_hrtimer_expire_*' -c "$WL getppid 5 nanosleep 5 20000" 2>$L/stderr
+    --enable 'timer_hrtimer_expire_*',syscall_entry_getppid -c "$WL getppid 5 nanosleep 5 20000" 2>$L/stderr
   rc=$?
   babeltrace2 $D > $L/text 2>$L/bt.stderr
   classes=$(awk '/^event {/ { e = 1 } e && /^\tname = / { gsub(/^\tname = "|";$/, ""); print; e = 0 }' $D/kernel/metadata)
@@ -521,7 +521,7 @@ if want $t; then
   if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
   elif [ "$groups" != "irq lttng sched syscall timer " ]; then fail $t "event groups in the metadata: '$groups', expected 'irq lttng sched syscall timer '"
   elif [ "$timers" != "timer_hrtimer_expire_entry timer_hrtimer_expire_exit " ]; then fail $t "timer classes: '$timers'"
-  elif [ "$getppid" != 0 ] || [ "$nsleep" != 1 ]; then fail $t "$getppid getppid classes (disabled by name), $nsleep syscall_entry_nanosleep"
+  elif [ "$getppid" != 0 ] || [ "$nsleep" != 1 ]; then fail $t "$getppid getppid classes (disabled by name, which wins over --enable), $nsleep syscall_entry_nanosleep"
   elif [ "$hr" -lt 5 ]; then fail $t "$hr timer_hrtimer_expire_entry events for 5 sleeps"
   elif [ $e1 = 0 ] || ! grep -q 'error: --enable nosuchgroup: no event group' $L/err1; then fail $t "--enable nosuchgroup: exit $e1, '$(cat $L/err1)'"
   elif [ $e2 = 0 ] || ! grep -q 'error: --enable and --disable choose the events of --profile kernel' $L/err2; then fail $t "--enable without --profile kernel: exit $e2, '$(cat $L/err2)'"
