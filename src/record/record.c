@@ -700,11 +700,14 @@ static int record_run(Rec *r) {
   /* Stop: all programs at once, then detach, drain what the kernel
    * holds, final loss counts. */
   rec_set_enabled(r, false);
+  /* the streams end here, not once detached: closing a tracepoint's perf
+   * event waits for an RCU grace period (some 70 ms each, one at a time) */
+  uint64_t t_stop = rec_now_ns();
   links_close(&r->links);
   rec_drain_all(r);
   uint64_t lost = rec_update_drops(r);
   CtfStats st;
-  int cerr = ctf_close(r->w, rec_now_ns(), &st);
+  int cerr = ctf_close(r->w, t_stop, &st);
   r->w = NULL;
   char rerr[512] = "";
   if (rec_close_relay(r, &st, rerr, sizeof rerr) < 0)
