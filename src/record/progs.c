@@ -267,6 +267,16 @@ static void gen_context(Rec *r, Prog *p, int at) {
   emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_PID));
   emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.pid_level));
   gen_read(p, BPF_REG_10, CTX_LEVEL, 4);
+  /* the root namespace (level 0, nearly every task): the header's ids */
+  int nested = em_label(&p->em), done = em_label(&p->em);
+  emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_10, CTX_LEVEL));
+  em_jump(&p->em, JMP_IMM(BPF_JNE, BPF_REG_1, 0, 0), nested);
+  emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_7, CTF_EV_TID));
+  emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, at + KPROF_CTX_VTID));
+  emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_7, CTF_EV_PID));
+  emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, at + KPROF_CTX_VPID));
+  em_jump(&p->em, JA(0), done);
+  em_place(&p->em, nested);
   gen_upid_nr(r, p);
   gen_read(p, BPF_REG_7, at + KPROF_CTX_VTID, 4);
   /* vpid: task->group_leader->thread_pid->numbers[level].nr (a thread
@@ -279,6 +289,7 @@ static void gen_context(Rec *r, Prog *p, int at) {
   gen_read(p, BPF_REG_10, CTX_PID, 8);
   gen_upid_nr(r, p);
   gen_read(p, BPF_REG_7, at + KPROF_CTX_VPID, 4);
+  em_place(&p->em, done);
 }
 
 /* r6 = ctx, r7 = the reservation, r8 = pid_tgid, r9 = this CPU's ring. */
