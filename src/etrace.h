@@ -453,9 +453,22 @@ typedef enum {
                         * OBJECT_COPY_MAX */
   REC_HELPER_ERROR,    /* id: the BPF helper; data: s64 return code,
                         * u64 line << 32 | column (-k, -kk) */
+  REC_TARGET_EVENT = 32, /* id: a target, or TARGET_EVENT_ALL; data: u64 event
+                        * (TEV_*), u64 value: work for the target's provider
+                        * at run time (Provider.on_event) */
   REC_PID = 64,        /* id: a pid that ustack/usym saw for the first time
                         * (sym/ reads its memory map while it lives) */
 } RecKind;
+
+/* REC_TARGET_EVENT: to every target whose provider takes events */
+#define TARGET_EVENT_ALL 0xffffffffu
+/* REC_TARGET_EVENT's events */
+enum {
+  TEV_WATCH = 1,       /* a watchpoint's setup uprobe read this address */
+  TEV_WATCH_LAST,      /* the same, its last of a call that stopped the
+                        * process: resume it (SIGCONT) once watched */
+  TEV_UNWATCH,         /* unwatch(): stop watching this address */
+};
 
 #define JOIN_MAX_ARGS 16  /* join() reads at most this many argv strings */
 
@@ -508,6 +521,8 @@ typedef struct Target {
   char *name;          /* canonical: "tracepoint:sched:sched_switch", "BEGIN" */
   Probe *probe;        /* source probe */
   int probe_index;     /* index of `name` in Compiled.probe_names (probe builtin) */
+  bool helper;         /* serves another target (a watchpoint's setup uprobe):
+                        * not counted in "Attaching N probes" */
   /* after cg */
   struct bpf_insn *insns;
   int ninsns;
@@ -555,6 +570,8 @@ typedef struct Options {
   int helper_errors;    /* -k 1, -kk 2 */
   int cpid;             /* -c child pid (0 if none) */
   int child_pid;        /* same, for the event loop's waitpid */
+  const char *cmd;      /* the -c command as written (watchpoint:FUNC+argN probes
+                         * its program) */
   void (*start_child)(void); /* let the -c child exec (after attach) */
   /* One more fd for the event loop (etrace exporter's HTTP server): when
    * loop_ready is set and loop_fd is readable, loop_ready(loop_ctx) runs

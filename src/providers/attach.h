@@ -27,6 +27,12 @@ int prov_attach_perf(int prog_fd, uint32_t type, uint64_t config, int cpu,
  * -errno with pfd closed. */
 int prov_attach_perf_fd(int prog_fd, int pfd);
 
+/* A uprobe (retprobe: a uretprobe) of the uprobe PMU on file `path` at
+ * file offset `offset`, with the USDT semaphore at file offset ref_ctr
+ * (0: none), in process pid (> 0) or in every process. */
+int prov_attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,
+                       bool retprobe, int pid);
+
 /* A tracepoint by its tracefs id, as a perf event. */
 int prov_attach_tracepoint(int prog_fd, int tp_id);
 
