@@ -3,7 +3,7 @@
  *
  * Each LTTng event is built from a tracepoint with its fields renamed and
  * converted as lttng-modules does (tracefs `pid` of a task is LTTng's
- * `tid`, priorities lose MAX_RT_PRIO, a preempted prev_state is 0), and
+ * `tid`, priorities lose MAX_RT_PRIO), and
  * the LTTng names of the Lttng29 layout (irq_softirq_*, sched_waking,
  * syscall_entry_NAME / syscall_exit_NAME).  Field types follow lttng-modules
  * (pid_t and int: i32, comm: a 16-byte text array, strings) with two
@@ -40,7 +40,7 @@
  * as LTTng's RWBS_FLAG_* set (u32); K_TID: the current thread (no field
  * of the tracepoint: LTTng's block events add current->pid). */
 typedef enum {
-  K_TEXT16, K_I32, K_U32, K_PRIO, K_STATE, K_STR, K_U64, K_LOW32, K_S64, K_HEX64, K_RWBS, K_TID
+  K_TEXT16, K_I32, K_U32, K_PRIO, K_STR, K_U64, K_LOW32, K_S64, K_HEX64, K_RWBS, K_TID
 } KKind;
 
 typedef struct KField {
@@ -56,10 +56,6 @@ typedef struct KEvent {
 
 /* Variable fields (K_STR) last: see the top of the file. */
 static const KEvent kevents[] = {
-  {"sched", "sched_switch", "sched_switch",
-   {{"prev_comm", K_TEXT16, NULL}, {"prev_tid", K_I32, "prev_pid"}, {"prev_prio", K_PRIO, NULL},
-    {"prev_state", K_STATE, NULL}, {"next_comm", K_TEXT16, NULL}, {"next_tid", K_I32, "next_pid"},
-    {"next_prio", K_PRIO, NULL}}},
   {"sched", "sched_waking", "sched_waking",
    {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}, {"target_cpu", K_I32, NULL}}},
   {"sched", "sched_wakeup_new", "sched_wakeup_new",
@@ -179,7 +175,7 @@ static int layout_kevent(Event *e) {
     const char *from = f->from ? f->from : f->name;
     const TpField *tf = tp_field(e->tp, from);
     int want = f->kind == K_TEXT16 ? 16 : f->kind == K_RWBS ? 10
-             : f->kind == K_STATE || f->kind == K_U64 || f->kind == K_LOW32 ||
+             : f->kind == K_U64 || f->kind == K_LOW32 ||
                        f->kind == K_S64 || f->kind == K_HEX64 ? 8 : 4;
     bool ok = tf && (f->kind == K_STR ? tf->data_loc
                                       : tf->data_loc ? f->kind == K_TEXT16 : tf->size == want);
@@ -226,11 +222,6 @@ static int layout_kevent(Event *e) {
       rec_add_copy(e, (Copy){.kind = CP_CTX, .src = tf->offset, .size = 4, .dst = dst});
       dst += 4;
       break;
-    case K_STATE:
-      rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_INT, .size = 8, .is_signed = true});
-      rec_add_copy(e, (Copy){.kind = CP_CTX_STATE, .src = tf->offset, .size = 8, .dst = dst});
-      dst += 8;
-      break;
     case K_STR:
       rec_add_field(e, (CtfField){.name = f->name, .kind = CTF_STRING, .slot = STR_SLOT});
       rec_add_copy(e, (Copy){.kind = CP_DATALOC_STR, .src = tf->offset, .size = STR_SLOT,
@@ -247,7 +238,7 @@ static int layout_kevent(Event *e) {
 
 /* Byte offset of member `name` of `type_id`, looking into anonymous
  * struct/union members (randomized layouts wrap fields in them); -1 if absent. */
-static int btf_member_off(const struct btf *btf, int type_id, const char *name) {
+int kprof_member_off(const struct btf *btf, int type_id, const char *name) {
   const struct btf_type *t = btf__type_by_id(btf, type_id);
   if (!t || (!btf_is_struct(t) && !btf_is_union(t)))
     return -1;
@@ -258,7 +249,7 @@ static int btf_member_off(const struct btf *btf, int type_id, const char *name) 
     if (mn && !strcmp(mn, name))
       return bits % 8 ? -1 : (int)(bits / 8);
     if (!mn || !*mn) {
-      int inner = btf_member_off(btf, btf__resolve_type(btf, m->type), name);
+      int inner = kprof_member_off(btf, btf__resolve_type(btf, m->type), name);
       if (inner >= 0)
         return (int)(bits / 8) + inner;
     }
@@ -274,9 +265,9 @@ static int layout_fork(Event *e) {
     return -1;
   }
   int ts = btf__find_by_name_kind(btf, "task_struct", BTF_KIND_STRUCT);
-  int pid = ts > 0 ? btf_member_off(btf, ts, "pid") : -1;
-  int tgid = ts > 0 ? btf_member_off(btf, ts, "tgid") : -1;
-  int comm = ts > 0 ? btf_member_off(btf, ts, "comm") : -1;
+  int pid = ts > 0 ? kprof_member_off(btf, ts, "pid") : -1;
+  int tgid = ts > 0 ? kprof_member_off(btf, ts, "tgid") : -1;
+  int comm = ts > 0 ? kprof_member_off(btf, ts, "comm") : -1;
   btf__free(btf);
   if (pid < 0 || tgid < 0 || comm < 0) {
     diag_fatal("--profile kernel: struct task_struct has no pid, tgid or comm in the kernel's BTF");
@@ -397,17 +388,17 @@ static int find_task_offsets(Rec *r) {
   int pid = btf ? btf__find_by_name_kind(btf, "pid", BTF_KIND_STRUCT) : -1;
   int upid = btf ? btf__find_by_name_kind(btf, "upid", BTF_KIND_STRUCT) : -1;
   if (ts > 0) {
-    k->prio = btf_member_off(btf, ts, "prio");
-    k->thread_pid = btf_member_off(btf, ts, "thread_pid");
-    k->group_leader = btf_member_off(btf, ts, "group_leader");
+    k->prio = kprof_member_off(btf, ts, "prio");
+    k->thread_pid = kprof_member_off(btf, ts, "thread_pid");
+    k->group_leader = kprof_member_off(btf, ts, "group_leader");
   }
   if (pid > 0) {
-    k->pid_level = btf_member_off(btf, pid, "level");
-    k->pid_numbers = btf_member_off(btf, pid, "numbers");
+    k->pid_level = kprof_member_off(btf, pid, "level");
+    k->pid_numbers = kprof_member_off(btf, pid, "numbers");
   }
   if (upid > 0) {
     k->upid_size = btf__resolve_size(btf, upid);
-    k->upid_nr = btf_member_off(btf, upid, "nr");
+    k->upid_nr = kprof_member_off(btf, upid, "nr");
   }
   btf__free(btf);
   if (k->prio < 0 || k->thread_pid < 0 || k->group_leader < 0 || k->pid_level < 0 ||
@@ -491,6 +482,11 @@ int kprof_add_events(Rec *r) {
     const KEvent *ke = &kevents[i];
     if (kprof_wanted(r, ke->sys, ke->lttng) && have_tp(r, ke->sys, ke->event))
       rec_event(r, rec_add_event(r, ke->sys, ke->event))->layout = layout_kevent;
+  }
+  if (kprof_wanted(r, "sched", "sched_switch")) {
+    Event *sw = rec_event(r, rec_add_event(r, "sched", "sched_switch"));
+    sw->layout = kprof_layout_switch;
+    sw->raw_tp = "sched_switch";
   }
   if (kprof_wanted(r, "sched", "sched_process_fork")) {
     Event *fork = rec_event(r, rec_add_event(r, "sched", "sched_process_fork"));

@@ -120,6 +120,50 @@ static void gen_rwbs(Prog *p, int src, int dst) {
   emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_4, dst));
 }
 
+/* The kernel's task states (include/linux/sched.h) that sched_switch's
+ * prev_state reports */
+enum {
+  TASK_UNINTERRUPTIBLE = 0x2, TASK_REPORT = 0x7f, TASK_REPORT_IDLE = 0x80,
+  TASK_IDLE = 0x402, TASK_RTLOCK_WAIT = 0x1000, TASK_FROZEN = 0x8000,
+};
+
+/* Raw sched_switch(preempt, prev, next, prev_state): prev_state as the
+ * tracepoint reports it (kswitch.c), 0 when preempted; 8 bytes at r7+dst.
+ * exit_off: task_struct.exit_state. */
+static void gen_switch_state(Prog *p, int exit_off, int dst) {
+  int store = em_label(&p->em);
+  emit(p, MOV64_IMM(BPF_REG_5, 0));
+  emit(p, LDX(BPF_DW, BPF_REG_1, BPF_REG_6, 0));              /* preempt */
+  em_jump(&p->em, JMP_IMM(BPF_JNE, BPF_REG_1, 0, 0), store);
+  emit(p, ST_IMM(BPF_W, BPF_REG_7, dst, 0));
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_6, 8));              /* prev */
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, exit_off));
+  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_7));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, dst));
+  emit(p, MOV64_IMM(BPF_REG_2, 4));
+  emit(p, CALL(BPF_FUNC_probe_read_kernel));
+  emit(p, LDX(BPF_DW, BPF_REG_2, BPF_REG_6, 24));             /* prev_state */
+  emit(p, LDX(BPF_W, BPF_REG_4, BPF_REG_7, dst));             /* exit_state */
+  emit(p, ALU64_REG(BPF_OR, BPF_REG_4, BPF_REG_2));
+  emit(p, ALU32_IMM(BPF_AND, BPF_REG_4, TASK_REPORT));
+  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_2));
+  emit(p, ALU32_IMM(BPF_AND, BPF_REG_1, TASK_IDLE));
+  emit(p, JMP_IMM(BPF_JNE, BPF_REG_1, TASK_IDLE, 1));
+  emit(p, MOV64_IMM(BPF_REG_4, TASK_REPORT_IDLE));
+  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_2));
+  emit(p, ALU32_IMM(BPF_AND, BPF_REG_1, TASK_RTLOCK_WAIT | TASK_FROZEN));
+  emit(p, JMP_IMM(BPF_JEQ, BPF_REG_1, 0, 1));
+  emit(p, MOV64_IMM(BPF_REG_4, TASK_UNINTERRUPTIBLE));
+  /* its highest bit (1 << (fls(state) - 1)), 0 for 0 */
+  for (int b = 7; b >= 0; b--) {
+    emit(p, MOV64_IMM(BPF_REG_5, 1 << b));
+    em_jump(&p->em, JMP_IMM(BPF_JSET, BPF_REG_4, 1 << b, 0), store);
+  }
+  emit(p, MOV64_IMM(BPF_REG_5, 0));
+  em_place(&p->em, store);
+  emit(p, STX(BPF_DW, BPF_REG_7, BPF_REG_5, dst));
+}
+
 static void gen_body(Prog *p, const Event *e, int lo) {
   for (int i = 0; i < e->ncopies; i++) {
     const Copy *c = &e->copies[i];
@@ -182,14 +226,6 @@ static void gen_body(Prog *p, const Event *e, int lo) {
       emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, -100));
       emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, c->dst));
       break;
-    case CP_CTX_STATE:
-      emit(p, LDX(BPF_DW, BPF_REG_1, BPF_REG_6, c->src));
-      emit(p, MOV64_REG(BPF_REG_2, BPF_REG_1));
-      emit(p, ALU64_IMM(BPF_AND, BPF_REG_2, 0x100));
-      emit(p, JMP_IMM(BPF_JEQ, BPF_REG_2, 0, 1));
-      emit(p, MOV64_IMM(BPF_REG_1, 0));
-      emit(p, STX(BPF_DW, BPF_REG_7, BPF_REG_1, c->dst));
-      break;
     case CP_TASK:
       emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_6, 8 * c->src));
       emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, c->off));
@@ -197,6 +233,20 @@ static void gen_body(Prog *p, const Event *e, int lo) {
       emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, c->dst));
       emit(p, MOV64_IMM(BPF_REG_2, c->size));
       emit(p, CALL(BPF_FUNC_probe_read_kernel));
+      break;
+    case CP_TASK_PRIO:
+      emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_6, 8 * c->src));
+      emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, c->off));
+      emit(p, MOV64_REG(BPF_REG_1, BPF_REG_7));
+      emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, c->dst));
+      emit(p, MOV64_IMM(BPF_REG_2, 4));
+      emit(p, CALL(BPF_FUNC_probe_read_kernel));
+      emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_7, c->dst));
+      emit(p, ALU32_IMM(BPF_SUB, BPF_REG_1, 100));
+      emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, c->dst));
+      break;
+    case CP_SWITCH_STATE:
+      gen_switch_state(p, c->off, c->dst);
       break;
     case CP_CTX_RWBS:
       gen_rwbs(p, c->src, c->dst);

@@ -703,9 +703,12 @@ static int record_run(Rec *r) {
   /* the streams end here, not once detached: closing a tracepoint's perf
    * event waits for an RCU grace period (some 70 ms each, one at a time) */
   uint64_t t_stop = rec_now_ns();
+  uint64_t lost = rec_update_drops(r);  /* read before the programs are gone */
+  if (r->verbose && r->missed)
+    rec_print_misses(r);
   links_close(&r->links);
   rec_drain_all(r);
-  uint64_t lost = rec_update_drops(r);
+  lost = rec_update_drops(r);
   CtfStats st;
   int cerr = ctf_close(r->w, t_stop, &st);
   r->w = NULL;

@@ -36,13 +36,14 @@ typedef enum {
   CP_SYS_USTR, /* syscall argument `src` as a user string: slot */
   CP_SYS_RET,  /* sys_exit: the return value, 8 bytes */
   CP_CTX_PRIO, /* int at record offset src, minus 100 (MAX_RT_PRIO), as LTTng */
-  CP_CTX_STATE,/* sched_switch prev_state (long): a preemption (bit 0x100,
-                  TASK_REPORT_MAX) becomes 0, as LTTng does */
   CP_TASK,     /* raw tracepoint: `size` bytes at ((char *)ctx->args[src]) + off */
   CP_IMM,      /* the constant imm, `size` bytes (1, 2, 4 or 8) */
   CP_CTX_RWBS, /* the block layer's rwbs text (char[10] at record offset src)
                   as LTTng's RWBS_FLAG_* set, a u32 */
   CP_CUR_TID,  /* the current thread's id (the event header's), 4 bytes */
+  CP_TASK_PRIO,/* as CP_TASK, 4 bytes, minus 100 (MAX_RT_PRIO), as LTTng */
+  CP_SWITCH_STATE, /* raw sched_switch: prev_state as the tracepoint reports
+                  it, 0 when preempted (kswitch.c); off: task_struct.exit_state */
 } CopyKind;
 
 typedef struct Copy {
@@ -207,6 +208,7 @@ void rec_drain_all(Rec *r);    /* after detaching */
 /* Ring-buffer losses and skipped programs into the writer's discarded
  * counts; returns the ring-buffer losses (r->missed: the skipped). */
 uint64_t rec_update_drops(Rec *r);
+void rec_print_misses(const Rec *r); /* -v: the skipped events per tracepoint */
 
 /* Add (or find) the event SYS:EVENT; returns its index in the event table.
  * Pointers from rec_event() stay valid until the next rec_add_event(). */
@@ -225,6 +227,13 @@ bool kprof_wanted(Rec *r, const char *group, const char *name);
 /* After every event was asked for: -1 (after an error) when an item
  * matched nothing. */
 int kprof_check_selection(const Rec *r);
+
+/* Byte offset of member `name` of BTF struct type_id, looking into
+ * anonymous members; -1 if absent (kernel.c). */
+struct btf;
+int kprof_member_off(const struct btf *btf, int type_id, const char *name);
+/* sched_switch from its raw tracepoint (kswitch.c): Event.layout. */
+int kprof_layout_switch(Event *e);
 
 /* --profile kernel (kernel.c): add the LTTng kernel event set.
  * Returns 0, or -1 after an error message. */

@@ -13,6 +13,7 @@
 #include "record/record.h"
 
 #include <bpf/bpf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -77,6 +78,16 @@ static uint64_t prog_misses(int fd) {
   if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
     return 0;
   return info.recursion_misses;
+}
+
+void rec_print_misses(const Rec *r) {
+  for (int i = 0; i < r->nev; i++) {
+    const Event *e = &r->ev[i];
+    uint64_t m = e->syscall || e->user ? 0 : prog_misses(e->prog_fd);
+    if (m)
+      fprintf(stderr, "etrace: %s:%s: %llu not recorded\n", e->sys, e->event,
+              (unsigned long long)m);
+  }
 }
 
 uint64_t rec_update_drops(Rec *r) {

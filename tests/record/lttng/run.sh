@@ -9,7 +9,7 @@
 # (scripts/deps.sh installs them).  Traces and reports are kept under
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
-[ $# -eq 0 ] && plan 18
+[ $# -eq 0 ] && plan 19
 
 ET=./etrace
 WL=tests/bin/workload
@@ -597,6 +597,60 @@ if want $t; then
   elif [ $src -ne 0 ]; then fail $t "lttng-schedlog exited $src: $(tail -3 $L/schedlog.txt)"
   elif [ -z "$stid" ]; then fail $t "no sched_process_exec of $L/lttslp_wl"
   elif [ "$wakes" != 7 ]; then fail $t "lttng-schedlog: $wakes wakeups of lttslp_wl (tid $stid) after its exec, expected 7" $L/schedlog.txt
+  else pass $t; fi
+fi
+
+# --- sched_switch from the raw tracepoint: the kernel's own values ----------
+t=sched_switch_raw
+if want $t; then
+  setup $t
+  D=$L/trace
+  # a native recording of sched:sched_switch around the kernel profile's:
+  # per CPU, the same switches in the same order with the same tids,
+  # priorities (minus 100) and prev_state (0 for a preemption, 0x100 there)
+  $ET record -o $L/native sched:sched_switch -D 60 2>$L/native.stderr &
+  NP=$!
+  for i in $(seq 100); do grep -q 'recording' $L/native.stderr 2>/dev/null && break; sleep 0.1; done
+  $ET record --profile kernel -q -o $D --disable kmem,block,net,power,writeback,syscall,irq \
+    -c "sh -c '$WL nanosleep 20 1000 spin 50'" 2>$L/stderr
+  rc=$?
+  kill -INT $NP 2>/dev/null; wait $NP
+  babeltrace2 $L/native > $L/native.txt 2>/dev/null
+  babeltrace2 $D > $L/text 2>$L/bt.stderr
+  res=$(python3 - $L/native.txt $L/text <<'PY'
+import re, sys
+def load(path, native):
+    seq = {}
+    for l in open(path):
+        if ' sched_switch: ' not in l:
+            continue
+        g = lambda k: int(re.search(k + r' = (-?\d+)', l).group(1))
+        st, pp, np_ = g('prev_state'), g('prev_prio'), g('next_prio')
+        if native:
+            st, pp, np_ = (0 if st & 0x100 else st), pp - 100, np_ - 100
+        key = 'pid' if native else 'tid'
+        seq.setdefault(g('cpu_id'), []).append((g('prev_' + key), g('next_' + key), st, pp, np_))
+    return seq
+n, k = load(sys.argv[1], True), load(sys.argv[2], False)
+total = same = 0
+for cpu, b in k.items():
+    a = n.get(cpu, [])
+    best = 0
+    for i in range(len(a)):                      # where the profile's window starts
+        if a[i][:2] != b[0][:2]:
+            continue
+        m = sum(1 for j in range(min(len(b), len(a) - i)) if a[i + j] == b[j])
+        best = max(best, m)
+    total += len(b)
+    same += best
+print(total, same)
+PY
+)
+  total=${res%% *} same=${res#* }
+  if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
+  elif [ "${total:-0}" -lt 40 ]; then fail $t "${total:-0} sched_switch events in the kernel-profile trace, expected at least 40"
+  # a dying task's exit_state may change between the two probes' reads
+  elif [ $((total - same)) -gt 2 ]; then fail $t "$same of $total sched_switch events match the kernel's tracepoint (tids, priorities, prev_state)"
   else pass $t; fi
 fi
 
