@@ -56,25 +56,11 @@ typedef struct KEvent {
 
 /* Variable fields (K_STR) last: see the top of the file. */
 static const KEvent kevents[] = {
-  {"sched", "sched_waking", "sched_waking",
-   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}, {"target_cpu", K_I32, NULL}}},
-  {"sched", "sched_wakeup_new", "sched_wakeup_new",
-   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}, {"target_cpu", K_I32, NULL}}},
-  /* comm is a __data_loc string in the tracepoint, char[16] in LTTng */
-  {"sched", "sched_migrate_task", "sched_migrate_task",
-   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL},
-    {"orig_cpu", K_I32, NULL}, {"dest_cpu", K_I32, NULL}}},
-  {"sched", "sched_stat_runtime", "sched_stat_runtime",
-   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"runtime", K_U64, NULL}}},
   {"sched", "sched_pi_setprio", "sched_pi_setprio",
    {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"oldprio", K_PRIO, NULL},
     {"newprio", K_PRIO, NULL}}},
   {"sched", "sched_process_exec", "sched_process_exec",
    {{"tid", K_I32, "pid"}, {"old_tid", K_I32, "old_pid"}, {"filename", K_STR, NULL}}},
-  {"sched", "sched_process_exit", "sched_process_exit",
-   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}}},
-  {"sched", "sched_process_free", "sched_process_free",
-   {{"comm", K_TEXT16, NULL}, {"tid", K_I32, "pid"}, {"prio", K_PRIO, NULL}}},
   {"irq", "irq_handler_entry", "irq_handler_entry", {{"irq", K_I32, NULL}, {"name", K_STR, NULL}}},
   {"irq", "irq_handler_exit", "irq_handler_exit", {{"irq", K_I32, NULL}, {"ret", K_I32, NULL}}},
   /* vec: a plain integer, not an enum (Trace Compass casts it to Long) */
@@ -488,6 +474,8 @@ int kprof_add_events(Rec *r) {
     sw->layout = kprof_layout_switch;
     sw->raw_tp = "sched_switch";
   }
+  if (kprof_add_raw_sched(r) < 0)
+    return -1;
   if (kprof_wanted(r, "sched", "sched_process_fork")) {
     Event *fork = rec_event(r, rec_add_event(r, "sched", "sched_process_fork"));
     fork->layout = layout_fork;

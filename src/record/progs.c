@@ -245,6 +245,10 @@ static void gen_body(Prog *p, const Event *e, int lo) {
       emit(p, ALU32_IMM(BPF_SUB, BPF_REG_1, 100));
       emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, c->dst));
       break;
+    case CP_ARG:
+      emit(p, LDX(BPF_DW, BPF_REG_1, BPF_REG_6, 8 * c->src));
+      emit(p, STX(c->size == 8 ? BPF_DW : BPF_W, BPF_REG_7, BPF_REG_1, c->dst));
+      break;
     case CP_SWITCH_STATE:
       gen_switch_state(p, c->off, c->dst);
       break;

@@ -42,6 +42,7 @@ typedef enum {
                   as LTTng's RWBS_FLAG_* set, a u32 */
   CP_CUR_TID,  /* the current thread's id (the event header's), 4 bytes */
   CP_TASK_PRIO,/* as CP_TASK, 4 bytes, minus 100 (MAX_RT_PRIO), as LTTng */
+  CP_ARG,      /* raw tracepoint: ctx->args[src], its low `size` bytes (4 or 8) */
   CP_SWITCH_STATE, /* raw sched_switch: prev_state as the tracepoint reports
                   it, 0 when preempted (kswitch.c); off: task_struct.exit_state */
 } CopyKind;
@@ -234,6 +235,9 @@ struct btf;
 int kprof_member_off(const struct btf *btf, int type_id, const char *name);
 /* sched_switch from its raw tracepoint (kswitch.c): Event.layout. */
 int kprof_layout_switch(Event *e);
+/* The other scheduler events from raw tracepoints (ksched.c); -1 after an
+ * error. */
+int kprof_add_raw_sched(Rec *r);
 
 /* --profile kernel (kernel.c): add the LTTng kernel event set.
  * Returns 0, or -1 after an error message. */

@@ -608,7 +608,7 @@ if want $t; then
   # a native recording of sched:sched_switch around the kernel profile's:
   # per CPU, the same switches in the same order with the same tids,
   # priorities (minus 100) and prev_state (0 for a preemption, 0x100 there)
-  $ET record -o $L/native sched:sched_switch -D 60 2>$L/native.stderr &
+  $ET record -o $L/native sched:sched_switch sched:sched_waking -D 60 2>$L/native.stderr &
   NP=$!
   for i in $(seq 100); do grep -q 'recording' $L/native.stderr 2>/dev/null && break; sleep 0.1; done
   $ET record --profile kernel -q -o $D --disable kmem,block,net,power,writeback,syscall,irq \
@@ -643,14 +643,34 @@ for cpu, b in k.items():
         best = max(best, m)
     total += len(b)
     same += best
-print(total, same)
+# sched_waking (raw too): each of the profile's wakeups is one of the
+# kernel tracepoint's on that CPU (comm, tid, prio, target_cpu); the native
+# perf-event program may miss some, so not the other way round
+def wakings(path, native):
+    out = {}
+    for l in open(path):
+        if ' sched_waking: ' not in l:
+            continue
+        cpu = int(re.search(r'cpu_id = (\d+)', l).group(1))
+        pay = l.rsplit('}, {', 1)[-1]                  # the payload only
+        g = lambda k: int(re.search(r'\b' + k + r' = (-?\d+)', pay).group(1))
+        comm = re.search(r'comm = "([^"]*)"', pay).group(1)
+        t = (cpu, comm, g('pid' if native else 'tid'), g('prio') - (100 if native else 0),
+             g('target_cpu'))
+        out[t] = out.get(t, 0) + 1
+    return out
+nw, kw = wakings(sys.argv[1], True), wakings(sys.argv[2], False)
+wk = sum(kw.values())
+wsame = sum(min(c, nw.get(t, 0)) for t, c in kw.items())
+print(total, same, wk, wsame)
 PY
 )
-  total=${res%% *} same=${res#* }
+  read total same wk wsame <<< "$res"
   if [ $rc -ne 0 ]; then fail $t "etrace exited $rc: $(head -c 300 $L/stderr)"
   elif [ "${total:-0}" -lt 40 ]; then fail $t "${total:-0} sched_switch events in the kernel-profile trace, expected at least 40"
   # a dying task's exit_state may change between the two probes' reads
   elif [ $((total - same)) -gt 2 ]; then fail $t "$same of $total sched_switch events match the kernel's tracepoint (tids, priorities, prev_state)"
+  elif [ "${wk:-0}" -lt 20 ] || [ $((wsame * 100)) -lt $((wk * 95)) ]; then fail $t "$wsame of ${wk:-0} sched_waking events match the kernel's tracepoint (comm, tid, prio, target_cpu), expected at least 20 and 95 %"
   else pass $t; fi
 fi
 
