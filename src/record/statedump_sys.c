@@ -72,31 +72,50 @@ static void read_line(const char *path, char *out, size_t size) {
   fclose(f);
 }
 
-/* The tid of kernel thread "irq/IRQ-ACTION" (its comm cut to 15 bytes as
- * the kernel does), 0 if there is none. */
-static int irq_thread(int irq, const char *action) {
-  char want[64], comm[64], path[64];
-  snprintf(want, sizeof want, "irq/%d-%s", irq, action);
-  want[15] = 0;
+/* The threads of threaded interrupt handlers: kernel threads named
+ * "irq/IRQ-ACTION" (cut to 15 bytes as every comm), read once. */
+typedef struct IrqThreads {
+  char (*comm)[16];
+  int *tid;
+  int n;
+} IrqThreads;
+
+static void irq_threads(IrqThreads *t) {
   DIR *d = opendir("/proc");
   struct dirent *de;
-  int tid = 0;
-  while (d && !tid && (de = readdir(d))) {
+  char path[64], comm[64];
+  while (d && (de = readdir(d))) {
     if (de->d_name[0] < '1' || de->d_name[0] > '9')
       continue;
     snprintf(path, sizeof path, "/proc/%.20s/comm", de->d_name);
     read_line(path, comm, sizeof comm);
-    if (!strcmp(comm, want))
-      tid = atoi(de->d_name);
+    if (strncmp(comm, "irq/", 4))
+      continue;
+    t->comm = egrow(t->comm, t->n, sizeof *t->comm);
+    t->tid = egrow(t->tid, t->n, sizeof *t->tid);
+    snprintf(t->comm[t->n], 16, "%.15s", comm);
+    t->tid[t->n++] = atoi(de->d_name);
   }
   if (d)
     closedir(d);
-  return tid;
+}
+
+/* The tid of the handler thread of IRQ's ACTION, 0 if there is none. */
+static int irq_thread(const IrqThreads *t, int irq, const char *action) {
+  char want[64];
+  snprintf(want, sizeof want, "irq/%d-%s", irq, action);
+  want[15] = 0;
+  for (int i = 0; i < t->n; i++)
+    if (!strcmp(t->comm[i], want))
+      return t->tid[i];
+  return 0;
 }
 
 static void dump_interrupts(Rec *r, CtfWriter *w, const KUserCtx *self) {
   int id = rec_kprof(r)->irq;
   unsigned char rec[REC_MAX];
+  IrqThreads threads = {0};
+  irq_threads(&threads);
   DIR *d = opendir("/sys/kernel/irq");
   struct dirent *de;
   while (d && (de = readdir(d))) {
@@ -114,7 +133,7 @@ static void dump_interrupts(Rec *r, CtfWriter *w, const KUserCtx *self) {
       if (!c)
         return;
       put_int(rec, c, 0, (uint32_t)irq);
-      put_int(rec, c, 1, (uint32_t)irq_thread(irq, a));
+      put_int(rec, c, 1, (uint32_t)irq_thread(&threads, irq, a));
       put_str(rec, c, 2, chip[0] ? chip : "None");
       put_str(rec, c, 3, a);
       kprof_user_event(r, w, id, self, rec, c->record_size);
