@@ -42,6 +42,7 @@ void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void buf_free(Buf *b);
 
 char *read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
+bool parse_u64(const char *s, uint64_t *out);   /* decimal or 0x-hex filling all of s */
 
 /* ---------------------------------------------------------------- diag.c */
 

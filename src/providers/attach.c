@@ -11,17 +11,21 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int perf_open(struct perf_event_attr *attr, int cpu) {
+int prov_perf_open(struct perf_event_attr *attr, int pid, int cpu) {
   attr->size = sizeof *attr;
   attr->disabled = 1;
-  int fd = syscall(__NR_perf_event_open, attr, -1 /* all processes */, cpu,
-                   -1 /* no group */, PERF_FLAG_FD_CLOEXEC);
+  int fd = syscall(__NR_perf_event_open, attr, pid > 0 ? pid : -1 /* all processes */,
+                   pid > 0 ? -1 : cpu, -1 /* no group */, PERF_FLAG_FD_CLOEXEC);
   return fd < 0 ? -errno : fd;
 }
+
+static int perf_open(struct perf_event_attr *attr, int cpu) { return prov_perf_open(attr, -1, cpu); }
 
 /* Attach prog_fd to the perf event pfd and enable it.  Consumes pfd:
  * returns the fd owning the attachment, or -errno with pfd closed. */
@@ -49,6 +53,42 @@ static int attach_to_perf(int prog_fd, int pfd) {
 }
 
 int prov_attach_perf_fd(int prog_fd, int pfd) { return attach_to_perf(prog_fd, pfd); }
+
+int prov_attach_perf_attr(int prog_fd, struct perf_event_attr *attr, int pid, int cpu) {
+  int pfd = prov_perf_open(attr, pid, cpu);
+  return pfd < 0 ? pfd : attach_to_perf(prog_fd, pfd);
+}
+
+/* ------------------------------------------------------------ kprobe and uprobe PMUs */
+
+int prov_pmu_type(const char *pmu) {
+  char *text = read_file(eprintf("/sys/bus/event_source/devices/%s/type", pmu), NULL);
+  int type = text ? atoi(text) : -1;
+  free(text);
+  return type;
+}
+
+int prov_pmu_format_bit(const char *pmu, const char *field) {
+  char *text = read_file(eprintf("/sys/bus/event_source/devices/%s/format/%s", pmu, field), NULL);
+  int bit = text && !strncmp(text, "config:", 7) ? atoi(text + 7) : -1;
+  free(text);
+  return bit;
+}
+
+int prov_attach_probe_pmu(int prog_fd, int type, uint64_t config, const char *target,
+                          uint64_t offset, int pid) {
+  struct perf_event_attr attr = {
+      .type = type,
+      .config = config,
+      .config1 = (uint64_t)(uintptr_t)target,
+      .config2 = offset,
+      .sample_period = 1,
+      .wakeup_events = 1,
+  };
+  /* All processes: one event on CPU 0 (the program runs on every CPU);
+   * one process: that process on any CPU. */
+  return prov_attach_perf_attr(prog_fd, &attr, pid, 0);
+}
 
 int prov_attach_tracepoint(int prog_fd, int tp_id) {
   /* One event on CPU 0 is enough: the program hangs off the tracepoint

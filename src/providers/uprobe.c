@@ -26,11 +26,9 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <glob.h>
-#include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 extern const Provider provider_uprobe;
@@ -631,56 +629,20 @@ static int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **
 
 /* ------------------------------------------------------------ attach */
 
-/* /sys/bus/event_source/devices/uprobe/format/NAME: "config:0" or
- * "config:32-63" -> the first bit, or -1. */
-static int pmu_format_bit(const char *name) {
-  char *text = read_file(eprintf("/sys/bus/event_source/devices/uprobe/format/%s", name), NULL);
-  int bit = -1;
-  if (text && !strncmp(text, "config:", 7))
-    bit = atoi(text + 7);
-  free(text);
-  return bit;
-}
-
-static int pmu_type(void) {
-  char *text = read_file("/sys/bus/event_source/devices/uprobe/type", NULL);
-  int type = text ? atoi(text) : -1;
-  free(text);
-  return type;
-}
-
 static int attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,
                        bool retprobe, int pid) {
   static int type = -2, ret_bit = -2, ref_bit = -2;
   if (type == -2) {
-    type = pmu_type();
-    ret_bit = pmu_format_bit("retprobe");
-    ref_bit = pmu_format_bit("ref_ctr_offset");
+    type = prov_pmu_type("uprobe");
+    ret_bit = prov_pmu_format_bit("uprobe", "retprobe");
+    ref_bit = prov_pmu_format_bit("uprobe", "ref_ctr_offset");
   }
   if (type < 0 || (retprobe && ret_bit < 0))
     return -ENOSYS;
   if (ref_ctr && ref_bit < 0)
     return -EOPNOTSUPP;
-  struct perf_event_attr attr = {
-      .size = sizeof attr,
-      .type = type,
-      .config1 = (uint64_t)(uintptr_t)path,
-      .config2 = offset,
-      .sample_period = 1,
-      .wakeup_events = 1,
-      .disabled = 1,
-  };
-  if (retprobe)
-    attr.config |= 1ull << ret_bit;
-  if (ref_ctr)
-    attr.config |= ref_ctr << ref_bit;
-  /* All processes: one event on CPU 0 (the program runs on every CPU);
-   * one process: that process on any CPU. */
-  int fd = syscall(__NR_perf_event_open, &attr, pid > 0 ? pid : -1, pid > 0 ? -1 : 0, -1,
-                   PERF_FLAG_FD_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  return prov_attach_perf_fd(prog_fd, fd);
+  uint64_t config = (retprobe ? 1ull << ret_bit : 0) | (ref_ctr ? ref_ctr << ref_bit : 0);
+  return prov_attach_probe_pmu(prog_fd, type, config, path, offset, pid);
 }
 
 /* ------------------------------------------------------------ listing */

@@ -22,19 +22,6 @@ typedef struct Watch {
   int len, mode;       /* 1, 2, 4, 8; HW_BREAKPOINT_* */
 } Watch;
 
-/* A decimal or 0x-hex number filling all of s. */
-static bool parse_u64(const char *s, uint64_t *out) {
-  char *end;
-  if (!*s || *s == '-')
-    return false;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 0);
-  if (*end || errno)
-    return false;
-  *out = v;
-  return true;
-}
-
 /* bpftrace's watchpoint modes, in its sorted spelling ("wr" is "rw").
  * x86 debug registers cannot watch reads alone: "r" is refused there. */
 static int parse_mode(const char *s, Loc loc) {
@@ -132,13 +119,6 @@ static int prog_spec(Target *t, int attempt, ProgSpec *out) {
   return 0;
 }
 
-static int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu) {
-  attr->size = sizeof *attr;
-  attr->disabled = 1;
-  int fd = syscall(__NR_perf_event_open, attr, pid, cpu, -1 /* no group */, PERF_FLAG_FD_CLOEXEC);
-  return fd < 0 ? -errno : fd;
-}
-
 /* A watchpoint on process pid (> 0, any CPU) or on cpu for all processes. */
 static int attach_watchpoint(int prog_fd, const Watch *w, pid_t pid, int cpu) {
   struct perf_event_attr attr = {
@@ -151,10 +131,7 @@ static int attach_watchpoint(int prog_fd, const Watch *w, pid_t pid, int cpu) {
       .sample_period = 1,
       .wakeup_events = 1,
   };
-  int pfd = perf_open(&attr, pid > 0 ? pid : -1, pid > 0 ? -1 : cpu);
-  if (pfd < 0)
-    return pfd;
-  return prov_attach_perf_fd(prog_fd, pfd);
+  return prov_attach_perf_attr(prog_fd, &attr, pid, cpu);
 }
 
 static const char *why(const Watch *w, int err) {
