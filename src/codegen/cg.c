@@ -581,19 +581,25 @@ void cg_object_addr(Cg *cg, Node *e) {
   }
 }
 
+/* n bytes of the object e denotes into the stack at off (probe_read_user
+ * or _kernel, as the object lives). */
+static void cg_object_read_into(Cg *cg, Node *e, int off, int n) {
+  cg_object_addr(cg, e);
+  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
+  emit_addr(cg, BPF_REG_1, off);
+  emit(cg, MOV64_IMM(BPF_REG_2, n));
+  emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
+  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
+                  e->loc);
+}
+
 /* r0 = the integer or pointer e denotes in memory (zero if unreadable). */
 static void cg_object_read(Cg *cg, Node *e) {
   int mark = cg->stack;
   int tmp = slot(cg, 8, e->loc);
   int size = e->bit_size ? (e->bit_shift + e->bit_size + 7) / 8 : ty_mem_size(e->type);
   emit(cg, ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
-  cg_object_addr(cg, e);
-  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
-  emit_addr(cg, BPF_REG_1, tmp);
-  emit(cg, MOV64_IMM(BPF_REG_2, size));
-  emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
-                  e->loc);
+  cg_object_read_into(cg, e, tmp, size);
   if (e->bit_size) {
     emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, tmp));
     if (e->bit_shift)
@@ -616,25 +622,13 @@ static void cg_object_read(Cg *cg, Node *e) {
  * user object may end at the end of a page). */
 static void cg_object_copy(Cg *cg, Node *e, int off, const Type *dst) {
   int n = e->type->size < dst->size ? e->type->size : dst->size;
-  cg_object_addr(cg, e);
-  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
-  emit_addr(cg, BPF_REG_1, off);
-  emit(cg, MOV64_IMM(BPF_REG_2, n));
-  emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
-                  e->loc);
+  cg_object_read_into(cg, e, off, n);
 }
 
 /* A char array member (task->comm) into a zeroed string buffer. */
 static void cg_object_string(Cg *cg, Node *e, int off, const Type *dst) {
   int n = e->type->size < dst->size ? e->type->size : dst->size - 1;
-  cg_object_addr(cg, e);
-  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
-  emit_addr(cg, BPF_REG_1, off);
-  emit(cg, MOV64_IMM(BPF_REG_2, n));
-  emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
-                  e->loc);
+  cg_object_read_into(cg, e, off, n);
 }
 
 /* argN, args.NAME, retval and func where the target's provider puts
