@@ -11,35 +11,12 @@
 # Logs and the relays' output trees are kept under tests/out/relay/NAME/.
 . "$(dirname "$0")/../../lib.sh"
 [ $# -eq 0 ] && plan 15
-
-ET=./etrace
-WL=tests/bin/workload
-OUT=tests/out/relay
+. tests/record/lib.sh
 FAKE=tests/record/relay/fake_relay.py
 HOST=$(uname -n)
 NCPU=$(nproc --all 2>/dev/null || nproc)
-export BABELTRACE_TERM_COLOR=NEVER
-
-want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
-ONLY="$*"
-
-for tool in lttng-relayd babeltrace2 python3; do
-  if ! command -v $tool >/dev/null 2>&1; then
-    fail setup "$tool is not installed (scripts/deps.sh installs it)"
-    exit 1
-  fi
-done
-if [ ! -x "$ET" ] || [ ! -x "$WL" ]; then
-  fail setup "build ./etrace and tests/bin/workload first (make check does)"
-  exit 1
-fi
-mkdir -p $OUT
-
-setup() { # setup NAME: fresh directory for the test's logs and relay output
-  L=$OUT/$1
-  rm -rf "$L"
-  mkdir -p "$L"
-}
+need_tools fail lttng-relayd babeltrace2 python3
+need_built "$ET" "$WL"
 
 # listening PORT: a TCP socket listens on PORT (state 0A in /proc/net/tcp*)
 listening() {
