@@ -882,6 +882,32 @@ static void cg_bytes_compare(Cg *cg, Node *a, Node *b) {
   stack_release(cg, mark);
 }
 
+/* r1 = r1 op r0 for an arithmetic or bitwise operator: signed division
+ * and remainder when sgn, an arithmetic right shift when shr_signed.
+ * False for any other operator. */
+static bool alu_r1_r0(Cg *cg, Op op, bool sgn, bool shr_signed) {
+  switch (op) {
+  case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); return true;
+  /* Division by zero yields 0 in BPF; keep that (bpftrace warns). */
+  case OP_DIV:
+    emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
+    return true;
+  case OP_MOD:
+    emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
+    return true;
+  case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_SHR:
+    emit(cg, ALU64_REG(shr_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
+    return true;
+  default: return false;
+  }
+}
+
 static void cg_binary(Cg *cg, Node *e) {
   if (e->lhs->type->kind == TY_RECORD || e->lhs->type->kind == TY_ARRAY) {
     cg_object_compare(cg, e);
@@ -912,28 +938,9 @@ static void cg_binary(Cg *cg, Node *e) {
   if (cg->depth <= NREGS && binary_on_top(cg, e->op, e->lhs->type->is_signed, sgn))
     return;
   pop(cg, BPF_REG_1);
-  switch (e->op) {
-  case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
-  case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); break;
-  case OP_DIV:
-  case OP_MOD: {
-    /* Division by zero yields 0 in BPF; keep that (bpftrace warns). */
-    if (sgn)
-      emit(cg,
-           e->op == OP_DIV ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : SMOD64_REG(BPF_REG_1, BPF_REG_0));
-    else
-      emit(cg, ALU64_REG(e->op == OP_DIV ? BPF_DIV : BPF_MOD, BPF_REG_1, BPF_REG_0));
-    break;
-  }
-  case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); break;
-  case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
-  case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SHR:
-    emit(cg, ALU64_REG(e->lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
-    break;
-  default: fail(cg, e->loc, "unsupported operator %s", op_str(e->op)); return;
+  if (!alu_r1_r0(cg, e->op, sgn, e->lhs->type->is_signed)) {
+    fail(cg, e->loc, "unsupported operator %s", op_str(e->op));
+    return;
   }
   emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
 }
@@ -1378,24 +1385,9 @@ static void cg_modified_value(Cg *cg, Node *s) {
   pop(cg, BPF_REG_1);
   Op op = s->op;
   bool sgn = lhs->type->is_signed && (!rhs || rhs->type->is_signed);
-  switch (op) {
-  case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
-  case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); break;
-  case OP_DIV:
-    emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
-    break;
-  case OP_MOD:
-    emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
-    break;
-  case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); break;
-  case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
-  case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SHR:
-    emit(cg, ALU64_REG(lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
-    break;
-  default: fail(cg, s->loc, "unsupported compound operator %s", op_str(op)); return;
+  if (!alu_r1_r0(cg, op, sgn, lhs->type->is_signed)) {
+    fail(cg, s->loc, "unsupported compound operator %s", op_str(op));
+    return;
   }
   emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
   canonicalize(cg, BPF_REG_0, lhs->type);
