@@ -788,12 +788,7 @@ static int attach(Target *t, const AttachEnv *env) {
                "trampolines (ENOTSUPP); use kprobe:%s or kretprobe:%s", t->name, k->func, k->func);
     return -1;
   }
-  if (fd < 0) {
-    prov_attach_error(t, fd);
-    return -1;
-  }
-  attach_keep(env, fd);
-  return 0;
+  return prov_attach_result(t, env, fd);
 }
 
 /* kprobes and fentry programs run newest first; kretprobes and fexit in order */

@@ -142,12 +142,7 @@ static int attach(Target *t, const AttachEnv *env) {
   RawTarget *r = t->data;
   bool tp_btf = btf_target(r) >= 0 && t->load_attempt == 0;
   int fd = tp_btf ? prov_attach_tp_btf(t->prog_fd) : prov_attach_raw_tp(t->prog_fd, r->name);
-  if (fd < 0) {
-    prov_attach_error(t, fd);
-    return -1;
-  }
-  attach_keep(env, fd);
-  return 0;
+  return prov_attach_result(t, env, fd);
 }
 
 /* ------------------------------------------------------------ listing */

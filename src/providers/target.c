@@ -34,6 +34,15 @@ void prov_attach_error(const Target *t, int err) {
   diag_error(t->probe->loc, "cannot attach probe %s: %s", t->name, strerror(-err));
 }
 
+int prov_attach_result(const Target *t, const AttachEnv *env, int fd) {
+  if (fd < 0) {
+    prov_attach_error(t, fd);
+    return -1;
+  }
+  attach_keep(env, fd);
+  return 0;
+}
+
 void prov_regs_arg(int i, bool kernel, ArgLoc *out) {
   int reg, stack_off;
   *out = (ArgLoc){.kernel_mem = kernel};
