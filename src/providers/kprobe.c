@@ -95,8 +95,7 @@ static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
 static struct btf *vmlinux_btf(void) { return btf_vmlinux(); } /* btf.c: loaded once */
 
 static int btf_func_id(const char *name) {
-  struct btf *b = vmlinux_btf();
-  int id = b ? btf__find_by_name_kind(b, name, BTF_KIND_FUNC) : -1;
+  int id = btf_vmlinux_find(name, BTF_KIND_FUNC);
   return id > 0 ? id : -1;
 }
 
