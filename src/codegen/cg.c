@@ -59,6 +59,13 @@ void emit_map(Cg *cg, int reg, const MapInfo *m) {
   emit(cg, LD_IMM64_HI(0));
 }
 
+/* reg = the address of the value of array map m's first element (direct
+ * value access: no lookup call) */
+static void emit_map_value(Cg *cg, int reg, const MapInfo *m) {
+  emit(cg, LD_IMM64_LO(reg, BPF_PSEUDO_MAP_VALUE, m->id));
+  emit(cg, LD_IMM64_HI(0));
+}
+
 int label_new(Cg *cg) { return em_label(&cg->em); }
 
 void label_here(Cg *cg, int l) { em_place(&cg->em, l); }
@@ -1290,19 +1297,57 @@ static void emit_subs(Cg *cg) {
 
 /* ------------------------------------------------------------ records */
 
-void submit_record(Cg *cg, int roff, int size) {
+/* The stop flag: .stop[0] = {u32 set; s32 exit code}.  exit() sets it,
+ * then emits its record (submit_exit_record), and a probe that sees it
+ * set emits no record (a jump to label): records after exit() are never
+ * printed, and skipped they cannot fill the ring and be reported as lost.
+ * The count stays honest: a probe that read the flag clear counts its
+ * drop when the ring is full.  User space reads the flag after each
+ * drain, so an exit whose own record found the ring full still stops the
+ * run.  BEGIN and END run in etrace before the probes attach and after
+ * they detach: no check. */
+static void skip_if_stopped(Cg *cg, int label) {
+  if (cg->t->caps & PROBE_CAP_IN_ETRACE)
+    return;
+  emit_map_value(cg, BPF_REG_1, internal_map(cg, ".stop"));
+  emit(cg, LDX(BPF_W, BPF_REG_1, BPF_REG_1, 0));
+  jmp_imm(cg, BPF_JNE, BPF_REG_1, 0, label);
+}
+
+void cg_set_stop(Cg *cg, Node *code) {
+  if (code)
+    cg_scalar(cg, code);
+  else
+    emit(cg, MOV64_IMM(BPF_REG_0, 0));
+  emit_map_value(cg, BPF_REG_1, internal_map(cg, ".stop"));
+  emit(cg, STX(BPF_W, BPF_REG_1, BPF_REG_0, 4));
+  emit(cg, ST_IMM(BPF_W, BPF_REG_1, 0, 1));
+}
+
+/* The record at roff into the ring buffer.  A full ring loses it and
+ * counts a drop; not exit()'s own record (is_exit): its stop flag is set
+ * and ends the run without it, so nothing the user would see is lost. */
+static void output_record(Cg *cg, int roff, int size, bool is_exit) {
   if (!(cg->t->caps & PROBE_CAP_IN_ETRACE))
     cg->c->probe_records = true;
+  int ok = label_new(cg);
+  if (!is_exit)
+    skip_if_stopped(cg, ok);
   emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
   emit_addr(cg, BPF_REG_2, roff);
   emit(cg, MOV64_IMM(BPF_REG_3, size));
   emit(cg, MOV64_IMM(BPF_REG_4, 0));
   emit(cg, CALL(BPF_FUNC_ringbuf_output));
-  int ok = label_new(cg);
-  jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, ok);
-  count_drop(cg, DROP_RINGBUF);
+  if (!is_exit) {
+    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, ok);
+    count_drop(cg, DROP_RINGBUF);
+  }
   label_here(cg, ok);
 }
+
+void submit_record(Cg *cg, int roff, int size) { output_record(cg, roff, size, false); }
+
+void submit_exit_record(Cg *cg, int roff, int size) { output_record(cg, roff, size, true); }
 
 int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc) {
   int roff = slot(cg, 8 + datasize, loc);
@@ -1319,6 +1364,7 @@ int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc) {
 int reserve_record(Cg *cg, int size, RecKind kind, int id, int done) {
   if (!(cg->t->caps & PROBE_CAP_IN_ETRACE))
     cg->c->probe_records = true;
+  skip_if_stopped(cg, done);
   emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
   emit(cg, MOV64_IMM(BPF_REG_2, size));
   emit(cg, MOV64_IMM(BPF_REG_3, 0));
@@ -1702,6 +1748,7 @@ int cg_program(Compiled *c, const Options *opt) {
   MapInfo *d = add_internal_map(c, ".drops", 8);
   d->max_entries = 3; /* DROP_RINGBUF, DROP_MAP_FULL, DROP_STACK */
   d->percpu = true;
+  add_internal_map(c, ".stop", 8)->max_entries = 1; /* exit() was called, and its code */
   int rc = 0;
   for (int i = 0; i < c->ntargets; i++) {
     Target *t = c->targets[i];
