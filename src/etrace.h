@@ -65,6 +65,13 @@ extern FILE *diag_out;              /* where diagnostics go (NULL: stderr) */
 /* Print "NAME:LINE:COL: error: MSG", the source line, and a caret. */
 void diag_error(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_warn(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error about something the machine lacks that the program names (a
+ * tracepoint, a kernel symbol, a user address or offset): the located
+ * error in etrace's words, then "ERROR: " and bpftrace's words for the
+ * same fault (scripts and test engines match them).  docs/language.md,
+ * "Errors", lists which errors carry bpftrace's words. */
+void diag_error_bt(Loc loc, const char *bpftrace_words, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* When set (etrace snoop), maps a location in a generated program to the
  * text the user wrote: returns the Source to show and updates *loc. */
 extern const Source *(*diag_remap)(Loc *loc);
@@ -111,6 +118,10 @@ typedef struct ProgramTypes ProgramTypes; /* btf.c */
 struct Type {
   TypeKind kind;
   int size;          /* bytes occupied in memory (keys, values, records) */
+  /* TY_STR held in a buffer wider than its type (variables, tuples and
+   * map values hold strings in string-size buffers): the size the
+   * language gives it, which sizeof() reports ("abc": 4); 0: size */
+  int lang_size;
   bool is_signed;    /* TY_INT, TY_SUM/MIN/MAX/AVG/STATS: of the argument */
   int int_size;      /* TY_INT: declared width in bytes (1,2,4,8) */
   /* TY_TUPLE */
@@ -125,6 +136,10 @@ struct Type {
    * void or a function), and whether it is a user-space address */
   bool is_ptr, user;
   Type *pointee;
+  /* A pointer to the program's context (the `ctx` builtin, or a cast of
+   * it): what it points at is read with direct loads, which the verifier
+   * rewrites (a perf_event context is not laid out as its type). */
+  bool ctx;
   /* TY_RECORD: BTF type id (in btf: vmlinux's or the program's split
    * BTF, which lives as long as the compilation's ProgramTypes) and
    * "struct task_struct" */
@@ -159,6 +174,7 @@ bool ty_in_memory(const Type *t); /* held as bytes: strings, tuples, buf() ... *
 const char *ty_name(const Type *t);         /* "uint64", "string[64]", ... */
 Type *ty_ptr(Type *pointee, bool user);     /* a pointer (TY_INT, is_ptr) */
 int ty_mem_size(const Type *t);  /* bytes in kernel memory: int_size for ints */
+int ty_lang_size(const Type *t); /* a string's size in the language (lang_size) */
 
 /* String buffer size: 64 bytes, or BPFTRACE_STRLEN / ETRACE_STRLEN from
  * the environment (8..200, rounded up to 8). */
@@ -346,7 +362,12 @@ const char *btf_c_name(ProgramTypes *pt, int type_id);   /* "struct task_struct 
  * additions; names defined by the program shadow the kernel's. */
 struct btf *btf_writable(ProgramTypes *pt);
 void btf_user_define(ProgramTypes *pt, const char *name, int btf_kind, int id);
-int btf_lookup(ProgramTypes *pt, const char *name, int btf_kind); /* program, then kernel; -1 */
+int btf_lookup(ProgramTypes *pt, const char *name, int btf_kind); /* program, kernel, fallback; -1 */
+/* Where btf_lookup looks for a name that neither the program nor the
+ * kernel defines (sema: the DWARF of the file a uprobe probes, while that
+ * probe is checked); fn NULL: nowhere.  Returns a BTF id of pt, or -1. */
+typedef int (*BtfFallback)(void *arg, const char *name, int btf_kind);
+void btf_set_fallback(ProgramTypes *pt, BtfFallback fn, void *arg);
 bool btf_is_kernel_type(ProgramTypes *pt, int id);
 
 void btf_resolve_fwd(ProgramTypes *pt, int fwd_id, int real_id); /* a forward decl now defined */
@@ -369,6 +390,9 @@ DwarfTypes *dwarf_types_new(ProgramTypes *pt); /* converts into pt's BTF */
 /* Parameters of `func` in the ELF file at path; -1 with *why set. */
 int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwParam **out,
                       const char **why);
+/* The type named `name` of BTF kind btf_kind (struct, union, enum,
+ * typedef) that the file's DWARF defines, converted: its id, or -1. */
+int dwarf_named_type(DwarfTypes *dt, const char *path, const char *name, int btf_kind);
 
 /* ---------------------------------------------------------------- cdefs.c */
 
@@ -434,9 +458,22 @@ typedef enum {
                         * OBJECT_COPY_MAX */
   REC_HELPER_ERROR,    /* id: the BPF helper; data: s64 return code,
                         * u64 line << 32 | column (-k, -kk) */
+  REC_TARGET_EVENT = 32, /* id: a target, or TARGET_EVENT_ALL; data: u64 event
+                        * (TEV_*), u64 value: work for the target's provider
+                        * at run time (Provider.on_event) */
   REC_PID = 64,        /* id: a pid that ustack/usym saw for the first time
                         * (sym/ reads its memory map while it lives) */
 } RecKind;
+
+/* REC_TARGET_EVENT: to every target whose provider takes events */
+#define TARGET_EVENT_ALL 0xffffffffu
+/* REC_TARGET_EVENT's events */
+enum {
+  TEV_WATCH = 1,       /* a watchpoint's setup uprobe read this address */
+  TEV_WATCH_LAST,      /* the same, its last of a call that stopped the
+                        * process: resume it (SIGCONT) once watched */
+  TEV_UNWATCH,         /* unwatch(): stop watching this address */
+};
 
 #define JOIN_MAX_ARGS 16  /* join() reads at most this many argv strings */
 
@@ -489,6 +526,8 @@ typedef struct Target {
   char *name;          /* canonical: "tracepoint:sched:sched_switch", "BEGIN" */
   Probe *probe;        /* source probe */
   int probe_index;     /* index of `name` in Compiled.probe_names (probe builtin) */
+  bool helper;         /* serves another target (a watchpoint's setup uprobe):
+                        * not counted in "Attaching N probes" */
   /* after cg */
   struct bpf_insn *insns;
   int ninsns;
@@ -538,6 +577,8 @@ typedef struct Options {
   int helper_errors;    /* -k 1, -kk 2 */
   int cpid;             /* -c child pid (0 if none) */
   int child_pid;        /* same, for the event loop's waitpid */
+  const char *cmd;      /* the -c command as written (watchpoint:FUNC+argN probes
+                         * its program) */
   void (*start_child)(void); /* let the -c child exec (after attach) */
   /* One more fd for the event loop (etrace exporter's HTTP server): when
    * loop_ready is set and loop_fd is readable, loop_ready(loop_ctx) runs

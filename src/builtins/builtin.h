@@ -76,7 +76,7 @@ bool builtin_has(const Node *e, unsigned flags);
 extern const Builtin builtins_aggregations[], builtins_strings[], builtins_time[],
     builtins_stacks[], builtins_network[], builtins_output[], builtins_maps[],
     builtins_process[], builtins_context[], builtins_integers[], builtins_debug[],
-    builtins_cgroup[];
+    builtins_cgroup[], builtins_watchpoints[];
 
 /* output.c: a record of two integers (exit code, map id, top/div) for
  * user space; also clear() and zero() (maps.c). */

@@ -87,11 +87,32 @@ static void gen_probe(Cg *cg, Node *e) { emit_imm64(cg, BPF_REG_0, cg->t->probe_
 
 /* ------------------------------------------------------------ ctx */
 
+/* ctx: a pointer to the program's context, typed per probe type as
+ * bpftrace does (struct pt_regs * in kprobes, uprobes and usdt, struct
+ * bpf_perf_event_data * in perf_event programs: interval, profile,
+ * software, hardware, watchpoint; struct bpf_iter__NAME * in iter probes:
+ * the provider's type_builtin). */
 static Type *check_ctx(Sema *sema, Node *e) {
-  Type *t = provider_type(sema, e, NULL); /* iter probes: struct bpf_iter__NAME * */
-  if (!t && !sema->cur->prov->type_builtin)
-    serr(sema, e->loc, "the ctx builtin can only be used with iter probes in etrace");
-  return t;
+  Target *t = sema->cur;
+  Type *out;
+  if (t->prov->type_builtin && t->prov->type_builtin(sema, t, e, &out))
+    return out;
+  const char *ctype = t->prov->ctx_type                ? t->prov->ctx_type
+                      : t->caps & PROBE_CAP_PT_REGS ? "struct pt_regs *"
+                                                    : NULL;
+  if (!ctype) {
+    serr(sema, e->loc, "the ctx builtin cannot be used in %s probes%s", t->kind,
+         t->caps & PROBE_CAP_ARGS ? "; use args" : "");
+    return NULL;
+  }
+  const char *why;
+  out = btf_parse_type(sema->c->types, ctype, false, &why);
+  if (!out) {
+    serr(sema, e->loc, "cannot type ctx as %s: %s", ctype, why);
+    return NULL;
+  }
+  out->ctx = true; /* a fresh pointer type */
+  return out;
 }
 
 static void gen_ctx(Cg *cg, Node *e) { load_ctx(cg, BPF_REG_0); }
@@ -116,8 +137,6 @@ const Builtin builtins_context[] = {
      .needs_msg = "the func builtin is only available in kprobe, uprobe and usdt probes",
      .check = check_func, .gen_value = gen_func},
     {.name = "probe", .form = BUILTIN_VAR, .check = check_probe_name, .gen_value = gen_probe},
-    {.name = "ctx", .form = BUILTIN_VAR, .needs = PROBE_CAP_ITER,
-     .needs_msg = "the ctx builtin can only be used with iter probes in etrace",
-     .check = check_ctx, .gen_value = gen_ctx},
+    {.name = "ctx", .form = BUILTIN_VAR, .check = check_ctx, .gen_value = gen_ctx},
     {0},
 };

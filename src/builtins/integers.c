@@ -35,6 +35,8 @@ static int c_size(const Type *t) {
     long long size = btf__resolve_size(t->btf, t->btf_id);
     return size > 0 ? (int)size : t->size;
   }
+  if (t->kind == TY_STR)
+    return ty_lang_size(t);
   if (t->kind != TY_TUPLE)
     return ty_mem_size(t);
   int off = 0;
@@ -90,7 +92,8 @@ static Type *check_size(Sema *sema, Node *e, bool is_sizeof) {
         return sema->final_pass ? NULL : ty_u64;
     }
     value = t->kind == TY_TUPLE                  ? (uint64_t)c_size(t)
-            : t->kind == TY_STR || is_object(t) ? (uint64_t)t->size
+            : t->kind == TY_STR                  ? (uint64_t)ty_lang_size(t)
+            : is_object(t)                       ? (uint64_t)t->size
                                                  : (uint64_t)ty_mem_size(t);
   } else {
     const char *names[16];

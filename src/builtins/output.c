@@ -105,6 +105,11 @@ static Type *check_print(Sema *sema, Node *e) {
     serr(sema, a->loc, "print() cannot print a value of type %s", ty_name(t));
     return NULL;
   }
+  if (t->ctx) { /* as bpftrace: the context pointer is not a value to show */
+    serr(sema, a->loc, "print() cannot print the context (ctx, %s); print its members",
+         ty_name(t));
+    return NULL;
+  }
   if (!object_value_ok(sema, t, a->loc)) /* an array: a copy in the record */
     return NULL;
   Type *one = store_type(t);
@@ -117,6 +122,10 @@ static Type *check_dump(Sema *sema, Node *e) {
   Type *t = check_expr(sema, e->args);
   if (!t || t->kind == TY_NONE)
     return NULL;
+  if (t->ctx) { /* a perf_event context is not laid out as its type */
+    serr(sema, e->args->loc, "dump() cannot copy the context (ctx); read its members");
+    return NULL;
+  }
   Type *obj = t->kind == TY_RECORD ? t : t->is_ptr && t->pointee &&
               t->pointee->kind == TY_RECORD ? t->pointee : NULL;
   if (!obj) {

@@ -10,7 +10,7 @@ static const Builtin *const tables[] = {
     builtins_aggregations, builtins_strings, builtins_time,    builtins_stacks,
     builtins_network,      builtins_output,  builtins_maps,    builtins_process,
     builtins_context,      builtins_integers,
-    builtins_debug,        builtins_cgroup,
+    builtins_debug,        builtins_cgroup,  builtins_watchpoints,
 };
 
 static bool name_matches(const Builtin *b, const char *name) {

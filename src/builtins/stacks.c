@@ -147,8 +147,9 @@ static Type *check_kaddr(Sema *sema, Node *e) {
   if (!str_arg(sema, e))
     return NULL;
   if (!sym_kernel_addr(e->args->str)) {
-    serr(sema, e->args->loc, "kaddr(): no kernel symbol named '%s' in /proc/kallsyms",
-         e->args->str);
+    if (sema->final_pass)
+      diag_error_bt(e->args->loc, eprintf("Failed to resolve kernel symbol: %s", e->args->str),
+                    "kaddr(): no kernel symbol named '%s' in /proc/kallsyms", e->args->str);
     return NULL;
   }
   return ty_u64;

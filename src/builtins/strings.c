@@ -2,13 +2,66 @@
  * buf(), strerror(), join(). */
 #include "builtins/builtin.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------ str */
 
+/* A constant offset for str($N + k): an integer literal or a numeric
+ * positional parameter. */
+static bool offset_const(Sema *sema, Node *n, int64_t *out) {
+  if (n->kind == ND_INT) {
+    *out = (int64_t)n->ival;
+    return true;
+  }
+  if (n->kind != ND_POSPARAM || !n->ival || n->ival > (uint64_t)sema->opt->nposparams)
+    return false;
+  const char *s = sema->opt->posparams[n->ival - 1];
+  char *end;
+  *out = strtoll(s, &end, 0);
+  return *s && !*end;
+}
+
+/* str($N) is the parameter's text even when it reads as a number
+ * ("1"), or "" when it is not given; str($N + k) skips k characters of
+ * it, as bpftrace, which takes the text as a pointer to a string literal.
+ * The argument becomes that literal.  False after an error. */
+static bool posparam_text(Sema *sema, Node *e) {
+  Node *a = e->args, *param = a;
+  int64_t skip = 0;
+  if (a->kind == ND_BINARY && a->op == OP_ADD) {
+    if (a->lhs->kind == ND_POSPARAM && offset_const(sema, a->rhs, &skip))
+      param = a->lhs;
+    else if (a->rhs->kind == ND_POSPARAM && offset_const(sema, a->lhs, &skip))
+      param = a->rhs;
+    else
+      return true;
+    /* $1 + 1 with a numeric $1 is a number */
+    int64_t v;
+    if (offset_const(sema, param, &v))
+      return true;
+  } else if (a->kind != ND_POSPARAM) {
+    return true;
+  }
+  const char *text = param->ival && param->ival <= (uint64_t)sema->opt->nposparams
+                         ? sema->opt->posparams[param->ival - 1] : "";
+  if (skip < 0 || skip > (int64_t)strlen(text)) {
+    serr(sema, a->loc, "str(): offset %lld is outside positional parameter $%llu (\"%s\")",
+         (long long)skip, (unsigned long long)param->ival, text);
+    return false;
+  }
+  Node *lit = ealloc(sizeof(Node));
+  *lit = (Node){.kind = ND_STR, .loc = a->loc, .next = a->next, .str = estrdup(text + skip),
+                .slen = (int)strlen(text + skip)};
+  e->args = lit;
+  return true;
+}
+
 /* str(p[, n]): a NUL-terminated string read from p (n bytes at most,
  * including the NUL: current bpftrace) */
 static Type *check_str(Sema *sema, Node *e) {
+  if (!posparam_text(sema, e))
+    return NULL;
   Type *t = check_expr(sema, e->args);
   if (t && t->kind == TY_STR) {
     /* str(s, n) of a string (a literal, $1, a tracepoint or BTF char

@@ -506,6 +506,57 @@ static bool is_object_read(const Node *e) {
   return e->kind == ND_UNARY && e->op == OP_DEREF;
 }
 
+/* The root of a read from the program's context through a ctx pointer
+ * (ctx->sample_period, ((struct x *)ctx)->regs.ip, ctx[0]) and the
+ * read's offset from it; NULL when e does not read the context.  *konst
+ * is false when the offset is not a constant. */
+static Node *ctx_member(Node *e, int *off, bool *konst) {
+  Node *root;
+  switch (e->kind) {
+  case ND_FIELD:
+    if (e->arrow) {
+      *off = e->field_off;
+      *konst = true;
+      return e->lhs->type->ctx ? e->lhs : NULL;
+    }
+    if ((root = ctx_member(e->lhs, off, konst)))
+      *off += e->field_off;
+    return root;
+  case ND_UNARY:
+    *off = 0;
+    *konst = true;
+    return e->op == OP_DEREF && e->lhs->type->ctx ? e->lhs : NULL;
+  case ND_INDEX: {
+    int step = e->rhs->kind == ND_INT ? (int)e->rhs->ival * ty_mem_size(e->type) : 0;
+    if (is_member_array(e->lhs->type)) {
+      if ((root = ctx_member(e->lhs, off, konst)))
+        *off += step;
+    } else {
+      root = e->lhs->type->ctx ? e->lhs : NULL;
+      *off = step;
+      *konst = true;
+    }
+    if (e->rhs->kind != ND_INT)
+      *konst = false;
+    return root;
+  }
+  default:
+    return NULL;
+  }
+}
+
+/* r0 = a scalar of the context: one load at a constant offset from the
+ * context pointer, the only form the verifier takes (and rewrites). */
+static void cg_ctx_read(Cg *cg, Node *e, Node *root, int off, bool konst, int size) {
+  if (!konst || (size != 1 && size != 2 && size != 4 && size != 8)) {
+    fail(cg, e->loc, "%s: the context is read one 1, 2, 4 or 8-byte member at a constant offset",
+         "ctx");
+    return;
+  }
+  cg_scalar(cg, root);
+  emit(cg, LDX(size_code(size), BPF_REG_0, BPF_REG_0, off));
+}
+
 /* r0 = the address of a struct or array held as a value: a variable's
  * slot, a map value (0 when the key is absent: the read then fails and
  * yields zeros), a tuple member.  These live in BPF memory, read with
@@ -534,6 +585,12 @@ static void cg_held_object_addr(Cg *cg, Node *e) {
 
 /* r0 = the address of the object e denotes. */
 void cg_object_addr(Cg *cg, Node *e) {
+  int coff;
+  bool konst;
+  if (ctx_member(e, &coff, &konst)) { /* its address is not the context's memory */
+    fail(cg, e->loc, "%s: the context is read one member at a time, not copied", "ctx");
+    return;
+  }
   switch (e->kind) {
   case ND_VAR:
   case ND_MAP:
@@ -603,8 +660,16 @@ static void cg_object_read_into(Cg *cg, Node *e, int off, int n) {
 /* r0 = the integer or pointer e denotes in memory (zero if unreadable). */
 static void cg_object_read(Cg *cg, Node *e) {
   int mark = cg->stack;
-  int tmp = slot(cg, 8, e->loc);
   int size = e->bit_size ? (e->bit_shift + e->bit_size + 7) / 8 : ty_mem_size(e->type);
+  int coff;
+  bool konst;
+  Node *root = ctx_member(e, &coff, &konst);
+  if (root && !e->bit_size) {
+    cg_ctx_read(cg, e, root, coff, konst, size);
+    canonicalize(cg, BPF_REG_0, e->type);
+    return;
+  }
+  int tmp = slot(cg, 8, e->loc);
   emit(cg, ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
   cg_object_read_into(cg, e, tmp, size);
   if (e->bit_size) {

@@ -281,6 +281,7 @@ int main(int argc, char **argv) {
   bool list = a->list, dry_run = a->dry_run, verify = a->verify;
   const Arch *native_arch = a->native_arch;
   Options opt = a->opt;
+  opt.cmd = cmd; /* the program watchpoint:FUNC+argN probes, with -l too */
   OutFormat format = a->format;
   const char **inc_dirs = a->inc_dirs, **includes = a->includes;
   int ninc_dirs = a->ninc_dirs, nincludes = a->nincludes;

@@ -1134,6 +1134,7 @@ int snoop_main(int argc, char **argv) {
       goto out;
     opt.cpid = opt.child_pid = child;
     opt.start_child = child_start;
+    opt.cmd = cmd;
   }
   FILE *outf = stdout;
   if (out_file && !(outf = fopen(out_file, "w"))) {

@@ -70,6 +70,22 @@ void diag_error(Loc loc, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* The located error, then bpftrace's own line for the same fault.  The
+ * second line is skipped with its located error when that is a repeat. */
+void diag_error_bt(Loc loc, const char *bpftrace_words, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  bool dup = loc.line > 0 && seen_before(loc, fmt, ap);
+  va_end(ap);
+  diag_errors++;
+  if (dup)
+    return;
+  va_start(ap, fmt);
+  report("error", loc, fmt, ap);
+  va_end(ap);
+  fprintf(OUT, "ERROR: %s\n", bpftrace_words);
+}
+
 void diag_warn(Loc loc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 void links_add(Links *l, int fd) {
@@ -16,6 +17,16 @@ void links_add(Links *l, int fd) {
 }
 
 void links_keep(void *links, int fd) { links_add(links, fd); }
+
+void links_drop(void *links, int fd) {
+  Links *l = links;
+  for (int i = 0; i < l->n; i++)
+    if (l->fds[i] == fd) {
+      close(fd);
+      memmove(&l->fds[i], &l->fds[i + 1], sizeof(int) * (--l->n - i));
+      return;
+    }
+}
 
 void links_close(Links *l) {
   for (int i = 0; i < l->n; i++)

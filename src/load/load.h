@@ -28,6 +28,7 @@ typedef struct Links {
 
 void links_add(Links *l, int fd);
 void links_keep(void *links, int fd); /* links_add as a keep(arg, fd) callback */
+void links_drop(void *links, int fd); /* close one kept fd now, as a drop(arg, fd) callback */
 void links_close(Links *l); /* detach all (the list stays usable) */
 void links_free(Links *l);  /* close and release */
 

@@ -10,6 +10,8 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,4 +138,20 @@ int prov_attach_raw_tp(int prog_fd, const char *name) {
 int prov_attach_tp_btf(int prog_fd) {
   int fd = bpf_raw_tracepoint_open(NULL, prog_fd);
   return fd < 0 ? (errno ? -errno : fd) : fd;
+}
+
+int prov_attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,
+                       bool retprobe, int pid) {
+  static int type = -2, ret_bit = -2, ref_bit = -2;
+  if (type == -2) {
+    type = prov_pmu_type("uprobe");
+    ret_bit = prov_pmu_format_bit("uprobe", "retprobe");
+    ref_bit = prov_pmu_format_bit("uprobe", "ref_ctr_offset");
+  }
+  if (type < 0 || (retprobe && ret_bit < 0))
+    return -ENOSYS;
+  if (ref_ctr && ref_bit < 0)
+    return -EOPNOTSUPP;
+  uint64_t config = (retprobe ? 1ull << ret_bit : 0) | (ref_ctr ? ref_ctr << ref_bit : 0);
+  return prov_attach_probe_pmu(prog_fd, type, config, path, offset, pid);
 }

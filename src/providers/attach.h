@@ -49,6 +49,11 @@ int prov_pmu_format_bit(const char *pmu, const char *field);
  * every CPU). */
 int prov_attach_probe_pmu(int prog_fd, int type, uint64_t config, const char *target,
                           uint64_t offset, int pid);
+/* A uprobe (retprobe: a uretprobe) of the uprobe PMU on file `path` at
+ * file offset `offset`, with the USDT semaphore at file offset ref_ctr
+ * (0: none), in process pid (> 0) or in every process. */
+int prov_attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,
+                       bool retprobe, int pid);
 
 /* A tracepoint by its tracefs id, as a perf event. */
 int prov_attach_tracepoint(int prog_fd, int tp_id);

@@ -107,6 +107,7 @@ const Provider provider_interval = {
     .name = "interval",
     .aliases = aliases,
     .expand = expand,
+    .ctx_type = "struct bpf_perf_event_data *",
     .prog_spec = prog_spec,
     .attach = attach,
 };

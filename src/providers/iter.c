@@ -88,8 +88,9 @@ static int expand(ProvExpand *x) {
   int func = btf_id_of(eprintf("bpf_iter_%s", name), BTF_KIND_FUNC);
   int st = btf_id_of(eprintf("bpf_iter__%s", name), BTF_KIND_STRUCT);
   if (func < 0 || st < 0) {
-    diag_error(loc, "iter %s not available for your kernel version (etrace -l 'iter:*' lists "
-                    "the iterators it has)", name);
+    diag_error_bt(loc, eprintf("iter %s not available for your kernel version.", name),
+                  "this kernel has no iterator '%s' (etrace -l 'iter:*' lists the iterators it "
+                  "has)", name);
     return -1;
   }
   Iter *it = ealloc(sizeof *it);

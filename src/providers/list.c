@@ -91,6 +91,8 @@ int prov_list(FILE *f, const char *glob, bool verbose, int pid) {
 void prov_list_targets(FILE *f, const Compiled *c, bool verbose) {
   for (int i = 0; i < c->ntargets; i++) {
     const char *name = c->targets[i]->name;
+    if (c->targets[i]->helper)
+      continue; /* part of another target (a watchpoint's setup uprobe) */
     bool seen = false; /* one probe may name a target twice (BEGIN,BEGIN) */
     for (int j = 0; j < i && !seen; j++)
       seen = !strcmp(c->targets[j]->name, name);

@@ -211,6 +211,7 @@ const Provider provider_perf = {
     .name = "software",
     .aliases = aliases,
     .expand = expand,
+    .ctx_type = "struct bpf_perf_event_data *",
     .prog_spec = prog_spec,
     .attach = attach,
     .newest_first = newest_first,

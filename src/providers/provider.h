@@ -85,10 +85,22 @@ typedef struct AttachEnv {
   int ncpu;             /* possible CPUs */
   /* keep an fd owning an attachment (closed at detach): add_link(arg, fd) */
   void (*add_link)(void *arg, int fd);
+  /* close a kept fd now (a watchpoint unwatch()ed while running) */
+  void (*drop_link)(void *arg, int fd);
   void *arg;
 } AttachEnv;
 
 static inline void attach_keep(const AttachEnv *env, int fd) { env->add_link(env->arg, fd); }
+static inline void attach_drop(const AttachEnv *env, int fd) { env->drop_link(env->arg, fd); }
+
+/* What a provider's run-time event handler (Provider.on_event) may do:
+ * attach and detach, and print a line of the program's output (a JSON
+ * record of `type` with -f json). */
+typedef struct EventEnv {
+  const AttachEnv *attach;
+  void (*message)(void *arg, const char *type, const char *text);
+  void *arg;
+} EventEnv;
 
 /* Say why attaching t failed with -errno err (the usual message). */
 void prov_attach_error(const Target *t, int err);
@@ -145,6 +157,11 @@ struct Provider {
   Type *(*type_field)(Sema *sema, Target *t, Node *e);
   /* The record args points at, when it is a tracefs-style record. */
   const TpFormat *(*record)(const Target *t);
+  /* The C type of the `ctx` builtin on its targets, as bpftrace types it
+   * per program type ("struct bpf_perf_event_data *").  NULL: struct
+   * pt_regs * on targets with PROBE_CAP_PT_REGS, else ctx is an error
+   * (unless type_builtin types it). */
+  const char *ctx_type;
   /* Where t sits in a user file (uprobes), for uaddr() and usym(). */
   const UserSite *(*user_site)(const Target *t);
 
@@ -170,6 +187,9 @@ struct Provider {
    * such hooks are attached in reverse probe order, so that several
    * probes on one event run in program order.  NULL: no. */
   bool (*newest_first)(const Target *t);
+  /* A REC_TARGET_EVENT record for t (TEV_* event, value) while the
+   * program runs: 0, or -1 after an error (reported; the program stops). */
+  int (*on_event)(Target *t, uint64_t event, uint64_t value, const EventEnv *env);
   /* Run t at phase: 0 nothing to do, 1 done and the program should end,
    * -1 after an error. */
   int (*run)(Target *t, RunPhase phase, const RunEnv *env);

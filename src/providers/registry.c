@@ -16,6 +16,7 @@
   X(provider_kprobe)        \
   X(provider_perf)          \
   X(provider_watchpoint)    \
+  X(provider_watchpoint_setup) \
   X(provider_iter)          \
   /* end of the list */
 

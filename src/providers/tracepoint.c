@@ -32,6 +32,29 @@ static void add_tp(const char *sys, const char *event, void *arg) {
   e->n++;
 }
 
+/* No tracepoint matches sys:event: say where to look for what this kernel
+ * has, then bpftrace's words ("tracepoints" for a glob). */
+static void missing_tracepoint(ProvExpand *x, const char *sys, const char *event) {
+  bool glob = strpbrk(x->text, "*?[") != NULL;
+  const char *bt = eprintf("tracepoint%s not found: %s:%s", glob ? "s" : "", sys, event);
+  const char *call = !strcmp(sys, "syscalls") && !strncmp(event, "sys_enter_", 10) ? event + 10
+                     : !strcmp(sys, "syscalls") && !strncmp(event, "sys_exit_", 9) ? event + 9
+                                                                                 : NULL;
+  if (call && arch_syscall_nr(call) < 0 && arch_syscall_nr(eprintf("%sat", call)) >= 0)
+    /* arm64's generic table has only the *at calls: open, stat ... */
+    diag_error_bt(x->loc, bt, "this kernel has no tracepoint %s:%s (%s has no %s system call: "
+                  "use %.*s%sat)", sys, event, arch_current()->name, call,
+                  (int)(call - event), event, call);
+  else if (!strpbrk(sys, "*?[") && !tracefs_glob(sys, "*", NULL, NULL))
+    diag_error_bt(x->loc, bt, "this kernel has no tracepoint category '%s' (etrace -l "
+                  "'tracepoint:*' lists its tracepoints)", sys);
+  else if (glob)
+    diag_error_bt(x->loc, bt, "no tracepoint of this kernel matches %s:%s", sys, event);
+  else
+    diag_error_bt(x->loc, bt, "this kernel has no tracepoint %s:%s (etrace -l "
+                  "'tracepoint:%s:*' lists the %s tracepoints)", sys, event, sys, sys);
+}
+
 static int expand(ProvExpand *x) {
   const char *rest = x->rest ? x->rest : "";
   const char *c2 = strchr(rest, ':');
@@ -50,15 +73,7 @@ static int expand(ProvExpand *x) {
   else                          /* one event: just read its format file */
     add_tp(sys, c2 + 1, &e);
   if (e.n == 0) {
-    const char *call = !strcmp(sys, "syscalls") && !strncmp(c2 + 1, "sys_enter_", 10) ? c2 + 11
-                       : !strcmp(sys, "syscalls") && !strncmp(c2 + 1, "sys_exit_", 9) ? c2 + 10
-                                                                                   : NULL;
-    if (call && arch_syscall_nr(call) < 0 && arch_syscall_nr(eprintf("%sat", call)) >= 0)
-      /* arm64's generic table has only the *at calls: open, stat ... */
-      diag_error(x->loc, "tracepoint not found: %s:%s (%s has no %s system call: use %.*s%sat)",
-                 sys, c2 + 1, arch_current()->name, call, (int)(call - (c2 + 1)), c2 + 1, call);
-    else
-      diag_error(x->loc, "tracepoint not found: %s:%s", sys, c2 + 1);
+    missing_tracepoint(x, sys, c2 + 1);
     return -1;
   }
   return 0;

@@ -421,74 +421,100 @@ static bool offset_allowed(const char *what, bool unsafe, Loc loc) {
 /* expand_func's result for a plain function name the file lacks */
 #define MISSING_FUNCTION (-2)
 
+/* uprobe:BIN:ADDRESS: an address in the file's link-time address space */
+static int expand_address(Sites *s, UKind type, const ElfInfo *e, const char *shown,
+                          const char *text, Loc loc, bool unsafe) {
+  const char *tn = type_name(type);
+  char *end;
+  errno = 0;
+  unsigned long long addr = strtoull(text, &end, 0);
+  if (*end || errno) {
+    diag_error(loc, "invalid address '%s'", text);
+    return -1;
+  }
+  /* bpftrace's words when no symbol holds the address */
+  const char *bt = eprintf("Could not resolve address: %s:0x%llx", shown, addr);
+  uint64_t off;
+  if (!elfsym_offset(e, addr, &off)) {
+    diag_error_bt(loc, bt, "address 0x%llx is not in a loaded segment of %s", addr, shown);
+    return -1;
+  }
+  const ElfSym *in = elfsym_at(e, addr);
+  if (!in && !unsafe) {
+    diag_error_bt(loc, bt, "no function of %s holds address 0x%llx, so etrace cannot check that "
+                  "it is the start of an instruction (a uprobe inside an instruction corrupts "
+                  "the process); use --unsafe to attach anyway", shown, addr);
+    return -1;
+  }
+  if (in && in->vaddr != addr && !offset_allowed(text, unsafe, loc))
+    return -1;
+  USite *u = add_usite(s, type, eprintf("%s:%s:%llu", tn, shown, addr), e->path);
+  u->offset = off;
+  u->func = in ? (addr == in->vaddr ? in->name : eprintf("%s+%llu", in->name,
+                                                        (unsigned long long)(addr - in->vaddr)))
+               : eprintf("0x%llx", addr);
+  return 1;
+}
+
+/* uprobe:BIN:FUNC+OFFSET (off_text: OFFSET).  0 when some_file lacks FUNC. */
+static int expand_offset(Sites *s, UKind type, const ElfInfo *e, const char *shown,
+                         const char *func, const char *off_text, Loc loc, bool unsafe,
+                         bool some_file) {
+  const char *tn = type_name(type);
+  char *end;
+  errno = 0;
+  unsigned long long off = strtoull(off_text, &end, 0);
+  if (*end || errno || !*off_text || !*func) {
+    diag_error(loc, "invalid function offset '%s+%s': expected FUNCTION+OFFSET", func, off_text);
+    return -1;
+  }
+  if (type == U_URETPROBE) {
+    diag_error(loc, "a uretprobe cannot be attached at an offset into a function");
+    return -1;
+  }
+  const ElfSym *sym = elfsym_find(e, func);
+  if (!sym && some_file)
+    return 0;
+  if (!sym) {
+    diag_error(loc, "function '%s' not found in %s", func, shown);
+    return -1;
+  }
+  if (sym->size && off >= sym->size) {
+    diag_error_bt(loc, eprintf("Offset outside the function bounds ('%s' size is %llu)", func,
+                               (unsigned long long)sym->size),
+                  "offset %llu is outside function '%s' (its size is %llu)", off, func,
+                  (unsigned long long)sym->size);
+    return -1;
+  }
+  if (off && !offset_allowed(eprintf("%s+%llu", func, off), unsafe, loc))
+    return -1;
+  char *name = off ? eprintf("%s:%s:%s+%llu", tn, shown, func, off)
+                   : eprintf("%s:%s:%s", tn, shown, func);
+  USite *u = add_usite(s, type, name, e->path);
+  u->offset = sym->offset + off;
+  u->func = sym->name;
+  return 1;
+}
+
 static int expand_func(Sites *s, UKind type, const ElfInfo *e, const char *shown,
                        const char *spec, Loc loc,
                        bool unsafe, bool some_file) {
   const char *tn = type_name(type);
-  char *func = unquote(spec);
   bool quoted = spec[0] == '"';
+  /* "NAME"+OFFSET: a quoted name (C++ names hold ':' and '+') then an offset */
+  const char *close = quoted ? strchr(spec + 1, '"') : NULL;
+  char *func = close && close[1] == '+' ? estrndup(spec + 1, close - spec - 1) : unquote(spec);
+  char *plus = close && close[1] == '+' ? (char *)close + 1 : quoted ? NULL : strrchr(func, '+');
   if (!*func) {
     diag_error(loc, "missing function name: expected %s:BINARY:FUNCTION", tn);
     return -1;
   }
-  if (!quoted && isdigit((unsigned char)func[0])) {
-    /* an address in the file's link-time address space */
-    char *end;
-    errno = 0;
-    unsigned long long addr = strtoull(func, &end, 0);
-    if (*end || errno) {
-      diag_error(loc, "invalid address '%s'", func);
-      return -1;
-    }
-    uint64_t off;
-    if (!elfsym_offset(e, addr, &off)) {
-      diag_error(loc, "address 0x%llx is not in a loaded segment of %s", addr, shown);
-      return -1;
-    }
-    const ElfSym *in = elfsym_at(e, addr);
-    if ((!in || in->vaddr != addr) && !offset_allowed(func, unsafe, loc))
-      return -1;
-    USite *u = add_usite(s, type, eprintf("%s:%s:%llu", tn, shown, addr), e->path);
-    u->offset = off;
-    u->func = in ? (addr == in->vaddr ? in->name : eprintf("%s+%llu", in->name,
-                                                          (unsigned long long)(addr - in->vaddr)))
-                 : eprintf("0x%llx", addr);
-    return 1;
-  }
-  char *plus = quoted ? NULL : strrchr(func, '+');
+  if (!quoted && isdigit((unsigned char)func[0]))
+    return expand_address(s, type, e, shown, func, loc, unsafe);
   if (plus) {
-    char *end;
-    errno = 0;
-    unsigned long long off = strtoull(plus + 1, &end, 0);
-    if (*end || errno || plus == func) {
-      diag_error(loc, "invalid function offset '%s': expected FUNCTION+OFFSET", func);
-      return -1;
-    }
-    *plus = 0;
-    if (type == U_URETPROBE) {
-      diag_error(loc, "a uretprobe cannot be attached at an offset into a function");
-      return -1;
-    }
-    const ElfSym *sym = elfsym_find(e, func);
-    if (!sym && some_file)
-      return 0;
-    if (!sym) {
-      diag_error(loc, "function '%s' not found in %s", func, shown);
-      return -1;
-    }
-    if (sym->size && off >= sym->size) {
-      diag_error(loc, "offset %llu is outside function '%s' (its size is %llu)", off, func,
-                 (unsigned long long)sym->size);
-      return -1;
-    }
-    if (off && !offset_allowed(eprintf("%s+%llu", func, off), unsafe, loc))
-      return -1;
-    char *name = off ? eprintf("%s:%s:%s+%llu", tn, shown, func, off)
-                     : eprintf("%s:%s:%s", tn, shown, func);
-    USite *u = add_usite(s, type, name, e->path);
-    u->offset = sym->offset + off;
-    u->func = sym->name;
-    return 1;
+    if (!quoted)
+      *plus = 0;
+    return expand_offset(s, type, e, shown, func, plus + 1, loc, unsafe, some_file);
   }
   if (!quoted && has_glob(func)) {
     int before = s->n;
@@ -627,24 +653,6 @@ static int uprobe_expand(const char *text, Loc loc, const Options *opt, USite **
   return s.n;
 }
 
-/* ------------------------------------------------------------ attach */
-
-static int attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,
-                       bool retprobe, int pid) {
-  static int type = -2, ret_bit = -2, ref_bit = -2;
-  if (type == -2) {
-    type = prov_pmu_type("uprobe");
-    ret_bit = prov_pmu_format_bit("uprobe", "retprobe");
-    ref_bit = prov_pmu_format_bit("uprobe", "ref_ctr_offset");
-  }
-  if (type < 0 || (retprobe && ret_bit < 0))
-    return -ENOSYS;
-  if (ref_ctr && ref_bit < 0)
-    return -EOPNOTSUPP;
-  uint64_t config = (retprobe ? 1ull << ret_bit : 0) | (ref_ctr ? ref_ctr << ref_bit : 0);
-  return prov_attach_probe_pmu(prog_fd, type, config, path, offset, pid);
-}
-
 /* ------------------------------------------------------------ listing */
 
 static int list(const ListQuery *q);
@@ -719,6 +727,17 @@ static int list(const ListQuery *q) {
   return 0;
 }
 
+/* A DWARF parameter's type as bpftrace's -lv spells it: the C name with
+ * the stars against the type ("int* n", "struct Foo** f"). */
+static const char *dwarf_type_text(const char *c_name) {
+  char *s = estrdup(c_name), *o = s;
+  for (const char *p = c_name; *p; p++)
+    if (!(*p == ' ' && p[1] == '*'))
+      *o++ = *p;
+  *o = 0;
+  return s;
+}
+
 /* -lv for uprobe:PATH:FUNC: the parameters from DWARF, when it has them. */
 static void list_verbose(FILE *f, const char *name) {
   if (strncmp(name, "uprobe:", 7))
@@ -733,7 +752,7 @@ static void list_verbose(FILE *f, const char *name) {
   int n = dwarf_func_params(dwarf_types_new(pt), estrndup(path, colon - path), colon + 1, &params,
                             &why);
   for (int i = 0; i < n; i++)
-    fprintf(f, "    %s %s\n", btf_c_name(pt, params[i].type_id), params[i].name);
+    fprintf(f, "    %s %s\n", dwarf_type_text(btf_c_name(pt, params[i].type_id)), params[i].name);
   program_types_free(pt);
 }
 
@@ -886,8 +905,8 @@ static int prog_spec(Target *t, int attempt, ProgSpec *out) {
 
 static int attach(Target *t, const AttachEnv *env) {
   const UTarget *u = t->data;
-  int fd = attach_uprobe(t->prog_fd, u->site.path, u->site.offset, u->ref_ctr, u->site.is_return,
-                         env->pid);
+  int fd = prov_attach_uprobe(t->prog_fd, u->site.path, u->site.offset, u->ref_ctr,
+                              u->site.is_return, env->pid);
   return prov_attach_result(t, env, fd);
 }
 

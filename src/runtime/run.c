@@ -29,6 +29,7 @@ typedef struct Run {
   Output *o;
   Ring ring;
   Links links;
+  AttachEnv env;       /* attaching, at start and at run time (Provider.on_event) */
   bool exiting;        /* exit() seen: ignore later records */
   bool exit_seen;      /* an exit record was read */
   bool stopped;        /* a probe called exit(): the stop flag is set */
@@ -159,6 +160,34 @@ static bool stop_signal_pending(void) {
          (sigismember(&s, SIGINT) || sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP));
 }
 
+/* A line a provider prints while the program runs (EventEnv.message). */
+static void event_message(void *arg, const char *type, const char *text) {
+  Run *r = arg;
+  Buf b = {0};
+  buf_put(&b, text, strlen(text));
+  if (r->o->format != OUT_JSON) /* a JSON record's data has no newline */
+    buf_put(&b, "\n", 1);
+  rt_emit_text(r->o, type, b.data, b.len);
+  buf_free(&b);
+}
+
+/* REC_TARGET_EVENT: the target's provider acts on it (to all targets
+ * whose provider takes events: TARGET_EVENT_ALL).  An error stops the
+ * program with exit code 1. */
+static void target_event(Run *r, uint32_t id, uint64_t event, uint64_t value) {
+  EventEnv env = {.attach = &r->env, .message = event_message, .arg = r};
+  for (int i = 0; i < r->c->ntargets; i++) {
+    Target *t = r->c->targets[i];
+    if ((id != TARGET_EVENT_ALL && (uint32_t)i != id) || !t->prov->on_event)
+      continue;
+    if (t->prov->on_event(t, event, value, &env) < 0) {
+      r->exiting = true;
+      r->exit_code = 1;
+      return;
+    }
+  }
+}
+
 static void on_record(void *arg, const Ring *ring, const void *data, size_t size) {
   Run *r = arg;
   if (++r->records % 256 == 0 && !r->exiting && stop_signal_pending())
@@ -219,6 +248,10 @@ static void on_record(void *arg, const Ring *ring, const void *data, size_t size
     if (size >= 24)
       rt_helper_error(r->o, (int)id, a, (uint64_t)b);
     break;
+  case REC_TARGET_EVENT:
+    if (size >= 24)
+      target_event(r, id, (uint64_t)a, (uint64_t)b);
+    break;
   case REC_EXIT:
     r->exiting = r->exit_seen = true;
     r->exit_code = (int)a;
@@ -276,10 +309,9 @@ static bool newest_first(const Target *t) {
 
 /* Every provider's program-wide attachments, then every target's. */
 static int attach_all(Run *r) {
-  AttachEnv env = {.pid = r->opt->pid, .cpid = r->opt->cpid, .ncpu = libbpf_num_possible_cpus(),
-                   .add_link = links_keep, .arg = &r->links};
+  const AttachEnv *env = &r->env;
   for (int i = 0; i < nproviders; i++)
-    if (providers[i]->attach_program && providers[i]->attach_program(r->c, &env) < 0)
+    if (providers[i]->attach_program && providers[i]->attach_program(r->c, env) < 0)
       return -1;
   int n = r->c->ntargets, *order = malloc(sizeof(int) * (2 * n + 1)), rc = 0;
   if (!order)
@@ -287,7 +319,7 @@ static int attach_all(Run *r) {
   attach_order(r->c, order);
   for (int k = 0; k < 2 * n && rc == 0; k++) {
     Target *t = r->c->targets[order[k]];
-    if (newest_first(t) == (k >= n) && t->prov->attach(t, &env) < 0)
+    if (newest_first(t) == (k >= n) && t->prov->attach(t, env) < 0)
       rc = -1;
   }
   free(order);
@@ -311,8 +343,12 @@ static int run_phase(Run *r, RunPhase phase) {
 }
 
 static int count_attached(const Run *r) {
-  /* bpftrace counts attach points after wildcard expansion */
-  return r->c->ntargets;
+  /* bpftrace counts attach points after wildcard expansion (a
+   * watchpoint's setup uprobe is part of its watchpoint) */
+  int n = 0;
+  for (int i = 0; i < r->c->ntargets; i++)
+    n += !r->c->targets[i]->helper;
+  return n;
 }
 
 /* ------------------------------------------------------------ drops */
@@ -473,6 +509,8 @@ static void finish(Run *r) {
 
 int rt_run(Compiled *c, const Options *opt, Output *o) {
   Run run = {.c = c, .opt = opt, .o = o, .stop_fd = load_map_fd(c, ".stop")}, *r = &run;
+  r->env = (AttachEnv){.pid = opt->pid, .cpid = opt->cpid, .ncpu = libbpf_num_possible_cpus(),
+                       .add_link = links_keep, .drop_link = links_drop, .arg = &r->links};
   rt_set_probe_names(c->probe_names, c->nprobe_names);
   Loop loop;
   if (loop_init(&loop, opt->pid, opt->child_pid) < 0) {

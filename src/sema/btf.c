@@ -51,6 +51,10 @@ struct ProgramTypes {
    * (dwarf.c) and the type they stand for. */
   int (*fwds)[2];
   int nfwds;
+  /* Where names neither the program nor the kernel defines are looked
+   * up last (btf_set_fallback). */
+  BtfFallback fallback;
+  void *fallback_arg;
 };
 
 static struct btf *vmlinux(void) {
@@ -101,7 +105,21 @@ void btf_user_define(ProgramTypes *pt, const char *name, int kind, int id) {
   pt->unames[pt->nunames++] = (UserName){estrdup(name), kind, id};
 }
 
+void btf_set_fallback(ProgramTypes *pt, BtfFallback fn, void *arg) {
+  pt->fallback = fn;
+  pt->fallback_arg = arg;
+}
+
+static int program_or_kernel_type(ProgramTypes *pt, const char *name, int kind);
+
 int btf_lookup(ProgramTypes *pt, const char *name, int kind) {
+  int id = program_or_kernel_type(pt, name, kind);
+  if (id < 0 && pt->fallback)
+    id = pt->fallback(pt->fallback_arg, name, kind);
+  return id;
+}
+
+static int program_or_kernel_type(ProgramTypes *pt, const char *name, int kind) {
   if (!pt->btf)
     return -1;
   for (int i = pt->nunames - 1; i >= 0; i--)

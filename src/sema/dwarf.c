@@ -24,12 +24,20 @@ typedef struct Seen {
   int id;
 } Seen;
 
+/* A type looked up by name in a file (id -1: the file defines none). */
+typedef struct Named {
+  const char *path, *name;
+  int btf_kind, id;
+} Named;
+
 /* One compilation's conversions, so that a struct two uprobes share
  * becomes one BTF type (one Type, comparable by id). */
 struct DwarfTypes {
   ProgramTypes *pt; /* the compilation's types: where conversions go */
   Seen *seen;
   int nseen;
+  Named *named;
+  int nnamed;
 };
 
 DwarfTypes *dwarf_types_new(ProgramTypes *pt) {
@@ -185,7 +193,11 @@ static int convert(Conv *cv, Dwarf_Die *die) {
     id = to < 0 ? -1 : btf__add_ptr(cv->btf, to);
     break;
   }
-  case DW_TAG_const_type:
+  case DW_TAG_const_type: { /* kept: -lv prints it ("const char* path") */
+    int to = type_of(cv, die);
+    id = to < 0 ? -1 : btf__add_const(cv->btf, to);
+    break;
+  }
   case DW_TAG_volatile_type:
   case DW_TAG_restrict_type:
   case DW_TAG_atomic_type:
@@ -309,4 +321,73 @@ int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwPara
   dwarf_end(dw);
   close(fd);
   return n;
+}
+
+/* The DWARF tag of a named type of BTF kind btf_kind. */
+static bool tag_matches(int tag, int btf_kind) {
+  switch (btf_kind) {
+  case BTF_KIND_STRUCT: return tag == DW_TAG_structure_type || tag == DW_TAG_class_type;
+  case BTF_KIND_UNION: return tag == DW_TAG_union_type;
+  case BTF_KIND_ENUM: return tag == DW_TAG_enumeration_type;
+  case BTF_KIND_TYPEDEF: return tag == DW_TAG_typedef;
+  default: return false;
+  }
+}
+
+/* The first definition (not a declaration) of the named type among the
+ * top-level DIEs of every compilation unit. */
+static bool find_named(Dwarf *dw, const char *name, int btf_kind, Dwarf_Die *out) {
+  Dwarf_Off off = 0, next;
+  size_t hsize;
+  while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+    Dwarf_Die cu, child;
+    if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
+      do {
+        const char *n;
+        if (tag_matches(dwarf_tag(&child), btf_kind) &&
+            !dwarf_hasattr(&child, DW_AT_declaration) && (n = dwarf_diename(&child)) &&
+            !strcmp(n, name)) {
+          *out = child;
+          return true;
+        }
+      } while (dwarf_siblingof(&child, &child) == 0);
+    }
+    off = next;
+  }
+  return false;
+}
+
+static int named_cached(DwarfTypes *dt, const char *path, const char *name, int btf_kind,
+                        int **slot) {
+  for (int i = 0; i < dt->nnamed; i++) {
+    Named *n = &dt->named[i];
+    if (n->btf_kind == btf_kind && !strcmp(n->name, name) && !strcmp(n->path, path)) {
+      *slot = &n->id;
+      return 1;
+    }
+  }
+  dt->named = egrow(dt->named, dt->nnamed, sizeof(Named));
+  dt->named[dt->nnamed] = (Named){estrdup(path), estrdup(name), btf_kind, -1};
+  *slot = &dt->named[dt->nnamed++].id;
+  return 0;
+}
+
+int dwarf_named_type(DwarfTypes *dt, const char *path, const char *name, int btf_kind) {
+  int *id;
+  if (named_cached(dt, path, name, btf_kind, &id))
+    return *id;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  Dwarf *dw = dwarf_begin(fd, DWARF_C_READ);
+  Conv cv = {.btf = btf_writable(dt->pt), .dt = dt, .path = estrdup(path)};
+  Dwarf_Die die;
+  if (dw && cv.btf && find_named(dw, name, btf_kind, &die)) {
+    int got = convert(&cv, &die);
+    *id = got > 0 ? got : -1;
+  }
+  if (dw)
+    dwarf_end(dw);
+  close(fd);
+  return *id;
 }

@@ -34,7 +34,9 @@ Type *store_type(Type *t) {
     return NULL;
   if (t->kind == TY_STR) {
     int size = t->size > ETRACE_STRLEN ? t->size : ETRACE_STRLEN;
-    return ty_str((size + 7) & ~7);
+    Type *held = ty_str((size + 7) & ~7);
+    held->lang_size = ty_lang_size(t);
+    return held;
   }
   if (t->kind == TY_TUPLE) {
     Type **f = ealloc(sizeof(Type *) * t->nfields);
@@ -117,8 +119,15 @@ static Type *unify(Type *a, Type *b) {
   }
   if (a->kind != b->kind)
     return NULL;
-  if (a->kind == TY_STR)
-    return a->size >= b->size ? a : b;
+  if (a->kind == TY_STR) {
+    Type *wide = a->size >= b->size ? a : b;
+    int lang = ty_lang_size(a) > ty_lang_size(b) ? ty_lang_size(a) : ty_lang_size(b);
+    if (ty_lang_size(wide) == lang)
+      return wide;
+    Type *u = ty_str(wide->size);
+    u->lang_size = lang;
+    return u;
+  }
   if (a->kind == TY_TUPLE) {
     if (a->nfields != b->nfields)
       return NULL;
@@ -218,6 +227,10 @@ static void set_map_value(Sema *sema, Node *at, MapInfo *m, Type *vt) {
   }
   if (!object_value_ok(sema, vt, at->loc))
     return;
+  if (vt->ctx) { /* bpftrace's rule: a context pointer means nothing after the probe */
+    serr(sema, at->loc, "context cannot be assigned to a map");
+    return;
+  }
   Type *st = store_type(vt);
   if (st->kind == TY_INT && m->val && ty_is_agg(m->val)) {
     serr(sema, at->loc, "map %s holds %s() values and cannot be assigned an integer", m->name,
@@ -519,6 +532,11 @@ static Type *check_binary(Sema *sema, Node *e) {
   }
   bool sgn = l->is_signed && r->is_signed;
   if ((e->op == OP_ADD || e->op == OP_SUB) && l->is_ptr && !r->is_ptr) {
+    if (l->ctx) { /* the verifier takes context loads at constant offsets from ctx only */
+      serr(sema, e->loc, "no arithmetic on the context pointer (ctx): index it (ctx[i], p[i]) or "
+                         "read a member");
+      return NULL;
+    }
     e->ival = pointer_step(l);
     return l;
   }
@@ -549,7 +567,12 @@ static Type *check_cast(Sema *sema, Node *e) {
   const char *why = NULL;
   Type *to = btf_parse_type(sema->c->types, e->cast_type, is_user_probe(sema), &why);
   if (!to) {
-    serr(sema, e->loc, "%s", why);
+    const UserSite *site = target_user_site(sema->cur);
+    size_t n = strlen(why);
+    if (site && !strncmp(why, "unknown type", 12) && why[n - 1] == ')') /* nor in DWARF */
+      serr(sema, e->loc, "%.*s nor in the DWARF of %s)", (int)n - 1, why, site->path);
+    else
+      serr(sema, e->loc, "%s", why);
     return NULL;
   }
   if (to->kind == TY_RECORD || to->kind == TY_ARRAY || to->kind == TY_STR) {
@@ -560,6 +583,12 @@ static Type *check_cast(Sema *sema, Node *e) {
   if (t && t->kind != TY_NONE && !is_scalar(t)) {
     serr(sema, e->loc, "cannot cast %s to %s", ty_name(t), e->cast_type);
     return NULL;
+  }
+  if (t && t->ctx && to->is_ptr) { /* ((struct x *)ctx)->x reads the context too */
+    Type *p = ealloc(sizeof(Type));
+    *p = *to;
+    p->ctx = true;
+    return p;
   }
   return to;
 }
@@ -1076,8 +1105,17 @@ static void check_block(Sema *sema, Node *b) {
     check_stmt(sema, s);
 }
 
+/* Types a user probe's file defines in its DWARF: a cast to `struct Foo *`
+ * where neither the program nor the kernel defines struct Foo. */
+static int dwarf_fallback(void *arg, const char *name, int btf_kind) {
+  Sema *sema = arg;
+  const UserSite *site = target_user_site(sema->cur);
+  return site ? dwarf_named_type(sema->dwarf, site->path, name, btf_kind) : -1;
+}
+
 static void check_target(Sema *sema, Target *t) {
   sema->cur = t;
+  btf_set_fallback(sema->c->types, target_user_site(t) ? dwarf_fallback : NULL, sema);
   sema->nvars = 0;
   sema->loop_depth = 0;
   Probe *p = t->probe;
@@ -1225,6 +1263,7 @@ Compiled *sema_program(Program *prog, const Options *opt) {
   out->types = prog->types;
   Sema sema = {.c = out, .opt = opt, .dwarf = dwarf_types_new(prog->types)};
   Compiled *c = check_program(&sema, prog, opt);
+  btf_set_fallback(prog->types, NULL, NULL);
   free(sema.vars);
   return c;
 }

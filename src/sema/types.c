@@ -92,6 +92,10 @@ int ty_mem_size(const Type *t) {
   return t->size;
 }
 
+int ty_lang_size(const Type *t) {
+  return t->kind == TY_STR && t->lang_size ? t->lang_size : t->size;
+}
+
 Type *ty_tuple(Type **fields, int n) {
   Type *t = new_type(TY_TUPLE, 0);
   t->nfields = n;

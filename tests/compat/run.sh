@@ -7,7 +7,7 @@ ET=${ETRACE:-./etrace}
 WL=tests/bin/workload
 T=tests/out/compat
 mkdir -p $T
-plan 26
+plan 32
 need_files "$ET" $WL || exit 1
 
 check() { # check NAME CONDITION-COMMAND...
@@ -73,6 +73,9 @@ $ET -l 'tracepoint:sched:\n' > $T/lbad.out 2>&1; rc=$?
 check list_invalid_character sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: invalid character '\\\\\\\\' in search expression\" $T/lbad.out"
 
 # SIGUSR1 prints every map and the trace carries on (then SIGINT: maps again).
+# (the old output goes first: the background shell may truncate the file
+# after the wait below has read a stale "ready" from the last run)
+rm -f $T/usr1.out
 $ET -q -e 'BEGIN { @a = 5; printf("ready\n"); } interval:ms:10 { @ticks = count(); }' > $T/usr1.out 2>&1 &
 pid=$!
 i=0; while ! grep -q ready $T/usr1.out 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
@@ -100,3 +103,23 @@ i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1));
 alive=no; kill -0 $pid 2>/dev/null && alive=yes
 kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
 check sigint_under_load sh -c "[ $alive = no ] && grep -qx end $T/load.out"
+
+# Errors about what this machine lacks (a tracepoint, a kernel symbol): the
+# located error, then bpftrace's own line for it (docs/language.md, Errors).
+$ET -e 't:syscalls:nonsense { printf("hit"); exit(); }' > $T/tpmiss.out 2>&1; rc=$?
+check tracepoint_missing_words sh -c "[ $rc -eq 1 ] && grep -q '^-e:1:1: error: this kernel has no tracepoint syscalls:nonsense ' $T/tpmiss.out && [ \"\$(tail -1 $T/tpmiss.out)\" = 'ERROR: tracepoint not found: syscalls:nonsense' ]"
+$ET -e 'BEGIN { print(kaddr("no_such_kernel_symbol_zz")); }' > $T/kaddr.out 2>&1; rc=$?
+check kaddr_missing_words sh -c "[ $rc -eq 1 ] && grep -q \"^-e:1:21: error: kaddr(): no kernel symbol named 'no_such_kernel_symbol_zz'\" $T/kaddr.out && grep -qx 'ERROR: Failed to resolve kernel symbol: no_such_kernel_symbol_zz' $T/kaddr.out"
+# A banned kretprobe: refused in bpftrace's words, before the kernel's
+# lack of kprobes is looked at; a glob leaves the banned functions out.
+$ET -e 'kretprobe:_raw_spin_lock { exit(); }' > $T/banned.out 2>&1; rc=$?
+check banned_kretprobe sh -c "[ $rc -eq 1 ] && [ \"\$(head -1 $T/banned.out)\" = \"-e:1:1: error: kretprobe:_raw_spin_lock can't be used as it might lock up your system.\" ] && [ \$(grep -c error $T/banned.out) -eq 1 ]"
+$ET --dry-run -d -e 'kretprobe:_raw_spin_lock* { }' > $T/bannedglob.out 2>&1; rc=$?
+check banned_kretprobe_glob sh -c "[ $rc -eq 0 ] && grep -qx 'kretprobe:_raw_spin_lock_bh:' $T/bannedglob.out && ! grep -qx 'kretprobe:_raw_spin_lock:' $T/bannedglob.out && ! grep -qx 'kretprobe:_raw_spin_lock_irqsave:' $T/bannedglob.out"
+# kprobe:A:B names no kernel function: 0.17's words for the form.
+$ET -e 'kprobe:syscalls:sys_exit_nanosleep { exit(); }' > $T/ktarget.out 2>&1; rc=$?
+check kprobe_two_parts sh -c "[ $rc -eq 1 ] && grep -q \"^-e:1:1: error: invalid kprobe 'kprobe:syscalls:sys_exit_nanosleep': kprobe probe type requires 1 argument \" $T/ktarget.out"
+# A kernel function this kernel lacks: warned about and skipped, the rest
+# runs (as bpftrace skips a probe expanding to no function).
+$ET -q -e 'kprobe:no_such_kernel_fn_xyz { probe; } BEGIN { printf("ran\n"); exit(); }' > $T/kskip.out 2>&1; rc=$?
+check kprobe_missing_skipped sh -c "[ $rc -eq 0 ] && grep -qx -- \"-e:1:1: warning: kernel function 'no_such_kernel_fn_xyz' not found, skipping probe\" $T/kskip.out && grep -qx ran $T/kskip.out"

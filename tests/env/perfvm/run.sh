@@ -1,5 +1,7 @@
 #!/bin/bash
-# Watchpoint hits, checked inside Debian's own kernel booted under QEMU.
+# Watchpoint hits, checked inside Debian's own kernel booted under QEMU
+# (the address form, and watchpoint:FUNCTION+argN with its setup uprobe,
+# SIGSTOP/SIGCONT and unwatch() on a 6.1 kernel).
 #
 # This machine's hypervisor accepts breakpoint perf events but never
 # delivers the debug-register trap (tests/probes/perf skips its hit counts), so
@@ -13,7 +15,7 @@
 # once with apt-get download into $PERFVM_CACHE, default
 # /var/cache/etrace-vm).  Prints PASS / FAIL / SKIP lines.
 . "$(dirname "$0")/../../lib.sh"
-plan 7
+plan 10
 out=tests/out/perfvm
 mkdir -p $out
 cache=${PERFVM_CACHE:-/var/cache/etrace-vm}
@@ -58,6 +60,9 @@ r w "$(etrace -q -e "watchpoint:$A:8:w /pid == cpid/ { @ = count(); }" -c 'perf_
 r rw "$(etrace -q -e "w:$A:8:rw /pid == cpid/ { @ = count(); }" -c 'perf_target watch 1000' 2>&1)"
 r probe "$(etrace -q -e "watchpoint:$A:8:w { @[probe, comm] = count(); }" -c 'perf_target watch 7' 2>&1)"
 r printf "$(etrace -q -e "watchpoint:$A:8:w { printf(\"hit %s\\n\", comm); }" -c 'perf_target watch 2' 2>&1)"
+r arg "$(etrace -q -e 'watchpoint:bump+arg1:8:w { @[probe] = count(); }' -c 'perf_target watcharg 3 50' 2>&1)"
+r argregs "$(etrace -q -e 'watchpoint:bump+arg1:8:w { @ = count(); }' -c 'perf_target watcharg 6 10' 2>&1)"
+r unwatch "$(etrace -q -e 'uprobe:/bin/perf_target:bump { @a = arg1; } watchpoint:bump+arg1:8:w { @n = count(); unwatch(@a); } END { clear(@a); }' -c 'perf_target watcharg 1 20' 2>&1)"
 perf_target wait > /tmp/pid &
 W=$!
 sleep 1
@@ -89,3 +94,10 @@ check watchpoint_probe "$(res probe)" "@[watchpoint:$addr:8:w, perf_target]: 7"
 check watchpoint_printf "$(res printf)" "hit perf_target hit perf_target"
 # -p on a process that never writes: attached to that process only, no hits
 check watchpoint_p "$(res pid_none)" "@: 0"
+# watchpoint:bump+arg1: perf_target watcharg N K writes each of N cells K
+# times through bump(1, &cell); the process waits at each call until its
+# cell is watched, so every write is seen while debug registers last (4)
+oor='Failed to attach watchpoint probe. You are out of watchpoint registers.'
+check watchpoint_func_arg "$(res arg)" "@[watchpoint:/bin/perf_target:bump:1:8:w]: 150"
+check watchpoint_func_out_of_registers "$(res argregs)" "$oor $oor @: 40"
+check watchpoint_unwatch "$(res unwatch)" "@n: 1"

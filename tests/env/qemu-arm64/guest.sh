@@ -40,7 +40,7 @@ t syscall_exit_read_ret '^@\[12345\]: 5$' -q -c "$WL read 12345 5" \
 t raw_syscalls_id '^@\[173\]: 7$' -q -c "$WL getppid 7" \
   -e 'tracepoint:raw_syscalls:sys_enter /pid == cpid && args.id == 173/ { @[args.id] = count(); }'
 # the generic table has no open(2): the error names the call to use
-tfail no_open_syscall 'tracepoint not found: syscalls:sys_enter_open (aarch64 has no open system call: use sys_enter_openat)' \
+tfail no_open_syscall 'no tracepoint syscalls:sys_enter_open (aarch64 has no open system call: use sys_enter_openat)' \
   -e 'tracepoint:syscalls:sys_enter_open { @ = count(); }'
 t printf_comm '^workload read 12345$' -q -c "$WL read 12345 1" \
   -e 'tracepoint:syscalls:sys_enter_read /pid == cpid && args.count == 12345/ { printf("%s read %d\n", comm, args.count); }'

@@ -13,7 +13,7 @@ mkdir -p $out
 ET=${ETRACE:-./etrace}
 T=tests/bin/uprobe_target
 TA=$PWD/$T
-plan 37
+plan 40
 
 
 need_files $T || exit 1
@@ -233,6 +233,25 @@ got=$($ET -q -e "uprobe:$T:ut_greet+$off { exit(); }" 2>&1)
 rc=$?
 if [ $rc = 1 ] && [[ $got == *"cannot check that ut_greet+$off is the start of an instruction"*"--unsafe"* ]]
 then pass offset-needs-unsafe; else fail offset-needs-unsafe "exit $rc: $got"; fi
+# "FUNC"+OFF: a quoted name then an offset (bpftrace's form for names
+# holding ':' or '+')
+got=$(timeout 20 $ET -q -e "uprobe:$T:\"ut_greet\"+0 /pid == cpid/ { @[probe, func] = count(); }" \
+        -c "$T greet a greet b" 2>&1)
+same quoted-name-offset "$(printf '\n\n@[uprobe:%s:ut_greet, ut_greet]: 2' $T)" "$got"
+# An offset past the function's end (size from nm): the located error,
+# then bpftrace's line
+size=$((0x$(nm -S $T | awk '$4 == "ut_greet" { print $2 }')))
+got=$($ET -q -e "uprobe:$T:ut_greet+100000 { exit(); }" 2>&1)
+rc=$?
+if [ $rc = 1 ] && [[ $got == "-e:1:1: error: offset 100000 is outside function 'ut_greet' (its size is $size)"* ]] &&
+   [ "$(tail -1 <<< "$got")" = "ERROR: Offset outside the function bounds ('ut_greet' size is $size)" ]
+then pass offset-outside-function; else fail offset-outside-function "exit $rc: $got"; fi
+# An address no symbol holds (10, in the ELF header): bpftrace's line too
+got=$($ET -q -e "uprobe:$T:10 { exit(); }" 2>&1)
+rc=$?
+if [ $rc = 1 ] && [[ $got == "-e:1:1: error: no function of $T holds address 0xa"*"--unsafe"* ]] &&
+   [ "$(tail -1 <<< "$got")" = "ERROR: Could not resolve address: $T:0xa" ]
+then pass address-unresolved; else fail address-unresolved "exit $rc: $got"; fi
 
 # ------------------------------------------------------------ non-PIE
 # An ET_EXEC binary: addresses are not file offsets (0x401000 -> 0x1000),

@@ -1,11 +1,11 @@
 #!/bin/sh
 # The shared core on its own (t.c): emitter, event loop, ring-buffer
-# reader, syscall dispatcher, register table.  Needs root and the objects
+# reader, syscall dispatcher, list of attachments, register table.  Needs root and the objects
 # of `make` (it links the objects of src/*/*.c but main.c).
 . "$(dirname "$0")/../../lib.sh"
 out=tests/out/core
 mkdir -p $out
-plan 13
+plan 14
 if ! is_root; then skip_rest "needs root (BPF maps and programs)"; exit 0; fi
 need_files build/src/codegen/emit.o || exit 1
 # the objects of today's sources (not a stale .o left under build/)

@@ -1,8 +1,9 @@
 /* t.c - the shared core on its own: the emitter (codegen/emit.c), the
  * event loop (runtime/loop.c), the ring-buffer reader (runtime/ring.c),
- * the syscall dispatcher (providers/sysdispatch.c) and the register table
- * (arch/).  Each case prints "PASS core/NAME" or "FAIL core/NAME: why".
- * Needs root (BPF maps and programs). */
+ * the syscall dispatcher (providers/sysdispatch.c), the list of
+ * attachments (load/links.c) and the register table (arch/).  Each case
+ * prints "PASS core/NAME" or "FAIL core/NAME: why".  Needs root (BPF maps
+ * and programs). */
 #include "etrace.h"
 #include "arch/arch.h"
 #include "codegen/emit.h"
@@ -13,6 +14,7 @@
 #include "runtime/ring.h"
 
 #include <bpf/bpf.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +257,31 @@ static void dispatcher_cases(void) {
   close(counts);
 }
 
+/* ------------------------------------------------------------ links */
+
+/* links_drop closes one kept fd now (an unwatch()ed watchpoint) and
+ * keeps the others, in order; an fd it does not hold is left alone. */
+static void links_cases(void) {
+  int p[2], q[2];
+  if (pipe(p) < 0 || pipe(q) < 0) {
+    check("links_drop", false, "pipe failed");
+    return;
+  }
+  Links links = {0};
+  links_add(&links, p[0]);
+  links_add(&links, p[1]);
+  links_add(&links, q[0]);
+  links_drop(&links, p[1]);
+  bool closed = fcntl(p[1], F_GETFD) < 0;
+  links_drop(&links, q[1]); /* not held: stays open */
+  bool kept = links.n == 2 && links.fds[0] == p[0] && links.fds[1] == q[0] &&
+              fcntl(q[1], F_GETFD) >= 0;
+  links_free(&links);
+  check("links_drop", closed && kept && fcntl(p[0], F_GETFD) < 0,
+        "the dropped fd must be closed, the others kept in order and closed by links_free");
+  close(q[1]);
+}
+
 /* ------------------------------------------------------------ arch */
 
 static void arch_cases(void) {
@@ -274,6 +301,7 @@ int main(void) {
   loop_cases();
   ring_cases();
   dispatcher_cases();
+  links_cases();
   arch_cases();
   return 0;
 }
