@@ -1809,11 +1809,11 @@ MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
 }
 
 int cg_program(Compiled *c, const Options *opt) {
+  add_internal_map(c, ".stop", 8)->max_entries = 1; /* exit() was called, and its code */
   add_internal_map(c, ".ringbuf", 0);
   MapInfo *d = add_internal_map(c, ".drops", 8);
   d->max_entries = 3; /* DROP_RINGBUF, DROP_MAP_FULL, DROP_STACK */
   d->percpu = true;
-  add_internal_map(c, ".stop", 8)->max_entries = 1; /* exit() was called, and its code */
   int rc = 0;
   for (int i = 0; i < c->ntargets; i++) {
     Target *t = c->targets[i];

@@ -8,11 +8,11 @@
 # inside and prints PASS/FAIL lines on the serial console; this script
 # passes them on.  One boot (~10 s unloaded) runs every case.
 . "$(dirname "$0")/../../lib.sh"
-GUEST=qemu
-. tests/env/qemu/host-lib.sh
 plan 18  # the cases of guest.sh, run in the booted kernel
 T=tests/out/qemu
 mkdir -p $T
+GUEST=qemu
+. tests/env/qemu/host-lib.sh
 setup_fail() { echo "FAIL qemu/setup ($1)"; exit 1; }
 
 make -s etrace.static tests/bin/static/workload > $T/build.log 2>&1 ||
