@@ -54,14 +54,12 @@ static void text_str(FILE *f, const unsigned char *s, int n) {
   fputc('"', f);
 }
 
+/* babeltrace2 spells hex fields in capitals, base 8 with a leading 0 */
 static void text_int(FILE *f, const CtfrVal *v, int i) {
-  int64_t x = ctfr_int(v, i);
-  if (v->f->hex)
-    fprintf(f, "0x%llX", (unsigned long long)x);
-  else if (v->f->is_signed)
-    fprintf(f, "%lld", (long long)x);
+  if (v->f->oct)
+    fprintf(f, "0%llo", (unsigned long long)ctfr_int(v, i));
   else
-    fprintf(f, "%llu", (unsigned long long)x);
+    ctfr_print_int(f, v, i, "0x%llX");
 }
 
 static void text_array(FILE *f, const CtfrVal *v) {

@@ -43,6 +43,8 @@ static int create_map(const Compiled *c, MapInfo *m) {
     type = BPF_MAP_TYPE_STACK_TRACE; /* stack id -> frames (cg.c, sym/stack.c) */
   } else if (!strcmp(m->name, ".pids")) {
     type = BPF_MAP_TYPE_HASH;        /* pids already reported by REC_PID */
+  } else if (!strcmp(m->name, ".stop")) {
+    type = BPF_MAP_TYPE_ARRAY; /* one flag all CPUs read (cg.c: skip_if_stopped) */
   } else {
     type = m->percpu ? BPF_MAP_TYPE_PERCPU_HASH : BPF_MAP_TYPE_HASH;
     if (m->array) { /* one slot, or one per bucket */

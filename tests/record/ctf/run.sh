@@ -9,43 +9,11 @@
 # Traces and logs are kept under tests/out/ctf/NAME/.
 . "$(dirname "$0")/../../lib.sh"
 [ $# -eq 0 ] && plan 19
-
-ET=./etrace
-WL=tests/bin/workload
-OUT=tests/out/ctf
+. tests/record/lib.sh
 NCPU=$(nproc --all 2>/dev/null || nproc)
 KPRIO=$((20 + $(nice))) # the prio context of a process at this nice value (LTTng: prio - 100)
-export BABELTRACE_TERM_COLOR=NEVER
-
-
-# events DIR: the number of events babeltrace2's counter sees (0 if none)
-events() {
-  babeltrace2 "$1" -c sink.utils.counter -p 'step=+0,hide-zero=yes' 2>/dev/null |
-    awk '/Event message/ {n = $1} END {print n + 0}'
-}
-
-# valid DIR: babeltrace2 decodes the whole trace
-valid() { babeltrace2 "$1" -o dummy >/dev/null 2>&1; }
-
-setup() { # setup NAME: fresh directory for the test; sets D (trace) and L (logs)
-  L=$OUT/$1
-  rm -rf "$L"
-  mkdir -p "$L"
-  D=$L/trace
-}
-
-want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
-ONLY="$*"
-
-if ! command -v babeltrace2 >/dev/null 2>&1; then
-  fail babeltrace2 "not installed (scripts/deps.sh --test installs it)"
-  exit 1
-fi
-if [ ! -x "$ET" ] || [ ! -x "$WL" ]; then
-  fail setup "build ./etrace and tests/bin/workload first (make check does)"
-  exit 1
-fi
-mkdir -p $OUT
+need_tools fail babeltrace2
+need_built "$ET" "$WL"
 
 CC=${CC:-cc}
 FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Ibuild/gen"
@@ -324,11 +292,11 @@ if want $t; then
          sed -n 's/.*{ tid = \([0-9]*\), old_tid = \([0-9]*\), filename.*/\1/p' | head -1)
   shpid=$(grep ' sched_process_fork: ' $L/text | grep "child_tid = ${wtid:-x}, child_pid = ${wtid:-x}," |
           sed -n 's/.*parent_comm = "sh", parent_tid = \([0-9]*\), parent_pid = \1,.*/\1/p' | head -1)
-  entries=$(grep -c " syscall_entry_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x}, procname = \"workload\", prio = $KPRIO }$" $L/text)
-  exits=$(grep -c " syscall_exit_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x}, procname = \"workload\", prio = $KPRIO }, { ret = ${shpid:-x} }$" $L/text)
-  sigret=$(grep -c " syscall_entry_rt_sigreturn: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x}, procname = \"sh\", prio = $KPRIO }$" $L/text)
-  unknown=$(grep -c " syscall_exit_unknown: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x}, procname = \"sh\", prio = $KPRIO }, { id = -1, ret = " $L/text)
-  kill=$(grep -c " syscall_entry_kill: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x}, procname = \"sh\", prio = $KPRIO }, { pid = ${shpid:-x}, sig = 10 }$" $L/text)
+  entries=$(grep -c " syscall_entry_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x}, procname = \"workload\", prio = $KPRIO, vpid = ${wtid:-x}, vtid = ${wtid:-x} }$" $L/text)
+  exits=$(grep -c " syscall_exit_getppid: { cpu_id = [0-9]* }, { pid = ${wtid:-x}, tid = ${wtid:-x}, procname = \"workload\", prio = $KPRIO, vpid = ${wtid:-x}, vtid = ${wtid:-x} }, { ret = ${shpid:-x} }$" $L/text)
+  sigret=$(grep -c " syscall_entry_rt_sigreturn: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x}, procname = \"sh\", prio = $KPRIO, vpid = ${shpid:-x}, vtid = ${shpid:-x} }$" $L/text)
+  unknown=$(grep -c " syscall_exit_unknown: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x}, procname = \"sh\", prio = $KPRIO, vpid = ${shpid:-x}, vtid = ${shpid:-x} }, { id = -1, ret = " $L/text)
+  kill=$(grep -c " syscall_entry_kill: { cpu_id = [0-9]* }, { pid = ${shpid:-x}, tid = ${shpid:-x}, procname = \"sh\", prio = $KPRIO, vpid = ${shpid:-x}, vtid = ${shpid:-x} }, { pid = ${shpid:-x}, sig = 10 }$" $L/text)
   # the statedump: between start and end, with this test's shell and the -c child (sh)
   dump=$(awk '/ lttng_statedump_start: /{s=1} / lttng_statedump_end: /{e=1} / lttng_statedump_process_state: /{ if (s && !e) n++ } END {print n + 0}' $L/text)
   self=$(grep -c " lttng_statedump_process_state: .*{ tid = $$, pid = $$, ppid = $PPID, name = \"$(cat /proc/$$/comm)\", type = 0," $L/text)
