@@ -392,6 +392,7 @@ int size_code(int size) {
 int build_key(Cg *cg, Node *mapnode) {
   MapInfo *m = mapnode->map;
   bool built;
+  keycache_forget_values(cg, m); /* the caller may write the map */
   int off = keycache_slot(cg, mapnode, &built);
   if (built)
     return off;
@@ -435,6 +436,8 @@ void map_update(Cg *cg, const MapInfo *m, int koff, int voff) {
 }
 
 static void cg_map_read_scalar(Cg *cg, Node *e) {
+  if (keycache_value_load(cg, e))
+    return;
   int koff = build_key(cg, e);
   map_lookup(cg, e->map, koff);
   cg_check_helper(cg, BPF_FUNC_map_lookup_elem, 2, e->loc);
@@ -443,6 +446,7 @@ static void cg_map_read_scalar(Cg *cg, Node *e) {
   jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, miss);
   emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_0, 0));
   label_here(cg, miss);
+  keycache_value_keep(cg, e);
 }
 
 /* Read a per-CPU aggregation as one number: sum (count, sum), min, max
@@ -1658,7 +1662,9 @@ static void cg_loop_body(Cg *cg, Node *body, int brk, int cont) {
   cg->cont[cg->nloops] = cont;
   cg->nloops++;
   cg->cond_depth++;
+  cg->loop_depth++;
   cg_stmt(cg, body);
+  cg->loop_depth--;
   cg->cond_depth--;
   cg->nloops--;
 }
@@ -1700,7 +1706,9 @@ static void cg_stmt(Cg *cg, Node *s) {
     int top = label_new(cg), end = label_new(cg);
     label_here(cg, top);
     cg->cond_depth++; /* again after each pass of the body */
+    cg->loop_depth++;
     cg_cond(cg, s->cond, end, false);
+    cg->loop_depth--;
     cg->cond_depth--;
     cg_loop_body(cg, s->then, end, top);
     ja(cg, top);
@@ -1744,6 +1752,7 @@ static void cg_stmt(Cg *cg, Node *s) {
   }
   case ND_FOR_MAP:
     cg_for_each(cg, s->lhs->map, s, s->loc);
+    keycache_forget_values(cg, NULL); /* its body may write any map */
     break;
   case ND_BREAK:
   case ND_CONTINUE:
@@ -1847,6 +1856,8 @@ static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3
   cg->stack = 8; /* ctx save slot */
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
   cg->ctx_off = CTX_OFF;
+  if (t->prov->entry_check)
+    t->prov->entry_check(cg, t);
   if (c->filter_pid && !(t->caps & PROBE_CAP_ANY_PROCESS)) {
     /* -p PID: probes ignore other processes; BEGIN/END and interval
      * timers run in no particular process, so they are not filtered */

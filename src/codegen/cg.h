@@ -30,6 +30,8 @@ typedef struct KeyCache {
   int uses;
   int off;              /* its slot */
   bool built;           /* filled on every path to here */
+  int val_off;          /* the value read with this key (0: not kept) */
+  bool val_valid;       /* that slot holds the map's value on every path to here */
 } KeyCache;
 
 typedef struct Cg {
@@ -62,6 +64,7 @@ typedef struct Cg {
   KeyCache keys[KEYCACHE_MAX];
   int nkeys;
   int cond_depth;       /* > 0: the code being generated runs on some paths only */
+  int loop_depth;       /* > 0: the code being generated may run again (a loop) */
   const Probe *zero_scope; /* declare_var: skip zeroing what this probe assigns first */
   int ctx_rec;          /* the context is the stack record at r10+ctx_rec
                          * (0: it is a pointer, in the slot at CTX_OFF) */
@@ -123,6 +126,12 @@ bool cg_const_imm(Cg *cg, const Node *e, int32_t *out);
  * code), and the slot of a key (0: none; *built: already filled) */
 void keycache_plan(Cg *cg, const Probe *p);
 int keycache_slot(Cg *cg, const Node *m, bool *built);
+/* The value of a read with a cached key, kept for later reads of it: r0
+ * := the kept value (true), or false when none is kept here; keep r0 as
+ * the value just read; forget the values of map m (NULL: every map). */
+bool keycache_value_load(Cg *cg, const Node *m);
+void keycache_value_keep(Cg *cg, const Node *m);
+void keycache_forget_values(Cg *cg, const MapInfo *m);
 /* peephole.c: marks in kill[] the instructions that can go */
 void peephole(Cg *cg, char *kill);
 /* regflow.c: the rewrites that need register liveness (peephole's) */

@@ -128,6 +128,10 @@ static void string_jump(Cg *cg, Node *e, int label, bool when) {
 
 /* /@m[k]/: a missing key is false without loading anything. */
 static void map_value_jump(Cg *cg, Node *e, int label, bool when) {
+  if (keycache_value_load(cg, e)) {
+    jmp_imm(cg, when ? BPF_JNE : BPF_JEQ, BPF_REG_0, 0, label);
+    return;
+  }
   int koff = build_key(cg, e);
   map_lookup(cg, e->map, koff);
   int miss = when ? label_new(cg) : label;
@@ -136,6 +140,8 @@ static void map_value_jump(Cg *cg, Node *e, int label, bool when) {
   jmp_imm(cg, when ? BPF_JNE : BPF_JEQ, BPF_REG_0, 0, label);
   if (when)
     label_here(cg, miss);
+  else if (label == cg->exit_label)
+    keycache_value_keep(cg, e); /* only the value's non-zero path goes on */
 }
 
 void cg_cond(Cg *cg, Node *e, int label, bool when) {
@@ -145,12 +151,15 @@ void cg_cond(Cg *cg, Node *e, int label, bool when) {
   if (e->kind == ND_BINARY && (e->op == OP_LAND || e->op == OP_LOR)) {
     /* &&: false as soon as one side is false; ||: true as soon as one is true */
     bool short_value = e->op == OP_LOR;
-    /* the right side runs on some paths only (keycache.c) */
+    /* the right side runs on some paths only (keycache.c); where the
+     * short cut leaves the program (a predicate's &&), every path that
+     * goes on has run it */
     if (when == short_value) {
+      int depth = label == cg->exit_label ? 0 : 1;
       cg_cond(cg, e->lhs, label, when);
-      cg->cond_depth++;
+      cg->cond_depth += depth;
       cg_cond(cg, e->rhs, label, when);
-      cg->cond_depth--;
+      cg->cond_depth -= depth;
     } else {
       int skip = label_new(cg);
       cg_cond(cg, e->lhs, skip, short_value);

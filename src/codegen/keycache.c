@@ -12,6 +12,14 @@
  *
  * Maps of hist()/lhist() are left out: the bucket index is written into
  * their key after the user's part.
+ *
+ * The integer read with such a key is kept too (`/@start[tid]/` and then
+ * `nsecs - @start[tid]` look the map up once, as hand-written C would):
+ * a read made on every path (cond_depth 0) outside any loop stores r0 in
+ * a slot; later reads outside loops load it until code that may write the
+ * map is generated (build_key: any access of the same map; a for-each
+ * over any map).  Code is generated in program order, so a write on some
+ * path only also forgets the value for all the code after it.
  */
 #include "etrace.h"
 #include "codegen/cg.h"
@@ -121,6 +129,8 @@ void keycache_plan(Cg *cg, const Probe *p) {
     if (k.uses < 2)
       continue;
     k.off = slot(cg, k.first->map->key_size, p->loc);
+    if (ty_is_int(k.first->map->val))
+      k.val_off = slot(cg, 8, p->loc);
     cg->keys[kept++] = k;
   }
   cg->nkeys = kept;
@@ -137,4 +147,33 @@ int keycache_slot(Cg *cg, const Node *m, bool *built) {
   if (!k->built && cg->cond_depth == 0)
     k->built = true; /* the caller builds it now, on every path */
   return k->off;
+}
+
+static KeyCache *value_key(Cg *cg, const Node *m) {
+  if (!cg->nkeys || cg->loop_depth || !cacheable(cg, m))
+    return NULL;
+  KeyCache *k = find(cg, m);
+  return k && k->val_off ? k : NULL;
+}
+
+bool keycache_value_load(Cg *cg, const Node *m) {
+  KeyCache *k = value_key(cg, m);
+  if (!k || !k->val_valid)
+    return false;
+  emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, k->val_off));
+  return true;
+}
+
+void keycache_value_keep(Cg *cg, const Node *m) {
+  KeyCache *k = value_key(cg, m);
+  if (!k || cg->cond_depth)
+    return;
+  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, k->val_off));
+  k->val_valid = true;
+}
+
+void keycache_forget_values(Cg *cg, const MapInfo *m) {
+  for (int i = 0; i < cg->nkeys; i++)
+    if (!m || cg->keys[i].first->map == m)
+      cg->keys[i].val_valid = false;
 }

@@ -171,6 +171,10 @@ struct Provider {
   /* Code before the predicate, with the context in r1; returns a state
    * for the epilogue (-1: none).  The epilogue runs after the probe body, before exit. */
   int (*prologue)(Cg *g, Target *t);
+  /* Code first of all, with the context in r1 (left there): leave early
+   * when the event is not t's (a syscall probe alone on a raw
+   * tracepoint runs for every syscall), before -p, pid/tid or keys. */
+  void (*entry_check)(Cg *g, Target *t);
   void (*epilogue)(Cg *g, Target *t, int state);
 
   /* Program spec number `attempt` for t: 0, or -1 when there is none. */

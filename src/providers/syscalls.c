@@ -128,10 +128,14 @@ static const TpFormat *record(const Target *t) { return ((SysTarget *)t->data)->
  * ctx->args[0], the struct pt_regs * (probe_read_kernel fills all 8 bytes,
  * zeros when it fails), exit's return value is ctx->args[1], the number
  * is a constant, and the common_* header reads as zeros. */
-static int prologue(Cg *g, Target *t) {
+static void entry_check(Cg *g, Target *t) {
   const SysTarget *st = t->data;
   if (st->alone)
     check_nr(g, t, st);
+}
+
+static int prologue(Cg *g, Target *t) {
+  const SysTarget *st = t->data;
   if (!cg_probe_uses_field(t->probe, NULL))
     return -1;
   if (cg_probe_uses_stack(t->probe))
@@ -244,6 +248,7 @@ const Provider provider_syscalls = {
      * bpf_trace_runN and __bpf_trace_EVENT so that it starts where a
      * tracepoint's does */
     .stack_skip = 3,
+    .entry_check = entry_check,
     .prologue = prologue,
     .prog_spec = prog_spec,
     .loaded = loaded,
