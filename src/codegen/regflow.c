@@ -6,7 +6,8 @@
  *    overwrites r1, r6 = r0 kept for a value never used);
  *  - `rA = X; rB = rA` with rA dead afterwards becomes `rB = X`;
  *  - a stack load into a register that already holds what the slot holds
- *    (stored from it, with neither changed since) goes;
+ *    (stored from it, with neither changed since) goes, and one into
+ *    another register becomes a move from the holder;
  *  - a zero extension of what a narrow load just zero-extended goes.
  *
  * Instructions marked in kill[] are treated as gone.  Each pass returns
@@ -190,7 +191,8 @@ static bool dead_defs_and_moves(const struct bpf_insn *cinsns, int n, const char
  * a load rX = *(r10+s) in the same straight-line stretch, with neither
  * rX nor memory written between, goes.  Calls and stores through other
  * pointers may write the stack: they end what is known. */
-static bool forwarded_loads(const struct bpf_insn *insns, int n, const char *target, char *kill) {
+static bool forwarded_loads(const struct bpf_insn *cinsns, int n, const char *target, char *kill) {
+  struct bpf_insn *insns = (struct bpf_insn *)cinsns;
   int slot_of[11];
   bool changed = false;
   for (int r = 0; r < 11; r++)
@@ -208,6 +210,20 @@ static bool forwarded_loads(const struct bpf_insn *insns, int n, const char *tar
       kill[i] = 1;
       changed = true;
       continue;
+    }
+    if (cls == BPF_LDX && in->src_reg == BPF_REG_10 && BPF_SIZE(in->code) == BPF_DW &&
+        BPF_MODE(in->code) == BPF_MEM) {
+      int holder = -1;
+      for (int r = 0; r < 10 && holder < 0; r++)
+        if (slot_of[r] == in->off)
+          holder = r;
+      if (holder >= 0) { /* another register holds it: a move instead */
+        int d = in->dst_reg, off = in->off;
+        insns[i] = MOV64_REG(d, holder);
+        slot_of[d] = off;
+        changed = true;
+        continue;
+      }
     }
     if (cls == BPF_STX || cls == BPF_ST) {
       bool dw = BPF_SIZE(in->code) == BPF_DW && BPF_MODE(in->code) == BPF_MEM;
