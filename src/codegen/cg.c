@@ -1379,6 +1379,8 @@ static void skip_if_stopped(Cg *cg, int label) {
   jmp_imm(cg, BPF_JNE, BPF_REG_1, 0, label);
 }
 
+void cg_skip_if_stopped(Cg *cg, int label) { skip_if_stopped(cg, label); }
+
 void cg_set_stop(Cg *cg, Node *code) {
   if (code)
     cg_scalar(cg, code);

@@ -115,6 +115,7 @@ void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc);
 void submit_record(Cg *cg, int roff, int size);
 void submit_exit_record(Cg *cg, int roff, int size); /* after the stop flag; no drop count */
 void cg_set_stop(Cg *cg, Node *code); /* exit(code): no more records from the probes */
+void cg_skip_if_stopped(Cg *cg, int label); /* to label once exit() has set the stop flag */
 int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc);
 int reserve_record(Cg *cg, int size, RecKind kind, int id, int done);
 void submit_reserved(Cg *cg);

@@ -213,6 +213,9 @@ static int setup_prologue(Cg *cg, Target *t) {
     emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_imm(cg, BPF_JNE, BPF_REG_0, cg->c->cpid, cg->exit_label);
   }
+  /* after exit(): no stop and no records (which, unread, would fill the
+   * ring and be counted as lost) */
+  cg_skip_if_stopped(cg, cg->exit_label);
   /* stopped before the records go: user space's SIGCONT cannot come
    * first (a SIGCONT also discards a pending SIGSTOP) */
   if (s->stop)
