@@ -176,8 +176,11 @@ int links_close(Links *l) {
     /* A program taken out of an event's array may still be running on
      * another CPU: one RCU grace period (what the events' release would
      * have waited for) and none is, before maps and END. */
-    syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
-    release_events(perf, nperf);
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
+      release_events(perf, nperf);
+    else /* no membarrier (nohz_full): the releases wait for it */
+      for (int i = 0; i < nperf; i++)
+        close(perf[i]);
   }
   free(perf);
   if (err) {
