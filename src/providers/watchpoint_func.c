@@ -13,7 +13,8 @@
  * for SIGCONT.  So the thread cannot touch the memory before it is
  * watched.  If a record cannot be written (ring buffer full) the program
  * sends SIGCONT itself; and once the probes are detached the process is
- * sent SIGCONT, so no exit leaves it stopped.
+ * sent SIGCONT, so no exit leaves it stopped.  After exit() (the stop
+ * flag) the program neither stops the process nor sends records.
  */
 #include "providers/watchpoint.h"
 #include "providers/attach.h"
