@@ -134,6 +134,9 @@ struct Type {
   /* TY_INT that is a pointer (printed in hex): what it points to (NULL:
    * void or a function), and whether it is a user-space address */
   bool is_ptr, user;
+  /* ... or of no known address space (a pointer cast from an integer in a
+   * BEGIN, interval, profile ... probe, and pointers read through it) */
+  bool any_space;
   Type *pointee;
   /* A pointer to the program's context (the `ctx` builtin, or a cast of
    * it): what it points at is read with direct loads, which the verifier
@@ -246,6 +249,8 @@ typedef struct Node Node;
 struct Node {
   NodeKind kind;
   Loc loc;
+  Loc start;           /* where the whole expression begins (an enclosing '(' included):
+                        * helper errors of memory reads point there, as bpftrace's do */
   Node *next;          /* next sibling (statement list, argument list) */
 
   Node *lhs, *rhs;

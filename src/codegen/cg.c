@@ -490,6 +490,36 @@ bool object_user(const Node *e) {
   }
 }
 
+/* The pointer through which the object e denotes is read (NULL: it is a
+ * copy held in a variable, a map or a tuple). */
+static const Type *object_base(const Node *e) {
+  switch (e->kind) {
+  case ND_FIELD: return e->arrow ? e->lhs->type : object_base(e->lhs);
+  case ND_UNARY: return e->lhs->type;
+  case ND_INDEX:
+    return is_member_array(e->lhs->type) ? object_base(e->lhs) : e->lhs->type;
+  default: return NULL;
+  }
+}
+
+/* The helper that reads the object e denotes: probe_read_user for user
+ * memory, probe_read_kernel for kernel memory; memory of no known address
+ * space (a pointer cast from an integer in BEGIN, interval ...) with the
+ * legacy probe_read where the kernel has it, as bpftrace does (it tries
+ * kernel memory, then user memory: -EFAULT for address 0). */
+static int object_read_helper(const Node *e) {
+  if (object_user(e))
+    return BPF_FUNC_probe_read_user;
+  const Type *base = object_base(e);
+  if (base && base->any_space && arch_current()->legacy_probe_read)
+    return BPF_FUNC_probe_read;
+  return BPF_FUNC_probe_read_kernel;
+}
+
+/* Where a failed read of e is reported: the start of the whole
+ * expression, as bpftrace reports it. */
+static Loc object_loc(const Node *e) { return e->start.line ? e->start : e->loc; }
+
 /* Whether e is read from memory: a member of a record, p[i], a[i], *p. */
 static bool is_object_read(const Node *e) {
   if (e->kind == ND_FIELD)
@@ -656,9 +686,8 @@ static void cg_object_read(Cg *cg, Node *e) {
   emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
   emit_addr(cg, BPF_REG_1, tmp);
   emit(cg, MOV64_IMM(BPF_REG_2, size));
-  emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
-                  e->loc);
+  emit(cg, CALL(object_read_helper(e)));
+  cg_check_helper(cg, object_read_helper(e), 2, object_loc(e));
   if (e->bit_size) {
     emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, tmp));
     if (e->bit_shift)
@@ -685,9 +714,8 @@ static void cg_object_copy(Cg *cg, Node *e, int off, const Type *dst) {
   emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
   emit_addr(cg, BPF_REG_1, off);
   emit(cg, MOV64_IMM(BPF_REG_2, n));
-  emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
-                  e->loc);
+  emit(cg, CALL(object_read_helper(e)));
+  cg_check_helper(cg, object_read_helper(e), 2, object_loc(e));
 }
 
 /* A char array member (task->comm) into a zeroed string buffer. */
@@ -697,9 +725,8 @@ static void cg_object_string(Cg *cg, Node *e, int off, const Type *dst) {
   emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
   emit_addr(cg, BPF_REG_1, off);
   emit(cg, MOV64_IMM(BPF_REG_2, n));
-  emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
-                  e->loc);
+  emit(cg, CALL(object_read_helper(e)));
+  cg_check_helper(cg, object_read_helper(e), 2, object_loc(e));
 }
 
 /* argN, args.NAME, retval and func where the target's provider puts

@@ -548,6 +548,18 @@ static Type *check_binary(Sema *sema, Node *e) {
   }
 }
 
+/* t marked as of no known address space, when it is a pointer or an
+ * object read through one of no known address space (base). */
+static Type *any_space(Type *t, bool any) {
+  if (!t || !any || t->any_space ||
+      !(t->is_ptr || t->kind == TY_RECORD || t->kind == TY_ARRAY))
+    return t;
+  Type *c = ealloc(sizeof(Type));
+  *c = *t;
+  c->any_space = true;
+  return c;
+}
+
 static Type *check_cast(Sema *sema, Node *e) {
   Type *t = check_expr(sema, e->lhs);
   static const struct { const char *name; int size; bool sgn; } ints[] = {
@@ -590,7 +602,10 @@ static Type *check_cast(Sema *sema, Node *e) {
     p->ctx = true;
     return p;
   }
-  return to;
+  /* An integer made a pointer where the probe says nothing of the address
+   * space (bpftrace 0.17 takes the probe's, none in BEGIN, interval ...). */
+  bool unknown = t && (t->is_ptr ? t->any_space : sema->cur->prov->no_address_space);
+  return any_space(to, to->is_ptr && unknown);
 }
 
 /* ------------------------------------------------------------ kernel types
@@ -634,7 +649,7 @@ static Type *check_member(Sema *sema, Node *e, Type *t) {
   e->field_off = m.offset;
   e->bit_shift = m.bit_shift;
   e->bit_size = m.bit_size;
-  return m.type;
+  return any_space(m.type, t->any_space);
 }
 
 /* *p: the pointee (a record stays in memory; an integer is read). */
@@ -651,7 +666,7 @@ static Type *check_deref(Sema *sema, Node *e, Type *t) {
     serr(sema, e->loc, "cannot dereference %s; use str() to read it", ty_name(t));
     return NULL;
   }
-  return t->pointee;
+  return any_space(t->pointee, t->any_space);
 }
 
 /* p[i] on a pointer, a[i] on an array member. */
@@ -672,7 +687,7 @@ static Type *check_object_index(Sema *sema, Node *e, Type *t) {
     serr(sema, e->loc, "cannot index a value of type %s", ty_name(t));
     return NULL;
   }
-  return elem;
+  return any_space(elem, t->any_space);
 }
 
 static Type *check_field(Sema *sema, Node *e) {
