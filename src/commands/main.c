@@ -77,7 +77,7 @@ static int check_modes(const char *dump, const char *bufmode) {
     return -1;
   }
   if (bufmode && strcmp(bufmode, "none") && strcmp(bufmode, "line") && strcmp(bufmode, "full")) {
-    diag_fatal("invalid -B mode '%s': expected none, line or full", bufmode);
+    diag_cli_error("USAGE: -B must be either 'line', 'full', or 'none'.");
     return -1;
   }
   return 0;
@@ -87,7 +87,7 @@ static int check_modes(const char *dump, const char *bufmode) {
 static FILE *open_output(const char *file, const char *bufmode) {
   FILE *out = stdout;
   if (file && !(out = fopen(file, "w"))) {
-    diag_fatal("cannot open output file '%s': %s", file, strerror(errno));
+    diag_cli_error("Failed to open output file: \"%s\": %s", file, strerror(errno));
     return NULL;
   }
   if (bufmode && !strcmp(bufmode, "none"))
