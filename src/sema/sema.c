@@ -340,7 +340,17 @@ static Type *field_type(Sema *sema, const TpField *f) {
   if (size != 1 && size != 2 && size != 4 && size != 8)
     return NULL;
   Type *rec = record_pointer(sema, f);
-  return rec ? rec : ty_int(size, f->is_signed);
+  if (rec)
+    return rec;
+  /* Syscall records hold every argument in an 8-byte slot ("int flags",
+   * "umode_t mode": size 8, signed 0); the value is the declared type's,
+   * as bpftrace reads it (the slot's upper bytes hold whatever the
+   * caller's register did). */
+  int csize;
+  bool csigned;
+  if (tracefs_c_int_type(f->ctype, &csize, &csigned) && csize < size)
+    return ty_int(csize, csigned);
+  return ty_int(size, f->is_signed);
 }
 
 /* Casts in user probes name user-space pointers. */

@@ -122,6 +122,28 @@ static bool parse_decl(const char *decl, size_t len, TpField *f) {
   return true;
 }
 
+bool tracefs_c_int_type(const char *ctype, int *size, bool *is_signed) {
+  static const struct { const char *name; int size; bool sgn; } types[] = {
+      {"char", 1, 1}, {"signed char", 1, 1}, {"unsigned char", 1, 0}, {"bool", 1, 0},
+      {"short", 2, 1}, {"unsigned short", 2, 0}, {"int", 4, 1}, {"unsigned int", 4, 0},
+      {"unsigned", 4, 0}, {"long", 8, 1}, {"unsigned long", 8, 0}, {"long long", 8, 1},
+      {"unsigned long long", 8, 0}, {"u8", 1, 0}, {"u16", 2, 0}, {"u32", 4, 0}, {"u64", 8, 0},
+      {"s8", 1, 1}, {"s16", 2, 1}, {"s32", 4, 1}, {"s64", 8, 1}, {"__u8", 1, 0}, {"__u16", 2, 0},
+      {"__u32", 4, 0}, {"__u64", 8, 0}, {"__s8", 1, 1}, {"__s16", 2, 1}, {"__s32", 4, 1},
+      {"__s64", 8, 1}, {"size_t", 8, 0}, {"ssize_t", 8, 1}, {"pid_t", 4, 1}, {"uid_t", 4, 0},
+      {"gid_t", 4, 0}, {"qid_t", 4, 0}, {"mode_t", 4, 0}, {"umode_t", 2, 0}, {"key_t", 4, 1},
+      {"key_serial_t", 4, 1}, {"clockid_t", 4, 1}, {"mqd_t", 4, 1}, {"rwf_t", 4, 1},
+      {"off_t", 8, 1}, {"loff_t", 8, 1},
+  };
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+    if (!strcmp(ctype, types[i].name)) {
+      *size = types[i].size;
+      *is_signed = types[i].sgn;
+      return true;
+    }
+  return false;
+}
+
 /* Parse one "\tfield:DECL;\toffset:N;\tsize:N;\tsigned:N;" line. */
 static bool parse_field(const char *line, TpField *f) {
   const char *decl = strstr(line, "field:");
