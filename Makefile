@@ -24,11 +24,11 @@ endif
 etrace: $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-build/gen/syscall_table.h: scripts/gen-syscalls.sh
+build/gen/syscall_table.h: scripts/gen-syscalls.sh scripts/syscalls-newer.txt
 	@mkdir -p $(dir $@)
 	scripts/gen-syscalls.sh > $@
 
-build/gen/syscall_table_arm64.h: scripts/gen-syscalls-arm64.sh
+build/gen/syscall_table_arm64.h: scripts/gen-syscalls-arm64.sh scripts/syscalls-newer.txt
 	@mkdir -p $(dir $@)
 	scripts/gen-syscalls-arm64.sh > $@
 

@@ -42,6 +42,7 @@ void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void buf_free(Buf *b);
 
 char *read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
+bool parse_u64(const char *s, uint64_t *out);   /* decimal or 0x-hex filling all of s */
 
 /* ---------------------------------------------------------------- diag.c */
 
@@ -329,6 +330,10 @@ int config_apply(const Program *prog);
  * shared by the process (NULL when the kernel has no BTF). */
 struct btf;
 struct btf *btf_vmlinux(void);
+/* The id of vmlinux's type `name` of BTF kind `kind` (BTF_KIND_FUNC ...),
+ * the lowest when several have it; -1 when none (or no BTF).  Indexed on
+ * first use (btfindex.c), so each lookup is cheap. */
+int btf_vmlinux_find(const char *name, int kind);
 /* One compilation's types: the program's split BTF (C definitions, DWARF
  * conversions), its record cache and name look-ups.  Made by whoever
  * compiles, before cdefs_process, and freed after the program's last run
@@ -549,6 +554,8 @@ typedef struct Compiled {
   int nsites;
   char **probe_names;  /* for the `probe` builtin */
   int nprobe_names;
+  int *probe_name_slots; /* hash of probe_names: index + 1, 0 empty (target.c) */
+  int probe_name_cap;    /* slots, a power of two */
   /* values compiled into the programs as constants */
   const char *const *posparams;
   int nposparams;

@@ -124,6 +124,18 @@ void buf_free(Buf *b) {
   b->len = b->cap = 0;
 }
 
+bool parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  if (!*s || *s == '-')
+    return false;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (*end || errno)
+    return false;
+  *out = v;
+  return true;
+}
+
 char *read_file(const char *path, size_t *len) {
   FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
   if (!f)

@@ -205,7 +205,10 @@ void cg_simple_record(Cg *cg, RecKind kind, int id, Node *a, Node *b, Loc loc) {
       emit(cg, ST_IMM(BPF_DW, BPF_REG_10, roff + vals[i], 0));
     }
   }
-  submit_record(cg, roff, 24);
+  if (kind == REC_EXIT) /* exit() has set the stop flag: its own record still goes */
+    submit_exit_record(cg, roff, 24);
+  else
+    submit_record(cg, roff, 24);
 }
 
 /* dump(p, "kernel"): the kernel renders the object with
@@ -278,6 +281,7 @@ static void gen_print(Cg *cg, Node *e) {
 }
 
 static void gen_exit(Cg *cg, Node *e) {
+  cg_set_stop(cg, e->args); /* first: see skip_if_stopped in cg.c */
   cg_simple_record(cg, REC_EXIT, 0, e->args, NULL, e->loc);
   ja(cg, cg->exit_label);
 }

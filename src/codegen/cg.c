@@ -59,6 +59,13 @@ void emit_map(Cg *cg, int reg, const MapInfo *m) {
   emit(cg, LD_IMM64_HI(0));
 }
 
+/* reg = the address of the value of array map m's first element (direct
+ * value access: no lookup call) */
+static void emit_map_value(Cg *cg, int reg, const MapInfo *m) {
+  emit(cg, LD_IMM64_LO(reg, BPF_PSEUDO_MAP_VALUE, m->id));
+  emit(cg, LD_IMM64_HI(0));
+}
+
 int label_new(Cg *cg) { return em_label(&cg->em); }
 
 void label_here(Cg *cg, int l) { em_place(&cg->em, l); }
@@ -668,6 +675,17 @@ void cg_object_addr(Cg *cg, Node *e) {
   }
 }
 
+/* n bytes of the object e denotes into the stack at off (probe_read_user
+ * or _kernel, as the object lives). */
+static void cg_object_read_into(Cg *cg, Node *e, int off, int n) {
+  cg_object_addr(cg, e);
+  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
+  emit_addr(cg, BPF_REG_1, off);
+  emit(cg, MOV64_IMM(BPF_REG_2, n));
+  emit(cg, CALL(object_read_helper(e)));
+  cg_check_helper(cg, object_read_helper(e), 2, object_loc(e));
+}
+
 /* r0 = the integer or pointer e denotes in memory (zero if unreadable). */
 static void cg_object_read(Cg *cg, Node *e) {
   int mark = cg->stack;
@@ -682,12 +700,7 @@ static void cg_object_read(Cg *cg, Node *e) {
   }
   int tmp = slot(cg, 8, e->loc);
   emit(cg, ST_IMM(BPF_DW, BPF_REG_10, tmp, 0));
-  cg_object_addr(cg, e);
-  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
-  emit_addr(cg, BPF_REG_1, tmp);
-  emit(cg, MOV64_IMM(BPF_REG_2, size));
-  emit(cg, CALL(object_read_helper(e)));
-  cg_check_helper(cg, object_read_helper(e), 2, object_loc(e));
+  cg_object_read_into(cg, e, tmp, size);
   if (e->bit_size) {
     emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, tmp));
     if (e->bit_shift)
@@ -710,23 +723,13 @@ static void cg_object_read(Cg *cg, Node *e) {
  * user object may end at the end of a page). */
 static void cg_object_copy(Cg *cg, Node *e, int off, const Type *dst) {
   int n = e->type->size < dst->size ? e->type->size : dst->size;
-  cg_object_addr(cg, e);
-  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
-  emit_addr(cg, BPF_REG_1, off);
-  emit(cg, MOV64_IMM(BPF_REG_2, n));
-  emit(cg, CALL(object_read_helper(e)));
-  cg_check_helper(cg, object_read_helper(e), 2, object_loc(e));
+  cg_object_read_into(cg, e, off, n);
 }
 
 /* A char array member (task->comm) into a zeroed string buffer. */
 static void cg_object_string(Cg *cg, Node *e, int off, const Type *dst) {
   int n = e->type->size < dst->size ? e->type->size : dst->size - 1;
-  cg_object_addr(cg, e);
-  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
-  emit_addr(cg, BPF_REG_1, off);
-  emit(cg, MOV64_IMM(BPF_REG_2, n));
-  emit(cg, CALL(object_read_helper(e)));
-  cg_check_helper(cg, object_read_helper(e), 2, object_loc(e));
+  cg_object_read_into(cg, e, off, n);
 }
 
 /* argN, args.NAME, retval and func where the target's provider puts
@@ -980,6 +983,32 @@ static void cg_bytes_compare(Cg *cg, Node *a, Node *b) {
   stack_release(cg, mark);
 }
 
+/* r1 = r1 op r0 for an arithmetic or bitwise operator: signed division
+ * and remainder when sgn, an arithmetic right shift when shr_signed.
+ * False for any other operator. */
+static bool alu_r1_r0(Cg *cg, Op op, bool sgn, bool shr_signed) {
+  switch (op) {
+  case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); return true;
+  /* Division by zero yields 0 in BPF; keep that (bpftrace warns). */
+  case OP_DIV:
+    emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
+    return true;
+  case OP_MOD:
+    emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
+    return true;
+  case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_SHR:
+    emit(cg, ALU64_REG(shr_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
+    return true;
+  default: return false;
+  }
+}
+
 static void cg_binary(Cg *cg, Node *e) {
   if (e->lhs->type->kind == TY_RECORD || e->lhs->type->kind == TY_ARRAY) {
     cg_object_compare(cg, e);
@@ -1010,28 +1039,9 @@ static void cg_binary(Cg *cg, Node *e) {
   if (cg->depth <= NREGS && binary_on_top(cg, e->op, e->lhs->type->is_signed, sgn))
     return;
   pop(cg, BPF_REG_1);
-  switch (e->op) {
-  case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
-  case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); break;
-  case OP_DIV:
-  case OP_MOD: {
-    /* Division by zero yields 0 in BPF; keep that (bpftrace warns). */
-    if (sgn)
-      emit(cg,
-           e->op == OP_DIV ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : SMOD64_REG(BPF_REG_1, BPF_REG_0));
-    else
-      emit(cg, ALU64_REG(e->op == OP_DIV ? BPF_DIV : BPF_MOD, BPF_REG_1, BPF_REG_0));
-    break;
-  }
-  case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); break;
-  case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
-  case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SHR:
-    emit(cg, ALU64_REG(e->lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
-    break;
-  default: fail(cg, e->loc, "unsupported operator %s", op_str(e->op)); return;
+  if (!alu_r1_r0(cg, e->op, sgn, e->lhs->type->is_signed)) {
+    fail(cg, e->loc, "unsupported operator %s", op_str(e->op));
+    return;
   }
   emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
 }
@@ -1381,19 +1391,57 @@ static void emit_subs(Cg *cg) {
 
 /* ------------------------------------------------------------ records */
 
-void submit_record(Cg *cg, int roff, int size) {
+/* The stop flag: .stop[0] = {u32 set; s32 exit code}.  exit() sets it,
+ * then emits its record (submit_exit_record), and a probe that sees it
+ * set emits no record (a jump to label): records after exit() are never
+ * printed, and skipped they cannot fill the ring and be reported as lost.
+ * The count stays honest: a probe that read the flag clear counts its
+ * drop when the ring is full.  User space reads the flag after each
+ * drain, so an exit whose own record found the ring full still stops the
+ * run.  BEGIN and END run in etrace before the probes attach and after
+ * they detach: no check. */
+static void skip_if_stopped(Cg *cg, int label) {
+  if (cg->t->caps & PROBE_CAP_IN_ETRACE)
+    return;
+  emit_map_value(cg, BPF_REG_1, internal_map(cg, ".stop"));
+  emit(cg, LDX(BPF_W, BPF_REG_1, BPF_REG_1, 0));
+  jmp_imm(cg, BPF_JNE, BPF_REG_1, 0, label);
+}
+
+void cg_set_stop(Cg *cg, Node *code) {
+  if (code)
+    cg_scalar(cg, code);
+  else
+    emit(cg, MOV64_IMM(BPF_REG_0, 0));
+  emit_map_value(cg, BPF_REG_1, internal_map(cg, ".stop"));
+  emit(cg, STX(BPF_W, BPF_REG_1, BPF_REG_0, 4));
+  emit(cg, ST_IMM(BPF_W, BPF_REG_1, 0, 1));
+}
+
+/* The record at roff into the ring buffer.  A full ring loses it and
+ * counts a drop; not exit()'s own record (is_exit): its stop flag is set
+ * and ends the run without it, so nothing the user would see is lost. */
+static void output_record(Cg *cg, int roff, int size, bool is_exit) {
   if (!(cg->t->caps & PROBE_CAP_IN_ETRACE))
     cg->c->probe_records = true;
+  int ok = label_new(cg);
+  if (!is_exit)
+    skip_if_stopped(cg, ok);
   emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
   emit_addr(cg, BPF_REG_2, roff);
   emit(cg, MOV64_IMM(BPF_REG_3, size));
   emit(cg, MOV64_IMM(BPF_REG_4, 0));
   emit(cg, CALL(BPF_FUNC_ringbuf_output));
-  int ok = label_new(cg);
-  jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, ok);
-  count_drop(cg, DROP_RINGBUF);
+  if (!is_exit) {
+    jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, ok);
+    count_drop(cg, DROP_RINGBUF);
+  }
   label_here(cg, ok);
 }
+
+void submit_record(Cg *cg, int roff, int size) { output_record(cg, roff, size, false); }
+
+void submit_exit_record(Cg *cg, int roff, int size) { output_record(cg, roff, size, true); }
 
 int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc) {
   int roff = slot(cg, 8 + datasize, loc);
@@ -1410,6 +1458,7 @@ int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc) {
 int reserve_record(Cg *cg, int size, RecKind kind, int id, int done) {
   if (!(cg->t->caps & PROBE_CAP_IN_ETRACE))
     cg->c->probe_records = true;
+  skip_if_stopped(cg, done);
   emit_map(cg, BPF_REG_1, internal_map(cg, ".ringbuf"));
   emit(cg, MOV64_IMM(BPF_REG_2, size));
   emit(cg, MOV64_IMM(BPF_REG_3, 0));
@@ -1476,24 +1525,9 @@ static void cg_modified_value(Cg *cg, Node *s) {
   pop(cg, BPF_REG_1);
   Op op = s->op;
   bool sgn = lhs->type->is_signed && (!rhs || rhs->type->is_signed);
-  switch (op) {
-  case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); break;
-  case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); break;
-  case OP_DIV:
-    emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
-    break;
-  case OP_MOD:
-    emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
-    break;
-  case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); break;
-  case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); break;
-  case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); break;
-  case OP_SHR:
-    emit(cg, ALU64_REG(lhs->type->is_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
-    break;
-  default: fail(cg, s->loc, "unsupported compound operator %s", op_str(op)); return;
+  if (!alu_r1_r0(cg, op, sgn, lhs->type->is_signed)) {
+    fail(cg, s->loc, "unsupported compound operator %s", op_str(op));
+    return;
   }
   emit(cg, MOV64_REG(BPF_REG_0, BPF_REG_1));
   canonicalize(cg, BPF_REG_0, lhs->type);
@@ -1804,6 +1838,7 @@ MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
 }
 
 int cg_program(Compiled *c, const Options *opt) {
+  add_internal_map(c, ".stop", 8)->max_entries = 1; /* exit() was called, and its code */
   add_internal_map(c, ".ringbuf", 0);
   MapInfo *d = add_internal_map(c, ".drops", 8);
   d->max_entries = 3; /* DROP_RINGBUF, DROP_MAP_FULL, DROP_STACK */

@@ -113,6 +113,8 @@ void store_string_literal(Cg *cg, const char *s, int len, int off, int size);
 void cg_store(Cg *cg, Node *e, int off, const Type *dst);
 void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc);
 void submit_record(Cg *cg, int roff, int size);
+void submit_exit_record(Cg *cg, int roff, int size); /* after the stop flag; no drop count */
+void cg_set_stop(Cg *cg, Node *code); /* exit(code): no more records from the probes */
 int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc);
 int reserve_record(Cg *cg, int size, RecKind kind, int id, int done);
 void submit_reserved(Cg *cg);

@@ -98,6 +98,9 @@ static void print_insn(FILE *f, const struct bpf_insn *in, const struct bpf_insn
     if (in->src_reg == BPF_PSEUDO_MAP_FD) {
       const char *name = c && in->imm >= 0 && in->imm < c->nmaps ? c->maps[in->imm]->name : "?";
       fprintf(f, "r%d = map[%s]", in->dst_reg, name);
+    } else if (in->src_reg == BPF_PSEUDO_MAP_VALUE) {
+      const char *name = c && in->imm >= 0 && in->imm < c->nmaps ? c->maps[in->imm]->name : "?";
+      fprintf(f, "r%d = &map[%s] %+d", in->dst_reg, name, next ? next->imm : 0);
     } else {
       uint64_t v = (uint32_t)in->imm | (uint64_t)(next ? (uint32_t)next->imm : 0) << 32;
       fprintf(f, "r%d = 0x%llx ll", in->dst_reg, (unsigned long long)v);

@@ -54,15 +54,8 @@ static void text_str(FILE *f, const unsigned char *s, int n) {
   fputc('"', f);
 }
 
-static void text_int(FILE *f, const CtfrVal *v, int i) {
-  int64_t x = ctfr_int(v, i);
-  if (v->f->hex)
-    fprintf(f, "0x%llX", (unsigned long long)x);
-  else if (v->f->is_signed)
-    fprintf(f, "%lld", (long long)x);
-  else
-    fprintf(f, "%llu", (unsigned long long)x);
-}
+/* babeltrace2 spells hex fields in capitals */
+static void text_int(FILE *f, const CtfrVal *v, int i) { ctfr_print_int(f, v, i, "0x%llX"); }
 
 static void text_array(FILE *f, const CtfrVal *v) {
   fputs("[", f);

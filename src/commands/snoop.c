@@ -454,7 +454,7 @@ static bool resolve(Event *ev, const char *name, int col, bool for_info) {
     return true;
   }
   struct btf *btf = btf_vmlinux();
-  int fid = btf && !colon ? btf__find_by_name_kind(btf, ev->name, BTF_KIND_FUNC) : -1;
+  int fid = btf && !colon ? btf_vmlinux_find(ev->name, BTF_KIND_FUNC) : -1;
   if (fid > 0) {
     ev->kind = EV_FUNC;
     ev->func_id = fid;

@@ -91,15 +91,8 @@ static void json_str(FILE *f, const unsigned char *s, size_t n) {
   fputc('"', f);
 }
 
-static void json_int(FILE *f, const CtfrVal *v, int i) {
-  int64_t x = ctfr_int(v, i);
-  if (v->f->hex)
-    fprintf(f, "\"0x%llx\"", (unsigned long long)x);
-  else if (v->f->is_signed)
-    fprintf(f, "%lld", (long long)x);
-  else
-    fprintf(f, "%llu", (unsigned long long)x);
-}
+/* hex fields as strings: JSON numbers are decimal */
+static void json_int(FILE *f, const CtfrVal *v, int i) { ctfr_print_int(f, v, i, "\"0x%llx\""); }
 
 static void json_val(FILE *f, const CtfrVal *v) {
   switch (v->f->kind) {

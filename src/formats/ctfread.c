@@ -535,6 +535,16 @@ int64_t ctfr_int(const CtfrVal *v, int i) {
   }
 }
 
+void ctfr_print_int(FILE *f, const CtfrVal *v, int i, const char *hex_fmt) {
+  int64_t x = ctfr_int(v, i);
+  if (v->f->hex)
+    fprintf(f, hex_fmt, (unsigned long long)x);
+  else if (v->f->is_signed)
+    fprintf(f, "%lld", (long long)x);
+  else
+    fprintf(f, "%llu", (unsigned long long)x);
+}
+
 int ctfr_field_index(const CtfClass *c, const char *name) {
   for (int i = 0; i < c->nfields; i++)
     if (!strcmp(c->fields[i].name, name))

@@ -56,6 +56,11 @@ int ctfr_fields(const CtfTrace *t, const CtfrEvent *e, CtfrVal *vals);
 /* Element i of an integer field, sign-extended when signed. */
 int64_t ctfr_int(const CtfrVal *v, int i);
 
+/* Print element i of an integer field: in decimal (signed or not), or
+ * through hex_fmt (a printf format taking one unsigned long long) when the
+ * field is shown in hex. */
+void ctfr_print_int(FILE *f, const CtfrVal *v, int i, const char *hex_fmt);
+
 /* The index of field `name` of a class, or -1. */
 int ctfr_field_index(const CtfClass *c, const char *name);
 

@@ -43,6 +43,8 @@ static int create_map(const Compiled *c, MapInfo *m) {
     type = BPF_MAP_TYPE_STACK_TRACE; /* stack id -> frames (cg.c, sym/stack.c) */
   } else if (!strcmp(m->name, ".pids")) {
     type = BPF_MAP_TYPE_HASH;        /* pids already reported by REC_PID */
+  } else if (!strcmp(m->name, ".stop")) {
+    type = BPF_MAP_TYPE_ARRAY; /* one flag all CPUs read (cg.c: skip_if_stopped) */
   } else {
     type = m->percpu ? BPF_MAP_TYPE_PERCPU_HASH : BPF_MAP_TYPE_HASH;
     if (m->array) { /* one slot, or one per bucket */
@@ -187,7 +189,8 @@ static int load_target(Compiled *c, Target *t, bool verbose) {
   struct bpf_insn *insns = malloc(sizeof(*insns) * t->ninsns);
   memcpy(insns, t->insns, sizeof(*insns) * t->ninsns);
   for (int i = 0; i < t->ninsns; i++)
-    if (insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) && insns[i].src_reg == BPF_PSEUDO_MAP_FD)
+    if (insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) &&
+        (insns[i].src_reg == BPF_PSEUDO_MAP_FD || insns[i].src_reg == BPF_PSEUDO_MAP_VALUE))
       insns[i].imm = c->maps[insns[i].imm]->fd;
   LIBBPF_OPTS(bpf_prog_load_opts, opts);
   struct bpf_func_info *funcs = NULL;

@@ -17,13 +17,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int perf_open(struct perf_event_attr *attr, int cpu) {
+int prov_perf_open(struct perf_event_attr *attr, int pid, int cpu) {
   attr->size = sizeof *attr;
   attr->disabled = 1;
-  int fd = syscall(__NR_perf_event_open, attr, -1 /* all processes */, cpu,
-                   -1 /* no group */, PERF_FLAG_FD_CLOEXEC);
+  int fd = syscall(__NR_perf_event_open, attr, pid > 0 ? pid : -1 /* all processes */,
+                   pid > 0 ? -1 : cpu, -1 /* no group */, PERF_FLAG_FD_CLOEXEC);
   return fd < 0 ? -errno : fd;
 }
+
+static int perf_open(struct perf_event_attr *attr, int cpu) { return prov_perf_open(attr, -1, cpu); }
 
 /* Attach prog_fd to the perf event pfd and enable it.  Consumes pfd:
  * returns the fd owning the attachment, or -errno with pfd closed. */
@@ -51,6 +53,42 @@ static int attach_to_perf(int prog_fd, int pfd) {
 }
 
 int prov_attach_perf_fd(int prog_fd, int pfd) { return attach_to_perf(prog_fd, pfd); }
+
+int prov_attach_perf_attr(int prog_fd, struct perf_event_attr *attr, int pid, int cpu) {
+  int pfd = prov_perf_open(attr, pid, cpu);
+  return pfd < 0 ? pfd : attach_to_perf(prog_fd, pfd);
+}
+
+/* ------------------------------------------------------------ kprobe and uprobe PMUs */
+
+int prov_pmu_type(const char *pmu) {
+  char *text = read_file(eprintf("/sys/bus/event_source/devices/%s/type", pmu), NULL);
+  int type = text ? atoi(text) : -1;
+  free(text);
+  return type;
+}
+
+int prov_pmu_format_bit(const char *pmu, const char *field) {
+  char *text = read_file(eprintf("/sys/bus/event_source/devices/%s/format/%s", pmu, field), NULL);
+  int bit = text && !strncmp(text, "config:", 7) ? atoi(text + 7) : -1;
+  free(text);
+  return bit;
+}
+
+int prov_attach_probe_pmu(int prog_fd, int type, uint64_t config, const char *target,
+                          uint64_t offset, int pid) {
+  struct perf_event_attr attr = {
+      .type = type,
+      .config = config,
+      .config1 = (uint64_t)(uintptr_t)target,
+      .config2 = offset,
+      .sample_period = 1,
+      .wakeup_events = 1,
+  };
+  /* All processes: one event on CPU 0 (the program runs on every CPU);
+   * one process: that process on any CPU. */
+  return prov_attach_perf_attr(prog_fd, &attr, pid, 0);
+}
 
 int prov_attach_tracepoint(int prog_fd, int tp_id) {
   /* One event on CPU 0 is enough: the program hangs off the tracepoint
@@ -100,54 +138,18 @@ int prov_attach_tp_btf(int prog_fd) {
   return fd < 0 ? (errno ? -errno : fd) : fd;
 }
 
-/* /sys/bus/event_source/devices/uprobe/format/NAME: "config:0" or
- * "config:32-63" -> the first bit, or -1. */
-static int pmu_format_bit(const char *name) {
-  char *text = read_file(eprintf("/sys/bus/event_source/devices/uprobe/format/%s", name), NULL);
-  int bit = -1;
-  if (text && !strncmp(text, "config:", 7))
-    bit = atoi(text + 7);
-  free(text);
-  return bit;
-}
-
-static int pmu_type(void) {
-  char *text = read_file("/sys/bus/event_source/devices/uprobe/type", NULL);
-  int type = text ? atoi(text) : -1;
-  free(text);
-  return type;
-}
-
 int prov_attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,
                        bool retprobe, int pid) {
   static int type = -2, ret_bit = -2, ref_bit = -2;
   if (type == -2) {
-    type = pmu_type();
-    ret_bit = pmu_format_bit("retprobe");
-    ref_bit = pmu_format_bit("ref_ctr_offset");
+    type = prov_pmu_type("uprobe");
+    ret_bit = prov_pmu_format_bit("uprobe", "retprobe");
+    ref_bit = prov_pmu_format_bit("uprobe", "ref_ctr_offset");
   }
   if (type < 0 || (retprobe && ret_bit < 0))
     return -ENOSYS;
   if (ref_ctr && ref_bit < 0)
     return -EOPNOTSUPP;
-  struct perf_event_attr attr = {
-      .size = sizeof attr,
-      .type = type,
-      .config1 = (uint64_t)(uintptr_t)path,
-      .config2 = offset,
-      .sample_period = 1,
-      .wakeup_events = 1,
-      .disabled = 1,
-  };
-  if (retprobe)
-    attr.config |= 1ull << ret_bit;
-  if (ref_ctr)
-    attr.config |= ref_ctr << ref_bit;
-  /* All processes: one event on CPU 0 (the program runs on every CPU);
-   * one process: that process on any CPU. */
-  int fd = syscall(__NR_perf_event_open, &attr, pid > 0 ? pid : -1, pid > 0 ? -1 : 0, -1,
-                   PERF_FLAG_FD_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  return attach_to_perf(prog_fd, fd);
+  uint64_t config = (retprobe ? 1ull << ret_bit : 0) | (ref_ctr ? ref_ctr << ref_bit : 0);
+  return prov_attach_probe_pmu(prog_fd, type, config, path, offset, pid);
 }

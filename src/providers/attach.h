@@ -27,6 +27,28 @@ int prov_attach_perf(int prog_fd, uint32_t type, uint64_t config, int cpu,
  * -errno with pfd closed. */
 int prov_attach_perf_fd(int prog_fd, int pfd);
 
+/* Open the perf event attr describes (its type, config, sample fields
+ * set by the caller; size and disabled are set here) for process pid
+ * (> 0, on any CPU) or, with pid <= 0, for every process on cpu.  Never
+ * grouped.  The fd, or -errno. */
+struct perf_event_attr;
+int prov_perf_open(struct perf_event_attr *attr, int pid, int cpu);
+
+/* prov_perf_open, then prov_attach_perf_fd. */
+int prov_attach_perf_attr(int prog_fd, struct perf_event_attr *attr, int pid, int cpu);
+
+/* A dynamic PMU of /sys/bus/event_source/devices ("kprobe", "uprobe"):
+ * its perf type, and the first config bit of a format field
+ * ("retprobe", "ref_ctr_offset"); -1 when the kernel has none. */
+int prov_pmu_type(const char *pmu);
+int prov_pmu_format_bit(const char *pmu, const char *field);
+
+/* A kprobe or uprobe event of PMU type `type`: target (a function name or
+ * a file path) + offset, with the PMU's config bits; for process pid
+ * (> 0) or for every process (one event on CPU 0: the probe fires on
+ * every CPU). */
+int prov_attach_probe_pmu(int prog_fd, int type, uint64_t config, const char *target,
+                          uint64_t offset, int pid);
 /* A uprobe (retprobe: a uretprobe) of the uprobe PMU on file `path` at
  * file offset `offset`, with the USDT semaphore at file offset ref_ctr
  * (0: none), in process pid (> 0) or in every process. */

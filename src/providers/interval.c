@@ -85,12 +85,7 @@ static int attach(Target *t, const AttachEnv *env) {
   const Timer *tm = t->data;
   if (!tm->profile) {
     int fd = prov_attach_perf_clock(t->prog_fd, 0, tm->period_ns, tm->freq_hz);
-    if (fd < 0) {
-      prov_attach_error(t, fd);
-      return -1;
-    }
-    attach_keep(env, fd);
-    return 0;
+    return prov_attach_result(t, env, fd);
   }
   /* one sampling event per online CPU */
   int attached = 0;

@@ -36,8 +36,7 @@ typedef struct Iter {
 } Iter;
 
 static int btf_id_of(const char *name, int kind) {
-  struct btf *b = btf_vmlinux();
-  return b ? btf__find_by_name_kind(b, name, kind) : -1;
+  return btf_vmlinux_find(name, kind);
 }
 
 /* Offset of the last pointer member of struct bpf_iter__NAME: the object

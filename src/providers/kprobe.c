@@ -32,11 +32,9 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "codegen/insn.h"
@@ -114,8 +112,7 @@ static bool kretprobe_banned(KKind written, const char *func) {
 static struct btf *vmlinux_btf(void) { return btf_vmlinux(); } /* btf.c: loaded once */
 
 static int btf_func_id(const char *name) {
-  struct btf *b = vmlinux_btf();
-  int id = b ? btf__find_by_name_kind(b, name, BTF_KIND_FUNC) : -1;
+  int id = btf_vmlinux_find(name, BTF_KIND_FUNC);
   return id > 0 ? id : -1;
 }
 
@@ -303,21 +300,15 @@ static int match_funcs(const char *glob, bool from_btf, char ***out) {
 
 static int kprobe_pmu_type(void) {
   static int type = -2;
-  if (type == -2) {
-    char *text = read_file("/sys/bus/event_source/devices/kprobe/type", NULL);
-    type = text ? atoi(text) : -1;
-    free(text);
-  }
+  if (type == -2)
+    type = prov_pmu_type("kprobe");
   return type;
 }
 
 static int kprobe_retprobe_bit(void) {
   static int bit = -2;
-  if (bit == -2) {
-    char *text = read_file("/sys/bus/event_source/devices/kprobe/format/retprobe", NULL);
-    bit = text && !strncmp(text, "config:", 7) ? atoi(text + 7) : -1;
-    free(text);
-  }
+  if (bit == -2)
+    bit = prov_pmu_format_bit("kprobe", "retprobe");
   return bit;
 }
 
@@ -620,22 +611,7 @@ static int attach_kprobe(int prog_fd, const char *func, uint64_t offset, bool re
   int type = kprobe_pmu_type(), bit = kprobe_retprobe_bit();
   if (type < 0 || (retprobe && bit < 0))
     return -ENOSYS;
-  struct perf_event_attr attr = {
-      .size = sizeof attr,
-      .type = type,
-      .config1 = (uint64_t)(uintptr_t)func,
-      .config2 = offset,
-      .sample_period = 1,
-      .wakeup_events = 1,
-      .disabled = 1,
-  };
-  if (retprobe)
-    attr.config |= 1ull << bit;
-  /* one event on CPU 0: the probe itself fires on every CPU */
-  int fd = syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  return prov_attach_perf_fd(prog_fd, fd);
+  return prov_attach_probe_pmu(prog_fd, type, retprobe ? 1ull << bit : 0, func, offset, -1);
 }
 
 static int attach_fentry(int prog_fd, bool fexit) {
@@ -854,12 +830,7 @@ static int attach(Target *t, const AttachEnv *env) {
                "trampolines (ENOTSUPP); use kprobe:%s or kretprobe:%s", t->name, k->func, k->func);
     return -1;
   }
-  if (fd < 0) {
-    prov_attach_error(t, fd);
-    return -1;
-  }
-  attach_keep(env, fd);
-  return 0;
+  return prov_attach_result(t, env, fd);
 }
 
 /* kprobes and fentry programs run newest first; kretprobes and fexit in order */

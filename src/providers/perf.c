@@ -96,19 +96,6 @@ static bool perf_event(const char *provider, const char *name, uint32_t *type,
 }
 
 
-/* A decimal or 0x-hex number filling all of s. */
-static bool parse_u64(const char *s, uint64_t *out) {
-  char *end;
-  if (!*s || *s == '-')
-    return false;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 0);
-  if (*end || errno)
-    return false;
-  *out = v;
-  return true;
-}
-
 static int expand(ProvExpand *x) {
   const char *rest = x->rest ? x->rest : "";
   bool hw = x->prefix[0] == 'h';

@@ -105,6 +105,10 @@ typedef struct EventEnv {
 /* Say why attaching t failed with -errno err (the usual message). */
 void prov_attach_error(const Target *t, int err);
 
+/* The end of most attach functions: keep fd (0), or say why attaching
+ * failed with -errno fd (-1). */
+int prov_attach_result(const Target *t, const AttachEnv *env, int fd);
+
 typedef enum {
   RUN_BEGIN,            /* before attaching (BEGIN sees no other probe fire first) */
   RUN_MAIN,             /* instead of waiting for events (iterators) */

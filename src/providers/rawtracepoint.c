@@ -114,10 +114,7 @@ static bool arg_loc(const Target *t, ArgRef ref, int i, ArgLoc *out) {
 
 static int btf_target(RawTarget *r) {
   if (r->btf_target == -2) {
-    struct btf *b = btf_vmlinux();
-    r->btf_target = b ? btf__find_by_name_kind(b, eprintf("btf_trace_%s", r->name),
-                                               BTF_KIND_TYPEDEF)
-                      : -1;
+    r->btf_target = btf_vmlinux_find(eprintf("btf_trace_%s", r->name), BTF_KIND_TYPEDEF);
     if (r->btf_target < 0)
       r->btf_target = -1;
   }
@@ -142,12 +139,7 @@ static int attach(Target *t, const AttachEnv *env) {
   RawTarget *r = t->data;
   bool tp_btf = btf_target(r) >= 0 && t->load_attempt == 0;
   int fd = tp_btf ? prov_attach_tp_btf(t->prog_fd) : prov_attach_raw_tp(t->prog_fd, r->name);
-  if (fd < 0) {
-    prov_attach_error(t, fd);
-    return -1;
-  }
-  attach_keep(env, fd);
-  return 0;
+  return prov_attach_result(t, env, fd);
 }
 
 /* ------------------------------------------------------------ listing */

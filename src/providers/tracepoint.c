@@ -91,12 +91,7 @@ static int prog_spec(Target *t, int attempt, ProgSpec *out) {
 static int attach(Target *t, const AttachEnv *env) {
   const TpFormat *fmt = t->data;
   int fd = prov_attach_tracepoint(t->prog_fd, fmt->id);
-  if (fd < 0) {
-    prov_attach_error(t, fd);
-    return -1;
-  }
-  attach_keep(env, fd);
-  return 0;
+  return prov_attach_result(t, env, fd);
 }
 
 /* ------------------------------------------------------------ listing */

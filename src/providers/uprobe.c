@@ -26,11 +26,9 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <glob.h>
-#include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 extern const Provider provider_uprobe;
@@ -909,12 +907,7 @@ static int attach(Target *t, const AttachEnv *env) {
   const UTarget *u = t->data;
   int fd = prov_attach_uprobe(t->prog_fd, u->site.path, u->site.offset, u->ref_ctr,
                               u->site.is_return, env->pid);
-  if (fd < 0) {
-    prov_attach_error(t, fd);
-    return -1;
-  }
-  attach_keep(env, fd);
-  return 0;
+  return prov_attach_result(t, env, fd);
 }
 
 static bool newest_first(const Target *t) { return true; }

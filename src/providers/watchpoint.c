@@ -24,19 +24,6 @@
 
 static const char *const aliases[] = {"w", "asyncwatchpoint", "aw", NULL};
 
-/* A decimal or 0x-hex number filling all of s. */
-static bool parse_u64(const char *s, uint64_t *out) {
-  char *end;
-  if (!*s || *s == '-')
-    return false;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 0);
-  if (*end || errno)
-    return false;
-  *out = v;
-  return true;
-}
-
 /* bpftrace's watchpoint modes, in its sorted spelling ("wr" is "rw").
  * x86 debug registers cannot watch reads alone: "r" is refused there. */
 static int parse_mode(const char *s, Loc loc) {
@@ -145,7 +132,6 @@ static int prog_spec(Target *t, int attempt, ProgSpec *out) {
  * processes, running prog_fd: the fd owning it, or -errno. */
 static int open_breakpoint(int prog_fd, const Watch *w, uint64_t addr, pid_t pid, int cpu) {
   struct perf_event_attr attr = {
-      .size = sizeof attr,
       .type = PERF_TYPE_BREAKPOINT,
       .bp_type = w->mode,
       .bp_addr = addr,
@@ -154,13 +140,8 @@ static int open_breakpoint(int prog_fd, const Watch *w, uint64_t addr, pid_t pid
       .bp_len = w->mode == HW_BREAKPOINT_X ? sizeof(long) : w->len,
       .sample_period = 1,
       .wakeup_events = 1,
-      .disabled = 1,
   };
-  int pfd = syscall(__NR_perf_event_open, &attr, pid > 0 ? pid : -1, pid > 0 ? -1 : cpu,
-                    -1 /* no group */, PERF_FLAG_FD_CLOEXEC);
-  if (pfd < 0)
-    return -errno;
-  return prov_attach_perf_fd(prog_fd, pfd);
+  return prov_attach_perf_attr(prog_fd, &attr, pid, cpu);
 }
 
 static const char *why(uint64_t addr, int len, int err) {

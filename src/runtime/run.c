@@ -31,6 +31,9 @@ typedef struct Run {
   Links links;
   AttachEnv env;       /* attaching, at start and at run time (Provider.on_event) */
   bool exiting;        /* exit() seen: ignore later records */
+  bool exit_seen;      /* an exit record was read */
+  bool stopped;        /* a probe called exit(): the stop flag is set */
+  int stop_fd;         /* the stop flag's map (cg.c: skip_if_stopped), or -1 */
   int exit_code;
   unsigned records;    /* records handled: a signal check every so many */
 } Run;
@@ -250,7 +253,7 @@ static void on_record(void *arg, const Ring *ring, const void *data, size_t size
       target_event(r, id, (uint64_t)a, (uint64_t)b);
     break;
   case REC_EXIT:
-    r->exiting = true;
+    r->exiting = r->exit_seen = true;
     r->exit_code = (int)a;
     break;
   case REC_PRINT_MAP:
@@ -390,11 +393,27 @@ static bool has_map(const Compiled *c, const char *name) {
   return false;
 }
 
-/* The ring buffer is readable: print what it holds; exit() stops. */
+/* Has a probe called exit()?  Its code in *code.  exit() sets the flag
+ * before it emits its record, which a full ring buffer can lose. */
+static bool stop_flag(const Run *r, int *code) {
+  uint32_t key = 0;
+  int32_t v[2] = {0, 0};
+  if (r->stop_fd < 0 || bpf_map_lookup_elem(r->stop_fd, &key, v) || !v[0])
+    return false;
+  *code = v[1];
+  return true;
+}
+
+/* The ring buffer is readable: print what it holds; exit() stops (its
+ * record, or the stop flag when the record was lost; the records still
+ * queued before it are printed by finish()). */
 static bool on_ring(Loop *l, int fd, void *arg) {
   Run *r = arg;
   drain(r);
-  return r->exiting;
+  int code;
+  if (!r->exiting && stop_flag(r, &code))
+    r->stopped = true;
+  return r->exiting || r->stopped;
 }
 
 /* -f ctf: close the open packets every second (live relay viewers); a
@@ -475,6 +494,9 @@ static int start(Run *r) {
 static void finish(Run *r) {
   links_close(&r->links);
   drain(r);
+  int code;
+  if (!r->exit_seen && stop_flag(r, &code)) /* exit()'s record was lost */
+    r->exit_code = code;
   r->exiting = false;
   run_phase(r, RUN_END);
   drain(r);
@@ -486,7 +508,7 @@ static void finish(Run *r) {
 }
 
 int rt_run(Compiled *c, const Options *opt, Output *o) {
-  Run run = {.c = c, .opt = opt, .o = o}, *r = &run;
+  Run run = {.c = c, .opt = opt, .o = o, .stop_fd = load_map_fd(c, ".stop")}, *r = &run;
   r->env = (AttachEnv){.pid = opt->pid, .cpid = opt->cpid, .ncpu = libbpf_num_possible_cpus(),
                        .add_link = links_keep, .drop_link = links_drop, .arg = &r->links};
   rt_set_probe_names(c->probe_names, c->nprobe_names);

@@ -47,10 +47,6 @@ struct ProgramTypes {
   int nrecs;
   UserName *unames;
   int nunames;
-  /* Kernel lookups are linear in libbpf (150k types here): each name is
-   * looked up once per compilation and remembered (ids < 0 too). */
-  UserName *klookups;
-  int nklookups;
   /* Forward declarations made while converting a self-referencing type
    * (dwarf.c) and the type they stand for. */
   int (*fwds)[2];
@@ -84,7 +80,6 @@ void program_types_free(ProgramTypes *pt) {
     return;
   free(pt->recs);
   free(pt->unames);
-  free(pt->klookups);
   free(pt->fwds);
   if (pt->nbase_types)
     btf__free(pt->btf);
@@ -130,16 +125,11 @@ static int program_or_kernel_type(ProgramTypes *pt, const char *name, int kind) 
   for (int i = pt->nunames - 1; i >= 0; i--)
     if (pt->unames[i].kind == kind && !strcmp(pt->unames[i].name, name))
       return pt->unames[i].id;
-  for (int i = 0; i < pt->nklookups; i++)
-    if (pt->klookups[i].kind == kind && !strcmp(pt->klookups[i].name, name))
-      return pt->klookups[i].id;
   if (!kbase)
     return -1;
-  int id = btf__find_by_name_kind(kbase, name, kind);
+  int id = btf_vmlinux_find(name, kind); /* indexed (btfindex.c) */
   if (id < 0 && kind == BTF_KIND_ENUM)
-    id = btf__find_by_name_kind(kbase, name, BTF_KIND_ENUM64);
-  pt->klookups = realloc(pt->klookups, sizeof(UserName) * (pt->nklookups + 1));
-  pt->klookups[pt->nklookups++] = (UserName){estrdup(name), kind, id};
+    id = btf_vmlinux_find(name, BTF_KIND_ENUM64);
   return id;
 }
 
@@ -449,7 +439,7 @@ int btf_tp_params(const char *name, const char ***names, int **type_ids) {
   struct btf *kb = vmlinux();
   if (!kb)
     return -1;
-  int id = btf__find_by_name_kind(kb, eprintf("__probestub_%s", name), BTF_KIND_FUNC);
+  int id = btf_vmlinux_find(eprintf("__probestub_%s", name), BTF_KIND_FUNC);
   if (id < 0)
     return -1;
   const struct btf_type *f = btf__type_by_id(kb, id);
@@ -469,8 +459,7 @@ int btf_tp_params(const char *name, const char ***names, int **type_ids) {
 
 /* Whether the kernel has a raw tracepoint `name` (btf_trace_NAME). */
 bool btf_has_raw_tp(const char *name) {
-  struct btf *kb = vmlinux();
-  return kb && btf__find_by_name_kind(kb, eprintf("btf_trace_%s", name), BTF_KIND_TYPEDEF) >= 0;
+  return btf_vmlinux_find(eprintf("btf_trace_%s", name), BTF_KIND_TYPEDEF) >= 0;
 }
 
 /* Every raw tracepoint name matching glob, for -l and wildcards. */

@@ -14,39 +14,11 @@
 #   stack_target call N        main -> st_caller -> st_probe_me(k)
 # One "PASS qemu-arm64/NAME" / "FAIL qemu-arm64/NAME" line per check.
 export PATH=/bin:/
-ET=/etrace
+GUEST=qemu-arm64
+. /guest-lib.sh
 WL=/workload
 UT=/uprobe_target
 ST=/stack_target
-T=/tmp
-
-# t NAME EXPECTED-REGEX ETRACE-ARGS...: run etrace, look for a line.
-t() {
-  name=$1 want=$2; shift 2
-  timeout 120 $ET "$@" > $T/$name.out 2>&1
-  rc=$?
-  if [ $rc -eq 0 ] && grep -q -- "$want" $T/$name.out; then
-    echo "PASS qemu-arm64/$name"
-    sed "s/^/out $name: /" $T/$name.out | head -10  # kept in console.txt
-  else
-    echo "FAIL qemu-arm64/$name (exit status $rc; wanted /$want/)"
-    sed 's/^/#   /' $T/$name.out | head -30
-  fi
-}
-
-# tfail NAME EXPECTED-REGEX ETRACE-ARGS...: etrace must fail with that message.
-tfail() {
-  name=$1 want=$2; shift 2
-  timeout 120 $ET "$@" > $T/$name.out 2>&1
-  rc=$?
-  if [ $rc -ne 0 ] && grep -q -- "$want" $T/$name.out; then
-    echo "PASS qemu-arm64/$name"
-    sed "s/^/out $name: /" $T/$name.out | head -10
-  else
-    echo "FAIL qemu-arm64/$name (exit status $rc; wanted an error /$want/)"
-    sed 's/^/#   /' $T/$name.out | head -30
-  fi
-}
 
 echo "# guest kernel $(uname -r) $(uname -m)"
 

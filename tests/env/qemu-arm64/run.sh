@@ -12,6 +12,8 @@
 # it); this script passes them on, with the boot and suite times, and
 # reads etrace record's trace back with babeltrace2.  About 60 s.
 . "$(dirname "$0")/../../lib.sh"
+GUEST=qemu-arm64
+. tests/env/qemu/host-lib.sh
 G=tests/env/qemu-arm64
 plan $(( $(grep -cE '^(t|tfail) ' $G/guest.sh) + 2 ))  # the guest's cases, the CTF trace, the boot
 T=tests/out/qemu-arm64
@@ -32,24 +34,14 @@ R=$T/root
 rm -rf $R
 mkdir -p $R/bin $R/proc $R/sys $R/dev $R/tmp
 cp "$BB" $R/bin/busybox
-cp tests/env/qemu/init $R/init
 cp $G/guest.sh $R/
 cp etrace-arm64 $R/etrace
 cp tests/bin/arm64/workload tests/bin/arm64/uprobe_target tests/bin/arm64/stack_target $R/
 HOSTBB=$(command -v busybox) || setup_fail "no busybox on the host (its cpio packs the initramfs)"
-(cd $R && find . | "$HOSTBB" cpio -o -H newc 2>/dev/null) | gzip -1 > $T/initramfs.gz
+pack_initramfs $R "$HOSTBB"
 
-start=$(date +%s.%N)
-timeout ${QEMU_TIMEOUT:-900} qemu-system-aarch64 -M virt -cpu max -accel tcg -m 1024 -smp 1 \
-  -display none -monitor none -nic none -no-reboot -serial file:$T/serial.log \
-  -kernel "$KERNEL" -initrd $T/initramfs.gz \
-  -append "console=ttyAMA0 quiet loglevel=1 panic=-1" > $T/qemu.log 2>&1
-rc=$?
-end=$(date +%s.%N)
-tr -d '\r' < $T/serial.log > $T/console.txt
-grep -E '^(PASS|FAIL|SKIP) qemu-arm64/|^#' $T/console.txt
-up=$(sed -n 's/^ETRACE-GUEST-START //p' $T/console.txt)
-down=$(sed -n 's/^ETRACE-GUEST-END //p' $T/console.txt)
+boot qemu-system-aarch64 -M virt -cpu max -m 1024 -smp 1 -kernel "$KERNEL" \
+  -append "console=ttyAMA0 quiet loglevel=1 panic=-1"
 # etrace record's trace, read back here with babeltrace2: the three
 # openat calls of the workload, with their arguments by name.
 rm -rf $T/trace
@@ -65,11 +57,4 @@ else
   else echo "FAIL qemu-arm64/record_ctf ($n events with filename = \"/nonexistent\", wanted 3)"
   fi
 fi
-if [ -n "$down" ]; then
-  echo "PASS qemu-arm64/boot_and_run"
-  echo "# qemu-system-aarch64 (TCG, -cpu max): $(basename "$KERNEL"), init started ${up} s after boot," \
-    "cases done at ${down} s, wall $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"
-else
-  echo "FAIL qemu-arm64/boot_and_run (qemu exit status $rc; the guest did not finish: see $T/console.txt)"
-  tail -20 $T/console.txt | sed 's/^/#   /'
-fi
+report_boot "qemu-system-aarch64 (TCG, -cpu max): $(basename "$KERNEL")"

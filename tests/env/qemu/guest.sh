@@ -8,23 +8,9 @@
 #                           returning -ENOENT (-2) for a missing PATH
 # One "PASS qemu/NAME" / "FAIL qemu/NAME" line per check on the console.
 export PATH=/bin:/
-ET=/etrace
+GUEST=qemu
+. /guest-lib.sh
 WL=/workload
-T=/tmp
-
-# t NAME EXPECTED-REGEX ETRACE-ARGS...: run etrace, look for a line.
-t() {
-  name=$1 want=$2; shift 2
-  timeout 120 $ET "$@" > $T/$name.out 2>&1
-  rc=$?
-  if [ $rc -eq 0 ] && grep -q -- "$want" $T/$name.out; then
-    echo "PASS qemu/$name"
-    sed "s/^/out $name: /" $T/$name.out | head -10  # kept in console.txt
-  else
-    echo "FAIL qemu/$name (exit status $rc; wanted /$want/)"
-    sed 's/^/#   /' $T/$name.out | head -30
-  fi
-}
 
 echo "# guest kernel $(uname -r)"
 

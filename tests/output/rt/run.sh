@@ -20,7 +20,7 @@ else
 fi
 
 if ! $CC $FLAGS -g -Itests/output/rt -o $out/rt_test tests/output/rt/harness.c tests/output/rt/cases_*.c \
-    $RT_SRCS src/runtime/btfprint.c src/sema/btf.c src/base/util.c src/front/diag.c src/sema/types.c src/symbols/*.c src/arch/*.c -lbpf -lelf -lz 2>$out/build.txt; then
+    $RT_SRCS src/runtime/btfprint.c src/sema/btf.c src/sema/btfindex.c src/base/util.c src/front/diag.c src/sema/types.c src/symbols/*.c src/arch/*.c -lbpf -lelf -lz 2>$out/build.txt; then
   fail build; cat $out/build.txt
   exit 0
 fi

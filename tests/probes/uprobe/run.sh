@@ -13,7 +13,7 @@ mkdir -p $out
 ET=${ETRACE:-./etrace}
 T=tests/bin/uprobe_target
 TA=$PWD/$T
-plan 38
+plan 40
 
 
 need_files $T || exit 1
@@ -288,3 +288,29 @@ kill -INT $tr; wait $tr
 after=$(sem_read)
 kill $sp; wait $sp 2>/dev/null
 same semaphore-count "0 1 0" "$before $during $after"
+
+# ------------------------------------------------------------ exit() and drops
+# A tight USDT loop (ut:tick for i = 1, 2, ...) that goes on after exit():
+# the probes fire until etrace detaches them.  Records after exit() are
+# never printed, so they must neither fill the ring buffer nor be counted
+# as lost; every record before it is printed or counted.
+exit_run() { # exit_run RING_KB N: the output in $out/exit.out and .err
+  ETRACE_RINGBUF_KB=$1 timeout 60 $ET -q -c "$T usdt 1000000000" \
+    -e "usdt:$TA:ut:tick /pid == cpid/ { printf(\"%d\\n\", arg0); if (arg0 == $2) { exit(7); } }" \
+    > $out/exit.out 2> $out/exit.err
+}
+# 64 KiB holds the 2000 records before exit() (24 bytes each) even if
+# etrace read none of them: all of them, and no loss
+exit_run 64 2000; rc=$?
+same exit-no-false-loss "$(seq 1 2000; echo "exit status 7")" \
+  "$(grep . $out/exit.out; cat $out/exit.err; echo "exit status $rc")"
+# 4 KiB (170 records) cannot hold what the loop makes while etrace prints:
+# events 1..20000 are each printed (in order) or counted as lost, exactly;
+# exit()'s own record is often lost too, and its stop flag ends the run
+exit_run 4 20000; rc=$?
+n=$(grep -c . $out/exit.out)
+lost=$(sed -n 's/^etrace: lost \([0-9]*\) events: the ring buffer was full$/\1/p' $out/exit.err)
+other=$(grep -v '^etrace: lost [0-9]* events: the ring buffer was full$' $out/exit.err)
+order=$(grep . $out/exit.out | awk '$1 <= prev || $1 > 20000 { bad = 1 } { prev = $1 } END { print bad ? "broken" : "kept" }')
+same exit-loss-counted-exactly "printed + lost = 20000, order kept, exit status 7, stderr ''" \
+  "printed + lost = $((n + ${lost:-0})), order $order, exit status $rc, stderr '$other'"

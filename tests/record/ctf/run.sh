@@ -9,43 +9,11 @@
 # Traces and logs are kept under tests/out/ctf/NAME/.
 . "$(dirname "$0")/../../lib.sh"
 [ $# -eq 0 ] && plan 19
-
-ET=./etrace
-WL=tests/bin/workload
-OUT=tests/out/ctf
+. tests/record/lib.sh
 NCPU=$(nproc --all 2>/dev/null || nproc)
 KPRIO=$((20 + $(nice))) # the prio context of a process at this nice value (LTTng: prio - 100)
-export BABELTRACE_TERM_COLOR=NEVER
-
-
-# events DIR: the number of events babeltrace2's counter sees (0 if none)
-events() {
-  babeltrace2 "$1" -c sink.utils.counter -p 'step=+0,hide-zero=yes' 2>/dev/null |
-    awk '/Event message/ {n = $1} END {print n + 0}'
-}
-
-# valid DIR: babeltrace2 decodes the whole trace
-valid() { babeltrace2 "$1" -o dummy >/dev/null 2>&1; }
-
-setup() { # setup NAME: fresh directory for the test; sets D (trace) and L (logs)
-  L=$OUT/$1
-  rm -rf "$L"
-  mkdir -p "$L"
-  D=$L/trace
-}
-
-want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
-ONLY="$*"
-
-if ! command -v babeltrace2 >/dev/null 2>&1; then
-  fail babeltrace2 "not installed (scripts/deps.sh --test installs it)"
-  exit 1
-fi
-if [ ! -x "$ET" ] || [ ! -x "$WL" ]; then
-  fail setup "build ./etrace and tests/bin/workload first (make check does)"
-  exit 1
-fi
-mkdir -p $OUT
+need_tools fail babeltrace2
+need_built "$ET" "$WL"
 
 CC=${CC:-cc}
 FLAGS="-std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Ibuild/gen"

@@ -10,36 +10,12 @@
 # tests/out/lttng/NAME/.
 . "$(dirname "$0")/../../lib.sh"
 [ $# -eq 0 ] && plan 9
-
-ET=./etrace
-WL=tests/bin/workload
-OUT=tests/out/lttng
-export BABELTRACE_TERM_COLOR=NEVER
-
-setup() { # setup NAME: fresh directory for the test; sets L (logs)
-  L=$OUT/$1
-  rm -rf "$L"
-  mkdir -p "$L"
-}
-
-want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
-ONLY="$*"
-
-for c in babeltrace2 lttng-syscallstats lttng-cputop; do
-  if ! command -v $c >/dev/null 2>&1; then
-    skip_rest "$c is not installed (scripts/deps.sh installs babeltrace2 and python3-lttnganalyses)"
-    exit 0
-  fi
-done
+. tests/record/lib.sh
+need_tools skip babeltrace2 lttng-syscallstats lttng-cputop
+mkdir -p $OUT
 
 # analysis NAME DIR OUT: run lttng-NAME on DIR (bounded), the report in OUT
 analysis() { _a=$1 _d=$2 _o=$3; shift 3; timeout 300 lttng-$_a --no-progress "$@" "$_d" >"$_o" 2>&1; }
-
-# events DIR: the number of events babeltrace2's counter sees (0 if none)
-events() {
-  babeltrace2 "$1" -c sink.utils.counter -p 'step=+0,hide-zero=yes' 2>/dev/null |
-    awk '/Event message/ {n = $1} END {print n + 0}'
-}
 
 # --- -o a/b/c: the session layout, parents created, every reader takes DIR -----
 t=session_layout

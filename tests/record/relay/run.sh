@@ -11,35 +11,12 @@
 # Logs and the relays' output trees are kept under tests/out/relay/NAME/.
 . "$(dirname "$0")/../../lib.sh"
 [ $# -eq 0 ] && plan 15
-
-ET=./etrace
-WL=tests/bin/workload
-OUT=tests/out/relay
+. tests/record/lib.sh
 FAKE=tests/record/relay/fake_relay.py
 HOST=$(uname -n)
 NCPU=$(nproc --all 2>/dev/null || nproc)
-export BABELTRACE_TERM_COLOR=NEVER
-
-want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
-ONLY="$*"
-
-for tool in lttng-relayd babeltrace2 python3; do
-  if ! command -v $tool >/dev/null 2>&1; then
-    fail setup "$tool is not installed (scripts/deps.sh installs it)"
-    exit 1
-  fi
-done
-if [ ! -x "$ET" ] || [ ! -x "$WL" ]; then
-  fail setup "build ./etrace and tests/bin/workload first (make check does)"
-  exit 1
-fi
-mkdir -p $OUT
-
-setup() { # setup NAME: fresh directory for the test's logs and relay output
-  L=$OUT/$1
-  rm -rf "$L"
-  mkdir -p "$L"
-}
+need_tools fail lttng-relayd babeltrace2 python3
+need_built "$ET" "$WL"
 
 # listening PORT: a TCP socket listens on PORT (state 0A in /proc/net/tcp*)
 listening() {
@@ -349,12 +326,15 @@ if want $t; then
   else pass $t; fi
 fi
 
-# --- a peer answering another protocol version -------------------------------
-t=other_version
-if want $t; then
+# fake_peer NAME MESSAGE FAKE-ARGS...: fake_relay.py FAKE-ARGS answers at the
+# relay's port; etrace must exit 1 with MESSAGE (a fixed string; PORT in it
+# stands for the port)
+fake_peer() {
+  local t=$1 msg=$2
+  shift 2
   setup $t
   free_ports
-  python3 $FAKE $P1 version 3 0 >$L/fake.out 2>&1 &
+  python3 $FAKE $P1 "$@" >$L/fake.out 2>&1 &
   FP=$!
   for _ in $(seq 1 50); do listening $P1 && break; sleep 0.1; done
   $ET record -q --relay net://127.0.0.1:$P1 syscalls:sys_enter_getppid 2>$L/stderr
@@ -362,26 +342,19 @@ if want $t; then
   kill $FP 2>/dev/null
   wait $FP 2>/dev/null
   if [ $rc -ne 1 ]; then fail $t "exit status $rc, expected 1"
-  elif ! grep -q "error: 127.0.0.1:$P1 speaks relay protocol 3.0; etrace speaks 2.4 to 2.13" $L/stderr; then fail $t "message: $(head -c 300 $L/stderr)"
+  elif ! grep -qF "${msg//PORT/$P1}" $L/stderr; then fail $t "message: $(head -c 300 $L/stderr)"
   else pass $t; fi
-fi
+}
+
+# --- a peer answering another protocol version -------------------------------
+t=other_version
+want $t && fake_peer $t "error: 127.0.0.1:PORT speaks relay protocol 3.0; etrace speaks 2.4 to 2.13" \
+  version 3 0
 
 # --- a web server at the relay's port -------------------------------------------
 t=http_server
-if want $t; then
-  setup $t
-  free_ports
-  python3 $FAKE $P1 http >$L/fake.out 2>&1 &
-  FP=$!
-  for _ in $(seq 1 50); do listening $P1 && break; sleep 0.1; done
-  $ET record -q --relay net://127.0.0.1:$P1 syscalls:sys_enter_getppid 2>$L/stderr
-  rc=$?
-  kill $FP 2>/dev/null
-  wait $FP 2>/dev/null
-  if [ $rc -ne 1 ]; then fail $t "exit status $rc, expected 1"
-  elif ! grep -qF "error: 127.0.0.1:$P1 answered the version handshake with bytes that are not a relay version (\"HTTP/1.1\"...): is it an lttng-relayd?" $L/stderr; then fail $t "message: $(head -c 300 $L/stderr)"
-  else pass $t; fi
-fi
+want $t && fake_peer $t "error: 127.0.0.1:PORT answered the version handshake with bytes that are not a relay version (\"HTTP/1.1\"...): is it an lttng-relayd?" \
+  http
 
 # --- bad URLs -----------------------------------------------------------------
 t=bad_url

@@ -10,31 +10,10 @@
 # tests/bin/seqcalls and babeltrace2.  Output under tests/out/snapshot/NAME/.
 . "$(dirname "$0")/../../lib.sh"
 [ $# -eq 0 ] && plan 4
-
-ET=./etrace
+. tests/record/lib.sh
 SEQ=tests/bin/seqcalls
-OUT=tests/out/snapshot
-export BABELTRACE_TERM_COLOR=NEVER
-
-want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
-ONLY="$*"
-
-if ! command -v babeltrace2 >/dev/null 2>&1; then
-  fail setup "babeltrace2 is not installed (scripts/deps.sh installs it)"
-  exit 1
-fi
-if [ ! -x "$ET" ] || [ ! -x "$SEQ" ]; then
-  fail setup "build ./etrace and tests/bin/seqcalls first (make check does)"
-  exit 1
-fi
-mkdir -p $OUT
-
-setup() {
-  L=$OUT/$1
-  rm -rf "$L"
-  mkdir -p "$L"
-  D=$L/trace
-}
+need_tools fail babeltrace2
+need_built "$ET" "$SEQ"
 
 # check_snapshot DIR LAST: DIR holds the getpgid calls FIRST..LAST, one
 # each, in order, with FIRST > 1, and babeltrace2 reports exactly FIRST-1
