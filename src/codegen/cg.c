@@ -675,8 +675,8 @@ void cg_object_addr(Cg *cg, Node *e) {
   }
 }
 
-/* n bytes of the object e denotes into the stack at off (probe_read_user
- * or _kernel, as the object lives). */
+/* n bytes of the object e denotes into the stack at off (with the read
+ * helper of the memory it lives in: object_read_helper). */
 static void cg_object_read_into(Cg *cg, Node *e, int off, int n) {
   cg_object_addr(cg, e);
   emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
