@@ -91,7 +91,7 @@ printf '0123456789\n' > $T/digits.txt
 BPFTRACE_CAT_BYTES_MAX=4 $ET -q -e "BEGIN { cat(\"$T/digits.txt\"); printf(\"|\\n\"); exit(); }" > $T/catmax.out 2>&1
 check cat_bytes_max grep -qx '0123|' $T/catmax.out
 BPFTRACE_CAT_BYTES_MAX=lots $ET -q -e 'BEGIN { exit(); }' > $T/catbad.out 2>&1; rc=$?
-check cat_bytes_max_invalid sh -c "[ $rc -eq 1 ] && grep -q \"^ERROR: Env var 'BPFTRACE_CAT_BYTES_MAX' did not contain a valid\" $T/catbad.out"
+check cat_bytes_max_invalid sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: Env var 'BPFTRACE_CAT_BYTES_MAX' did not contain a valid uint64_t, or was zero-valued.\" $T/catbad.out"
 
 # SIGINT is honoured under load: each sched_switch runs system(), which
 # makes more sched_switch events; the trace still stops and runs END.
