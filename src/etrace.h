@@ -776,6 +776,7 @@ int rt_ctf_tick(Output *o, void (*drain)(void *arg), void *arg);
  * sort like bpftrace, print.  top = 0 prints all; div divides values. */
 int rt_print_map(Output *o, const MapInfo *m, int64_t top, int64_t div);
 void rt_print_all_maps(Output *o);   /* at exit: every non-empty map */
+void rt_print_maps_now(Output *o);   /* on SIGUSR1: the same, without the exit's blank lines */
 int rt_check_env(void); /* bpftrace's runtime variables: -1 (reported) when bad */
 int rt_clear_map(const MapInfo *m);
 int rt_zero_map(const MapInfo *m);
