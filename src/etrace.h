@@ -60,6 +60,7 @@ typedef struct Loc {
 
 extern const Source *diag_source;   /* the program being compiled */
 extern int diag_errors;             /* errors reported so far */
+extern bool diag_no_warnings;       /* --no-warnings: no warning is printed */
 extern FILE *diag_out;              /* where diagnostics go (NULL: stderr) */
 
 /* Print "NAME:LINE:COL: error: MSG", the source line, and a caret. */

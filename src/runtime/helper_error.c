@@ -48,6 +48,8 @@ void rt_helper_error(Output *o, int helper, int64_t retcode, uint64_t where) {
                   "\"line\": %d, \"col\": %d}\n", name, (long long)retcode, line, col);
     return;
   }
+  if (diag_no_warnings) /* a text report is a warning (JSON keeps its records, as bpftrace) */
+    return;
   const char *file = diag_source && diag_source->name ? diag_source->name : "etrace";
   fprintf(o->f, "%s:%d:%d: WARNING: Failed to %s: ", file, line, col, name);
   if (helper == BPF_FUNC_map_lookup_elem)
