@@ -301,6 +301,10 @@ int main(int argc, char **argv) {
   if (list && !prog_text && !(optind < argc && is_program_file(argv[optind])))
     return list_probes(optind < argc ? argv[optind] : NULL, opt.verbose, opt.pid);
 
+  if (prog_text && !*prog_text) { /* -e '': bpftrace takes it for no program */
+    diag_cli_error("USAGE: filename or -e 'program' required.");
+    return 1;
+  }
   if (!prog_text) {
     if (optind >= argc) {
       usage(stderr);

@@ -7,7 +7,7 @@ ET=${ETRACE:-./etrace}
 WL=tests/bin/workload
 T=tests/out/cli
 mkdir -p $T
-plan 37
+plan 38
 
 check() { # check NAME CONDITION-COMMAND...
   name=$1; shift
@@ -75,6 +75,8 @@ check o_file sh -c "grep -q '^to file$' $T/o.txt && ! grep -q 'to file' $T/o.std
 # -o and -B mistakes: bpftrace's words, exit 1.
 $ET -q -o /nonexistent/dir/o.txt -e 'BEGIN { exit(); }' > $T/o2.out 2>&1; rc=$?
 check o_unwritable sh -c "[ $rc -eq 1 ] && grep -qx 'ERROR: Failed to open output file: \"/nonexistent/dir/o.txt\": No such file or directory' $T/o2.out"
+$ET -e '' > $T/e_empty.out 2>&1; rc=$?
+check e_empty_program sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: USAGE: filename or -e 'program' required.\" $T/e_empty.out"
 $ET -q -B sometimes -e 'BEGIN { exit(); }' > $T/b.out 2>&1; rc=$?
 check B_invalid_mode sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: USAGE: -B must be either 'line', 'full', or 'none'.\" $T/b.out"
 
