@@ -518,9 +518,15 @@ static int object_read_helper(const Node *e) {
   if (object_user(e))
     return BPF_FUNC_probe_read_user;
   const Type *base = object_base(e);
-  if (base && base->any_space && arch_current()->legacy_probe_read)
-    return BPF_FUNC_probe_read;
+  if (base && base->any_space)
+    return cg_any_space_read(false);
   return BPF_FUNC_probe_read_kernel;
+}
+
+int cg_any_space_read(bool str) {
+  if (arch_current()->legacy_probe_read)
+    return str ? BPF_FUNC_probe_read_str : BPF_FUNC_probe_read;
+  return str ? BPF_FUNC_probe_read_kernel_str : BPF_FUNC_probe_read_kernel;
 }
 
 /* Where a failed read of e is reported: the start of the whole
