@@ -166,11 +166,13 @@ _etrace() {
       case $prev in
         -o) _etrace_files -d ;;
         --profile) _etrace_offer "kernel native" ;;
+        --enable | --disable)
+          _etrace_offer "sched irq kmem block net timer power writeback syscall all" ;;
         *)
           _etrace_value && return
           if [[ $cur == -* ]]; then
             _etrace_offer "-o -D --duration -c --cmd-only -p --profile -b -q -v --verify -h --help
-              --relay --session --snapshot --trigger --live-timer"
+              --relay --session --snapshot --trigger --live-timer --enable --disable"
           else
             _etrace_probes tracepoint:
           fi

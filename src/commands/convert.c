@@ -54,8 +54,13 @@ static void text_str(FILE *f, const unsigned char *s, int n) {
   fputc('"', f);
 }
 
-/* babeltrace2 spells hex fields in capitals */
-static void text_int(FILE *f, const CtfrVal *v, int i) { ctfr_print_int(f, v, i, "0x%llX"); }
+/* babeltrace2 spells hex fields in capitals, base 8 with a leading 0 */
+static void text_int(FILE *f, const CtfrVal *v, int i) {
+  if (v->f->oct)
+    fprintf(f, "0%llo", (unsigned long long)ctfr_int(v, i));
+  else
+    ctfr_print_int(f, v, i, "0x%llX");
+}
 
 static void text_array(FILE *f, const CtfrVal *v) {
   fputs("[", f);

@@ -184,16 +184,18 @@ static void tsdl_string(Buf *b, const char *s) {
   buf_put(b, "\"", 1);
 }
 
-static void tsdl_int(Buf *b, int size, bool is_signed, bool hex) {
-  buf_printf(b, "integer { size = %d; align = 8; signed = %s;%s }", size * 8,
-             is_signed ? "true" : "false", hex ? " base = 16;" : "");
+static void tsdl_int(Buf *b, const CtfField *f) {
+  buf_printf(b, "integer { size = %d; align = 8; signed = %s;%s%s }", f->size * 8,
+             f->is_signed ? "true" : "false",
+             f->hex ? " base = 16;" : f->oct ? " base = 8;" : "",
+             f->net_order ? " byte_order = network;" : "");
 }
 
 static void tsdl_field(Buf *b, const CtfField *f) {
   buf_printf(b, "\t\t");
   switch (f->kind) {
   case CTF_INT:
-    tsdl_int(b, f->size, f->is_signed, f->hex);
+    tsdl_int(b, f);
     buf_printf(b, " _%s", f->name);
     if (f->count > 0)
       buf_printf(b, "[%d]", f->count);
@@ -207,7 +209,7 @@ static void tsdl_field(Buf *b, const CtfField *f) {
     break;
   case CTF_SEQ:
     buf_printf(b, "uint16_t __%s_length;\n\t\t", f->name);
-    tsdl_int(b, f->size, f->is_signed, f->hex);
+    tsdl_int(b, f);
     buf_printf(b, " _%s[ __%s_length ]", f->name, f->name);
     break;
   }

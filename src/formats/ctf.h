@@ -50,6 +50,8 @@ typedef struct CtfField {
   int size;            /* CTF_INT / CTF_SEQ: element size in bytes, 1..8 */
   bool is_signed;
   bool hex;            /* print in base 16 (pointers) */
+  bool oct;            /* print in base 8 (flag sets LTTng declares so) */
+  bool net_order;      /* big-endian (CTF byte_order = network) */
   int count;           /* CTF_INT array length (0: scalar); CTF_TEXT length */
   int slot;            /* CTF_STRING / CTF_SEQ: bytes reserved in the record */
 } CtfField;

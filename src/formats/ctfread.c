@@ -85,6 +85,9 @@ static bool parse_field(Meta *m, const char *decl, CtfField *f, bool *is_len) {
       size = atoi(s + 7);
     f->is_signed = strstr(attrs, "signed = true") != NULL;
     f->hex = strstr(attrs, "base = 16") != NULL;
+    f->oct = strstr(attrs, "base = 8") != NULL;
+    f->net_order = strstr(attrs, "byte_order = network") != NULL ||
+                   strstr(attrs, "byte_order = be") != NULL;
     bool text = strstr(attrs, "encoding = UTF8") != NULL;
     if (size != 8 && size != 16 && size != 32 && size != 64)
       goto bad;
@@ -527,6 +530,13 @@ int ctfr_fields(const CtfTrace *t, const CtfrEvent *e, CtfrVal *vals) {
 
 int64_t ctfr_int(const CtfrVal *v, int i) {
   const unsigned char *p = v->data + (size_t)i * v->f->size;
+  if (v->f->net_order) { /* big-endian */
+    uint64_t x = 0;
+    for (int k = 0; k < v->f->size; k++)
+      x = x << 8 | p[k];
+    int shift = 64 - 8 * v->f->size;
+    return v->f->is_signed && shift ? (int64_t)(x << shift) >> shift : (int64_t)x;
+  }
   switch (v->f->size) {
   case 1: return v->f->is_signed ? (int64_t)(int8_t)p[0] : (int64_t)p[0];
   case 2: { uint16_t x; memcpy(&x, p, 2); return v->f->is_signed ? (int16_t)x : (int64_t)x; }

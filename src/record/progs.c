@@ -64,6 +64,106 @@ static int gen_regs(Prog *p, const Event *e) {
   return lo;
 }
 
+/* LTTng's RWBS_FLAG_* (its block.h) */
+enum {
+  RWBS_WRITE = 1 << 0, RWBS_DISCARD = 1 << 1, RWBS_READ = 1 << 2, RWBS_RAHEAD = 1 << 3,
+  RWBS_SYNC = 1 << 5, RWBS_META = 1 << 6, RWBS_SECURE = 1 << 7, RWBS_FLUSH = 1 << 8,
+  RWBS_FUA = 1 << 9, RWBS_PREFLUSH = 1 << 10,
+};
+
+/* r4 |= flag when r1 == ch. */
+static void rwbs_map(Prog *p, char ch, int flag) {
+  emit(p, JMP_IMM(BPF_JNE, BPF_REG_1, ch, 1));
+  emit(p, ALU32_IMM(BPF_OR, BPF_REG_4, flag));
+}
+
+/* The kernel's rwbs text (blk_fill_rwbs: an optional 'F' for a preflush,
+ * the operation W/D/F/R/N, 'E' after 'D' for a secure erase, then F (FUA),
+ * A (read-ahead), S (sync), M (meta), NUL-terminated in char[10]) read
+ * from ctx+src, stored at r7+dst as LTTng's flag set.  A leading 'F' is a
+ * preflush when an operation letter follows it. */
+static void gen_rwbs(Prog *p, int src, int dst) {
+  int op = em_label(&p->em), done = em_label(&p->em), from2 = em_label(&p->em);
+  emit(p, MOV64_IMM(BPF_REG_4, 0));
+  emit(p, MOV64_IMM(BPF_REG_5, 1));            /* where the suffix starts */
+  emit(p, LDX(BPF_B, BPF_REG_1, BPF_REG_6, src));
+  emit(p, LDX(BPF_B, BPF_REG_2, BPF_REG_6, src + 1));
+  em_jump(&p->em, JMP_IMM(BPF_JNE, BPF_REG_1, 'F', 0), op);
+  static const char ops[] = "WDFRN";
+  int pf = em_label(&p->em);
+  for (const char *c = ops; *c; c++)
+    em_jump(&p->em, JMP_IMM(BPF_JEQ, BPF_REG_2, *c, 0), pf);
+  em_jump(&p->em, JA(0), op);
+  em_place(&p->em, pf);
+  emit(p, ALU32_IMM(BPF_OR, BPF_REG_4, RWBS_PREFLUSH));
+  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_2));
+  emit(p, MOV64_IMM(BPF_REG_5, 2));
+  em_place(&p->em, op);                         /* the operation letter in r1 */
+  rwbs_map(p, 'W', RWBS_WRITE);
+  rwbs_map(p, 'D', RWBS_DISCARD);
+  rwbs_map(p, 'F', RWBS_FLUSH);
+  rwbs_map(p, 'R', RWBS_READ);
+  /* after a preflush, position 1 held the operation: the suffix starts at 2 */
+  em_jump(&p->em, JMP_IMM(BPF_JNE, BPF_REG_5, 1, 0), from2);
+  for (int j = 1; j < 10; j++) {
+    if (j == 2)
+      em_place(&p->em, from2);
+    emit(p, LDX(BPF_B, BPF_REG_1, BPF_REG_6, src + j));
+    em_jump(&p->em, JMP_IMM(BPF_JEQ, BPF_REG_1, 0, 0), done);
+    rwbs_map(p, 'F', RWBS_FUA);
+    rwbs_map(p, 'A', RWBS_RAHEAD);
+    rwbs_map(p, 'S', RWBS_SYNC);
+    rwbs_map(p, 'M', RWBS_META);
+    rwbs_map(p, 'E', RWBS_SECURE);
+  }
+  em_place(&p->em, done);
+  emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_4, dst));
+}
+
+/* The kernel's task states (include/linux/sched.h) that sched_switch's
+ * prev_state reports */
+enum {
+  TASK_UNINTERRUPTIBLE = 0x2, TASK_REPORT = 0x7f, TASK_REPORT_IDLE = 0x80,
+  TASK_IDLE = 0x402, TASK_RTLOCK_WAIT = 0x1000, TASK_FROZEN = 0x8000,
+};
+
+/* Raw sched_switch(preempt, prev, next, prev_state): prev_state as the
+ * tracepoint reports it (kswitch.c), 0 when preempted; 8 bytes at r7+dst.
+ * exit_off: task_struct.exit_state. */
+static void gen_switch_state(Prog *p, int exit_off, int dst) {
+  int store = em_label(&p->em);
+  emit(p, MOV64_IMM(BPF_REG_5, 0));
+  emit(p, LDX(BPF_DW, BPF_REG_1, BPF_REG_6, 0));              /* preempt */
+  em_jump(&p->em, JMP_IMM(BPF_JNE, BPF_REG_1, 0, 0), store);
+  emit(p, ST_IMM(BPF_W, BPF_REG_7, dst, 0));
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_6, 8));              /* prev */
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, exit_off));
+  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_7));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, dst));
+  emit(p, MOV64_IMM(BPF_REG_2, 4));
+  emit(p, CALL(BPF_FUNC_probe_read_kernel));
+  emit(p, LDX(BPF_DW, BPF_REG_2, BPF_REG_6, 24));             /* prev_state */
+  emit(p, LDX(BPF_W, BPF_REG_4, BPF_REG_7, dst));             /* exit_state */
+  emit(p, ALU64_REG(BPF_OR, BPF_REG_4, BPF_REG_2));
+  emit(p, ALU32_IMM(BPF_AND, BPF_REG_4, TASK_REPORT));
+  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_2));
+  emit(p, ALU32_IMM(BPF_AND, BPF_REG_1, TASK_IDLE));
+  emit(p, JMP_IMM(BPF_JNE, BPF_REG_1, TASK_IDLE, 1));
+  emit(p, MOV64_IMM(BPF_REG_4, TASK_REPORT_IDLE));
+  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_2));
+  emit(p, ALU32_IMM(BPF_AND, BPF_REG_1, TASK_RTLOCK_WAIT | TASK_FROZEN));
+  emit(p, JMP_IMM(BPF_JEQ, BPF_REG_1, 0, 1));
+  emit(p, MOV64_IMM(BPF_REG_4, TASK_UNINTERRUPTIBLE));
+  /* its highest bit (1 << (fls(state) - 1)), 0 for 0 */
+  for (int b = 7; b >= 0; b--) {
+    emit(p, MOV64_IMM(BPF_REG_5, 1 << b));
+    em_jump(&p->em, JMP_IMM(BPF_JSET, BPF_REG_4, 1 << b, 0), store);
+  }
+  emit(p, MOV64_IMM(BPF_REG_5, 0));
+  em_place(&p->em, store);
+  emit(p, STX(BPF_DW, BPF_REG_7, BPF_REG_5, dst));
+}
+
 static void gen_body(Prog *p, const Event *e, int lo) {
   for (int i = 0; i < e->ncopies; i++) {
     const Copy *c = &e->copies[i];
@@ -126,14 +226,6 @@ static void gen_body(Prog *p, const Event *e, int lo) {
       emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, -100));
       emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, c->dst));
       break;
-    case CP_CTX_STATE:
-      emit(p, LDX(BPF_DW, BPF_REG_1, BPF_REG_6, c->src));
-      emit(p, MOV64_REG(BPF_REG_2, BPF_REG_1));
-      emit(p, ALU64_IMM(BPF_AND, BPF_REG_2, 0x100));
-      emit(p, JMP_IMM(BPF_JEQ, BPF_REG_2, 0, 1));
-      emit(p, MOV64_IMM(BPF_REG_1, 0));
-      emit(p, STX(BPF_DW, BPF_REG_7, BPF_REG_1, c->dst));
-      break;
     case CP_TASK:
       emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_6, 8 * c->src));
       emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, c->off));
@@ -141,6 +233,31 @@ static void gen_body(Prog *p, const Event *e, int lo) {
       emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, c->dst));
       emit(p, MOV64_IMM(BPF_REG_2, c->size));
       emit(p, CALL(BPF_FUNC_probe_read_kernel));
+      break;
+    case CP_TASK_PRIO:
+      emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_6, 8 * c->src));
+      emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, c->off));
+      emit(p, MOV64_REG(BPF_REG_1, BPF_REG_7));
+      emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, c->dst));
+      emit(p, MOV64_IMM(BPF_REG_2, 4));
+      emit(p, CALL(BPF_FUNC_probe_read_kernel));
+      emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_7, c->dst));
+      emit(p, ALU32_IMM(BPF_SUB, BPF_REG_1, 100));
+      emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, c->dst));
+      break;
+    case CP_ARG:
+      emit(p, LDX(BPF_DW, BPF_REG_1, BPF_REG_6, 8 * c->src));
+      emit(p, STX(c->size == 8 ? BPF_DW : BPF_W, BPF_REG_7, BPF_REG_1, c->dst));
+      break;
+    case CP_SWITCH_STATE:
+      gen_switch_state(p, c->off, c->dst);
+      break;
+    case CP_CTX_RWBS:
+      gen_rwbs(p, c->src, c->dst);
+      break;
+    case CP_CUR_TID:
+      emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_7, CTF_EV_TID));
+      emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, c->dst));
       break;
     case CP_IMM: {
       int sz = c->size == 8 ? BPF_DW : c->size == 4 ? BPF_W : c->size == 2 ? BPF_H : BPF_B;
@@ -152,24 +269,81 @@ static void gen_body(Prog *p, const Event *e, int lo) {
 }
 
 
-/* --profile kernel: the procname and prio contexts (kprof_context) at
- * byte `at` of the reservation in r7.  Clobbers r0-r5. */
+/* Stack slots of gen_context, below REGS_BUF (which gen_body reads after
+ * it): the task, a struct pid pointer, its namespace level. */
+#define CTX_TASK (-104)
+#define CTX_PID (-96)
+#define CTX_LEVEL (-88)
+
+/* r3 = &pid->numbers[level].nr for the struct pid * at CTX_PID and the
+ * level at CTX_LEVEL. */
+static void gen_upid_nr(Rec *r, Prog *p) {
+  emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_10, CTX_LEVEL));
+  emit(p, ALU64_IMM(BPF_MUL, BPF_REG_1, r->task.upid_size));
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_PID));
+  emit(p, ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_1));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.pid_numbers + r->task.upid_nr));
+}
+
+/* probe_read_kernel(dst, size, r3): dst is r10+off (stack) or r7+off. */
+static void gen_read(Prog *p, int base, int off, int size) {
+  emit(p, MOV64_REG(BPF_REG_1, base));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, off));
+  emit(p, MOV64_IMM(BPF_REG_2, size));
+  emit(p, CALL(BPF_FUNC_probe_read_kernel));
+}
+
+/* --profile kernel: the procname, prio, vpid and vtid contexts
+ * (kprof_context) at byte `at` of the reservation in r7.  vtid and vpid
+ * are the thread's and its group leader's numbers in the thread's own pid
+ * namespace (task_pid_vnr / task_tgid_vnr): struct pid's numbers[level].
+ * Clobbers r0-r5. */
 static void gen_context(Rec *r, Prog *p, int at) {
   emit(p, MOV64_REG(BPF_REG_1, BPF_REG_7));
   emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, at + KPROF_CTX_PROCNAME));
   emit(p, MOV64_IMM(BPF_REG_2, 16));
   emit(p, CALL(BPF_FUNC_get_current_comm));
   emit(p, CALL(BPF_FUNC_get_current_task));
+  emit(p, STX(BPF_DW, BPF_REG_10, BPF_REG_0, CTX_TASK));
   emit(p, MOV64_REG(BPF_REG_3, BPF_REG_0));
-  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->prio_off));
-  emit(p, MOV64_REG(BPF_REG_1, BPF_REG_7));
-  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_1, at + KPROF_CTX_PRIO));
-  emit(p, MOV64_IMM(BPF_REG_2, 4));
-  emit(p, CALL(BPF_FUNC_probe_read_kernel));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.prio));
+  gen_read(p, BPF_REG_7, at + KPROF_CTX_PRIO, 4);
   /* LTTng's prio is the kernel's minus MAX_RT_PRIO (100): 20 for nice 0 */
   emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_7, at + KPROF_CTX_PRIO));
   emit(p, ALU32_IMM(BPF_SUB, BPF_REG_1, 100));
   emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, at + KPROF_CTX_PRIO));
+  /* vtid: task->thread_pid->numbers[level].nr */
+  emit(p, ST_IMM(BPF_DW, BPF_REG_10, CTX_PID, 0));
+  emit(p, ST_IMM(BPF_W, BPF_REG_10, CTX_LEVEL, 0));
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_TASK));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.thread_pid));
+  gen_read(p, BPF_REG_10, CTX_PID, 8);
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_PID));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.pid_level));
+  gen_read(p, BPF_REG_10, CTX_LEVEL, 4);
+  /* the root namespace (level 0, nearly every task): the header's ids */
+  int nested = em_label(&p->em), done = em_label(&p->em);
+  emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_10, CTX_LEVEL));
+  em_jump(&p->em, JMP_IMM(BPF_JNE, BPF_REG_1, 0, 0), nested);
+  emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_7, CTF_EV_TID));
+  emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, at + KPROF_CTX_VTID));
+  emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_7, CTF_EV_PID));
+  emit(p, STX(BPF_W, BPF_REG_7, BPF_REG_1, at + KPROF_CTX_VPID));
+  em_jump(&p->em, JA(0), done);
+  em_place(&p->em, nested);
+  gen_upid_nr(r, p);
+  gen_read(p, BPF_REG_7, at + KPROF_CTX_VTID, 4);
+  /* vpid: task->group_leader->thread_pid->numbers[level].nr (a thread
+   * group shares one pid namespace, hence one level) */
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_TASK));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.group_leader));
+  gen_read(p, BPF_REG_10, CTX_PID, 8);
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_PID));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.thread_pid));
+  gen_read(p, BPF_REG_10, CTX_PID, 8);
+  gen_upid_nr(r, p);
+  gen_read(p, BPF_REG_7, at + KPROF_CTX_VPID, 4);
+  em_place(&p->em, done);
 }
 
 /* r6 = ctx, r7 = the reservation, r8 = pid_tgid, r9 = this CPU's ring. */

@@ -360,12 +360,20 @@ static void usage(FILE *f) {
         "    --cmd-only     with -c: record only events of CMD's process\n"
         "    -p PID         record only events of process PID; stop when it exits\n"
         "    --profile kernel\n"
-        "                   an LTTng-compatible kernel trace for Trace Compass's kernel\n"
-        "                   views: sched_switch, sched_waking, sched_wakeup_new,\n"
-        "                   sched_process_fork/exec/exit/free, irq_handler_*,\n"
-        "                   irq_softirq_*, syscall_entry_*/syscall_exit_* and a\n"
-        "                   statedump of the threads alive at start (more EVENTs may\n"
+        "                   an LTTng-compatible kernel trace (DIR/kernel/) for Trace\n"
+        "                   Compass and LTTng's analyses: sched_*, irq_*, kmem_*,\n"
+        "                   block_*, net_*, power_*, writeback_*, timer_* (with\n"
+        "                   --enable timer), syscall_entry_*/syscall_exit_*, the\n"
+        "                   procname/pid/tid/prio/vpid/vtid contexts and a statedump\n"
+        "                   of the processes, their files, interrupts, block devices,\n"
+        "                   network interfaces and CPUs at start (more EVENTs may\n"
         "                   follow, under their own names)\n"
+        "    --enable LIST, --disable LIST\n"
+        "                   with --profile kernel: event groups (sched, irq, kmem,\n"
+        "                   block, net, timer, power, writeback, syscall, all) or\n"
+        "                   LTTng event names, globs allowed ('timer_hrtimer_*'), to\n"
+        "                   record or leave out; all groups but timer by default,\n"
+        "                   --disable wins over --enable\n"
         "    -b KB          ring buffer size per CPU in KiB (default 4096;\n"
         "                   also ETRACE_RINGBUF_KB)\n"
         "    -q             quiet: no progress line, no summary (losses are still reported)\n"
@@ -461,6 +469,8 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
     {"snapshot", required_argument, 0, REC_OPT_SNAPSHOT},
     {"trigger", required_argument, 0, REC_OPT_TRIGGER},
     {"duration", required_argument, 0, REC_OPT_DURATION},
+    {"enable", required_argument, 0, REC_OPT_ENABLE},
+    {"disable", required_argument, 0, REC_OPT_DISABLE},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
   };
@@ -516,6 +526,11 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
         return -1;
       }
       break;
+    case REC_OPT_ENABLE:
+    case REC_OPT_DISABLE:
+      if (kprof_select_option(r, ch == REC_OPT_DISABLE, optarg) < 0)
+        return -1;
+      break;
     case 'h': usage(stdout); return 1;
     default: usage(stderr); return -1;
     }
@@ -529,6 +544,10 @@ static int parse_options(Rec *r, int argc, char **argv, bool *verify) {
   }
   if (optind >= argc && !r->kernel) {
     diag_fatal("record: no event given (e.g. sched:sched_switch)");
+    return -1;
+  }
+  if (r->ksel.n && !r->kernel) {
+    diag_fatal("--enable and --disable choose the events of --profile kernel");
     return -1;
   }
   if (r->cmd_only && !r->cmd) {
@@ -571,6 +590,11 @@ static void report(const Rec *r, const CtfStats *st, uint64_t lost, double secon
   if (lost)
     fprintf(stderr, "etrace: lost %llu events: the ring buffer was full (raise -b)\n",
             (unsigned long long)lost);
+  if (r->missed)
+    fprintf(stderr, "etrace: %llu events not recorded: their tracepoint fired while another "
+                    "BPF program ran on the same CPU, and the kernel does not nest them "
+                    "(counted as discarded on CPU 0)\n",
+            (unsigned long long)r->missed);
   if (r->verbose && st->reordered)
     fprintf(stderr, "etrace: %llu events arrived out of order on their CPU and were put back "
                     "in place\n",
@@ -676,11 +700,17 @@ static int record_run(Rec *r) {
   /* Stop: all programs at once, then detach, drain what the kernel
    * holds, final loss counts. */
   rec_set_enabled(r, false);
+  /* the streams end here, not once detached: closing a tracepoint's perf
+   * event waits for an RCU grace period (some 70 ms each, one at a time) */
+  uint64_t t_stop = rec_now_ns();
+  uint64_t lost = rec_update_drops(r);  /* read before the programs are gone */
+  if (r->verbose && r->missed)
+    rec_print_misses(r);
   links_close(&r->links);
   rec_drain_all(r);
-  uint64_t lost = rec_update_drops(r);
+  lost = rec_update_drops(r);
   CtfStats st;
-  int cerr = ctf_close(r->w, rec_now_ns(), &st);
+  int cerr = ctf_close(r->w, t_stop, &st);
   r->w = NULL;
   char rerr[512] = "";
   if (rec_close_relay(r, &st, rerr, sizeof rerr) < 0)
@@ -694,7 +724,8 @@ int record_main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "ctf"))
     return repair_main(argc, argv);
   Rec rec = {.outer_fd = -1, .drops_fd = -1, .enabled_fd = -1, .flush_s = 1,
-             .kprof = {.start = -1, .state = -1, .end = -1, .fd = -1, .unknown = {-1, -1}}};
+             .kprof = {.start = -1, .state = -1, .end = -1, .fd = -1, .irq = -1, .blockdev = -1,
+                       .netif = -1, .cpu = -1, .unknown = {-1, -1}}};
   Rec *r = &rec;
   sysdisp_init(&r->sys, NULL, NULL, NULL, NULL);
   bool verify = false;

@@ -36,10 +36,15 @@ typedef enum {
   CP_SYS_USTR, /* syscall argument `src` as a user string: slot */
   CP_SYS_RET,  /* sys_exit: the return value, 8 bytes */
   CP_CTX_PRIO, /* int at record offset src, minus 100 (MAX_RT_PRIO), as LTTng */
-  CP_CTX_STATE,/* sched_switch prev_state (long): a preemption (bit 0x100,
-                  TASK_REPORT_MAX) becomes 0, as LTTng does */
   CP_TASK,     /* raw tracepoint: `size` bytes at ((char *)ctx->args[src]) + off */
   CP_IMM,      /* the constant imm, `size` bytes (1, 2, 4 or 8) */
+  CP_CTX_RWBS, /* the block layer's rwbs text (char[10] at record offset src)
+                  as LTTng's RWBS_FLAG_* set, a u32 */
+  CP_CUR_TID,  /* the current thread's id (the event header's), 4 bytes */
+  CP_TASK_PRIO,/* as CP_TASK, 4 bytes, minus 100 (MAX_RT_PRIO), as LTTng */
+  CP_ARG,      /* raw tracepoint: ctx->args[src], its low `size` bytes (4 or 8) */
+  CP_SWITCH_STATE, /* raw sched_switch: prev_state as the tracepoint reports
+                  it, 0 when preempted (kswitch.c); off: task_struct.exit_state */
 } CopyKind;
 
 typedef struct Copy {
@@ -99,8 +104,29 @@ void rfilter_gen(Prog *p, const RecFilter *f, const Event *e, int regs_buf, int 
 typedef struct KProf {
   int start, state, end;  /* lttng_statedump_start / _process_state / _end */
   int fd;                 /* lttng_statedump_file_descriptor */
+  int irq, blockdev, netif, cpu; /* _interrupt, _block_device,
+                             _network_interface, _cpu_topology (-1 off x86) */
   int unknown[2];         /* syscall_entry_unknown / syscall_exit_unknown */
 } KProf;
+
+/* --profile kernel: byte offsets in the running kernel (BTF) that the
+ * prio, vpid and vtid contexts read through the current task. */
+typedef struct KTask {
+  int prio;               /* task_struct.prio */
+  int thread_pid;         /* task_struct.thread_pid (struct pid *) */
+  int group_leader;       /* task_struct.group_leader */
+  int pid_level;          /* struct pid.level (its namespace's depth) */
+  int pid_numbers;        /* struct pid.numbers (struct upid[level + 1]) */
+  int upid_size, upid_nr; /* sizeof(struct upid), upid.nr */
+} KTask;
+
+/* --profile kernel --enable / --disable (kgroups.c): the items in order. */
+typedef struct KSelect {
+  char **item;            /* a group, "all", or an LTTng event-name glob */
+  bool *off;              /* from --disable */
+  int *hits;              /* events it matched */
+  int n;
+} KSelect;
 
 typedef struct Rec {
   /* options */
@@ -112,6 +138,7 @@ typedef struct Rec {
   bool quiet, verbose;
   uint32_t ringbuf_kb;
   bool kernel;            /* --profile kernel */
+  KSelect ksel;           /* its --enable / --disable */
   const char *relay_url;  /* --relay (instead of -o) */
   const char *session;    /* --session */
   double flush_s;         /* --live-timer: packet flush period */
@@ -133,13 +160,16 @@ typedef struct Rec {
   int enabled_fd;         /* one u32: every program records only while it is 1 */
   int ctx_size;           /* --profile kernel: kprof_context's bytes, at the
                              end of every record (CtfOptions.context) */
-  int prio_off;           /* --profile kernel: task_struct.prio's offset */
+  KTask task;             /* --profile kernel: offsets for the contexts */
   SysDispatch sys;
   Links links;
   /* user space */
   Ring *rings;
   CtfWriter *w;
   uint64_t *drop_vals;    /* per-CPU loss counters, read each second */
+  uint64_t missed;        /* events whose program the kernel skipped: it
+                             fired while another BPF program ran on that
+                             CPU (recursion_misses); counted on CPU 0 */
   pid_t child;
   int filter_pid;
   bool shown;             /* the progress line was drawn */
@@ -168,7 +198,7 @@ int rec_open_sink(Rec *r, CtfOptions *copt, CtfSink *sink);
 int rec_close_relay(Rec *r, const CtfStats *st, char *err, size_t errlen);
 enum { REC_OPT_CMD_ONLY = 256, REC_OPT_VERIFY, REC_OPT_PROFILE, REC_OPT_RELAY, REC_OPT_SESSION,
        REC_OPT_LIVE_TIMER, REC_OPT_SNAPSHOT, REC_OPT_TRIGGER,
-       REC_OPT_DURATION };
+       REC_OPT_DURATION, REC_OPT_ENABLE, REC_OPT_DISABLE };
 
 /* stream.c */
 uint64_t rec_now_ns(void);
@@ -176,7 +206,10 @@ int rec_map_rings(Rec *r);
 void rec_unmap_rings(Rec *r);
 int rec_run_loop(Rec *r);      /* until -d, Ctrl-C, the -c child or -p process ends */
 void rec_drain_all(Rec *r);    /* after detaching */
-uint64_t rec_update_drops(Rec *r); /* into the writer; returns the total */
+/* Ring-buffer losses and skipped programs into the writer's discarded
+ * counts; returns the ring-buffer losses (r->missed: the skipped). */
+uint64_t rec_update_drops(Rec *r);
+void rec_print_misses(const Rec *r); /* -v: the skipped events per tracepoint */
 
 /* Add (or find) the event SYS:EVENT; returns its index in the event table.
  * Pointers from rec_event() stay valid until the next rec_add_event(). */
@@ -186,20 +219,56 @@ KProf *rec_kprof(Rec *r);
 void rec_add_field(Event *e, CtfField f);
 void rec_add_copy(Event *e, Copy c);
 
+/* --profile kernel's event groups (kgroups.c).  kprof_select_option:
+ * one --enable (off = false) or --disable list; -1 after an error. */
+int kprof_select_option(Rec *r, bool off, const char *list);
+/* Whether the event `name` (LTTng's) of `group` is recorded; counts the
+ * items that matched it. */
+bool kprof_wanted(Rec *r, const char *group, const char *name);
+/* After every event was asked for: -1 (after an error) when an item
+ * matched nothing. */
+int kprof_check_selection(const Rec *r);
+
+/* Byte offset of member `name` of BTF struct type_id, looking into
+ * anonymous members; -1 if absent (kernel.c). */
+struct btf;
+int kprof_member_off(const struct btf *btf, int type_id, const char *name);
+/* sched_switch from its raw tracepoint (kswitch.c): Event.layout. */
+int kprof_layout_switch(Event *e);
+/* The other scheduler events from raw tracepoints (ksched.c); -1 after an
+ * error. */
+int kprof_add_raw_sched(Rec *r);
+
 /* --profile kernel (kernel.c): add the LTTng kernel event set.
  * Returns 0, or -1 after an error message. */
 int kprof_add_events(Rec *r);
 /* The event context of the kernel profile, as `lttng add-context -k -t
- * procname -t prio` adds it after pid and tid: KPROF_NCONTEXT fields. */
-#define KPROF_NCONTEXT 2
+ * procname -t prio -t vpid -t vtid` adds it after pid and tid:
+ * KPROF_NCONTEXT fields. */
+#define KPROF_NCONTEXT 4
 extern const CtfField kprof_context[KPROF_NCONTEXT];
 #define KPROF_CTX_PROCNAME 0    /* byte offsets inside the context */
 #define KPROF_CTX_PRIO 16
-/* A user-space record of `size` bytes (room for r->ctx_size more): its
- * context filled as etrace's own, then written to CPU 0's stream. */
-void kprof_user_event(Rec *r, CtfWriter *w, unsigned char *rec, size_t size);
+#define KPROF_CTX_VPID 20
+#define KPROF_CTX_VTID 24
+/* The context of a user-space record (statedump.c). */
+typedef struct KUserCtx {
+  int32_t pid, tid;       /* the event header's */
+  char procname[16];
+  int32_t prio, vpid, vtid;
+} KUserCtx;
+/* etrace's own context. */
+void kprof_self_ctx(KUserCtx *c);
+/* A user-space record of `size` bytes (room for r->ctx_size more) with
+ * event id `id`: its header (now) and context (c) filled, then written
+ * to CPU 0's stream. */
+void kprof_user_event(Rec *r, CtfWriter *w, int id, const KUserCtx *c, unsigned char *rec,
+                      size_t size);
 /* After ctf_open, before attaching: the statedump of the threads alive now
  * (statedump.c), written to CPU 0's stream.  Returns the number of threads. */
 int kprof_statedump(Rec *r, CtfWriter *w);
+/* The rest of the statedump, with etrace's context (statedump_sys.c):
+ * interrupts, block devices, network interfaces, CPU topology. */
+void kprof_sys_statedump(Rec *r, CtfWriter *w, const KUserCtx *self);
 
 #endif

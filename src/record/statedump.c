@@ -11,9 +11,12 @@
  *   status: R -> 2 (wait for CPU), S/D/I -> 5 (wait), Z -> 4 (zombie),
  *           X -> 7 (dead), other -> 0 (unknown): LTTng's enums.
  *
- * The events are written from user space into CPU 0's stream before the
- * recording starts (the programs' shared enabled flag, progs.c), so they
- * precede every recorded event there.
+ * Each event's context is the thread it describes (its fd events: the
+ * process), where LTTng's is the thread that ran the dump; see
+ * docs/lttng.md.  The events are written from user space into CPU 0's
+ * stream before the recording starts (the programs' shared enabled flag,
+ * progs.c), so they precede every recorded event there.  The machine-wide
+ * part (interrupts, disks, network, CPUs) is statedump_sys.c's.
  */
 #include "record/record.h"
 
@@ -35,26 +38,56 @@ static uint64_t mono_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* The event header and context of a user-space record. */
-static void put_header(unsigned char *rec, int id) {
-  uint16_t id16 = id;
-  uint64_t ts = mono_ns();
-  int32_t pid = getpid();
-  memcpy(rec + CTF_EV_ID, &id16, 2);
-  memcpy(rec + CTF_EV_TIMESTAMP, &ts, 8);
-  memcpy(rec + CTF_EV_PID, &pid, 4);
-  memcpy(rec + CTF_EV_TID, &pid, 4);
+/* The last two numbers of /proc/PID/task/TID/status's NStgid and NSpid
+ * lines: the thread group's and the thread's ids in their own (innermost)
+ * pid namespace.  Without those lines (no pid namespaces), pid and tid. */
+static void read_vids(int pid, int tid, int32_t *vpid, int32_t *vtid) {
+  *vpid = pid;
+  *vtid = tid;
+  /* the pid namespace of etrace's own (the root, nearly always): the ids
+   * are the same, and the link is much cheaper to read than status */
+  char path[96], line[256], ns[64], own[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/pid", pid);
+  ssize_t n = readlink(path, ns, sizeof ns - 1), m = readlink("/proc/self/ns/pid", own, sizeof own - 1);
+  if (n > 0 && m == n && !memcmp(ns, own, (size_t)n))
+    return;
+  snprintf(path, sizeof path, "/proc/%d/task/%d/status", pid, tid);
+  FILE *f = fopen(path, "re");
+  while (f && fgets(line, sizeof line, f)) {
+    bool tgid = !strncmp(line, "NStgid:", 7), spid = !strncmp(line, "NSpid:", 6);
+    if (!tgid && !spid)
+      continue;
+    char *last = strrchr(line, '\t');
+    if (last && last[1] >= '0' && last[1] <= '9')
+      *(tgid ? vpid : vtid) = (int32_t)strtol(last + 1, NULL, 10);
+  }
+  if (f)
+    fclose(f);
 }
 
-void kprof_user_event(Rec *r, CtfWriter *w, unsigned char *rec, size_t size) {
+void kprof_self_ctx(KUserCtx *c) {
+  memset(c, 0, sizeof *c);
+  c->pid = c->tid = getpid();
+  prctl(PR_GET_NAME, c->procname);
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, 0);
+  c->prio = 20 + (errno ? 0 : nice);   /* LTTng's prio: task->prio - 100 */
+  read_vids(c->pid, c->tid, &c->vpid, &c->vtid);
+}
+
+void kprof_user_event(Rec *r, CtfWriter *w, int id, const KUserCtx *c, unsigned char *rec,
+                      size_t size) {
+  uint16_t id16 = id;
+  uint64_t ts = mono_ns();
+  memcpy(rec + CTF_EV_ID, &id16, 2);
+  memcpy(rec + CTF_EV_TIMESTAMP, &ts, 8);
+  memcpy(rec + CTF_EV_PID, &c->pid, 4);
+  memcpy(rec + CTF_EV_TID, &c->tid, 4);
   if (r->ctx_size) {
-    char comm[16] = {0};
-    prctl(PR_GET_NAME, comm);
-    errno = 0;
-    int nice = getpriority(PRIO_PROCESS, 0);
-    int32_t prio = 20 + (errno ? 0 : nice);   /* LTTng's prio: task->prio - 100 */
-    memcpy(rec + size + KPROF_CTX_PROCNAME, comm, 16);
-    memcpy(rec + size + KPROF_CTX_PRIO, &prio, 4);
+    memcpy(rec + size + KPROF_CTX_PROCNAME, c->procname, 16);
+    memcpy(rec + size + KPROF_CTX_PRIO, &c->prio, 4);
+    memcpy(rec + size + KPROF_CTX_VPID, &c->vpid, 4);
+    memcpy(rec + size + KPROF_CTX_VTID, &c->vtid, 4);
   }
   ctf_event(w, 0, rec, size + r->ctx_size);
 }
@@ -73,9 +106,17 @@ static int status_of(char state) {
   }
 }
 
-/* One thread: parse its stat line and write the event.  False when the
- * thread is gone or the line is malformed. */
-static bool dump_thread(Rec *r, CtfWriter *w, const CtfClass *c, int id, int pid, int tid) {
+/* What /proc/PID/task/TID/stat says of a thread. */
+typedef struct TaskStat {
+  KUserCtx ctx;           /* as the context of the events that describe it */
+  char state;
+  long ppid, cpu;
+  unsigned long flags;
+} TaskStat;
+
+/* Parse a thread's stat line; false when it is gone or the line is
+ * malformed. */
+static bool read_stat(int pid, int tid, TaskStat *t) {
   char path[96];
   snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
   FILE *f = fopen(path, "re");
@@ -90,56 +131,65 @@ static bool dump_thread(Rec *r, CtfWriter *w, const CtfClass *c, int id, int pid
   char *lp = strchr(line, '('), *rp = strrchr(line, ')');
   if (!lp || !rp || rp < lp)
     return false;
-  char comm[16] = {0};
+  memset(t, 0, sizeof *t);
   size_t n = rp - lp - 1;
-  memcpy(comm, lp + 1, n < 15 ? n : 15);
+  memcpy(t->ctx.procname, lp + 1, n < 15 ? n : 15);
+  t->ctx.pid = pid;
+  t->ctx.tid = tid;
   /* fields from 3 on, numbered as in proc(5) */
-  char state = 0;
-  long ppid = 0, cpu = 0;
-  unsigned long flags = 0;
   int field = 3;
   for (char *tok = strtok(rp + 1, " \n"); tok; tok = strtok(NULL, " \n"), field++) {
     if (field == 3)
-      state = tok[0];
+      t->state = tok[0];
     else if (field == 4)
-      ppid = strtol(tok, NULL, 10);
+      t->ppid = strtol(tok, NULL, 10);
     else if (field == 9)
-      flags = strtoul(tok, NULL, 10);
+      t->flags = strtoul(tok, NULL, 10);
+    else if (field == 18) /* priority: task->prio - MAX_RT_PRIO, LTTng's prio */
+      t->ctx.prio = (int32_t)strtol(tok, NULL, 10);
     else if (field == 39) {
-      cpu = strtol(tok, NULL, 10);
+      t->cpu = strtol(tok, NULL, 10);
       break;
     }
   }
   if (field < 9)
     return false;
-  unsigned char rec[256 + 64];
-  memset(rec, 0, sizeof rec);
-  put_header(rec, id);
-  put_i32(rec, c, 0, tid);
-  put_i32(rec, c, 1, pid);
-  put_i32(rec, c, 2, (int32_t)ppid);
-  memcpy(rec + ctf_field_offset(c, 3), comm, 16);
-  put_i32(rec, c, 4, flags & PF_KTHREAD ? 1 : 0);
-  put_i32(rec, c, 5, 5);
-  put_i32(rec, c, 6, 0);
-  put_i32(rec, c, 7, status_of(state));
-  put_i32(rec, c, 8, (int32_t)cpu);
-  /* file_table_address: /proc does not show the files_struct's address;
-   * the thread group id stands for it (threads share their file table),
-   * 0 for kernel threads, which have none */
-  if (!(flags & PF_KTHREAD)) {
-    uint64_t table = (uint64_t)pid;
-    memcpy(rec + ctf_field_offset(c, 9), &table, 8);
-  }
-  kprof_user_event(r, w, rec, c->record_size);
+  read_vids(pid, tid, &t->ctx.vpid, &t->ctx.vtid);
   return true;
 }
 
-/* The file descriptors of process pid: lttng_statedump_file_descriptor
- * {file_table_address (= pid, as in dump_thread), fd, flags (fdinfo's, an
- * octal open(2) flag set), fmode (FMODE_READ 0x1 / FMODE_WRITE 0x2 from the
- * access mode), filename (the /proc/PID/fd link)}.  Returns the number. */
-static int dump_fds(Rec *r, CtfWriter *w, const CtfClass *c, int id, int pid) {
+/* One thread's lttng_statedump_process_state, with the thread as its
+ * context (see kprof_statedump). */
+static void dump_thread(Rec *r, CtfWriter *w, const CtfClass *c, int id, const TaskStat *t) {
+  unsigned char rec[256 + 64];
+  memset(rec, 0, sizeof rec);
+  put_i32(rec, c, 0, t->ctx.tid);
+  put_i32(rec, c, 1, t->ctx.pid);
+  put_i32(rec, c, 2, (int32_t)t->ppid);
+  memcpy(rec + ctf_field_offset(c, 3), t->ctx.procname, 16);
+  put_i32(rec, c, 4, t->flags & PF_KTHREAD ? 1 : 0);
+  put_i32(rec, c, 5, 5);
+  put_i32(rec, c, 6, 0);
+  put_i32(rec, c, 7, status_of(t->state));
+  put_i32(rec, c, 8, (int32_t)t->cpu);
+  /* file_table_address: /proc does not show the files_struct's address;
+   * the thread group id stands for it (threads share their file table),
+   * 0 for kernel threads, which have none */
+  if (!(t->flags & PF_KTHREAD)) {
+    uint64_t table = (uint64_t)t->ctx.pid;
+    memcpy(rec + ctf_field_offset(c, 9), &table, 8);
+  }
+  kprof_user_event(r, w, id, &t->ctx, rec, c->record_size);
+}
+
+/* The file descriptors of a process (its main thread's TaskStat):
+ * lttng_statedump_file_descriptor {file_table_address (= pid, as in
+ * dump_thread), fd, flags (fdinfo's open(2) flags, O_CLOEXEC included),
+ * fmode (FMODE_READ 0x1 / FMODE_WRITE 0x2 from the access mode), filename
+ * (the /proc/PID/fd link)}, with the process as their context.  Returns
+ * the number. */
+static int dump_fds(Rec *r, CtfWriter *w, const CtfClass *c, int id, const TaskStat *t) {
+  int pid = t->ctx.pid;
   char path[96];
   snprintf(path, sizeof path, "/proc/%d/fd", pid);
   DIR *d = opendir(path);
@@ -170,14 +220,13 @@ static int dump_fds(Rec *r, CtfWriter *w, const CtfClass *c, int id, int pid) {
     int acc = flags & 3;   /* O_RDONLY 0, O_WRONLY 1, O_RDWR 2 */
     uint32_t fmode = (acc == 0 || acc == 2 ? 0x1 : 0) | (acc == 1 || acc == 2 ? 0x2 : 0);
     memset(rec, 0, sizeof rec);
-    put_header(rec, id);
     uint64_t table = (uint64_t)pid;
     memcpy(rec + ctf_field_offset(c, 0), &table, 8);
     put_i32(rec, c, 1, fd);
     put_i32(rec, c, 2, (int32_t)flags);
     memcpy(rec + ctf_field_offset(c, 3), &fmode, 4);
     memcpy(rec + c->fixed_size, target, (size_t)len + 1);   /* the filename slot */
-    kprof_user_event(r, w, rec, c->record_size);
+    kprof_user_event(r, w, id, &t->ctx, rec, c->record_size);
     n++;
   }
   closedir(d);
@@ -202,9 +251,10 @@ int kprof_statedump(Rec *r, CtfWriter *w) {
   const CtfClass *cfd = k->fd >= 0 ? &rec_event(r, k->fd)->cls : NULL;
   if (c->record_size > 256 || (cfd && cfd->record_size > 512))
     return 0;
+  KUserCtx self;
+  kprof_self_ctx(&self);
   unsigned char rec[CTF_EVENT_HEADER_SIZE + 64];
-  put_header(rec, id_start);
-  kprof_user_event(r, w, rec, CTF_EVENT_HEADER_SIZE);
+  kprof_user_event(r, w, id_start, &self, rec, CTF_EVENT_HEADER_SIZE);
   int threads = 0;
   DIR *proc = opendir("/proc");
   struct dirent *pe;
@@ -212,21 +262,25 @@ int kprof_statedump(Rec *r, CtfWriter *w) {
     if (!all_digits(pe->d_name))
       continue;
     int pid = atoi(pe->d_name);
+    TaskStat leader, t;
+    bool have_leader = read_stat(pid, pid, &leader);
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/task", pid);
     DIR *task = opendir(path);
     struct dirent *te;
     while (task && (te = readdir(task)))
-      if (all_digits(te->d_name) && dump_thread(r, w, c, id_state, pid, atoi(te->d_name)))
+      if (all_digits(te->d_name) && read_stat(pid, atoi(te->d_name), &t)) {
+        dump_thread(r, w, c, id_state, &t);
         threads++;
+      }
     if (task)
       closedir(task);
-    if (cfd)
-      dump_fds(r, w, cfd, k->fd, pid);
+    if (cfd && have_leader && !(leader.flags & PF_KTHREAD))
+      dump_fds(r, w, cfd, k->fd, &leader);
   }
   if (proc)
     closedir(proc);
-  put_header(rec, id_end);
-  kprof_user_event(r, w, rec, CTF_EVENT_HEADER_SIZE);
+  kprof_sys_statedump(r, w, &self);
+  kprof_user_event(r, w, id_end, &self, rec, CTF_EVENT_HEADER_SIZE);
   return threads;
 }

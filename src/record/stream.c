@@ -13,7 +13,9 @@
 #include "record/record.h"
 
 #include <bpf/bpf.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,6 +68,28 @@ void rec_drain_all(Rec *r) {
   }
 }
 
+/* A program's recursion_misses: the times the kernel did not run it
+ * because another tracing program was running on that CPU (an interrupt
+ * during a tracepoint program); 0 when the kernel does not say. */
+static uint64_t prog_misses(int fd) {
+  struct bpf_prog_info info;
+  uint32_t len = sizeof info;
+  memset(&info, 0, sizeof info);
+  if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+    return 0;
+  return info.recursion_misses;
+}
+
+void rec_print_misses(const Rec *r) {
+  for (int i = 0; i < r->nev; i++) {
+    const Event *e = &r->ev[i];
+    uint64_t m = e->syscall || e->user ? 0 : prog_misses(e->prog_fd);
+    if (m)
+      fprintf(stderr, "etrace: %s:%s: %llu not recorded\n", e->sys, e->event,
+              (unsigned long long)m);
+  }
+}
+
 uint64_t rec_update_drops(Rec *r) {
   uint32_t key = 0;
   uint64_t sum = 0;
@@ -73,8 +97,14 @@ uint64_t rec_update_drops(Rec *r) {
     r->drop_vals = calloc(r->ncpus, sizeof(uint64_t));
   if (bpf_map_lookup_elem(r->drops_fd, &key, r->drop_vals) < 0)
     return 0;
+  /* system-call programs are tail calls of the dispatchers: counted there */
+  uint64_t missed = prog_misses(r->sys.dispatcher[0]) + prog_misses(r->sys.dispatcher[1]);
+  for (int i = 0; i < r->nev; i++)
+    if (!r->ev[i].syscall && !r->ev[i].user)
+      missed += prog_misses(r->ev[i].prog_fd);
+  r->missed = missed;
   for (int i = 0; i < r->ncpus; i++) {
-    ctf_set_discarded(r->w, i, r->drop_vals[i]);
+    ctf_set_discarded(r->w, i, r->drop_vals[i] + (i == 0 ? missed : 0));
     sum += r->drop_vals[i];
   }
   return sum;

@@ -5,7 +5,7 @@
 # checked.  Probe and tool names come from the real binary (etrace -l,
 # etrace tool).  One PASS/FAIL line per case, a PLAN line first.
 . "$(dirname "$0")/../lib.sh"
-plan 25
+plan 26
 ET=$PWD/etrace
 OUT=$(outdir)
 export ETRACE_TOOLS_DIR=$PWD/tools
@@ -82,7 +82,9 @@ exact tool_f_formats "$E tool -f " text json
 # subcommands' events (SYSTEM:EVENT), options and values
 has record_events "$E record -o x sched:sched_sw" sched_switch
 has record_options "$E record sched:sched_switch -" -o -D --duration -c -p --cmd-only --profile \
-  --relay --snapshot --trigger
+  --relay --snapshot --trigger --enable --disable
+exact record_groups "$E record --profile kernel --disable " sched irq kmem block net timer power \
+  writeback syscall all
 exact snoop_info_events "$E snoop info sched:sched_process_ex" sched_process_exec sched_process_exit
 exact flamegraph_formats "$E flamegraph -i x.folded -f " folded svg speedscope
 exact convert_formats "$E convert x --to " chrome text

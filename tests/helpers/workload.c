@@ -9,6 +9,9 @@
  *                      it succeeds
  *   write SIZE N       N write()s of SIZE bytes to /dev/null, on fd 101
  *   read SIZE N        N read()s of SIZE bytes from /dev/zero, on fd 100
+ *   readfd FD SIZE N   N read()s of SIZE bytes from FD, already open
+ *                      (inherited from the caller)
+ *   writefd FD SIZE N  N write()s of SIZE bytes to FD, already open
  *   sleep MS           one nanosleep of MS milliseconds
  *   nanosleep N USEC   N nanosleeps of USEC microseconds
  *   spin MS            busy loop for MS milliseconds (vDSO clock only)
@@ -41,6 +44,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: workload [-w MS] STEP...\n"
           "steps: getppid N | getpid N | open PATH N | write SIZE N | read SIZE N |\n"
+          "       readfd FD SIZE N | writefd FD SIZE N |\n"
           "       sleep MS | nanosleep N USEC | spin MS | exit CODE\n");
   exit(2);
 }
@@ -110,6 +114,14 @@ static int step(int argc, char **argv) {
       syscall(is_write ? SYS_write : SYS_read, fd, iobuf, size);
     close(fd);
     return 3;
+  }
+  if ((!strcmp(s, "writefd") || !strcmp(s, "readfd")) && argc >= 4) {
+    long fd = number(argv[1]), size = number(argv[2]), n = number(argv[3]);
+    if (size > MAX_IO)
+      usage();
+    for (long i = 0; i < n; i++)
+      syscall(s[0] == 'w' ? SYS_write : SYS_read, fd, iobuf, size);
+    return 4;
   }
   if (!strcmp(s, "sleep") && argc >= 2) {
     sleep_ns(number(argv[1]) * 1000000);
