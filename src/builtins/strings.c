@@ -117,7 +117,7 @@ static void gen_str(Cg *cg, Node *e, int off, const Type *dst) {
     return;
   }
   int size = e->type->size < dst->size ? e->type->size : dst->size;
-  int helper = cg_any_space_read(true); /* x86: kernel or user address */
+  int helper = cg_any_space_read(cg, true); /* x86: kernel or user address */
   if ((p->kind == ND_FIELD && p->field_user) || p->type->user) /* uptr(p) too */
     helper = BPF_FUNC_probe_read_user_str;
   if (e->nargs == 2 && e->args->next->kind != ND_INT && e->args->next->kind != ND_POSPARAM) {
@@ -277,7 +277,7 @@ static void buf_read(Cg *cg, Node *src, int off, int len, Loc loc) {
   emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
   emit_addr(cg, BPF_REG_1, off + 8);
   emit(cg, MOV64_IMM(BPF_REG_2, len));
-  int helper = user ? BPF_FUNC_probe_read_user : cg_any_space_read(false);
+  int helper = user ? BPF_FUNC_probe_read_user : cg_any_space_read(cg, false);
   emit(cg, CALL(helper));
   cg_check_helper(cg, helper, 2, loc);
 }

@@ -514,18 +514,20 @@ static const Type *object_base(const Node *e) {
  * space (a pointer cast from an integer in BEGIN, interval ...) with the
  * legacy probe_read where the kernel has it, as bpftrace does (it tries
  * kernel memory, then user memory: -EFAULT for address 0). */
-static int object_read_helper(const Node *e) {
+static int object_read_helper(Cg *cg, const Node *e) {
   if (object_user(e))
     return BPF_FUNC_probe_read_user;
   const Type *base = object_base(e);
   if (base && base->any_space)
-    return cg_any_space_read(false);
+    return cg_any_space_read(cg, false);
   return BPF_FUNC_probe_read_kernel;
 }
 
-int cg_any_space_read(bool str) {
+int cg_any_space_read(Cg *cg, bool str) {
   if (arch_current()->legacy_probe_read)
     return str ? BPF_FUNC_probe_read_str : BPF_FUNC_probe_read;
+  if (cg->t->caps & PROBE_CAP_USER)
+    return str ? BPF_FUNC_probe_read_user_str : BPF_FUNC_probe_read_user;
   return str ? BPF_FUNC_probe_read_kernel_str : BPF_FUNC_probe_read_kernel;
 }
 
@@ -688,8 +690,8 @@ static void cg_object_read_into(Cg *cg, Node *e, int off, int n) {
   emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
   emit_addr(cg, BPF_REG_1, off);
   emit(cg, MOV64_IMM(BPF_REG_2, n));
-  emit(cg, CALL(object_read_helper(e)));
-  cg_check_helper(cg, object_read_helper(e), 2, object_loc(e));
+  emit(cg, CALL(object_read_helper(cg, e)));
+  cg_check_helper(cg, object_read_helper(cg, e), 2, object_loc(e));
 }
 
 /* r0 = the integer or pointer e denotes in memory (zero if unreadable). */

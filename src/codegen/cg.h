@@ -100,8 +100,9 @@ void cg_object_addr(Cg *cg, Node *e);
 bool object_user(const Node *e);
 /* The helper that reads memory of no known address space (str, buf of an
  * integer address): the legacy probe_read(_str) where the kernel has it
- * (x86-64: kernel memory, else user memory), else probe_read_kernel(_str). */
-int cg_any_space_read(bool str);
+ * (x86-64: kernel memory, else user memory); else (arm64) the user read
+ * in a probe of a user binary, the kernel read elsewhere. */
+int cg_any_space_read(Cg *cg, bool str);
 void cg_str_compare(Cg *cg, Node *a, Node *b, int limit);
 void cg_str_jumps(Cg *cg, Node *a, Node *b, int limit, int ne);
 /* cond.c: conditions as jumps */
