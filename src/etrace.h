@@ -634,9 +634,10 @@ TpFormat *tracefs_format(const char *sys, const char *event);
 /* The same from the text of a format file (modified in place). */
 TpFormat *tracefs_parse_format(const char *sys, const char *event, char *text);
 /* The size and signedness of integer C type `ctype` ("int", "umode_t")
- * as the kernel's headers declare it; false for other types (pointers,
- * structs, typedefs it does not know). */
-bool tracefs_c_int_type(const char *ctype, int *size, bool *is_signed);
+ * as the kernel's headers declare it, and whether bpftrace widens it to a
+ * bigger field ("int" in a syscall's 8-byte slot: an s64); false for
+ * other types (pointers, structs, typedefs it does not know). */
+bool tracefs_c_int_type(const char *ctype, int *size, bool *is_signed, bool *widened);
 /* Expand globs over available events; calls fn for each match (sorted).
  * Returns the number of matches. */
 int tracefs_glob(const char *sys_glob, const char *event_glob,

@@ -343,13 +343,14 @@ static Type *field_type(Sema *sema, const TpField *f) {
   if (rec)
     return rec;
   /* Syscall records hold every argument in an 8-byte slot ("int flags",
-   * "umode_t mode": size 8, signed 0); the value is the declared type's,
-   * as bpftrace reads it (the slot's upper bytes hold whatever the
-   * caller's register did). */
+   * "umode_t mode": size 8, signed 0).  As bpftrace reads them: a plain C
+   * integer ("int") is the whole slot, signed as declared (an s64: the
+   * register's upper half included, which the caller may have left
+   * zero-extended); a typedef ("umode_t", "pid_t") is its declared size. */
   int csize;
-  bool csigned;
-  if (tracefs_c_int_type(f->ctype, &csize, &csigned) && csize < size)
-    return ty_int(csize, csigned);
+  bool csigned, widened;
+  if (tracefs_c_int_type(f->ctype, &csize, &csigned, &widened) && csize < size)
+    return ty_int(widened ? size : csize, csigned);
   return ty_int(size, f->is_signed);
 }
 
