@@ -572,6 +572,14 @@ typedef struct Compiled {
   struct SysDispatch *sysdisp; /* after load: the syscalls:* dispatcher, or NULL */
 } Compiled;
 
+/* Lost-event counters: the .drops map is one array value of u64 slots,
+ * indexed by these: map-full and stack losses are totals, the ring
+ * buffer's are per CPU id from DROP_RINGBUF_CPU0 (DROP_MAX_CPUS ids,
+ * Linux's largest NR_CPUS, so that the program does not depend on the
+ * machine).  runtime/drops.c reads them. */
+enum Drop { DROP_RINGBUF = 0, DROP_MAP_FULL = 1, DROP_STACK = 2, DROP_RINGBUF_CPU0 = 3 };
+#define DROP_MAX_CPUS 8192
+
 typedef struct Options {
   const char *const *posparams;   /* $1..$N as strings */
   int nposparams;

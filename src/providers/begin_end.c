@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 extern const Provider provider_begin_end;
 
@@ -43,6 +44,10 @@ static int run(Target *t, RunPhase phase, const RunEnv *env) {
   if (bpf_prog_test_run_opts(t->prog_fd, &opts)) {
     diag_fatal("cannot run %s: %s", t->name, strerror(errno));
     return -1;
+  }
+  if (phase == RUN_BEGIN) { /* it never runs again: give the kernel its memory back */
+    close(t->prog_fd);
+    t->prog_fd = -1;
   }
   return 0;
 }
