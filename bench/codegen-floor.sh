@@ -55,10 +55,12 @@ stop() {
   wait "$1" 2>/dev/null
 }
 
-# one LOOP CMD... -> "XLATED VERIFIED NS_PER_EVENT NS_PER_CALL RUNS_PER_CALL"
-# (runs per call: program runs per system call of the loop, above 1 where
-# a tracer's program also runs for other system calls, e.g. a dispatcher
-# on raw_syscalls, or where other processes make events too)
+# one LOOP CMD... -> "XLATED VERIFIED NS_PER_EVENT NS_PER_CALL RUNS_PER_CALL
+# BPF_NS_PER_CALL" (runs per call: program runs per system call of the
+# loop, above 1 where a tracer's program also runs for other system calls,
+# e.g. one on raw_syscalls, or where other processes make events too; BPF
+# ns per call: all the BPF run time over the loop's calls, which counts
+# those other runs too, where ns per event averages them in)
 one() {
   loop=$1; shift
   "$@" >/dev/null 2>&1 &
@@ -77,7 +79,8 @@ one() {
   stop $pid
   awk -v a="$s0" -v b="$s1" -v call="${call:-nan}" -v calls="$CALLS" 'BEGIN {
     split(a, x, " "); split(b, y, " "); n = y[4] - x[4];
-    printf "%d %d %.0f %s %.2f\n", y[1], y[2], (n > 0 ? (y[3] - x[3]) / n : 0), call, n / calls }'
+    printf "%d %d %.0f %s %.2f %.0f\n", y[1], y[2], (n > 0 ? (y[3] - x[3]) / n : 0), call, n / calls,
+           (y[3] - x[3]) / calls }'
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "nan"}'; }
@@ -106,7 +109,7 @@ row() {
   printf '%-16s %7s %8s %8s   %7s %8s %8s   %7s %8s %8s\n' "$name" \
     "$(col et 1)" "$(col bt 1)" "$(col hw 1)" "$(col et 3)" "$(col bt 3)" "$(col hw 3)" \
     "$(col et 4)" "$(col bt 4)" "$(col hw 4)"
-  echo "$name $(col et 1) $(col bt 1) $(col hw 1) $(col et 3) $(col bt 3) $(col hw 3) $(col et 4) $(col bt 4) $(col hw 4) $(col et 5) $(col bt 5) $(col hw 5)" >> $O/floor.rows
+  echo "$name $(col et 1) $(col bt 1) $(col hw 1) $(col et 3) $(col bt 3) $(col hw 3) $(col et 4) $(col bt 4) $(col hw 4) $(col et 5) $(col bt 5) $(col hw 5) $(col et 6) $(col bt 6) $(col hw 6)" >> $O/floor.rows
 }
 
 : > $O/floor.rows
@@ -122,4 +125,6 @@ row openat_printf openat \
 awk '{ xe += $2; xb += $3; xh += $4 }
   $7 > 0 { printf "%-16s etrace/hand %.2fx size %.2fx ns/event; bpftrace/hand %.2fx size %.2fx ns/event; runs per call %s/%s/%s\n",
            $1, $2 / $4, $5 / $7, ($4 ? $3 / $4 : 0), $6 / $7, $11, $12, $13 }
+  $16 > 0 { printf "%-16s BPF ns per loop call: etrace %s, bpftrace %s, hand %s (etrace/hand %.2fx)\n",
+           $1, $14, $15, $16, $14 / $16 }
   END { printf "total xlated: etrace %d, bpftrace %d, hand-written %d\n", xe, xb, xh }' $O/floor.rows

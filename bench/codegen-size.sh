@@ -2,7 +2,9 @@
 # Generated code size: xlated BPF instructions (bpftool prog show, summed
 # over every program the tracer's process holds) and the verifier's
 # processed instructions, etrace against bpftrace, for a corpus of
-# one-liners (and, with --tools, every tools/*.bt).  Prints figures;
+# one-liners (and, with --tools, every tools/*.bt): counts, sums,
+# min/max/avg/stats, hist/lhist, string and tuple keys, predicates,
+# if/else and ternaries, printf, str(), stacks.  Prints figures;
 # never a pass/fail test.  Run as root from the repository root:
 #   bench/codegen-size.sh [--tools]
 set -u
@@ -70,6 +72,9 @@ one() { # one NAME PROGRAM
   row "$1" "${et%% *}" "${bt%% *}" "${et#* }" "${bt#* }"
   total_et=$((total_et + ${et%% *})); total_bt=$((total_bt + ${bt%% *}))
   total_etv=$((total_etv + ${et#* })); total_btv=$((total_btv + ${bt#* }))
+  worst=$(awk -v w="$worst" -v a="${et%% *}" -v b="${bt%% *}" -v n="$1" -v wn="$worst_name" \
+    'BEGIN { r = b > 0 ? a / b : 0; if (r > w) print r, n; else print w, wn }')
+  worst_name=${worst#* }; worst=${worst%% *}
 }
 
 printf '%-28s %7s %8s %6s %9s %9s\n' program etrace bpftrace ratio et-verif bt-verif
@@ -85,6 +90,21 @@ one syscall_errors 'tracepoint:raw_syscalls:sys_exit /args->ret < 0/ { @err[args
 one runq_latency 'tracepoint:sched:sched_wakeup { @qt[args->pid] = nsecs; }
   tracepoint:sched:sched_switch { $ns = @qt[args->next_pid]; if ($ns) { @usecs = hist((nsecs - $ns) / 1000); } delete(@qt[args->next_pid]); }'
 one openat_comm_filter 'tracepoint:syscalls:sys_enter_openat /comm == "bash"/ { @[str(args->filename)] = count(); }'
+one sum_by_pid 'tracepoint:syscalls:sys_exit_read /args->ret > 0/ { @[pid] = sum(args->ret); }'
+one min_max_avg 'tracepoint:syscalls:sys_exit_write { @max = max(args->ret); @min = min(args->ret); @avg = avg(args->ret); }'
+one lhist_count 'tracepoint:syscalls:sys_enter_read { @ = lhist(args->count, 0, 65536, 4096); }'
+one hist_by_comm 'tracepoint:syscalls:sys_exit_read { @[comm] = hist(args->ret); }'
+one kstack_count 'profile:hz:99 { @[kstack] = count(); }'
+one ustack_comm 'profile:hz:99 /pid/ { @[ustack, comm] = count(); }'
+one printf_kill 'tracepoint:syscalls:sys_enter_kill { printf("%d -> %d sig %d\n", pid, args->pid, args->sig); }'
+one str_compare 'tracepoint:syscalls:sys_enter_openat /str(args->filename) == "/etc/passwd"/ { printf("%s\n", comm); }'
+one stats_prio 'tracepoint:sched:sched_process_exit { @ = stats(args->prio); }'
+one if_else 'tracepoint:raw_syscalls:sys_enter { if (args->id == 0) { @reads = count(); } else { @other = count(); } }'
+one ternary_key 'tracepoint:raw_syscalls:sys_exit { @[args->ret < 0 ? "err" : "ok"] = count(); }'
+one exec_printf 'tracepoint:sched:sched_process_exec { printf("%s %d %s\n", comm, pid, str(args->filename)); }'
+one cpu_vec 'tracepoint:irq:softirq_entry { @[cpu, args->vec] = count(); }'
+row one-liners "$total_et" "$total_bt" "$total_etv" "$total_btv"
+printf 'largest ratio: %s %.2f\n' "$worst_name" "$worst"
 if [ "${1:-}" = --tools ]; then
   for f in tools/*.bt; do
     n=$(basename "$f" .bt)

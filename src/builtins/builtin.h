@@ -31,6 +31,8 @@ enum {
   BUILTIN_ARGS_RECORD = 1 << 0, /* args: args.NAME / args.ARRAY[i] read the record */
   BUILTIN_REAL_CTX = 1 << 1,    /* needs the program's real context (bpf_get_stackid) */
   BUILTIN_NUMBERED = 1 << 2,    /* the name is a prefix followed by digits: arg0, arg1 ... */
+  BUILTIN_STABLE = 1 << 3,      /* a variable whose value cannot change while a program runs
+                                 * (a map key of it is built once: codegen/keycache.c) */
 };
 
 #define ARGS_ANY (-1) /* max_args: the type check counts the arguments itself */

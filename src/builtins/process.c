@@ -101,22 +101,23 @@ static void gen_signal(Cg *cg, Node *e) {
 }
 
 const Builtin builtins_process[] = {
-    {.name = "pid", .form = BUILTIN_VAR, .check = type_u32, .gen_value = gen_pid},
-    {.name = "tid", .form = BUILTIN_VAR, .check = type_u32, .gen_value = gen_tid},
-    {.name = "uid", .form = BUILTIN_VAR, .check = type_u32, .gen_value = gen_uid},
-    {.name = "gid", .form = BUILTIN_VAR, .check = type_u32, .gen_value = gen_gid},
+    {.name = "pid", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_pid},
+    {.name = "tid", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_tid},
+    {.name = "uid", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_uid},
+    {.name = "gid", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_gid},
     {.name = "username", .form = BUILTIN_VAR, .check = check_username, .gen_value = gen_uid},
     /* no store_fills: bpf_get_current_comm pads with zeros on recent
      * kernels, but 6.1's copies with strscpy and leaves the bytes after
      * the NUL as they were, which made equal comms distinct map keys */
-    {.name = "comm", .form = BUILTIN_VAR, .check = check_comm, .gen_store = gen_comm},
-    {.name = "cpu", .form = BUILTIN_VAR, .check = type_u32, .gen_value = gen_cpu},
-    {.name = "numaid", .form = BUILTIN_VAR, .check = type_u32, .gen_value = gen_numaid},
-    {.name = "ncpus", .form = BUILTIN_VAR, .check = type_u64, .gen_value = gen_ncpus},
+    {.name = "comm", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE,
+     .check = check_comm, .gen_store = gen_comm},
+    {.name = "cpu", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_cpu},
+    {.name = "numaid", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_numaid},
+    {.name = "ncpus", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u64, .gen_value = gen_ncpus},
     {.name = "rand", .form = BUILTIN_VAR, .check = type_u32, .gen_value = gen_rand},
-    {.name = "cgroup", .form = BUILTIN_VAR, .check = type_u64, .gen_value = gen_cgroup},
+    {.name = "cgroup", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u64, .gen_value = gen_cgroup},
     {.name = "curtask", .form = BUILTIN_VAR, .check = check_curtask, .gen_value = gen_curtask},
-    {.name = "cpid", .form = BUILTIN_VAR, .check = check_cpid, .gen_value = gen_cpid},
+    {.name = "cpid", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = check_cpid, .gen_value = gen_cpid},
     {.name = "signal", .form = BUILTIN_FUNC, .min_args = 1, .max_args = 1,
      .check = check_signal, .gen_stmt = gen_signal},
     {0},

@@ -207,6 +207,17 @@ void set_r0_bool(Cg *cg, int yes) {
 
 void load_ctx(Cg *cg, int reg) { emit(cg, LDX(BPF_DW, reg, BPF_REG_10, CTX_OFF)); }
 
+/* The base register of a context field load: r10 when the context is a
+ * stack record (*off moves to it), else reg loaded with the context. */
+static int ctx_base(Cg *cg, int reg, int *off) {
+  if (cg->ctx_rec) {
+    *off += cg->ctx_rec;
+    return BPF_REG_10;
+  }
+  load_ctx(cg, reg);
+  return reg;
+}
+
 
 MapInfo *internal_map(Cg *cg, const char *name) {
   for (int i = 0; i < cg->c->nmaps; i++)
@@ -215,43 +226,67 @@ MapInfo *internal_map(Cg *cg, const char *name) {
   return NULL;
 }
 
-/* The body of count_drop: .drops[idx]++ on this CPU. */
-static void emit_drop_count(Cg *cg, int k) {
-  emit_map(cg, BPF_REG_1, internal_map(cg, ".drops"));
-  emit_addr(cg, BPF_REG_2, k);
-  emit(cg, CALL(BPF_FUNC_map_lookup_elem));
+/* reg = the address of .drops' counter `slot` (a map value address
+ * the kernel resolves at load: no lookup call). */
+static void emit_drop_slot_addr(Cg *cg, int reg, int slot) {
+  const MapInfo *m = internal_map(cg, ".drops");
+  emit(cg, LD_IMM64_LO(reg, BPF_PSEUDO_MAP_VALUE, m->id));
+  emit(cg, INSN(0, 0, 0, 0, slot * 8));
+}
+
+/* The ring buffer's counter of this CPU: .drops[DROP_RINGBUF_CPU0 + cpu]
+ * += 1 (per CPU, because a CTF stream reports its own CPU's losses).
+ * The bound is for the verifier. */
+static void emit_ringbuf_drop(Cg *cg) {
   int skip = label_new(cg);
-  jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, skip);
-  emit(cg, MOV64_IMM(BPF_REG_1, 1));
-  emit(cg, ATOMIC_ADD64(BPF_REG_0, BPF_REG_1, 0));
+  emit(cg, CALL(BPF_FUNC_get_smp_processor_id));
+  jmp_imm(cg, BPF_JGE, BPF_REG_0, DROP_MAX_CPUS, skip);
+  emit(cg, ALU64_IMM(BPF_LSH, BPF_REG_0, 3));
+  emit_drop_slot_addr(cg, BPF_REG_1, DROP_RINGBUF_CPU0);
+  emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0));
+  emit(cg, MOV64_IMM(BPF_REG_2, 1));
+  emit(cg, ATOMIC_ADD64(BPF_REG_1, BPF_REG_2, 0));
   label_here(cg, skip);
 }
 
-/* With two or more drop sites in a program, one subprogram counts them
- * all (r1 = the counter's index; a bpf-to-bpf call keeps r6..r9). */
-static void emit_drop_sub(Cg *cg) {
-  if (cg->drop_label < 0)
+/* The inline count of a lost event of kind idx (clobbers r0..r5).
+ * Map-full and stack losses are totals, added atomically to one shared
+ * counter: they only happen when a map is already full, and four
+ * instructions beat a per-CPU lookup on every program's size. */
+static void emit_drop(Cg *cg, int idx) {
+  if (idx == DROP_RINGBUF) {
+    emit_ringbuf_drop(cg);
     return;
-  label_here(cg, cg->drop_label);
-  emit(cg, STX(BPF_W, BPF_REG_10, BPF_REG_1, -16)); /* its own frame; -8 is left alone */
-  emit_drop_count(cg, -16);
-  emit(cg, MOV64_IMM(BPF_REG_0, 0));
-  emit(cg, EXIT_INSN());
+  }
+  emit_drop_slot_addr(cg, BPF_REG_1, idx);
+  emit(cg, MOV64_IMM(BPF_REG_2, 1));
+  emit(cg, ATOMIC_ADD64(BPF_REG_1, BPF_REG_2, 0));
+}
+
+/* A kind counted at enough sites (cg_program decides) is counted by one
+ * subprogram of its own that each site calls (a bpf-to-bpf call keeps
+ * r6..r9). */
+static void emit_drop_subs(Cg *cg) {
+  for (int k = 0; k < 3; k++) {
+    if (cg->drop_label[k] < 0)
+      continue;
+    label_here(cg, cg->drop_label[k]);
+    emit_drop(cg, k);
+    emit(cg, MOV64_IMM(BPF_REG_0, 0));
+    emit(cg, EXIT_INSN());
+  }
 }
 
 void count_drop(Cg *cg, int idx) {
-  cg->drop_sites++;
-  if (cg->drop_sub) {
-    if (cg->drop_label < 0)
-      cg->drop_label = label_new(cg);
-    emit(cg, MOV64_IMM(BPF_REG_1, idx));
-    if (!em_call(&cg->em, cg->drop_label))
+  cg->drop_sites[idx]++;
+  if (cg->drop_sub & (1u << idx)) {
+    if (cg->drop_label[idx] < 0)
+      cg->drop_label[idx] = label_new(cg);
+    if (!em_call(&cg->em, cg->drop_label[idx]))
       cg->failed = true;
     return;
   }
-  int k = slot(cg, 8, (Loc){0});
-  emit(cg, ST_IMM(BPF_W, BPF_REG_10, k, idx));
-  emit_drop_count(cg, k);
+  emit_drop(cg, idx);
 }
 
 /* ------------------------------------------------------------ variables */
@@ -263,12 +298,42 @@ int var_slot(Cg *cg, VarInfo *v) {
   return 0;
 }
 
+/* Does the tree n read or write variable v anywhere? */
+static bool mentions(const Node *n, const VarInfo *v) {
+  for (; n; n = n->next)
+    if (n->var == v || mentions(n->lhs, v) || mentions(n->rhs, v) || mentions(n->cond, v) ||
+        mentions(n->then, v) || mentions(n->els, v) || mentions(n->args, v) ||
+        mentions(n->body, v))
+      return true;
+  return false;
+}
+
+/* Is v assigned by a top-level statement of probe p (which runs on every
+ * path) before anything reads it?  Then its slot needs no zeroing. */
+static bool assigned_first(const Probe *p, const VarInfo *v) {
+  if (!p || mentions(p->pred, v) || !p->body || p->body->kind != ND_BLOCK)
+    return false;
+  for (const Node *s = p->body->body; s; s = s->next) {
+    const Node *a = s->kind == ND_EXPR_STMT ? s->lhs : NULL;
+    if (a && a->kind == ND_ASSIGN && a->op == OP_NONE && a->lhs->kind == ND_VAR &&
+        a->lhs->var == v)
+      return !mentions(a->rhs, v);
+    if (s->kind == ND_LET && s->var == v && s->rhs)
+      return !mentions(s->rhs, v);
+    if (mentions(s, v))
+      return false;
+  }
+  return false;
+}
+
 static void declare_var(Cg *cg, VarInfo *v, Loc loc) {
   if (!v || var_slot(cg, v))
     return;
   int size = v->type && v->type->size ? v->type->size : 8;
   v->stack_off = slot(cg, size, loc);
-  emit_zero(cg, v->stack_off, size);
+  /* a whole number of words: the assignment writes every byte */
+  if (size % 8 || !assigned_first(cg->zero_scope, v))
+    emit_zero(cg, v->stack_off, size);
   cg->vars = realloc(cg->vars, sizeof(VarInfo *) * (cg->nvars + 1));
   cg->vars[cg->nvars++] = v;
 }
@@ -326,7 +391,12 @@ int size_code(int size) {
  * bucket index after the user key.  Returns the slot offset. */
 int build_key(Cg *cg, Node *mapnode) {
   MapInfo *m = mapnode->map;
-  int off = slot(cg, m->key_size, mapnode->loc);
+  bool built;
+  int off = keycache_slot(cg, mapnode, &built);
+  if (built)
+    return off;
+  if (!off)
+    off = slot(cg, m->key_size, mapnode->loc);
   /* Every key part is 8-byte aligned and sized and cg_store writes all
    * of it, so only the scalar-map key needs zeroing here. */
   if (m->nkeys == 0) {
@@ -436,8 +506,8 @@ static void cg_field_scalar(Cg *cg, Node *e) {
     fail(cg, e->loc, "tracepoint has no field '%s'", e->name);
     return;
   }
-  load_ctx(cg, BPF_REG_1);
-  emit(cg, LDX(size_code(f->size), BPF_REG_0, BPF_REG_1, f->offset));
+  int off = f->offset, base = ctx_base(cg, BPF_REG_1, &off);
+  emit(cg, LDX(size_code(f->size), BPF_REG_0, base, off));
   canonicalize(cg, BPF_REG_0, e->type);
 }
 
@@ -452,8 +522,8 @@ static void cg_index(Cg *cg, Node *e) {
   }
   int elem = f->size / f->array_len;
   if (e->rhs->kind == ND_INT) {
-    load_ctx(cg, BPF_REG_1);
-    emit(cg, LDX(size_code(elem), BPF_REG_0, BPF_REG_1, f->offset + (int)e->rhs->ival * elem));
+    int off = f->offset + (int)e->rhs->ival * elem, base = ctx_base(cg, BPF_REG_1, &off);
+    emit(cg, LDX(size_code(elem), BPF_REG_0, base, off));
     canonicalize(cg, BPF_REG_0, e->type);
     return;
   }
@@ -496,6 +566,44 @@ bool object_user(const Node *e) {
   default: return false;
   }
 }
+
+/* The pointer through which the object e denotes is read (NULL: it is a
+ * copy held in a variable, a map or a tuple). */
+static const Type *object_base(const Node *e) {
+  switch (e->kind) {
+  case ND_FIELD: return e->arrow ? e->lhs->type : object_base(e->lhs);
+  case ND_UNARY: return e->lhs->type;
+  case ND_INDEX:
+    return is_member_array(e->lhs->type) ? object_base(e->lhs) : e->lhs->type;
+  default: return NULL;
+  }
+}
+
+/* The helper that reads the object e denotes: probe_read_user for user
+ * memory, probe_read_kernel for kernel memory; memory of no known address
+ * space (a pointer cast from an integer in BEGIN, interval ...) with the
+ * legacy probe_read where the kernel has it, as bpftrace does (it tries
+ * kernel memory, then user memory: -EFAULT for address 0). */
+static int object_read_helper(Cg *cg, const Node *e) {
+  if (object_user(e))
+    return BPF_FUNC_probe_read_user;
+  const Type *base = object_base(e);
+  if (base && base->any_space)
+    return cg_any_space_read(cg, false);
+  return BPF_FUNC_probe_read_kernel;
+}
+
+int cg_any_space_read(Cg *cg, bool str) {
+  if (arch_current()->legacy_probe_read)
+    return str ? BPF_FUNC_probe_read_str : BPF_FUNC_probe_read;
+  if (cg->t->caps & PROBE_CAP_USER)
+    return str ? BPF_FUNC_probe_read_user_str : BPF_FUNC_probe_read_user;
+  return str ? BPF_FUNC_probe_read_kernel_str : BPF_FUNC_probe_read_kernel;
+}
+
+/* Where a failed read of e is reported: the start of the whole
+ * expression, as bpftrace reports it. */
+static Loc object_loc(const Node *e) { return e->start.line ? e->start : e->loc; }
 
 /* Whether e is read from memory: a member of a record, p[i], a[i], *p. */
 static bool is_object_read(const Node *e) {
@@ -645,16 +753,15 @@ void cg_object_addr(Cg *cg, Node *e) {
   }
 }
 
-/* n bytes of the object e denotes into the stack at off (probe_read_user
- * or _kernel, as the object lives). */
+/* n bytes of the object e denotes into the stack at off (with the read
+ * helper of the memory it lives in: object_read_helper). */
 static void cg_object_read_into(Cg *cg, Node *e, int off, int n) {
   cg_object_addr(cg, e);
   emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
   emit_addr(cg, BPF_REG_1, off);
   emit(cg, MOV64_IMM(BPF_REG_2, n));
-  emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
-                  e->loc);
+  emit(cg, CALL(object_read_helper(cg, e)));
+  cg_check_helper(cg, object_read_helper(cg, e), 2, object_loc(e));
 }
 
 /* r0 = the integer or pointer e denotes in memory (zero if unreadable). */
@@ -1082,10 +1189,12 @@ void cg_scalar(Cg *cg, Node *e) {
   case ND_TERNARY: {
     int els = label_new(cg), done = label_new(cg);
     cg_cond(cg, e->cond, els, false);
+    cg->cond_depth++;
     cg_scalar(cg, e->then);
     ja(cg, done);
     label_here(cg, els);
     cg_scalar(cg, e->els);
+    cg->cond_depth--;
     label_here(cg, done);
     return;
   }
@@ -1153,7 +1262,10 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     return;
   }
-  load_ctx(cg, BPF_REG_3);
+  if (cg->ctx_rec)
+    emit_addr(cg, BPF_REG_3, cg->ctx_rec);
+  else
+    load_ctx(cg, BPF_REG_3);
   if (f->data_loc) {
     /* __data_loc: u32 with the offset of the bytes in the low 16 bits */
     emit(cg, LDX(BPF_W, BPF_REG_1, BPF_REG_3, f->offset));
@@ -1173,7 +1285,8 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
 /* Evaluate e into r10+off laid out as dst (already the stored type). */
 void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   bool unzeroed = cg->str_unzeroed; /* for this store only, not those inside it */
-  cg->str_unzeroed = false;
+  bool zeroed = cg->dst_zeroed;
+  cg->str_unzeroed = cg->dst_zeroed = false;
   if (cg->failed)
     return;
   if (!ty_in_memory(dst)) {
@@ -1189,11 +1302,13 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     if (unzeroed && !strcmp(e->name, "str") && e->nargs == 1 &&
         e->args->type->kind != TY_STR && e->type->size >= dst->size)
       filled = dst->size;
-    emit_zero(cg, off + filled, dst->size - filled);
+    if (!zeroed)
+      emit_zero(cg, off + filled, dst->size - filled);
     e->builtin->gen_store(cg, e, off, dst);
     return;
   }
-  emit_zero(cg, off, dst->size);
+  if (!zeroed)
+    emit_zero(cg, off, dst->size);
   switch (e->kind) {
   case ND_STR:
     store_string_literal(cg, e->str, e->slen, off, dst->size);
@@ -1246,11 +1361,16 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     break;
   case ND_TERNARY: {
     int els = label_new(cg), done = label_new(cg);
+    /* the buffer was zeroed above, before the branches part */
     cg_cond(cg, e->cond, els, false);
+    cg->cond_depth++;
+    cg->dst_zeroed = true;
     cg_store(cg, e->then, off, dst);
     ja(cg, done);
     label_here(cg, els);
+    cg->dst_zeroed = true;
     cg_store(cg, e->els, off, dst);
+    cg->cond_depth--;
     label_here(cg, done);
     return;
   }
@@ -1310,7 +1430,10 @@ static void emit_subs(Cg *cg) {
     Sub sub = cg->subs[i];
     int saved_stack = cg->stack, saved_nvars = cg->nvars, saved_exit = cg->exit_label;
     int saved_pid_tgid = cg->pid_tgid_off; /* in the probe's frame, not the callback's */
+    int saved_ctx_rec = cg->ctx_rec, saved_nkeys = cg->nkeys;
     cg->pid_tgid_off = 0;
+    cg->ctx_rec = 0;
+    cg->nkeys = 0; /* the cached keys are in the probe's frame */
     VarInfo **saved_vars = cg->vars;
     int saved_spill[64];
     memcpy(saved_spill, cg->spill, sizeof saved_spill);
@@ -1356,6 +1479,8 @@ static void emit_subs(Cg *cg) {
     cg->stack = saved_stack;
     cg->exit_label = saved_exit;
     cg->pid_tgid_off = saved_pid_tgid;
+    cg->ctx_rec = saved_ctx_rec;
+    cg->nkeys = saved_nkeys;
     memcpy(cg->spill, saved_spill, sizeof saved_spill);
   }
 }
@@ -1571,7 +1696,9 @@ static void cg_loop_body(Cg *cg, Node *body, int brk, int cont) {
   cg->brk[cg->nloops] = brk;
   cg->cont[cg->nloops] = cont;
   cg->nloops++;
+  cg->cond_depth++;
   cg_stmt(cg, body);
+  cg->cond_depth--;
   cg->nloops--;
 }
 
@@ -1597,19 +1724,23 @@ static void cg_stmt(Cg *cg, Node *s) {
   case ND_IF: {
     int els = label_new(cg), done = label_new(cg);
     cg_cond(cg, s->cond, els, false);
+    cg->cond_depth++;
     cg_stmt(cg, s->then);
     if (s->els)
       ja(cg, done);
     label_here(cg, els);
     if (s->els)
       cg_stmt(cg, s->els);
+    cg->cond_depth--;
     label_here(cg, done);
     break;
   }
   case ND_WHILE: {
     int top = label_new(cg), end = label_new(cg);
     label_here(cg, top);
+    cg->cond_depth++; /* again after each pass of the body */
     cg_cond(cg, s->cond, end, false);
+    cg->cond_depth--;
     cg_loop_body(cg, s->then, end, top);
     ja(cg, top);
     label_here(cg, end);
@@ -1704,6 +1835,13 @@ static bool probe_uses_field(const Probe *p, const char *name) {
 /* What providers' prologues use besides the emitter (cg.h). */
 void cg_set_ctx(Cg *cg, int reg) { emit(cg, STX(BPF_DW, BPF_REG_10, reg, CTX_OFF)); }
 
+void cg_set_ctx_record(Cg *cg, int rec) {
+  emit_addr(cg, BPF_REG_1, rec);
+  cg_set_ctx(cg, BPF_REG_1); /* for builtins that take the pointer; dropped when unread */
+  cg->ctx_rec = rec;
+}
+
+
 void cg_keep_real_ctx(Cg *cg, Loc loc) {
   cg->ctx_off = slot(cg, 8, loc);
   emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, CTX_OFF));
@@ -1738,12 +1876,12 @@ static int pid_tid_uses(const Node *n) {
   return uses;
 }
 
-static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
+static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3]) {
   Cg state = {.em.max = CG_MAX_EMIT}, *cg = &state;
   cg->t = t;
   cg->c = c;
   cg->drop_sub = drop_sub;
-  cg->drop_label = -1;
+  cg->drop_label[0] = cg->drop_label[1] = cg->drop_label[2] = -1;
   cg->exit_label = label_new(cg);
   cg->stack = 8; /* ctx save slot */
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
@@ -1765,8 +1903,11 @@ static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
       load_ctx(cg, BPF_REG_1);
   }
   int prologue = t->prov->prologue ? t->prov->prologue(cg, t) : -1;
+  cg->zero_scope = t->probe;
   declare_vars(cg, t->probe->pred);
   declare_vars(cg, t->probe->body);
+  cg->zero_scope = NULL; /* callbacks zero all theirs */
+  keycache_plan(cg, t->probe);
   if (t->probe->pred)
     cg_cond(cg, t->probe->pred, cg->exit_label, false);
   cg_block(cg, t->probe->body);
@@ -1776,8 +1917,8 @@ static int cg_target(Compiled *c, Target *t, bool drop_sub, int *drop_sites) {
   emit(cg, MOV64_IMM(BPF_REG_0, 0));
   emit(cg, EXIT_INSN());
   emit_subs(cg);
-  emit_drop_sub(cg);
-  *drop_sites = cg->drop_sites;
+  emit_drop_subs(cg);
+  memcpy(drop_sites, cg->drop_sites, sizeof cg->drop_sites);
   int rc = 0;
   if (cg->failed) {
     rc = -1;
@@ -1813,21 +1954,25 @@ MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
 int cg_program(Compiled *c, const Options *opt) {
   add_internal_map(c, ".stop", 8)->max_entries = 1; /* exit() was called, and its code */
   add_internal_map(c, ".ringbuf", 0);
-  MapInfo *d = add_internal_map(c, ".drops", 8);
-  d->max_entries = 3; /* DROP_RINGBUF, DROP_MAP_FULL, DROP_STACK */
-  d->percpu = true;
+  /* one array value of counters (enum Drop in etrace.h) */
+  MapInfo *d = add_internal_map(c, ".drops", 8 * (DROP_RINGBUF_CPU0 + DROP_MAX_CPUS));
+  d->max_entries = 1;
   int rc = 0;
   for (int i = 0; i < c->ntargets; i++) {
     Target *t = c->targets[i];
-    int sites = 0;
-    if (cg_target(c, t, false, &sites) < 0) {
+    int sites[3] = {0};
+    if (cg_target(c, t, 0, sites) < 0) {
       rc = -1;
-    } else if (sites >= 2) {
-      /* again, with one shared drop counter instead of a copy per site
-       * (the first listing stays in the arena until exit) */
-      if (cg_target(c, t, true, &sites) < 0)
-        rc = -1;
+      continue;
     }
+    /* again, with a shared counting subprogram for each kind where that
+     * is shorter: a call per site and the body once (ring buffer: 8
+     * instructions inline, 10 as a body; the others 4 and 6) */
+    unsigned sub = (sites[DROP_RINGBUF] >= 2 ? 1u << DROP_RINGBUF : 0) |
+                   (sites[DROP_MAP_FULL] >= 3 ? 1u << DROP_MAP_FULL : 0) |
+                   (sites[DROP_STACK] >= 3 ? 1u << DROP_STACK : 0);
+    if (sub && cg_target(c, t, sub, sites) < 0) /* the first listing stays in the arena */
+      rc = -1;
   }
   return rc;
 }

@@ -23,6 +23,15 @@ typedef struct Sub {
   int ncap;
 } Sub;
 
+/* A map key built once for the whole probe (keycache.c). */
+#define KEYCACHE_MAX 8
+typedef struct KeyCache {
+  Node *first;          /* an access with these key bytes */
+  int uses;
+  int off;              /* its slot */
+  bool built;           /* filled on every path to here */
+} KeyCache;
+
 typedef struct Cg {
   Emitter em;           /* instructions, labels, jump fixups (emit.c) */
   int stack;            /* bytes in use below r10 */
@@ -41,14 +50,21 @@ typedef struct Cg {
   bool failed;
   int ctx_off;          /* the program's own ctx (bpf_get_stackid needs it) */
   long unrolled;        /* unroll copies made so far */
-  bool drop_sub;        /* count drops by calling one shared subprogram */
-  int drop_label;       /* its label (-1: not called yet) */
-  int drop_sites;       /* drop counts emitted */
+  unsigned drop_sub;    /* kinds (1 << DROP_*) counted by calling a subprogram */
+  int drop_label[3];    /* each one's label (-1: not called yet) */
+  int drop_sites[3];    /* drop counts emitted, by kind */
   int pid_tgid_off;     /* slot holding the probe's one bpf_get_current_pid_tgid()
                          * for pid and tid (0: they call it themselves) */
+  bool dst_zeroed;      /* the next cg_store: its buffer is all zeros already */
   bool str_unzeroed;    /* the next cg_store: a str() read need not zero its
                          * buffer (a printf record is read up to the NUL) */
   Loc stmt_loc;         /* the statement being generated (-k reports) */
+  KeyCache keys[KEYCACHE_MAX];
+  int nkeys;
+  int cond_depth;       /* > 0: the code being generated runs on some paths only */
+  const Probe *zero_scope; /* declare_var: skip zeroing what this probe assigns first */
+  int ctx_rec;          /* the context is the stack record at r10+ctx_rec
+                         * (0: it is a pointer, in the slot at CTX_OFF) */
 } Cg;
 
 /* Nested unroll()s multiply (100^5 copies would take hours and all
@@ -56,8 +72,6 @@ typedef struct Cg {
 #define CG_MAX_EMIT 2000000   /* instructions, twice the kernel's limit */
 #define CG_MAX_UNROLLED 1000000
 
-/* Lost-event counters (the .drops per-CPU array). */
-enum { DROP_RINGBUF = 0, DROP_MAP_FULL = 1, DROP_STACK = 2 };
 
 void emit(Cg *cg, struct bpf_insn in);
 void emit_imm64(Cg *cg, int reg, uint64_t v);
@@ -98,6 +112,11 @@ void cg_check_helper(Cg *cg, int helper, int level, Loc loc);
 void cg_arg(Cg *cg, Node *e, int ref, int i);
 void cg_object_addr(Cg *cg, Node *e);
 bool object_user(const Node *e);
+/* The helper that reads memory of no known address space (str, buf of an
+ * integer address): the legacy probe_read(_str) where the kernel has it
+ * (x86-64: kernel memory, else user memory); else (arm64) the user read
+ * in a probe of a user binary, the kernel read elsewhere. */
+int cg_any_space_read(Cg *cg, bool str);
 void cg_str_compare(Cg *cg, Node *a, Node *b, int limit);
 void cg_str_jumps(Cg *cg, Node *a, Node *b, int limit, int ne);
 /* cond.c: conditions as jumps */
@@ -105,8 +124,14 @@ void cg_cond(Cg *cg, Node *e, int label, bool when);
 bool cg_is_condition(const Node *e);
 void cg_bool_value(Cg *cg, Node *e);
 bool cg_const_imm(Cg *cg, const Node *e, int32_t *out);
+/* keycache.c: slots for keys used more than once (before the probe's
+ * code), and the slot of a key (0: none; *built: already filled) */
+void keycache_plan(Cg *cg, const Probe *p);
+int keycache_slot(Cg *cg, const Node *m, bool *built);
 /* peephole.c: marks in kill[] the instructions that can go */
 void peephole(Cg *cg, char *kill);
+/* regflow.c: the rewrites that need register liveness (peephole's) */
+bool regflow(Cg *cg, const char *target, char *kill);
 void cg_scalar(Cg *cg, Node *e);
 void read_str(Cg *cg, int off, int size, int helper);
 void store_string_literal(Cg *cg, const char *s, int len, int off, int size);
@@ -128,6 +153,9 @@ int var_slot(Cg *cg, VarInfo *v);
  * context for stack walks before pointing it at a rebuilt record (leaves
  * it in r1); what the probe reads. */
 void cg_set_ctx(Cg *cg, int reg);
+/* The context is a record the prologue built at r10+rec: args.NAME loads
+ * read the stack directly (only the fields the probe reads need be set). */
+void cg_set_ctx_record(Cg *cg, int rec);
 void cg_keep_real_ctx(Cg *cg, Loc loc);
 bool cg_probe_uses_field(const Probe *p, const char *name); /* args.NAME (NULL: any) */
 bool cg_probe_uses_stack(const Probe *p);

@@ -145,13 +145,18 @@ void cg_cond(Cg *cg, Node *e, int label, bool when) {
   if (e->kind == ND_BINARY && (e->op == OP_LAND || e->op == OP_LOR)) {
     /* &&: false as soon as one side is false; ||: true as soon as one is true */
     bool short_value = e->op == OP_LOR;
+    /* the right side runs on some paths only (keycache.c) */
     if (when == short_value) {
       cg_cond(cg, e->lhs, label, when);
+      cg->cond_depth++;
       cg_cond(cg, e->rhs, label, when);
+      cg->cond_depth--;
     } else {
       int skip = label_new(cg);
       cg_cond(cg, e->lhs, skip, short_value);
+      cg->cond_depth++;
       cg_cond(cg, e->rhs, label, when);
+      cg->cond_depth--;
       label_here(cg, skip);
     }
     return;

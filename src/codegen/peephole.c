@@ -44,11 +44,14 @@ static bool reads_ctx_slot(const struct bpf_insn *in) {
 /* Is the store at i replaced by a later one before anything can read it?
  * The context slot's address is never taken: only loads from r10-8 read
  * it.  Other slots may be read through a pointer or by a helper. */
-static bool store_replaced(const struct bpf_insn *insns, int n, const char *target, int i) {
+static bool store_replaced(const struct bpf_insn *insns, int n, const char *target,
+                           const char *kill, int i) {
   int off, size = stack_store(&insns[i], &off);
   bool ctx_slot = off == CTX_OFF && size == 8;
   for (int j = i + 1; j < n; j++) {
     const struct bpf_insn *in = &insns[j];
+    if (kill[j] && !target[j])
+      continue; /* gone */
     if (target[j] || (is_branch(in) && !(ctx_slot && BPF_OP(in->code) == BPF_CALL)) ||
         is_ld_imm64(in))
       return false;
@@ -94,6 +97,8 @@ static void reused_ctx_loads(const struct bpf_insn *insns, int n, const char *ta
     const struct bpf_insn *in = &insns[i];
     if (target[i])
       memset(holds, 0, sizeof holds);
+    if (kill[i])
+      continue;
     int off;
     if (reads_ctx_slot(in) && BPF_SIZE(in->code) == BPF_DW) {
       if (holds[in->dst_reg]) {
@@ -174,11 +179,12 @@ static void redundant_moves(const struct bpf_insn *insns, int n, const char *tar
   }
 }
 
+static void dead_stores(const struct bpf_insn *insns, int n, const char *target, char *kill);
+
 void peephole(Cg *cg, char *kill) {
   int n = cg->em.n;
   struct bpf_insn *insns = cg->em.insns;
   char *target = calloc(n + 1, 1);
-  bool ctx_read = false;
   for (int i = 0; i < n; i++) {
     const struct bpf_insn *in = &insns[i];
     if (is_ld_imm64(in)) {
@@ -195,22 +201,51 @@ void peephole(Cg *cg, char *kill) {
         i + 1 + in->off >= 0)
       target[i + 1 + in->off] = 1;
   }
-  reused_ctx_loads(insns, n, target, kill);
-  redundant_moves(insns, n, target, kill);
-  for (int i = 0; i < n; i++)
+  /* each removal can expose another: until nothing changes (bounded) */
+  for (int round = 0; round < 8; round++) {
+    int before = 0, after = 0;
+    for (int i = 0; i < n; i++)
+      before += kill[i];
+    reused_ctx_loads(insns, n, target, kill);
+    redundant_moves(insns, n, target, kill);
+    regflow(cg, target, kill);
+    dead_stores(insns, n, target, kill);
+    for (int i = 0; i < n; i++)
+      after += kill[i];
+    if (after == before)
+      break;
+  }
+  free(target);
+}
+
+/* Stores nothing reads: to the context slot when no load of it is left,
+ * and those a later store replaces first. */
+static void dead_stores(const struct bpf_insn *insns, int n, const char *target, char *kill) {
+  /* the last load of the context slot; with no backward jump, a store
+   * after it is never read (callbacks' loads, in frames of their own,
+   * count too: that only keeps more) */
+  int last_read = -1;
+  bool loops = false;
+  for (int i = 0; i < n; i++) {
     if (reads_ctx_slot(&insns[i]) && !kill[i])
-      ctx_read = true;
+      last_read = i;
+    if (is_branch(&insns[i]) && BPF_OP(insns[i].code) != BPF_CALL && insns[i].off < 0)
+      loops = true;
+  }
   for (int i = 0; i < n; i++) {
     const struct bpf_insn *in = &insns[i];
     if (is_ld_imm64(in)) {
       i++;
       continue;
     }
+    if (kill[i])
+      continue;
     int off;
     if (stack_store(in, &off)) {
-      if (off == CTX_OFF && BPF_SIZE(in->code) == BPF_DW && !ctx_read)
+      if (off == CTX_OFF && BPF_SIZE(in->code) == BPF_DW &&
+          (last_read < 0 || (!loops && last_read < i)))
         kill[i] = 1;
-      else if (store_replaced(insns, n, target, i))
+      else if (store_replaced(insns, n, target, kill, i))
         kill[i] = 1;
     } else if (i > 0 && !target[i] && BPF_CLASS(in->code) == BPF_LDX && in->src_reg == BPF_REG_10 &&
                BPF_MODE(in->code) == BPF_MEM &&
@@ -222,5 +257,4 @@ void peephole(Cg *cg, char *kill) {
       kill[i] = 1;
     }
   }
-  free(target);
 }

@@ -144,7 +144,7 @@ static int serve_loaded(void *arg) {
   Serving *sv = arg;
   Exporter *x = sv->x;
   Compiled *c = x->c;
-  int fd = load_map_fd(c, ".drops"); /* the per-CPU drop counters (cg, load) */
+  int fd = load_map_fd(c, ".drops"); /* the lost-event counters (cg, load) */
   if (fd >= 0)
     x->drops_fd = fd;
   /* an fd-held switch: the kernel turns the accounting off again when the

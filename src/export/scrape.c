@@ -254,13 +254,11 @@ static void write_self(Exporter *x, PromFormat f, Buf *out, double t0) {
   prom_family(out, f, "etrace_events_lost", PROM_COUNTER,
               "Events the BPF programs could not record, by reason");
   static const char *const reasons[3] = {"ringbuf_full", "map_full", "stack_map_full"};
-  for (uint32_t k = 0; k < 3; k++) {
-    uint64_t sum = 0;
-    if (x->drops_fd >= 0 && !bpf_map_lookup_elem(x->drops_fd, &k, x->percpu))
-      for (int c = 0; c < rt_ncpus(); c++)
-        sum += x->percpu[c];
+  uint64_t lost[3];
+  rt_drops_read(x->drops_fd, lost, NULL, 0);
+  for (int k = 0; k < 3; k++) {
     PromLabel l = {"reason", reasons[k], strlen(reasons[k])};
-    snprintf(v, sizeof v, "%llu", (unsigned long long)sum);
+    snprintf(v, sizeof v, "%llu", (unsigned long long)lost[k]);
     prom_sample(out, f, "etrace_events_lost", "_total", &l, 1, NO_LE, v);
   }
   if (x->bpf_stats || bpf_stats_on())

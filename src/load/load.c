@@ -38,7 +38,7 @@ static int create_map(const Compiled *c, MapInfo *m) {
     key_size = val_size = 0;
     entries = ringbuf_size(c);
   } else if (!strcmp(m->name, ".drops")) {
-    type = BPF_MAP_TYPE_PERCPU_ARRAY;
+    type = BPF_MAP_TYPE_ARRAY; /* one value of counters, addressed directly */
   } else if (!strncmp(m->name, ".stack", 6)) {
     type = BPF_MAP_TYPE_STACK_TRACE; /* stack id -> frames (cg.c, sym/stack.c) */
   } else if (!strcmp(m->name, ".pids")) {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 extern const Provider provider_begin_end;
 
@@ -44,12 +45,17 @@ static int run(Target *t, RunPhase phase, const RunEnv *env) {
     diag_fatal("cannot run %s: %s", t->name, strerror(errno));
     return -1;
   }
+  if (phase == RUN_BEGIN) { /* it never runs again: give the kernel its memory back */
+    close(t->prog_fd);
+    t->prog_fd = -1;
+  }
   return 0;
 }
 
 const Provider provider_begin_end = {
     .name = "BEGIN",
     .aliases = aliases,
+    .no_address_space = true,
     .bare = true,
     .expand = expand,
     .prog_spec = prog_spec,

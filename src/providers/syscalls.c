@@ -5,7 +5,9 @@
  * (their prologue builds it on the stack), so `args.NAME` works unchanged.
  *
  * This provider is never written in a program: after semantic analysis
- * it takes over tracepoint targets on syscalls:* (finish hook).
+ * it takes over tracepoint targets on syscalls:* (finish hook).  A program
+ * alone in its direction (enter or exit) is attached to the raw
+ * tracepoint directly and tests the syscall number itself.
  */
 #include "etrace.h"
 #include "arch/arch.h"
@@ -26,6 +28,8 @@ typedef struct SysTarget {
   TpFormat *fmt;       /* the tracefs format the record copies */
   int nr;
   bool exit;
+  bool alone;          /* the only one of its direction: attached to the raw
+                        * tracepoint itself, checking the number (no dispatcher) */
 } SysTarget;
 
 int systp_nr(const char *event, bool *is_exit) {
@@ -66,49 +70,114 @@ static void finish(Compiled *c) {
     if (taken)
       continue;
     SysTarget *st = ealloc(sizeof *st);
-    *st = (SysTarget){fmt, nr, is_exit};
+    *st = (SysTarget){fmt, nr, is_exit, false};
     t->prov = &provider_syscalls;
     t->data = st;
-    t->caps |= PROBE_CAP_TAIL_CALLED;
   }
+  /* One program in a direction tests the number itself, which costs less
+   * than a dispatcher program and a tail call; two or more are
+   * dispatched, so that each syscall runs one program. */
+  for (int x = 0; x < 2; x++) {
+    Target *only = NULL;
+    int n = 0;
+    for (int i = 0; i < c->ntargets; i++) {
+      Target *t = c->targets[i];
+      if (t->prov == &provider_syscalls && ((SysTarget *)t->data)->exit == x) {
+        only = t;
+        n++;
+      }
+    }
+    for (int i = 0; i < c->ntargets; i++) {
+      Target *t = c->targets[i];
+      if (t->prov != &provider_syscalls || ((SysTarget *)t->data)->exit != x)
+        continue;
+      if (n == 1 && t == only)
+        ((SysTarget *)t->data)->alone = true;
+      else
+        t->caps |= PROBE_CAP_TAIL_CALLED;
+    }
+  }
+}
+
+/* A program alone on its raw tracepoint runs for every syscall: leave
+ * unless the number is ours.  Enter: ctx->args[1]; exit: read from the
+ * registers (ctx->args[0]), as the dispatcher does.  Leaves r1 = ctx. */
+static void check_nr(Cg *g, Target *t, const SysTarget *st) {
+  if (!st->exit) {
+    emit(g, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 8));
+  } else {
+    int tmp = slot(g, 8, t->probe->loc);
+    emit(g, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 0));
+    emit(g, ALU64_IMM(BPF_ADD, BPF_REG_3, arch_current()->syscall_nr));
+    emit_addr(g, BPF_REG_1, tmp);
+    emit(g, MOV64_IMM(BPF_REG_2, 8));
+    emit(g, CALL(BPF_FUNC_probe_read_kernel));
+    /* arm64's syscallno is 32 bits, followed by padding */
+    emit(g, LDX(arch_current()->syscall_nr_size == 4 ? BPF_W : BPF_DW, BPF_REG_0, BPF_REG_10, tmp));
+  }
+  jmp_imm(g, BPF_JNE, BPF_REG_0, st->nr, g->exit_label);
+  if (st->exit)
+    load_ctx(g, BPF_REG_1);
 }
 
 static const TpFormat *record(const Target *t) { return ((SysTarget *)t->data)->fmt; }
 
 /* Rebuild the tracefs record on the stack so that args.NAME loads work
- * unchanged, and point the saved context at it.  Enter: ctx->args[0] is
- * the struct pt_regs *, whose argument registers are read one by one
- * (only those the probe uses).  Exit: ctx->args[1] is the return value. */
+ * unchanged, and point the context at it.  Only the fields the probe
+ * reads are written: enter's argument registers are read one by one from
+ * ctx->args[0], the struct pt_regs * (probe_read_kernel fills all 8 bytes,
+ * zeros when it fails), exit's return value is ctx->args[1], the number
+ * is a constant, and the common_* header reads as zeros. */
 static int prologue(Cg *g, Target *t) {
   const SysTarget *st = t->data;
+  if (st->alone)
+    check_nr(g, t, st);
   if (!cg_probe_uses_field(t->probe, NULL))
     return -1;
   if (cg_probe_uses_stack(t->probe))
     cg_keep_real_ctx(g, t->probe->loc);
   int size = 16 + (st->exit ? 8 : 48);
   int rec = slot(g, size, t->probe->loc);
-  emit_zero(g, rec, size);
-  emit(g, ST_IMM(BPF_DW, BPF_REG_10, rec + 8, st->nr));
+  int nargs = 0, regs = BPF_REG_1;
+  bool header = false, nr = false;
+  for (int i = 0; i < st->fmt->nfields; i++) {
+    const TpField *f = &st->fmt->fields[i];
+    if (!cg_probe_uses_field(t->probe, f->name))
+      continue;
+    if (f->offset < 8)
+      header = true;
+    else if (f->offset < 16)
+      nr = true;
+    else if (!st->exit && (f->offset - 16) / 8 < arch_current()->nsyscall_args)
+      nargs++;
+  }
+  if (header)
+    emit(g, ST_IMM(BPF_DW, BPF_REG_10, rec, 0));
+  if (nr)
+    emit(g, ST_IMM(BPF_DW, BPF_REG_10, rec + 8, st->nr));
   if (st->exit) {
     emit(g, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, 8));
     emit(g, STX(BPF_DW, BPF_REG_10, BPF_REG_2, rec + 16));
-  } else {
+  } else if (nargs > 1) {
+    regs = BPF_REG_6; /* kept across the reads */
     emit(g, LDX(BPF_DW, BPF_REG_6, BPF_REG_1, 0));
-    for (int i = 0; i < st->fmt->nfields; i++) {
-      const TpField *f = &st->fmt->fields[i];
-      int arg = (f->offset - 16) / 8;
-      if (f->offset < 16 || arg >= arch_current()->nsyscall_args ||
-          !cg_probe_uses_field(t->probe, f->name))
-        continue;
-      emit_addr(g, BPF_REG_1, rec + 16 + 8 * arg);
-      emit(g, MOV64_IMM(BPF_REG_2, 8));
-      emit(g, MOV64_REG(BPF_REG_3, BPF_REG_6));
-      emit(g, ALU64_IMM(BPF_ADD, BPF_REG_3, arch_current()->syscall_args[arg]));
-      emit(g, CALL(BPF_FUNC_probe_read_kernel));
-    }
   }
-  emit_addr(g, BPF_REG_1, rec);
-  cg_set_ctx(g, BPF_REG_1);
+  for (int i = 0; !st->exit && i < st->fmt->nfields; i++) {
+    const TpField *f = &st->fmt->fields[i];
+    int arg = (f->offset - 16) / 8;
+    if (f->offset < 16 || arg >= arch_current()->nsyscall_args ||
+        !cg_probe_uses_field(t->probe, f->name))
+      continue;
+    if (regs == BPF_REG_1)
+      emit(g, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 0));
+    else
+      emit(g, MOV64_REG(BPF_REG_3, regs));
+    emit(g, ALU64_IMM(BPF_ADD, BPF_REG_3, arch_current()->syscall_args[arg]));
+    emit_addr(g, BPF_REG_1, rec + 16 + 8 * arg);
+    emit(g, MOV64_IMM(BPF_REG_2, 8));
+    emit(g, CALL(BPF_FUNC_probe_read_kernel));
+  }
+  cg_set_ctx_record(g, rec);
   return -1;
 }
 
@@ -126,6 +195,8 @@ static int loaded(Compiled *c) {
     if (t->prov != &provider_syscalls)
       continue;
     const SysTarget *st = t->data;
+    if (st->alone)
+      continue;
     if (!c->sysdisp) {
       c->sysdisp = ealloc(sizeof(SysDispatch));
       sysdisp_init(c->sysdisp, "etrace_sys_enter", "etrace_sys_exit", NULL, NULL);
@@ -150,8 +221,20 @@ void systp_close(Compiled *c) {
     sysdisp_close(c->sysdisp);
 }
 
-/* Served by the dispatcher: nothing of its own to attach. */
-static int attach(Target *t, const AttachEnv *env) { return 0; }
+/* Served by the dispatcher (nothing of its own to attach), or alone on
+ * the raw tracepoint. */
+static int attach(Target *t, const AttachEnv *env) {
+  const SysTarget *st = t->data;
+  if (!st->alone)
+    return 0;
+  int fd = prov_attach_raw_tp(t->prog_fd, st->exit ? "sys_exit" : "sys_enter");
+  if (fd < 0) {
+    prov_attach_error(t, fd);
+    return -1;
+  }
+  attach_keep(env, fd);
+  return 0;
+}
 
 const Provider provider_syscalls = {
     .name = "syscalls",

@@ -21,6 +21,7 @@
  */
 #include "etrace.h"
 #include "load/load.h"
+#include "runtime/rt.h"
 #include "formats/ctf.h"
 #include "record/relay.h"
 
@@ -175,10 +176,8 @@ int rt_ctf_close(Output *o) {
   /* Records the ring buffer could not take (per CPU, key 0 of the loss
    * counter) become the streams' discarded-event counts. */
   int ncpu = libbpf_num_possible_cpus();
-  uint64_t *lost = calloc(ncpu, sizeof *lost);
-  uint32_t key = 0;
-  int drops_fd = load_map_fd(o->c, ".drops");
-  if (drops_fd >= 0 && lost && !bpf_map_lookup_elem(drops_fd, &key, lost))
+  uint64_t *lost = calloc(ncpu, sizeof *lost), totals[3];
+  if (lost && rt_drops_read(load_map_fd(o->c, ".drops"), totals, lost, ncpu))
     for (int i = 0; i < ncpu; i++)
       ctf_set_discarded(o->ctf, i, lost[i]);
   free(lost);

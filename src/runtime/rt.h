@@ -32,6 +32,11 @@ void rt_helper_error(Output *o, int helper, int64_t retcode, uint64_t where);
  * {"type": "<type>", "data": "<escaped text>"} on one line in JSON. */
 void rt_emit_text(Output *o, const char *type, const char *s, size_t n);
 
+/* The lost-event counters behind fd (a program's .drops map, drops.c):
+ * totals by enum Drop, and, when per_cpu is given, the ring buffer's
+ * losses of CPUs 0..ncpu-1.  false (all zero) when they cannot be read. */
+bool rt_drops_read(int fd, uint64_t totals[3], uint64_t *per_cpu, int ncpu);
+
 /* bpftrace's runtime environment variables (env.c) */
 long rt_cat_bytes_max(void); /* BPFTRACE_CAT_BYTES_MAX, or its default */
 

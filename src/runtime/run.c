@@ -354,34 +354,22 @@ static int count_attached(const Run *r) {
 /* ------------------------------------------------------------ drops */
 
 static void report_drops(const Compiled *c) {
-  int drops_fd = load_map_fd(c, ".drops");
-  if (drops_fd < 0)
+  uint64_t lost[3];
+  if (!rt_drops_read(load_map_fd(c, ".drops"), lost, NULL, 0))
     return;
-  int ncpu = libbpf_num_possible_cpus();
-  uint64_t *vals = calloc(ncpu, 8);
-  for (uint32_t k = 0; k < 3; k++) {
-    if (bpf_map_lookup_elem(drops_fd, &k, vals))
-      continue;
-    uint64_t sum = 0;
-    for (int i = 0; i < ncpu; i++)
-      sum += vals[i];
-    if (!sum)
-      continue;
-    if (k == 0)
-      fprintf(stderr, "etrace: lost %llu events: the ring buffer was full\n",
-              (unsigned long long)sum);
-    else if (k == 1)
-      fprintf(stderr,
-              "etrace: %llu map updates failed because a map was full (4096 entries); "
-              "those values are missing from the output\n",
-              (unsigned long long)sum);
-    else
-      fprintf(stderr,
-              "etrace: lost %llu stack traces: the stack map was full or two stacks "
-              "collided in it; they print as empty stacks\n",
-              (unsigned long long)sum);
-  }
-  free(vals);
+  if (lost[DROP_RINGBUF])
+    fprintf(stderr, "etrace: lost %llu events: the ring buffer was full\n",
+            (unsigned long long)lost[DROP_RINGBUF]);
+  if (lost[DROP_MAP_FULL])
+    fprintf(stderr,
+            "etrace: %llu map updates failed because a map was full (4096 entries); "
+            "those values are missing from the output\n",
+            (unsigned long long)lost[DROP_MAP_FULL]);
+  if (lost[DROP_STACK])
+    fprintf(stderr,
+            "etrace: lost %llu stack traces: the stack map was full or two stacks "
+            "collided in it; they print as empty stacks\n",
+            (unsigned long long)lost[DROP_STACK]);
 }
 
 /* ------------------------------------------------------------ main loop */
@@ -435,7 +423,7 @@ static bool on_sigusr1(Loop *l, int signo, void *arg) {
   Run *r = arg;
   drain(r);
   out_flush(r);
-  rt_print_all_maps(r->o);
+  rt_print_maps_now(r->o);
   return false;
 }
 

@@ -51,6 +51,25 @@ t hook_fentry_reported 'fentry:vmlinux:vfs_read: using fentry' -v -q -c "$WL rea
 t hook_kprobe_reported 'kprobe:vfs_read: using kprobe' -v -q -c "$WL read 1 1" \
   -e 'k:vfs_read /pid == cpid/ { @ = count(); }'
 
+# syscall tracepoints: one probe alone in its direction on the raw
+# tracepoint (arguments read from pt_regs; exit tests the number read
+# from the registers), two in one direction through the dispatcher
+t syscall_enter_alone '^@\[/nonexistent, 0\]: 3$' -q -c "$WL open /nonexistent 3" \
+  -e 'tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @[str(args->filename), args->flags] = count(); }'
+t syscall_exit_alone '^@\[12345\]: 5$' -q -c "$WL read 12345 5" \
+  -e 'tracepoint:syscalls:sys_exit_read /pid == cpid/ { @[args->ret] = count(); }'
+t syscall_dispatched '^@r\[12345\]: 5$' -q -c "$WL read 12345 5" \
+  -e 'tracepoint:syscalls:sys_enter_read /pid == cpid/ { @r[args->count] = count(); }
+      tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @o = count(); }'
+# lost events are counted in the .drops array value: map-full totals,
+# the ring buffer's per CPU
+t map_full_counted '^etrace: 904 map updates failed' -q -c "$WL getppid 5000" \
+  -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @m[@i] = 1; @i++; }'
+export ETRACE_RINGBUF_KB=4
+t ringbuf_drops_counted '^etrace: lost [0-9]* events: the ring buffer was full' -q -c "$WL getppid 20000" \
+  -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%s %s %s\n", comm, comm, comm); }'
+unset ETRACE_RINGBUF_KB
+
 # The golden code-generation programs load: the verifier accepts them.
 for bt in /codegen/*.bt; do
   name=$(basename $bt .bt)

@@ -1,0 +1,140 @@
+/* keycache.c - a map key used several times in a probe is built once.
+ *
+ * `@start[tid]` in a predicate, again in the body and in delete() builds
+ * the same bytes three times.  Before a probe is generated, keys made only
+ * of values that cannot change while the program runs (constants,
+ * BUILTIN_STABLE variables such as pid, tid, comm, tracepoint fields)
+ * and used at least twice get a slot of their own for the whole program.
+ * The first build fills it; later uses take it as it is, provided that
+ * first build runs on every path to them: it was made outside any branch,
+ * loop or short-circuit operand (Cg.cond_depth 0), and code is generated
+ * in program order with no jump backwards out of a loop.
+ *
+ * Maps of hist()/lhist() are left out: the bucket index is written into
+ * their key after the user's part.
+ */
+#include "etrace.h"
+#include "codegen/cg.h"
+#include "builtins/builtin.h"
+#include "providers/provider.h"
+
+#include <string.h>
+
+/* Does e have the same value wherever it appears in the probe? */
+static bool stable(const Cg *cg, const Node *e) {
+  switch (e->kind) {
+  case ND_INT:
+  case ND_STR:
+  case ND_POSPARAM:
+    return true;
+  case ND_BUILTIN:
+    return builtin_has(e, BUILTIN_STABLE);
+  case ND_FIELD: /* a field of the tracepoint's record: the context is read-only */
+    return !cg->t->prov->arg_loc && e->lhs->kind == ND_BUILTIN &&
+           builtin_has(e->lhs, BUILTIN_ARGS_RECORD);
+  case ND_CAST:
+    return stable(cg, e->lhs);
+  default:
+    return false;
+  }
+}
+
+static bool same(const Node *a, const Node *b) {
+  if (a->kind != b->kind || !ty_same(a->type, b->type))
+    return false;
+  switch (a->kind) {
+  case ND_INT:
+  case ND_POSPARAM:
+    return a->ival == b->ival;
+  case ND_STR:
+    return a->slen == b->slen && !memcmp(a->str, b->str, a->slen);
+  case ND_BUILTIN:
+    return !strcmp(a->name, b->name);
+  case ND_FIELD:
+    return !strcmp(a->name, b->name) && same(a->lhs, b->lhs);
+  case ND_CAST:
+    return same(a->lhs, b->lhs);
+  default:
+    return false;
+  }
+}
+
+static bool cacheable(const Cg *cg, const Node *m) {
+  const MapInfo *map = m->map;
+  if (m->kind != ND_MAP || !map || map->nkeys < 1 || !m->args || map->key_size > 64 ||
+      map->val->kind == TY_HIST || map->val->kind == TY_LHIST)
+    return false;
+  for (const Node *a = m->args; a; a = a->next)
+    if (!stable(cg, a))
+      return false;
+  return true;
+}
+
+/* Same key bytes: the same layout and the same expressions. */
+static bool same_key(const Node *a, const Node *b) {
+  if (a->map->key_size != b->map->key_size || !ty_same(a->map->key, b->map->key))
+    return false;
+  const Node *x = a->args, *y = b->args;
+  for (; x && y; x = x->next, y = y->next)
+    if (!same(x, y))
+      return false;
+  return !x && !y;
+}
+
+static KeyCache *find(Cg *cg, const Node *m) {
+  for (int i = 0; i < cg->nkeys; i++)
+    if (same_key(cg->keys[i].first, m))
+      return &cg->keys[i];
+  return NULL;
+}
+
+/* Count the cacheable map accesses under n (for-over-map bodies run in a
+ * frame of their own and are left out). */
+static void collect(Cg *cg, Node *n) {
+  for (; n; n = n->next) {
+    if (n->kind == ND_FOR_MAP)
+      continue;
+    if (n->kind == ND_MAP && cacheable(cg, n)) {
+      KeyCache *k = find(cg, n);
+      if (k)
+        k->uses++;
+      else if (cg->nkeys < KEYCACHE_MAX)
+        cg->keys[cg->nkeys++] = (KeyCache){.first = n, .uses = 1};
+    }
+    collect(cg, n->lhs);
+    collect(cg, n->rhs);
+    collect(cg, n->cond);
+    collect(cg, n->then);
+    collect(cg, n->els);
+    collect(cg, n->args);
+    collect(cg, n->body);
+  }
+}
+
+void keycache_plan(Cg *cg, const Probe *p) {
+  cg->nkeys = 0;
+  collect(cg, p->pred);
+  collect(cg, p->body);
+  int kept = 0;
+  for (int i = 0; i < cg->nkeys; i++) {
+    KeyCache k = cg->keys[i];
+    if (k.uses < 2)
+      continue;
+    k.off = slot(cg, k.first->map->key_size, p->loc);
+    cg->keys[kept++] = k;
+  }
+  cg->nkeys = kept;
+}
+
+int keycache_slot(Cg *cg, const Node *m, bool *built) {
+  *built = false;
+  if (!cg->nkeys || !cacheable(cg, m))
+    return 0;
+  KeyCache *k = find(cg, m);
+  if (!k)
+    return 0;
+  *built = k->built;
+  if (!k->built && cg->cond_depth == 0)
+    k->built = true; /* the caller builds it now, on every path */
+  return k->off;
+}
