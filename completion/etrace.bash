@@ -130,7 +130,7 @@ _etrace() {
       _etrace_value && return
       if [[ $cur == -* ]]; then
         _etrace_offer "-B -c -d --dry-run -e -f -h --help -I --include -l -o -p -q
-          --unsafe -v --verify -V --version"
+          --unsafe --no-warnings -v --verify -V --version"
       elif [[ ${_etrace_w[*]:1} == *" -l "* || ${_etrace_w[1]} == -l* ]]; then
         _etrace_probes
       else

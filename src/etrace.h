@@ -60,6 +60,7 @@ typedef struct Loc {
 
 extern const Source *diag_source;   /* the program being compiled */
 extern int diag_errors;             /* errors reported so far */
+extern bool diag_no_warnings;       /* --no-warnings: no warning is printed */
 extern FILE *diag_out;              /* where diagnostics go (NULL: stderr) */
 
 /* Print "NAME:LINE:COL: error: MSG", the source line, and a caret. */
@@ -135,6 +136,9 @@ struct Type {
   /* TY_INT that is a pointer (printed in hex): what it points to (NULL:
    * void or a function), and whether it is a user-space address */
   bool is_ptr, user;
+  /* ... or of no known address space (a pointer cast from an integer in a
+   * BEGIN, interval, profile ... probe, and pointers read through it) */
+  bool any_space;
   Type *pointee;
   /* A pointer to the program's context (the `ctx` builtin, or a cast of
    * it): what it points at is read with direct loads, which the verifier
@@ -247,6 +251,8 @@ typedef struct Node Node;
 struct Node {
   NodeKind kind;
   Loc loc;
+  Loc start;           /* where the whole expression begins (an enclosing '(' included):
+                        * helper errors of memory reads point there, as bpftrace's do */
   Node *next;          /* next sibling (statement list, argument list) */
 
   Node *lhs, *rhs;
@@ -635,6 +641,11 @@ const char *tracefs_root(bool verbose);
 TpFormat *tracefs_format(const char *sys, const char *event);
 /* The same from the text of a format file (modified in place). */
 TpFormat *tracefs_parse_format(const char *sys, const char *event, char *text);
+/* The size and signedness of integer C type `ctype` ("int", "umode_t")
+ * as the kernel's headers declare it, and whether bpftrace widens it to a
+ * bigger field ("int" in a syscall's 8-byte slot: an s64); false for
+ * other types (pointers, structs, typedefs it does not know). */
+bool tracefs_c_int_type(const char *ctype, int *size, bool *is_signed, bool *widened);
 /* Expand globs over available events; calls fn for each match (sorted).
  * Returns the number of matches. */
 int tracefs_glob(const char *sys_glob, const char *event_glob,
@@ -775,6 +786,7 @@ int rt_ctf_tick(Output *o, void (*drain)(void *arg), void *arg);
  * sort like bpftrace, print.  top = 0 prints all; div divides values. */
 int rt_print_map(Output *o, const MapInfo *m, int64_t top, int64_t div);
 void rt_print_all_maps(Output *o);   /* at exit: every non-empty map */
+void rt_print_maps_now(Output *o);   /* on SIGUSR1: the same, without the exit's blank lines */
 int rt_check_env(void); /* bpftrace's runtime variables: -1 (reported) when bad */
 int rt_clear_map(const MapInfo *m);
 int rt_zero_map(const MapInfo *m);

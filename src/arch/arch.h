@@ -66,6 +66,10 @@ typedef struct Arch {
   /* system-call names (as in sys_enter_NAME) and numbers */
   const ArchSyscall *syscalls;
   int nsyscalls;
+  /* The kernel offers the legacy bpf_probe_read (kernel, else user memory):
+   * only where the two address spaces do not overlap
+   * (CONFIG_ARCH_HAS_NON_OVERLAPPING_ADDRESS_SPACE: x86-64, not arm64). */
+  bool legacy_probe_read;
 } Arch;
 
 /* The table of the machine etrace runs on, or the one arch_select chose. */

@@ -79,6 +79,7 @@ static const ArchSyscall syscalls[] = {
 
 const Arch arch_x86_64 = {
     .name = "x86_64",
+    .legacy_probe_read = true,
     .ip = IP,
     .sp = SP,
     .retval = AX,

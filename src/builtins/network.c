@@ -165,7 +165,7 @@ static void gen_macaddr(Cg *cg, Node *e, int off, const Type *dst) {
   emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
   emit_addr(cg, BPF_REG_1, off);
   emit(cg, MOV64_IMM(BPF_REG_2, 6));
-  emit(cg, CALL(user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read));
+  emit(cg, CALL(user ? BPF_FUNC_probe_read_user : cg_any_space_read(cg, false)));
 }
 
 static void format_macaddr(Buf *b, const Type *t, const unsigned char *d) {

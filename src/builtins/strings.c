@@ -117,7 +117,7 @@ static void gen_str(Cg *cg, Node *e, int off, const Type *dst) {
     return;
   }
   int size = e->type->size < dst->size ? e->type->size : dst->size;
-  int helper = BPF_FUNC_probe_read_str; /* x86: kernel or user address */
+  int helper = cg_any_space_read(cg, true); /* x86: kernel or user address */
   if ((p->kind == ND_FIELD && p->field_user) || p->type->user) /* uptr(p) too */
     helper = BPF_FUNC_probe_read_user_str;
   if (e->nargs == 2 && e->args->next->kind != ND_INT && e->args->next->kind != ND_POSPARAM) {
@@ -135,12 +135,14 @@ static void gen_str(Cg *cg, Node *e, int off, const Type *dst) {
     jmp_imm(cg, BPF_JEQ, BPF_REG_2, 0, skip);
     emit_addr(cg, BPF_REG_1, off);
     emit(cg, CALL(helper));
+    cg_check_helper(cg, helper, 2, e->loc);
     label_here(cg, skip);
     return;
   }
   cg_scalar(cg, p);
   emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
   read_str(cg, off, size, helper);
+  cg_check_helper(cg, helper, 2, e->loc);
 }
 
 /* ------------------------------------------------------------ comparisons */
@@ -257,7 +259,7 @@ static Type *check_buf(Sema *sema, Node *e) {
 }
 
 /* The source's bytes at r10+off+8 (len of them, the buffer is zeroed). */
-static void buf_read(Cg *cg, Node *src, int off, int len) {
+static void buf_read(Cg *cg, Node *src, int off, int len, Loc loc) {
   if (src->type->kind == TY_STR) { /* a copy of the string, cut to len */
     int mark = cg->stack;
     Type *whole = ty_str((src->type->size + 7) & ~7); /* literals are stored by words */
@@ -275,7 +277,9 @@ static void buf_read(Cg *cg, Node *src, int off, int len) {
   emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
   emit_addr(cg, BPF_REG_1, off + 8);
   emit(cg, MOV64_IMM(BPF_REG_2, len));
-  emit(cg, CALL(user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read));
+  int helper = user ? BPF_FUNC_probe_read_user : cg_any_space_read(cg, false);
+  emit(cg, CALL(helper));
+  cg_check_helper(cg, helper, 2, loc);
 }
 
 /* u64 length, then the bytes */
@@ -283,7 +287,7 @@ static void gen_buf(Cg *cg, Node *e, int off, const Type *dst) {
   int len = (int)e->type->lh_max;
   if (len > dst->size - 8)
     len = dst->size - 8;
-  buf_read(cg, e->args, off, len);
+  buf_read(cg, e->args, off, len, e->loc);
   Node *n = e->args->next;
   if (!n || buf_len_known(n)) {
     emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off, len));

@@ -571,6 +571,44 @@ bool object_user(const Node *e) {
   }
 }
 
+/* The pointer through which the object e denotes is read (NULL: it is a
+ * copy held in a variable, a map or a tuple). */
+static const Type *object_base(const Node *e) {
+  switch (e->kind) {
+  case ND_FIELD: return e->arrow ? e->lhs->type : object_base(e->lhs);
+  case ND_UNARY: return e->lhs->type;
+  case ND_INDEX:
+    return is_member_array(e->lhs->type) ? object_base(e->lhs) : e->lhs->type;
+  default: return NULL;
+  }
+}
+
+/* The helper that reads the object e denotes: probe_read_user for user
+ * memory, probe_read_kernel for kernel memory; memory of no known address
+ * space (a pointer cast from an integer in BEGIN, interval ...) with the
+ * legacy probe_read where the kernel has it, as bpftrace does (it tries
+ * kernel memory, then user memory: -EFAULT for address 0). */
+static int object_read_helper(Cg *cg, const Node *e) {
+  if (object_user(e))
+    return BPF_FUNC_probe_read_user;
+  const Type *base = object_base(e);
+  if (base && base->any_space)
+    return cg_any_space_read(cg, false);
+  return BPF_FUNC_probe_read_kernel;
+}
+
+int cg_any_space_read(Cg *cg, bool str) {
+  if (arch_current()->legacy_probe_read)
+    return str ? BPF_FUNC_probe_read_str : BPF_FUNC_probe_read;
+  if (cg->t->caps & PROBE_CAP_USER)
+    return str ? BPF_FUNC_probe_read_user_str : BPF_FUNC_probe_read_user;
+  return str ? BPF_FUNC_probe_read_kernel_str : BPF_FUNC_probe_read_kernel;
+}
+
+/* Where a failed read of e is reported: the start of the whole
+ * expression, as bpftrace reports it. */
+static Loc object_loc(const Node *e) { return e->start.line ? e->start : e->loc; }
+
 /* Whether e is read from memory: a member of a record, p[i], a[i], *p. */
 static bool is_object_read(const Node *e) {
   if (e->kind == ND_FIELD)
@@ -719,16 +757,15 @@ void cg_object_addr(Cg *cg, Node *e) {
   }
 }
 
-/* n bytes of the object e denotes into the stack at off (probe_read_user
- * or _kernel, as the object lives). */
+/* n bytes of the object e denotes into the stack at off (with the read
+ * helper of the memory it lives in: object_read_helper). */
 static void cg_object_read_into(Cg *cg, Node *e, int off, int n) {
   cg_object_addr(cg, e);
   emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_0));
   emit_addr(cg, BPF_REG_1, off);
   emit(cg, MOV64_IMM(BPF_REG_2, n));
-  emit(cg, CALL(object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel));
-  cg_check_helper(cg, object_user(e) ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel, 2,
-                  e->loc);
+  emit(cg, CALL(object_read_helper(cg, e)));
+  cg_check_helper(cg, object_read_helper(cg, e), 2, object_loc(e));
 }
 
 /* r0 = the integer or pointer e denotes in memory (zero if unreadable). */
@@ -1470,6 +1507,8 @@ static void skip_if_stopped(Cg *cg, int label) {
   emit(cg, LDX(BPF_W, BPF_REG_1, BPF_REG_1, 0));
   jmp_imm(cg, BPF_JNE, BPF_REG_1, 0, label);
 }
+
+void cg_skip_if_stopped(Cg *cg, int label) { skip_if_stopped(cg, label); }
 
 void cg_set_stop(Cg *cg, Node *code) {
   if (code)

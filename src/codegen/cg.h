@@ -115,6 +115,11 @@ void cg_check_helper(Cg *cg, int helper, int level, Loc loc);
 void cg_arg(Cg *cg, Node *e, int ref, int i);
 void cg_object_addr(Cg *cg, Node *e);
 bool object_user(const Node *e);
+/* The helper that reads memory of no known address space (str, buf of an
+ * integer address): the legacy probe_read(_str) where the kernel has it
+ * (x86-64: kernel memory, else user memory); else (arm64) the user read
+ * in a probe of a user binary, the kernel read elsewhere. */
+int cg_any_space_read(Cg *cg, bool str);
 void cg_str_compare(Cg *cg, Node *a, Node *b, int limit);
 void cg_str_jumps(Cg *cg, Node *a, Node *b, int limit, int ne);
 /* cond.c: conditions as jumps */
@@ -144,6 +149,7 @@ void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc);
 void submit_record(Cg *cg, int roff, int size);
 void submit_exit_record(Cg *cg, int roff, int size); /* after the stop flag; no drop count */
 void cg_set_stop(Cg *cg, Node *code); /* exit(code): no more records from the probes */
+void cg_skip_if_stopped(Cg *cg, int label); /* to label once exit() has set the stop flag */
 int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc);
 int reserve_record(Cg *cg, int size, RecKind kind, int id, int done);
 void submit_reserved(Cg *cg);

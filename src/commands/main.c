@@ -52,6 +52,7 @@ static void usage(FILE *f) {
         "    -o FILE        write the output to FILE\n"
         "    -p PID         trace only process PID and exit when it exits\n"
         "    -k, -kk        report failed map updates and deletes; -kk also failed reads\n"
+        "    --no-warnings  print no warnings (nor -k reports, in text)\n"
         "    -q             quiet: no 'Attaching N probes' line\n"
         "    --unsafe       allow system() and signal()\n"
         "    -v             verbose: print the generated BPF and the hooks used\n"
@@ -77,7 +78,7 @@ static int check_modes(const char *dump, const char *bufmode) {
     return -1;
   }
   if (bufmode && strcmp(bufmode, "none") && strcmp(bufmode, "line") && strcmp(bufmode, "full")) {
-    diag_fatal("invalid -B mode '%s': expected none, line or full", bufmode);
+    diag_cli_error("USAGE: -B must be either 'line', 'full', or 'none'.");
     return -1;
   }
   return 0;
@@ -87,7 +88,7 @@ static int check_modes(const char *dump, const char *bufmode) {
 static FILE *open_output(const char *file, const char *bufmode) {
   FILE *out = stdout;
   if (file && !(out = fopen(file, "w"))) {
-    diag_fatal("cannot open output file '%s': %s", file, strerror(errno));
+    diag_cli_error("Failed to open output file: \"%s\": %s", file, strerror(errno));
     return NULL;
   }
   if (bufmode && !strcmp(bufmode, "none"))
@@ -113,7 +114,8 @@ static int spawn_child(const char *cmd, bool dry_run, Options *opt) {
   return 0;
 }
 
-enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE, OPT_INFO, OPT_USDT_FILE_ACT, OPT_ARCH };
+enum { OPT_DRY_RUN = 256, OPT_UNSAFE, OPT_VERIFY, OPT_INCLUDE, OPT_INFO, OPT_USDT_FILE_ACT, OPT_ARCH,
+       OPT_NO_WARNINGS };
 
 /* -l [GLOB] (-p PID: its binaries): the exit status. */
 static int list_probes(const char *glob, bool verbose, int pid) {
@@ -209,6 +211,7 @@ static int parse_args(int argc, char **argv, MainArgs *a) {
       {"info", no_argument, 0, OPT_INFO},
       {"usdt-file-activation", no_argument, 0, OPT_USDT_FILE_ACT},
       {"arch", required_argument, 0, OPT_ARCH},
+      {"no-warnings", no_argument, 0, OPT_NO_WARNINGS},
       {0, 0, 0, 0},
   };
   int ch;
@@ -245,6 +248,7 @@ static int parse_args(int argc, char **argv, MainArgs *a) {
      * counter (the kernel's), for every process: nothing left to turn on */
     case OPT_USDT_FILE_ACT: break;
     case OPT_DRY_RUN: a->dry_run = true; break;
+    case OPT_NO_WARNINGS: diag_no_warnings = true; break;
     case OPT_ARCH:
       a->native_arch = arch_current();
       if (arch_select(optarg) < 0) {
@@ -297,6 +301,10 @@ int main(int argc, char **argv) {
   if (list && !prog_text && !(optind < argc && is_program_file(argv[optind])))
     return list_probes(optind < argc ? argv[optind] : NULL, opt.verbose, opt.pid);
 
+  if (prog_text && !*prog_text) { /* -e '': bpftrace takes it for no program */
+    diag_cli_error("USAGE: filename or -e 'program' required.");
+    return 1;
+  }
   if (!prog_text) {
     if (optind >= argc) {
       usage(stderr);

@@ -6,6 +6,7 @@
 
 const Source *diag_source;
 int diag_errors;
+bool diag_no_warnings;
 FILE *diag_out;   /* NULL: stderr */
 
 #define OUT (diag_out ? diag_out : stderr)
@@ -87,6 +88,8 @@ void diag_error_bt(Loc loc, const char *bpftrace_words, const char *fmt, ...) {
 }
 
 void diag_warn(Loc loc, const char *fmt, ...) {
+  if (diag_no_warnings)
+    return;
   va_list ap;
   va_start(ap, fmt);
   report("warning", loc, fmt, ap);

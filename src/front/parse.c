@@ -121,6 +121,7 @@ static Node *new_node(NodeKind kind, Loc loc) {
   Node *n = ealloc(sizeof(Node));
   n->kind = kind;
   n->loc = loc;
+  n->start = loc;
   return n;
 }
 
@@ -134,6 +135,7 @@ static Node *new_unary(NodeKind kind, Op op, Node *lhs, Loc loc) {
 static Node *new_binary(Op op, Node *lhs, Node *rhs, Loc loc) {
   Node *n = new_unary(ND_BINARY, op, lhs, loc);
   n->rhs = rhs;
+  n->start = lhs->start;
   return n;
 }
 
@@ -279,8 +281,10 @@ static Node *paren(Parser *ps) {
   expect(ps, "(");
   int n;
   Node *elems = arg_list(ps, ")", &n);
-  if (n == 1)
+  if (n == 1) {
+    elems->start = loc;
     return elems;
+  }
   Node *t = new_node(ND_TUPLE, loc);
   t->args = elems;
   t->nargs = n;
@@ -339,6 +343,7 @@ static Node *field(Parser *ps, Node *lhs, bool arrow) {
   if (ps->tok->kind != TK_IDENT && ps->tok->kind != TK_KEYWORD)
     unexpected(ps, ps->tok, "a field name");
   Node *n = new_unary(ND_FIELD, OP_NONE, lhs, ps->tok->loc);
+  n->start = lhs->start;
   n->name = tok_text(ps->tok);
   n->arrow = arrow;
   advance(ps);
@@ -371,6 +376,7 @@ static Node *postfix(Parser *ps) {
     } else if (equal(t, "[")) {
       advance(ps);
       n = new_unary(ND_INDEX, OP_NONE, n, t->loc);
+      n->start = n->lhs->start;
       n->rhs = expr(ps);
       expect(ps, "]");
     } else if (equal(t, "++") || equal(t, "--")) {

@@ -29,7 +29,14 @@ typedef struct Links {
 void links_add(Links *l, int fd);
 void links_keep(void *links, int fd); /* links_add as a keep(arg, fd) callback */
 void links_drop(void *links, int fd); /* close one kept fd now, as a drop(arg, fd) callback */
-void links_close(Links *l); /* detach all (the list stays usable) */
+/* Detach all (the list stays usable); a failed close is reported as a
+ * warning and gives -1.  Every program is detached and no longer running
+ * on return; the perf events behind perf links are released by a
+ * background process (links.c says why). */
+int links_close(Links *l);
 void links_free(Links *l);  /* close and release */
+/* perf_fd is the perf event behind the perf link link_fd: kept open until
+ * the link is closed through a Links list (links_close). */
+void links_perf_event(int link_fd, int perf_fd);
 
 #endif

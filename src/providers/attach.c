@@ -7,6 +7,7 @@
  * event behind a tracepoint group leader never fires.
  */
 #include "providers/attach.h"
+#include "load/load.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -27,20 +28,33 @@ int prov_perf_open(struct perf_event_attr *attr, int pid, int cpu) {
 
 static int perf_open(struct perf_event_attr *attr, int cpu) { return prov_perf_open(attr, -1, cpu); }
 
-/* Attach prog_fd to the perf event pfd and enable it.  Consumes pfd:
- * returns the fd owning the attachment, or -errno with pfd closed. */
-static int attach_to_perf(int prog_fd, int pfd) {
+/* Whether releasing an event of this type waits for RCU grace periods:
+ * tracepoints and the kprobe/uprobe PMUs (dynamic types) do; software
+ * events and breakpoints are released at once (and a breakpoint's slot
+ * must be free for the next session). */
+static bool slow_release(uint32_t type) {
+  return type == PERF_TYPE_TRACEPOINT || type >= PERF_TYPE_MAX;
+}
+
+/* Attach prog_fd to the perf event pfd (of that type) and enable it.
+ * Consumes pfd: returns the fd owning the attachment, or -errno with pfd
+ * closed.  With a link and a slow release, pfd stays open behind it
+ * (links_perf_event): closing the link takes the program out, and the
+ * event is released later, in the background. */
+static int attach_to_perf(int prog_fd, int pfd, uint32_t type) {
   int err;
   int link = bpf_link_create(prog_fd, pfd, BPF_PERF_EVENT, NULL);
   if (link >= 0) {
-    /* The link holds its own reference to the perf event. */
     if (ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
       err = -errno;
       close(link);
       close(pfd);
       return err;
     }
-    close(pfd);
+    if (slow_release(type))
+      links_perf_event(link, pfd);
+    else
+      close(pfd); /* the link holds its own reference */
     return link;
   }
   if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog_fd) < 0 ||
@@ -52,11 +66,13 @@ static int attach_to_perf(int prog_fd, int pfd) {
   return pfd;
 }
 
-int prov_attach_perf_fd(int prog_fd, int pfd) { return attach_to_perf(prog_fd, pfd); }
+int prov_attach_perf_fd(int prog_fd, int pfd) {
+  return attach_to_perf(prog_fd, pfd, PERF_TYPE_SOFTWARE);
+}
 
 int prov_attach_perf_attr(int prog_fd, struct perf_event_attr *attr, int pid, int cpu) {
   int pfd = prov_perf_open(attr, pid, cpu);
-  return pfd < 0 ? pfd : attach_to_perf(prog_fd, pfd);
+  return pfd < 0 ? pfd : attach_to_perf(prog_fd, pfd, attr->type);
 }
 
 /* ------------------------------------------------------------ kprobe and uprobe PMUs */
@@ -102,7 +118,7 @@ int prov_attach_tracepoint(int prog_fd, int tp_id) {
   int pfd = perf_open(&attr, 0);
   if (pfd < 0)
     return pfd;
-  return attach_to_perf(prog_fd, pfd);
+  return attach_to_perf(prog_fd, pfd, attr.type);
 }
 
 int prov_attach_perf(int prog_fd, uint32_t type, uint64_t config, int cpu,
@@ -120,7 +136,7 @@ int prov_attach_perf(int prog_fd, uint32_t type, uint64_t config, int cpu,
   int pfd = perf_open(&attr, cpu);
   if (pfd < 0)
     return pfd;
-  return attach_to_perf(prog_fd, pfd);
+  return attach_to_perf(prog_fd, pfd, attr.type);
 }
 
 int prov_attach_perf_clock(int prog_fd, int cpu, uint64_t period_ns, uint64_t freq_hz) {

@@ -24,7 +24,9 @@ int prov_attach_perf(int prog_fd, uint32_t type, uint64_t config, int cpu,
 
 /* Attach prog_fd to the perf event pfd (already opened, disabled) and
  * enable it.  Consumes pfd: returns the fd owning the attachment, or
- * -errno with pfd closed. */
+ * -errno with pfd closed.  The event is released with the attachment
+ * (use prov_attach_perf_attr for tracepoint and probe PMU events, whose
+ * release is left to the background: load/links.c). */
 int prov_attach_perf_fd(int prog_fd, int pfd);
 
 /* Open the perf event attr describes (its type, config, sample fields

@@ -55,6 +55,7 @@ static int run(Target *t, RunPhase phase, const RunEnv *env) {
 const Provider provider_begin_end = {
     .name = "BEGIN",
     .aliases = aliases,
+    .no_address_space = true,
     .bare = true,
     .expand = expand,
     .prog_spec = prog_spec,

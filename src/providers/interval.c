@@ -106,6 +106,7 @@ static int attach(Target *t, const AttachEnv *env) {
 const Provider provider_interval = {
     .name = "interval",
     .aliases = aliases,
+    .no_address_space = true,
     .expand = expand,
     .ctx_type = "struct bpf_perf_event_data *",
     .prog_spec = prog_spec,

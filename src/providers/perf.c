@@ -210,6 +210,7 @@ static bool newest_first(const Target *t) { return !((const PerfTarget *)t->data
 const Provider provider_perf = {
     .name = "software",
     .aliases = aliases,
+    .no_address_space = true,
     .expand = expand,
     .ctx_type = "struct bpf_perf_event_data *",
     .prog_spec = prog_spec,

@@ -162,6 +162,12 @@ struct Provider {
    * pt_regs * on targets with PROBE_CAP_PT_REGS, else ctx is an error
    * (unless type_builtin types it). */
   const char *ctx_type;
+  /* Its programs run in no particular address space (BEGIN/END, timers,
+   * perf events, watchpoints): a pointer cast from a plain integer there
+   * may be a kernel or a user address, read as bpftrace reads it (the
+   * legacy probe_read where the kernel has it).  false: kernel memory,
+   * or user memory on targets with a user site. */
+  bool no_address_space;
   /* Where t sits in a user file (uprobes), for uaddr() and usym(). */
   const UserSite *(*user_site)(const Target *t);
 

@@ -229,6 +229,7 @@ static int on_event(Target *t, uint64_t event, uint64_t value, const EventEnv *e
 const Provider provider_watchpoint = {
     .name = "watchpoint",
     .aliases = aliases,
+    .no_address_space = true,
     .expand = expand,
     .ctx_type = "struct bpf_perf_event_data *",
     .prog_spec = prog_spec,

@@ -13,7 +13,8 @@
  * for SIGCONT.  So the thread cannot touch the memory before it is
  * watched.  If a record cannot be written (ring buffer full) the program
  * sends SIGCONT itself; and once the probes are detached the process is
- * sent SIGCONT, so no exit leaves it stopped.
+ * sent SIGCONT, so no exit leaves it stopped.  After exit() (the stop
+ * flag) the program neither stops the process nor sends records.
  */
 #include "providers/watchpoint.h"
 #include "providers/attach.h"
@@ -213,6 +214,9 @@ static int setup_prologue(Cg *cg, Target *t) {
     emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     jmp_imm(cg, BPF_JNE, BPF_REG_0, cg->c->cpid, cg->exit_label);
   }
+  /* after exit(): no stop and no records (which, unread, would fill the
+   * ring and be counted as lost) */
+  cg_skip_if_stopped(cg, cg->exit_label);
   /* stopped before the records go: user space's SIGCONT cannot come
    * first (a SIGCONT also discards a pending SIGSTOP) */
   if (s->stop)

@@ -439,6 +439,8 @@ int kprof_add_events(Rec *r) {
     {.name = "address_ipv4", .kind = CTF_INT, .size = 4, .hex = true, .net_order = true},
     {.name = "name", .kind = CTF_STRING, .slot = STR_SLOT},
   };
+  /* LTTng writes the CPU topology on x86 only. */
+#if defined(__x86_64__) || defined(__i386__)
   static CtfField cpu[] = {
     {.name = "cpu_id", .kind = CTF_INT, .size = 2},
     {.name = "family", .kind = CTF_INT, .size = 1},
@@ -450,6 +452,7 @@ int kprof_add_events(Rec *r) {
     {.name = "vendor", .kind = CTF_STRING, .slot = STR_SLOT},
     {.name = "model_name", .kind = CTF_STRING, .slot = STR_SLOT},
   };
+#endif
 #define N(a) (int)(sizeof a / sizeof *a)
   if ((k->start = add_user(r, "start", NULL, 0)) < 0 ||
       (k->fd = add_user(r, "file_descriptor", fd, N(fd))) < 0 ||

@@ -700,8 +700,8 @@ static int record_run(Rec *r) {
   /* Stop: all programs at once, then detach, drain what the kernel
    * holds, final loss counts. */
   rec_set_enabled(r, false);
-  /* the streams end here, not once detached: closing a tracepoint's perf
-   * event waits for an RCU grace period (some 70 ms each, one at a time) */
+  /* the streams end here, not once detached: detaching waits for RCU
+   * grace periods (tens of ms; load/links.c) */
   uint64_t t_stop = rec_now_ns();
   uint64_t lost = rec_update_drops(r);  /* read before the programs are gone */
   if (r->verbose && r->missed)

@@ -5,10 +5,12 @@
 #include "etrace.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +52,33 @@ static void free_argv(char **argv) {
   free(argv);
 }
 
+/* Whether path is a file this process may execute. */
+static bool is_executable(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* Whether execvp would find name: a path when it has a '/', else a
+ * program in $PATH.  Checked before anything runs, so that a mistyped
+ * command fails at once (bpftrace's message and failure) instead of after
+ * BEGIN. */
+static bool command_exists(const char *name) {
+  if (strchr(name, '/'))
+    return is_executable(name);
+  const char *path = getenv("PATH");
+  if (!path)
+    path = "/usr/local/bin:/usr/bin:/bin";
+  while (*path) {
+    size_t n = strcspn(path, ":");
+    char full[PATH_MAX];
+    if (snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? path : ".", name) < (int)sizeof full &&
+        is_executable(full))
+      return true;
+    path += n + (path[n] == ':');
+  }
+  return false;
+}
+
 static bool name_early;
 
 void child_name_early(bool on) { name_early = on; }
@@ -58,6 +87,11 @@ pid_t child_spawn(const char *cmd) {
   char **argv = split_command(cmd);
   if (!argv[0]) {
     diag_fatal("-c: empty command");
+    free_argv(argv);
+    return -1;
+  }
+  if (!command_exists(argv[0])) {
+    diag_cli_error("Failed to fork child: path '%s' does not exist or is not executable", argv[0]);
     free_argv(argv);
     return -1;
   }

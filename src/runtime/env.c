@@ -29,8 +29,8 @@ long rt_cat_bytes_max(void) {
 
 int rt_check_env(void) {
   if (positive_env("BPFTRACE_CAT_BYTES_MAX", CAT_BYTES_DEFAULT) < 0) {
-    diag_cli_error("Env var 'BPFTRACE_CAT_BYTES_MAX' did not contain a valid positive "
-                   "number: %s", getenv("BPFTRACE_CAT_BYTES_MAX"));
+    diag_cli_error("Env var 'BPFTRACE_CAT_BYTES_MAX' did not contain a valid uint64_t, or "
+                   "was zero-valued.");
     return -1;
   }
   return 0;

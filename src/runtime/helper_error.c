@@ -8,16 +8,18 @@
 #include <linux/bpf.h>
 #include <string.h>
 
-/* bpftrace's names: the kernel and user probe reads are "probe_read". */
+/* The helper's kernel name without "bpf_", as bpftrace 0.17 names it. */
 static const char *helper_name(int helper) {
   switch (helper) {
   case BPF_FUNC_map_lookup_elem: return "map_lookup_elem";
   case BPF_FUNC_map_update_elem: return "map_update_elem";
   case BPF_FUNC_map_delete_elem: return "map_delete_elem";
-  case BPF_FUNC_probe_read_kernel:
-  case BPF_FUNC_probe_read_user: return "probe_read";
-  case BPF_FUNC_probe_read_kernel_str:
-  case BPF_FUNC_probe_read_user_str: return "probe_read_str";
+  case BPF_FUNC_probe_read: return "probe_read";
+  case BPF_FUNC_probe_read_kernel: return "probe_read_kernel";
+  case BPF_FUNC_probe_read_user: return "probe_read_user";
+  case BPF_FUNC_probe_read_str: return "probe_read_str";
+  case BPF_FUNC_probe_read_kernel_str: return "probe_read_kernel_str";
+  case BPF_FUNC_probe_read_user_str: return "probe_read_user_str";
   default: return "helper";
   }
 }
@@ -46,6 +48,8 @@ void rt_helper_error(Output *o, int helper, int64_t retcode, uint64_t where) {
                   "\"line\": %d, \"col\": %d}\n", name, (long long)retcode, line, col);
     return;
   }
+  if (diag_no_warnings) /* a text report is a warning (JSON keeps its records, as bpftrace) */
+    return;
   const char *file = diag_source && diag_source->name ? diag_source->name : "etrace";
   fprintf(o->f, "%s:%d:%d: WARNING: Failed to %s: ", file, line, col, name);
   if (helper == BPF_FUNC_map_lookup_elem)

@@ -266,12 +266,13 @@ static int cmp_map_name(const void *a, const void *b) {
   return strcmp(x->name, y->name);
 }
 
-void rt_print_all_maps(Output *o) {
+static void print_all_maps(Output *o, bool at_exit) {
   if (o->no_exit_maps)
     return;
   /* bpftrace always prints two newlines before the exit-time maps, even
-   * when there are none (in JSON mode too). */
-  fputs("\n\n", o->f);
+   * when there are none (in JSON mode too); not before SIGUSR1's. */
+  if (at_exit)
+    fputs("\n\n", o->f);
   const Compiled *c = o->c;
   if (!c || c->nmaps <= 0) {
     fflush(o->f);
@@ -290,6 +291,10 @@ void rt_print_all_maps(Output *o) {
   free(maps);
   fflush(o->f);
 }
+
+void rt_print_all_maps(Output *o) { print_all_maps(o, true); }
+
+void rt_print_maps_now(Output *o) { print_all_maps(o, false); }
 
 /* --------------------------------------------------------- clear, zero */
 

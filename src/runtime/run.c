@@ -423,7 +423,7 @@ static bool on_sigusr1(Loop *l, int signo, void *arg) {
   Run *r = arg;
   drain(r);
   out_flush(r);
-  rt_print_all_maps(r->o);
+  rt_print_maps_now(r->o);
   return false;
 }
 

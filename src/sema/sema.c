@@ -340,7 +340,18 @@ static Type *field_type(Sema *sema, const TpField *f) {
   if (size != 1 && size != 2 && size != 4 && size != 8)
     return NULL;
   Type *rec = record_pointer(sema, f);
-  return rec ? rec : ty_int(size, f->is_signed);
+  if (rec)
+    return rec;
+  /* Syscall records hold every argument in an 8-byte slot ("int flags",
+   * "umode_t mode": size 8, signed 0).  As bpftrace reads them: a plain C
+   * integer ("int") is the whole slot, signed as declared (an s64: the
+   * register's upper half included, which the caller may have left
+   * zero-extended); a typedef ("umode_t", "pid_t") is its declared size. */
+  int csize;
+  bool csigned, widened;
+  if (tracefs_c_int_type(f->ctype, &csize, &csigned, &widened) && csize < size)
+    return ty_int(widened ? size : csize, csigned);
+  return ty_int(size, f->is_signed);
 }
 
 /* Casts in user probes name user-space pointers. */
@@ -548,6 +559,18 @@ static Type *check_binary(Sema *sema, Node *e) {
   }
 }
 
+/* t marked as of no known address space, when it is a pointer or an
+ * object read through one of no known address space (base). */
+static Type *any_space(Type *t, bool any) {
+  if (!t || !any || t->any_space ||
+      !(t->is_ptr || t->kind == TY_RECORD || t->kind == TY_ARRAY))
+    return t;
+  Type *c = ealloc(sizeof(Type));
+  *c = *t;
+  c->any_space = true;
+  return c;
+}
+
 static Type *check_cast(Sema *sema, Node *e) {
   Type *t = check_expr(sema, e->lhs);
   static const struct { const char *name; int size; bool sgn; } ints[] = {
@@ -590,7 +613,10 @@ static Type *check_cast(Sema *sema, Node *e) {
     p->ctx = true;
     return p;
   }
-  return to;
+  /* An integer made a pointer where the probe says nothing of the address
+   * space (bpftrace 0.17 takes the probe's, none in BEGIN, interval ...). */
+  bool unknown = t && (t->is_ptr ? t->any_space : sema->cur->prov->no_address_space);
+  return any_space(to, to->is_ptr && unknown);
 }
 
 /* ------------------------------------------------------------ kernel types
@@ -634,7 +660,7 @@ static Type *check_member(Sema *sema, Node *e, Type *t) {
   e->field_off = m.offset;
   e->bit_shift = m.bit_shift;
   e->bit_size = m.bit_size;
-  return m.type;
+  return any_space(m.type, t->any_space);
 }
 
 /* *p: the pointee (a record stays in memory; an integer is read). */
@@ -651,7 +677,7 @@ static Type *check_deref(Sema *sema, Node *e, Type *t) {
     serr(sema, e->loc, "cannot dereference %s; use str() to read it", ty_name(t));
     return NULL;
   }
-  return t->pointee;
+  return any_space(t->pointee, t->any_space);
 }
 
 /* p[i] on a pointer, a[i] on an array member. */
@@ -672,7 +698,7 @@ static Type *check_object_index(Sema *sema, Node *e, Type *t) {
     serr(sema, e->loc, "cannot index a value of type %s", ty_name(t));
     return NULL;
   }
-  return elem;
+  return any_space(elem, t->any_space);
 }
 
 static Type *check_field(Sema *sema, Node *e) {

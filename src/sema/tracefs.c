@@ -122,6 +122,35 @@ static bool parse_decl(const char *decl, size_t len, TpField *f) {
   return true;
 }
 
+bool tracefs_c_int_type(const char *ctype, int *size, bool *is_signed, bool *widened) {
+  /* w: bpftrace widens these C names to the field's slot (an "int" in
+   * an 8-byte slot is an s64); typedefs keep their own size */
+  static const struct { const char *name; int size; bool sgn, w; } types[] = {
+      {"char", 1, 1, 1}, {"short", 2, 1, 1}, {"int", 4, 1, 1}, {"int8_t", 1, 1, 1},
+      {"int16_t", 2, 1, 1}, {"int32_t", 4, 1, 1}, {"unsigned char", 1, 0, 1},
+      {"unsigned short", 2, 0, 1}, {"unsigned int", 4, 0, 1}, {"uint8_t", 1, 0, 1},
+      {"uint16_t", 2, 0, 1}, {"uint32_t", 4, 0, 1}, {"signed char", 1, 1, 0},
+      {"unsigned", 4, 0, 0}, {"bool", 1, 0, 0}, {"long", 8, 1, 0}, {"unsigned long", 8, 0, 0},
+      {"long long", 8, 1, 0}, {"unsigned long long", 8, 0, 0}, {"u8", 1, 0, 0},
+      {"u16", 2, 0, 0}, {"u32", 4, 0, 0}, {"u64", 8, 0, 0}, {"s8", 1, 1, 0}, {"s16", 2, 1, 0},
+      {"s32", 4, 1, 0}, {"s64", 8, 1, 0}, {"__u8", 1, 0, 0}, {"__u16", 2, 0, 0},
+      {"__u32", 4, 0, 0}, {"__u64", 8, 0, 0}, {"__s8", 1, 1, 0}, {"__s16", 2, 1, 0},
+      {"__s32", 4, 1, 0}, {"__s64", 8, 1, 0}, {"size_t", 8, 0, 0}, {"ssize_t", 8, 1, 0},
+      {"pid_t", 4, 1, 0}, {"uid_t", 4, 0, 0}, {"gid_t", 4, 0, 0}, {"qid_t", 4, 0, 0},
+      {"mode_t", 4, 0, 0}, {"umode_t", 2, 0, 0}, {"key_t", 4, 1, 0}, {"key_serial_t", 4, 1, 0},
+      {"clockid_t", 4, 1, 0}, {"mqd_t", 4, 1, 0}, {"rwf_t", 4, 1, 0}, {"off_t", 8, 1, 0},
+      {"loff_t", 8, 1, 0},
+  };
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+    if (!strcmp(ctype, types[i].name)) {
+      *size = types[i].size;
+      *is_signed = types[i].sgn;
+      *widened = types[i].w;
+      return true;
+    }
+  return false;
+}
+
 /* Parse one "\tfield:DECL;\toffset:N;\tsize:N;\tsigned:N;" line. */
 static bool parse_field(const char *line, TpField *f) {
   const char *decl = strstr(line, "field:");

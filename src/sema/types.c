@@ -25,13 +25,15 @@ int types_check_env(void) {
     return 0;
   char *end;
   long n = strtol(v, &end, 10);
+  /* bpftrace's words: the environment is the command line's business */
   if (end == v || *end || n <= 0) {
-    diag_fatal("%s '%s' is not a positive number of bytes", name, v);
+    diag_cli_error("Env var '%s' did not contain a valid uint64_t, or was zero-valued.", name);
     return -1;
   }
   if (n > 200) {
-    diag_fatal("%s %s exceeds the maximum of 200 bytes: strings are built on the "
-               "512-byte BPF stack", name, v);
+    diag_cli_error("'%s' %s exceeds the current maximum of 200 bytes.\n"
+                   "This limitation is because strings are currently stored on the 512 byte "
+                   "BPF stack.", name, v);
     return -1;
   }
   return 0;

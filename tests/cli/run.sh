@@ -7,7 +7,7 @@ ET=${ETRACE:-./etrace}
 WL=tests/bin/workload
 T=tests/out/cli
 mkdir -p $T
-plan 35
+plan 38
 
 check() { # check NAME CONDITION-COMMAND...
   name=$1; shift
@@ -43,9 +43,10 @@ fi
 # -c: the child runs after attach; its exit ends the trace.
 $ET -q -c "$WL getppid 7" -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @ = count(); }' > $T/c.out 2>&1
 check c_counts_child has $T/c.out '^@: 7$'
-# -c with a command that does not exist: an error, no hang.
-timeout 10 $ET -q -c "/nonexistent/cmd" -e 'tracepoint:syscalls:sys_enter_getppid { @ = count(); }' > $T/c2.out 2>&1
-check c_missing_command has $T/c2.out "cannot run '/nonexistent/cmd'"
+# -c with a command that does not exist: bpftrace's error before anything
+# runs (no BEGIN output), exit 1, no hang.
+timeout 10 $ET -q -c "/nonexistent/cmd" -e 'BEGIN { printf("begin\n"); } tracepoint:syscalls:sys_enter_getppid { @ = count(); }' > $T/c2.out 2>&1; rc=$?
+check c_missing_command sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: Failed to fork child: path '/nonexistent/cmd' does not exist or is not executable\" $T/c2.out && ! grep -q begin $T/c2.out"
 # -c with a program that fails to compile: the child never runs.
 timeout 10 $ET -q -c "$WL getppid 1" -e 'BEGIN { $x = ; }' > $T/c3.out 2>&1; rc=$?
 check c_compile_error_exit1 [ $rc -eq 1 ]
@@ -71,6 +72,13 @@ check exit_code [ $rc -eq 3 ]
 rm -f $T/o.txt
 $ET -q -o $T/o.txt -e 'BEGIN { printf("to file\n"); exit(); }' > $T/o.stdout 2>&1
 check o_file sh -c "grep -q '^to file$' $T/o.txt && ! grep -q 'to file' $T/o.stdout"
+# -o and -B mistakes: bpftrace's words, exit 1.
+$ET -q -o /nonexistent/dir/o.txt -e 'BEGIN { exit(); }' > $T/o2.out 2>&1; rc=$?
+check o_unwritable sh -c "[ $rc -eq 1 ] && grep -qx 'ERROR: Failed to open output file: \"/nonexistent/dir/o.txt\": No such file or directory' $T/o2.out"
+$ET -e '' > $T/e_empty.out 2>&1; rc=$?
+check e_empty_program sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: USAGE: filename or -e 'program' required.\" $T/e_empty.out"
+$ET -q -B sometimes -e 'BEGIN { exit(); }' > $T/b.out 2>&1; rc=$?
+check B_invalid_mode sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: USAGE: -B must be either 'line', 'full', or 'none'.\" $T/b.out"
 
 # Program from stdin (-) and from a shebang script, with positional args.
 printf '%s\n' 'BEGIN { printf("stdin %d %s\n", $1, str($2)); exit(); }' | $ET -q - 5 five > $T/stdin.out 2>&1

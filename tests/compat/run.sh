@@ -72,7 +72,8 @@ check notify_before_begin_output sh -c "[ \"\$(cat $T/notify2.out)\" = \"\$(prin
 $ET -l 'tracepoint:sched:\n' > $T/lbad.out 2>&1; rc=$?
 check list_invalid_character sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: invalid character '\\\\\\\\' in search expression\" $T/lbad.out"
 
-# SIGUSR1 prints every map and the trace carries on (then SIGINT: maps again).
+# SIGUSR1 prints every map (right after the output so far: no blank lines,
+# unlike the exit's) and the trace carries on (then SIGINT: maps again).
 # (the old output goes first: the background shell may truncate the file
 # after the wait below has read a stale "ready" from the last run)
 rm -f $T/usr1.out
@@ -83,7 +84,7 @@ kill -USR1 $pid
 i=0; while ! grep -q '^@a: 5' $T/usr1.out 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 alive=no; kill -0 $pid 2>/dev/null && alive=yes
 kill -INT $pid; wait $pid; rc=$?
-check sigusr1_prints_maps sh -c "[ $alive = yes ] && [ $rc -eq 0 ] && [ \$(grep -c '^@a: 5$' $T/usr1.out) -eq 2 ]"
+check sigusr1_prints_maps sh -c "[ $alive = yes ] && [ $rc -eq 0 ] && [ \$(grep -c '^@a: 5$' $T/usr1.out) -eq 2 ] && [ \"\$(sed -n 2p $T/usr1.out)\" = '@a: 5' ]"
 
 # BPFTRACE_CAT_BYTES_MAX: cat() prints at most that many bytes; a bad
 # value is an error before anything runs.
@@ -91,7 +92,7 @@ printf '0123456789\n' > $T/digits.txt
 BPFTRACE_CAT_BYTES_MAX=4 $ET -q -e "BEGIN { cat(\"$T/digits.txt\"); printf(\"|\\n\"); exit(); }" > $T/catmax.out 2>&1
 check cat_bytes_max grep -qx '0123|' $T/catmax.out
 BPFTRACE_CAT_BYTES_MAX=lots $ET -q -e 'BEGIN { exit(); }' > $T/catbad.out 2>&1; rc=$?
-check cat_bytes_max_invalid sh -c "[ $rc -eq 1 ] && grep -q \"^ERROR: Env var 'BPFTRACE_CAT_BYTES_MAX' did not contain a valid\" $T/catbad.out"
+check cat_bytes_max_invalid sh -c "[ $rc -eq 1 ] && grep -qx \"ERROR: Env var 'BPFTRACE_CAT_BYTES_MAX' did not contain a valid uint64_t, or was zero-valued.\" $T/catbad.out"
 
 # SIGINT is honoured under load: each sched_switch runs system(), which
 # makes more sched_switch events; the trace still stops and runs END.

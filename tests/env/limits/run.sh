@@ -44,9 +44,9 @@ rejects stack-comm-tuple "$STACK" -- \
   -e 'BEGIN { $a = (comm, comm, comm, comm, comm, comm, comm, comm); $b = (str($1), str($1), str($1), str($1)); printf("%s %s\n", $a.0, $b.0); exit(); }' x
 
 # ------------------------------------------------------------ strings
-rejects strlen-too-big "error: BPFTRACE_STRLEN 201 exceeds the maximum of 200 bytes" \
+rejects strlen-too-big "^ERROR: 'BPFTRACE_STRLEN' 201 exceeds the current maximum of 200 bytes\\.$" \
   BPFTRACE_STRLEN=201 -- -e 'BEGIN { printf("%s\n", str($1)); exit(); }' x
-rejects strlen-not-a-number "error: ETRACE_STRLEN 'lots' is not a positive number" \
+rejects strlen-not-a-number "^ERROR: Env var 'ETRACE_STRLEN' did not contain a valid uint64_t, or was zero-valued\\.$" \
   ETRACE_STRLEN=lots -- -e 'BEGIN { printf("%s\n", str($1)); exit(); }' x
 # 300-byte path, STRLEN 200: exactly its first 199 bytes come out
 long=/nonexistent/$(printf 'a%.0s' $(seq 287))

@@ -63,6 +63,13 @@ t uprobe_reg_x1 '^@\[20\]: 1$' -q -c "$UT add 3" \
 t uprobe_reg_pc '^@: 3$' -q -c "$UT add 3" \
   -e "uprobe:$UT:ut_add /reg(\"pc\") != 0 && reg(\"sp\") != 0/ { @ = count(); }"
 
+# arm64 has no legacy probe_read: str() of an argument in a uprobe reads
+# user memory, and a pointer cast from an integer in BEGIN (no known
+# address space) kernel memory (address 0: nothing, the program loads)
+t str_uprobe_user_memory '^\[hello\] \[hel\]$' -q -c "$UT greet hello" \
+  -e "uprobe:$UT:ut_greet { printf(\"[%s] [%s]\\n\", str(arg0), str(arg0, 4)); }"
+t any_space_begin_reads '^\[\] 0 \\x00$' -q \
+  -e 'BEGIN { printf("[%s] %d %r\n", str(0), ((struct task_struct *)0)->pid, buf(0, 1)); exit(); }'
 # USDT with aarch64 specs: registers, a constant, a memory operand
 t usdt_reg '^@\[3000000000000\]: 1$' -q -c "$UT usdt 3" \
   -e "usdt:$UT:ut:tick /arg2 > 2000000000000/ { @[arg2] = count(); }"
