@@ -387,6 +387,13 @@ int size_code(int size) {
   return size == 1 ? BPF_B : size == 2 ? BPF_H : size == 4 ? BPF_W : BPF_DW;
 }
 
+/* An integer field of the tracepoint's record, read from the context
+ * without a helper call and without side effects. */
+static bool context_int(const Cg *cg, const Node *e) {
+  return e->kind == ND_FIELD && ty_is_int(e->type) && !cg->t->prov->arg_loc &&
+         e->lhs->kind == ND_BUILTIN && builtin_has(e->lhs, BUILTIN_ARGS_RECORD);
+}
+
 /* Key of a map access, built on the stack; hist maps leave room for the
  * bucket index after the user key.  Returns the slot offset. */
 int build_key(Cg *cg, Node *mapnode) {
@@ -408,9 +415,14 @@ int build_key(Cg *cg, Node *mapnode) {
     cg_store(cg, mapnode->args, off, m->key);
     return off;
   }
-  int i = 0;
-  for (Node *a = mapnode->args; a; a = a->next, i++)
-    cg_store(cg, a, off + m->key->offsets[i], m->key->fields[i]);
+  /* parts read straight from the context first, while r1 may still
+   * hold it: a helper call for another part would clobber it */
+  for (int pass = 0; pass < 2; pass++) {
+    int i = 0;
+    for (Node *a = mapnode->args; a; a = a->next, i++)
+      if (context_int(cg, a) == !pass)
+        cg_store(cg, a, off + m->key->offsets[i], m->key->fields[i]);
+  }
   return off;
 }
 
