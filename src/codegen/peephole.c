@@ -9,7 +9,9 @@
  *  - loads of the context pointer into a register that still holds it;
  *  - register moves into a register that already holds the value, and a
  *    stack load right after a store of the same register to the same slot;
- *  - jumps to the next instruction.
+ *  - jumps to the next instruction;
+ *  - stores to the pid_tgid slot or a kept map value's slot that nothing
+ *    loads (their addresses are never taken).
  *
  * Only straight-line stretches are looked at: an instruction some jump
  * lands on starts a new stretch.
@@ -181,22 +183,61 @@ static void redundant_moves(const struct bpf_insn *insns, int n, const char *tar
 
 static void dead_stores(const struct bpf_insn *insns, int n, const char *target, char *kill);
 
+/* Stores to a slot of the program's own frame whose address the code
+ * generator never takes (the pid_tgid slot, kept map values: read only
+ * by stack loads) when no load of it is left; n: where that frame's code
+ * ends (subprograms have frames of their own). */
+static void unread_private_stores(const struct bpf_insn *insns, int n, char *kill, int off) {
+  if (!off)
+    return;
+  for (int i = 0; i < n; i++) {
+    const struct bpf_insn *in = &insns[i];
+    if (!kill[i] && BPF_CLASS(in->code) == BPF_LDX && in->src_reg == BPF_REG_10 &&
+        in->off < off + 8 && off < in->off + 8)
+      return;
+    if (is_ld_imm64(in))
+      i++;
+  }
+  for (int i = 0; i < n; i++) {
+    int o;
+    if (!kill[i] && stack_store(&insns[i], &o) == 8 && o == off)
+      kill[i] = 1;
+    if (is_ld_imm64(&insns[i]))
+      i++;
+  }
+}
+
+/* A jump to a removed instruction lands on the next one left: that one
+ * starts a straight-line stretch now. */
+static void retarget(int n, char *target, const char *kill) {
+  for (int i = 0; i < n; i++)
+    if (kill[i] && target[i])
+      target[i + 1] = 1;
+}
+
 void peephole(Cg *cg, char *kill) {
   int n = cg->em.n;
   struct bpf_insn *insns = cg->em.insns;
   char *target = calloc(n + 1, 1);
+  int main_end = n; /* subprograms (own frames) follow the program's own code */
   for (int i = 0; i < n; i++) {
     const struct bpf_insn *in = &insns[i];
     if (is_ld_imm64(in)) {
-      if (in->src_reg == BPF_PSEUDO_FUNC && i + 1 + in->imm <= n)
+      if (in->src_reg == BPF_PSEUDO_FUNC && i + 1 + in->imm <= n) {
         target[i + 1 + in->imm] = 1;
+        if (i + 1 + in->imm < main_end)
+          main_end = i + 1 + in->imm;
+      }
       i++;
       continue;
     }
     int op = BPF_OP(in->code);
     if (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL &&
-        i + 1 + in->imm >= 0 && i + 1 + in->imm <= n)
+        i + 1 + in->imm >= 0 && i + 1 + in->imm <= n) {
       target[i + 1 + in->imm] = 1; /* a subprogram starts there */
+      if (i + 1 + in->imm < main_end)
+        main_end = i + 1 + in->imm;
+    }
     if (is_branch(in) && op != BPF_CALL && op != BPF_EXIT && i + 1 + in->off <= n &&
         i + 1 + in->off >= 0)
       target[i + 1 + in->off] = 1;
@@ -207,9 +248,16 @@ void peephole(Cg *cg, char *kill) {
     for (int i = 0; i < n; i++)
       before += kill[i];
     reused_ctx_loads(insns, n, target, kill);
+    retarget(n, target, kill);
     redundant_moves(insns, n, target, kill);
+    retarget(n, target, kill);
     regflow(cg, target, kill);
+    retarget(n, target, kill);
     dead_stores(insns, n, target, kill);
+    unread_private_stores(insns, main_end, kill, cg->pid_tgid_off);
+    for (int k = 0; k < cg->nkeys; k++)
+      unread_private_stores(insns, main_end, kill, cg->keys[k].val_off);
+    retarget(n, target, kill);
     for (int i = 0; i < n; i++)
       after += kill[i];
     if (after == before)
