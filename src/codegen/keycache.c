@@ -153,7 +153,9 @@ static KeyCache *value_key(Cg *cg, const Node *m) {
   if (!cg->nkeys || cg->loop_depth || !cacheable(cg, m))
     return NULL;
   KeyCache *k = find(cg, m);
-  return k && k->val_off ? k : NULL;
+  /* maps with the same key bytes share the key's entry: the value kept
+   * is that of the first map's */
+  return k && k->val_off && k->first->map == m->map ? k : NULL;
 }
 
 bool keycache_value_load(Cg *cg, const Node *m) {
