@@ -78,13 +78,15 @@ if [ $rc -eq 0 ] && [ "$(grep -v '^$' "$OUT/prog.out")" = "@: 9" ]; then pass ru
 else fail run_program "exit $rc, want '@: 9'" "$OUT/prog.out"; fi
 
 # the tools are found under /usr/share/etrace/tools, and one runs: the
-# workload's 40 getppid calls counted by syscount
+# workload's 40 getppid calls counted by syscount (the workload waits 2 s
+# first: under a loaded make check, starting the installed etrace and
+# attaching took longer than the 0.3 s it used to wait)
 env -u ETRACE_TOOLS_DIR PATH=/usr/bin:/bin etrace tool > "$OUT/tools.txt" 2>&1
 ntools=$(grep -c '^  [a-z]' "$OUT/tools.txt")
 nsrc=$(ls "$ROOT"/tools/*.bt | wc -l)
-"$WL" -w 300 getppid 40 sleep 3000 &
+"$WL" -w 2000 getppid 40 sleep 3000 &
 wl=$!
-env -u ETRACE_TOOLS_DIR PATH=/usr/bin:/bin etrace tool syscount -p $wl -d 1 -f json \
+env -u ETRACE_TOOLS_DIR PATH=/usr/bin:/bin etrace tool syscount -p $wl -d 3 -f json \
   > "$OUT/tool.out" 2>&1
 rc=$?
 kill $wl 2> /dev/null

@@ -423,12 +423,14 @@ check_tcpstates() {
     "^[0-9]+ +[^ ]+ +$PORT4 +127\.0\.0\.1 +$CPORT4 +LAST_ACK +-> CLOSE +[0-9.]+$" && narrow tcpstates
 }
 
-# a full accept queue drops the second SYN; the client retransmits it
+# a full accept queue drops the second SYN; the client retransmits it (the
+# first retransmit is due 1 s after the SYN: the client waits 2.5 s so a
+# timer delayed by a loaded machine still fires before it gives up)
 RETRANS_PY='
 import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
 c1 = socket.create_connection(s.getsockname())
-c2 = socket.socket(); c2.settimeout(1.3)
+c2 = socket.socket(); c2.settimeout(2.5)
 try:
     c2.connect(s.getsockname())
 except OSError:
