@@ -58,16 +58,23 @@ static bool seen_before(Loc loc, const char *fmt, va_list ap) {
   return false;
 }
 
+/* Counts the error and prints it unless the same message was already
+ * reported at the same place; says whether it printed. */
+static bool report_error(Loc loc, const char *fmt, va_list ap) {
+  va_list again;
+  va_copy(again, ap);
+  bool dup = loc.line > 0 && seen_before(loc, fmt, again);
+  va_end(again);
+  diag_errors++;
+  if (!dup)
+    report("error", loc, fmt, ap);
+  return !dup;
+}
+
 void diag_error(Loc loc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  bool dup = loc.line > 0 && seen_before(loc, fmt, ap);
-  va_end(ap);
-  diag_errors++;
-  if (dup)
-    return;
-  va_start(ap, fmt);
-  report("error", loc, fmt, ap);
+  report_error(loc, fmt, ap);
   va_end(ap);
 }
 
@@ -76,15 +83,10 @@ void diag_error(Loc loc, const char *fmt, ...) {
 void diag_error_bt(Loc loc, const char *bpftrace_words, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  bool dup = loc.line > 0 && seen_before(loc, fmt, ap);
+  bool printed = report_error(loc, fmt, ap);
   va_end(ap);
-  diag_errors++;
-  if (dup)
-    return;
-  va_start(ap, fmt);
-  report("error", loc, fmt, ap);
-  va_end(ap);
-  fprintf(OUT, "ERROR: %s\n", bpftrace_words);
+  if (printed)
+    fprintf(OUT, "ERROR: %s\n", bpftrace_words);
 }
 
 void diag_warn(Loc loc, const char *fmt, ...) {

@@ -254,26 +254,35 @@ static bool in_gp_register(Dwarf_Die *param, bool *is_float) {
   }
 }
 
-/* The defining DIE of function `func` in the file's DWARF. */
-static bool find_function(Dwarf *dw, const char *func, Dwarf_Die *out) {
+/* The first top-level DIE of any compilation unit that `want` accepts. */
+typedef bool (*DieTest)(Dwarf_Die *die, const void *arg);
+static bool find_top_die(Dwarf *dw, DieTest want, const void *arg, Dwarf_Die *out) {
   Dwarf_Off off = 0, next;
   size_t hsize;
   while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
     Dwarf_Die cu, child;
     if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
       do {
-        if (dwarf_tag(&child) == DW_TAG_subprogram && !dwarf_hasattr(&child, DW_AT_declaration)) {
-          const char *n = dwarf_diename(&child);
-          if (n && !strcmp(n, func)) {
-            *out = child;
-            return true;
-          }
+        if (want(&child, arg)) {
+          *out = child;
+          return true;
         }
       } while (dwarf_siblingof(&child, &child) == 0);
     }
     off = next;
   }
   return false;
+}
+
+static bool is_function_def(Dwarf_Die *die, const void *func) {
+  const char *n;
+  return dwarf_tag(die) == DW_TAG_subprogram && !dwarf_hasattr(die, DW_AT_declaration) &&
+         (n = dwarf_diename(die)) && !strcmp(n, func);
+}
+
+/* The defining DIE of function `func` in the file's DWARF. */
+static bool find_function(Dwarf *dw, const char *func, Dwarf_Die *out) {
+  return find_top_die(dw, is_function_def, func, out);
 }
 
 int dwarf_func_params(DwarfTypes *dt, const char *path, const char *func, DwParam **out,
@@ -334,27 +343,23 @@ static bool tag_matches(int tag, int btf_kind) {
   }
 }
 
+typedef struct {
+  const char *name;
+  int btf_kind;
+} NamedWant;
+
+static bool is_named_def(Dwarf_Die *die, const void *arg) {
+  const NamedWant *w = arg;
+  const char *n;
+  return tag_matches(dwarf_tag(die), w->btf_kind) && !dwarf_hasattr(die, DW_AT_declaration) &&
+         (n = dwarf_diename(die)) && !strcmp(n, w->name);
+}
+
 /* The first definition (not a declaration) of the named type among the
  * top-level DIEs of every compilation unit. */
 static bool find_named(Dwarf *dw, const char *name, int btf_kind, Dwarf_Die *out) {
-  Dwarf_Off off = 0, next;
-  size_t hsize;
-  while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-    Dwarf_Die cu, child;
-    if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
-      do {
-        const char *n;
-        if (tag_matches(dwarf_tag(&child), btf_kind) &&
-            !dwarf_hasattr(&child, DW_AT_declaration) && (n = dwarf_diename(&child)) &&
-            !strcmp(n, name)) {
-          *out = child;
-          return true;
-        }
-      } while (dwarf_siblingof(&child, &child) == 0);
-    }
-    off = next;
-  }
-  return false;
+  NamedWant w = {name, btf_kind};
+  return find_top_die(dw, is_named_def, &w, out);
 }
 
 static int named_cached(DwarfTypes *dt, const char *path, const char *name, int btf_kind,
