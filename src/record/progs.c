@@ -293,6 +293,14 @@ static void gen_read(Prog *p, int base, int off, int size) {
   emit(p, CALL(BPF_FUNC_probe_read_kernel));
 }
 
+/* The stack slot `to` = the `size`-byte kernel field at `off` in the
+ * object whose pointer is in stack slot `from`. */
+static void gen_field_to_slot(Prog *p, int from, int off, int to, int size) {
+  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, from));
+  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, off));
+  gen_read(p, BPF_REG_10, to, size);
+}
+
 /* --profile kernel: the procname, prio, vpid and vtid contexts
  * (kprof_context) at byte `at` of the reservation in r7.  vtid and vpid
  * are the thread's and its group leader's numbers in the thread's own pid
@@ -315,12 +323,8 @@ static void gen_context(Rec *r, Prog *p, int at) {
   /* vtid: task->thread_pid->numbers[level].nr */
   emit(p, ST_IMM(BPF_DW, BPF_REG_10, CTX_PID, 0));
   emit(p, ST_IMM(BPF_W, BPF_REG_10, CTX_LEVEL, 0));
-  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_TASK));
-  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.thread_pid));
-  gen_read(p, BPF_REG_10, CTX_PID, 8);
-  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_PID));
-  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.pid_level));
-  gen_read(p, BPF_REG_10, CTX_LEVEL, 4);
+  gen_field_to_slot(p, CTX_TASK, r->task.thread_pid, CTX_PID, 8);
+  gen_field_to_slot(p, CTX_PID, r->task.pid_level, CTX_LEVEL, 4);
   /* the root namespace (level 0, nearly every task): the header's ids */
   int nested = em_label(&p->em), done = em_label(&p->em);
   emit(p, LDX(BPF_W, BPF_REG_1, BPF_REG_10, CTX_LEVEL));
@@ -335,12 +339,8 @@ static void gen_context(Rec *r, Prog *p, int at) {
   gen_read(p, BPF_REG_7, at + KPROF_CTX_VTID, 4);
   /* vpid: task->group_leader->thread_pid->numbers[level].nr (a thread
    * group shares one pid namespace, hence one level) */
-  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_TASK));
-  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.group_leader));
-  gen_read(p, BPF_REG_10, CTX_PID, 8);
-  emit(p, LDX(BPF_DW, BPF_REG_3, BPF_REG_10, CTX_PID));
-  emit(p, ALU64_IMM(BPF_ADD, BPF_REG_3, r->task.thread_pid));
-  gen_read(p, BPF_REG_10, CTX_PID, 8);
+  gen_field_to_slot(p, CTX_TASK, r->task.group_leader, CTX_PID, 8);
+  gen_field_to_slot(p, CTX_PID, r->task.thread_pid, CTX_PID, 8);
   gen_upid_nr(r, p);
   gen_read(p, BPF_REG_7, at + KPROF_CTX_VPID, 4);
   em_place(&p->em, done);
