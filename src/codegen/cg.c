@@ -250,11 +250,12 @@ static void emit_ringbuf_drop(Cg *cg) {
 }
 
 /* The inline count of a lost event of kind idx (clobbers r0..r5).
- * Map-full and stack losses are totals, added atomically to one shared
- * counter: they only happen when a map is already full, and four
- * instructions beat a per-CPU lookup on every program's size. */
+ * Losses are totals, added atomically to one shared counter: they only
+ * happen when the ring or a map is already full, and four instructions
+ * beat a per-CPU lookup on every program's size.  A CTF trace's ring
+ * losses are counted per CPU instead (its streams report their own). */
 static void emit_drop(Cg *cg, int idx) {
-  if (idx == DROP_RINGBUF) {
+  if (idx == DROP_RINGBUF && cg->c->ctf_records) {
     emit_ringbuf_drop(cg);
     return;
   }
@@ -1511,9 +1512,9 @@ static void emit_subs(Cg *cg) {
  * drop when the ring is full.  User space reads the flag after each
  * drain, so an exit whose own record found the ring full still stops the
  * run.  BEGIN and END run in etrace before the probes attach and after
- * they detach: no check. */
+ * they detach: no check; nor where no probe calls exit(). */
 static void skip_if_stopped(Cg *cg, int label) {
-  if (cg->t->caps & PROBE_CAP_IN_ETRACE)
+  if ((cg->t->caps & PROBE_CAP_IN_ETRACE) || !cg->c->probe_exit)
     return;
   emit_map_value(cg, BPF_REG_1, internal_map(cg, ".stop"));
   emit(cg, LDX(BPF_W, BPF_REG_1, BPF_REG_1, 0));
@@ -1989,9 +1990,10 @@ int cg_program(Compiled *c, const Options *opt) {
       continue;
     }
     /* again, with a shared counting subprogram for each kind where that
-     * is shorter: a call per site and the body once (ring buffer: 8
-     * instructions inline, 10 as a body; the others 4 and 6) */
-    unsigned sub = (sites[DROP_RINGBUF] >= 2 ? 1u << DROP_RINGBUF : 0) |
+     * is shorter: a call per site and the body once (a CTF trace's ring
+     * buffer: 8 instructions inline, 10 as a body; the others 4 and 6) */
+    int ring_sub = c->ctf_records ? 2 : 3;
+    unsigned sub = (sites[DROP_RINGBUF] >= ring_sub ? 1u << DROP_RINGBUF : 0) |
                    (sites[DROP_MAP_FULL] >= 3 ? 1u << DROP_MAP_FULL : 0) |
                    (sites[DROP_STACK] >= 3 ? 1u << DROP_STACK : 0);
     if (sub && cg_target(c, t, sub, sites) < 0) /* the first listing stays in the arena */
