@@ -16,14 +16,17 @@ command -v bpftool >/dev/null 2>&1 || { echo "bpftool is needed" >&2; exit 1; }
 command -v jq >/dev/null 2>&1 || { echo "jq is needed" >&2; exit 1; }
 
 # progs PID -> "XLATED VERIFIED" summed over the programs PID holds open
-# (program fds are those whose fdinfo has a prog_type line)
+# (program fds are those whose fdinfo has a prog_type line), but END's
 progs() {
   x=0; v=0
   for f in /proc/$1/fdinfo/*; do
     grep -q '^prog_type:' "$f" 2>/dev/null || continue
     id=$(sed -n 's/^prog_id:[[:space:]]*//p' "$f")
     vi=$(sed -n 's/^verified_insns:[[:space:]]*//p' "$f")
-    b=$(bpftool prog show id "$id" -j 2>/dev/null | jq .bytes_xlated)
+    # END's program: etrace loads it with the others, bpftrace 0.17 only
+    # when it exits, so it is left out of both
+    b=$(bpftool prog show id "$id" -j 2>/dev/null | jq 'if .name == "END" then 0 else .bytes_xlated end')
+    [ "${b:-0}" = 0 ] && continue
     x=$((x + ${b:-0} / 8)); v=$((v + ${vi:-0}))
   done
   echo "$x $v"

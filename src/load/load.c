@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/btf.h>
 #include <linux/btf.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,19 @@ int load_map_fd(const Compiled *c, const char *name) {
   return -1;
 }
 
+/* The kernel's name of a target's program, as bpftrace names them (what
+ * bpftool prog shows): the probe's last part, "sys_enter" for
+ * tracepoint:raw_syscalls:sys_enter, "END" for END; at most 15
+ * characters of [A-Za-z0-9_.]. */
+static void prog_name(const Target *t, char name[BPF_OBJ_NAME_LEN]) {
+  const char *last = strrchr(t->name, ':');
+  last = last ? last + 1 : t->name;
+  int n = 0;
+  for (; last[n] && n < BPF_OBJ_NAME_LEN - 1; n++)
+    name[n] = isalnum((unsigned char)last[n]) || last[n] == '.' ? last[n] : '_';
+  name[n] = 0;
+}
+
 static int load_target(Compiled *c, Target *t, bool verbose) {
   struct bpf_insn *insns = malloc(sizeof(*insns) * t->ninsns);
   memcpy(insns, t->insns, sizeof(*insns) * t->ninsns);
@@ -205,10 +219,12 @@ static int load_target(Compiled *c, Target *t, bool verbose) {
    * the first the kernel takes */
   ProgSpec spec = {0};
   int fd = -1, err = 0;
+  char name[BPF_OBJ_NAME_LEN];
+  prog_name(t, name);
   for (int a = 0; t->prov->prog_spec(t, a, &spec) == 0; a++) {
     opts.expected_attach_type = spec.expected_attach_type;
     opts.attach_btf_id = spec.attach_btf_id;
-    fd = bpf_prog_load(spec.type, NULL, "GPL", insns, t->ninsns, &opts);
+    fd = bpf_prog_load(spec.type, name, "GPL", insns, t->ninsns, &opts);
     err = errno;
     t->load_attempt = a;
     ProgSpec next;
