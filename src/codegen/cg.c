@@ -1150,6 +1150,12 @@ int64_t posparam_int(Cg *cg, Node *e) {
 void cg_scalar(Cg *cg, Node *e) {
   if (cg->failed)
     return;
+  uint64_t known;
+  if ((e->kind == ND_BINARY || e->kind == ND_UNARY || e->kind == ND_TERNARY || e->kind == ND_CAST) &&
+      cg_fold(cg, e, &known)) {
+    emit_imm64(cg, BPF_REG_0, known);
+    return;
+  }
   switch (e->kind) {
   case ND_INT:
     emit_imm64(cg, BPF_REG_0, e->ival);
