@@ -1305,6 +1305,29 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
   emit(cg, CALL(BPF_FUNC_probe_read_kernel));
 }
 
+/* A char name[N] of the record, at an 8-byte aligned offset, into the
+ * string at r10+off with loads and stores: the context of a tracepoint
+ * program and a record a prologue built on the stack are both directly
+ * readable (a tracepoint's context only at offsets aligned to the load's
+ * size, which the 8, 4, 2, 1 byte steps of emit_copy keep).  As with the
+ * helper, a field that fills the string loses its last byte to the NUL.
+ * False, emitting nothing, for anything else. */
+static bool field_copy_direct(Cg *cg, Node *e, int off, const Type *dst, bool zeroed) {
+  if (e->kind != ND_FIELD || dst->kind != TY_STR || cg->t->prov->arg_loc || is_object_read(e))
+    return false;
+  const TpField *f = tp_field(cg, e->name);
+  if (!f || f->data_loc || f->array_len <= 0 || f->offset % 8)
+    return false;
+  int n = f->array_len < dst->size ? f->array_len : dst->size;
+  int soff = f->offset, base = ctx_base(cg, BPF_REG_3, &soff);
+  emit_copy(cg, off, base, soff, n);
+  if (n == dst->size)
+    emit(cg, ST_IMM(BPF_B, BPF_REG_10, off + n - 1, 0));
+  if (!zeroed)
+    emit_zero(cg, off + n, dst->size - n);
+  return true;
+}
+
 /* Evaluate e into r10+off laid out as dst (already the stored type). */
 void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   bool unzeroed = cg->str_unzeroed; /* for this store only, not those inside it */
@@ -1330,6 +1353,8 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     e->builtin->gen_store(cg, e, off, dst);
     return;
   }
+  if (field_copy_direct(cg, e, off, dst, zeroed))
+    return;
   if (!zeroed)
     emit_zero(cg, off, dst->size);
   switch (e->kind) {
