@@ -299,32 +299,62 @@ int var_slot(Cg *cg, VarInfo *v) {
   return 0;
 }
 
-/* Does the tree n read or write variable v anywhere? */
-static bool mentions(const Node *n, const VarInfo *v) {
+static bool mentions(const Node *n, const VarInfo *v);
+
+/* Does any node of the list n (linked by next) read or write v? */
+static bool mentions_list(const Node *n, const VarInfo *v) {
   for (; n; n = n->next)
-    if (n->var == v || mentions(n->lhs, v) || mentions(n->rhs, v) || mentions(n->cond, v) ||
-        mentions(n->then, v) || mentions(n->els, v) || mentions(n->args, v) ||
-        mentions(n->body, v))
+    if (mentions(n, v))
       return true;
   return false;
 }
 
-/* Is v assigned by a top-level statement of probe p (which runs on every
- * path) before anything reads it?  Then its slot needs no zeroing. */
-static bool assigned_first(const Probe *p, const VarInfo *v) {
-  if (!p || mentions(p->pred, v) || !p->body || p->body->kind != ND_BLOCK)
-    return false;
-  for (const Node *s = p->body->body; s; s = s->next) {
+/* Does the node n, or anything under it, read or write v? */
+static bool mentions(const Node *n, const VarInfo *v) {
+  return n && (n->var == v || mentions_list(n->lhs, v) || mentions_list(n->rhs, v) ||
+               mentions_list(n->cond, v) || mentions_list(n->then, v) ||
+               mentions_list(n->els, v) || mentions_list(n->args, v) || mentions_list(n->body, v));
+}
+
+/* Does v's first use in the statement list run an assignment to it
+ * before any read, on every path that reads it?  True when the first
+ * statement that mentions v assigns it (from something else), or is a
+ * block, if or loop that mentions v in one body only, where this holds,
+ * with no later statement of the list mentioning v. */
+static bool assigned_before_use(const Node *list, const VarInfo *v) {
+  for (const Node *s = list; s; s = s->next) {
+    if (!mentions(s, v))
+      continue;
     const Node *a = s->kind == ND_EXPR_STMT ? s->lhs : NULL;
     if (a && a->kind == ND_ASSIGN && a->op == OP_NONE && a->lhs->kind == ND_VAR &&
         a->lhs->var == v)
       return !mentions(a->rhs, v);
     if (s->kind == ND_LET && s->var == v && s->rhs)
       return !mentions(s->rhs, v);
-    if (mentions(s, v))
+    if (mentions_list(s->next, v))
       return false;
+    switch (s->kind) {
+    case ND_BLOCK:
+      return assigned_before_use(s->body, v);
+    case ND_IF:
+      if (mentions(s->cond, v) || (mentions(s->then, v) && mentions(s->els, v)))
+        return false;
+      return assigned_before_use(mentions(s->then, v) ? s->then : s->els, v);
+    case ND_WHILE:
+    case ND_UNROLL: /* each pass assigns before it reads */
+      return !mentions(s->cond, v) && !mentions(s->lhs, v) && assigned_before_use(s->then, v);
+    default:
+      return false;
+    }
   }
   return false;
+}
+
+/* Is v assigned before anything in probe p reads it, on every path that
+ * reads it?  Then its slot needs no zeroing. */
+static bool assigned_first(const Probe *p, const VarInfo *v) {
+  return p && !mentions(p->pred, v) && p->body && p->body->kind == ND_BLOCK &&
+         assigned_before_use(p->body->body, v);
 }
 
 static void declare_var(Cg *cg, VarInfo *v, Loc loc) {
