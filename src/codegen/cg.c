@@ -1242,12 +1242,14 @@ void cg_scalar(Cg *cg, Node *e) {
   case ND_TERNARY: {
     int els = label_new(cg), done = label_new(cg);
     cg_cond(cg, e->cond, els, false);
-    cg->cond_depth++;
+    cg_cond_enter(cg);
     cg_scalar(cg, e->then);
+    cg_cond_leave(cg);
     ja(cg, done);
     label_here(cg, els);
+    cg_cond_enter(cg);
     cg_scalar(cg, e->els);
-    cg->cond_depth--;
+    cg_cond_leave(cg);
     label_here(cg, done);
     return;
   }
@@ -1441,14 +1443,16 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     int els = label_new(cg), done = label_new(cg);
     /* the buffer was zeroed above, before the branches part */
     cg_cond(cg, e->cond, els, false);
-    cg->cond_depth++;
+    cg_cond_enter(cg);
     cg->dst_zeroed = true;
     cg_store(cg, e->then, off, dst);
+    cg_cond_leave(cg);
     ja(cg, done);
     label_here(cg, els);
+    cg_cond_enter(cg);
     cg->dst_zeroed = true;
     cg_store(cg, e->els, off, dst);
-    cg->cond_depth--;
+    cg_cond_leave(cg);
     label_here(cg, done);
     return;
   }
@@ -1774,11 +1778,11 @@ static void cg_loop_body(Cg *cg, Node *body, int brk, int cont) {
   cg->brk[cg->nloops] = brk;
   cg->cont[cg->nloops] = cont;
   cg->nloops++;
-  cg->cond_depth++;
+  cg_cond_enter(cg);
   cg->loop_depth++;
   cg_stmt(cg, body);
   cg->loop_depth--;
-  cg->cond_depth--;
+  cg_cond_leave(cg);
   cg->nloops--;
 }
 
@@ -1804,25 +1808,28 @@ static void cg_stmt(Cg *cg, Node *s) {
   case ND_IF: {
     int els = label_new(cg), done = label_new(cg);
     cg_cond(cg, s->cond, els, false);
-    cg->cond_depth++;
+    cg_cond_enter(cg);
     cg_stmt(cg, s->then);
+    cg_cond_leave(cg);
     if (s->els)
       ja(cg, done);
     label_here(cg, els);
-    if (s->els)
+    if (s->els) {
+      cg_cond_enter(cg);
       cg_stmt(cg, s->els);
-    cg->cond_depth--;
+      cg_cond_leave(cg);
+    }
     label_here(cg, done);
     break;
   }
   case ND_WHILE: {
     int top = label_new(cg), end = label_new(cg);
     label_here(cg, top);
-    cg->cond_depth++; /* again after each pass of the body */
+    cg_cond_enter(cg); /* again after each pass of the body */
     cg->loop_depth++;
     cg_cond(cg, s->cond, end, false);
     cg->loop_depth--;
-    cg->cond_depth--;
+    cg_cond_leave(cg);
     cg_loop_body(cg, s->then, end, top);
     ja(cg, top);
     label_here(cg, end);
