@@ -137,6 +137,13 @@ void emit_copy(Cg *cg, int doff, int src_reg, int soff, int size) {
 }
 
 void emit_addr(Cg *cg, int reg, int off) {
+  /* a variable's slot read through a pointer keeps its stores (peephole) */
+  for (int i = 0; i < cg->nvars; i++) {
+    const VarInfo *v = cg->vars[i];
+    int size = v->type && v->type->size ? v->type->size : 8;
+    if (off >= v->stack_off && off < v->stack_off + size)
+      cg->var_addressed |= 1ull << (i < 63 ? i : 63);
+  }
   emit(cg, MOV64_REG(reg, BPF_REG_10));
   emit(cg, ALU64_IMM(BPF_ADD, reg, off));
 }
@@ -1496,8 +1503,10 @@ void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc) {
   capture_find(cg, sub);
   emit_map(cg, BPF_REG_1, m);
   emit_func_addr(cg, BPF_REG_2, sub->label);
-  if (sub->ncap)
+  if (sub->ncap) {
+    cg->frame_escapes = true;
     emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_10));
+  }
   else
     emit(cg, MOV64_IMM(BPF_REG_3, 0));
   emit(cg, MOV64_IMM(BPF_REG_4, 0));
@@ -1947,6 +1956,9 @@ bool cg_probe_uses_stack(const Probe *p) {
 /* Unreachable code and what the peephole pass finds redundant go together
  * (the verifier refuses unreachable instructions). */
 static void remove_dead_code(Cg *cg) {
+  /* unreachable code first: a jump over it becomes one to the next
+   * instruction, which the peephole pass removes with what it blocked */
+  em_remove_dead_code(&cg->em, NULL);
   char *kill = calloc(cg->em.n + 1, 1);
   peephole(cg, kill);
   em_remove_dead_code(&cg->em, kill);

@@ -49,6 +49,8 @@ typedef struct Cg {
   int nsubs;
   VarInfo **vars;       /* variables of this target and their slots */
   int nvars;
+  uint64_t var_addressed; /* bit i: vars[i]'s slot address was taken (bits 63+: any) */
+  bool frame_escapes;   /* r10 itself was handed out (captures of a for-each) */
   Target *t;
   Compiled *c;
   bool failed;
