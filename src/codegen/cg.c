@@ -1965,15 +1965,29 @@ static void remove_dead_code(Cg *cg) {
   free(kill);
 }
 
-/* How many times the tree uses pid or tid. */
-static int pid_tid_uses(const Node *n) {
+/* How many times one path through the tree can use pid or tid: the
+ * larger branch of an if/else or a ternary counts, not both, and code a
+ * known condition skips (fold.c) not at all. */
+static int pid_tid_uses(Cg *cg, const Node *n) {
   int uses = 0;
   for (; n; n = n->next) {
+    uint64_t known;
     if (n->kind == ND_BUILTIN && n->name && (!strcmp(n->name, "pid") || !strcmp(n->name, "tid")))
       uses++;
-    uses += pid_tid_uses(n->lhs) + pid_tid_uses(n->rhs) + pid_tid_uses(n->cond) +
-            pid_tid_uses(n->then) + pid_tid_uses(n->els) + pid_tid_uses(n->args) +
-            pid_tid_uses(n->body);
+    if (n->kind == ND_BINARY && (n->op == OP_LAND || n->op == OP_LOR) &&
+        cg_fold(cg, n->lhs, &known) && (known != 0) == (n->op == OP_LOR)) {
+      uses += pid_tid_uses(cg, n->lhs); /* the right side never runs */
+      continue;
+    }
+    if ((n->kind == ND_IF || n->kind == ND_TERNARY) && cg_fold(cg, n->cond, &known)) {
+      uses += pid_tid_uses(cg, known ? n->then : n->els);
+      continue;
+    }
+    int then = pid_tid_uses(cg, n->then), els = pid_tid_uses(cg, n->els);
+    bool branches = n->kind == ND_IF || n->kind == ND_TERNARY;
+    uses += pid_tid_uses(cg, n->lhs) + pid_tid_uses(cg, n->rhs) + pid_tid_uses(cg, n->cond) +
+            (branches ? (then > els ? then : els) : then + els) + pid_tid_uses(cg, n->args) +
+            pid_tid_uses(cg, n->body);
   }
   return uses;
 }
@@ -1999,7 +2013,7 @@ static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3
     if (t->prov->prologue)
       load_ctx(cg, BPF_REG_1); /* the call clobbered it; prologues start from ctx in r1 */
   }
-  if (pid_tid_uses(t->probe->pred) + pid_tid_uses(t->probe->body) > 1) {
+  if (pid_tid_uses(cg, t->probe->pred) + pid_tid_uses(cg, t->probe->body) > 1) {
     cg->pid_tgid_off = slot(cg, 8, t->probe->loc);
     emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, cg->pid_tgid_off));
@@ -2055,7 +2069,49 @@ MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
   return m;
 }
 
+/* Can the tree call exit()?  Not in code a known condition skips. */
+static bool may_exit(Cg *cg, const Node *n) {
+  for (; n; n = n->next) {
+    uint64_t known;
+    if (n->kind == ND_CALL && !strcmp(n->name, "exit"))
+      return true;
+    if (n->kind == ND_BINARY && (n->op == OP_LAND || n->op == OP_LOR) &&
+        cg_fold(cg, n->lhs, &known) && (known != 0) == (n->op == OP_LOR)) {
+      if (may_exit(cg, n->lhs))
+        return true;
+      continue;
+    }
+    if ((n->kind == ND_IF || n->kind == ND_TERNARY) && cg_fold(cg, n->cond, &known)) {
+      if (may_exit(cg, n->cond) || may_exit(cg, known ? n->then : n->els))
+        return true;
+      continue;
+    }
+    if (may_exit(cg, n->lhs) || may_exit(cg, n->rhs) || may_exit(cg, n->cond) ||
+        may_exit(cg, n->then) || may_exit(cg, n->els) || may_exit(cg, n->args) ||
+        may_exit(cg, n->body))
+      return true;
+  }
+  return false;
+}
+
+/* Does a probe that runs in the kernel (not BEGIN/END) call exit()?  Then
+ * the probes test the stop flag before each record (skip_if_stopped). */
+static bool probes_may_exit(Compiled *c) {
+  for (int i = 0; i < c->ntargets; i++) {
+    Target *t = c->targets[i];
+    Cg cg = {.c = c, .t = t};
+    uint64_t known;
+    bool never = t->probe->pred && cg_fold(&cg, t->probe->pred, &known) && !known;
+    if ((t->caps & PROBE_CAP_IN_ETRACE) || never)
+      continue;
+    if (may_exit(&cg, t->probe->pred) || may_exit(&cg, t->probe->body))
+      return true;
+  }
+  return false;
+}
+
 int cg_program(Compiled *c, const Options *opt) {
+  c->probe_exit = probes_may_exit(c);
   add_internal_map(c, ".stop", 8)->max_entries = 1; /* exit() was called, and its code */
   add_internal_map(c, ".ringbuf", 0);
   /* one array value of counters (enum Drop in etrace.h) */
