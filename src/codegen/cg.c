@@ -1390,6 +1390,11 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   cg->str_unzeroed = cg->dst_zeroed = false;
   if (cg->failed)
     return;
+  int32_t imm;
+  if (!ty_in_memory(dst) && cg_const_imm(cg, e, &imm)) {
+    emit(cg, ST_IMM(BPF_DW, BPF_REG_10, off, imm)); /* sign-extended, as emit_imm64 loads it */
+    return;
+  }
   if (!ty_in_memory(dst)) {
     cg_scalar(cg, e);
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
