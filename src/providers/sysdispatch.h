@@ -3,10 +3,11 @@
  * Each perf-event tracepoint attachment costs an RCU grace period to
  * detach (60-75 ms here, serialised under a kernel mutex), so a program
  * on syscalls:sys_enter_* (over 300 events) would take half a minute to
- * exit.  Instead, every program for one system call is a raw-tracepoint
- * program stored in a BPF_MAP_TYPE_PROG_ARRAY under its syscall number,
- * and two small dispatchers attached to the raw tracepoints sys_enter and
- * sys_exit tail-call into it.  Two links detach in well under a
+ * exit.  Instead, every program for one system call is a program on the
+ * raw tracepoint (raw_tp, or tp_btf with its BTF-typed arguments) stored
+ * in a BPF_MAP_TYPE_PROG_ARRAY under its syscall number, and two small
+ * dispatchers of the same type attached to the raw tracepoints sys_enter
+ * and sys_exit tail-call into it.  Two links detach in well under a
  * millisecond, and a syscall nobody traces costs one failed tail call.
  *
  * The language (providers/syscalls.c) and `etrace record` both go
