@@ -19,10 +19,11 @@ void sysdisp_init(SysDispatch *d, const char *enter_name, const char *exit_name,
  * exit:  tail_call(ctx, array, ((struct pt_regs *)ctx->args[0])->syscall_nr)
  * (sys_exit's arguments are the registers and the return value only;
  * tp_btf reads the typed pointer directly, raw_tp through a helper) */
-static void gen_dispatch(Emitter *e, bool is_exit, int array_fd, bool typed) {
+static void gen_dispatch(Emitter *e, bool is_exit, int array_fd, bool typed, bool fallthrough) {
   /* arm64's syscallno is 32 bits, followed by padding */
   int nr_size = arch_current()->syscall_nr_size == 4 ? BPF_W : BPF_DW;
-  em_insn(e, MOV64_REG(BPF_REG_6, BPF_REG_1));
+  if (fallthrough || (is_exit && !typed))
+    em_insn(e, MOV64_REG(BPF_REG_6, BPF_REG_1));
   if (!is_exit) {
     em_insn(e, LDX(BPF_DW, BPF_REG_3, BPF_REG_1, 8));
   } else if (typed) {
@@ -45,7 +46,7 @@ static void gen_dispatch(Emitter *e, bool is_exit, int array_fd, bool typed) {
 static int load_dispatcher(SysDispatch *d, bool is_exit) {
   Emitter e = {0};
   int btf_id = d->btf_id[is_exit];
-  gen_dispatch(&e, is_exit, d->prog_array[is_exit], btf_id > 0);
+  gen_dispatch(&e, is_exit, d->prog_array[is_exit], btf_id > 0, d->fallthrough != NULL);
   if (d->fallthrough) {
     d->fallthrough(&e, is_exit, d->arg);
   } else {
