@@ -16,14 +16,17 @@ command -v bpftool >/dev/null 2>&1 || { echo "bpftool is needed" >&2; exit 1; }
 command -v jq >/dev/null 2>&1 || { echo "jq is needed" >&2; exit 1; }
 
 # progs PID -> "XLATED VERIFIED" summed over the programs PID holds open
-# (program fds are those whose fdinfo has a prog_type line)
+# (program fds are those whose fdinfo has a prog_type line), but END's
 progs() {
   x=0; v=0
   for f in /proc/$1/fdinfo/*; do
     grep -q '^prog_type:' "$f" 2>/dev/null || continue
     id=$(sed -n 's/^prog_id:[[:space:]]*//p' "$f")
     vi=$(sed -n 's/^verified_insns:[[:space:]]*//p' "$f")
-    b=$(bpftool prog show id "$id" -j 2>/dev/null | jq .bytes_xlated)
+    # END's program: etrace loads it with the others, bpftrace 0.17 only
+    # when it exits, so it is left out of both
+    b=$(bpftool prog show id "$id" -j 2>/dev/null | jq 'if .name == "END" then 0 else .bytes_xlated end')
+    [ "${b:-0}" = 0 ] && continue
     x=$((x + ${b:-0} / 8)); v=$((v + ${vi:-0}))
   done
   echo "$x $v"
@@ -58,7 +61,7 @@ measure() {
   echo "$out"
 }
 
-tools_et=0; tools_etv=0; total_et=0; total_bt=0; total_etv=0; total_btv=0; worst=0; worst_name=""
+tools_et=0; tools_etv=0; tools_pet=0; tools_petv=0; tools_bt=0; tools_btv=0; total_et=0; total_bt=0; total_etv=0; total_btv=0; worst=0; worst_name=""
 row() { # row NAME ET BT ETV BTV
   r=$(awk -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
   printf '%-28s %7s %8s %6s %9s %9s\n' "$1" "$2" "$3" "$r" "$4" "$5"
@@ -105,20 +108,47 @@ one exec_printf 'tracepoint:sched:sched_process_exec { printf("%s %d %s\n", comm
 one cpu_vec 'tracepoint:irq:softirq_entry { @[cpu, args->vec] = count(); }'
 row one-liners "$total_et" "$total_bt" "$total_etv" "$total_btv"
 printf 'largest ratio: %s %.2f\n' "$worst_name" "$worst"
+# tool_defaults FILE: the tool's $1..$N as `etrace tool` passes them when
+# no option is given (each "-> $N ..., default D" in its header; 0 when
+# none is declared), one per line
+tool_defaults() {
+  sed -n 's|^//.*-> \$\([0-9]*\).*|\1 &|p' "$1" | awk '
+    { n = $1; d = "0"
+      if (match($0, /default [^ ]*/)) { d = substr($0, RSTART + 8, RLENGTH - 8) }
+      if (d == "\"\"") d = ""
+      if (!(n in v) || d != "0") v[n] = d
+      if (n > max) max = n }
+    END { for (i = 1; i <= max; i++) print (i in v ? v[i] : "0") }'
+}
 if [ "${1:-}" = --tools ]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
   for f in tools/*.bt; do
     n=$(basename "$f" .bt)
-    et=$(measure $ET -q "$f"); bt="0 0"
-    if $have_bpftrace; then bt=$(measure bpftrace "$f"); fi
+    # tools/ is written in etrace's dialect; bpftrace 0.17 spells args.NAME
+    # as args->NAME
+    sed 's/\<args\.\([a-z_]\)/args->\1/g' "$f" > "$tmp/$n.bt"
+    tool_defaults "$f" > "$tmp/$n.params"
+    set --
+    while IFS= read -r p; do set -- "$@" "$p"; done < "$tmp/$n.params"
+    et=$(measure $ET -q "$f" "$@"); bt="0 0"
+    if $have_bpftrace; then bt=$(measure bpftrace "$tmp/$n.bt" "$@"); fi
     row "tools/$n" "${et%% *}" "${bt%% *}" "${et#* }" "${bt#* }"
     tools_et=$((tools_et + ${et%% *})); tools_etv=$((tools_etv + ${et#* }))
-    # the totals pair programs both tracers loaded (tools/ is written in
-    # etrace's dialect: bpftrace 0.17 refuses args.NAME)
+    # the totals pair programs both tracers loaded (bpftrace 0.17 refuses
+    # some of etrace's dialect)
     if [ "${bt%% *}" != 0 ] && [ "${et%% *}" != 0 ]; then
+      tools_bt=$((tools_bt + ${bt%% *})); tools_btv=$((tools_btv + ${bt#* }))
+      tools_pet=$((tools_pet + ${et%% *})); tools_petv=$((tools_petv + ${et#* }))
       total_et=$((total_et + ${et%% *})); total_bt=$((total_bt + ${bt%% *}))
       total_etv=$((total_etv + ${et#* })); total_btv=$((total_btv + ${bt#* }))
+      worst=$(awk -v w="$worst" -v a="${et%% *}" -v b="${bt%% *}" -v n="tools/$n" -v wn="$worst_name" \
+        'BEGIN { r = b > 0 ? a / b : 0; if (r > w) print r, n; else print w, wn }')
+      worst_name=${worst#* }; worst=${worst%% *}
     fi
   done
-  row "tools (etrace)" "$tools_et" - "$tools_etv" -
+  row "tools (etrace, all)" "$tools_et" - "$tools_etv" -
+  row "tools (both loaded)" "$tools_pet" "$tools_bt" "$tools_petv" "$tools_btv"
+  printf 'largest ratio, tools included: %s %.2f\n' "$worst_name" "$worst"
 fi
 row total "$total_et" "$total_bt" "$total_etv" "$total_btv"

@@ -573,14 +573,15 @@ typedef struct Compiled {
   int possible_cpus;   /* per-CPU map slots */
   uint64_t start_ns;   /* CLOCK_MONOTONIC at start, for `elapsed` */
   bool probe_records;  /* probes (not just BEGIN/END) write ring-buffer records */
+  bool probe_exit;     /* a probe (not BEGIN/END) calls exit(): records test .stop */
   bool ctf_records;    /* -f ctf: printf records carry u64 ts, pid_tgid, cpu
                           after their header (rt/ctfout.c) */
   struct SysDispatch *sysdisp; /* after load: the syscalls:* dispatcher, or NULL */
 } Compiled;
 
 /* Lost-event counters: the .drops map is one array value of u64 slots,
- * indexed by these: map-full and stack losses are totals, the ring
- * buffer's are per CPU id from DROP_RINGBUF_CPU0 (DROP_MAX_CPUS ids,
+ * indexed by these: losses are totals, except a CTF trace's ring
+ * buffer losses, per CPU id from DROP_RINGBUF_CPU0 (DROP_MAX_CPUS ids,
  * Linux's largest NR_CPUS, so that the program does not depend on the
  * machine).  runtime/drops.c reads them. */
 enum Drop { DROP_RINGBUF = 0, DROP_MAP_FULL = 1, DROP_STACK = 2, DROP_RINGBUF_CPU0 = 3 };

@@ -250,11 +250,12 @@ static void emit_ringbuf_drop(Cg *cg) {
 }
 
 /* The inline count of a lost event of kind idx (clobbers r0..r5).
- * Map-full and stack losses are totals, added atomically to one shared
- * counter: they only happen when a map is already full, and four
- * instructions beat a per-CPU lookup on every program's size. */
+ * Losses are totals, added atomically to one shared counter: they only
+ * happen when the ring or a map is already full, and four instructions
+ * beat a per-CPU lookup on every program's size.  A CTF trace's ring
+ * losses are counted per CPU instead (its streams report their own). */
 static void emit_drop(Cg *cg, int idx) {
-  if (idx == DROP_RINGBUF) {
+  if (idx == DROP_RINGBUF && cg->c->ctf_records) {
     emit_ringbuf_drop(cg);
     return;
   }
@@ -298,32 +299,62 @@ int var_slot(Cg *cg, VarInfo *v) {
   return 0;
 }
 
-/* Does the tree n read or write variable v anywhere? */
-static bool mentions(const Node *n, const VarInfo *v) {
+static bool mentions(const Node *n, const VarInfo *v);
+
+/* Does any node of the list n (linked by next) read or write v? */
+static bool mentions_list(const Node *n, const VarInfo *v) {
   for (; n; n = n->next)
-    if (n->var == v || mentions(n->lhs, v) || mentions(n->rhs, v) || mentions(n->cond, v) ||
-        mentions(n->then, v) || mentions(n->els, v) || mentions(n->args, v) ||
-        mentions(n->body, v))
+    if (mentions(n, v))
       return true;
   return false;
 }
 
-/* Is v assigned by a top-level statement of probe p (which runs on every
- * path) before anything reads it?  Then its slot needs no zeroing. */
-static bool assigned_first(const Probe *p, const VarInfo *v) {
-  if (!p || mentions(p->pred, v) || !p->body || p->body->kind != ND_BLOCK)
-    return false;
-  for (const Node *s = p->body->body; s; s = s->next) {
+/* Does the node n, or anything under it, read or write v? */
+static bool mentions(const Node *n, const VarInfo *v) {
+  return n && (n->var == v || mentions_list(n->lhs, v) || mentions_list(n->rhs, v) ||
+               mentions_list(n->cond, v) || mentions_list(n->then, v) ||
+               mentions_list(n->els, v) || mentions_list(n->args, v) || mentions_list(n->body, v));
+}
+
+/* Does v's first use in the statement list run an assignment to it
+ * before any read, on every path that reads it?  True when the first
+ * statement that mentions v assigns it (from something else), or is a
+ * block, if or loop that mentions v in one body only, where this holds,
+ * with no later statement of the list mentioning v. */
+static bool assigned_before_use(const Node *list, const VarInfo *v) {
+  for (const Node *s = list; s; s = s->next) {
+    if (!mentions(s, v))
+      continue;
     const Node *a = s->kind == ND_EXPR_STMT ? s->lhs : NULL;
     if (a && a->kind == ND_ASSIGN && a->op == OP_NONE && a->lhs->kind == ND_VAR &&
         a->lhs->var == v)
       return !mentions(a->rhs, v);
     if (s->kind == ND_LET && s->var == v && s->rhs)
       return !mentions(s->rhs, v);
-    if (mentions(s, v))
+    if (mentions_list(s->next, v))
       return false;
+    switch (s->kind) {
+    case ND_BLOCK:
+      return assigned_before_use(s->body, v);
+    case ND_IF:
+      if (mentions(s->cond, v) || (mentions(s->then, v) && mentions(s->els, v)))
+        return false;
+      return assigned_before_use(mentions(s->then, v) ? s->then : s->els, v);
+    case ND_WHILE:
+    case ND_UNROLL: /* each pass assigns before it reads */
+      return !mentions(s->cond, v) && !mentions(s->lhs, v) && assigned_before_use(s->then, v);
+    default:
+      return false;
+    }
   }
   return false;
+}
+
+/* Is v assigned before anything in probe p reads it, on every path that
+ * reads it?  Then its slot needs no zeroing. */
+static bool assigned_first(const Probe *p, const VarInfo *v) {
+  return p && !mentions(p->pred, v) && p->body && p->body->kind == ND_BLOCK &&
+         assigned_before_use(p->body->body, v);
 }
 
 static void declare_var(Cg *cg, VarInfo *v, Loc loc) {
@@ -1153,6 +1184,12 @@ int64_t posparam_int(Cg *cg, Node *e) {
 void cg_scalar(Cg *cg, Node *e) {
   if (cg->failed)
     return;
+  uint64_t known;
+  if ((e->kind == ND_BINARY || e->kind == ND_UNARY || e->kind == ND_TERNARY || e->kind == ND_CAST) &&
+      cg_fold(cg, e, &known)) {
+    emit_imm64(cg, BPF_REG_0, known);
+    return;
+  }
   switch (e->kind) {
   case ND_INT:
     emit_imm64(cg, BPF_REG_0, e->ival);
@@ -1302,6 +1339,29 @@ static void cg_field_store(Cg *cg, Node *e, int off, const Type *dst) {
   emit(cg, CALL(BPF_FUNC_probe_read_kernel));
 }
 
+/* A char name[N] of the record, at an 8-byte aligned offset, into the
+ * string at r10+off with loads and stores: the context of a tracepoint
+ * program and a record a prologue built on the stack are both directly
+ * readable (a tracepoint's context only at offsets aligned to the load's
+ * size, which the 8, 4, 2, 1 byte steps of emit_copy keep).  As with the
+ * helper, a field that fills the string loses its last byte to the NUL.
+ * False, emitting nothing, for anything else. */
+static bool field_copy_direct(Cg *cg, Node *e, int off, const Type *dst, bool zeroed) {
+  if (e->kind != ND_FIELD || dst->kind != TY_STR || cg->t->prov->arg_loc || is_object_read(e))
+    return false;
+  const TpField *f = tp_field(cg, e->name);
+  if (!f || f->data_loc || f->array_len <= 0 || f->offset % 8)
+    return false;
+  int n = f->array_len < dst->size ? f->array_len : dst->size;
+  int soff = f->offset, base = ctx_base(cg, BPF_REG_3, &soff);
+  emit_copy(cg, off, base, soff, n);
+  if (n == dst->size)
+    emit(cg, ST_IMM(BPF_B, BPF_REG_10, off + n - 1, 0));
+  if (!zeroed)
+    emit_zero(cg, off + n, dst->size - n);
+  return true;
+}
+
 /* Evaluate e into r10+off laid out as dst (already the stored type). */
 void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
   bool unzeroed = cg->str_unzeroed; /* for this store only, not those inside it */
@@ -1327,6 +1387,8 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     e->builtin->gen_store(cg, e, off, dst);
     return;
   }
+  if (field_copy_direct(cg, e, off, dst, zeroed))
+    return;
   if (!zeroed)
     emit_zero(cg, off, dst->size);
   switch (e->kind) {
@@ -1515,9 +1577,9 @@ static void emit_subs(Cg *cg) {
  * drop when the ring is full.  User space reads the flag after each
  * drain, so an exit whose own record found the ring full still stops the
  * run.  BEGIN and END run in etrace before the probes attach and after
- * they detach: no check. */
+ * they detach: no check; nor where no probe calls exit(). */
 static void skip_if_stopped(Cg *cg, int label) {
-  if (cg->t->caps & PROBE_CAP_IN_ETRACE)
+  if ((cg->t->caps & PROBE_CAP_IN_ETRACE) || !cg->c->probe_exit)
     return;
   emit_map_value(cg, BPF_REG_1, internal_map(cg, ".stop"));
   emit(cg, LDX(BPF_W, BPF_REG_1, BPF_REG_1, 0));
@@ -1972,9 +2034,10 @@ static int cg_listing(Compiled *c, Target *t) {
   if (cg_target(c, t, 0, sites) < 0)
     return -1;
   /* again, with a shared counting subprogram for each kind where that
-   * is shorter: a call per site and the body once (ring buffer: 8
-   * instructions inline, 10 as a body; the others 4 and 6) */
-  unsigned sub = (sites[DROP_RINGBUF] >= 2 ? 1u << DROP_RINGBUF : 0) |
+   * is shorter: a call per site and the body once (a CTF trace's ring
+   * buffer: 8 instructions inline, 10 as a body; the others 4 and 6) */
+  int ring_sub = c->ctf_records ? 2 : 3;
+  unsigned sub = (sites[DROP_RINGBUF] >= ring_sub ? 1u << DROP_RINGBUF : 0) |
                  (sites[DROP_MAP_FULL] >= 3 ? 1u << DROP_MAP_FULL : 0) |
                  (sites[DROP_STACK] >= 3 ? 1u << DROP_STACK : 0);
   if (sub && cg_target(c, t, sub, sites) < 0) /* the first listing stays in the arena */

@@ -127,6 +127,7 @@ void cg_cond(Cg *cg, Node *e, int label, bool when);
 bool cg_is_condition(const Node *e);
 void cg_bool_value(Cg *cg, Node *e);
 bool cg_const_imm(Cg *cg, const Node *e, int32_t *out);
+bool cg_fold(Cg *cg, const Node *e, uint64_t *out); /* e's value when known now (fold.c) */
 /* keycache.c: slots for keys used more than once (before the probe's
  * code), and the slot of a key (0: none; *built: already filled) */
 void keycache_plan(Cg *cg, const Probe *p);

@@ -15,15 +15,10 @@
 /* A constant operand that fits a jump's or ALU's 32-bit immediate (sign
  * extended to 64 bits by the CPU, as emit_imm64 would have loaded it). */
 bool cg_const_imm(Cg *cg, const Node *e, int32_t *out) {
-  int64_t v;
-  if (e->kind == ND_INT)
-    v = (int64_t)e->ival;
-  else if (e->kind == ND_UNARY && e->op == OP_NEG && e->lhs->kind == ND_INT)
-    v = -(int64_t)e->lhs->ival;
-  else if (e->kind == ND_POSPARAM && e->type && e->type->kind == TY_INT)
-    v = posparam_int(cg, (Node *)e);
-  else
+  uint64_t u;
+  if (!cg_fold(cg, e, &u))
     return false;
+  int64_t v = (int64_t)u;
   if (v != (int32_t)v)
     return false;
   *out = (int32_t)v;
@@ -147,7 +142,12 @@ static void map_value_jump(Cg *cg, Node *e, int label, bool when) {
 void cg_cond(Cg *cg, Node *e, int label, bool when) {
   if (cg->failed)
     return;
-  int32_t imm;
+  uint64_t known;
+  if (cg_fold(cg, e, &known)) { /* decided now: a jump or nothing */
+    if ((known != 0) == when)
+      ja(cg, label);
+    return;
+  }
   if (e->kind == ND_BINARY && (e->op == OP_LAND || e->op == OP_LOR)) {
     /* &&: false as soon as one side is false; ||: true as soon as one is true */
     bool short_value = e->op == OP_LOR;
@@ -188,11 +188,6 @@ void cg_cond(Cg *cg, Node *e, int label, bool when) {
     if (k != TY_STR && k != TY_BUF && k != TY_RECORD && k != TY_ARRAY &&
         compare_jump(cg, e, label, when))
       return;
-  }
-  if (cg_const_imm(cg, e, &imm)) {
-    if ((imm != 0) == when)
-      ja(cg, label);
-    return;
   }
   if (e->kind == ND_MAP && !ty_is_agg(e->map->val) && e->map->val->kind == TY_INT) {
     map_value_jump(cg, e, label, when);

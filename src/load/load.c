@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/btf.h>
 #include <linux/btf.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,19 @@ int load_map_fd(const Compiled *c, const char *name) {
   return -1;
 }
 
+/* The kernel's name of a target's program, as bpftrace names them (what
+ * bpftool prog shows): the probe's last part, "sys_enter" for
+ * tracepoint:raw_syscalls:sys_enter, "END" for END; at most 15
+ * characters of [A-Za-z0-9_.]. */
+static void prog_name(const Target *t, char name[BPF_OBJ_NAME_LEN]) {
+  const char *last = strrchr(t->name, ':');
+  last = last ? last + 1 : t->name;
+  int n = 0;
+  for (; last[n] && n < BPF_OBJ_NAME_LEN - 1; n++)
+    name[n] = isalnum((unsigned char)last[n]) || last[n] == '.' ? last[n] : '_';
+  name[n] = 0;
+}
+
 /* The listing to load for spec a, its maps resolved (*n instructions;
  * *funcs its subprograms): freed by the caller. */
 static struct bpf_insn *resolved_listing(const Compiled *c, const Target *t, int a, int *n,
@@ -210,6 +224,8 @@ static int load_target(Compiled *c, Target *t, bool verbose) {
    * the first the kernel takes */
   ProgSpec spec = {0};
   int fd = -1, err = 0;
+  char name[BPF_OBJ_NAME_LEN];
+  prog_name(t, name);
   for (int a = 0; t->prov->prog_spec(t, a, &spec) == 0; a++) {
     if (!insns || a < t->nspecs) { /* each spec its own listing, or one for all */
       free(insns);
@@ -223,7 +239,7 @@ static int load_target(Compiled *c, Target *t, bool verbose) {
     }
     opts.expected_attach_type = spec.expected_attach_type;
     opts.attach_btf_id = spec.attach_btf_id;
-    fd = bpf_prog_load(spec.type, NULL, "GPL", insns, ninsns, &opts);
+    fd = bpf_prog_load(spec.type, name, "GPL", insns, ninsns, &opts);
     err = errno;
     t->load_attempt = a;
     ProgSpec next;

@@ -17,6 +17,7 @@ bool rt_drops_read(int fd, uint64_t totals[3], uint64_t *per_cpu, int ncpu) {
     free(v);
     return false;
   }
+  totals[DROP_RINGBUF] = v[DROP_RINGBUF]; /* outside CTF traces, the ring's are totals too */
   totals[DROP_MAP_FULL] = v[DROP_MAP_FULL];
   totals[DROP_STACK] = v[DROP_STACK];
   for (int i = 0; i < DROP_MAX_CPUS; i++) {

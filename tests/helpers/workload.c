@@ -18,6 +18,7 @@
  *   nanosleep N USEC   N nanosleeps of USEC microseconds
  *   spin MS            busy loop for MS milliseconds (vDSO clock only)
  *   exit CODE          exit now with CODE
+ *   comm NAME          prctl(PR_SET_NAME): the kernel keeps 15 characters
  *
  * -w MS sleeps first, so a tracer started at the same time is attached
  * before the work begins (not needed under `-c`, which starts the child
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -149,6 +151,10 @@ static int step(int argc, char **argv) {
   }
   if (!strcmp(s, "exit") && argc >= 2)
     exit((int)number(argv[1]));
+  if (!strcmp(s, "comm") && argc >= 2) {
+    syscall(SYS_prctl, PR_SET_NAME, argv[1], 0, 0, 0);
+    return 2;
+  }
   usage();
   return 0;
 }
