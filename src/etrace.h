@@ -573,7 +573,7 @@ typedef struct Compiled {
   int possible_cpus;   /* per-CPU map slots */
   uint64_t start_ns;   /* CLOCK_MONOTONIC at start, for `elapsed` */
   bool probe_records;  /* probes (not just BEGIN/END) write ring-buffer records */
-  bool probe_exit;     /* a probe (not BEGIN/END) calls exit(): records test .stop */
+  bool probe_exit;     /* a probe (not BEGIN/END) may call exit(): records test .stop (cg.c) */
   bool ctf_records;    /* -f ctf: printf records carry u64 ts, pid_tgid, cpu
                           after their header (rt/ctfout.c) */
   struct SysDispatch *sysdisp; /* after load: the syscalls:* dispatcher, or NULL */

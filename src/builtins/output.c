@@ -162,9 +162,6 @@ static Type *check_dump(Sema *sema, Node *e) {
 static Type *check_exit(Sema *sema, Node *e) {
   if (e->nargs)
     want_int(sema, e->args, e->name);
-  /* the probes test the stop flag before their records (cg.c) */
-  if (sema->cur && !(sema->cur->caps & PROBE_CAP_IN_ETRACE))
-    sema->c->probe_exit = true;
   return ty_void;
 }
 

@@ -137,6 +137,13 @@ void emit_copy(Cg *cg, int doff, int src_reg, int soff, int size) {
 }
 
 void emit_addr(Cg *cg, int reg, int off) {
+  /* a variable's slot read through a pointer keeps its stores (peephole) */
+  for (int i = 0; i < cg->nvars; i++) {
+    const VarInfo *v = cg->vars[i];
+    int size = v->type && v->type->size ? v->type->size : 8;
+    if (off >= v->stack_off && off < v->stack_off + size)
+      cg->var_addressed |= 1ull << (i < 63 ? i : 63);
+  }
   emit(cg, MOV64_REG(reg, BPF_REG_10));
   emit(cg, ALU64_IMM(BPF_ADD, reg, off));
 }
@@ -1246,12 +1253,14 @@ void cg_scalar(Cg *cg, Node *e) {
   case ND_TERNARY: {
     int els = label_new(cg), done = label_new(cg);
     cg_cond(cg, e->cond, els, false);
-    cg->cond_depth++;
+    cg_cond_enter(cg);
     cg_scalar(cg, e->then);
+    cg_cond_leave(cg);
     ja(cg, done);
     label_here(cg, els);
+    cg_cond_enter(cg);
     cg_scalar(cg, e->els);
-    cg->cond_depth--;
+    cg_cond_leave(cg);
     label_here(cg, done);
     return;
   }
@@ -1445,14 +1454,16 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     int els = label_new(cg), done = label_new(cg);
     /* the buffer was zeroed above, before the branches part */
     cg_cond(cg, e->cond, els, false);
-    cg->cond_depth++;
+    cg_cond_enter(cg);
     cg->dst_zeroed = true;
     cg_store(cg, e->then, off, dst);
+    cg_cond_leave(cg);
     ja(cg, done);
     label_here(cg, els);
+    cg_cond_enter(cg);
     cg->dst_zeroed = true;
     cg_store(cg, e->els, off, dst);
-    cg->cond_depth--;
+    cg_cond_leave(cg);
     label_here(cg, done);
     return;
   }
@@ -1496,8 +1507,10 @@ void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc) {
   capture_find(cg, sub);
   emit_map(cg, BPF_REG_1, m);
   emit_func_addr(cg, BPF_REG_2, sub->label);
-  if (sub->ncap)
+  if (sub->ncap) {
+    cg->frame_escapes = true;
     emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_10));
+  }
   else
     emit(cg, MOV64_IMM(BPF_REG_3, 0));
   emit(cg, MOV64_IMM(BPF_REG_4, 0));
@@ -1778,11 +1791,11 @@ static void cg_loop_body(Cg *cg, Node *body, int brk, int cont) {
   cg->brk[cg->nloops] = brk;
   cg->cont[cg->nloops] = cont;
   cg->nloops++;
-  cg->cond_depth++;
+  cg_cond_enter(cg);
   cg->loop_depth++;
   cg_stmt(cg, body);
   cg->loop_depth--;
-  cg->cond_depth--;
+  cg_cond_leave(cg);
   cg->nloops--;
 }
 
@@ -1808,25 +1821,28 @@ static void cg_stmt(Cg *cg, Node *s) {
   case ND_IF: {
     int els = label_new(cg), done = label_new(cg);
     cg_cond(cg, s->cond, els, false);
-    cg->cond_depth++;
+    cg_cond_enter(cg);
     cg_stmt(cg, s->then);
+    cg_cond_leave(cg);
     if (s->els)
       ja(cg, done);
     label_here(cg, els);
-    if (s->els)
+    if (s->els) {
+      cg_cond_enter(cg);
       cg_stmt(cg, s->els);
-    cg->cond_depth--;
+      cg_cond_leave(cg);
+    }
     label_here(cg, done);
     break;
   }
   case ND_WHILE: {
     int top = label_new(cg), end = label_new(cg);
     label_here(cg, top);
-    cg->cond_depth++; /* again after each pass of the body */
+    cg_cond_enter(cg); /* again after each pass of the body */
     cg->loop_depth++;
     cg_cond(cg, s->cond, end, false);
     cg->loop_depth--;
-    cg->cond_depth--;
+    cg_cond_leave(cg);
     cg_loop_body(cg, s->then, end, top);
     ja(cg, top);
     label_here(cg, end);
@@ -1944,21 +1960,38 @@ bool cg_probe_uses_stack(const Probe *p) {
 /* Unreachable code and what the peephole pass finds redundant go together
  * (the verifier refuses unreachable instructions). */
 static void remove_dead_code(Cg *cg) {
+  /* unreachable code first: a jump over it becomes one to the next
+   * instruction, which the peephole pass removes with what it blocked */
+  em_remove_dead_code(&cg->em, NULL);
   char *kill = calloc(cg->em.n + 1, 1);
   peephole(cg, kill);
   em_remove_dead_code(&cg->em, kill);
   free(kill);
 }
 
-/* How many times the tree uses pid or tid. */
-static int pid_tid_uses(const Node *n) {
+/* How many times one path through the tree can use pid or tid: the
+ * larger branch of an if/else or a ternary counts, not both, and code a
+ * known condition skips (fold.c) not at all. */
+static int pid_tid_uses(Cg *cg, const Node *n) {
   int uses = 0;
   for (; n; n = n->next) {
+    uint64_t known;
     if (n->kind == ND_BUILTIN && n->name && (!strcmp(n->name, "pid") || !strcmp(n->name, "tid")))
       uses++;
-    uses += pid_tid_uses(n->lhs) + pid_tid_uses(n->rhs) + pid_tid_uses(n->cond) +
-            pid_tid_uses(n->then) + pid_tid_uses(n->els) + pid_tid_uses(n->args) +
-            pid_tid_uses(n->body);
+    if (n->kind == ND_BINARY && (n->op == OP_LAND || n->op == OP_LOR) &&
+        cg_fold(cg, n->lhs, &known) && (known != 0) == (n->op == OP_LOR)) {
+      uses += pid_tid_uses(cg, n->lhs); /* the right side never runs */
+      continue;
+    }
+    if ((n->kind == ND_IF || n->kind == ND_TERNARY) && cg_fold(cg, n->cond, &known)) {
+      uses += pid_tid_uses(cg, known ? n->then : n->els);
+      continue;
+    }
+    int then = pid_tid_uses(cg, n->then), els = pid_tid_uses(cg, n->els);
+    bool branches = n->kind == ND_IF || n->kind == ND_TERNARY;
+    uses += pid_tid_uses(cg, n->lhs) + pid_tid_uses(cg, n->rhs) + pid_tid_uses(cg, n->cond) +
+            (branches ? (then > els ? then : els) : then + els) + pid_tid_uses(cg, n->args) +
+            pid_tid_uses(cg, n->body);
   }
   return uses;
 }
@@ -1984,7 +2017,7 @@ static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3
     if (t->prov->prologue)
       load_ctx(cg, BPF_REG_1); /* the call clobbered it; prologues start from ctx in r1 */
   }
-  if (pid_tid_uses(t->probe->pred) + pid_tid_uses(t->probe->body) > 1) {
+  if (pid_tid_uses(cg, t->probe->pred) + pid_tid_uses(cg, t->probe->body) > 1) {
     cg->pid_tgid_off = slot(cg, 8, t->probe->loc);
     emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, cg->pid_tgid_off));
@@ -2077,7 +2110,49 @@ MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
   return m;
 }
 
+/* Can the tree call exit()?  Not in code a known condition skips. */
+static bool may_exit(Cg *cg, const Node *n) {
+  for (; n; n = n->next) {
+    uint64_t known;
+    if (n->kind == ND_CALL && !strcmp(n->name, "exit"))
+      return true;
+    if (n->kind == ND_BINARY && (n->op == OP_LAND || n->op == OP_LOR) &&
+        cg_fold(cg, n->lhs, &known) && (known != 0) == (n->op == OP_LOR)) {
+      if (may_exit(cg, n->lhs))
+        return true;
+      continue;
+    }
+    if ((n->kind == ND_IF || n->kind == ND_TERNARY) && cg_fold(cg, n->cond, &known)) {
+      if (may_exit(cg, n->cond) || may_exit(cg, known ? n->then : n->els))
+        return true;
+      continue;
+    }
+    if (may_exit(cg, n->lhs) || may_exit(cg, n->rhs) || may_exit(cg, n->cond) ||
+        may_exit(cg, n->then) || may_exit(cg, n->els) || may_exit(cg, n->args) ||
+        may_exit(cg, n->body))
+      return true;
+  }
+  return false;
+}
+
+/* Does a probe that runs in the kernel (not BEGIN/END) call exit()?  Then
+ * the probes test the stop flag before each record (skip_if_stopped). */
+static bool probes_may_exit(Compiled *c) {
+  for (int i = 0; i < c->ntargets; i++) {
+    Target *t = c->targets[i];
+    Cg cg = {.c = c, .t = t};
+    uint64_t known;
+    bool never = t->probe->pred && cg_fold(&cg, t->probe->pred, &known) && !known;
+    if ((t->caps & PROBE_CAP_IN_ETRACE) || never)
+      continue;
+    if (may_exit(&cg, t->probe->pred) || may_exit(&cg, t->probe->body))
+      return true;
+  }
+  return false;
+}
+
 int cg_program(Compiled *c, const Options *opt) {
+  c->probe_exit = probes_may_exit(c);
   add_internal_map(c, ".stop", 8)->max_entries = 1; /* exit() was called, and its code */
   add_internal_map(c, ".ringbuf", 0);
   /* one array value of counters (enum Drop in etrace.h) */

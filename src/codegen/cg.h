@@ -29,7 +29,9 @@ typedef struct KeyCache {
   Node *first;          /* an access with these key bytes */
   int uses;
   int off;              /* its slot */
-  bool built;           /* filled on every path to here */
+  int built_depth;      /* the cond_depth it was filled at, while the code
+                         * being generated is still inside that region
+                         * (-1: not filled on every path to here) */
   int val_off;          /* the value read with this key (0: not kept) */
   bool val_valid;       /* that slot holds the map's value on every path to here */
 } KeyCache;
@@ -47,6 +49,8 @@ typedef struct Cg {
   int nsubs;
   VarInfo **vars;       /* variables of this target and their slots */
   int nvars;
+  uint64_t var_addressed; /* bit i: vars[i]'s slot address was taken (bits 63+: any) */
+  bool frame_escapes;   /* r10 itself was handed out (captures of a for-each) */
   Target *t;
   Compiled *c;
   bool failed;
@@ -132,6 +136,10 @@ bool cg_fold(Cg *cg, const Node *e, uint64_t *out); /* e's value when known now 
  * code), and the slot of a key (0: none; *built: already filled) */
 void keycache_plan(Cg *cg, const Probe *p);
 int keycache_slot(Cg *cg, const Node *m, bool *built);
+/* Code that runs on some paths only starts and ends (cond_depth; a key
+ * built inside is forgotten when it ends) */
+void cg_cond_enter(Cg *cg);
+void cg_cond_leave(Cg *cg);
 /* The value of a read with a cached key, kept for later reads of it: r0
  * := the kept value (true), or false when none is kept here; keep r0 as
  * the value just read; forget the values of map m (NULL: every map). */

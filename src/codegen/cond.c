@@ -155,17 +155,19 @@ void cg_cond(Cg *cg, Node *e, int label, bool when) {
      * short cut leaves the program (a predicate's &&), every path that
      * goes on has run it */
     if (when == short_value) {
-      int depth = label == cg->exit_label ? 0 : 1;
+      bool some_paths = label != cg->exit_label;
       cg_cond(cg, e->lhs, label, when);
-      cg->cond_depth += depth;
+      if (some_paths)
+        cg_cond_enter(cg);
       cg_cond(cg, e->rhs, label, when);
-      cg->cond_depth -= depth;
+      if (some_paths)
+        cg_cond_leave(cg);
     } else {
       int skip = label_new(cg);
       cg_cond(cg, e->lhs, skip, short_value);
-      cg->cond_depth++;
+      cg_cond_enter(cg);
       cg_cond(cg, e->rhs, label, when);
-      cg->cond_depth--;
+      cg_cond_leave(cg);
       label_here(cg, skip);
     }
     return;

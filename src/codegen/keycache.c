@@ -6,9 +6,12 @@
  * BUILTIN_STABLE variables such as pid, tid, comm, tracepoint fields)
  * and used at least twice get a slot of their own for the whole program.
  * The first build fills it; later uses take it as it is, provided that
- * first build runs on every path to them: it was made outside any branch,
- * loop or short-circuit operand (Cg.cond_depth 0), and code is generated
- * in program order with no jump backwards out of a loop.
+ * first build runs on every path to them: code is generated in program
+ * order, and a key built inside a branch, loop body or short-circuit
+ * operand (a region: cg_cond_enter .. cg_cond_leave) is forgotten when
+ * that region ends, so only code after the build in the same region, or
+ * in regions inside it, uses it.  A loop's next pass may find the key of
+ * the last one in the slot: the same bytes, since they cannot change.
  *
  * Maps of hist()/lhist() are left out: the bucket index is written into
  * their key after the user's part.
@@ -107,7 +110,7 @@ static void collect(Cg *cg, Node *n) {
       if (k)
         k->uses++;
       else if (cg->nkeys < KEYCACHE_MAX)
-        cg->keys[cg->nkeys++] = (KeyCache){.first = n, .uses = 1};
+        cg->keys[cg->nkeys++] = (KeyCache){.first = n, .uses = 1, .built_depth = -1};
     }
     collect(cg, n->lhs);
     collect(cg, n->rhs);
@@ -143,10 +146,19 @@ int keycache_slot(Cg *cg, const Node *m, bool *built) {
   KeyCache *k = find(cg, m);
   if (!k)
     return 0;
-  *built = k->built;
-  if (!k->built && cg->cond_depth == 0)
-    k->built = true; /* the caller builds it now, on every path */
+  *built = k->built_depth >= 0;
+  if (!*built)
+    k->built_depth = cg->cond_depth; /* the caller builds it now */
   return k->off;
+}
+
+void cg_cond_enter(Cg *cg) { cg->cond_depth++; }
+
+void cg_cond_leave(Cg *cg) {
+  for (int i = 0; i < cg->nkeys; i++)
+    if (cg->keys[i].built_depth >= cg->cond_depth)
+      cg->keys[i].built_depth = -1;
+  cg->cond_depth--;
 }
 
 static KeyCache *value_key(Cg *cg, const Node *m) {

@@ -10,8 +10,8 @@
  *  - register moves into a register that already holds the value, and a
  *    stack load right after a store of the same register to the same slot;
  *  - jumps to the next instruction;
- *  - stores to the pid_tgid slot or a kept map value's slot that nothing
- *    loads (their addresses are never taken).
+ *  - stores to the pid_tgid slot, a kept map value's slot or an integer
+ *    variable's that nothing loads (their addresses are never taken).
  *
  * Only straight-line stretches are looked at: an instruction some jump
  * lands on starts a new stretch.
@@ -183,6 +183,13 @@ static void redundant_moves(const struct bpf_insn *insns, int n, const char *tar
 
 static void dead_stores(const struct bpf_insn *insns, int n, const char *target, char *kill);
 
+/* An integer variable whose slot is only ever read by stack loads. */
+static bool private_var(const Cg *cg, int i) {
+  const Type *t = cg->vars[i]->type;
+  return i < 63 && !(cg->var_addressed & (1ull << i)) && t && t->kind == TY_INT && !t->is_ptr &&
+         cg->vars[i]->stack_off;
+}
+
 /* Stores to a slot of the program's own frame whose address the code
  * generator never takes (the pid_tgid slot, kept map values: read only
  * by stack loads) when no load of it is left; n: where that frame's code
@@ -207,26 +214,20 @@ static void unread_private_stores(const struct bpf_insn *insns, int n, char *kil
   }
 }
 
-/* A jump to a removed instruction lands on the next one left: that one
- * starts a straight-line stretch now. */
-static void retarget(int n, char *target, const char *kill) {
-  for (int i = 0; i < n; i++)
-    if (kill[i] && target[i])
-      target[i + 1] = 1;
-}
-
-void peephole(Cg *cg, char *kill) {
-  int n = cg->em.n;
-  struct bpf_insn *insns = cg->em.insns;
-  char *target = calloc(n + 1, 1);
-  int main_end = n; /* subprograms (own frames) follow the program's own code */
+/* Where jumps land, over the instructions left (a jump to a removed one
+ * lands on the next one left), and where subprograms start (*main_end:
+ * the first).  A jump that lands on the next instruction left goes. */
+static void find_targets(const struct bpf_insn *insns, int n, char *target, char *kill,
+                         int *main_end) {
+  memset(target, 0, n + 1);
+  *main_end = n; /* subprograms (own frames) follow the program's own code */
   for (int i = 0; i < n; i++) {
     const struct bpf_insn *in = &insns[i];
     if (is_ld_imm64(in)) {
       if (in->src_reg == BPF_PSEUDO_FUNC && i + 1 + in->imm <= n) {
         target[i + 1 + in->imm] = 1;
-        if (i + 1 + in->imm < main_end)
-          main_end = i + 1 + in->imm;
+        if (i + 1 + in->imm < *main_end)
+          *main_end = i + 1 + in->imm;
       }
       i++;
       continue;
@@ -235,29 +236,50 @@ void peephole(Cg *cg, char *kill) {
     if (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL &&
         i + 1 + in->imm >= 0 && i + 1 + in->imm <= n) {
       target[i + 1 + in->imm] = 1; /* a subprogram starts there */
-      if (i + 1 + in->imm < main_end)
-        main_end = i + 1 + in->imm;
+      if (i + 1 + in->imm < *main_end)
+        *main_end = i + 1 + in->imm;
     }
-    if (is_branch(in) && op != BPF_CALL && op != BPF_EXIT && i + 1 + in->off <= n &&
-        i + 1 + in->off >= 0)
-      target[i + 1 + in->off] = 1;
+    if (kill[i] || !is_branch(in) || op == BPF_CALL || op == BPF_EXIT)
+      continue;
+    int t = i + 1 + in->off;
+    if (t > n || t < 0)
+      continue;
+    while (t < n && kill[t])
+      t++;
+    int next = i + 1;
+    while (next < n && kill[next])
+      next++;
+    if (in->code == (BPF_JMP | BPF_JA) && t == next)
+      kill[i] = 1;
+    else
+      target[t] = 1;
   }
+}
+
+void peephole(Cg *cg, char *kill) {
+  int n = cg->em.n;
+  struct bpf_insn *insns = cg->em.insns;
+  char *target = calloc(n + 1, 1);
+  int main_end;
   /* each removal can expose another: until nothing changes (bounded) */
   for (int round = 0; round < 8; round++) {
     int before = 0, after = 0;
     for (int i = 0; i < n; i++)
       before += kill[i];
+    find_targets(insns, n, target, kill, &main_end);
     reused_ctx_loads(insns, n, target, kill);
-    retarget(n, target, kill);
+    find_targets(insns, n, target, kill, &main_end);
     redundant_moves(insns, n, target, kill);
-    retarget(n, target, kill);
+    find_targets(insns, n, target, kill, &main_end);
     regflow(cg, target, kill);
-    retarget(n, target, kill);
+    find_targets(insns, n, target, kill, &main_end);
     dead_stores(insns, n, target, kill);
     unread_private_stores(insns, main_end, kill, cg->pid_tgid_off);
     for (int k = 0; k < cg->nkeys; k++)
       unread_private_stores(insns, main_end, kill, cg->keys[k].val_off);
-    retarget(n, target, kill);
+    for (int v = 0; v < cg->nvars && !cg->frame_escapes; v++)
+      if (private_var(cg, v))
+        unread_private_stores(insns, main_end, kill, cg->vars[v]->stack_off);
     for (int i = 0; i < n; i++)
       after += kill[i];
     if (after == before)

@@ -73,33 +73,40 @@ static int create_map(const Compiled *c, MapInfo *m) {
 /* Programs with callbacks (for-over-map, len()) must describe every
  * function with BTF func_info, or the verifier says "missing btf
  * func_info".  A tiny BTF blob is enough: int, a prototype returning it,
- * and FUNCs "prog" and "callback" of that prototype (static linkage, so
- * the verifier takes the arguments from the helper's definition). */
-static int btf_fd = -1;
-
-static int load_func_btf(void) {
-  if (btf_fd >= 0)
-    return btf_fd;
-  static const char strs[] = "\0int\0prog\0callback";
+ * and FUNCs named after the program and "callback" of that prototype
+ * (static linkage, so the verifier takes the arguments from the helper's
+ * definition).  The program holds it once loaded: the caller closes its
+ * fd. */
+static int load_func_btf(const char *name) {
+  /* "\0int\0callback\0" then the program's name: bpftool shows a
+   * program with func_info under its first FUNC's name, which must be a
+   * C identifier ("prog" for interval:s:1's "1") */
+  bool ident = isalpha((unsigned char)name[0]) || name[0] == '_';
+  for (const char *p = name; *p; p++)
+    ident &= isalnum((unsigned char)*p) || *p == '_';
+  if (!ident)
+    name = "prog";
+  char strs[16 + BPF_OBJ_NAME_LEN] = "\0int\0callback";
+  size_t name_off = 14, str_len = name_off + strlen(name) + 1;
+  memcpy(strs + name_off, name, strlen(name) + 1);
   uint32_t types[] = {
       /* [1] int: name, info (KIND_INT), size 4, encoding signed 32 bits */
       1, BTF_KIND_INT << 24, 4, (BTF_INT_SIGNED << 24) | 32,
       /* [2] int (void): name, info (FUNC_PROTO, 0 params), return [1] */
       0, BTF_KIND_FUNC_PROTO << 24, 1,
-      /* [3] prog, [4] callback: FUNC of [2] */
+      /* [3] the program, [4] callback: FUNC of [2] */
+      name_off, BTF_KIND_FUNC << 24, 2,
       5, BTF_KIND_FUNC << 24, 2,
-      10, BTF_KIND_FUNC << 24, 2,
   };
   struct btf_header hdr = {
       .magic = BTF_MAGIC, .version = BTF_VERSION, .hdr_len = sizeof hdr,
-      .type_off = 0, .type_len = sizeof types, .str_off = sizeof types, .str_len = sizeof strs,
+      .type_off = 0, .type_len = sizeof types, .str_off = sizeof types, .str_len = str_len,
   };
   unsigned char blob[sizeof hdr + sizeof types + sizeof strs];
   memcpy(blob, &hdr, sizeof hdr);
   memcpy(blob + sizeof hdr, types, sizeof types);
-  memcpy(blob + sizeof hdr + sizeof types, strs, sizeof strs);
-  btf_fd = bpf_btf_load(blob, sizeof blob, NULL);
-  return btf_fd;
+  memcpy(blob + sizeof hdr + sizeof types, strs, str_len);
+  return bpf_btf_load(blob, sizeof hdr + sizeof types + str_len, NULL);
 }
 
 /* func_info for the program at insn 0, every callback it loads and
@@ -218,21 +225,23 @@ static struct bpf_insn *resolved_listing(const Compiled *c, const Target *t, int
 static int load_target(Compiled *c, Target *t, bool verbose) {
   struct bpf_insn *insns = NULL;
   struct bpf_func_info *funcs = NULL;
-  int ninsns = 0, nfuncs = 0;
+  int ninsns = 0, nfuncs = 0, btf_fd = -1;
   LIBBPF_OPTS(bpf_prog_load_opts, opts);
+  char name[BPF_OBJ_NAME_LEN];
+  prog_name(t, name);
   /* the provider's program specs in order (tp_btf, then raw_tp ...):
    * the first the kernel takes */
   ProgSpec spec = {0};
   int fd = -1, err = 0;
-  char name[BPF_OBJ_NAME_LEN];
-  prog_name(t, name);
   for (int a = 0; t->prov->prog_spec(t, a, &spec) == 0; a++) {
     if (!insns || a < t->nspecs) { /* each spec its own listing, or one for all */
       free(insns);
       free(funcs);
       funcs = NULL;
       insns = resolved_listing(c, t, a, &ninsns, &funcs, &nfuncs);
-      opts.prog_btf_fd = nfuncs > 1 ? load_func_btf() : 0;
+      if (nfuncs > 1 && btf_fd <= 0) /* the same for every listing */
+        btf_fd = load_func_btf(name);
+      opts.prog_btf_fd = nfuncs > 1 ? btf_fd : 0;
       opts.func_info = nfuncs > 1 ? funcs : NULL;
       opts.func_info_cnt = nfuncs > 1 ? nfuncs : 0;
       opts.func_info_rec_size = nfuncs > 1 ? sizeof(*funcs) : 0;
@@ -259,6 +268,8 @@ static int load_target(Compiled *c, Target *t, bool verbose) {
     report_rejection(spec.type, NULL, insns, ninsns, &opts, err, &t->probe->loc, t->name);
   free(insns);
   free(funcs);
+  if (btf_fd > 0)
+    close(btf_fd);
   t->prog_fd = fd;
   return fd < 0 ? -1 : 0;
 }
