@@ -83,7 +83,6 @@ one() {
            (y[3] - x[3]) / calls }'
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "nan"}'; }
 
 # runs TAG LOOP CMD...: N runs into $O/floor.TAG
 runs() {
@@ -94,8 +93,20 @@ runs() {
 }
 col() { cut -d' ' -f"$2" $O/floor.$1 | median; }
 
+median() { sort -n | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "nan"}'; }
+
+# the loops untraced: what each tracer adds per system call is measured
+# against these (median of N)
+: > $O/floor.base
 for l in getppid read openat; do
-  echo "no tracer: $l $($O/floor-loop $l "$CALLS" | sed -n 's/.*ns_per_call=//p') ns per call"
+  run=0; : > $O/floor.base.$l
+  while [ $run -lt "$N" ]; do
+    $O/floor-loop $l "$CALLS" | sed -n 's/.*ns_per_call=//p' >> $O/floor.base.$l
+    run=$((run+1))
+  done
+  b=$(median < $O/floor.base.$l)
+  echo "$l $b" >> $O/floor.base
+  echo "no tracer: $l $b ns per call"
 done
 printf '%-16s %25s   %25s   %25s\n' "" "xlated insns" "ns per event" "ns per system call"
 printf '%-16s %7s %8s %8s   %7s %8s %8s   %7s %8s %8s\n' program \
@@ -109,7 +120,7 @@ row() {
   printf '%-16s %7s %8s %8s   %7s %8s %8s   %7s %8s %8s\n' "$name" \
     "$(col et 1)" "$(col bt 1)" "$(col hw 1)" "$(col et 3)" "$(col bt 3)" "$(col hw 3)" \
     "$(col et 4)" "$(col bt 4)" "$(col hw 4)"
-  echo "$name $(col et 1) $(col bt 1) $(col hw 1) $(col et 3) $(col bt 3) $(col hw 3) $(col et 4) $(col bt 4) $(col hw 4) $(col et 5) $(col bt 5) $(col hw 5) $(col et 6) $(col bt 6) $(col hw 6)" >> $O/floor.rows
+  echo "$name $(col et 1) $(col bt 1) $(col hw 1) $(col et 3) $(col bt 3) $(col hw 3) $(col et 4) $(col bt 4) $(col hw 4) $(col et 5) $(col bt 5) $(col hw 5) $(col et 6) $(col bt 6) $(col hw 6) $(sed -n "s/^$loop //p" $O/floor.base)" >> $O/floor.rows
 }
 
 : > $O/floor.rows
@@ -127,4 +138,6 @@ awk '{ xe += $2; xb += $3; xh += $4 }
            $1, $2 / $4, $5 / $7, ($4 ? $3 / $4 : 0), $6 / $7, $11, $12, $13 }
   $16 > 0 { printf "%-16s BPF ns per loop call: etrace %s, bpftrace %s, hand %s (etrace/hand %.2fx)\n",
            $1, $14, $15, $16, $14 / $16 }
+  $10 > $17 { printf "%-16s extra ns per system call: etrace %.0f, bpftrace %.0f, hand %.0f (etrace/hand %.2fx)\n",
+           $1, $8 - $17, $9 - $17, $10 - $17, ($8 - $17) / ($10 - $17) }
   END { printf "total xlated: etrace %d, bpftrace %d, hand-written %d\n", xe, xb, xh }' $O/floor.rows

@@ -275,8 +275,17 @@ static void gen_stack(Cg *cg, Node *e) {
   int skip = cg->t->prov->stack_skip;
   emit(cg, MOV64_IMM(BPF_REG_3, t->stack_user ? BPF_F_USER_STACK : skip));
   emit(cg, CALL(BPF_FUNC_get_stackid));
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, id));
   int ok = label_new(cg);
+  if (!t->stack_user && !(cg->drop_sub & (1u << DROP_STACK))) {
+    /* the inline count leaves r0 as it is: no slot needed */
+    jmp_imm(cg, BPF_JNE, BPF_REG_0, -17 /* -EEXIST */, ok);
+    count_drop(cg, DROP_STACK);
+    label_here(cg, ok);
+    emit(cg, MOV32_REG(BPF_REG_0, BPF_REG_0));
+    stack_release(cg, mark);
+    return;
+  }
+  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, id));
   jmp_imm(cg, BPF_JNE, BPF_REG_0, -17 /* -EEXIST */, ok);
   count_drop(cg, DROP_STACK);
   label_here(cg, ok);

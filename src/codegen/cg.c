@@ -1119,30 +1119,39 @@ static void cg_bytes_compare(Cg *cg, Node *a, Node *b) {
   stack_release(cg, mark);
 }
 
-/* r1 = r1 op r0 for an arithmetic or bitwise operator: signed division
- * and remainder when sgn, an arithmetic right shift when shr_signed.
- * False for any other operator. */
-static bool alu_r1_r0(Cg *cg, Op op, bool sgn, bool shr_signed) {
+/* d = d op s for an arithmetic or bitwise operator: signed division and
+ * remainder when sgn, an arithmetic right shift when shr_signed.  False
+ * for any other operator. */
+static bool alu_reg(Cg *cg, Op op, int d, int s, bool sgn, bool shr_signed) {
   switch (op) {
-  case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0)); return true;
-  case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_0)); return true;
-  case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, BPF_REG_1, BPF_REG_0)); return true;
+  case OP_ADD: emit(cg, ALU64_REG(BPF_ADD, d, s)); return true;
+  case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, d, s)); return true;
+  case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, d, s)); return true;
   /* Division by zero yields 0 in BPF; keep that (bpftrace warns). */
-  case OP_DIV:
-    emit(cg, sgn ? SDIV64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_DIV, BPF_REG_1, BPF_REG_0));
-    return true;
-  case OP_MOD:
-    emit(cg, sgn ? SMOD64_REG(BPF_REG_1, BPF_REG_0) : ALU64_REG(BPF_MOD, BPF_REG_1, BPF_REG_0));
-    return true;
-  case OP_BAND: emit(cg, ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_0)); return true;
-  case OP_BOR: emit(cg, ALU64_REG(BPF_OR, BPF_REG_1, BPF_REG_0)); return true;
-  case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_0)); return true;
-  case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, BPF_REG_1, BPF_REG_0)); return true;
-  case OP_SHR:
-    emit(cg, ALU64_REG(shr_signed ? BPF_ARSH : BPF_RSH, BPF_REG_1, BPF_REG_0));
-    return true;
+  case OP_DIV: emit(cg, sgn ? SDIV64_REG(d, s) : ALU64_REG(BPF_DIV, d, s)); return true;
+  case OP_MOD: emit(cg, sgn ? SMOD64_REG(d, s) : ALU64_REG(BPF_MOD, d, s)); return true;
+  case OP_BAND: emit(cg, ALU64_REG(BPF_AND, d, s)); return true;
+  case OP_BOR: emit(cg, ALU64_REG(BPF_OR, d, s)); return true;
+  case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, d, s)); return true;
+  case OP_SHL: emit(cg, ALU64_REG(BPF_LSH, d, s)); return true;
+  case OP_SHR: emit(cg, ALU64_REG(shr_signed ? BPF_ARSH : BPF_RSH, d, s)); return true;
   default: return false;
   }
+}
+
+static bool alu_r1_r0(Cg *cg, Op op, bool sgn, bool shr_signed) {
+  return alu_reg(cg, op, BPF_REG_1, BPF_REG_0, sgn, shr_signed);
+}
+
+/* The stack slot that holds e's value as it is now, when e is an
+ * integer variable or a map value keycache.c kept (0: none): read
+ * straight into a second register, it needs no register-stack push. */
+static int slot_operand(Cg *cg, const Node *e) {
+  if (!e->type || e->type->kind != TY_INT || e->type->is_ptr)
+    return 0;
+  if (e->kind == ND_VAR && e->var)
+    return var_slot(cg, e->var);
+  return e->kind == ND_MAP ? keycache_value_slot(cg, e) : 0;
 }
 
 static void cg_binary(Cg *cg, Node *e) {
@@ -1167,6 +1176,13 @@ static void cg_binary(Cg *cg, Node *e) {
   if (arith_imm(cg, e))
     return;
   cg_scalar(cg, e->lhs);
+  int rslot = e->type->is_ptr ? 0 : slot_operand(cg, e->rhs);
+  if (rslot) {
+    emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, rslot));
+    if (!alu_reg(cg, e->op, BPF_REG_0, BPF_REG_1, signed_cmp(e), e->lhs->type->is_signed))
+      fail(cg, e->loc, "unsupported operator %s", op_str(e->op));
+    return;
+  }
   push(cg, e->loc);
   cg_scalar(cg, e->rhs);
   if (e->type->is_ptr && e->ival > 1) /* pointer + n: n elements */

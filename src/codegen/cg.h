@@ -143,6 +143,7 @@ void cg_cond_leave(Cg *cg);
 /* The value of a read with a cached key, kept for later reads of it: r0
  * := the kept value (true), or false when none is kept here; keep r0 as
  * the value just read; forget the values of map m (NULL: every map). */
+int keycache_value_slot(Cg *cg, const Node *m); /* the slot of a kept value of m (0: none) */
 bool keycache_value_load(Cg *cg, const Node *m);
 void keycache_value_keep(Cg *cg, const Node *m);
 void keycache_forget_values(Cg *cg, const MapInfo *m);

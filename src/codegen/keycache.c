@@ -170,6 +170,11 @@ static KeyCache *value_key(Cg *cg, const Node *m) {
   return k && k->val_off && k->first->map == m->map ? k : NULL;
 }
 
+int keycache_value_slot(Cg *cg, const Node *m) {
+  KeyCache *k = value_key(cg, m);
+  return k && k->val_valid ? k->val_off : 0;
+}
+
 bool keycache_value_load(Cg *cg, const Node *m) {
   KeyCache *k = value_key(cg, m);
   if (!k || !k->val_valid)
