@@ -534,11 +534,17 @@ typedef struct Target {
   int probe_index;     /* index of `name` in Compiled.probe_names (probe builtin) */
   bool helper;         /* serves another target (a watchpoint's setup uprobe):
                         * not counted in "Attaching N probes" */
-  /* after cg */
+  /* after cg: the program for program spec 0, the one -d dis shows */
   struct bpf_insn *insns;
   int ninsns;
+  /* when the provider's code depends on the spec (Provider.code_per_spec):
+   * one listing per spec, [0] being insns */
+  struct bpf_insn **spec_insns;
+  int *spec_ninsns;
+  int nspecs;
   /* after load: the program, and which of the provider's program specs
-   * the kernel took (tp_btf before raw_tp ...) */
+   * the kernel took (tp_btf before raw_tp ...); while compiling, the spec
+   * the code is generated for */
   int prog_fd;
   int load_attempt;
 } Target;

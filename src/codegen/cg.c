@@ -560,6 +560,10 @@ static void cg_field_scalar(Cg *cg, Node *e) {
     fail(cg, e->loc, "tracepoint has no field '%s'", e->name);
     return;
   }
+  if (cg->t->prov->field_load && cg->t->prov->field_load(cg, cg->t, f)) {
+    canonicalize(cg, BPF_REG_0, e->type);
+    return;
+  }
   int off = f->offset, base = ctx_base(cg, BPF_REG_1, &off);
   emit(cg, LDX(size_code(f->size), BPF_REG_0, base, off));
   canonicalize(cg, BPF_REG_0, e->type);
@@ -2078,6 +2082,43 @@ static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3
   return rc;
 }
 
+/* t's program into t->insns. */
+static int cg_listing(Compiled *c, Target *t) {
+  int sites[3] = {0};
+  if (cg_target(c, t, 0, sites) < 0)
+    return -1;
+  /* again, with a shared counting subprogram for each kind where that
+   * is shorter: a call per site and the body once (a CTF trace's ring
+   * buffer: 8 instructions inline, 10 as a body; the others 4 and 6) */
+  int ring_sub = c->ctf_records ? 2 : 3;
+  unsigned sub = (sites[DROP_RINGBUF] >= ring_sub ? 1u << DROP_RINGBUF : 0) |
+                 (sites[DROP_MAP_FULL] >= 3 ? 1u << DROP_MAP_FULL : 0) |
+                 (sites[DROP_STACK] >= 3 ? 1u << DROP_STACK : 0);
+  if (sub && cg_target(c, t, sub, sites) < 0) /* the first listing stays in the arena */
+    return -1;
+  return 0;
+}
+
+/* One listing of t per program spec of its provider, each compiled with
+ * Target.load_attempt set to its spec; t->insns is spec 0's. */
+static int cg_target_specs(Compiled *c, Target *t) {
+  ProgSpec spec;
+  int n = 0;
+  while (t->prov->prog_spec(t, n, &spec) == 0)
+    n++;
+  t->nspecs = n;
+  t->spec_insns = ealloc(sizeof(*t->spec_insns) * (n ? n : 1));
+  t->spec_ninsns = ealloc(sizeof(*t->spec_ninsns) * (n ? n : 1));
+  for (int a = n - 1; a >= 0; a--) {
+    t->load_attempt = a;
+    if (cg_listing(c, t) < 0)
+      return -1;
+    t->spec_insns[a] = t->insns;
+    t->spec_ninsns[a] = t->ninsns;
+  }
+  return 0;
+}
+
 MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
   MapInfo *m = ealloc(sizeof(MapInfo));
   m->name = estrdup(name);
@@ -2139,22 +2180,8 @@ int cg_program(Compiled *c, const Options *opt) {
   MapInfo *d = add_internal_map(c, ".drops", 8 * (DROP_RINGBUF_CPU0 + DROP_MAX_CPUS));
   d->max_entries = 1;
   int rc = 0;
-  for (int i = 0; i < c->ntargets; i++) {
-    Target *t = c->targets[i];
-    int sites[3] = {0};
-    if (cg_target(c, t, 0, sites) < 0) {
+  for (int i = 0; i < c->ntargets; i++)
+    if ((c->targets[i]->prov->code_per_spec ? cg_target_specs : cg_listing)(c, c->targets[i]) < 0)
       rc = -1;
-      continue;
-    }
-    /* again, with a shared counting subprogram for each kind where that
-     * is shorter: a call per site and the body once (a CTF trace's ring
-     * buffer: 8 instructions inline, 10 as a body; the others 4 and 6) */
-    int ring_sub = c->ctf_records ? 2 : 3;
-    unsigned sub = (sites[DROP_RINGBUF] >= ring_sub ? 1u << DROP_RINGBUF : 0) |
-                   (sites[DROP_MAP_FULL] >= 3 ? 1u << DROP_MAP_FULL : 0) |
-                   (sites[DROP_STACK] >= 3 ? 1u << DROP_STACK : 0);
-    if (sub && cg_target(c, t, sub, sites) < 0) /* the first listing stays in the arena */
-      rc = -1;
-  }
   return rc;
 }

@@ -206,32 +206,49 @@ static void prog_name(const Target *t, char name[BPF_OBJ_NAME_LEN]) {
   name[n] = 0;
 }
 
-static int load_target(Compiled *c, Target *t, bool verbose) {
-  struct bpf_insn *insns = malloc(sizeof(*insns) * t->ninsns);
-  memcpy(insns, t->insns, sizeof(*insns) * t->ninsns);
-  for (int i = 0; i < t->ninsns; i++)
+/* The listing to load for spec a, its maps resolved (*n instructions;
+ * *funcs its subprograms): freed by the caller. */
+static struct bpf_insn *resolved_listing(const Compiled *c, const Target *t, int a, int *n,
+                                         struct bpf_func_info **funcs, int *nfuncs) {
+  const struct bpf_insn *src = a < t->nspecs ? t->spec_insns[a] : t->insns;
+  *n = a < t->nspecs ? t->spec_ninsns[a] : t->ninsns;
+  struct bpf_insn *insns = malloc(sizeof(*insns) * *n);
+  memcpy(insns, src, sizeof(*insns) * *n);
+  for (int i = 0; i < *n; i++)
     if (insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) &&
         (insns[i].src_reg == BPF_PSEUDO_MAP_FD || insns[i].src_reg == BPF_PSEUDO_MAP_VALUE))
       insns[i].imm = c->maps[insns[i].imm]->fd;
+  *nfuncs = collect_funcs(insns, *n, funcs);
+  return insns;
+}
+
+static int load_target(Compiled *c, Target *t, bool verbose) {
+  struct bpf_insn *insns = NULL;
+  struct bpf_func_info *funcs = NULL;
+  int ninsns = 0, nfuncs = 0, btf_fd = -1;
   LIBBPF_OPTS(bpf_prog_load_opts, opts);
   char name[BPF_OBJ_NAME_LEN];
   prog_name(t, name);
-  struct bpf_func_info *funcs = NULL;
-  int nfuncs = collect_funcs(insns, t->ninsns, &funcs);
-  if (nfuncs > 1) {
-    opts.prog_btf_fd = load_func_btf(name);
-    opts.func_info = funcs;
-    opts.func_info_cnt = nfuncs;
-    opts.func_info_rec_size = sizeof(*funcs);
-  }
   /* the provider's program specs in order (tp_btf, then raw_tp ...):
    * the first the kernel takes */
   ProgSpec spec = {0};
   int fd = -1, err = 0;
   for (int a = 0; t->prov->prog_spec(t, a, &spec) == 0; a++) {
+    if (!insns || a < t->nspecs) { /* each spec its own listing, or one for all */
+      free(insns);
+      free(funcs);
+      funcs = NULL;
+      insns = resolved_listing(c, t, a, &ninsns, &funcs, &nfuncs);
+      if (nfuncs > 1 && btf_fd <= 0) /* the same for every listing */
+        btf_fd = load_func_btf(name);
+      opts.prog_btf_fd = nfuncs > 1 ? btf_fd : 0;
+      opts.func_info = nfuncs > 1 ? funcs : NULL;
+      opts.func_info_cnt = nfuncs > 1 ? nfuncs : 0;
+      opts.func_info_rec_size = nfuncs > 1 ? sizeof(*funcs) : 0;
+    }
     opts.expected_attach_type = spec.expected_attach_type;
     opts.attach_btf_id = spec.attach_btf_id;
-    fd = bpf_prog_load(spec.type, name, "GPL", insns, t->ninsns, &opts);
+    fd = bpf_prog_load(spec.type, name, "GPL", insns, ninsns, &opts);
     err = errno;
     t->load_attempt = a;
     ProgSpec next;
@@ -248,11 +265,11 @@ static int load_target(Compiled *c, Target *t, bool verbose) {
               strerror(err), next.label ? next.label : "?");
   }
   if (fd < 0)
-    report_rejection(spec.type, NULL, insns, t->ninsns, &opts, err, &t->probe->loc, t->name);
+    report_rejection(spec.type, NULL, insns, ninsns, &opts, err, &t->probe->loc, t->name);
   free(insns);
   free(funcs);
-  if (opts.prog_btf_fd > 0)
-    close(opts.prog_btf_fd);
+  if (btf_fd > 0)
+    close(btf_fd);
   t->prog_fd = fd;
   return fd < 0 ? -1 : 0;
 }

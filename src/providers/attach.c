@@ -10,6 +10,7 @@
 #include "load/load.h"
 
 #include <bpf/bpf.h>
+#include <linux/btf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,14 @@ int prov_attach_raw_tp(int prog_fd, const char *name) {
 int prov_attach_tp_btf(int prog_fd) {
   int fd = bpf_raw_tracepoint_open(NULL, prog_fd);
   return fd < 0 ? (errno ? -errno : fd) : fd;
+}
+
+int prov_tp_btf_id(const char *name) {
+  const char *off = getenv("ETRACE_NO_TP_BTF");
+  if (off && *off && strcmp(off, "0"))
+    return -1;
+  int id = btf_vmlinux_find(eprintf("btf_trace_%s", name), BTF_KIND_TYPEDEF);
+  return id < 0 ? -1 : id;
 }
 
 int prov_attach_uprobe(int prog_fd, const char *path, uint64_t offset, uint64_t ref_ctr,

@@ -16,6 +16,12 @@ int prov_attach_raw_tp(int prog_fd, const char *name);
  * BPF_TRACE_RAW_TP and its BTF target; the target is in the program. */
 int prov_attach_tp_btf(int prog_fd);
 
+/* The BTF id of tracepoint `name`'s prototype (btf_trace_NAME), the
+ * attach_btf_id of a tp_btf program on it; -1 when the kernel has no BTF
+ * for it, or when ETRACE_NO_TP_BTF is set in the environment (raw_tp
+ * only, as on kernels without tp_btf). */
+int prov_tp_btf_id(const char *name);
+
 /* Any perf event (PERF_TYPE_SOFTWARE / PERF_TYPE_HARDWARE ...) on one CPU
  * (cpu >= 0) for all processes, sampling every `period` events, or `freq`
  * times a second when freq != 0.  Never grouped with other events. */

@@ -177,6 +177,10 @@ struct Provider {
   /* Code before the predicate, with the context in r1; returns a state
    * for the epilogue (-1: none).  The epilogue runs after the probe body, before exit. */
   int (*prologue)(Cg *g, Target *t);
+  /* args.NAME (f, a field of `record`) into r0 at the field's width,
+   * without reading the record (r1 may be clobbered, nothing else):
+   * true when emitted; false, or a NULL hook: read the record. */
+  bool (*field_load)(Cg *g, Target *t, const TpField *f);
   /* Code first of all, with the context in r1 (left there): leave early
    * when the event is not t's (a syscall probe alone on a raw
    * tracepoint runs for every syscall), before -p, pid/tid or keys. */
@@ -185,6 +189,11 @@ struct Provider {
 
   /* Program spec number `attempt` for t: 0, or -1 when there is none. */
   int (*prog_spec)(Target *t, int attempt, ProgSpec *out);
+  /* Its code depends on the program spec (a tp_btf program reads typed
+   * pointers directly, a raw_tp one through helpers): each target is
+   * compiled once per spec, with Target.load_attempt set to it while its
+   * hooks run.  false: one listing serves every spec. */
+  bool code_per_spec;
   /* After every program is loaded.  0 or -1 after an error. */
   int (*loaded)(Compiled *c);
 

@@ -114,9 +114,7 @@ static bool arg_loc(const Target *t, ArgRef ref, int i, ArgLoc *out) {
 
 static int btf_target(RawTarget *r) {
   if (r->btf_target == -2) {
-    r->btf_target = btf_vmlinux_find(eprintf("btf_trace_%s", r->name), BTF_KIND_TYPEDEF);
-    if (r->btf_target < 0)
-      r->btf_target = -1;
+    r->btf_target = prov_tp_btf_id(r->name);
   }
   return r->btf_target;
 }

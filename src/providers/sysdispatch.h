@@ -3,10 +3,11 @@
  * Each perf-event tracepoint attachment costs an RCU grace period to
  * detach (60-75 ms here, serialised under a kernel mutex), so a program
  * on syscalls:sys_enter_* (over 300 events) would take half a minute to
- * exit.  Instead, every program for one system call is a raw-tracepoint
- * program stored in a BPF_MAP_TYPE_PROG_ARRAY under its syscall number,
- * and two small dispatchers attached to the raw tracepoints sys_enter and
- * sys_exit tail-call into it.  Two links detach in well under a
+ * exit.  Instead, every program for one system call is a program on the
+ * raw tracepoint (raw_tp, or tp_btf with its BTF-typed arguments) stored
+ * in a BPF_MAP_TYPE_PROG_ARRAY under its syscall number, and two small
+ * dispatchers of the same type attached to the raw tracepoints sys_enter
+ * and sys_exit tail-call into it.  Two links detach in well under a
  * millisecond, and a syscall nobody traces costs one failed tail call.
  *
  * The language (providers/syscalls.c) and `etrace record` both go
@@ -31,13 +32,17 @@ typedef struct SysDispatch {
   SysFallthrough fallthrough; /* NULL: return 0 */
   void *arg;
   const char *name[2]; /* program names (kernel-visible) */
+  /* per side: 0, a raw_tp dispatcher; else a tp_btf one on this BTF id
+   * (btf_trace_sys_enter / _exit), for tp_btf programs: a tail call
+   * stays within one program type */
+  int btf_id[2];
 } SysDispatch;
 
 /* A dispatcher with no programs yet; fallthrough may be NULL. */
 void sysdisp_init(SysDispatch *d, const char *enter_name, const char *exit_name,
                   SysFallthrough fallthrough, void *arg);
 /* Register prog_fd for syscall nr (entry or exit), creating that side's
- * array and dispatcher on first use.  0, or -1 after an error. */
+ * array and dispatcher (of the type btf_id says) on first use.  0, or -1 after an error. */
 int sysdisp_add(SysDispatch *d, bool is_exit, int nr, int prog_fd, const Loc *loc,
                 const char *what);
 /* Attach the dispatchers in use, handing each link to keep(arg, fd)

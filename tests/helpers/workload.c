@@ -5,6 +5,8 @@
  * Steps (run in order):
  *   getppid N          N getppid() calls
  *   getpid N           N getpid() calls
+ *   kill SIG N         N kill(getpid(), SIG): the process signals itself
+ *                      (0, or a signal ignored by default such as SIGURG 23)
  *   open PATH N        N openat(AT_FDCWD, PATH, O_RDONLY), each closed when
  *                      it succeeds
  *   write SIZE N       N write()s of SIZE bytes to /dev/null, on fd 101
@@ -45,7 +47,7 @@ static char iobuf[MAX_IO];
 static void usage(void) {
   fprintf(stderr,
           "usage: workload [-w MS] STEP...\n"
-          "steps: getppid N | getpid N | open PATH N | write SIZE N | read SIZE N |\n"
+          "steps: getppid N | getpid N | kill SIG N | open PATH N | write SIZE N | read SIZE N |\n"
           "       readfd FD SIZE N | writefd FD SIZE N |\n"
           "       sleep MS | nanosleep N USEC | spin MS | exit CODE\n");
   exit(2);
@@ -96,6 +98,12 @@ static int step(int argc, char **argv) {
     for (long i = 0, n = number(argv[1]); i < n; i++)
       syscall(SYS_getpid);
     return 2;
+  }
+  if (!strcmp(s, "kill") && argc >= 3) {
+    long sig = number(argv[1]), self = getpid();
+    for (long i = 0, n = number(argv[2]); i < n; i++)
+      syscall(SYS_kill, self, sig);
+    return 3;
   }
   if (!strcmp(s, "open") && argc >= 3) {
     for (long i = 0, n = number(argv[2]); i < n; i++) {

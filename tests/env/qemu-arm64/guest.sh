@@ -36,6 +36,22 @@ t syscall_read_count '^@\[100, 12345\]: 5$' -q -c "$WL read 12345 5" \
   -e 'tracepoint:syscalls:sys_enter_read /pid == cpid && args.count == 12345/ { @[args.fd, args.count] = count(); }'
 t syscall_exit_read_ret '^@\[12345\]: 5$' -q -c "$WL read 12345 5" \
   -e 'tracepoint:syscalls:sys_exit_read /pid == cpid && args.ret == 12345/ { @[args.ret] = count(); }'
+# two exit probes go through the dispatcher, which reads the 32-bit
+# syscallno; tp_btf where BTF has the tracepoint, raw_tp when forced
+t syscall_exit_dispatched '^@x\[12345\]: 5$' -q -c "$WL read 12345 5" \
+  -e 'tracepoint:syscalls:sys_exit_read /pid == cpid/ { @x[args.ret] = count(); }
+      tracepoint:syscalls:sys_exit_openat /pid == cpid/ { @o = count(); }'
+t syscall_tp_btf_reported 'tracepoint:syscalls:sys_exit_read: attached as tp_btf' -v -q \
+  -c "$WL read 1 1" -e 'tracepoint:syscalls:sys_exit_read /pid == cpid/ { @ = count(); }'
+export ETRACE_NO_TP_BTF=1
+t syscall_raw_tp_forced '^@x\[12345, 12345\]: 5$' -q -c "$WL read 12345 5" \
+  -e 'tracepoint:syscalls:sys_enter_read /pid == cpid/ { @c[tid] = args.count; }
+      tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @o = count(); }
+      tracepoint:syscalls:sys_exit_read /pid == cpid/ { @x[@c[tid], args.ret] = count(); }
+      tracepoint:syscalls:sys_exit_openat /pid == cpid/ { @o = count(); }'
+t syscall_raw_tp_exit_alone '^@\[-2\]: 3$' -q -c "$WL open /nonexistent 3" \
+  -e 'tracepoint:syscalls:sys_exit_openat /pid == cpid/ { @[args.ret] = count(); }'
+unset ETRACE_NO_TP_BTF
 # raw_syscalls: getppid is 173 in the generic table (110 on x86-64)
 t raw_syscalls_id '^@\[173\]: 7$' -q -c "$WL getppid 7" \
   -e 'tracepoint:raw_syscalls:sys_enter /pid == cpid && args.id == 173/ { @[args.id] = count(); }'

@@ -61,6 +61,20 @@ t syscall_exit_alone '^@\[12345\]: 5$' -q -c "$WL read 12345 5" \
 t syscall_dispatched '^@r\[12345\]: 5$' -q -c "$WL read 12345 5" \
   -e 'tracepoint:syscalls:sys_enter_read /pid == cpid/ { @r[args->count] = count(); }
       tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @o = count(); }'
+t syscall_exit_dispatched '^@x\[12345\]: 5$' -q -c "$WL read 12345 5" \
+  -e 'tracepoint:syscalls:sys_exit_read /pid == cpid/ { @x[args->ret] = count(); }
+      tracepoint:syscalls:sys_exit_openat /pid == cpid/ { @o = count(); }'
+# where BTF has btf_trace_sys_enter they load as tp_btf (plain loads from
+# the typed struct pt_regs *); ETRACE_NO_TP_BTF=1 forces raw_tp
+t syscall_tp_btf_reported 'tracepoint:syscalls:sys_exit_read: attached as tp_btf' -v -q \
+  -c "$WL read 1 1" -e 'tracepoint:syscalls:sys_exit_read /pid == cpid/ { @ = count(); }'
+export ETRACE_NO_TP_BTF=1
+t syscall_raw_tp_forced '^@x\[12345, 12345\]: 5$' -q -c "$WL read 12345 5" \
+  -e 'tracepoint:syscalls:sys_enter_read /pid == cpid/ { @c[tid] = args->count; }
+      tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @o = count(); }
+      tracepoint:syscalls:sys_exit_read /pid == cpid/ { @x[@c[tid], args->ret] = count(); }
+      tracepoint:syscalls:sys_exit_openat /pid == cpid/ { @o = count(); }'
+unset ETRACE_NO_TP_BTF
 # lost events are counted in the .drops array value: map-full totals,
 # the ring buffer's per CPU
 t map_full_counted '^etrace: 904 map updates failed' -q -c "$WL getppid 5000" \

@@ -8,7 +8,7 @@
 # inside and prints PASS/FAIL lines on the serial console; this script
 # passes them on.  One boot (~10 s unloaded) runs every case.
 . "$(dirname "$0")/../../lib.sh"
-plan 23  # the cases of guest.sh, run in the booted kernel
+plan 26  # the cases of guest.sh, run in the booted kernel
 T=tests/out/qemu
 mkdir -p $T
 GUEST=qemu

@@ -13,7 +13,7 @@ mkdir -p $out
 update=; update_mode "$@" && update=1
 archs="x86_64 arm64"
 nbt=$(ls tests/language/arch/*.bt | wc -l)
-plan $((nbt * 3 + 16))
+plan $((nbt * 3 + 20))
 need_files $ET tests/bin/uprobe_target || exit 1
 
 for bt in tests/language/arch/*.bt; do
@@ -78,22 +78,38 @@ has arm64-reg-x1 arm64 "$U:ut_add { @ = reg(\"x1\"); }" 'r0 = \*\(u64 \*\)\(r1 \
 has arm64-reg-x30 arm64 "$U:ut_add { @ = reg(\"x30\"); }" 'r0 = \*\(u64 \*\)\(r1 \+240\)'
 has arm64-reg-sp-pc arm64 "$U:ut_add { @a = reg(\"sp\"); @b = reg(\"pc\"); }" \
   'r0 = \*\(u64 \*\)\(r1 \+248\)' 'r0 = \*\(u64 \*\)\(r1 \+256\)'
-# the generic syscall table: openat is 56 (x86-64: 257), stored in the
-# record when the probe reads args.__syscall_nr; arguments from x0 (at
-# sys_enter it still holds the first), x1..
+# the generic syscall table: openat is 56 (x86-64: 257), a constant when
+# the probe reads args.__syscall_nr; arguments from x0 (at sys_enter it
+# still holds the first), x1..; syscallno (280) is 32 bits.  tp_btf
+# programs load the registers from the typed struct pt_regs *, raw_tp
+# ones (ETRACE_NO_TP_BTF=1) copy them into the record with probe reads.
+has arm64-syscall-openat-btf arm64 \
+  'tracepoint:syscalls:sys_enter_openat { printf("%d %d %d\n", args.__syscall_nr, args.dfd, args.flags); }' \
+  'r0 = 56' 'r0 = \*\(u64 \*\)\(r0 \+0\)' 'r0 = \*\(u64 \*\)\(r0 \+16\)'
+has arm64-syscall-read-btf arm64 'tracepoint:syscalls:sys_exit_read { @ = args.ret; @nr = args.__syscall_nr; }' \
+  'r0 = \*\(u32 \*\)\(r0 \+280\)' 'if r0 != 63 goto .*' 'r0 = 63'
+export ETRACE_NO_TP_BTF=1
 has arm64-syscall-openat arm64 \
   'tracepoint:syscalls:sys_enter_openat { printf("%d %d %d\n", args.__syscall_nr, args.dfd, args.flags); }' \
   '\*\(u64 \*\)\(r10 -[0-9]+\) = 56' 'r3 \+= 0' 'r3 \+= 16'
 has arm64-syscall-read arm64 'tracepoint:syscalls:sys_exit_read { @ = args.ret; @nr = args.__syscall_nr; }' \
-  '\*\(u64 \*\)\(r10 -[0-9]+\) = 63'
+  '\*\(u64 \*\)\(r10 -[0-9]+\) = 63' 'r3 \+= 280' 'r0 = \*\(u32 \*\)\(r10 -[0-9]+\)'
+unset ETRACE_NO_TP_BTF
 # x86-64: rdi rsi rdx rcx r8 r9, stack past the return address, rax
 has x86-arg0-arg5 x86_64 "$U:ut_many { @a = arg0; @b = arg5; }" \
   'r0 = \*\(u64 \*\)\(r1 \+112\)' 'r0 = \*\(u64 \*\)\(r1 \+64\)'
 has x86-arg6-stack x86_64 "$U:ut_many { @ = arg6; }" 'r3 = \*\(u64 \*\)\(r1 \+152\)' 'r3 \+= 8'
 has x86-retval x86_64 "uretprobe:tests/bin/uprobe_target:ut_add { @ = retval; }" 'r0 = \*\(u64 \*\)\(r1 \+80\)'
+has x86-syscall-openat-btf x86_64 \
+  'tracepoint:syscalls:sys_enter_openat { printf("%d %d %d\n", args.__syscall_nr, args.dfd, args.flags); }' \
+  'r0 = 257' 'r0 = \*\(u64 \*\)\(r0 \+112\)' 'r0 = \*\(u64 \*\)\(r0 \+96\)'
+has x86-syscall-read-btf x86_64 'tracepoint:syscalls:sys_exit_read { @ = args.ret; }' \
+  'r0 = \*\(u64 \*\)\(r0 \+120\)' 'if r0 != 0 goto .*'
+export ETRACE_NO_TP_BTF=1
 has x86-syscall-openat x86_64 \
   'tracepoint:syscalls:sys_enter_openat { printf("%d %d %d\n", args.__syscall_nr, args.dfd, args.flags); }' \
   '\*\(u64 \*\)\(r10 -[0-9]+\) = 257' 'r3 \+= 112' 'r3 \+= 96'
+unset ETRACE_NO_TP_BTF
 # USDT notes as aarch64 GCC writes them, read from the cross-built helper
 # (make tests/bin/arm64/uprobe_target): ut:konst is "-4@5 -8@[x1, 8]", a
 # constant and a load from x1 + 8 (the blank inside the brackets is part of

@@ -17,6 +17,7 @@
 #                    e.g. -c "tests/bin/workload getppid 5"
 #   // POS: WORDS    positional parameters after the program file
 #   // EXIT: N       expected exit status (default 0)
+#   // ENV: N=V...   environment of the tracer (shell words)
 #
 # Cases: one per non-blank line of NAME.out (NAME/LABEL, the label taken
 # from the line: its first word, a map's name and key, or a histogram
@@ -33,10 +34,11 @@ header() { sed -n "s|^// $1: *||p" "$2" | head -1; }
 
 # run_prog TRACER NAME: runs NAME.bt, leaving $out/NAME.{stdout,stderr,status}
 run_prog() {
-  local tracer=$1 name=$2 bt=$dir/$2.bt args=() pos=()
+  local tracer=$1 name=$2 bt=$dir/$2.bt args=() pos=() envs=()
   eval "args=($(header ARGS "$bt"))"
   eval "pos=($(header POS "$bt"))"
-  timeout -k 5 30 $tracer -q "${args[@]}" "$bt" "${pos[@]}" \
+  eval "envs=($(header ENV "$bt"))"
+  timeout -k 5 30 env "${envs[@]}" $tracer -q "${args[@]}" "$bt" "${pos[@]}" \
     > "$out/$name.stdout" 2> "$out/$name.stderr" < /dev/null
   echo $? > "$out/$name.status"
 }
