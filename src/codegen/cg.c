@@ -1515,8 +1515,7 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
 /* ------------------------------------------------------------ map iteration */
 
 /* r0 = bpf_for_each_map_elem(map, callback, ctx, 0): the number of
- * elements visited; ctx is this frame when the body shares variables
- * with it (capture.c), else NULL. */
+ * elements visited; ctx is this frame. */
 void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc) {
   if (cg->nsubs == 16) {
     fail(cg, loc, "too many for loops over maps in one probe%s", "");
@@ -1528,12 +1527,10 @@ void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc) {
   capture_find(cg, sub);
   emit_map(cg, BPF_REG_1, m);
   emit_func_addr(cg, BPF_REG_2, sub->label);
-  if (sub->ncap) {
-    cg->frame_escapes = true;
-    emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_10));
-  }
-  else
-    emit(cg, MOV64_IMM(BPF_REG_3, 0));
+  /* the callback context is this frame: the body reads its variables
+   * (capture.c) and its context slot (args.NAME, retval ...) through it */
+  cg->frame_escapes = true;
+  emit(cg, MOV64_REG(BPF_REG_3, BPF_REG_10));
   emit(cg, MOV64_IMM(BPF_REG_4, 0));
   emit(cg, CALL(BPF_FUNC_for_each_map_elem));
 }
@@ -1568,6 +1565,10 @@ static void emit_subs(Cg *cg) {
       int stop = label_new(cg), next = label_new(cg), ctx_slot = 0;
       emit(cg, MOV64_REG(BPF_REG_6, BPF_REG_2));
       emit(cg, MOV64_REG(BPF_REG_7, BPF_REG_3));
+      /* the probe's context pointer (or its record on the probe's stack)
+       * into this frame's context slot */
+      emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_4, CTX_OFF));
+      emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, CTX_OFF));
       if (sub.ncap)
         ctx_slot = capture_copy_in(cg, &sub, s->loc);
       declare_var(cg, s->var, s->loc);
