@@ -25,6 +25,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 
 /* ------------------------------------------------------------ emission */
@@ -1030,6 +1031,44 @@ void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
   label_here(cg, done);
 }
 
+/* cpu v4's signed division and remainder (the off field set to 1) came
+ * with Linux 6.6: older kernels refuse them ("BPF_ALU uses reserved
+ * fields").  The running kernel decides, as it will load the code;
+ * ETRACE_NO_SDIV=1 takes the older kernels' way. */
+static bool kernel_has_sdiv(void) {
+  static int known = -1;
+  if (known < 0) {
+    struct utsname u;
+    int major = 0, minor = 0;
+    const char *no = getenv("ETRACE_NO_SDIV");
+    known = !(no && *no && strcmp(no, "0")) && uname(&u) == 0 &&
+            sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+            (major > 6 || (major == 6 && minor >= 6));
+  }
+  return known;
+}
+
+/* d = d / s or d % s, signed, without sdiv/smod: on the magnitudes, then
+ * the sign (a quotient's is the operands' signs xored, a remainder's the
+ * dividend's).  Division by zero keeps BPF's results (0, and the dividend
+ * as remainder) and INT64_MIN / -1 wraps, as with sdiv.  Uses r2. */
+static void emit_signed_divmod(Cg *cg, bool mod, int d, int s) {
+  int d_pos = label_new(cg), s_pos = label_new(cg), done = label_new(cg);
+  emit(cg, MOV64_REG(BPF_REG_2, d));
+  if (!mod)
+    emit(cg, ALU64_REG(BPF_XOR, BPF_REG_2, s));
+  jmp_imm(cg, BPF_JSGE, d, 0, d_pos);
+  emit(cg, NEG64(d));
+  label_here(cg, d_pos);
+  jmp_imm(cg, BPF_JSGE, s, 0, s_pos);
+  emit(cg, NEG64(s));
+  label_here(cg, s_pos);
+  emit(cg, ALU64_REG(mod ? BPF_MOD : BPF_DIV, d, s));
+  jmp_imm(cg, BPF_JSGE, BPF_REG_2, 0, done);
+  emit(cg, NEG64(d));
+  label_here(cg, done);
+}
+
 /* r0 = r0 OP imm for an arithmetic operator whose right side is a
  * constant that the immediate form computes exactly; false otherwise. */
 static bool arith_imm(Cg *cg, Node *e) {
@@ -1048,6 +1087,8 @@ static bool arith_imm(Cg *cg, Node *e) {
   case OP_DIV: case OP_MOD:
     if (imm <= 0) /* BPF_K divides by imm as an unsigned 64-bit number */
       return false;
+    if (sgn && !kernel_has_sdiv())
+      return false; /* alu_reg computes it */
     op = e->op == OP_DIV ? BPF_DIV : BPF_MOD;
     break;
   case OP_SHL: case OP_SHR:
@@ -1128,8 +1169,15 @@ static bool alu_reg(Cg *cg, Op op, int d, int s, bool sgn, bool shr_signed) {
   case OP_SUB: emit(cg, ALU64_REG(BPF_SUB, d, s)); return true;
   case OP_MUL: emit(cg, ALU64_REG(BPF_MUL, d, s)); return true;
   /* Division by zero yields 0 in BPF; keep that (bpftrace warns). */
-  case OP_DIV: emit(cg, sgn ? SDIV64_REG(d, s) : ALU64_REG(BPF_DIV, d, s)); return true;
-  case OP_MOD: emit(cg, sgn ? SMOD64_REG(d, s) : ALU64_REG(BPF_MOD, d, s)); return true;
+  case OP_DIV:
+  case OP_MOD:
+    if (sgn && !kernel_has_sdiv())
+      emit_signed_divmod(cg, op == OP_MOD, d, s);
+    else if (sgn)
+      emit(cg, op == OP_DIV ? SDIV64_REG(d, s) : SMOD64_REG(d, s));
+    else
+      emit(cg, ALU64_REG(op == OP_DIV ? BPF_DIV : BPF_MOD, d, s));
+    return true;
   case OP_BAND: emit(cg, ALU64_REG(BPF_AND, d, s)); return true;
   case OP_BOR: emit(cg, ALU64_REG(BPF_OR, d, s)); return true;
   case OP_BXOR: emit(cg, ALU64_REG(BPF_XOR, d, s)); return true;

@@ -84,6 +84,18 @@ t ringbuf_drops_counted '^etrace: lost [0-9]* events: the ring buffer was full' 
   -e 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%s %s %s\n", comm, comm, comm); }'
 unset ETRACE_RINGBUF_KB
 
+# Value programs load (their workloads do not run here: --verify); a
+# "// ENV:" header line sets the tracer's environment (ETRACE_NO_TP_BTF=1)
+for bt in /values/*.bt; do
+  name=$(basename $bt .bt)
+  env=$(sed -n 's|^// ENV: *||p' $bt)
+  if env $env timeout 60 $ET --verify -c "$WL getppid 1" $bt > $T/v_$name.out 2>&1; then
+    echo "PASS qemu/verifier/values/$name"
+  else
+    echo "FAIL qemu/verifier/values/$name"; sed 's/^/#   /' $T/v_$name.out | tail -20
+  fi
+done
+
 # The golden code-generation programs load: the verifier accepts them.
 for bt in /codegen/*.bt; do
   name=$(basename $bt .bt)

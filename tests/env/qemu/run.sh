@@ -8,7 +8,9 @@
 # inside and prints PASS/FAIL lines on the serial console; this script
 # passes them on.  One boot (~10 s unloaded) runs every case.
 . "$(dirname "$0")/../../lib.sh"
-plan 26  # the cases of guest.sh, run in the booted kernel
+GUEST_VALUES="fold var_paths key_regions foreach_ctx foreach_ctx_raw_tp record_comm keys_records
+  map_value_reuse syscall_regs syscall_exit_alone"
+plan $((26 + 10))  # the cases of guest.sh, run in the booted kernel, and one per value program
 T=tests/out/qemu
 mkdir -p $T
 GUEST=qemu
@@ -31,6 +33,12 @@ cp tests/env/qemu/guest.sh $R/
 cp etrace.static $R/etrace
 cp tests/bin/static/workload $R/workload
 cp tests/language/codegen/kfunc_*.bt $R/codegen/
+# value programs whose code the 6.1 verifier must take as well: folded
+# constants, variables not zeroed or not stored, keys kept per region,
+# record fields copied with loads, for-loop callbacks reading the context,
+# syscall arguments through tp_btf and raw_tp
+mkdir -p $R/values
+for v in $GUEST_VALUES; do cp tests/language/values/$v.bt $R/values/; done
 pack_initramfs $R "$BB"
 
 boot qemu-system-x86_64 -m 512 -smp 1 -kernel "$KERNEL" \
