@@ -1708,8 +1708,11 @@ void submit_exit_record(Cg *cg, int roff, int size) { output_record(cg, roff, si
 
 int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc) {
   int roff = slot(cg, 8 + datasize, loc);
-  emit_imm64(cg, BPF_REG_1, REC_HEADER(kind, id));
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, roff));
+  /* (kind << 32) | id as two 32-bit immediates, low half first (both
+   * architectures are little-endian): no register, one instruction
+   * fewer than a 64-bit constant and a store */
+  emit(cg, ST_IMM(BPF_W, BPF_REG_10, roff, id));
+  emit(cg, ST_IMM(BPF_W, BPF_REG_10, roff + 4, kind));
   return roff;
 }
 
