@@ -1706,13 +1706,17 @@ void submit_record(Cg *cg, int roff, int size) { output_record(cg, roff, size, f
 
 void submit_exit_record(Cg *cg, int roff, int size) { output_record(cg, roff, size, true); }
 
+/* *(u64 *)(base + off) = (hi << 32) | lo as two 32-bit immediate stores,
+ * low half first (both architectures are little-endian): no register,
+ * and one instruction fewer than a 64-bit constant and a store. */
+void emit_store_halves(Cg *cg, int base, int off, uint32_t lo, uint32_t hi) {
+  emit(cg, ST_IMM(BPF_W, base, off, (int32_t)lo));
+  emit(cg, ST_IMM(BPF_W, base, off + 4, (int32_t)hi));
+}
+
 int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc) {
   int roff = slot(cg, 8 + datasize, loc);
-  /* (kind << 32) | id as two 32-bit immediates, low half first (both
-   * architectures are little-endian): no register, one instruction
-   * fewer than a 64-bit constant and a store */
-  emit(cg, ST_IMM(BPF_W, BPF_REG_10, roff, id));
-  emit(cg, ST_IMM(BPF_W, BPF_REG_10, roff + 4, kind));
+  emit_store_halves(cg, BPF_REG_10, roff, id, kind); /* REC_HEADER(kind, id) */
   return roff;
 }
 
@@ -1734,8 +1738,7 @@ int reserve_record(Cg *cg, int size, RecKind kind, int id, int done) {
   count_drop(cg, DROP_RINGBUF);
   ja(cg, done);
   label_here(cg, got);
-  emit_imm64(cg, BPF_REG_1, REC_HEADER(kind, id));
-  emit(cg, STX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+  emit_store_halves(cg, BPF_REG_0, 0, id, kind); /* REC_HEADER(kind, id) */
   push(cg, cg->t->probe->loc); /* it must survive helper calls */
   return cg->depth - 1;
 }

@@ -160,6 +160,7 @@ void submit_record(Cg *cg, int roff, int size);
 void submit_exit_record(Cg *cg, int roff, int size); /* after the stop flag; no drop count */
 void cg_set_stop(Cg *cg, Node *code); /* exit(code): no more records from the probes */
 void cg_skip_if_stopped(Cg *cg, int label); /* to label once exit() has set the stop flag */
+void emit_store_halves(Cg *cg, int base, int off, uint32_t lo, uint32_t hi);
 int record_header(Cg *cg, RecKind kind, int id, int datasize, Loc loc);
 int reserve_record(Cg *cg, int size, RecKind kind, int id, int done);
 void submit_reserved(Cg *cg);

@@ -20,10 +20,8 @@ void cg_check_helper(Cg *cg, int helper, int level, Loc loc) {
   jmp_imm(cg, lookup ? BPF_JNE : length ? BPF_JSGE : BPF_JEQ, BPF_REG_0, 0, ok);
   int roff = slot(cg, 24, loc);
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, roff + 8));
-  emit_imm64(cg, BPF_REG_1, REC_HEADER(REC_HELPER_ERROR, helper));
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, roff));
-  emit_imm64(cg, BPF_REG_1, ((uint64_t)(uint32_t)loc.line << 32) | (uint32_t)loc.col);
-  emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_1, roff + 16));
+  emit_store_halves(cg, BPF_REG_10, roff, helper, REC_HELPER_ERROR); /* REC_HEADER */
+  emit_store_halves(cg, BPF_REG_10, roff + 16, loc.col, loc.line);
   submit_record(cg, roff, 24);
   emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, roff + 8));
   label_here(cg, ok);
