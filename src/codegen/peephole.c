@@ -4,8 +4,8 @@
  *
  *  - stores to the context save slot (r10-8) when nothing reads it back,
  *    or when a later store replaces it before any read;
- *  - a stack store that the next store to the same bytes replaces, with
- *    only register arithmetic and other stack stores between;
+ *  - a stack store whose bytes later stores all replace, with only
+ *    register arithmetic and other stack stores between;
  *  - loads of the context pointer into a register that still holds it;
  *  - register moves into a register that already holds the value, and a
  *    stack load right after a store of the same register to the same slot;
@@ -50,6 +50,7 @@ static bool store_replaced(const struct bpf_insn *insns, int n, const char *targ
                            const char *kill, int i) {
   int off, size = stack_store(&insns[i], &off);
   bool ctx_slot = off == CTX_OFF && size == 8;
+  unsigned covered = 0, all = (1u << size) - 1; /* its bytes later stores write */
   for (int j = i + 1; j < n; j++) {
     const struct bpf_insn *in = &insns[j];
     if (kill[j] && !target[j])
@@ -67,7 +68,9 @@ static bool store_replaced(const struct bpf_insn *insns, int n, const char *targ
     }
     int o2, s2 = stack_store(in, &o2);
     if (s2) {
-      if (o2 <= off && o2 + s2 >= off + size)
+      for (int b = o2 > off ? o2 : off; b < o2 + s2 && b < off + size; b++)
+        covered |= 1u << (b - off);
+      if (covered == all)
         return true;
       if (BPF_CLASS(in->code) == BPF_STX && in->src_reg == BPF_REG_10)
         return false; /* the stack's address escapes */
