@@ -1256,8 +1256,9 @@ void cg_scalar(Cg *cg, Node *e) {
   if (cg->failed)
     return;
   uint64_t known;
-  if ((e->kind == ND_BINARY || e->kind == ND_UNARY || e->kind == ND_TERNARY || e->kind == ND_CAST) &&
-      cg_fold(cg, e, &known)) {
+  bool composite = e->kind == ND_BINARY || e->kind == ND_UNARY || e->kind == ND_TERNARY ||
+                   e->kind == ND_CAST;
+  if (composite && cg_fold(cg, e, &known)) {
     emit_imm64(cg, BPF_REG_0, known);
     return;
   }
