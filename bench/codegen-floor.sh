@@ -84,13 +84,6 @@ one() {
 }
 
 
-# runs TAG LOOP CMD...: N runs into $O/floor.TAG
-runs() {
-  tag=$1; shift
-  : > $O/floor.$tag
-  run=0
-  while [ $run -lt "$N" ]; do one "$@" >> $O/floor.$tag; run=$((run+1)); done
-}
 col() { cut -d' ' -f"$2" $O/floor.$1 | median; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "nan"}'; }
@@ -112,11 +105,18 @@ printf '%-16s %25s   %25s   %25s\n' "" "xlated insns" "ns per event" "ns per sys
 printf '%-16s %7s %8s %8s   %7s %8s %8s   %7s %8s %8s\n' program \
   etrace bpftrace hand etrace bpftrace hand etrace bpftrace hand
 # row NAME LOOP PROGRAM FLOOR_PROGS...
+# The three take turns, run by run, so that a slow stretch of the machine
+# falls on all of them rather than on one.
 row() {
   name=$1; loop=$2; prog=$3; shift 3
-  runs et "$loop" $ET -q -e "$prog"
-  if $have_bpftrace; then runs bt "$loop" bpftrace -e "$prog"; else echo "0 0 nan nan" > $O/floor.bt; fi
-  runs hw "$loop" $O/floor-load $O/floor.bpf.o "$@"
+  : > $O/floor.et; : > $O/floor.bt; : > $O/floor.hw
+  run=0
+  while [ $run -lt "$N" ]; do
+    one "$loop" $ET -q -e "$prog" >> $O/floor.et
+    if $have_bpftrace; then one "$loop" bpftrace -e "$prog" >> $O/floor.bt; else echo "0 0 nan nan" >> $O/floor.bt; fi
+    one "$loop" $O/floor-load $O/floor.bpf.o "$@" >> $O/floor.hw
+    run=$((run+1))
+  done
   printf '%-16s %7s %8s %8s   %7s %8s %8s   %7s %8s %8s\n' "$name" \
     "$(col et 1)" "$(col bt 1)" "$(col hw 1)" "$(col et 3)" "$(col bt 3)" "$(col hw 3)" \
     "$(col et 4)" "$(col bt 4)" "$(col hw 4)"
