@@ -2046,29 +2046,35 @@ static void remove_dead_code(Cg *cg) {
   free(kill);
 }
 
-/* How many times one path through the tree can use pid or tid: the
+static bool is_pid_tid(const Node *n) {
+  return n->kind == ND_BUILTIN && n->name && (!strcmp(n->name, "pid") || !strcmp(n->name, "tid"));
+}
+
+static bool is_exit_call(const Node *n) { return n->kind == ND_CALL && !strcmp(n->name, "exit"); }
+
+/* How many nodes `match` takes can one path through the tree run: the
  * larger branch of an if/else or a ternary counts, not both, and code a
  * known condition skips (fold.c) not at all. */
-static int pid_tid_uses(Cg *cg, const Node *n) {
+static int path_uses(Cg *cg, const Node *n, bool (*match)(const Node *)) {
   int uses = 0;
   for (; n; n = n->next) {
     uint64_t known;
-    if (n->kind == ND_BUILTIN && n->name && (!strcmp(n->name, "pid") || !strcmp(n->name, "tid")))
+    if (match(n))
       uses++;
     if (n->kind == ND_BINARY && (n->op == OP_LAND || n->op == OP_LOR) &&
         cg_fold(cg, n->lhs, &known) && (known != 0) == (n->op == OP_LOR)) {
-      uses += pid_tid_uses(cg, n->lhs); /* the right side never runs */
+      uses += path_uses(cg, n->lhs, match); /* the right side never runs */
       continue;
     }
     if ((n->kind == ND_IF || n->kind == ND_TERNARY) && cg_fold(cg, n->cond, &known)) {
-      uses += pid_tid_uses(cg, known ? n->then : n->els);
+      uses += path_uses(cg, known ? n->then : n->els, match);
       continue;
     }
-    int then = pid_tid_uses(cg, n->then), els = pid_tid_uses(cg, n->els);
+    int then = path_uses(cg, n->then, match), els = path_uses(cg, n->els, match);
     bool branches = n->kind == ND_IF || n->kind == ND_TERNARY;
-    uses += pid_tid_uses(cg, n->lhs) + pid_tid_uses(cg, n->rhs) + pid_tid_uses(cg, n->cond) +
-            (branches ? (then > els ? then : els) : then + els) + pid_tid_uses(cg, n->args) +
-            pid_tid_uses(cg, n->body);
+    uses += path_uses(cg, n->lhs, match) + path_uses(cg, n->rhs, match) +
+            path_uses(cg, n->cond, match) + (branches ? (then > els ? then : els) : then + els) +
+            path_uses(cg, n->args, match) + path_uses(cg, n->body, match);
   }
   return uses;
 }
@@ -2094,7 +2100,7 @@ static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3
     if (t->prov->prologue)
       load_ctx(cg, BPF_REG_1); /* the call clobbered it; prologues start from ctx in r1 */
   }
-  if (pid_tid_uses(cg, t->probe->pred) + pid_tid_uses(cg, t->probe->body) > 1) {
+  if (path_uses(cg, t->probe->pred, is_pid_tid) + path_uses(cg, t->probe->body, is_pid_tid) > 1) {
     cg->pid_tgid_off = slot(cg, 8, t->probe->loc);
     emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, cg->pid_tgid_off));
@@ -2187,31 +2193,6 @@ MapInfo *add_internal_map(Compiled *c, const char *name, int val_size) {
   return m;
 }
 
-/* Can the tree call exit()?  Not in code a known condition skips. */
-static bool may_exit(Cg *cg, const Node *n) {
-  for (; n; n = n->next) {
-    uint64_t known;
-    if (n->kind == ND_CALL && !strcmp(n->name, "exit"))
-      return true;
-    if (n->kind == ND_BINARY && (n->op == OP_LAND || n->op == OP_LOR) &&
-        cg_fold(cg, n->lhs, &known) && (known != 0) == (n->op == OP_LOR)) {
-      if (may_exit(cg, n->lhs))
-        return true;
-      continue;
-    }
-    if ((n->kind == ND_IF || n->kind == ND_TERNARY) && cg_fold(cg, n->cond, &known)) {
-      if (may_exit(cg, n->cond) || may_exit(cg, known ? n->then : n->els))
-        return true;
-      continue;
-    }
-    if (may_exit(cg, n->lhs) || may_exit(cg, n->rhs) || may_exit(cg, n->cond) ||
-        may_exit(cg, n->then) || may_exit(cg, n->els) || may_exit(cg, n->args) ||
-        may_exit(cg, n->body))
-      return true;
-  }
-  return false;
-}
-
 /* Does a probe that runs in the kernel (not BEGIN/END) call exit()?  Then
  * the probes test the stop flag before each record (skip_if_stopped). */
 static bool probes_may_exit(Compiled *c) {
@@ -2222,7 +2203,7 @@ static bool probes_may_exit(Compiled *c) {
     bool never = t->probe->pred && cg_fold(&cg, t->probe->pred, &known) && !known;
     if ((t->caps & PROBE_CAP_IN_ETRACE) || never)
       continue;
-    if (may_exit(&cg, t->probe->pred) || may_exit(&cg, t->probe->body))
+    if (path_uses(&cg, t->probe->pred, is_exit_call) + path_uses(&cg, t->probe->body, is_exit_call))
       return true;
   }
   return false;
