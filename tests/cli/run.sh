@@ -7,7 +7,7 @@ ET=${ETRACE:-./etrace}
 WL=tests/bin/workload
 T=tests/out/cli
 mkdir -p $T
-plan 38
+plan 39
 
 check() { # check NAME CONDITION-COMMAND...
   name=$1; shift
@@ -38,6 +38,26 @@ kill -KILL $pid; wait $pid 2>/dev/null; sleep 0.3
 left=0
 for id in $ids; do bpftool prog show id "$id" > /dev/null 2>&1 && left=$((left+1)); done
 check sigkill_leaves_nothing sh -c "[ -n '$ids' ] && [ $left -eq 0 ]"
+fi
+
+# Programs carry the probe's last part as their kernel name, as bpftrace's
+# do (a name longer than 15 characters is cut, and one with a callback
+# subprogram names it in its func_info), so bpftool tells them apart.
+if ! have bpftool; then
+  skip prog_names "bpftool missing: it shows the names"
+else
+$ET -q -e 'tracepoint:sched:sched_switch { @s = count(); }
+  tracepoint:irq:irq_handler_entry { @m[1] = 1; for ($kv : @m) { @n = $kv.1; } }
+  interval:s:1 { @i = count(); } END { clear(@s); }' > /dev/null 2>&1 &
+pid=$!
+# program and link fds both name the program: unique ids, once all four
+# are loaded (at most 5 s)
+progs() { cat /proc/$pid/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -u; }
+i=0; while [ "$(progs | wc -l)" -lt 4 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+names=$(for id in $(progs); do
+  bpftool prog show id "$id" -j 2>/dev/null | sed -n 's/.*"name":"\([^"]*\)".*/\1/p'; done | sort | tr '\n' ' ')
+kill -INT $pid; wait $pid 2>/dev/null
+check prog_names [ "$names" = "1 END irq_handler_ent sched_switch " ]
 fi
 
 # -c: the child runs after attach; its exit ends the trace.
