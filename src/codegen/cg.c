@@ -185,14 +185,31 @@ void pop(Cg *cg, int reg) {
 
 /* ------------------------------------------------------------ helpers */
 
+/* The cpu v4 instructions (signed division and remainder, sign-extending
+ * moves: the off field set) came with Linux 6.6; older kernels refuse
+ * them ("BPF_ALU uses reserved fields", "BPF_MOV uses reserved fields").
+ * The running kernel decides, as it will load the code; ETRACE_NO_CPUV4=1
+ * takes the older kernels' way. */
+static bool kernel_has_cpuv4(void) {
+  static int known = -1;
+  if (known < 0) {
+    struct utsname u;
+    int major = 0, minor = 0;
+    const char *no = getenv("ETRACE_NO_CPUV4");
+    known = !(no && *no && strcmp(no, "0")) && uname(&u) == 0 &&
+            sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+            (major > 6 || (major == 6 && minor >= 6));
+  }
+  return known;
+}
+
 void canonicalize(Cg *cg, int reg, const Type *t) {
   if (t->kind != TY_INT || t->int_size == 8)
     return;
   int bits = t->int_size * 8;
-  if (t->is_signed) {
-    /* two shifts, not one movsx: the sign-extending move (cpu v4) needs
-     * kernel 6.6, and Debian 12's 6.1 refuses it ("BPF_MOV uses reserved
-     * fields") */
+  if (t->is_signed && kernel_has_cpuv4()) {
+    emit(cg, MOVSX64_REG(reg, reg, bits));
+  } else if (t->is_signed) {
     emit(cg, ALU64_IMM(BPF_LSH, reg, 64 - bits));
     emit(cg, ALU64_IMM(BPF_ARSH, reg, 64 - bits));
   } else if (bits == 32) {
@@ -1031,22 +1048,6 @@ void cg_str_compare(Cg *cg, Node *a, Node *b, int limit) {
   label_here(cg, done);
 }
 
-/* cpu v4's signed division and remainder (the off field set to 1) came
- * with Linux 6.6: older kernels refuse them ("BPF_ALU uses reserved
- * fields").  The running kernel decides, as it will load the code;
- * ETRACE_NO_SDIV=1 takes the older kernels' way. */
-static bool kernel_has_sdiv(void) {
-  static int known = -1;
-  if (known < 0) {
-    struct utsname u;
-    int major = 0, minor = 0;
-    const char *no = getenv("ETRACE_NO_SDIV");
-    known = !(no && *no && strcmp(no, "0")) && uname(&u) == 0 &&
-            sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-            (major > 6 || (major == 6 && minor >= 6));
-  }
-  return known;
-}
 
 /* d = d / s or d % s, signed, without sdiv/smod: on the magnitudes, then
  * the sign (a quotient's is the operands' signs xored, a remainder's the
@@ -1087,7 +1088,7 @@ static bool arith_imm(Cg *cg, Node *e) {
   case OP_DIV: case OP_MOD:
     if (imm <= 0) /* BPF_K divides by imm as an unsigned 64-bit number */
       return false;
-    if (sgn && !kernel_has_sdiv())
+    if (sgn && !kernel_has_cpuv4())
       return false; /* alu_reg computes it */
     op = e->op == OP_DIV ? BPF_DIV : BPF_MOD;
     break;
@@ -1171,7 +1172,7 @@ static bool alu_reg(Cg *cg, Op op, int d, int s, bool sgn, bool shr_signed) {
   /* Division by zero yields 0 in BPF; keep that (bpftrace warns). */
   case OP_DIV:
   case OP_MOD:
-    if (sgn && !kernel_has_sdiv())
+    if (sgn && !kernel_has_cpuv4())
       emit_signed_divmod(cg, op == OP_MOD, d, s);
     else if (sgn)
       emit(cg, op == OP_DIV ? SDIV64_REG(d, s) : SMOD64_REG(d, s));
