@@ -280,8 +280,9 @@ static void gen_stack(Cg *cg, Node *e) {
     /* the inline count leaves r0 as it is: no slot needed */
     jmp_imm(cg, BPF_JNE, BPF_REG_0, -17 /* -EEXIST */, ok);
     count_drop(cg, DROP_STACK);
+    /* no zero extension: an id is below 2^31, an error is one negative
+     * value per errno, and readers take the low 32 bits as signed */
     label_here(cg, ok);
-    emit(cg, MOV32_REG(BPF_REG_0, BPF_REG_0));
     stack_release(cg, mark);
     return;
   }
