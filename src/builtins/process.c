@@ -7,9 +7,9 @@
 static Type *type_u32(Sema *sema, Node *e) { return ty_int(4, false); }
 static Type *type_u64(Sema *sema, Node *e) { return ty_u64; }
 
-/* pid and tid: the two halves of bpf_get_current_pid_tgid(), called
- * once by the probe when it uses them more than once (cg_target) */
-static void pid_tgid(Cg *cg) {
+/* r0 = bpf_get_current_pid_tgid(), called once by the probe when it
+ * needs it more than once (cg_target) */
+void cg_pid_tgid(Cg *cg) {
   if (cg->pid_tgid_off)
     emit(cg, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, cg->pid_tgid_off));
   else
@@ -17,12 +17,12 @@ static void pid_tgid(Cg *cg) {
 }
 
 static void gen_pid(Cg *cg, Node *e) {
-  pid_tgid(cg);
+  cg_pid_tgid(cg);
   emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
 }
 
 static void gen_tid(Cg *cg, Node *e) {
-  pid_tgid(cg);
+  cg_pid_tgid(cg);
   emit(cg, MOV32_REG(BPF_REG_0, BPF_REG_0));
 }
 

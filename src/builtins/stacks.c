@@ -200,7 +200,7 @@ static void cg_pid_note(Cg *cg, Loc loc) {
   int mark = cg->stack;
   int k = slot(cg, 24, loc), v = slot(cg, 8, loc);
   int done = label_new(cg);
-  emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
+  cg_pid_tgid(cg);
   emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
   jmp_imm(cg, BPF_JEQ, BPF_REG_0, 0, done); /* the idle task has no user stack */
   emit(cg, STX(BPF_W, BPF_REG_10, BPF_REG_0, k));
@@ -291,7 +291,7 @@ static void gen_stack(Cg *cg, Node *e) {
   count_drop(cg, DROP_STACK);
   label_here(cg, ok);
   if (t->stack_user) {
-    emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
+    cg_pid_tgid(cg);
     emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
     emit(cg, ALU64_IMM(BPF_LSH, BPF_REG_0, 32));
     emit(cg, LDX(BPF_W, BPF_REG_1, BPF_REG_10, id));
@@ -339,7 +339,7 @@ static void gen_usym(Cg *cg, Node *e, int off, const Type *dst) {
   cg_pid_note(cg, e->loc);
   cg_scalar(cg, e->args);
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off));
-  emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
+  cg_pid_tgid(cg);
   emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 32));
   emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, off + 8));
 }

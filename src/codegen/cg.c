@@ -2047,21 +2047,26 @@ static void remove_dead_code(Cg *cg) {
   free(kill);
 }
 
-static bool is_pid_tid(const Node *n) {
-  return n->kind == ND_BUILTIN && n->name && (!strcmp(n->name, "pid") || !strcmp(n->name, "tid"));
+/* How many bpf_get_current_pid_tgid() calls n makes: pid and tid one,
+ * ustack and usym() two (the process note and the value's pid). */
+static int pid_tgid_calls(const Node *n) {
+  if ((n->kind != ND_BUILTIN && n->kind != ND_CALL) || !n->name)
+    return 0;
+  if (!strcmp(n->name, "ustack") || (n->kind == ND_CALL && !strcmp(n->name, "usym")))
+    return 2;
+  return n->kind == ND_BUILTIN && (!strcmp(n->name, "pid") || !strcmp(n->name, "tid"));
 }
 
-static bool is_exit_call(const Node *n) { return n->kind == ND_CALL && !strcmp(n->name, "exit"); }
+static int is_exit_call(const Node *n) { return n->kind == ND_CALL && !strcmp(n->name, "exit"); }
 
-/* How many nodes `match` takes can one path through the tree run: the
- * larger branch of an if/else or a ternary counts, not both, and code a
- * known condition skips (fold.c) not at all. */
-static int path_uses(Cg *cg, const Node *n, bool (*match)(const Node *)) {
+/* The sum of match's counts over the nodes one path through the tree
+ * can run: the larger branch of an if/else or a ternary counts, not
+ * both, and code a known condition skips (fold.c) not at all. */
+static int path_uses(Cg *cg, const Node *n, int (*match)(const Node *)) {
   int uses = 0;
   for (; n; n = n->next) {
     uint64_t known;
-    if (match(n))
-      uses++;
+    uses += match(n);
     if (n->kind == ND_BINARY && (n->op == OP_LAND || n->op == OP_LOR) &&
         cg_fold(cg, n->lhs, &known) && (known != 0) == (n->op == OP_LOR)) {
       uses += path_uses(cg, n->lhs, match); /* the right side never runs */
@@ -2101,7 +2106,8 @@ static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3
     if (t->prov->prologue)
       load_ctx(cg, BPF_REG_1); /* the call clobbered it; prologues start from ctx in r1 */
   }
-  if (path_uses(cg, t->probe->pred, is_pid_tid) + path_uses(cg, t->probe->body, is_pid_tid) > 1) {
+  if (path_uses(cg, t->probe->pred, pid_tgid_calls) + path_uses(cg, t->probe->body, pid_tgid_calls) >
+      1) {
     cg->pid_tgid_off = slot(cg, 8, t->probe->loc);
     emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, cg->pid_tgid_off));

@@ -94,6 +94,7 @@ void stack_release(Cg *cg, int mark);
 void emit_zero(Cg *cg, int off, int size);
 void emit_copy(Cg *cg, int doff, int src_reg, int soff, int size);
 void emit_addr(Cg *cg, int reg, int off);
+void cg_pid_tgid(Cg *cg); /* r0 = bpf_get_current_pid_tgid(), shared when used twice */
 void push(Cg *cg, Loc loc);
 void peek(Cg *cg, int reg, int d);
 void pop(Cg *cg, int reg);
