@@ -42,8 +42,14 @@ static Type *check_username(Sema *sema, Node *e) { return new_kind(TY_USERNAME, 
 static Type *check_comm(Sema *sema, Node *e) { return ty_str(16); }
 
 static void gen_comm(Cg *cg, Node *e, int off, const Type *dst) {
+  int size = dst->size < 16 ? dst->size : 16;
+  if (cg->comm_off) { /* the probe read it once (cg_target) */
+    if (off != cg->comm_off)
+      emit_copy(cg, off, BPF_REG_10, cg->comm_off, size);
+    return;
+  }
   emit_addr(cg, BPF_REG_1, off);
-  emit(cg, MOV64_IMM(BPF_REG_2, dst->size < 16 ? dst->size : 16));
+  emit(cg, MOV64_IMM(BPF_REG_2, size));
   emit(cg, CALL(BPF_FUNC_get_current_comm));
 }
 

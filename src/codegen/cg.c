@@ -421,11 +421,18 @@ void cg_for_each(Cg *cg, MapInfo *m, Node *loop, Loc loc);
 static void cg_incdec_value(Cg *cg, Node *e);
 static void cg_loop_body(Cg *cg, Node *body, int brk, int cont);
 
+static int is_comm(const Node *n) {
+  return n->kind == ND_BUILTIN && n->name && !strcmp(n->name, "comm");
+}
+
 /* The stack offset where the value of aggregate e can be read: a
- * variable's own slot, or a temporary filled by cg_store. */
+ * variable's own slot, the probe's shared comm, or a temporary filled by
+ * cg_store. */
 int cg_addr(Cg *cg, Node *e, const Type *as) {
   if (e->kind == ND_VAR && e->var && var_slot(cg, e->var))
     return e->var->stack_off;
+  if (cg->comm_off && is_comm(e) && as->size == 16)
+    return cg->comm_off;
   int off = slot(cg, as->size, e->loc);
   cg_store(cg, e, off, as);
   return off;
@@ -459,6 +466,8 @@ int build_key(Cg *cg, Node *mapnode) {
   int off = keycache_slot(cg, mapnode, &built);
   if (built)
     return off;
+  if (!off && m->nkeys == 1 && m->key_size == 16 && cg->comm_off && is_comm(mapnode->args))
+    return cg->comm_off; /* @[comm]: the probe's comm is the key as it is */
   if (!off)
     off = slot(cg, m->key_size, mapnode->loc);
   /* Every key part is 8-byte aligned and sized and cg_store writes all
@@ -1462,6 +1471,8 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     if (unzeroed && !strcmp(e->name, "str") && e->nargs == 1 &&
         e->args->type->kind != TY_STR && e->type->size >= dst->size)
       filled = dst->size;
+    if (cg->comm_off && is_comm(e)) /* copied whole from the probe's comm */
+      filled = dst->size < 16 ? dst->size : 16;
     if (!zeroed)
       emit_zero(cg, off + filled, dst->size - filled);
     e->builtin->gen_store(cg, e, off, dst);
@@ -1592,9 +1603,10 @@ static void emit_subs(Cg *cg) {
   for (int i = 0; i < cg->nsubs; i++) {
     Sub sub = cg->subs[i];
     int saved_stack = cg->stack, saved_nvars = cg->nvars, saved_exit = cg->exit_label;
-    int saved_pid_tgid = cg->pid_tgid_off; /* in the probe's frame, not the callback's */
+    /* in the probe's frame, not the callback's */
+    int saved_pid_tgid = cg->pid_tgid_off, saved_comm = cg->comm_off;
     int saved_ctx_rec = cg->ctx_rec, saved_nkeys = cg->nkeys;
-    cg->pid_tgid_off = 0;
+    cg->pid_tgid_off = cg->comm_off = 0;
     cg->ctx_rec = 0;
     cg->nkeys = 0; /* the cached keys are in the probe's frame */
     VarInfo **saved_vars = cg->vars;
@@ -1646,6 +1658,7 @@ static void emit_subs(Cg *cg) {
     cg->stack = saved_stack;
     cg->exit_label = saved_exit;
     cg->pid_tgid_off = saved_pid_tgid;
+    cg->comm_off = saved_comm;
     cg->ctx_rec = saved_ctx_rec;
     cg->nkeys = saved_nkeys;
     memcpy(cg->spill, saved_spill, sizeof saved_spill);
@@ -2111,6 +2124,16 @@ static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3
     cg->pid_tgid_off = slot(cg, 8, t->probe->loc);
     emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, cg->pid_tgid_off));
+    if (t->prov->prologue)
+      load_ctx(cg, BPF_REG_1);
+  }
+  if (path_uses(cg, t->probe->pred, is_comm) + path_uses(cg, t->probe->body, is_comm) > 1) {
+    /* read by each use (cg_addr, gen_comm) instead of a helper call each */
+    cg->comm_off = slot(cg, 16, t->probe->loc);
+    emit_zero(cg, cg->comm_off, 16);
+    emit_addr(cg, BPF_REG_1, cg->comm_off);
+    emit(cg, MOV64_IMM(BPF_REG_2, 16));
+    emit(cg, CALL(BPF_FUNC_get_current_comm));
     if (t->prov->prologue)
       load_ctx(cg, BPF_REG_1);
   }

@@ -59,6 +59,7 @@ typedef struct Cg {
   unsigned drop_sub;    /* kinds (1 << DROP_*) counted by calling a subprogram */
   int drop_label[3];    /* each one's label (-1: not called yet) */
   int drop_sites[3];    /* drop counts emitted, by kind */
+  int comm_off;         /* slot holding the probe's one bpf_get_current_comm() (0: none) */
   int pid_tgid_off;     /* slot holding the probe's one bpf_get_current_pid_tgid()
                          * for pid and tid (0: they call it themselves) */
   bool dst_zeroed;      /* the next cg_store: its buffer is all zeros already */
