@@ -10,6 +10,8 @@
  *  - register moves into a register that already holds the value, and a
  *    stack load right after a store of the same register to the same slot;
  *  - jumps to the next instruction;
+ *  - 64-bit arithmetic that leaves its register as it was (+0, /1, *1,
+ *    <<0, &-1 ...: lhist's step 1 divides by 1);
  *  - stores to the pid_tgid slot, a kept map value's slot or an integer
  *    variable's that nothing loads (their addresses are never taken).
  *
@@ -186,6 +188,32 @@ static void redundant_moves(const struct bpf_insn *insns, int n, const char *tar
 
 static void dead_stores(const struct bpf_insn *insns, int n, const char *target, char *kill);
 
+/* r op= imm that changes nothing (64-bit only: 32-bit operations clear
+ * the upper half). */
+static void identity_alu(const struct bpf_insn *insns, int n, char *kill) {
+  for (int i = 0; i < n; i++) {
+    const struct bpf_insn *in = &insns[i];
+    if (is_ld_imm64(in)) {
+      i++;
+      continue;
+    }
+    if (BPF_CLASS(in->code) != BPF_ALU64 || BPF_SRC(in->code) != BPF_K)
+      continue;
+    switch (BPF_OP(in->code)) {
+    case BPF_ADD: case BPF_SUB: case BPF_OR: case BPF_XOR:
+    case BPF_LSH: case BPF_RSH: case BPF_ARSH:
+      kill[i] |= in->imm == 0;
+      break;
+    case BPF_MUL: case BPF_DIV: /* unsigned or signed (off 1): both */
+      kill[i] |= in->imm == 1;
+      break;
+    case BPF_AND:
+      kill[i] |= in->imm == -1;
+      break;
+    }
+  }
+}
+
 /* An integer variable whose slot is only ever read by stack loads. */
 static bool private_var(const Cg *cg, int i) {
   const Type *t = cg->vars[i]->type;
@@ -277,6 +305,7 @@ void peephole(Cg *cg, char *kill) {
     regflow(cg, target, kill);
     find_targets(insns, n, target, kill, &main_end);
     dead_stores(insns, n, target, kill);
+    identity_alu(insns, n, kill);
     unread_private_stores(insns, main_end, kill, cg->pid_tgid_off);
     for (int k = 0; k < cg->nkeys; k++)
       unread_private_stores(insns, main_end, kill, cg->keys[k].val_off);

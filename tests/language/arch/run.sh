@@ -91,7 +91,7 @@ has arm64-syscall-read-btf arm64 'tracepoint:syscalls:sys_exit_read { @ = args.r
 export ETRACE_NO_TP_BTF=1
 has arm64-syscall-openat arm64 \
   'tracepoint:syscalls:sys_enter_openat { printf("%d %d %d\n", args.__syscall_nr, args.dfd, args.flags); }' \
-  '\*\(u64 \*\)\(r10 -[0-9]+\) = 56' 'r3 \+= 0' 'r3 \+= 16'
+  '\*\(u64 \*\)\(r10 -[0-9]+\) = 56' 'r3 = r6' 'r3 \+= 16'
 has arm64-syscall-read arm64 'tracepoint:syscalls:sys_exit_read { @ = args.ret; @nr = args.__syscall_nr; }' \
   '\*\(u64 \*\)\(r10 -[0-9]+\) = 63' 'r3 \+= 280' 'r0 = \*\(u32 \*\)\(r10 -[0-9]+\)'
 unset ETRACE_NO_TP_BTF
