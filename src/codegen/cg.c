@@ -1079,11 +1079,11 @@ static void emit_signed_divmod(Cg *cg, bool mod, int d, int s) {
   label_here(cg, done);
 }
 
-/* r0 = r0 OP imm for an arithmetic operator whose right side is a
- * constant that the immediate form computes exactly; false otherwise. */
-static bool arith_imm(Cg *cg, Node *e) {
+/* The immediate-form instruction for e = lhs OP constant, when it
+ * computes e exactly (its dst register left 0); false otherwise. */
+static bool arith_imm_insn(Cg *cg, const Node *e, struct bpf_insn *out) {
   int32_t imm;
-  if (e->type->is_ptr || !cg_const_imm(cg, e->rhs, &imm))
+  if (e->kind != ND_BINARY || e->type->is_ptr || !cg_const_imm(cg, e->rhs, &imm))
     return false;
   bool sgn = e->lhs->type->is_signed && e->rhs->type->is_signed;
   int op;
@@ -1109,10 +1109,19 @@ static bool arith_imm(Cg *cg, Node *e) {
   default:
     return false;
   }
-  cg_scalar(cg, e->lhs);
   /* signed division and modulo: the off field selects them (cpu v4) */
-  emit(cg, INSN(BPF_ALU64 | BPF_OP(op) | BPF_K, BPF_REG_0, 0,
-                sgn && (op == BPF_DIV || op == BPF_MOD), imm));
+  *out = INSN(BPF_ALU64 | BPF_OP(op) | BPF_K, 0, 0, sgn && (op == BPF_DIV || op == BPF_MOD), imm);
+  return true;
+}
+
+/* r0 = r0 OP imm for an arithmetic operator whose right side is a
+ * constant that the immediate form computes exactly; false otherwise. */
+static bool arith_imm(Cg *cg, Node *e) {
+  struct bpf_insn in;
+  if (!arith_imm_insn(cg, e, &in))
+    return false;
+  cg_scalar(cg, e->lhs);
+  emit(cg, in);
   return true;
 }
 
@@ -1212,6 +1221,74 @@ static int slot_operand(Cg *cg, const Node *e) {
   return e->kind == ND_MAP ? keycache_value_slot(cg, e) : 0;
 }
 
+/* Is e one load from the tracepoint record (args.NAME, args.ARRAY[a
+ * constant])?  Its size and offset in it. */
+static bool ctx_operand(Cg *cg, const Node *e, int *size, int *off) {
+  if (cg->t->prov->arg_loc || cg->t->prov->field_load || !ty_is_int(e->type) || e->type->is_ptr)
+    return false;
+  bool indexed = e->kind == ND_INDEX && e->rhs->kind == ND_INT && !is_object_read(e);
+  const Node *field = indexed ? e->lhs : e;
+  if (field->kind != ND_FIELD || is_object_read(field) || field->lhs->kind != ND_BUILTIN ||
+      !builtin_has(field->lhs, BUILTIN_ARGS_RECORD))
+    return false;
+  const TpField *f = tp_field(cg, field->name);
+  if (!f || (indexed ? f->array_len <= 0 || e->rhs->ival >= (uint64_t)f->array_len : f->array_len))
+    return false;
+  *size = indexed ? f->size / f->array_len : f->size;
+  *off = f->offset + (indexed ? (int)e->rhs->ival * *size : 0);
+  return *size == 1 || *size == 2 || *size == 4 || *size == 8;
+}
+
+static bool commutative(Op op) {
+  return op == OP_ADD || op == OP_MUL || op == OP_BAND || op == OP_BOR || op == OP_BXOR;
+}
+
+/* Is e computed by record loads and arithmetic with constants alone:
+ * args.a, args.b[2] << 8, (args.c & 0xff) + 1 ...? */
+static bool record_operand(Cg *cg, const Node *e) {
+  int size, off;
+  struct bpf_insn in;
+  if (ctx_operand(cg, e, &size, &off))
+    return true;
+  return arith_imm_insn(cg, e, &in) && record_operand(cg, e->lhs);
+}
+
+/* reg = a record_operand, with r1 as the context pointer. */
+static void emit_record_operand(Cg *cg, const Node *e, int reg) {
+  int size, off;
+  struct bpf_insn in;
+  if (ctx_operand(cg, e, &size, &off)) {
+    int base = ctx_base(cg, BPF_REG_1, &off);
+    emit(cg, LDX(size_code(size), reg, base, off));
+    canonicalize(cg, reg, e->type);
+    return;
+  }
+  arith_imm_insn(cg, e, &in);
+  emit_record_operand(cg, e->lhs, reg);
+  in.dst_reg = reg;
+  emit(cg, in);
+}
+
+/* lhs op rhs where a side is a record_operand: the other side first,
+ * into r0, then that one straight into r2; no register-stack push.  Not
+ * / and %: without cpu v4, signed ones use r2. */
+static bool binary_record_operand(Cg *cg, Node *e) {
+  if (e->type->is_ptr || e->op == OP_DIV || e->op == OP_MOD)
+    return false;
+  Node *first = e->lhs, *second = e->rhs;
+  if (!record_operand(cg, second)) {
+    if (!commutative(e->op) || !record_operand(cg, first))
+      return false;
+    first = e->rhs;
+    second = e->lhs;
+  }
+  cg_scalar(cg, first);
+  emit_record_operand(cg, second, BPF_REG_2);
+  if (!alu_reg(cg, e->op, BPF_REG_0, BPF_REG_2, signed_cmp(e), e->lhs->type->is_signed))
+    fail(cg, e->loc, "unsupported operator %s", op_str(e->op));
+  return true;
+}
+
 static void cg_binary(Cg *cg, Node *e) {
   if (e->lhs->type->kind == TY_RECORD || e->lhs->type->kind == TY_ARRAY) {
     cg_object_compare(cg, e);
@@ -1231,7 +1308,7 @@ static void cg_binary(Cg *cg, Node *e) {
     cg_bool_value(cg, e);
     return;
   }
-  if (arith_imm(cg, e))
+  if (arith_imm(cg, e) || binary_record_operand(cg, e))
     return;
   cg_scalar(cg, e->lhs);
   int rslot = e->type->is_ptr ? 0 : slot_operand(cg, e->rhs);

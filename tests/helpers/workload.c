@@ -19,6 +19,8 @@
  *   spin MS            busy loop for MS milliseconds (vDSO clock only)
  *   exit CODE          exit now with CODE
  *   comm NAME          prctl(PR_SET_NAME): the kernel keeps 15 characters
+ *   connect PORT       one TCP connect() to 127.0.0.1:PORT, which the step
+ *                      holds bound but not listening (refused), then close()
  *
  * -w MS sleeps first, so a tracer started at the same time is attached
  * before the work begins (not needed under `-c`, which starts the child
@@ -31,12 +33,16 @@
  * program prints nothing on success.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,6 +159,22 @@ static int step(int argc, char **argv) {
     exit((int)number(argv[1]));
   if (!strcmp(s, "comm") && argc >= 2) {
     syscall(SYS_prctl, PR_SET_NAME, argv[1], 0, 0, 0);
+    return 2;
+  }
+  if (!strcmp(s, "connect") && argc >= 2) {
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)number(argv[1])),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    long own = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+    if (own < 0 || syscall(SYS_bind, own, &to, sizeof to) < 0) {
+      perror("workload: bind");
+      exit(1);
+    }
+    long fd = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+    if (fd >= 0) {
+      syscall(SYS_connect, fd, &to, sizeof to);
+      syscall(SYS_close, fd);
+    }
+    syscall(SYS_close, own);
     return 2;
   }
   usage();
