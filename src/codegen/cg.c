@@ -1213,7 +1213,7 @@ static bool alu_r1_r0(Cg *cg, Op op, bool sgn, bool shr_signed) {
 /* The stack slot that holds e's value as it is now, when e is an
  * integer variable or a map value keycache.c kept (0: none): read
  * straight into a second register, it needs no register-stack push. */
-static int slot_operand(Cg *cg, const Node *e) {
+int cg_slot_operand(Cg *cg, const Node *e) {
   if (!e->type || e->type->kind != TY_INT || e->type->is_ptr)
     return 0;
   if (e->kind == ND_VAR && e->var)
@@ -1245,16 +1245,16 @@ static bool commutative(Op op) {
 
 /* Is e computed by record loads and arithmetic with constants alone:
  * args.a, args.b[2] << 8, (args.c & 0xff) + 1 ...? */
-static bool record_operand(Cg *cg, const Node *e) {
+bool cg_record_operand(Cg *cg, const Node *e) {
   int size, off;
   struct bpf_insn in;
   if (ctx_operand(cg, e, &size, &off))
     return true;
-  return arith_imm_insn(cg, e, &in) && record_operand(cg, e->lhs);
+  return arith_imm_insn(cg, e, &in) && cg_record_operand(cg, e->lhs);
 }
 
-/* reg = a record_operand, with r1 as the context pointer. */
-static void emit_record_operand(Cg *cg, const Node *e, int reg) {
+/* reg = a cg_record_operand, with r1 as the context pointer. */
+void cg_emit_record_operand(Cg *cg, const Node *e, int reg) {
   int size, off;
   struct bpf_insn in;
   if (ctx_operand(cg, e, &size, &off)) {
@@ -1264,7 +1264,7 @@ static void emit_record_operand(Cg *cg, const Node *e, int reg) {
     return;
   }
   arith_imm_insn(cg, e, &in);
-  emit_record_operand(cg, e->lhs, reg);
+  cg_emit_record_operand(cg, e->lhs, reg);
   in.dst_reg = reg;
   emit(cg, in);
 }
@@ -1276,14 +1276,14 @@ static bool binary_record_operand(Cg *cg, Node *e) {
   if (e->type->is_ptr || e->op == OP_DIV || e->op == OP_MOD)
     return false;
   Node *first = e->lhs, *second = e->rhs;
-  if (!record_operand(cg, second)) {
-    if (!commutative(e->op) || !record_operand(cg, first))
+  if (!cg_record_operand(cg, second)) {
+    if (!commutative(e->op) || !cg_record_operand(cg, first))
       return false;
     first = e->rhs;
     second = e->lhs;
   }
   cg_scalar(cg, first);
-  emit_record_operand(cg, second, BPF_REG_2);
+  cg_emit_record_operand(cg, second, BPF_REG_2);
   if (!alu_reg(cg, e->op, BPF_REG_0, BPF_REG_2, signed_cmp(e), e->lhs->type->is_signed))
     fail(cg, e->loc, "unsupported operator %s", op_str(e->op));
   return true;
@@ -1311,7 +1311,7 @@ static void cg_binary(Cg *cg, Node *e) {
   if (arith_imm(cg, e) || binary_record_operand(cg, e))
     return;
   cg_scalar(cg, e->lhs);
-  int rslot = e->type->is_ptr ? 0 : slot_operand(cg, e->rhs);
+  int rslot = e->type->is_ptr ? 0 : cg_slot_operand(cg, e->rhs);
   if (rslot) {
     emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, rslot));
     if (!alu_reg(cg, e->op, BPF_REG_0, BPF_REG_1, signed_cmp(e), e->lhs->type->is_signed))

@@ -82,10 +82,23 @@ static bool compare_jump(Cg *cg, Node *e, int label, bool when) {
     jop = negate(jop);
   if (cg_const_imm(cg, b, &imm)) {
     cg_scalar(cg, a);
-    jmp_imm(cg, jop, BPF_REG_0, imm, label);
+    if (imm == 0 && jop == BPF_JGE) /* unsigned >= 0: always */
+      ja(cg, label);
+    else if (imm != 0 || jop != BPF_JLT) /* unsigned < 0: never */
+      jmp_imm(cg, jop, BPF_REG_0, imm, label);
     return true;
   }
   cg_scalar(cg, a);
+  int bslot = cg_slot_operand(cg, b);
+  if (bslot || cg_record_operand(cg, b)) { /* b straight into a second register */
+    int r = bslot ? BPF_REG_1 : BPF_REG_2;
+    if (bslot)
+      emit(cg, LDX(BPF_DW, r, BPF_REG_10, bslot));
+    else
+      cg_emit_record_operand(cg, b, r);
+    jmp_reg(cg, jop, BPF_REG_0, r, label);
+    return true;
+  }
   push(cg, e->loc);
   cg_scalar(cg, b);
   pop(cg, BPF_REG_1);
