@@ -112,9 +112,10 @@ const Builtin builtins_process[] = {
     {.name = "uid", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_uid},
     {.name = "gid", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_gid},
     {.name = "username", .form = BUILTIN_VAR, .check = check_username, .gen_value = gen_uid},
-    /* no store_fills: bpf_get_current_comm pads with zeros on recent
-     * kernels, but 6.1's copies with strscpy and leaves the bytes after
-     * the NUL as they were, which made equal comms distinct map keys */
+    /* no store_fills: bpf_get_current_comm pads with zeros from 6.4 on
+     * (cg_store asks cg_kernel_pads_comm), but 6.1's copies with strscpy
+     * and leaves the bytes after the NUL as they were, which made equal
+     * comms distinct map keys */
     {.name = "comm", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE,
      .check = check_comm, .gen_store = gen_comm},
     {.name = "cpu", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_cpu},

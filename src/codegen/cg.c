@@ -185,23 +185,31 @@ void pop(Cg *cg, int reg) {
 
 /* ------------------------------------------------------------ helpers */
 
+/* Is the kernel the code is for at least major.minor?  The running one
+ * (it will load the code), or ETRACE_KERNEL_VERSION's (6.1: the code an
+ * older kernel gets).  Read once. */
+static bool kernel_at_least(int want_major, int want_minor) {
+  static int major = -1, minor = -1;
+  if (major < 0) {
+    struct utsname u;
+    const char *v = getenv("ETRACE_KERNEL_VERSION");
+    if (!(v && *v) && uname(&u) == 0)
+      v = u.release;
+    if (!v || sscanf(v, "%d.%d", &major, &minor) != 2)
+      major = minor = 0;
+  }
+  return major > want_major || (major == want_major && minor >= want_minor);
+}
+
 /* The cpu v4 instructions (signed division and remainder, sign-extending
  * moves: the off field set) came with Linux 6.6; older kernels refuse
- * them ("BPF_ALU uses reserved fields", "BPF_MOV uses reserved fields").
- * The running kernel decides, as it will load the code; ETRACE_NO_CPUV4=1
- * takes the older kernels' way. */
-static bool kernel_has_cpuv4(void) {
-  static int known = -1;
-  if (known < 0) {
-    struct utsname u;
-    int major = 0, minor = 0;
-    const char *no = getenv("ETRACE_NO_CPUV4");
-    known = !(no && *no && strcmp(no, "0")) && uname(&u) == 0 &&
-            sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-            (major > 6 || (major == 6 && minor >= 6));
-  }
-  return known;
-}
+ * them ("BPF_ALU uses reserved fields", "BPF_MOV uses reserved fields"). */
+static bool kernel_has_cpuv4(void) { return kernel_at_least(6, 6); }
+
+/* bpf_get_current_comm() zeroes the buffer after the NUL from Linux 6.4
+ * (and before 5.19, with strncpy); between, it leaves those bytes as
+ * they were, and they are part of a map key or a compared string. */
+bool cg_kernel_pads_comm(void) { return kernel_at_least(6, 4); }
 
 void canonicalize(Cg *cg, int reg, const Type *t) {
   if (t->kind != TY_INT || t->int_size == 8)
@@ -1548,8 +1556,8 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     if (unzeroed && !strcmp(e->name, "str") && e->nargs == 1 &&
         e->args->type->kind != TY_STR && e->type->size >= dst->size)
       filled = dst->size;
-    if (cg->comm_off && is_comm(e)) /* copied whole from the probe's comm */
-      filled = dst->size < 16 ? dst->size : 16;
+    if (is_comm(e) && (cg->comm_off || cg_kernel_pads_comm()))
+      filled = dst->size < 16 ? dst->size : 16; /* copied whole, or padded by the helper */
     if (!zeroed)
       emit_zero(cg, off + filled, dst->size - filled);
     e->builtin->gen_store(cg, e, off, dst);
@@ -2207,7 +2215,8 @@ static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3
   if (path_uses(cg, t->probe->pred, is_comm) + path_uses(cg, t->probe->body, is_comm) > 1) {
     /* read by each use (cg_addr, gen_comm) instead of a helper call each */
     cg->comm_off = slot(cg, 16, t->probe->loc);
-    emit_zero(cg, cg->comm_off, 16);
+    if (!cg_kernel_pads_comm())
+      emit_zero(cg, cg->comm_off, 16);
     emit_addr(cg, BPF_REG_1, cg->comm_off);
     emit(cg, MOV64_IMM(BPF_REG_2, 16));
     emit(cg, CALL(BPF_FUNC_get_current_comm));
