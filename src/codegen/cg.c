@@ -2183,6 +2183,11 @@ static int path_uses(Cg *cg, const Node *n, int (*match)(const Node *)) {
   return uses;
 }
 
+/* path_uses over t's predicate and body */
+static int probe_uses(Cg *cg, const Target *t, int (*match)(const Node *)) {
+  return path_uses(cg, t->probe->pred, match) + path_uses(cg, t->probe->body, match);
+}
+
 static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3]) {
   Cg state = {.em.max = CG_MAX_EMIT}, *cg = &state;
   cg->t = t;
@@ -2204,15 +2209,14 @@ static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3
     if (t->prov->prologue)
       load_ctx(cg, BPF_REG_1); /* the call clobbered it; prologues start from ctx in r1 */
   }
-  if (path_uses(cg, t->probe->pred, pid_tgid_calls) + path_uses(cg, t->probe->body, pid_tgid_calls) >
-      1) {
+  if (probe_uses(cg, t, pid_tgid_calls) > 1) {
     cg->pid_tgid_off = slot(cg, 8, t->probe->loc);
     emit(cg, CALL(BPF_FUNC_get_current_pid_tgid));
     emit(cg, STX(BPF_DW, BPF_REG_10, BPF_REG_0, cg->pid_tgid_off));
     if (t->prov->prologue)
       load_ctx(cg, BPF_REG_1);
   }
-  if (path_uses(cg, t->probe->pred, is_comm) + path_uses(cg, t->probe->body, is_comm) > 1) {
+  if (probe_uses(cg, t, is_comm) > 1) {
     /* read by each use (cg_addr, gen_comm) instead of a helper call each */
     cg->comm_off = slot(cg, 16, t->probe->loc);
     if (!cg_kernel_pads_comm())
@@ -2319,7 +2323,7 @@ static bool probes_may_exit(Compiled *c) {
     bool never = t->probe->pred && cg_fold(&cg, t->probe->pred, &known) && !known;
     if ((t->caps & PROBE_CAP_IN_ETRACE) || never)
       continue;
-    if (path_uses(&cg, t->probe->pred, is_exit_call) + path_uses(&cg, t->probe->body, is_exit_call))
+    if (probe_uses(&cg, t, is_exit_call))
       return true;
   }
   return false;
