@@ -204,7 +204,7 @@ static bool kernel_at_least(int want_major, int want_minor) {
 /* The cpu v4 instructions (signed division and remainder, sign-extending
  * moves: the off field set) came with Linux 6.6; older kernels refuse
  * them ("BPF_ALU uses reserved fields", "BPF_MOV uses reserved fields"). */
-static bool kernel_has_cpuv4(void) { return kernel_at_least(6, 6); }
+bool cg_kernel_has_cpuv4(void) { return kernel_at_least(6, 6); }
 
 /* bpf_get_current_comm() zeroes the buffer after the NUL from Linux 6.4
  * (and before 5.19, with strncpy); between, it leaves those bytes as
@@ -215,7 +215,7 @@ void canonicalize(Cg *cg, int reg, const Type *t) {
   if (t->kind != TY_INT || t->int_size == 8)
     return;
   int bits = t->int_size * 8;
-  if (t->is_signed && kernel_has_cpuv4()) {
+  if (t->is_signed && cg_kernel_has_cpuv4()) {
     emit(cg, MOVSX64_REG(reg, reg, bits));
   } else if (t->is_signed) {
     emit(cg, ALU64_IMM(BPF_LSH, reg, 64 - bits));
@@ -1105,7 +1105,7 @@ static bool arith_imm_insn(Cg *cg, const Node *e, struct bpf_insn *out) {
   case OP_DIV: case OP_MOD:
     if (imm <= 0) /* BPF_K divides by imm as an unsigned 64-bit number */
       return false;
-    if (sgn && !kernel_has_cpuv4())
+    if (sgn && !cg_kernel_has_cpuv4())
       return false; /* alu_reg computes it */
     op = e->op == OP_DIV ? BPF_DIV : BPF_MOD;
     break;
@@ -1198,7 +1198,7 @@ static bool alu_reg(Cg *cg, Op op, int d, int s, bool sgn, bool shr_signed) {
   /* Division by zero yields 0 in BPF; keep that (bpftrace warns). */
   case OP_DIV:
   case OP_MOD:
-    if (sgn && !kernel_has_cpuv4())
+    if (sgn && !cg_kernel_has_cpuv4())
       emit_signed_divmod(cg, op == OP_MOD, d, s);
     else if (sgn)
       emit(cg, op == OP_DIV ? SDIV64_REG(d, s) : SMOD64_REG(d, s));

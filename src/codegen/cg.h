@@ -100,6 +100,7 @@ void push(Cg *cg, Loc loc);
 void peek(Cg *cg, int reg, int d);
 void pop(Cg *cg, int reg);
 void canonicalize(Cg *cg, int reg, const Type *t);
+bool cg_kernel_has_cpuv4(void); /* sdiv/smod, movsx, sign-extending loads: 6.6 on */
 bool cg_kernel_pads_comm(void); /* does bpf_get_current_comm() zero the bytes after the NUL? */
 int cg_slot_operand(Cg *cg, const Node *e);       /* e's stack slot as it is now (0: none) */
 bool cg_record_operand(Cg *cg, const Node *e);    /* e: record loads and constant arithmetic */

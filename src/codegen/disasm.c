@@ -79,8 +79,8 @@ static void print_insn(FILE *f, const struct bpf_insn *in, const struct bpf_insn
     break;
   }
   case BPF_LDX:
-    fprintf(f, "r%d = *(%s *)(r%d %+d)", in->dst_reg, size_name(BPF_SIZE(in->code)), in->src_reg,
-            in->off);
+    fprintf(f, "r%d = *(%s%s *)(r%d %+d)", in->dst_reg, BPF_MODE(in->code) == BPF_MEMSX ? "s" : "",
+            size_name(BPF_SIZE(in->code)) + (BPF_MODE(in->code) == BPF_MEMSX), in->src_reg, in->off);
     break;
   case BPF_STX:
     if (BPF_MODE(in->code) == BPF_ATOMIC)

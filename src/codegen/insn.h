@@ -4,6 +4,10 @@
 
 #include <linux/bpf.h>
 
+#ifndef BPF_MEMSX
+#define BPF_MEMSX 0x80 /* sign-extending load (cpu v4, Linux 6.6) */
+#endif
+
 #define INSN(c, d, s, o, i) \
   ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
 

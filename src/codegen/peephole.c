@@ -12,6 +12,8 @@
  *  - jumps to the next instruction;
  *  - 64-bit arithmetic that leaves its register as it was (+0, /1, *1,
  *    <<0, &-1 ...: lhist's step 1 divides by 1);
+ *  - the zero extension of a narrow load (loads zero-extend), and its
+ *    sign extension made part of it (a sign-extending load, cpu v4);
  *  - stores to the pid_tgid slot, a kept map value's slot or an integer
  *    variable's that nothing loads (their addresses are never taken).
  *
@@ -188,6 +190,32 @@ static void redundant_moves(const struct bpf_insn *insns, int n, const char *tar
 
 static void dead_stores(const struct bpf_insn *insns, int n, const char *target, char *kill);
 
+/* A load of 1, 2 or 4 bytes and, next, its register's own extension:
+ * w = w goes (the load zero-extended it); r = (sN)r of the load's width
+ * becomes a sign-extending load where the kernel has those (cpu v4). */
+static void load_extensions(Cg *cg, struct bpf_insn *insns, int n, const char *target,
+                            char *kill) {
+  static const int bits[4] = {32, 16, 8, 64}; /* BPF_W, BPF_H, BPF_B, BPF_DW */
+  for (int i = 0; i + 1 < n; i++) {
+    struct bpf_insn *ld = &insns[i], *ext = &insns[i + 1];
+    if (is_ld_imm64(ld)) {
+      i++;
+      continue;
+    }
+    if (kill[i] || kill[i + 1] || target[i + 1] || BPF_CLASS(ld->code) != BPF_LDX ||
+        BPF_MODE(ld->code) != BPF_MEM || BPF_SIZE(ld->code) == BPF_DW ||
+        ext->dst_reg != ld->dst_reg || ext->src_reg != ld->dst_reg)
+      continue;
+    if (ext->code == (BPF_ALU | BPF_MOV | BPF_X) && ext->off == 0) {
+      kill[i + 1] = 1;
+    } else if (ext->code == (BPF_ALU64 | BPF_MOV | BPF_X) &&
+               ext->off == bits[BPF_SIZE(ld->code) >> 3] && cg_kernel_has_cpuv4()) {
+      ld->code = BPF_LDX | BPF_MEMSX | BPF_SIZE(ld->code);
+      kill[i + 1] = 1;
+    }
+  }
+}
+
 /* r op= imm that changes nothing (64-bit only: 32-bit operations clear
  * the upper half). */
 static void identity_alu(const struct bpf_insn *insns, int n, char *kill) {
@@ -306,6 +334,8 @@ void peephole(Cg *cg, char *kill) {
     find_targets(insns, n, target, kill, &main_end);
     dead_stores(insns, n, target, kill);
     identity_alu(insns, n, kill);
+    find_targets(insns, n, target, kill, &main_end);
+    load_extensions(cg, insns, n, target, kill);
     unread_private_stores(insns, main_end, kill, cg->pid_tgid_off);
     for (int k = 0; k < cg->nkeys; k++)
       unread_private_stores(insns, main_end, kill, cg->keys[k].val_off);

@@ -7,6 +7,8 @@
  *   getpid N           N getpid() calls
  *   kill SIG N         N kill(getpid(), SIG): the process signals itself
  *                      (0, or a signal ignored by default such as SIGURG 23)
+ *   tgkill SIG N       the same with tgkill(getpid(), gettid(), SIG), whose
+ *                      signals carry si_code SI_TKILL (-6)
  *   open PATH N        N openat(AT_FDCWD, PATH, O_RDONLY), each closed when
  *                      it succeeds
  *   write SIZE N       N write()s of SIZE bytes to /dev/null, on fd 101
@@ -109,6 +111,12 @@ static int step(int argc, char **argv) {
     long sig = number(argv[1]), self = getpid();
     for (long i = 0, n = number(argv[2]); i < n; i++)
       syscall(SYS_kill, self, sig);
+    return 3;
+  }
+  if (!strcmp(s, "tgkill") && argc >= 3) {
+    long sig = number(argv[1]), self = getpid(), tid = syscall(SYS_gettid);
+    for (long i = 0, n = number(argv[2]); i < n; i++)
+      syscall(SYS_tgkill, self, tid, sig);
     return 3;
   }
   if (!strcmp(s, "open") && argc >= 3) {

@@ -9,8 +9,8 @@
 # passes them on.  One boot (~10 s unloaded) runs every case.
 . "$(dirname "$0")/../../lib.sh"
 GUEST_VALUES="fold var_paths key_regions foreach_ctx foreach_ctx_raw_tp record_comm keys_records
-  map_value_reuse syscall_regs syscall_exit_alone comm_shared comm_padded record_operands identity_ops"
-plan $((26 + 14))  # the cases of guest.sh, run in the booted kernel, and one per value program
+  map_value_reuse syscall_regs syscall_exit_alone comm_shared comm_padded record_operands identity_ops signed_loads"
+plan $((26 + 15))  # the cases of guest.sh, run in the booted kernel, and one per value program
 T=tests/out/qemu
 mkdir -p $T
 GUEST=qemu
