@@ -190,9 +190,12 @@ static void redundant_moves(const struct bpf_insn *insns, int n, const char *tar
 
 static void dead_stores(const struct bpf_insn *insns, int n, const char *target, char *kill);
 
-/* A load of 1, 2 or 4 bytes and, next, its register's own extension:
- * w = w goes (the load zero-extended it); r = (sN)r of the load's width
- * becomes a sign-extending load where the kernel has those (cpu v4). */
+/* A load and, next, its register's own extension to no more bits than
+ * it loaded: the load of just those bytes (the low ones, where they are
+ * on a little-endian machine), which zero-extends them, replaces both for
+ * w = w; a sign-extending load of them for r = (sN)r, where the kernel
+ * has those (cpu v4).  An 8-byte load is narrowed only from the stack:
+ * some contexts take no narrower loads (a perf event's registers). */
 static void load_extensions(Cg *cg, struct bpf_insn *insns, int n, const char *target,
                             char *kill) {
   static const int bits[4] = {32, 16, 8, 64}; /* BPF_W, BPF_H, BPF_B, BPF_DW */
@@ -203,14 +206,19 @@ static void load_extensions(Cg *cg, struct bpf_insn *insns, int n, const char *t
       continue;
     }
     if (kill[i] || kill[i + 1] || target[i + 1] || BPF_CLASS(ld->code) != BPF_LDX ||
-        BPF_MODE(ld->code) != BPF_MEM || BPF_SIZE(ld->code) == BPF_DW ||
-        ext->dst_reg != ld->dst_reg || ext->src_reg != ld->dst_reg)
+        BPF_MODE(ld->code) != BPF_MEM || ext->dst_reg != ld->dst_reg ||
+        ext->src_reg != ld->dst_reg)
+      continue;
+    int loaded = bits[BPF_SIZE(ld->code) >> 3];
+    if (loaded == 64 && ld->src_reg != BPF_REG_10)
       continue;
     if (ext->code == (BPF_ALU | BPF_MOV | BPF_X) && ext->off == 0) {
+      if (loaded == 64)
+        ld->code = BPF_LDX | BPF_MEM | BPF_W;
       kill[i + 1] = 1;
-    } else if (ext->code == (BPF_ALU64 | BPF_MOV | BPF_X) &&
-               ext->off == bits[BPF_SIZE(ld->code) >> 3] && cg_kernel_has_cpuv4()) {
-      ld->code = BPF_LDX | BPF_MEMSX | BPF_SIZE(ld->code);
+    } else if (ext->code == (BPF_ALU64 | BPF_MOV | BPF_X) && ext->off && ext->off <= loaded &&
+               cg_kernel_has_cpuv4()) {
+      ld->code = BPF_LDX | BPF_MEMSX | size_code(ext->off / 8);
       kill[i + 1] = 1;
     }
   }
