@@ -595,7 +595,10 @@ static void cg_field_scalar(Cg *cg, Node *e) {
     fail(cg, e->loc, "tracepoint has no field '%s'", e->name);
     return;
   }
-  if (cg->t->prov->field_load && cg->t->prov->field_load(cg, cg->t, f)) {
+  /* the bytes the value's type has (the low ones of a wider slot) */
+  int width = ty_is_int(e->type) && !e->type->is_ptr && e->type->int_size < f->size
+                  ? e->type->int_size : f->size;
+  if (cg->t->prov->field_load && cg->t->prov->field_load(cg, cg->t, f, width)) {
     canonicalize(cg, BPF_REG_0, e->type);
     return;
   }

@@ -177,10 +177,12 @@ struct Provider {
   /* Code before the predicate, with the context in r1; returns a state
    * for the epilogue (-1: none).  The epilogue runs after the probe body, before exit. */
   int (*prologue)(Cg *g, Target *t);
-  /* args.NAME (f, a field of `record`) into r0 at the field's width,
-   * without reading the record (r1 may be clobbered, nothing else):
-   * true when emitted; false, or a NULL hook: read the record. */
-  bool (*field_load)(Cg *g, Target *t, const TpField *f);
+  /* args.NAME (f, a field of `record`) into r0, at least its low `width`
+   * bytes (the value's type, which may be narrower than the field; the
+   * caller extends them), without reading the record (r1 may be
+   * clobbered, nothing else): true when emitted; false, or a NULL hook:
+   * read the record. */
+  bool (*field_load)(Cg *g, Target *t, const TpField *f, int width);
   /* Code first of all, with the context in r1 (left there): leave early
    * when the event is not t's (a syscall probe alone on a raw
    * tracepoint runs for every syscall), before -p, pid/tid or keys. */

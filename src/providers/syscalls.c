@@ -176,7 +176,7 @@ static FieldSource field_source(const Target *t, const TpField *f, int *reg_off)
 }
 
 /* args.NAME of a tp_btf program, straight from where it lives. */
-static bool field_load(Cg *g, Target *t, const TpField *f) {
+static bool field_load(Cg *g, Target *t, const TpField *f, int width) {
   int reg_off = 0;
   switch (field_source(t, f, &reg_off)) {
   case FIELD_IN_RECORD:
@@ -194,7 +194,8 @@ static bool field_load(Cg *g, Target *t, const TpField *f) {
   case FIELD_REG:
     load_ctx(g, BPF_REG_1);
     emit(g, LDX(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
-    emit(g, LDX(size_code(f->size), BPF_REG_0, BPF_REG_0, reg_off));
+    /* width bytes: the low ones of the register (little-endian) */
+    emit(g, LDX(size_code(width), BPF_REG_0, BPF_REG_0, reg_off));
     return true;
   }
   return false;
