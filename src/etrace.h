@@ -795,6 +795,7 @@ int rt_print_map(Output *o, const MapInfo *m, int64_t top, int64_t div);
 void rt_print_all_maps(Output *o);   /* at exit: every non-empty map */
 void rt_print_maps_now(Output *o);   /* on SIGUSR1: the same, without the exit's blank lines */
 int rt_check_env(void); /* bpftrace's runtime variables: -1 (reported) when bad */
+bool rt_kernel_at_least(int major, int minor); /* the kernel code is made for (ETRACE_KERNEL_VERSION) */
 int rt_clear_map(const MapInfo *m);
 int rt_zero_map(const MapInfo *m);
 

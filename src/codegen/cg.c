@@ -25,7 +25,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 
 
 /* ------------------------------------------------------------ emission */
@@ -185,31 +184,15 @@ void pop(Cg *cg, int reg) {
 
 /* ------------------------------------------------------------ helpers */
 
-/* Is the kernel the code is for at least major.minor?  The running one
- * (it will load the code), or ETRACE_KERNEL_VERSION's (6.1: the code an
- * older kernel gets).  Read once. */
-static bool kernel_at_least(int want_major, int want_minor) {
-  static int major = -1, minor = -1;
-  if (major < 0) {
-    struct utsname u;
-    const char *v = getenv("ETRACE_KERNEL_VERSION");
-    if (!(v && *v) && uname(&u) == 0)
-      v = u.release;
-    if (!v || sscanf(v, "%d.%d", &major, &minor) != 2)
-      major = minor = 0;
-  }
-  return major > want_major || (major == want_major && minor >= want_minor);
-}
-
 /* The cpu v4 instructions (signed division and remainder, sign-extending
  * moves: the off field set) came with Linux 6.6; older kernels refuse
  * them ("BPF_ALU uses reserved fields", "BPF_MOV uses reserved fields"). */
-bool cg_kernel_has_cpuv4(void) { return kernel_at_least(6, 6); }
+bool cg_kernel_has_cpuv4(void) { return rt_kernel_at_least(6, 6); }
 
 /* bpf_get_current_comm() zeroes the buffer after the NUL from Linux 6.4
  * (and before 5.19, with strncpy); between, it leaves those bytes as
  * they were, and they are part of a map key or a compared string. */
-bool cg_kernel_pads_comm(void) { return kernel_at_least(6, 4); }
+bool cg_kernel_pads_comm(void) { return rt_kernel_at_least(6, 4); }
 
 void canonicalize(Cg *cg, int reg, const Type *t) {
   if (t->kind != TY_INT || t->int_size == 8)

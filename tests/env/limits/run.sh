@@ -10,7 +10,7 @@
 #                 reached quickly (100^5 copies used to run for hours)
 # Prints "PASS name" / "FAIL name"; needs root, ./etrace, tests/bin/workload.
 . "$(dirname "$0")/../../lib.sh"
-plan 12
+plan 13
 out=tests/out/limits
 rm -rf $out; mkdir -p $out
 ET=./etrace
@@ -48,6 +48,9 @@ rejects strlen-too-big "^ERROR: 'BPFTRACE_STRLEN' 201 exceeds the current maximu
   BPFTRACE_STRLEN=201 -- -e 'BEGIN { printf("%s\n", str($1)); exit(); }' x
 rejects strlen-not-a-number "^ERROR: Env var 'ETRACE_STRLEN' did not contain a valid uint64_t, or was zero-valued\\.$" \
   ETRACE_STRLEN=lots -- -e 'BEGIN { printf("%s\n", str($1)); exit(); }' x
+rejects kernel-version-not-a-version \
+  "^ERROR: Env var 'ETRACE_KERNEL_VERSION' is not a kernel version such as 6\\.1: 'six'$" \
+  ETRACE_KERNEL_VERSION=six -- -e 'BEGIN { printf("%d\n", 1); exit(); }'
 # 300-byte path, STRLEN 200: exactly its first 199 bytes come out
 long=/nonexistent/$(printf 'a%.0s' $(seq 287))
 BPFTRACE_STRLEN=200 timeout 20 $ET -q -c "$WL open $long 1" \

@@ -16,7 +16,7 @@ nbt=$(ls tests/language/arch/*.bt | wc -l)
 plan $((nbt * 3 + 20))
 need_files $ET tests/bin/uprobe_target || exit 1
 # listings for one kernel version, whatever the host runs (the code differs
-# before 6.4 and 6.6: cg.c kernel_at_least); nothing here is loaded
+# before 6.4 and 6.6: runtime/env.c rt_kernel_at_least); nothing here is loaded
 export ETRACE_KERNEL_VERSION=6.18
 
 for bt in tests/language/arch/*.bt; do

@@ -18,7 +18,7 @@ for bt in tests/language/codegen/*.bt; do
   out=tests/out/codegen/$name.dis
   if [ -f "tests/language/codegen/$name.dis" ]; then
     # the listing for one kernel version, whatever the host runs (the code
-    # differs before 6.4 and 6.6: cg.c kernel_at_least)
+    # differs before 6.4 and 6.6: runtime/env.c rt_kernel_at_least)
     ETRACE_KERNEL_VERSION=6.18 $ET --dry-run -d dis "$bt" > "$out" 2> tests/out/codegen/$name.err
     if [ -n "$update" ]; then cp "$out" "tests/language/codegen/$name.dis"; fi
     if diff -u "tests/language/codegen/$name.dis" "$out" > tests/out/codegen/$name.diff 2>&1; then
