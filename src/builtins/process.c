@@ -41,16 +41,25 @@ static Type *check_username(Sema *sema, Node *e) { return new_kind(TY_USERNAME, 
 
 static Type *check_comm(Sema *sema, Node *e) { return ty_str(16); }
 
-static void gen_comm(Cg *cg, Node *e, int off, const Type *dst) {
-  int size = dst->size < 16 ? dst->size : 16;
-  if (cg->comm_off) { /* the probe read it once (cg_target) */
-    if (off != cg->comm_off)
-      emit_copy(cg, off, BPF_REG_10, cg->comm_off, size);
-    return;
-  }
+/* bpf_get_current_comm() zeroes the buffer after the NUL from Linux 6.4
+ * (and before 5.19, with strncpy); between, it leaves those bytes as
+ * they were, and they are part of a map key or a compared string. */
+static bool kernel_pads_comm(void) { return rt_kernel_at_least(6, 4); }
+
+void cg_current_comm(Cg *cg, int off, int size) {
+  if (!kernel_pads_comm())
+    emit_zero(cg, off, size);
   emit_addr(cg, BPF_REG_1, off);
   emit(cg, MOV64_IMM(BPF_REG_2, size));
   emit(cg, CALL(BPF_FUNC_get_current_comm));
+}
+
+static void gen_comm(Cg *cg, Node *e, int off, const Type *dst) {
+  int size = dst->size < 16 ? dst->size : 16;
+  if (!cg->comm_off)
+    cg_current_comm(cg, off, size);
+  else if (off != cg->comm_off) /* the probe read it once (cg_target) */
+    emit_copy(cg, off, BPF_REG_10, cg->comm_off, size);
 }
 
 static void gen_cpu(Cg *cg, Node *e) { emit(cg, CALL(BPF_FUNC_get_smp_processor_id)); }
@@ -112,12 +121,10 @@ const Builtin builtins_process[] = {
     {.name = "uid", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_uid},
     {.name = "gid", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_gid},
     {.name = "username", .form = BUILTIN_VAR, .check = check_username, .gen_value = gen_uid},
-    /* no store_fills: bpf_get_current_comm pads with zeros from 6.4 on
-     * (cg_store asks cg_kernel_pads_comm), but 6.1's copies with strscpy
-     * and leaves the bytes after the NUL as they were, which made equal
-     * comms distinct map keys */
+    /* all 16 bytes written: cg_current_comm zeroes them first where the
+     * kernel's helper leaves the bytes after the NUL as they were */
     {.name = "comm", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE,
-     .check = check_comm, .gen_store = gen_comm},
+     .check = check_comm, .gen_store = gen_comm, .store_fills = 16},
     {.name = "cpu", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_cpu},
     {.name = "numaid", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u32, .gen_value = gen_numaid},
     {.name = "ncpus", .form = BUILTIN_VAR, .flags = BUILTIN_STABLE, .check = type_u64, .gen_value = gen_ncpus},

@@ -207,11 +207,7 @@ static void cg_pid_note(Cg *cg, Loc loc) {
   emit(cg, CALL(BPF_FUNC_ktime_get_ns));
   emit(cg, ALU64_IMM(BPF_RSH, BPF_REG_0, 28));
   emit(cg, STX(BPF_W, BPF_REG_10, BPF_REG_0, k + 4));
-  if (!cg_kernel_pads_comm())
-    emit_zero(cg, k + 8, 16);
-  emit_addr(cg, BPF_REG_1, k + 8);
-  emit(cg, MOV64_IMM(BPF_REG_2, 16));
-  emit(cg, CALL(BPF_FUNC_get_current_comm));
+  cg_current_comm(cg, k + 8, 16);
   map_lookup(cg, m, k);
   jmp_imm(cg, BPF_JNE, BPF_REG_0, 0, done);
   emit(cg, ST_IMM(BPF_DW, BPF_REG_10, v, 1));

@@ -189,11 +189,6 @@ void pop(Cg *cg, int reg) {
  * them ("BPF_ALU uses reserved fields", "BPF_MOV uses reserved fields"). */
 bool cg_kernel_has_cpuv4(void) { return rt_kernel_at_least(6, 6); }
 
-/* bpf_get_current_comm() zeroes the buffer after the NUL from Linux 6.4
- * (and before 5.19, with strncpy); between, it leaves those bytes as
- * they were, and they are part of a map key or a compared string. */
-bool cg_kernel_pads_comm(void) { return rt_kernel_at_least(6, 4); }
-
 void canonicalize(Cg *cg, int reg, const Type *t) {
   if (t->kind != TY_INT || t->int_size == 8)
     return;
@@ -1207,7 +1202,7 @@ static bool alu_r1_r0(Cg *cg, Op op, bool sgn, bool shr_signed) {
 /* The stack slot that holds e's value as it is now, when e is an
  * integer variable or a map value keycache.c kept (0: none): read
  * straight into a second register, it needs no register-stack push. */
-int cg_slot_operand(Cg *cg, const Node *e) {
+static int slot_operand(Cg *cg, const Node *e) {
   if (!e->type || e->type->kind != TY_INT || e->type->is_ptr)
     return 0;
   if (e->kind == ND_VAR && e->var)
@@ -1239,16 +1234,16 @@ static bool commutative(Op op) {
 
 /* Is e computed by record loads and arithmetic with constants alone:
  * args.a, args.b[2] << 8, (args.c & 0xff) + 1 ...? */
-bool cg_record_operand(Cg *cg, const Node *e) {
+static bool record_operand(Cg *cg, const Node *e) {
   int size, off;
   struct bpf_insn in;
   if (ctx_operand(cg, e, &size, &off))
     return true;
-  return arith_imm_insn(cg, e, &in) && cg_record_operand(cg, e->lhs);
+  return arith_imm_insn(cg, e, &in) && record_operand(cg, e->lhs);
 }
 
-/* reg = a cg_record_operand, with r1 as the context pointer. */
-void cg_emit_record_operand(Cg *cg, const Node *e, int reg) {
+/* reg = a record_operand, with r1 as the context pointer. */
+static void emit_record_operand(Cg *cg, const Node *e, int reg) {
   int size, off;
   struct bpf_insn in;
   if (ctx_operand(cg, e, &size, &off)) {
@@ -1258,27 +1253,36 @@ void cg_emit_record_operand(Cg *cg, const Node *e, int reg) {
     return;
   }
   arith_imm_insn(cg, e, &in);
-  cg_emit_record_operand(cg, e->lhs, reg);
+  emit_record_operand(cg, e->lhs, reg);
   in.dst_reg = reg;
   emit(cg, in);
 }
 
-/* lhs op rhs where a side is a record_operand: the other side first,
- * into r0, then that one straight into r2; no register-stack push.  Not
- * / and %: without cpu v4, signed ones use r2. */
-static bool binary_record_operand(Cg *cg, Node *e) {
-  if (e->type->is_ptr || e->op == OP_DIV || e->op == OP_MOD)
-    return false;
-  Node *first = e->lhs, *second = e->rhs;
-  if (!cg_record_operand(cg, second)) {
-    if (!commutative(e->op) || !cg_record_operand(cg, first))
-      return false;
-    first = e->rhs;
-    second = e->lhs;
+/* e straight into a second register beside r0, without the register
+ * stack, when it is in a stack slot (r1) or is record loads (r2; not as
+ * the divisor of / and %, whose signed form uses r2 before cpu v4): the
+ * register, or 0 with nothing emitted. */
+int cg_operand_reg(Cg *cg, const Node *e, Op op) {
+  int slot = slot_operand(cg, e);
+  if (slot) {
+    emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, slot));
+    return BPF_REG_1;
   }
-  cg_scalar(cg, first);
-  cg_emit_record_operand(cg, second, BPF_REG_2);
-  if (!alu_reg(cg, e->op, BPF_REG_0, BPF_REG_2, signed_cmp(e), e->lhs->type->is_signed))
+  if (op == OP_DIV || op == OP_MOD || !record_operand(cg, e))
+    return 0;
+  emit_record_operand(cg, e, BPF_REG_2);
+  return BPF_REG_2;
+}
+
+/* lhs op rhs, commutative, where only lhs goes straight into a second
+ * register: rhs first, into r0. */
+static bool binary_swapped_operand(Cg *cg, Node *e) {
+  if (e->type->is_ptr || !commutative(e->op) || !record_operand(cg, e->lhs) ||
+      record_operand(cg, e->rhs) || slot_operand(cg, e->rhs))
+    return false;
+  cg_scalar(cg, e->rhs);
+  int r = cg_operand_reg(cg, e->lhs, e->op);
+  if (!alu_reg(cg, e->op, BPF_REG_0, r, signed_cmp(e), e->lhs->type->is_signed))
     fail(cg, e->loc, "unsupported operator %s", op_str(e->op));
   return true;
 }
@@ -1302,13 +1306,12 @@ static void cg_binary(Cg *cg, Node *e) {
     cg_bool_value(cg, e);
     return;
   }
-  if (arith_imm(cg, e) || binary_record_operand(cg, e))
+  if (arith_imm(cg, e) || binary_swapped_operand(cg, e))
     return;
   cg_scalar(cg, e->lhs);
-  int rslot = e->type->is_ptr ? 0 : cg_slot_operand(cg, e->rhs);
-  if (rslot) {
-    emit(cg, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, rslot));
-    if (!alu_reg(cg, e->op, BPF_REG_0, BPF_REG_1, signed_cmp(e), e->lhs->type->is_signed))
+  int r = e->type->is_ptr ? 0 : cg_operand_reg(cg, e->rhs, e->op);
+  if (r) {
+    if (!alu_reg(cg, e->op, BPF_REG_0, r, signed_cmp(e), e->lhs->type->is_signed))
       fail(cg, e->loc, "unsupported operator %s", op_str(e->op));
     return;
   }
@@ -1542,8 +1545,6 @@ void cg_store(Cg *cg, Node *e, int off, const Type *dst) {
     if (unzeroed && !strcmp(e->name, "str") && e->nargs == 1 &&
         e->args->type->kind != TY_STR && e->type->size >= dst->size)
       filled = dst->size;
-    if (is_comm(e) && (cg->comm_off || cg_kernel_pads_comm()))
-      filled = dst->size < 16 ? dst->size : 16; /* copied whole, or padded by the helper */
     if (!zeroed)
       emit_zero(cg, off + filled, dst->size - filled);
     e->builtin->gen_store(cg, e, off, dst);
@@ -2205,11 +2206,7 @@ static int cg_target(Compiled *c, Target *t, unsigned drop_sub, int drop_sites[3
   if (probe_uses(cg, t, is_comm) > 1) {
     /* read by each use (cg_addr, gen_comm) instead of a helper call each */
     cg->comm_off = slot(cg, 16, t->probe->loc);
-    if (!cg_kernel_pads_comm())
-      emit_zero(cg, cg->comm_off, 16);
-    emit_addr(cg, BPF_REG_1, cg->comm_off);
-    emit(cg, MOV64_IMM(BPF_REG_2, 16));
-    emit(cg, CALL(BPF_FUNC_get_current_comm));
+    cg_current_comm(cg, cg->comm_off, 16);
     if (t->prov->prologue)
       load_ctx(cg, BPF_REG_1);
   }

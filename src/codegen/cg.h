@@ -95,16 +95,16 @@ void stack_release(Cg *cg, int mark);
 void emit_zero(Cg *cg, int off, int size);
 void emit_copy(Cg *cg, int doff, int src_reg, int soff, int size);
 void emit_addr(Cg *cg, int reg, int off);
+void cg_current_comm(Cg *cg, int off, int size); /* r10+off = comm, all size bytes written */
 void cg_pid_tgid(Cg *cg); /* r0 = bpf_get_current_pid_tgid(), shared when used twice */
 void push(Cg *cg, Loc loc);
 void peek(Cg *cg, int reg, int d);
 void pop(Cg *cg, int reg);
 void canonicalize(Cg *cg, int reg, const Type *t);
 bool cg_kernel_has_cpuv4(void); /* sdiv/smod, movsx, sign-extending loads: 6.6 on */
-bool cg_kernel_pads_comm(void); /* does bpf_get_current_comm() zero the bytes after the NUL? */
-int cg_slot_operand(Cg *cg, const Node *e);       /* e's stack slot as it is now (0: none) */
-bool cg_record_operand(Cg *cg, const Node *e);    /* e: record loads and constant arithmetic */
-void cg_emit_record_operand(Cg *cg, const Node *e, int reg); /* reg = such an e; uses r1 */
+/* e into r1 or r2 beside r0 without the register stack, as the right
+ * operand of op: the register, or 0 (nothing emitted) */
+int cg_operand_reg(Cg *cg, const Node *e, Op op);
 void set_r0_bool(Cg *cg, int yes);
 void load_ctx(Cg *cg, int reg);
 MapInfo *internal_map(Cg *cg, const char *name);

@@ -89,13 +89,8 @@ static bool compare_jump(Cg *cg, Node *e, int label, bool when) {
     return true;
   }
   cg_scalar(cg, a);
-  int bslot = cg_slot_operand(cg, b);
-  if (bslot || cg_record_operand(cg, b)) { /* b straight into a second register */
-    int r = bslot ? BPF_REG_1 : BPF_REG_2;
-    if (bslot)
-      emit(cg, LDX(BPF_DW, r, BPF_REG_10, bslot));
-    else
-      cg_emit_record_operand(cg, b, r);
+  int r = cg_operand_reg(cg, b, op);
+  if (r) {
     jmp_reg(cg, jop, BPF_REG_0, r, label);
     return true;
   }
